@@ -1,0 +1,97 @@
+/**
+ * Project lint rules (run by `deno lint` through `deno.json`):
+ *
+ * - `synth/plugin-boundaries`: code in `plugins/<id>/` and `examples/<id>/`
+ *   imports only its own folder, `@synth/kernel` (and `@synth/testing` in
+ *   tests) and packages: plugins never import each other or kernel
+ *   internals; they talk through `use()`, hooks and the bus.
+ * - `synth/plugin-no-process-access`: plugin code never reads `Deno.env`
+ *   or calls `Deno.serve`; the kernel hands it config and routes.
+ *
+ * @module
+ */
+
+const PLUGIN_FILE_REGEXP = /\/(plugins|examples)\/([a-z][a-z0-9_]*)\//;
+
+interface PluginFile {
+  /** Absolute path of the plugin folder, with a trailing slash. */
+  root: string;
+  isTest: boolean;
+}
+
+function pluginFileOf(filename: string): PluginFile | undefined {
+  const match = PLUGIN_FILE_REGEXP.exec(filename);
+  if (!match) return undefined;
+  return {
+    root: filename.slice(0, match.index + match[0].length),
+    isTest: filename.endsWith("_test.ts"),
+  };
+}
+
+function isAllowedSpecifier(specifier: string, filename: string, file: PluginFile): boolean {
+  if (specifier === "@synth/kernel") return true;
+  if (specifier === "@synth/testing") return file.isTest;
+  if (specifier.startsWith(".")) {
+    const resolved = new URL(specifier, `file://${filename}`).pathname;
+    // Tests may load several example or plugin folders together.
+    return resolved.startsWith(file.root) ||
+      (file.isTest && PLUGIN_FILE_REGEXP.test(resolved));
+  }
+  if (specifier.startsWith("/") || specifier.startsWith("file:")) return false;
+  if (specifier.startsWith("@synth/")) return false;
+  return true; // packages (npm:, node:, mapped bare names)
+}
+
+const plugin: Deno.lint.Plugin = {
+  name: "synth",
+  rules: {
+    "plugin-boundaries": {
+      create(context) {
+        const file = pluginFileOf(context.filename);
+        if (!file) return {};
+        function check(node: Deno.lint.Node, specifier: unknown) {
+          if (typeof specifier !== "string") return;
+          if (isAllowedSpecifier(specifier, context.filename, file!)) return;
+          context.report({
+            node,
+            message:
+              `Plugins never import another plugin or kernel internals: "${specifier}" is outside this plugin's folder`,
+            hint:
+              'Import the kernel from "@synth/kernel"; reach other plugins through ctx.use(), hooks and the bus',
+          });
+        }
+        return {
+          ImportDeclaration: (node) => check(node, node.source.value),
+          ExportNamedDeclaration: (node) => check(node, node.source?.value),
+          ExportAllDeclaration: (node) => check(node, node.source.value),
+          ImportExpression: (node) =>
+            check(node, node.source.type === "Literal" ? node.source.value : undefined),
+        };
+      },
+    },
+    "plugin-no-process-access": {
+      create(context) {
+        const file = pluginFileOf(context.filename);
+        if (!file || file.isTest) return {};
+        return {
+          MemberExpression(node) {
+            if (
+              node.object.type === "Identifier" && node.object.name === "Deno" &&
+              node.property.type === "Identifier" &&
+              (node.property.name === "env" || node.property.name === "serve")
+            ) {
+              context.report({
+                node,
+                message: `Plugins never use Deno.${node.property.name}: the kernel provides ${
+                  node.property.name === "env" ? "config" : "routes at ctx.http"
+                }`,
+              });
+            }
+          },
+        };
+      },
+    },
+  },
+};
+
+export default plugin;

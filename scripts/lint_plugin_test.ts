@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import plugin from "./lint_plugin.ts";
+
+const lint = (filename: string, source: string) =>
+  Deno.lint.runPlugin(plugin, filename, source).map((diagnostic) => diagnostic.id);
+
+Deno.test("plugin-boundaries: a plugin may import the kernel, packages and its own folder", () => {
+  assert.deepEqual(
+    lint(
+      "/repo/plugins/memory/mod.ts",
+      `import { definePlugin } from "@synth/kernel";
+       import { z } from "zod";
+       import { recall } from "./recall.ts";
+       import { sql } from "./store/sql.ts";
+       import assert from "node:assert/strict";`,
+    ),
+    [],
+  );
+});
+
+Deno.test("plugin-boundaries: importing another plugin or kernel internals is reported", () => {
+  assert.deepEqual(
+    lint(
+      "/repo/plugins/gdil/mod.ts",
+      `import { memoryPlugin } from "../memory/mod.ts";
+       import type { Kernel } from "../../src/kernel.ts";
+       export { x } from "../psyche_purpose/x.ts";
+       export * from "/repo/src/mod.ts";
+       const lazy = await import("../tool_timer/mod.ts");
+       import { createTestHost } from "@synth/testing";`,
+    ),
+    Array(6).fill("synth/plugin-boundaries"),
+  );
+});
+
+Deno.test("plugin-boundaries: tests may combine plugins and use the testing kit", () => {
+  assert.deepEqual(
+    lint(
+      "/repo/examples/hello/hello_test.ts",
+      `import { createTestHost } from "@synth/testing";
+       import { helloLoudPlugin } from "../hello_loud/mod.ts";`,
+    ),
+    [],
+  );
+  assert.deepEqual(
+    lint("/repo/examples/hello/hello_test.ts", `import { x } from "../../src/kernel.ts";`),
+    ["synth/plugin-boundaries"],
+  );
+});
+
+Deno.test("plugin-no-process-access: Deno.env and Deno.serve are reported in plugin code", () => {
+  assert.deepEqual(
+    lint(
+      "/repo/plugins/tool_web_search/mod.ts",
+      `const key = Deno.env.get("KEY"); Deno.serve(() => new Response());`,
+    ),
+    ["synth/plugin-no-process-access", "synth/plugin-no-process-access"],
+  );
+  assert.deepEqual(lint("/repo/src/main.ts", `Deno.env.get("PORT");`), []);
+});

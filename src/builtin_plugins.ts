@@ -1,0 +1,8 @@
+import type { AnyPlugin } from "./plugin/types.ts";
+
+/**
+ * The first-party plugins the server loads, in no particular order (the
+ * host sorts them by `dependsOn`). Memory, the psychological modules, GDIL
+ * and the tools join this list as they land.
+ */
+export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [];

@@ -1,0 +1,86 @@
+import { parseArgs } from "node:util";
+import { VERSION } from "../version.ts";
+import { type CliIo, EXIT } from "./io.ts";
+import { runServe } from "./serve.ts";
+
+const USAGE = `Usage: synth-mind [command] [options]
+
+Commands:
+  serve (default)   run the server
+    --config PATH     config file (else SYNTH_CONFIG, ./synth.config.jsonc, ./synth.config.json)
+    --host HOST       address to listen on (else HOST, server.host; default 127.0.0.1)
+    --port PORT       port to listen on (else PORT, server.port; default 8080)
+    --data-dir DIR    data directory (else SYNTH_DATA_DIR, dataDir; default ./data)
+    --print-config    print the resolved config with secrets as "***" and exit
+    --dev             human-readable logs
+  chat              terminal chat with the mind (not available yet)
+  migrate up|status database migrations (not available yet)
+
+Options:
+  --version         print the version
+  --help            print this help
+`;
+
+/** Subcommands that exist as tasks but arrive with later work, and where. */
+const NOT_YET: Record<string, string> = {
+  chat: "the terminal chat arrives with the mind",
+  migrate: "migrations arrive with the storage layer",
+};
+
+/**
+ * Runs one command line. Resolves with the process exit code; `serve`
+ * resolves once the server has shut down.
+ */
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  const [first] = args;
+  if (first === "--version" || first === "-V") {
+    io.stdout(`synth-mind ${VERSION} (deno ${Deno.version.deno})\n`);
+    return EXIT.OK;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    io.stdout(USAGE);
+    return EXIT.OK;
+  }
+  const command = first === undefined || first.startsWith("-") ? "serve" : first;
+  const rest = command === first ? args.slice(1) : args;
+
+  if (command in NOT_YET) {
+    io.stderr(`synth-mind ${command} is not yet available: ${NOT_YET[command]}.\n`);
+    return EXIT.FAILURE;
+  }
+  if (command !== "serve") {
+    io.stderr(`Unknown command "${command}".\n\n${USAGE}`);
+    return EXIT.USAGE;
+  }
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: "string" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "data-dir": { type: "string" },
+        "print-config": { type: "boolean", default: false },
+        dev: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    io.stderr(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return EXIT.USAGE;
+  }
+  const { values } = parsed;
+  return await runServe(io, {
+    flags: {
+      "--config": values.config,
+      "--host": values.host,
+      "--port": values.port,
+      "--data-dir": values["data-dir"],
+    },
+    printConfig: values["print-config"],
+    dev: values.dev,
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Time as a dependency: every timestamp and timer in the kernel and in
+ * plugins goes through a {@link Clock}, so tests can drive time with the
+ * fake clock from `src/testing/` instead of sleeping.
+ *
+ * @module
+ */
+
+/** Opaque handle returned by {@link Clock.setTimeout}. */
+export type TimerHandle = number;
+
+/** A source of the current time and of timers. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer; unknown or already fired handles are ignored. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The real clock, backed by `Date.now()` and the runtime's timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
+  clearTimeout: (handle) => clearTimeout(handle),
+};
+
+/** Options for {@link delay}. */
+export interface DelayOptions {
+  /** Rejects with the signal's reason when aborted before the delay ends. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves after `ms` milliseconds of the given clock.
+ *
+ * @example Wait one second of fake or real time
+ * ```ts
+ * import { delay, systemClock } from "./clock.ts";
+ * await delay(systemClock, 1);
+ * ```
+ */
+export function delay(
+  clock: Clock,
+  ms: number,
+  options: DelayOptions = {},
+): Promise<void> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clock.clearTimeout(handle);
+      reject(signal?.reason);
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Formats an epoch-millisecond time as RFC 3339 UTC with milliseconds. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Settles like `promise`, or rejects with `onTimeout()` when `ms` of the
+ * clock pass first. The timer is always cleared.
+ */
+export function withTimeout<T>(
+  clock: Clock,
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  let handle: TimerHandle | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    handle = clock.setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (handle !== undefined) clock.clearTimeout(handle);
+  });
+}

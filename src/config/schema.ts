@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { LOG_LEVELS } from "../telemetry/logger.ts";
+import { configMeta } from "./fields.ts";
+
+/** The kernel's own sections of the config file. Plugins add theirs. */
+export const KERNEL_CONFIG_SHAPE = {
+  server: z.strictObject({
+    host: z.string().min(1).default("127.0.0.1").meta(configMeta({
+      description:
+        "Address to listen on. Anything other than a loopback address exposes the server to the network.",
+      aliases: ["HOST"],
+      flag: "--host",
+      form: "a non-empty host name or IP address",
+    })),
+    port: z.number().int().min(0).max(65535).default(8080).meta(configMeta({
+      description: "TCP port to listen on; 0 picks a free port, shown in the start-up log.",
+      aliases: ["PORT"],
+      flag: "--port",
+    })),
+    shutdownGraceMs: z.number().int().min(0).default(10_000).meta(configMeta({
+      description:
+        "On SIGINT/SIGTERM, how long in-flight requests may finish before plugins are stopped anyway.",
+    })),
+  }).prefault({}),
+  dataDir: z.string().min(1).default("./data").meta(configMeta({
+    description:
+      "Directory for the database, secrets, logs and backups; created with mode 0700. The start task may only write inside ./data.",
+    flag: "--data-dir",
+  })),
+  log: z.strictObject({
+    level: z.enum(LOG_LEVELS).default("info").meta(configMeta({
+      description: "Lowest level written to the log.",
+    })),
+    format: z.enum(["json", "pretty"]).default("json").meta(configMeta({
+      description: "`json` writes one JSON object per line; `pretty` is for a terminal (`--dev`).",
+    })),
+  }).prefault({}),
+  health: z.strictObject({
+    readyRequires: z.array(z.string().min(1)).nullable().default(null).meta(configMeta({
+      description:
+        "Checks that gate `/health/ready`; null means every registered check. Other checks still show in `/health`.",
+    })),
+    checkTimeoutMs: z.number().int().min(1).default(2_000).meta(configMeta({
+      description: "A health check that takes longer than this fails with a timeout.",
+    })),
+  }).prefault({}),
+  pluginHost: z.strictObject({
+    setupTimeoutMs: z.number().int().min(1).default(10_000).meta(configMeta({
+      description: "A plugin whose setup takes longer than this stops start-up.",
+    })),
+  }).prefault({}),
+};
+
+/** Names no plugin may use as its id, because the kernel owns those sections. */
+export const RESERVED_SECTIONS: readonly string[] = [
+  ...Object.keys(KERNEL_CONFIG_SHAPE),
+  "plugins",
+];
+
+const kernelSchema = z.strictObject(KERNEL_CONFIG_SHAPE);
+
+/** The resolved kernel configuration. */
+export type KernelConfig = z.output<typeof kernelSchema>;
+
+/** The resolved configuration: kernel sections plus one per plugin id. */
+export type ResolvedConfig = Readonly<KernelConfig> & Readonly<Record<string, unknown>>;
+
+/** A plugin's id and config schema, all {@link buildConfigSchema} needs. */
+export interface ConfigSection {
+  id: string;
+  schema?: z.ZodType | undefined;
+}
+
+/**
+ * Builds the strict schema of the whole config file from the kernel's
+ * sections and each plugin's. A plugin without a schema gets an empty
+ * section, so any key under its id is reported as unknown.
+ *
+ * @throws {TypeError} When a plugin id collides with a kernel section.
+ */
+export function buildConfigSchema(
+  sections: readonly ConfigSection[] = [],
+): z.ZodType<ResolvedConfig> {
+  const shape: Record<string, z.ZodType> = { ...KERNEL_CONFIG_SHAPE };
+  for (const section of sections) {
+    if (RESERVED_SECTIONS.includes(section.id)) {
+      throw new TypeError(
+        `Cannot register the config section of plugin "${section.id}": the kernel owns that section name`,
+      );
+    }
+    const schema = section.schema ?? z.strictObject({});
+    shape[section.id] = (schema as z.ZodType<unknown, object>).prefault({});
+  }
+  return z.strictObject(shape) as unknown as z.ZodType<ResolvedConfig>;
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { AppError } from "../errors.ts";
+import { definePlugin } from "../plugin/define.ts";
+import { createTestHost } from "../testing/test_host.ts";
+
+const failing = definePlugin({
+  manifest: { id: "failing", version: "1.0.0", isolation: "in_process" },
+  setup(ctx) {
+    ctx.http.get("/coded", () => {
+      throw new AppError("FAILING_TOO_LONG", "The name is longer than 40 characters", {
+        status: 400,
+        field: "name",
+        details: { max: 40 },
+      });
+    });
+    ctx.http.get("/crash", () => {
+      throw new Error("secret /var/lib/db path in exception text");
+    });
+    ctx.http.get("/raw", () => new Response("raw"));
+  },
+});
+
+Deno.test("a coded AppError becomes its status and the uniform error body", async () => {
+  await using host = await createTestHost({ plugins: [failing] });
+  const response = await host.request("/api/failing/coded", {
+    headers: { "x-request-id": "req-123" },
+  });
+  assert.equal(response.status, 400);
+  assert.deepEqual(await response.json(), {
+    success: false,
+    error: {
+      code: "FAILING_TOO_LONG",
+      message: "The name is longer than 40 characters",
+      field: "name",
+      details: { max: 40 },
+      request_id: "req-123",
+    },
+  });
+});
+
+Deno.test("an unexpected error is 500 INTERNAL without its text, logged with the stack", async () => {
+  await using host = await createTestHost({ plugins: [failing] });
+  const response = await host.request("/api/failing/crash");
+  assert.equal(response.status, 500);
+  const text = await response.text();
+  assert.ok(!text.includes("secret"), "the exception text must not reach the client");
+  const body = JSON.parse(text);
+  assert.equal(body.error.code, "INTERNAL");
+  const logged = host.logs.find((record) => record.msg === "request failed");
+  assert.equal(logged?.level, "error");
+  assert.equal(logged?.request_id, body.error.request_id);
+  assert.match(String((logged?.error as { stack?: string }).stack), /secret \/var\/lib\/db/);
+});
+
+Deno.test("unknown paths are 404 NOT_FOUND in the error shape", async () => {
+  await using host = await createTestHost();
+  const response = await host.request("/api/nothing-here");
+  assert.equal(response.status, 404);
+  const body = await response.json();
+  assert.equal(body.success, false);
+  assert.equal(body.error.code, "NOT_FOUND");
+  assert.equal(body.error.request_id, response.headers.get("x-request-id"));
+});
+
+Deno.test("a valid inbound X-Request-Id is kept; an invalid one is replaced", async () => {
+  await using host = await createTestHost({ plugins: [failing] });
+  const kept = await host.request("/health/live", { headers: { "x-request-id": "abc.DEF_1-2" } });
+  assert.equal(kept.headers.get("x-request-id"), "abc.DEF_1-2");
+  await kept.body?.cancel();
+  const replaced = await host.request("/health/live", {
+    headers: { "x-request-id": "bad id with spaces" },
+  });
+  const id = replaced.headers.get("x-request-id");
+  assert.ok(id && id !== "bad id with spaces" && /^[A-Za-z0-9._-]{1,64}$/.test(id));
+  await replaced.body?.cancel();
+  const tooLong = await host.request("/health/live", {
+    headers: { "x-request-id": "x".repeat(65) },
+  });
+  assert.notEqual(tooLong.headers.get("x-request-id"), "x".repeat(65));
+  await tooLong.body?.cancel();
+  const raw = await host.request("/api/failing/raw");
+  assert.ok(raw.headers.get("x-request-id"), "hand-built responses get the header too");
+  await raw.body?.cancel();
+});

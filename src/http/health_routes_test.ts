@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { definePlugin } from "../plugin/define.ts";
+import type { AnyPlugin } from "../plugin/types.ts";
+import { createTestHost } from "../testing/test_host.ts";
+import type { CheckResult } from "../health/registry.ts";
+
+function checkPlugin(name: string, check: () => CheckResult | Promise<CheckResult>): AnyPlugin {
+  return definePlugin({
+    manifest: { id: `check_${name}`, version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.health.register(name, check);
+    },
+  });
+}
+
+Deno.test("GET /health/live answers 200 alive with a timestamp", async () => {
+  await using host = await createTestHost();
+  const response = await host.request("/health/live");
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), {
+    status: "alive",
+    timestamp: new Date(host.clock.now()).toISOString(),
+  });
+});
+
+Deno.test("GET /health/ready is 200 with the kernel's config and plugins checks", async () => {
+  await using host = await createTestHost();
+  const response = await host.request("/health/ready");
+  assert.equal(response.status, 200);
+  const body = await response.json();
+  assert.equal(body.status, "ready");
+  assert.deepEqual(Object.keys(body.checks), ["config", "plugins"]);
+  assert.equal(body.checks.config.status, "ok");
+  assert.equal(body.checks.plugins.status, "ok");
+  assert.equal(body.checks.plugins.reason, "0 running");
+});
+
+Deno.test("GET /health/ready is 503 naming the first failing required check", async () => {
+  await using host = await createTestHost({
+    plugins: [checkPlugin("disk", () => ({ status: "fail", reason: "free 120 MiB < 512 MiB" }))],
+  });
+  const response = await host.request("/health/ready");
+  assert.equal(response.status, 503);
+  const body = await response.json();
+  assert.equal(body.status, "not_ready");
+  assert.equal(body.reason, "disk: free 120 MiB < 512 MiB");
+  assert.equal(body.checks.disk.status, "fail");
+  assert.equal(body.checks.disk.required, true);
+});
+
+Deno.test("a check that throws fails with its message as the reason", async () => {
+  await using host = await createTestHost({
+    plugins: [checkPlugin("database", () => {
+      throw new Error("database is locked");
+    })],
+  });
+  const body = await (await host.request("/health/ready")).json();
+  assert.equal(body.reason, "database: database is locked");
+});
+
+Deno.test("a check slower than health.checkTimeoutMs fails with a timeout reason", async () => {
+  await using host = await createTestHost({
+    plugins: [checkPlugin("llm", () => new Promise<CheckResult>(() => {}))],
+    config: { health: { checkTimeoutMs: 1_500 } },
+  });
+  const pending = host.request("/health/ready");
+  await host.clock.untilTimers(3); // one timer per registered check
+  await host.clock.tick(1_500);
+  const response = await pending;
+  assert.equal(response.status, 503);
+  assert.equal((await response.json()).reason, "llm: no answer within 1500 ms");
+});
+
+Deno.test("health.readyRequires picks which checks gate readiness; the rest still show", async () => {
+  await using host = await createTestHost({
+    plugins: [checkPlugin("llm", () => ({ status: "fail", reason: "no provider configured" }))],
+    config: { health: { readyRequires: ["config", "plugins"] } },
+  });
+  const ready = await host.request("/health/ready");
+  assert.equal(ready.status, 200);
+  const report = await host.request("/health");
+  assert.equal(report.status, 200);
+  const body = await report.json();
+  assert.equal(body.status, "degraded");
+  assert.deepEqual(body.checks.llm, {
+    status: "fail",
+    required: false,
+    reason: "no provider configured",
+    latency_ms: body.checks.llm.latency_ms,
+  });
+});
+
+Deno.test("GET /health reports version, uptime, checks and the effective permissions", async () => {
+  await using host = await createTestHost();
+  await host.clock.tick(65_000);
+  const response = await host.request("/health");
+  assert.equal(response.status, 200);
+  const body = await response.json();
+  const { default: denoJson } = await import("../../deno.json", { with: { type: "json" } });
+  assert.equal(body.status, "healthy");
+  assert.equal(body.version, denoJson.version);
+  assert.equal(body.uptime_s, 65);
+  assert.deepEqual(Object.keys(body.checks), ["config", "plugins"]);
+  const write = body.permissions.find((entry: { permission: string; target: string }) =>
+    entry.permission === "write" && entry.target === host.dataDir
+  );
+  assert.deepEqual(write, {
+    permission: "write",
+    target: host.dataDir,
+    state: "granted",
+    allowed: true,
+  });
+  const ffi = body.permissions.find((entry: { permission: string }) => entry.permission === "ffi");
+  assert.equal(ffi.allowed, false, "the test permission set grants no ffi");
+});
+
+Deno.test("GET /health is 503 unhealthy when a required check fails", async () => {
+  await using host = await createTestHost({
+    plugins: [checkPlugin("sandbox", () => ({ status: "fail", reason: "prlimit not found" }))],
+  });
+  const response = await host.request("/health");
+  assert.equal(response.status, 503);
+  assert.equal((await response.json()).status, "unhealthy");
+});
+
+Deno.test("readiness fails at once when shutdown begins", async () => {
+  await using host = await createTestHost();
+  host.kernel.beginStopping();
+  const response = await host.request("/health/ready");
+  assert.equal(response.status, 503);
+  assert.equal((await response.json()).reason, "shutdown: the server is stopping");
+  assert.equal((await host.request("/health/live")).status, 200);
+});
+
+Deno.test("the plugins check fails until the plugins are running", async () => {
+  await using host = await createTestHost({ start: false });
+  const before = await (await host.request("/health/ready")).json();
+  assert.equal(before.reason, "plugins: plugins are not set up yet");
+  await host.kernel.start();
+  assert.equal((await host.request("/health/ready")).status, 200);
+});
+
+Deno.test("a plugin cannot register a check name twice", async () => {
+  await assert.rejects(
+    () =>
+      createTestHost({
+        plugins: [checkPlugin("config", () => ({ status: "ok" }))],
+      }),
+    /health check "config": the name is taken/,
+  );
+});
+
+Deno.test("a required check that no one registered fails readiness instead of being skipped", async () => {
+  await using host = await createTestHost({
+    config: { health: { readyRequires: ["config", "databse"] } },
+  });
+  const response = await host.request("/health/ready");
+  assert.equal(response.status, 503);
+  assert.equal((await response.json()).reason, "databse: no check with this name is registered");
+});

@@ -1,0 +1,159 @@
+import type { Hono } from "hono";
+import { createEventBus, type EventBus } from "./bus.ts";
+import type { Clock } from "./clock.ts";
+import type { ConfigOrigin, ResolvedConfig } from "./config/mod.ts";
+import { createHealthRegistry, type HealthRegistry } from "./health/registry.ts";
+import { createApp } from "./http/app.ts";
+import { healthRoutes } from "./http/health_routes.ts";
+import type { AppEnv } from "./http/types.ts";
+import { createHookRegistry, type HookRegistry } from "./plugin/hooks.ts";
+import { createPluginHost, type PluginHost } from "./plugin/host.ts";
+import type { AnyPlugin } from "./plugin/types.ts";
+import type { Logger } from "./telemetry/logger.ts";
+import { VERSION } from "./version.ts";
+
+const HOST_STATE_REASONS: Record<PluginHost["state"], string> = {
+  created: "plugins are not set up yet",
+  setting_up: "plugins are being set up",
+  set_up: "plugins are set up but not started",
+  starting: "plugins are starting",
+  running: "plugins are running",
+  stopping: "plugins are stopping",
+  stopped: "plugins are stopped",
+  failed: "a plugin failed to start",
+};
+
+/** Options for {@link createKernel}. */
+export interface CreateKernelOptions {
+  config: ResolvedConfig;
+  origin: ConfigOrigin;
+  plugins: readonly AnyPlugin[];
+  log: Logger;
+  clock: Clock;
+  /** Absolute directory of the application's files. */
+  appDir: string;
+  /** Absolute data directory (already prepared). */
+  dataDir: string;
+}
+
+/** Releases a kernel resource on shutdown (database, sockets…). */
+export type Closer = () => void | Promise<void>;
+
+/** The assembled server, not yet listening. */
+export interface Kernel {
+  readonly app: Hono<AppEnv>;
+  readonly host: PluginHost;
+  readonly health: HealthRegistry;
+  readonly hooks: HookRegistry;
+  readonly bus: EventBus;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly config: ResolvedConfig;
+  /** True once {@link Kernel.stop} began. */
+  readonly stopping: boolean;
+  /** Sets up and starts every plugin. */
+  start(): Promise<void>;
+  /** Registers a resource to release after the plugins stop (last registered, first closed). */
+  onClose(closer: Closer): void;
+  /** Fails readiness at once; the first step of shutdown. */
+  beginStopping(): void;
+  /** Stops the plugins in reverse order, then closes kernel resources. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the kernel: health registry, bus, hooks, the Hono app with the
+ * health routes, and the plugin host with the kernel's own checks
+ * (`config`, `plugins`).
+ */
+export function createKernel(options: CreateKernelOptions): Kernel {
+  const { config, clock, log } = options;
+  const health = createHealthRegistry({
+    clock,
+    timeoutMs: config.health.checkTimeoutMs,
+    readyRequires: config.health.readyRequires,
+  });
+  const bus = createEventBus({ clock, log: log.child("bus") });
+  const hooks = createHookRegistry({ log: log.child("hooks") });
+  const app = createApp({ log });
+  const closers: Closer[] = [];
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+
+  app.route(
+    "/",
+    healthRoutes({
+      registry: health,
+      clock,
+      version: VERSION,
+      startedAt: clock.now(),
+      isStopping: () => stopping,
+      appDir: options.appDir,
+      dataDir: options.dataDir,
+    }),
+  );
+
+  const host = createPluginHost({
+    plugins: options.plugins,
+    config,
+    log: log.child("plugin"),
+    clock,
+    bus,
+    hooks,
+    health,
+    app,
+    setupTimeoutMs: config.pluginHost.setupTimeoutMs,
+  });
+
+  const origin = options.origin.file ?? "defaults";
+  health.register("config", () => ({ status: "ok", reason: `loaded from ${origin}` }));
+  health.register(
+    "plugins",
+    () =>
+      host.state === "running"
+        ? { status: "ok", reason: `${host.order.length} running` }
+        : { status: "fail", reason: HOST_STATE_REASONS[host.state] },
+  );
+
+  async function closeAll() {
+    for (const closer of closers.toReversed()) {
+      try {
+        await closer();
+      } catch (error) {
+        log.error("closing a kernel resource failed", { error });
+      }
+    }
+  }
+
+  return {
+    app,
+    host,
+    health,
+    hooks,
+    bus,
+    log,
+    clock,
+    config,
+    get stopping() {
+      return stopping;
+    },
+    async start() {
+      await host.setup();
+      await host.start();
+    },
+    onClose(closer) {
+      closers.push(closer);
+    },
+    beginStopping() {
+      stopping = true;
+    },
+    stop() {
+      stopping = true;
+      stopped ??= (async () => {
+        await host.stop();
+        await closeAll();
+      })();
+      return stopped;
+    },
+  };
+}

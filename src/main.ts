@@ -1,0 +1,34 @@
+/**
+ * Entry point of `deno task start` and of the compiled binary. The only
+ * module that touches `Deno.env`, `Deno.args` and process signals.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runCli } from "./cli/main.ts";
+import type { ShutdownSignal } from "./cli/io.ts";
+import { BUILTIN_PLUGINS } from "./builtin_plugins.ts";
+
+const SIGNALS: readonly ShutdownSignal[] = ["SIGINT", "SIGTERM"];
+
+const code = await runCli(Deno.args, {
+  env: (name) => Deno.env.get(name),
+  cwd: Deno.cwd(),
+  appDir: dirname(fileURLToPath(new URL(".", import.meta.url))),
+  stdout: (text) => Deno.stdout.writeSync(new TextEncoder().encode(text)),
+  stderr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+  plugins: BUILTIN_PLUGINS,
+  onSignal(handler) {
+    const listeners = SIGNALS.map((signal) => {
+      const listener = () => handler(signal);
+      Deno.addSignalListener(signal, listener);
+      return [signal, listener] as const;
+    });
+    return () => {
+      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    };
+  },
+  exit: (exitCode) => Deno.exit(exitCode),
+});
+Deno.exit(code);

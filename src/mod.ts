@@ -1,0 +1,75 @@
+/**
+ * The kernel's import surface for plugins (`@synth/kernel`). Plugins
+ * import nothing else from `src/`, and never each other.
+ *
+ * @example A plugin with a route, a hook handler and a config section
+ * ```ts
+ * import { z } from "zod";
+ * import { configMeta, defineHook, definePlugin } from "./mod.ts";
+ *
+ * const greeting = defineHook<string>("demo.greeting", "sequential");
+ *
+ * export const demoPlugin = definePlugin({
+ *   manifest: {
+ *     id: "demo",
+ *     version: "1.0.0",
+ *     isolation: "in_process",
+ *     configSchema: z.strictObject({
+ *       name: z.string().default("world").meta(configMeta({ description: "Who to greet." })),
+ *     }),
+ *   },
+ *   setup(ctx) {
+ *     ctx.hooks.on(greeting, (text) => text + "!");
+ *     ctx.http.get("/", async (c) =>
+ *       c.json({ text: await ctx.hooks.sequential(greeting, `Hello, ${ctx.config.name}`) }));
+ *   },
+ * });
+ * ```
+ *
+ * @module
+ */
+export type { BusEvent, BusEventData, BusEventMap, BusHandler, EventBus } from "./bus.ts";
+export {
+  type Clock,
+  delay,
+  type DelayOptions,
+  isoTime,
+  type TimerHandle,
+  withTimeout,
+} from "./clock.ts";
+export { type ConfigMeta, configMeta } from "./config/fields.ts";
+export { ConfigError, type ConfigIssue } from "./config/load.ts";
+export { AppError, type AppErrorOptions, errorMessage } from "./errors.ts";
+export type { CheckResult, CheckStatus, HealthCheck, HealthRegistrar } from "./health/registry.ts";
+export type { AppEnv, AppVariables } from "./http/types.ts";
+export { definePlugin } from "./plugin/define.ts";
+export {
+  PLUGIN_ERROR_CODES,
+  PluginError,
+  type PluginErrorCode,
+  type PluginErrorOptions,
+} from "./plugin/errors.ts";
+export {
+  type AnyHook,
+  defineHook,
+  type FirstAnswer,
+  type FirstHook,
+  type Hook,
+  type HookCallContext,
+  type HookHandler,
+  type HookHandlerOptions,
+  type HookKind,
+  type ParallelHook,
+  type ParallelOutcome,
+  type RunHookOptions,
+  type SequentialHook,
+} from "./plugin/hooks.ts";
+export type {
+  AnyPlugin,
+  Plugin,
+  PluginContext,
+  PluginHooks,
+  PluginManifest,
+  SandboxPermissions,
+} from "./plugin/types.ts";
+export type { LogFields, Logger, LogLevel } from "./telemetry/logger.ts";

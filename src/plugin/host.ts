@@ -1,0 +1,264 @@
+import { Hono } from "hono";
+import type { createEventBus } from "../bus.ts";
+import { type Clock, withTimeout } from "../clock.ts";
+import { errorMessage } from "../errors.ts";
+import type { HealthRegistry } from "../health/registry.ts";
+import type { AppEnv } from "../http/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { PLUGIN_ERROR_CODES, PluginError, type PluginErrorCode } from "./errors.ts";
+import type { HookRegistry } from "./hooks.ts";
+import { orderPlugins } from "./order.ts";
+import type { AnyPlugin, PluginContext, PluginHooks } from "./types.ts";
+
+/** Where the host is in its lifecycle. */
+export type PluginHostState =
+  | "created"
+  | "setting_up"
+  | "set_up"
+  | "starting"
+  | "running"
+  | "stopping"
+  | "stopped"
+  | "failed";
+
+/** Options for {@link createPluginHost}. */
+export interface PluginHostOptions {
+  plugins: readonly AnyPlugin[];
+  /** The resolved config; each plugin gets the section named by its id. */
+  config: Readonly<Record<string, unknown>>;
+  log: Logger;
+  clock: Clock;
+  bus: ReturnType<typeof createEventBus>;
+  hooks: HookRegistry;
+  health: HealthRegistry;
+  /** The app that each plugin's sub-app is mounted on at `/api/<id>`. */
+  app: Hono<AppEnv>;
+  /** Limit for each `setup` (and each `stop`). */
+  setupTimeoutMs: number;
+}
+
+/** The lifecycle of the loaded plugins. */
+export interface PluginHost {
+  /** Plugin ids in dependency order (available after `setup`). */
+  readonly order: readonly string[];
+  readonly state: PluginHostState;
+  /**
+   * Orders the plugins and runs each `setup` under the time limit, mounting
+   * its routes. On failure, plugins already set up are stopped.
+   *
+   * @throws {PluginError} Naming the failing plugin.
+   */
+  setup(): Promise<void>;
+  /** Runs each `start` in dependency order; on failure stops them again. */
+  start(): Promise<void>;
+  /** Aborts every plugin's signal and runs `stop` in reverse order. Never throws. */
+  stop(): Promise<PluginError[]>;
+  /** The API a plugin returned from `setup`. */
+  api<T>(id: string): T;
+}
+
+interface Loaded {
+  plugin: AnyPlugin;
+  context: PluginContext<unknown>;
+  api: unknown;
+  started: boolean;
+}
+
+const ID_REGEXP = /^[a-z][a-z0-9_]{0,63}$/;
+const VERSION_REGEXP = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
+
+/** Creates the host for a fixed list of first-party plugins. */
+export function createPluginHost(options: PluginHostOptions): PluginHost {
+  const controller = new AbortController();
+  const loaded = new Map<string, Loaded>();
+  const order: string[] = [];
+  let state: PluginHostState = "created";
+
+  function fail(
+    code: PluginErrorCode,
+    plugin: string,
+    step: string,
+    error: unknown,
+  ): PluginError {
+    if (error instanceof PluginError && error.plugin === plugin) return error;
+    return new PluginError(code, plugin, `${step} failed: ${errorMessage(error)}`, {
+      hook: step,
+      cause: error,
+    });
+  }
+
+  function checkManifest(plugin: AnyPlugin) {
+    const { id, version, isolation } = plugin.manifest ?? {};
+    const name = typeof id === "string" ? id : "(no id)";
+    if (typeof id !== "string" || !ID_REGEXP.test(id)) {
+      throw new PluginError(
+        PLUGIN_ERROR_CODES.INVALID_MANIFEST,
+        name,
+        `Cannot load plugin "${name}": manifest.id must be snake_case, starting with a letter`,
+      );
+    }
+    if (typeof version !== "string" || !VERSION_REGEXP.test(version)) {
+      throw new PluginError(
+        PLUGIN_ERROR_CODES.INVALID_MANIFEST,
+        id,
+        `Cannot load plugin "${id}": manifest.version must be a semantic version like 1.0.0 (got ${
+          JSON.stringify(version)
+        })`,
+      );
+    }
+    if (isolation !== "in_process") {
+      throw new PluginError(
+        PLUGIN_ERROR_CODES.ISOLATION_UNSUPPORTED,
+        id,
+        `Cannot load plugin "${id}" in the server process: its isolation is ${
+          JSON.stringify(isolation)
+        }; sandboxed plugins are loaded by the sandbox host`,
+      );
+    }
+  }
+
+  function contextFor(plugin: AnyPlugin): PluginContext<unknown> {
+    const { id } = plugin.manifest;
+    const declared = new Set(plugin.manifest.dependsOn ?? []);
+    const hooks: PluginHooks = {
+      on: (hook, handler, handlerOptions) => options.hooks.on(id, hook, handler, handlerOptions),
+      first: (hook, arg, runOptions) =>
+        options.hooks.first(hook, arg, { signal: controller.signal, ...runOptions }),
+      sequential: (hook, value, runOptions) =>
+        options.hooks.sequential(hook, value, { signal: controller.signal, ...runOptions }),
+      parallel: (hook, arg, runOptions) =>
+        options.hooks.parallel(hook, arg, { signal: controller.signal, ...runOptions }),
+    };
+    return {
+      id,
+      config: options.config[id] ?? Object.freeze({}),
+      log: options.log.child(id),
+      http: new Hono<AppEnv>(),
+      bus: options.bus.scoped(id),
+      clock: options.clock,
+      signal: controller.signal,
+      health: options.health,
+      hooks,
+      use<T>(dependency: string): T {
+        if (!declared.has(dependency)) {
+          throw new PluginError(
+            PLUGIN_ERROR_CODES.USE_UNDECLARED,
+            id,
+            `Plugin "${id}" called use("${dependency}") but does not list "${dependency}" in manifest.dependsOn`,
+          );
+        }
+        return loaded.get(dependency)!.api as T;
+      },
+    };
+  }
+
+  async function stopLoaded(): Promise<PluginError[]> {
+    controller.abort(new Error("The server is shutting down"));
+    const failures: PluginError[] = [];
+    for (const id of [...order].reverse()) {
+      const entry = loaded.get(id);
+      if (!entry?.plugin.stop) continue;
+      try {
+        await withTimeout(
+          options.clock,
+          Promise.resolve().then(() => entry.plugin.stop!(entry.context)),
+          options.setupTimeoutMs,
+          () => new Error(`no answer within ${options.setupTimeoutMs} ms`),
+        );
+        options.log.debug("plugin stopped", { plugin: id });
+      } catch (error) {
+        const failure = fail(PLUGIN_ERROR_CODES.STOP_FAILED, id, "stop", error);
+        failures.push(failure);
+        options.log.error("plugin stop failed", { plugin: id, error: failure });
+      }
+    }
+    return failures;
+  }
+
+  return {
+    get order() {
+      return order;
+    },
+    get state() {
+      return state;
+    },
+
+    async setup() {
+      if (state !== "created") throw new Error(`Cannot set up plugins twice (state ${state})`);
+      state = "setting_up";
+      try {
+        options.plugins.forEach(checkManifest);
+        const sorted = orderPlugins(options.plugins.map((plugin) => ({
+          id: plugin.manifest.id,
+          dependsOn: plugin.manifest.dependsOn ?? [],
+          plugin,
+        })));
+        for (const { id, plugin } of sorted) {
+          const context = contextFor(plugin);
+          let api: unknown;
+          try {
+            api = await withTimeout(
+              options.clock,
+              Promise.resolve().then(() => plugin.setup(context)),
+              options.setupTimeoutMs,
+              () =>
+                new PluginError(
+                  PLUGIN_ERROR_CODES.SETUP_TIMEOUT,
+                  id,
+                  `setup did not finish within ${options.setupTimeoutMs} ms (pluginHost.setupTimeoutMs)`,
+                  { hook: "setup" },
+                ),
+            );
+          } catch (error) {
+            throw fail(PLUGIN_ERROR_CODES.SETUP_FAILED, id, "setup", error);
+          }
+          loaded.set(id, { plugin, context, api, started: false });
+          order.push(id);
+          options.app.route(`/api/${id}`, context.http);
+          options.log.debug("plugin set up", { plugin: id, version: plugin.manifest.version });
+        }
+        state = "set_up";
+      } catch (error) {
+        state = "failed";
+        await stopLoaded();
+        throw error;
+      }
+    },
+
+    async start() {
+      if (state !== "set_up") throw new Error(`Cannot start plugins in state ${state}`);
+      state = "starting";
+      for (const id of order) {
+        const entry = loaded.get(id)!;
+        try {
+          await entry.plugin.start?.(entry.context);
+          entry.started = true;
+        } catch (error) {
+          state = "failed";
+          const failure = fail(PLUGIN_ERROR_CODES.START_FAILED, id, "start", error);
+          await stopLoaded();
+          throw failure;
+        }
+      }
+      state = "running";
+      options.bus.publish("plugin.started", { plugins: [...order] });
+      options.log.info("plugins started", { plugins: order });
+    },
+
+    async stop() {
+      // After a failed setup or start, the plugins were already stopped.
+      if (state === "stopping" || state === "stopped" || state === "failed") return [];
+      state = "stopping";
+      options.bus.publish("plugin.stopping", { plugins: [...order] });
+      const failures = await stopLoaded();
+      state = "stopped";
+      return failures;
+    },
+
+    api<T>(id: string): T {
+      const entry = loaded.get(id);
+      if (!entry) throw new TypeError(`Cannot get the API of plugin "${id}": it is not set up`);
+      return entry.api as T;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import type { Hono } from "hono";
+import type { z } from "zod";
+import type { EventBus } from "../bus.ts";
+import type { Clock } from "../clock.ts";
+import type { HealthRegistrar } from "../health/registry.ts";
+import type { AppEnv } from "../http/types.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type {
+  AnyHook,
+  FirstAnswer,
+  FirstHook,
+  HookHandler,
+  HookHandlerOptions,
+  ParallelHook,
+  ParallelOutcome,
+  RunHookOptions,
+  SequentialHook,
+} from "./hooks.ts";
+
+/**
+ * What a sandboxed plugin asks for; the operator grants it in config and
+ * Deno enforces it in the sandbox process (see `spec/tools.md`).
+ */
+export interface SandboxPermissions {
+  net?: string[];
+  read?: string[];
+  write?: string[];
+  env?: string[];
+  run?: string[];
+}
+
+/** Static facts about a plugin, checked before it is set up. */
+export interface PluginManifest<Config = unknown> {
+  /** snake_case; equals the folder name; also the config section and `/api/<id>`. */
+  id: string;
+  /** Semantic version of the plugin. */
+  version: string;
+  /** Plugin ids that must be set up first; the only ids `use()` accepts. */
+  dependsOn?: readonly string[];
+  /** `in_process` for first-party logic; `sandbox` for tools and third-party code. */
+  isolation: "in_process" | "sandbox";
+  /** Requested grants of a sandboxed plugin. */
+  permissions?: SandboxPermissions;
+  /** Validates the plugin's config section; must reject unknown keys (z.strictObject). */
+  // deno-lint-ignore no-explicit-any
+  configSchema?: z.ZodType<Config, any>;
+}
+
+/** A plugin's hooks: register handlers and run the hooks it owns. */
+export interface PluginHooks {
+  /** Adds a handler, attributed to this plugin. */
+  on<H extends AnyHook>(hook: H, handler: HookHandler<H>, options?: HookHandlerOptions): void;
+  /** Runs a `first` hook. */
+  first<Arg, Result>(
+    hook: FirstHook<Arg, Result>,
+    arg: Arg,
+    options?: RunHookOptions,
+  ): Promise<FirstAnswer<Result> | undefined>;
+  /** Runs a `sequential` hook. */
+  sequential<Value>(
+    hook: SequentialHook<Value>,
+    value: Value,
+    options?: RunHookOptions,
+  ): Promise<Value>;
+  /** Runs a `parallel` hook. */
+  parallel<Arg>(
+    hook: ParallelHook<Arg>,
+    arg: Arg,
+    options?: RunHookOptions,
+  ): Promise<ParallelOutcome>;
+}
+
+/** Everything the kernel hands one plugin. */
+export interface PluginContext<Config = unknown> {
+  /** The plugin's id. */
+  readonly id: string;
+  /** The plugin's validated, frozen config section. */
+  readonly config: Readonly<Config>;
+  /** A logger whose records carry `scope: <id>`. */
+  readonly log: Logger;
+  /** Routes added here are served under `/api/<id>`. */
+  readonly http: Hono<AppEnv>;
+  /** Publishes events attributed to this plugin; subscribes to anyone's. */
+  readonly bus: EventBus;
+  /** The injectable clock; use it for every timestamp and timer. */
+  readonly clock: Clock;
+  /** Aborted when the server shuts down. */
+  readonly signal: AbortSignal;
+  /** Health checks shown by `/health` and gating `/health/ready`. */
+  readonly health: HealthRegistrar;
+  /** The turn pipeline's and other plugins' extension points. */
+  readonly hooks: PluginHooks;
+  /**
+   * The API a dependency returned from its `setup`.
+   *
+   * @throws {PluginError} `PLUGIN_USE_UNDECLARED` when `id` is not in `dependsOn`.
+   */
+  use<T>(id: string): T;
+}
+
+/**
+ * A first-party plugin. Declare one with `definePlugin` in the plugin
+ * folder's `mod.ts`.
+ */
+export interface Plugin<Config = unknown, Api = unknown> {
+  manifest: PluginManifest<Config>;
+  /** Registers routes, hooks and checks; returns the API dependents get from `use()`. No long work. */
+  setup(context: PluginContext<Config>): Api | Promise<Api>;
+  /** Runs after every plugin is set up, in dependency order. */
+  start?(context: PluginContext<Config>): void | Promise<void>;
+  /** Runs on shutdown, in reverse dependency order. */
+  stop?(context: PluginContext<Config>): void | Promise<void>;
+}
+
+/** Any plugin, as the host stores them. */
+// deno-lint-ignore no-explicit-any
+export type AnyPlugin = Plugin<any, any>;

@@ -1,0 +1,132 @@
+import { type Clock, isoTime, systemClock } from "../clock.ts";
+
+/** Severity of a log record, lowest first. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Every level, lowest first. */
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** Extra structured fields of a log record. */
+export type LogFields = Record<string, unknown>;
+
+/** One structured log line. */
+export interface LogRecord {
+  ts: string;
+  level: LogLevel;
+  msg: string;
+  scope: string;
+  [field: string]: unknown;
+}
+
+/** Where records go. */
+export type LogSink = (record: LogRecord) => void;
+
+/** A structured logger scoped to a part of the program. */
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger whose records carry `scope` (appended with a dot) and `fields`. */
+  child(scope: string, fields?: LogFields): Logger;
+}
+
+/** Options for {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Records below this level are dropped. @default "info" */
+  level?: LogLevel;
+  /** Receives every record. @default a JSON-lines writer on stdout */
+  sink?: LogSink;
+  /** Source of `ts`. @default systemClock */
+  clock?: Clock;
+  /** Scope of the root logger. @default "kernel" */
+  scope?: string;
+}
+
+/**
+ * Creates a structured logger. Errors in fields are turned into
+ * `{name, message, stack}` so they survive JSON encoding.
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
+  const sink = options.sink ?? jsonLineSink();
+  const clock = options.clock ?? systemClock;
+
+  function make(scope: string, base: LogFields): Logger {
+    function write(level: LogLevel, msg: string, fields?: LogFields) {
+      if (LOG_LEVELS.indexOf(level) < threshold) return;
+      const record: LogRecord = {
+        ts: isoTime(clock.now()),
+        level,
+        msg,
+        scope,
+        ...serializeFields(base),
+        ...serializeFields(fields ?? {}),
+      };
+      sink(record);
+    }
+    return {
+      debug: (msg, fields) => write("debug", msg, fields),
+      info: (msg, fields) => write("info", msg, fields),
+      warn: (msg, fields) => write("warn", msg, fields),
+      error: (msg, fields) => write("error", msg, fields),
+      child: (childScope, fields) =>
+        make(scope ? `${scope}.${childScope}` : childScope, {
+          ...base,
+          ...fields,
+        }),
+    };
+  }
+  return make(options.scope ?? "kernel", {});
+}
+
+function serializeFields(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) {
+    out[key] = value instanceof Error ? serializeError(value) : value;
+  }
+  return out;
+}
+
+/** Turns an error (and its causes) into plain data for a log record. */
+export function serializeError(error: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    name: error.name,
+    message: error.message,
+  };
+  if ("code" in error && typeof error.code === "string") out.code = error.code;
+  if (error.stack) out.stack = error.stack;
+  if (error.cause instanceof Error) out.cause = serializeError(error.cause);
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/** A sink writing one JSON object per line to stdout. */
+export function jsonLineSink(): LogSink {
+  return (record) => {
+    Deno.stdout.writeSync(encoder.encode(JSON.stringify(record) + "\n"));
+  };
+}
+
+/** A sink writing short human-readable lines to stdout, for `--dev`. */
+export function prettySink(): LogSink {
+  return (record) => {
+    const { ts, level, msg, scope, ...rest } = record;
+    const extra = Object.entries(rest)
+      .map(([key, value]) => `${key}=${formatValue(value)}`)
+      .join(" ");
+    const line = `${ts.slice(11, 23)} ${level.toUpperCase().padEnd(5)} [${scope}] ${msg}${
+      extra ? " " + extra : ""
+    }\n`;
+    Deno.stdout.writeSync(encoder.encode(line));
+  };
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === "string") return value.includes(" ") ? JSON.stringify(value) : value;
+  if (value && typeof value === "object" && "stack" in value) {
+    return "\n" + String((value as { stack: unknown }).stack);
+  }
+  return JSON.stringify(value);
+}

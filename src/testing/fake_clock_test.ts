@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { delay } from "../clock.ts";
+import { FakeClock } from "./fake_clock.ts";
+
+Deno.test("FakeClock fires timers in due order only when time is moved", async () => {
+  const clock = new FakeClock({ start: 1_000 });
+  const fired: string[] = [];
+  clock.setTimeout(() => fired.push(`b@${clock.now()}`), 200);
+  clock.setTimeout(() => fired.push(`a@${clock.now()}`), 100);
+  const cancelled = clock.setTimeout(() => fired.push("cancelled"), 150);
+  clock.clearTimeout(cancelled);
+  assert.deepEqual(fired, []);
+  await clock.tick(150);
+  assert.deepEqual(fired, ["a@1100"]);
+  assert.equal(clock.now(), 1_150);
+  await clock.tick(100);
+  assert.deepEqual(fired, ["a@1100", "b@1200"]);
+  assert.equal(clock.now(), 1_250);
+  assert.equal(clock.pendingTimers, 0);
+});
+
+Deno.test("FakeClock runs timers set by earlier timers within the same tick", async () => {
+  const clock = new FakeClock({ start: 0 });
+  const fired: number[] = [];
+  clock.setTimeout(() => {
+    fired.push(clock.now());
+    clock.setTimeout(() => fired.push(clock.now()), 50);
+  }, 50);
+  await clock.tick(100);
+  assert.deepEqual(fired, [50, 100]);
+});
+
+Deno.test("delay() resolves after fake time passes and rejects when aborted", async () => {
+  const clock = new FakeClock({ start: 0 });
+  let done = false;
+  const waiting = delay(clock, 1_000).then(() => (done = true));
+  await clock.tick(999);
+  assert.equal(done, false);
+  await clock.tick(1);
+  await waiting;
+  assert.equal(done, true);
+
+  const controller = new AbortController();
+  const aborted = delay(clock, 1_000, { signal: controller.signal });
+  controller.abort(new Error("cancelled"));
+  await assert.rejects(aborted, /cancelled/);
+  assert.equal(clock.pendingTimers, 0);
+});
+
+Deno.test("untilTimers() waits for code under test to set its timer", async () => {
+  const clock = new FakeClock();
+  const started = (async () => {
+    await Promise.resolve();
+    await delay(clock, 10);
+    return "done";
+  })();
+  await clock.untilTimers(1);
+  await clock.tick(10);
+  assert.equal(await started, "done");
+});

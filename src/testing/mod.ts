@@ -1,0 +1,16 @@
+/**
+ * Test helpers shared by the kernel's, the plugins' and the integration
+ * tests (`@synth/testing`).
+ *
+ * @module
+ */
+export { FakeClock, type FakeClockOptions } from "./fake_clock.ts";
+export { createMemoryLogger, type MemoryLogger, type MemoryLoggerOptions } from "./memory_log.ts";
+export {
+  REPO_DIR,
+  type SpawnedServer,
+  spawnServer,
+  type SpawnServerOptions,
+  startTaskArgs,
+} from "./spawn_server.ts";
+export { createTestHost, type TestHost, type TestHostOptions } from "./test_host.ts";

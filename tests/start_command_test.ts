@@ -1,0 +1,122 @@
+/**
+ * Runs the real start command (`deno task start`'s arguments, under exactly
+ * the `server` permission set) as a subprocess.
+ */
+import assert from "node:assert/strict";
+import { spawnServer, startTaskArgs } from "@synth/testing";
+
+interface PermissionEntry {
+  permission: string;
+  target: string;
+  state: string;
+  allowed: boolean;
+}
+
+Deno.test("the start task uses an explicit permission set, never -A", () => {
+  const args = startTaskArgs();
+  assert.ok(args.includes("-P=server"));
+  assert.ok(args.includes("--no-prompt"));
+  assert.ok(!args.some((arg) => arg === "-A" || arg.startsWith("--allow-all")));
+});
+
+Deno.test("the start command serves /health/live and lists its permissions in /health", async () => {
+  await using server = await spawnServer();
+  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+  const live = await fetch(`${server.url}/health/live`);
+  assert.equal(live.status, 200);
+  assert.equal((await live.json()).status, "alive");
+
+  const health = await (await fetch(`${server.url}/health`)).json();
+  const permissions: PermissionEntry[] = health.permissions;
+  const find = (permission: string, target: string) =>
+    permissions.find((entry) => entry.permission === permission && entry.target === target);
+  assert.equal(find("read", "/etc")?.allowed, false, "reading /etc is denied");
+  assert.equal(find("read", "*")?.allowed, false, "reading is not granted everywhere");
+  assert.equal(find("read", server.dataDir)?.allowed, true, "the data dir is readable");
+  assert.equal(find("write", server.dataDir)?.allowed, true, "the data dir is writable");
+  assert.equal(find("write", "*")?.allowed, false);
+  for (const kind of ["env", "run", "ffi", "sys"]) {
+    assert.equal(find(kind, "*")?.allowed, false, `${kind} is not granted in full`);
+  }
+  const dirInfo = await Deno.stat(server.dataDir);
+  assert.equal((dirInfo.mode ?? 0) & 0o777, 0o700, "the data dir is created 0700");
+});
+
+Deno.test("SIGTERM stops the server cleanly with exit 0", async () => {
+  const server = await spawnServer();
+  const status = await server.stop("SIGTERM");
+  assert.equal(status.code, 0);
+  const messages = server.stdout.map((line) => JSON.parse(line).msg);
+  assert.deepEqual(messages.slice(-3), ["signal received", "shutting down", "stopped"]);
+});
+
+Deno.test("a taken port stops start-up with a clear message and exit 1", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const server = await spawnServer({
+    env: { PORT: String(taken.addr.port) },
+    waitForListening: false,
+  });
+  const status = await server.status;
+  await server.stop();
+  assert.equal(status.code, 1);
+  assert.ok(
+    server.stderr.includes(
+      `Cannot listen on 127.0.0.1:${taken.addr.port}: the address is already in use. Stop the other process or choose another port with PORT or server.port`,
+    ),
+    server.stderr.join("\n"),
+  );
+});
+
+Deno.test("HOST and PORT choose the listen address", async () => {
+  using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  await using server = await spawnServer({ env: { HOST: "127.0.0.1", PORT: String(port) } });
+  assert.equal(server.url, `http://127.0.0.1:${port}`);
+  assert.equal((await fetch(`${server.url}/health/live`)).status, 200);
+});
+
+Deno.test("a bad environment value exits 78 naming the key and the variable", async () => {
+  const server = await spawnServer({
+    env: { SYNTH_LOG_LEVEL: "loud" },
+    waitForListening: false,
+  });
+  const status = await server.status;
+  await server.stop();
+  assert.equal(status.code, 78);
+  assert.ok(
+    server.stderr.includes(
+      'config: log.level must be one of "debug", "info", "warn", "error" (got "loud", from SYNTH_LOG_LEVEL)',
+    ),
+    server.stderr.join("\n"),
+  );
+});
+
+Deno.test("--print-config prints JSON with the resolved values and exits 0", async () => {
+  const server = await spawnServer({
+    args: ["--print-config"],
+    env: { PORT: "9123" },
+    waitForListening: false,
+  });
+  const status = await server.status;
+  await server.stop();
+  assert.equal(status.code, 0);
+  const printed = JSON.parse(server.stdout.join("\n"));
+  assert.equal(printed.server.port, 9123);
+  assert.equal(printed.server.host, "127.0.0.1");
+});
+
+Deno.test("a data directory outside the permission set is refused with a clear message", async () => {
+  const server = await spawnServer({
+    env: { SYNTH_DATA_DIR: "/tmp/synth-elsewhere" },
+    waitForListening: false,
+  });
+  const status = await server.status;
+  await server.stop();
+  assert.equal(status.code, 1);
+  assert.match(
+    server.stderr.join("\n"),
+    /Cannot use data directory "\/tmp\/synth-elsewhere": the server's permission set does not allow writing there/,
+  );
+});
