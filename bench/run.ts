@@ -2,8 +2,8 @@
  * `deno task bench`: starts the real server (the start task's command) and
  * a bare `Deno.serve` baseline, measures idle memory and `GET /health/live`
  * throughput and latency of both in the same run, prints a table with
- * ratios and PASS/FAIL against the targets of `spec/server.md` §15, and
- * writes `bench/results/<date>.json`. `--strict` exits 1 on a FAIL.
+ * ratios and PASS/FAIL against the targets in `docs/benchmarks.md`, and
+ * writes `bench/results/<time>.json`. `--strict` exits 1 on a FAIL.
  *
  * Options: --seconds N (15), --warmup N (5), --connections N (64),
  * --idle N (10), --strict.
@@ -15,16 +15,32 @@ import { REPO_DIR, spawnServer } from "../src/testing/mod.ts";
 import { VERSION } from "../src/version.ts";
 import { type LoadResult, residentBytes, runLoad } from "./load.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    seconds: { type: "string", default: "15" },
-    warmup: { type: "string", default: "5" },
-    connections: { type: "string", default: "64" },
-    idle: { type: "string", default: "10" },
-    strict: { type: "boolean", default: false },
-  },
-});
+const USAGE =
+  "usage: deno task bench [--seconds 15] [--warmup 5] [--connections 64] [--idle 10] [--strict]";
+let values;
+try {
+  ({ values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string", default: "15" },
+      warmup: { type: "string", default: "5" },
+      connections: { type: "string", default: "64" },
+      idle: { type: "string", default: "10" },
+      strict: { type: "boolean", default: false },
+    },
+  }));
+} catch (error) {
+  Deno.stderr.writeSync(new TextEncoder().encode(`${(error as Error).message}\n${USAGE}\n`));
+  Deno.exit(64);
+}
+for (const name of ["seconds", "warmup", "connections", "idle"] as const) {
+  if (!/^\d+$/.test(values[name]) || Number(values[name]) <= 0) {
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`--${name} must be a positive whole number\n${USAGE}\n`),
+    );
+    Deno.exit(64);
+  }
+}
 const loadOptions = {
   seconds: Number(values.seconds),
   warmupSeconds: Number(values.warmup),
@@ -159,12 +175,14 @@ const widths = header.map((title, i) =>
   Math.max(title.length, ...table.map((cells) => cells[i]!.length))
 );
 const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ");
-print(
-  `synth-mind ${VERSION} bench — deno ${Deno.version.deno}, load client: ${liveLoad.client}` +
-    (liveLoad.client === "fetch"
-      ? " (in-process fetch loops; shares the CPU with the server)"
-      : ""),
-);
+print(`synth-mind ${VERSION} bench — deno ${Deno.version.deno}, load client: ${liveLoad.client}`);
+if (liveLoad.client === "fetch") {
+  print(
+    "note: no wrk on PATH, so the load comes from fetch loops in this process, which share the CPU " +
+      "with the server; latency then measures the client too (compare with the baseline column). " +
+      "Install wrk (apt-get install wrk) for figures comparable with the targets.",
+  );
+}
 print(line(header));
 print(line(widths.map((width) => "-".repeat(width))));
 for (const cells of table) print(line(cells));
@@ -180,7 +198,7 @@ const result = {
   rows,
 };
 await Deno.mkdir(`${REPO_DIR}/bench/results`, { recursive: true });
-const file = `${REPO_DIR}/bench/results/${result.date.slice(0, 10)}.json`;
+const file = `${REPO_DIR}/bench/results/${result.date.slice(0, 19).replaceAll(":", "-")}.json`;
 await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
 print(`results written to ${file}`);
 

@@ -11,7 +11,11 @@
  * @module
  */
 
-const PLUGIN_FILE_REGEXP = /\/(plugins|examples)\/([a-z][a-z0-9_]*)\//;
+/** The repository root (this file is in `scripts/`), with a trailing slash. */
+export const REPO_ROOT: string = new URL("..", import.meta.url).pathname;
+
+/** A plugin folder, relative to the repository root. */
+const PLUGIN_DIR_REGEXP = /^(plugins|examples)\/([a-z][a-z0-9_]*)\//;
 
 interface PluginFile {
   /** Absolute path of the plugin folder, with a trailing slash. */
@@ -19,13 +23,16 @@ interface PluginFile {
   isTest: boolean;
 }
 
+/** The plugin folder an absolute path lies in, judged from the repository root. */
+function pluginDirOf(path: string): string | undefined {
+  if (!path.startsWith(REPO_ROOT)) return undefined;
+  const match = PLUGIN_DIR_REGEXP.exec(path.slice(REPO_ROOT.length));
+  return match ? REPO_ROOT + match[0] : undefined;
+}
+
 function pluginFileOf(filename: string): PluginFile | undefined {
-  const match = PLUGIN_FILE_REGEXP.exec(filename);
-  if (!match) return undefined;
-  return {
-    root: filename.slice(0, match.index + match[0].length),
-    isTest: filename.endsWith("_test.ts"),
-  };
+  const root = pluginDirOf(filename);
+  return root ? { root, isTest: filename.endsWith("_test.ts") } : undefined;
 }
 
 function isAllowedSpecifier(specifier: string, filename: string, file: PluginFile): boolean {
@@ -35,7 +42,7 @@ function isAllowedSpecifier(specifier: string, filename: string, file: PluginFil
     const resolved = new URL(specifier, `file://${filename}`).pathname;
     // Tests may load several example or plugin folders together.
     return resolved.startsWith(file.root) ||
-      (file.isTest && PLUGIN_FILE_REGEXP.test(resolved));
+      (file.isTest && pluginDirOf(resolved) !== undefined);
   }
   if (specifier.startsWith("/") || specifier.startsWith("file:")) return false;
   if (specifier.startsWith("@synth/")) return false;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import plugin from "./lint_plugin.ts";
+import plugin, { REPO_ROOT } from "./lint_plugin.ts";
 
 const lint = (filename: string, source: string) =>
   Deno.lint.runPlugin(plugin, filename, source).map((diagnostic) => diagnostic.id);
@@ -7,7 +7,7 @@ const lint = (filename: string, source: string) =>
 Deno.test("plugin-boundaries: a plugin may import the kernel, packages and its own folder", () => {
   assert.deepEqual(
     lint(
-      "/repo/plugins/memory/mod.ts",
+      REPO_ROOT + "plugins/memory/mod.ts",
       `import { definePlugin } from "@synth/kernel";
        import { z } from "zod";
        import { recall } from "./recall.ts";
@@ -21,11 +21,11 @@ Deno.test("plugin-boundaries: a plugin may import the kernel, packages and its o
 Deno.test("plugin-boundaries: importing another plugin or kernel internals is reported", () => {
   assert.deepEqual(
     lint(
-      "/repo/plugins/gdil/mod.ts",
+      REPO_ROOT + "plugins/gdil/mod.ts",
       `import { memoryPlugin } from "../memory/mod.ts";
        import type { Kernel } from "../../src/kernel.ts";
        export { x } from "../psyche_purpose/x.ts";
-       export * from "/repo/src/mod.ts";
+       export * from "${REPO_ROOT}src/mod.ts";
        const lazy = await import("../tool_timer/mod.ts");
        import { createTestHost } from "@synth/testing";`,
     ),
@@ -36,14 +36,14 @@ Deno.test("plugin-boundaries: importing another plugin or kernel internals is re
 Deno.test("plugin-boundaries: tests may combine plugins and use the testing kit", () => {
   assert.deepEqual(
     lint(
-      "/repo/examples/hello/hello_test.ts",
+      REPO_ROOT + "examples/hello/mod_test.ts",
       `import { createTestHost } from "@synth/testing";
        import { helloLoudPlugin } from "../hello_loud/mod.ts";`,
     ),
     [],
   );
   assert.deepEqual(
-    lint("/repo/examples/hello/hello_test.ts", `import { x } from "../../src/kernel.ts";`),
+    lint(REPO_ROOT + "examples/hello/mod_test.ts", `import { x } from "../../src/kernel.ts";`),
     ["synth/plugin-boundaries"],
   );
 });
@@ -51,10 +51,21 @@ Deno.test("plugin-boundaries: tests may combine plugins and use the testing kit"
 Deno.test("plugin-no-process-access: Deno.env and Deno.serve are reported in plugin code", () => {
   assert.deepEqual(
     lint(
-      "/repo/plugins/tool_web_search/mod.ts",
+      REPO_ROOT + "plugins/tool_web_search/mod.ts",
       `const key = Deno.env.get("KEY"); Deno.serve(() => new Response());`,
     ),
     ["synth/plugin-no-process-access", "synth/plugin-no-process-access"],
   );
-  assert.deepEqual(lint("/repo/src/main.ts", `Deno.env.get("PORT");`), []);
+  assert.deepEqual(lint(REPO_ROOT + "src/main.ts", `Deno.env.get("PORT");`), []);
+});
+
+Deno.test("the rules judge paths from the repository root, not from any /plugins/ above it", () => {
+  assert.deepEqual(
+    lint("/home/ada/plugins/synth/src/main.ts", `import { x } from "../../other/mod.ts";`),
+    [],
+  );
+  assert.deepEqual(
+    lint(REPO_ROOT + "src/kernel.ts", `import { x } from "../plugins/memory/mod.ts";`),
+    [],
+  );
 });

@@ -12,7 +12,9 @@ import type { Logger } from "./telemetry/logger.ts";
  * ```
  */
 export interface BusEventMap {
+  /** Every plugin has started; their ids in dependency order. */
   "plugin.started": { plugins: string[] };
+  /** Shutdown began; the plugins are about to stop. */
   "plugin.stopping": { plugins: string[] };
 }
 
@@ -23,6 +25,7 @@ export type BusEventData<T extends string> = T extends keyof BusEventMap ? BusEv
 export interface BusEvent<T extends string = string> {
   /** `<area>.<event>`, e.g. `project.update`. */
   type: T;
+  /** The payload. */
   data: BusEventData<T>;
   /** RFC 3339 time of publication. */
   ts: string;

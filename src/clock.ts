@@ -9,6 +9,12 @@
 /** Opaque handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = number;
 
+/**
+ * The longest delay timers accept (2^31 − 1 ms, about 24.8 days); longer
+ * ones fire at once, so config keys holding delays are capped at it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** A source of the current time and of timers. */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
@@ -35,7 +41,7 @@ export interface DelayOptions {
 /**
  * Resolves after `ms` milliseconds of the given clock.
  *
- * @example Wait one second of fake or real time
+ * @example Wait one millisecond of real time
  * ```ts
  * import { delay, systemClock } from "./clock.ts";
  * await delay(systemClock, 1);
@@ -66,21 +72,36 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** Options for {@link withTimeout}. */
+export interface WithTimeoutOptions {
+  /** The clock whose time counts. */
+  clock: Clock;
+  /** Milliseconds to wait. */
+  ms: number;
+  /** Makes the rejection reason when time runs out. */
+  error: () => Error;
+}
+
 /**
- * Settles like `promise`, or rejects with `onTimeout()` when `ms` of the
- * clock pass first. The timer is always cleared.
+ * Settles like `promise`, or rejects with `options.error()` when
+ * `options.ms` of the clock pass first. The timer is always cleared.
+ *
+ * @example Give up on a slow answer
+ * ```ts
+ * import { systemClock, withTimeout } from "./clock.ts";
+ * const answer = await withTimeout(Promise.resolve(42), {
+ *   clock: systemClock,
+ *   ms: 1_000,
+ *   error: () => new Error("no answer within 1000 ms"),
+ * });
+ * ```
  */
-export function withTimeout<T>(
-  clock: Clock,
-  promise: Promise<T>,
-  ms: number,
-  onTimeout: () => Error,
-): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, options: WithTimeoutOptions): Promise<T> {
   let handle: TimerHandle | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    handle = clock.setTimeout(() => reject(onTimeout()), ms);
+    handle = options.clock.setTimeout(() => reject(options.error()), options.ms);
   });
   return Promise.race([promise, timeout]).finally(() => {
-    if (handle !== undefined) clock.clearTimeout(handle);
+    if (handle !== undefined) options.clock.clearTimeout(handle);
   });
 }

@@ -12,27 +12,40 @@ export class DataDirError extends Error {
  * Creates the data directory (mode 0700) if needed and checks the process
  * may write there. Warns when other users can read it.
  *
- * @throws {DataDirError} When the permission set does not cover it or it
- * cannot be created.
+ * @throws {DataDirError} When the permission set does not cover it, it is
+ * not a directory, or it cannot be created.
  */
 export async function prepareDataDir(path: string, log: Logger): Promise<void> {
   const { state } = await Deno.permissions.query({ name: "write", path });
   if (state !== "granted") {
     throw new DataDirError(
-      `Cannot use data directory "${path}": the server's permission set does not allow writing there. ` +
-        `The start task grants only ./data; set SYNTH_DATA_DIR inside it, or run with --allow-read and --allow-write for that path`,
+      `Cannot use data directory "${path}": the server's permission set allows writing only inside ./data. ` +
+        `Choose a directory inside ./data with --data-dir or SYNTH_DATA_DIR, or run ` +
+        `"deno run -P=server --allow-read=.,${path} --allow-write=${path} src/main.ts serve"`,
     );
   }
+  let info: Deno.FileInfo | undefined;
   try {
-    await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+    info = await Deno.stat(path);
   } catch (error) {
-    throw new DataDirError(`Cannot create data directory "${path}": ${String(error)}`, {
-      cause: error,
-    });
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new DataDirError(`Cannot use data directory "${path}": ${String(error)}`, {
+        cause: error,
+      });
+    }
   }
-  const info = await Deno.stat(path);
-  if (!info.isDirectory) {
+  if (info && !info.isDirectory) {
     throw new DataDirError(`Cannot use data directory "${path}": it exists and is not a directory`);
+  }
+  if (!info) {
+    try {
+      await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new DataDirError(`Cannot create data directory "${path}": ${String(error)}`, {
+        cause: error,
+      });
+    }
+    info = await Deno.stat(path);
   }
   if (info.mode !== null && (info.mode & 0o007) !== 0) {
     log.warn("the data directory is readable by other users; run chmod 700 on it", {

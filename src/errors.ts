@@ -8,6 +8,12 @@ export interface AppErrorOptions {
   details?: unknown;
   /** The underlying error. */
   cause?: unknown;
+  /**
+   * Whether `message` may be shown to HTTP callers. Errors wrapping
+   * arbitrary exception text set it to false and are answered `INTERNAL`.
+   * @default true
+   */
+  expose?: boolean;
 }
 
 /**
@@ -26,11 +32,18 @@ export interface AppErrorOptions {
  * ```
  */
 export class AppError extends Error {
+  /** Stable CONSTANT_CASE code, e.g. `MEMORY_NOT_FOUND`. */
   readonly code: string;
+  /** HTTP status the error maps to. */
   readonly status: number;
+  /** Dotted path of the wrong input, if any. */
   readonly field: string | undefined;
+  /** Structured details safe to show to the caller. */
   readonly details: unknown;
+  /** Whether the message may be shown to HTTP callers. */
+  readonly expose: boolean;
 
+  /** Creates the error; `message` must be safe to show unless `expose` is false. */
   constructor(code: string, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
@@ -38,6 +51,7 @@ export class AppError extends Error {
     this.status = options.status ?? 500;
     this.field = options.field;
     this.details = options.details;
+    this.expose = options.expose ?? true;
   }
 }
 

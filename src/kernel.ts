@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { createEventBus, type EventBus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import type { ConfigOrigin, ResolvedConfig } from "./config/mod.ts";
-import { createHealthRegistry, type HealthRegistry } from "./health/registry.ts";
+import { createHealthRegistry, type HealthRegistry } from "./telemetry/health.ts";
 import { createApp } from "./http/app.ts";
 import { healthRoutes } from "./http/health_routes.ts";
 import type { AppEnv } from "./http/types.ts";
@@ -49,13 +49,17 @@ export interface Kernel {
   readonly log: Logger;
   readonly clock: Clock;
   readonly config: ResolvedConfig;
-  /** True once {@link Kernel.stop} began. */
+  /** Where the config came from. */
+  readonly origin: ConfigOrigin;
+  /** Absolute data directory. */
+  readonly dataDir: string;
+  /** True once shutdown began. */
   readonly stopping: boolean;
   /** Sets up and starts every plugin. */
   start(): Promise<void>;
   /** Registers a resource to release after the plugins stop (last registered, first closed). */
   onClose(closer: Closer): void;
-  /** Fails readiness at once; the first step of shutdown. */
+  /** Fails readiness and aborts the plugins' signal at once; the first step of shutdown. */
   beginStopping(): void;
   /** Stops the plugins in reverse order, then closes kernel resources. Idempotent. */
   stop(): Promise<void>;
@@ -102,7 +106,11 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     hooks,
     health,
     app,
-    setupTimeoutMs: config.pluginHost.setupTimeoutMs,
+    timeouts: {
+      setupMs: config.pluginHost.setupTimeoutMs,
+      startMs: config.pluginHost.startTimeoutMs,
+      stopMs: config.pluginHost.stopTimeoutMs,
+    },
   });
 
   const origin = options.origin.file ?? "defaults";
@@ -134,11 +142,25 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     log,
     clock,
     config,
+    origin: options.origin,
+    dataDir: options.dataDir,
     get stopping() {
       return stopping;
     },
     async start() {
       await host.setup();
+      const unknownChecks = (config.health.readyRequires ?? []).filter((name) =>
+        !health.names().includes(name)
+      );
+      if (unknownChecks.length > 0) {
+        log.warn(
+          "health.readyRequires names checks nothing registers; readiness fails until they exist",
+          {
+            unknown: unknownChecks,
+            registered: health.names(),
+          },
+        );
+      }
       await host.start();
     },
     onClose(closer) {
@@ -146,6 +168,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     },
     beginStopping() {
       stopping = true;
+      host.abort("The server is shutting down");
     },
     stop() {
       stopping = true;

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { runCli } from "./cli/main.ts";
 import type { ShutdownSignal } from "./cli/io.ts";
 import { BUILTIN_PLUGINS } from "./builtin_plugins.ts";
+import { systemClock } from "./clock.ts";
 
 const SIGNALS: readonly ShutdownSignal[] = ["SIGINT", "SIGTERM"];
 
@@ -18,6 +19,7 @@ const code = await runCli(Deno.args, {
   appDir: dirname(fileURLToPath(new URL(".", import.meta.url))),
   stdout: (text) => Deno.stdout.writeSync(new TextEncoder().encode(text)),
   stderr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+  clock: systemClock,
   plugins: BUILTIN_PLUGINS,
   onSignal(handler) {
     const listeners = SIGNALS.map((signal) => {

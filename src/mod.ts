@@ -34,13 +34,15 @@ export {
   delay,
   type DelayOptions,
   isoTime,
+  MAX_TIMER_MS,
   type TimerHandle,
   withTimeout,
+  type WithTimeoutOptions,
 } from "./clock.ts";
 export { type ConfigMeta, configMeta } from "./config/fields.ts";
 export { ConfigError, type ConfigIssue } from "./config/load.ts";
+export { durationMs } from "./config/schema.ts";
 export { AppError, type AppErrorOptions, errorMessage } from "./errors.ts";
-export type { CheckResult, CheckStatus, HealthCheck, HealthRegistrar } from "./health/registry.ts";
 export type { AppEnv, AppVariables } from "./http/types.ts";
 export { definePlugin } from "./plugin/define.ts";
 export {
@@ -59,8 +61,10 @@ export {
   type HookHandler,
   type HookHandlerOptions,
   type HookKind,
+  type HookRegistry,
   type ParallelHook,
   type ParallelOutcome,
+  type RegisterHookOptions,
   type RunHookOptions,
   type SequentialHook,
 } from "./plugin/hooks.ts";
@@ -72,4 +76,5 @@ export type {
   PluginManifest,
   SandboxPermissions,
 } from "./plugin/types.ts";
-export type { LogFields, Logger, LogLevel } from "./telemetry/logger.ts";
+export type { CheckResult, CheckStatus, HealthCheck, HealthRegistrar } from "./telemetry/health.ts";
+export type { LogFields, Logger, LogLevel, LogRecord } from "./telemetry/logger.ts";

@@ -3,7 +3,7 @@
  * the `server` permission set) as a subprocess.
  */
 import assert from "node:assert/strict";
-import { spawnServer, startTaskArgs } from "@synth/testing";
+import { makeTestDir, spawnServer, startTaskArgs } from "@synth/testing";
 
 interface PermissionEntry {
   permission: string;
@@ -43,13 +43,15 @@ Deno.test("the start command serves /health/live and lists its permissions in /h
   assert.equal((dirInfo.mode ?? 0) & 0o777, 0o700, "the data dir is created 0700");
 });
 
-Deno.test("SIGTERM stops the server cleanly with exit 0", async () => {
-  const server = await spawnServer();
-  const status = await server.stop("SIGTERM");
-  assert.equal(status.code, 0);
-  const messages = server.stdout.map((line) => JSON.parse(line).msg);
-  assert.deepEqual(messages.slice(-3), ["signal received", "shutting down", "stopped"]);
-});
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal} stops the server cleanly with exit 0`, async () => {
+    const server = await spawnServer();
+    const status = await server.stop(signal);
+    assert.equal(status.code, 0);
+    const messages = server.stdout.map((line) => JSON.parse(line).msg);
+    assert.deepEqual(messages.slice(-3), ["signal received", "shutting down", "stopped"]);
+  });
+}
 
 Deno.test("a taken port stops start-up with a clear message and exit 1", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -62,7 +64,7 @@ Deno.test("a taken port stops start-up with a clear message and exit 1", async (
   assert.equal(status.code, 1);
   assert.ok(
     server.stderr.includes(
-      `Cannot listen on 127.0.0.1:${taken.addr.port}: the address is already in use. Stop the other process or choose another port with PORT or server.port`,
+      `Cannot listen on 127.0.0.1:${taken.addr.port}: the address is already in use. Stop the other process or choose another port with --port, PORT or server.port`,
     ),
     server.stderr.join("\n"),
   );
@@ -107,16 +109,53 @@ Deno.test("--print-config prints JSON with the resolved values and exits 0", asy
   assert.equal(printed.server.host, "127.0.0.1");
 });
 
-Deno.test("a data directory outside the permission set is refused with a clear message", async () => {
+Deno.test("a data directory outside the permission set is refused with exit 78 and what to do", async () => {
   const server = await spawnServer({
-    env: { SYNTH_DATA_DIR: "/tmp/synth-elsewhere" },
+    env: { SYNTH_DATA_DIR: "/srv/synth-elsewhere" },
     waitForListening: false,
   });
   const status = await server.status;
   await server.stop();
-  assert.equal(status.code, 1);
+  assert.equal(status.code, 78);
   assert.match(
     server.stderr.join("\n"),
-    /Cannot use data directory "\/tmp\/synth-elsewhere": the server's permission set does not allow writing there/,
+    /Cannot use data directory "\/srv\/synth-elsewhere": the server's permission set allows writing only inside \.\/data\. Choose a directory inside \.\/data with --data-dir or SYNTH_DATA_DIR/,
   );
+});
+
+Deno.test(".env is read by the start task, and real environment variables win over it", async () => {
+  const cwd = await makeTestDir("synth-envfile-");
+  try {
+    await Deno.writeTextFile(`${cwd}/.env`, "SYNTH_LOG_LEVEL=warn\nPORT=9999\n");
+    const server = await spawnServer({
+      cwd,
+      useEnvFile: true,
+      args: ["--print-config"],
+      env: { PORT: "9123" },
+      waitForListening: false,
+    });
+    const status = await server.status;
+    await server.stop();
+    assert.equal(status.code, 0, server.stderr.join("\n"));
+    const printed = JSON.parse(server.stdout.join("\n"));
+    assert.equal(printed.log.level, "warn", "set by .env");
+    assert.equal(printed.server.port, 9123, "the real PORT wins over .env");
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("deno task start --help and --version answer without starting", async () => {
+  for (
+    const [flag, pattern] of [["--help", /^Usage: synth-mind/], [
+      "--version",
+      /^synth-mind \d+\.\d+\.\d+ \(deno /,
+    ]] as const
+  ) {
+    const server = await spawnServer({ args: [flag], waitForListening: false });
+    const status = await server.status;
+    await server.stop();
+    assert.equal(status.code, 0);
+    assert.match(server.stdout.join("\n"), pattern);
+  }
 });

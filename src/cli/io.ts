@@ -1,3 +1,4 @@
+import type { Clock } from "../clock.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
 
 /** Process exit codes (`spec/ops.md` §5). */
@@ -5,7 +6,6 @@ export const EXIT = {
   OK: 0,
   FAILURE: 1,
   USAGE: 64,
-  DATA_DIR_IN_USE: 75,
   CONFIG: 78,
   /** A second SIGINT/SIGTERM during shutdown. */
   INTERRUPTED: 130,
@@ -24,6 +24,8 @@ export interface CliIo {
   appDir: string;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** The clock of the server (the system clock outside tests). */
+  clock: Clock;
   /** The plugins the server loads. */
   plugins: readonly AnyPlugin[];
   /** Calls `handler` on each SIGINT/SIGTERM; returns a function removing it. */

@@ -12,13 +12,15 @@ Commands:
     --port PORT       port to listen on (else PORT, server.port; default 8080)
     --data-dir DIR    data directory (else SYNTH_DATA_DIR, dataDir; default ./data)
     --print-config    print the resolved config with secrets as "***" and exit
-    --dev             human-readable logs
-  chat              terminal chat with the mind (not available yet)
-  migrate up|status database migrations (not available yet)
+    --dev             human-readable logs (log.format "pretty")
+  chat              terminal chat with the mind (not yet available)
+  migrate up|status database migrations (not yet available)
 
 Options:
-  --version         print the version
-  --help            print this help
+  --version, -V     print the version
+  --help, -h        print this help
+
+With deno task: deno task start --port 9000, deno task start --help.
 `;
 
 /** Subcommands that exist as tasks but arrive with later work, and where. */
@@ -33,17 +35,12 @@ const NOT_YET: Record<string, string> = {
  */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const [first] = args;
-  if (first === "--version" || first === "-V") {
-    io.stdout(`synth-mind ${VERSION} (deno ${Deno.version.deno})\n`);
-    return EXIT.OK;
-  }
-  if (first === "--help" || first === "-h" || first === "help") {
-    io.stdout(USAGE);
-    return EXIT.OK;
-  }
   const command = first === undefined || first.startsWith("-") ? "serve" : first;
-  const rest = command === first ? args.slice(1) : args;
+  let rest = command === first ? args.slice(1) : args;
+  // `deno task start -- --port 9000` passes the separator through.
+  if (rest[0] === "--") rest = rest.slice(1);
 
+  if (command === "help") return printHelp(io);
   if (command in NOT_YET) {
     io.stderr(`synth-mind ${command} is not yet available: ${NOT_YET[command]}.\n`);
     return EXIT.FAILURE;
@@ -66,6 +63,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         "data-dir": { type: "string" },
         "print-config": { type: "boolean", default: false },
         dev: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "V", default: false },
       },
     });
   } catch (error) {
@@ -73,14 +72,24 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return EXIT.USAGE;
   }
   const { values } = parsed;
+  if (values.help) return printHelp(io);
+  if (values.version) {
+    io.stdout(`synth-mind ${VERSION} (deno ${Deno.version.deno})\n`);
+    return EXIT.OK;
+  }
   return await runServe(io, {
     flags: {
       "--config": values.config,
       "--host": values.host,
       "--port": values.port,
       "--data-dir": values["data-dir"],
+      "--dev": values.dev ? "pretty" : undefined,
     },
     printConfig: values["print-config"],
-    dev: values.dev,
   });
+}
+
+function printHelp(io: CliIo): number {
+  io.stdout(USAGE);
+  return EXIT.OK;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { helloPlugin } from "../../examples/hello/mod.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { runCli } from "./main.ts";
 
@@ -16,6 +17,7 @@ function io(env: Record<string, string> = {}, plugins: readonly AnyPlugin[] = []
     appDir: EMPTY_DIR,
     stdout: (text) => void out.push(text),
     stderr: (text) => void err.push(text),
+    clock: new FakeClock(),
     plugins,
     onSignal: () => () => {},
     exit: (code) => {

@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { systemClock } from "../clock.ts";
 import {
   buildConfigSchema,
   ConfigError,
@@ -9,20 +8,25 @@ import {
 } from "../config/mod.ts";
 import { DataDirError, prepareDataDir } from "../data_dir.ts";
 import { errorMessage } from "../errors.ts";
-import { ListenError, serveKernel } from "../http/serve.ts";
-import { createKernel } from "../kernel.ts";
+import { ListenError, probeListen, type RunningServer, serveKernel } from "../http/serve.ts";
+import { createKernel, type Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
 import { createLogger, jsonLineSink, type Logger, prettySink } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
 
 /** Parsed options of `serve`. */
-export interface ServeOptions {
-  /** `--config`, `--host`, `--port`, `--data-dir` as given. */
+export interface RunServeOptions {
+  /** `--config`, `--host`, `--port`, `--data-dir`, `--dev` as given. */
   flags: Record<string, string | undefined>;
   printConfig: boolean;
-  dev: boolean;
 }
+
+/**
+ * Signals closer together than this count as one: `npx` and `deno task`
+ * forward the Ctrl-C the terminal already sent to the whole process group.
+ */
+export const DUPLICATE_SIGNAL_MS = 1_000;
 
 /** Loads config or reports why not; shared by `serve` and other subcommands. */
 export function loadCliConfig(
@@ -53,96 +57,112 @@ export function loadCliConfig(
 /**
  * `serve`: resolve config, prepare the data directory, start the plugins,
  * listen, and shut down gracefully on SIGINT/SIGTERM. Resolves with the
- * exit code once the server has stopped.
+ * exit code once the server has stopped. Fatal start-up problems go to
+ * stderr as one plain sentence.
  */
-export async function runServe(io: CliIo, options: ServeOptions): Promise<number> {
+export async function runServe(io: CliIo, options: RunServeOptions): Promise<number> {
   const loaded = loadCliConfig(io, options.flags);
   if (typeof loaded === "number") return loaded;
-  const { config, fields } = loaded;
+  const { config, fields, origin } = loaded;
 
   if (options.printConfig) {
     io.stdout(JSON.stringify(redactConfig(config, fields), null, 2) + "\n");
     return EXIT.OK;
   }
 
-  const pretty = options.dev || config.log.format === "pretty";
   const log = createLogger({
     level: config.log.level,
-    sink: pretty ? prettySink() : jsonLineSink(),
-    clock: systemClock,
+    sink: config.log.format === "pretty" ? prettySink() : jsonLineSink(),
+    clock: io.clock,
   });
+  for (const ignored of origin.ignoredFiles) {
+    log.warn("a config file is ignored because another one was found first", {
+      read: origin.file,
+      ignored,
+    });
+  }
   const dataDir = resolve(io.cwd, config.dataDir);
-
+  const address = { hostname: config.server.host, port: config.server.port };
   try {
     await prepareDataDir(dataDir, log);
+    probeListen(address);
   } catch (error) {
-    if (!(error instanceof DataDirError)) throw error;
-    log.error(error.message);
-    io.stderr(error.message + "\n");
-    return EXIT.FAILURE;
-  }
-
-  // Listen for signals before anything starts, so a SIGTERM during start-up
-  // still ends in a graceful shutdown rather than the default kill.
-  const stopRequested = Promise.withResolvers<void>();
-  let signals = 0;
-  const removeSignalHandler = io.onSignal((signal) => {
-    signals += 1;
-    if (signals > 1) {
-      log.warn("second signal during shutdown; exiting now", { signal });
-      io.exit(EXIT.INTERRUPTED);
+    if (error instanceof DataDirError) {
+      io.stderr(error.message + "\n");
+      return EXIT.CONFIG;
     }
-    log.info("signal received", { signal });
-    stopRequested.resolve();
-  });
-  try {
-    return await serveUntilStopped(io, loaded, log, dataDir, stopRequested.promise);
-  } finally {
-    removeSignalHandler();
+    if (error instanceof ListenError) {
+      io.stderr(error.message + "\n");
+      return EXIT.FAILURE;
+    }
+    throw error;
   }
-}
 
-async function serveUntilStopped(
-  io: CliIo,
-  { config, origin }: LoadedConfig,
-  log: Logger,
-  dataDir: string,
-  stopRequested: Promise<void>,
-): Promise<number> {
   const kernel = createKernel({
     config,
     origin,
     plugins: io.plugins,
     log,
-    clock: systemClock,
+    clock: io.clock,
     appDir: io.appDir,
     dataDir,
   });
 
+  // Listen for signals before anything starts, so a SIGTERM during start-up
+  // still ends in a graceful shutdown rather than the default kill.
+  const stopRequested = Promise.withResolvers<void>();
+  let firstSignalAt: number | undefined;
+  const removeSignalHandler = io.onSignal((signal) => {
+    const now = io.clock.now();
+    if (firstSignalAt === undefined) {
+      firstSignalAt = now;
+      log.info("signal received", { signal });
+      kernel.beginStopping();
+      stopRequested.resolve();
+    } else if (now - firstSignalAt >= DUPLICATE_SIGNAL_MS) {
+      log.warn("second signal during shutdown; exiting now", { signal });
+      io.exit(EXIT.INTERRUPTED);
+    }
+  });
+  try {
+    return await startAndServe(io, kernel, log, stopRequested.promise);
+  } finally {
+    removeSignalHandler();
+  }
+}
+
+async function startAndServe(
+  io: CliIo,
+  kernel: Kernel,
+  log: Logger,
+  stopRequested: Promise<void>,
+): Promise<number> {
+  const { config } = kernel;
+  let server: RunningServer;
   try {
     await kernel.start();
-  } catch (error) {
-    const message = error instanceof PluginError
-      ? error.message
-      : `Cannot start: ${errorMessage(error)}`;
-    log.error("start-up failed", { error });
-    io.stderr(message + "\n");
-    await kernel.stop();
-    return EXIT.FAILURE;
-  }
-
-  let server;
-  try {
+    if (kernel.stopping) {
+      await kernel.stop();
+      log.info("stopped before listening");
+      return EXIT.OK;
+    }
     server = serveKernel(kernel, {
       hostname: config.server.host,
       port: config.server.port,
       shutdownGraceMs: config.server.shutdownGraceMs,
     });
   } catch (error) {
-    if (!(error instanceof ListenError)) throw error;
-    log.error(error.message);
-    io.stderr(error.message + "\n");
+    const interrupted = kernel.stopping; // a signal arrived during start-up
     await kernel.stop();
+    if (interrupted && !(error instanceof ListenError)) {
+      log.info("stopped during start-up", { error });
+      return EXIT.OK;
+    }
+    const message = error instanceof PluginError || error instanceof ListenError
+      ? error.message
+      : `Cannot start: ${errorMessage(error)}`;
+    log.debug("start-up failed", { error });
+    io.stderr(message + "\n");
     return EXIT.FAILURE;
   }
 
@@ -150,13 +170,25 @@ async function serveUntilStopped(
     url: server.url,
     version: VERSION,
     deno: Deno.version.deno,
-    data_dir: dataDir,
-    config_file: origin.file,
-    config_overrides: origin.overrides,
+    data_dir: kernel.dataDir,
+    config_file: kernel.origin.file,
+    config_overrides: kernel.origin.overrides,
     plugins: kernel.host.order,
   });
+  if (!isLoopback(config.server.host)) {
+    log.warn(
+      "the server is reachable from the network without TLS; bind to 127.0.0.1 or put a TLS proxy in front",
+      { host: config.server.host },
+    );
+  }
 
   await stopRequested;
   await server.shutdown();
   return EXIT.OK;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
 }

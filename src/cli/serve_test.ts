@@ -1,10 +1,50 @@
 import assert from "node:assert/strict";
 import { definePlugin } from "../plugin/define.ts";
+import type { AnyPlugin } from "../plugin/types.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
+import { makeTestDir } from "../testing/paths.ts";
 import { type CliIo, EXIT, type ShutdownSignal } from "./io.ts";
 import { runCli } from "./main.ts";
+import { DUPLICATE_SIGNAL_MS, isLoopback } from "./serve.ts";
 
-Deno.test("serve shuts down on the first signal and exits 130 on a second one", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "synth-serve-test-" });
+const EMPTY_DIR = new URL("../../tests/fixtures/empty_dir", import.meta.url).pathname;
+
+/** `serve` in-process on a free port, with a fake clock and signals the test sends. */
+async function serveInProcess(plugins: AnyPlugin[]) {
+  const dataDir = await makeTestDir("synth-serve-");
+  const clock = new FakeClock();
+  const installed = Promise.withResolvers<(signal: ShutdownSignal) => void>();
+  const exits: number[] = [];
+  const stderr: string[] = [];
+  const io: CliIo = {
+    env: (name) => ({ PORT: "0", SYNTH_DATA_DIR: dataDir, SYNTH_LOG_LEVEL: "error" })[name],
+    cwd: EMPTY_DIR,
+    appDir: Deno.cwd(),
+    stdout: () => {},
+    stderr: (text) => void stderr.push(text),
+    clock,
+    plugins,
+    onSignal(handler) {
+      installed.resolve(handler);
+      return () => {};
+    },
+    exit(code) {
+      exits.push(code);
+      throw new Error(`exit ${code}`);
+    },
+  };
+  const serving = runCli(["serve"], io);
+  return {
+    serving,
+    clock,
+    exits,
+    stderr,
+    signal: await installed.promise,
+    [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }),
+  };
+}
+
+Deno.test("serve shuts down on the first signal and exits 130 on a later one", async () => {
   const stopping = Promise.withResolvers<void>();
   const releaseStop = Promise.withResolvers<void>();
   const slowStop = definePlugin({
@@ -15,34 +55,77 @@ Deno.test("serve shuts down on the first signal and exits 130 on a second one", 
       await releaseStop.promise;
     },
   });
-  const installed = Promise.withResolvers<(signal: ShutdownSignal) => void>();
-  const exits: number[] = [];
-  const io: CliIo = {
-    env: (name) => ({ PORT: "0", SYNTH_DATA_DIR: dataDir, SYNTH_LOG_LEVEL: "error" })[name],
-    cwd: new URL("../../tests/fixtures/empty_dir", import.meta.url).pathname,
-    appDir: Deno.cwd(),
-    stdout: () => {},
-    stderr: () => {},
-    plugins: [slowStop],
-    onSignal(handler) {
-      installed.resolve(handler);
-      return () => {};
+  await using run = await serveInProcess([slowStop]);
+  run.signal("SIGTERM");
+  await stopping.promise; // shutdown reached the plugins
+  await run.clock.tick(DUPLICATE_SIGNAL_MS);
+  assert.throws(() => run.signal("SIGINT"), /exit 130/);
+  assert.deepEqual(run.exits, [EXIT.INTERRUPTED]);
+  releaseStop.resolve();
+  assert.equal(await run.serving, EXIT.OK);
+});
+
+Deno.test("a signal repeated at once by a wrapper (npx, deno task) is not a second signal", async () => {
+  const stopping = Promise.withResolvers<void>();
+  const releaseStop = Promise.withResolvers<void>();
+  const slowStop = definePlugin({
+    manifest: { id: "slow_stop", version: "1.0.0", isolation: "in_process" },
+    setup() {},
+    async stop() {
+      stopping.resolve();
+      await releaseStop.promise;
     },
-    exit(code) {
-      exits.push(code);
-      throw new Error(`exit ${code}`);
+  });
+  await using run = await serveInProcess([slowStop]);
+  run.signal("SIGINT");
+  await stopping.promise;
+  await run.clock.tick(DUPLICATE_SIGNAL_MS - 1);
+  run.signal("SIGINT");
+  run.signal("SIGTERM");
+  assert.deepEqual(run.exits, []);
+  releaseStop.resolve();
+  assert.equal(await run.serving, EXIT.OK);
+});
+
+Deno.test("a signal during start-up aborts the plugins' signal and stops without listening", async () => {
+  const events: string[] = [];
+  const startEntered = Promise.withResolvers<void>();
+  const waitsForAbort = definePlugin({
+    manifest: { id: "long_start", version: "1.0.0", isolation: "in_process" },
+    setup() {},
+    async start(ctx) {
+      startEntered.resolve();
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+      events.push("start saw abort");
     },
-  };
-  try {
-    const serving = runCli(["serve"], io);
-    const signal = await installed.promise;
-    signal("SIGTERM");
-    await stopping.promise; // shutdown reached the plugins
-    assert.throws(() => signal("SIGINT"), /exit 130/);
-    assert.deepEqual(exits, [EXIT.INTERRUPTED]);
-    releaseStop.resolve();
-    assert.equal(await serving, EXIT.OK);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
+    stop() {
+      events.push("stopped");
+    },
+  });
+  await using run = await serveInProcess([waitsForAbort]);
+  await startEntered.promise;
+  run.signal("SIGTERM");
+  assert.equal(await run.serving, EXIT.OK);
+  assert.deepEqual(events, ["start saw abort", "stopped"]);
+});
+
+Deno.test("a plugin failing in setup exits 1 with its id on stderr", async () => {
+  const broken = definePlugin({
+    manifest: { id: "broken", version: "1.0.0", isolation: "in_process" },
+    setup() {
+      throw new Error("templates/ is missing");
+    },
+  });
+  await using run = await serveInProcess([broken]);
+  assert.equal(await run.serving, EXIT.FAILURE);
+  assert.deepEqual(run.stderr, ["[plugin broken] setup failed: templates/ is missing\n"]);
+});
+
+Deno.test("isLoopback() tells loopback addresses from network ones", () => {
+  for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"]) {
+    assert.equal(isLoopback(host), true, host);
+  }
+  for (const host of ["0.0.0.0", "::", "192.168.1.4", "example.com", "128.0.0.1"]) {
+    assert.equal(isLoopback(host), false, host);
   }
 });

@@ -35,6 +35,8 @@ export interface LoadConfigOptions {
 export interface ConfigOrigin {
   /** The file read, or null when none was found (defaults and env only). */
   file: string | null;
+  /** Config files present but not read because an earlier one won. */
+  ignoredFiles: string[];
   /** Keys set by environment variables or flags, with where they came from. */
   overrides: Record<string, string>;
 }
@@ -52,6 +54,7 @@ export interface LoadedConfig {
 export interface ConfigIssue {
   /** Dotted key path, or `""` for the file itself. */
   key: string;
+  /** The problem in one sentence, without the `config:` prefix. */
   message: string;
 }
 
@@ -61,8 +64,10 @@ export interface ConfigIssue {
  * seen and where it came from.
  */
 export class ConfigError extends Error {
+  /** Every problem found, in the order found. */
   readonly issues: ConfigIssue[];
 
+  /** Creates the error from its issues. */
   constructor(issues: ConfigIssue[]) {
     super(issues.map((issue) => `config: ${issue.message}`).join("\n"));
     this.name = "ConfigError";
@@ -94,6 +99,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
 
   let raw: Record<string, unknown> = {};
   let file: string | null = null;
+  let ignoredFiles: string[] = [];
   if (options.input) {
     raw = structuredClone(options.input);
   } else {
@@ -101,6 +107,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     file = found.file;
     if (found.issue) throw new ConfigError([found.issue]);
     raw = found.value ?? {};
+    ignoredFiles = found.ignoredFiles ?? [];
   }
   const fileLabel = file ?? "config input";
 
@@ -126,11 +133,12 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
       ),
     );
   }
-  return { config: deepFreeze(result.data), origin: { file, overrides }, fields };
+  return { config: deepFreeze(result.data), origin: { file, ignoredFiles, overrides }, fields };
 }
 
 interface FoundFile {
   file: string | null;
+  ignoredFiles?: string[];
   value?: Record<string, unknown>;
   issue?: ConfigIssue;
 }
@@ -179,7 +187,15 @@ function readConfigFile(
         issue: { key: "", message: `${path} must contain a JSON object at the top level` },
       };
     }
-    return { file: path, value };
+    const later = candidates.slice(candidates.indexOf(path) + 1);
+    const ignoredFiles = later.filter((other) => {
+      try {
+        return readTextFile(other) !== undefined;
+      } catch {
+        return false; // unreadable files are not worth a warning here
+      }
+    });
+    return { file: path, value, ignoredFiles };
   }
   if (explicit !== undefined) {
     const source = flags["--config"] !== undefined ? "--config" : "SYNTH_CONFIG";
@@ -260,10 +276,9 @@ function parseScalar(
   itemKind?: ConfigField["kind"],
 ): unknown {
   switch (kind) {
-    case "number": {
-      const value = Number(text.trim());
-      return text.trim() !== "" && Number.isFinite(value) ? value : text;
-    }
+    case "number":
+      // Decimal notation only: Number() would also take "0x1F" or "1e3".
+      return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text.trim()) : text;
     case "boolean": {
       const lower = text.trim().toLowerCase();
       if (lower === "true" || lower === "1") return true;
@@ -284,14 +299,18 @@ function parseScalar(
   }
 }
 
+/**
+ * Sets a nested value, creating missing objects. A parent that holds
+ * something other than an object is left alone, so validation reports it
+ * instead of the override silently replacing it.
+ */
 function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = target;
   for (const segment of path.slice(0, -1)) {
+    if (node[segment] === undefined) node[segment] = {};
     const next = node[segment];
-    if (next === null || typeof next !== "object" || Array.isArray(next)) {
-      node[segment] = {};
-    }
-    node = node[segment] as Record<string, unknown>;
+    if (next === null || typeof next !== "object" || Array.isArray(next)) return;
+    node = next as Record<string, unknown>;
   }
   node[path.at(-1)!] = value;
 }
@@ -333,7 +352,8 @@ function describeIssue(issue: z.core.$ZodIssue, context: IssueContext): ConfigIs
     context.fields.find((candidate) => key.startsWith(candidate.key + "."));
   const source = sourceOf(key, context);
   const value = getIn(context.raw, issue.path);
-  const got = field?.secret ? "***" : formatValue(value);
+  const emptyOverride = value === null && source !== context.fileLabel;
+  const got = field?.secret ? "***" : emptyOverride ? "an empty value" : formatValue(value);
   const expectation = field && field.key === key
     ? `must be ${field.form}`
     : issue.message.replace(/^Invalid input: /, "").toLowerCase();

@@ -201,3 +201,57 @@ Deno.test("two keys mapping to one environment variable are refused", () => {
     /both become SYNTH_CLASH_A_B/,
   );
 });
+
+Deno.test("numbers from the environment must be plain decimals", () => {
+  for (const text of ["0x1F", "1e3", "12abc"]) {
+    const lines = configErrorLines(() => load({ env: (name) => ({ PORT: text })[name] }));
+    assert.deepEqual(lines, [
+      `config: server.port must be an integer from 0 to 65535 (got "${text}", from PORT)`,
+    ]);
+  }
+});
+
+Deno.test("an override under a key the file set to a non-object reports the file's value", () => {
+  const lines = configErrorLines(() =>
+    load({
+      files: { "/app/synth.config.json": `{ "server": "oops" }` },
+      env: (name) => ({ PORT: "9000" })[name],
+    })
+  );
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /^config: server .*\(got "oops", from \/app\/synth\.config\.json\)$/);
+});
+
+Deno.test("an empty variable is reported as an empty value", () => {
+  assert.deepEqual(configErrorLines(() => load({ env: (name) => ({ HOST: "" })[name] })), [
+    "config: server.host must be a host name or an IP address (got an empty value, from HOST)",
+  ]);
+});
+
+Deno.test("a host that is neither a name nor an address is refused", () => {
+  assert.deepEqual(configErrorLines(() => load({ flags: { "--host": "not_a_host!!" } })), [
+    'config: server.host must be a host name or an IP address (got "not_a_host!!", from --host)',
+  ]);
+  for (const host of ["localhost", "0.0.0.0", "::1", "[::1]", "synth.example.com"]) {
+    assert.equal(load({ flags: { "--host": host } }).config.server.host, host);
+  }
+});
+
+Deno.test("delays are capped where timers stop working", () => {
+  assert.deepEqual(
+    configErrorLines(() =>
+      load({ env: (name) => ({ SYNTH_SERVER_SHUTDOWN_GRACE_MS: "3000000000" })[name] })
+    ),
+    [
+      "config: server.shutdownGraceMs must be an integer from 0 to 2147483647 (got 3000000000, from SYNTH_SERVER_SHUTDOWN_GRACE_MS)",
+    ],
+  );
+});
+
+Deno.test("a second config file that is ignored is reported in the origin", () => {
+  const { origin } = load({
+    files: { "/app/synth.config.jsonc": "{}", "/app/synth.config.json": "{}" },
+  });
+  assert.equal(origin.file, "/app/synth.config.jsonc");
+  assert.deepEqual(origin.ignoredFiles, ["/app/synth.config.json"]);
+});

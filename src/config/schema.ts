@@ -1,23 +1,44 @@
 import { z } from "zod";
+import { MAX_TIMER_MS } from "../clock.ts";
 import { LOG_LEVELS } from "../telemetry/logger.ts";
 import { configMeta } from "./fields.ts";
+
+/**
+ * A delay in milliseconds, capped where timers stop working.
+ *
+ * @example A grace period of ten seconds by default
+ * ```ts
+ * import { durationMs } from "./schema.ts";
+ * const graceMs = durationMs(10_000);
+ * ```
+ */
+export function durationMs(
+  defaultMs: number,
+  options: { min?: number } = {},
+): z.ZodDefault<z.ZodNumber> {
+  return z.number().int().min(options.min ?? 0).max(MAX_TIMER_MS).default(defaultMs);
+}
+
+/** Host names (RFC 1123), IPv4 and IPv6 addresses, optionally bracketed. */
+const HOST_REGEXP =
+  /^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
 
 /** The kernel's own sections of the config file. Plugins add theirs. */
 export const KERNEL_CONFIG_SHAPE = {
   server: z.strictObject({
-    host: z.string().min(1).default("127.0.0.1").meta(configMeta({
+    host: z.string().regex(HOST_REGEXP).default("127.0.0.1").meta(configMeta({
       description:
         "Address to listen on. Anything other than a loopback address exposes the server to the network.",
       aliases: ["HOST"],
       flag: "--host",
-      form: "a non-empty host name or IP address",
+      form: "a host name or an IP address",
     })),
     port: z.number().int().min(0).max(65535).default(8080).meta(configMeta({
       description: "TCP port to listen on; 0 picks a free port, shown in the start-up log.",
       aliases: ["PORT"],
       flag: "--port",
     })),
-    shutdownGraceMs: z.number().int().min(0).default(10_000).meta(configMeta({
+    shutdownGraceMs: durationMs(10_000).meta(configMeta({
       description:
         "On SIGINT/SIGTERM, how long in-flight requests may finish before plugins are stopped anyway.",
     })),
@@ -32,7 +53,9 @@ export const KERNEL_CONFIG_SHAPE = {
       description: "Lowest level written to the log.",
     })),
     format: z.enum(["json", "pretty"]).default("json").meta(configMeta({
-      description: "`json` writes one JSON object per line; `pretty` is for a terminal (`--dev`).",
+      description: "`json` writes one JSON object per line; `pretty` is for a terminal.",
+      flag: "--dev",
+      form: 'one of "json", "pretty" (the flag --dev sets "pretty")',
     })),
   }).prefault({}),
   health: z.strictObject({
@@ -40,13 +63,19 @@ export const KERNEL_CONFIG_SHAPE = {
       description:
         "Checks that gate `/health/ready`; null means every registered check. Other checks still show in `/health`.",
     })),
-    checkTimeoutMs: z.number().int().min(1).default(2_000).meta(configMeta({
+    checkTimeoutMs: durationMs(2_000, { min: 1 }).meta(configMeta({
       description: "A health check that takes longer than this fails with a timeout.",
     })),
   }).prefault({}),
   pluginHost: z.strictObject({
-    setupTimeoutMs: z.number().int().min(1).default(10_000).meta(configMeta({
+    setupTimeoutMs: durationMs(10_000, { min: 1 }).meta(configMeta({
       description: "A plugin whose setup takes longer than this stops start-up.",
+    })),
+    startTimeoutMs: durationMs(60_000, { min: 1 }).meta(configMeta({
+      description: "A plugin whose start takes longer than this stops start-up.",
+    })),
+    stopTimeoutMs: durationMs(10_000, { min: 1 }).meta(configMeta({
+      description: "On shutdown, a plugin whose stop takes longer than this is skipped and logged.",
     })),
   }).prefault({}),
 };

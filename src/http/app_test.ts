@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AppError } from "../errors.ts";
 import { definePlugin } from "../plugin/define.ts";
+import { defineHook } from "../plugin/hooks.ts";
 import { createTestHost } from "../testing/test_host.ts";
 
 const failing = definePlugin({
@@ -17,6 +18,11 @@ const failing = definePlugin({
       throw new Error("secret /var/lib/db path in exception text");
     });
     ctx.http.get("/raw", () => new Response("raw"));
+    const render = defineHook<string>("failing.render", "sequential");
+    ctx.hooks.on(render, () => {
+      throw new Error("open /var/lib/synth/secret.db failed, password=hunter2");
+    });
+    ctx.http.get("/hook", async (c) => c.text(await ctx.hooks.sequential(render, "x")));
   },
 });
 
@@ -81,4 +87,38 @@ Deno.test("a valid inbound X-Request-Id is kept; an invalid one is replaced", as
   const raw = await host.request("/api/failing/raw");
   assert.ok(raw.headers.get("x-request-id"), "hand-built responses get the header too");
   await raw.body?.cancel();
+});
+
+Deno.test("a failing hook answers 500 INTERNAL without the handler's error text", async () => {
+  await using host = await createTestHost({ plugins: [failing] });
+  const response = await host.request("/api/failing/hook");
+  assert.equal(response.status, 500);
+  const text = await response.text();
+  assert.ok(!text.includes("hunter2") && !text.includes("secret.db"), text);
+  assert.equal(JSON.parse(text).error.code, "INTERNAL");
+  const logged = host.logs.find((record) => record.msg === "request failed");
+  assert.match(
+    String((logged?.error as { message?: string }).message),
+    /\[plugin failing\] Hook "failing.render" failed/,
+  );
+});
+
+Deno.test("a coded 5xx AppError keeps its code and fixed message and is logged", async () => {
+  const unavailable = definePlugin({
+    manifest: { id: "unavailable", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.http.get("/", () => {
+        throw new AppError("UNAVAILABLE_NO_PROVIDER", "No provider is configured", { status: 503 });
+      });
+    },
+  });
+  await using host = await createTestHost({ plugins: [unavailable] });
+  const response = await host.request("/api/unavailable");
+  assert.equal(response.status, 503);
+  const body = await response.json();
+  assert.equal(body.error.code, "UNAVAILABLE_NO_PROVIDER");
+  assert.equal(body.error.message, "No provider is configured");
+  assert.ok(
+    host.logs.some((record) => record.msg === "request failed" && record.level === "error"),
+  );
 });

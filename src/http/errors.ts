@@ -15,50 +15,60 @@ export interface ErrorBody {
   };
 }
 
-/** Options for {@link errorResponse}. */
+/** What {@link errorResponse} answers with. */
 export interface ErrorResponseOptions {
+  status: ContentfulStatusCode;
+  code: string;
+  /** A fixed sentence per code; never exception text, SQL or paths. */
+  message: string;
   field?: string | undefined;
   details?: unknown;
   headers?: Record<string, string>;
 }
 
 /** Answers with the uniform error body. */
-export function errorResponse(
-  c: Context<AppEnv>,
-  status: ContentfulStatusCode,
-  code: string,
-  message: string,
-  options: ErrorResponseOptions = {},
-): Response {
+export function errorResponse(c: Context<AppEnv>, options: ErrorResponseOptions): Response {
   const body: ErrorBody = {
     success: false,
-    error: { code, message, request_id: c.get("requestId") ?? "" },
+    error: { code: options.code, message: options.message, request_id: c.get("requestId") ?? "" },
   };
   if (options.field !== undefined) body.error.field = options.field;
   if (options.details !== undefined) body.error.details = options.details;
-  return c.json(body, status, options.headers);
+  return c.json(body, options.status, options.headers);
 }
 
 /**
- * Maps thrown errors to responses: an {@link AppError} keeps its status,
- * code and message; anything else is logged with its stack and answered
- * 500 `INTERNAL` without the exception text.
+ * Maps thrown errors to responses. An {@link AppError} whose message may be
+ * shown keeps its status, code and message; anything else is logged with
+ * its stack under the request id and answered 500 `INTERNAL` without the
+ * exception text. Every 5xx is logged.
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
-  if (error instanceof AppError && error.status < 500) {
-    return errorResponse(c, error.status as ContentfulStatusCode, error.code, error.message, {
+  const shown = error instanceof AppError && error.expose;
+  if (!shown || error.status >= 500) {
+    c.get("log")?.error("request failed", { error, path: c.req.path, method: c.req.method });
+  }
+  if (shown) {
+    return errorResponse(c, {
+      status: error.status as ContentfulStatusCode,
+      code: error.code,
+      message: error.message,
       field: error.field,
       details: error.details,
     });
   }
-  c.get("log")?.error("request failed", { error, path: c.req.path, method: c.req.method });
-  if (error instanceof AppError) {
-    return errorResponse(c, error.status as ContentfulStatusCode, error.code, error.message);
-  }
-  return errorResponse(c, 500, "INTERNAL", "The server failed to handle the request");
+  return errorResponse(c, {
+    status: 500,
+    code: "INTERNAL",
+    message: "The server failed to handle the request",
+  });
 }
 
 /** Unknown paths: 404 `NOT_FOUND`. */
 export function handleNotFound(c: Context<AppEnv>): Response {
-  return errorResponse(c, 404, "NOT_FOUND", "No route matches this path");
+  return errorResponse(c, {
+    status: 404,
+    code: "NOT_FOUND",
+    message: "No route matches this path",
+  });
 }

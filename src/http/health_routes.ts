@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { type Clock, isoTime } from "../clock.ts";
-import { queryPermissions } from "../health/permissions.ts";
-import { type CheckReport, firstFailure, type HealthRegistry } from "../health/registry.ts";
+import { queryPermissions } from "../telemetry/permissions.ts";
+import { type CheckReport, firstFailure, type HealthRegistry } from "../telemetry/health.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Overall state in the `/health` report. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { definePlugin } from "../plugin/define.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
 import { createTestHost } from "../testing/test_host.ts";
-import type { CheckResult } from "../health/registry.ts";
+import type { CheckResult } from "../telemetry/health.ts";
 
 function checkPlugin(name: string, check: () => CheckResult | Promise<CheckResult>): AnyPlugin {
   return definePlugin({

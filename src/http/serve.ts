@@ -1,4 +1,5 @@
 import { withTimeout } from "../clock.ts";
+import { errorMessage } from "../errors.ts";
 import type { Kernel } from "../kernel.ts";
 
 /** The listener could not be opened; the message says what to change. */
@@ -9,11 +10,15 @@ export class ListenError extends Error {
   }
 }
 
-/** Options for {@link serveKernel}. */
-export interface ServeKernelOptions {
+/** Where to listen. */
+export interface ListenAddress {
   hostname: string;
   /** 0 picks a free port. */
   port: number;
+}
+
+/** Options for {@link serveKernel}. */
+export interface ServeKernelOptions extends ListenAddress {
   /** How long in-flight requests may run after shutdown begins. */
   shutdownGraceMs: number;
 }
@@ -31,10 +36,41 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+function listenError(address: ListenAddress, error: unknown): ListenError {
+  const where = `${address.hostname}:${address.port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new ListenError(
+      `Cannot listen on ${where}: the address is already in use. Stop the other process or choose another port with --port, PORT or server.port`,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new ListenError(
+      `Cannot listen on ${where}: this machine has no such address. Check --host, HOST or server.host`,
+      { cause: error },
+    );
+  }
+  return new ListenError(`Cannot listen on ${where}: ${errorMessage(error)}`, { cause: error });
+}
+
+/**
+ * Checks the address can be bound by binding and releasing it, so a taken
+ * port or an unknown host is reported before any plugin starts.
+ *
+ * @throws {ListenError} When the address is taken or not allowed.
+ */
+export function probeListen(address: ListenAddress): void {
+  try {
+    Deno.listen({ hostname: address.hostname, port: address.port }).close();
+  } catch (error) {
+    throw listenError(address, error);
+  }
+}
+
 /**
  * Serves the kernel's app with `Deno.serve`.
  *
- * @throws {ListenError} When the address is taken or not allowed.
+ * @throws {ListenError} When the address is taken, unknown or not allowed.
  */
 export function serveKernel(kernel: Kernel, options: ServeKernelOptions): RunningServer {
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -45,23 +81,7 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
       onListen: () => {},
     }, kernel.app.fetch);
   } catch (error) {
-    const where = `${options.hostname}:${options.port}`;
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new ListenError(
-        `Cannot listen on ${where}: the address is already in use. Stop the other process or choose another port with PORT or server.port`,
-        { cause: error },
-      );
-    }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
-      throw new ListenError(
-        `Cannot listen on ${where}: this machine has no such address. Check HOST or server.host`,
-        { cause: error },
-      );
-    }
-    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-      throw new ListenError(`Cannot listen on ${where}: ${error.message}`, { cause: error });
-    }
-    throw error;
+    throw listenError(options, error);
   }
   const { port } = server.addr;
   const host = server.addr.hostname.includes(":")
@@ -73,12 +93,12 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
     kernel.beginStopping();
     kernel.log.info("shutting down", { grace_ms: options.shutdownGraceMs });
     try {
-      await withTimeout(
-        kernel.clock,
-        server.shutdown(),
-        options.shutdownGraceMs,
-        () => new Error(`in-flight requests did not finish within ${options.shutdownGraceMs} ms`),
-      );
+      await withTimeout(server.shutdown(), {
+        clock: kernel.clock,
+        ms: options.shutdownGraceMs,
+        error: () =>
+          new Error(`in-flight requests did not finish within ${options.shutdownGraceMs} ms`),
+      });
     } catch (error) {
       kernel.log.warn("stopping with requests still in flight", { error });
     }

@@ -32,7 +32,7 @@ Deno.test("shutdown lets in-flight requests finish, refuses new ones, then stops
       events.push("stop:slow");
     },
   });
-  const host = await createTestHost({
+  await using host = await createTestHost({
     plugins: [slow, stopRecorder("b", events, ["a"]), stopRecorder("a", events)],
   });
   const server = host.listen();
@@ -75,7 +75,7 @@ Deno.test("shutdown goes on after the grace time when a request never finishes",
       events.push("stop:stuck");
     },
   });
-  const host = await createTestHost({
+  await using host = await createTestHost({
     plugins: [stuck],
     config: { server: { shutdownGraceMs: 3_000 } },
   });
@@ -115,7 +115,7 @@ Deno.test("listening on a taken port fails with a message saying what to change"
       assert.ok(error instanceof ListenError);
       assert.equal(
         error.message,
-        `Cannot listen on 127.0.0.1:${taken.addr.port}: the address is already in use. Stop the other process or choose another port with PORT or server.port`,
+        `Cannot listen on 127.0.0.1:${taken.addr.port}: the address is already in use. Stop the other process or choose another port with --port, PORT or server.port`,
       );
       return true;
     },

@@ -10,5 +10,6 @@ export interface AppVariables {
 
 /** The Hono environment of the app and of every plugin's sub-app. */
 export interface AppEnv {
+  /** Set by the kernel's middleware on every request. */
   Variables: AppVariables;
 }

@@ -14,9 +14,9 @@ export const PLUGIN_ERROR_CODES = {
   SETUP_FAILED: "PLUGIN_SETUP_FAILED",
   /** `setup` did not settle within `pluginHost.setupTimeoutMs`. */
   SETUP_TIMEOUT: "PLUGIN_SETUP_TIMEOUT",
-  /** `start` threw or rejected. */
+  /** `start` threw, rejected or exceeded `pluginHost.startTimeoutMs`. */
   START_FAILED: "PLUGIN_START_FAILED",
-  /** `stop` threw, rejected or timed out. */
+  /** `stop` threw, rejected or exceeded `pluginHost.stopTimeoutMs`. */
   STOP_FAILED: "PLUGIN_STOP_FAILED",
   /** `ctx.use(id)` named a plugin missing from `dependsOn`. */
   USE_UNDECLARED: "PLUGIN_USE_UNDECLARED",
@@ -31,28 +31,35 @@ export type PluginErrorCode = typeof PLUGIN_ERROR_CODES[keyof typeof PLUGIN_ERRO
 
 /** Options for {@link PluginError}. */
 export interface PluginErrorOptions {
+  /** Id of the plugin at fault. */
+  plugin: string;
   /** The hook or lifecycle step that failed (`setup`, `mind.reply`…). */
   hook?: string;
+  /** The underlying error. */
   cause?: unknown;
 }
 
 /**
  * A failure attributed to one plugin. The message starts with
- * `[plugin <id>]` so logs and start-up errors always say whose it was.
+ * `[plugin <id>]` so logs and start-up errors always say whose it was. It
+ * may carry arbitrary exception text, so HTTP callers never see it: the
+ * error handler answers `INTERNAL` and logs it.
  */
 export class PluginError extends AppError {
+  /** Id of the plugin at fault. */
   readonly plugin: string;
+  /** The hook or lifecycle step that failed, if any. */
   readonly hook: string | undefined;
 
-  constructor(
-    code: PluginErrorCode,
-    plugin: string,
-    message: string,
-    options: PluginErrorOptions = {},
-  ) {
-    super(code, `[plugin ${plugin}] ${message}`, { status: 500, cause: options.cause });
+  /** Creates the error; the message gets the `[plugin <id>]` prefix. */
+  constructor(code: PluginErrorCode, message: string, options: PluginErrorOptions) {
+    super(code, `[plugin ${options.plugin}] ${message}`, {
+      status: 500,
+      cause: options.cause,
+      expose: false,
+    });
     this.name = "PluginError";
-    this.plugin = plugin;
+    this.plugin = options.plugin;
     this.hook = options.hook;
   }
 }

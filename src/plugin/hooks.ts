@@ -14,7 +14,9 @@ export type HookKind = "first" | "sequential" | "parallel";
 
 /** A declared hook. Create one with {@link defineHook}. */
 export interface Hook<Kind extends HookKind, Arg, Result> {
+  /** `<area>.<point>`, e.g. `mind.prompt`. */
   readonly name: string;
+  /** How the handlers combine; fixed for the hook's lifetime. */
   readonly kind: Kind;
   /** Type-only marker carrying the argument and result types. */
   readonly types?: { arg: Arg; result: Result };
@@ -53,6 +55,12 @@ export interface HookHandlerOptions {
   order?: "pre" | "normal" | "post";
 }
 
+/** Options for {@link HookRegistry.on}. */
+export interface RegisterHookOptions extends HookHandlerOptions {
+  /** Id of the plugin the handler belongs to. */
+  plugin: string;
+}
+
 /**
  * Declares a hook. Its name is `<area>.<point>`; its kind is fixed here and
  * can never change, so every caller and handler agrees on it.
@@ -67,7 +75,9 @@ export function defineHook<Arg, Result = Arg>(
   name: string,
   kind: "first",
 ): FirstHook<Arg, Result>;
+/** Declares a `sequential` hook whose handlers amend a `Value` in turn. */
 export function defineHook<Value>(name: string, kind: "sequential"): SequentialHook<Value>;
+/** Declares a `parallel` hook whose handlers all observe an `Arg`. */
 export function defineHook<Arg>(name: string, kind: "parallel"): ParallelHook<Arg>;
 export function defineHook(name: string, kind: HookKind): AnyHook {
   if (!/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/.test(name)) {
@@ -80,7 +90,9 @@ export function defineHook(name: string, kind: HookKind): AnyHook {
 
 /** The answer of a `first` hook and the plugin that gave it. */
 export interface FirstAnswer<Result> {
+  /** The winning answer. */
   value: Result;
+  /** Id of the plugin that gave it. */
   plugin: string;
 }
 
@@ -92,6 +104,7 @@ export interface ParallelOutcome {
 
 /** Options for running a hook. */
 export interface RunHookOptions {
+  /** Passed to every handler; plugins add the shutdown signal to it. */
   signal?: AbortSignal;
 }
 
@@ -106,13 +119,8 @@ const ORDER_RANK = { pre: 0, normal: 1, post: 2 } as const;
 
 /** Registers and runs hook handlers for every plugin. */
 export interface HookRegistry {
-  /** Adds `plugin`'s handler to `hook`. */
-  on<H extends AnyHook>(
-    plugin: string,
-    hook: H,
-    handler: HookHandler<H>,
-    options?: HookHandlerOptions,
-  ): void;
+  /** Adds a plugin's handler to `hook`. */
+  on<H extends AnyHook>(hook: H, handler: HookHandler<H>, options: RegisterHookOptions): void;
   /** Runs a `first` hook; `undefined` when no handler answered. */
   first<Arg, Result>(
     hook: FirstHook<Arg, Result>,
@@ -166,9 +174,8 @@ export function createHookRegistry(options: CreateHookRegistryOptions): HookRegi
   function wrap(registration: Registration, hook: AnyHook, error: unknown): PluginError {
     return new PluginError(
       PLUGIN_ERROR_CODES.HOOK_FAILED,
-      registration.plugin,
       `Hook "${hook.name}" failed: ${error instanceof Error ? error.message : String(error)}`,
-      { hook: hook.name, cause: error },
+      { plugin: registration.plugin, hook: hook.name, cause: error },
     );
   }
 
@@ -177,11 +184,11 @@ export function createHookRegistry(options: CreateHookRegistryOptions): HookRegi
   }
 
   return {
-    on(plugin, hook, handler, handlerOptions = {}) {
+    on(hook, handler, handlerOptions) {
       checkKind(hook);
       const list = registrations.get(hook.name) ?? [];
       list.push({
-        plugin,
+        plugin: handlerOptions.plugin,
         order: ORDER_RANK[handlerOptions.order ?? "normal"],
         seq: seq++,
         handler: handler as Registration["handler"],

@@ -12,18 +12,18 @@ Deno.test("first hook: the first answer wins and later handlers are not called",
   const { hooks } = setup();
   const recall = defineHook<string, string[]>("memory.recall", "first");
   const called: string[] = [];
-  hooks.on("a", recall, () => {
+  hooks.on(recall, () => {
     called.push("a");
     return undefined; // passes
-  });
-  hooks.on("b", recall, async (query) => {
+  }, { plugin: "a" });
+  hooks.on(recall, async (query) => {
     called.push("b");
     return await Promise.resolve([`memory about ${query}`]);
-  });
-  hooks.on("c", recall, () => {
+  }, { plugin: "b" });
+  hooks.on(recall, () => {
     called.push("c");
     return ["never"];
-  });
+  }, { plugin: "c" });
   const answer = await hooks.first(recall, "cats");
   assert.deepEqual(answer, { value: ["memory about cats"], plugin: "b" });
   assert.deepEqual(called, ["a", "b"]);
@@ -32,20 +32,21 @@ Deno.test("first hook: the first answer wins and later handlers are not called",
 Deno.test("first hook: undefined when no handler answers", async () => {
   const { hooks } = setup();
   const reply = defineHook<string, string>("mind.reply", "first");
-  hooks.on("a", reply, () => undefined);
+  hooks.on(reply, () => undefined, { plugin: "a" });
   assert.equal(await hooks.first(reply, "hi"), undefined);
 });
 
 Deno.test("sequential hook: each handler amends the value in order, pre before post", async () => {
   const { hooks } = setup();
   const prompt = defineHook<string[]>("mind.prompt", "sequential");
-  hooks.on("late", prompt, (parts) => [...parts, "late"], { order: "post" });
-  hooks.on("one", prompt, (parts) => [...parts, "one"]);
-  hooks.on("keeps", prompt, () => undefined);
-  hooks.on("early", prompt, async (parts) => await Promise.resolve([...parts, "early"]), {
+  hooks.on(prompt, (parts) => [...parts, "late"], { plugin: "late", order: "post" });
+  hooks.on(prompt, (parts) => [...parts, "one"], { plugin: "one" });
+  hooks.on(prompt, () => undefined, { plugin: "keeps" });
+  hooks.on(prompt, async (parts) => await Promise.resolve([...parts, "early"]), {
+    plugin: "early",
     order: "pre",
   });
-  hooks.on("two", prompt, (parts) => [...parts, "two"]);
+  hooks.on(prompt, (parts) => [...parts, "two"], { plugin: "two" });
   assert.deepEqual(await hooks.sequential(prompt, ["base"]), [
     "base",
     "early",
@@ -62,14 +63,14 @@ Deno.test("parallel hook: all handlers run at once and observe the argument", as
   const gate = Promise.withResolvers<void>();
   const seen: string[] = [];
   // "waits" can only finish if "opens" runs while "waits" is still pending.
-  hooks.on("waits", turnDone, async ({ turn }) => {
+  hooks.on(turnDone, async ({ turn }) => {
     await gate.promise;
     seen.push(`waits:${turn}`);
-  });
-  hooks.on("opens", turnDone, ({ turn }) => {
+  }, { plugin: "waits" });
+  hooks.on(turnDone, ({ turn }) => {
     seen.push(`opens:${turn}`);
     gate.resolve();
-  });
+  }, { plugin: "opens" });
   const outcome = await hooks.parallel(turnDone, { turn: 7 });
   assert.deepEqual(outcome.failures, []);
   assert.deepEqual(seen, ["opens:7", "waits:7"]);
@@ -79,11 +80,13 @@ Deno.test("parallel hook: one failure is recorded, logged and does not stop the 
   const { hooks, records } = setup();
   const tick = defineHook<number>("kernel.tick", "parallel");
   const seen: string[] = [];
-  hooks.on("ok_before", tick, () => void seen.push("ok_before"));
-  hooks.on("broken", tick, () => {
+  hooks.on(tick, () => void seen.push("ok_before"), { plugin: "ok_before" });
+  hooks.on(tick, () => {
     throw new Error("disk on fire");
+  }, { plugin: "broken" });
+  hooks.on(tick, async () => void seen.push(await Promise.resolve("ok_after")), {
+    plugin: "ok_after",
   });
-  hooks.on("ok_after", tick, async () => void seen.push(await Promise.resolve("ok_after")));
   const { failures } = await hooks.parallel(tick, 1);
   assert.deepEqual(seen.sort(), ["ok_after", "ok_before"]);
   assert.equal(failures.length, 1);
@@ -101,7 +104,7 @@ Deno.test("parallel hook: one failure is recorded, logged and does not stop the 
 Deno.test("first and sequential hooks: a throwing handler fails the call, wrapped with plugin and hook", async () => {
   const { hooks } = setup();
   const reply = defineHook<string, string>("mind.reply", "first");
-  hooks.on("gdil", reply, () => Promise.reject(new Error("no roadmap")));
+  hooks.on(reply, () => Promise.reject(new Error("no roadmap")), { plugin: "gdil" });
   await assert.rejects(() => hooks.first(reply, "hi"), (error: unknown) => {
     assert.ok(error instanceof PluginError);
     assert.equal(error.plugin, "gdil");
@@ -110,9 +113,9 @@ Deno.test("first and sequential hooks: a throwing handler fails the call, wrappe
     return true;
   });
   const prompt = defineHook<string>("mind.prompt", "sequential");
-  hooks.on("psyche_purpose", prompt, () => {
+  hooks.on(prompt, () => {
     throw new TypeError("bad fragment");
-  });
+  }, { plugin: "psyche_purpose" });
   await assert.rejects(
     () => hooks.sequential(prompt, "x"),
     /\[plugin psyche_purpose\] Hook "mind.prompt" failed: bad fragment/,
@@ -121,9 +124,9 @@ Deno.test("first and sequential hooks: a throwing handler fails the call, wrappe
 
 Deno.test("a hook name keeps the kind it was first used with", () => {
   const { hooks } = setup();
-  hooks.on("a", defineHook<string>("mind.prompt", "sequential"), (value) => value);
+  hooks.on(defineHook<string>("mind.prompt", "sequential"), (value) => value, { plugin: "a" });
   assert.throws(
-    () => hooks.on("b", defineHook<string>("mind.prompt", "parallel"), () => {}),
+    () => hooks.on(defineHook<string>("mind.prompt", "parallel"), () => {}, { plugin: "b" }),
     /Cannot use hook "mind.prompt" as "parallel": it is declared as "sequential"/,
   );
 });
@@ -138,9 +141,9 @@ Deno.test("handlers receive the hook name and the caller's signal", async () => 
   const hook = defineHook<number>("kernel.probe", "parallel");
   const controller = new AbortController();
   let seen: { hook: string; signal: AbortSignal } | undefined;
-  hooks.on("a", hook, (_arg, context) => {
+  hooks.on(hook, (_arg, context) => {
     seen = context;
-  });
+  }, { plugin: "a" });
   await hooks.parallel(hook, 1, { signal: controller.signal });
   assert.equal(seen?.hook, "kernel.probe");
   assert.equal(seen?.signal, controller.signal);

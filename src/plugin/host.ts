@@ -2,11 +2,11 @@ import { Hono } from "hono";
 import type { createEventBus } from "../bus.ts";
 import { type Clock, withTimeout } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
-import type { HealthRegistry } from "../health/registry.ts";
 import type { AppEnv } from "../http/types.ts";
+import type { HealthRegistry } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { PLUGIN_ERROR_CODES, PluginError, type PluginErrorCode } from "./errors.ts";
-import type { HookRegistry } from "./hooks.ts";
+import type { HookRegistry, RunHookOptions } from "./hooks.ts";
 import { orderPlugins } from "./order.ts";
 import type { AnyPlugin, PluginContext, PluginHooks } from "./types.ts";
 
@@ -21,8 +21,15 @@ export type PluginHostState =
   | "stopped"
   | "failed";
 
+/** Time limits of the lifecycle steps, in milliseconds. */
+export interface PluginTimeouts {
+  setupMs: number;
+  startMs: number;
+  stopMs: number;
+}
+
 /** Options for {@link createPluginHost}. */
-export interface PluginHostOptions {
+export interface CreatePluginHostOptions {
   plugins: readonly AnyPlugin[];
   /** The resolved config; each plugin gets the section named by its id. */
   config: Readonly<Record<string, unknown>>;
@@ -33,15 +40,16 @@ export interface PluginHostOptions {
   health: HealthRegistry;
   /** The app that each plugin's sub-app is mounted on at `/api/<id>`. */
   app: Hono<AppEnv>;
-  /** Limit for each `setup` (and each `stop`). */
-  setupTimeoutMs: number;
+  timeouts: PluginTimeouts;
 }
 
 /** The lifecycle of the loaded plugins. */
 export interface PluginHost {
-  /** Plugin ids in dependency order (available after `setup`). */
+  /** Plugin ids in dependency order (filled by `setup`). */
   readonly order: readonly string[];
   readonly state: PluginHostState;
+  /** Aborted when shutdown begins; every plugin's `ctx.signal`. */
+  readonly signal: AbortSignal;
   /**
    * Orders the plugins and runs each `setup` under the time limit, mounting
    * its routes. On failure, plugins already set up are stopped.
@@ -51,39 +59,59 @@ export interface PluginHost {
   setup(): Promise<void>;
   /** Runs each `start` in dependency order; on failure stops them again. */
   start(): Promise<void>;
-  /** Aborts every plugin's signal and runs `stop` in reverse order. Never throws. */
+  /** Aborts {@link PluginHost.signal} at once, without stopping anything yet. */
+  abort(reason: string): void;
+  /** Aborts the signal and runs `stop` in reverse order. Never throws. */
   stop(): Promise<PluginError[]>;
-  /** The API a plugin returned from `setup`. */
-  api<T>(id: string): T;
 }
 
 interface Loaded {
   plugin: AnyPlugin;
   context: PluginContext<unknown>;
   api: unknown;
-  started: boolean;
 }
+
+const TIMEOUT_CODES = {
+  setup: PLUGIN_ERROR_CODES.SETUP_TIMEOUT,
+  start: PLUGIN_ERROR_CODES.START_FAILED,
+  stop: PLUGIN_ERROR_CODES.STOP_FAILED,
+} as const;
 
 const ID_REGEXP = /^[a-z][a-z0-9_]{0,63}$/;
 const VERSION_REGEXP = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
 
 /** Creates the host for a fixed list of first-party plugins. */
-export function createPluginHost(options: PluginHostOptions): PluginHost {
+export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
   const controller = new AbortController();
   const loaded = new Map<string, Loaded>();
   const order: string[] = [];
   let state: PluginHostState = "created";
 
-  function fail(
-    code: PluginErrorCode,
-    plugin: string,
-    step: string,
-    error: unknown,
-  ): PluginError {
+  function fail(code: PluginErrorCode, plugin: string, step: string, error: unknown) {
     if (error instanceof PluginError && error.plugin === plugin) return error;
-    return new PluginError(code, plugin, `${step} failed: ${errorMessage(error)}`, {
+    return new PluginError(code, `${step} failed: ${errorMessage(error)}`, {
+      plugin,
       hook: step,
       cause: error,
+    });
+  }
+
+  /** Runs one lifecycle step of one plugin under its time limit. */
+  function step<T>(
+    plugin: string,
+    name: keyof typeof TIMEOUT_CODES,
+    ms: number,
+    run: () => T | Promise<T>,
+  ) {
+    return withTimeout(Promise.resolve().then(run), {
+      clock: options.clock,
+      ms,
+      error: () =>
+        new PluginError(
+          TIMEOUT_CODES[name],
+          `${name} did not finish within ${ms} ms (pluginHost.${name}TimeoutMs)`,
+          { plugin, hook: name },
+        ),
     });
   }
 
@@ -93,41 +121,51 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     if (typeof id !== "string" || !ID_REGEXP.test(id)) {
       throw new PluginError(
         PLUGIN_ERROR_CODES.INVALID_MANIFEST,
-        name,
-        `Cannot load plugin "${name}": manifest.id must be snake_case, starting with a letter`,
+        `Cannot load: manifest.id must be snake_case, start with a letter and have at most 64 characters (got ${
+          JSON.stringify(id)
+        })`,
+        { plugin: name },
       );
     }
     if (typeof version !== "string" || !VERSION_REGEXP.test(version)) {
       throw new PluginError(
         PLUGIN_ERROR_CODES.INVALID_MANIFEST,
-        id,
-        `Cannot load plugin "${id}": manifest.version must be a semantic version like 1.0.0 (got ${
+        `Cannot load: manifest.version must be a semantic version like 1.0.0 (got ${
           JSON.stringify(version)
         })`,
+        { plugin: id },
       );
     }
     if (isolation !== "in_process") {
       throw new PluginError(
         PLUGIN_ERROR_CODES.ISOLATION_UNSUPPORTED,
-        id,
-        `Cannot load plugin "${id}" in the server process: its isolation is ${
+        `Cannot load in the server process: its isolation is ${
           JSON.stringify(isolation)
         }; sandboxed plugins are loaded by the sandbox host`,
+        { plugin: id },
       );
     }
+  }
+
+  function withKernelSignal(runOptions: RunHookOptions = {}): RunHookOptions {
+    const signal = runOptions.signal
+      ? AbortSignal.any([controller.signal, runOptions.signal])
+      : controller.signal;
+    return { ...runOptions, signal };
   }
 
   function contextFor(plugin: AnyPlugin): PluginContext<unknown> {
     const { id } = plugin.manifest;
     const declared = new Set(plugin.manifest.dependsOn ?? []);
     const hooks: PluginHooks = {
-      on: (hook, handler, handlerOptions) => options.hooks.on(id, hook, handler, handlerOptions),
+      on: (hook, handler, handlerOptions) =>
+        options.hooks.on(hook, handler, { ...handlerOptions, plugin: id }),
       first: (hook, arg, runOptions) =>
-        options.hooks.first(hook, arg, { signal: controller.signal, ...runOptions }),
+        options.hooks.first(hook, arg, withKernelSignal(runOptions)),
       sequential: (hook, value, runOptions) =>
-        options.hooks.sequential(hook, value, { signal: controller.signal, ...runOptions }),
+        options.hooks.sequential(hook, value, withKernelSignal(runOptions)),
       parallel: (hook, arg, runOptions) =>
-        options.hooks.parallel(hook, arg, { signal: controller.signal, ...runOptions }),
+        options.hooks.parallel(hook, arg, withKernelSignal(runOptions)),
     };
     return {
       id,
@@ -143,8 +181,8 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
         if (!declared.has(dependency)) {
           throw new PluginError(
             PLUGIN_ERROR_CODES.USE_UNDECLARED,
-            id,
-            `Plugin "${id}" called use("${dependency}") but does not list "${dependency}" in manifest.dependsOn`,
+            `use("${dependency}") needs "${dependency}" in manifest.dependsOn`,
+            { plugin: id },
           );
         }
         return loaded.get(dependency)!.api as T;
@@ -153,18 +191,13 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
   }
 
   async function stopLoaded(): Promise<PluginError[]> {
-    controller.abort(new Error("The server is shutting down"));
+    if (!controller.signal.aborted) controller.abort(new Error("The server is shutting down"));
     const failures: PluginError[] = [];
     for (const id of [...order].reverse()) {
       const entry = loaded.get(id);
       if (!entry?.plugin.stop) continue;
       try {
-        await withTimeout(
-          options.clock,
-          Promise.resolve().then(() => entry.plugin.stop!(entry.context)),
-          options.setupTimeoutMs,
-          () => new Error(`no answer within ${options.setupTimeoutMs} ms`),
-        );
+        await step(id, "stop", options.timeouts.stopMs, () => entry.plugin.stop!(entry.context));
         options.log.debug("plugin stopped", { plugin: id });
       } catch (error) {
         const failure = fail(PLUGIN_ERROR_CODES.STOP_FAILED, id, "stop", error);
@@ -182,6 +215,9 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     get state() {
       return state;
     },
+    get signal() {
+      return controller.signal;
+    },
 
     async setup() {
       if (state !== "created") throw new Error(`Cannot set up plugins twice (state ${state})`);
@@ -197,22 +233,11 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
           const context = contextFor(plugin);
           let api: unknown;
           try {
-            api = await withTimeout(
-              options.clock,
-              Promise.resolve().then(() => plugin.setup(context)),
-              options.setupTimeoutMs,
-              () =>
-                new PluginError(
-                  PLUGIN_ERROR_CODES.SETUP_TIMEOUT,
-                  id,
-                  `setup did not finish within ${options.setupTimeoutMs} ms (pluginHost.setupTimeoutMs)`,
-                  { hook: "setup" },
-                ),
-            );
+            api = await step(id, "setup", options.timeouts.setupMs, () => plugin.setup(context));
           } catch (error) {
             throw fail(PLUGIN_ERROR_CODES.SETUP_FAILED, id, "setup", error);
           }
-          loaded.set(id, { plugin, context, api, started: false });
+          loaded.set(id, { plugin, context, api });
           order.push(id);
           options.app.route(`/api/${id}`, context.http);
           options.log.debug("plugin set up", { plugin: id, version: plugin.manifest.version });
@@ -231,8 +256,13 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
       for (const id of order) {
         const entry = loaded.get(id)!;
         try {
-          await entry.plugin.start?.(entry.context);
-          entry.started = true;
+          if (controller.signal.aborted) throw new Error("shutdown began during start-up");
+          await step(
+            id,
+            "start",
+            options.timeouts.startMs,
+            () => entry.plugin.start?.(entry.context),
+          );
         } catch (error) {
           state = "failed";
           const failure = fail(PLUGIN_ERROR_CODES.START_FAILED, id, "start", error);
@@ -245,6 +275,10 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
       options.log.info("plugins started", { plugins: order });
     },
 
+    abort(reason) {
+      if (!controller.signal.aborted) controller.abort(new Error(reason));
+    },
+
     async stop() {
       // After a failed setup or start, the plugins were already stopped.
       if (state === "stopping" || state === "stopped" || state === "failed") return [];
@@ -253,12 +287,6 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
       const failures = await stopLoaded();
       state = "stopped";
       return failures;
-    },
-
-    api<T>(id: string): T {
-      const entry = loaded.get(id);
-      if (!entry) throw new TypeError(`Cannot get the API of plugin "${id}": it is not set up`);
-      return entry.api as T;
     },
   };
 }

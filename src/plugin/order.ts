@@ -7,8 +7,9 @@ export interface OrderNode {
 }
 
 /**
- * Orders plugins so each comes after everything it depends on. Ties keep
- * the order of the input list, so the result is deterministic.
+ * Orders plugins so each comes after everything it depends on. Among the
+ * plugins whose dependencies are all placed, the one listed first goes
+ * next, so the result is deterministic and otherwise keeps the list order.
  *
  * @throws {PluginError} `PLUGIN_DUPLICATE_ID`, `PLUGIN_DEPENDENCY_MISSING`
  * naming the plugin and the missing id, or `PLUGIN_DEPENDENCY_CYCLE` naming
@@ -20,8 +21,8 @@ export function orderPlugins<T extends OrderNode>(nodes: readonly T[]): T[] {
     if (byId.has(node.id)) {
       throw new PluginError(
         PLUGIN_ERROR_CODES.DUPLICATE_ID,
-        node.id,
-        `Cannot load two plugins with the id "${node.id}"`,
+        `Cannot load two plugins with the id "${node.id}": remove one of them from the plugin list`,
+        { plugin: node.id },
       );
     }
     byId.set(node.id, node);
@@ -31,36 +32,42 @@ export function orderPlugins<T extends OrderNode>(nodes: readonly T[]): T[] {
       if (!byId.has(dependency)) {
         throw new PluginError(
           PLUGIN_ERROR_CODES.DEPENDENCY_MISSING,
-          node.id,
-          `Cannot load plugin "${node.id}": it depends on "${dependency}", which is not loaded`,
+          `Cannot load: it depends on "${dependency}", which is not loaded; add "${dependency}" to the plugin list or remove it from dependsOn`,
+          { plugin: node.id },
         );
       }
     }
   }
 
+  const placed = new Set<string>();
   const ordered: T[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const trail: string[] = [];
-
-  function visit(node: T) {
-    const seen = state.get(node.id);
-    if (seen === "done") return;
-    if (seen === "visiting") {
-      const cycle = [...trail.slice(trail.indexOf(node.id)), node.id];
+  while (ordered.length < nodes.length) {
+    const next = nodes.find((node) =>
+      !placed.has(node.id) && (node.dependsOn ?? []).every((id) => placed.has(id))
+    );
+    if (next === undefined) {
+      const cycle = findCycle(nodes.filter((node) => !placed.has(node.id)), byId);
       throw new PluginError(
         PLUGIN_ERROR_CODES.DEPENDENCY_CYCLE,
-        node.id,
         `Cannot order plugins: their dependencies form a cycle (${cycle.join(" → ")})`,
+        { plugin: cycle[0]! },
       );
     }
-    state.set(node.id, "visiting");
-    trail.push(node.id);
-    for (const dependency of node.dependsOn ?? []) visit(byId.get(dependency)!);
-    trail.pop();
-    state.set(node.id, "done");
-    ordered.push(node);
+    placed.add(next.id);
+    ordered.push(next);
   }
-
-  for (const node of nodes) visit(node);
   return ordered;
+}
+
+/** Follows unplaced dependencies from the first blocked node until one repeats. */
+function findCycle<T extends OrderNode>(blocked: readonly T[], byId: Map<string, T>): string[] {
+  const remaining = new Set(blocked.map((node) => node.id));
+  const trail: string[] = [];
+  let current = blocked[0]!;
+  while (!trail.includes(current.id)) {
+    trail.push(current.id);
+    const dependency = (current.dependsOn ?? []).find((id) => remaining.has(id))!;
+    current = byId.get(dependency)!;
+  }
+  return [...trail.slice(trail.indexOf(current.id)), current.id];
 }

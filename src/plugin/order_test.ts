@@ -13,6 +13,15 @@ Deno.test("orderPlugins() puts every plugin after its dependencies", () => {
   assert.deepEqual(ids(ordered), ["memory", "mind", "gdil"]);
 });
 
+Deno.test("orderPlugins() places the first listed ready plugin next", () => {
+  const ordered = orderPlugins([
+    { id: "x", dependsOn: ["b"] },
+    { id: "a" },
+    { id: "b" },
+  ]);
+  assert.deepEqual(ids(ordered), ["a", "b", "x"]);
+});
+
 Deno.test("orderPlugins() keeps the list order between independent plugins", () => {
   const ordered = orderPlugins([
     { id: "tool_timer" },
@@ -30,7 +39,10 @@ Deno.test("orderPlugins() fails with PLUGIN_DEPENDENCY_MISSING naming both plugi
       assert.ok(error instanceof PluginError);
       assert.equal(error.code, PLUGIN_ERROR_CODES.DEPENDENCY_MISSING);
       assert.equal(error.plugin, "gdil");
-      assert.match(error.message, /plugin "gdil".*depends on "mind", which is not loaded/);
+      assert.match(
+        error.message,
+        /^\[plugin gdil\] Cannot load: it depends on "mind", which is not loaded; add "mind" to the plugin list or remove it from dependsOn$/,
+      );
       return true;
     },
   );

@@ -2,30 +2,25 @@ import type { Hono } from "hono";
 import type { z } from "zod";
 import type { EventBus } from "../bus.ts";
 import type { Clock } from "../clock.ts";
-import type { HealthRegistrar } from "../health/registry.ts";
+import type { HealthRegistrar } from "../telemetry/health.ts";
 import type { AppEnv } from "../http/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import type {
-  AnyHook,
-  FirstAnswer,
-  FirstHook,
-  HookHandler,
-  HookHandlerOptions,
-  ParallelHook,
-  ParallelOutcome,
-  RunHookOptions,
-  SequentialHook,
-} from "./hooks.ts";
+import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
 
 /**
  * What a sandboxed plugin asks for; the operator grants it in config and
  * Deno enforces it in the sandbox process (see `spec/tools.md`).
  */
 export interface SandboxPermissions {
+  /** Hosts (`host` or `host:port`) it may connect to. */
   net?: string[];
+  /** Paths it may read. */
   read?: string[];
+  /** Paths it may write. */
   write?: string[];
+  /** Environment variables it may read. */
   env?: string[];
+  /** Programs it may run. */
   run?: string[];
 }
 
@@ -46,28 +41,13 @@ export interface PluginManifest<Config = unknown> {
   configSchema?: z.ZodType<Config, any>;
 }
 
-/** A plugin's hooks: register handlers and run the hooks it owns. */
-export interface PluginHooks {
+/**
+ * A plugin's hooks: register handlers (attributed to the plugin) and run
+ * the hooks it owns, with the kernel's signal unless the caller passes one.
+ */
+export interface PluginHooks extends Pick<HookRegistry, "first" | "sequential" | "parallel"> {
   /** Adds a handler, attributed to this plugin. */
   on<H extends AnyHook>(hook: H, handler: HookHandler<H>, options?: HookHandlerOptions): void;
-  /** Runs a `first` hook. */
-  first<Arg, Result>(
-    hook: FirstHook<Arg, Result>,
-    arg: Arg,
-    options?: RunHookOptions,
-  ): Promise<FirstAnswer<Result> | undefined>;
-  /** Runs a `sequential` hook. */
-  sequential<Value>(
-    hook: SequentialHook<Value>,
-    value: Value,
-    options?: RunHookOptions,
-  ): Promise<Value>;
-  /** Runs a `parallel` hook. */
-  parallel<Arg>(
-    hook: ParallelHook<Arg>,
-    arg: Arg,
-    options?: RunHookOptions,
-  ): Promise<ParallelOutcome>;
 }
 
 /** Everything the kernel hands one plugin. */
@@ -103,6 +83,7 @@ export interface PluginContext<Config = unknown> {
  * folder's `mod.ts`.
  */
 export interface Plugin<Config = unknown, Api = unknown> {
+  /** Static facts checked before setup. */
   manifest: PluginManifest<Config>;
   /** Registers routes, hooks and checks; returns the API dependents get from `use()`. No long work. */
   setup(context: PluginContext<Config>): Api | Promise<Api>;

@@ -11,10 +11,15 @@ export type LogFields = Record<string, unknown>;
 
 /** One structured log line. */
 export interface LogRecord {
+  /** RFC 3339 time from the logger's clock. */
   ts: string;
+  /** Severity. */
   level: LogLevel;
+  /** A short fixed sentence; values go in fields. */
   msg: string;
+  /** Dotted origin, e.g. `kernel.plugin.memory`. */
   scope: string;
+  /** Structured fields. */
   [field: string]: unknown;
 }
 
@@ -23,9 +28,13 @@ export type LogSink = (record: LogRecord) => void;
 
 /** A structured logger scoped to a part of the program. */
 export interface Logger {
+  /** Detail for developers; dropped at the default level. */
   debug(msg: string, fields?: LogFields): void;
+  /** Normal operation worth recording. */
   info(msg: string, fields?: LogFields): void;
+  /** Something an operator should look at. */
   warn(msg: string, fields?: LogFields): void;
+  /** A failure; pass the error as a field so its stack is kept. */
   error(msg: string, fields?: LogFields): void;
   /** A logger whose records carry `scope` (appended with a dot) and `fields`. */
   child(scope: string, fields?: LogFields): Logger;
@@ -55,14 +64,14 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   function make(scope: string, base: LogFields): Logger {
     function write(level: LogLevel, msg: string, fields?: LogFields) {
       if (LOG_LEVELS.indexOf(level) < threshold) return;
-      const record: LogRecord = {
-        ts: isoTime(clock.now()),
-        level,
-        msg,
-        scope,
-        ...serializeFields(base),
-        ...serializeFields(fields ?? {}),
-      };
+      const ts = isoTime(clock.now());
+      // The core fields come first in the output and cannot be overwritten.
+      const record: LogRecord = Object.assign(
+        { ts, level, msg, scope },
+        serializeFields(base),
+        serializeFields(fields ?? {}),
+        { ts, level, msg, scope },
+      );
       sink(record);
     }
     return {
@@ -102,10 +111,27 @@ export function serializeError(error: Error): Record<string, unknown> {
 
 const encoder = new TextEncoder();
 
+/**
+ * JSON-encodes a value without ever throwing: repeated objects (cycles)
+ * become `"[Circular]"` and bigints strings, so a bad log field cannot crash
+ * the caller.
+ */
+export function safeStringify(input: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(input, (_key, value: unknown) => {
+    if (typeof value === "bigint") return value.toString();
+    if (value !== null && typeof value === "object") {
+      if (seen.has(value)) return "[Circular]";
+      seen.add(value);
+    }
+    return value;
+  });
+}
+
 /** A sink writing one JSON object per line to stdout. */
 export function jsonLineSink(): LogSink {
   return (record) => {
-    Deno.stdout.writeSync(encoder.encode(JSON.stringify(record) + "\n"));
+    Deno.stdout.writeSync(encoder.encode(safeStringify(record) + "\n"));
   };
 }
 
@@ -128,5 +154,5 @@ function formatValue(value: unknown): string {
   if (value && typeof value === "object" && "stack" in value) {
     return "\n" + String((value as { stack: unknown }).stack);
   }
-  return JSON.stringify(value);
+  return safeStringify(value);
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../testing/fake_clock.ts";
-import { createLogger, type LogRecord } from "./logger.ts";
+import { createLogger, type LogRecord, safeStringify } from "./logger.ts";
 
 function capture(level: "debug" | "info" | "warn" | "error" = "info") {
   const records: LogRecord[] = [];
@@ -46,4 +46,23 @@ Deno.test("errors in fields become name, message, code, stack and cause", () => 
   assert.match(String(logged.stack), /write failed/);
   assert.equal((logged.cause as { message: string }).message, "disk full");
   assert.doesNotThrow(() => JSON.stringify(records[0]));
+});
+
+Deno.test("fields cannot overwrite ts, level, msg or scope", () => {
+  const { log, records } = capture();
+  log.info("real message", { level: "debug", scope: "spoof", msg: "fake", ts: "then" });
+  assert.deepEqual(
+    [records[0]?.level, records[0]?.scope, records[0]?.msg, records[0]?.ts],
+    ["info", "kernel", "real message", "2026-11-25T12:00:00.000Z"],
+  );
+  assert.deepEqual(Object.keys(records[0]!).slice(0, 4), ["ts", "level", "msg", "scope"]);
+});
+
+Deno.test("safeStringify() survives cycles and bigints", () => {
+  const cyclic: Record<string, unknown> = { name: "loop" };
+  cyclic.self = cyclic;
+  assert.equal(
+    safeStringify({ cyclic, big: 12n }),
+    '{"cyclic":{"name":"loop","self":"[Circular]"},"big":"12"}',
+  );
 });

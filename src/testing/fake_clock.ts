@@ -31,6 +31,7 @@ export class FakeClock implements Clock {
   #timers: PendingTimer[] = [];
   #waiters: Array<{ count: number; resolve: () => void }> = [];
 
+  /** Creates a clock stopped at `options.start`. */
   constructor(options: FakeClockOptions = {}) {
     this.#now = options.start ?? Date.UTC(2026, 0, 1);
   }

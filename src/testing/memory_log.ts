@@ -3,14 +3,17 @@ import type { Clock } from "../clock.ts";
 
 /** A logger that keeps its records in memory, for assertions. */
 export interface MemoryLogger {
+  /** The logger to hand to the code under test. */
   log: Logger;
+  /** Every record written, oldest first. */
   records: LogRecord[];
 }
 
 /** Options for {@link createMemoryLogger}. */
 export interface MemoryLoggerOptions {
-  /** @default "debug" */
+  /** Lowest level kept. @default "debug" */
   level?: LogLevel;
+  /** Source of the records' `ts`. @default the system clock */
   clock?: Clock;
 }
 

@@ -6,11 +6,11 @@
  */
 export { FakeClock, type FakeClockOptions } from "./fake_clock.ts";
 export { createMemoryLogger, type MemoryLogger, type MemoryLoggerOptions } from "./memory_log.ts";
+export { makeTestDir, REPO_DIR, TEST_DATA_ROOT } from "./paths.ts";
 export {
-  REPO_DIR,
   type SpawnedServer,
   spawnServer,
   type SpawnServerOptions,
   startTaskArgs,
 } from "./spawn_server.ts";
-export { createTestHost, type TestHost, type TestHostOptions } from "./test_host.ts";
+export { createTestHost, type CreateTestHostOptions, type TestHost } from "./test_host.ts";

@@ -1,14 +1,11 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join } from "node:path";
 import denoConfig from "../../deno.json" with { type: "json" };
-
-/** The repository root, where `deno.json` lives. */
-export const REPO_DIR: string = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+import { REPO_DIR, TEST_DATA_ROOT } from "./paths.ts";
 
 /**
  * The argument list of `deno task start`, read from `deno.json`, with the
- * leading `deno` removed. Tests run exactly this, so the server is under
- * exactly the `server` permission set.
+ * leading `deno` removed. Tests run this, so the server is under exactly
+ * the `server` permission set.
  */
 export function startTaskArgs(): string[] {
   const task = denoConfig.tasks.start;
@@ -20,21 +17,30 @@ export function startTaskArgs(): string[] {
 
 /** Options for {@link spawnServer}. */
 export interface SpawnServerOptions {
-  /** Extra environment variables (the child gets a cleared environment plus these). */
+  /**
+   * Extra environment variables. The child gets a cleared environment with
+   * `PORT=0`, its own data directory and an empty config file
+   * (`SYNTH_CONFIG`), so a developer's own config and `.env` never leak in.
+   */
   env?: Record<string, string>;
   /** Arguments appended to the start task's (after `serve`). */
   args?: string[];
   /**
-   * Data directory relative to the repository; it must lie inside `./data`,
-   * the only place the `server` set may write. @default data/.test/<random>
+   * Working directory (absolute, or relative to the repository).
+   * @default the repository
    */
-  dataDir?: string;
+  cwd?: string;
+  /** Keep the start task's `--env-file=.env` (read from `cwd`). @default false */
+  useEnvFile?: boolean;
   /** Wait for the `listening` log line. @default true */
   waitForListening?: boolean;
+  /** Give up (and kill the child) when it is not listening by then. @default 30000 */
+  listenTimeoutMs?: number;
 }
 
 /** A server process started by {@link spawnServer}. */
 export interface SpawnedServer extends AsyncDisposable {
+  /** The `deno` child process. */
   readonly process: Deno.ChildProcess;
   /** `http://127.0.0.1:<port>` once listening, else "". */
   readonly url: string;
@@ -46,11 +52,12 @@ export interface SpawnedServer extends AsyncDisposable {
   readonly stderr: string[];
   /** Resolves with the exit status once the process ends. */
   readonly status: Promise<Deno.CommandStatus>;
-  /** Sends a signal (default SIGTERM) and waits for the exit status. */
+  /** Sends a signal (default SIGTERM) unless it exited, and waits for the exit status. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-const PASSED_ENV = ["PATH", "HOME", "DENO_DIR", "TMPDIR"];
+const PASSED_ENV = ["PATH", "HOME", "DENO_DIR"];
+const EMPTY_CONFIG = join(REPO_DIR, "tests", "fixtures", "server.config.json");
 
 async function collectLines(
   stream: ReadableStream<Uint8Array>,
@@ -78,21 +85,34 @@ async function collectLines(
  * Starts the real start command (`deno run -P=server … src/main.ts serve`)
  * on a free port with its own data directory, and waits until it listens.
  *
- * @throws {Error} With the server's stderr when it exits before listening.
+ * @throws {Error} With the server's stderr when it exits, or does not
+ * listen in time, before listening.
  */
 export async function spawnServer(options: SpawnServerOptions = {}): Promise<SpawnedServer> {
-  const relativeDataDir = options.dataDir ?? `data/.test/${crypto.randomUUID()}`;
-  const dataDir = join(REPO_DIR, relativeDataDir);
-  const env: Record<string, string> = { NO_COLOR: "1", PORT: "0", SYNTH_DATA_DIR: relativeDataDir };
+  const dataDir = join(TEST_DATA_ROOT, crypto.randomUUID());
+  const cwd = options.cwd === undefined
+    ? REPO_DIR
+    : isAbsolute(options.cwd)
+    ? options.cwd
+    : join(REPO_DIR, options.cwd);
+  const env: Record<string, string> = {
+    NO_COLOR: "1",
+    PORT: "0",
+    SYNTH_DATA_DIR: dataDir,
+    SYNTH_CONFIG: EMPTY_CONFIG,
+  };
   for (const name of PASSED_ENV) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, options.env);
+  const args = startTaskArgs()
+    .filter((arg) => options.useEnvFile || !arg.startsWith("--env-file"))
+    .map((arg) => (arg === "src/main.ts" ? join(REPO_DIR, arg) : arg));
 
   const process = new Deno.Command(Deno.execPath(), {
-    args: [...startTaskArgs(), ...(options.args ?? [])],
-    cwd: REPO_DIR,
+    args: [...args, ...(options.args ?? [])],
+    cwd,
     clearEnv: true,
     env,
     stdin: "null",
@@ -119,18 +139,15 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
     collectLines(process.stderr, stderr, () => {}),
   ]);
   const status = outputs.then(() => process.status);
+  let exited = false;
   status.then((result) => {
+    exited = true;
     listening.reject(
       new Error(`The server exited (code ${result.code}) before listening:\n${stderr.join("\n")}`),
     );
   });
 
-  const cleanup = async () => {
-    if (options.dataDir === undefined) {
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    }
-  };
-
+  const removeDataDir = () => Deno.remove(dataDir, { recursive: true }).catch(() => {});
   const server: SpawnedServer = {
     process,
     get url() {
@@ -141,13 +158,15 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
     stderr,
     status,
     async stop(signal: Deno.Signal = "SIGTERM") {
-      try {
-        process.kill(signal);
-      } catch {
-        // already exited
+      if (!exited) {
+        try {
+          process.kill(signal);
+        } catch {
+          // it exited meanwhile
+        }
       }
       const result = await status;
-      await cleanup();
+      await removeDataDir();
       return result;
     },
     async [Symbol.asyncDispose]() {
@@ -155,15 +174,23 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
     },
   };
 
-  if (options.waitForListening ?? true) {
-    try {
-      await listening.promise;
-    } catch (error) {
-      await cleanup();
-      throw error;
-    }
-  } else {
+  if (!(options.waitForListening ?? true)) {
     listening.promise.catch(() => {});
+    return server;
   }
-  return server;
+  const timeoutMs = options.listenTimeoutMs ?? 30_000;
+  const deadline = setTimeout(() => {
+    listening.reject(
+      new Error(`The server did not listen within ${timeoutMs} ms:\n${stderr.join("\n")}`),
+    );
+  }, timeoutMs);
+  try {
+    await listening.promise;
+    return server;
+  } catch (error) {
+    await server.stop("SIGKILL");
+    throw error;
+  } finally {
+    clearTimeout(deadline);
+  }
 }

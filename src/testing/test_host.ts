@@ -8,16 +8,17 @@ import type { AnyPlugin } from "../plugin/types.ts";
 import type { LogLevel, LogRecord } from "../telemetry/logger.ts";
 import { FakeClock } from "./fake_clock.ts";
 import { createMemoryLogger } from "./memory_log.ts";
+import { makeTestDir } from "./paths.ts";
 
 /** Options for {@link createTestHost}. */
-export interface TestHostOptions {
+export interface CreateTestHostOptions {
   /** Plugins to load. @default [] */
   plugins?: readonly AnyPlugin[];
   /** Config, validated exactly like the config file. @default {} */
   config?: Record<string, unknown>;
   /** Environment variables seen by the config loader. @default {} */
   env?: Record<string, string>;
-  /** @default a new FakeClock */
+  /** The clock the kernel uses. @default a new FakeClock */
   clock?: FakeClock;
   /** Lowest level kept in `logs`. @default "debug" */
   logLevel?: LogLevel;
@@ -27,9 +28,13 @@ export interface TestHostOptions {
 
 /** A kernel with a temporary data directory and a fake clock. */
 export interface TestHost extends AsyncDisposable {
+  /** The assembled kernel (plugin host, health, hooks, bus). */
   readonly kernel: Kernel;
+  /** The Hono app, as `serve` would listen with it. */
   readonly app: Hono<AppEnv>;
+  /** Moves only when the test ticks it. */
   readonly clock: FakeClock;
+  /** The validated config. */
   readonly config: ResolvedConfig;
   /** Every log record written so far. */
   readonly logs: LogRecord[];
@@ -53,12 +58,12 @@ export interface TestHost extends AsyncDisposable {
  * const response = await host.request("/api/hello?name=Ada");
  * ```
  */
-export async function createTestHost(options: TestHostOptions = {}): Promise<TestHost> {
+export async function createTestHost(options: CreateTestHostOptions = {}): Promise<TestHost> {
   const plugins = options.plugins ?? [];
   const clock = options.clock ?? new FakeClock();
   const env = options.env ?? {};
   const { log, records: logs } = createMemoryLogger({ level: options.logLevel ?? "debug", clock });
-  const dataDir = await Deno.makeTempDir({ prefix: "synth-test-" });
+  const dataDir = await makeTestDir();
   const schema = buildConfigSchema(
     plugins.map((plugin) => ({ id: plugin.manifest.id, schema: plugin.manifest.configSchema })),
   );

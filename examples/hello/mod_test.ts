@@ -89,6 +89,6 @@ Deno.test("an unknown key in the example's config section names the key", async 
 Deno.test("the dependent plugin cannot load without the plugin it depends on", async () => {
   await assert.rejects(
     () => createTestHost({ plugins: [helloLoudPlugin] }),
-    /\[plugin hello_loud\] Cannot load plugin "hello_loud": it depends on "hello", which is not loaded/,
+    /\[plugin hello_loud\] Cannot load: it depends on "hello", which is not loaded; add "hello" to the plugin list or remove it from dependsOn/,
   );
 });

@@ -6,6 +6,7 @@ export type CheckStatus = "ok" | "degraded" | "fail";
 
 /** What a check function returns. */
 export interface CheckResult {
+  /** `ok`, `degraded` (shown, does not fail readiness) or `fail`. */
   status: CheckStatus;
   /** A fixed sentence with values, e.g. `free 120 MiB < 512 MiB`. */
   reason?: string;
@@ -56,12 +57,11 @@ export function createHealthRegistry(options: CreateHealthRegistryOptions): Heal
     const started = performance.now();
     let result: CheckResult;
     try {
-      result = await withTimeout(
-        options.clock,
-        Promise.resolve().then(check),
-        options.timeoutMs,
-        () => new Error(`no answer within ${options.timeoutMs} ms`),
-      );
+      result = await withTimeout(Promise.resolve().then(check), {
+        clock: options.clock,
+        ms: options.timeoutMs,
+        error: () => new Error(`no answer within ${options.timeoutMs} ms`),
+      });
     } catch (error) {
       result = { status: "fail", reason: errorMessage(error) };
     }
