@@ -9,6 +9,7 @@ import type { AppEnv } from "./http/types.ts";
 import { createHookRegistry, type HookRegistry } from "./plugin/hooks.ts";
 import { createPluginHost, type PluginHost } from "./plugin/host.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
+import type { Store } from "./store/store.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import { VERSION } from "./version.ts";
 
@@ -34,6 +35,8 @@ export interface CreateKernelOptions {
   appDir: string;
   /** Absolute data directory (already prepared). */
   dataDir: string;
+  /** The open, migrated store; the caller registers its closing with `onClose`. */
+  store: Store;
 }
 
 /** Releases a kernel resource on shutdown (database, sockets…). */
@@ -46,6 +49,7 @@ export interface Kernel {
   readonly health: HealthRegistry;
   readonly hooks: HookRegistry;
   readonly bus: EventBus;
+  readonly store: Store;
   readonly log: Logger;
   readonly clock: Clock;
   readonly config: ResolvedConfig;
@@ -105,6 +109,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     bus,
     hooks,
     health,
+    store: options.store,
     app,
     timeouts: {
       setupMs: config.pluginHost.setupTimeoutMs,
@@ -123,6 +128,24 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         : { status: "fail", reason: HOST_STATE_REASONS[host.state] },
   );
 
+  health.register("database", async () => {
+    await options.store.ping();
+    return { status: "ok" };
+  });
+  health.register("migrations", () => {
+    const states = options.store.migrations();
+    const pending = states.filter((state) => state.state !== "applied");
+    if (pending.length > 0) {
+      return {
+        status: "fail",
+        reason: `${pending.length} not applied (${
+          pending.map((state) => `${state.version} ${state.state}`).join(", ")
+        }); run deno task migrate up`,
+      };
+    }
+    return { status: "ok", reason: `at version ${states.at(-1)?.version ?? 0}` };
+  });
+
   async function closeAll() {
     for (const closer of closers.toReversed()) {
       try {
@@ -139,6 +162,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     health,
     hooks,
     bus,
+    store: options.store,
     log,
     clock,
     config,

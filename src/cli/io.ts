@@ -6,6 +6,7 @@ export const EXIT = {
   OK: 0,
   FAILURE: 1,
   USAGE: 64,
+  DATA_DIR_IN_USE: 75,
   CONFIG: 78,
   /** A second SIGINT/SIGTERM during shutdown. */
   INTERRUPTED: 130,

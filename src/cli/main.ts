@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
+import { runMigrate } from "./migrate.ts";
 import { runServe } from "./serve.ts";
 
 const USAGE = `Usage: synth-mind [command] [options]
@@ -14,7 +15,8 @@ Commands:
     --print-config    print the resolved config with secrets as "***" and exit
     --dev             human-readable logs (log.format "pretty")
   chat              terminal chat with the mind (not yet available)
-  migrate up|status database migrations (not yet available)
+  migrate status    list migrations: applied (with time), pending, CHANGED, MISSING FILE
+  migrate up        apply pending migrations (the server also does at start)
 
 Options:
   --version, -V     print the version
@@ -26,7 +28,6 @@ With deno task: deno task start --port 9000, deno task start --help.
 /** Subcommands that exist as tasks but arrive with later work, and where. */
 const NOT_YET: Record<string, string> = {
   chat: "the terminal chat arrives with the mind",
-  migrate: "migrations arrive with the storage layer",
 };
 
 /**
@@ -41,6 +42,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (rest[0] === "--") rest = rest.slice(1);
 
   if (command === "help") return printHelp(io);
+  if (command === "migrate") return await runMigrate(io, rest);
   if (command in NOT_YET) {
     io.stderr(`synth-mind ${command} is not yet available: ${NOT_YET[command]}.\n`);
     return EXIT.FAILURE;

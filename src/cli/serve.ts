@@ -11,6 +11,9 @@ import { errorMessage } from "../errors.ts";
 import { ListenError, probeListen, type RunningServer, serveKernel } from "../http/serve.ts";
 import { createKernel, type Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
+import { acquireDataDirLock, type DataDirLock } from "../store/lock.ts";
+import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
+import { openStore, type Store } from "../store/store.ts";
 import { createLogger, jsonLineSink, type Logger, prettySink } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
@@ -83,19 +86,25 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
   }
   const dataDir = resolve(io.cwd, config.dataDir);
   const address = { hostname: config.server.host, port: config.server.port };
+  let lock: DataDirLock | undefined;
+  let store: Store;
   try {
     await prepareDataDir(dataDir, log);
     probeListen(address);
+    lock = await acquireDataDirLock(dataDir);
+    store = openStore({
+      dataDir,
+      busyTimeoutMs: config.db.busyTimeoutMs,
+      clock: io.clock,
+      log: log.child("store"),
+      migrate: config.db.migrateOnStart,
+    });
   } catch (error) {
-    if (error instanceof DataDirError) {
-      io.stderr(error.message + "\n");
-      return EXIT.CONFIG;
-    }
-    if (error instanceof ListenError) {
-      io.stderr(error.message + "\n");
-      return EXIT.FAILURE;
-    }
-    throw error;
+    lock?.release();
+    const exitCode = startupExitCode(error);
+    if (exitCode === undefined) throw error;
+    io.stderr((error as Error).message + "\n");
+    return exitCode;
   }
 
   const kernel = createKernel({
@@ -106,7 +115,10 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     clock: io.clock,
     appDir: io.appDir,
     dataDir,
+    store,
   });
+  kernel.onClose(() => lock.release());
+  kernel.onClose(() => store.close());
 
   // Listen for signals before anything starts, so a SIGTERM during start-up
   // still ends in a graceful shutdown rather than the default kill.
@@ -185,6 +197,16 @@ async function startAndServe(
   await stopRequested;
   await server.shutdown();
   return EXIT.OK;
+}
+
+/** The exit code for an expected start-up failure, or undefined for a bug. */
+function startupExitCode(error: unknown): number | undefined {
+  if (error instanceof DataDirError) return EXIT.CONFIG;
+  if (error instanceof ListenError) return EXIT.FAILURE;
+  if (error instanceof DbError) {
+    return error.code === DB_ERROR_CODES.DATA_DIR_IN_USE ? EXIT.DATA_DIR_IN_USE : EXIT.CONFIG;
+  }
+  return undefined;
 }
 
 /** True for addresses only this machine can reach. */

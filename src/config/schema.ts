@@ -48,6 +48,15 @@ export const KERNEL_CONFIG_SHAPE = {
       "Directory for the database, secrets, logs and backups; created with mode 0700. The start task may only write inside ./data.",
     flag: "--data-dir",
   })),
+  db: z.strictObject({
+    busyTimeoutMs: durationMs(5_000, { min: 1 }).meta(configMeta({
+      description: "How long a write waits for another connection's lock before failing.",
+    })),
+    migrateOnStart: z.boolean().default(true).meta(configMeta({
+      description:
+        "Apply pending migrations at start; when false, /health/ready fails until `deno task migrate up` ran.",
+    })),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(LOG_LEVELS).default("info").meta(configMeta({
       description: "Lowest level written to the log.",

@@ -29,10 +29,12 @@ Deno.test("GET /health/ready is 200 with the kernel's config and plugins checks"
   assert.equal(response.status, 200);
   const body = await response.json();
   assert.equal(body.status, "ready");
-  assert.deepEqual(Object.keys(body.checks), ["config", "plugins"]);
+  assert.deepEqual(Object.keys(body.checks), ["config", "plugins", "database", "migrations"]);
   assert.equal(body.checks.config.status, "ok");
   assert.equal(body.checks.plugins.status, "ok");
   assert.equal(body.checks.plugins.reason, "0 running");
+  assert.equal(body.checks.database.status, "ok");
+  assert.match(body.checks.migrations.reason, /^at version \d+$/);
 });
 
 Deno.test("GET /health/ready is 503 naming the first failing required check", async () => {
@@ -50,12 +52,12 @@ Deno.test("GET /health/ready is 503 naming the first failing required check", as
 
 Deno.test("a check that throws fails with its message as the reason", async () => {
   await using host = await createTestHost({
-    plugins: [checkPlugin("database", () => {
-      throw new Error("database is locked");
+    plugins: [checkPlugin("cache", () => {
+      throw new Error("cache is locked");
     })],
   });
   const body = await (await host.request("/health/ready")).json();
-  assert.equal(body.reason, "database: database is locked");
+  assert.equal(body.reason, "cache: cache is locked");
 });
 
 Deno.test("a check slower than health.checkTimeoutMs fails with a timeout reason", async () => {
@@ -64,7 +66,7 @@ Deno.test("a check slower than health.checkTimeoutMs fails with a timeout reason
     config: { health: { checkTimeoutMs: 1_500 } },
   });
   const pending = host.request("/health/ready");
-  await host.clock.untilTimers(3); // one timer per registered check
+  await host.clock.untilTimers(5); // one timer per registered check
   await host.clock.tick(1_500);
   const response = await pending;
   assert.equal(response.status, 503);
@@ -100,7 +102,7 @@ Deno.test("GET /health reports version, uptime, checks and the effective permiss
   assert.equal(body.status, "healthy");
   assert.equal(body.version, denoJson.version);
   assert.equal(body.uptime_s, 65);
-  assert.deepEqual(Object.keys(body.checks), ["config", "plugins"]);
+  assert.deepEqual(Object.keys(body.checks), ["config", "plugins", "database", "migrations"]);
   const write = body.permissions.find((entry: { permission: string; target: string }) =>
     entry.permission === "write" && entry.target === host.dataDir
   );

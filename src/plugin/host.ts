@@ -3,6 +3,7 @@ import type { createEventBus } from "../bus.ts";
 import { type Clock, withTimeout } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
+import type { Store } from "../store/store.ts";
 import type { HealthRegistry } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { PLUGIN_ERROR_CODES, PluginError, type PluginErrorCode } from "./errors.ts";
@@ -38,6 +39,8 @@ export interface CreatePluginHostOptions {
   bus: ReturnType<typeof createEventBus>;
   hooks: HookRegistry;
   health: HealthRegistry;
+  /** The shared store handed to every plugin. */
+  store: Store;
   /** The app that each plugin's sub-app is mounted on at `/api/<id>`. */
   app: Hono<AppEnv>;
   timeouts: PluginTimeouts;
@@ -172,6 +175,7 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       config: options.config[id] ?? Object.freeze({}),
       log: options.log.child(id),
       http: new Hono<AppEnv>(),
+      db: options.store,
       bus: options.bus.scoped(id),
       clock: options.clock,
       signal: controller.signal,

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import type { z } from "zod";
 import type { EventBus } from "../bus.ts";
 import type { Clock } from "../clock.ts";
+import type { Store } from "../store/store.ts";
 import type { HealthRegistrar } from "../telemetry/health.ts";
 import type { AppEnv } from "../http/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -60,6 +61,8 @@ export interface PluginContext<Config = unknown> {
   readonly log: Logger;
   /** Routes added here are served under `/api/<id>`. */
   readonly http: Hono<AppEnv>;
+  /** The shared database (every table, typed); reach it through repositories. */
+  readonly db: Store;
   /** Publishes events attributed to this plugin; subscribes to anyone's. */
   readonly bus: EventBus;
   /** The injectable clock; use it for every timestamp and timer. */

@@ -30,6 +30,11 @@ export interface SpawnServerOptions {
    * @default the repository
    */
   cwd?: string;
+  /**
+   * Use this data directory (absolute, inside `./data`) and keep it after
+   * `stop()`. @default a fresh directory under `data/.test`, removed by `stop()`
+   */
+  dataDir?: string;
   /** Keep the start task's `--env-file=.env` (read from `cwd`). @default false */
   useEnvFile?: boolean;
   /** Wait for the `listening` log line. @default true */
@@ -89,7 +94,7 @@ async function collectLines(
  * listen in time, before listening.
  */
 export async function spawnServer(options: SpawnServerOptions = {}): Promise<SpawnedServer> {
-  const dataDir = join(TEST_DATA_ROOT, crypto.randomUUID());
+  const dataDir = options.dataDir ?? join(TEST_DATA_ROOT, crypto.randomUUID());
   const cwd = options.cwd === undefined
     ? REPO_DIR
     : isAbsolute(options.cwd)
@@ -147,7 +152,11 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
     );
   });
 
-  const removeDataDir = () => Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  const removeDataDir = async () => {
+    if (options.dataDir === undefined) {
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  };
   const server: SpawnedServer = {
     process,
     get url() {

@@ -4,6 +4,7 @@ import { prepareDataDir } from "../data_dir.ts";
 import { type RunningServer, serveKernel } from "../http/serve.ts";
 import type { AppEnv } from "../http/types.ts";
 import { createKernel, type Kernel } from "../kernel.ts";
+import { openStore } from "../store/store.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
 import type { LogLevel, LogRecord } from "../telemetry/logger.ts";
 import { FakeClock } from "./fake_clock.ts";
@@ -68,7 +69,7 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
     plugins.map((plugin) => ({ id: plugin.manifest.id, schema: plugin.manifest.configSchema })),
   );
   const removeDataDir = () => Deno.remove(dataDir, { recursive: true });
-  let kernel: Kernel;
+  let kernel: Kernel | undefined;
   try {
     const { config, origin } = loadConfig({
       schema,
@@ -76,6 +77,13 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       env: (name) => env[name],
     });
     await prepareDataDir(dataDir, log);
+    const store = openStore({
+      dataDir,
+      busyTimeoutMs: config.db.busyTimeoutMs,
+      clock,
+      log: log.child("store"),
+      migrate: true,
+    });
     kernel = createKernel({
       config,
       origin,
@@ -84,37 +92,41 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       clock,
       appDir: Deno.cwd(),
       dataDir,
+      store,
     });
+    kernel.onClose(() => store.close());
     if (options.start ?? true) await kernel.start();
   } catch (error) {
+    await kernel?.stop();
     await removeDataDir();
     throw error;
   }
+  const started = kernel;
 
   let server: RunningServer | undefined;
   let closed: Promise<void> | undefined;
   const close = () => {
     closed ??= (async () => {
       if (server) await server.shutdown();
-      else await kernel.stop();
+      else await started.stop();
       await removeDataDir();
     })();
     return closed;
   };
 
   return {
-    kernel,
-    app: kernel.app,
+    kernel: started,
+    app: started.app,
     clock,
-    config: kernel.config,
+    config: started.config,
     logs,
     dataDir,
-    request: async (path, init) => await kernel.app.request(path, init),
+    request: async (path, init) => await started.app.request(path, init),
     listen() {
-      server ??= serveKernel(kernel, {
+      server ??= serveKernel(started, {
         hostname: "127.0.0.1",
         port: 0,
-        shutdownGraceMs: kernel.config.server.shutdownGraceMs,
+        shutdownGraceMs: started.config.server.shutdownGraceMs,
       });
       return server;
     },

@@ -1,0 +1,95 @@
+import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
+import { isoTime } from "../clock.ts";
+import { DataDirError, prepareDataDir } from "../data_dir.ts";
+import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
+import { acquireDataDirLock } from "../store/lock.ts";
+import { applyMigrations, migrationFile, migrationStatus } from "../store/migrations.ts";
+import { openSqlite } from "../store/sqlite.ts";
+import { DATABASE_FILE } from "../store/store.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { type CliIo, EXIT } from "./io.ts";
+import { loadCliConfig } from "./serve.ts";
+
+const STATE_LABELS = {
+  applied: "applied",
+  pending: "pending",
+  changed: "CHANGED",
+  missing_file: "MISSING FILE",
+} as const;
+
+/**
+ * `migrate status` lists every migration with its state; `migrate up`
+ * applies the pending ones (refused while a server holds the data
+ * directory, exit 75).
+ */
+export async function runMigrate(io: CliIo, args: readonly string[]): Promise<number> {
+  const [action, ...extra] = args;
+  if ((action !== "status" && action !== "up") || extra.length > 0) {
+    io.stderr("usage: synth-mind migrate status|up  (deno task migrate status)\n");
+    return EXIT.USAGE;
+  }
+  const loaded = loadCliConfig(io, {});
+  if (typeof loaded === "number") return loaded;
+  const { config } = loaded;
+  const dataDir = resolve(io.cwd, config.dataDir);
+  const path = resolve(dataDir, DATABASE_FILE);
+
+  if (action === "status") {
+    if (!existsSync(path)) {
+      io.stdout(`No database yet at ${path}; every migration is pending:\n`);
+      for (const migration of SQLITE_MIGRATIONS) {
+        io.stdout(`${migrationFile(migration)}  pending\n`);
+      }
+      return EXIT.OK;
+    }
+    const db = openSqlite(path, { busyTimeoutMs: config.db.busyTimeoutMs, readOnly: true });
+    try {
+      for (const state of migrationStatus(db, SQLITE_MIGRATIONS)) {
+        const when = state.appliedAt === null
+          ? ""
+          : ` ${isoTime(state.appliedAt)} (${state.durationMs} ms)`;
+        io.stdout(`${migrationFile(state)}  ${STATE_LABELS[state.state]}${when}\n`);
+      }
+    } finally {
+      db.close();
+    }
+    return EXIT.OK;
+  }
+
+  try {
+    await prepareDataDir(dataDir, createLogger({ level: "error", clock: io.clock }));
+  } catch (error) {
+    if (!(error instanceof DataDirError)) throw error;
+    io.stderr(error.message + "\n");
+    return EXIT.CONFIG;
+  }
+  let lock;
+  try {
+    lock = await acquireDataDirLock(dataDir);
+  } catch (error) {
+    if (error instanceof DbError && error.code === DB_ERROR_CODES.DATA_DIR_IN_USE) {
+      io.stderr(`${error.message}\nThe server applies pending migrations when it starts.\n`);
+      return EXIT.DATA_DIR_IN_USE;
+    }
+    throw error;
+  }
+  const db = openSqlite(path, { busyTimeoutMs: config.db.busyTimeoutMs });
+  try {
+    const applied = applyMigrations(db, SQLITE_MIGRATIONS, {
+      clock: io.clock,
+      onApplied: (migration) =>
+        io.stdout(`applied ${migrationFile(migration)} in ${migration.durationMs} ms\n`),
+    });
+    if (applied.length === 0) io.stdout("Nothing to apply: the database is up to date.\n");
+    return EXIT.OK;
+  } catch (error) {
+    if (!(error instanceof DbError)) throw error;
+    io.stderr(error.message + "\n");
+    return EXIT.CONFIG;
+  } finally {
+    db.close();
+    lock.release();
+  }
+}

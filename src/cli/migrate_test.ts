@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../testing/fake_clock.ts";
+import { makeTestDir } from "../testing/paths.ts";
+import { acquireDataDirLock } from "../store/lock.ts";
+import { type CliIo, EXIT } from "./io.ts";
+import { runCli } from "./main.ts";
+
+const EMPTY_DIR = new URL("../../tests/fixtures/empty_dir", import.meta.url).pathname;
+
+function io(dataDir: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const cliIo: CliIo = {
+    env: (name) => ({ SYNTH_DATA_DIR: dataDir })[name],
+    cwd: EMPTY_DIR,
+    appDir: EMPTY_DIR,
+    stdout: (text) => void out.push(text),
+    stderr: (text) => void err.push(text),
+    clock: new FakeClock({ start: Date.UTC(2026, 10, 25, 9, 30) }),
+    plugins: [],
+    onSignal: () => () => {},
+    exit: (code) => {
+      throw new Error(`exit ${code}`);
+    },
+  };
+  return { cliIo, stdout: () => out.join(""), stderr: () => err.join("") };
+}
+
+Deno.test("migrate status lists pending migrations, migrate up applies them with durations", async () => {
+  const dataDir = await makeTestDir("synth-migrate-");
+  try {
+    const before = io(dataDir);
+    assert.equal(await runCli(["migrate", "status"], before.cliIo), EXIT.OK);
+    assert.match(before.stdout(), /0001_memory\.sql {2}pending/);
+
+    const up = io(dataDir);
+    assert.equal(await runCli(["migrate", "up"], up.cliIo), EXIT.OK);
+    assert.match(up.stdout(), /^applied 0001_memory\.sql in \d+ ms$/m);
+
+    const after = io(dataDir);
+    assert.equal(await runCli(["migrate", "status"], after.cliIo), EXIT.OK);
+    assert.match(
+      after.stdout(),
+      /0001_memory\.sql {2}applied 2026-11-25T09:30:00\.000Z \(\d+ ms\)/,
+    );
+
+    const again = io(dataDir);
+    assert.equal(await runCli(["migrate", "up"], again.cliIo), EXIT.OK);
+    assert.equal(again.stdout(), "Nothing to apply: the database is up to date.\n");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("migrate up is refused with exit 75 while a server holds the data directory", async () => {
+  const dataDir = await makeTestDir("synth-migrate-locked-");
+  const lock = await acquireDataDirLock(dataDir);
+  try {
+    const run = io(dataDir);
+    assert.equal(await runCli(["migrate", "up"], run.cliIo), EXIT.DATA_DIR_IN_USE);
+    assert.match(run.stderr(), /another Synth Mind process is using it/);
+  } finally {
+    lock.release();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("migrate without status or up prints its usage and exits 64", async () => {
+  const run = io("/unused");
+  assert.equal(await runCli(["migrate", "down"], run.cliIo), EXIT.USAGE);
+  assert.match(run.stderr(), /usage: synth-mind migrate status\|up/);
+});

@@ -1,0 +1,21 @@
+/**
+ * The storage layer: `node:sqlite` behind Kysely, migrations, the
+ * data-directory lock.
+ *
+ * @module
+ */
+export { createNodeSqliteDialect } from "./dialect.ts";
+export { DB_ERROR_CODES, DbError, type DbErrorCode } from "./errors.ts";
+export { acquireDataDirLock, type DataDirLock, isDataDirLocked } from "./lock.ts";
+export {
+  type AppliedMigration,
+  applyMigrations,
+  type Migration,
+  migrationChecksum,
+  migrationFile,
+  type MigrationState,
+  migrationStatus,
+} from "./migrations.ts";
+export type * from "./schema.ts";
+export { assertLittleEndian, bindable, openSqlite, StatementCache } from "./sqlite.ts";
+export { DATABASE_FILE, openStore, type OpenStoreOptions, type Store } from "./store.ts";

@@ -1,0 +1,167 @@
+import type { Generated } from "kysely";
+
+/** `threads`: a conversation. */
+export interface ThreadsTable {
+  id: string;
+  created_by: string | null;
+  title: string | null;
+  project_id: string | null;
+  created_at: number;
+  updated_at: number;
+  archived: Generated<number>;
+}
+
+/** The kinds of memory. */
+export type MemoryKind = "message" | "episode" | "semantic" | "self";
+/** Where a memory's text came from. */
+export type MemorySource = "user" | "agent" | "tool" | "web" | "peer" | "system";
+/** How far a memory's text is trusted. */
+export type MemoryTrust = "high" | "medium" | "low";
+
+/** `memories`: every kind of memory; text and origin never change. */
+export interface MemoriesTable {
+  id: Generated<number>;
+  uid: string;
+  kind: MemoryKind;
+  owner_user_id: string | null;
+  thread_id: string | null;
+  text: string;
+  source: MemorySource;
+  source_ref: string | null;
+  trust: MemoryTrust;
+  importance: number;
+  suspicious: Generated<number>;
+  content_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  last_recalled_at: number | null;
+  recall_count: Generated<number>;
+  reinforced_count: Generated<number>;
+  last_reinforced_at: number | null;
+}
+
+/** `memory_messages`: conversation messages in thread order. */
+export interface MemoryMessagesTable {
+  memory_id: number;
+  thread_id: string;
+  seq: number;
+  role: "user" | "assistant" | "tool";
+  turn_id: string | null;
+  author_id: string | null;
+  tool_calls: string | null;
+  tool_call_id: string | null;
+  token_count: number;
+}
+
+/** `memory_episodes`: typed events. */
+export interface MemoryEpisodesTable {
+  memory_id: number;
+  type: string;
+  payload: string;
+  valence: number | null;
+  schema_version: Generated<number>;
+}
+
+/** `memory_self`: reflections and narrative versions. */
+export interface MemorySelfTable {
+  memory_id: number;
+  subkind: "reflection" | "narrative";
+  version: number | null;
+  payload: string | null;
+}
+
+/** `vector_spaces`: one per embedding provider, model and dimension. */
+export interface VectorSpacesTable {
+  id: Generated<number>;
+  provider: string;
+  model: string;
+  dims: number;
+  quality: "semantic" | "lexical";
+  status: "active" | "building" | "retired";
+  created_at: number;
+  updated_at: number;
+}
+
+/** `memory_vectors`: float32 little-endian BLOBs, the index's source of truth. */
+export interface MemoryVectorsTable {
+  space_id: number;
+  memory_id: number;
+  vec: Uint8Array;
+}
+
+/** `embed_queue`: memories waiting for a vector. */
+export interface EmbedQueueTable {
+  space_id: number;
+  memory_id: number;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  last_error: string | null;
+}
+
+/** `kv`: versioned JSON values per plugin namespace. */
+export interface KvTable {
+  namespace: string;
+  key: string;
+  value: string;
+  version: number;
+  updated_at: number;
+}
+
+/** `memory_jobs`: long jobs (re-embedding) with a lease. */
+export interface MemoryJobsTable {
+  id: string;
+  type: string;
+  status: "queued" | "running" | "done" | "failed" | "cancelled";
+  params: string;
+  progress_done: Generated<number>;
+  progress_total: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** `forget_log`: who forgot what (selector and count, never content). */
+export interface ForgetLogTable {
+  id: Generated<number>;
+  actor: string;
+  selector: string;
+  count: number;
+  created_at: number;
+}
+
+/** `memory_changes`: the change feed other instances follow. */
+export interface MemoryChangesTable {
+  seq: Generated<number>;
+  memory_id: number;
+  op: "insert" | "delete";
+  at: number;
+}
+
+/** `schema_migrations`: one row per applied migration file. */
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: number;
+  duration_ms: number;
+}
+
+/** Every table, as Kysely sees the database. */
+export interface Database {
+  threads: ThreadsTable;
+  memories: MemoriesTable;
+  memory_messages: MemoryMessagesTable;
+  memory_episodes: MemoryEpisodesTable;
+  memory_self: MemorySelfTable;
+  vector_spaces: VectorSpacesTable;
+  memory_vectors: MemoryVectorsTable;
+  embed_queue: EmbedQueueTable;
+  kv: KvTable;
+  memory_jobs: MemoryJobsTable;
+  forget_log: ForgetLogTable;
+  memory_changes: MemoryChangesTable;
+  schema_migrations: SchemaMigrationsTable;
+}

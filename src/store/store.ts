@@ -1,0 +1,99 @@
+import { Kysely, sql, type Transaction } from "kysely";
+import type { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { createNodeSqliteDialect } from "./dialect.ts";
+import {
+  type AppliedMigration,
+  applyMigrations,
+  type Migration,
+  type MigrationState,
+  migrationStatus,
+} from "./migrations.ts";
+import type { Database } from "./schema.ts";
+import { assertLittleEndian, openSqlite } from "./sqlite.ts";
+
+/** The database file inside the data directory. */
+export const DATABASE_FILE = "synth.db";
+
+/** The shared store, reached through repositories. */
+export interface Store {
+  /** Typed query builder over every table. */
+  readonly db: Kysely<Database>;
+  /** Absolute path of the database file. */
+  readonly path: string;
+  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction; a throw rolls it back. */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Answers `SELECT 1`; throws when the database cannot be read. */
+  ping(): Promise<void>;
+  /** The state of every migration. */
+  migrations(): MigrationState[];
+  /** Closes the connection; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link openStore}. */
+export interface OpenStoreOptions {
+  dataDir: string;
+  busyTimeoutMs: number;
+  clock: Clock;
+  log: Logger;
+  /** Apply pending migrations before returning. */
+  migrate: boolean;
+  /** The migrations to know about. @default the embedded SQLite migrations */
+  migrationList?: readonly Migration[];
+}
+
+/**
+ * Opens `<dataDir>/synth.db` and, with `migrate`, applies pending
+ * migrations (each logged with its duration).
+ *
+ * @throws {DbError} A `DB_MIGRATION_*` or `DB_NEWER_THAN_APP` error naming the file.
+ */
+export function openStore(options: OpenStoreOptions): Store {
+  assertLittleEndian();
+  const path = join(options.dataDir, DATABASE_FILE);
+  const migrationList = options.migrationList ?? SQLITE_MIGRATIONS;
+  const sqlite = openSqlite(path, { busyTimeoutMs: options.busyTimeoutMs });
+  try {
+    if (options.migrate) {
+      applyMigrations(sqlite, migrationList, {
+        clock: options.clock,
+        onApplied: (migration: AppliedMigration) =>
+          options.log.info("migration applied", {
+            version: migration.version,
+            name: migration.name,
+            duration_ms: migration.durationMs,
+          }),
+      });
+    }
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return wrapConnection(sqlite, path, migrationList);
+}
+
+function wrapConnection(
+  sqlite: DatabaseSync,
+  path: string,
+  migrationList: readonly Migration[],
+): Store {
+  const db = new Kysely<Database>({ dialect: createNodeSqliteDialect(sqlite) });
+  let closed: Promise<void> | undefined;
+  return {
+    db,
+    path,
+    transaction: (fn) => db.transaction().execute(fn),
+    async ping() {
+      await sql`SELECT 1`.execute(db);
+    },
+    migrations: () => migrationStatus(sqlite, migrationList),
+    close() {
+      closed ??= db.destroy();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { FakeClock } from "../testing/fake_clock.ts";
+import { createMemoryLogger } from "../testing/memory_log.ts";
+import { makeTestDir } from "../testing/paths.ts";
+import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
+import { DB_ERROR_CODES, DbError } from "./errors.ts";
+import { migrationChecksum } from "./migrations.ts";
+import { openStore, type OpenStoreOptions } from "./store.ts";
+
+async function withDir(fn: (dir: string) => void | Promise<void>) {
+  const dir = await makeTestDir("synth-store-");
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function options(dataDir: string, extra: Partial<OpenStoreOptions> = {}): OpenStoreOptions {
+  return {
+    dataDir,
+    busyTimeoutMs: 1000,
+    clock: new FakeClock({ start: 1_700_000_000_000 }),
+    log: createMemoryLogger().log,
+    migrate: true,
+    ...extra,
+  };
+}
+
+Deno.test("a fresh store is a WAL SQLite file with every migration and its checksum", async () => {
+  await withDir(async (dir) => {
+    const store = openStore(options(dir));
+    await store.ping();
+    assert.deepEqual(
+      store.migrations().map((m) => [m.version, m.state]),
+      SQLITE_MIGRATIONS.map((m) => [m.version, "applied"]),
+    );
+    await store.close();
+    const raw = new DatabaseSync(`${dir}/synth.db`);
+    assert.equal(
+      (raw.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode,
+      "wal",
+    );
+    const rows = raw.prepare("SELECT version, checksum, applied_at FROM schema_migrations").all();
+    assert.deepEqual(
+      rows.map((row) => ({ ...row })),
+      SQLITE_MIGRATIONS.map((m) => ({
+        version: m.version,
+        checksum: migrationChecksum(m.sql),
+        applied_at: 1_700_000_000_000,
+      })),
+    );
+    raw.close();
+  });
+});
+
+Deno.test("Kysely queries run on node:sqlite with booleans bound as 0/1 and RETURNING", async () => {
+  await withDir(async (dir) => {
+    const store = openStore(options(dir));
+    const inserted = await store.db.insertInto("threads").values({
+      id: "thr_1",
+      created_by: "usr_1",
+      title: "Plans",
+      project_id: null,
+      created_at: 1,
+      updated_at: 1,
+    }).returning(["id", "archived"]).executeTakeFirstOrThrow();
+    assert.deepEqual({ ...inserted }, { id: "thr_1", archived: 0 });
+    await store.db.updateTable("threads").set({ archived: true as unknown as number }).execute();
+    const row = await store.db.selectFrom("threads").select("archived").executeTakeFirstOrThrow();
+    assert.equal(row.archived, 1);
+    await assert.rejects(
+      () =>
+        store.db.updateTable("threads").set({ title: undefined as unknown as string }).execute(),
+    );
+    await store.close();
+  });
+});
+
+Deno.test("a failing transaction rolls back everything it wrote", async () => {
+  await withDir(async (dir) => {
+    const store = openStore(options(dir));
+    await assert.rejects(() =>
+      store.transaction(async (trx) => {
+        await trx.insertInto("kv").values({
+          namespace: "t",
+          key: "a",
+          value: "1",
+          version: 1,
+          updated_at: 1,
+        }).execute();
+        throw new Error("abort");
+      })
+    );
+    assert.equal((await store.db.selectFrom("kv").selectAll().execute()).length, 0);
+    await store.close();
+  });
+});
+
+Deno.test("an edited applied migration stops the store with the file named", async () => {
+  await withDir(async (dir) => {
+    await openStore(options(dir)).close();
+    const edited = SQLITE_MIGRATIONS.map((m, i) =>
+      i === 0 ? { ...m, sql: m.sql + "\n-- edited" } : m
+    );
+    assert.throws(
+      () => openStore(options(dir, { migrationList: edited })),
+      (error: unknown) =>
+        error instanceof DbError && error.code === DB_ERROR_CODES.MIGRATION_CHECKSUM_MISMATCH &&
+        error.message.includes("migrations/sqlite/0001_memory.sql changed after it was applied"),
+    );
+  });
+});
+
+Deno.test("a missing applied migration file and a newer database are refused", async () => {
+  await withDir(async (dir) => {
+    const extra = { version: 2, name: "later", sql: "CREATE TABLE later_table (id INTEGER);" };
+    await openStore(options(dir, { migrationList: [...SQLITE_MIGRATIONS, extra] })).close();
+    assert.throws(
+      () => openStore(options(dir)),
+      (error: unknown) =>
+        error instanceof DbError && error.code === DB_ERROR_CODES.NEWER_THAN_APP &&
+        error.message.includes("0002_later.sql"),
+    );
+    const withGap = [{ ...extra, version: 3, name: "third", sql: "SELECT 1;" }];
+    assert.throws(
+      () => openStore(options(dir, { migrationList: [...SQLITE_MIGRATIONS, ...withGap] })),
+      (error: unknown) =>
+        error instanceof DbError && error.code === DB_ERROR_CODES.MIGRATION_MISSING &&
+        error.message.includes("migrations/sqlite/0002_later.sql was applied"),
+    );
+  });
+});
+
+Deno.test("a failing migration rolls back and names its file", async () => {
+  await withDir((dir) => {
+    const broken = {
+      version: 2,
+      name: "broken",
+      sql: "CREATE TABLE ok_table (id INTEGER); SELEKT;",
+    };
+    assert.throws(
+      () => openStore(options(dir, { migrationList: [...SQLITE_MIGRATIONS, broken] })),
+      (error: unknown) =>
+        error instanceof DbError && error.code === DB_ERROR_CODES.MIGRATION_FAILED &&
+        error.message.startsWith(
+          "Cannot start: migrations/sqlite/0002_broken.sql failed and was rolled back",
+        ),
+    );
+    const raw = new DatabaseSync(`${dir}/synth.db`);
+    assert.equal(
+      raw.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'ok_table'").get()?.n,
+      0,
+    );
+    assert.equal(raw.prepare("SELECT max(version) AS v FROM schema_migrations").get()?.v, 1);
+    raw.close();
+  });
+});
+
+Deno.test("memories are add-only: changing text fails with the immutability error", async () => {
+  await withDir(async (dir) => {
+    const store = openStore(options(dir));
+    await store.db.insertInto("memories").values({
+      uid: "mem_1",
+      kind: "semantic",
+      owner_user_id: "usr_1",
+      thread_id: null,
+      text: "The user's daughter is called Mia.",
+      source: "user",
+      source_ref: null,
+      trust: "high",
+      importance: 0.8,
+      content_hash: "h",
+      created_at: 1,
+      expires_at: null,
+      last_recalled_at: null,
+      last_reinforced_at: null,
+    }).execute();
+    await assert.rejects(
+      () => store.db.updateTable("memories").set({ text: "changed" }).execute(),
+      /memories content is immutable/,
+    );
+    await store.db.updateTable("memories").set({ importance: 0.9 }).execute();
+    await store.close();
+  });
+});
