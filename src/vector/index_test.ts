@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { seededRandom } from "../random.ts";
+import { createVectorIndex, type SlotMeta } from "./index.ts";
+import { clusteredVectors, exactTopK, randomUnit } from "./testdata.ts";
+
+const META: SlotMeta = { owner: "usr_a", kind: 0, createdAt: 0, expiresAt: null, flagged: false };
+const ALL_A = { owners: [{ owner: "usr_a", kinds: 0xff }] };
+
+Deno.test("WASM search matches an exact float64 scan on 5,000 vectors for ≥ 99% of 200 queries", () => {
+  const vectors = clusteredVectors({ count: 5_200, dims: 384, clusters: 100, seed: 7 });
+  const data = vectors.slice(0, 5_000);
+  const queries = vectors.slice(5_000);
+  const index = createVectorIndex({ dims: 384, initialCapacity: 1_024 });
+  data.forEach((vector, id) => assert.ok(index.upsert({ id, vector, meta: META })));
+  assert.equal(index.size, 5_000);
+  let same = 0;
+  for (const query of queries) {
+    const expected = exactTopK(data, query, 10);
+    const got = index.search(query, 10, ALL_A).map((hit) => hit.id);
+    if (JSON.stringify(got) === JSON.stringify(expected)) same++;
+  }
+  assert.ok(same >= 198, `only ${same} of 200 queries had the exact top-10`);
+});
+
+Deno.test("cosines come from the exact re-rank and hits are best first", () => {
+  const index = createVectorIndex({ dims: 4 });
+  index.upsert({ id: 1, vector: new Float32Array([1, 0, 0, 0]), meta: META });
+  index.upsert({ id: 2, vector: new Float32Array([3, 4, 0, 0]), meta: META }); // normalised to 0.6, 0.8
+  const hits = index.search(new Float32Array([0, 2, 0, 0]), 2, ALL_A);
+  assert.deepEqual(hits.map((hit) => hit.id), [2, 1]);
+  assert.ok(Math.abs(hits[0]!.cosine - 0.8) < 1e-6);
+  assert.ok(Math.abs(hits[1]!.cosine) < 1e-6);
+});
+
+Deno.test("upserts and removals show in the next search", () => {
+  const random = seededRandom(3);
+  const index = createVectorIndex({ dims: 64 });
+  const query = randomUnit(random, 64);
+  for (let id = 0; id < 50; id++) index.upsert({ id, vector: randomUnit(random, 64), meta: META });
+  index.upsert({ id: 999, vector: query, meta: META });
+  assert.equal(index.search(query, 1, ALL_A)[0]?.id, 999);
+  index.remove(999);
+  assert.equal(index.has(999), false);
+  assert.notEqual(index.search(query, 1, ALL_A)[0]?.id, 999);
+  index.upsert({ id: 7, vector: query, meta: META }); // replace id 7's vector
+  assert.equal(index.search(query, 1, ALL_A)[0]?.id, 7);
+  assert.equal(index.size, 50);
+});
+
+Deno.test("filters apply before the top-k cut: owner, kind, time, expiry, flag, excluded ids", () => {
+  const index = createVectorIndex({ dims: 8 });
+  const base = new Float32Array([1, 0, 0, 0, 0, 0, 0, 0]);
+  const near = (t: number) => new Float32Array([1, t, 0, 0, 0, 0, 0, 0]);
+  // 200 of user A's items are nearer to the query than user B's one item.
+  for (let id = 0; id < 200; id++) {
+    index.upsert({ id, vector: near(0.001 * id), meta: META });
+  }
+  index.upsert({ id: 500, vector: near(0.9), meta: { ...META, owner: "usr_b" } });
+  const onlyB = index.search(base, 1, { owners: [{ owner: "usr_b", kinds: 0xff }] });
+  assert.deepEqual(onlyB.map((hit) => hit.id), [500]);
+
+  index.upsert({ id: 600, vector: near(0), meta: { ...META, owner: null, kind: 3 } });
+  index.upsert({ id: 601, vector: near(0), meta: { ...META, owner: null, kind: 2 } });
+  const agentSelf = index.search(base, 5, { owners: [{ owner: null, kinds: 1 << 3 }] });
+  assert.deepEqual(agentSelf.map((hit) => hit.id), [600]);
+
+  index.upsert({ id: 700, vector: near(0), meta: { ...META, owner: "usr_c", createdAt: 50 } });
+  index.upsert({ id: 701, vector: near(0), meta: { ...META, owner: "usr_c", createdAt: 150 } });
+  index.upsert({ id: 702, vector: near(0), meta: { ...META, owner: "usr_c", expiresAt: 10 } });
+  index.upsert({ id: 703, vector: near(0), meta: { ...META, owner: "usr_c", flagged: true } });
+  const c = [{ owner: "usr_c", kinds: 0xff }];
+  const ids = (filter: Parameters<typeof index.search>[2]) =>
+    index.search(base, 10, filter).map((hit) => hit.id).sort();
+  assert.deepEqual(ids({ owners: c }), [700, 701, 702]);
+  assert.deepEqual(ids({ owners: c, createdFrom: 100 }), [701]);
+  assert.deepEqual(
+    ids({ owners: c, createdBefore: 100 }),
+    [700, 702, 703].filter((id) => id !== 703),
+  );
+  assert.deepEqual(ids({ owners: c, now: 20 }), [700, 701]);
+  assert.deepEqual(ids({ owners: c, includeFlagged: true }), [700, 701, 702, 703]);
+  assert.deepEqual(ids({ owners: c, excludeIds: new Set([700]) }), [701, 702]);
+});
+
+Deno.test("capacity grows past the first allocation and keeps every vector", () => {
+  const vectors = clusteredVectors({ count: 300, dims: 48, clusters: 10, seed: 11 });
+  const index = createVectorIndex({ dims: 48, initialCapacity: 16 });
+  const before = index.memoryBytes;
+  vectors.forEach((vector, id) => index.upsert({ id, vector, meta: META }));
+  assert.ok(index.memoryBytes > before);
+  for (const id of [0, 17, 150, 299]) {
+    assert.equal(index.search(vectors[id]!, 1, ALL_A)[0]?.id, id);
+  }
+});
+
+Deno.test("a full index refuses new vectors; zero vectors and wrong dimensions are not indexed", () => {
+  const index = createVectorIndex({ dims: 4, maxVectors: 2, initialCapacity: 2 });
+  const meta = META;
+  assert.equal(index.upsert({ id: 1, vector: new Float32Array([1, 0, 0, 0]), meta }), true);
+  assert.equal(index.upsert({ id: 2, vector: new Float32Array([0, 1, 0, 0]), meta }), true);
+  assert.equal(index.upsert({ id: 3, vector: new Float32Array([0, 0, 1, 0]), meta }), false);
+  assert.equal(index.has(3), false);
+  index.upsert({ id: 1, vector: new Float32Array(4), meta });
+  assert.equal(index.has(1), false, "a zero vector removes the item");
+  assert.throws(
+    () => index.upsert({ id: 4, vector: new Float32Array(5), meta }),
+    /Cannot index a vector of 5 dimensions in an index of 4/,
+  );
+});
+
+Deno.test("each index has its own memory", () => {
+  const a = createVectorIndex({ dims: 4 });
+  const b = createVectorIndex({ dims: 4 });
+  a.upsert({ id: 1, vector: new Float32Array([1, 0, 0, 0]), meta: META });
+  assert.equal(b.size, 0);
+  assert.deepEqual(b.search(new Float32Array([1, 0, 0, 0]), 1, ALL_A), []);
+});
