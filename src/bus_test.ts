@@ -13,17 +13,17 @@ Deno.test("subscribers of a type and of * receive events with time and source", 
   const { bus } = setup();
   const typed: unknown[] = [];
   const all: string[] = [];
-  bus.subscribe("memory.update", (event) => void typed.push(event));
+  bus.subscribe("test.update", (event) => void typed.push(event));
   bus.subscribe("*", (event) => void all.push(event.type));
-  bus.scoped("memory").publish("memory.update", { id: "mem_1" });
+  bus.scoped("memory").publish("test.update", { id: "mem_1" });
   bus.publish("plugin.started", { plugins: [] });
   assert.deepEqual(typed, [{
-    type: "memory.update",
+    type: "test.update",
     data: { id: "mem_1" },
     ts: "2026-11-25T00:00:00.000Z",
     source: "memory",
   }]);
-  assert.deepEqual(all, ["memory.update", "plugin.started"]);
+  assert.deepEqual(all, ["test.update", "plugin.started"]);
 });
 
 Deno.test("unsubscribing stops delivery", () => {

@@ -1,9 +1,9 @@
 /** Options for {@link AppError}. */
 export interface AppErrorOptions {
   /** HTTP status the error maps to. @default 500 */
-  status?: number;
+  status?: number | undefined;
   /** Dotted path of the input that was wrong, if any. */
-  field?: string;
+  field?: string | undefined;
   /** Structured details safe to show to the caller. */
   details?: unknown;
   /** The underlying error. */
@@ -13,7 +13,7 @@ export interface AppErrorOptions {
    * arbitrary exception text set it to false and are answered `INTERNAL`.
    * @default true
    */
-  expose?: boolean;
+  expose?: boolean | undefined;
 }
 
 /**
@@ -58,4 +58,17 @@ export class AppError extends Error {
 /** Returns the message of any thrown value. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Start-up is refused because of how the server is configured (or what the
+ * data directory holds); `serve` exits 78 with this message. Plugins throw
+ * it from `setup` for conditions the operator must fix.
+ */
+export class ConfigurationError extends AppError {
+  /** Creates the error; `message` says what is wrong and what to do. */
+  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { status: 500, cause: options.cause, expose: false });
+    this.name = "ConfigurationError";
+  }
 }

@@ -10,6 +10,8 @@ import { createHookRegistry, type HookRegistry } from "./plugin/hooks.ts";
 import { createPluginHost, type PluginHost } from "./plugin/host.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
 import type { Store } from "./store/store.ts";
+import { createIdFactory, type IdFactory } from "./ids.ts";
+import { type Random, systemRandom } from "./random.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import { VERSION } from "./version.ts";
 
@@ -37,6 +39,8 @@ export interface CreateKernelOptions {
   dataDir: string;
   /** The open, migrated store; the caller registers its closing with `onClose`. */
   store: Store;
+  /** Random source for plugins and ids. @default Math.random */
+  random?: Random;
 }
 
 /** Releases a kernel resource on shutdown (database, sockets…). */
@@ -50,6 +54,8 @@ export interface Kernel {
   readonly hooks: HookRegistry;
   readonly bus: EventBus;
   readonly store: Store;
+  /** Makes `<prefix>_<ULID>` ids. */
+  readonly ids: IdFactory;
   readonly log: Logger;
   readonly clock: Clock;
   readonly config: ResolvedConfig;
@@ -82,6 +88,8 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     readyRequires: config.health.readyRequires,
   });
   const bus = createEventBus({ clock, log: log.child("bus") });
+  const random = options.random ?? systemRandom;
+  const ids = createIdFactory({ clock, random });
   const hooks = createHookRegistry({ log: log.child("hooks") });
   const app = createApp({ log });
   const closers: Closer[] = [];
@@ -106,6 +114,8 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     config,
     log: log.child("plugin"),
     clock,
+    random,
+    ids,
     bus,
     hooks,
     health,
@@ -163,6 +173,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     hooks,
     bus,
     store: options.store,
+    ids,
     log,
     clock,
     config,

@@ -42,7 +42,7 @@ export {
 export { type ConfigMeta, configMeta } from "./config/fields.ts";
 export { ConfigError, type ConfigIssue } from "./config/load.ts";
 export { durationMs } from "./config/schema.ts";
-export { AppError, type AppErrorOptions, errorMessage } from "./errors.ts";
+export { AppError, type AppErrorOptions, ConfigurationError, errorMessage } from "./errors.ts";
 export type { AppEnv, AppVariables } from "./http/types.ts";
 export { definePlugin } from "./plugin/define.ts";
 export {
@@ -78,3 +78,45 @@ export type {
 } from "./plugin/types.ts";
 export type { CheckResult, CheckStatus, HealthCheck, HealthRegistrar } from "./telemetry/health.ts";
 export type { LogFields, Logger, LogLevel, LogRecord } from "./telemetry/logger.ts";
+export type { IdFactory } from "./ids.ts";
+export { type Random, seededRandom } from "./random.ts";
+export type { Principal, Role } from "./http/types.ts";
+export type {
+  Database,
+  EmbedQueueTable,
+  KvTable,
+  MemoriesTable,
+  MemoryKind,
+  MemorySource,
+  MemoryTrust,
+  ThreadsTable,
+  VectorSpacesTable,
+} from "./store/schema.ts";
+export type { Store } from "./store/store.ts";
+export type { MemoryFilter, TextHit, TextSearch } from "./store/text_search.ts";
+export {
+  createVectorIndex,
+  type CreateVectorIndexOptions,
+  type SlotFilter,
+  type SlotMeta,
+  type VectorHit,
+  type VectorIndex,
+  type VectorRow,
+} from "./vector/index.ts";
+export { type Embedder, embedderId, type EmbeddingQuality } from "./llm/embeddings/types.ts";
+export {
+  createLexicalEmbedder,
+  LEXICAL_DIMS,
+  LEXICAL_MODEL,
+  lexicalVector,
+} from "./llm/embeddings/lexical.ts";
+export {
+  contentHash,
+  contentTokens,
+  normalizeText,
+  STOPWORDS,
+  tokenize,
+  tokenJaccard,
+} from "./text.ts";
+export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
+export { readJson, readQuery, requireRole } from "./http/validate.ts";

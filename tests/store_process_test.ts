@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { makeTestDir, spawnServer } from "@synth/testing";
+import { makeTestDir, REPO_DIR, spawnServer } from "@synth/testing";
 
 Deno.test("start creates synth.db with every migration; a second server on it exits 75", async () => {
   const dataDir = await makeTestDir("synth-two-servers-");
@@ -51,19 +51,28 @@ Deno.test("an edited applied migration stops start-up with exit 78 naming the fi
   }
 });
 
-Deno.test("with migrateOnStart off, readiness fails until migrate up ran", async () => {
+Deno.test("with migrateOnStart off, pending migrations stop start-up until migrate up ran", async () => {
   const dataDir = await makeTestDir("synth-no-migrate-");
   try {
-    await using server = await spawnServer({
-      dataDir,
-      env: { SYNTH_DB_MIGRATE_ON_START: "false" },
-    });
-    const ready = await fetch(`${server.url}/health/ready`);
-    assert.equal(ready.status, 503);
+    const env = { SYNTH_DB_MIGRATE_ON_START: "false" };
+    const refused = await spawnServer({ dataDir, env, waitForListening: false });
+    const status = await refused.status;
+    await refused.stop();
+    assert.equal(status.code, 78);
     assert.match(
-      (await ready.json()).reason,
-      /^migrations: 1 not applied \(1 pending\); run deno task migrate up$/,
+      refused.stderr.join("\n"),
+      /Cannot start: 1 migration\(s\) not applied \(0001_memory\.sql pending\) and db\.migrateOnStart is false\. Run "deno task migrate up"/,
     );
+    const migrate = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-P=server", "--no-prompt", "src/main.ts", "migrate", "up"],
+      cwd: REPO_DIR,
+      env: { SYNTH_DATA_DIR: dataDir, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(migrate.code, 0, new TextDecoder().decode(migrate.stderr));
+    await using server = await spawnServer({ dataDir, env });
+    assert.equal((await fetch(`${server.url}/health/ready`)).status, 200);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

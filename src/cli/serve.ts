@@ -7,7 +7,7 @@ import {
   redactConfig,
 } from "../config/mod.ts";
 import { DataDirError, prepareDataDir } from "../data_dir.ts";
-import { errorMessage } from "../errors.ts";
+import { ConfigurationError, errorMessage } from "../errors.ts";
 import { ListenError, probeListen, type RunningServer, serveKernel } from "../http/serve.ts";
 import { createKernel, type Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
@@ -170,12 +170,19 @@ async function startAndServe(
       log.info("stopped during start-up", { error });
       return EXIT.OK;
     }
-    const message = error instanceof PluginError || error instanceof ListenError
+    const refusal = error instanceof ConfigurationError
+      ? error
+      : error instanceof PluginError && error.cause instanceof ConfigurationError
+      ? error.cause
+      : undefined;
+    const message = refusal
+      ? refusal.message
+      : error instanceof PluginError || error instanceof ListenError
       ? error.message
       : `Cannot start: ${errorMessage(error)}`;
     log.debug("start-up failed", { error });
     io.stderr(message + "\n");
-    return EXIT.FAILURE;
+    return refusal ? EXIT.CONFIG : EXIT.FAILURE;
   }
 
   log.info("listening", {

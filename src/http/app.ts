@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Logger } from "../telemetry/logger.ts";
 import { handleError, handleNotFound } from "./errors.ts";
+import { localPrincipal } from "./principal.ts";
 import { requestId } from "./request_id.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -16,6 +17,7 @@ export interface CreateAppOptions {
 export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId({ log: options.log }));
+  app.use(localPrincipal());
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

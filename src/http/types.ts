@@ -1,7 +1,21 @@
 import type { Logger } from "../telemetry/logger.ts";
 
+/** A role, lowest first. */
+export type Role = "viewer" | "operator" | "admin";
+
+/** Who a request acts as. */
+export interface Principal {
+  /** Owner id of their memories, threads and keys. */
+  userId: string;
+  role: Role;
+  /** How they authenticated. */
+  auth: "none" | "jwt" | "api_key" | "cookie";
+}
+
 /** Variables every request carries through the middleware chain. */
 export interface AppVariables {
+  /** Who the request acts as. */
+  principal: Principal;
   /** The request id, echoed as `X-Request-Id`. */
   requestId: string;
   /** A logger whose records carry the request id. */

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import type { createEventBus } from "../bus.ts";
 import { type Clock, withTimeout } from "../clock.ts";
+import type { IdFactory } from "../ids.ts";
+import type { Random } from "../random.ts";
 import { errorMessage } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import type { Store } from "../store/store.ts";
@@ -36,6 +38,8 @@ export interface CreatePluginHostOptions {
   config: Readonly<Record<string, unknown>>;
   log: Logger;
   clock: Clock;
+  random: Random;
+  ids: IdFactory;
   bus: ReturnType<typeof createEventBus>;
   hooks: HookRegistry;
   health: HealthRegistry;
@@ -66,6 +70,13 @@ export interface PluginHost {
   abort(reason: string): void;
   /** Aborts the signal and runs `stop` in reverse order. Never throws. */
   stop(): Promise<PluginError[]>;
+  /**
+   * The API a plugin returned from `setup` (for the kernel and tests;
+   * plugins use `ctx.use`).
+   *
+   * @throws {TypeError} When the plugin is not set up.
+   */
+  api<T>(id: string): T;
 }
 
 interface Loaded {
@@ -178,6 +189,8 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       db: options.store,
       bus: options.bus.scoped(id),
       clock: options.clock,
+      random: options.random,
+      ids: options.ids,
       signal: controller.signal,
       health: options.health,
       hooks,
@@ -243,7 +256,7 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
           }
           loaded.set(id, { plugin, context, api });
           order.push(id);
-          options.app.route(`/api/${id}`, context.http);
+          options.app.route(plugin.manifest.httpBase ?? `/api/${id}`, context.http);
           options.log.debug("plugin set up", { plugin: id, version: plugin.manifest.version });
         }
         state = "set_up";
@@ -277,6 +290,12 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       state = "running";
       options.bus.publish("plugin.started", { plugins: [...order] });
       options.log.info("plugins started", { plugins: order });
+    },
+
+    api<T>(id: string): T {
+      const entry = loaded.get(id);
+      if (!entry) throw new TypeError(`Cannot get the API of plugin "${id}": it is not set up`);
+      return entry.api as T;
     },
 
     abort(reason) {

@@ -2,6 +2,8 @@ import type { Hono } from "hono";
 import type { z } from "zod";
 import type { EventBus } from "../bus.ts";
 import type { Clock } from "../clock.ts";
+import type { IdFactory } from "../ids.ts";
+import type { Random } from "../random.ts";
 import type { Store } from "../store/store.ts";
 import type { HealthRegistrar } from "../telemetry/health.ts";
 import type { AppEnv } from "../http/types.ts";
@@ -37,6 +39,11 @@ export interface PluginManifest<Config = unknown> {
   isolation: "in_process" | "sandbox";
   /** Requested grants of a sandboxed plugin. */
   permissions?: SandboxPermissions;
+  /**
+   * Where `ctx.http` is mounted: `/api/<id>` by default; first-party plugins
+   * serving the paths of the HTTP API (`/api/memories`…) set `"/api"`.
+   */
+  httpBase?: "/api";
   /** Validates the plugin's config section; must reject unknown keys (z.strictObject). */
   // deno-lint-ignore no-explicit-any
   configSchema?: z.ZodType<Config, any>;
@@ -67,6 +74,10 @@ export interface PluginContext<Config = unknown> {
   readonly bus: EventBus;
   /** The injectable clock; use it for every timestamp and timer. */
   readonly clock: Clock;
+  /** The injectable random source; use it for every random choice. */
+  readonly random: Random;
+  /** Makes `<prefix>_<ULID>` ids from the clock and the random source. */
+  readonly ids: IdFactory;
   /** Aborted when the server shuts down. */
   readonly signal: AbortSignal;
   /** Health checks shown by `/health` and gating `/health/ready`. */

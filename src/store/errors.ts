@@ -8,6 +8,8 @@ export const DB_ERROR_CODES = {
   MIGRATION_MISSING: "DB_MIGRATION_MISSING",
   /** The database was migrated by a newer version of the app. */
   NEWER_THAN_APP: "DB_NEWER_THAN_APP",
+  /** Migrations are pending and the server may not apply them (`db.migrateOnStart` false). */
+  MIGRATIONS_PENDING: "DB_MIGRATIONS_PENDING",
   /** A migration failed and was rolled back. */
   MIGRATION_FAILED: "DB_MIGRATION_FAILED",
   /** Another process holds the data directory. */

@@ -19,3 +19,11 @@ export {
 export type * from "./schema.ts";
 export { assertLittleEndian, bindable, openSqlite, StatementCache } from "./sqlite.ts";
 export { DATABASE_FILE, openStore, type OpenStoreOptions, type Store } from "./store.ts";
+export {
+  createSqliteTextSearch,
+  ftsMatchExpression,
+  type MemoryFilter,
+  memoryFilterSql,
+  type TextHit,
+  type TextSearch,
+} from "./text_search.ts";

@@ -9,11 +9,14 @@ import {
   type AppliedMigration,
   applyMigrations,
   type Migration,
+  migrationFile,
   type MigrationState,
   migrationStatus,
 } from "./migrations.ts";
+import { DB_ERROR_CODES, DbError } from "./errors.ts";
 import type { Database } from "./schema.ts";
 import { assertLittleEndian, openSqlite } from "./sqlite.ts";
+import { createSqliteTextSearch, type TextSearch } from "./text_search.ts";
 
 /** The database file inside the data directory. */
 export const DATABASE_FILE = "synth.db";
@@ -24,12 +27,16 @@ export interface Store {
   readonly db: Kysely<Database>;
   /** Absolute path of the database file. */
   readonly path: string;
+  /** Full-text search over memory text. */
+  readonly text: TextSearch;
   /** Runs `fn` in one `BEGIN IMMEDIATE` transaction; a throw rolls it back. */
   transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Answers `SELECT 1`; throws when the database cannot be read. */
   ping(): Promise<void>;
   /** The state of every migration. */
   migrations(): MigrationState[];
+  /** Moves the write-ahead log into the database file and truncates it (after forgets). */
+  checkpoint(): Promise<void>;
   /** Closes the connection; idempotent. */
   close(): Promise<void>;
 }
@@ -40,7 +47,7 @@ export interface OpenStoreOptions {
   busyTimeoutMs: number;
   clock: Clock;
   log: Logger;
-  /** Apply pending migrations before returning. */
+  /** Apply pending migrations before returning; when false, pending ones are refused. */
   migrate: boolean;
   /** The migrations to know about. @default the embedded SQLite migrations */
   migrationList?: readonly Migration[];
@@ -58,7 +65,21 @@ export function openStore(options: OpenStoreOptions): Store {
   const migrationList = options.migrationList ?? SQLITE_MIGRATIONS;
   const sqlite = openSqlite(path, { busyTimeoutMs: options.busyTimeoutMs });
   try {
-    if (options.migrate) {
+    if (!options.migrate) {
+      const pending = migrationStatus(sqlite, migrationList).filter((state) =>
+        state.state !== "applied"
+      );
+      if (pending.length > 0) {
+        throw new DbError(
+          DB_ERROR_CODES.MIGRATIONS_PENDING,
+          `Cannot start: ${pending.length} migration(s) not applied (${
+            pending.map((state) => `${migrationFile(state)} ${state.state.replace("_", " ")}`).join(
+              ", ",
+            )
+          }) and db.migrateOnStart is false. Run "deno task migrate up", or set db.migrateOnStart to true.`,
+        );
+      }
+    } else {
       applyMigrations(sqlite, migrationList, {
         clock: options.clock,
         onApplied: (migration: AppliedMigration) =>
@@ -86,7 +107,11 @@ function wrapConnection(
   return {
     db,
     path,
+    text: createSqliteTextSearch(db),
     transaction: (fn) => db.transaction().execute(fn),
+    async checkpoint() {
+      await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    },
     async ping() {
       await sql`SELECT 1`.execute(db);
     },

@@ -13,4 +13,5 @@ export {
   type SpawnServerOptions,
   startTaskArgs,
 } from "./spawn_server.ts";
+export { scriptedEmbedder, type ScriptedEmbedderOptions } from "./scripted_embedder.ts";
 export { createTestHost, type CreateTestHostOptions, type TestHost } from "./test_host.ts";

@@ -5,6 +5,7 @@ import { type RunningServer, serveKernel } from "../http/serve.ts";
 import type { AppEnv } from "../http/types.ts";
 import { createKernel, type Kernel } from "../kernel.ts";
 import { openStore } from "../store/store.ts";
+import { seededRandom } from "../random.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
 import type { LogLevel, LogRecord } from "../telemetry/logger.ts";
 import { FakeClock } from "./fake_clock.ts";
@@ -21,6 +22,13 @@ export interface CreateTestHostOptions {
   env?: Record<string, string>;
   /** The clock the kernel uses. @default a new FakeClock */
   clock?: FakeClock;
+  /**
+   * Use this data directory and keep it on close (restart tests).
+   * @default a fresh directory under `data/.test`, removed on close
+   */
+  dataDir?: string;
+  /** Seed of the kernel's random source. @default 1 */
+  seed?: number;
   /** Lowest level kept in `logs`. @default "debug" */
   logLevel?: LogLevel;
   /** Set up and start the plugins before returning. @default true */
@@ -41,6 +49,8 @@ export interface TestHost extends AsyncDisposable {
   readonly logs: LogRecord[];
   /** Absolute path of the temporary data directory. */
   readonly dataDir: string;
+  /** The API a plugin returned from `setup`. */
+  api<T>(id: string): T;
   /** Sends a request through the app without a socket. */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Listens on 127.0.0.1 with a free port, for tests that need a real socket. */
@@ -64,11 +74,13 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
   const clock = options.clock ?? new FakeClock();
   const env = options.env ?? {};
   const { log, records: logs } = createMemoryLogger({ level: options.logLevel ?? "debug", clock });
-  const dataDir = await makeTestDir();
+  const dataDir = options.dataDir ?? await makeTestDir();
   const schema = buildConfigSchema(
     plugins.map((plugin) => ({ id: plugin.manifest.id, schema: plugin.manifest.configSchema })),
   );
-  const removeDataDir = () => Deno.remove(dataDir, { recursive: true });
+  const removeDataDir = async () => {
+    if (options.dataDir === undefined) await Deno.remove(dataDir, { recursive: true });
+  };
   let kernel: Kernel | undefined;
   try {
     const { config, origin } = loadConfig({
@@ -93,6 +105,7 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       appDir: Deno.cwd(),
       dataDir,
       store,
+      random: seededRandom(options.seed ?? 1),
     });
     kernel.onClose(() => store.close());
     if (options.start ?? true) await kernel.start();
@@ -121,6 +134,7 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
     config: started.config,
     logs,
     dataDir,
+    api: <T>(id: string) => started.host.api<T>(id),
     request: async (path, init) => await started.app.request(path, init),
     listen() {
       server ??= serveKernel(started, {

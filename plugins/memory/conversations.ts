@@ -1,0 +1,251 @@
+import type { Clock, IdFactory, MemorySource, Store } from "@synth/kernel";
+import type { Selectable } from "kysely";
+import type { ThreadsTable } from "@synth/kernel";
+import { encodeJson } from "./records.ts";
+import { memoryError } from "./errors.ts";
+import { DEFAULT_IMPORTANCE, estimateTokens } from "./kinds.ts";
+import type { MemoryWriter } from "./writer.ts";
+
+/** A conversation. */
+export interface Thread {
+  id: string;
+  createdBy: string | null;
+  title: string | null;
+  projectId: string | null;
+  createdAt: number;
+  updatedAt: number;
+  archived: boolean;
+}
+
+/** Who wrote a message. */
+export type MessageRole = "user" | "assistant" | "tool";
+
+/** A tool call an assistant message asked for. */
+export interface StoredToolCall {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/** One stored conversation message. */
+export interface ThreadMessage {
+  /** The memory uid (`mem_…`). */
+  uid: string;
+  threadId: string;
+  seq: number;
+  role: MessageRole;
+  text: string;
+  turnId: string | null;
+  authorId: string | null;
+  toolCalls: StoredToolCall[] | null;
+  toolCallId: string | null;
+  tokenCount: number;
+  createdAt: number;
+}
+
+/** Input of {@link Conversations.addMessage}. */
+export interface AddMessageInput {
+  threadId: string;
+  role: MessageRole;
+  text: string;
+  turnId?: string | null;
+  authorId?: string | null;
+  toolCalls?: StoredToolCall[] | null;
+  toolCallId?: string | null;
+  /** The provider's token count; else `ceil(chars / 4)`. */
+  tokenCount?: number;
+}
+
+/** Options for {@link Conversations.threadWindow}. */
+export interface ThreadWindowOptions {
+  /** Most tokens of messages returned. */
+  maxTokens: number;
+  /** Most messages returned. */
+  maxMessages?: number;
+  /** Only messages after this seq. */
+  afterSeq?: number;
+}
+
+/** Threads and their messages. */
+export interface Conversations {
+  createThread(
+    input: { ownerUserId: string; title?: string | null; projectId?: string | null },
+  ): Promise<Thread>;
+  getThread(id: string): Promise<Thread | null>;
+  listThreads(
+    ownerUserId: string,
+    options?: { limit?: number; includeArchived?: boolean },
+  ): Promise<Thread[]>;
+  /**
+   * Appends a message: assigns the next `seq`, counts tokens and commits
+   * before returning (the user's message is stored before the reply starts).
+   *
+   * @throws {AppError} `MEMORY_NOT_FOUND` for an unknown thread.
+   */
+  addMessage(input: AddMessageInput): Promise<ThreadMessage>;
+  /** The newest messages that fit, oldest first: the context rebuilt after a restart. */
+  threadWindow(threadId: string, options: ThreadWindowOptions): Promise<ThreadMessage[]>;
+}
+
+const SOURCE_OF_ROLE: Readonly<Record<MessageRole, MemorySource>> = {
+  user: "user",
+  assistant: "agent",
+  tool: "tool",
+};
+
+function toThread(row: Selectable<ThreadsTable>): Thread {
+  return {
+    id: row.id,
+    createdBy: row.created_by,
+    title: row.title,
+    projectId: row.project_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    archived: row.archived === 1,
+  };
+}
+
+/** Options for {@link createConversations}. */
+export interface ConversationsOptions {
+  store: Store;
+  clock: Clock;
+  ids: IdFactory;
+  writer: MemoryWriter;
+  /** Called after a message commits (events, embedding wake-up). */
+  onWritten: (ids: number[], uids: string[]) => void;
+}
+
+/** Creates the conversation store. */
+export function createConversations(options: ConversationsOptions): Conversations {
+  const { store, clock, ids, writer } = options;
+  const { db } = store;
+  return {
+    async createThread(input) {
+      const now = clock.now();
+      const row = await db.insertInto("threads").values({
+        id: ids.next("thr"),
+        created_by: input.ownerUserId,
+        title: input.title ?? null,
+        project_id: input.projectId ?? null,
+        created_at: now,
+        updated_at: now,
+      }).returningAll().executeTakeFirstOrThrow();
+      return toThread(row);
+    },
+
+    async getThread(id) {
+      const row = await db.selectFrom("threads").selectAll().where("id", "=", id)
+        .executeTakeFirst();
+      return row ? toThread(row) : null;
+    },
+
+    async listThreads(ownerUserId, listOptions = {}) {
+      let query = db.selectFrom("threads").selectAll().where("created_by", "=", ownerUserId);
+      if (!listOptions.includeArchived) query = query.where("archived", "=", 0);
+      const rows = await query.orderBy("updated_at", "desc").orderBy("id", "desc")
+        .limit(listOptions.limit ?? 50).execute();
+      return rows.map(toThread);
+    },
+
+    async addMessage(input) {
+      const tokenCount = input.tokenCount ?? estimateTokens(input.text);
+      const message = await store.transaction(async (trx) => {
+        const thread = await trx.selectFrom("threads").select(["id", "created_by"])
+          .where("id", "=", input.threadId).executeTakeFirst();
+        if (!thread) {
+          throw memoryError("NOT_FOUND", { field: "thread_id", message: "No such thread" });
+        }
+        const last = await trx.selectFrom("memory_messages")
+          .select((eb) => eb.fn.max("seq").as("seq"))
+          .where("thread_id", "=", input.threadId).executeTakeFirst();
+        const seq = Number(last?.seq ?? 0) + 1;
+        const written = await writer.insert(trx, {
+          kind: "message",
+          ownerUserId: thread.created_by,
+          threadId: input.threadId,
+          text: input.text,
+          source: SOURCE_OF_ROLE[input.role],
+          sourceRef: input.turnId ? `turn:${input.turnId}` : null,
+          importance: DEFAULT_IMPORTANCE.message,
+        });
+        await trx.insertInto("memory_messages").values({
+          memory_id: written.id,
+          thread_id: input.threadId,
+          seq,
+          role: input.role,
+          turn_id: input.turnId ?? null,
+          author_id: input.authorId ?? null,
+          tool_calls: input.toolCalls ? encodeJson(input.toolCalls) : null,
+          tool_call_id: input.toolCallId ?? null,
+          token_count: tokenCount,
+        }).execute();
+        const now = clock.now();
+        await trx.updateTable("threads").set({ updated_at: now }).where("id", "=", input.threadId)
+          .execute();
+        return {
+          id: written.id,
+          value: {
+            uid: written.uid,
+            threadId: input.threadId,
+            seq,
+            role: input.role,
+            text: input.text.trim(),
+            turnId: input.turnId ?? null,
+            authorId: input.authorId ?? null,
+            toolCalls: input.toolCalls ?? null,
+            toolCallId: input.toolCallId ?? null,
+            tokenCount,
+            createdAt: now,
+          } satisfies ThreadMessage,
+        };
+      });
+      options.onWritten([message.id], [message.value.uid]);
+      return message.value;
+    },
+
+    async threadWindow(threadId, windowOptions) {
+      let query = db.selectFrom("memory_messages as mm")
+        .innerJoin("memories as m", "m.id", "mm.memory_id")
+        .select([
+          "m.uid",
+          "mm.thread_id",
+          "mm.seq",
+          "mm.role",
+          "m.text",
+          "mm.turn_id",
+          "mm.author_id",
+          "mm.tool_calls",
+          "mm.tool_call_id",
+          "mm.token_count",
+          "m.created_at",
+        ])
+        .where("mm.thread_id", "=", threadId);
+      if (windowOptions.afterSeq !== undefined) {
+        query = query.where("mm.seq", ">", windowOptions.afterSeq);
+      }
+      const maxMessages = windowOptions.maxMessages ?? 200;
+      const picked: ThreadMessage[] = [];
+      let tokens = 0;
+      // Newest first, until the budget is spent; returned oldest first.
+      const rows = await query.orderBy("mm.seq", "desc").limit(maxMessages).execute();
+      for (const row of rows) {
+        if (tokens + row.token_count > windowOptions.maxTokens && picked.length > 0) break;
+        tokens += row.token_count;
+        picked.push({
+          uid: row.uid,
+          threadId: row.thread_id,
+          seq: row.seq,
+          role: row.role,
+          text: row.text,
+          turnId: row.turn_id,
+          authorId: row.author_id,
+          toolCalls: row.tool_calls === null ? null : JSON.parse(row.tool_calls),
+          toolCallId: row.tool_call_id,
+          tokenCount: row.token_count,
+          createdAt: row.created_at,
+        });
+      }
+      return picked.reverse();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { MemoryKind, MemorySource, MemoryTrust } from "@synth/kernel";
+
+/** Every kind, with the small integer the vector index filters on. */
+export const KIND_CODES: Readonly<Record<MemoryKind, number>> = {
+  message: 0,
+  episode: 1,
+  semantic: 2,
+  self: 3,
+};
+
+/** All kinds, in code order. */
+export const MEMORY_KINDS: readonly MemoryKind[] = ["message", "episode", "semantic", "self"];
+
+/** The vector-index bit mask of a list of kinds. */
+export function kindBits(kinds: readonly MemoryKind[]): number {
+  return kinds.reduce((bits, kind) => bits | (1 << KIND_CODES[kind]), 0);
+}
+
+/** Trust follows the source and never rises: users are believed, tools, the web and peers less. */
+export const TRUST_OF_SOURCE: Readonly<Record<MemorySource, MemoryTrust>> = {
+  user: "high",
+  system: "high",
+  agent: "medium",
+  tool: "low",
+  web: "low",
+  peer: "low",
+};
+
+/** The lower of two trust levels. */
+export function lowerTrust(a: MemoryTrust, b: MemoryTrust): MemoryTrust {
+  const order: MemoryTrust[] = ["low", "medium", "high"];
+  return order[Math.min(order.indexOf(a), order.indexOf(b))]!;
+}
+
+/** Longest memory text. */
+export const MAX_TEXT_CHARS = 8_000;
+
+/** Sources whose text is scanned for injected instructions. */
+export const UNTRUSTED_SOURCES: ReadonlySet<MemorySource> = new Set(["tool", "web", "peer"]);
+
+/** Default importance of a kind when the writer gives none. */
+export const DEFAULT_IMPORTANCE: Readonly<Record<MemoryKind, number>> = {
+  message: 0.3,
+  episode: 0.5,
+  semantic: 0.8,
+  self: 0.6,
+};
+
+/** Characters to tokens, the estimate used wherever no provider count exists. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}

@@ -1,0 +1,87 @@
+/**
+ * The memory plugin: conversations, events, facts, self memories and
+ * key-value identity in the shared SQLite store, hybrid recall (FTS5 and
+ * the WASM vector index), retention and forget, and the `/api/memories`
+ * routes (spec/memory.md).
+ *
+ * @module
+ */
+import { createLexicalEmbedder, definePlugin, type Embedder, type Plugin } from "@synth/kernel";
+import { type MemoryConfig, memoryConfigSchema } from "./config.ts";
+import { memoryRoutes } from "./routes.ts";
+import { createMemoryService, type MemoryApi, type MemoryService } from "./service.ts";
+
+export type { MemoryConfig } from "./config.ts";
+export type { MemoryApi, MemoryUpdateEvent } from "./service.ts";
+export type { RecallItem, RecallQuery, RecallResult } from "./recall.ts";
+export type { Memory } from "./records.ts";
+export type { Thread, ThreadMessage } from "./conversations.ts";
+
+/** Options for {@link createMemoryPlugin}. */
+export interface CreateMemoryPluginOptions {
+  /**
+   * The embedder of the vector space. @default the local lexical embedder
+   * (provider embedders arrive with the LLM gateway's `embedding` role)
+   */
+  embedder?: Embedder;
+}
+
+/** Builds the memory plugin (tests may give a scripted embedder). */
+export function createMemoryPlugin(
+  options: CreateMemoryPluginOptions = {},
+): Plugin<MemoryConfig, MemoryApi> {
+  const embedder = options.embedder ?? createLexicalEmbedder();
+  // One plugin object may serve several hosts (tests); state lives per context.
+  const running = new WeakMap<object, { service: MemoryService; maintenance?: number }>();
+  return definePlugin({
+    manifest: {
+      id: "memory",
+      version: "1.0.0",
+      isolation: "in_process",
+      httpBase: "/api",
+      configSchema: memoryConfigSchema,
+    },
+    async setup(ctx) {
+      const service = createMemoryService({
+        store: ctx.db,
+        clock: ctx.clock,
+        ids: ctx.ids,
+        log: ctx.log,
+        bus: ctx.bus,
+        config: ctx.config,
+        embedder,
+      });
+      await service.vectors.prepare();
+      ctx.health.register("vector_index", () => service.vectors.health());
+      memoryRoutes(ctx.http, service, ctx.db);
+      running.set(ctx, { service });
+      return service;
+    },
+    start(ctx) {
+      const state = running.get(ctx)!;
+      const current = state.service;
+      // The index loads in the background; recall is full-text only until it is ready.
+      current.vectors.load(ctx.signal).catch((error) =>
+        ctx.log.error("loading the vector index failed", { error })
+      );
+      const schedule = () => {
+        state.maintenance = ctx.clock.setTimeout(() => {
+          current.runMaintenance()
+            .catch((error) => ctx.log.error("memory maintenance failed", { error }))
+            .finally(() => {
+              if (!ctx.signal.aborted) schedule();
+            });
+        }, ctx.config.maintenanceIntervalMs);
+      };
+      schedule();
+    },
+    async stop(ctx) {
+      const state = running.get(ctx);
+      if (state?.maintenance !== undefined) ctx.clock.clearTimeout(state.maintenance);
+      await state?.service.vectors.stop();
+    },
+  });
+}
+
+/** The memory plugin with the default (lexical) embedder. */
+export const memoryPlugin: Plugin<MemoryConfig, MemoryApi> = createMemoryPlugin();

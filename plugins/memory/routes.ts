@@ -1,0 +1,209 @@
+import { type AppEnv, readJson, readQuery, requireRole, type Store } from "@synth/kernel";
+import type { Hono } from "hono";
+import { z } from "zod";
+import { MAX_TEXT_CHARS, MEMORY_KINDS } from "./kinds.ts";
+import { type Memory, toMemory } from "./records.ts";
+import { type MemoryService, requireMemory } from "./service.ts";
+
+const kindSchema = z.enum(MEMORY_KINDS as [string, ...string[]]);
+
+const listQuery = z.strictObject({
+  kind: kindSchema.optional(),
+  q: z.string().max(1_000).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^\d+$/).optional(),
+});
+
+const searchBody = z.strictObject({
+  query: z.string().min(1).max(2_000),
+  kinds: z.array(kindSchema).min(1).optional(),
+  limit: z.number().int().min(1).max(50).default(10),
+  min_score: z.number().min(0).max(1).optional(),
+});
+
+const createBody = z.strictObject({
+  text: z.string().min(1).max(MAX_TEXT_CHARS),
+  importance: z.number().min(0).max(1).optional(),
+});
+
+const patchBody = z.strictObject({
+  importance: z.number().min(0).max(1).optional(),
+  expires_at: z.iso.datetime().nullable().optional(),
+  suspicious: z.boolean().optional(),
+}).refine((body) => Object.keys(body).length > 0, {
+  message: "Give at least one of importance, expires_at, suspicious",
+});
+
+const forgetBody = z.strictObject({
+  ids: z.array(z.string().min(1)).max(10_000).optional(),
+  thread_id: z.string().min(1).optional(),
+  match: z.string().min(1).max(2_000).optional(),
+  before: z.iso.datetime().optional(),
+  dry_run: z.boolean().optional(),
+  owner: z.string().min(1).nullable().optional(),
+});
+
+/**
+ * The memory routes of the HTTP API (server.md §4.2), mounted at `/api`.
+ * Every route works on the caller's own memories (plus agent-wide self
+ * memories for reads).
+ */
+export function memoryRoutes(http: Hono<AppEnv>, service: MemoryService, store: Store): void {
+  const visible = (owner: string) =>
+    store.db.selectFrom("memories").selectAll().where((eb) =>
+      eb.or([
+        eb("owner_user_id", "=", owner),
+        eb.and([eb("owner_user_id", "is", null), eb("kind", "=", "self")]),
+      ])
+    );
+
+  http.get("/memories", async (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, listQuery);
+    const owner = c.get("principal").userId;
+    if (query.q) {
+      const found = await service.recall({
+        text: query.q,
+        ownerUserId: owner,
+        k: query.limit,
+        tokenBudget: Infinity,
+        ...(query.kind ? { kinds: [query.kind as Memory["kind"]] } : {}),
+      });
+      const rows = found.items.length === 0 ? [] : await store.db.selectFrom("memories").selectAll()
+        .where("id", "in", found.items.map((item) => item.id)).execute();
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return c.json({
+        items: found.items.map((item) => toMemory(byId.get(item.id)!)),
+        next_cursor: null,
+      });
+    }
+    let rows = visible(owner);
+    if (query.kind) rows = rows.where("kind", "=", query.kind as Memory["kind"]);
+    if (query.cursor) rows = rows.where("id", "<", Number(query.cursor));
+    const page = await rows.orderBy("id", "desc").limit(query.limit + 1).execute();
+    const more = page.length > query.limit;
+    const items = page.slice(0, query.limit);
+    return c.json({
+      items: items.map(toMemory),
+      next_cursor: more ? String(items.at(-1)!.id) : null,
+    });
+  });
+
+  http.get("/memories/stats", async (c) => {
+    requireRole(c, "viewer");
+    const owner = c.get("principal").userId;
+    const counts = await visible(owner).select((eb) => ["kind", eb.fn.countAll<number>().as("n")])
+      .groupBy("kind").execute();
+    const spaces = await store.db.selectFrom("vector_spaces")
+      .select(["provider", "model", "dims", "quality", "status"]).execute();
+    return c.json({
+      counts: Object.fromEntries(MEMORY_KINDS.map((kind) => [
+        kind,
+        Number(counts.find((row) => row.kind === kind)?.n ?? 0),
+      ])),
+      embedder: {
+        id: service.embedder.id,
+        provider: service.embedder.provider,
+        model: service.embedder.model,
+        dims: service.embedder.dims,
+        quality: service.embedder.quality,
+        label: service.embedder.quality === "lexical" ? "lexical" : "semantic",
+      },
+      spaces,
+      index: { ...service.vectors.indexInfo(), state: service.vectors.state },
+      queue: await service.vectors.queueSize(),
+      episode_types: service.episodes.catalogue(),
+    });
+  });
+
+  http.post("/memories/search", async (c) => {
+    requireRole(c, "viewer");
+    const body = await readJson(c, searchBody);
+    const result = await service.recall({
+      text: body.query,
+      ownerUserId: c.get("principal").userId,
+      k: body.limit,
+      tokenBudget: Infinity,
+      ...(body.kinds ? { kinds: body.kinds as Memory["kind"][] } : {}),
+      ...(body.min_score !== undefined ? { minScore: body.min_score } : {}),
+    });
+    const rows = result.items.length === 0 ? [] : await store.db.selectFrom("memories").selectAll()
+      .where("id", "in", result.items.map((item) => item.id)).execute();
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return c.json({
+      items: result.items.map((item) => ({
+        memory: toMemory(byId.get(item.id)!),
+        score: item.score,
+      })),
+      mode: result.mode,
+    });
+  });
+
+  http.get("/memories/:id", async (c) => {
+    requireRole(c, "viewer");
+    return c.json(requireMemory(await service.get(c.req.param("id"), c.get("principal").userId)));
+  });
+
+  http.post("/memories", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, createBody);
+    const owner = c.get("principal").userId;
+    const result = await service.semantic.add({
+      ownerUserId: owner,
+      text: body.text,
+      importance: body.importance ?? 0.8,
+      source: "user",
+      sourceRef: `api:${owner}`,
+    });
+    const memory = requireMemory(await service.get(result.uid, owner));
+    c.header("Location", `/api/memories/${result.uid}`);
+    return c.json(memory, result.created ? 201 : 200);
+  });
+
+  http.patch("/memories/:id", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, patchBody);
+    const owner = c.get("principal").userId;
+    const uid = c.req.param("id");
+    const memory = requireMemory(await service.get(uid, owner));
+    if (memory.owner_user_id !== owner) requireRole(c, "admin");
+    const changes: { importance?: number; expires_at?: number | null; suspicious?: number } = {};
+    if (body.importance !== undefined) changes.importance = body.importance;
+    if (body.expires_at !== undefined) {
+      changes.expires_at = body.expires_at === null ? null : Date.parse(body.expires_at);
+    }
+    if (body.suspicious !== undefined) changes.suspicious = body.suspicious ? 1 : 0;
+    await store.db.updateTable("memories").set(changes).where("uid", "=", uid).execute();
+    return c.json(requireMemory(await service.get(uid, owner)));
+  });
+
+  http.delete("/memories/:id", async (c) => {
+    requireRole(c, "operator");
+    const principal = c.get("principal");
+    const memory = requireMemory(await service.get(c.req.param("id"), principal.userId));
+    if (memory.owner_user_id !== principal.userId) requireRole(c, "admin");
+    await service.forget.forget({ ids: [memory.id] }, {
+      actor: principal.userId,
+      owner: memory.owner_user_id,
+    });
+    return c.body(null, 204);
+  });
+
+  http.post("/memories/forget", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, forgetBody);
+    const principal = c.get("principal");
+    if (body.owner !== undefined && body.owner !== principal.userId) requireRole(c, "admin");
+    const result = await service.forget.forget({
+      ...(body.ids ? { ids: body.ids } : {}),
+      ...(body.thread_id ? { threadId: body.thread_id } : {}),
+      ...(body.match ? { match: body.match } : {}),
+      ...(body.before ? { before: Date.parse(body.before) } : {}),
+      ...(body.dry_run ? { dryRun: true } : {}),
+    }, {
+      actor: principal.userId,
+      owner: body.owner === undefined ? principal.userId : body.owner,
+    });
+    return c.json(result);
+  });
+}

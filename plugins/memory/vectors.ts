@@ -1,0 +1,437 @@
+import {
+  type CheckResult,
+  type Clock,
+  ConfigurationError,
+  createVectorIndex,
+  type Embedder,
+  errorMessage,
+  type Logger,
+  type SlotFilter,
+  type Store,
+  type VectorHit,
+  type VectorIndex,
+} from "@synth/kernel";
+import type { Transaction } from "kysely";
+import type { Database } from "@synth/kernel";
+import type { MemoryConfig } from "./config.ts";
+import { MEMORY_ERRORS } from "./errors.ts";
+import { KIND_CODES } from "./kinds.ts";
+
+/** Where vector search stands. */
+export type VectorState = "loading" | "ready" | "reembedding";
+
+/** A vector space row. */
+interface Space {
+  id: number;
+  provider: string;
+  model: string;
+  dims: number;
+  status: "active" | "building" | "retired";
+}
+
+const MAX_BACKOFF_MS = 600_000;
+
+/** Float32 little-endian bytes of a vector (the BLOB format). */
+export function vectorToBlob(vector: Float32Array): Uint8Array {
+  return new Uint8Array(
+    vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength),
+  );
+}
+
+/** The vector in a BLOB, or null when its length is not `dims` floats. */
+export function blobToVector(blob: Uint8Array, dims: number): Float32Array | null {
+  if (blob.byteLength !== dims * 4) return null;
+  return new Float32Array(blob.slice().buffer);
+}
+
+/** Options for {@link createVectorManager}. */
+export interface VectorManagerOptions {
+  store: Store;
+  embedder: Embedder;
+  config: MemoryConfig;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Vector spaces, the in-memory index, and the embedding queue. */
+export interface VectorManager {
+  readonly embedder: Embedder;
+  readonly state: VectorState;
+  /** The space new memories are embedded into. */
+  readonly spaceId: number;
+  /** Memories waiting for a vector. */
+  queueSize(): Promise<number>;
+  /**
+   * Checks the configured embedder against the stored spaces.
+   *
+   * @throws {ConfigurationError} `MEMORY_EMBEDDING_MISMATCH` when the model
+   * changed and `memory.embedding.onMismatch` is `refuse`.
+   */
+  prepare(): Promise<void>;
+  /** Loads the index from the database in chunks; recall is full-text only until done. */
+  load(signal: AbortSignal): Promise<void>;
+  /** Queues memories for embedding (inside the inserting transaction). */
+  enqueue(trx: Transaction<Database>, memoryIds: readonly number[]): Promise<void>;
+  /** Schedules a queue run after `embedQueue.flushMs`. */
+  wake(): void;
+  /** Embeds every due item now (in batches); returns how many got a vector. */
+  flush(): Promise<number>;
+  /** k-NN over the index, or null while vector search is unavailable. */
+  search(query: Float32Array, k: number, filter: SlotFilter): VectorHit[] | null;
+  /** Takes forgotten memories out of the index. */
+  remove(ids: readonly number[]): void;
+  /** The `vector_index` health check. */
+  health(): CheckResult;
+  /** Index size and memory. */
+  indexInfo(): { size: number; memoryBytes: number; kind: string };
+  /** Stops the queue timer and waits for a running batch or load to end. */
+  stop(): Promise<void>;
+}
+
+/** Creates the manager; call `prepare()` in setup and `load()` in start. */
+export function createVectorManager(options: VectorManagerOptions): VectorManager {
+  const { store, embedder, config, clock, log } = options;
+  const { db } = store;
+  let state: VectorState = "loading";
+  let space: Space | undefined;
+  let index: VectorIndex = createVectorIndex({
+    dims: embedder.dims,
+    maxVectors: config.vector.maxVectors,
+    minCandidates: config.vector.minCandidates,
+  });
+  let timer: number | undefined;
+  let running: Promise<number> | undefined;
+  let loading: Promise<void> | undefined;
+  let stopped = false;
+  let capacityWarned = false;
+
+  function upsert(id: number, vector: Float32Array, row: IndexMeta) {
+    const ok = index.upsert({
+      id,
+      vector,
+      meta: {
+        owner: row.owner_user_id,
+        kind: KIND_CODES[row.kind],
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+        flagged: row.suspicious === 1,
+      },
+    });
+    if (!ok && !capacityWarned) {
+      capacityWarned = true;
+      log.warn("the vector index is full; further memories are found by full-text search only", {
+        code: "MEMORY_VECTOR_CAPACITY",
+        max_vectors: config.vector.maxVectors,
+      });
+    }
+  }
+
+  async function due(limit: number) {
+    return await db.selectFrom("embed_queue as q")
+      .innerJoin("memories as m", "m.id", "q.memory_id")
+      .select([
+        "q.memory_id as id",
+        "q.attempts as attempts",
+        "m.text as text",
+        "m.owner_user_id",
+        "m.kind",
+        "m.created_at",
+        "m.expires_at",
+        "m.suspicious",
+      ])
+      .where("q.space_id", "=", space!.id)
+      .where("q.next_attempt_at", "<=", clock.now())
+      .where("q.attempts", "<", config.embedQueue.maxAttempts)
+      .orderBy("q.next_attempt_at").orderBy("q.memory_id")
+      .limit(limit)
+      .execute();
+  }
+
+  async function backoff(ids: readonly number[], attempts: Map<number, number>, error: string) {
+    const now = clock.now();
+    await store.transaction(async (trx) => {
+      for (const id of ids) {
+        const tries = (attempts.get(id) ?? 0) + 1;
+        await trx.updateTable("embed_queue")
+          .set({
+            attempts: tries,
+            next_attempt_at: now + Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** (tries - 1)),
+            last_error: error.slice(0, 500),
+          })
+          .where("space_id", "=", space!.id).where("memory_id", "=", id)
+          .execute();
+      }
+    });
+  }
+
+  async function runBatch(): Promise<number> {
+    const rows = await due(config.embedQueue.batchSize);
+    if (rows.length === 0) return 0;
+    const attempts = new Map(rows.map((row) => [row.id, row.attempts]));
+    let vectors: Float32Array[];
+    try {
+      vectors = await embedder.embed(rows.map((row) => row.text));
+      if (vectors.length !== rows.length) {
+        throw new Error(`the embedder returned ${vectors.length} vectors for ${rows.length} texts`);
+      }
+    } catch (error) {
+      log.warn("embedding failed; the items stay queued", {
+        embedder: embedder.id,
+        count: rows.length,
+        error: errorMessage(error),
+      });
+      await backoff(rows.map((row) => row.id), attempts, errorMessage(error));
+      return 0;
+    }
+    const good: Array<{ row: (typeof rows)[number]; vector: Float32Array }> = [];
+    const wrong: number[] = [];
+    rows.forEach((row, i) => {
+      const vector = vectors[i]!;
+      if (vector.length === embedder.dims) good.push({ row, vector });
+      else wrong.push(row.id);
+    });
+    if (wrong.length > 0) {
+      const message =
+        `the embedder returned vectors of the wrong dimension (expected ${embedder.dims})`;
+      log.error(message, { code: MEMORY_ERRORS.EMBEDDING_DIMENSION.code, count: wrong.length });
+      await backoff(wrong, attempts, `${MEMORY_ERRORS.EMBEDDING_DIMENSION.code}: ${message}`);
+    }
+    if (good.length > 0) {
+      await store.transaction(async (trx) => {
+        for (const { row, vector } of good) {
+          await trx.insertInto("memory_vectors")
+            .values({ space_id: space!.id, memory_id: row.id, vec: vectorToBlob(vector) })
+            .onConflict((conflict) =>
+              conflict.columns(["space_id", "memory_id"]).doUpdateSet({ vec: vectorToBlob(vector) })
+            )
+            .execute();
+          await trx.deleteFrom("embed_queue")
+            .where("space_id", "=", space!.id).where("memory_id", "=", row.id)
+            .execute();
+        }
+      });
+      if (state === "ready") {
+        for (const { row, vector } of good) upsert(row.id, vector, row);
+      }
+    }
+    return good.length;
+  }
+
+  async function flushAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const embedded = await runBatch();
+      total += embedded;
+      if (embedded < config.embedQueue.batchSize || stopped) break;
+    }
+    return total;
+  }
+
+  function schedule(delayMs: number) {
+    if (stopped || timer !== undefined) return;
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      manager.flush().then(async () => {
+        const next = await db.selectFrom("embed_queue")
+          .select((eb) => eb.fn.min("next_attempt_at").as("next"))
+          .where("space_id", "=", space!.id)
+          .where("attempts", "<", config.embedQueue.maxAttempts)
+          .executeTakeFirst();
+        if (next?.next != null) schedule(Math.max(0, Number(next.next) - clock.now()));
+      }).catch((error) => log.error("the embedding queue failed", { error }));
+    }, delayMs);
+  }
+
+  async function loadIndex(signal: AbortSignal): Promise<void> {
+    if (state === "reembedding") return;
+    const fresh = createVectorIndex({
+      dims: embedder.dims,
+      maxVectors: config.vector.maxVectors,
+      minCandidates: config.vector.minCandidates,
+    });
+    index = fresh;
+    let after = 0;
+    let loaded = 0;
+    for (;;) {
+      if (signal.aborted) return;
+      const rows = await db.selectFrom("memory_vectors as v")
+        .innerJoin("memories as m", "m.id", "v.memory_id")
+        .select([
+          "v.memory_id as id",
+          "v.vec",
+          "m.owner_user_id",
+          "m.kind",
+          "m.created_at",
+          "m.expires_at",
+          "m.suspicious",
+        ])
+        .where("v.space_id", "=", space!.id)
+        .where("v.memory_id", ">", after)
+        .orderBy("v.memory_id")
+        .limit(config.vector.loadChunk)
+        .execute();
+      if (rows.length === 0) break;
+      const broken: number[] = [];
+      for (const row of rows) {
+        const vector = blobToVector(row.vec, embedder.dims);
+        if (vector) upsert(row.id, vector, row);
+        else broken.push(row.id);
+      }
+      if (broken.length > 0) {
+        log.warn("stored vectors of the wrong length were queued again", { count: broken.length });
+        await store.transaction(async (trx) => {
+          await trx.deleteFrom("memory_vectors").where("space_id", "=", space!.id)
+            .where("memory_id", "in", broken).execute();
+          await manager.enqueue(trx, broken);
+        });
+      }
+      loaded += rows.length;
+      after = rows.at(-1)!.id;
+      // Let requests run between chunks: recall stays full-text only meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    state = "ready";
+    log.info("vector index loaded", { vectors: index.size, rows: loaded, embedder: embedder.id });
+    manager.wake();
+  }
+
+  const manager: VectorManager = {
+    embedder,
+    get state() {
+      return state;
+    },
+    get spaceId() {
+      return space!.id;
+    },
+
+    async queueSize() {
+      const row = await db.selectFrom("embed_queue").select((eb) =>
+        eb.fn.countAll<number>().as("n")
+      )
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async prepare() {
+      const spaces = await db.selectFrom("vector_spaces")
+        .select(["id", "provider", "model", "dims", "status"]).execute() as Space[];
+      const configured = spaces.find((row) =>
+        row.provider === embedder.provider && row.model === embedder.model &&
+        row.dims === embedder.dims
+      );
+      const active = spaces.find((row) => row.status === "active");
+      const now = clock.now();
+      if (!active) {
+        if (configured) {
+          await db.updateTable("vector_spaces").set({ status: "active", updated_at: now })
+            .where("id", "=", configured.id).execute();
+          space = { ...configured, status: "active" };
+        } else {
+          const row = await db.insertInto("vector_spaces").values({
+            provider: embedder.provider,
+            model: embedder.model,
+            dims: embedder.dims,
+            quality: embedder.quality,
+            status: "active",
+            created_at: now,
+            updated_at: now,
+          }).returning("id").executeTakeFirstOrThrow();
+          space = {
+            id: row.id,
+            provider: embedder.provider,
+            model: embedder.model,
+            dims: embedder.dims,
+            status: "active",
+          };
+        }
+        return;
+      }
+      if (configured?.id === active.id) {
+        space = active;
+        return;
+      }
+      if (configured?.status === "building") {
+        space = configured;
+        state = "reembedding";
+        return;
+      }
+      const count = await db.selectFrom("memories").select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
+      throw new ConfigurationError(
+        MEMORY_ERRORS.EMBEDDING_MISMATCH.code,
+        `Cannot start memory: the embedding model changed from '${active.provider}/${active.model}' (${active.dims} dims) to '${embedder.provider}/${embedder.model}' (${embedder.dims} dims): run 'deno task reembed' (${
+          Number(count.n)
+        } memories) or set llm.roles.embedding back`,
+      );
+    },
+
+    load(signal) {
+      loading = loadIndex(signal);
+      return loading;
+    },
+
+    async enqueue(trx, memoryIds) {
+      if (memoryIds.length === 0) return;
+      const now = clock.now();
+      await trx.insertInto("embed_queue")
+        .values(memoryIds.map((memoryId) => ({
+          space_id: space!.id,
+          memory_id: memoryId,
+          next_attempt_at: now,
+        })))
+        .onConflict((conflict) => conflict.columns(["space_id", "memory_id"]).doNothing())
+        .execute();
+    },
+
+    wake() {
+      schedule(config.embedQueue.flushMs);
+    },
+
+    flush() {
+      if (running) return running.then(() => manager.flush());
+      running = flushAll().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+
+    search(query, k, filter) {
+      if (state !== "ready") return null;
+      return index.search(query, k, filter);
+    },
+
+    remove(ids) {
+      for (const id of ids) index.remove(id);
+    },
+
+    health() {
+      if (state === "loading") return { status: "degraded", reason: "loading" };
+      if (state === "reembedding") return { status: "degraded", reason: "re-embedding" };
+      return {
+        status: "ok",
+        reason:
+          `${index.size} vectors of ${embedder.dims} dims (${embedder.quality}, ${embedder.id})`,
+      };
+    },
+
+    indexInfo() {
+      return { size: index.size, memoryBytes: index.memoryBytes, kind: index.kind };
+    },
+
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      await Promise.allSettled([running, loading]);
+    },
+  };
+  return manager;
+}
+
+interface IndexMeta {
+  owner_user_id: string | null;
+  kind: keyof typeof KIND_CODES;
+  created_at: number;
+  expires_at: number | null;
+  suspicious: number;
+}

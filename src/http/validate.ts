@@ -1,0 +1,63 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { AppError } from "../errors.ts";
+import type { AppEnv, Role } from "./types.ts";
+
+const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
+
+function validationError(issues: readonly z.core.$ZodIssue[], prefix: string[] = []): AppError {
+  const listed = issues.slice(0, 20).map((issue) => ({
+    path: [...prefix, ...issue.path.map(String)].join("."),
+    code: issue.code,
+    message: issue.message,
+  }));
+  const first = listed[0];
+  return new AppError(
+    "VALIDATION_FAILED",
+    first
+      ? `The request is invalid at ${first.path || "body"}: ${first.message}`
+      : "The request is invalid",
+    { status: 400, field: first?.path || undefined, details: { issues: listed } },
+  );
+}
+
+/**
+ * Reads and validates a JSON body: 415 `UNSUPPORTED_MEDIA_TYPE` unless it
+ * is `application/json`, 400 `MALFORMED_JSON` when it does not parse, 400
+ * `VALIDATION_FAILED` naming the first bad field.
+ */
+export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<T> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    throw new AppError("UNSUPPORTED_MEDIA_TYPE", "The body must be application/json", {
+      status: 415,
+    });
+  }
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new AppError("MALFORMED_JSON", "The body is not valid JSON", { status: 400 });
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) throw validationError(result.error.issues);
+  return result.data;
+}
+
+/** Validates the query string (values are strings; use `z.coerce` for numbers). */
+export function readQuery<T>(c: Context<AppEnv>, schema: z.ZodType<T>): T {
+  const result = schema.safeParse(c.req.query());
+  if (!result.success) throw validationError(result.error.issues);
+  return result.data;
+}
+
+/**
+ * Refuses the request (403 `FORBIDDEN`) unless the caller's role is at
+ * least `role`. The role comes from the principal the auth layer set.
+ */
+export function requireRole(c: Context<AppEnv>, role: Role): void {
+  const principal = c.get("principal");
+  if (!principal || ROLE_RANK[principal.role] < ROLE_RANK[role]) {
+    throw new AppError("FORBIDDEN", `This needs the ${role} role`, { status: 403 });
+  }
+}

@@ -1,0 +1,101 @@
+import { type Kysely, type RawBuilder, sql } from "kysely";
+import { contentTokens } from "../text.ts";
+import type { Database, MemoryKind } from "./schema.ts";
+
+/** Which memories a search may return; applied inside the query, before the limit. */
+export interface MemoryFilter {
+  /** Allowed owners and their allowed kinds (owner null = agent-wide). */
+  owners: ReadonlyArray<{ owner: string | null; kinds: readonly MemoryKind[] }>;
+  /** `created_at` ≥ this. */
+  createdFrom?: number;
+  /** `created_at` < this. */
+  createdBefore?: number;
+  /** Items with `expires_at` ≤ this are skipped. */
+  now: number;
+  /** Include items flagged suspicious. @default false */
+  includeSuspicious?: boolean;
+  /** Leave out this thread's messages from `fromSeq` on (they are in the prompt already). */
+  excludeThreadWindow?: { threadId: string; fromSeq: number };
+}
+
+/** One full-text hit. */
+export interface TextHit {
+  id: number;
+  /** SQLite's `bm25()`: lower (more negative) is better. */
+  bm25: number;
+}
+
+/** Full-text search over memory text. */
+export interface TextSearch {
+  /** The best `limit` memories matching any of the query's content words. */
+  search(query: string, options: { limit: number; filter: MemoryFilter }): Promise<TextHit[]>;
+  /** The `"t1" OR "t2"` expression sent to the engine, or null when the query has no usable word. */
+  matchExpression(query: string): string | null;
+  /** Merges index segments (after large forgets). */
+  optimize(): Promise<void>;
+}
+
+/** At most this many words of a query are searched. */
+const MAX_QUERY_TOKENS = 32;
+
+/**
+ * Builds the FTS5 expression: content words of two or more characters,
+ * each double-quoted (inner quotes doubled) and joined with OR, so no text
+ * a user types is ever parsed as FTS syntax (`AND (`, `*`, `NEAR`).
+ */
+export function ftsMatchExpression(query: string): string | null {
+  const tokens = [...new Set(contentTokens(query).filter((token) => [...token].length >= 2))]
+    .slice(0, MAX_QUERY_TOKENS);
+  if (tokens.length === 0) return null;
+  return tokens.map((token) => `"${token.replaceAll('"', '""')}"`).join(" OR ");
+}
+
+/** The SQL condition of a {@link MemoryFilter} on the `memories` alias `m`. */
+export function memoryFilterSql(filter: MemoryFilter): RawBuilder<unknown> {
+  const owners = filter.owners.filter((entry) => entry.kinds.length > 0);
+  const ownerCondition = owners.length === 0 ? sql`0` : sql.join(
+    owners.map(({ owner, kinds }) =>
+      sql`(${
+        owner === null ? sql`m.owner_user_id IS NULL` : sql`m.owner_user_id = ${owner}`
+      } AND m.kind IN (${sql.join(kinds)}))`
+    ),
+    sql` OR `,
+  );
+  const conditions = [
+    sql`(${ownerCondition})`,
+    sql`(m.expires_at IS NULL OR m.expires_at > ${filter.now})`,
+  ];
+  if (filter.createdFrom !== undefined) conditions.push(sql`m.created_at >= ${filter.createdFrom}`);
+  if (filter.createdBefore !== undefined) {
+    conditions.push(sql`m.created_at < ${filter.createdBefore}`);
+  }
+  if (!filter.includeSuspicious) conditions.push(sql`m.suspicious = 0`);
+  if (filter.excludeThreadWindow) {
+    const { threadId, fromSeq } = filter.excludeThreadWindow;
+    conditions.push(
+      sql`NOT EXISTS (SELECT 1 FROM memory_messages mm WHERE mm.memory_id = m.id AND mm.thread_id = ${threadId} AND mm.seq >= ${fromSeq})`,
+    );
+  }
+  return sql.join(conditions, sql` AND `);
+}
+
+/** The FTS5 implementation over `memory_fts` (SQLite only). */
+export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
+  return {
+    matchExpression: ftsMatchExpression,
+    async search(query, { limit, filter }) {
+      const match = ftsMatchExpression(query);
+      if (match === null) return [];
+      const { rows } = await sql<TextHit>`
+        SELECT m.id AS id, bm25(memory_fts) AS bm25
+        FROM memory_fts JOIN memories m ON m.id = memory_fts.rowid
+        WHERE memory_fts MATCH ${match} AND ${memoryFilterSql(filter)}
+        ORDER BY bm25 ASC, m.created_at DESC
+        LIMIT ${limit}`.execute(db);
+      return rows.map((row) => ({ id: row.id, bm25: row.bm25 }));
+    },
+    async optimize() {
+      await sql`INSERT INTO memory_fts (memory_fts) VALUES ('optimize')`.execute(db);
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../testing/fake_clock.ts";
+import { createMemoryLogger } from "../testing/memory_log.ts";
+import { makeTestDir } from "../testing/paths.ts";
+import type { MemoryKind } from "./schema.ts";
+import { openStore, type Store } from "./store.ts";
+import { ftsMatchExpression, type MemoryFilter } from "./text_search.ts";
+
+async function withStore(fn: (store: Store) => Promise<void>) {
+  const dir = await makeTestDir("synth-fts-");
+  const store = openStore({
+    dataDir: dir,
+    busyTimeoutMs: 1000,
+    clock: new FakeClock(),
+    log: createMemoryLogger().log,
+    migrate: true,
+  });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+let uid = 0;
+async function add(
+  store: Store,
+  text: string,
+  extra: {
+    owner?: string | null;
+    kind?: MemoryKind;
+    createdAt?: number;
+    expiresAt?: number;
+    suspicious?: number;
+  } = {},
+) {
+  const row = await store.db.insertInto("memories").values({
+    uid: `mem_${++uid}`,
+    kind: extra.kind ?? "semantic",
+    owner_user_id: extra.owner === undefined ? "usr_a" : extra.owner,
+    thread_id: null,
+    text,
+    source: "user",
+    source_ref: null,
+    trust: "high",
+    importance: 0.5,
+    suspicious: extra.suspicious ?? 0,
+    content_hash: String(uid),
+    created_at: extra.createdAt ?? 1_000,
+    expires_at: extra.expiresAt ?? null,
+    last_recalled_at: null,
+    last_reinforced_at: null,
+  }).returning("id").executeTakeFirstOrThrow();
+  return row.id;
+}
+
+const ownerA: MemoryFilter = {
+  owners: [{ owner: "usr_a", kinds: ["semantic", "episode", "message", "self"] }],
+  now: 5_000,
+};
+
+Deno.test("ftsMatchExpression() quotes every word and drops stopwords and 1-character tokens", () => {
+  assert.equal(ftsMatchExpression('the "cat" AND (dog*) NEAR x'), '"cat" OR "dog" OR "near"');
+  assert.equal(ftsMatchExpression("a the of ?"), null);
+});
+
+Deno.test("search ranks by BM25 and never raises on FTS syntax in the query", async () => {
+  await withStore(async (store) => {
+    const mia = await add(store, "The user's daughter is called Mia and loves cats.");
+    await add(store, "The user drives a blue car.");
+    const hits = await store.text.search("what is my daughter called?", {
+      limit: 5,
+      filter: ownerA,
+    });
+    assert.deepEqual(hits.map((hit) => hit.id), [mia]);
+    assert.ok(hits[0]!.bm25 < 0);
+    for (const hostile of ['"', "AND (", "*", "NEAR", 'cats" OR "', ") OR 1=1 --", "daughter:*"]) {
+      await store.text.search(hostile, { limit: 5, filter: ownerA });
+    }
+  });
+});
+
+Deno.test("the filter applies inside the query, before the limit", async () => {
+  await withStore(async (store) => {
+    for (let i = 0; i < 30; i++) await add(store, `garden tomatoes note ${i}`);
+    const bOnly = await add(store, "garden tomatoes for user b", { owner: "usr_b" });
+    const hits = await store.text.search("garden tomatoes", {
+      limit: 1,
+      filter: { owners: [{ owner: "usr_b", kinds: ["semantic"] }], now: 5_000 },
+    });
+    assert.deepEqual(hits.map((hit) => hit.id), [bOnly]);
+
+    const agentSelf = await add(store, "garden reflection", { owner: null, kind: "self" });
+    await add(store, "garden fact", { owner: null, kind: "semantic" });
+    const self = await store.text.search("garden", {
+      limit: 50,
+      filter: { owners: [{ owner: null, kinds: ["self"] }], now: 5_000 },
+    });
+    assert.deepEqual(self.map((hit) => hit.id), [agentSelf]);
+
+    const expired = await add(store, "orchid care", { expiresAt: 4_000 });
+    const flagged = await add(store, "orchid poison", { suspicious: 1 });
+    const old = await add(store, "orchid history", { createdAt: 10 });
+    const ids = async (filter: Partial<MemoryFilter>) =>
+      (await store.text.search("orchid", { limit: 50, filter: { ...ownerA, ...filter } })).map((
+        hit,
+      ) => hit.id).sort();
+    assert.deepEqual(await ids({}), [old]);
+    assert.deepEqual(await ids({ now: 3_000 }), [expired, old].sort());
+    assert.deepEqual(await ids({ includeSuspicious: true }), [flagged, old].sort());
+    assert.deepEqual(await ids({ createdFrom: 100 }), []);
+  });
+});
