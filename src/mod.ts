@@ -92,7 +92,7 @@ export type {
   ThreadsTable,
   VectorSpacesTable,
 } from "./store/schema.ts";
-export type { Store } from "./store/store.ts";
+export { openStoreReader, type Store, type StoreReader } from "./store/store.ts";
 export type { MemoryFilter, TextHit, TextSearch } from "./store/text_search.ts";
 export {
   createVectorIndex,

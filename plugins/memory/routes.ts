@@ -1,4 +1,4 @@
-import { type AppEnv, readJson, readQuery, requireRole, type Store } from "@synth/kernel";
+import { type AppEnv, AppError, readJson, readQuery, requireRole, type Store } from "@synth/kernel";
 import type { Hono } from "hono";
 import { z } from "zod";
 import { MAX_TEXT_CHARS, MEMORY_KINDS } from "./kinds.ts";
@@ -42,6 +42,21 @@ const forgetBody = z.strictObject({
   dry_run: z.boolean().optional(),
   owner: z.string().min(1).nullable().optional(),
 });
+
+const exportQuery = z.strictObject({
+  include_vectors: z.enum(["true", "false"]).optional(),
+  owner: z.string().min(1).optional(),
+});
+
+const importQuery = z.strictObject({
+  dry_run: z.enum(["true", "false"]).optional(),
+  strict: z.enum(["true", "false"]).optional(),
+  owner_map: z.string().regex(/^[^:,]+:[^:,]+(,[^:,]+:[^:,]+)*$/, "use old:new,old2:new2")
+    .optional(),
+});
+
+/** Largest import body (50 MiB). */
+const MAX_IMPORT_BYTES = 52_428_800;
 
 /**
  * The memory routes of the HTTP API (server.md §4.2), mounted at `/api`.
@@ -136,6 +151,62 @@ export function memoryRoutes(http: Hono<AppEnv>, service: MemoryService, store: 
         score: item.score,
       })),
       mode: result.mode,
+    });
+  });
+
+  http.get("/memories/export", (c) => {
+    requireRole(c, "operator");
+    const query = readQuery(c, exportQuery);
+    const principal = c.get("principal");
+    if (query.owner !== undefined && query.owner !== principal.userId) requireRole(c, "admin");
+    const owner = query.owner === undefined
+      ? principal.userId
+      : query.owner === "agent"
+      ? null
+      : query.owner;
+    const stamp = new Date().toISOString().slice(0, 10);
+    return new Response(
+      service.transfer.exportStream(owner, { includeVectors: query.include_vectors === "true" }),
+      {
+        headers: {
+          "content-type": "application/x-ndjson; charset=utf-8",
+          "content-disposition": `attachment; filename="synth-memories-${stamp}.ndjson"`,
+        },
+      },
+    );
+  });
+
+  http.post("/memories/import", async (c) => {
+    requireRole(c, "admin");
+    const query = readQuery(c, importQuery);
+    const type = c.req.header("content-type") ?? "";
+    if (!/^application\/(x-)?ndjson\b/i.test(type)) {
+      throw new AppError("UNSUPPORTED_MEDIA_TYPE", "The body must be application/x-ndjson", {
+        status: 415,
+      });
+    }
+    if (Number(c.req.header("content-length") ?? 0) > MAX_IMPORT_BYTES) {
+      throw new AppError("PAYLOAD_TOO_LARGE", "The import is larger than 50 MiB", { status: 413 });
+    }
+    const text = await c.req.text();
+    if (text.length > MAX_IMPORT_BYTES) {
+      throw new AppError("PAYLOAD_TOO_LARGE", "The import is larger than 50 MiB", { status: 413 });
+    }
+    const ownerMap = query.owner_map
+      ? Object.fromEntries(
+        query.owner_map.split(",").map((pair) => pair.split(":") as [string, string]),
+      )
+      : {};
+    const report = await service.transfer.importText(text, {
+      dryRun: query.dry_run === "true",
+      strict: query.strict === "true",
+      ownerMap,
+    });
+    return c.json({
+      imported: report.imported,
+      skipped: report.skipped,
+      failed: report.failed,
+      dry_run: report.dryRun,
     });
   });
 

@@ -11,6 +11,7 @@ import { DEFAULT_IMPORTANCE } from "./kinds.ts";
 import { createRecall, type RecallQuery, type RecallResult } from "./recall.ts";
 import { type Memory, toMemory } from "./records.ts";
 import { createMaintenance, type MaintenanceReport } from "./retention.ts";
+import { createTransfer, type Transfer } from "./transfer.ts";
 import { createSemanticMemory, type SemanticMemory } from "./semantic.ts";
 import { createVectorManager, type VectorManager } from "./vectors.ts";
 import { createMemoryWriter } from "./writer.ts";
@@ -53,6 +54,8 @@ export interface MemoryApi {
   formatRecallBlock(items: readonly RecallLine[]): string;
   /** Forget by selector, user or ids. */
   readonly forget: Forget;
+  /** NDJSON export and import. */
+  readonly transfer: Transfer;
   /** One memory visible to `ownerUserId` (their own, or agent-wide self memories). */
   get(uid: string, ownerUserId: string): Promise<Memory | null>;
   /** Embeds every queued memory now (tests, benchmarks and `reembed`). */
@@ -132,6 +135,7 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
     semantic,
     kv: createKeyValue(store, clock),
     forget,
+    transfer: createTransfer({ store, vectors, clock, log }),
     recall,
     formatRecallBlock,
 

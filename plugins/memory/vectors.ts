@@ -244,6 +244,7 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
 
   async function loadIndex(signal: AbortSignal): Promise<void> {
     if (state === "reembedding") return;
+    state = "loading";
     const fresh = createVectorIndex({
       dims: embedder.dims,
       maxVectors: config.vector.maxVectors,

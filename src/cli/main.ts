@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
+import { runBackup, runRestore } from "./backup.ts";
 import { runMigrate } from "./migrate.ts";
 import { runServe } from "./serve.ts";
 
@@ -17,6 +18,9 @@ Commands:
   chat              terminal chat with the mind (not yet available)
   migrate status    list migrations: applied (with time), pending, CHANGED, MISSING FILE
   migrate up        apply pending migrations (the server also does at start)
+  backup [--out DIR] [--keep 7]
+                    online, consistent copy of the database into <dataDir>/backups/<UTC stamp>/
+  restore DIR       put a backup in place (refused while the server runs)
 
 Options:
   --version, -V     print the version
@@ -43,6 +47,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 
   if (command === "help") return printHelp(io);
   if (command === "migrate") return await runMigrate(io, rest);
+  if (command === "backup") return await runBackup(io, rest);
+  if (command === "restore") return await runRestore(io, rest);
   if (command in NOT_YET) {
     io.stderr(`synth-mind ${command} is not yet available: ${NOT_YET[command]}.\n`);
     return EXIT.FAILURE;

@@ -122,3 +122,19 @@ function wrapConnection(
     },
   };
 }
+
+/** A read-only connection for long reads (exports, backups) on its own thread. */
+export interface StoreReader {
+  readonly db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database file read-only through Kysely; use it in a Worker so
+ * a long read never blocks the server's writer connection.
+ */
+export function openStoreReader(path: string, options: { busyTimeoutMs: number }): StoreReader {
+  const sqlite = openSqlite(path, { busyTimeoutMs: options.busyTimeoutMs, readOnly: true });
+  const db = new Kysely<Database>({ dialect: createNodeSqliteDialect(sqlite) });
+  return { db, close: () => db.destroy() };
+}

@@ -1,0 +1,81 @@
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
+import { backupDatabase, pruneBackups, restoreDatabase } from "../store/backup.ts";
+import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
+import { DATABASE_FILE } from "../store/store.ts";
+import { VERSION } from "../version.ts";
+import { type CliIo, EXIT } from "./io.ts";
+import { loadCliConfig } from "./serve.ts";
+
+/**
+ * `backup [--out DIR] [--keep 7]`: an online, consistent copy of the
+ * database (the server may be running), checked and hashed.
+ */
+export async function runBackup(io: CliIo, args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: { out: { type: "string" }, keep: { type: "string", default: "7" } },
+    }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\nusage: synth-mind backup [--out DIR] [--keep 7]\n`);
+    return EXIT.USAGE;
+  }
+  if (!/^\d+$/.test(values.keep) || Number(values.keep) < 1) {
+    io.stderr("--keep must be a whole number of at least 1\n");
+    return EXIT.USAGE;
+  }
+  const loaded = loadCliConfig(io, {});
+  if (typeof loaded === "number") return loaded;
+  const dataDir = resolve(io.cwd, loaded.config.dataDir);
+  const source = join(dataDir, DATABASE_FILE);
+  if (!existsSync(source)) {
+    io.stderr(`There is no database to back up at ${source}.\n`);
+    return EXIT.FAILURE;
+  }
+  const backupsDir = values.out ? resolve(io.cwd, values.out) : join(dataDir, "backups");
+  const info = await backupDatabase({ source, backupsDir, clock: io.clock, appVersion: VERSION });
+  io.stdout(
+    `backup written to ${info.dir} (schema ${info.manifest.schema_version}, ${info.pages} pages, integrity ok)\n`,
+  );
+  for (const removed of await pruneBackups(backupsDir, Number(values.keep))) {
+    io.stdout(`removed old backup ${removed}\n`);
+  }
+  return EXIT.OK;
+}
+
+/** `restore DIR`: puts a backup in place; refused (75) while a server runs. */
+export async function runRestore(io: CliIo, args: readonly string[]): Promise<number> {
+  if (args.length !== 1 || args[0]!.startsWith("-")) {
+    io.stderr("usage: synth-mind restore BACKUP_DIR\n");
+    return EXIT.USAGE;
+  }
+  const loaded = loadCliConfig(io, {});
+  if (typeof loaded === "number") return loaded;
+  const dataDir = resolve(io.cwd, loaded.config.dataDir);
+  try {
+    const { previous } = await restoreDatabase({
+      from: resolve(io.cwd, args[0]!),
+      dataDir,
+      newestSchema: Math.max(...SQLITE_MIGRATIONS.map((migration) => migration.version)),
+      clock: io.clock,
+    });
+    io.stdout(
+      `restored ${args[0]} into ${dataDir}${
+        previous ? `; the previous database is kept as ${previous}` : ""
+      }\n` +
+        "The next start applies any newer migrations.\n",
+    );
+    return EXIT.OK;
+  } catch (error) {
+    if (error instanceof DbError && error.code === DB_ERROR_CODES.DATA_DIR_IN_USE) {
+      io.stderr(`${error.message}\nStop the server before restoring.\n`);
+      return EXIT.DATA_DIR_IN_USE;
+    }
+    io.stderr(`${(error as Error).message}\n`);
+    return EXIT.FAILURE;
+  }
+}

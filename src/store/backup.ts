@@ -1,0 +1,187 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { Clock } from "../clock.ts";
+import { DB_ERROR_CODES, DbError } from "./errors.ts";
+import { acquireDataDirLock } from "./lock.ts";
+import { DATABASE_FILE } from "./store.ts";
+
+/** `manifest.json` of a backup. */
+export interface BackupManifest {
+  app_version: string;
+  schema_version: number;
+  created_at: string;
+  files: Record<string, string>;
+}
+
+/** A finished backup. */
+export interface BackupInfo {
+  dir: string;
+  manifest: BackupManifest;
+  pages: number;
+}
+
+/** Options for {@link backupDatabase}. */
+export interface BackupOptions {
+  /** The database file to copy. */
+  source: string;
+  /** Folder receiving `<UTC stamp>/`. */
+  backupsDir: string;
+  clock: Clock;
+  appVersion: string;
+}
+
+async function sha256File(path: string): Promise<string> {
+  return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+}
+
+function schemaVersionOf(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const row = db.prepare("SELECT max(version) AS version FROM schema_migrations").get() as
+      | { version: number | null }
+      | undefined;
+    return row?.version ?? 0;
+  } finally {
+    db.close();
+  }
+}
+
+function runBackupWorker(source: string, target: string): Promise<number> {
+  const worker = new Worker(new URL("./backup_worker.ts", import.meta.url), { type: "module" });
+  return new Promise<number>((resolve, reject) => {
+    worker.onmessage = (event) => {
+      worker.terminate();
+      const data = event.data as { ok: true; pages: number } | { ok: false; message: string };
+      if (data.ok) resolve(data.pages);
+      else reject(new Error(data.message));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      worker.terminate();
+      reject(new Error(event.message));
+    };
+    worker.postMessage({ source, target });
+  });
+}
+
+/**
+ * Copies the database online into `<backupsDir>/<UTC stamp>/synth.db` from
+ * a Worker, checks the copy with `PRAGMA integrity_check` and writes
+ * `manifest.json` with the files' SHA-256.
+ *
+ * @throws {Error} When the copy fails its integrity check.
+ */
+export async function backupDatabase(options: BackupOptions): Promise<BackupInfo> {
+  const createdAt = new Date(options.clock.now()).toISOString();
+  const stamp = createdAt.replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const dir = join(options.backupsDir, stamp);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const target = join(dir, DATABASE_FILE);
+  const pages = await runBackupWorker(options.source, target);
+  const check = new DatabaseSync(target, { readOnly: true });
+  try {
+    const rows = check.prepare("PRAGMA integrity_check").all() as Array<
+      { integrity_check: string }
+    >;
+    if (rows.length !== 1 || rows[0]!.integrity_check !== "ok") {
+      throw new Error(
+        `The backup copy failed its integrity check: ${
+          rows.map((row) => row.integrity_check).join("; ")
+        }`,
+      );
+    }
+  } finally {
+    check.close();
+  }
+  const manifest: BackupManifest = {
+    app_version: options.appVersion,
+    schema_version: schemaVersionOf(target),
+    created_at: createdAt,
+    files: { [DATABASE_FILE]: await sha256File(target) },
+  };
+  await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", {
+    mode: 0o600,
+  });
+  return { dir, manifest, pages };
+}
+
+/** Deletes all but the newest `keep` backups; returns the removed folders. */
+export async function pruneBackups(backupsDir: string, keep: number): Promise<string[]> {
+  const stamps: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(backupsDir)) {
+      if (entry.isDirectory && /^\d{8}T\d{6}Z$/.test(entry.name)) stamps.push(entry.name);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  const removed = stamps.sort().reverse().slice(keep);
+  for (const stamp of removed) await Deno.remove(join(backupsDir, stamp), { recursive: true });
+  return removed;
+}
+
+/** Options for {@link restoreDatabase}. */
+export interface RestoreOptions {
+  /** The backup folder (with `synth.db` and `manifest.json`). */
+  from: string;
+  dataDir: string;
+  /** The newest schema version this app knows. */
+  newestSchema: number;
+  clock: Clock;
+}
+
+/**
+ * Replaces `<dataDir>/synth.db` with a backup after checking its hashes and
+ * schema version; the current file is kept as `synth.db.pre-restore-<stamp>`.
+ *
+ * @throws {DbError} `DB_DATA_DIR_IN_USE` while a server holds the data
+ * directory; `DB_NEWER_THAN_APP` for a backup from a newer schema.
+ * @throws {Error} When a file's hash does not match the manifest.
+ */
+export async function restoreDatabase(
+  options: RestoreOptions,
+): Promise<{ previous: string | null }> {
+  const lock = await acquireDataDirLock(options.dataDir);
+  try {
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(options.from, "manifest.json")),
+    ) as BackupManifest;
+    for (const [name, hash] of Object.entries(manifest.files)) {
+      const actual = await sha256File(join(options.from, name));
+      if (actual !== hash) {
+        throw new Error(
+          `Cannot restore: ${name} in ${options.from} does not match its manifest hash`,
+        );
+      }
+    }
+    if (manifest.schema_version > options.newestSchema) {
+      throw new DbError(
+        DB_ERROR_CODES.NEWER_THAN_APP,
+        `Cannot restore: the backup has schema version ${manifest.schema_version}, newer than this app's ${options.newestSchema}`,
+      );
+    }
+    const current = join(options.dataDir, DATABASE_FILE);
+    const stamp = new Date(options.clock.now()).toISOString().replace(/[-:]/g, "").replace(
+      /\.\d{3}Z$/,
+      "Z",
+    );
+    let previous: string | null = null;
+    try {
+      previous = `${current}.pre-restore-${stamp}`;
+      await Deno.rename(current, previous);
+      for (const suffix of ["-wal", "-shm"]) {
+        await Deno.rename(current + suffix, previous + suffix).catch(() => {});
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      previous = null;
+    }
+    await Deno.copyFile(join(options.from, DATABASE_FILE), current);
+    await Deno.chmod(current, 0o600);
+    return { previous };
+  } finally {
+    lock.release();
+  }
+}
