@@ -1,206 +1,104 @@
 /**
- * `deno task bench`: starts the real server (the start task's command) and
- * a bare `Deno.serve` baseline, measures idle memory and `GET /health/live`
- * throughput and latency of both in the same run, prints a table with
- * ratios and PASS/FAIL against the targets in `docs/benchmarks.md`, and
- * writes `bench/results/<time>.json`. `--strict` exits 1 on a FAIL.
+ * `deno task bench`: runs the benchmark suites, prints one table per suite
+ * with our figures next to a baseline measured in the same run, marks each
+ * target PASS/FAIL (targets in `docs/benchmarks.md`), and writes
+ * `bench/results/<time>.json`. `--strict` exits 1 on a FAIL.
  *
- * Options: --seconds N (15), --warmup N (5), --connections N (64),
- * --idle N (10), --strict.
+ * Suites: `http` (the real server against a bare `Deno.serve`), `memory`
+ * (the WASM vector index against a plain TypeScript scan, the lexical
+ * embedder, inserts, start-up load, recall, online backup).
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { REPO_DIR, spawnServer } from "../src/testing/mod.ts";
+import { REPO_DIR } from "../src/testing/mod.ts";
 import { VERSION } from "../src/version.ts";
-import { type LoadResult, residentBytes, runLoad } from "./load.ts";
+import { runHttpBench } from "./http_bench.ts";
+import { runMemoryBench } from "./memory_bench.ts";
+import { printTable, type Row } from "./report.ts";
 
-const USAGE =
-  "usage: deno task bench [--seconds 15] [--warmup 5] [--connections 64] [--idle 10] [--strict]";
+const USAGE = "usage: deno task bench [--suite http,memory] [--seconds 15] [--warmup 5] " +
+  "[--connections 64] [--idle 10] [--sizes 10000,100000] [--corpus 100000] [--strict]";
+
+function fail(message: string): never {
+  Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n${USAGE}\n`));
+  Deno.exit(64);
+}
+
 let values;
 try {
   ({ values } = parseArgs({
     args: Deno.args,
     options: {
+      suite: { type: "string", default: "http,memory" },
       seconds: { type: "string", default: "15" },
       warmup: { type: "string", default: "5" },
       connections: { type: "string", default: "64" },
       idle: { type: "string", default: "10" },
+      sizes: { type: "string", default: "10000,100000" },
+      corpus: { type: "string", default: "100000" },
       strict: { type: "boolean", default: false },
     },
   }));
 } catch (error) {
-  Deno.stderr.writeSync(new TextEncoder().encode(`${(error as Error).message}\n${USAGE}\n`));
-  Deno.exit(64);
+  fail((error as Error).message);
 }
-for (const name of ["seconds", "warmup", "connections", "idle"] as const) {
+for (const name of ["seconds", "warmup", "connections", "idle", "corpus"] as const) {
   if (!/^\d+$/.test(values[name]) || Number(values[name]) <= 0) {
-    Deno.stderr.writeSync(
-      new TextEncoder().encode(`--${name} must be a positive whole number\n${USAGE}\n`),
-    );
-    Deno.exit(64);
+    fail(`--${name} must be a positive whole number`);
   }
 }
-const loadOptions = {
-  seconds: Number(values.seconds),
-  warmupSeconds: Number(values.warmup),
-  connections: Number(values.connections),
-};
-const MIB = 1024 * 1024;
+const sizes = values.sizes.split(",").map(Number);
+if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) fail("--sizes takes whole numbers");
+const suites = values.suite.split(",");
+if (suites.some((suite) => suite !== "http" && suite !== "memory")) {
+  fail(`unknown suite in "${values.suite}"`);
+}
 
 // deno-lint-ignore no-console
-const print = (line: string) => console.log(line);
-
-function progress(step: string) {
-  Deno.stderr.writeSync(new TextEncoder().encode(`… ${step}\n`));
-}
-
-async function startBaseline() {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "bench/baseline_server.ts"],
-    cwd: REPO_DIR,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (!buffer.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The baseline server exited before listening");
-    buffer += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return { child, url: JSON.parse(buffer.split("\n")[0]!).url as string };
-}
-
-progress("starting the server (start task) and the baseline");
-const server = await spawnServer();
-const baseline = await startBaseline();
-let rss: { server: number; baseline: number };
-let baseLoad: LoadResult;
-let liveLoad: LoadResult;
-try {
-  progress(`idling ${values.idle} s before reading memory`);
-  await new Promise((resolve) => setTimeout(resolve, Number(values.idle) * 1000));
-  rss = {
-    server: await residentBytes(server.process.pid),
-    baseline: await residentBytes(baseline.child.pid),
-  };
-  progress(
-    `loading the baseline: ${loadOptions.connections} connections, ${loadOptions.seconds} s`,
-  );
-  baseLoad = await runLoad(`${baseline.url}/`, loadOptions);
-  progress(
-    `loading GET /health/live: ${loadOptions.connections} connections, ${loadOptions.seconds} s`,
-  );
-  liveLoad = await runLoad(`${server.url}/health/live`, loadOptions);
-} finally {
-  baseline.child.kill("SIGTERM");
-  await baseline.child.status;
-  await server.stop("SIGTERM");
-}
-
-interface Row {
-  measure: string;
-  ours: string;
-  baseline: string;
-  ratio: string;
-  target: string;
-  pass: boolean | null;
-}
-
-const fmt = (value: number, digits = 0) => Number.isFinite(value) ? value.toFixed(digits) : "n/a";
-const ratio = (ours: number, base: number) => (base > 0 ? `${(ours / base).toFixed(2)}×` : "n/a");
-
-function loadRows(ours: LoadResult, base: LoadResult): Row[] {
-  return [
-    {
-      measure: "GET /health/live req/s",
-      ours: fmt(ours.rps),
-      baseline: fmt(base.rps),
-      ratio: ratio(ours.rps, base.rps),
-      target: "≥ 10000",
-      pass: ours.rps >= 10_000,
-    },
-    {
-      measure: "GET /health/live p50 ms",
-      ours: fmt(ours.p50Ms, 2),
-      baseline: fmt(base.p50Ms, 2),
-      ratio: ratio(ours.p50Ms, base.p50Ms),
-      target: "",
-      pass: null,
-    },
-    {
-      measure: "GET /health/live p99 ms",
-      ours: fmt(ours.p99Ms, 2),
-      baseline: fmt(base.p99Ms, 2),
-      ratio: ratio(ours.p99Ms, base.p99Ms),
-      target: "≤ 10",
-      pass: ours.p99Ms <= 10,
-    },
-    {
-      measure: "errors",
-      ours: String(ours.errors),
-      baseline: String(base.errors),
-      ratio: "",
-      target: "0",
-      pass: ours.errors === 0,
-    },
-  ];
-}
-
-const rows: Row[] = [
-  ...loadRows(liveLoad, baseLoad),
-  {
-    measure: `RSS at idle (${values.idle} s) MiB`,
-    ours: fmt(rss.server / MIB, 1),
-    baseline: fmt(rss.baseline / MIB, 1),
-    ratio: ratio(rss.server, rss.baseline),
-    target: "≤ 120",
-    pass: rss.server <= 120 * MIB,
-  },
-];
-
-const header = ["measure", "synth-mind", "baseline", "ratio", "target", "result"];
-const table = rows.map((row) => [
-  row.measure,
-  row.ours,
-  row.baseline,
-  row.ratio,
-  row.target,
-  row.pass === null ? "" : row.pass ? "PASS" : "FAIL",
-]);
-const widths = header.map((title, i) =>
-  Math.max(title.length, ...table.map((cells) => cells[i]!.length))
+console.log(
+  `synth-mind ${VERSION} bench — deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
 );
-const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ");
-print(`synth-mind ${VERSION} bench — deno ${Deno.version.deno}, load client: ${liveLoad.client}`);
-if (liveLoad.client === "fetch") {
-  print(
-    "note: no wrk on PATH, so the load comes from fetch loops in this process, which share the CPU " +
-      "with the server; latency then measures the client too (compare with the baseline column). " +
-      "Install wrk (apt-get install wrk) for figures comparable with the targets.",
-  );
+const results: Record<string, unknown> = {};
+const allRows: Row[] = [];
+
+if (suites.includes("http")) {
+  const http = await runHttpBench({
+    seconds: Number(values.seconds),
+    warmupSeconds: Number(values.warmup),
+    connections: Number(values.connections),
+    idleSeconds: Number(values.idle),
+  });
+  printTable(`HTTP (load client: ${http.client})`, "Deno.serve", http.rows);
+  if (http.client === "fetch") {
+    // deno-lint-ignore no-console
+    console.log(
+      "note: no wrk on PATH, so the load comes from fetch loops in this process, which share the CPU " +
+        "with the server; latency then measures the client too. Install wrk for figures comparable with the targets.",
+    );
+  }
+  results.http = { rows: http.rows, ...http.raw as object };
+  allRows.push(...http.rows);
 }
-print(line(header));
-print(line(widths.map((width) => "-".repeat(width))));
-for (const cells of table) print(line(cells));
 
-const result = {
-  date: new Date().toISOString(),
-  version: VERSION,
-  deno: Deno.version.deno,
-  options: { ...loadOptions, idleSeconds: Number(values.idle) },
-  live: liveLoad,
-  baseline: baseLoad,
-  rss_bytes: rss,
-  rows,
-};
+if (suites.includes("memory")) {
+  const memory = await runMemoryBench({ sizes, corpus: Number(values.corpus) });
+  printTable("Memory (baseline: plain TypeScript scan, 4 accumulators)", "plain TS", memory.rows);
+  results.memory = { rows: memory.rows, ...memory.raw as object };
+  allRows.push(...memory.rows);
+}
+
+const date = new Date().toISOString();
 await Deno.mkdir(`${REPO_DIR}/bench/results`, { recursive: true });
-const file = `${REPO_DIR}/bench/results/${result.date.slice(0, 19).replaceAll(":", "-")}.json`;
-await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
-print(`results written to ${file}`);
-
-const failed = rows.some((row) => row.pass === false);
-if (values.strict && failed) Deno.exit(1);
+const file = `${REPO_DIR}/bench/results/${date.slice(0, 19).replaceAll(":", "-")}.json`;
+await Deno.writeTextFile(
+  file,
+  JSON.stringify(
+    { date, version: VERSION, deno: Deno.version.deno, options: values, results },
+    null,
+    2,
+  ) + "\n",
+);
+// deno-lint-ignore no-console
+console.log(`\nresults written to ${file}`);
+if (values.strict && allRows.some((row) => row.pass === false)) Deno.exit(1);

@@ -198,17 +198,22 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
     }
     if (good.length > 0) {
       await store.transaction(async (trx) => {
-        for (const { row, vector } of good) {
-          await trx.insertInto("memory_vectors")
-            .values({ space_id: space!.id, memory_id: row.id, vec: vectorToBlob(vector) })
-            .onConflict((conflict) =>
-              conflict.columns(["space_id", "memory_id"]).doUpdateSet({ vec: vectorToBlob(vector) })
-            )
-            .execute();
-          await trx.deleteFrom("embed_queue")
-            .where("space_id", "=", space!.id).where("memory_id", "=", row.id)
-            .execute();
-        }
+        await trx.insertInto("memory_vectors")
+          .values(good.map(({ row, vector }) => ({
+            space_id: space!.id,
+            memory_id: row.id,
+            vec: vectorToBlob(vector),
+          })))
+          .onConflict((conflict) =>
+            conflict.columns(["space_id", "memory_id"]).doUpdateSet((eb) => ({
+              vec: eb.ref("excluded.vec"),
+            }))
+          )
+          .execute();
+        await trx.deleteFrom("embed_queue")
+          .where("space_id", "=", space!.id)
+          .where("memory_id", "in", good.map(({ row }) => row.id))
+          .execute();
       });
       if (state === "ready") {
         for (const { row, vector } of good) upsert(row.id, vector, row);

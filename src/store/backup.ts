@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import type { Clock } from "../clock.ts";
 import { DB_ERROR_CODES, DbError } from "./errors.ts";
 import { acquireDataDirLock } from "./lock.ts";
+import type { BackupWorkerResult } from "./backup_worker.ts";
 import { DATABASE_FILE } from "./store.ts";
 
 /** `manifest.json` of a backup. */
@@ -35,31 +35,19 @@ async function sha256File(path: string): Promise<string> {
   return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
 }
 
-function schemaVersionOf(path: string): number {
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    const row = db.prepare("SELECT max(version) AS version FROM schema_migrations").get() as
-      | { version: number | null }
-      | undefined;
-    return row?.version ?? 0;
-  } finally {
-    db.close();
-  }
-}
-
-function runBackupWorker(source: string, target: string): Promise<number> {
+function runBackupWorker(source: string, target: string) {
   const worker = new Worker(new URL("./backup_worker.ts", import.meta.url), { type: "module" });
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<Extract<BackupWorkerResult, { ok: true }>>((resolve, reject) => {
     worker.onmessage = (event) => {
       worker.terminate();
-      const data = event.data as { ok: true; pages: number } | { ok: false; message: string };
-      if (data.ok) resolve(data.pages);
-      else reject(new Error(data.message));
+      const data = event.data as BackupWorkerResult;
+      if (data.ok) resolve(data);
+      else reject(new Error(`The backup failed: ${data.message}`));
     };
     worker.onerror = (event) => {
       event.preventDefault();
       worker.terminate();
-      reject(new Error(event.message));
+      reject(new Error(`The backup failed: ${event.message}`));
     };
     worker.postMessage({ source, target });
   });
@@ -78,32 +66,20 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupInfo
   const dir = join(options.backupsDir, stamp);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const target = join(dir, DATABASE_FILE);
-  const pages = await runBackupWorker(options.source, target);
-  const check = new DatabaseSync(target, { readOnly: true });
-  try {
-    const rows = check.prepare("PRAGMA integrity_check").all() as Array<
-      { integrity_check: string }
-    >;
-    if (rows.length !== 1 || rows[0]!.integrity_check !== "ok") {
-      throw new Error(
-        `The backup copy failed its integrity check: ${
-          rows.map((row) => row.integrity_check).join("; ")
-        }`,
-      );
-    }
-  } finally {
-    check.close();
+  const result = await runBackupWorker(options.source, target);
+  if (result.integrity.length !== 1 || result.integrity[0] !== "ok") {
+    throw new Error(`The backup copy failed its integrity check: ${result.integrity.join("; ")}`);
   }
   const manifest: BackupManifest = {
     app_version: options.appVersion,
-    schema_version: schemaVersionOf(target),
+    schema_version: result.schemaVersion,
     created_at: createdAt,
-    files: { [DATABASE_FILE]: await sha256File(target) },
+    files: { [DATABASE_FILE]: result.sha256 },
   };
   await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", {
     mode: 0o600,
   });
-  return { dir, manifest, pages };
+  return { dir, manifest, pages: result.pages };
 }
 
 /** Deletes all but the newest `keep` backups; returns the removed folders. */

@@ -115,28 +115,32 @@ Deno.test("an edited applied migration stops the store with the file named", asy
 
 Deno.test("a missing applied migration file and a newer database are refused", async () => {
   await withDir(async (dir) => {
-    const extra = { version: 2, name: "later", sql: "CREATE TABLE later_table (id INTEGER);" };
+    const next = SQLITE_MIGRATIONS.length + 1;
+    const file = (version: number, name: string) =>
+      `${String(version).padStart(4, "0")}_${name}.sql`;
+    const extra = { version: next, name: "later", sql: "CREATE TABLE later_table (id INTEGER);" };
     await openStore(options(dir, { migrationList: [...SQLITE_MIGRATIONS, extra] })).close();
     assert.throws(
       () => openStore(options(dir)),
       (error: unknown) =>
         error instanceof DbError && error.code === DB_ERROR_CODES.NEWER_THAN_APP &&
-        error.message.includes("0002_later.sql"),
+        error.message.includes(file(next, "later")),
     );
-    const withGap = [{ ...extra, version: 3, name: "third", sql: "SELECT 1;" }];
+    const withGap = [{ ...extra, version: next + 1, name: "third", sql: "SELECT 1;" }];
     assert.throws(
       () => openStore(options(dir, { migrationList: [...SQLITE_MIGRATIONS, ...withGap] })),
       (error: unknown) =>
         error instanceof DbError && error.code === DB_ERROR_CODES.MIGRATION_MISSING &&
-        error.message.includes("migrations/sqlite/0002_later.sql was applied"),
+        error.message.includes(`migrations/sqlite/${file(next, "later")} was applied`),
     );
   });
 });
 
 Deno.test("a failing migration rolls back and names its file", async () => {
   await withDir((dir) => {
+    const next = SQLITE_MIGRATIONS.length + 1;
     const broken = {
-      version: 2,
+      version: next,
       name: "broken",
       sql: "CREATE TABLE ok_table (id INTEGER); SELEKT;",
     };
@@ -145,7 +149,9 @@ Deno.test("a failing migration rolls back and names its file", async () => {
       (error: unknown) =>
         error instanceof DbError && error.code === DB_ERROR_CODES.MIGRATION_FAILED &&
         error.message.startsWith(
-          "Cannot start: migrations/sqlite/0002_broken.sql failed and was rolled back",
+          `Cannot start: migrations/sqlite/${
+            String(next).padStart(4, "0")
+          }_broken.sql failed and was rolled back`,
         ),
     );
     const raw = new DatabaseSync(`${dir}/synth.db`);
@@ -153,7 +159,7 @@ Deno.test("a failing migration rolls back and names its file", async () => {
       raw.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'ok_table'").get()?.n,
       0,
     );
-    assert.equal(raw.prepare("SELECT max(version) AS v FROM schema_migrations").get()?.v, 1);
+    assert.equal(raw.prepare("SELECT max(version) AS v FROM schema_migrations").get()?.v, next - 1);
     raw.close();
   });
 });

@@ -44,11 +44,28 @@ const MAX_QUERY_TOKENS = 32;
  * a user types is ever parsed as FTS syntax (`AND (`, `*`, `NEAR`).
  */
 export function ftsMatchExpression(query: string): string | null {
-  const tokens = [...new Set(contentTokens(query).filter((token) => [...token].length >= 2))]
+  const tokens = queryTokens(query);
+  return tokens.length === 0 ? null : quoteTerms(tokens);
+}
+
+function queryTokens(query: string): string[] {
+  return [...new Set(contentTokens(query).filter((token) => [...token].length >= 2))]
     .slice(0, MAX_QUERY_TOKENS);
-  if (tokens.length === 0) return null;
+}
+
+function quoteTerms(tokens: readonly string[]): string {
   return tokens.map((token) => `"${token.replaceAll('"', '""')}"`).join(" OR ");
 }
+
+/**
+ * Above this many memories, the query keeps its rarest words only while
+ * their document counts add up to at most {@link MATCH_BUDGET_SHARE} of the
+ * memories (the rarest word always stays): ranking cost grows with the
+ * documents matched, and the most common words tell BM25 the least.
+ */
+export const COMMON_TERM_MIN_DOCS = 1_000;
+/** Share of memories the kept words may match in total. */
+export const MATCH_BUDGET_SHARE = 0.05;
 
 /** The SQL condition of a {@link MemoryFilter} on the `memories` alias `m`. */
 export function memoryFilterSql(filter: MemoryFilter): RawBuilder<unknown> {
@@ -84,12 +101,30 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
   return {
     matchExpression: ftsMatchExpression,
     async search(query, { limit, filter }) {
-      const match = ftsMatchExpression(query);
-      if (match === null) return [];
+      let tokens = queryTokens(query);
+      if (tokens.length === 0) return [];
+      const total = await db.selectFrom("memories").select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
+      if (Number(total.n) >= COMMON_TERM_MIN_DOCS && tokens.length > 1) {
+        const frequencies = await Promise.all(tokens.map(async (token) => {
+          const { rows } = await sql<{ doc: number }>`
+            SELECT doc FROM memory_fts_vocab WHERE term = ${token}`.execute(db);
+          return { token, doc: rows[0]?.doc ?? 0 };
+        }));
+        const budget = Number(total.n) * MATCH_BUDGET_SHARE;
+        const kept: string[] = [];
+        let matched = 0;
+        for (const { token, doc } of frequencies.sort((a, b) => a.doc - b.doc)) {
+          if (kept.length > 0 && matched + doc > budget) break;
+          kept.push(token);
+          matched += doc;
+        }
+        tokens = kept;
+      }
       const { rows } = await sql<TextHit>`
         SELECT m.id AS id, bm25(memory_fts) AS bm25
         FROM memory_fts JOIN memories m ON m.id = memory_fts.rowid
-        WHERE memory_fts MATCH ${match} AND ${memoryFilterSql(filter)}
+        WHERE memory_fts MATCH ${quoteTerms(tokens)} AND ${memoryFilterSql(filter)}
         ORDER BY bm25 ASC, m.created_at DESC
         LIMIT ${limit}`.execute(db);
       return rows.map((row) => ({ id: row.id, bm25: row.bm25 }));

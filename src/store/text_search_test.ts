@@ -112,3 +112,31 @@ Deno.test("the filter applies inside the query, before the limit", async () => {
     assert.deepEqual(await ids({ createdFrom: 100 }), []);
   });
 });
+
+Deno.test("above 1,000 memories, common words are left out of the query while rare ones match few enough", async () => {
+  await withStore(async (store) => {
+    const values = Array.from({ length: 1_200 }, (_, i) => ({
+      uid: `mem_common_${i}`,
+      kind: "semantic" as const,
+      owner_user_id: "usr_a",
+      thread_id: null,
+      text: i === 7 ? "common words with a rare zebra" : `common words number ${i}`,
+      source: "user" as const,
+      source_ref: null,
+      trust: "high" as const,
+      importance: 0.5,
+      content_hash: `common${i}`,
+      created_at: 1_000,
+      expires_at: null,
+      last_recalled_at: null,
+      last_reinforced_at: null,
+    }));
+    for (let i = 0; i < values.length; i += 200) {
+      await store.db.insertInto("memories").values(values.slice(i, i + 200)).execute();
+    }
+    const hits = await store.text.search("common zebra", { limit: 5, filter: ownerA });
+    assert.equal(hits.length, 1, "only the rare word is searched");
+    const onlyCommon = await store.text.search("common words", { limit: 5, filter: ownerA });
+    assert.equal(onlyCommon.length, 5, "with only common words, the rarest is kept");
+  });
+});

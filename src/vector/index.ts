@@ -78,6 +78,7 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   scanI8(
     q: number,
+    q16: number,
     rows: number,
     inv: number,
     mask: number,
@@ -137,7 +138,8 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
 
   // Fixed regions first; per-slot regions after them move up as capacity grows.
   const qI8 = 0;
-  const qF32 = align16(qI8 + dimPad);
+  const q16 = align16(qI8 + dimPad);
+  const qF32 = align16(q16 + dimPad * 2);
   const candIdx = align16(qF32 + dimPad * 4);
   const candOut = align16(candIdx + MAX_CANDIDATES * 4);
   const fixedEnd = align16(candOut + MAX_CANDIDATES * 4);
@@ -165,8 +167,7 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
 
   // Per-slot bookkeeping in JavaScript.
   let slotIds = new Int32Array(layout.capacity).fill(-1);
-  let ownerCodes = new Int32Array(layout.capacity);
-  let kinds = new Uint8Array(layout.capacity);
+  let groups = new Int32Array(layout.capacity);
   let createdAt = new Float64Array(layout.capacity);
   let expiresAt = new Float64Array(layout.capacity);
   let flagged = new Uint8Array(layout.capacity);
@@ -201,8 +202,7 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
       return copy;
     };
     slotIds = extend(slotIds, -1);
-    ownerCodes = extend(ownerCodes);
-    kinds = extend(kinds);
+    groups = extend(groups);
     createdAt = extend(createdAt);
     expiresAt = extend(expiresAt);
     flagged = extend(flagged);
@@ -250,25 +250,36 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
   }
 
   function buildMask(filter: SlotFilter): void {
-    const allowed = new Uint8Array(ownerCodeOf.size);
+    // A slot's group is ownerCode × 8 + kind; one table says which groups pass.
+    const allowed = new Uint8Array(ownerCodeOf.size * 8);
     for (const { owner, kinds: kindBits } of filter.owners) {
       const code = ownerCodeOf.get(owner);
-      if (code !== undefined) allowed[code] = allowed[code]! | kindBits;
+      if (code === undefined) continue;
+      for (let kind = 0; kind < 8; kind++) {
+        if ((kindBits >> kind) & 1) allowed[code * 8 + kind] = 1;
+      }
     }
     const mask = new Uint8Array(kernel.memory.buffer, layout.mask, highWater);
     const from = filter.createdFrom ?? -Infinity;
     const before = filter.createdBefore ?? Infinity;
     const now = filter.now ?? -Infinity;
-    const includeFlagged = filter.includeFlagged ?? false;
-    const exclude = filter.excludeIds;
-    for (let slot = 0; slot < highWater; slot++) {
-      const id = slotIds[slot]!;
-      const ok = id >= 0 &&
-        ((allowed[ownerCodes[slot]!]! >> kinds[slot]!) & 1) === 1 &&
-        createdAt[slot]! >= from && createdAt[slot]! < before &&
-        !(expiresAt[slot]! <= now) &&
-        (includeFlagged || flagged[slot] === 0) &&
-        !(exclude?.has(id) ?? false);
+    const skipFlagged = !(filter.includeFlagged ?? false);
+    const exclude = filter.excludeIds && filter.excludeIds.size > 0 ? filter.excludeIds : null;
+    const ids = slotIds;
+    const group = groups;
+    const flags = flagged;
+    const created = createdAt;
+    const expires = expiresAt;
+    const end = highWater;
+    for (let slot = 0; slot < end; slot++) {
+      const id = ids[slot]!;
+      let ok = id >= 0 && allowed[group[slot]!] === 1;
+      if (ok && skipFlagged && flags[slot] === 1) ok = false;
+      if (ok) {
+        const at = created[slot]!;
+        ok = at >= from && at < before && expires[slot]! > now;
+      }
+      if (ok && exclude !== null && exclude.has(id)) ok = false;
       mask[slot] = ok ? 1 : 0;
     }
   }
@@ -305,8 +316,7 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
       );
       new Float32Array(kernel.memory.buffer, layout.invScales, layout.capacity)[slot] = inverse;
       slotIds[slot] = row.id;
-      ownerCodes[slot] = ownerCode(row.meta.owner);
-      kinds[slot] = row.meta.kind;
+      groups[slot] = ownerCode(row.meta.owner) * 8 + (row.meta.kind & 7);
       createdAt[slot] = row.meta.createdAt;
       expiresAt[slot] = row.meta.expiresAt ?? Infinity;
       flagged[slot] = row.meta.flagged ? 1 : 0;
@@ -327,6 +337,7 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
       buildMask(filter);
       kernel.scanI8(
         qI8,
+        q16,
         layout.rowsI8,
         layout.invScales,
         layout.mask,

@@ -6,10 +6,13 @@
 /**
  * Int8 scan: for each slot i < n whose mask byte is set, writes
  * dot(q, row_i) × invScale_i as f32 to out[i]; masked slots get -Infinity.
- * Rows and the query are int8, dimPad (a multiple of 16) bytes each.
+ * Rows and the query are int8, dimPad (a multiple of 16) bytes each; the
+ * query is widened once into `q16` (dimPad × 2 bytes of scratch), and two
+ * rows are scanned per step.
  */
 export function scanI8(
   q: usize,
+  q16: usize,
   rows: usize,
   invScales: usize,
   mask: usize,
@@ -17,25 +20,60 @@ export function scanI8(
   dimPad: i32,
   out: usize,
 ): void {
-  for (let i = 0; i < n; i++) {
+  for (let j = 0; j < dimPad; j += 16) {
+    const a = v128.load(q + <usize>j);
+    v128.store(q16 + (<usize>j << 1), i16x8.extend_low_i8x16_s(a));
+    v128.store(q16 + (<usize>j << 1) + 16, i16x8.extend_high_i8x16_s(a));
+  }
+  const stride = <usize>dimPad;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const m0 = load<u8>(mask + <usize>i);
+    const m1 = load<u8>(mask + <usize>i + 1);
+    if ((m0 | m1) == 0) {
+      store<f32>(out + (<usize>i << 2), -Infinity);
+      store<f32>(out + (<usize>i << 2) + 4, -Infinity);
+      continue;
+    }
+    const row0 = rows + <usize>i * stride;
+    const row1 = row0 + stride;
+    let acc0 = i32x4.splat(0);
+    let acc1 = i32x4.splat(0);
+    for (let j = 0; j < dimPad; j += 16) {
+      const qlo = v128.load(q16 + (<usize>j << 1));
+      const qhi = v128.load(q16 + (<usize>j << 1) + 16);
+      const b0 = v128.load(row0 + <usize>j);
+      const b1 = v128.load(row1 + <usize>j);
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(qlo, i16x8.extend_low_i8x16_s(b0)));
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(qhi, i16x8.extend_high_i8x16_s(b0)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(qlo, i16x8.extend_low_i8x16_s(b1)));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(qhi, i16x8.extend_high_i8x16_s(b1)));
+    }
+    const sum0 = i32x4.extract_lane(acc0, 0) + i32x4.extract_lane(acc0, 1) +
+      i32x4.extract_lane(acc0, 2) + i32x4.extract_lane(acc0, 3);
+    const sum1 = i32x4.extract_lane(acc1, 0) + i32x4.extract_lane(acc1, 1) +
+      i32x4.extract_lane(acc1, 2) + i32x4.extract_lane(acc1, 3);
+    store<f32>(
+      out + (<usize>i << 2),
+      m0 == 0 ? -Infinity : <f32>sum0 * load<f32>(invScales + (<usize>i << 2)),
+    );
+    store<f32>(
+      out + (<usize>i << 2) + 4,
+      m1 == 0 ? -Infinity : <f32>sum1 * load<f32>(invScales + (<usize>i << 2) + 4),
+    );
+  }
+  for (; i < n; i++) {
     const outAt = out + (<usize>i << 2);
     if (load<u8>(mask + <usize>i) == 0) {
       store<f32>(outAt, -Infinity);
       continue;
     }
-    const row = rows + <usize>i * <usize>dimPad;
+    const row = rows + <usize>i * stride;
     let acc = i32x4.splat(0);
     for (let j = 0; j < dimPad; j += 16) {
-      const a = v128.load(q + <usize>j);
       const b = v128.load(row + <usize>j);
-      acc = i32x4.add(
-        acc,
-        i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)),
-      );
-      acc = i32x4.add(
-        acc,
-        i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)),
-      );
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(q16 + (<usize>j << 1)), i16x8.extend_low_i8x16_s(b)));
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(q16 + (<usize>j << 1) + 16), i16x8.extend_high_i8x16_s(b)));
     }
     const sum = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) +
       i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);

@@ -1,0 +1,107 @@
+import { REPO_DIR, spawnServer } from "../src/testing/mod.ts";
+import { type LoadOptions, type LoadResult, residentBytes, runLoad } from "./load.ts";
+import { fmt, progress, ratio, type Row } from "./report.ts";
+
+/** Options for {@link runHttpBench}. */
+export interface HttpBenchOptions extends LoadOptions {
+  idleSeconds: number;
+}
+
+const MIB = 1024 * 1024;
+
+async function startBaseline() {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "bench/baseline_server.ts"],
+    cwd: REPO_DIR,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  while (!buffer.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("The baseline server exited before listening");
+    buffer += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return { child, url: JSON.parse(buffer.split("\n")[0]!).url as string };
+}
+
+/**
+ * The real server (start task) against a bare `Deno.serve` baseline:
+ * idle memory, then `GET /health/live` throughput and latency.
+ */
+export async function runHttpBench(
+  options: HttpBenchOptions,
+): Promise<{ rows: Row[]; raw: unknown; client: string }> {
+  progress("starting the server (start task) and the baseline");
+  const server = await spawnServer();
+  const baseline = await startBaseline();
+  let rss: { server: number; baseline: number };
+  let baseLoad: LoadResult;
+  let liveLoad: LoadResult;
+  try {
+    progress(`idling ${options.idleSeconds} s before reading memory`);
+    await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
+    rss = {
+      server: await residentBytes(server.process.pid),
+      baseline: await residentBytes(baseline.child.pid),
+    };
+    progress(`loading the baseline: ${options.connections} connections, ${options.seconds} s`);
+    baseLoad = await runLoad(`${baseline.url}/`, options);
+    progress(`loading GET /health/live: ${options.connections} connections, ${options.seconds} s`);
+    liveLoad = await runLoad(`${server.url}/health/live`, options);
+  } finally {
+    baseline.child.kill("SIGTERM");
+    await baseline.child.status;
+    await server.stop("SIGTERM");
+  }
+  const rows: Row[] = [
+    {
+      measure: "GET /health/live req/s",
+      ours: fmt(liveLoad.rps),
+      baseline: fmt(baseLoad.rps),
+      ratio: ratio(liveLoad.rps, baseLoad.rps),
+      target: "≥ 10,000",
+      pass: liveLoad.rps >= 10_000,
+    },
+    {
+      measure: "GET /health/live p50 ms",
+      ours: fmt(liveLoad.p50Ms, 2),
+      baseline: fmt(baseLoad.p50Ms, 2),
+      ratio: ratio(liveLoad.p50Ms, baseLoad.p50Ms),
+      target: "",
+      pass: null,
+    },
+    {
+      measure: "GET /health/live p99 ms",
+      ours: fmt(liveLoad.p99Ms, 2),
+      baseline: fmt(baseLoad.p99Ms, 2),
+      ratio: ratio(liveLoad.p99Ms, baseLoad.p99Ms),
+      target: "≤ 10",
+      pass: liveLoad.p99Ms <= 10,
+    },
+    {
+      measure: "errors",
+      ours: String(liveLoad.errors),
+      baseline: String(baseLoad.errors),
+      ratio: "",
+      target: "0",
+      pass: liveLoad.errors === 0,
+    },
+    {
+      measure: `RSS at idle (${options.idleSeconds} s) MiB`,
+      ours: fmt(rss.server / MIB, 1),
+      baseline: fmt(rss.baseline / MIB, 1),
+      ratio: ratio(rss.server, rss.baseline),
+      target: "≤ 120",
+      pass: rss.server <= 120 * MIB,
+    },
+  ];
+  return {
+    rows,
+    raw: { live: liveLoad, baseline: baseLoad, rss_bytes: rss },
+    client: liveLoad.client,
+  };
+}

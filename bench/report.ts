@@ -1,0 +1,65 @@
+/** One line of a bench table. */
+export interface Row {
+  measure: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  /** null when the measure has no target. */
+  pass: boolean | null;
+}
+
+/** A formatted number, or "n/a". */
+export function fmt(value: number, digits = 0): string {
+  return Number.isFinite(value)
+    ? value.toLocaleString("en-US", {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    })
+    : "n/a";
+}
+
+/** `ours ÷ base` as `1.23×`. */
+export function ratio(ours: number, base: number): string {
+  return base > 0 && Number.isFinite(ours) ? `${(ours / base).toFixed(2)}×` : "";
+}
+
+/** Prints a table with a title. */
+export function printTable(title: string, baselineName: string, rows: readonly Row[]): void {
+  const header = ["measure", "synth-mind", baselineName, "ratio", "target", "result"];
+  const cells = rows.map((row) => [
+    row.measure,
+    row.ours,
+    row.baseline,
+    row.ratio,
+    row.target,
+    row.pass === null ? "" : row.pass ? "PASS" : "FAIL",
+  ]);
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...cells.map((line) => line[i]!.length))
+  );
+  const line = (values: string[]) =>
+    values.map((value, i) => value.padEnd(widths[i]!)).join("  ").trimEnd();
+  // deno-lint-ignore no-console
+  console.log(
+    `\n${title}\n${line(header)}\n${line(widths.map((width) => "-".repeat(width)))}\n${
+      cells.map(line).join("\n")
+    }`,
+  );
+}
+
+/** A progress line on stderr. */
+export function progress(step: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`… ${step}\n`));
+}
+
+/** p-th percentile of sorted numbers. */
+export function percentile(sorted: ArrayLike<number>, fraction: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
+/** Mean of numbers. */
+export function mean(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
