@@ -1,4 +1,5 @@
-import { memoryPlugin } from "../plugins/memory/mod.ts";
+import { memoryPlugin, reembedCommand } from "../plugins/memory/mod.ts";
+import type { AnyPluginCommand } from "./plugin/command.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
 
 /**
@@ -7,3 +8,8 @@ import type { AnyPlugin } from "./plugin/types.ts";
  * tools join this list as they land.
  */
 export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [memoryPlugin];
+
+/** CLI subcommands of the built-in plugins (`deno task reembed`). */
+export const BUILTIN_COMMANDS: Readonly<Record<string, AnyPluginCommand>> = {
+  reembed: reembedCommand,
+};

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCli } from "./cli/main.ts";
 import type { ShutdownSignal } from "./cli/io.ts";
-import { BUILTIN_PLUGINS } from "./builtin_plugins.ts";
+import { BUILTIN_COMMANDS, BUILTIN_PLUGINS } from "./builtin_plugins.ts";
 import { systemClock } from "./clock.ts";
 
 const SIGNALS: readonly ShutdownSignal[] = ["SIGINT", "SIGTERM"];
@@ -21,6 +21,8 @@ const code = await runCli(Deno.args, {
   stderr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
   clock: systemClock,
   plugins: BUILTIN_PLUGINS,
+  commands: BUILTIN_COMMANDS,
+  isTerminal: Deno.stdout.isTerminal(),
   onSignal(handler) {
     const listeners = SIGNALS.map((signal) => {
       const listener = () => handler(signal);

@@ -120,3 +120,4 @@ export {
 } from "./text.ts";
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
 export { readJson, readQuery, requireRole } from "./http/validate.ts";
+export type { AnyPluginCommand, PluginCommand, PluginCommandContext } from "./plugin/command.ts";

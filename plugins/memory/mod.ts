@@ -11,6 +11,7 @@ import { type MemoryConfig, memoryConfigSchema } from "./config.ts";
 import { memoryRoutes } from "./routes.ts";
 import { createMemoryService, type MemoryApi, type MemoryService } from "./service.ts";
 
+export { createReembedCommand, reembedCommand } from "./cli.ts";
 export type { MemoryConfig } from "./config.ts";
 export type { MemoryApi, MemoryUpdateEvent } from "./service.ts";
 export type { RecallItem, RecallQuery, RecallResult } from "./recall.ts";
@@ -60,10 +61,17 @@ export function createMemoryPlugin(
     start(ctx) {
       const state = running.get(ctx)!;
       const current = state.service;
-      // The index loads in the background; recall is full-text only until it is ready.
-      current.vectors.load(ctx.signal).catch((error) =>
-        ctx.log.error("loading the vector index failed", { error })
-      );
+      if (current.vectors.state === "reembedding") {
+        // Recall is full-text only until the new space is complete.
+        current.reembedInServer(ctx.signal).catch((error) =>
+          ctx.log.error("re-embedding failed", { error })
+        );
+      } else {
+        // The index loads in the background; recall is full-text only until it is ready.
+        current.vectors.load(ctx.signal).catch((error) =>
+          ctx.log.error("loading the vector index failed", { error })
+        );
+      }
       const schedule = () => {
         state.maintenance = ctx.clock.setTimeout(() => {
           current.runMaintenance()

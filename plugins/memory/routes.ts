@@ -210,6 +210,26 @@ export function memoryRoutes(http: Hono<AppEnv>, service: MemoryService, store: 
     });
   });
 
+  http.post("/memories/reembed", async (c) => {
+    requireRole(c, "admin");
+    if (!(await service.reembedder.needed()) && service.vectors.state !== "reembedding") {
+      throw new AppError(
+        "MEMORY_REEMBED_NOT_NEEDED",
+        "The stored vectors already use the configured embedder",
+        { status: 409 },
+      );
+    }
+    const job = await service.reembedder.prepare();
+    return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
+  });
+
+  http.get("/jobs/:id", async (c) => {
+    requireRole(c, "viewer");
+    const job = await service.reembedder.job(c.req.param("id"));
+    if (!job) throw new AppError("JOB_NOT_FOUND", "No such job", { status: 404 });
+    return c.json(job);
+  });
+
   http.get("/memories/:id", async (c) => {
     requireRole(c, "viewer");
     return c.json(requireMemory(await service.get(c.req.param("id"), c.get("principal").userId)));

@@ -1,4 +1,12 @@
-import type { Clock, EventBus, IdFactory, Logger, MemoryKind, Store } from "@synth/kernel";
+import {
+  type Clock,
+  delay,
+  type EventBus,
+  type IdFactory,
+  type Logger,
+  type MemoryKind,
+  type Store,
+} from "@synth/kernel";
 import type { Embedder } from "@synth/kernel";
 import type { MemoryConfig } from "./config.ts";
 import { type Conversations, createConversations } from "./conversations.ts";
@@ -12,6 +20,7 @@ import { createRecall, type RecallQuery, type RecallResult } from "./recall.ts";
 import { type Memory, toMemory } from "./records.ts";
 import { createMaintenance, type MaintenanceReport } from "./retention.ts";
 import { createTransfer, type Transfer } from "./transfer.ts";
+import { createReembedder, LEASE_MS, type Reembedder } from "./reembed.ts";
 import { createSemanticMemory, type SemanticMemory } from "./semantic.ts";
 import { createVectorManager, type VectorManager } from "./vectors.ts";
 import { createMemoryWriter } from "./writer.ts";
@@ -56,6 +65,13 @@ export interface MemoryApi {
   readonly forget: Forget;
   /** NDJSON export and import. */
   readonly transfer: Transfer;
+  /** Re-embedding into the configured embedder's space. */
+  readonly reembedder: Reembedder;
+  /**
+   * Runs (or resumes) re-embedding in the server until it finishes or
+   * `signal` aborts; waits while another process holds the job's lease.
+   */
+  reembedInServer(signal: AbortSignal): Promise<void>;
   /** One memory visible to `ownerUserId` (their own, or agent-wide self memories). */
   get(uid: string, ownerUserId: string): Promise<Memory | null>;
   /** Embeds every queued memory now (tests, benchmarks and `reembed`). */
@@ -126,6 +142,35 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
     },
   });
   const runMaintenance = createMaintenance({ store, forget, config, clock, log });
+  const reembedder = createReembedder({
+    store,
+    embedder: options.embedder,
+    config,
+    clock,
+    ids,
+    log,
+    owner: `server:${Deno.pid}`,
+  });
+
+  async function reembedInServer(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const job = await reembedder.prepare();
+        await reembedder.run(job.id, {
+          signal,
+          onProgress: (progress) => vectors.setProgress(progress),
+        });
+        await vectors.completeReembed(signal);
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        const running = error instanceof Error && "code" in error &&
+          error.code === "MEMORY_REEMBED_RUNNING";
+        if (!running) log.error("re-embedding failed; retrying", { error });
+        await delay(clock, LEASE_MS, { signal }).catch(() => {});
+      }
+    }
+  }
 
   return {
     embedder: options.embedder,
@@ -136,6 +181,8 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
     kv: createKeyValue(store, clock),
     forget,
     transfer: createTransfer({ store, vectors, clock, log }),
+    reembedder,
+    reembedInServer,
     recall,
     formatRecallBlock,
 

@@ -84,6 +84,10 @@ export interface VectorManager {
   health(): CheckResult;
   /** Index size and memory. */
   indexInfo(): { size: number; memoryBytes: number; kind: string };
+  /** Records re-embedding progress for the health check. */
+  setProgress(progress: { done: number; total: number }): void;
+  /** After re-embedding finished: the building space is active; load the index from it. */
+  completeReembed(signal: AbortSignal): Promise<void>;
   /** Stops the queue timer and waits for a running batch or load to end. */
   stop(): Promise<void>;
 }
@@ -104,6 +108,7 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
   let loading: Promise<void> | undefined;
   let stopped = false;
   let capacityWarned = false;
+  let reembedPercent = 0;
 
   function upsert(id: number, vector: Float32Array, row: IndexMeta) {
     const ok = index.upsert({
@@ -361,6 +366,39 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
         state = "reembedding";
         return;
       }
+      if (config.embedding.onMismatch === "reembed") {
+        if (configured) {
+          await db.updateTable("vector_spaces").set({ status: "building", updated_at: now })
+            .where("id", "=", configured.id).execute();
+          space = { ...configured, status: "building" };
+        } else {
+          const row = await db.insertInto("vector_spaces").values({
+            provider: embedder.provider,
+            model: embedder.model,
+            dims: embedder.dims,
+            quality: embedder.quality,
+            status: "building",
+            created_at: now,
+            updated_at: now,
+          }).returning("id").executeTakeFirstOrThrow();
+          space = {
+            id: row.id,
+            provider: embedder.provider,
+            model: embedder.model,
+            dims: embedder.dims,
+            status: "building",
+          };
+        }
+        state = "reembedding";
+        log.warn(
+          "the embedding model changed; re-embedding in the server, recall is full-text only meanwhile",
+          {
+            from: `${active.provider}/${active.model}/${active.dims}`,
+            to: embedder.id,
+          },
+        );
+        return;
+      }
       const count = await db.selectFrom("memories").select((eb) => eb.fn.countAll<number>().as("n"))
         .executeTakeFirstOrThrow();
       throw new ConfigurationError(
@@ -412,7 +450,9 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
 
     health() {
       if (state === "loading") return { status: "degraded", reason: "loading" };
-      if (state === "reembedding") return { status: "degraded", reason: "re-embedding" };
+      if (state === "reembedding") {
+        return { status: "degraded", reason: `re-embedding ${reembedPercent}%` };
+      }
       return {
         status: "ok",
         reason:
@@ -422,6 +462,17 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
 
     indexInfo() {
       return { size: index.size, memoryBytes: index.memoryBytes, kind: index.kind };
+    },
+
+    setProgress(progress) {
+      reembedPercent = progress.total === 0
+        ? 100
+        : Math.floor((progress.done / progress.total) * 100);
+    },
+
+    completeReembed(signal) {
+      state = "loading";
+      return manager.load(signal);
     },
 
     async stop() {

@@ -5,28 +5,16 @@ import { FakeClock } from "../testing/fake_clock.ts";
 import { makeTestDir } from "../testing/paths.ts";
 import { createTestHost } from "../testing/test_host.ts";
 import { acquireDataDirLock } from "../store/lock.ts";
-import { type CliIo, EXIT } from "./io.ts";
+import { createTestCliIo } from "../testing/cli_io.ts";
+import { EXIT } from "./io.ts";
 import { runCli } from "./main.ts";
 
-const EMPTY_DIR = new URL("../../tests/fixtures/empty_dir", import.meta.url).pathname;
-
 function io(dataDir: string, now = Date.UTC(2026, 10, 25, 12)) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const cliIo: CliIo = {
-    env: (name) => ({ SYNTH_DATA_DIR: dataDir })[name],
-    cwd: EMPTY_DIR,
-    appDir: EMPTY_DIR,
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
+  const test = createTestCliIo({
+    env: { SYNTH_DATA_DIR: dataDir },
     clock: new FakeClock({ start: now }),
-    plugins: [],
-    onSignal: () => () => {},
-    exit: (code) => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  return { cliIo, stdout: () => out.join(""), stderr: () => err.join("") };
+  });
+  return { cliIo: test.io, stdout: test.stdout, stderr: test.stderr };
 }
 
 const post = (text: string): RequestInit => ({

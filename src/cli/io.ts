@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.ts";
+import type { AnyPluginCommand } from "../plugin/command.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
 
 /** Process exit codes (`spec/ops.md` §5). */
@@ -29,6 +30,10 @@ export interface CliIo {
   clock: Clock;
   /** The plugins the server loads. */
   plugins: readonly AnyPlugin[];
+  /** CLI subcommands the plugins contribute, by name. */
+  commands: Readonly<Record<string, AnyPluginCommand>>;
+  /** Whether stdout is a terminal. */
+  isTerminal: boolean;
   /** Calls `handler` on each SIGINT/SIGTERM; returns a function removing it. */
   onSignal(handler: (signal: ShutdownSignal) => void): () => void;
   /** Ends the process at once (a second signal during shutdown). */

@@ -3,6 +3,7 @@ import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { runBackup, runRestore } from "./backup.ts";
 import { runMigrate } from "./migrate.ts";
+import { runPluginCommand } from "./plugin_command.ts";
 import { runServe } from "./serve.ts";
 
 const USAGE = `Usage: synth-mind [command] [options]
@@ -21,6 +22,7 @@ Commands:
   backup [--out DIR] [--keep 7]
                     online, consistent copy of the database into <dataDir>/backups/<UTC stamp>/
   restore DIR       put a backup in place (refused while the server runs)
+  reembed           embed every memory with the configured embedder (resumable, progress shown)
 
 Options:
   --version, -V     print the version
@@ -49,6 +51,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (command === "migrate") return await runMigrate(io, rest);
   if (command === "backup") return await runBackup(io, rest);
   if (command === "restore") return await runRestore(io, rest);
+  const pluginCommand = io.commands[command];
+  if (pluginCommand) return await runPluginCommand(io, pluginCommand, rest);
   if (command in NOT_YET) {
     io.stderr(`synth-mind ${command} is not yet available: ${NOT_YET[command]}.\n`);
     return EXIT.FAILURE;

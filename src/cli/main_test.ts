@@ -1,30 +1,13 @@
 import assert from "node:assert/strict";
 import { helloPlugin } from "../../examples/hello/mod.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
-import { FakeClock } from "../testing/fake_clock.ts";
-import { type CliIo, EXIT } from "./io.ts";
+import { createTestCliIo } from "../testing/cli_io.ts";
+import { EXIT } from "./io.ts";
 import { runCli } from "./main.ts";
 
-/** A directory without a config file, so only env and flags matter. */
-const EMPTY_DIR = new URL("../../tests/fixtures/empty_dir", import.meta.url).pathname;
-
 function io(env: Record<string, string> = {}, plugins: readonly AnyPlugin[] = []) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const cliIo: CliIo = {
-    env: (name) => env[name],
-    cwd: EMPTY_DIR,
-    appDir: EMPTY_DIR,
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
-    clock: new FakeClock(),
-    plugins,
-    onSignal: () => () => {},
-    exit: (code) => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  return { cliIo, stdout: () => out.join(""), stderr: () => err.join("") };
+  const test = createTestCliIo({ env, plugins });
+  return { cliIo: test.io, stdout: test.stdout, stderr: test.stderr };
 }
 
 Deno.test("serve --print-config prints the resolved config with secrets as *** and exits 0", async () => {

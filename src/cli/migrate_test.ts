@@ -2,28 +2,16 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { makeTestDir } from "../testing/paths.ts";
 import { acquireDataDirLock } from "../store/lock.ts";
-import { type CliIo, EXIT } from "./io.ts";
+import { createTestCliIo } from "../testing/cli_io.ts";
+import { EXIT } from "./io.ts";
 import { runCli } from "./main.ts";
 
-const EMPTY_DIR = new URL("../../tests/fixtures/empty_dir", import.meta.url).pathname;
-
 function io(dataDir: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const cliIo: CliIo = {
-    env: (name) => ({ SYNTH_DATA_DIR: dataDir })[name],
-    cwd: EMPTY_DIR,
-    appDir: EMPTY_DIR,
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
+  const test = createTestCliIo({
+    env: { SYNTH_DATA_DIR: dataDir },
     clock: new FakeClock({ start: Date.UTC(2026, 10, 25, 9, 30) }),
-    plugins: [],
-    onSignal: () => () => {},
-    exit: (code) => {
-      throw new Error(`exit ${code}`);
-    },
-  };
-  return { cliIo, stdout: () => out.join(""), stderr: () => err.join("") };
+  });
+  return { cliIo: test.io, stdout: test.stdout, stderr: test.stderr };
 }
 
 Deno.test("migrate status lists pending migrations, migrate up applies them with durations", async () => {

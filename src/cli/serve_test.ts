@@ -3,43 +3,26 @@ import { definePlugin } from "../plugin/define.ts";
 import type { AnyPlugin } from "../plugin/types.ts";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { makeTestDir } from "../testing/paths.ts";
-import { type CliIo, EXIT, type ShutdownSignal } from "./io.ts";
+import { createTestCliIo } from "../testing/cli_io.ts";
+import { EXIT } from "./io.ts";
 import { runCli } from "./main.ts";
 import { DUPLICATE_SIGNAL_MS, isLoopback } from "./serve.ts";
-
-const EMPTY_DIR = new URL("../../tests/fixtures/empty_dir", import.meta.url).pathname;
 
 /** `serve` in-process on a free port, with a fake clock and signals the test sends. */
 async function serveInProcess(plugins: AnyPlugin[]) {
   const dataDir = await makeTestDir("synth-serve-");
-  const clock = new FakeClock();
-  const installed = Promise.withResolvers<(signal: ShutdownSignal) => void>();
-  const exits: number[] = [];
-  const stderr: string[] = [];
-  const io: CliIo = {
-    env: (name) => ({ PORT: "0", SYNTH_DATA_DIR: dataDir, SYNTH_LOG_LEVEL: "error" })[name],
-    cwd: EMPTY_DIR,
-    appDir: Deno.cwd(),
-    stdout: () => {},
-    stderr: (text) => void stderr.push(text),
-    clock,
+  const test = createTestCliIo({
+    env: { PORT: "0", SYNTH_DATA_DIR: dataDir, SYNTH_LOG_LEVEL: "error" },
     plugins,
-    onSignal(handler) {
-      installed.resolve(handler);
-      return () => {};
-    },
-    exit(code) {
-      exits.push(code);
-      throw new Error(`exit ${code}`);
-    },
-  };
-  const serving = runCli(["serve"], io);
+    clock: new FakeClock(),
+  });
+  const serving = runCli(["serve"], test.io);
   return {
     serving,
-    clock,
-    exits,
-    stderr,
-    signal: await installed.promise,
+    clock: test.clock,
+    exits: test.exits,
+    stderr: test.stderr,
+    signal: await test.signalHandler,
     [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }),
   };
 }
@@ -118,7 +101,7 @@ Deno.test("a plugin failing in setup exits 1 with its id on stderr", async () =>
   });
   await using run = await serveInProcess([broken]);
   assert.equal(await run.serving, EXIT.FAILURE);
-  assert.deepEqual(run.stderr, ["[plugin broken] setup failed: templates/ is missing\n"]);
+  assert.equal(run.stderr(), "[plugin broken] setup failed: templates/ is missing\n");
 });
 
 Deno.test("isLoopback() tells loopback addresses from network ones", () => {

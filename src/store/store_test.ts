@@ -191,3 +191,26 @@ Deno.test("memories are add-only: changing text fails with the immutability erro
     await store.close();
   });
 });
+
+Deno.test("a database built to each earlier version and upgraded equals a fresh one", async () => {
+  const schemaOf = (path: string) => {
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const rows = raw.prepare(
+      "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+    ).all();
+    raw.close();
+    return rows.map((row) => ({ ...row, sql: String(row.sql ?? "").replace(/\s+/g, " ").trim() }));
+  };
+  await withDir(async (freshDir) => {
+    await openStore(options(freshDir)).close();
+    const fresh = schemaOf(`${freshDir}/synth.db`);
+    for (let version = 1; version < SQLITE_MIGRATIONS.length; version++) {
+      await withDir(async (dir) => {
+        await openStore(options(dir, { migrationList: SQLITE_MIGRATIONS.slice(0, version) }))
+          .close();
+        await openStore(options(dir)).close();
+        assert.deepEqual(schemaOf(`${dir}/synth.db`), fresh, `upgraded from version ${version}`);
+      });
+    }
+  });
+});

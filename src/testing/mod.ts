@@ -4,6 +4,8 @@
  *
  * @module
  */
+export { runCli } from "../cli/main.ts";
+export { createTestCliIo, EMPTY_DIR, type TestCliIo, type TestCliIoOptions } from "./cli_io.ts";
 export { FakeClock, type FakeClockOptions } from "./fake_clock.ts";
 export { createMemoryLogger, type MemoryLogger, type MemoryLoggerOptions } from "./memory_log.ts";
 export { makeTestDir, REPO_DIR, TEST_DATA_ROOT } from "./paths.ts";
