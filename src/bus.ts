@@ -16,6 +16,8 @@ export interface BusEventMap {
   "plugin.started": { plugins: string[] };
   /** Shutdown began; the plugins are about to stop. */
   "plugin.stopping": { plugins: string[] };
+  /** Something users should be told (dashboard banner, WS `notice`). */
+  "notice": { level: "info" | "warn" | "error"; code: string; message: string };
 }
 
 /** The payload type of event `T` (`unknown` for an undeclared type). */

@@ -14,6 +14,8 @@ import { createIdFactory, type IdFactory } from "./ids.ts";
 import { type Random, systemRandom } from "./random.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import { VERSION } from "./version.ts";
+import { createLlmGateway, type KernelLlm } from "./llm/gateway.ts";
+import { llmRoutes } from "./llm/routes.ts";
 
 const HOST_STATE_REASONS: Record<PluginHost["state"], string> = {
   created: "plugins are not set up yet",
@@ -41,6 +43,8 @@ export interface CreateKernelOptions {
   store: Store;
   /** Random source for plugins and ids. @default Math.random */
   random?: Random;
+  /** Reads environment variables (provider keys and URLs). @default none set */
+  env?: (name: string) => string | undefined;
 }
 
 /** Releases a kernel resource on shutdown (database, sockets…). */
@@ -54,6 +58,8 @@ export interface Kernel {
   readonly hooks: HookRegistry;
   readonly bus: EventBus;
   readonly store: Store;
+  /** The language model gateway. */
+  readonly llm: KernelLlm;
   /** Makes `<prefix>_<ULID>` ids. */
   readonly ids: IdFactory;
   readonly log: Logger;
@@ -93,6 +99,19 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   const hooks = createHookRegistry({ log: log.child("hooks") });
   const app = createApp({ log });
   const closers: Closer[] = [];
+  const llm = createLlmGateway({
+    config: config.llm,
+    prices: config.mind.prices,
+    env: options.env ?? (() => undefined),
+    store: options.store,
+    clock,
+    random,
+    ids,
+    log: log.child("llm"),
+    bus: bus.scoped("kernel"),
+    probeIntervalMs: config.health.llmProbeIntervalSeconds * 1_000,
+    configCheck: { value: config, skip: new Set(Object.keys(options.origin.overrides)) },
+  });
   let stopping = false;
   let stopped: Promise<void> | undefined;
 
@@ -121,6 +140,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     health,
     store: options.store,
     app,
+    llmFor: (id) => llm.forModule(id),
     timeouts: {
       setupMs: config.pluginHost.setupTimeoutMs,
       startMs: config.pluginHost.startTimeoutMs,
@@ -136,6 +156,12 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       host.state === "running"
         ? { status: "ok", reason: `${host.order.length} running` }
         : { status: "fail", reason: HOST_STATE_REASONS[host.state] },
+  );
+
+  health.register("llm", () => llm.readiness());
+  app.route(
+    "/",
+    llmRoutes(llm, { clock, generateMaxTokens: config.llm.generate.maxTokens }),
   );
 
   health.register("database", async () => {
@@ -173,6 +199,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     hooks,
     bus,
     store: options.store,
+    llm,
     ids,
     log,
     clock,
@@ -183,6 +210,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       return stopping;
     },
     async start() {
+      await llm.init();
       await host.setup();
       const unknownChecks = (config.health.readyRequires ?? []).filter((name) =>
         !health.names().includes(name)
@@ -208,6 +236,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     stop() {
       stopping = true;
       stopped ??= (async () => {
+        llm.close();
         await host.stop();
         await closeAll();
       })();

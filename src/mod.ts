@@ -41,7 +41,7 @@ export {
 } from "./clock.ts";
 export { type ConfigMeta, configMeta } from "./config/fields.ts";
 export { ConfigError, type ConfigIssue } from "./config/load.ts";
-export { durationMs } from "./config/schema.ts";
+export { durationMs } from "./config/fields.ts";
 export { AppError, type AppErrorOptions, ConfigurationError, errorMessage } from "./errors.ts";
 export type { AppEnv, AppVariables } from "./http/types.ts";
 export { definePlugin } from "./plugin/define.ts";
@@ -121,3 +121,22 @@ export {
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
 export { readJson, readQuery, requireRole } from "./http/validate.ts";
 export type { AnyPluginCommand, PluginCommand, PluginCommandContext } from "./plugin/command.ts";
+export type { ModuleLlm } from "./llm/gateway.ts";
+export type {
+  BudgetCheck,
+  BudgetDecision,
+  BudgetGuard,
+  ChatEvent,
+  ChatMessage,
+  ChatRequest,
+  Completion,
+  EmbedResult,
+  LlmRole,
+  LlmStatus,
+  SafeParser,
+  StopReason,
+  ToolCall,
+  ToolSpec,
+  Usage,
+} from "./llm/types.ts";
+export { LLM_ERRORS, LlmError } from "./llm/errors.ts";

@@ -72,7 +72,9 @@ Deno.test("with migrateOnStart off, pending migrations stop start-up until migra
     }).output();
     assert.equal(migrate.code, 0, new TextDecoder().decode(migrate.stderr));
     await using server = await spawnServer({ dataDir, env });
-    assert.equal((await fetch(`${server.url}/health/ready`)).status, 200);
+    const health = await (await fetch(`${server.url}/health`)).json();
+    assert.equal(health.checks.migrations.status, "ok");
+    assert.equal(health.checks.database.status, "ok");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

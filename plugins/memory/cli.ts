@@ -1,4 +1,4 @@
-import { createLexicalEmbedder, type Embedder, type PluginCommand } from "@synth/kernel";
+import type { Embedder, PluginCommand } from "@synth/kernel";
 import type { MemoryConfig } from "./config.ts";
 import { createReembedder, type ReembedProgress } from "./reembed.ts";
 
@@ -14,8 +14,8 @@ export function progressLine(progress: ReembedProgress, perSecond: number): stri
     `${Math.round(perSecond)}/s${eta === null ? "" : ` ETA ${eta}s`}`;
 }
 
-/** Builds `deno task reembed` for an embedder (the configured one in the server). */
-export function createReembedCommand(embedder: Embedder): PluginCommand<MemoryConfig> {
+/** Builds `deno task reembed` for an embedder. @default the configured `embedding` role */
+export function createReembedCommand(fixed?: Embedder): PluginCommand<MemoryConfig> {
   return {
     plugin: "memory",
     description: "embed every memory with the configured embedder (resumable)",
@@ -24,6 +24,7 @@ export function createReembedCommand(embedder: Embedder): PluginCommand<MemoryCo
         ctx.stderr("usage: synth-mind reembed\n");
         return 64;
       }
+      const embedder = fixed ?? ctx.llm.embedder;
       const reembedder = createReembedder({
         store: ctx.store,
         embedder,
@@ -86,7 +87,5 @@ export function createReembedCommand(embedder: Embedder): PluginCommand<MemoryCo
   };
 }
 
-/** `deno task reembed` with the default (lexical) embedder. */
-export const reembedCommand: PluginCommand<MemoryConfig> = createReembedCommand(
-  createLexicalEmbedder(),
-);
+/** `deno task reembed` with the configured embedder. */
+export const reembedCommand: PluginCommand<MemoryConfig> = createReembedCommand();

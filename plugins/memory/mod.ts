@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createLexicalEmbedder, definePlugin, type Embedder, type Plugin } from "@synth/kernel";
+import { definePlugin, type Embedder, type Plugin } from "@synth/kernel";
 import { type MemoryConfig, memoryConfigSchema } from "./config.ts";
 import { memoryRoutes } from "./routes.ts";
 import { createMemoryService, type MemoryApi, type MemoryService } from "./service.ts";
@@ -21,8 +21,8 @@ export type { Thread, ThreadMessage } from "./conversations.ts";
 /** Options for {@link createMemoryPlugin}. */
 export interface CreateMemoryPluginOptions {
   /**
-   * The embedder of the vector space. @default the local lexical embedder
-   * (provider embedders arrive with the LLM gateway's `embedding` role)
+   * The embedder of the vector space. @default the gateway's `embedding`
+   * role (`llm.roles.embedding`; the local lexical embedder unless configured)
    */
   embedder?: Embedder;
 }
@@ -31,7 +31,6 @@ export interface CreateMemoryPluginOptions {
 export function createMemoryPlugin(
   options: CreateMemoryPluginOptions = {},
 ): Plugin<MemoryConfig, MemoryApi> {
-  const embedder = options.embedder ?? createLexicalEmbedder();
   // One plugin object may serve several hosts (tests); state lives per context.
   const running = new WeakMap<object, { service: MemoryService; maintenance?: number }>();
   return definePlugin({
@@ -50,7 +49,7 @@ export function createMemoryPlugin(
         log: ctx.log,
         bus: ctx.bus,
         config: ctx.config,
-        embedder,
+        embedder: options.embedder ?? ctx.llm.embedder,
       });
       await service.vectors.prepare();
       ctx.health.register("vector_index", () => service.vectors.health());
@@ -91,5 +90,5 @@ export function createMemoryPlugin(
   });
 }
 
-/** The memory plugin with the default (lexical) embedder. */
+/** The memory plugin with the configured embedder. */
 export const memoryPlugin: Plugin<MemoryConfig, MemoryApi> = createMemoryPlugin();

@@ -6,7 +6,12 @@ import { systemRandom } from "../random.ts";
 import { DbError } from "../store/errors.ts";
 import { openStore } from "../store/store.ts";
 import { createLogger, prettySink } from "../telemetry/logger.ts";
+import { createRedactor } from "../telemetry/redact.ts";
+import { secretValues } from "../llm/providers.ts";
 import { type CliIo, EXIT } from "./io.ts";
+import { createEventBus } from "../bus.ts";
+import { ConfigurationError } from "../errors.ts";
+import { createLlmGateway } from "../llm/gateway.ts";
 import { loadCliConfig } from "./serve.ts";
 
 /**
@@ -25,7 +30,12 @@ export async function runPluginCommand(
   const loaded = loadCliConfig(io, {});
   if (typeof loaded === "number") return loaded;
   const { config } = loaded;
-  const log = createLogger({ level: "warn", sink: prettySink(), clock: io.clock });
+  const log = createLogger({
+    level: "warn",
+    sink: prettySink(),
+    clock: io.clock,
+    redact: createRedactor(secretValues(config.llm, io.env)),
+  });
   const dataDir = resolve(io.cwd, config.dataDir);
   let store;
   try {
@@ -46,19 +56,45 @@ export async function runPluginCommand(
   }
   const controller = new AbortController();
   const removeSignals = io.onSignal(() => controller.abort(new Error("interrupted")));
+  const ids = createIdFactory({ clock: io.clock, random: systemRandom });
+  const llm = createLlmGateway({
+    config: config.llm,
+    prices: config.mind.prices,
+    env: io.env,
+    store,
+    clock: io.clock,
+    random: systemRandom,
+    ids,
+    log: log.child("llm"),
+    bus: createEventBus({ clock: io.clock, log }),
+    probeIntervalMs: config.health.llmProbeIntervalSeconds * 1_000,
+  });
+  try {
+    await llm.init({ background: false });
+  } catch (error) {
+    await store.close();
+    removeSignals();
+    if (error instanceof ConfigurationError) {
+      io.stderr(error.message + "\n");
+      return EXIT.CONFIG;
+    }
+    throw error;
+  }
   try {
     return await command.run({
       config: config[command.plugin] ?? {},
       store,
       clock: io.clock,
-      ids: createIdFactory({ clock: io.clock, random: systemRandom }),
+      ids,
       log,
+      llm: llm.forModule(command.plugin),
       stdout: io.stdout,
       stderr: io.stderr,
       isTerminal: io.isTerminal,
       signal: controller.signal,
     }, args);
   } finally {
+    llm.close();
     removeSignals();
     await store.close();
   }

@@ -16,6 +16,8 @@ import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
 import { openStore, type Store } from "../store/store.ts";
 import { createLogger, jsonLineSink, type Logger, prettySink } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
+import { secretValues } from "../llm/providers.ts";
+import { createRedactor } from "../telemetry/redact.ts";
 import { type CliIo, EXIT } from "./io.ts";
 
 /** Parsed options of `serve`. */
@@ -77,6 +79,7 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     level: config.log.level,
     sink: config.log.format === "pretty" ? prettySink() : jsonLineSink(),
     clock: io.clock,
+    redact: createRedactor(secretValues(config.llm, io.env)),
   });
   for (const ignored of origin.ignoredFiles) {
     log.warn("a config file is ignored because another one was found first", {
@@ -116,6 +119,7 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     appDir: io.appDir,
     dataDir,
     store,
+    env: io.env,
   });
   kernel.onClose(() => lock.release());
   kernel.onClose(() => store.close());

@@ -1,4 +1,5 @@
-import type { z } from "zod";
+import { z } from "zod";
+import { MAX_TIMER_MS } from "../clock.ts";
 
 /** What the config layer reads from a schema's `.meta()`. */
 export interface ConfigMeta {
@@ -121,7 +122,11 @@ function kindOf(schema: AnySchema): FieldKind {
     case "literal":
       return "enum";
     case "array":
-      return "array";
+      // Lists of objects are given as JSON; lists of words comma-separated.
+      return schema.def.element &&
+          ["object", "record"].includes(unwrap(schema.def.element).base.def.type)
+        ? "json"
+        : "array";
     default:
       return "json";
   }
@@ -264,4 +269,20 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
     node = unwrap(child).base;
   }
   return Object.keys(node.def.shape ?? {});
+}
+
+/**
+ * A delay in milliseconds, capped where timers stop working.
+ *
+ * @example A grace period of ten seconds by default
+ * ```ts
+ * import { durationMs } from "./fields.ts";
+ * const graceMs = durationMs(10_000);
+ * ```
+ */
+export function durationMs(
+  defaultMs: number,
+  options: { min?: number } = {},
+): z.ZodDefault<z.ZodNumber> {
+  return z.number().int().min(options.min ?? 0).max(MAX_TIMER_MS).default(defaultMs);
 }

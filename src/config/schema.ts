@@ -1,23 +1,7 @@
 import { z } from "zod";
-import { MAX_TIMER_MS } from "../clock.ts";
 import { LOG_LEVELS } from "../telemetry/logger.ts";
-import { configMeta } from "./fields.ts";
-
-/**
- * A delay in milliseconds, capped where timers stop working.
- *
- * @example A grace period of ten seconds by default
- * ```ts
- * import { durationMs } from "./schema.ts";
- * const graceMs = durationMs(10_000);
- * ```
- */
-export function durationMs(
-  defaultMs: number,
-  options: { min?: number } = {},
-): z.ZodDefault<z.ZodNumber> {
-  return z.number().int().min(options.min ?? 0).max(MAX_TIMER_MS).default(defaultMs);
-}
+import { configMeta, durationMs } from "./fields.ts";
+import { LLM_CONFIG_SHAPE, priceSchema } from "../llm/config.ts";
 
 /** Host names (RFC 1123), IPv4 and IPv6 addresses, optionally bracketed. */
 const HOST_REGEXP =
@@ -67,6 +51,13 @@ export const KERNEL_CONFIG_SHAPE = {
       form: 'one of "json", "pretty" (the flag --dev sets "pretty")',
     })),
   }).prefault({}),
+  llm: z.strictObject(LLM_CONFIG_SHAPE).prefault({}),
+  mind: z.strictObject({
+    prices: z.record(z.string().min(1), priceSchema).default({}).meta(configMeta({
+      description:
+        "Model → {in, out, cachedIn?} USD per million tokens; costs of unknown models show as unknown.",
+    })),
+  }).prefault({}),
   health: z.strictObject({
     readyRequires: z.array(z.string().min(1)).nullable().default(null).meta(configMeta({
       description:
@@ -74,6 +65,9 @@ export const KERNEL_CONFIG_SHAPE = {
     })),
     checkTimeoutMs: durationMs(2_000, { min: 1 }).meta(configMeta({
       description: "A health check that takes longer than this fails with a timeout.",
+    })),
+    llmProbeIntervalSeconds: z.number().int().min(1).default(30).meta(configMeta({
+      description: "How often the language model providers are probed (no tokens spent).",
     })),
   }).prefault({}),
   pluginHost: z.strictObject({

@@ -2,6 +2,7 @@ import type { Clock } from "../clock.ts";
 import type { IdFactory } from "../ids.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { ModuleLlm } from "../llm/gateway.ts";
 
 /** What a plugin command gets: its config section, the store and the terminal. */
 export interface PluginCommandContext<Config = unknown> {
@@ -12,6 +13,8 @@ export interface PluginCommandContext<Config = unknown> {
   clock: Clock;
   ids: IdFactory;
   log: Logger;
+  /** The gateway (no background probing), attributed to the plugin. */
+  llm: ModuleLlm;
   stdout(text: string): void;
   stderr(text: string): void;
   /** Whether stdout is a terminal (progress bars redraw in place). */

@@ -8,6 +8,7 @@ import type { AppEnv } from "../http/types.ts";
 import type { Store } from "../store/store.ts";
 import type { HealthRegistry } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { ModuleLlm } from "../llm/gateway.ts";
 import { PLUGIN_ERROR_CODES, PluginError, type PluginErrorCode } from "./errors.ts";
 import type { HookRegistry, RunHookOptions } from "./hooks.ts";
 import { orderPlugins } from "./order.ts";
@@ -48,6 +49,8 @@ export interface CreatePluginHostOptions {
   /** The app that each plugin's sub-app is mounted on at `/api/<id>`. */
   app: Hono<AppEnv>;
   timeouts: PluginTimeouts;
+  /** The gateway view a plugin gets, attributed to its id. */
+  llmFor: (pluginId: string) => ModuleLlm;
 }
 
 /** The lifecycle of the loaded plugins. */
@@ -187,6 +190,7 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       log: options.log.child(id),
       http: new Hono<AppEnv>(),
       db: options.store,
+      llm: options.llmFor(id),
       bus: options.bus.scoped(id),
       clock: options.clock,
       random: options.random,

@@ -8,6 +8,7 @@ import type { Store } from "../store/store.ts";
 import type { HealthRegistrar } from "../telemetry/health.ts";
 import type { AppEnv } from "../http/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { ModuleLlm } from "../llm/gateway.ts";
 import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
 
 /**
@@ -70,6 +71,8 @@ export interface PluginContext<Config = unknown> {
   readonly http: Hono<AppEnv>;
   /** The shared database (every table, typed); reach it through repositories. */
   readonly db: Store;
+  /** The language model gateway; calls are attributed to this plugin in the ledger and its budget. */
+  readonly llm: ModuleLlm;
   /** Publishes events attributed to this plugin; subscribes to anyone's. */
   readonly bus: EventBus;
   /** The injectable clock; use it for every timestamp and timer. */

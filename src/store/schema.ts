@@ -149,6 +149,48 @@ export interface SchemaMigrationsTable {
   duration_ms: number;
 }
 
+/** `mind_ledger`: one row per language model request (prompts never stored). */
+export interface MindLedgerTable {
+  id: string;
+  at: number;
+  module: string;
+  purpose: string;
+  role: string;
+  provider: string;
+  model: string;
+  request_uid: string;
+  attempts: number;
+  failover_index: number;
+  turn_id: string | null;
+  job_id: string | null;
+  user_id: string | null;
+  thread_id: string | null;
+  tokens_in: number;
+  tokens_out: number;
+  cached_input_tokens: number;
+  tokens_estimated: number;
+  latency_ms: number;
+  first_token_ms: number | null;
+  cost_usd: number | null;
+  status: "ok" | "error" | "parse_failed" | "aborted";
+  error_code: string | null;
+  http_status: number | null;
+  stop_reason: string | null;
+  tool_calls: number;
+}
+
+/** `mind_ledger_daily`: daily totals of ledger rows past their retention. */
+export interface MindLedgerDailyTable {
+  day: string;
+  module: string;
+  provider: string;
+  model: string;
+  calls: number;
+  tokens_in: number;
+  tokens_out: number;
+  cost_usd: number | null;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -164,4 +206,6 @@ export interface Database {
   forget_log: ForgetLogTable;
   memory_changes: MemoryChangesTable;
   schema_migrations: SchemaMigrationsTable;
+  mind_ledger: MindLedgerTable;
+  mind_ledger_daily: MindLedgerDailyTable;
 }

@@ -1,4 +1,5 @@
 import { type Clock, isoTime, systemClock } from "../clock.ts";
+import { redactDeep, type Redactor } from "./redact.ts";
 
 /** Severity of a log record, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -50,6 +51,8 @@ export interface CreateLoggerOptions {
   clock?: Clock;
   /** Scope of the root logger. @default "kernel" */
   scope?: string;
+  /** Removes secrets from every string of every record (spec/llm.md §6). */
+  redact?: Redactor;
 }
 
 /**
@@ -60,6 +63,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
   const sink = options.sink ?? jsonLineSink();
   const clock = options.clock ?? systemClock;
+  const redact = options.redact;
 
   function make(scope: string, base: LogFields): Logger {
     function write(level: LogLevel, msg: string, fields?: LogFields) {
@@ -72,7 +76,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
         serializeFields(fields ?? {}),
         { ts, level, msg, scope },
       );
-      sink(record);
+      sink(redact ? redactDeep(record, redact) : record);
     }
     return {
       debug: (msg, fields) => write("debug", msg, fields),

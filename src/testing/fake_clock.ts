@@ -3,6 +3,8 @@ import type { Clock, TimerHandle } from "../clock.ts";
 interface PendingTimer {
   handle: TimerHandle;
   due: number;
+  /** The delay it was set with. */
+  ms: number;
   fn: () => void;
 }
 
@@ -29,7 +31,7 @@ export class FakeClock implements Clock {
   #now: number;
   #nextHandle = 1;
   #timers: PendingTimer[] = [];
-  #waiters: Array<{ count: number; resolve: () => void }> = [];
+  #waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
 
   /** Creates a clock stopped at `options.start`. */
   constructor(options: FakeClockOptions = {}) {
@@ -42,9 +44,9 @@ export class FakeClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const handle = this.#nextHandle++;
-    this.#timers.push({ handle, due: this.#now + Math.max(0, ms), fn });
+    this.#timers.push({ handle, due: this.#now + Math.max(0, ms), ms, fn });
     this.#waiters = this.#waiters.filter((waiter) => {
-      if (this.#timers.length < waiter.count) return true;
+      if (!waiter.ready()) return true;
       waiter.resolve();
       return false;
     });
@@ -65,9 +67,21 @@ export class FakeClock implements Clock {
    * for code under test to reach its timer before moving time.
    */
   untilTimers(count = 1): Promise<void> {
-    if (this.#timers.length >= count) return Promise.resolve();
+    return this.#until(() => this.#timers.length >= count);
+  }
+
+  /**
+   * Resolves once a timer whose delay satisfies `match` is pending (a
+   * back-off of exactly 1,000 ms, say), whatever other timers exist.
+   */
+  untilTimer(match: (delayMs: number) => boolean): Promise<void> {
+    return this.#until(() => this.#timers.some((timer) => match(timer.ms)));
+  }
+
+  #until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
-    this.#waiters.push({ count, resolve });
+    this.#waiters.push({ ready, resolve });
     return promise;
   }
 

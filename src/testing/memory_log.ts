@@ -1,5 +1,6 @@
 import { createLogger, type Logger, type LogLevel, type LogRecord } from "../telemetry/logger.ts";
 import type { Clock } from "../clock.ts";
+import type { Redactor } from "../telemetry/redact.ts";
 
 /** A logger that keeps its records in memory, for assertions. */
 export interface MemoryLogger {
@@ -15,6 +16,8 @@ export interface MemoryLoggerOptions {
   level?: LogLevel;
   /** Source of the records' `ts`. @default the system clock */
   clock?: Clock;
+  /** Removes secrets from records, as the server's logger does. */
+  redact?: Redactor;
 }
 
 /** Creates a logger whose records are pushed to `records`. */
@@ -24,6 +27,7 @@ export function createMemoryLogger(options: MemoryLoggerOptions = {}): MemoryLog
     level: options.level ?? "debug",
     sink: (record) => records.push(record),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.redact ? { redact: options.redact } : {}),
   });
   return { log, records };
 }

@@ -105,6 +105,8 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
     PORT: "0",
     SYNTH_DATA_DIR: dataDir,
     SYNTH_CONFIG: EMPTY_CONFIG,
+    // A developer's local Ollama must not answer for the test's server.
+    SYNTH_LLM_AUTODETECT_OLLAMA: "false",
   };
   for (const name of PASSED_ENV) {
     const value = Deno.env.get(name);

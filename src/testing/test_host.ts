@@ -11,6 +11,8 @@ import type { LogLevel, LogRecord } from "../telemetry/logger.ts";
 import { FakeClock } from "./fake_clock.ts";
 import { createMemoryLogger } from "./memory_log.ts";
 import { makeTestDir } from "./paths.ts";
+import { secretValues } from "../llm/providers.ts";
+import { createRedactor } from "../telemetry/redact.ts";
 
 /** Options for {@link createTestHost}. */
 export interface CreateTestHostOptions {
@@ -73,7 +75,13 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
   const plugins = options.plugins ?? [];
   const clock = options.clock ?? new FakeClock();
   const env = options.env ?? {};
-  const { log, records: logs } = createMemoryLogger({ level: options.logLevel ?? "debug", clock });
+  const llmInput = (options.config?.llm ?? {}) as Record<string, unknown>;
+  const redactor = { redact: (text: string) => text };
+  const { log, records: logs } = createMemoryLogger({
+    level: options.logLevel ?? "debug",
+    clock,
+    redact: (text) => redactor.redact(text),
+  });
   const dataDir = options.dataDir ?? await makeTestDir();
   const schema = buildConfigSchema(
     plugins.map((plugin) => ({ id: plugin.manifest.id, schema: plugin.manifest.configSchema })),
@@ -85,9 +93,10 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
   try {
     const { config, origin } = loadConfig({
       schema,
-      input: { dataDir, ...options.config },
+      input: { dataDir, ...options.config, llm: { autodetectOllama: false, ...llmInput } },
       env: (name) => env[name],
     });
+    redactor.redact = createRedactor(secretValues(config.llm, (name) => env[name]));
     await prepareDataDir(dataDir, log);
     const store = openStore({
       dataDir,
@@ -106,6 +115,7 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       dataDir,
       store,
       random: seededRandom(options.seed ?? 1),
+      env: (name) => env[name],
     });
     kernel.onClose(() => store.close());
     if (options.start ?? true) await kernel.start();

@@ -1,0 +1,297 @@
+import type { Clock } from "../clock.ts";
+import type { Store } from "../store/store.ts";
+import type { MindLedgerTable } from "../store/schema.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { Usage } from "./types.ts";
+
+/** A ledger row as the API shows it (`LedgerEntry`, spec/mind.md §13 + llm.md §7.1). */
+export type LedgerEntry = MindLedgerTable;
+
+/** A model's price in USD per million tokens (`mind.prices`). */
+export interface Price {
+  in: number;
+  out: number;
+  cachedIn?: number | undefined;
+}
+
+/** What the summary groups by. */
+export const LEDGER_GROUPS = ["module", "provider", "model", "purpose", "role", "status"] as const;
+/** One of {@link LEDGER_GROUPS}. */
+export type LedgerGroup = typeof LEDGER_GROUPS[number];
+
+/** Totals of a set of rows. */
+export interface LedgerTotals {
+  calls: number;
+  tokens_in: number;
+  tokens_out: number;
+  /** Sum of the known costs. */
+  cost_usd: number;
+  /** Calls whose cost is unknown (no price for the model). */
+  cost_unknown_calls: number;
+}
+
+/** `GET /api/ledger/summary`. */
+export interface LedgerSummary {
+  since: number;
+  until: number;
+  group_by: LedgerGroup;
+  groups: Array<{ key: string } & LedgerTotals>;
+  total: LedgerTotals;
+}
+
+/** Filters of `GET /api/ledger`. */
+export interface LedgerQuery {
+  module?: string;
+  status?: LedgerEntry["status"];
+  since?: number;
+  until?: number;
+  limit: number;
+  /** The last id of the previous page (rows are newest first). */
+  cursor?: string;
+}
+
+/** The one ledger of language model calls. */
+export interface Ledger {
+  /** Writes one row. */
+  record(row: LedgerEntry): Promise<void>;
+  /** Sets a row's status to `parse_failed` (completeJson after its repair attempt). */
+  markParseFailed(id: string): Promise<void>;
+  /** Rows newest first, with the cursor of the next page. */
+  list(query: LedgerQuery): Promise<{ items: LedgerEntry[]; next_cursor: string | null }>;
+  /** Totals per group; daily aggregates of compacted rows count under their module/provider/model. */
+  summary(options: { since: number; until: number; groupBy: LedgerGroup }): Promise<LedgerSummary>;
+  /** Sums of one module's rows since a time (the cost governor's windows). */
+  usage(module: string, sinceMs: number): Promise<Usage>;
+  /** Folds rows older than the retention into daily totals; drops totals older than 730 days. */
+  compact(): Promise<{ folded: number; dropped: number }>;
+}
+
+const DAY_MS = 86_400_000;
+/** How long daily totals are kept. */
+export const DAILY_RETENTION_DAYS = 730;
+
+/**
+ * The cost of a call: ((input − cached) × in + cached × cachedIn + output ×
+ * out) / 10⁶, or null when the model has no price.
+ */
+export function callCost(
+  price: Price | undefined,
+  tokens: { input: number; output: number; cached: number },
+): number | null {
+  if (!price) return null;
+  const cached = Math.min(tokens.cached, tokens.input);
+  return ((tokens.input - cached) * price.in + cached * (price.cachedIn ?? price.in) +
+    tokens.output * price.out) / 1e6;
+}
+
+/** Prices by model; Ollama and the lexical embedder cost nothing; unknown models log once. */
+export function createPricer(
+  prices: Readonly<Record<string, Price>>,
+  log: Logger,
+): (
+  providerType: string,
+  model: string,
+  tokens: { input: number; output: number; cached: number },
+) => number | null {
+  const warned = new Set<string>();
+  return (providerType, model, tokens) => {
+    if (providerType === "ollama" || providerType === "lexical") return 0;
+    const price = prices[model];
+    if (!price && !warned.has(model)) {
+      warned.add(model);
+      log.warn("no price for this model; its cost shows as unknown (set mind.prices)", {
+        code: "LLM_PRICE_UNKNOWN",
+        model,
+      });
+    }
+    return callCost(price, tokens);
+  };
+}
+
+function emptyTotals(): LedgerTotals {
+  return { calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, cost_unknown_calls: 0 };
+}
+
+/** Creates the ledger over the store's `mind_ledger` tables. */
+export function createLedger(
+  options: { store: Store; clock: Clock; retentionDays: number },
+): Ledger {
+  const { db } = options.store;
+  return {
+    async record(row) {
+      await db.insertInto("mind_ledger").values(row).execute();
+    },
+
+    async markParseFailed(id) {
+      await db.updateTable("mind_ledger").set({ status: "parse_failed" }).where("id", "=", id)
+        .execute();
+    },
+
+    async list(query) {
+      let select = db.selectFrom("mind_ledger").selectAll().orderBy("id", "desc")
+        .limit(query.limit + 1);
+      if (query.module !== undefined) select = select.where("module", "=", query.module);
+      if (query.status !== undefined) select = select.where("status", "=", query.status);
+      if (query.since !== undefined) select = select.where("at", ">=", query.since);
+      if (query.until !== undefined) select = select.where("at", "<", query.until);
+      if (query.cursor !== undefined) select = select.where("id", "<", query.cursor);
+      const rows = await select.execute();
+      const items = rows.slice(0, query.limit);
+      return {
+        items,
+        next_cursor: rows.length > query.limit ? items.at(-1)!.id : null,
+      };
+    },
+
+    async summary({ since, until, groupBy }) {
+      const rows = await db.selectFrom("mind_ledger")
+        .select((eb) => [
+          eb.ref(groupBy).as("key"),
+          eb.fn.countAll<number>().as("calls"),
+          eb.fn.sum<number>("tokens_in").as("tokens_in"),
+          eb.fn.sum<number>("tokens_out").as("tokens_out"),
+          eb.fn.sum<number | null>("cost_usd").as("cost_usd"),
+          eb.fn.sum<number>(eb.case().when("cost_usd", "is", null).then(1).else(0).end()).as(
+            "cost_unknown_calls",
+          ),
+        ])
+        .where("at", ">=", since).where("at", "<", until)
+        .groupBy(groupBy).execute();
+      const groups = new Map<string, LedgerTotals>();
+      const add = (
+        key: string,
+        row: Omit<LedgerTotals, "cost_usd"> & { cost_usd: number | null },
+      ) => {
+        const totals = groups.get(key) ?? emptyTotals();
+        totals.calls += Number(row.calls);
+        totals.tokens_in += Number(row.tokens_in);
+        totals.tokens_out += Number(row.tokens_out);
+        totals.cost_usd += Number(row.cost_usd ?? 0);
+        totals.cost_unknown_calls += Number(row.cost_unknown_calls);
+        groups.set(key, totals);
+      };
+      for (const row of rows) add(String(row.key), row);
+      // Compacted days, counted whole when the day lies inside the range.
+      const dailyKey = groupBy === "module" || groupBy === "provider" || groupBy === "model"
+        ? groupBy
+        : null;
+      const daily = await db.selectFrom("mind_ledger_daily").selectAll()
+        .where("day", ">=", dayOf(since)).where("day", "<", dayOf(until + DAY_MS - 1)).execute();
+      for (const row of daily) {
+        if (Date.parse(row.day) < since || Date.parse(row.day) + DAY_MS > until) continue;
+        add(dailyKey ? row[dailyKey] : "(compacted)", {
+          calls: row.calls,
+          tokens_in: row.tokens_in,
+          tokens_out: row.tokens_out,
+          cost_usd: row.cost_usd,
+          cost_unknown_calls: row.cost_usd === null ? row.calls : 0,
+        });
+      }
+      const total = emptyTotals();
+      for (const totals of groups.values()) {
+        total.calls += totals.calls;
+        total.tokens_in += totals.tokens_in;
+        total.tokens_out += totals.tokens_out;
+        total.cost_usd += totals.cost_usd;
+        total.cost_unknown_calls += totals.cost_unknown_calls;
+      }
+      return {
+        since,
+        until,
+        group_by: groupBy,
+        groups: [...groups].map(([key, totals]) => ({ key, ...totals }))
+          .sort((a, b) => b.tokens_in + b.tokens_out - (a.tokens_in + a.tokens_out)),
+        total,
+      };
+    },
+
+    async usage(module, sinceMs) {
+      const row = await db.selectFrom("mind_ledger")
+        .select((eb) => [
+          eb.fn.countAll<number>().as("calls"),
+          eb.fn.sum<number>("tokens_in").as("tokens_in"),
+          eb.fn.sum<number>("tokens_out").as("tokens_out"),
+          eb.fn.sum<number | null>("cost_usd").as("cost_usd"),
+        ])
+        .where("module", "=", module).where("at", ">=", sinceMs).executeTakeFirstOrThrow();
+      return {
+        calls: Number(row.calls),
+        tokensIn: Number(row.tokens_in ?? 0),
+        tokensOut: Number(row.tokens_out ?? 0),
+        costUsd: Number(row.cost_usd ?? 0),
+      };
+    },
+
+    async compact() {
+      const now = options.clock.now();
+      // Whole days only, so a day's total is never split between the tables.
+      const cutoff = Date.parse(dayOf(now - options.retentionDays * DAY_MS));
+      const dropBefore = dayOf(now - DAILY_RETENTION_DAYS * DAY_MS);
+      return await options.store.transaction(async (trx) => {
+        const old = await trx.selectFrom("mind_ledger")
+          .select(["at", "module", "provider", "model", "tokens_in", "tokens_out", "cost_usd"])
+          .where("at", "<", cutoff).execute();
+        const totals = new Map<string, {
+          day: string;
+          module: string;
+          provider: string;
+          model: string;
+          calls: number;
+          tokens_in: number;
+          tokens_out: number;
+          cost_usd: number | null;
+        }>();
+        for (const row of old) {
+          const day = dayOf(row.at);
+          const key = JSON.stringify([day, row.module, row.provider, row.model]);
+          const entry = totals.get(key) ??
+            {
+              day,
+              module: row.module,
+              provider: row.provider,
+              model: row.model,
+              calls: 0,
+              tokens_in: 0,
+              tokens_out: 0,
+              cost_usd: 0,
+            };
+          entry.calls++;
+          entry.tokens_in += row.tokens_in;
+          entry.tokens_out += row.tokens_out;
+          entry.cost_usd = entry.cost_usd === null || row.cost_usd === null
+            ? null
+            : entry.cost_usd + row.cost_usd;
+          totals.set(key, entry);
+        }
+        for (const entry of totals.values()) {
+          const existing = await trx.selectFrom("mind_ledger_daily").selectAll()
+            .where("day", "=", entry.day).where("module", "=", entry.module)
+            .where("provider", "=", entry.provider).where("model", "=", entry.model)
+            .executeTakeFirst();
+          if (existing) {
+            await trx.updateTable("mind_ledger_daily").set({
+              calls: existing.calls + entry.calls,
+              tokens_in: existing.tokens_in + entry.tokens_in,
+              tokens_out: existing.tokens_out + entry.tokens_out,
+              cost_usd: existing.cost_usd === null || entry.cost_usd === null
+                ? null
+                : existing.cost_usd + entry.cost_usd,
+            }).where("day", "=", entry.day).where("module", "=", entry.module)
+              .where("provider", "=", entry.provider).where("model", "=", entry.model).execute();
+          } else {
+            await trx.insertInto("mind_ledger_daily").values(entry).execute();
+          }
+        }
+        await trx.deleteFrom("mind_ledger").where("at", "<", cutoff).execute();
+        const dropped = await trx.deleteFrom("mind_ledger_daily").where("day", "<", dropBefore)
+          .executeTakeFirst();
+        return { folded: old.length, dropped: Number(dropped.numDeletedRows) };
+      });
+    },
+  };
+}
+
+/** `YYYY-MM-DD` (UTC) of a time. */
+function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
