@@ -7,6 +7,9 @@
  *   internals; they talk through `use()`, hooks and the bus.
  * - `synth/plugin-no-process-access`: plugin code never reads `Deno.env`
  *   or calls `Deno.serve`; the kernel hands it config and routes.
+ * - `synth/fakes-in-tests-only`: only files under `tests/` and `bench/`
+ *   import `tests/fakes/` (the fake LLM server): no code path outside
+ *   them can reach an invented reply.
  *
  * @module
  */
@@ -49,9 +52,42 @@ function isAllowedSpecifier(specifier: string, filename: string, file: PluginFil
   return true; // packages (npm:, node:, mapped bare names)
 }
 
+/** Whether an import from `filename` reaches `tests/fakes/`. */
+function reachesFakes(specifier: string, filename: string): boolean {
+  if (!specifier.startsWith(".") && !specifier.startsWith("/") && !specifier.startsWith("file:")) {
+    return false;
+  }
+  const resolved = new URL(specifier, `file://${filename}`).pathname;
+  return resolved.startsWith(REPO_ROOT + "tests/fakes/");
+}
+
 const plugin: Deno.lint.Plugin = {
   name: "synth",
   rules: {
+    "fakes-in-tests-only": {
+      create(context) {
+        const relative = context.filename.startsWith(REPO_ROOT)
+          ? context.filename.slice(REPO_ROOT.length)
+          : context.filename;
+        if (relative.startsWith("tests/") || relative.startsWith("bench/")) return {};
+        function check(node: Deno.lint.Node, specifier: unknown) {
+          if (typeof specifier !== "string" || !reachesFakes(specifier, context.filename)) return;
+          context.report({
+            node,
+            message:
+              `Only tests/ and bench/ may import the fakes: "${specifier}" would let this code invent replies`,
+            hint: "Move the test into tests/, or reach a real provider through the gateway",
+          });
+        }
+        return {
+          ImportDeclaration: (node) => check(node, node.source.value),
+          ExportNamedDeclaration: (node) => check(node, node.source?.value),
+          ExportAllDeclaration: (node) => check(node, node.source.value),
+          ImportExpression: (node) =>
+            check(node, node.source.type === "Literal" ? node.source.value : undefined),
+        };
+      },
+    },
     "plugin-boundaries": {
       create(context) {
         const file = pluginFileOf(context.filename);

@@ -69,3 +69,24 @@ Deno.test("the rules judge paths from the repository root, not from any /plugins
     [],
   );
 });
+
+Deno.test("fakes-in-tests-only: only tests/ and bench/ import the fake LLM server", () => {
+  const source = (from: string) =>
+    `import { startFakeLlm } from "${from}";
+     export * from "${from}";
+     const lazy = await import("${from}");`;
+  for (const path of ["src/llm/gateway.ts", "plugins/memory/recall_test.ts", "scripts/x.ts"]) {
+    const relative = "../".repeat(path.split("/").length - 1) + "tests/fakes/llm/mod.ts";
+    assert.deepEqual(
+      lint(REPO_ROOT + path, source(relative)).filter((id) => id === "synth/fakes-in-tests-only"),
+      Array(3).fill("synth/fakes-in-tests-only"),
+      path,
+    );
+  }
+  assert.deepEqual(
+    lint(REPO_ROOT + "src/x.ts", `import "${REPO_ROOT}tests/fakes/llm/scenes.ts";`),
+    ["synth/fakes-in-tests-only"],
+  );
+  assert.deepEqual(lint(REPO_ROOT + "tests/llm/x_test.ts", source("../fakes/llm/mod.ts")), []);
+  assert.deepEqual(lint(REPO_ROOT + "bench/llm_bench.ts", source("../tests/fakes/llm/mod.ts")), []);
+});

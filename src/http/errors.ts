@@ -41,20 +41,37 @@ export function errorResponse(c: Context<AppEnv>, options: ErrorResponseOptions)
  * Maps thrown errors to responses. An {@link AppError} whose message may be
  * shown keeps its status, code and message; anything else is logged with
  * its stack under the request id and answered 500 `INTERNAL` without the
- * exception text. Every 5xx is logged.
+ * exception text. Every 5xx is logged (502–504 as warnings without a
+ * stack: an unavailable upstream is a condition, not a bug); a
+ * `retry_after_seconds` detail becomes a `Retry-After` header.
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   const shown = error instanceof AppError && error.expose;
-  if (!shown || error.status >= 500) {
+  // An upstream that is down or slow (502–504) is a condition, not a bug: no stack.
+  const upstream = shown && error.status >= 502 && error.status <= 504;
+  if (upstream) {
+    c.get("log")?.warn("request failed upstream", {
+      code: error.code,
+      reason: error.message,
+      status: error.status,
+      path: c.req.path,
+      method: c.req.method,
+    });
+  } else if (!shown || error.status >= 500) {
     c.get("log")?.error("request failed", { error, path: c.req.path, method: c.req.method });
   }
   if (shown) {
+    const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)
+      ?.retry_after_seconds;
     return errorResponse(c, {
       status: error.status as ContentfulStatusCode,
       code: error.code,
       message: error.message,
       field: error.field,
       details: error.details,
+      ...(typeof retryAfter === "number"
+        ? { headers: { "retry-after": String(Math.ceil(retryAfter)) } }
+        : {}),
     });
   }
   return errorResponse(c, {
