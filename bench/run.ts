@@ -6,7 +6,8 @@
  *
  * Suites: `http` (the real server against a bare `Deno.serve`), `memory`
  * (the WASM vector index against a plain TypeScript scan, the lexical
- * embedder, inserts, start-up load, recall, online backup).
+ * embedder, inserts, start-up load, recall, online backup), `llm` (the
+ * gateway against bare SDK calls to the fake LLM server in another process).
  *
  * @module
  */
@@ -15,10 +16,12 @@ import { REPO_DIR } from "../src/testing/mod.ts";
 import { VERSION } from "../src/version.ts";
 import { runHttpBench } from "./http_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
+import { runLlmBench } from "./llm_bench.ts";
 import { printTable, type Row } from "./report.ts";
 
-const USAGE = "usage: deno task bench [--suite http,memory] [--seconds 15] [--warmup 5] " +
-  "[--connections 64] [--idle 10] [--sizes 10000,100000] [--corpus 100000] [--strict]";
+const USAGE = "usage: deno task bench [--suite http,memory,llm] [--seconds 15] [--warmup 5] " +
+  "[--connections 64] [--idle 10] [--sizes 10000,100000] [--corpus 100000] [--llm-calls 300] " +
+  "[--strict]";
 
 function fail(message: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n${USAGE}\n`));
@@ -30,20 +33,21 @@ try {
   ({ values } = parseArgs({
     args: Deno.args,
     options: {
-      suite: { type: "string", default: "http,memory" },
+      suite: { type: "string", default: "http,memory,llm" },
       seconds: { type: "string", default: "15" },
       warmup: { type: "string", default: "5" },
       connections: { type: "string", default: "64" },
       idle: { type: "string", default: "10" },
       sizes: { type: "string", default: "10000,100000" },
       corpus: { type: "string", default: "100000" },
+      "llm-calls": { type: "string", default: "300" },
       strict: { type: "boolean", default: false },
     },
   }));
 } catch (error) {
   fail((error as Error).message);
 }
-for (const name of ["seconds", "warmup", "connections", "idle", "corpus"] as const) {
+for (const name of ["seconds", "warmup", "connections", "idle", "corpus", "llm-calls"] as const) {
   if (!/^\d+$/.test(values[name]) || Number(values[name]) <= 0) {
     fail(`--${name} must be a positive whole number`);
   }
@@ -51,7 +55,7 @@ for (const name of ["seconds", "warmup", "connections", "idle", "corpus"] as con
 const sizes = values.sizes.split(",").map(Number);
 if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) fail("--sizes takes whole numbers");
 const suites = values.suite.split(",");
-if (suites.some((suite) => suite !== "http" && suite !== "memory")) {
+if (suites.some((suite) => !["http", "memory", "llm"].includes(suite))) {
   fail(`unknown suite in "${values.suite}"`);
 }
 
@@ -86,6 +90,13 @@ if (suites.includes("memory")) {
   printTable("Memory (baseline: plain TypeScript scan, 4 accumulators)", "plain TS", memory.rows);
   results.memory = { rows: memory.rows, ...memory.raw as object };
   allRows.push(...memory.rows);
+}
+
+if (suites.includes("llm")) {
+  const llm = await runLlmBench({ calls: Number(values["llm-calls"]) });
+  printTable("LLM gateway (baseline: the bare SDK call, same fake server)", "bare SDK", llm.rows);
+  results.llm = { rows: llm.rows, ...llm.raw as object };
+  allRows.push(...llm.rows);
 }
 
 const date = new Date().toISOString();

@@ -264,7 +264,8 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
   let compactTimer: TimerHandle | undefined;
   let probing: Promise<LlmStatus> | undefined;
   let probedOnce: Promise<LlmStatus> | undefined;
-  let wasUsable: boolean | undefined;
+  // Assumed usable until shown otherwise, so the first failure is announced too.
+  let wasUsable = true;
   let jsonCallCount = 0;
   const learnedLogged = new Set<string>();
   const lexical = createLexicalEmbedder();
@@ -362,7 +363,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
   function noticeIfChanged() {
     const current = status();
     if (!current.configured) return;
-    if (wasUsable === true && !current.usable) {
+    if (wasUsable && !current.usable) {
       options.bus.publish("notice", {
         level: "warn",
         code: LLM_ERRORS.UNAVAILABLE.code,

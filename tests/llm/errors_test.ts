@@ -46,8 +46,13 @@ Deno.test("a 401 marks the provider auth_failed, readiness says invalid API key,
     scenes: [{ fault: { status: 401, message: `invalid x-api-key ${TEST_KEYS.openai}` } }],
   });
   await using host = await llmHost(fake, { chain: ["openai"] });
+  const notices: unknown[] = [];
+  host.kernel.bus.subscribe("notice", (event) => {
+    notices.push(event.data);
+  });
   const response = await host.request("/api/generate", generate("hello"));
   assert.equal(response.status, 503);
+  assert.equal(response.headers.get("retry-after"), "30");
   const bodyText = await response.text();
   const error = JSON.parse(bodyText).error;
   assert.equal(error.code, "LLM_UNAVAILABLE");
@@ -58,6 +63,11 @@ Deno.test("a 401 marks the provider auth_failed, readiness says invalid API key,
   assert.match(ready.checks.llm.reason, /openai: invalid API key \(401\)/);
   const entry = gateway(host).status().entries.find((item) => item.role === "reply");
   assert.equal(entry?.state, "auth_failed");
+  assert.deepEqual(notices, [{
+    level: "warn",
+    code: "LLM_UNAVAILABLE",
+    message: "No language model provider is available (openai: invalid API key (401))",
+  }]);
 
   // A second request makes no call: the provider stays failed until restart.
   const chats = () => fake.requests().filter((request) => request.path === "/v1/chat/completions");
@@ -106,4 +116,35 @@ Deno.test("a config file containing an API key stops start-up with LLM_SECRET_IN
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("an Ollama model that is not pulled fails readiness with the pull command", async () => {
+  await using fake = await startFakeLlm({ ollamaModels: ["other:7b"] });
+  await using host = await llmHost(fake, { chain: ["ollama"] });
+  const ready = await (await host.request("/health/ready")).json();
+  assert.equal(ready.checks.llm.status, "fail");
+  assert.equal(
+    ready.checks.llm.reason,
+    "ollama: model llama3.1:8b not pulled: run `ollama pull llama3.1:8b`",
+  );
+  const events = await drain(gateway(host).chat(ask("hi")));
+  const last = events.at(-1);
+  assert.ok(last?.type === "error");
+  assert.equal(last.error.code, "LLM_UNAVAILABLE");
+  assert.match(last.error.message, /ollama pull llama3\.1:8b/);
+});
+
+Deno.test("an unreachable provider fails readiness naming its address; a recovered one passes at the next probe", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ match: { kind: "models" }, fault: { status: 503 } }],
+  });
+  await using host = await llmHost(fake, { chain: ["openai"] });
+  const before = await (await host.request("/health/ready")).json();
+  assert.equal(before.checks.llm.status, "fail");
+  assert.equal(before.checks.llm.reason, "openai: HTTP 503");
+  await host.clock.tick(30_000); // health.llmProbeIntervalSeconds
+  await gateway(host).probe();
+  const after = await (await host.request("/health/ready")).json();
+  assert.equal(after.checks.llm.status, "ok");
+  assert.equal(after.checks.llm.reason, "openai/gpt-test ok");
 });
