@@ -1,6 +1,6 @@
 import { REPO_DIR, spawnServer } from "../src/testing/mod.ts";
 import { type LoadOptions, type LoadResult, residentBytes, runLoad } from "./load.ts";
-import { fmt, progress, ratio, type Row } from "./report.ts";
+import { fmt, progress, ratio, type Row, startDenoChild } from "./report.ts";
 
 /** Options for {@link runHttpBench}. */
 export interface HttpBenchOptions extends LoadOptions {
@@ -10,22 +10,11 @@ export interface HttpBenchOptions extends LoadOptions {
 const MIB = 1024 * 1024;
 
 async function startBaseline() {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "bench/baseline_server.ts"],
-    cwd: REPO_DIR,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (!buffer.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The baseline server exited before listening");
-    buffer += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return { child, url: JSON.parse(buffer.split("\n")[0]!).url as string };
+  const { child, firstLine } = await startDenoChild(
+    ["--no-prompt", "--allow-net=127.0.0.1", "bench/baseline_server.ts"],
+    REPO_DIR,
+  );
+  return { child, url: JSON.parse(firstLine).url as string };
 }
 
 /**

@@ -21,7 +21,7 @@ import { openStore, type Store } from "../src/store/store.ts";
 import { createMemoryLogger } from "../src/testing/memory_log.ts";
 import { makeTestDir, REPO_DIR } from "../src/testing/paths.ts";
 import type { Scene } from "../tests/fakes/llm/mod.ts";
-import { fmt, mean, percentile, progress, ratio, type Row } from "./report.ts";
+import { fmt, mean, percentile, progress, ratio, type Row, startDenoChild } from "./report.ts";
 
 /** Options for {@link runLlmBench}. */
 export interface LlmBenchOptions {
@@ -39,23 +39,12 @@ const MODELS: Record<Service, string> = {
 const KEY = { anthropic: "sk-ant-bench-0000000000000000", openai: "sk-bench-00000000000000000" };
 
 async function startFake(): Promise<{ url: string; child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "tests/fakes/llm/mod.ts"],
-    cwd: REPO_DIR,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (!buffer.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The fake LLM server exited before listening");
-    buffer += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  const url = /FAKE_LLM_URL=(\S+)/.exec(buffer)?.[1];
-  if (!url) throw new Error(`The fake printed no URL: ${buffer}`);
+  const { child, firstLine } = await startDenoChild(
+    ["--no-prompt", "--allow-net=127.0.0.1", "tests/fakes/llm/mod.ts"],
+    REPO_DIR,
+  );
+  const url = /FAKE_LLM_URL=(\S+)/.exec(firstLine)?.[1];
+  if (!url) throw new Error(`The fake printed no URL: ${firstLine}`);
   return { url, child };
 }
 

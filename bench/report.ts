@@ -63,3 +63,29 @@ export function percentile(sorted: ArrayLike<number>, fraction: number): number 
 export function mean(values: readonly number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
+
+/**
+ * Starts `deno run <args>` in the repository and resolves with the child
+ * and the first line it prints (the address it listens on).
+ */
+export async function startDenoChild(
+  args: readonly string[],
+  cwd: string,
+): Promise<{ child: Deno.ChildProcess; firstLine: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  while (!buffer.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`deno run ${args.at(-1)} exited before printing its address`);
+    buffer += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return { child, firstLine: buffer.split("\n")[0]! };
+}

@@ -13,9 +13,6 @@ import type { IdFactory } from "../ids.ts";
 import type { Random } from "../random.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { createAnthropicAdapter } from "./adapters/anthropic.ts";
-import { createOllamaAdapter } from "./adapters/ollama.ts";
-import { createOpenAiAdapter } from "./adapters/openai.ts";
 import type { AdapterEvent, AdapterRequest, ProviderAdapter } from "./adapters/types.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import type { LlmConfig } from "./config.ts";
@@ -281,13 +278,14 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     }
   }
 
-  function runtimeFor(provider: ResolvedProvider): ProviderRuntime {
+  /** Loads only the SDKs of configured providers (each costs memory at idle). */
+  async function runtimeFor(provider: ResolvedProvider): Promise<ProviderRuntime> {
     const adapterOptions = { clock, log: log.child(provider.id) };
     const adapter = provider.type === "anthropic"
-      ? createAnthropicAdapter(provider, adapterOptions)
+      ? (await import("./adapters/anthropic.ts")).createAnthropicAdapter(provider, adapterOptions)
       : provider.type === "openai"
-      ? createOpenAiAdapter(provider, adapterOptions)
-      : createOllamaAdapter(provider, adapterOptions);
+      ? (await import("./adapters/openai.ts")).createOpenAiAdapter(provider, adapterOptions)
+      : (await import("./adapters/ollama.ts")).createOllamaAdapter(provider, adapterOptions);
     return {
       provider,
       adapter,
@@ -572,6 +570,18 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       }
       return event;
     };
+    /** The one `start`, for the attempt whose output the consumer sees. */
+    const startEvent = (entry: ChatEntry, index: number): ChatEvent => {
+      emitted = true;
+      outcome.firstTokenMs = clock.now() - startedAt;
+      return {
+        type: "start",
+        provider: entry.provider.id,
+        model: entry.model,
+        attempt: outcome.attempts,
+        failoverIndex: index,
+      };
+    };
     const usageEvent = (): ChatEvent => {
       if (outcome.usage.estimated) {
         outcome.usage.inputTokens = estimateTokens(chars);
@@ -694,17 +704,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
               if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
               idleTimer = clock.setTimeout(() => abortAttempt("idle"), timeouts.idleMs);
               if (event.type === "text" || event.type === "tool_call") {
-                if (!emitted) {
-                  emitted = true;
-                  outcome.firstTokenMs = clock.now() - startedAt;
-                  yield {
-                    type: "start",
-                    provider: entry.provider.id,
-                    model: entry.model,
-                    attempt: outcome.attempts,
-                    failoverIndex: index,
-                  };
-                }
+                if (!emitted) yield startEvent(entry, index);
                 if (event.type === "text") outputChars += event.delta.length;
                 else {
                   outcome.toolCalls++;
@@ -849,17 +849,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
           delete runtime.lastReason;
           if (runtime.probe && runtime.probe.state !== "ok") runtime.probe = { state: "ok" };
           runtime.missingModels.delete(entry.model);
-          if (!emitted) {
-            emitted = true;
-            outcome.firstTokenMs = clock.now() - startedAt;
-            yield {
-              type: "start",
-              provider: entry.provider.id,
-              model: entry.model,
-              attempt: outcome.attempts,
-              failoverIndex: index,
-            };
-          }
+          if (!emitted) yield startEvent(entry, index);
           if (attemptUsage) {
             outcome.usage = {
               inputTokens: attemptUsage.inputTokens,
@@ -1371,7 +1361,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       }
       const detected = await detectOllama();
       chains = resolveChains(config, env, detected);
-      for (const provider of chains.providers) runtimes.set(provider.id, runtimeFor(provider));
+      for (const provider of chains.providers) {
+        runtimes.set(provider.id, await runtimeFor(provider));
+      }
       await loadLearned();
       if (chains.providers.length > 0) {
         log.info("language model providers", {

@@ -81,3 +81,45 @@ export function connectionFailure(error: unknown, message: string): ProviderErro
     cause: error,
   });
 }
+
+/**
+ * A provider's HTTP error (as the Anthropic and OpenAI SDKs report it) in
+ * the gateway's terms: status, `retry-after`, a refused parameter, a
+ * context limit. Without a status it was an in-stream error event.
+ */
+export function httpFailure(
+  service: string,
+  failure: { status: number | undefined; headers: Headers | undefined; message: string },
+  now: number,
+  cause: unknown,
+): ProviderError {
+  const { status, message } = failure;
+  const options: ConstructorParameters<typeof ProviderError>[2] = {
+    cause,
+    contextTooLong: isContextTooLong(status, message),
+  };
+  if (status !== undefined) options.status = status;
+  const after = retryAfterMs(failure.headers, now);
+  if (after !== undefined) options.retryAfterMs = after;
+  const refused = status === 400 ? refusedCapability(message) : undefined;
+  if (refused) options.refused = refused;
+  return new ProviderError(
+    status === undefined ? "protocol" : "http",
+    `${service} ${status ?? ""}: ${message}`,
+    options,
+  );
+}
+
+/** A failed model listing as a probe verdict (`auth_failed`, `unreachable` or `error`). */
+export function probeFailure(
+  failure: ProviderError,
+  unreachableReason: string,
+): { ok: false; state: "auth_failed" | "unreachable" | "error"; reason: string } {
+  if (failure.status === 401 || failure.status === 403) {
+    return { ok: false, state: "auth_failed", reason: `invalid API key (${failure.status})` };
+  }
+  if (failure.kind === "connection_refused" || failure.kind === "connection") {
+    return { ok: false, state: "unreachable", reason: unreachableReason };
+  }
+  return { ok: false, state: "error", reason: `HTTP ${failure.status ?? "error"}` };
+}

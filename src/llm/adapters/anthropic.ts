@@ -6,13 +6,7 @@ import Anthropic, {
 } from "@anthropic-ai/sdk";
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../telemetry/logger.ts";
-import {
-  connectionFailure,
-  isContextTooLong,
-  ProviderError,
-  refusedCapability,
-  retryAfterMs,
-} from "../provider_error.ts";
+import { connectionFailure, httpFailure, probeFailure, ProviderError } from "../provider_error.ts";
 import type { ResolvedProvider } from "../providers.ts";
 import type { ChatMessage, StopReason, ToolCall } from "../types.ts";
 import { parseArguments, reportingFetch, sdkLogger } from "./shared.ts";
@@ -93,21 +87,11 @@ function toProviderError(error: unknown, now: number): ProviderError {
   if (error instanceof APIError) {
     const message = (error.error as { error?: { message?: string } } | undefined)?.error?.message ??
       error.message;
-    const status = error.status;
-    const options: ConstructorParameters<typeof ProviderError>[2] = {
-      cause: error,
-      contextTooLong: isContextTooLong(status, message),
-    };
-    if (status !== undefined) options.status = status;
-    const after = retryAfterMs(error.headers, now);
-    if (after !== undefined) options.retryAfterMs = after;
-    const refused = status === 400 ? refusedCapability(message) : undefined;
-    if (refused) options.refused = refused;
-    // A status the SDK reports for an in-stream `error` event is a provider error too.
-    return new ProviderError(
-      status === undefined ? "protocol" : "http",
-      `anthropic ${status ?? ""}: ${message}`,
-      options,
+    return httpFailure(
+      "anthropic",
+      { status: error.status, headers: error.headers, message },
+      now,
+      error,
     );
   }
   return connectionFailure(error, "request failed");
@@ -246,14 +230,7 @@ export function createAnthropicAdapter(
         await client.models.list({ limit: 1 }, { signal });
         return { ok: true, state: "ok" };
       } catch (error) {
-        const failure = toProviderError(error, options.clock.now());
-        if (failure.status === 401 || failure.status === 403) {
-          return { ok: false, state: "auth_failed", reason: `invalid API key (${failure.status})` };
-        }
-        if (failure.kind === "connection_refused" || failure.kind === "connection") {
-          return { ok: false, state: "unreachable", reason: "connection refused" };
-        }
-        return { ok: false, state: "error", reason: `HTTP ${failure.status ?? "error"}` };
+        return probeFailure(toProviderError(error, options.clock.now()), "connection refused");
       }
     },
   };

@@ -4,6 +4,7 @@ import type { Logger } from "../../telemetry/logger.ts";
 import {
   connectionFailure,
   isContextTooLong,
+  probeFailure,
   ProviderError,
   refusedCapability,
   retryAfterMs,
@@ -206,15 +207,10 @@ export function createOllamaAdapter(
         }
         return { ok: true, state: "ok" };
       } catch (error) {
-        const failure = toProviderError(error, undefined, options.clock.now());
-        if (failure.kind === "connection_refused" || failure.kind === "connection") {
-          return {
-            ok: false,
-            state: "unreachable",
-            reason: `connection refused at ${new URL(host).host}`,
-          };
-        }
-        return { ok: false, state: "error", reason: `HTTP ${failure.status ?? "error"}` };
+        return probeFailure(
+          toProviderError(error, undefined, options.clock.now()),
+          `connection refused at ${new URL(host).host}`,
+        );
       }
     },
   };

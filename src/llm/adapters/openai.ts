@@ -6,13 +6,7 @@ import OpenAI, {
 } from "openai";
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../telemetry/logger.ts";
-import {
-  connectionFailure,
-  isContextTooLong,
-  ProviderError,
-  refusedCapability,
-  retryAfterMs,
-} from "../provider_error.ts";
+import { connectionFailure, httpFailure, probeFailure, ProviderError } from "../provider_error.ts";
 import type { ResolvedProvider } from "../providers.ts";
 import type { ChatMessage, StopReason } from "../types.ts";
 import { normalise, parseArguments, reportingFetch, sdkLogger } from "./shared.ts";
@@ -68,20 +62,11 @@ function toProviderError(error: unknown, now: number): ProviderError {
   }
   if (error instanceof APIError) {
     const message = (error.error as { message?: string } | undefined)?.message ?? error.message;
-    const status = error.status;
-    const options: ConstructorParameters<typeof ProviderError>[2] = {
-      cause: error,
-      contextTooLong: isContextTooLong(status, message),
-    };
-    if (status !== undefined) options.status = status;
-    const after = retryAfterMs(error.headers, now);
-    if (after !== undefined) options.retryAfterMs = after;
-    const refused = status === 400 ? refusedCapability(message) : undefined;
-    if (refused) options.refused = refused;
-    return new ProviderError(
-      status === undefined ? "protocol" : "http",
-      `openai ${status ?? ""}: ${message}`,
-      options,
+    return httpFailure(
+      "openai",
+      { status: error.status, headers: error.headers, message },
+      now,
+      error,
     );
   }
   if (error instanceof SyntaxError) {
@@ -220,14 +205,7 @@ export function createOpenAiAdapter(
         await client.models.list({ signal });
         return { ok: true, state: "ok" };
       } catch (error) {
-        const failure = toProviderError(error, options.clock.now());
-        if (failure.status === 401 || failure.status === 403) {
-          return { ok: false, state: "auth_failed", reason: `invalid API key (${failure.status})` };
-        }
-        if (failure.kind === "connection_refused" || failure.kind === "connection") {
-          return { ok: false, state: "unreachable", reason: "connection refused" };
-        }
-        return { ok: false, state: "error", reason: `HTTP ${failure.status ?? "error"}` };
+        return probeFailure(toProviderError(error, options.clock.now()), "connection refused");
       }
     },
   };
