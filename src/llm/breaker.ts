@@ -15,8 +15,8 @@ export type BreakerState = "closed" | "open" | "half_open";
 
 /**
  * A circuit breaker for one provider: opens after N failures in a row, or
- * when at least half of the last 20 calls within a minute failed (10 calls
- * at least); stays open 30 s, doubling on each re-open up to 5 min; then
+ * when at least half of the last 20 calls within a minute failed (half the
+ * window, 10 calls, at least); stays open 30 s, doubling on each re-open up to 5 min; then
  * lets one request through, and a success closes it.
  */
 export class CircuitBreaker {
@@ -51,6 +51,15 @@ export class CircuitBreaker {
     return true;
   }
 
+  /**
+   * Gives back a half-open breaker's probe slot when the request let
+   * through ended without an outcome (aborted, skipped, or a failure that
+   * does not count), so the next request may probe.
+   */
+  release(): void {
+    this.#probing = false;
+  }
+
   /** Records a success; a half-open breaker closes. */
   success(): void {
     this.#probing = false;
@@ -72,7 +81,8 @@ export class CircuitBreaker {
     const failures = recent.filter((entry) => !entry.ok).length;
     if (
       this.#consecutive >= this.#config.consecutiveFailures ||
-      (recent.length >= 10 && failures / recent.length >= this.#config.failureRatio)
+      (recent.length >= Math.ceil(this.#config.windowCalls / 2) &&
+        failures / recent.length >= this.#config.failureRatio)
     ) {
       this.#open(false);
     }

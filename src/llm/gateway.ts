@@ -39,6 +39,7 @@ import {
   type ResolvedProvider,
 } from "./providers.ts";
 import type {
+  BudgetDecision,
   BudgetGuard,
   ChatEvent,
   ChatMessage,
@@ -226,8 +227,10 @@ async function* jsonToolMode(
         if (mode === "stream") {
           yield { type: "text", delta: buffered };
           buffered = "";
+          continue;
         }
       }
+      yield { type: "activity" }; // held back, but the model is producing
       continue;
     }
     if (event.type === "stop") {
@@ -515,13 +518,20 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     const maxTokens = request.maxTokens ?? config.defaults.maxTokens[request.role];
     const chars = inputChars(request);
     if (guard) {
-      const decision = await guard.check({
-        module: request.module,
-        purpose: request.purpose,
-        estimateTokens: estimateTokens(chars) + maxTokens,
-        ...(request.context?.turnId ? { turnId: request.context.turnId } : {}),
-        ...(request.context?.jobId ? { jobId: request.context.jobId } : {}),
-      });
+      let decision: BudgetDecision;
+      try {
+        decision = await guard.check({
+          module: request.module,
+          purpose: request.purpose,
+          estimateTokens: estimateTokens(chars) + maxTokens,
+          ...(request.context?.turnId ? { turnId: request.context.turnId } : {}),
+          ...(request.context?.jobId ? { jobId: request.context.jobId } : {}),
+        });
+      } catch (error) {
+        log.error("the budget check failed", { error, module: request.module });
+        yield fail("BAD_REQUEST", false, { message: "The budget check failed" });
+        return;
+      }
       if (!decision.allowed) {
         yield fail("BUDGET_EXHAUSTED", false, {
           message: `The ${request.module} budget for ${decision.window} is used up`,
@@ -555,6 +565,8 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     };
     let outputChars = 0;
     let emitted = false;
+    /** Stops the attempt in flight (timers, provider request, stream) when the request ends early. */
+    let abandonAttempt: (() => void) | undefined;
     let finished = false;
     const timeoutReasons: string[] = [];
     let allTimeouts = true;
@@ -619,253 +631,281 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
         let retries = 0;
         let capabilityRetried = false;
         const timeouts = timeoutsFor(entry);
-        for (;;) {
-          if (requestController.signal.aborted) break chainLoop;
-          outcome.attempts++;
-          const attemptStart = clock.now();
-          const attemptController = new AbortController();
-          let attemptAbort: AttemptAbort | undefined;
-          const abortAttempt = (reason: AttemptAbort) => {
-            attemptAbort ??= reason;
-            attemptController.abort();
-          };
-          const onRequestAbort = () => attemptController.abort();
-          requestController.signal.addEventListener("abort", onRequestAbort, { once: true });
-          let connectTimer: TimerHandle | undefined = clock.setTimeout(
-            () => abortAttempt("connect"),
-            Math.min(timeouts.connectMs, timeouts.firstTokenMs),
-          );
-          let firstTokenTimer: TimerHandle | undefined = clock.setTimeout(
-            () => abortAttempt("first_token"),
-            timeouts.firstTokenMs,
-          );
-          let idleTimer: TimerHandle | undefined;
-          const clearTimers = () => {
-            if (connectTimer !== undefined) clock.clearTimeout(connectTimer);
-            if (firstTokenTimer !== undefined) clock.clearTimeout(firstTokenTimer);
-            if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
-            connectTimer = firstTokenTimer = idleTimer = undefined;
-          };
-
-          const jsonMode = entry.capabilities.tools === "json" && !!request.tools?.length &&
-            request.toolChoice !== "none";
-          const offerTools = entry.capabilities.tools === "native" ? request.tools : undefined;
-          const system = jsonMode
-            ? [request.system, jsonToolPrompt(request.tools!)].filter(Boolean).join("\n\n")
-            : request.system;
-          const adapterRequest: AdapterRequest = {
-            model: entry.model,
-            messages: jsonMode || entry.capabilities.tools === "none"
-              ? toJsonModeMessages(request.messages)
-              : request.messages,
-            maxTokens,
-            capabilities: entry.capabilities,
-            headers: config.testHeaders
-              ? { "x-synth-module": request.module, "x-synth-purpose": request.purpose }
-              : {},
-            timeoutMs: totalMs,
-            ...(system ? { system } : {}),
-            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-            ...(offerTools?.length ? { tools: offerTools } : {}),
-            ...(offerTools?.length && request.toolChoice ? { toolChoice: request.toolChoice } : {}),
-            ...(request.stop?.length ? { stop: request.stop } : {}),
-          };
-          let events = runtime.adapter.stream(
-            adapterRequest,
-            attemptController.signal,
-            () => {
-              if (connectTimer !== undefined) clock.clearTimeout(connectTimer);
-              connectTimer = undefined;
-            },
-          );
-          if (jsonMode) {
-            events = jsonToolMode(
-              events,
-              new Set(request.tools!.map((tool) => tool.name)),
-              () => `call_${++jsonCallCount}`,
+        // Whatever ends this entry's attempts, a half-open probe slot is given back.
+        try {
+          for (;;) {
+            if (requestController.signal.aborted) break chainLoop;
+            outcome.attempts++;
+            const attemptStart = clock.now();
+            const attemptController = new AbortController();
+            let attemptAbort: AttemptAbort | undefined;
+            const abortAttempt = (reason: AttemptAbort) => {
+              attemptAbort ??= reason;
+              attemptController.abort();
+            };
+            const onRequestAbort = () => attemptController.abort();
+            requestController.signal.addEventListener("abort", onRequestAbort, { once: true });
+            // Until the response headers; the first-token limit covers it when not shorter.
+            let connectTimer: TimerHandle | undefined = timeouts.connectMs < timeouts.firstTokenMs
+              ? clock.setTimeout(() => abortAttempt("connect"), timeouts.connectMs)
+              : undefined;
+            let firstTokenTimer: TimerHandle | undefined = clock.setTimeout(
+              () => abortAttempt("first_token"),
+              timeouts.firstTokenMs,
             );
-          }
-          const iterator = events[Symbol.asyncIterator]();
-          let stop: { reason: StopReason; providerReason: string } | undefined;
-          let attemptUsage: AdapterEvent & { type: "usage" } | undefined;
-          try {
-            for (;;) {
-              const next = await untilAborted(iterator.next(), attemptController.signal);
-              if (next.done) break;
-              const event = next.value;
-              if (firstTokenTimer !== undefined) {
-                clock.clearTimeout(firstTokenTimer);
-                firstTokenTimer = undefined;
-              }
-              if (connectTimer !== undefined) {
-                clock.clearTimeout(connectTimer);
-                connectTimer = undefined;
-              }
+            let idleTimer: TimerHandle | undefined;
+            const clearTimers = () => {
+              if (connectTimer !== undefined) clock.clearTimeout(connectTimer);
+              if (firstTokenTimer !== undefined) clock.clearTimeout(firstTokenTimer);
               if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
-              idleTimer = clock.setTimeout(() => abortAttempt("idle"), timeouts.idleMs);
-              if (event.type === "text" || event.type === "tool_call") {
-                if (!emitted) yield startEvent(entry, index);
-                if (event.type === "text") outputChars += event.delta.length;
-                else {
-                  outcome.toolCalls++;
-                  outputChars += event.call.name.length + JSON.stringify(event.call.args).length;
-                }
-                yield event;
-              } else if (event.type === "usage") {
-                attemptUsage = event;
-              } else if (event.type === "stop") {
-                stop = { reason: event.reason, providerReason: event.providerReason };
-              }
-            }
-            if (!stop) {
-              throw new ProviderError("protocol", "the stream ended without a stop reason");
-            }
-          } catch (caught) {
-            clearTimers();
-            void Promise.resolve(iterator.return?.()).catch(() => {});
-            requestController.signal.removeEventListener("abort", onRequestAbort);
-            const error = caught instanceof ProviderError
-              ? caught
-              : new ProviderError("protocol", String(caught), { cause: caught });
-            if (error.status !== undefined) outcome.httpStatus = error.status;
-            if (requestAbort === "user" || requestAbort === "consumer") {
-              if (emitted) yield usageEvent();
-              yield finish(fail("ABORTED", emitted));
-              return;
-            }
-            if (requestAbort === "total") {
-              if (emitted) yield usageEvent();
-              yield finish(fail("TIMEOUT", emitted, {
-                message:
-                  `The language model did not finish within ${totalMs} ms (llm.timeouts.${request.role}.totalMs)`,
-              }));
-              return;
-            }
-            if (emitted) {
-              // Retrying would repeat text the user already saw.
-              runtime.breaker.failure();
-              runtime.lastReason = attemptAbort === "idle"
-                ? `no data for ${timeouts.idleMs} ms`
-                : "stream interrupted";
-              log.warn("a reply stream was interrupted", {
-                provider: entry.provider.id,
-                model: entry.model,
-                module: request.module,
-                reason: attemptAbort ?? error.message,
-              });
-              yield usageEvent();
-              yield finish(fail("STREAM_INTERRUPTED", true));
-              return;
-            }
-            const verdict: Verdict = attemptAbort
-              ? {
-                action: "retry",
-                countsForBreaker: true,
-                reason: attemptAbort === "connect"
-                  ? `no connection within ${timeouts.connectMs} ms`
-                  : attemptAbort === "idle"
-                  ? `no data for ${timeouts.idleMs} ms`
-                  : `no first token within ${timeouts.firstTokenMs} ms`,
-              }
-              : classify(error, {
-                provider: entry.provider,
-                model: entry.model,
-                now: clock.now(),
-                maxRetryAfterMs: config.retry.maxRetryAfterMs,
-                capabilityRetried,
-              });
-            if (attemptAbort) timeoutReasons.push(`${entry.provider.id}: ${verdict.reason}`);
-            else allTimeouts = false;
-            log.debug("a language model attempt failed", {
-              provider: entry.provider.id,
+              connectTimer = firstTokenTimer = idleTimer = undefined;
+            };
+            abandonAttempt = () => {
+              clearTimers();
+              attemptController.abort();
+              requestController.signal.removeEventListener("abort", onRequestAbort);
+            };
+
+            const jsonMode = entry.capabilities.tools === "json" && !!request.tools?.length &&
+              request.toolChoice !== "none";
+            const offerTools = entry.capabilities.tools === "native" ? request.tools : undefined;
+            const system = jsonMode
+              ? [request.system, jsonToolPrompt(request.tools!)].filter(Boolean).join("\n\n")
+              : request.system;
+            const adapterRequest: AdapterRequest = {
               model: entry.model,
-              attempt: outcome.attempts,
-              action: verdict.action,
-              reason: verdict.reason,
-              error: error.message,
-              ms: clock.now() - attemptStart,
-            });
-            if (verdict.action === "fail") {
-              runtime.breaker.success(); // the provider answered; the request was at fault
-              if (verdict.kind === "context_too_long") {
-                yield finish(fail("CONTEXT_TOO_LONG"));
-              } else {
-                log.error("a provider refused a request", {
-                  code: LLM_ERRORS.BAD_REQUEST.code,
+              messages: jsonMode || entry.capabilities.tools === "none"
+                ? toJsonModeMessages(request.messages)
+                : request.messages,
+              maxTokens,
+              capabilities: entry.capabilities,
+              headers: config.testHeaders
+                ? { "x-synth-module": request.module, "x-synth-purpose": request.purpose }
+                : {},
+              timeoutMs: totalMs,
+              ...(system ? { system } : {}),
+              ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+              ...(offerTools?.length ? { tools: offerTools } : {}),
+              ...(offerTools?.length && request.toolChoice
+                ? { toolChoice: request.toolChoice }
+                : {}),
+              ...(request.stop?.length ? { stop: request.stop } : {}),
+            };
+            let events = runtime.adapter.stream(
+              adapterRequest,
+              attemptController.signal,
+              () => {
+                if (connectTimer !== undefined) clock.clearTimeout(connectTimer);
+                connectTimer = undefined;
+              },
+            );
+            if (jsonMode) {
+              events = jsonToolMode(
+                events,
+                new Set(request.tools!.map((tool) => tool.name)),
+                () => `call_${++jsonCallCount}`,
+              );
+            }
+            const iterator = events[Symbol.asyncIterator]();
+            const previousAbandon = abandonAttempt;
+            abandonAttempt = () => {
+              previousAbandon?.();
+              void Promise.resolve(iterator.return?.()).catch(() => {});
+            };
+            let stop: { reason: StopReason; providerReason: string } | undefined;
+            let attemptUsage: AdapterEvent & { type: "usage" } | undefined;
+            try {
+              for (;;) {
+                const next = await untilAborted(iterator.next(), attemptController.signal);
+                if (next.done) break;
+                const event = next.value;
+                if (firstTokenTimer !== undefined) {
+                  clock.clearTimeout(firstTokenTimer);
+                  firstTokenTimer = undefined;
+                }
+                if (connectTimer !== undefined) {
+                  clock.clearTimeout(connectTimer);
+                  connectTimer = undefined;
+                }
+                if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
+                idleTimer = clock.setTimeout(() => abortAttempt("idle"), timeouts.idleMs);
+                if (event.type === "activity") continue; // the model is producing; nothing to show yet
+                if (event.type === "text" || event.type === "tool_call") {
+                  if (!emitted) yield startEvent(entry, index);
+                  if (event.type === "text") outputChars += event.delta.length;
+                  else {
+                    outcome.toolCalls++;
+                    outputChars += event.call.name.length + JSON.stringify(event.call.args).length;
+                  }
+                  yield event;
+                } else if (event.type === "usage") {
+                  attemptUsage = event;
+                } else if (event.type === "stop") {
+                  stop = { reason: event.reason, providerReason: event.providerReason };
+                }
+              }
+              if (!stop) {
+                throw new ProviderError("protocol", "the stream ended without a stop reason");
+              }
+            } catch (caught) {
+              abandonAttempt?.();
+              abandonAttempt = undefined;
+              if (attemptUsage) {
+                // What the provider reported before the failure beats an estimate.
+                outcome.usage = {
+                  inputTokens: attemptUsage.inputTokens,
+                  outputTokens: attemptUsage.outputTokens,
+                  cachedInputTokens: attemptUsage.cachedInputTokens ?? 0,
+                  estimated: false,
+                };
+              }
+              const error = caught instanceof ProviderError
+                ? caught
+                : new ProviderError("protocol", String(caught), { cause: caught });
+              if (error.status !== undefined) outcome.httpStatus = error.status;
+              if (requestAbort === "user" || requestAbort === "consumer") {
+                if (emitted) yield usageEvent();
+                yield finish(fail("ABORTED", emitted));
+                return;
+              }
+              if (requestAbort === "total") {
+                if (emitted) yield usageEvent();
+                yield finish(fail("TIMEOUT", emitted, {
+                  message:
+                    `The language model did not finish within ${totalMs} ms (llm.timeouts.${request.role}.totalMs)`,
+                }));
+                return;
+              }
+              if (emitted) {
+                // Retrying would repeat text the user already saw.
+                runtime.breaker.failure();
+                runtime.lastReason = attemptAbort === "idle"
+                  ? `no data for ${timeouts.idleMs} ms`
+                  : "stream interrupted";
+                log.warn("a reply stream was interrupted", {
                   provider: entry.provider.id,
                   model: entry.model,
-                  status: error.status,
-                  error: error.message,
+                  module: request.module,
+                  reason: attemptAbort ?? error.message,
                 });
-                yield finish(fail(verdict.kind === "timeout" ? "TIMEOUT" : "BAD_REQUEST"));
+                yield usageEvent();
+                yield finish(fail("STREAM_INTERRUPTED", true));
+                return;
               }
-              return;
-            }
-            if (verdict.action === "capability") {
-              capabilityRetried = true;
-              await learn(entry, verdict.refused);
+              const verdict: Verdict = attemptAbort
+                ? {
+                  action: "retry",
+                  countsForBreaker: true,
+                  reason: attemptAbort === "connect"
+                    ? `no connection within ${timeouts.connectMs} ms`
+                    : attemptAbort === "idle"
+                    ? `no data for ${timeouts.idleMs} ms`
+                    : `no first token within ${timeouts.firstTokenMs} ms`,
+                }
+                : classify(error, {
+                  provider: entry.provider,
+                  model: entry.model,
+                  now: clock.now(),
+                  maxRetryAfterMs: config.retry.maxRetryAfterMs,
+                  capabilityRetried,
+                });
+              if (attemptAbort) timeoutReasons.push(`${entry.provider.id}: ${verdict.reason}`);
+              else allTimeouts = false;
+              log.debug("a language model attempt failed", {
+                provider: entry.provider.id,
+                model: entry.model,
+                attempt: outcome.attempts,
+                action: verdict.action,
+                reason: verdict.reason,
+                error: error.message,
+                ms: clock.now() - attemptStart,
+              });
+              if (verdict.action === "fail") {
+                runtime.breaker.success(); // the provider answered; the request was at fault
+                if (verdict.kind === "context_too_long") {
+                  yield finish(fail("CONTEXT_TOO_LONG"));
+                } else {
+                  log.error("a provider refused a request", {
+                    code: LLM_ERRORS.BAD_REQUEST.code,
+                    provider: entry.provider.id,
+                    model: entry.model,
+                    status: error.status,
+                    error: error.message,
+                  });
+                  yield finish(fail(verdict.kind === "timeout" ? "TIMEOUT" : "BAD_REQUEST"));
+                }
+                return;
+              }
+              if (verdict.action === "capability") {
+                capabilityRetried = true;
+                await learn(entry, verdict.refused);
+                continue;
+              }
+              runtime.lastReason = verdict.reason;
+              if (verdict.countsForBreaker) runtime.breaker.failure();
+              if (verdict.action === "failover") {
+                if (verdict.mark?.state === "auth_failed") runtime.authFailed = true;
+                if (verdict.mark?.state === "throttled") {
+                  runtime.throttledUntil = verdict.mark.untilMs;
+                }
+                if (verdict.mark?.state === "model_missing") runtime.missingModels.add(entry.model);
+                noticeIfChanged();
+                continue chainLoop;
+              }
+              // Retry on the same provider, unless retries are spent or the breaker opened.
+              if (retries >= config.retry.maxRetries || runtime.breaker.state === "open") {
+                noticeIfChanged();
+                continue chainLoop;
+              }
+              const wait = verdict.waitMs ??
+                backoffMs(retries, config.retry.baseMs, config.retry.capMs, options.random);
+              retries++;
+              try {
+                await delay(clock, wait, { signal: requestController.signal });
+              } catch {
+                // Aborted during the back-off: the loop's check reports it.
+              }
+              if (requestController.signal.aborted) {
+                yield finish(
+                  requestAbort === "total"
+                    ? fail("TIMEOUT", false, {
+                      message:
+                        `The language model did not finish within ${totalMs} ms (llm.timeouts.${request.role}.totalMs)`,
+                    })
+                    : fail("ABORTED"),
+                );
+                return;
+              }
               continue;
             }
-            runtime.lastReason = verdict.reason;
-            if (verdict.countsForBreaker) runtime.breaker.failure();
-            if (verdict.action === "failover") {
-              if (verdict.mark?.state === "auth_failed") runtime.authFailed = true;
-              if (verdict.mark?.state === "throttled") {
-                runtime.throttledUntil = verdict.mark.untilMs;
-              }
-              if (verdict.mark?.state === "model_missing") runtime.missingModels.add(entry.model);
-              noticeIfChanged();
-              continue chainLoop;
+            clearTimers();
+            abandonAttempt = undefined;
+            requestController.signal.removeEventListener("abort", onRequestAbort);
+            outcome.httpStatus = null; // an earlier attempt's status does not describe this success
+            runtime.breaker.success();
+            delete runtime.lastReason;
+            if (runtime.probe && runtime.probe.state !== "ok") runtime.probe = { state: "ok" };
+            runtime.missingModels.delete(entry.model);
+            if (!emitted) yield startEvent(entry, index);
+            if (attemptUsage) {
+              outcome.usage = {
+                inputTokens: attemptUsage.inputTokens,
+                outputTokens: attemptUsage.outputTokens,
+                cachedInputTokens: attemptUsage.cachedInputTokens ?? 0,
+                estimated: false,
+              };
             }
-            // Retry on the same provider, unless retries are spent or the breaker opened.
-            if (retries >= config.retry.maxRetries || runtime.breaker.state === "open") {
-              noticeIfChanged();
-              continue chainLoop;
-            }
-            const wait = verdict.waitMs ??
-              backoffMs(retries, config.retry.baseMs, config.retry.capMs, options.random);
-            retries++;
-            try {
-              await delay(clock, wait, { signal: requestController.signal });
-            } catch {
-              // Aborted during the back-off: the loop's check reports it.
-            }
-            if (requestController.signal.aborted) {
-              yield finish(
-                requestAbort === "total"
-                  ? fail("TIMEOUT", false, {
-                    message:
-                      `The language model did not finish within ${totalMs} ms (llm.timeouts.${request.role}.totalMs)`,
-                  })
-                  : fail("ABORTED"),
-              );
-              return;
-            }
-            continue;
+            yield usageEvent();
+            yield finish({
+              type: "stop",
+              reason: stop!.reason,
+              providerReason: stop!.providerReason,
+            });
+            wasUsable = true;
+            return;
           }
-          clearTimers();
-          requestController.signal.removeEventListener("abort", onRequestAbort);
-          runtime.breaker.success();
-          delete runtime.lastReason;
-          if (runtime.probe && runtime.probe.state !== "ok") runtime.probe = { state: "ok" };
-          runtime.missingModels.delete(entry.model);
-          if (!emitted) yield startEvent(entry, index);
-          if (attemptUsage) {
-            outcome.usage = {
-              inputTokens: attemptUsage.inputTokens,
-              outputTokens: attemptUsage.outputTokens,
-              cachedInputTokens: attemptUsage.cachedInputTokens ?? 0,
-              estimated: false,
-            };
-          }
-          yield usageEvent();
-          yield finish({
-            type: "stop",
-            reason: stop!.reason,
-            providerReason: stop!.providerReason,
-          });
-          wasUsable = true;
-          return;
+        } finally {
+          runtime.breaker.release();
         }
       }
       if (requestAbort === "user" || requestAbort === "consumer") {
@@ -890,6 +930,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
         retryAfterSeconds: retryAfterSeconds(request.role),
       }));
     } finally {
+      abandonAttempt?.();
       clock.clearTimeout(totalTimer);
       request.signal?.removeEventListener("abort", onUserAbort);
       if (!finished) {
@@ -1060,103 +1101,132 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       }
     }
     const startedAt = clock.now();
+    const signal = embedOptions.signal;
     let attempts = 0;
     let lastError: ProviderError | undefined;
-    for (const [index, entry] of entries.entries()) {
+    let last: { provider: ResolvedProvider; model: string; index: number } | undefined;
+    const record = (status: LedgerEntry["status"], extra: {
+      tokens?: number;
+      errorCode?: string;
+      httpStatus?: number;
+    } = {}) => {
+      const tried = last ?? {
+        ...(entries[0] as { provider: ResolvedProvider; model: string }),
+        index: 0,
+      };
+      return recordEmbed(module, tried.provider, tried.model, {
+        startedAt,
+        attempts,
+        index: tried.index,
+        tokens: extra.tokens ?? 0,
+        status,
+        ...(extra.errorCode ? { errorCode: extra.errorCode } : {}),
+        ...(extra.httpStatus !== undefined ? { httpStatus: extra.httpStatus } : {}),
+      });
+    };
+    const aborted = async () => {
+      await record("aborted", { errorCode: LLM_ERRORS.ABORTED.code });
+      return new LlmError("ABORTED");
+    };
+    entryLoop: for (const [index, entry] of entries.entries()) {
       if (entry.provider === "lexical") continue;
       const runtime = runtimes.get(entry.provider.id)!;
       const state = entryState(runtime, entry.model).state;
       if (state === "auth_failed" || state === "throttled" || !runtime.breaker.allow()) continue;
-      for (let retry = 0; retry <= config.retry.maxRetries; retry++) {
-        attempts++;
-        const controller = new AbortController();
-        const onAbort = () => controller.abort();
-        embedOptions.signal?.addEventListener("abort", onAbort, { once: true });
-        const timer = clock.setTimeout(
-          () => controller.abort(),
-          config.timeouts.background.firstTokenMs,
-        );
-        try {
-          const vectors = await untilAborted(
-            runtime.adapter.embed(texts, {
-              model: entry.model,
-              dims: entry.dims,
-              signal: controller.signal,
-              headers: config.testHeaders
-                ? { "x-synth-module": module, "x-synth-purpose": "embed" }
-                : {},
-            }),
-            controller.signal,
+      last = { provider: entry.provider, model: entry.model, index };
+      try {
+        for (let retry = 0; retry <= config.retry.maxRetries; retry++) {
+          if (signal?.aborted) throw await aborted();
+          attempts++;
+          const controller = new AbortController();
+          const onAbort = () => controller.abort();
+          signal?.addEventListener("abort", onAbort, { once: true });
+          const timer = clock.setTimeout(
+            () => controller.abort(),
+            config.timeouts.background.firstTokenMs,
           );
+          let vectors: Float32Array[];
+          try {
+            vectors = await untilAborted(
+              runtime.adapter.embed(texts, {
+                model: entry.model,
+                dims: entry.dims,
+                signal: controller.signal,
+                headers: config.testHeaders
+                  ? { "x-synth-module": module, "x-synth-purpose": "embed" }
+                  : {},
+              }),
+              controller.signal,
+            );
+          } catch (caught) {
+            const error = caught instanceof ProviderError
+              ? caught
+              : new ProviderError("protocol", String(caught));
+            lastError = error;
+            if (signal?.aborted) throw await aborted();
+            const verdict = classify(error, {
+              provider: entry.provider,
+              model: entry.model,
+              now: clock.now(),
+              maxRetryAfterMs: config.retry.maxRetryAfterMs,
+              capabilityRetried: true,
+            });
+            runtime.lastReason = verdict.reason;
+            if (verdict.action === "fail") {
+              // The request is at fault: another endpoint of the same model would refuse it too.
+              await record("error", {
+                errorCode: LLM_ERRORS.BAD_REQUEST.code,
+                ...(error.status !== undefined ? { httpStatus: error.status } : {}),
+              });
+              throw new LlmError(
+                verdict.kind === "context_too_long" ? "CONTEXT_TOO_LONG" : "BAD_REQUEST",
+              );
+            }
+            if (
+              (verdict.action === "retry" || verdict.action === "failover") &&
+              verdict.countsForBreaker
+            ) {
+              runtime.breaker.failure();
+            }
+            if (verdict.action === "failover") {
+              if (verdict.mark?.state === "auth_failed") runtime.authFailed = true;
+              if (verdict.mark?.state === "throttled") {
+                runtime.throttledUntil = verdict.mark.untilMs;
+              }
+              continue entryLoop;
+            }
+            if (runtime.breaker.state === "open") continue entryLoop;
+            try {
+              await delay(
+                clock,
+                (verdict.action === "retry" ? verdict.waitMs : undefined) ??
+                  backoffMs(retry, config.retry.baseMs, config.retry.capMs, options.random),
+                signal ? { signal } : {},
+              );
+            } catch {
+              throw await aborted();
+            }
+            continue;
+          } finally {
+            clock.clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+          }
           runtime.breaker.success();
           if (vectors.some((vector) => vector.length !== entry.dims)) {
+            await record("error", { errorCode: LLM_ERRORS.BAD_REQUEST.code });
             throw new LlmError("BAD_REQUEST", {
               message:
                 `The embedding model ${entry.model} returned vectors of another dimension than the configured ${entry.dims}`,
             });
           }
-          await recordEmbed(module, entry.provider, entry.model, {
-            startedAt,
-            attempts,
-            index,
-            tokens: estimateTokens(chars),
-            status: "ok",
-          });
-          return {
-            vectors,
-            provider: entry.provider.id,
-            model: entry.model,
-            dims: entry.dims,
-          };
-        } catch (caught) {
-          if (caught instanceof LlmError) throw caught;
-          const error = caught instanceof ProviderError
-            ? caught
-            : new ProviderError("protocol", String(caught));
-          lastError = error;
-          if (embedOptions.signal?.aborted) {
-            await recordEmbed(module, entry.provider, entry.model, {
-              startedAt,
-              attempts,
-              index,
-              tokens: 0,
-              status: "aborted",
-            });
-            throw new LlmError("ABORTED");
-          }
-          const verdict = classify(error, {
-            provider: entry.provider,
-            model: entry.model,
-            now: clock.now(),
-            maxRetryAfterMs: config.retry.maxRetryAfterMs,
-            capabilityRetried: true,
-          });
-          runtime.lastReason = verdict.reason;
-          if (verdict.action === "retry" || verdict.action === "failover") {
-            if (verdict.countsForBreaker) runtime.breaker.failure();
-          }
-          if (verdict.action === "failover" && verdict.mark?.state === "auth_failed") {
-            runtime.authFailed = true;
-          }
-          if (verdict.action !== "retry") break;
-          await delay(
-            clock,
-            verdict.waitMs ??
-              backoffMs(retry, config.retry.baseMs, config.retry.capMs, options.random),
-          );
-        } finally {
-          clock.clearTimeout(timer);
-          embedOptions.signal?.removeEventListener("abort", onAbort);
+          await record("ok", { tokens: estimateTokens(chars) });
+          return { vectors, provider: entry.provider.id, model: entry.model, dims: entry.dims };
         }
+      } finally {
+        runtime.breaker.release();
       }
     }
-    const entry = entries[0] as { provider: ResolvedProvider; model: string };
-    await recordEmbed(module, entry.provider, entry.model, {
-      startedAt,
-      attempts,
-      index: 0,
-      tokens: 0,
-      status: "error",
+    await record("error", {
       errorCode: LLM_ERRORS.UNAVAILABLE.code,
       ...(lastError?.status !== undefined ? { httpStatus: lastError.status } : {}),
     });
@@ -1291,7 +1361,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     return probing;
   }
 
+  let closed = false;
   function scheduleProbe() {
+    if (closed) return;
     probeTimer = clock.setTimeout(() => {
       void probe().catch((error) => log.error("probing the providers failed", { error }))
         .finally(scheduleProbe);
@@ -1299,6 +1371,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
   }
 
   function scheduleCompaction() {
+    if (closed) return;
     compactTimer = clock.setTimeout(() => {
       void ledger.compact().then(({ folded, dropped }) => {
         if (folded || dropped) log.info("ledger compacted", { folded, dropped });
@@ -1418,6 +1491,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       };
     },
     close() {
+      closed = true;
       if (probeTimer !== undefined) clock.clearTimeout(probeTimer);
       if (compactTimer !== undefined) clock.clearTimeout(compactTimer);
       probeTimer = compactTimer = undefined;

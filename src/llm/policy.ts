@@ -70,16 +70,22 @@ export function classify(
     case "http":
       break;
   }
+  const wait = error.retryAfterMs;
+  if (
+    wait !== undefined && wait > context.maxRetryAfterMs &&
+    (status === 429 || (status !== undefined && status >= 500))
+  ) {
+    // A long wait is not worth holding the request for: fail over, skip the provider until then.
+    return {
+      action: "failover",
+      countsForBreaker: false,
+      mark: { state: "throttled", untilMs: context.now + wait },
+      reason: `${status === 429 ? "rate limited" : `HTTP ${status}`} (retry after ${
+        Math.ceil(wait / 1000)
+      } s)`,
+    };
+  }
   if (status === 429) {
-    const wait = error.retryAfterMs;
-    if (wait !== undefined && wait > context.maxRetryAfterMs) {
-      return {
-        action: "failover",
-        countsForBreaker: false,
-        mark: { state: "throttled", untilMs: context.now + wait },
-        reason: `rate limited (retry after ${Math.ceil(wait / 1000)} s)`,
-      };
-    }
     return {
       action: "retry",
       ...(wait !== undefined ? { waitMs: wait } : {}),
@@ -114,10 +120,9 @@ export function classify(
         reason: `model does not support ${error.refused}`,
       };
     }
-    const wait = error.retryAfterMs;
     return {
       action: "retry",
-      ...(wait !== undefined && wait <= context.maxRetryAfterMs ? { waitMs: wait } : {}),
+      ...(wait !== undefined ? { waitMs: wait } : {}),
       countsForBreaker: true,
       reason: `HTTP ${status}`,
     };

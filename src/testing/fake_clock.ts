@@ -32,6 +32,7 @@ export class FakeClock implements Clock {
   #nextHandle = 1;
   #timers: PendingTimer[] = [];
   #waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+  #nextTimerWaiters: Array<{ match: (delayMs: number) => boolean; resolve: () => void }> = [];
 
   /** Creates a clock stopped at `options.start`. */
   constructor(options: FakeClockOptions = {}) {
@@ -45,6 +46,11 @@ export class FakeClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const handle = this.#nextHandle++;
     this.#timers.push({ handle, due: this.#now + Math.max(0, ms), ms, fn });
+    this.#nextTimerWaiters = this.#nextTimerWaiters.filter((waiter) => {
+      if (!waiter.match(ms)) return true;
+      waiter.resolve();
+      return false;
+    });
     this.#waiters = this.#waiters.filter((waiter) => {
       if (!waiter.ready()) return true;
       waiter.resolve();
@@ -76,6 +82,17 @@ export class FakeClock implements Clock {
    */
   untilTimer(match: (delayMs: number) => boolean): Promise<void> {
     return this.#until(() => this.#timers.some((timer) => match(timer.ms)));
+  }
+
+  /**
+   * Resolves at the next `setTimeout` call whose delay satisfies `match`
+   * (one set after this call, unlike {@link FakeClock.untilTimer}): a test
+   * can wait for code to re-arm a timer.
+   */
+  nextTimer(match: (delayMs: number) => boolean): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#nextTimerWaiters.push({ match, resolve });
+    return promise;
   }
 
   #until(ready: () => boolean): Promise<void> {

@@ -134,7 +134,7 @@ Deno.test("an Ollama model that is not pulled fails readiness with the pull comm
   assert.match(last.error.message, /ollama pull llama3\.1:8b/);
 });
 
-Deno.test("an unreachable provider fails readiness naming its address; a recovered one passes at the next probe", async () => {
+Deno.test("a failing provider fails readiness with its reason; a recovered one passes at the next probe", async () => {
   await using fake = await startFakeLlm({
     scenes: [{ match: { kind: "models" }, fault: { status: 503 } }],
   });
@@ -147,4 +147,38 @@ Deno.test("an unreachable provider fails readiness naming its address; a recover
   const after = await (await host.request("/health/ready")).json();
   assert.equal(after.checks.llm.status, "ok");
   assert.equal(after.checks.llm.reason, "openai/gpt-test ok");
+});
+
+Deno.test("a conversation not starting with a user message is LLM_BAD_REQUEST, not retried or failed over", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await llmHost(fake, { chain: ["anthropic", "openai"] });
+  const events = await drain(
+    gateway(host).chat(ask("", {
+      messages: [{ role: "assistant", content: "Hello" }],
+    })),
+  );
+  const last = events.at(-1);
+  assert.ok(last?.type === "error");
+  assert.equal(last.error.code, "LLM_BAD_REQUEST");
+  assert.equal(fake.requests().filter((request) => request.method === "POST").length, 0);
+  const [row] = (await gateway(host).ledger.list({ limit: 1 })).items;
+  assert.equal(row!.attempts, 1);
+  assert.equal(gateway(host).status().entries[0]!.state !== "breaker_open", true);
+});
+
+Deno.test("an already aborted embedding request sends nothing and is recorded as aborted", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await llmHost(fake, {
+    chain: ["openai"],
+    llm: {
+      roles: { embedding: [{ provider: "openai", model: "text-embedding-3-small", dims: 8 }] },
+    },
+  });
+  await assert.rejects(
+    () => gateway(host).embed(["a"], { signal: AbortSignal.abort() }),
+    (error: Error & { code?: string }) => error.code === "LLM_ABORTED",
+  );
+  assert.equal(fake.requests().filter((request) => request.path === "/v1/embeddings").length, 0);
+  const [row] = (await gateway(host).ledger.list({ limit: 1 })).items;
+  assert.equal(row!.status, "aborted");
 });

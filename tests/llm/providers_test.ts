@@ -259,3 +259,22 @@ Deno.test("the reply and background chains use their own models", async () => {
   assert.deepEqual(sent, [1024, 512], "the roles' default max tokens");
   assert.equal(MODELS.openai, "gpt-test");
 });
+
+Deno.test("Anthropic with toolChoice none still sends the tools, so a history with tool blocks is valid", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await llmHost(fake, { chain: ["anthropic"] });
+  const events = await drain(
+    gateway(host).chat(ask("", {
+      messages: CONVERSATION,
+      tools: [WEATHER],
+      toolChoice: "none",
+    })),
+  );
+  assert.equal(events.at(-1)?.type, "stop");
+  const body = fake.requests().find((request) => request.path === "/v1/messages")!.body as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(body.tool_choice, { type: "none" });
+  assert.equal((body.tools as unknown[]).length, 1);
+});

@@ -66,7 +66,8 @@ export function toAnthropicMessages(messages: readonly ChatMessage[]): Anthropic
     else out.push({ role, content: blocks });
   }
   if (out[0]?.role !== "user") {
-    throw new ProviderError("protocol", "The first message to Anthropic must come from the user", {
+    // The caller's bug, not the provider's: an HTTP 400 kind is neither retried nor failed over.
+    throw new ProviderError("http", "The first message to Anthropic must come from the user", {
       status: 400,
     });
   }
@@ -127,7 +128,8 @@ export function createAnthropicAdapter(
         body.temperature = Math.min(1, Math.max(0, request.temperature));
       }
       if (request.stop?.length) body.stop_sequences = request.stop;
-      if (request.tools?.length && request.toolChoice !== "none") {
+      if (request.tools?.length) {
+        // With "none" the tools are still sent: a history holding tool_use blocks needs them.
         body.tools = request.tools.map((tool) => ({
           name: tool.name,
           description: tool.description,
@@ -155,8 +157,10 @@ export function createAnthropicAdapter(
           switch (event.type) {
             case "message_start": {
               const usage = (event.message as { usage?: Record<string, number> }).usage ?? {};
-              inputTokens = usage.input_tokens ?? 0;
+              // Anthropic counts cache reads and writes apart from input_tokens; ours is the total.
               cachedTokens = usage.cache_read_input_tokens ?? 0;
+              inputTokens = (usage.input_tokens ?? 0) + cachedTokens +
+                (usage.cache_creation_input_tokens ?? 0);
               break;
             }
             case "content_block_start": {
@@ -174,6 +178,7 @@ export function createAnthropicAdapter(
               if (delta.type === "input_json_delta") {
                 const tool = tools.get(event.index as number);
                 if (tool) tool.json += delta.partial_json ?? "";
+                yield { type: "activity" };
               }
               break;
             }

@@ -160,6 +160,7 @@ export function createOpenAiAdapter(
             call.json += piece.function?.arguments ?? "";
             calls.set(piece.index, call);
           }
+          if (!delta.content && delta.tool_calls?.length) yield { type: "activity" };
           if (choice.finish_reason) finish = choice.finish_reason as string;
         }
       } catch (error) {

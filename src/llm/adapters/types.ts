@@ -20,6 +20,8 @@ export interface AdapterRequest {
 
 /** An event of one provider stream, before the gateway adds start and usage fallbacks. */
 export type AdapterEvent =
+  /** A chunk arrived that produced no event yet (tool arguments, buffered JSON): resets timers. */
+  | { type: "activity" }
   | { type: "text"; delta: string }
   | { type: "tool_call"; call: ToolCall }
   | { type: "usage"; inputTokens: number; outputTokens: number; cachedInputTokens?: number }
