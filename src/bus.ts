@@ -16,6 +16,16 @@ export interface BusEventMap {
   "plugin.started": { plugins: string[] };
   /** Shutdown began; the plugins are about to stop. */
   "plugin.stopping": { plugins: string[] };
+  /** A turn finished (stage 12). */
+  "mind.turn.completed": {
+    turnId: string;
+    threadId: string;
+    flags: { uncertain: boolean; clarifying: boolean };
+  };
+  /** A background job changed status. */
+  "mind.job": { id: string; module: string; kind: string; status: string; reason?: string };
+  /** The affect state changed (`state.delta` to clients). */
+  "mind.state": { cause: string; affect: unknown };
   /** Something users should be told (dashboard banner, WS `notice`). */
   "notice": { level: "info" | "warn" | "error"; code: string; message: string };
 }

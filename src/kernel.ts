@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Hono } from "hono";
 import { createEventBus, type EventBus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
@@ -16,6 +17,10 @@ import type { Logger } from "./telemetry/logger.ts";
 import { VERSION } from "./version.ts";
 import { createLlmGateway, type KernelLlm } from "./llm/gateway.ts";
 import { llmRoutes } from "./llm/routes.ts";
+import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands.ts";
+import { createMind, type Mind } from "./mind/mind.ts";
+import { loadProfile } from "./mind/profile.ts";
+import { mindRoutes } from "./mind/routes.ts";
 
 const HOST_STATE_REASONS: Record<PluginHost["state"], string> = {
   created: "plugins are not set up yet",
@@ -45,6 +50,8 @@ export interface CreateKernelOptions {
   random?: Random;
   /** Reads environment variables (provider keys and URLs). @default none set */
   env?: (name: string) => string | undefined;
+  /** Where relative paths of the config resolve. @default Deno.cwd() */
+  cwd?: string;
 }
 
 /** Releases a kernel resource on shutdown (database, sockets…). */
@@ -60,6 +67,14 @@ export interface Kernel {
   readonly store: Store;
   /** The language model gateway. */
   readonly llm: KernelLlm;
+  /**
+   * The mind (after {@link Kernel.start}).
+   *
+   * @throws {Error} Before start.
+   */
+  readonly mind: Mind;
+  /** The command dispatcher shared by the terminal and `POST /api/chat`. */
+  readonly commands: CommandDispatcher;
   /** Makes `<prefix>_<ULID>` ids. */
   readonly ids: IdFactory;
   readonly log: Logger;
@@ -159,6 +174,13 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   );
 
   health.register("llm", () => llm.readiness());
+  let mind: Mind | undefined;
+  let commands: CommandDispatcher | undefined;
+  const started = () => {
+    if (!mind || !commands) throw new Error("The mind is not started yet");
+    return { mind, commands };
+  };
+  app.route("/", mindRoutes(() => started().mind, () => started().commands));
   app.route(
     "/",
     llmRoutes(llm, { clock, generateMaxTokens: config.llm.generate.maxTokens }),
@@ -200,6 +222,12 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     bus,
     store: options.store,
     llm,
+    get mind() {
+      return started().mind;
+    },
+    get commands() {
+      return started().commands;
+    },
     ids,
     log,
     clock,
@@ -211,6 +239,34 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     },
     async start() {
       await llm.init();
+      const { profile } = await loadProfile(config.mind.profile, {
+        extraDir: resolve(options.cwd ?? Deno.cwd(), config.mind.profilesDir),
+      });
+      mind = createMind({
+        config: {
+          hookTimeoutMs: config.mind.hookTimeoutMs,
+          prompt: config.mind.prompt,
+          budget: config.mind.budget,
+          maxQueue: config.chat.maxQueue,
+          maxMessageChars: 32_000,
+        },
+        profile,
+        store: options.store,
+        clock,
+        ids,
+        log: log.child("mind"),
+        bus: bus.scoped("kernel"),
+        hooks,
+        llm,
+        signal: host.signal,
+      });
+      commands = createCommandDispatcher({
+        mind,
+        hooks,
+        store: options.store,
+        log: log.child("commands"),
+        signal: host.signal,
+      });
       await host.setup();
       const unknownChecks = (config.health.readyRequires ?? []).filter((name) =>
         !health.names().includes(name)
@@ -225,6 +281,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         );
       }
       await host.start();
+      await mind.start();
     },
     onClose(closer) {
       closers.push(closer);
@@ -237,6 +294,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       stopping = true;
       stopped ??= (async () => {
         llm.close();
+        await mind?.stop();
         await host.stop();
         await closeAll();
       })();

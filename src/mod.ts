@@ -140,3 +140,44 @@ export type {
   Usage,
 } from "./llm/types.ts";
 export { LLM_ERRORS, LlmError } from "./llm/errors.ts";
+export { MIND_HOOKS } from "./mind/hooks.ts";
+export type {
+  CommandSpec,
+  ConversationPort,
+  ExportRequest,
+  ForgetRequest,
+  GenerationRequest,
+  MindMessage,
+  MindThread,
+  PersistRequest,
+  RecallRequest,
+  StateRequest,
+  TickRequest,
+} from "./mind/hooks.ts";
+export type {
+  BackgroundJob,
+  Command,
+  CommandResult,
+  Contribution,
+  FragmentSection,
+  GenerationParams,
+  HistoryMessage,
+  JobContext,
+  JobResult,
+  MindEvent,
+  MindEventInput,
+  MindRecall,
+  Policy,
+  PostassessContribution,
+  PreassessContribution,
+  PromptFragment,
+  RecalledMemory,
+  ReplyStream,
+  ReplyView,
+  Signals,
+  TurnView,
+} from "./mind/types.ts";
+export type { AffectSnapshot, AppliedImpulse, Impulse } from "./mind/affect.ts";
+export type { Appraisal, Feedback, Intent } from "./mind/appraisal.ts";
+export type { Profile } from "./mind/profile.ts";
+export type { HookHandlerEntry } from "./plugin/hooks.ts";

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { definePlugin, type Embedder, type Plugin } from "@synth/kernel";
+import { definePlugin, type Embedder, MIND_HOOKS, type Plugin } from "@synth/kernel";
+import { formatRecallBlock } from "./format.ts";
 import { type MemoryConfig, memoryConfigSchema } from "./config.ts";
 import { memoryRoutes } from "./routes.ts";
 import { createMemoryService, type MemoryApi, type MemoryService } from "./service.ts";
@@ -54,6 +55,7 @@ export function createMemoryPlugin(
       await service.vectors.prepare();
       ctx.health.register("vector_index", () => service.vectors.health());
       memoryRoutes(ctx.http, service, ctx.db);
+      registerMindHooks(ctx, service);
       running.set(ctx, { service });
       return service;
     },
@@ -92,3 +94,86 @@ export function createMemoryPlugin(
 
 /** The memory plugin with the configured embedder. */
 export const memoryPlugin: Plugin<MemoryConfig, MemoryApi> = createMemoryPlugin();
+
+/**
+ * Answers the mind: threads and messages (`mind.conversations`), hybrid
+ * recall into the labelled data block (`mind.recall`, `mind.fragments`),
+ * and `/forget` (`mind.forget`).
+ */
+function registerMindHooks(
+  ctx: Parameters<Plugin<MemoryConfig, MemoryApi>["setup"]>[0],
+  service: MemoryService,
+) {
+  ctx.hooks.on(MIND_HOOKS.conversations, () => ({
+    createThread: (input) => service.conversations.createThread(input),
+    getThread: (id) => service.conversations.getThread(id),
+    listThreads: (owner, options) => service.conversations.listThreads(owner, options),
+    addMessage: (input) => service.conversations.addMessage(input),
+    threadWindow: (threadId, options) => service.conversations.threadWindow(threadId, options),
+  }));
+
+  ctx.hooks.on(MIND_HOOKS.recall, async ({ view, query, limit }, { signal }) => {
+    // What the prompt already holds (the history and this message) is not recalled again.
+    const firstInPrompt = view.history[0]?.seq ?? view.message.seq;
+    const result = await service.recall({
+      text: query,
+      ownerUserId: view.userId,
+      k: limit,
+      signal,
+      excludeThreadWindow: { threadId: view.threadId, fromSeq: firstInPrompt },
+    });
+    const scores = new Map(result.scores.map((score) => [score.uid, score]));
+    return {
+      mode: result.mode,
+      block: formatRecallBlock(result.items),
+      items: result.items.map((item) => {
+        const score = scores.get(item.uid);
+        return {
+          memoryId: item.uid,
+          kind: item.kind,
+          text: item.text,
+          score: item.score,
+          source: "recall" as const,
+          components: {
+            ...(score?.cosine !== null && score?.cosine !== undefined
+              ? { vector: score.cosine }
+              : {}),
+            ...(score?.bm25 !== null && score?.bm25 !== undefined ? { bm25: score.bm25 } : {}),
+            ...(score ? { recency: score.recency } : {}),
+          },
+        };
+      }),
+    };
+  });
+
+  ctx.hooks.on(MIND_HOOKS.fragments, (view) => {
+    if (!view.recall?.block) return [];
+    const top = view.recall.items[0];
+    return [{
+      module: "memory",
+      key: "recall",
+      section: "memory" as const,
+      priority: 70,
+      text: view.recall.block,
+      reason: `${view.recall.items.length} memories recalled (${view.recall.mode})${
+        top ? `, best score ${top.score.toFixed(2)}` : ""
+      }`,
+    }];
+  });
+
+  ctx.hooks.on(MIND_HOOKS.forget, async ({ userId, threadId, memoryId }) => {
+    if (memoryId) {
+      const result = await service.forget.forget({ ids: [memoryId] }, {
+        actor: userId,
+        owner: userId,
+      });
+      return { deleted: result.forgotten };
+    }
+    if (threadId) {
+      const result = await service.forget.forget({ threadId }, { actor: userId, owner: userId });
+      await ctx.db.db.deleteFrom("threads").where("id", "=", threadId).execute();
+      return { deleted: result.forgotten + 1 };
+    }
+    return { deleted: 0 };
+  });
+}

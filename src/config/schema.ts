@@ -53,9 +53,39 @@ export const KERNEL_CONFIG_SHAPE = {
   }).prefault({}),
   llm: z.strictObject(LLM_CONFIG_SHAPE).prefault({}),
   mind: z.strictObject({
+    profile: z.string().regex(/^[a-z][a-z0-9_-]*$/).default("empathetic").meta(configMeta({
+      description:
+        "Personality profile id (built-ins: empathetic, analytical, creative, focused); takes effect at restart.",
+    })),
+    profilesDir: z.string().min(1).default("./profiles").meta(configMeta({
+      description: "Directory of extra profile YAML files (relative to the working directory).",
+    })),
+    hookTimeoutMs: durationMs(2_000, { min: 1 }).meta(configMeta({
+      description:
+        "A turn hook slower than this is dropped for the turn (the plugin is listed as degraded).",
+    })),
+    prompt: z.strictObject({
+      maxSystemTokens: z.number().int().min(100).default(3_000).meta(configMeta({
+        description: "System prompt budget; the lowest-priority fragments are dropped first.",
+      })),
+      historyTokens: z.number().int().min(100).default(6_000).meta(configMeta({
+        description: "History sent with each reply, trimmed oldest first.",
+      })),
+    }).prefault({}),
+    budget: z.strictObject({
+      dailyTokens: z.number().int().min(0).nullable().default(null).meta(configMeta({
+        description:
+          "Background tokens per day across modules (the reply is never limited); null = unlimited.",
+      })),
+    }).prefault({}),
     prices: z.record(z.string().min(1), priceSchema).default({}).meta(configMeta({
       description:
         "Model → {in, out, cachedIn?} USD per million tokens; costs of unknown models show as unknown.",
+    })),
+  }).prefault({}),
+  chat: z.strictObject({
+    maxQueue: z.number().int().min(0).default(4).meta(configMeta({
+      description: "Turns that may wait behind the running one; more get 429 CHAT_QUEUE_FULL.",
     })),
   }).prefault({}),
   health: z.strictObject({

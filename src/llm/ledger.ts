@@ -62,6 +62,10 @@ export interface Ledger {
   summary(options: { since: number; until: number; groupBy: LedgerGroup }): Promise<LedgerSummary>;
   /** Sums of one module's rows since a time (the cost governor's windows). */
   usage(module: string, sinceMs: number): Promise<Usage>;
+  /** Tokens (in + out) of one module's rows attributed to a turn. */
+  turnTokens(module: string, turnId: string): Promise<number>;
+  /** Tokens (in + out) of every module but `except` since a time (the global background cap). */
+  tokensSince(sinceMs: number, except: readonly string[]): Promise<number>;
   /** Folds rows older than the retention into daily totals; drops totals older than 730 days. */
   compact(): Promise<{ folded: number; dropped: number }>;
 }
@@ -220,6 +224,22 @@ export function createLedger(
         tokensOut: Number(row.tokens_out ?? 0),
         costUsd: Number(row.cost_usd ?? 0),
       };
+    },
+
+    async turnTokens(module, turnId) {
+      const row = await db.selectFrom("mind_ledger")
+        .select((eb) => eb.fn.sum<number>(eb("tokens_in", "+", eb.ref("tokens_out"))).as("tokens"))
+        .where("module", "=", module).where("turn_id", "=", turnId).executeTakeFirstOrThrow();
+      return Number(row.tokens ?? 0);
+    },
+
+    async tokensSince(sinceMs, except) {
+      let query = db.selectFrom("mind_ledger")
+        .select((eb) => eb.fn.sum<number>(eb("tokens_in", "+", eb.ref("tokens_out"))).as("tokens"))
+        .where("at", ">=", sinceMs);
+      if (except.length > 0) query = query.where("module", "not in", [...except]);
+      const row = await query.executeTakeFirstOrThrow();
+      return Number(row.tokens ?? 0);
     },
 
     async compact() {

@@ -24,10 +24,14 @@ export interface Hook<Kind extends HookKind, Arg, Result> {
 
 /** A hook whose first answer wins. */
 export type FirstHook<Arg, Result> = Hook<"first", Arg, Result>;
-/** A hook whose handlers amend a value in turn. */
-export type SequentialHook<Value> = Hook<"sequential", Value, Value>;
-/** A hook whose handlers all observe. */
-export type ParallelHook<Arg> = Hook<"parallel", Arg, void>;
+/**
+ * A hook whose handlers run in turn. With one type (`Value`) each amends
+ * the value; with `Result` too, each returns its own contribution (the
+ * turn pipeline's hooks) and the caller combines them.
+ */
+export type SequentialHook<Value, Result = Value> = Hook<"sequential", Value, Result>;
+/** A hook whose handlers all run at once; with `Result`, each returns a contribution. */
+export type ParallelHook<Arg, Result = void> = Hook<"parallel", Arg, Result>;
 /** Any hook. */
 // deno-lint-ignore no-explicit-any
 export type AnyHook = Hook<HookKind, any, any>;
@@ -45,8 +49,8 @@ export type HookHandler<H extends AnyHook> = H extends Hook<infer Kind, infer Ar
   ? Kind extends "first"
     ? (arg: Arg, context: HookCallContext) => Result | undefined | Promise<Result | undefined>
   : Kind extends "sequential"
-    ? (value: Arg, context: HookCallContext) => Arg | undefined | Promise<Arg | undefined>
-  : (arg: Arg, context: HookCallContext) => void | Promise<void>
+    ? (value: Arg, context: HookCallContext) => Result | undefined | Promise<Result | undefined>
+  : (arg: Arg, context: HookCallContext) => Result | Promise<Result>
   : never;
 
 /** Options for registering a handler. */
@@ -75,10 +79,16 @@ export function defineHook<Arg, Result = Arg>(
   name: string,
   kind: "first",
 ): FirstHook<Arg, Result>;
-/** Declares a `sequential` hook whose handlers amend a `Value` in turn. */
-export function defineHook<Value>(name: string, kind: "sequential"): SequentialHook<Value>;
-/** Declares a `parallel` hook whose handlers all observe an `Arg`. */
-export function defineHook<Arg>(name: string, kind: "parallel"): ParallelHook<Arg>;
+/** Declares a `sequential` hook whose handlers amend a `Value` (or return a `Result`) in turn. */
+export function defineHook<Value, Result = Value>(
+  name: string,
+  kind: "sequential",
+): SequentialHook<Value, Result>;
+/** Declares a `parallel` hook whose handlers all observe an `Arg` (and may return a `Result`). */
+export function defineHook<Arg, Result = void>(
+  name: string,
+  kind: "parallel",
+): ParallelHook<Arg, Result>;
 export function defineHook(name: string, kind: HookKind): AnyHook {
   if (!/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/.test(name)) {
     throw new TypeError(
@@ -100,6 +110,14 @@ export interface FirstAnswer<Result> {
 export interface ParallelOutcome {
   /** Handlers that threw, each wrapped with its plugin id and the hook name. */
   failures: PluginError[];
+}
+
+/** One plugin's handler of a hook, for callers that combine results themselves. */
+export interface HookHandlerEntry<Arg, Result> {
+  /** Id of the plugin the handler belongs to. */
+  plugin: string;
+  /** Runs the handler; a throw is the caller's to wrap and record. */
+  run(arg: Arg, context: HookCallContext): Result | undefined | Promise<Result | undefined>;
 }
 
 /** Options for running a hook. */
@@ -129,18 +147,24 @@ export interface HookRegistry {
   ): Promise<FirstAnswer<Result> | undefined>;
   /** Runs a `sequential` hook and returns the final value. */
   sequential<Value>(
-    hook: SequentialHook<Value>,
+    hook: SequentialHook<Value, Value>,
     value: Value,
     options?: RunHookOptions,
   ): Promise<Value>;
   /** Runs a `parallel` hook; failures are logged and returned. */
-  parallel<Arg>(
-    hook: ParallelHook<Arg>,
+  parallel<Arg, Result>(
+    hook: ParallelHook<Arg, Result>,
     arg: Arg,
     options?: RunHookOptions,
   ): Promise<ParallelOutcome>;
   /** Plugin ids with a handler on `hook`, in the order they run. */
   handlersOf(hook: AnyHook): string[];
+  /**
+   * The handlers of `hook` in the order they run, for a caller that needs
+   * each plugin's result apart, its own time limit or its own failure
+   * handling (the turn pipeline).
+   */
+  handlers<Arg, Result>(hook: Hook<HookKind, Arg, Result>): HookHandlerEntry<Arg, Result>[];
 }
 
 /** Options for {@link createHookRegistry}. */
@@ -249,6 +273,14 @@ export function createHookRegistry(options: CreateHookRegistryOptions): HookRegi
 
     handlersOf(hook) {
       return handlers(hook).map((registration) => registration.plugin);
+    },
+
+    handlers<Arg, Result>(hook: Hook<HookKind, Arg, Result>) {
+      return handlers(hook).map((registration) => ({
+        plugin: registration.plugin,
+        run: (arg: Arg, context: HookCallContext) =>
+          registration.handler(arg, context) as Result | undefined | Promise<Result | undefined>,
+      }));
     },
   };
 }

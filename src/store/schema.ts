@@ -191,6 +191,93 @@ export interface MindLedgerDailyTable {
   cost_usd: number | null;
 }
 
+/** `mind_state`: the one affect row. */
+export interface MindStateTable {
+  id: number;
+  p: number;
+  a: number;
+  d: number;
+  updated_at: number;
+  profile_id: string;
+  version: Generated<number>;
+}
+
+/** `mind_turns`: one row per turn. */
+export interface MindTurnsTable {
+  id: string;
+  seq: number;
+  thread_id: string;
+  user_id: string;
+  status: "queued" | "running" | "completed" | "failed" | "cancelled";
+  received_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  user_message_id: string | null;
+  reply_message_id: string | null;
+  flags: Generated<string>;
+  policy: string | null;
+  feedback: "good" | "bad" | null;
+  error_code: string | null;
+  error_message: string | null;
+  state_after: string | null;
+  usage: string | null;
+  stages: string | null;
+}
+
+/** `mind_events`: typed mind events. */
+export interface MindEventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  source: string;
+  turn_id: string | null;
+  job_id: string | null;
+  thread_id: string | null;
+  data: string;
+}
+
+/** `mind_influence`: the influence record of each turn. */
+export interface MindInfluenceTable {
+  turn_id: string;
+  thread_id: string;
+  user_id: string;
+  data: string;
+}
+
+/** `mind_jobs`: background jobs. */
+export interface MindJobsTable {
+  id: string;
+  module: string;
+  kind: string;
+  turn_id: string | null;
+  thread_id: string | null;
+  priority: number;
+  status: "queued" | "running" | "done" | "failed" | "skipped";
+  reason: string | null;
+  note: string | null;
+  queued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  tokens: Generated<number>;
+}
+
+/** `mind_threads`: per-thread markers. */
+export interface MindThreadsTable {
+  thread_id: string;
+  reset_after_seq: Generated<number>;
+  last_reply_at: number | null;
+  turns: Generated<number>;
+}
+
+/** `mind_budgets`: budget overrides per module. */
+export interface MindBudgetsTable {
+  module: string;
+  per_turn: number | null;
+  per_hour: number | null;
+  per_day: number | null;
+  updated_at: number;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -208,4 +295,11 @@ export interface Database {
   schema_migrations: SchemaMigrationsTable;
   mind_ledger: MindLedgerTable;
   mind_ledger_daily: MindLedgerDailyTable;
+  mind_state: MindStateTable;
+  mind_turns: MindTurnsTable;
+  mind_events: MindEventsTable;
+  mind_influence: MindInfluenceTable;
+  mind_jobs: MindJobsTable;
+  mind_threads: MindThreadsTable;
+  mind_budgets: MindBudgetsTable;
 }

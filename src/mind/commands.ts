@@ -1,0 +1,370 @@
+/**
+ * The command dispatcher (spec/mind.md §15): one for `deno task chat` and
+ * `POST /api/chat`. The kernel answers `/help`, `/state`, `/reset`,
+ * `/feedback`, `/forget` and `/export`; plugins add theirs through
+ * `mind.command` and list them through `mind.commands`.
+ *
+ * @module
+ */
+import type { Store } from "../store/store.ts";
+import type { HookRegistry } from "../plugin/hooks.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { type CommandSpec, MIND_HOOKS } from "./hooks.ts";
+import type { Mind } from "./mind.ts";
+import { stripConfidenceTags } from "./confidence.ts";
+import type { Command, CommandResult } from "./types.ts";
+
+const ROLE_RANK = { viewer: 0, operator: 1, admin: 2 } as const;
+
+/** The kernel's own commands. */
+export const KERNEL_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "help",
+    usage: "/help [command]",
+    description: "the commands you can use",
+    role: "viewer",
+  },
+  {
+    name: "state",
+    usage: "/state",
+    description: "the mind's state, and this thread's inside a thread",
+    role: "viewer",
+  },
+  {
+    name: "reset",
+    usage: "/reset",
+    description: "earlier messages leave the prompt; identity, narrative, affect and memories stay",
+    role: "viewer",
+  },
+  {
+    name: "feedback",
+    usage: "/feedback good|bad [note]",
+    description: "rate the last reply of this thread",
+    role: "viewer",
+  },
+  {
+    name: "forget",
+    usage: "/forget <memoryId> | thread",
+    description: "delete one memory, or this thread and everything derived from it",
+    role: "viewer",
+  },
+  {
+    name: "export",
+    usage: "/export [mind]",
+    description: "your threads, memories and derived records as JSON; `mind` (admin) adds identity",
+    role: "viewer",
+  },
+];
+
+/** Splits a command line shell-style: quotes group, backslash escapes. */
+export function splitArgs(line: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let quote: string | null = null;
+  let started = false;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i]!;
+    if (char === "\\" && i + 1 < line.length && quote !== "'") {
+      current += line[++i];
+      started = true;
+    } else if (quote) {
+      if (char === quote) quote = null;
+      else current += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      started = true;
+    } else if (/\s/.test(char)) {
+      if (started) out.push(current);
+      current = "";
+      started = false;
+    } else {
+      current += char;
+      started = true;
+    }
+  }
+  if (started) out.push(current);
+  return out;
+}
+
+/** Levenshtein distance (small strings). */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Who runs a command and where. */
+export interface CommandCaller {
+  userId: string;
+  role: "viewer" | "operator" | "admin";
+  threadId: string | null;
+}
+
+/** The dispatcher. */
+export interface CommandDispatcher {
+  /** Runs a `/…` line. */
+  dispatch(line: string, caller: CommandCaller): Promise<CommandResult>;
+  /** The commands a role may use. */
+  list(role: CommandCaller["role"]): Promise<CommandSpec[]>;
+}
+
+/** Creates the dispatcher. */
+export function createCommandDispatcher(
+  options: { mind: Mind; hooks: HookRegistry; store: Store; log: Logger; signal: AbortSignal },
+): CommandDispatcher {
+  const { mind, hooks, store } = options;
+
+  async function list(role: CommandCaller["role"]): Promise<CommandSpec[]> {
+    const plugin: CommandSpec[] = [];
+    for (const entry of hooks.handlers(MIND_HOOKS.commands)) {
+      try {
+        plugin.push(
+          ...(await entry.run(undefined, { hook: "mind.commands", signal: options.signal }) ?? []),
+        );
+      } catch (error) {
+        options.log.warn("a plugin failed to list its commands", { plugin: entry.plugin, error });
+      }
+    }
+    return [...KERNEL_COMMANDS, ...plugin].filter((spec) =>
+      ROLE_RANK[role] >= ROLE_RANK[spec.role]
+    );
+  }
+
+  const ok = (command: string, text: string, data?: unknown): CommandResult => ({
+    command,
+    ok: true,
+    output: { text, ...(data !== undefined ? { data } : {}) },
+  });
+  const refused = (command: string, text: string, data?: unknown): CommandResult => ({
+    command,
+    ok: false,
+    output: { text, ...(data !== undefined ? { data } : {}) },
+  });
+  const needThread = (command: string) =>
+    refused(command, `/${command} works inside a thread: send it with a thread_id`);
+
+  async function kernelCommand(command: Command): Promise<CommandResult | undefined> {
+    const { name, args, threadId } = command;
+    switch (name) {
+      case "help": {
+        const specs = await list(command.role);
+        if (args[0]) {
+          const spec = specs.find((item) => item.name === args[0]!.replace(/^\//, ""));
+          return spec
+            ? ok(name, `${spec.usage} — ${spec.description}`, spec)
+            : refused(name, `No command "${args[0]}"`);
+        }
+        return ok(
+          name,
+          specs.map((spec) => `${spec.usage.padEnd(34)} ${spec.description}`).join("\n"),
+          specs,
+        );
+      }
+      case "state": {
+        const affect = mind.affect();
+        const data: Record<string, unknown> = {
+          profile: mind.profile.id,
+          affect,
+          turn_count: mind.turnCount,
+          queue: mind.queueLength,
+        };
+        const scopes = await stateScopes("mind", command);
+        Object.assign(data, scopes);
+        if (threadId) data.thread = await stateScopes("thread", command);
+        return ok(
+          name,
+          `mood ${affect.mood} (p ${affect.p.toFixed(2)}, a ${affect.a.toFixed(2)}, d ${
+            affect.d.toFixed(2)
+          }); profile ${mind.profile.id}; ${mind.turnCount} turns`,
+          data,
+        );
+      }
+      case "reset": {
+        if (!threadId) return needThread(name);
+        await mind.reset(threadId);
+        return ok(
+          name,
+          "Earlier messages of this thread no longer reach the prompt. Identity, narrative, mood and memories stay.",
+        );
+      }
+      case "feedback": {
+        if (!threadId) return needThread(name);
+        const value = args[0];
+        if (value !== "good" && value !== "bad") {
+          return refused(name, "Usage: /feedback good|bad [note]");
+        }
+        const result = await mind.feedback({
+          userId: command.userId,
+          threadId,
+          value,
+          ...(args.length > 1 ? { note: args.slice(1).join(" ") } : {}),
+        });
+        return ok(
+          name,
+          result.replaced
+            ? `Feedback changed to ${value}.`
+            : `Thanks — feedback ${value} recorded.`,
+          { turn_id: result.turnId, replaced: result.replaced },
+        );
+      }
+      case "forget": {
+        const target = args[0];
+        if (!target) return refused(name, "Usage: /forget <memoryId> | thread");
+        if (target === "thread") {
+          if (!threadId) return needThread(name);
+          const deleted = await forgetThread(threadId, command.userId);
+          return ok(name, `This thread and what was derived from it are forgotten.`, deleted);
+        }
+        let deleted = 0;
+        for (const entry of hooks.handlers(MIND_HOOKS.forget)) {
+          const result = await entry.run({ userId: command.userId, memoryId: target }, {
+            hook: "mind.forget",
+            signal: options.signal,
+          });
+          deleted += result?.deleted ?? 0;
+        }
+        return deleted > 0
+          ? ok(name, `Memory ${target} is forgotten.`, { deleted })
+          : refused(name, `No memory ${target} of yours`);
+      }
+      case "export": {
+        const scope = args[0] === "mind" ? "mind" : "user";
+        if (scope === "mind" && command.role !== "admin") {
+          return refused(name, "/export mind needs the admin role");
+        }
+        const data = await exportData(command.userId, scope);
+        return ok(name, JSON.stringify(data, null, 2), data);
+      }
+    }
+    return undefined;
+  }
+
+  async function stateScopes(scope: "mind" | "thread", command: Command) {
+    const out: Record<string, unknown> = {};
+    for (const entry of hooks.handlers(MIND_HOOKS.state)) {
+      try {
+        const value = await entry.run({
+          scope,
+          ...(command.threadId ? { threadId: command.threadId } : {}),
+          userId: command.userId,
+        }, { hook: "mind.state", signal: options.signal });
+        if (value) out[entry.plugin] = value;
+      } catch (error) {
+        out[entry.plugin] = { error: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    return out;
+  }
+
+  async function forgetThread(threadId: string, userId: string) {
+    let deleted = 0;
+    for (const entry of hooks.handlers(MIND_HOOKS.forget)) {
+      const result = await entry.run({ userId, threadId }, {
+        hook: "mind.forget",
+        signal: options.signal,
+      });
+      deleted += result?.deleted ?? 0;
+    }
+    await store.transaction(async (trx) => {
+      const turns = await trx.selectFrom("mind_turns").select("id").where(
+        "thread_id",
+        "=",
+        threadId,
+      )
+        .execute();
+      const ids = turns.map((turn) => turn.id);
+      if (ids.length > 0) {
+        await trx.updateTable("mind_ledger").set({ turn_id: null }).where("turn_id", "in", ids)
+          .execute();
+      }
+      await trx.deleteFrom("mind_influence").where("thread_id", "=", threadId).execute();
+      await trx.deleteFrom("mind_events").where("thread_id", "=", threadId).execute();
+      await trx.deleteFrom("mind_jobs").where("thread_id", "=", threadId).execute();
+      await trx.deleteFrom("mind_turns").where("thread_id", "=", threadId).execute();
+      await trx.deleteFrom("mind_threads").where("thread_id", "=", threadId).execute();
+      deleted += ids.length;
+    });
+    return { deleted };
+  }
+
+  async function exportData(userId: string, scope: "user" | "mind") {
+    const conversations = mind.conversations;
+    const threads = conversations
+      ? await conversations.listThreads(userId, { includeArchived: true })
+      : [];
+    const exported: Record<string, unknown> = {
+      exported_at: new Date(Date.now()).toISOString(),
+      user_id: userId,
+      threads: await Promise.all(threads.map(async (thread) => ({
+        ...thread,
+        messages:
+          (await conversations!.threadWindow(thread.id, { maxTokens: Number.MAX_SAFE_INTEGER }))
+            .map((message) => ({ ...message, text: stripConfidenceTags(message.text) })),
+      }))),
+      turns: await store.db.selectFrom("mind_turns").selectAll().where("user_id", "=", userId)
+        .orderBy("seq").execute(),
+    };
+    for (const entry of hooks.handlers(MIND_HOOKS.export)) {
+      const value = await entry.run({ userId, scope }, {
+        hook: "mind.export",
+        signal: options.signal,
+      });
+      if (value) exported[entry.plugin] = value;
+    }
+    if (scope === "mind") {
+      exported.mind = {
+        profile: mind.profile.id,
+        identity: mind.profile.identity,
+        ledger: await store.db.selectFrom("mind_ledger").selectAll().orderBy("at").execute(),
+      };
+    }
+    return exported;
+  }
+
+  return {
+    list,
+    async dispatch(line, caller) {
+      const parts = splitArgs(line.trim().replace(/^\//, ""));
+      const name = (parts[0] ?? "").toLowerCase();
+      const command: Command = {
+        name,
+        args: parts.slice(1),
+        raw: line,
+        userId: caller.userId,
+        role: caller.role,
+        threadId: caller.threadId,
+      };
+      const specs = await list("admin");
+      const spec = specs.find((item) => item.name === name);
+      if (spec && ROLE_RANK[caller.role] < ROLE_RANK[spec.role]) {
+        return refused(name, `/${name} needs the ${spec.role} role`);
+      }
+      const kernel = await kernelCommand(command);
+      if (kernel) return kernel;
+      const answered = await hooks.first(MIND_HOOKS.command, command);
+      if (answered) return answered.value;
+      const suggestions = specs.map((item) => item.name)
+        .filter((candidate) => editDistance(candidate, name) <= 2);
+      return {
+        command: name,
+        ok: false,
+        output: {
+          text: `Unknown command /${name}.${
+            suggestions.length
+              ? ` Did you mean ${suggestions.map((item) => `/${item}`).join(", ")}?`
+              : ""
+          } Type /help for the list.`,
+          data: { code: "MIND_UNKNOWN_COMMAND", suggestions },
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The cost governor (spec/mind.md §13): token budgets per module, per turn,
+ * hour and day, plus a global daily cap on background work. It is the LLM
+ * gateway's budget guard, so every call of every module is checked; the
+ * reply is never refused.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { Ledger } from "../llm/ledger.ts";
+import type { BudgetCheck, BudgetDecision, BudgetGuard } from "../llm/types.ts";
+import type { Store } from "../store/store.ts";
+import type { Profile } from "./profile.ts";
+
+/** Token limits of one module; undefined = unlimited. */
+export interface ModuleBudget {
+  perTurn?: number | undefined;
+  perHour?: number | undefined;
+  perDay?: number | undefined;
+}
+
+/** A budget and what it has used, for `GET /api/budgets`. */
+export interface BudgetView {
+  module: string;
+  limits: ModuleBudget;
+  source: "profile" | "api" | "none";
+  usedHour: number;
+  usedDay: number;
+}
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** Calls of these purposes of module `mind` are the reply: never refused. */
+const REPLY_PURPOSES = new Set(["reply", "tool_loop", "clarify"]);
+
+/** The profile's budget key of a module: `psyche_dreaming` → `dreaming`. */
+export function budgetKey(module: string): string {
+  return module.startsWith("psyche_") ? module.slice("psyche_".length) : module;
+}
+
+/** The governor. */
+export interface Governor extends BudgetGuard {
+  /** The limits in force for a module (API override, else the profile's). */
+  limits(module: string): Promise<{ limits: ModuleBudget; source: BudgetView["source"] }>;
+  /** Every budgeted module with its use. */
+  list(): Promise<BudgetView[]>;
+  /** Sets (or, with every limit null, clears) a module's override. */
+  set(
+    module: string,
+    limits: { perTurn?: number | null; perHour?: number | null; perDay?: number | null },
+  ): Promise<void>;
+  /** The window a job was last refused for (the scheduler records it). */
+  refusal(jobId: string): string | undefined;
+}
+
+/** Options for {@link createGovernor}. */
+export interface GovernorOptions {
+  store: Store;
+  ledger: Ledger;
+  clock: Clock;
+  profile: Profile;
+  /** `mind.budget.dailyTokens`: background tokens per day across modules; null = unlimited. */
+  dailyTokens: number | null;
+}
+
+/** Creates the governor. */
+export function createGovernor(options: GovernorOptions): Governor {
+  const { store, ledger, clock, profile } = options;
+  const refusals = new Map<string, string>();
+
+  async function limits(
+    module: string,
+  ): Promise<{ limits: ModuleBudget; source: BudgetView["source"] }> {
+    const row = await store.db.selectFrom("mind_budgets").selectAll().where("module", "=", module)
+      .executeTakeFirst();
+    if (row) {
+      return {
+        limits: {
+          ...(row.per_turn !== null ? { perTurn: row.per_turn } : {}),
+          ...(row.per_hour !== null ? { perHour: row.per_hour } : {}),
+          ...(row.per_day !== null ? { perDay: row.per_day } : {}),
+        },
+        source: "api",
+      };
+    }
+    const fromProfile = (profile.budgets as Record<string, ModuleBudget>)[budgetKey(module)];
+    return fromProfile
+      ? { limits: fromProfile, source: "profile" }
+      : { limits: {}, source: "none" };
+  }
+
+  async function decide(request: BudgetCheck): Promise<BudgetDecision> {
+    if (request.module === "mind" && REPLY_PURPOSES.has(request.purpose)) return { allowed: true };
+    const now = clock.now();
+    const { limits: budget } = await limits(request.module);
+    const tokens = (usage: { tokensIn: number; tokensOut: number }) =>
+      usage.tokensIn + usage.tokensOut;
+    if (budget.perTurn !== undefined && request.turnId) {
+      const used = await ledger.turnTokens(request.module, request.turnId);
+      if (used + request.estimateTokens > budget.perTurn) return { allowed: false, window: "turn" };
+    }
+    if (budget.perHour !== undefined) {
+      const used = tokens(await ledger.usage(request.module, now - HOUR));
+      if (used + request.estimateTokens > budget.perHour) return { allowed: false, window: "hour" };
+    }
+    if (budget.perDay !== undefined) {
+      const used = tokens(await ledger.usage(request.module, now - DAY));
+      if (used + request.estimateTokens > budget.perDay) return { allowed: false, window: "day" };
+    }
+    if (options.dailyTokens !== null && request.module !== "mind") {
+      const used = await ledger.tokensSince(now - DAY, ["mind"]);
+      if (used + request.estimateTokens > options.dailyTokens) {
+        return { allowed: false, window: "mind.budget.dailyTokens" };
+      }
+    }
+    return { allowed: true };
+  }
+
+  return {
+    async check(request) {
+      const decision = await decide(request);
+      if (!decision.allowed && request.jobId) refusals.set(request.jobId, decision.window);
+      return decision;
+    },
+    limits,
+    async list() {
+      const modules = new Set([
+        ...Object.keys(profile.budgets).map((key) => `psyche_${key}`),
+        ...(await store.db.selectFrom("mind_budgets").select("module").execute()).map((row) =>
+          row.module
+        ),
+      ]);
+      const now = clock.now();
+      const views: BudgetView[] = [];
+      for (const module of [...modules].sort()) {
+        const { limits: budget, source } = await limits(module);
+        const hour = await ledger.usage(module, now - HOUR);
+        const day = await ledger.usage(module, now - DAY);
+        views.push({
+          module,
+          limits: budget,
+          source,
+          usedHour: hour.tokensIn + hour.tokensOut,
+          usedDay: day.tokensIn + day.tokensOut,
+        });
+      }
+      return views;
+    },
+    async set(module, next) {
+      const values = {
+        per_turn: next.perTurn ?? null,
+        per_hour: next.perHour ?? null,
+        per_day: next.perDay ?? null,
+      };
+      if (values.per_turn === null && values.per_hour === null && values.per_day === null) {
+        await store.db.deleteFrom("mind_budgets").where("module", "=", module).execute();
+        return;
+      }
+      const updated_at = clock.now();
+      await store.db.insertInto("mind_budgets").values({ module, ...values, updated_at })
+        .onConflict((conflict) => conflict.column("module").doUpdateSet({ ...values, updated_at }))
+        .execute();
+    },
+    refusal: (jobId) => refusals.get(jobId),
+  };
+}

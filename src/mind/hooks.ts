@@ -1,0 +1,163 @@
+/**
+ * The turn pipeline's hooks (spec/mind.md §3.3). Plugins register handlers
+ * with `ctx.hooks.on(MIND_HOOKS.fragments, …)`; the kernel runs them with a
+ * time limit each, and a failing handler never fails the turn.
+ *
+ * @module
+ */
+import { defineHook } from "../plugin/hooks.ts";
+import type {
+  BackgroundJob,
+  Command,
+  CommandResult,
+  Contribution,
+  GenerationParams,
+  MindEvent,
+  MindRecall,
+  PostassessContribution,
+  PreassessContribution,
+  PromptFragment,
+  ReplyStream,
+  TurnView,
+} from "./types.ts";
+import type { Impulse } from "./affect.ts";
+import type { Store } from "../store/store.ts";
+
+/** A thread as the mind sees it. */
+export interface MindThread {
+  id: string;
+  createdBy: string | null;
+  title: string | null;
+  projectId: string | null;
+  createdAt: number;
+  updatedAt: number;
+  archived: boolean;
+}
+
+/** A stored message as the mind sees it. */
+export interface MindMessage {
+  uid: string;
+  threadId: string;
+  seq: number;
+  role: "user" | "assistant" | "tool";
+  text: string;
+  turnId: string | null;
+  authorId: string | null;
+  toolCalls: Array<{ id: string; name: string; args: Record<string, unknown> }> | null;
+  toolCallId: string | null;
+  tokenCount: number;
+  createdAt: number;
+}
+
+/**
+ * Threads and messages, provided by the memory plugin (memory.md owns them)
+ * through `mind.conversations`.
+ */
+export interface ConversationPort {
+  createThread(
+    input: { ownerUserId: string; title?: string | null; projectId?: string | null },
+  ): Promise<MindThread>;
+  getThread(id: string): Promise<MindThread | null>;
+  listThreads(
+    ownerUserId: string,
+    options?: { limit?: number; includeArchived?: boolean },
+  ): Promise<MindThread[]>;
+  addMessage(input: {
+    threadId: string;
+    role: "user" | "assistant" | "tool";
+    text: string;
+    turnId?: string | null;
+    authorId?: string | null;
+    toolCalls?: Array<{ id: string; name: string; args: Record<string, unknown> }> | null;
+    toolCallId?: string | null;
+    tokenCount?: number;
+  }): Promise<MindMessage>;
+  threadWindow(
+    threadId: string,
+    options: { maxTokens: number; maxMessages?: number; afterSeq?: number },
+  ): Promise<MindMessage[]>;
+}
+
+/** Argument of `mind.recall`. */
+export interface RecallRequest {
+  view: TurnView;
+  query: string;
+  limit: number;
+}
+
+/** Argument of `mind.generation`. */
+export interface GenerationRequest {
+  view: TurnView;
+  params: GenerationParams;
+}
+
+/** Argument of `mind.persist`: the open transaction of stage 10. */
+export interface PersistRequest {
+  view: TurnView;
+  db: Store["db"];
+}
+
+/** Argument of `mind.tick`. */
+export interface TickRequest {
+  now: number;
+  idleMs: number;
+}
+
+/** Argument of `mind.state`. */
+export interface StateRequest {
+  scope: "mind" | "thread";
+  threadId?: string;
+  userId?: string;
+}
+
+/** A command a plugin offers (listed by `/help`). */
+export interface CommandSpec {
+  name: string;
+  usage: string;
+  description: string;
+  /** The least role that may run it. */
+  role: "viewer" | "operator" | "admin";
+}
+
+/** Argument of `mind.forget`: what to delete everywhere. */
+export interface ForgetRequest {
+  userId: string;
+  threadId?: string;
+  memoryId?: string;
+}
+
+/** Argument of `mind.export`. */
+export interface ExportRequest {
+  userId: string;
+  /** `mind`: identity, narrative versions, milestones, reflections (admins). */
+  scope: "user" | "mind";
+}
+
+/** Every hook of the mind. */
+export const MIND_HOOKS = {
+  /** Provides threads and messages (the memory plugin answers). */
+  conversations: defineHook<void, ConversationPort>("mind.conversations", "first"),
+  resolve: defineHook<TurnView, Contribution>("mind.resolve", "sequential"),
+  recall: defineHook<RecallRequest, MindRecall>("mind.recall", "first"),
+  preassess: defineHook<TurnView, PreassessContribution>("mind.preassess", "sequential"),
+  fragments: defineHook<TurnView, PromptFragment[]>("mind.fragments", "parallel"),
+  generation: defineHook<GenerationRequest, GenerationParams>("mind.generation", "sequential"),
+  reply: defineHook<TurnView, ReplyStream>("mind.reply", "first"),
+  postassess: defineHook<TurnView, PostassessContribution>("mind.postassess", "sequential"),
+  calibrate: defineHook<TurnView, Contribution>("mind.calibrate", "sequential"),
+  persist: defineHook<PersistRequest, void>("mind.persist", "sequential"),
+  background: defineHook<TurnView, BackgroundJob[]>("mind.background", "parallel"),
+  tick: defineHook<TickRequest, BackgroundJob[]>("mind.tick", "parallel"),
+  event: defineHook<MindEvent, { impulses?: Impulse[]; jobs?: BackgroundJob[] } | void>(
+    "mind.event",
+    "parallel",
+  ),
+  state: defineHook<StateRequest, Record<string, unknown> | void>("mind.state", "parallel"),
+  command: defineHook<Command, CommandResult>("mind.command", "first"),
+  /** Lists the plugins' commands (for `/help` and suggestions). */
+  commands: defineHook<void, CommandSpec[]>("mind.commands", "parallel"),
+  /** Deletes a thread's or a memory's derived rows (`/forget`). */
+  forget: defineHook<ForgetRequest, { deleted: number } | void>("mind.forget", "parallel"),
+  /** Contributes a section to `/export` (keyed by plugin id). */
+  export: defineHook<ExportRequest, Record<string, unknown> | void>("mind.export", "parallel"),
+} as const;

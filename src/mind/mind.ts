@@ -1,0 +1,1396 @@
+/**
+ * The mind (spec/mind.md): one queue of turns, each taken through the twelve
+ * stages — appraisal and affect in the kernel, the psyche plugins through
+ * hooks, exactly one LLM call on the critical path — then persisted with its
+ * influence record, then background jobs.
+ *
+ * @module
+ */
+import type { EventBus } from "../bus.ts";
+import type { Clock } from "../clock.ts";
+import { AppError } from "../errors.ts";
+import type { IdFactory } from "../ids.ts";
+import type { KernelLlm } from "../llm/gateway.ts";
+import type { ChatMessage } from "../llm/types.ts";
+import type { HookRegistry } from "../plugin/hooks.ts";
+import type { Store } from "../store/store.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import {
+  type AffectSnapshot,
+  type AffectState,
+  type AppliedImpulse,
+  appraisalImpulses,
+  decay,
+  type Impulse,
+  ImpulseBudget,
+  snapshot,
+  styleInstructions,
+} from "./affect.ts";
+import { type Appraiser, createAppraiser, type Feedback } from "./appraisal.ts";
+import { EventChannel } from "./channel.ts";
+import { ConfidenceFilter, stripConfidenceTags } from "./confidence.ts";
+import { createGovernor, type Governor } from "./governor.ts";
+import { type ConversationPort, MIND_HOOKS, type MindMessage, type MindThread } from "./hooks.ts";
+import type { InfluenceRecord } from "./influence.ts";
+import type { Profile } from "./profile.ts";
+import { assembleSystem, estimateTokens, historyMessages } from "./prompt.ts";
+import { createHookRunner, type HookFailure } from "./runner.ts";
+import { createScheduler, type JobRecord, type Scheduler } from "./scheduler.ts";
+import type {
+  BackgroundJob,
+  Contribution,
+  GenerationParams,
+  HistoryMessage,
+  MindEvent,
+  MindEventInput,
+  MindRecall,
+  Policy,
+  PromptFragment,
+  ReplyView,
+  Signals,
+  TurnView,
+} from "./types.ts";
+import { clamp } from "./text.ts";
+
+/** The mind's kernel config (`mind.*`, `chat.maxQueue`). */
+export interface MindConfig {
+  hookTimeoutMs: number;
+  prompt: { maxSystemTokens: number; historyTokens: number };
+  budget: { dailyTokens: number | null };
+  maxQueue: number;
+  /** Longest user message. */
+  maxMessageChars: number;
+}
+
+/** Options for {@link createMind}. */
+export interface CreateMindOptions {
+  config: MindConfig;
+  profile: Profile;
+  store: Store;
+  clock: Clock;
+  ids: IdFactory;
+  log: Logger;
+  bus: EventBus;
+  hooks: HookRegistry;
+  llm: KernelLlm;
+  /** Aborted on shutdown. */
+  signal: AbortSignal;
+}
+
+/** A message to the mind. */
+export interface SubmitInput {
+  userId: string;
+  role: "viewer" | "operator" | "admin";
+  /** Omitted: a new thread. */
+  threadId?: string | null;
+  text: string;
+  feedback?: Feedback | null;
+}
+
+/** What a turn streams (server.md §5.3 names). */
+export type TurnEvent =
+  | { type: "turn.queued"; turnId: string; threadId: string; seq: number; queuePosition: number }
+  | { type: "turn.started"; turnId: string; seq: number }
+  | { type: "stage"; turnId: string; stage: number; name: string }
+  | { type: "chat.token"; turnId: string; delta: string; part: "text" | "caveat" }
+  | {
+    type: "chat.done";
+    turnId: string;
+    threadId: string;
+    messageId: string;
+    text: string;
+    flags: TurnFlags;
+    usage: TurnUsage | null;
+  }
+  | { type: "turn.influence"; turnId: string; record: InfluenceRecord }
+  | { type: "turn.failed"; turnId: string; code: string; message: string; partial: boolean }
+  | { type: "turn.cancelled"; turnId: string };
+
+/** Flags of a completed turn. */
+export interface TurnFlags {
+  uncertain: boolean;
+  clarifying: boolean;
+  interrupted?: boolean;
+}
+
+/** The LLM usage of a turn's reply. */
+export interface TurnUsage {
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
+}
+
+/** How a turn ended. */
+export interface TurnOutcome {
+  turnId: string;
+  threadId: string;
+  seq: number;
+  status: "completed" | "failed" | "cancelled";
+  reply: string | null;
+  messageId: string | null;
+  flags: TurnFlags;
+  usage: TurnUsage | null;
+  error?: { code: string; message: string; status: number };
+  state: AffectSnapshot;
+}
+
+/** A turn in the queue or running. */
+export interface TurnHandle {
+  turnId: string;
+  threadId: string;
+  seq: number;
+  queuePosition: number;
+  userMessageId: string | null;
+  events: EventChannel<TurnEvent>;
+  done: Promise<TurnOutcome>;
+  /** Cancels the turn (client went away); the partial reply is kept and flagged. */
+  cancel(): void;
+}
+
+interface QueuedTurn {
+  handle: TurnHandle;
+  input: SubmitInput & { threadId: string };
+  receivedAt: number;
+  controller: AbortController;
+  resolve(outcome: TurnOutcome): void;
+}
+
+/** The mind's public surface (routes, commands, the terminal, plugins via hooks). */
+export interface Mind {
+  readonly profile: Profile;
+  readonly governor: Governor;
+  readonly scheduler: Scheduler;
+  /** Threads and messages (the memory plugin), or null when it is not loaded. */
+  readonly conversations: ConversationPort | null;
+  /** Loads the state and the conversation port; starts the tick. */
+  start(): Promise<void>;
+  /** Refuses new turns, lets the running one finish, stops the scheduler. */
+  stop(): Promise<void>;
+  /**
+   * Queues a message.
+   *
+   * @throws {AppError} `CHAT_QUEUE_FULL` (429), `MIND_THREAD_NOT_FOUND` (404),
+   * `VALIDATION_FAILED` (400), `MIND_NO_CONVERSATIONS` (503).
+   */
+  submit(input: SubmitInput): Promise<TurnHandle>;
+  /** The affect snapshot, decayed to now. */
+  affect(): AffectSnapshot;
+  /** Applies impulses outside a turn (feedback, job results, project outcomes). */
+  applyImpulses(impulses: readonly Impulse[], source: string, context?: {
+    turnId?: string | null;
+    jobId?: string | null;
+    threadId?: string | null;
+  }): Promise<AppliedImpulse[]>;
+  /** Persists events and delivers them to `mind.event`. */
+  recordEvents(events: readonly MindEventInput[], source: string, context?: {
+    turnId?: string | null;
+    jobId?: string | null;
+    threadId?: string | null;
+  }): Promise<MindEvent[]>;
+  /** Feedback on the thread's last reply (`/feedback`, thumbs). */
+  feedback(input: { userId: string; threadId: string; value: Feedback; note?: string }): Promise<{
+    turnId: string;
+    replaced: boolean;
+  }>;
+  /** `/reset`: earlier messages leave the prompt; identity, narrative, affect and memories stay. */
+  reset(threadId: string): Promise<void>;
+  /** A turn by id, with its stored record. */
+  turn(turnId: string): Promise<StoredTurn | null>;
+  /** A turn being processed or queued (live stream). */
+  live(turnId: string): TurnHandle | undefined;
+  /** The influence record of a finished turn. */
+  influence(turnId: string): Promise<{ userId: string; record: InfluenceRecord } | null>;
+  /** Turns queued (waiting) now. */
+  readonly queueLength: number;
+  /** Completed turns, mind-wide. */
+  readonly turnCount: number;
+  /** When the last user turn arrived (idleness). */
+  readonly lastActivityAt: number;
+}
+
+/** A stored turn (`Turn` of server.md §4.3). */
+export interface StoredTurn {
+  id: string;
+  threadId: string;
+  userId: string;
+  seq: number;
+  status: string;
+  userMessageId: string | null;
+  replyMessageId: string | null;
+  receivedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  flags: TurnFlags;
+  usage: TurnUsage | null;
+  error: { code: string; message: string } | null;
+  stages: Array<{ name: string; durationMs: number }>;
+}
+
+const STAGES = [
+  "validate",
+  "appraise",
+  "resolve",
+  "recall",
+  "preassess",
+  "fragments",
+  "reply",
+  "postassess",
+  "calibrate",
+  "persist",
+  "background",
+  "emit",
+] as const;
+
+const HTTP_STATUS: Record<string, number> = {
+  LLM_NOT_CONFIGURED: 503,
+  LLM_UNAVAILABLE: 503,
+  LLM_TIMEOUT: 504,
+  LLM_CONTEXT_TOO_LONG: 413,
+  BUDGET_EXHAUSTED: 429,
+  LLM_STREAM_INTERRUPTED: 502,
+  LLM_BAD_REQUEST: 500,
+  LLM_ABORTED: 499,
+};
+
+/** Creates the mind. Call `start()` after the plugins are set up. */
+export function createMind(options: CreateMindOptions): Mind {
+  const { config, profile, store, clock, ids, log, bus, llm } = options;
+  const appraiser: Appraiser = createAppraiser(profile);
+  const runner = createHookRunner({
+    hooks: options.hooks,
+    clock,
+    log: log.child("hooks"),
+    timeoutMs: config.hookTimeoutMs,
+  });
+  const governor = createGovernor({
+    store,
+    ledger: llm.ledger,
+    clock,
+    profile,
+    dailyTokens: config.budget.dailyTokens,
+  });
+  llm.setBudgetGuard(governor);
+
+  let state: AffectState = { ...profile.affect.baseline, updatedAt: clock.now() };
+  let conversations: ConversationPort | null = null;
+  let seq = 0;
+  let turnCount = 0;
+  let lastActivityAt = clock.now();
+  let stopping = false;
+  const queue: QueuedTurn[] = [];
+  let active: QueuedTurn | undefined;
+  let processing: Promise<void> | undefined;
+  const live = new Map<string, TurnHandle>();
+
+  const scheduler = createScheduler({
+    store,
+    clock,
+    ids,
+    log: log.child("scheduler"),
+    governor,
+    llmFor: (module) => llm.forModule(module),
+    mayRun: () => true,
+    onResult: async (job, record, result) => {
+      const context = { jobId: record.id, turnId: record.turnId, threadId: record.threadId };
+      if (result.impulses?.length) await applyImpulses(result.impulses, job.module, context);
+      if (result.events?.length) await recordEvents(result.events, job.module, context);
+    },
+    onChange: (record: JobRecord) =>
+      bus.publish("mind.job", {
+        id: record.id,
+        module: record.module,
+        kind: record.kind,
+        status: record.status,
+        ...(record.reason ? { reason: record.reason } : {}),
+      }),
+    signal: options.signal,
+  });
+
+  // --- state ---------------------------------------------------------------
+
+  function current(): AffectState {
+    state = decay(state, profile, clock.now());
+    return state;
+  }
+
+  async function saveState() {
+    const row = {
+      id: 1,
+      p: state.p,
+      a: state.a,
+      d: state.d,
+      updated_at: state.updatedAt,
+      profile_id: profile.id,
+    };
+    await store.db.insertInto("mind_state").values(row)
+      .onConflict((conflict) =>
+        conflict.column("id").doUpdateSet((eb) => ({
+          p: row.p,
+          a: row.a,
+          d: row.d,
+          updated_at: row.updated_at,
+          profile_id: row.profile_id,
+          version: eb("mind_state.version", "+", 1),
+        }))
+      ).execute();
+  }
+
+  function applyWith(
+    budget: ImpulseBudget,
+    impulses: readonly Impulse[],
+    source: string,
+  ): AppliedImpulse[] {
+    const applied: AppliedImpulse[] = [];
+    for (const impulse of impulses) {
+      const result = budget.apply(current(), impulse, source);
+      state = result.state;
+      applied.push(result.applied);
+    }
+    return applied;
+  }
+
+  async function applyImpulses(
+    impulses: readonly Impulse[],
+    source: string,
+    context: { turnId?: string | null; jobId?: string | null; threadId?: string | null } = {},
+  ): Promise<AppliedImpulse[]> {
+    const applied = applyWith(new ImpulseBudget(profile), impulses, source);
+    if (applied.length === 0) return applied;
+    await saveState();
+    await recordEvents(applied.map(impulseEvent), source, context);
+    bus.publish("mind.state", { cause: source, affect: snapshot(state, profile) });
+    return applied;
+  }
+
+  function impulseEvent(applied: AppliedImpulse): MindEventInput {
+    return { type: "affect.impulse", data: { ...applied } };
+  }
+
+  async function insertEvents(
+    db: Store["db"],
+    events: readonly MindEventInput[],
+    source: string,
+    context: { turnId?: string | null; jobId?: string | null; threadId?: string | null },
+  ): Promise<MindEvent[]> {
+    const at = clock.now();
+    const stored: MindEvent[] = [];
+    for (const event of events) {
+      const row = await db.insertInto("mind_events").values({
+        at,
+        type: event.type,
+        source,
+        turn_id: context.turnId ?? null,
+        job_id: context.jobId ?? null,
+        thread_id: context.threadId ?? null,
+        data: JSON.stringify(event.data),
+      }).returning("id").executeTakeFirstOrThrow();
+      stored.push({
+        id: row.id,
+        at,
+        source,
+        type: event.type,
+        data: event.data,
+        turnId: context.turnId ?? null,
+        jobId: context.jobId ?? null,
+        threadId: context.threadId ?? null,
+      });
+    }
+    return stored;
+  }
+
+  /** Delivers stored events to `mind.event`; what handlers return is applied. */
+  async function deliver(events: readonly MindEvent[], budget: ImpulseBudget | null) {
+    for (const event of events) {
+      if (event.type === "affect.impulse") continue;
+      const failures: HookFailure[] = [];
+      const answers = await runner.concurrent(MIND_HOOKS.event, event, failures, options.signal);
+      for (const { plugin, value } of answers) {
+        if (!value) continue;
+        if (value.impulses?.length) {
+          if (budget) {
+            const applied = applyWith(budget, value.impulses, plugin);
+            await saveState();
+            await recordEvents(applied.map(impulseEvent), plugin, {
+              turnId: event.turnId,
+              threadId: event.threadId,
+            });
+          } else {
+            await applyImpulses(value.impulses, plugin, {
+              turnId: event.turnId,
+              threadId: event.threadId,
+            });
+          }
+        }
+        for (const job of value.jobs ?? []) await scheduler.enqueue(job);
+      }
+      await recordFailures(failures, { turnId: event.turnId, threadId: event.threadId });
+    }
+  }
+
+  async function recordEvents(
+    events: readonly MindEventInput[],
+    source: string,
+    context: { turnId?: string | null; jobId?: string | null; threadId?: string | null } = {},
+  ): Promise<MindEvent[]> {
+    if (events.length === 0) return [];
+    const stored = await insertEvents(store.db, events, source, context);
+    await deliver(stored, null);
+    return stored;
+  }
+
+  async function recordFailures(
+    failures: readonly HookFailure[],
+    context: { turnId?: string | null; threadId?: string | null },
+  ) {
+    if (failures.length === 0) return;
+    await insertEvents(
+      store.db,
+      failures.map((failure) => ({ type: "plugin.error", data: { ...failure } })),
+      "kernel",
+      context,
+    );
+  }
+
+  // --- threads -------------------------------------------------------------
+
+  function requireConversations(): ConversationPort {
+    if (!conversations) {
+      throw new AppError(
+        "MIND_NO_CONVERSATIONS",
+        "Conversations need the memory plugin, which is not loaded",
+        { status: 503 },
+      );
+    }
+    return conversations;
+  }
+
+  async function ownedThread(threadId: string, userId: string, role: string): Promise<MindThread> {
+    const thread = await requireConversations().getThread(threadId);
+    if (!thread || (thread.createdBy !== userId && role !== "admin")) {
+      throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", {
+        status: 404,
+        field: "thread_id",
+      });
+    }
+    return thread;
+  }
+
+  async function threadMarkers(threadId: string) {
+    const row = await store.db.selectFrom("mind_threads").selectAll()
+      .where("thread_id", "=", threadId).executeTakeFirst();
+    return {
+      resetAfterSeq: row?.reset_after_seq ?? 0,
+      lastReplyAt: row?.last_reply_at ?? null,
+      turns: row?.turns ?? 0,
+    };
+  }
+
+  function toHistory(message: MindMessage): HistoryMessage {
+    return {
+      seq: message.seq,
+      role: message.role,
+      content: message.text,
+      turnId: message.turnId,
+      ...(message.toolCalls?.length ? { toolCalls: message.toolCalls } : {}),
+      ...(message.toolCallId ? { toolCallId: message.toolCallId } : {}),
+    };
+  }
+
+  // --- the turn ------------------------------------------------------------
+
+  async function runTurn(turn: QueuedTurn) {
+    const { handle, input, controller } = turn;
+    const port = requireConversations();
+    const startedAt = clock.now();
+    const stageTimes: Array<{ name: string; durationMs: number }> = [];
+    const failures: HookFailure[] = [];
+    const events: MindEventInput[] = [];
+    const impulses: AppliedImpulse[] = [];
+    const budget = new ImpulseBudget(profile);
+    const signals: Partial<Signals> = {};
+    let stageStart = startedAt;
+    const stage = (index: number) => {
+      const now = clock.now();
+      if (index > 1) stageTimes.push({ name: STAGES[index - 2]!, durationMs: now - stageStart });
+      stageStart = now;
+      handle.events.emit({
+        type: "stage",
+        turnId: handle.turnId,
+        stage: index,
+        name: STAGES[index - 1]!,
+      });
+    };
+    const emit = (event: TurnEvent) => handle.events.emit(event);
+    emit({ type: "turn.started", turnId: handle.turnId, seq: handle.seq });
+    await store.db.updateTable("mind_turns").set({ status: "running", started_at: startedAt })
+      .where("id", "=", handle.turnId).execute();
+
+    // 1. Validate and store the user's message.
+    stage(1);
+    const markers = await threadMarkers(input.threadId);
+    const window = await port.threadWindow(input.threadId, {
+      maxTokens: config.prompt.historyTokens * 2,
+      afterSeq: markers.resetAfterSeq,
+    });
+    const userMessage = await port.addMessage({
+      threadId: input.threadId,
+      role: "user",
+      text: input.text,
+      turnId: handle.turnId,
+      authorId: input.userId,
+    });
+    handle.userMessageId = userMessage.uid;
+    await store.db.updateTable("mind_turns").set({ user_message_id: userMessage.uid })
+      .where("id", "=", handle.turnId).execute();
+    const history = window.map(toHistory);
+    const previousUserTokens = window.filter((message) => message.role === "user")
+      .map((message) => message.tokenCount);
+    const hadEarlierReply = window.some((message) => message.role === "assistant");
+
+    // 2. Appraise.
+    stage(2);
+    const stateBefore = snapshot(current(), profile);
+    const appraisal = appraiser.appraise(input.text, {
+      feedback: input.feedback ?? null,
+      previousUserTokens,
+      previousReplyAt: markers.lastReplyAt,
+      receivedAt: turn.receivedAt,
+    });
+    impulses.push(...applyWith(budget, appraisalImpulses(appraisal, profile), "kernel"));
+
+    let recall: MindRecall | null = null;
+    let policy: Policy | null = null;
+    let reply: ReplyView | null = null;
+    const view = (): TurnView =>
+      Object.freeze({
+        turnId: handle.turnId,
+        threadId: input.threadId,
+        userId: input.userId,
+        seq: handle.seq,
+        now: clock.now(),
+        receivedAt: turn.receivedAt,
+        message: Object.freeze({
+          text: input.text,
+          messageId: userMessage.uid,
+          seq: userMessage.seq,
+        }),
+        feedback: input.feedback ?? null,
+        history,
+        hadEarlierReply,
+        appraisal,
+        signals: Object.freeze({ ...signals }),
+        recall,
+        policy,
+        affect: snapshot(current(), profile),
+        embedder: {
+          id: llm.embedder("memory").id,
+          quality: llm.embedder("memory").quality,
+        },
+        profile,
+        reply,
+        threadTurn: markers.turns,
+      });
+    const contribute = (plugin: string, contribution: Contribution) => {
+      for (const [key, value] of Object.entries(contribution.signals ?? {})) {
+        if (key in signals) {
+          failures.push({
+            plugin,
+            hook: "signals",
+            message: `signal ${key} was already written this turn`,
+          });
+          continue;
+        }
+        (signals as Record<string, unknown>)[key] = value;
+      }
+      if (contribution.impulses?.length) {
+        impulses.push(...applyWith(budget, contribution.impulses, plugin));
+      }
+      events.push(...(contribution.events ?? []).map((event) => ({
+        ...event,
+        data: { ...event.data, source: plugin },
+      })));
+    };
+
+    // 3. Resolve forecasts and concerns.
+    stage(3);
+    await runner.serial(MIND_HOOKS.resolve, view, contribute, failures, controller.signal);
+
+    // 4. Recall.
+    stage(4);
+    const recalled = await runner.first(
+      MIND_HOOKS.recall,
+      { view: view(), query: input.text, limit: 8 },
+      failures,
+      controller.signal,
+    );
+    recall = recalled?.value ?? null;
+
+    // 5. Pre-assess.
+    stage(5);
+    await runner.serial(
+      MIND_HOOKS.preassess,
+      view,
+      (plugin, value) => {
+        contribute(plugin, value);
+        if (value.policy) policy = value.policy;
+      },
+      failures,
+      controller.signal,
+    );
+
+    // 6. Fragments and generation parameters.
+    stage(6);
+    const affectNow = snapshot(current(), profile);
+    const style = styleInstructions(affectNow, profile);
+    const kernelFragments: PromptFragment[] = [{
+      module: "mind",
+      key: "persona",
+      section: "persona",
+      priority: 100,
+      text:
+        `You are ${profile.identity.name}, ${profile.description}. Tone: ${profile.tone}. Values: ${
+          profile.identity.values.join("; ")
+        }.`,
+      reason: `profile ${profile.id}`,
+    }];
+    if (style.length > 0) {
+      kernelFragments.push({
+        module: "affect",
+        key: "style",
+        section: "state",
+        priority: 60,
+        text: style.map((rule) => rule.instruction).join(" "),
+        reason: style.map((rule) => rule.reason).join("; "),
+      });
+    }
+    const pluginFragments = await runner.concurrent(
+      MIND_HOOKS.fragments,
+      view(),
+      failures,
+      controller.signal,
+    );
+    const fragments = [
+      ...kernelFragments,
+      ...pluginFragments.flatMap(({ plugin, value }) =>
+        (value ?? []).map((fragment) => ({ ...fragment, module: fragment.module || plugin }))
+      ),
+    ];
+    const assembled = assembleSystem(fragments, config.prompt.maxSystemTokens);
+    const base = profile.generation.temperature;
+    const affectPart = profile.affect.temperatureGain * (affectNow.a - profile.affect.baseline.a);
+    let params: GenerationParams = {
+      temperature: base + affectPart,
+      maxTokens: profile.generation.maxTokens,
+      tools: [],
+      components: { base, affect: affectPart, calibration: 0, clamped: false },
+      calibrationOffset: 0,
+      verbosity: 0,
+    };
+    await runner.serial(
+      MIND_HOOKS.generation,
+      () => ({ view: view(), params }),
+      (_plugin, value) => (params = value),
+      failures,
+      controller.signal,
+    );
+    const [tLo, tHi] = profile.generation.temperatureBounds;
+    const rawTemperature = base + affectPart + params.calibrationOffset;
+    const temperature = clamp(rawTemperature, tLo, tHi);
+    const [mLo, mHi] = profile.generation.maxTokensBounds;
+    const maxTokens = clamp(
+      Math.round(profile.generation.maxTokens * 2 ** params.verbosity),
+      mLo,
+      mHi,
+    );
+    const replyEntry = llm.chains.reply[0];
+    const takesTemperature = replyEntry?.capabilities.temperature !== "unsupported";
+    params = {
+      ...params,
+      temperature: takesTemperature ? temperature : null,
+      maxTokens,
+      components: {
+        base,
+        affect: affectPart,
+        calibration: params.calibrationOffset,
+        clamped: temperature !== rawTemperature,
+      },
+    };
+
+    // 7. The reply.
+    stage(7);
+    const claimed = await runner.first(MIND_HOOKS.reply, view(), failures, controller.signal);
+    const messages: ChatMessage[] = [
+      ...historyMessages(history, config.prompt.historyTokens),
+      { role: "user", content: input.text },
+    ];
+    const stream = claimed?.value ?? llm.chat({
+      module: "mind",
+      purpose: "reply",
+      role: "reply",
+      messages,
+      ...(assembled.system ? { system: assembled.system } : {}),
+      ...(params.temperature !== null ? { temperature: params.temperature } : {}),
+      maxTokens: params.maxTokens,
+      ...(params.tools.length ? { tools: params.tools } : {}),
+      signal: controller.signal,
+      context: { userId: input.userId, threadId: input.threadId, turnId: handle.turnId },
+    });
+    const filter = new ConfidenceFilter();
+    let text = "";
+    let usage: TurnUsage | null = null;
+    let failure: { code: string; message: string; partial: boolean } | null = null;
+    const toolCalls: ReplyView["toolCalls"] = [];
+    for await (const event of stream) {
+      if (event.type === "start") {
+        usage = {
+          provider: event.provider,
+          model: event.model,
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: null,
+        };
+      } else if (event.type === "text") {
+        const shown = filter.push(event.delta);
+        if (shown) {
+          text += shown;
+          emit({ type: "chat.token", turnId: handle.turnId, delta: shown, part: "text" });
+        }
+      } else if (event.type === "tool_call") {
+        toolCalls.push(event.call);
+      } else if (event.type === "usage" && usage) {
+        usage.inputTokens = event.inputTokens;
+        usage.outputTokens = event.outputTokens;
+      } else if (event.type === "error") {
+        failure = event.error;
+      }
+    }
+    const rest = filter.end();
+    if (rest) {
+      text += rest;
+      emit({ type: "chat.token", turnId: handle.turnId, delta: rest, part: "text" });
+    }
+    text = stripConfidenceTags(text);
+    if (usage) {
+      const row = await store.db.selectFrom("mind_ledger").select("cost_usd")
+        .where("turn_id", "=", handle.turnId).where("purpose", "=", "reply")
+        .orderBy("id", "desc").executeTakeFirst();
+      usage.costUsd = row?.cost_usd ?? null;
+    }
+
+    const cancelled = controller.signal.aborted && !stopping;
+    if (failure && !(cancelled && failure.partial)) {
+      // No text is invented and no forecast is queued; the appraisal impulses stay.
+      await finishFailed(turn, {
+        failure,
+        partialText: failure.partial ? text : "",
+        stateBefore,
+        impulses,
+        events,
+        failures,
+        stageTimes,
+        usage,
+      });
+      return;
+    }
+    if (cancelled) {
+      await finishCancelled(turn, { text, impulses, events, failures, stageTimes, usage });
+      return;
+    }
+    reply = {
+      text,
+      toolCalls,
+      toolErrors: [],
+      toolSuccesses: [],
+      confidence: filter.value,
+      tagMissing: filter.value === null,
+    };
+
+    // 8. Post-assess.
+    stage(8);
+    const finalPolicy = policy as Policy | null; // set by the pre-assess handlers
+    const flags: TurnFlags = { uncertain: false, clarifying: finalPolicy?.mode === "clarify" };
+    let caveat: string | undefined;
+    await runner.serial(
+      MIND_HOOKS.postassess,
+      view,
+      (plugin, value) => {
+        contribute(plugin, value);
+        if (value.flags?.uncertain) flags.uncertain = true;
+        if (value.caveat) caveat = value.caveat;
+      },
+      failures,
+      controller.signal,
+    );
+    if (caveat) {
+      emit({ type: "chat.token", turnId: handle.turnId, delta: `\n\n${caveat}`, part: "caveat" });
+    }
+
+    // 9. Calibration.
+    stage(9);
+    await runner.serial(MIND_HOOKS.calibrate, view, contribute, failures, controller.signal);
+
+    // 10. Persist.
+    stage(10);
+    const storedText = caveat ? `${text}\n\n${caveat}` : text;
+    const assistant = await port.addMessage({
+      threadId: input.threadId,
+      role: "assistant",
+      text: storedText,
+      turnId: handle.turnId,
+      authorId: null,
+      ...(toolCalls.length ? { toolCalls } : {}),
+      ...(usage?.outputTokens ? { tokenCount: usage.outputTokens } : {}),
+    });
+    const finishedAt = clock.now();
+    const stateAfter = snapshot(current(), profile);
+    const record: InfluenceRecord = {
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      seq: handle.seq,
+      degraded: [...new Set(failures.map((item) => item.plugin))],
+      sections: assembled.sections,
+      memories: (recall?.items ?? []).map((item) => ({
+        memoryId: item.memoryId,
+        kind: item.kind,
+        score: item.score,
+        sectionId: "memory/recall",
+        source: item.source,
+        components: item.components,
+      })),
+      stateBefore,
+      stateAfter,
+      impulses,
+      replyPolicy: {
+        tone: style.map((rule) => rule.instruction).join(" "),
+        caveat: flags.uncertain,
+        clarifyingQuestion: flags.clarifying,
+      },
+      forecast: { status: "none" },
+      assurance: {
+        policy,
+        uPost: signals["assurance.uPost"] ?? null,
+        signals: {},
+        concernsResolved: [],
+      },
+      calibration: {
+        state: signals["calibration.state"] ?? "flow",
+        ema: null,
+        reward: null,
+        outputs: {},
+      },
+      generation: {
+        model: usage?.model ?? replyEntry?.model ?? "",
+        temperature: params.temperature,
+        ...(params.temperature === null
+          ? { temperatureNote: "the model takes no temperature" }
+          : {}),
+        maxTokens: params.maxTokens,
+        components: params.components,
+      },
+    };
+    let stored: MindEvent[] = [];
+    await store.transaction(async (trx) => {
+      await trx.updateTable("mind_turns").set({
+        status: "completed",
+        finished_at: finishedAt,
+        reply_message_id: assistant.uid,
+        flags: JSON.stringify(flags),
+        policy: policy ? JSON.stringify(policy) : null,
+        state_after: JSON.stringify(stateAfter),
+        usage: usage ? JSON.stringify(usage) : null,
+        stages: JSON.stringify(stageTimes),
+      }).where("id", "=", handle.turnId).execute();
+      stored = await insertEvents(
+        trx,
+        [
+          ...impulses.map(impulseEvent),
+          ...events,
+          ...failures.map((item) => ({ type: "plugin.error", data: { ...item } })),
+        ],
+        "kernel",
+        { turnId: handle.turnId, threadId: input.threadId },
+      );
+      await trx.insertInto("mind_influence").values({
+        turn_id: handle.turnId,
+        thread_id: input.threadId,
+        user_id: input.userId,
+        data: JSON.stringify(record),
+      }).execute();
+      await trx.insertInto("mind_threads").values({
+        thread_id: input.threadId,
+        last_reply_at: finishedAt,
+        turns: 1,
+      }).onConflict((conflict) =>
+        conflict.column("thread_id").doUpdateSet((eb) => ({
+          last_reply_at: finishedAt,
+          turns: eb("mind_threads.turns", "+", 1),
+        }))
+      ).execute();
+      for (const entry of options.hooks.handlers(MIND_HOOKS.persist)) {
+        await entry.run({ view: view(), db: trx }, {
+          hook: MIND_HOOKS.persist.name,
+          signal: controller.signal,
+        });
+      }
+    });
+    await saveState();
+    turnCount++;
+
+    // 11. Background jobs (they start after stage 12).
+    stage(11);
+    await deliver(stored, budget);
+    const jobs = await runner.concurrent(
+      MIND_HOOKS.background,
+      view(),
+      failures,
+      controller.signal,
+    );
+    const queuedJobs: BackgroundJob[] = jobs.flatMap(({ value }) => value ?? []);
+
+    // 12. Emit.
+    stage(12);
+    bus.publish("mind.turn.completed", {
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      flags: { uncertain: flags.uncertain, clarifying: flags.clarifying },
+    });
+    bus.publish("mind.state", { cause: "turn", affect: stateAfter });
+    emit({
+      type: "chat.done",
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      messageId: assistant.uid,
+      text: storedText,
+      flags,
+      usage,
+    });
+    emit({ type: "turn.influence", turnId: handle.turnId, record });
+    turn.resolve({
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      seq: handle.seq,
+      status: "completed",
+      reply: storedText,
+      messageId: assistant.uid,
+      flags,
+      usage,
+      state: stateAfter,
+    });
+    for (const job of queuedJobs) await scheduler.enqueue(job);
+  }
+
+  async function finishFailed(turn: QueuedTurn, facts: {
+    failure: { code: string; message: string; partial: boolean };
+    partialText: string;
+    stateBefore: AffectSnapshot;
+    impulses: AppliedImpulse[];
+    events: MindEventInput[];
+    failures: HookFailure[];
+    stageTimes: Array<{ name: string; durationMs: number }>;
+    usage: TurnUsage | null;
+  }) {
+    const { handle, input } = turn;
+    const flags: TurnFlags = { uncertain: false, clarifying: false };
+    let messageId: string | null = null;
+    if (facts.partialText) {
+      // The user saw this much: it is kept, marked interrupted.
+      flags.interrupted = true;
+      const partial = await requireConversations().addMessage({
+        threadId: input.threadId,
+        role: "assistant",
+        text: facts.partialText,
+        turnId: handle.turnId,
+        authorId: null,
+      });
+      messageId = partial.uid;
+    }
+    await persistEnd(turn, "failed", {
+      ...facts,
+      flags,
+      messageId,
+      error: { code: facts.failure.code, message: facts.failure.message },
+    });
+    const status = HTTP_STATUS[facts.failure.code] ?? 502;
+    handle.events.emit({
+      type: "turn.failed",
+      turnId: handle.turnId,
+      code: facts.failure.code,
+      message: facts.failure.message,
+      partial: facts.failure.partial,
+    });
+    turn.resolve({
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      seq: handle.seq,
+      status: "failed",
+      reply: facts.partialText || null,
+      messageId,
+      flags,
+      usage: facts.usage,
+      error: { code: facts.failure.code, message: facts.failure.message, status },
+      state: snapshot(current(), profile),
+    });
+  }
+
+  async function finishCancelled(turn: QueuedTurn, facts: {
+    text: string;
+    impulses: AppliedImpulse[];
+    events: MindEventInput[];
+    failures: HookFailure[];
+    stageTimes: Array<{ name: string; durationMs: number }>;
+    usage: TurnUsage | null;
+  }) {
+    const { handle, input } = turn;
+    const flags: TurnFlags = { uncertain: false, clarifying: false, interrupted: true };
+    let messageId: string | null = null;
+    if (facts.text) {
+      const partial = await requireConversations().addMessage({
+        threadId: input.threadId,
+        role: "assistant",
+        text: facts.text,
+        turnId: handle.turnId,
+        authorId: null,
+      });
+      messageId = partial.uid;
+    }
+    await persistEnd(turn, "cancelled", { ...facts, flags, messageId, error: null });
+    handle.events.emit({ type: "turn.cancelled", turnId: handle.turnId });
+    turn.resolve({
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      seq: handle.seq,
+      status: "cancelled",
+      reply: facts.text || null,
+      messageId,
+      flags,
+      usage: facts.usage,
+      state: snapshot(current(), profile),
+    });
+  }
+
+  async function persistEnd(turn: QueuedTurn, status: "failed" | "cancelled", facts: {
+    impulses: AppliedImpulse[];
+    events: MindEventInput[];
+    failures: HookFailure[];
+    stageTimes: Array<{ name: string; durationMs: number }>;
+    usage: TurnUsage | null;
+    flags: TurnFlags;
+    messageId: string | null;
+    error: { code: string; message: string } | null;
+  }) {
+    const { handle, input } = turn;
+    const stateAfter = snapshot(current(), profile);
+    await store.transaction(async (trx) => {
+      await trx.updateTable("mind_turns").set({
+        status,
+        finished_at: clock.now(),
+        reply_message_id: facts.messageId,
+        flags: JSON.stringify(facts.flags),
+        error_code: facts.error?.code ?? null,
+        error_message: facts.error?.message ?? null,
+        state_after: JSON.stringify(stateAfter),
+        usage: facts.usage ? JSON.stringify(facts.usage) : null,
+        stages: JSON.stringify(facts.stageTimes),
+      }).where("id", "=", handle.turnId).execute();
+      await insertEvents(
+        trx,
+        [
+          ...facts.impulses.map(impulseEvent),
+          ...facts.events,
+          ...facts.failures.map((item) => ({ type: "plugin.error", data: { ...item } })),
+        ],
+        "kernel",
+        { turnId: handle.turnId, threadId: input.threadId },
+      );
+    });
+    await saveState();
+  }
+
+  async function processQueue() {
+    while (queue.length > 0) {
+      const turn = queue.shift()!;
+      active = turn;
+      scheduler.setTurnActive(true);
+      try {
+        await runTurn(turn);
+      } catch (error) {
+        log.error("a turn failed unexpectedly", { turn: turn.handle.turnId, error });
+        const failure = { code: "INTERNAL", message: "The turn failed", partial: false };
+        try {
+          await persistEnd(turn, "failed", {
+            impulses: [],
+            events: [],
+            failures: [],
+            stageTimes: [],
+            usage: null,
+            flags: { uncertain: false, clarifying: false },
+            messageId: null,
+            error: failure,
+          });
+        } catch (persistError) {
+          log.error("recording a failed turn failed", { error: persistError });
+        }
+        turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
+        turn.resolve({
+          turnId: turn.handle.turnId,
+          threadId: turn.input.threadId,
+          seq: turn.handle.seq,
+          status: "failed",
+          reply: null,
+          messageId: null,
+          flags: { uncertain: false, clarifying: false },
+          usage: null,
+          error: { ...failure, status: 500 },
+          state: snapshot(current(), profile),
+        });
+      } finally {
+        turn.handle.events.close();
+        active = undefined;
+        scheduler.setTurnActive(false);
+        // Kept for replays for a while (server.md §4.4), then dropped.
+        const id = turn.handle.turnId;
+        clock.setTimeout(() => live.delete(id), 600_000);
+      }
+    }
+    processing = undefined;
+  }
+
+  const mind: Mind = {
+    profile,
+    governor,
+    scheduler,
+    get conversations() {
+      return conversations;
+    },
+    get queueLength() {
+      return queue.length;
+    },
+    get turnCount() {
+      return turnCount;
+    },
+    get lastActivityAt() {
+      return lastActivityAt;
+    },
+
+    async start() {
+      const found = await options.hooks.first(MIND_HOOKS.conversations, undefined);
+      conversations = found?.value ?? null;
+      const row = await store.db.selectFrom("mind_state").selectAll().where("id", "=", 1)
+        .executeTakeFirst();
+      if (row) {
+        state = { p: row.p, a: row.a, d: row.d, updatedAt: row.updated_at };
+        if (row.profile_id !== profile.id) {
+          log.info("the profile changed; affect decays toward the new baseline", {
+            from: row.profile_id,
+            to: profile.id,
+          });
+        }
+      } else {
+        await saveState();
+      }
+      state = decay(state, profile, clock.now());
+      const last = await store.db.selectFrom("mind_turns").select((eb) =>
+        eb.fn.max("seq").as("seq")
+      )
+        .executeTakeFirst();
+      seq = Number(last?.seq ?? 0);
+      const completed = await store.db.selectFrom("mind_turns")
+        .select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "completed")
+        .executeTakeFirstOrThrow();
+      turnCount = Number(completed.n);
+      // Turns cut by a crash or a stop never finish: say so.
+      await store.db.updateTable("mind_turns").set({
+        status: "failed",
+        error_code: "MIND_INTERRUPTED",
+        error_message: "The server stopped during this turn",
+      }).where("status", "in", ["queued", "running"]).execute();
+    },
+
+    async stop() {
+      stopping = true;
+      for (const turn of queue.splice(0)) {
+        turn.controller.abort();
+        turn.handle.events.emit({
+          type: "turn.failed",
+          turnId: turn.handle.turnId,
+          code: "SHUTTING_DOWN",
+          message: "The server is shutting down",
+          partial: false,
+        });
+        turn.handle.events.close();
+        turn.resolve({
+          turnId: turn.handle.turnId,
+          threadId: turn.input.threadId,
+          seq: turn.handle.seq,
+          status: "cancelled",
+          reply: null,
+          messageId: null,
+          flags: { uncertain: false, clarifying: false },
+          usage: null,
+          error: { code: "SHUTTING_DOWN", message: "The server is shutting down", status: 503 },
+          state: snapshot(current(), profile),
+        });
+      }
+      await processing;
+      await scheduler.stop();
+    },
+
+    async submit(input) {
+      if (stopping) {
+        throw new AppError("SHUTTING_DOWN", "The server is shutting down", { status: 503 });
+      }
+      const port = requireConversations();
+      const text = input.text;
+      if (
+        typeof text !== "string" || text.trim().length === 0 || text.length > config.maxMessageChars
+      ) {
+        throw new AppError(
+          "VALIDATION_FAILED",
+          `The message must have 1 to ${config.maxMessageChars} characters`,
+          { status: 400, field: "message" },
+        );
+      }
+      if (queue.length >= config.maxQueue) {
+        throw new AppError(
+          "CHAT_QUEUE_FULL",
+          `${queue.length} turns are already waiting; try again shortly`,
+          { status: 429 },
+        );
+      }
+      const threadId = input.threadId
+        ? (await ownedThread(input.threadId, input.userId, input.role)).id
+        : (await port.createThread({ ownerUserId: input.userId })).id;
+      const receivedAt = clock.now();
+      lastActivityAt = receivedAt;
+      const turnId = ids.next("turn");
+      const turnSeq = ++seq;
+      await store.db.insertInto("mind_turns").values({
+        id: turnId,
+        seq: turnSeq,
+        thread_id: threadId,
+        user_id: input.userId,
+        status: "queued",
+        received_at: receivedAt,
+      }).execute();
+      const controller = new AbortController();
+      options.signal.addEventListener("abort", () => controller.abort(), { once: true });
+      const { promise, resolve } = Promise.withResolvers<TurnOutcome>();
+      const position = queue.length + (active ? 1 : 0);
+      const handle: TurnHandle = {
+        turnId,
+        threadId,
+        seq: turnSeq,
+        queuePosition: position,
+        userMessageId: null,
+        events: new EventChannel<TurnEvent>(),
+        done: promise,
+        cancel: () => controller.abort(),
+      };
+      handle.events.emit({
+        type: "turn.queued",
+        turnId,
+        threadId,
+        seq: turnSeq,
+        queuePosition: position,
+      });
+      live.set(turnId, handle);
+      queue.push({ handle, input: { ...input, threadId }, receivedAt, controller, resolve });
+      processing ??= processQueue();
+      return handle;
+    },
+
+    affect: () => snapshot(current(), profile),
+    applyImpulses,
+    recordEvents,
+
+    async feedback({ userId, threadId, value, note }) {
+      const thread = await requireConversations().getThread(threadId);
+      if (!thread || thread.createdBy !== userId) {
+        throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", {
+          status: 404,
+          field: "thread_id",
+        });
+      }
+      const last = await store.db.selectFrom("mind_turns").select(["id", "feedback"])
+        .where("thread_id", "=", threadId).where("status", "=", "completed")
+        .orderBy("seq", "desc").executeTakeFirst();
+      if (!last) {
+        throw new AppError("MIND_NOTHING_TO_RATE", "This thread has no reply to give feedback on", {
+          status: 409,
+        });
+      }
+      const replaced = last.feedback !== null;
+      await store.db.updateTable("mind_turns").set({ feedback: value }).where("id", "=", last.id)
+        .execute();
+      lastActivityAt = clock.now();
+      if (!replaced) {
+        await applyImpulses(
+          appraisalImpulses({ sentiment: { s: 0 }, feedback: value, correction: false }, profile),
+          "kernel",
+          { turnId: last.id, threadId },
+        );
+      }
+      await recordEvents(
+        [{
+          type: "feedback.given",
+          data: { value, replaced, ...(note ? { note } : {}), turn_id: last.id },
+        }],
+        "kernel",
+        { turnId: last.id, threadId },
+      );
+      return { turnId: last.id, replaced };
+    },
+
+    async reset(threadId) {
+      const port = requireConversations();
+      const window = await port.threadWindow(threadId, { maxTokens: 1, maxMessages: 1 });
+      const lastSeq = window.at(-1)?.seq ?? 0;
+      await store.db.insertInto("mind_threads").values({
+        thread_id: threadId,
+        reset_after_seq: lastSeq,
+      })
+        .onConflict((conflict) =>
+          conflict.column("thread_id").doUpdateSet({ reset_after_seq: lastSeq, turns: 0 })
+        ).execute();
+      await recordEvents([{ type: "thread.reset", data: { after_seq: lastSeq } }], "kernel", {
+        threadId,
+      });
+    },
+
+    async turn(turnId) {
+      const row = await store.db.selectFrom("mind_turns").selectAll().where("id", "=", turnId)
+        .executeTakeFirst();
+      if (!row) return null;
+      return {
+        id: row.id,
+        threadId: row.thread_id,
+        userId: row.user_id,
+        seq: row.seq,
+        status: row.status,
+        userMessageId: row.user_message_id,
+        replyMessageId: row.reply_message_id,
+        receivedAt: row.received_at,
+        startedAt: row.started_at,
+        finishedAt: row.finished_at,
+        flags: JSON.parse(row.flags) as TurnFlags,
+        usage: row.usage ? JSON.parse(row.usage) as TurnUsage : null,
+        error: row.error_code ? { code: row.error_code, message: row.error_message ?? "" } : null,
+        stages: row.stages ? JSON.parse(row.stages) : [],
+      };
+    },
+
+    live: (turnId) => live.get(turnId),
+
+    async influence(turnId) {
+      const row = await store.db.selectFrom("mind_influence").selectAll()
+        .where("turn_id", "=", turnId).executeTakeFirst();
+      return row ? { userId: row.user_id, record: JSON.parse(row.data) as InfluenceRecord } : null;
+    },
+  };
+  return mind;
+}
+
+/** Estimated tokens of a text (re-exported for routes). */
+export { estimateTokens };

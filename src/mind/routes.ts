@@ -1,0 +1,412 @@
+/**
+ * The mind's HTTP routes (spec/server.md §4.2): chat, threads, turns with
+ * their events and influence records, state, feedback, budgets.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { isoTime } from "../clock.ts";
+import { AppError } from "../errors.ts";
+import type { AppEnv, Role } from "../http/types.ts";
+import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import type { CommandDispatcher } from "./commands.ts";
+import { toSnakeCase } from "./influence.ts";
+import type { Mind, TurnEvent, TurnHandle } from "./mind.ts";
+import type { MindThread } from "./hooks.ts";
+
+const chatBody = z.strictObject({
+  message: z.string().min(1).max(32_000),
+  thread_id: z.string().min(1).max(100).optional(),
+});
+const turnBody = z.strictObject({
+  content: z.string().min(1).max(32_000),
+  client_msg_id: z.string().min(1).max(100).optional(),
+});
+const threadBody = z.strictObject({ title: z.string().min(1).max(200).optional() });
+const feedbackBody = z.strictObject({
+  value: z.enum(["good", "bad"]),
+  note: z.string().max(1_000).optional(),
+});
+const messagesQuery = z.strictObject({
+  order: z.enum(["asc", "desc"]).default("asc"),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+});
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  archived: z.enum(["true", "false"]).optional(),
+});
+const budgetBody = z.strictObject({
+  per_turn: z.number().int().min(0).nullable().optional(),
+  per_hour: z.number().int().min(0).nullable().optional(),
+  per_day: z.number().int().min(0).nullable().optional(),
+});
+
+function caller(c: Context<AppEnv>): { userId: string; role: Role } {
+  const principal = c.get("principal");
+  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
+  return { userId: principal.userId, role: principal.role };
+}
+
+function threadView(thread: MindThread) {
+  return {
+    id: thread.id,
+    title: thread.title,
+    created_by: thread.createdBy,
+    created_at: isoTime(thread.createdAt),
+    updated_at: isoTime(thread.updatedAt),
+    archived: thread.archived,
+    project_id: thread.projectId,
+  };
+}
+
+/** A turn event as SSE/WS show it (snake_case payloads). */
+export function wireEvent(event: TurnEvent): { event: string; data: unknown } {
+  const { type, ...rest } = event;
+  return { event: type, data: toSnakeCase(rest) };
+}
+
+/** The routes; `mind()` is the started mind. */
+export function mindRoutes(
+  mind: () => Mind,
+  commands: () => CommandDispatcher,
+): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const accepted = new Map<string, string>(); // client_msg_id → turn id
+
+  async function ownThread(c: Context<AppEnv>, id: string): Promise<MindThread> {
+    const { userId, role } = caller(c);
+    const port = mind().conversations;
+    if (!port) {
+      throw new AppError("MIND_NO_CONVERSATIONS", "Conversations need the memory plugin", {
+        status: 503,
+      });
+    }
+    const thread = await port.getThread(id);
+    if (!thread || (thread.createdBy !== userId && role !== "admin")) {
+      throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", { status: 404 });
+    }
+    return thread;
+  }
+
+  function stateSummary() {
+    const affect = mind().affect();
+    return {
+      valence: affect.p,
+      mood_tags: [affect.mood],
+      turn_count: mind().turnCount,
+      dream_alignment: null,
+      flow_state: "flow",
+    };
+  }
+
+  app.post("/api/chat", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, chatBody);
+    const who = caller(c);
+    if (body.message.startsWith("/")) {
+      const result = await commands().dispatch(body.message, {
+        ...who,
+        threadId: body.thread_id ? (await ownThread(c, body.thread_id)).id : null,
+      });
+      return c.json({
+        success: result.ok,
+        response: result.output.text,
+        command: result.command,
+        data: result.output.data ?? null,
+        state: stateSummary(),
+        thread_id: body.thread_id ?? null,
+        turn_id: null,
+        message_id: null,
+      });
+    }
+    const handle = await mind().submit({
+      userId: who.userId,
+      role: who.role,
+      threadId: body.thread_id ?? null,
+      text: body.message,
+    });
+    const outcome = await handle.done;
+    if (outcome.status !== "completed") {
+      const error = outcome.error ??
+        { code: "MIND_TURN_CANCELLED", message: "The turn was cancelled", status: 499 };
+      throw new AppError(error.code, error.message, {
+        status: error.status,
+        details: { thread_id: outcome.threadId, turn_id: outcome.turnId, partial: outcome.reply },
+      });
+    }
+    return c.json({
+      success: true,
+      response: outcome.reply,
+      state: stateSummary(),
+      thread_id: outcome.threadId,
+      turn_id: outcome.turnId,
+      message_id: outcome.messageId,
+      flags: outcome.flags,
+      usage: outcome.usage
+        ? {
+          provider: outcome.usage.provider,
+          model: outcome.usage.model,
+          input_tokens: outcome.usage.inputTokens,
+          output_tokens: outcome.usage.outputTokens,
+          cost_usd: outcome.usage.costUsd,
+        }
+        : null,
+    });
+  });
+
+  app.get("/api/threads", async (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, listQuery);
+    const port = mind().conversations;
+    if (!port) return c.json({ items: [] });
+    const threads = await port.listThreads(caller(c).userId, {
+      limit: query.limit,
+      includeArchived: query.archived === "true",
+    });
+    return c.json({ items: threads.map(threadView) });
+  });
+
+  app.post("/api/threads", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, threadBody);
+    const port = mind().conversations;
+    if (!port) {
+      throw new AppError("MIND_NO_CONVERSATIONS", "Conversations need the memory plugin", {
+        status: 503,
+      });
+    }
+    const thread = await port.createThread({
+      ownerUserId: caller(c).userId,
+      title: body.title ?? null,
+    });
+    return c.json(threadView(thread), 201);
+  });
+
+  app.get("/api/threads/:id", async (c) => {
+    requireRole(c, "viewer");
+    return c.json(threadView(await ownThread(c, c.req.param("id"))));
+  });
+
+  app.get("/api/threads/:id/messages", async (c) => {
+    requireRole(c, "viewer");
+    const thread = await ownThread(c, c.req.param("id"));
+    const query = readQuery(c, messagesQuery);
+    const messages = await mind().conversations!.threadWindow(thread.id, {
+      maxTokens: Number.MAX_SAFE_INTEGER,
+      maxMessages: query.limit,
+    });
+    const items = messages.map((message) => ({
+      id: message.uid,
+      thread_id: message.threadId,
+      seq: message.seq,
+      role: message.role,
+      content: message.text,
+      turn_id: message.turnId,
+      author_id: message.authorId,
+      created_at: isoTime(message.createdAt),
+    }));
+    return c.json({ items: query.order === "desc" ? items.reverse() : items });
+  });
+
+  app.post("/api/threads/:id/turns", async (c) => {
+    requireRole(c, "operator");
+    const thread = await ownThread(c, c.req.param("id"));
+    const body = await readJson(c, turnBody);
+    const who = caller(c);
+    const key = body.client_msg_id ? `${who.userId}:${thread.id}:${body.client_msg_id}` : null;
+    const repeated = key ? accepted.get(key) : undefined;
+    let handle: TurnHandle | undefined = repeated ? mind().live(repeated) : undefined;
+    if (!handle) {
+      if (repeated) {
+        const stored = await mind().turn(repeated);
+        if (stored) {
+          return c.json(
+            turnAccepted(stored.id, thread.id, stored.userMessageId, stored.status, 0),
+            202,
+          );
+        }
+      }
+      handle = await mind().submit({ ...who, threadId: thread.id, text: body.content });
+      if (key) accepted.set(key, handle.turnId);
+    }
+    if ((c.req.header("accept") ?? "").includes("text/event-stream")) {
+      return streamTurn(c, handle);
+    }
+    return c.json(
+      turnAccepted(handle.turnId, thread.id, handle.userMessageId, "queued", handle.queuePosition),
+      202,
+    );
+  });
+
+  function turnAccepted(
+    turnId: string,
+    threadId: string,
+    userMessageId: string | null,
+    status: string,
+    position: number,
+  ) {
+    return {
+      turn_id: turnId,
+      thread_id: threadId,
+      user_message_id: userMessageId,
+      status,
+      queue_position: position,
+      events_url: `/api/turns/${turnId}/events`,
+    };
+  }
+
+  function streamTurn(c: Context<AppEnv>, handle: TurnHandle): Response {
+    return streamSSE(c, async (stream) => {
+      let seq = 0;
+      for await (const event of handle.events) {
+        if (stream.aborted) break;
+        const wire = wireEvent(event);
+        await stream.writeSSE({
+          event: wire.event,
+          data: JSON.stringify(wire.data),
+          id: `${handle.turnId}:${++seq}`,
+        });
+      }
+    });
+  }
+
+  async function ownTurn(c: Context<AppEnv>, id: string) {
+    const turn = await mind().turn(id);
+    const { userId, role } = caller(c);
+    if (!turn || (turn.userId !== userId && role !== "admin")) {
+      throw new AppError("MIND_TURN_NOT_FOUND", "No such turn", { status: 404 });
+    }
+    return turn;
+  }
+
+  app.get("/api/turns/:id", async (c) => {
+    requireRole(c, "viewer");
+    const turn = await ownTurn(c, c.req.param("id"));
+    return c.json({
+      id: turn.id,
+      thread_id: turn.threadId,
+      seq: turn.seq,
+      status: turn.status,
+      user_message_id: turn.userMessageId,
+      reply_message_id: turn.replyMessageId,
+      received_at: isoTime(turn.receivedAt),
+      started_at: turn.startedAt === null ? null : isoTime(turn.startedAt),
+      finished_at: turn.finishedAt === null ? null : isoTime(turn.finishedAt),
+      flags: turn.flags,
+      usage: toSnakeCase(turn.usage),
+      error: turn.error,
+      stages: turn.stages.map((stage) => ({ name: stage.name, duration_ms: stage.durationMs })),
+    });
+  });
+
+  app.get("/api/turns/:id/events", async (c) => {
+    requireRole(c, "viewer");
+    const turn = await ownTurn(c, c.req.param("id"));
+    const handle = mind().live(turn.id);
+    if (!handle) {
+      throw new AppError("MIND_TURN_GONE", "This turn's events are no longer kept (10 minutes)", {
+        status: 410,
+      });
+    }
+    return streamTurn(c, handle);
+  });
+
+  app.get("/api/turns/:id/influence", async (c) => {
+    requireRole(c, "viewer");
+    const { userId, role } = caller(c);
+    const found = await mind().influence(c.req.param("id"));
+    if (!found || (found.userId !== userId && role !== "admin")) {
+      throw new AppError("MIND_INFLUENCE_NOT_FOUND", "No influence record for this turn (yet)", {
+        status: 404,
+      });
+    }
+    return c.json(toSnakeCase(found.record));
+  });
+
+  app.post("/api/turns/:id/cancel", async (c) => {
+    requireRole(c, "operator");
+    const turn = await ownTurn(c, c.req.param("id"));
+    const handle = mind().live(turn.id);
+    if (!handle || handle.events.closed) {
+      throw new AppError("MIND_TURN_FINISHED", "This turn has already ended", { status: 409 });
+    }
+    handle.cancel();
+    return c.json({ turn_id: turn.id, status: "cancelling" }, 202);
+  });
+
+  app.post("/api/threads/:id/feedback", async (c) => {
+    requireRole(c, "operator");
+    const thread = await ownThread(c, c.req.param("id"));
+    const body = await readJson(c, feedbackBody);
+    const result = await mind().feedback({
+      userId: caller(c).userId,
+      threadId: thread.id,
+      value: body.value,
+      ...(body.note ? { note: body.note } : {}),
+    });
+    return c.json({ turn_id: result.turnId, replaced: result.replaced });
+  });
+
+  app.get("/api/state", (c) => {
+    requireRole(c, "viewer");
+    const affect = mind().affect();
+    return c.json({
+      timestamp: isoTime(affect.updatedAt),
+      turn_count: mind().turnCount,
+      valence: affect.p,
+      mood_tags: [affect.mood],
+      state_version: mind().turnCount,
+      mind: toSnakeCase({
+        profile: mind().profile.id,
+        affect,
+        queue: mind().queueLength,
+        background: { pending: mind().scheduler.pending },
+      }),
+    });
+  });
+
+  app.get("/api/budgets", async (c) => {
+    requireRole(c, "viewer");
+    const budgets = await mind().governor.list();
+    return c.json({
+      items: budgets.map((budget) => ({
+        module: budget.module,
+        source: budget.source,
+        per_turn: budget.limits.perTurn ?? null,
+        per_hour: budget.limits.perHour ?? null,
+        per_day: budget.limits.perDay ?? null,
+        used_hour: budget.usedHour,
+        used_day: budget.usedDay,
+      })),
+    });
+  });
+
+  app.put("/api/budgets/:module", async (c) => {
+    requireRole(c, "admin");
+    const module = c.req.param("module");
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(module)) {
+      throw new AppError("VALIDATION_FAILED", "The module is a plugin id (snake_case)", {
+        status: 400,
+        field: "module",
+      });
+    }
+    const body = await readJson(c, budgetBody);
+    await mind().governor.set(module, {
+      perTurn: body.per_turn ?? null,
+      perHour: body.per_hour ?? null,
+      perDay: body.per_day ?? null,
+    });
+    const { limits, source } = await mind().governor.limits(module);
+    return c.json({
+      module,
+      source,
+      per_turn: limits.perTurn ?? null,
+      per_hour: limits.perHour ?? null,
+      per_day: limits.perDay ?? null,
+    });
+  });
+
+  return app;
+}

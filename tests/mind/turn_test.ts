@@ -1,0 +1,47 @@
+/**
+ * The turn pipeline end to end: HTTP in, the fake LLM over its wire
+ * protocol, history, the influence record, the ledger.
+ */
+import assert from "node:assert/strict";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chatRequests } from "../llm/helpers.ts";
+import { chat, mindHost } from "./helpers.ts";
+
+Deno.test("a chat turn answers through the fake and the next turn sends the history as turns", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{ reply: { text: "Hello Ada." } }, { reply: { text: "You said your name is Ada." } }],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Hi, my name is Ada");
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(first.body.response, "Hello Ada.");
+  const threadId = first.body.thread_id as string;
+  assert.match(threadId, /^thr_/);
+  assert.match(first.body.turn_id as string, /^turn_/);
+  const second = await chat(host, "What is my name?", threadId);
+  assert.equal(second.body.response, "You said your name is Ada.");
+  const [, request] = chatRequests(fake);
+  const messages =
+    (request!.body as { messages: Array<{ role: string; content: string }> }).messages;
+  assert.deepEqual(messages.slice(1), [
+    { role: "user", content: "Hi, my name is Ada" },
+    { role: "assistant", content: "Hello Ada." },
+    { role: "user", content: "What is my name?" },
+  ]);
+  assert.equal(messages[0]!.role, "system");
+  assert.match(messages[0]!.content, /^You are Synth, a warm, attentive collaborator/);
+  const ledger = (await host.kernel.llm.ledger.list({ limit: 10 })).items;
+  assert.deepEqual(ledger.map((row) => [row.module, row.purpose]), [["mind", "reply"], [
+    "mind",
+    "reply",
+  ]]);
+  assert.equal(ledger[0]!.turn_id, second.body.turn_id);
+  const influence = await host.request(`/api/turns/${second.body.turn_id}/influence`);
+  assert.equal(influence.status, 200);
+  const record = await influence.json();
+  assert.equal(record.turn_id, second.body.turn_id);
+  assert.ok(record.sections.some((section: { id: string }) => section.id === "mind/persona"));
+  assert.equal(typeof record.state_before.p, "number");
+  assert.equal(record.generation.temperature, 0.7);
+});
