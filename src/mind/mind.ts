@@ -967,6 +967,9 @@ export function createMind(options: CreateMindOptions): Mind {
       usage,
     });
     emit({ type: "turn.influence", turnId: handle.turnId, record });
+    stageTimes.push({ name: "emit", durationMs: clock.now() - stageStart });
+    await store.db.updateTable("mind_turns").set({ stages: JSON.stringify(stageTimes) })
+      .where("id", "=", handle.turnId).execute();
     turn.resolve({
       turnId: handle.turnId,
       threadId: input.threadId,

@@ -1,0 +1,314 @@
+/**
+ * The mind kernel's acceptance items (spec/mind.md §17 items 1, 2, 7, 8,
+ * 34, 36–39) with the fake LLM and the fake clock.
+ */
+import assert from "node:assert/strict";
+import { definePlugin, MIND_HOOKS } from "@synth/kernel";
+import { makeTestDir } from "@synth/testing";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chatRequests } from "../llm/helpers.ts";
+import { chat, mindHost } from "./helpers.ts";
+
+Deno.test("stages run in order; the ledger holds one reply call when the turn completes", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const mind = host.kernel.mind;
+  let ledgerAtCompletion = -1;
+  host.kernel.bus.subscribe("mind.turn.completed", async () => {
+    ledgerAtCompletion = (await host.kernel.llm.ledger.list({ limit: 10 })).items.length;
+  });
+  const handle = await mind.submit({ userId: "local", role: "admin", text: "Hello there" });
+  const outcome = await handle.done;
+  assert.equal(outcome.status, "completed");
+  const stages = handle.events.events.flatMap((event) =>
+    event.type === "stage" ? [event.stage] : []
+  );
+  assert.deepEqual(stages, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  const types = handle.events.events.map((event) => event.type);
+  const stageAt = (stage: number) =>
+    handle.events.events.findIndex((event) => event.type === "stage" && event.stage === stage);
+  const firstToken = types.indexOf("chat.token");
+  assert.ok(firstToken > stageAt(7) && firstToken < stageAt(8), "tokens stream in stage 7");
+  assert.deepEqual(types.slice(-2), ["chat.done", "turn.influence"]);
+  await Promise.resolve();
+  const rows = (await host.kernel.llm.ledger.list({ limit: 10 })).items;
+  assert.equal(ledgerAtCompletion === -1 ? rows.length : ledgerAtCompletion, 1);
+  assert.deepEqual(rows.map((row) => row.purpose), ["reply"]);
+  const stored = await mind.turn(handle.turnId);
+  assert.deepEqual(stored!.stages.map((stage) => stage.name), [
+    "validate",
+    "appraise",
+    "resolve",
+    "recall",
+    "preassess",
+    "fragments",
+    "reply",
+    "postassess",
+    "calibrate",
+    "persist",
+    "background",
+    "emit",
+  ]);
+});
+
+Deno.test("concurrent messages of two users run one at a time with consecutive seq; a full queue is 429", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: "slow" }, timing: { firstTokenDelayMs: 30 } }],
+  });
+  await using host = await mindHost(fake, { config: { chat: { maxQueue: 1 } } });
+  const mind = host.kernel.mind;
+  const order: string[] = [];
+  host.kernel.bus.subscribe("mind.turn.completed", (event) => {
+    order.push(`done ${event.data.turnId}`);
+  });
+  const a = await mind.submit({ userId: "ada", role: "operator", text: "first" });
+  const b = await mind.submit({ userId: "bob", role: "operator", text: "second" });
+  await assert.rejects(
+    () => mind.submit({ userId: "cy", role: "operator", text: "third" }),
+    (error: Error & { code?: string; status?: number }) =>
+      error.code === "CHAT_QUEUE_FULL" && error.status === 429,
+  );
+  assert.equal(b.seq, a.seq + 1);
+  assert.equal(b.queuePosition, 1);
+  const [first, second] = await Promise.all([a.done, b.done]);
+  assert.equal(first.status, "completed");
+  assert.equal(second.status, "completed");
+  const bStage2 = b.events.events.findIndex((event) => event.type === "stage" && event.stage === 2);
+  assert.ok(bStage2 >= 0);
+  assert.deepEqual(order, [`done ${a.turnId}`, `done ${b.turnId}`]);
+  const aEnd = a.events.events.findIndex((event) => event.type === "stage" && event.stage === 12);
+  assert.ok(aEnd >= 0, "the first turn reached stage 12 before the second began");
+});
+
+Deno.test("/feedback bad applies one negative dp; a later good on the same turn changes the outcome without an impulse", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Summarise the notes");
+  const threadId = first.body.thread_id as string;
+  const before = host.kernel.mind.affect().p;
+  const bad = await chat(host, "/feedback bad too long", threadId);
+  assert.equal(bad.body.success, true);
+  const afterBad = host.kernel.mind.affect().p;
+  assert.ok(afterBad < before, `${afterBad} < ${before}`);
+  const good = await chat(host, "/feedback good", threadId);
+  assert.match(good.body.response as string, /changed to good/);
+  assert.equal(host.kernel.mind.affect().p, afterBad, "no second impulse");
+  const turn = await host.kernel.store.db.selectFrom("mind_turns").select("feedback")
+    .where("id", "=", first.body.turn_id as string).executeTakeFirstOrThrow();
+  assert.equal(turn.feedback, "good");
+  const impulses = await host.kernel.store.db.selectFrom("mind_events").selectAll()
+    .where("type", "=", "affect.impulse").execute();
+  assert.equal(impulses.length, 1);
+});
+
+Deno.test("reply temperature is base + gain·(a − baseline) + offset, clamped to the provider's range", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, { chain: ["anthropic"] });
+  const mind = host.kernel.mind;
+  // Arousal far above its baseline: 0.7 + 0.15·(1 − 0.25) = 0.8125 (within the profile's [0.2, 1.0]).
+  await mind.applyImpulses([{ label: "test", da: 0.25, reason: "t" }], "test");
+  await mind.applyImpulses([{ label: "test", da: 0.25, reason: "t" }], "test");
+  const a = mind.affect().a;
+  const expected = Math.min(1, 0.7 + 0.15 * (a - 0.25));
+  const reply = await chat(host, "Tell me something");
+  assert.equal(reply.status, 200);
+  const sent = (chatRequests(fake).at(-1)!.body as { temperature: number }).temperature;
+  assert.ok(Math.abs(sent - expected) < 1e-12, `${sent} vs ${expected}`);
+  assert.ok(sent <= 1);
+  const influence = await host.kernel.mind.influence(reply.body.turn_id as string);
+  assert.deepEqual(influence!.record.generation.components, {
+    base: 0.7,
+    affect: 0.15 * (a - 0.25),
+    calibration: 0,
+    clamped: false,
+  });
+});
+
+Deno.test("a model without temperature gets none, and the influence record says why", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, {
+    llm: {
+      roles: {
+        reply: [{ provider: "openai", model: "o-reasoner", temperature: "unsupported" }],
+      },
+    },
+  });
+  const reply = await chat(host, "Hi");
+  const body = chatRequests(fake).at(-1)!.body as Record<string, unknown>;
+  assert.equal("temperature" in body, false);
+  const influence = await host.kernel.mind.influence(reply.body.turn_id as string);
+  assert.equal(influence!.record.generation.temperature, null);
+  assert.equal(influence!.record.generation.temperatureNote, "the model takes no temperature");
+});
+
+Deno.test("over the system budget the lowest-priority fragments are dropped first and recorded", async () => {
+  const filler = definePlugin({
+    manifest: { id: "filler", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.fragments, () => [
+        {
+          module: "filler",
+          key: "low",
+          section: "state",
+          priority: 5,
+          text: "L".repeat(600),
+          reason: "low",
+        },
+        {
+          module: "filler",
+          key: "mid",
+          section: "state",
+          priority: 50,
+          text: "M".repeat(600),
+          reason: "mid",
+        },
+        {
+          module: "filler",
+          key: "keep",
+          section: "instructions",
+          priority: 100,
+          text: "K".repeat(40),
+          reason: "k",
+        },
+      ]);
+    },
+  });
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, {
+    plugins: [filler],
+    config: { mind: { prompt: { maxSystemTokens: 250 } } },
+  });
+  const reply = await chat(host, "Hi");
+  const { record } = (await host.kernel.mind.influence(reply.body.turn_id as string))!;
+  const dropped = record.sections.filter((section) => section.dropped).map((section) => section.id);
+  assert.deepEqual(dropped, ["filler/low"]);
+  const system = (chatRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> })
+    .messages[0]!.content;
+  assert.ok(!system.includes("LLLL"));
+  assert.ok(system.includes("MMMM") && system.includes("KKKK"));
+  assert.ok(system.indexOf("MMMM") < system.indexOf("KKKK"), "state before instructions");
+});
+
+Deno.test("a throwing psyche hook still completes the turn, recorded as plugin.error and degraded", async () => {
+  const broken = definePlugin({
+    manifest: { id: "psyche_broken", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.preassess, () => {
+        throw new Error("boom");
+      });
+      ctx.hooks.on(MIND_HOOKS.fragments, () => new Promise(() => {})); // never answers
+    },
+  });
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, { plugins: [broken] });
+  const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Hello" });
+  await host.clock.untilTimer((ms) => ms === 2_000);
+  await host.clock.tick(2_000);
+  const outcome = await handle.done;
+  assert.equal(outcome.status, "completed");
+  const { record } = (await host.kernel.mind.influence(handle.turnId))!;
+  assert.deepEqual(record.degraded, ["psyche_broken"]);
+  const errors = await host.kernel.store.db.selectFrom("mind_events").selectAll()
+    .where("type", "=", "plugin.error").execute();
+  assert.deepEqual(errors.map((row) => JSON.parse(row.data).hook).sort(), [
+    "mind.fragments",
+    "mind.preassess",
+  ]);
+});
+
+Deno.test("with the LLM down the turn fails with its code, stores no reply and keeps the appraisal impulses", async () => {
+  await using fake = await startFakeLlm({ scenes: [{ fault: { status: 401 } }] });
+  await using host = await mindHost(fake);
+  const baseline = host.kernel.mind.affect().p;
+  const response = await chat(host, "This is awful and I hate it");
+  assert.equal(response.status, 503);
+  assert.equal((response.body.error as { code: string }).code, "LLM_UNAVAILABLE");
+  const details =
+    (response.body.error as { details: { turn_id: string; thread_id: string } }).details;
+  const turn = await host.kernel.mind.turn(details.turn_id);
+  assert.equal(turn!.status, "failed");
+  assert.equal(turn!.error!.code, "LLM_UNAVAILABLE");
+  const messages = await host.kernel.mind.conversations!.threadWindow(details.thread_id, {
+    maxTokens: 10_000,
+  });
+  assert.deepEqual(messages.map((message) => message.role), ["user"]);
+  assert.ok(host.kernel.mind.affect().p < baseline, "the frustrated message still lowered p");
+  const jobs = await host.kernel.store.db.selectFrom("mind_jobs").selectAll().execute();
+  assert.deepEqual(jobs, []);
+});
+
+Deno.test("after a restart the thread history and the decayed affect are back", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-mind-restart-");
+  try {
+    let threadId: string;
+    let p: number;
+    let stoppedAt: number;
+    {
+      await using host = await mindHost(fake, { dataDir });
+      const first = await chat(host, "This is awful, I hate it");
+      threadId = first.body.thread_id as string;
+      p = host.kernel.mind.affect().p;
+      stoppedAt = host.clock.now();
+    }
+    const { FakeClock } = await import("@synth/testing");
+    await using host = await mindHost(fake, {
+      dataDir,
+      clock: new FakeClock({ start: stoppedAt + 20 * 60_000 }),
+    });
+    const b = host.kernel.mind.profile.affect.baseline.p;
+    const after = host.kernel.mind.affect().p;
+    assert.ok(Math.abs((after - b) - (p - b) / 2) < 1e-9, "decayed by the 20-minute downtime");
+    fake.reset();
+    await chat(host, "Are you still there?", threadId);
+    const messages =
+      (chatRequests(fake).at(-1)!.body as { messages: Array<{ role: string; content: string }> })
+        .messages.slice(1);
+    assert.deepEqual(messages.map((message) => message.role), ["user", "assistant", "user"]);
+    assert.equal(messages[0]!.content, "This is awful, I hate it");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("/reset keeps affect but drops earlier messages; /forget thread removes the derived rows", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Remember the blue door");
+  const threadId = first.body.thread_id as string;
+  const reset = await chat(host, "/reset", threadId);
+  assert.equal(reset.body.success, true);
+  const affect = host.kernel.mind.affect();
+  await chat(host, "What colour was the door?", threadId);
+  const messages =
+    (chatRequests(fake).at(-1)!.body as { messages: Array<{ role: string }> }).messages;
+  assert.deepEqual(messages.map((message) => message.role), ["system", "user"]);
+  assert.equal(host.kernel.mind.affect().p, affect.p);
+  const forget = await chat(host, "/forget thread", threadId);
+  assert.equal(forget.body.success, true);
+  const db = host.kernel.store.db;
+  assert.deepEqual(await db.selectFrom("mind_turns").selectAll().execute(), []);
+  assert.deepEqual(await db.selectFrom("mind_influence").selectAll().execute(), []);
+  assert.deepEqual(await db.selectFrom("memory_messages").selectAll().execute(), []);
+  assert.equal(await host.kernel.mind.conversations!.getThread(threadId), null);
+  const ledger = await db.selectFrom("mind_ledger").select("turn_id").execute();
+  assert.equal(ledger.length, 2, "ledger rows remain");
+  assert.ok(ledger.every((row) => row.turn_id === null));
+});
+
+Deno.test("unknown commands suggest near names; /export has no confidence tag", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: ["The answer is 4.", " <confidence>0.9</confidence>"] } }],
+  });
+  await using host = await mindHost(fake);
+  const reply = await chat(host, "What is 2+2?");
+  assert.equal(reply.body.response, "The answer is 4. ");
+  const unknown = await chat(host, "/stat");
+  assert.equal(unknown.body.success, false);
+  assert.match(unknown.body.response as string, /Unknown command \/stat\. Did you mean \/state/);
+  const exported = await chat(host, "/export");
+  assert.equal(exported.body.success, true);
+  const text = JSON.stringify(exported.body.data);
+  assert.ok(text.includes("The answer is 4."));
+  assert.ok(!text.includes("<confidence>"));
+});
