@@ -254,6 +254,19 @@ const HTTP_STATUS: Record<string, number> = {
   LLM_ABORTED: 499,
 };
 
+/** The influence record's calibration part, from the calibration plugin's event. */
+function calibrationOf(
+  events: readonly MindEventInput[],
+  state: string | undefined,
+): InfluenceRecord["calibration"] {
+  const data = events.find((event) => event.type === "calibration.updated")?.data as
+    | { ema: number; reward: number; state: string; outputs: Record<string, number> }
+    | undefined;
+  return data
+    ? { state: data.state, ema: data.ema, reward: data.reward, outputs: data.outputs }
+    : { state: state ?? "flow", ema: null, reward: null, outputs: {} };
+}
+
 /** Creates the mind. Call `start()` after the plugins are set up. */
 export function createMind(options: CreateMindOptions): Mind {
   const { config, profile, store, clock, ids, log, bus, llm } = options;
@@ -874,12 +887,7 @@ export function createMind(options: CreateMindOptions): Mind {
         signals: {},
         concernsResolved: [],
       },
-      calibration: {
-        state: signals["calibration.state"] ?? "flow",
-        ema: null,
-        reward: null,
-        outputs: {},
-      },
+      calibration: calibrationOf(events, signals["calibration.state"]),
       generation: {
         model: usage?.model ?? replyEntry?.model ?? "",
         temperature: params.temperature,

@@ -17,3 +17,5 @@ export {
 } from "./spawn_server.ts";
 export { scriptedEmbedder, type ScriptedEmbedderOptions } from "./scripted_embedder.ts";
 export { createTestHost, type CreateTestHostOptions, type TestHost } from "./test_host.ts";
+export { loadProfile } from "../mind/profile.ts";
+export { seededRandom } from "../random.ts";

@@ -2,13 +2,16 @@
  * A test host with the mind, the memory plugin and the fake LLM server.
  */
 import type { TestHost } from "@synth/testing";
-import { memoryPlugin } from "../../plugins/memory/mod.ts";
+import { BUILTIN_PLUGINS } from "../../src/builtin_plugins.ts";
 import type { FakeLlm } from "../fakes/llm/mod.ts";
 import { llmHost, type LlmHostOptions } from "../llm/helpers.ts";
 
-/** A host whose mind talks to the fake (OpenAI protocol by default). */
+/**
+ * A host with the server's built-in plugins (memory and the psyche
+ * modules) whose mind talks to the fake (OpenAI protocol by default).
+ */
 export function mindHost(fake: FakeLlm, options: LlmHostOptions = {}): Promise<TestHost> {
-  return llmHost(fake, { ...options, plugins: [memoryPlugin, ...(options.plugins ?? [])] });
+  return llmHost(fake, { ...options, plugins: [...BUILTIN_PLUGINS, ...(options.plugins ?? [])] });
 }
 
 /** `POST /api/chat` and its JSON. */

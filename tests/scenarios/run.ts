@@ -66,6 +66,7 @@ interface Observation {
   impulses: { count: number; max_dp: number; min_dp: number; labels: string };
   turn: Record<string, unknown>;
   influence: { reasons: string; dropped: string };
+  calibration: Record<string, unknown>;
   response: string;
 }
 
@@ -230,6 +231,7 @@ async function observe(
       labels: impulses.map((item) => item.label).join(","),
     },
     turn: (turn ?? {}) as unknown as Record<string, unknown>,
+    calibration: (influence?.record.calibration ?? {}) as unknown as Record<string, unknown>,
     influence: {
       reasons: sections.map((section) => `${section.id}: ${section.reason}`).join("\n"),
       dropped: sections.filter((section) => section.dropped).map((section) => section.id).join(","),
