@@ -1,4 +1,5 @@
 import { memoryPlugin, reembedCommand } from "../plugins/memory/mod.ts";
+import { psycheAssurancePlugin } from "../plugins/psyche_assurance/mod.ts";
 import { psycheCalibrationPlugin } from "../plugins/psyche_calibration/mod.ts";
 import type { AnyPluginCommand } from "./plugin/command.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
@@ -8,7 +9,11 @@ import type { AnyPlugin } from "./plugin/types.ts";
  * host sorts them by `dependsOn`). The psychological modules, GDIL and the
  * tools join this list as they land.
  */
-export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [memoryPlugin, psycheCalibrationPlugin];
+export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [
+  memoryPlugin,
+  psycheAssurancePlugin,
+  psycheCalibrationPlugin,
+];
 
 /** CLI subcommands of the built-in plugins (`deno task reembed`). */
 export const BUILTIN_COMMANDS: Readonly<Record<string, AnyPluginCommand>> = {

@@ -24,6 +24,16 @@ export interface BusEventMap {
   };
   /** A background job changed status. */
   "mind.job": { id: string; module: string; kind: string; status: string; reason?: string };
+  /**
+   * A plugin asks the kernel to apply impulses and record events outside a
+   * turn (an operator resolved a concern, a project finished); attributed
+   * to the publishing plugin.
+   */
+  "mind.impulses": {
+    impulses: Array<{ label: string; dp?: number; da?: number; dd?: number; reason: string }>;
+    events?: Array<{ type: string; data: Record<string, unknown> }>;
+    threadId?: string | null;
+  };
   /** The affect state changed (`state.delta` to clients). */
   "mind.state": { cause: string; affect: unknown };
   /** Something users should be told (dashboard banner, WS `notice`). */

@@ -182,3 +182,14 @@ export type { Appraisal, Feedback, Intent } from "./mind/appraisal.ts";
 export type { Profile } from "./mind/profile.ts";
 export type { HookHandlerEntry } from "./plugin/hooks.ts";
 export { type PluginState, pluginState } from "./mind/plugin_state.ts";
+export {
+  clamp,
+  cosine,
+  countPhrases,
+  median,
+  normaliseText,
+  sentences,
+  stripFencedCode,
+  tokens as wordTokens,
+} from "./mind/text.ts";
+export { stripConfidenceTags } from "./mind/confidence.ts";

@@ -4,6 +4,7 @@ import m1 from "./0001_memory.sql" with { type: "text" };
 import m2 from "./0002_memory_search.sql" with { type: "text" };
 import m3 from "./0003_llm.sql" with { type: "text" };
 import m4 from "./0004_mind.sql" with { type: "text" };
+import m5 from "./0005_psyche_assurance.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -11,4 +12,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 2, name: "memory_search", sql: m2 },
   { version: 3, name: "llm", sql: m3 },
   { version: 4, name: "mind", sql: m4 },
+  { version: 5, name: "psyche_assurance", sql: m5 },
 ];

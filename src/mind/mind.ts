@@ -254,6 +254,30 @@ const HTTP_STATUS: Record<string, number> = {
   LLM_ABORTED: 499,
 };
 
+/** The influence record's assurance part, from the assurance plugin's events. */
+function assuranceOf(
+  events: readonly MindEventInput[],
+  policy: Policy | null,
+  uPost: number | null,
+): InfluenceRecord["assurance"] {
+  const assessed = events.find((event) => event.type === "assurance.assessed")?.data as
+    | { signals: Record<string, number | null> }
+    | undefined;
+  const opened = events.find((event) =>
+    event.type === "concern.opened" && event.data.kind !== "ambiguity"
+  )
+    ?.data.concern_id as string | undefined;
+  return {
+    policy,
+    uPost,
+    signals: assessed?.signals ?? {},
+    ...(opened ? { concernOpened: opened } : {}),
+    concernsResolved: events.filter((event) =>
+      event.type === "concern.confirmed" || event.type === "concern.refuted"
+    ).map((event) => String(event.data.concern_id)),
+  };
+}
+
 /** The influence record's calibration part, from the calibration plugin's event. */
 function calibrationOf(
   events: readonly MindEventInput[],
@@ -881,12 +905,7 @@ export function createMind(options: CreateMindOptions): Mind {
         clarifyingQuestion: flags.clarifying,
       },
       forecast: { status: "none" },
-      assurance: {
-        policy,
-        uPost: signals["assurance.uPost"] ?? null,
-        signals: {},
-        concernsResolved: [],
-      },
+      assurance: assuranceOf(events, finalPolicy, signals["assurance.uPost"] ?? null),
       calibration: calibrationOf(events, signals["calibration.state"]),
       generation: {
         model: usage?.model ?? replyEntry?.model ?? "",
@@ -1186,6 +1205,11 @@ export function createMind(options: CreateMindOptions): Mind {
     },
 
     async start() {
+      bus.subscribe("mind.impulses", async (event) => {
+        const context = { threadId: event.data.threadId ?? null };
+        await applyImpulses(event.data.impulses, event.source, context);
+        if (event.data.events?.length) await recordEvents(event.data.events, event.source, context);
+      });
       const found = await options.hooks.first(MIND_HOOKS.conversations, undefined);
       conversations = found?.value ?? null;
       const row = await store.db.selectFrom("mind_state").selectAll().where("id", "=", 1)

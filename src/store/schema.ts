@@ -278,6 +278,49 @@ export interface MindBudgetsTable {
   updated_at: number;
 }
 
+/** `psyche_assurance_concerns`. */
+export interface PsycheAssuranceConcernsTable {
+  id: string;
+  thread_id: string;
+  turn_id: string;
+  kind: "reply" | "ambiguity" | "tool";
+  u: number;
+  signals: string;
+  opened_at: number;
+  opened_thread_turn: number;
+  resolved_at: number | null;
+  status: "open" | "confirmed" | "refuted" | "expired" | "superseded";
+  resolved_by_turn_id: string | null;
+  opening_impulse: string;
+  evidence: string | null;
+  tool: string | null;
+  args_hash: string | null;
+}
+
+/** `psyche_assurance_turns`. */
+export interface PsycheAssuranceTurnsTable {
+  turn_id: string;
+  thread_id: string;
+  at: number;
+  u_pre: number | null;
+  u_post: number | null;
+  policy: string | null;
+  signals: string;
+  tag_missing: number;
+  clarified: number;
+}
+
+/** `psyche_assurance_samples`. */
+export interface PsycheAssuranceSamplesTable {
+  id: Generated<number>;
+  turn_id: string;
+  concern_id: string | null;
+  kind: string | null;
+  confidence: number;
+  outcome: number;
+  at: number;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -302,4 +345,7 @@ export interface Database {
   mind_jobs: MindJobsTable;
   mind_threads: MindThreadsTable;
   mind_budgets: MindBudgetsTable;
+  psyche_assurance_concerns: PsycheAssuranceConcernsTable;
+  psyche_assurance_turns: PsycheAssuranceTurnsTable;
+  psyche_assurance_samples: PsycheAssuranceSamplesTable;
 }

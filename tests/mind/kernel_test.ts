@@ -176,7 +176,7 @@ Deno.test("over the system budget the lowest-priority fragments are dropped firs
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake, {
     plugins: [filler],
-    config: { mind: { prompt: { maxSystemTokens: 250 } } },
+    config: { mind: { prompt: { maxSystemTokens: 300 } } },
   });
   const reply = await chat(host, "Hi");
   const { record } = (await host.kernel.mind.influence(reply.body.turn_id as string))!;

@@ -17,6 +17,8 @@ const turnSchema = z.union([
     /** Fake-clock milliseconds to move before this turn. */
     advance: z.number().int().min(0).optional(),
     thread: z.string().optional(),
+    /** The model's reply for this turn (chunks as a list). */
+    reply: z.union([z.string(), z.array(z.string())]).optional(),
   }),
   z.strictObject({
     command: z.string().startsWith("/"),
@@ -63,10 +65,27 @@ interface Observation {
   baseline: { p: number; a: number; d: number };
   /** The step's system prompt (last LLM reply request). */
   prompt: { system: string; temperature: number | null; max_tokens: number | null };
-  impulses: { count: number; max_dp: number; min_dp: number; labels: string };
+  impulses: {
+    count: number;
+    max_dp: number;
+    min_dp: number;
+    labels: string;
+    /** The applied deltas by label, dots replaced by underscores. */
+    by_label: Record<string, { dp: number; da: number; dd: number }>;
+  };
   turn: Record<string, unknown>;
   influence: { reasons: string; dropped: string };
   calibration: Record<string, unknown>;
+  assurance: Record<string, unknown>;
+  concerns: {
+    open: number;
+    last_status: string | null;
+    last_kind: string | null;
+    last_evidence: string | null;
+    /** Opening dp of the last resolved concern plus its resolution's dp. */
+    net_dp: number | null;
+  };
+  samples: { count: number; last_outcome: number | null };
   response: string;
 }
 
@@ -159,6 +178,9 @@ export async function runScenario(scenario: Scenario): Promise<string[]> {
       let turnId: string | null = null;
       const key = "thread" in step && step.thread ? step.thread : "main";
       if ("user" in step) {
+        if (step.reply !== undefined) {
+          fake.sceneFirst({ match: { purpose: "reply" }, reply: { text: step.reply } });
+        }
         const result = await chat(host, step.user, threads.get(key));
         if (result.status !== 200) {
           failures.push(`step ${index + 1}: HTTP ${result.status} ${JSON.stringify(result.body)}`);
@@ -206,8 +228,15 @@ async function observe(
       .where("turn_id", "=", turnId).where("type", "=", "affect.impulse").execute()
     : [];
   const impulses = rows.map((row) =>
-    JSON.parse(row.data) as { label: string; applied: { dp: number } }
+    JSON.parse(row.data) as { label: string; applied: { dp: number; da: number; dd: number } }
   );
+  const db = host.kernel.store.db;
+  const concerns = await db.selectFrom("psyche_assurance_concerns").selectAll()
+    .orderBy("opened_at", "desc").orderBy("id", "desc").execute();
+  const resolvedLast = [...concerns].filter((row) => row.resolved_at !== null)
+    .sort((a, b) => b.resolved_at! - a.resolved_at!)[0] ?? concerns[0];
+  const samples = await db.selectFrom("psyche_assurance_samples").selectAll().orderBy("id", "desc")
+    .execute();
   const turn = turnId ? await host.kernel.mind.turn(turnId) : null;
   const influence = turnId ? await host.kernel.mind.influence(turnId) : null;
   const sections = influence?.record.sections ?? [];
@@ -229,7 +258,21 @@ async function observe(
       max_dp: Math.max(0, ...impulses.map((item) => item.applied.dp)),
       min_dp: Math.min(0, ...impulses.map((item) => item.applied.dp)),
       labels: impulses.map((item) => item.label).join(","),
+      by_label: Object.fromEntries(
+        impulses.map((item) => [item.label.replaceAll(".", "_"), item.applied]),
+      ),
     },
+    assurance: (influence?.record.assurance ?? {}) as unknown as Record<string, unknown>,
+    concerns: {
+      open: concerns.filter((row) => row.status === "open").length,
+      last_status: resolvedLast?.status ?? null,
+      last_kind: resolvedLast?.kind ?? null,
+      last_evidence: resolvedLast?.evidence ? JSON.parse(resolvedLast.evidence).type : null,
+      net_dp: resolvedLast
+        ? await netDp(host, resolvedLast.id, JSON.parse(resolvedLast.opening_impulse).dp)
+        : null,
+    },
+    samples: { count: samples.length, last_outcome: samples[0]?.outcome ?? null },
     turn: (turn ?? {}) as unknown as Record<string, unknown>,
     calibration: (influence?.record.calibration ?? {}) as unknown as Record<string, unknown>,
     influence: {
@@ -238,4 +281,15 @@ async function observe(
     },
     response,
   };
+}
+
+/** A concern's opening dp plus the dp its resolution applied. */
+async function netDp(host: TestHost, concernId: string, openingDp: number): Promise<number> {
+  const rows = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "affect.impulse").execute();
+  const resolution = rows.map((row) =>
+    JSON.parse(row.data) as { reason: string; applied: { dp: number } }
+  )
+    .find((item) => item.reason.includes(concernId));
+  return openingDp + (resolution?.applied.dp ?? 0);
 }

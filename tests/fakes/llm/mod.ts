@@ -55,6 +55,8 @@ export interface FakeLlm extends AsyncDisposable {
   readonly url: string;
   /** Adds scenes (consumed in order). */
   scene(...scenes: Scene[]): void;
+  /** Adds scenes before every other (a one-off reply over a standing script). */
+  sceneFirst(...scenes: Scene[]): void;
   /** Adds scenes keyed by `x-synth-purpose`. */
   script(script: PurposeScript): void;
   /** Every request so far. */
@@ -472,6 +474,7 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
   const fake: FakeLlm = {
     url: `http://127.0.0.1:${server.addr.port}`,
     scene: (...scenes) => book.add(scenes),
+    sceneFirst: (...scenes) => book.add(scenes, { first: true }),
     script: (script) => book.add(scriptScenes(script)),
     requests: () => recorded,
     reset() {

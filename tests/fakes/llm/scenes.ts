@@ -67,8 +67,10 @@ export function scriptScenes(script: PurposeScript): Scene[] {
 export class SceneBook {
   #scenes: Array<{ scene: Scene; left: number }> = [];
 
-  add(scenes: readonly Scene[]): void {
-    for (const scene of scenes) this.#scenes.push({ scene, left: scene.times ?? 1 });
+  add(scenes: readonly Scene[], options: { first?: boolean } = {}): void {
+    const entries = scenes.map((scene) => ({ scene, left: scene.times ?? 1 }));
+    if (options.first) this.#scenes.unshift(...entries);
+    else this.#scenes.push(...entries);
   }
 
   clear(): void {

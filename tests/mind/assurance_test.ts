@@ -1,0 +1,109 @@
+/**
+ * Assurance through the pipeline (spec/mind.md §17 items 14, 19): the
+ * confidence tag never leaks, concerns expire without evidence.
+ */
+import assert from "node:assert/strict";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost } from "./helpers.ts";
+
+const UNSURE =
+  "I think it might possibly work if you restart it, but maybe not. Perhaps try the staging copy first. <confidence>0.2</confidence>";
+
+Deno.test("a confidence tag split over 3 chunks never reaches a token, the store or an export; its value is used", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: ["Restart the node. <conf", "idence>0.", "85</confidence>"] } }],
+  });
+  await using host = await mindHost(fake);
+  const handle = await host.kernel.mind.submit({
+    userId: "local",
+    role: "admin",
+    text: "How do I restart it safely?",
+  });
+  const outcome = await handle.done;
+  const tokens = handle.events.events.flatMap((event) =>
+    event.type === "chat.token" ? [event.delta] : []
+  );
+  for (const token of tokens) assert.ok(!token.includes("<") && !token.includes(">"), token);
+  assert.equal(tokens.join(""), "Restart the node. ");
+  const stored = await host.kernel.mind.conversations!.threadWindow(outcome.threadId, {
+    maxTokens: 10_000,
+  });
+  assert.ok(stored.every((message) => !message.text.includes("confidence")));
+  const exported = JSON.stringify((await chat(host, "/export")).body.data);
+  assert.ok(!exported.includes("<confidence>"));
+  const { record } = (await host.kernel.mind.influence(handle.turnId))!;
+  assert.ok(Math.abs(record.assurance.signals.verbal! - 0.15) < 1e-12, "verbal = 1 − 0.85");
+});
+
+Deno.test("a missing tag leaves verbal null and raises tagMissingRate", async () => {
+  await using fake = await startFakeLlm({ scenes: [{ reply: { text: "Restart the node." } }] });
+  await using host = await mindHost(fake);
+  const reply = await chat(host, "How do I restart it safely?");
+  const { record } = (await host.kernel.mind.influence(reply.body.turn_id as string))!;
+  assert.equal(record.assurance.signals.verbal, null);
+  const state = await chat(host, "/state");
+  const assurance = (state.body.data as Record<string, Record<string, unknown>>).psyche_assurance!;
+  assert.equal(assurance.tag_missing_rate, 1);
+});
+
+Deno.test("a concern without evidence expires after 3 turns, with no impulse and no sample", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  fake.sceneFirst({ match: { purpose: "reply" }, reply: { text: UNSURE } });
+  const first = await chat(
+    host,
+    "How do I restart the payment service safely during business hours?",
+  );
+  const threadId = first.body.thread_id as string;
+  const db = host.kernel.store.db;
+  const concern = await db.selectFrom("psyche_assurance_concerns").selectAll()
+    .executeTakeFirstOrThrow();
+  assert.equal(concern.status, "open");
+  for (
+    const text of [
+      "The report has four sections.",
+      "The window faces north.",
+      "Tomorrow is Thursday.",
+    ]
+  ) {
+    await chat(host, text, threadId);
+  }
+  const after = await db.selectFrom("psyche_assurance_concerns").selectAll()
+    .where("id", "=", concern.id).executeTakeFirstOrThrow();
+  assert.equal(after.status, "expired");
+  const impulses = await db.selectFrom("mind_events").select("data").where(
+    "type",
+    "=",
+    "affect.impulse",
+  )
+    .execute();
+  assert.ok(!impulses.some((row) => row.data.includes(concern.id)), "expiry applies no impulse");
+  assert.deepEqual(await db.selectFrom("psyche_assurance_samples").selectAll().execute(), []);
+});
+
+Deno.test("an operator resolves a concern through the API; a second resolve is 409", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  fake.sceneFirst({ match: { purpose: "reply" }, reply: { text: UNSURE } });
+  await chat(host, "How do I restart the payment service safely during business hours?");
+  const list = await (await host.request("/api/concerns?status=open")).json();
+  assert.equal(list.items.length, 1);
+  const id = list.items[0].id;
+  const before = host.kernel.mind.affect().d;
+  const post = () =>
+    host.request(`/api/concerns/${id}/resolve`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ resolution: "refuted" }),
+    });
+  const resolved = await post();
+  assert.equal(resolved.status, 200);
+  assert.equal((await resolved.json()).concern.status, "refuted");
+  assert.ok(
+    host.kernel.mind.affect().d < before,
+    "the refutation's impulse was applied by the kernel",
+  );
+  assert.equal((await post()).status, 409);
+  const missing = await host.request("/api/concerns/cnc_nope");
+  assert.equal(missing.status, 404);
+});
