@@ -1,6 +1,7 @@
 import { memoryPlugin, reembedCommand } from "../plugins/memory/mod.ts";
 import { psycheAssurancePlugin } from "../plugins/psyche_assurance/mod.ts";
 import { psycheCalibrationPlugin } from "../plugins/psyche_calibration/mod.ts";
+import { psycheDreamingPlugin } from "../plugins/psyche_dreaming/mod.ts";
 import type { AnyPluginCommand } from "./plugin/command.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
 
@@ -13,6 +14,7 @@ export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [
   memoryPlugin,
   psycheAssurancePlugin,
   psycheCalibrationPlugin,
+  psycheDreamingPlugin,
 ];
 
 /** CLI subcommands of the built-in plugins (`deno task reembed`). */

@@ -178,7 +178,7 @@ export type {
   TurnView,
 } from "./mind/types.ts";
 export type { AffectSnapshot, AppliedImpulse, Impulse } from "./mind/affect.ts";
-export type { Appraisal, Feedback, Intent } from "./mind/appraisal.ts";
+export { type Appraisal, type Feedback, type Intent, INTENTS } from "./mind/appraisal.ts";
 export type { Profile } from "./mind/profile.ts";
 export type { HookHandlerEntry } from "./plugin/hooks.ts";
 export { type PluginState, pluginState } from "./mind/plugin_state.ts";

@@ -5,6 +5,7 @@ import m2 from "./0002_memory_search.sql" with { type: "text" };
 import m3 from "./0003_llm.sql" with { type: "text" };
 import m4 from "./0004_mind.sql" with { type: "text" };
 import m5 from "./0005_psyche_assurance.sql" with { type: "text" };
+import m6 from "./0006_psyche_dreaming.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -13,4 +14,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 3, name: "llm", sql: m3 },
   { version: 4, name: "mind", sql: m4 },
   { version: 5, name: "psyche_assurance", sql: m5 },
+  { version: 6, name: "psyche_dreaming", sql: m6 },
 ];

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { definePlugin, type Embedder, MIND_HOOKS, type Plugin } from "@synth/kernel";
+import {
+  definePlugin,
+  type Embedder,
+  type MemoryKind,
+  type MemorySource,
+  MIND_HOOKS,
+  type Plugin,
+} from "@synth/kernel";
 import { formatRecallBlock } from "./format.ts";
 import { type MemoryConfig, memoryConfigSchema } from "./config.ts";
 import { memoryRoutes } from "./routes.ts";
@@ -125,7 +132,6 @@ function registerMindHooks(
     const scores = new Map(result.scores.map((score) => [score.uid, score]));
     return {
       mode: result.mode,
-      block: formatRecallBlock(result.items),
       items: result.items.map((item) => {
         const score = scores.get(item.uid);
         return {
@@ -134,6 +140,9 @@ function registerMindHooks(
           text: item.text,
           score: item.score,
           source: "recall" as const,
+          origin: item.source,
+          trust: item.trust,
+          createdAt: item.createdAt,
           components: {
             ...(score?.cosine !== null && score?.cosine !== undefined
               ? { vector: score.cosine }
@@ -147,17 +156,26 @@ function registerMindHooks(
   });
 
   ctx.hooks.on(MIND_HOOKS.fragments, (view) => {
-    if (!view.recall?.block) return [];
-    const top = view.recall.items[0];
+    const items = view.recall?.items ?? [];
+    if (items.length === 0) return [];
+    const top = items[0];
+    const prefetched = items.filter((item) => item.source === "prefetch").length;
     return [{
       module: "memory",
       key: "recall",
       section: "memory" as const,
       priority: 70,
-      text: view.recall.block,
-      reason: `${view.recall.items.length} memories recalled (${view.recall.mode})${
-        top ? `, best score ${top.score.toFixed(2)}` : ""
-      }`,
+      // The labelled data block is the only way memory text enters a prompt.
+      text: formatRecallBlock(items.map((item) => ({
+        kind: item.kind as MemoryKind,
+        source: item.origin as MemorySource,
+        trust: item.trust,
+        createdAt: item.createdAt,
+        text: item.text,
+      }))),
+      reason: `${items.length} memories recalled (${view.recall!.mode}${
+        prefetched ? `, ${prefetched} prefetched` : ""
+      })${top ? `, best score ${top.score.toFixed(2)}` : ""}`,
     }];
   });
 

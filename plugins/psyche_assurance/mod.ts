@@ -527,6 +527,24 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
       return { impulses };
     });
 
+    ctx.hooks.on(MIND_HOOKS.forget, async ({ threadId }) => {
+      if (!threadId) return { deleted: 0 };
+      const concerns = await db.deleteFrom("psyche_assurance_concerns").where(
+        "thread_id",
+        "=",
+        threadId,
+      )
+        .executeTakeFirst();
+      const turns = await db.selectFrom("psyche_assurance_turns").select("turn_id")
+        .where("thread_id", "=", threadId).execute();
+      if (turns.length > 0) {
+        await db.deleteFrom("psyche_assurance_samples")
+          .where("turn_id", "in", turns.map((row) => row.turn_id)).execute();
+      }
+      await db.deleteFrom("psyche_assurance_turns").where("thread_id", "=", threadId).execute();
+      return { deleted: Number(concerns.numDeletedRows) + turns.length };
+    });
+
     ctx.hooks.on(MIND_HOOKS.state, async ({ scope, threadId }) => {
       if (scope === "thread" && threadId) {
         return { open_concerns: (await openConcerns(db, threadId)).map(toConcern) };

@@ -265,7 +265,8 @@ export function createCommandDispatcher(
   }
 
   async function forgetThread(threadId: string, userId: string) {
-    let deleted = 0;
+    // Queued jobs of the thread must not write for it after it is gone.
+    let deleted = await mind.scheduler.forgetThread(threadId);
     for (const entry of hooks.handlers(MIND_HOOKS.forget)) {
       const result = await entry.run({ userId, threadId }, {
         hook: "mind.forget",

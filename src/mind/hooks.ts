@@ -17,6 +17,7 @@ import type {
   PostassessContribution,
   PreassessContribution,
   PromptFragment,
+  RecalledMemory,
   ReplyStream,
   TurnView,
 } from "./types.ts";
@@ -139,6 +140,8 @@ export const MIND_HOOKS = {
   conversations: defineHook<void, ConversationPort>("mind.conversations", "first"),
   resolve: defineHook<TurnView, Contribution>("mind.resolve", "sequential"),
   recall: defineHook<RecallRequest, MindRecall>("mind.recall", "first"),
+  /** Memories prefetched for a forecast that matched (joined to recall as `prefetch`). */
+  prefetched: defineHook<TurnView, RecalledMemory[]>("mind.prefetched", "parallel"),
   preassess: defineHook<TurnView, PreassessContribution>("mind.preassess", "sequential"),
   fragments: defineHook<TurnView, PromptFragment[]>("mind.fragments", "parallel"),
   generation: defineHook<GenerationRequest, GenerationParams>("mind.generation", "sequential"),

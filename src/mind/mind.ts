@@ -26,7 +26,7 @@ import {
   snapshot,
   styleInstructions,
 } from "./affect.ts";
-import { type Appraiser, createAppraiser, type Feedback } from "./appraisal.ts";
+import { type Appraiser, createAppraiser, type Feedback, type Intent } from "./appraisal.ts";
 import { EventChannel } from "./channel.ts";
 import { ConfidenceFilter, stripConfidenceTags } from "./confidence.ts";
 import { createGovernor, type Governor } from "./governor.ts";
@@ -253,6 +253,37 @@ const HTTP_STATUS: Record<string, number> = {
   LLM_BAD_REQUEST: 500,
   LLM_ABORTED: 499,
 };
+
+/** The influence record's forecast part, from the dreaming plugin's events. */
+function forecastOf(events: readonly MindEventInput[]): InfluenceRecord["forecast"] {
+  for (const event of events) {
+    if (event.type === "forecast.resolved") {
+      const data = event.data as {
+        set_id: string;
+        alignment: number;
+        surprise: number;
+        items: Array<{ text: string; p: number; intent: Intent; sim: number }>;
+      };
+      return {
+        status: "resolved",
+        setId: data.set_id,
+        alignment: data.alignment,
+        surprise: data.surprise,
+        items: data.items.map(({ text, p, intent, sim }) => ({ text, p, intent, sim })),
+      };
+    }
+    if (event.type === "forecast.not_ready") {
+      return { status: "not_ready", setId: String(event.data.set_id) };
+    }
+    if (event.type === "forecast.parse_failed_seen") {
+      return { status: "parse_failed", setId: String(event.data.set_id) };
+    }
+    if (event.type === "forecast.expired") {
+      return { status: "expired", setId: String(event.data.set_id) };
+    }
+  }
+  return { status: "none" };
+}
 
 /** The influence record's assurance part, from the assurance plugin's events. */
 function assuranceOf(
@@ -663,6 +694,22 @@ export function createMind(options: CreateMindOptions): Mind {
       controller.signal,
     );
     recall = recalled?.value ?? null;
+    const prefetched = await runner.concurrent(
+      MIND_HOOKS.prefetched,
+      view(),
+      failures,
+      controller.signal,
+    );
+    const extra = prefetched.flatMap(({ value }) => value ?? []);
+    if (extra.length > 0) {
+      const known = new Set(recall?.items.map((item) => item.memoryId) ?? []);
+      const joined = extra.filter((item) => !known.has(item.memoryId))
+        .map((item) => ({ ...item, source: "prefetch" as const }));
+      recall = {
+        mode: recall?.mode ?? "prefetch",
+        items: [...(recall?.items ?? []), ...joined].sort((a, b) => b.score - a.score),
+      };
+    }
 
     // 5. Pre-assess.
     stage(5);
@@ -904,7 +951,7 @@ export function createMind(options: CreateMindOptions): Mind {
         caveat: flags.uncertain,
         clarifyingQuestion: flags.clarifying,
       },
-      forecast: { status: "none" },
+      forecast: forecastOf(events),
       assurance: assuranceOf(events, finalPolicy, signals["assurance.uPost"] ?? null),
       calibration: calibrationOf(events, signals["calibration.state"]),
       generation: {

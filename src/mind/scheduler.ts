@@ -25,7 +25,7 @@ export interface JobRecord {
   threadId: string | null;
   priority: number;
   status: "queued" | "running" | "done" | "failed" | "skipped";
-  reason?: "budget" | "idle" | "disabled" | "superseded" | "shutdown";
+  reason?: "budget" | "idle" | "disabled" | "superseded" | "shutdown" | "forgotten";
   note?: string;
   queuedAt: number;
   startedAt?: number;
@@ -71,6 +71,8 @@ export interface Scheduler {
   readonly pending: number;
   /** Stops taking jobs; queued ones are skipped with reason shutdown. */
   stop(): Promise<void>;
+  /** Skips the queued jobs of a forgotten thread. */
+  forgetThread(threadId: string): Promise<number>;
 }
 
 /** Adds the job's identity to every request, so budgets see it. */
@@ -267,6 +269,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     get pending() {
       return queue.length + (running ? 1 : 0);
+    },
+    async forgetThread(threadId) {
+      const dropped = queue.filter((item) => item.job.threadId === threadId);
+      queue = queue.filter((item) => item.job.threadId !== threadId);
+      for (const item of dropped) {
+        await write({
+          ...recordOf(item),
+          status: "skipped",
+          reason: "forgotten",
+          finishedAt: clock.now(),
+        });
+      }
+      await running;
+      return dropped.length;
     },
     async stop() {
       stopped = true;

@@ -59,18 +59,22 @@ export interface HistoryMessage {
 /** A memory recalled for the turn. */
 export interface RecalledMemory {
   memoryId: string;
+  /** `semantic`, `episode`, `self`, `message`. */
   kind: string;
   text: string;
   score: number;
+  /** How it was found: this turn's recall, or a forecast's prefetch. */
   source: "recall" | "prefetch";
   components: { vector?: number; bm25?: number; recency?: number };
+  /** Where its text came from (`user`, `agent`, `tool`, `web`…). */
+  origin: string;
+  trust: "high" | "medium" | "low";
+  createdAt: number;
 }
 
 /** What `mind.recall` answers. */
 export interface MindRecall {
   items: RecalledMemory[];
-  /** The labelled data block, ready for the `memory` section (empty when nothing). */
-  block: string;
   mode: string;
 }
 

@@ -321,6 +321,34 @@ export interface PsycheAssuranceSamplesTable {
   at: number;
 }
 
+/** `psyche_dreaming_sets`. */
+export interface PsycheDreamingSetsTable {
+  id: string;
+  turn_id: string;
+  thread_id: string;
+  created_at: number;
+  model: string;
+  status: "ready" | "parse_failed" | "resolved" | "expired" | "discarded" | "late";
+  embedder_id: string;
+  quality: "semantic" | "lexical";
+  raw: string | null;
+  error: string | null;
+  resolution: string | null;
+  resolved_at: number | null;
+  seen_by_turn_id: string | null;
+}
+
+/** `psyche_dreaming_items`. */
+export interface PsycheDreamingItemsTable {
+  set_id: string;
+  idx: number;
+  text: string;
+  p: number;
+  intent: string;
+  embedding: Uint8Array | null;
+  sim: number | null;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -348,4 +376,6 @@ export interface Database {
   psyche_assurance_concerns: PsycheAssuranceConcernsTable;
   psyche_assurance_turns: PsycheAssuranceTurnsTable;
   psyche_assurance_samples: PsycheAssuranceSamplesTable;
+  psyche_dreaming_sets: PsycheDreamingSetsTable;
+  psyche_dreaming_items: PsycheDreamingItemsTable;
 }

@@ -11,6 +11,11 @@ export interface ScriptedEmbedderOptions {
   failures?: number;
   /** Answer with vectors of this length instead of `dims` (a broken provider). */
   wrongDims?: number;
+  /**
+   * Scripted vectors by exact text (padded with zeros to `dims`), so a test
+   * decides which texts are alike; other texts get lexical vectors.
+   */
+  vectors?: Readonly<Record<string, readonly number[]>>;
 }
 
 /**
@@ -39,6 +44,13 @@ export function scriptedEmbedder(options: ScriptedEmbedderOptions = {}): Embedde
         return Promise.reject(new Error("503 from the scripted embedder"));
       }
       return Promise.resolve(texts.map((text) => {
+        const scripted = options.vectors?.[text];
+        if (scripted) {
+          const out = new Float32Array(dims);
+          out.set(scripted.slice(0, dims));
+          const norm = Math.hypot(...out);
+          return norm > 0 ? out.map((value) => value / norm) : out;
+        }
         const base = lexicalVector(text);
         const out = new Float32Array(options.wrongDims ?? dims);
         for (let i = 0; i < out.length; i++) out[i] = base[i % base.length]!;

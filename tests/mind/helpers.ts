@@ -3,15 +3,18 @@
  */
 import type { TestHost } from "@synth/testing";
 import { BUILTIN_PLUGINS } from "../../src/builtin_plugins.ts";
-import type { FakeLlm } from "../fakes/llm/mod.ts";
-import { llmHost, type LlmHostOptions } from "../llm/helpers.ts";
+import type { FakeLlm, RecordedRequest } from "../fakes/llm/mod.ts";
+import { chatRequests, llmHost, type LlmHostOptions } from "../llm/helpers.ts";
 
 /**
  * A host with the server's built-in plugins (memory and the psyche
  * modules) whose mind talks to the fake (OpenAI protocol by default).
  */
 export function mindHost(fake: FakeLlm, options: LlmHostOptions = {}): Promise<TestHost> {
-  return llmHost(fake, { ...options, plugins: [...BUILTIN_PLUGINS, ...(options.plugins ?? [])] });
+  // A plugin given with a built-in's id replaces it (a test's own configuration of it).
+  const given = new Set((options.plugins ?? []).map((plugin) => plugin.manifest.id));
+  const builtins = BUILTIN_PLUGINS.filter((plugin) => !given.has(plugin.manifest.id));
+  return llmHost(fake, { ...options, plugins: [...builtins, ...(options.plugins ?? [])] });
 }
 
 /** `POST /api/chat` and its JSON. */
@@ -26,4 +29,9 @@ export async function chat(
     body: JSON.stringify({ message, ...(threadId ? { thread_id: threadId } : {}) }),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/** The requests of the reply calls (not forecasts or other background work). */
+export function replyRequests(fake: FakeLlm): RecordedRequest[] {
+  return chatRequests(fake).filter((request) => request.headers["x-synth-purpose"] === "reply");
 }

@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { definePlugin, MIND_HOOKS } from "@synth/kernel";
 import { makeTestDir } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { chatRequests } from "../llm/helpers.ts";
-import { chat, mindHost } from "./helpers.ts";
+import { chat, mindHost, replyRequests } from "./helpers.ts";
 
 Deno.test("stages run in order; the ledger holds one reply call when the turn completes", async () => {
   await using fake = await startFakeLlm();
@@ -112,7 +111,7 @@ Deno.test("reply temperature is base + gain·(a − baseline) + offset, clamped 
   const expected = Math.min(1, 0.7 + 0.15 * (a - 0.25));
   const reply = await chat(host, "Tell me something");
   assert.equal(reply.status, 200);
-  const sent = (chatRequests(fake).at(-1)!.body as { temperature: number }).temperature;
+  const sent = (replyRequests(fake).at(-1)!.body as { temperature: number }).temperature;
   assert.ok(Math.abs(sent - expected) < 1e-12, `${sent} vs ${expected}`);
   assert.ok(sent <= 1);
   const influence = await host.kernel.mind.influence(reply.body.turn_id as string);
@@ -134,7 +133,7 @@ Deno.test("a model without temperature gets none, and the influence record says 
     },
   });
   const reply = await chat(host, "Hi");
-  const body = chatRequests(fake).at(-1)!.body as Record<string, unknown>;
+  const body = replyRequests(fake).at(-1)!.body as Record<string, unknown>;
   assert.equal("temperature" in body, false);
   const influence = await host.kernel.mind.influence(reply.body.turn_id as string);
   assert.equal(influence!.record.generation.temperature, null);
@@ -182,7 +181,7 @@ Deno.test("over the system budget the lowest-priority fragments are dropped firs
   const { record } = (await host.kernel.mind.influence(reply.body.turn_id as string))!;
   const dropped = record.sections.filter((section) => section.dropped).map((section) => section.id);
   assert.deepEqual(dropped, ["filler/low"]);
-  const system = (chatRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> })
+  const system = (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> })
     .messages[0]!.content;
   assert.ok(!system.includes("LLLL"));
   assert.ok(system.includes("MMMM") && system.includes("KKKK"));
@@ -262,7 +261,7 @@ Deno.test("after a restart the thread history and the decayed affect are back", 
     fake.reset();
     await chat(host, "Are you still there?", threadId);
     const messages =
-      (chatRequests(fake).at(-1)!.body as { messages: Array<{ role: string; content: string }> })
+      (replyRequests(fake).at(-1)!.body as { messages: Array<{ role: string; content: string }> })
         .messages.slice(1);
     assert.deepEqual(messages.map((message) => message.role), ["user", "assistant", "user"]);
     assert.equal(messages[0]!.content, "This is awful, I hate it");
@@ -281,9 +280,10 @@ Deno.test("/reset keeps affect but drops earlier messages; /forget thread remove
   const affect = host.kernel.mind.affect();
   await chat(host, "What colour was the door?", threadId);
   const messages =
-    (chatRequests(fake).at(-1)!.body as { messages: Array<{ role: string }> }).messages;
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ role: string }> }).messages;
   assert.deepEqual(messages.map((message) => message.role), ["system", "user"]);
   assert.equal(host.kernel.mind.affect().p, affect.p);
+  await host.kernel.mind.scheduler.idle();
   const forget = await chat(host, "/forget thread", threadId);
   assert.equal(forget.body.success, true);
   const db = host.kernel.store.db;
@@ -292,7 +292,7 @@ Deno.test("/reset keeps affect but drops earlier messages; /forget thread remove
   assert.deepEqual(await db.selectFrom("memory_messages").selectAll().execute(), []);
   assert.equal(await host.kernel.mind.conversations!.getThread(threadId), null);
   const ledger = await db.selectFrom("mind_ledger").select("turn_id").execute();
-  assert.equal(ledger.length, 2, "ledger rows remain");
+  assert.equal(ledger.length, 4, "ledger rows remain (2 replies, 2 forecasts)");
   assert.ok(ledger.every((row) => row.turn_id === null));
 });
 

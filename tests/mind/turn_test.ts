@@ -21,7 +21,9 @@ Deno.test("a chat turn answers through the fake and the next turn sends the hist
   assert.match(first.body.turn_id as string, /^turn_/);
   const second = await chat(host, "What is my name?", threadId);
   assert.equal(second.body.response, "You said your name is Ada.");
-  const [, request] = chatRequests(fake);
+  const [, request] = chatRequests(fake).filter((item) =>
+    item.headers["x-synth-purpose"] === "reply"
+  );
   const messages =
     (request!.body as { messages: Array<{ role: string; content: string }> }).messages;
   assert.deepEqual(messages.slice(1), [
@@ -31,7 +33,7 @@ Deno.test("a chat turn answers through the fake and the next turn sends the hist
   ]);
   assert.equal(messages[0]!.role, "system");
   assert.match(messages[0]!.content, /^You are Synth, a warm, attentive collaborator/);
-  const ledger = (await host.kernel.llm.ledger.list({ limit: 10 })).items;
+  const ledger = (await host.kernel.llm.ledger.list({ limit: 10, module: "mind" })).items;
   assert.deepEqual(ledger.map((row) => [row.module, row.purpose]), [["mind", "reply"], [
     "mind",
     "reply",

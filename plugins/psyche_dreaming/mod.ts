@@ -1,0 +1,482 @@
+/**
+ * `psyche_dreaming` (spec/mind.md §6): after each reply a background job
+ * forecasts the user's next message; the next turn scores the forecast
+ * (alignment, surprise, intent hit), which moves arousal and, on a hit,
+ * valence — down-weighted when the embedder is only lexical. Memories for
+ * likely forecasts are prefetched before the user answers.
+ *
+ * @module
+ */
+import {
+  type BackgroundJob,
+  type ChatMessage,
+  cosine,
+  definePlugin,
+  type Embedder,
+  type Impulse,
+  INTENTS,
+  MIND_HOOKS,
+  type MindEventInput,
+  type Plugin,
+  type PluginContext,
+  type RecalledMemory,
+  type TurnView,
+} from "@synth/kernel";
+import { forecastImpulses, type ForecastItem, parseForecast, resolveForecast } from "./forecast.ts";
+
+export { parseForecast, resolveForecast } from "./forecast.ts";
+
+/** Options for {@link createDreamingPlugin}. */
+export interface DreamingOptions {
+  /** The embedder for items and messages. @default the gateway's embedding role */
+  embedder?: Embedder;
+}
+
+const LEXICAL_NOTE = "forecast scores are lexical overlap; affect impact down-weighted";
+
+function toBlob(vector: Float32Array): Uint8Array {
+  return new Uint8Array(
+    vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength),
+  );
+}
+
+function fromBlob(blob: Uint8Array): Float32Array {
+  const copy = new Uint8Array(blob);
+  return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+}
+
+type Ctx = PluginContext<unknown>;
+
+/** What a resolution left for the rest of the turn. */
+interface TurnResolution {
+  setId: string;
+  status: "resolved";
+  alignment: number;
+  surprise: number;
+  intentHit: boolean;
+  q: number;
+  top: ForecastItem;
+  items: Array<ForecastItem & { sim: number }>;
+  bestIndex: number;
+}
+
+/** Builds the plugin (tests may give a scripted embedder). */
+export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unknown, void> {
+  return definePlugin({
+    manifest: { id: "psyche_dreaming", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      const embedder = () => options.embedder ?? ctx.llm.embedder;
+      const { db } = ctx.db;
+      /** Threads whose forecast job is running → the set it will write. */
+      const generating = new Map<string, { setId: string; late: boolean }>();
+      /** Prefetched memories per set and item index (rebuilt lazily after a restart). */
+      const prefetch = new Map<string, Map<number, RecalledMemory[]>>();
+      const resolutions = new Map<string, TurnResolution>();
+
+      ctx.hooks.on(MIND_HOOKS.resolve, async (view) => {
+        const events: MindEventInput[] = [];
+        const running = generating.get(view.threadId);
+        if (running) {
+          running.late = true;
+          events.push({ type: "forecast.not_ready", data: { set_id: running.setId } });
+          return { events };
+        }
+        const set = await db.selectFrom("psyche_dreaming_sets").selectAll()
+          .where("thread_id", "=", view.threadId).where("status", "in", ["ready", "parse_failed"])
+          .where("seen_by_turn_id", "is", null).orderBy("created_at", "desc").orderBy("id", "desc")
+          .executeTakeFirst();
+        if (!set) return { events: [{ type: "forecast.none", data: {} }] };
+        const now = ctx.clock.now();
+        if (set.status === "parse_failed") {
+          await db.updateTable("psyche_dreaming_sets").set({ seen_by_turn_id: view.turnId })
+            .where("id", "=", set.id).execute();
+          return { events: [{ type: "forecast.parse_failed_seen", data: { set_id: set.id } }] };
+        }
+        const current = embedder();
+        if (
+          now - set.created_at > view.profile.dreaming.maxAgeHours * 3_600_000 ||
+          set.embedder_id !== current.id
+        ) {
+          const reason = set.embedder_id !== current.id ? "the embedder changed" : "too old";
+          await db.updateTable("psyche_dreaming_sets").set({
+            status: "expired",
+            seen_by_turn_id: view.turnId,
+            error: reason,
+          }).where("id", "=", set.id).execute();
+          return { events: [{ type: "forecast.expired", data: { set_id: set.id, reason } }] };
+        }
+        const rows = await db.selectFrom("psyche_dreaming_items").selectAll().where(
+          "set_id",
+          "=",
+          set.id,
+        )
+          .orderBy("idx").execute();
+        const [message] = await current.embed([view.message.text]);
+        const items = rows.map((row) => ({
+          text: row.text,
+          p: row.p,
+          intent: row.intent as ForecastItem["intent"],
+          sim: row.embedding ? Math.max(0, cosine(fromBlob(row.embedding), message!)) : 0,
+        }));
+        const result = resolveForecast(items, view.appraisal.intent);
+        const q = set.quality === "semantic" ? 1 : view.profile.dreaming.lexicalWeight;
+        const resolution = {
+          turnId: view.turnId,
+          alignment: result.alignment,
+          surprise: result.surprise,
+          best: result.best,
+          intentHit: result.intentHit,
+        };
+        await ctx.db.transaction(async (trx) => {
+          await trx.updateTable("psyche_dreaming_sets").set({
+            status: "resolved",
+            resolution: JSON.stringify(resolution),
+            resolved_at: now,
+            seen_by_turn_id: view.turnId,
+          }).where("id", "=", set.id).execute();
+          for (const [index, item] of items.entries()) {
+            await trx.updateTable("psyche_dreaming_items").set({ sim: item.sim })
+              .where("set_id", "=", set.id).where("idx", "=", index).execute();
+          }
+        });
+        const top = [...items].sort((a, b) => b.p - a.p)[0]!;
+        resolutions.set(view.turnId, {
+          setId: set.id,
+          status: "resolved",
+          alignment: result.alignment,
+          surprise: result.surprise,
+          intentHit: result.intentHit,
+          q,
+          top,
+          items,
+          bestIndex: result.best,
+        });
+        const impulses: Impulse[] = forecastImpulses(result, q, view.profile);
+        events.push({
+          type: "forecast.resolved",
+          data: {
+            set_id: set.id,
+            alignment: result.alignment,
+            surprise: result.surprise,
+            intent_hit: result.intentHit,
+            weight: q,
+            quality: set.quality,
+            items,
+          },
+        });
+        return {
+          signals: {
+            "dreaming.alignment": result.alignment,
+            "dreaming.surprise": result.surprise,
+            "dreaming.intentHit": result.intentHit,
+            "dreaming.weight": q,
+          },
+          impulses,
+          events,
+        };
+      });
+
+      ctx.hooks.on(MIND_HOOKS.prefetched, (view) => {
+        const resolution = resolutions.get(view.turnId);
+        if (!resolution) return [];
+        const best = resolution.items[resolution.bestIndex];
+        if (!best || best.sim < view.profile.dreaming.prefetchMinSimilarity) return [];
+        return prefetch.get(resolution.setId)?.get(resolution.bestIndex) ?? [];
+      });
+
+      ctx.hooks.on(MIND_HOOKS.fragments, (view) => {
+        const resolution = resolutions.get(view.turnId);
+        if (!resolution) return [];
+        const settings = view.profile.dreaming;
+        const topText = resolution.top.text.length > 120
+          ? resolution.top.text.slice(0, 119) + "…"
+          : resolution.top.text;
+        let text =
+          `Expected: "${topText}" (${resolution.top.intent}); got: the latest message (alignment ${
+            resolution.alignment.toFixed(2)
+          }, surprise ${resolution.surprise.toFixed(2)}).`;
+        if (resolution.surprise >= settings.promptSurpriseMin) {
+          text +=
+            " The user went somewhere unexpected; drop earlier assumptions about their direction.";
+        }
+        return [{
+          module: "dreaming",
+          key: "expectation",
+          section: "state" as const,
+          priority: 40,
+          text,
+          reason: `forecast ${resolution.setId}: alignment ${
+            resolution.alignment.toFixed(3)
+          }, surprise ${resolution.surprise.toFixed(3)}`,
+        }];
+      });
+
+      ctx.hooks.on(MIND_HOOKS.persist, ({ view }) => {
+        resolutions.delete(view.turnId);
+      });
+
+      ctx.hooks.on(MIND_HOOKS.background, (view) => [forecastJob(ctx, view)]);
+
+      function forecastJob(ctx: Ctx, view: TurnView): BackgroundJob {
+        return {
+          module: "psyche_dreaming",
+          kind: "forecast",
+          priority: 1,
+          turnId: view.turnId,
+          threadId: view.threadId,
+          supersedeKey: `forecast:${view.threadId}`,
+          run: async (job) => {
+            const settings = view.profile.dreaming;
+            const setId = ctx.ids.next("fcs");
+            const marker = { setId, late: false };
+            generating.set(view.threadId, marker);
+            try {
+              const context: ChatMessage[] = [
+                ...view.history.filter((message) => message.role !== "tool")
+                  .map((message) => ({
+                    role: message.role as "user" | "assistant",
+                    content: message.content,
+                  })),
+                { role: "user" as const, content: view.message.text },
+                { role: "assistant" as const, content: view.reply?.text ?? "" },
+              ].slice(-settings.contextMessages);
+              while (context.length > 0 && context[0]!.role !== "user") context.shift();
+              const completion = await job.llm.complete({
+                purpose: "forecast",
+                role: "background",
+                temperature: settings.temperature,
+                maxTokens: 60 + settings.count * 120,
+                system: [
+                  "You forecast what the user will write next in this conversation.",
+                  `Answer with only a JSON array of exactly ${settings.count} distinct possible next user messages,`,
+                  'each {"text": "...", "probability": 0..1, "intent": one of ' +
+                  INTENTS.map((intent) => `"${intent}"`).join(", ") + "}.",
+                ].join(" "),
+                messages: [
+                  ...context,
+                  {
+                    role: "user",
+                    content: "What will I most likely write next? Answer with the JSON array only.",
+                  },
+                ],
+                context: { threadId: view.threadId, turnId: view.turnId, userId: view.userId },
+              });
+              const parsed = parseForecast(completion.text, settings.count);
+              const current = embedder();
+              if (!parsed.ok) {
+                await db.insertInto("psyche_dreaming_sets").values({
+                  id: setId,
+                  turn_id: view.turnId,
+                  thread_id: view.threadId,
+                  created_at: ctx.clock.now(),
+                  model: completion.model,
+                  status: marker.late ? "late" : "parse_failed",
+                  embedder_id: current.id,
+                  quality: current.quality,
+                  raw: completion.text.slice(0, 2_000),
+                  error: parsed.error,
+                }).execute();
+                return {
+                  note: `parse_failed: ${parsed.error}`,
+                  events: [{
+                    type: "forecast.parse_failed",
+                    data: { set_id: setId, error: parsed.error },
+                  }],
+                };
+              }
+              const vectors = await current.embed(parsed.items.map((item) => item.text));
+              await ctx.db.transaction(async (trx) => {
+                await trx.insertInto("psyche_dreaming_sets").values({
+                  id: setId,
+                  turn_id: view.turnId,
+                  thread_id: view.threadId,
+                  created_at: ctx.clock.now(),
+                  model: completion.model,
+                  status: marker.late ? "late" : "ready",
+                  embedder_id: current.id,
+                  quality: current.quality,
+                  raw: null,
+                  error: null,
+                }).execute();
+                for (const [index, item] of parsed.items.entries()) {
+                  await trx.insertInto("psyche_dreaming_items").values({
+                    set_id: setId,
+                    idx: index,
+                    text: item.text,
+                    p: item.p,
+                    intent: item.intent,
+                    embedding: toBlob(vectors[index]!),
+                    sim: null,
+                  }).execute();
+                }
+              });
+              if (!marker.late) await prefetchFor(setId, parsed.items, view);
+              return {
+                events: [{
+                  type: marker.late ? "forecast.late" : "forecast.ready",
+                  data: { set_id: setId, items: parsed.items, quality: current.quality },
+                }],
+              };
+            } finally {
+              if (generating.get(view.threadId) === marker) generating.delete(view.threadId);
+            }
+          },
+        };
+      }
+
+      async function prefetchFor(setId: string, items: readonly ForecastItem[], view: TurnView) {
+        const settings = view.profile.dreaming;
+        const cache = new Map<number, RecalledMemory[]>();
+        const ranked = items.map((item, index) => ({ item, index })).sort((a, b) =>
+          b.item.p - a.item.p
+        )
+          .slice(0, settings.prefetchTop).filter(({ item }) =>
+            item.p >= settings.prefetchMinProbability
+          );
+        for (const { item, index } of ranked) {
+          const answer = await ctx.hooks.first(MIND_HOOKS.recall, {
+            view,
+            query: item.text,
+            limit: 4,
+          });
+          if (answer?.value.items.length) cache.set(index, answer.value.items);
+        }
+        if (cache.size > 0) prefetch.set(setId, cache);
+      }
+
+      ctx.hooks.on(MIND_HOOKS.event, async (event) => {
+        if (event.type !== "thread.reset" || !event.threadId) return;
+        const marker = generating.get(event.threadId);
+        if (marker) marker.late = true;
+        await db.updateTable("psyche_dreaming_sets").set({ status: "discarded" })
+          .where("thread_id", "=", event.threadId).where("status", "=", "ready").execute();
+      });
+
+      ctx.hooks.on(MIND_HOOKS.forget, async ({ threadId }) => {
+        if (!threadId) return { deleted: 0 };
+        const sets = await db.selectFrom("psyche_dreaming_sets").select("id")
+          .where("thread_id", "=", threadId).execute();
+        for (const set of sets) prefetch.delete(set.id);
+        await db.deleteFrom("psyche_dreaming_sets").where("thread_id", "=", threadId).execute();
+        return { deleted: sets.length };
+      });
+
+      async function accuracy(window: number) {
+        const resolved = await db.selectFrom("psyche_dreaming_sets").select([
+          "resolution",
+          "quality",
+        ])
+          .where("status", "=", "resolved").orderBy("resolved_at", "desc").limit(window).execute();
+        const summarise = (quality: "semantic" | "lexical") => {
+          const list = resolved.filter((row) => row.quality === quality)
+            .map((row) =>
+              JSON.parse(row.resolution!) as {
+                alignment: number;
+                surprise: number;
+                intentHit: boolean;
+              }
+            );
+          if (list.length === 0) return null;
+          const mean = (values: number[]) =>
+            values.reduce((sum, value) => sum + value, 0) / values.length;
+          return {
+            sets: list.length,
+            alignment: mean(list.map((item) => item.alignment)),
+            surprise: mean(list.map((item) => item.surprise)),
+            intent_hit_rate: list.filter((item) => item.intentHit).length / list.length,
+          };
+        };
+        const counts = await db.selectFrom("psyche_dreaming_sets")
+          .select((eb) => ["status", eb.fn.countAll<number>().as("n")]).groupBy("status").execute();
+        const byStatus = Object.fromEntries(counts.map((row) => [row.status, Number(row.n)]));
+        const total = Object.values(byStatus).reduce((sum, value) => sum + value, 0);
+        const current = embedder();
+        return {
+          embedder: current.quality,
+          ...(current.quality === "lexical" ? { note: LEXICAL_NOTE } : {}),
+          semantic: summarise("semantic"),
+          lexical: summarise("lexical"),
+          counts: byStatus,
+          parse_failure_rate: total > 0 ? (byStatus.parse_failed ?? 0) / total : null,
+        };
+      }
+
+      async function pending(threadId: string) {
+        const set = await db.selectFrom("psyche_dreaming_sets").selectAll().where(
+          "thread_id",
+          "=",
+          threadId,
+        )
+          .orderBy("created_at", "desc").orderBy("id", "desc").executeTakeFirst();
+        if (!set) return { pending: null, last_resolution: null };
+        const items = await db.selectFrom("psyche_dreaming_items").select([
+          "text",
+          "p",
+          "intent",
+          "sim",
+        ])
+          .where("set_id", "=", set.id).orderBy("idx").execute();
+        const lastResolved = await db.selectFrom("psyche_dreaming_sets").select([
+          "id",
+          "resolution",
+        ])
+          .where("thread_id", "=", threadId).where("status", "=", "resolved")
+          .orderBy("resolved_at", "desc").executeTakeFirst();
+        return {
+          pending: set.status === "ready" ? { id: set.id, items } : null,
+          latest_status: set.status,
+          last_resolution: lastResolved
+            ? { set_id: lastResolved.id, ...JSON.parse(lastResolved.resolution!) }
+            : null,
+        };
+      }
+
+      ctx.hooks.on(MIND_HOOKS.state, async ({ scope, threadId }) => {
+        if (scope === "thread" && threadId) return await pending(threadId);
+        if (scope === "mind") return await accuracy(20);
+        return undefined;
+      });
+
+      ctx.hooks.on(MIND_HOOKS.commands, () => [{
+        name: "dream",
+        usage: "/dream",
+        description: "pending forecasts of your next message, the last resolution, accuracy",
+        role: "viewer" as const,
+      }]);
+
+      ctx.hooks.on(MIND_HOOKS.command, async (command) => {
+        if (command.name !== "dream") return;
+        const data = {
+          ...(command.threadId ? await pending(command.threadId) : {}),
+          accuracy: await accuracy(20),
+        };
+        const lines: string[] = [];
+        const pendingSet = (data as {
+          pending?: { items: Array<{ text: string; p: number; intent: string }> } | null;
+        })
+          .pending;
+        if (pendingSet) {
+          lines.push("Expected next:");
+          for (const item of pendingSet.items) {
+            lines.push(`  ${(item.p * 100).toFixed(0)}% ${item.intent}: ${item.text}`);
+          }
+        } else lines.push("No pending forecast.");
+        const semantic = data.accuracy.semantic ?? data.accuracy.lexical;
+        if (semantic) {
+          lines.push(
+            `Accuracy over ${semantic.sets} sets (${data.accuracy.embedder}): alignment ${
+              semantic.alignment.toFixed(2)
+            }, surprise ${semantic.surprise.toFixed(2)}, intent hits ${
+              (semantic.intent_hit_rate * 100).toFixed(0)
+            }%`,
+          );
+        }
+        if (data.accuracy.embedder === "lexical") lines.push(`Note: ${LEXICAL_NOTE}.`);
+        return { command: "dream", ok: true, output: { text: lines.join("\n"), data } };
+      });
+    },
+  });
+}
+
+/** The plugin with the configured embedder. */
+export const psycheDreamingPlugin: Plugin<unknown, void> = createDreamingPlugin();

@@ -1,0 +1,172 @@
+/**
+ * Predictive dreaming through the pipeline (spec/mind.md §17 items 1, 9–13).
+ */
+import assert from "node:assert/strict";
+import { scriptedEmbedder } from "@synth/testing";
+import type { MemoryApi } from "../../plugins/memory/mod.ts";
+import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
+import { type FakeLlm, startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost, replyRequests } from "./helpers.ts";
+
+const FORECAST = JSON.stringify([
+  { text: "How do I deploy it?", probability: 0.6, intent: "question" },
+  { text: "Thanks, that helps.", probability: 0.3, intent: "thank" },
+  { text: "That is wrong.", probability: 0.1, intent: "correct" },
+]);
+
+const VECTORS = {
+  "How do I deploy it?": [1, 0, 0, 0],
+  "how would I ship this": [1, 0, 0, 0],
+  "Thanks, that helps.": [0, 1, 0, 0],
+  "That is wrong.": [0, 0, 1, 0],
+  "Tell me about penguins instead": [0, 0, 0, 1],
+};
+
+async function dreamingHost(fake: FakeLlm, quality: "semantic" | "lexical" = "semantic") {
+  fake.script({ forecast: [{ reply: { text: FORECAST }, times: 100 }] });
+  return await mindHost(fake, {
+    plugins: [
+      createDreamingPlugin({ embedder: scriptedEmbedder({ quality, dims: 8, vectors: VECTORS }) }),
+    ],
+  });
+}
+
+/** One turn, then the forecast job, then the next message; the second turn's influence. */
+async function forecastThen(host: Awaited<ReturnType<typeof dreamingHost>>, next: string) {
+  const first = await chat(host, "Help me with the release of the web app");
+  await host.kernel.mind.scheduler.idle();
+  const second = await chat(host, next, first.body.thread_id as string);
+  const found = await host.kernel.mind.influence(second.body.turn_id as string);
+  const impulses = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("turn_id", "=", second.body.turn_id as string).where("type", "=", "affect.impulse")
+    .execute();
+  return {
+    record: found!.record,
+    impulses: impulses.map((row) =>
+      JSON.parse(row.data) as { label: string; applied: { dp: number; da: number } }
+    ),
+  };
+}
+
+Deno.test("the forecast job starts after the turn completes and is recorded in the ledger", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await dreamingHost(fake);
+  const order: string[] = [];
+  host.kernel.bus.subscribe("mind.turn.completed", () => {
+    order.push("completed");
+  });
+  host.kernel.bus.subscribe("mind.job", (event) => {
+    order.push(`job ${event.data.kind} ${event.data.status}`);
+  });
+  await chat(host, "Help me with the release");
+  await host.kernel.mind.scheduler.idle();
+  assert.deepEqual(order, [
+    "completed",
+    "job forecast queued",
+    "job forecast running",
+    "job forecast done",
+  ]);
+  const rows = (await host.kernel.llm.ledger.list({ limit: 10 })).items.map((row) => row.purpose);
+  assert.deepEqual(rows, ["forecast", "reply"]);
+});
+
+Deno.test("a message equal to a forecast: alignment ≥ 0.6, no surprise, intent hit, the expectation in the prompt", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await dreamingHost(fake);
+  const { record, impulses } = await forecastThen(host, "How do I deploy it?");
+  assert.equal(record.forecast.status, "resolved");
+  assert.ok(record.forecast.alignment! >= 0.6);
+  assert.ok(record.forecast.surprise! <= 1e-9);
+  assert.deepEqual(record.forecast.items!.map((item) => item.sim), [1, 0, 0]);
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.match(
+    system,
+    /Expected: "How do I deploy it\?" \(question\); got: the latest message \(alignment 0\.60, surprise 0\.00\)/,
+  );
+  assert.ok(!system.includes("went somewhere unexpected"));
+  const surprise = impulses.find((item) => item.label === "dreaming.surprise")!;
+  assert.ok(surprise.applied.da < 0, "no surprise calms arousal");
+  const hit = impulses.find((item) => item.label === "dreaming.hit")!;
+  assert.ok(Math.abs(hit.applied.dp) < 1e-12, "alignment 0.6 is exactly the hit threshold: dp 0");
+});
+
+Deno.test("an orthogonal message: surprise ≥ 0.99, arousal up, the surprise instruction", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await dreamingHost(fake);
+  const { record, impulses } = await forecastThen(host, "Tell me about penguins instead");
+  assert.ok(record.forecast.surprise! >= 0.99);
+  assert.ok(impulses.find((item) => item.label === "dreaming.surprise")!.applied.da > 0);
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.match(
+    system,
+    /The user went somewhere unexpected; drop earlier assumptions about their direction\./,
+  );
+});
+
+Deno.test("prose instead of JSON is a parse_failed set with its raw text; the next turn records it", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ forecast: [{ reply: { text: "They will probably ask about deployment next." } }] });
+  await using host = await mindHost(fake);
+  const before = (await chat(host, "/dream")).body.data as {
+    accuracy: { parse_failure_rate: number | null };
+  };
+  assert.equal(before.accuracy.parse_failure_rate, null);
+  const first = await chat(host, "Help me with the release");
+  await host.kernel.mind.scheduler.idle();
+  const set = await host.kernel.store.db.selectFrom("psyche_dreaming_sets").selectAll()
+    .executeTakeFirstOrThrow();
+  assert.equal(set.status, "parse_failed");
+  assert.equal(set.raw, "They will probably ask about deployment next.");
+  const second = await chat(host, "How do I deploy it?", first.body.thread_id as string);
+  const { record } = (await host.kernel.mind.influence(second.body.turn_id as string))!;
+  assert.equal(record.forecast.status, "parse_failed");
+  const after = (await chat(host, "/dream")).body.data as {
+    accuracy: { parse_failure_rate: number; semantic: unknown; lexical: unknown };
+  };
+  assert.equal(after.accuracy.parse_failure_rate, 1);
+  assert.equal(after.accuracy.semantic, null, "accuracy is unchanged by a failed set");
+  assert.equal(after.accuracy.lexical, null);
+});
+
+Deno.test("under a lexical embedder forecast impulses are lexicalWeight × the semantic ones, and the state says so", async () => {
+  const das: Record<string, number> = {};
+  for (const quality of ["semantic", "lexical"] as const) {
+    await using fake = await startFakeLlm();
+    await using host = await dreamingHost(fake, quality);
+    const { impulses } = await forecastThen(host, "Tell me about penguins instead");
+    das[quality] = impulses.find((item) => item.label === "dreaming.surprise")!.applied.da;
+    if (quality === "lexical") {
+      const dream = (await chat(host, "/dream")).body;
+      assert.match(
+        dream.response as string,
+        /forecast scores are lexical overlap; affect impact down-weighted/,
+      );
+    }
+  }
+  assert.ok(Math.abs(das.lexical! - 0.3 * das.semantic!) < 1e-12, JSON.stringify(das));
+});
+
+Deno.test("a ready set prefetches memories; a matching message gets them as prefetch in the influence record", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await dreamingHost(fake);
+  const memory = host.api<MemoryApi>("memory");
+  await memory.semantic.add({
+    ownerUserId: "local",
+    text: "The deploy script lives in ops/deploy.sh and needs the VPN",
+    importance: 0.8,
+    source: "user",
+  });
+  await memory.flushEmbeddings();
+  const { record } = await forecastThen(host, "how would I ship this");
+  const prefetched = record.memories.filter((item) => item.source === "prefetch");
+  assert.equal(prefetched.length, 1, JSON.stringify(record.memories));
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.match(system, /ops\/deploy\.sh/);
+  assert.match(system, /<memory_context>/);
+});
