@@ -2,6 +2,8 @@ import { memoryPlugin, reembedCommand } from "../plugins/memory/mod.ts";
 import { psycheAssurancePlugin } from "../plugins/psyche_assurance/mod.ts";
 import { psycheCalibrationPlugin } from "../plugins/psyche_calibration/mod.ts";
 import { psycheDreamingPlugin } from "../plugins/psyche_dreaming/mod.ts";
+import { psychePurposePlugin } from "../plugins/psyche_purpose/mod.ts";
+import { psycheReflectionPlugin } from "../plugins/psyche_reflection/mod.ts";
 import type { AnyPluginCommand } from "./plugin/command.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
 
@@ -15,6 +17,8 @@ export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [
   psycheAssurancePlugin,
   psycheCalibrationPlugin,
   psycheDreamingPlugin,
+  psychePurposePlugin,
+  psycheReflectionPlugin,
 ];
 
 /** CLI subcommands of the built-in plugins (`deno task reembed`). */

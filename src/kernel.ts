@@ -156,6 +156,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     store: options.store,
     app,
     llmFor: (id) => llm.forModule(id),
+    profile: () => started().mind.profile,
     timeouts: {
       setupMs: config.pluginHost.setupTimeoutMs,
       startMs: config.pluginHost.startTimeoutMs,

@@ -193,3 +193,4 @@ export {
   tokens as wordTokens,
 } from "./mind/text.ts";
 export { stripConfidenceTags } from "./mind/confidence.ts";
+export { redactPersonal } from "./mind/redact_personal.ts";

@@ -176,9 +176,10 @@ export function createCommandDispatcher(
           turn_count: mind.turnCount,
           queue: mind.queueLength,
         };
-        const scopes = await stateScopes("mind", command);
-        Object.assign(data, scopes);
-        if (threadId) data.thread = await stateScopes("thread", command);
+        Object.assign(data, await mind.state("mind", { userId: command.userId }));
+        if (threadId) {
+          data.thread = await mind.state("thread", { threadId, userId: command.userId });
+        }
         return ok(
           name,
           `mood ${affect.mood} (p ${affect.p.toFixed(2)}, a ${affect.a.toFixed(2)}, d ${
@@ -247,23 +248,6 @@ export function createCommandDispatcher(
     return undefined;
   }
 
-  async function stateScopes(scope: "mind" | "thread", command: Command) {
-    const out: Record<string, unknown> = {};
-    for (const entry of hooks.handlers(MIND_HOOKS.state)) {
-      try {
-        const value = await entry.run({
-          scope,
-          ...(command.threadId ? { threadId: command.threadId } : {}),
-          userId: command.userId,
-        }, { hook: "mind.state", signal: options.signal });
-        if (value) out[entry.plugin] = value;
-      } catch (error) {
-        out[entry.plugin] = { error: error instanceof Error ? error.message : String(error) };
-      }
-    }
-    return out;
-  }
-
   async function forgetThread(threadId: string, userId: string) {
     // Queued jobs of the thread must not write for it after it is gone.
     let deleted = await mind.scheduler.forgetThread(threadId);
@@ -330,6 +314,29 @@ export function createCommandDispatcher(
     return exported;
   }
 
+  /** Queues a command's jobs; with `await`, reports how the first one ended. */
+  async function startJobs(result: CommandResult): Promise<CommandResult> {
+    const { jobs, await: wait, ...rest } = result;
+    if (!jobs?.length) return rest;
+    const ids: string[] = [];
+    for (const job of jobs) ids.push(await mind.scheduler.enqueue(job));
+    const data = { ...(rest.output.data as Record<string, unknown> | undefined), job_ids: ids };
+    if (!wait) return { ...rest, output: { ...rest.output, data } };
+    const record = await mind.scheduler.wait(ids[0]!);
+    const skipped = record.status === "skipped" ? `skipped: ${record.reason}` : null;
+    return {
+      ...rest,
+      ok: record.status === "done",
+      output: {
+        text: skipped ??
+          (record.status === "failed"
+            ? `failed: ${record.note ?? "see the job"}`
+            : record.note ?? rest.output.text),
+        data: { ...data, job: record },
+      },
+    };
+  }
+
   return {
     list,
     async dispatch(line, caller) {
@@ -351,7 +358,7 @@ export function createCommandDispatcher(
       const kernel = await kernelCommand(command);
       if (kernel) return kernel;
       const answered = await hooks.first(MIND_HOOKS.command, command);
-      if (answered) return answered.value;
+      if (answered) return await startJobs(answered.value);
       const suggestions = specs.map((item) => item.name)
         .filter((candidate) => editDistance(candidate, name) <= 2);
       return {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { EventBus } from "../bus.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
 import type { KernelLlm } from "../llm/gateway.ts";
@@ -189,6 +189,11 @@ export interface Mind {
     jobId?: string | null;
     threadId?: string | null;
   }): Promise<MindEvent[]>;
+  /** Every plugin's state record for a scope, plus affect for the mind scope. */
+  state(
+    scope: "mind" | "thread",
+    where?: { threadId?: string; userId?: string },
+  ): Promise<Record<string, unknown>>;
   /** Feedback on the thread's last reply (`/feedback`, thumbs). */
   feedback(input: { userId: string; threadId: string; value: Feedback; note?: string }): Promise<{
     turnId: string;
@@ -208,6 +213,10 @@ export interface Mind {
   readonly turnCount: number;
   /** When the last user turn arrived (idleness). */
   readonly lastActivityAt: number;
+  /** The current tick interval in ms (it backs off while ticks find nothing to do). */
+  readonly tickIntervalMs: number;
+  /** Runs one tick now (tests, `/state`). */
+  tick(): Promise<void>;
 }
 
 /** A stored turn (`Turn` of server.md §4.3). */
@@ -359,7 +368,19 @@ export function createMind(options: CreateMindOptions): Mind {
     log: log.child("scheduler"),
     governor,
     llmFor: (module) => llm.forModule(module),
-    mayRun: () => true,
+    state: () => pluginStates("mind", {}),
+    messages: async (threadId, maxMessages) => {
+      if (!conversations) return [];
+      const markers = await threadMarkers(threadId);
+      const window = await conversations.threadWindow(threadId, {
+        maxTokens: Number.MAX_SAFE_INTEGER,
+        maxMessages,
+        afterSeq: markers.resetAfterSeq,
+      });
+      return window.map(toHistory);
+    },
+    // Idle stop: no LLM job long after the last user turn, unless runWhileIdle.
+    mayRun: () => profile.background.runWhileIdle || !idle(),
     onResult: async (job, record, result) => {
       const context = { jobId: record.id, turnId: record.turnId, threadId: record.threadId };
       if (result.impulses?.length) await applyImpulses(result.impulses, job.module, context);
@@ -375,6 +396,54 @@ export function createMind(options: CreateMindOptions): Mind {
       }),
     signal: options.signal,
   });
+
+  // --- ticks ---------------------------------------------------------------
+
+  let tickTimer: TimerHandle | undefined;
+  let tickMs = profile.background.tickSeconds * 1_000;
+
+  function idle(): boolean {
+    return clock.now() - lastActivityAt >= profile.background.idleStopMinutes * 60_000;
+  }
+
+  function scheduleTick() {
+    if (stopping) return;
+    if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
+    tickTimer = clock.setTimeout(() => {
+      tickTimer = undefined;
+      void tick().catch((error) => log.error("a mind tick failed", { error })).finally(
+        scheduleTick,
+      );
+    }, tickMs);
+  }
+
+  /** Runs `mind.tick`; an empty tick doubles the interval (up to the maximum). */
+  async function tick() {
+    const failures: HookFailure[] = [];
+    const now = clock.now();
+    const answers = await runner.concurrent(
+      MIND_HOOKS.tick,
+      { now, idleMs: now - lastActivityAt },
+      failures,
+      options.signal,
+    );
+    await recordFailures(failures, {});
+    const jobs = answers.flatMap(({ value }) => value ?? []);
+    for (const job of jobs) await scheduler.enqueue(job);
+    if (jobs.length === 0) {
+      tickMs = Math.min(tickMs * 2, profile.background.maxTickSeconds * 1_000);
+    }
+  }
+
+  /** User activity resets the tick interval. */
+  function activity() {
+    lastActivityAt = clock.now();
+    const base = profile.background.tickSeconds * 1_000;
+    if (tickMs !== base) {
+      tickMs = base;
+      scheduleTick();
+    }
+  }
 
   // --- state ---------------------------------------------------------------
 
@@ -519,6 +588,28 @@ export function createMind(options: CreateMindOptions): Mind {
       "kernel",
       context,
     );
+  }
+
+  /** Every plugin's record for a scope (`mind.state`), keyed by plugin id, plus affect. */
+  async function pluginStates(
+    scope: "mind" | "thread",
+    where: { threadId?: string; userId?: string },
+  ): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = scope === "mind"
+      ? { affect: snapshot(current(), profile), profile: profile.id, turn_count: turnCount }
+      : {};
+    for (const entry of options.hooks.handlers(MIND_HOOKS.state)) {
+      try {
+        const value = await entry.run({ scope, ...where }, {
+          hook: "mind.state",
+          signal: options.signal,
+        });
+        if (value) out[entry.plugin] = value;
+      } catch (error) {
+        out[entry.plugin] = { error: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    return out;
   }
 
   // --- threads -------------------------------------------------------------
@@ -1250,6 +1341,10 @@ export function createMind(options: CreateMindOptions): Mind {
     get lastActivityAt() {
       return lastActivityAt;
     },
+    get tickIntervalMs() {
+      return tickMs;
+    },
+    tick,
 
     async start() {
       bus.subscribe("mind.impulses", async (event) => {
@@ -1282,6 +1377,7 @@ export function createMind(options: CreateMindOptions): Mind {
         .select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "completed")
         .executeTakeFirstOrThrow();
       turnCount = Number(completed.n);
+      scheduleTick();
       // Turns cut by a crash or a stop never finish: say so.
       await store.db.updateTable("mind_turns").set({
         status: "failed",
@@ -1292,6 +1388,7 @@ export function createMind(options: CreateMindOptions): Mind {
 
     async stop() {
       stopping = true;
+      if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
       for (const turn of queue.splice(0)) {
         turn.controller.abort();
         turn.handle.events.emit({
@@ -1345,7 +1442,7 @@ export function createMind(options: CreateMindOptions): Mind {
         ? (await ownedThread(input.threadId, input.userId, input.role)).id
         : (await port.createThread({ ownerUserId: input.userId })).id;
       const receivedAt = clock.now();
-      lastActivityAt = receivedAt;
+      activity();
       const turnId = ids.next("turn");
       const turnSeq = ++seq;
       await store.db.insertInto("mind_turns").values({
@@ -1384,6 +1481,7 @@ export function createMind(options: CreateMindOptions): Mind {
     },
 
     affect: () => snapshot(current(), profile),
+    state: (scope, where = {}) => pluginStates(scope, where),
     applyImpulses,
     recordEvents,
 
@@ -1406,7 +1504,7 @@ export function createMind(options: CreateMindOptions): Mind {
       const replaced = last.feedback !== null;
       await store.db.updateTable("mind_turns").set({ feedback: value }).where("id", "=", last.id)
         .execute();
-      lastActivityAt = clock.now();
+      activity();
       if (!replaced) {
         await applyImpulses(
           appraisalImpulses({ sentiment: { s: 0 }, feedback: value, correction: false }, profile),

@@ -156,6 +156,16 @@ export function mindRoutes(
     });
   });
 
+  app.post("/api/reflect", async (c) => {
+    requireRole(c, "operator");
+    const result = await commands().dispatch("/reflect", { ...caller(c), threadId: null });
+    return c.json({
+      success: result.ok,
+      response: result.output.text,
+      data: result.output.data ?? null,
+    });
+  });
+
   app.get("/api/threads", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, listQuery);

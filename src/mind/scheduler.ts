@@ -14,7 +14,7 @@ import type { ChatRequest } from "../llm/types.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Governor } from "./governor.ts";
-import type { BackgroundJob, JobResult } from "./types.ts";
+import type { BackgroundJob, HistoryMessage, JobResult } from "./types.ts";
 
 /** A job's record (`mind_jobs`). */
 export interface JobRecord {
@@ -49,6 +49,10 @@ export interface SchedulerOptions {
   governor: Governor;
   /** The gateway view of a module. */
   llmFor(module: string): ModuleLlm;
+  /** The mind-scope state for jobs. */
+  state(): Promise<Record<string, unknown>>;
+  /** A thread's newest messages for jobs. */
+  messages(threadId: string, maxMessages: number): Promise<HistoryMessage[]>;
   /** Whether LLM jobs may run now (idle stop). */
   mayRun(): boolean;
   /** Applies what a job returns (impulses, events) to the mind. */
@@ -73,6 +77,8 @@ export interface Scheduler {
   stop(): Promise<void>;
   /** Skips the queued jobs of a forgotten thread. */
   forgetThread(threadId: string): Promise<number>;
+  /** Resolves with a job's record once it is done, failed or skipped. */
+  wait(jobId: string): Promise<JobRecord>;
 }
 
 /** Adds the job's identity to every request, so budgets see it. */
@@ -101,6 +107,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let running: Promise<void> | undefined;
   let stopped = false;
   let idleWaiters: Array<() => void> = [];
+  const finished = new Map<string, JobRecord>();
+  const jobWaiters = new Map<string, Array<(record: JobRecord) => void>>();
 
   async function write(record: JobRecord) {
     const row = {
@@ -121,6 +129,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     await store.db.insertInto("mind_jobs").values(row)
       .onConflict((conflict) => conflict.column("id").doUpdateSet(row)).execute();
     options.onChange(record);
+    if (record.status !== "queued" && record.status !== "running") {
+      finished.set(record.id, record);
+      if (finished.size > 1_000) finished.delete(finished.keys().next().value!);
+      for (const resolve of jobWaiters.get(record.id) ?? []) resolve(record);
+      jobWaiters.delete(record.id);
+    }
   }
 
   function recordOf(queued: Queued): JobRecord {
@@ -161,6 +175,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         signal: options.signal,
         now: startedAt,
         llm,
+        state: options.state,
+        messages: options.messages,
       });
     } catch (error) {
       const finishedAt = clock.now();
@@ -269,6 +285,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     get pending() {
       return queue.length + (running ? 1 : 0);
+    },
+    wait(jobId) {
+      const done = finished.get(jobId);
+      if (done) return Promise.resolve(done);
+      const { promise, resolve } = Promise.withResolvers<JobRecord>();
+      jobWaiters.set(jobId, [...(jobWaiters.get(jobId) ?? []), resolve]);
+      return promise;
     },
     async forgetThread(threadId) {
       const dropped = queue.filter((item) => item.job.threadId === threadId);

@@ -184,6 +184,10 @@ export interface JobContext {
   readonly now: number;
   /** The plugin's gateway view; calls carry the job id for the budget. */
   readonly llm: ModuleLlm;
+  /** The mind-scope state: affect and every plugin's record (`mind.state`). */
+  state(): Promise<Record<string, unknown>>;
+  /** A thread's newest messages after its `/reset` marker, oldest first. */
+  messages(threadId: string, maxMessages: number): Promise<HistoryMessage[]>;
 }
 
 /** What a job reports. */
@@ -224,6 +228,12 @@ export interface CommandResult {
   command: string;
   ok: boolean;
   output: { text: string; data?: unknown };
+  /**
+   * Background work the command starts (`/reflect`); the dispatcher queues
+   * it and, with `await`, reports how the first job ended.
+   */
+  jobs?: BackgroundJob[];
+  await?: boolean;
 }
 
 /** The intents, re-exported for plugins. */

@@ -9,6 +9,7 @@ import type { Store } from "../store/store.ts";
 import type { HealthRegistry } from "../telemetry/health.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
+import type { Profile } from "../mind/profile.ts";
 import { PLUGIN_ERROR_CODES, PluginError, type PluginErrorCode } from "./errors.ts";
 import type { HookRegistry, RunHookOptions } from "./hooks.ts";
 import { orderPlugins } from "./order.ts";
@@ -51,6 +52,8 @@ export interface CreatePluginHostOptions {
   timeouts: PluginTimeouts;
   /** The gateway view a plugin gets, attributed to its id. */
   llmFor: (pluginId: string) => ModuleLlm;
+  /** The mind's profile (loaded before setup). */
+  profile: () => Profile;
 }
 
 /** The lifecycle of the loaded plugins. */
@@ -191,6 +194,9 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       http: new Hono<AppEnv>(),
       db: options.store,
       llm: options.llmFor(id),
+      get profile() {
+        return options.profile();
+      },
       bus: options.bus.scoped(id),
       clock: options.clock,
       random: options.random,

@@ -9,6 +9,7 @@ import type { HealthRegistrar } from "../telemetry/health.ts";
 import type { AppEnv } from "../http/types.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
+import type { Profile } from "../mind/profile.ts";
 import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
 
 /**
@@ -73,6 +74,8 @@ export interface PluginContext<Config = unknown> {
   readonly db: Store;
   /** The language model gateway; calls are attributed to this plugin in the ledger and its budget. */
   readonly llm: ModuleLlm;
+  /** The mind's personality profile (`mind.profile`), loaded before plugins are set up. */
+  readonly profile: Profile;
   /** Publishes events attributed to this plugin; subscribes to anyone's. */
   readonly bus: EventBus;
   /** The injectable clock; use it for every timestamp and timer. */

@@ -349,6 +349,70 @@ export interface PsycheDreamingItemsTable {
   sim: number | null;
 }
 
+/** `psyche_reflection_runs`. */
+export interface PsycheReflectionRunsTable {
+  id: string;
+  at: number;
+  thread_id: string | null;
+  turn_id: string | null;
+  job_id: string | null;
+  triggers: string;
+  primary_trigger: string;
+  status: "done" | "failed";
+  output: string | null;
+  error: string | null;
+  raw: string | null;
+  repaired: Generated<number>;
+}
+
+/** `psyche_purpose_versions`. */
+export interface PsychePurposeVersionsTable {
+  version: number;
+  text: string;
+  words: number;
+  created_at: number;
+  reason: "initial" | "reflection" | "manual" | "rollback";
+  source_reflection_id: string | null;
+  diff: string;
+  statements: string;
+  embedding: Uint8Array | null;
+}
+
+/** `psyche_purpose_milestones`. */
+export interface PsychePurposeMilestonesTable {
+  id: string;
+  kind:
+    | "project_completed"
+    | "project_milestone"
+    | "narrative_version"
+    | "session_summary"
+    | "growth";
+  title: string;
+  ref_id: string | null;
+  at: number;
+}
+
+/** `psyche_purpose_sessions`. */
+export interface PsychePurposeSessionsTable {
+  id: string;
+  thread_id: string;
+  started_at: number;
+  last_turn_at: number;
+  ended_at: number | null;
+  turns: number;
+  stats: string;
+  growth: number | null;
+  growth_delta: number | null;
+  summary: string | null;
+}
+
+/** `psyche_purpose_drift`. */
+export interface PsychePurposeDriftTable {
+  turn_id: string;
+  at: number;
+  similarity: number;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -378,4 +442,9 @@ export interface Database {
   psyche_assurance_samples: PsycheAssuranceSamplesTable;
   psyche_dreaming_sets: PsycheDreamingSetsTable;
   psyche_dreaming_items: PsycheDreamingItemsTable;
+  psyche_reflection_runs: PsycheReflectionRunsTable;
+  psyche_purpose_versions: PsychePurposeVersionsTable;
+  psyche_purpose_milestones: PsychePurposeMilestonesTable;
+  psyche_purpose_sessions: PsychePurposeSessionsTable;
+  psyche_purpose_drift: PsychePurposeDriftTable;
 }

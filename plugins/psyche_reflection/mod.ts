@@ -1,0 +1,469 @@
+/**
+ * `psyche_reflection` (spec/mind.md §8): the mind looks back at a thread when
+ * asked (`/reflect`), when valence stays low, when replies drift from its
+ * narrative, or every N turns; the validated result's instructions shape the
+ * next prompts, its insight feeds the narrative, its issues lower dominance
+ * — never valence. A failed parse is a failure, never a default reflection.
+ *
+ * @module
+ */
+import {
+  AppError,
+  type BackgroundJob,
+  type ChatMessage,
+  type Database,
+  definePlugin,
+  type HistoryMessage,
+  type Impulse,
+  type JobContext,
+  MIND_HOOKS,
+  type MindEventInput,
+  type Plugin,
+  pluginState,
+  type Profile,
+  readQuery,
+  redactPersonal,
+  requireRole,
+  type TurnView,
+} from "@synth/kernel";
+import type { Selectable } from "kysely";
+import { z } from "zod";
+
+/** The reflection's output (the original's six keys, renamed). */
+export const ReflectionOut = z.object({
+  coherence: z.number().min(0).max(1),
+  alignment: z.number().min(0).max(1),
+  issues: z.array(z.string().min(1).max(200)).max(5),
+  instructions: z.array(z.string().min(1).max(200)).max(3),
+  insight: z.string().min(1).max(300).nullable(),
+  selfStatement: z.string().min(1).max(200),
+}).strict();
+
+/** A validated reflection. */
+export type Reflection = z.output<typeof ReflectionOut>;
+
+/** Why a reflection runs. */
+export type Trigger = "explicit" | "distress" | "drift" | "periodic";
+const ORDER: readonly Trigger[] = ["explicit", "distress", "drift", "periodic"];
+
+/** Counters kept across restarts. */
+interface Counters {
+  turns: number;
+  lastAttemptTurn: number;
+  lastNonExplicitTurn: number | null;
+  /** Triggers skipped for budget: still due, rechecked after the cooldown. */
+  due: Array<{ trigger: Trigger; value: string }>;
+}
+
+/** Instructions in force. */
+interface Active {
+  reflectionId: string;
+  trigger: Trigger;
+  instructions: string[];
+  turnsLeft: number;
+}
+
+/** Reads the first JSON object of a reply (fences and prose around it allowed). */
+export function parseReflection(
+  text: string,
+): { ok: true; value: Reflection } | { ok: false; error: string } {
+  const unfenced = text.replace(/```(?:json)?/g, "");
+  const start = unfenced.indexOf("{");
+  const end = unfenced.lastIndexOf("}");
+  if (start < 0 || end <= start) return { ok: false, error: "no JSON object in the answer" };
+  let value: unknown;
+  try {
+    value = JSON.parse(unfenced.slice(start, end + 1));
+  } catch (error) {
+    return { ok: false, error: `not valid JSON: ${(error as Error).message}` };
+  }
+  const parsed = ReflectionOut.safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    error: parsed.error.issues.slice(0, 5).map((issue) =>
+      `${issue.path.map(String).join(".") || "object"}: ${issue.message}`
+    ).join("; "),
+  };
+}
+
+const SYSTEM = [
+  "You reflect on your own recent conduct in a conversation, as a careful self-review.",
+  "Answer with only one JSON object with exactly these keys:",
+  '{"coherence": 0..1 (how coherent and consistent your replies were), "alignment": 0..1 (how well they served the user),',
+  '"issues": [up to 5 short problems], "instructions": [up to 3 short instructions for your next replies],',
+  '"insight": one sentence you learned, or null, "selfStatement": one first-person sentence about who you are becoming}.',
+].join(" ");
+
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  status: z.enum(["done", "failed"]).optional(),
+});
+
+/** The plugin. */
+export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
+  manifest: {
+    id: "psyche_reflection",
+    version: "1.0.0",
+    isolation: "in_process",
+    httpBase: "/api",
+  },
+  setup(ctx) {
+    const { db } = ctx.db;
+    const state = pluginState(ctx.db, ctx.clock, "psyche_reflection");
+    let profileSeen: Profile | undefined;
+    const counters = async (): Promise<Counters> =>
+      (await state.get<Counters>("counters")) ??
+        { turns: 0, lastAttemptTurn: 0, lastNonExplicitTurn: null, due: [] };
+
+    function job(
+      triggers: Array<{ trigger: Trigger; value: string }>,
+      where: { threadId: string | null; turnId: string | null; userId: string | null },
+      profile: Profile,
+    ): BackgroundJob {
+      const primary = ORDER.find((trigger) => triggers.some((item) => item.trigger === trigger))!;
+      return {
+        module: "psyche_reflection",
+        kind: "reflection",
+        priority: 2,
+        turnId: where.turnId,
+        threadId: where.threadId,
+        run: (context) => run(context, triggers, primary, where, profile),
+      };
+    }
+
+    async function run(
+      context: JobContext,
+      triggers: Array<{ trigger: Trigger; value: string }>,
+      primary: Trigger,
+      where: { threadId: string | null; turnId: string | null; userId: string | null },
+      profile: Profile,
+    ) {
+      const settings = profile.reflection;
+      const history: HistoryMessage[] = where.threadId
+        ? await context.messages(where.threadId, settings.contextTurns * 2)
+        : [];
+      const turns: ChatMessage[] = history.filter((message) => message.role !== "tool").map((
+        message,
+      ) => ({
+        role: message.role as "user" | "assistant",
+        content: message.content,
+      }));
+      while (turns.length > 0 && turns[0]!.role !== "user") turns.shift();
+      const mindState = await context.state();
+      const active = await state.get<Active>("active");
+      const brief = {
+        triggers,
+        affect: mindState.affect,
+        forecast_accuracy: mindState.psyche_dreaming ?? null,
+        assurance: mindState.psyche_assurance ?? null,
+        calibration: mindState.psyche_calibration ?? null,
+        narrative:
+          (mindState.psyche_purpose as { narrative?: { text?: string } } | undefined)?.narrative
+            ?.text ??
+            profile.identity.narrative,
+        active_instructions: active && active.turnsLeft > 0 ? active.instructions : [],
+      };
+      const request = {
+        purpose: "reflection",
+        role: "background" as const,
+        temperature: 0.4,
+        maxTokens: 700,
+        system: SYSTEM,
+        messages: [
+          ...turns,
+          {
+            role: "user" as const,
+            content:
+              `Reflect on this conversation now. Your state and what triggered this reflection, as data:\n${
+                JSON.stringify(brief, null, 2)
+              }`,
+          },
+        ],
+        context: {
+          ...(where.threadId ? { threadId: where.threadId } : {}),
+          ...(where.turnId ? { turnId: where.turnId } : {}),
+        },
+      };
+      const first = await context.llm.complete(request);
+      let parsed = parseReflection(first.text);
+      let raw = first.text;
+      let repaired = false;
+      if (!parsed.ok) {
+        repaired = true;
+        const repair = await context.llm.complete({
+          ...request,
+          purpose: "reflection_repair",
+          temperature: 0,
+          messages: [
+            ...request.messages,
+            { role: "assistant", content: first.text.slice(0, 2_000) },
+            {
+              role: "user",
+              content:
+                `That was not the JSON object asked for (${parsed.error}). Answer again with only the JSON object.`,
+            },
+          ],
+        });
+        raw = repair.text;
+        parsed = parseReflection(repair.text);
+      }
+      const id = ctx.ids.next("rfl");
+      const now = ctx.clock.now();
+      const c = await counters();
+      await state.set("counters", {
+        ...c,
+        lastAttemptTurn: c.turns,
+        ...(primary === "explicit" ? {} : { lastNonExplicitTurn: c.turns }),
+        due: [],
+      });
+      if (!parsed.ok) {
+        await db.insertInto("psyche_reflection_runs").values({
+          id,
+          at: now,
+          thread_id: where.threadId,
+          turn_id: where.turnId,
+          job_id: context.jobId,
+          triggers: JSON.stringify(triggers),
+          primary_trigger: primary,
+          status: "failed",
+          output: null,
+          error: parsed.error,
+          raw: raw.slice(0, 2_000),
+          repaired: repaired ? 1 : 0,
+        }).execute();
+        return {
+          note: `reflection ${id} failed: ${parsed.error}`,
+          events: [{ type: "reflection.failed", data: { reflection_id: id, error: parsed.error } }],
+        };
+      }
+      const names = where.userId ? [where.userId] : [];
+      const clean = (text: string) => redactPersonal(text, names);
+      const output: Reflection = {
+        ...parsed.value,
+        issues: parsed.value.issues.map(clean),
+        instructions: parsed.value.instructions.map(clean),
+        insight: parsed.value.insight === null ? null : clean(parsed.value.insight),
+        selfStatement: clean(parsed.value.selfStatement),
+      };
+      await db.insertInto("psyche_reflection_runs").values({
+        id,
+        at: now,
+        thread_id: where.threadId,
+        turn_id: where.turnId,
+        job_id: context.jobId,
+        triggers: JSON.stringify(triggers),
+        primary_trigger: primary,
+        status: "done",
+        output: JSON.stringify(output),
+        error: null,
+        raw: null,
+        repaired: repaired ? 1 : 0,
+      }).execute();
+      if (output.instructions.length > 0) {
+        await state.set(
+          "active",
+          {
+            reflectionId: id,
+            trigger: primary,
+            instructions: output.instructions,
+            turnsLeft: settings.instructionTurns,
+          } satisfies Active,
+        );
+      }
+      const impulses: Impulse[] = output.issues.length > 0
+        ? [{
+          label: "reflection.issues",
+          dd: -profile.affect.gains.reflection,
+          reason: `reflection ${id} reported ${output.issues.length} issue(s)`,
+        }]
+        : [];
+      const events: MindEventInput[] = [{
+        type: "reflection.completed",
+        data: {
+          reflection_id: id,
+          trigger: primary,
+          triggers,
+          coherence: output.coherence,
+          insight: output.insight,
+          self_statement: output.selfStatement,
+          issues: output.issues.length,
+        },
+      }];
+      return {
+        impulses,
+        events,
+        note: `reflection ${id} (${primary}): coherence ${
+          output.coherence.toFixed(2)
+        } (self-rated), ${output.issues.length} issue(s), ${output.instructions.length} instruction(s)`,
+      };
+    }
+
+    // Stage 11: which triggers hold after this turn.
+    ctx.hooks.on(MIND_HOOKS.background, async (view: TurnView) => {
+      profileSeen = view.profile;
+      // This turn's prompt carried the instructions: one turn fewer left.
+      const active = await state.get<Active>("active");
+      if (active && active.turnsLeft > 0) {
+        await state.set("active", { ...active, turnsLeft: active.turnsLeft - 1 });
+      }
+      const settings = view.profile.reflection;
+      const c = await counters();
+      c.turns += 1;
+      const triggers: Array<{ trigger: Trigger; value: string }> = [];
+      const recent = await db.selectFrom("mind_turns").select("state_after").where(
+        "status",
+        "=",
+        "completed",
+      )
+        .orderBy("seq", "desc").limit(settings.distressWindow).execute();
+      if (recent.length === settings.distressWindow) {
+        const mean = recent.reduce((sum, row) =>
+          sum + (JSON.parse(row.state_after!) as { p: number }).p, 0) /
+          recent.length;
+        if (mean < settings.distressThreshold) {
+          triggers.push({
+            trigger: "distress",
+            value: `mean p ${mean.toFixed(3)} < ${settings.distressThreshold}`,
+          });
+        }
+      }
+      if (view.signals["purpose.drifting"] === true) {
+        triggers.push({ trigger: "drift", value: "replies drift from the narrative" });
+      }
+      if (c.turns - c.lastAttemptTurn >= settings.intervalTurns && c.turns > c.lastAttemptTurn) {
+        triggers.push({
+          trigger: "periodic",
+          value: `${c.turns - c.lastAttemptTurn} turns since the last reflection`,
+        });
+      }
+      for (const due of c.due) {
+        if (!triggers.some((item) => item.trigger === due.trigger)) triggers.push(due);
+      }
+      const cooled = c.lastNonExplicitTurn === null ||
+        c.turns - c.lastNonExplicitTurn >= settings.cooldownTurns;
+      await state.set("counters", c);
+      if (triggers.length === 0 || !cooled) return [];
+      // Spacing starts at the attempt, so a budget skip is rechecked after the cooldown.
+      await state.set("counters", { ...c, lastNonExplicitTurn: c.turns, due: triggers });
+      return [
+        job(
+          triggers,
+          { threadId: view.threadId, turnId: view.turnId, userId: view.userId },
+          view.profile,
+        ),
+      ];
+    });
+
+    // Instructions in force, with the turns they have left.
+    ctx.hooks.on(MIND_HOOKS.fragments, async () => {
+      const active = await state.get<Active>("active");
+      if (!active || active.turnsLeft <= 0) return [];
+      return [{
+        module: "reflection",
+        key: "instructions",
+        section: "instructions" as const,
+        priority: 80,
+        text: ["From your last reflection:", ...active.instructions.map((item) => `- ${item}`)]
+          .join("\n"),
+        reason: `reflection ${active.reflectionId} (${active.trigger}), ${active.turnsLeft} turn${
+          active.turnsLeft === 1 ? "" : "s"
+        } left`,
+      }];
+    });
+
+    ctx.hooks.on(MIND_HOOKS.commands, () => [{
+      name: "reflect",
+      usage: "/reflect",
+      description: "reflect now (explicit; obeys the budget)",
+      role: "operator" as const,
+    }]);
+
+    ctx.hooks.on(MIND_HOOKS.command, (command) => {
+      if (command.name !== "reflect") return;
+      const profile = profileSeen;
+      if (!profile) {
+        return {
+          command: "reflect",
+          ok: false,
+          output: { text: "Nothing to reflect on yet: no turn has run." },
+        };
+      }
+      return {
+        command: "reflect",
+        ok: true,
+        output: { text: "Reflecting…" },
+        jobs: [job([{ trigger: "explicit", value: `asked by ${command.userId}` }], {
+          threadId: command.threadId,
+          turnId: null,
+          userId: command.userId,
+        }, profile)],
+        await: true,
+      };
+    });
+
+    ctx.hooks.on(MIND_HOOKS.state, async ({ scope }) => {
+      if (scope !== "mind") return undefined;
+      const runs = await db.selectFrom("psyche_reflection_runs").select([
+        "id",
+        "status",
+        "output",
+        "at",
+        "primary_trigger",
+      ])
+        .orderBy("at", "desc").orderBy("id", "desc").execute();
+      const last = runs.find((run) => run.status === "done");
+      const c = await counters();
+      const interval = profileSeen?.reflection.intervalTurns ?? 10;
+      return {
+        runs: runs.length,
+        failure_rate: runs.length
+          ? runs.filter((run) => run.status === "failed").length / runs.length
+          : null,
+        last: last
+          ? { id: last.id, at: last.at, trigger: last.primary_trigger, ...JSON.parse(last.output!) }
+          : null,
+        next_periodic_in: Math.max(0, interval - (c.turns - c.lastAttemptTurn)),
+        active_instructions: await state.get<Active>("active") ?? null,
+      };
+    });
+
+    ctx.http.get("/reflections", async (c) => {
+      requireRole(c, "viewer");
+      const query = readQuery(c, listQuery);
+      let select = db.selectFrom("psyche_reflection_runs").selectAll().orderBy("at", "desc").limit(
+        query.limit,
+      );
+      if (query.status) select = select.where("status", "=", query.status);
+      const rows = await select.execute();
+      return c.json({ items: rows.map(view) });
+    });
+
+    ctx.http.get("/reflections/:id", async (c) => {
+      requireRole(c, "viewer");
+      const row = await db.selectFrom("psyche_reflection_runs").selectAll().where(
+        "id",
+        "=",
+        c.req.param("id"),
+      )
+        .executeTakeFirst();
+      if (!row) throw new AppError("REFLECTION_NOT_FOUND", "No such reflection", { status: 404 });
+      return c.json(view(row));
+    });
+
+    function view(row: Selectable<Database["psyche_reflection_runs"]>) {
+      return {
+        id: row.id,
+        at: new Date(row.at).toISOString(),
+        thread_id: row.thread_id,
+        triggers: JSON.parse(row.triggers),
+        primary_trigger: row.primary_trigger,
+        status: row.status,
+        output: row.output ? JSON.parse(row.output) : null,
+        error: row.error,
+        raw: row.raw,
+        repaired: row.repaired === 1,
+      };
+    }
+  },
+});
