@@ -20,13 +20,27 @@ export function sanitiseNarrative(
   raw: string,
   limits: { maxWords: number; minWords: number },
 ): { ok: true; text: string; words: number } | { ok: false; reason: string } {
-  let text = raw.trim().replace(/^```[a-z]*\n?/i, "").replace(/\n?```$/, "").trim();
-  const quotes = /^(["'“”‘’])([\s\S]*)(["'“”‘’])$/.exec(text);
-  if (quotes) text = quotes[2]!.trim();
-  const lines = text.split("\n");
-  while (lines.length > 0 && (lines[0]!.trim() === "" || PREAMBLE.test(lines[0]!.trim()))) {
-    lines.shift();
+  // Wrappers come in any order ("Here it is:", a fence, quotes): peel until nothing changes.
+  let text = raw.trim();
+  for (let pass = 0; pass < 4; pass++) {
+    const before = text;
+    const peeled = text.split("\n");
+    while (
+      peeled.length > 0 &&
+      (peeled[0]!.trim() === "" || PREAMBLE.test(peeled[0]!.trim()) ||
+        /^```/.test(peeled[0]!.trim()))
+    ) peeled.shift();
+    while (
+      peeled.length > 0 && (peeled.at(-1)!.trim() === "" || /^```\s*$/.test(peeled.at(-1)!.trim()))
+    ) {
+      peeled.pop();
+    }
+    text = peeled.join("\n").trim();
+    const quotes = /^(["'“”‘’])([\s\S]*)(["'“”‘’])$/.exec(text);
+    if (quotes) text = quotes[2]!.trim();
+    if (text === before) break;
   }
+  const lines = text.split("\n");
   for (const line of lines) {
     const trimmed = line.trim();
     if (/^(#{1,6}\s|[-*•]\s|\d+[.)]\s)/.test(trimmed)) {

@@ -340,6 +340,7 @@ export function createCommandDispatcher(
   return {
     list,
     async dispatch(line, caller) {
+      mind.noteActivity(); // commands count as activity for idleness (§15)
       const parts = splitArgs(line.trim().replace(/^\//, ""));
       const name = (parts[0] ?? "").toLowerCase();
       const command: Command = {

@@ -217,6 +217,8 @@ export interface Mind {
   readonly tickIntervalMs: number;
   /** Runs one tick now (tests, `/state`). */
   tick(): Promise<void>;
+  /** Notes user activity that is not a turn (commands): idleness restarts. */
+  noteActivity(): void;
 }
 
 /** A stored turn (`Turn` of server.md §4.3). */
@@ -1345,6 +1347,7 @@ export function createMind(options: CreateMindOptions): Mind {
       return tickMs;
     },
     tick,
+    noteActivity: () => activity(),
 
     async start() {
       bus.subscribe("mind.impulses", async (event) => {

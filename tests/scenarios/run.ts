@@ -86,6 +86,12 @@ interface Observation {
     net_dp: number | null;
   };
   samples: { count: number; last_outcome: number | null };
+  reflection: {
+    runs: number;
+    last_primary: string | null;
+    last_triggers: string[];
+    last_status: string | null;
+  };
   response: string;
 }
 
@@ -237,6 +243,8 @@ async function observe(
     .sort((a, b) => b.resolved_at! - a.resolved_at!)[0] ?? concerns[0];
   const samples = await db.selectFrom("psyche_assurance_samples").selectAll().orderBy("id", "desc")
     .execute();
+  const runs = await db.selectFrom("psyche_reflection_runs").selectAll().orderBy("at", "desc")
+    .orderBy("id", "desc").execute();
   const turn = turnId ? await host.kernel.mind.turn(turnId) : null;
   const influence = turnId ? await host.kernel.mind.influence(turnId) : null;
   const sections = influence?.record.sections ?? [];
@@ -273,6 +281,14 @@ async function observe(
         : null,
     },
     samples: { count: samples.length, last_outcome: samples[0]?.outcome ?? null },
+    reflection: {
+      runs: runs.length,
+      last_primary: runs[0]?.primary_trigger ?? null,
+      last_triggers: runs[0]
+        ? (JSON.parse(runs[0].triggers) as Array<{ trigger: string }>).map((item) => item.trigger)
+        : [],
+      last_status: runs[0]?.status ?? null,
+    },
     turn: (turn ?? {}) as unknown as Record<string, unknown>,
     calibration: (influence?.record.calibration ?? {}) as unknown as Record<string, unknown>,
     influence: {

@@ -1,0 +1,79 @@
+/**
+ * Budgets, the idle stop and tick back-off (spec/mind.md §17 items 32–33).
+ */
+import assert from "node:assert/strict";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost } from "./helpers.ts";
+
+const MINUTE = 60_000;
+
+Deno.test("from idleStopMinutes after the last turn until 6 h no ledger row is written, and ticks back off to 900 s", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Plan the release");
+  await chat(host, "What comes next?", first.body.thread_id as string);
+  await chat(host, "And after that?", first.body.thread_id as string);
+  await host.kernel.mind.scheduler.idle();
+  await host.clock.tick(30 * MINUTE);
+  await host.kernel.mind.scheduler.idle();
+  const before = (await host.kernel.llm.ledger.list({ limit: 500 })).items.length;
+  for (let minute = 0; minute < 6 * 60; minute += 5) {
+    await host.clock.tick(5 * MINUTE);
+    await host.kernel.mind.scheduler.idle();
+  }
+  const after = (await host.kernel.llm.ledger.list({ limit: 500 })).items.length;
+  assert.equal(after, before, "no LLM call while idle");
+  assert.equal(host.kernel.mind.tickIntervalMs, 900_000);
+  const skipped = await host.kernel.store.db.selectFrom("mind_jobs").selectAll()
+    .where("reason", "=", "idle").execute();
+  assert.ok(
+    skipped.length >= 1,
+    "the session summary due at 20 min ran; later work was skipped as idle",
+  );
+  await chat(host, "I'm back", first.body.thread_id as string);
+  assert.equal(host.kernel.mind.tickIntervalMs, 60_000, "activity resets the tick interval");
+});
+
+for (const [profile, runs] of [["idle_worker", true], ["idle_sleeper", false]] as const) {
+  Deno.test(`${profile}: a session summary due while idle ${runs ? "runs" : "is skipped"}`, async () => {
+    await using fake = await startFakeLlm();
+    await using host = await mindHost(fake, {
+      config: { mind: { profile, profilesDir: "tests/fixtures/profiles" } },
+    });
+    const first = await chat(host, "Plan the release");
+    await chat(host, "What comes next?", first.body.thread_id as string);
+    await chat(host, "And after that?", first.body.thread_id as string);
+    await host.kernel.mind.scheduler.idle();
+    await host.clock.tick(21 * MINUTE);
+    await host.kernel.mind.tick();
+    await host.kernel.mind.scheduler.idle();
+    const summaries = (await host.kernel.llm.ledger.list({ limit: 100, module: "psyche_purpose" }))
+      .items
+      .filter((row) => row.purpose === "session_summary");
+    assert.equal(summaries.length, runs ? 1 : 0);
+    const job = await host.kernel.store.db.selectFrom("mind_jobs").selectAll()
+      .where("kind", "=", "session_summary").executeTakeFirstOrThrow();
+    assert.deepEqual([job.status, job.reason], runs ? ["done", null] : ["skipped", "idle"]);
+  });
+}
+
+Deno.test("ledger window sums equal what the governor counts", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Plan the release");
+  await chat(host, "What next?", first.body.thread_id as string);
+  await host.kernel.mind.scheduler.idle();
+  const budgets = await (await host.request("/api/budgets")).json();
+  const dreaming = budgets.items.find((item: { module: string }) =>
+    item.module === "psyche_dreaming"
+  );
+  const rows = (await host.kernel.llm.ledger.list({ limit: 100, module: "psyche_dreaming" })).items;
+  assert.ok(rows.length >= 2);
+  assert.equal(
+    dreaming.used_hour,
+    rows.reduce((sum, row) => sum + row.tokens_in + row.tokens_out, 0),
+  );
+  assert.equal(dreaming.used_day, dreaming.used_hour);
+  assert.equal(dreaming.per_hour, 30_000);
+  assert.equal(dreaming.source, "profile");
+});

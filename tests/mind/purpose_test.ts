@@ -1,0 +1,187 @@
+/**
+ * The narrative, sessions and drift through the pipeline (spec/mind.md §17
+ * items 12, 23, 27, 28).
+ */
+import assert from "node:assert/strict";
+import { scriptedEmbedder } from "@synth/testing";
+import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
+import { createPurposePlugin } from "../../plugins/psyche_purpose/mod.ts";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost } from "./helpers.ts";
+
+const REFLECTION = (insight: string | null) =>
+  JSON.stringify({
+    coherence: 0.9,
+    alignment: 0.8,
+    issues: [],
+    instructions: [],
+    insight,
+    selfStatement: "I am becoming more patient.",
+  });
+
+const NARRATIVE_V1 =
+  "I am Synth, a collaborator who tries to understand before acting. I listen for what people mean as well as what they say, I say so when I am unsure, and I learn from the conversations I have. I want the people I work with to leave clearer than they came, and I keep my promises small enough to keep.";
+
+Deno.test("an insight yields the next narrative version with its source, diff and a milestone", async () => {
+  await using fake = await startFakeLlm();
+  const rewrite =
+    `Sure, here it is:\n"${NARRATIVE_V1} I have learned that patience makes my help land better."`;
+  fake.script({
+    reflection: [{ reply: { text: REFLECTION("Patience makes my help land better.") } }],
+    narrative: [{ reply: { text: rewrite } }],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release");
+  await host.kernel.mind.scheduler.idle();
+  const reflected = await chat(host, "/reflect", first.body.thread_id as string);
+  assert.equal(reflected.body.success, true);
+  await host.kernel.mind.scheduler.idle();
+  const versions = (await (await host.request("/api/narrative/versions")).json()).items;
+  assert.equal(versions.length, 2);
+  const v2 = versions[1];
+  assert.equal(v2.reason, "reflection");
+  assert.match(v2.sourceReflectionId, /^rfl_/);
+  assert.ok(v2.text.endsWith("I have learned that patience makes my help land better."));
+  assert.ok(!v2.text.startsWith("Sure"), "the preamble is stripped");
+  assert.deepEqual(v2.diff.at(-1), {
+    op: "+",
+    text: "I have learned that patience makes my help land better.",
+  });
+  const purpose = (await chat(host, "/purpose")).body;
+  assert.match(purpose.response as string, /Narrative v2/);
+  assert.match(purpose.response as string, /- Narrative v2/);
+  const next = await chat(host, "And now?", first.body.thread_id as string);
+  const { record } = (await host.kernel.mind.influence(next.body.turn_id as string))!;
+  assert.equal(
+    record.sections.find((section) => section.id === "purpose/narrative")?.reason,
+    "narrative v2 (reflection)",
+  );
+});
+
+Deno.test("a rewrite dropping half the statements is rejected; rollback needs an operator", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reflection: [{ reply: { text: REFLECTION("I should change completely.") } }],
+    narrative: [{
+      reply: {
+        text:
+          "I am a new entity now. I write poems about the sea and the stars. I no longer care about the old ways of working at all. I have become someone else entirely, with new goals and new habits every single day of the week.",
+      },
+    }],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release");
+  await host.kernel.mind.scheduler.idle();
+  await chat(host, "/reflect", first.body.thread_id as string);
+  await host.kernel.mind.scheduler.idle();
+  const rejected = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "narrative.rejected").execute();
+  assert.equal(rejected.length, 1);
+  assert.match(JSON.parse(rejected[0]!.data).reason, /drops \d+% of the statements/);
+  assert.equal((await (await host.request("/api/narrative")).json()).version, 1);
+
+  const viewer = await host.kernel.commands.dispatch("/purpose rollback 1", {
+    userId: "vic",
+    role: "viewer",
+    threadId: null,
+  });
+  assert.equal(viewer.ok, false);
+  assert.match(viewer.output.text, /needs the operator role/);
+  const operator = await host.kernel.commands.dispatch("/purpose rollback 1", {
+    userId: "ops",
+    role: "operator",
+    threadId: null,
+  });
+  assert.equal(operator.ok, true, operator.output.text);
+  const current = await (await host.request("/api/narrative")).json();
+  assert.equal(current.version, 2);
+  assert.equal(current.reason, "rollback");
+  assert.equal(current.text, NARRATIVE_V1);
+});
+
+Deno.test("two closed sessions: growthDelta = G2 − G1 exactly; a growth milestone only at ≥ 0.1", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const session = async (texts: string[]) => {
+    const first = await chat(host, texts[0]!);
+    for (const text of texts.slice(1)) await chat(host, text, first.body.thread_id as string);
+    await host.kernel.mind.scheduler.idle();
+    await host.clock.tick(21 * 60_000);
+    await host.kernel.mind.tick();
+    await host.kernel.mind.scheduler.idle();
+  };
+  await session(["Plan the release", "No, that's wrong.", "No, that's wrong again."]);
+  await session(["Plan the launch", "Yes, that worked!", "Yes, exactly."]);
+  const sessions = await host.kernel.store.db.selectFrom("psyche_purpose_sessions").selectAll()
+    .orderBy("started_at").execute();
+  assert.equal(sessions.length, 2);
+  assert.ok(sessions.every((row) => row.ended_at !== null));
+  const [g1, g2] = sessions.map((row) => row.growth!);
+  assert.equal(sessions[1]!.growth_delta, g2! - g1!);
+  const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones").selectAll()
+    .where("kind", "=", "growth").execute();
+  assert.equal(milestones.length, g2! - g1! >= 0.1 ? 1 : 0);
+  assert.ok(g2! - g1! >= 0.1, "confirmations after corrections: real growth");
+});
+
+Deno.test("a session of fewer than 3 turns closes silently", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Plan the release");
+  await chat(host, "Thanks", first.body.thread_id as string);
+  await host.clock.tick(21 * 60_000);
+  await host.kernel.mind.tick();
+  const [row] = await host.kernel.store.db.selectFrom("psyche_purpose_sessions").selectAll()
+    .execute();
+  assert.ok(row!.ended_at !== null);
+  assert.equal(row!.growth, null);
+});
+
+Deno.test("drift: 25 on-narrative replies then orthogonal ones give one drift impulse, no milestone, a drift reflection", async () => {
+  await using fake = await startFakeLlm();
+  const ON = "I try to understand before acting.";
+  const OFF = "Penguins are flightless birds.";
+  const vectors = { [NARRATIVE_V1]: [1, 0], [ON]: [1, 0], [OFF]: [0, 1] };
+  const embedder = scriptedEmbedder({ dims: 4, vectors });
+  fake.script({
+    reply: [{ reply: { text: ON }, times: 25 }, { reply: { text: OFF }, times: 10 }],
+    reflection: [{ reply: { text: REFLECTION(null) }, times: 5 }],
+  });
+  await using host = await mindHost(fake, {
+    plugins: [createPurposePlugin({ embedder }), createDreamingPlugin({ embedder })],
+    config: { mind: { prompt: { maxSystemTokens: 3_000 } } },
+  });
+  const first = await chat(host, "Question 1");
+  const threadId = first.body.thread_id as string;
+  let onsetTurn: string | null = null;
+  for (let i = 2; i <= 31; i++) {
+    const reply = await chat(host, `Question ${i}`, threadId);
+    await host.kernel.mind.scheduler.idle();
+    const impulses = await host.kernel.store.db.selectFrom("mind_events").select("data")
+      .where("turn_id", "=", reply.body.turn_id as string).where("type", "=", "affect.impulse")
+      .execute();
+    if (impulses.some((row) => JSON.parse(row.data).label === "purpose.drift")) {
+      assert.equal(onsetTurn, null, "one onset only");
+      onsetTurn = reply.body.turn_id as string;
+      const drift = impulses.map((row) => JSON.parse(row.data)).find((item) =>
+        item.label === "purpose.drift"
+      );
+      assert.equal(drift.applied.dp, 0, "drift never touches valence");
+    }
+  }
+  assert.ok(onsetTurn, "drift began");
+  const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs").selectAll()
+    .where("turn_id", "=", onsetTurn).execute();
+  assert.equal(runs[0]?.primary_trigger, "drift");
+  const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones").selectAll()
+    .execute();
+  assert.ok(milestones.every((row) => row.kind !== "growth"));
+});
+
+Deno.test("under the lexical embedder drift reports itself unavailable", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  await chat(host, "Hello");
+  const state = (await chat(host, "/state")).body.data as Record<string, { drift: unknown }>;
+  assert.deepEqual(state.psyche_purpose!.drift, { available: false, reason: "lexical embedder" });
+});

@@ -1,0 +1,127 @@
+/**
+ * Reflection through the pipeline (spec/mind.md §17 items 24–26, 32).
+ */
+import assert from "node:assert/strict";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost, replyRequests } from "./helpers.ts";
+
+const VALID = JSON.stringify({
+  coherence: 0.8,
+  alignment: 0.7,
+  issues: ["Answers ran long"],
+  instructions: ["Keep answers under five sentences."],
+  insight: null,
+  selfStatement: "I am learning to be brief.",
+});
+
+Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answers skipped: budget", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: VALID } }] });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release");
+  const threadId = first.body.thread_id as string;
+  await chat(host, "What comes after the tests?", threadId);
+  await host.kernel.mind.scheduler.idle();
+  const reflect = await chat(host, "/reflect", threadId);
+  assert.equal(reflect.body.success, true, JSON.stringify(reflect.body));
+  assert.match(
+    reflect.body.response as string,
+    /reflection rfl_\w+ \(explicit\): coherence 0\.80 \(self-rated\), 1 issue\(s\), 1 instruction\(s\)/,
+  );
+  const run = await host.kernel.store.db.selectFrom("psyche_reflection_runs").selectAll()
+    .executeTakeFirstOrThrow();
+  assert.equal(run.primary_trigger, "explicit");
+  assert.equal(run.status, "done");
+  const d = host.kernel.mind.affect().d;
+
+  const budget = await host.request("/api/budgets/psyche_reflection", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ per_hour: 100 }),
+  });
+  assert.equal(budget.status, 200);
+  const ledgerBefore = (await host.kernel.llm.ledger.list({ limit: 100 })).items.length;
+  const skipped = await chat(host, "/reflect", threadId);
+  assert.equal(skipped.body.success, false);
+  assert.equal(skipped.body.response, "skipped: budget");
+  const jobs = await host.kernel.store.db.selectFrom("mind_jobs").selectAll()
+    .where("module", "=", "psyche_reflection").orderBy("queued_at").execute();
+  assert.deepEqual(jobs.map((job) => [job.status, job.reason]), [["done", null], [
+    "skipped",
+    "budget",
+  ]]);
+  assert.equal(
+    (await host.kernel.llm.ledger.list({ limit: 100 })).items.length,
+    ledgerBefore,
+    "no ledger row",
+  );
+  const events = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "budget.skipped").execute();
+  assert.equal(events.length, 1);
+  assert.equal(JSON.parse(events[0]!.data).window, "hour");
+  assert.ok(host.kernel.mind.affect().d <= d);
+});
+
+Deno.test("invalid then valid JSON succeeds with a repair row; invalid twice is a failed run that changes nothing", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reflection: [{ reply: { text: "I did fine overall." } }, { reply: { text: "Still prose." } }],
+    reflection_repair: [{ reply: { text: VALID } }, { reply: { text: '{"coherence": 2}' } }],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release");
+  const threadId = first.body.thread_id as string;
+  await host.kernel.mind.scheduler.idle();
+  const ok = await chat(host, "/reflect", threadId);
+  assert.equal(ok.body.success, true);
+  const purposes = (await host.kernel.llm.ledger.list({ limit: 100, module: "psyche_reflection" }))
+    .items
+    .map((row) => row.purpose).reverse();
+  assert.deepEqual(purposes, ["reflection", "reflection_repair"]);
+  const narrativeBefore = await (await host.request("/api/narrative")).json();
+  const failed = await chat(host, "/reflect", threadId);
+  assert.equal(failed.body.success, true, "the job ran");
+  assert.match(failed.body.response as string, /failed: coherence: Too big/);
+  const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs").selectAll().orderBy(
+    "at",
+  ).execute();
+  assert.deepEqual(runs.map((run) => run.status), ["done", "failed"]);
+  assert.equal(runs[1]!.raw, '{"coherence": 2}');
+  const narrativeAfter = await (await host.request("/api/narrative")).json();
+  assert.equal(narrativeAfter.version, narrativeBefore.version);
+  const state = (await chat(host, "/state")).body.data as Record<string, { failure_rate: number }>;
+  assert.equal(state.psyche_reflection!.failure_rate, 0.5);
+});
+
+Deno.test("instructions appear in the next 5 prompts, not the 6th, each naming the reflection and the turns left", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: VALID } }] });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release");
+  const threadId = first.body.thread_id as string;
+  await host.kernel.mind.scheduler.idle();
+  await chat(host, "/reflect", threadId);
+  const reasons: Array<string | null> = [];
+  for (let i = 0; i < 6; i++) {
+    const reply = await chat(host, `Question number ${i + 1} about the release`, threadId);
+    await host.kernel.mind.scheduler.idle();
+    const { record } = (await host.kernel.mind.influence(reply.body.turn_id as string))!;
+    reasons.push(
+      record.sections.find((section) => section.id === "reflection/instructions")?.reason ?? null,
+    );
+    const system =
+      (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+        .content;
+    assert.equal(system.includes("Keep answers under five sentences."), i < 5, `prompt ${i + 1}`);
+  }
+  const id = (await host.kernel.store.db.selectFrom("psyche_reflection_runs").select("id")
+    .executeTakeFirstOrThrow()).id;
+  assert.deepEqual(reasons, [
+    `reflection ${id} (explicit), 5 turns left`,
+    `reflection ${id} (explicit), 4 turns left`,
+    `reflection ${id} (explicit), 3 turns left`,
+    `reflection ${id} (explicit), 2 turns left`,
+    `reflection ${id} (explicit), 1 turn left`,
+    null,
+  ]);
+});
