@@ -13,6 +13,29 @@ import { systemClock } from "./clock.ts";
 
 const SIGNALS: readonly ShutdownSignal[] = ["SIGINT", "SIGTERM"];
 
+let stdinLines: ReadableStreamDefaultReader<string> | undefined;
+let stdinBuffer = "";
+/** The next line of stdin, or null at its end. */
+async function readStdinLine(): Promise<string | null> {
+  for (;;) {
+    const newline = stdinBuffer.indexOf("\n");
+    if (newline >= 0) {
+      const line = stdinBuffer.slice(0, newline).replace(/\r$/, "");
+      stdinBuffer = stdinBuffer.slice(newline + 1);
+      return line;
+    }
+    stdinLines ??= Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
+    const { value, done } = await stdinLines.read();
+    if (done) {
+      if (stdinBuffer === "") return null;
+      const rest = stdinBuffer;
+      stdinBuffer = "";
+      return rest;
+    }
+    stdinBuffer += value;
+  }
+}
+
 const code = await runCli(Deno.args, {
   env: (name) => Deno.env.get(name),
   cwd: Deno.cwd(),
@@ -23,6 +46,7 @@ const code = await runCli(Deno.args, {
   plugins: BUILTIN_PLUGINS,
   commands: BUILTIN_COMMANDS,
   isTerminal: Deno.stdout.isTerminal(),
+  readLine: readStdinLine,
   onSignal(handler) {
     const listeners = SIGNALS.map((signal) => {
       const listener = () => handler(signal);

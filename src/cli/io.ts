@@ -13,6 +13,9 @@ export const EXIT = {
   INTERRUPTED: 130,
 } as const;
 
+/** The file in the data directory where a running server publishes its address. */
+export const URL_FILE = "synth.url";
+
 /** The shutdown signals the server listens for. */
 export type ShutdownSignal = "SIGINT" | "SIGTERM";
 
@@ -34,6 +37,8 @@ export interface CliIo {
   commands: Readonly<Record<string, AnyPluginCommand>>;
   /** Whether stdout is a terminal. */
   isTerminal: boolean;
+  /** Reads one line of input (without its newline); null at the end of input. */
+  readLine(): Promise<string | null>;
   /** Calls `handler` on each SIGINT/SIGTERM; returns a function removing it. */
   onSignal(handler: (signal: ShutdownSignal) => void): () => void;
   /** Ends the process at once (a second signal during shutdown). */

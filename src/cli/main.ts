@@ -5,6 +5,7 @@ import { runBackup, runRestore } from "./backup.ts";
 import { runMigrate } from "./migrate.ts";
 import { runPluginCommand } from "./plugin_command.ts";
 import { runServe } from "./serve.ts";
+import { runChat } from "./chat.ts";
 
 const USAGE = `Usage: synth-mind [command] [options]
 
@@ -16,7 +17,7 @@ Commands:
     --data-dir DIR    data directory (else SYNTH_DATA_DIR, dataDir; default ./data)
     --print-config    print the resolved config with secrets as "***" and exit
     --dev             human-readable logs (log.format "pretty")
-  chat              terminal chat with the mind (not yet available)
+  chat [--thread ID] terminal chat with the mind (through the running server, else in this process)
   migrate status    list migrations: applied (with time), pending, CHANGED, MISSING FILE
   migrate up        apply pending migrations (the server also does at start)
   backup [--out DIR] [--keep 7]
@@ -31,11 +32,6 @@ Options:
 With deno task: deno task start --port 9000, deno task start --help.
 `;
 
-/** Subcommands that exist as tasks but arrive with later work, and where. */
-const NOT_YET: Record<string, string> = {
-  chat: "the terminal chat arrives with the mind",
-};
-
 /**
  * Runs one command line. Resolves with the process exit code; `serve`
  * resolves once the server has shut down.
@@ -49,14 +45,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 
   if (command === "help") return printHelp(io);
   if (command === "migrate") return await runMigrate(io, rest);
+  if (command === "chat") return await runChat(io, rest);
   if (command === "backup") return await runBackup(io, rest);
   if (command === "restore") return await runRestore(io, rest);
   const pluginCommand = io.commands[command];
   if (pluginCommand) return await runPluginCommand(io, pluginCommand, rest);
-  if (command in NOT_YET) {
-    io.stderr(`synth-mind ${command} is not yet available: ${NOT_YET[command]}.\n`);
-    return EXIT.FAILURE;
-  }
   if (command !== "serve") {
     io.stderr(`Unknown command "${command}".\n\n${USAGE}`);
     return EXIT.USAGE;

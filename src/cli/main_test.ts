@@ -51,12 +51,10 @@ Deno.test("--version prints the deno.json version", async () => {
   assert.equal(run.stdout(), `synth-mind ${denoJson.version} (deno ${Deno.version.deno})\n`);
 });
 
-Deno.test("chat says it is not yet available and exits 1", async () => {
-  for (const command of ["chat"]) {
-    const run = io();
-    assert.equal(await runCli([command], run.cliIo), EXIT.FAILURE);
-    assert.match(run.stderr(), new RegExp(`synth-mind ${command} is not yet available`));
-  }
+Deno.test("chat with an unknown flag prints its usage and exits 64", async () => {
+  const run = io();
+  assert.equal(await runCli(["chat", "--threads", "x"], run.cliIo), EXIT.USAGE);
+  assert.match(run.stderr(), /usage: deno task chat \[--thread THREAD_ID\]/);
 });
 
 Deno.test("a config file the permission set does not cover is reported, not a crash", async () => {

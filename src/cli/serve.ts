@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   buildConfigSchema,
   ConfigError,
@@ -18,7 +18,7 @@ import { createLogger, jsonLineSink, type Logger, prettySink } from "../telemetr
 import { VERSION } from "../version.ts";
 import { secretValues } from "../llm/providers.ts";
 import { createRedactor } from "../telemetry/redact.ts";
-import { type CliIo, EXIT } from "./io.ts";
+import { type CliIo, EXIT, URL_FILE } from "./io.ts";
 
 /** Parsed options of `serve`. */
 export interface RunServeOptions {
@@ -189,6 +189,11 @@ async function startAndServe(
     return refusal ? EXIT.CONFIG : EXIT.FAILURE;
   }
 
+  // `deno task chat` finds the running server here.
+  const urlFile = join(kernel.dataDir, URL_FILE);
+  const reachable = server.url.replace(/\/\/(0\.0\.0\.0|\[::\])/, "//127.0.0.1");
+  await Deno.writeTextFile(urlFile, reachable, { mode: 0o600 });
+  kernel.onClose(() => Deno.remove(urlFile).catch(() => {}));
   log.info("listening", {
     url: server.url,
     version: VERSION,

@@ -184,7 +184,7 @@ export function createCommandDispatcher(
           name,
           `mood ${affect.mood} (p ${affect.p.toFixed(2)}, a ${affect.a.toFixed(2)}, d ${
             affect.d.toFixed(2)
-          }); profile ${mind.profile.id}; ${mind.turnCount} turns`,
+          }); profile ${mind.profile.id}; ${mind.turnCount} turn${mind.turnCount === 1 ? "" : "s"}`,
           data,
         );
       }

@@ -15,6 +15,8 @@ export interface TestCliIoOptions {
   /** @default a FakeClock at 2026-11-25T12:00Z */
   clock?: FakeClock;
   isTerminal?: boolean;
+  /** Lines `readLine` returns, in order; then the end of input. @default [] */
+  input?: readonly string[];
 }
 
 /** A {@link CliIo} recording output, signals and exits, for in-process CLI tests. */
@@ -40,6 +42,7 @@ export function createTestCliIo(options: TestCliIoOptions = {}): TestCliIo {
   const env = options.env ?? {};
   const clock = options.clock ?? new FakeClock({ start: Date.UTC(2026, 10, 25, 12) });
   const handler = Promise.withResolvers<(signal: ShutdownSignal) => void>();
+  const input = [...(options.input ?? [])];
   const io: CliIo = {
     env: (name) => env[name],
     cwd: options.cwd ?? EMPTY_DIR,
@@ -50,6 +53,7 @@ export function createTestCliIo(options: TestCliIoOptions = {}): TestCliIo {
     plugins: options.plugins ?? [],
     commands: options.commands ?? {},
     isTerminal: options.isTerminal ?? false,
+    readLine: () => Promise.resolve(input.shift() ?? null),
     onSignal(fn) {
       handler.resolve(fn);
       return () => {};

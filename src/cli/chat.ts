@@ -1,0 +1,234 @@
+/**
+ * `deno task chat`: a terminal chat with the mind. When a server runs on the
+ * data directory it talks to that server over HTTP (the server writes its
+ * address to `<dataDir>/synth.url`); otherwise it starts the same kernel in
+ * this process. Every `/` line goes to the mind's command dispatcher; only
+ * `/quit` is handled here.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { prepareDataDir } from "../data_dir.ts";
+import { ConfigurationError, errorMessage } from "../errors.ts";
+import { createKernel, type Kernel } from "../kernel.ts";
+import { PluginError } from "../plugin/errors.ts";
+import { secretValues } from "../llm/providers.ts";
+import { acquireDataDirLock, isDataDirLocked } from "../store/lock.ts";
+import { openStore } from "../store/store.ts";
+import { createLogger, prettySink } from "../telemetry/logger.ts";
+import { createRedactor } from "../telemetry/redact.ts";
+import { type CliIo, EXIT, URL_FILE } from "./io.ts";
+import { loadCliConfig } from "./serve.ts";
+
+/** One way to reach the mind: in this process, or a running server. */
+interface ChatBackend {
+  describe: string;
+  /** Sends a message; streams reply text through `onText`; returns the thread id and the end. */
+  send(
+    text: string,
+    threadId: string | null,
+    onText: (delta: string) => void,
+  ): Promise<{ threadId: string; error?: string }>;
+  command(line: string, threadId: string | null): Promise<{ ok: boolean; text: string }>;
+  close(): Promise<void>;
+}
+
+const USAGE = "usage: deno task chat [--thread THREAD_ID]";
+
+/** Runs the chat; resolves with the exit code at `/quit` or the end of input. */
+export async function runChat(io: CliIo, args: readonly string[]): Promise<number> {
+  let flags: { thread?: string | undefined };
+  try {
+    flags = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: { thread: { type: "string" } },
+    }).values;
+  } catch (error) {
+    io.stderr(`${errorMessage(error)}\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const loaded = loadCliConfig(io, {});
+  if (typeof loaded === "number") return loaded;
+  const dataDir = resolve(io.cwd, loaded.config.dataDir);
+  let backend: ChatBackend;
+  try {
+    backend = await isDataDirLocked(dataDir).catch(() => false)
+      ? await remoteBackend(dataDir)
+      : await localBackend(io, loaded, dataDir);
+  } catch (error) {
+    if (
+      error instanceof ConfigurationError ||
+      (error instanceof PluginError && error.cause instanceof ConfigurationError)
+    ) {
+      io.stderr(`${(error instanceof PluginError ? error.cause as Error : error).message}\n`);
+      return EXIT.CONFIG;
+    }
+    io.stderr(`Cannot start the chat: ${errorMessage(error)}\n`);
+    return EXIT.FAILURE;
+  }
+  io.stdout(`Synth Mind chat — ${backend.describe}. Type /help for commands, /quit to leave.\n`);
+  let threadId: string | null = flags.thread ?? null;
+  try {
+    for (;;) {
+      if (io.isTerminal) io.stdout("you> ");
+      const line = await io.readLine();
+      if (line === null) break;
+      const text = line.trim();
+      if (text === "") continue;
+      if (text === "/quit" || text === "/exit") break;
+      if (text.startsWith("/")) {
+        const result = await backend.command(text, threadId);
+        io.stdout(`${result.text}\n`);
+        continue;
+      }
+      io.stdout("synth> ");
+      const outcome = await backend.send(text, threadId, (delta) => io.stdout(delta));
+      threadId = outcome.threadId;
+      io.stdout(outcome.error ? `\n[${outcome.error}]\n` : "\n");
+    }
+  } finally {
+    await backend.close();
+  }
+  if (threadId) {
+    io.stdout(`Thread ${threadId} — continue it with: deno task chat --thread ${threadId}\n`);
+  }
+  return EXIT.OK;
+}
+
+/** The kernel in this process, holding the data directory's lock. */
+async function localBackend(
+  io: CliIo,
+  loaded: Exclude<ReturnType<typeof loadCliConfig>, number>,
+  dataDir: string,
+): Promise<ChatBackend> {
+  const { config, origin } = loaded;
+  const log = createLogger({
+    level: "warn",
+    sink: prettySink(),
+    clock: io.clock,
+    redact: createRedactor(secretValues(config.llm, io.env)),
+  });
+  await prepareDataDir(dataDir, log);
+  const lock = await acquireDataDirLock(dataDir);
+  const store = openStore({
+    dataDir,
+    busyTimeoutMs: config.db.busyTimeoutMs,
+    clock: io.clock,
+    log: log.child("store"),
+    migrate: config.db.migrateOnStart,
+  });
+  const kernel: Kernel = createKernel({
+    config,
+    origin,
+    plugins: io.plugins,
+    log,
+    clock: io.clock,
+    appDir: io.appDir,
+    dataDir,
+    store,
+    env: io.env,
+    cwd: io.cwd,
+  });
+  kernel.onClose(() => lock.release());
+  kernel.onClose(() => store.close());
+  try {
+    await kernel.start();
+  } catch (error) {
+    await kernel.stop();
+    throw error;
+  }
+  const caller = { userId: "local", role: "admin" as const };
+  const reply = kernel.llm.chains.reply[0];
+  return {
+    describe: `in this process, profile ${kernel.mind.profile.id}, ${
+      reply ? `${reply.provider.id}/${reply.model}` : "no language model configured"
+    }`,
+    async send(text, threadId, onText) {
+      const handle = await kernel.mind.submit({ ...caller, threadId, text });
+      let error: string | undefined;
+      for await (const event of handle.events) {
+        if (event.type === "chat.token") onText(event.delta);
+        if (event.type === "turn.failed") error = `${event.code}: ${event.message}`;
+      }
+      await handle.done;
+      return { threadId: handle.threadId, ...(error ? { error } : {}) };
+    },
+    async command(line, threadId) {
+      const result = await kernel.commands.dispatch(line, { ...caller, threadId });
+      return { ok: result.ok, text: result.output.text };
+    },
+    close: () => kernel.stop(),
+  };
+}
+
+/** The running server, over its HTTP API. */
+async function remoteBackend(dataDir: string): Promise<ChatBackend> {
+  let base: string;
+  try {
+    base = (await Deno.readTextFile(join(dataDir, URL_FILE))).trim();
+  } catch {
+    throw new Error(
+      `a server is using ${dataDir} but did not publish its address (${URL_FILE}); use the dashboard or stop the server`,
+    );
+  }
+  const json = async (path: string, body: unknown, accept = "application/json") => {
+    const response = await fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept },
+      body: JSON.stringify(body),
+    });
+    return response;
+  };
+  return {
+    describe: `connected to the server at ${base}`,
+    async send(text, threadId, onText) {
+      let thread = threadId;
+      if (!thread) {
+        const created = await json("/api/threads", {});
+        if (!created.ok) return { threadId: "", error: (await created.json()).error?.message };
+        thread = (await created.json()).id as string;
+      }
+      const response = await json(
+        `/api/threads/${thread}/turns`,
+        { content: text },
+        "text/event-stream",
+      );
+      if (!response.ok || !response.body) {
+        const body = await response.json().catch(() => ({}));
+        return { threadId: thread, error: body.error?.message ?? `HTTP ${response.status}` };
+      }
+      let error: string | undefined;
+      let event = "";
+      let buffer = "";
+      for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, end).replace(/\r$/, "");
+          buffer = buffer.slice(end + 1);
+          if (line.startsWith("event: ")) event = line.slice(7);
+          else if (line.startsWith("data: ")) {
+            const data = JSON.parse(line.slice(6));
+            if (event === "chat.token") onText(data.delta);
+            if (event === "turn.failed") error = `${data.code}: ${data.message}`;
+          }
+        }
+      }
+      return { threadId: thread, ...(error ? { error } : {}) };
+    },
+    async command(line, threadId) {
+      const response = await json("/api/chat", {
+        message: line,
+        ...(threadId ? { thread_id: threadId } : {}),
+      });
+      const body = await response.json();
+      return response.ok
+        ? { ok: body.success, text: body.response }
+        : { ok: false, text: body.error?.message ?? `HTTP ${response.status}` };
+    },
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * `deno task chat` in this process and against a running server; commands
+ * answer the same through the terminal and HTTP (spec/mind.md §17 item 36).
+ */
+import assert from "node:assert/strict";
+import { createTestCliIo, makeTestDir, runCli, spawnServer } from "@synth/testing";
+import { BUILTIN_COMMANDS, BUILTIN_PLUGINS } from "../src/builtin_plugins.ts";
+import { startFakeLlm } from "./fakes/llm/mod.ts";
+import { fakeEnv } from "./llm/helpers.ts";
+
+Deno.test("the terminal chat talks to the mind in this process, streams replies and runs commands", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reply: [{ reply: { text: ["Hello ", "Ada."] } }] });
+  const dataDir = await makeTestDir("synth-chat-");
+  try {
+    const cli = createTestCliIo({
+      env: {
+        ...fakeEnv(fake, ["openai"]),
+        SYNTH_DATA_DIR: dataDir,
+        SYNTH_LLM_AUTODETECT_OLLAMA: "false",
+        SYNTH_LLM_TEST_HEADERS: "true",
+      },
+      plugins: BUILTIN_PLUGINS,
+      commands: BUILTIN_COMMANDS,
+      input: ["Hi, I am Ada", "/state", "/nope", "/quit", "never read"],
+    });
+    const code = await runCli(["chat"], cli.io);
+    assert.equal(code, 0, cli.stderr());
+    const out = cli.stdout();
+    assert.match(
+      out,
+      /^Synth Mind chat — in this process, profile empathetic, openai\/gpt-5\.4-mini\./,
+    );
+    assert.match(out, /synth> Hello Ada\.\n/);
+    assert.match(out, /mood \w+ \(p /);
+    assert.match(out, /Unknown command \/nope/);
+    assert.match(out, /Thread thr_\w+ — continue it with: deno task chat --thread thr_\w+/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("with a server running, the chat goes through it, and commands answer as over HTTP", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-chat-remote-");
+  try {
+    await using server = await spawnServer({ dataDir, env: fakeEnv(fake, ["openai"]) });
+    const url = await Deno.readTextFile(`${dataDir}/synth.url`);
+    assert.equal(url, server.url);
+    const cli = createTestCliIo({
+      env: { SYNTH_DATA_DIR: dataDir },
+      plugins: BUILTIN_PLUGINS,
+      commands: BUILTIN_COMMANDS,
+      input: ["How are you?", "/help", "/purpose history"],
+    });
+    const code = await runCli(["chat"], cli.io);
+    assert.equal(code, 0, cli.stderr());
+    const out = cli.stdout();
+    assert.match(
+      out,
+      new RegExp(`connected to the server at ${server.url.replaceAll(".", "\\.")}`),
+    );
+    assert.match(out, /synth> fake:gpt-5\.4-mini:How are you\?/);
+    for (const command of ["/help", "/purpose history"]) {
+      const response = await fetch(`${server.url}/api/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: command }),
+      });
+      const body = await response.json();
+      assert.ok(
+        out.includes(body.response + "\n"),
+        `${command}: the terminal shows what HTTP answers`,
+      );
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
