@@ -38,7 +38,8 @@ const MODELS: Record<Service, string> = {
 };
 const KEY = { anthropic: "sk-ant-bench-0000000000000000", openai: "sk-bench-00000000000000000" };
 
-async function startFake(): Promise<{ url: string; child: Deno.ChildProcess }> {
+/** Starts the fake LLM server in its own process. */
+export async function startFake(): Promise<{ url: string; child: Deno.ChildProcess }> {
   const { child, firstLine } = await startDenoChild(
     ["--no-prompt", "--allow-net=127.0.0.1", "tests/fakes/llm/mod.ts"],
     REPO_DIR,

@@ -183,6 +183,58 @@ function zipfTexts(count: number, seed: number): string[] {
   });
 }
 
+/**
+ * Imports `corpus` Zipf-distributed semantic memories owned by `owner` into
+ * the data directory (rows, FTS, vectors) through NDJSON import; returns
+ * memories per second.
+ */
+export async function importCorpus(
+  dataDir: string,
+  corpus: number,
+  owner: string,
+): Promise<number> {
+  const header = JSON.stringify({
+    type: "header",
+    format: "synth-mind/memory-export",
+    version: 1,
+    exportedAt: new Date().toISOString(),
+    schemaVersion: 1,
+    embedding: { provider: "none", model: "none", dims: 1, quality: "lexical" },
+  });
+  const corpusTexts = zipfTexts(corpus, 11);
+  const base = Date.UTC(2026, 0, 1);
+  const lines = corpusTexts.map((text, i) =>
+    JSON.stringify({
+      type: "memory",
+      uid: `mem_${i.toString().padStart(26, "0")}`,
+      kind: "semantic",
+      owner,
+      threadId: null,
+      text,
+      source: "user",
+      sourceRef: null,
+      trust: "high",
+      importance: 0.5,
+      suspicious: false,
+      createdAt: new Date(base + i * 1000).toISOString(),
+      expiresAt: null,
+      lastRecalledAt: null,
+      recallCount: 0,
+      reinforcedCount: 0,
+      lastReinforcedAt: null,
+    })
+  );
+  {
+    await using host = await createTestHost({ plugins: [memoryPlugin], dataDir });
+    const memory = host.api<MemoryApi>("memory");
+    const started = performance.now();
+    const report = await memory.transfer.importText([header, ...lines].join("\n"));
+    progress(`memory: embedding ${corpus.toLocaleString("en-US")} memories`);
+    await memory.flushEmbeddings();
+    return report.imported / ((performance.now() - started) / 1000);
+  }
+}
+
 async function endToEndRows(corpus: number): Promise<{ rows: Row[]; raw: unknown }> {
   const rows: Row[] = [];
   progress("lexical embedder: 20,000 texts of 200 characters");
@@ -202,47 +254,7 @@ async function endToEndRows(corpus: number): Promise<{ rows: Row[]; raw: unknown
   try {
     const label = `${corpus.toLocaleString("en-US")}`;
     progress(`memory: importing ${label} memories (rows, FTS, queued vectors) in batches of 500`);
-    const header = JSON.stringify({
-      type: "header",
-      format: "synth-mind/memory-export",
-      version: 1,
-      exportedAt: new Date().toISOString(),
-      schemaVersion: 1,
-      embedding: { provider: "none", model: "none", dims: 1, quality: "lexical" },
-    });
-    const corpusTexts = zipfTexts(corpus, 11);
-    const base = Date.UTC(2026, 0, 1);
-    const lines = corpusTexts.map((text, i) =>
-      JSON.stringify({
-        type: "memory",
-        uid: `mem_${i.toString().padStart(26, "0")}`,
-        kind: "semantic",
-        owner: "bench",
-        threadId: null,
-        text,
-        source: "user",
-        sourceRef: null,
-        trust: "high",
-        importance: 0.5,
-        suspicious: false,
-        createdAt: new Date(base + i * 1000).toISOString(),
-        expiresAt: null,
-        lastRecalledAt: null,
-        recallCount: 0,
-        reinforcedCount: 0,
-        lastReinforcedAt: null,
-      })
-    );
-    let insertRate: number;
-    {
-      await using host = await createTestHost({ plugins: [memoryPlugin], dataDir });
-      const memory = host.api<MemoryApi>("memory");
-      const started = performance.now();
-      const report = await memory.transfer.importText([header, ...lines].join("\n"));
-      progress(`memory: embedding ${label} memories`);
-      await memory.flushEmbeddings();
-      insertRate = report.imported / ((performance.now() - started) / 1000);
-    }
+    const insertRate = await importCorpus(dataDir, corpus, "bench");
     rows.push({
       measure: `inserts/s (row + FTS + vector, ${label})`,
       ours: fmt(insertRate),

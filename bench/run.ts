@@ -17,11 +17,12 @@ import { VERSION } from "../src/version.ts";
 import { runHttpBench } from "./http_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runLlmBench } from "./llm_bench.ts";
+import { runMindBench } from "./mind_bench.ts";
 import { printTable, type Row } from "./report.ts";
 
-const USAGE = "usage: deno task bench [--suite http,memory,llm] [--seconds 15] [--warmup 5] " +
+const USAGE = "usage: deno task bench [--suite http,memory,llm,mind] [--seconds 15] [--warmup 5] " +
   "[--connections 64] [--idle 10] [--sizes 10000,100000] [--corpus 100000] [--llm-calls 300] " +
-  "[--strict]";
+  "[--mind-sizes 0,10000,100000] [--mind-turns 100] [--strict]";
 
 function fail(message: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n${USAGE}\n`));
@@ -33,7 +34,7 @@ try {
   ({ values } = parseArgs({
     args: Deno.args,
     options: {
-      suite: { type: "string", default: "http,memory,llm" },
+      suite: { type: "string", default: "http,memory,llm,mind" },
       seconds: { type: "string", default: "15" },
       warmup: { type: "string", default: "5" },
       connections: { type: "string", default: "64" },
@@ -41,13 +42,25 @@ try {
       sizes: { type: "string", default: "10000,100000" },
       corpus: { type: "string", default: "100000" },
       "llm-calls": { type: "string", default: "300" },
+      "mind-sizes": { type: "string", default: "0,10000,100000" },
+      "mind-turns": { type: "string", default: "100" },
       strict: { type: "boolean", default: false },
     },
   }));
 } catch (error) {
   fail((error as Error).message);
 }
-for (const name of ["seconds", "warmup", "connections", "idle", "corpus", "llm-calls"] as const) {
+for (
+  const name of [
+    "seconds",
+    "warmup",
+    "connections",
+    "idle",
+    "corpus",
+    "llm-calls",
+    "mind-turns",
+  ] as const
+) {
   if (!/^\d+$/.test(values[name]) || Number(values[name]) <= 0) {
     fail(`--${name} must be a positive whole number`);
   }
@@ -55,7 +68,11 @@ for (const name of ["seconds", "warmup", "connections", "idle", "corpus", "llm-c
 const sizes = values.sizes.split(",").map(Number);
 if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) fail("--sizes takes whole numbers");
 const suites = values.suite.split(",");
-if (suites.some((suite) => !["http", "memory", "llm"].includes(suite))) {
+const mindSizes = values["mind-sizes"].split(",").map(Number);
+if (mindSizes.some((size) => !Number.isInteger(size) || size < 0)) {
+  fail("--mind-sizes takes whole numbers");
+}
+if (suites.some((suite) => !["http", "memory", "llm", "mind"].includes(suite))) {
   fail(`unknown suite in "${values.suite}"`);
 }
 
@@ -97,6 +114,17 @@ if (suites.includes("llm")) {
   printTable("LLM gateway (baseline: the bare SDK call, same fake server)", "bare SDK", llm.rows);
   results.llm = { rows: llm.rows, ...llm.raw as object };
   allRows.push(...llm.rows);
+}
+
+if (suites.includes("mind")) {
+  const mind = await runMindBench({ sizes: mindSizes, turns: Number(values["mind-turns"]) });
+  printTable(
+    "Mind turn pipeline (baseline: the bare SDK call to the same fake)",
+    "bare SDK",
+    mind.rows,
+  );
+  results.mind = { rows: mind.rows, ...mind.raw as object };
+  allRows.push(...mind.rows);
 }
 
 const date = new Date().toISOString();
