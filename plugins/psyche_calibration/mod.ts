@@ -24,6 +24,10 @@ export const psycheCalibrationPlugin: Plugin<unknown, void> = definePlugin({
   setup(ctx) {
     const store = pluginState(ctx.db, ctx.clock, "psyche_calibration");
     let cached: CalibrationState | undefined;
+    const pending = new Map<
+      string,
+      { state: CalibrationState; windowKey: string; window: ThreadWindow }
+    >();
     const load = async (view: TurnView) =>
       cached ??= (await store.get<CalibrationState>("state")) ??
         initialState(view.profile, ctx.clock.now());
@@ -103,12 +107,16 @@ export const psycheCalibrationPlugin: Plugin<unknown, void> = definePlugin({
         ctx.clock.now(),
       );
       cached = next;
-      await store.set("state", next);
-      await store.set(windowKey, {
-        sentiments: [...window.sentiments, view.appraisal.sentiment.s].slice(-6),
-        latencies: view.appraisal.latencyMs === null
-          ? window.latencies
-          : [...window.latencies, view.appraisal.latencyMs].slice(-10),
+      // Written with the turn in stage 10, in its transaction.
+      pending.set(view.turnId, {
+        state: next,
+        windowKey,
+        window: {
+          sentiments: [...window.sentiments, view.appraisal.sentiment.s].slice(-6),
+          latencies: view.appraisal.latencyMs === null
+            ? window.latencies
+            : [...window.latencies, view.appraisal.latencyMs].slice(-10),
+        },
       });
       const impulse = transitionImpulse(previous.state, next.state, view.profile);
       return {
@@ -134,6 +142,14 @@ export const psycheCalibrationPlugin: Plugin<unknown, void> = definePlugin({
           },
         ],
       };
+    });
+
+    ctx.hooks.on(MIND_HOOKS.persist, async ({ view, db }) => {
+      const entry = pending.get(view.turnId);
+      pending.delete(view.turnId);
+      if (!entry) return;
+      await store.set("state", entry.state, db);
+      await store.set(entry.windowKey, entry.window, db);
     });
 
     ctx.hooks.on(MIND_HOOKS.state, async ({ scope }) => {

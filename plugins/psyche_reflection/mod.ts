@@ -302,14 +302,8 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
     // Stage 11: which triggers hold after this turn.
     ctx.hooks.on(MIND_HOOKS.background, async (view: TurnView) => {
       profileSeen = view.profile;
-      // This turn's prompt carried the instructions: one turn fewer left.
-      const active = await state.get<Active>("active");
-      if (active && active.turnsLeft > 0) {
-        await state.set("active", { ...active, turnsLeft: active.turnsLeft - 1 });
-      }
       const settings = view.profile.reflection;
-      const c = await counters();
-      c.turns += 1;
+      const c = await counters(); // this turn was counted in stage 10
       const triggers: Array<{ trigger: Trigger; value: string }> = [];
       const recent = await db.selectFrom("mind_turns").select("state_after").where(
         "status",
@@ -342,7 +336,6 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       }
       const cooled = c.lastNonExplicitTurn === null ||
         c.turns - c.lastNonExplicitTurn >= settings.cooldownTurns;
-      await state.set("counters", c);
       if (triggers.length === 0 || !cooled) return [];
       // Spacing starts at the attempt, so a budget skip is rechecked after the cooldown.
       await state.set("counters", { ...c, lastNonExplicitTurn: c.turns, due: triggers });
@@ -353,6 +346,17 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           view.profile,
         ),
       ];
+    });
+
+    // Stage 10, in the turn's transaction: one more turn; this prompt used one instruction turn.
+    ctx.hooks.on(MIND_HOOKS.persist, async ({ db: trx }) => {
+      const c = (await state.get<Counters>("counters", trx)) ??
+        { turns: 0, lastAttemptTurn: 0, lastNonExplicitTurn: null, due: [] };
+      await state.set("counters", { ...c, turns: c.turns + 1 }, trx);
+      const active = await state.get<Active>("active", trx);
+      if (active && active.turnsLeft > 0) {
+        await state.set("active", { ...active, turnsLeft: active.turnsLeft - 1 }, trx);
+      }
     });
 
     // Instructions in force, with the turns they have left.

@@ -607,6 +607,15 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
           ? { cachedInputTokens: outcome.usage.cachedInputTokens }
           : {}),
         estimated: outcome.usage.estimated,
+        ...(outcome.entry
+          ? {
+            costUsd: price(outcome.entry.provider.type, outcome.entry.model, {
+              input: outcome.usage.inputTokens,
+              output: outcome.usage.outputTokens,
+              cached: outcome.usage.cachedInputTokens,
+            }),
+          }
+          : {}),
       };
     };
 

@@ -65,6 +65,8 @@ export type ChatEvent =
     outputTokens: number;
     cachedInputTokens?: number;
     estimated: boolean;
+    /** From `mind.prices`; null when the model has no price. */
+    costUsd?: number | null;
   }
   | { type: "stop"; reason: StopReason; providerReason: string }
   | {

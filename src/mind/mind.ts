@@ -454,7 +454,7 @@ export function createMind(options: CreateMindOptions): Mind {
     return state;
   }
 
-  async function saveState() {
+  async function saveState(db: Store["db"] = store.db) {
     const row = {
       id: 1,
       p: state.p,
@@ -463,7 +463,7 @@ export function createMind(options: CreateMindOptions): Mind {
       updated_at: state.updatedAt,
       profile_id: profile.id,
     };
-    await store.db.insertInto("mind_state").values(row)
+    await db.insertInto("mind_state").values(row)
       .onConflict((conflict) =>
         conflict.column("id").doUpdateSet((eb) => ({
           p: row.p,
@@ -685,8 +685,6 @@ export function createMind(options: CreateMindOptions): Mind {
     };
     const emit = (event: TurnEvent) => handle.events.emit(event);
     emit({ type: "turn.started", turnId: handle.turnId, seq: handle.seq });
-    await store.db.updateTable("mind_turns").set({ status: "running", started_at: startedAt })
-      .where("id", "=", handle.turnId).execute();
 
     // 1. Validate and store the user's message.
     stage(1);
@@ -703,8 +701,11 @@ export function createMind(options: CreateMindOptions): Mind {
       authorId: input.userId,
     });
     handle.userMessageId = userMessage.uid;
-    await store.db.updateTable("mind_turns").set({ user_message_id: userMessage.uid })
-      .where("id", "=", handle.turnId).execute();
+    await store.db.updateTable("mind_turns").set({
+      status: "running",
+      started_at: startedAt,
+      user_message_id: userMessage.uid,
+    }).where("id", "=", handle.turnId).execute();
     const history = window.map(toHistory);
     const previousUserTokens = window.filter((message) => message.role === "user")
       .map((message) => message.tokenCount);
@@ -774,18 +775,21 @@ export function createMind(options: CreateMindOptions): Mind {
       })));
     };
 
+    // Recall needs only the message and the thread: it runs while stage 3 resolves.
+    const recalling = runner.first(
+      MIND_HOOKS.recall,
+      { view: view(), query: input.text, limit: 8 },
+      failures,
+      controller.signal,
+    );
+
     // 3. Resolve forecasts and concerns.
     stage(3);
     await runner.serial(MIND_HOOKS.resolve, view, contribute, failures, controller.signal);
 
     // 4. Recall.
     stage(4);
-    const recalled = await runner.first(
-      MIND_HOOKS.recall,
-      { view: view(), query: input.text, limit: 8 },
-      failures,
-      controller.signal,
-    );
+    const recalled = await recalling;
     recall = recalled?.value ?? null;
     const prefetched = await runner.concurrent(
       MIND_HOOKS.prefetched,
@@ -939,6 +943,7 @@ export function createMind(options: CreateMindOptions): Mind {
       } else if (event.type === "usage" && usage) {
         usage.inputTokens = event.inputTokens;
         usage.outputTokens = event.outputTokens;
+        usage.costUsd = event.costUsd ?? null;
       } else if (event.type === "error") {
         failure = event.error;
       }
@@ -949,12 +954,6 @@ export function createMind(options: CreateMindOptions): Mind {
       emit({ type: "chat.token", turnId: handle.turnId, delta: rest, part: "text" });
     }
     text = stripConfidenceTags(text);
-    if (usage) {
-      const row = await store.db.selectFrom("mind_ledger").select("cost_usd")
-        .where("turn_id", "=", handle.turnId).where("purpose", "=", "reply")
-        .orderBy("id", "desc").executeTakeFirst();
-      usage.costUsd = row?.cost_usd ?? null;
-    }
 
     const cancelled = controller.signal.aborted && !stopping;
     if (failure && !(cancelled && failure.partial)) {
@@ -1095,6 +1094,7 @@ export function createMind(options: CreateMindOptions): Mind {
           turns: eb("mind_threads.turns", "+", 1),
         }))
       ).execute();
+      await saveState(trx);
       for (const entry of options.hooks.handlers(MIND_HOOKS.persist)) {
         await entry.run({ view: view(), db: trx }, {
           hook: MIND_HOOKS.persist.name,
@@ -1102,7 +1102,6 @@ export function createMind(options: CreateMindOptions): Mind {
         });
       }
     });
-    await saveState();
     turnCount++;
 
     // 11. Background jobs (they start after stage 12).

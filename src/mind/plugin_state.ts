@@ -8,10 +8,16 @@
 import type { Clock } from "../clock.ts";
 import type { Store } from "../store/store.ts";
 
-/** A plugin's key-value state. */
+/** The database handle: the store's, or the open transaction inside `mind.persist`. */
+type Db = Store["db"];
+
+/**
+ * A plugin's key-value state. Inside `mind.persist` pass the hook's `db`:
+ * the turn's transaction holds the only connection.
+ */
 export interface PluginState {
-  get<T>(key: string): Promise<T | undefined>;
-  set(key: string, value: unknown): Promise<void>;
+  get<T>(key: string, db?: Db): Promise<T | undefined>;
+  set(key: string, value: unknown, db?: Db): Promise<void>;
   delete(key: string): Promise<void>;
   /** Every key with a prefix. */
   list<T>(prefix: string): Promise<Array<{ key: string; value: T }>>;
@@ -19,14 +25,13 @@ export interface PluginState {
 
 /** The state of `namespace` (the plugin id). */
 export function pluginState(store: Store, clock: Clock, namespace: string): PluginState {
-  const { db } = store;
   return {
-    async get<T>(key: string) {
+    async get<T>(key: string, db: Db = store.db) {
       const row = await db.selectFrom("kv").select("value").where("namespace", "=", namespace)
         .where("key", "=", key).executeTakeFirst();
       return row ? JSON.parse(row.value) as T : undefined;
     },
-    async set(key, value) {
+    async set(key, value, db = store.db) {
       const encoded = JSON.stringify(value);
       const now = clock.now();
       await db.insertInto("kv").values({
@@ -45,10 +50,11 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
         ).execute();
     },
     async delete(key) {
-      await db.deleteFrom("kv").where("namespace", "=", namespace).where("key", "=", key).execute();
+      await store.db.deleteFrom("kv").where("namespace", "=", namespace).where("key", "=", key)
+        .execute();
     },
     async list<T>(prefix: string) {
-      const rows = await db.selectFrom("kv").select(["key", "value"]).where(
+      const rows = await store.db.selectFrom("kv").select(["key", "value"]).where(
         "namespace",
         "=",
         namespace,

@@ -132,6 +132,7 @@ Deno.test("OpenAI: tool-call arguments split across 5 chunks are joined; usage f
     inputTokens: 42,
     outputTokens: 17,
     estimated: false,
+    costUsd: null,
   });
   assert.deepEqual(events.at(-1), {
     type: "stop",
@@ -155,6 +156,7 @@ Deno.test("an OpenAI-compatible endpoint without usage gives an estimated usage 
     inputTokens: 20,
     outputTokens: 10,
     estimated: true,
+    costUsd: null,
   });
   const { items } = await gateway(host).ledger.list({ limit: 10 });
   assert.equal(items.length, 1);
