@@ -11,7 +11,8 @@ export const MEMORY_ERRORS = {
   TEXT_TOO_LONG: {
     code: "MEMORY_TEXT_TOO_LONG",
     status: 400,
-    message: "The text is longer than 8000 characters",
+    message:
+      "The text is too long (8,000 characters for facts, events and self memories; 32,000 for messages)",
   },
   KV_CONFLICT: {
     code: "MEMORY_KV_CONFLICT",

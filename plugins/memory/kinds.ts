@@ -32,8 +32,11 @@ export function lowerTrust(a: MemoryTrust, b: MemoryTrust): MemoryTrust {
   return order[Math.min(order.indexOf(a), order.indexOf(b))]!;
 }
 
-/** Longest memory text. */
+/** Longest text of a fact, event or self memory. */
 export const MAX_TEXT_CHARS = 8_000;
+
+/** Longest conversation message (what the chat API accepts, spec/mind.md §3.2). */
+export const MAX_MESSAGE_CHARS = 32_000;
 
 /** Sources whose text is scanned for injected instructions. */
 export const UNTRUSTED_SOURCES: ReadonlySet<MemorySource> = new Set(["tool", "web", "peer"]);

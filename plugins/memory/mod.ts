@@ -15,6 +15,7 @@ import {
   type Plugin,
 } from "@synth/kernel";
 import { formatRecallBlock } from "./format.ts";
+import { extractJob } from "./extract.ts";
 import { type MemoryConfig, memoryConfigSchema } from "./config.ts";
 import { memoryRoutes } from "./routes.ts";
 import { createMemoryService, type MemoryApi, type MemoryService } from "./service.ts";
@@ -177,6 +178,12 @@ function registerMindHooks(
         prefetched ? `, ${prefetched} prefetched` : ""
       })${top ? `, best score ${top.score.toFixed(2)}` : ""}`,
     }];
+  });
+
+  ctx.hooks.on(MIND_HOOKS.background, (view) => {
+    if (!ctx.config.semantic.extract) return [];
+    const job = extractJob(service.semantic, view);
+    return job ? [job] : [];
   });
 
   ctx.hooks.on(MIND_HOOKS.forget, async ({ userId, threadId, memoryId }) => {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Database } from "@synth/kernel";
 import type { Kysely } from "kysely";
 import { z } from "zod";
-import { MAX_TEXT_CHARS } from "./kinds.ts";
+import { MAX_MESSAGE_CHARS } from "./kinds.ts";
 
 /** What an export covers. */
 export interface ExportJob {
@@ -219,7 +219,7 @@ export const memoryLine = z.strictObject({
   kind: z.enum(["message", "episode", "semantic", "self"]),
   owner: z.string().nullable(),
   threadId: z.string().nullable(),
-  text: z.string().min(1).max(MAX_TEXT_CHARS),
+  text: z.string().min(1).max(MAX_MESSAGE_CHARS),
   source: z.enum(["user", "agent", "tool", "web", "peer", "system"]),
   sourceRef: z.string().nullable(),
   trust: z.enum(["high", "medium", "low"]),

@@ -12,7 +12,13 @@ import type { Transaction } from "kysely";
 import type { MemoryConfig } from "./config.ts";
 import { memoryError } from "./errors.ts";
 import { looksLikeInjection } from "./injection.ts";
-import { lowerTrust, MAX_TEXT_CHARS, TRUST_OF_SOURCE, UNTRUSTED_SOURCES } from "./kinds.ts";
+import {
+  lowerTrust,
+  MAX_MESSAGE_CHARS,
+  MAX_TEXT_CHARS,
+  TRUST_OF_SOURCE,
+  UNTRUSTED_SOURCES,
+} from "./kinds.ts";
 import type { VectorManager } from "./vectors.ts";
 
 const DAY_MS = 86_400_000;
@@ -68,7 +74,9 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
       if (text.length === 0) {
         throw memoryError("PAYLOAD_INVALID", { field: "text", message: "The text is empty" });
       }
-      if (text.length > MAX_TEXT_CHARS) throw memoryError("TEXT_TOO_LONG", { field: "text" });
+      if (text.length > (memory.kind === "message" ? MAX_MESSAGE_CHARS : MAX_TEXT_CHARS)) {
+        throw memoryError("TEXT_TOO_LONG", { field: "text" });
+      }
       if (!(memory.importance >= 0 && memory.importance <= 1)) {
         throw memoryError("PAYLOAD_INVALID", {
           field: "importance",

@@ -116,7 +116,34 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
       if (!entry) pending.set(turnId, entry = { concerns: [] });
       return entry;
     };
-    let profileSeen: Profile | undefined;
+
+    /**
+     * The change the concern's opening actually made (caps and saturation may
+     * have cut the requested one): a confirmation returns at most 80% of it,
+     * so uncertainty never nets a rise in valence.
+     */
+    async function appliedOpening(row: Row): Promise<{ dp: number; dd: number }> {
+      const label = row.kind === "reply"
+        ? "assurance.concern"
+        : row.kind === "ambiguity"
+        ? "assurance.clarify"
+        : null;
+      if (!label) return { dp: 0, dd: 0 };
+      const events = await db.selectFrom("mind_events").select("data").where(
+        "turn_id",
+        "=",
+        row.turn_id,
+      )
+        .where("type", "=", "affect.impulse").execute();
+      for (const event of events) {
+        const data = JSON.parse(event.data) as {
+          label: string;
+          applied: { dp: number; dd: number };
+        };
+        if (data.label === label) return data.applied;
+      }
+      return { dp: 0, dd: 0 };
+    }
 
     /** Resolves a concern with evidence; returns the impulse and event. */
     async function settle(
@@ -143,7 +170,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           at: now,
         }).execute();
       }
-      const opening = JSON.parse(row.opening_impulse) as { dp: number; dd: number };
+      const opening = await appliedOpening(row);
       const impulse: Impulse = status === "confirmed"
         ? {
           label: "assurance.confirmed",
@@ -199,7 +226,6 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
 
     // Stage 3: this message is evidence for the thread's open concerns.
     ctx.hooks.on(MIND_HOOKS.resolve, async (view) => {
-      profileSeen = view.profile;
       const { appraisal } = view;
       const refutes = appraisal.correction || appraisal.feedback === "bad";
       const confirms = !refutes && (appraisal.confirmation || appraisal.feedback === "good");
@@ -500,7 +526,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
 
     // Feedback outside a turn, and /reset.
     ctx.hooks.on(MIND_HOOKS.event, async (event) => {
-      if (!event.threadId || !profileSeen) return;
+      if (!event.threadId) return;
       if (event.type === "thread.reset") {
         await db.updateTable("psyche_assurance_concerns").set({
           status: "expired",
@@ -520,7 +546,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           value === "good" ? "confirmed" : "refuted",
           { type: "feedback", ref: String(event.data.turn_id ?? event.turnId) },
           null,
-          profileSeen,
+          ctx.profile,
         );
         impulses.push(settled.impulse);
       }
@@ -550,7 +576,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         return { open_concerns: (await openConcerns(db, threadId)).map(toConcern) };
       }
       if (scope !== "mind") return;
-      return await scores(profileSeen?.assurance.minCalibrationSamples ?? 20);
+      return await scores(ctx.profile.assurance.minCalibrationSamples);
     });
 
     async function scores(minimum: number) {
@@ -624,9 +650,6 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           status: 409,
         });
       }
-      if (!profileSeen) {
-        throw new AppError("CONCERN_NOT_READY", "The mind has not run a turn yet", { status: 409 });
-      }
       const settled = await settle(
         row,
         body.resolution,
@@ -635,7 +658,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           ref: `operator:${c.get("principal")?.userId ?? "unknown"}`,
         },
         null,
-        profileSeen,
+        ctx.profile,
       );
       // The kernel applies it: plugins never change affect themselves.
       ctx.bus.publish("mind.impulses", {

@@ -111,7 +111,6 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
   setup(ctx) {
     const { db } = ctx.db;
     const state = pluginState(ctx.db, ctx.clock, "psyche_reflection");
-    let profileSeen: Profile | undefined;
     const counters = async (): Promise<Counters> =>
       (await state.get<Counters>("counters")) ??
         { turns: 0, lastAttemptTurn: 0, lastNonExplicitTurn: null, due: [] };
@@ -301,7 +300,6 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
 
     // Stage 11: which triggers hold after this turn.
     ctx.hooks.on(MIND_HOOKS.background, async (view: TurnView) => {
-      profileSeen = view.profile;
       const settings = view.profile.reflection;
       const c = await counters(); // this turn was counted in stage 10
       const triggers: Array<{ trigger: Trigger; value: string }> = [];
@@ -385,14 +383,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
 
     ctx.hooks.on(MIND_HOOKS.command, (command) => {
       if (command.name !== "reflect") return;
-      const profile = profileSeen;
-      if (!profile) {
-        return {
-          command: "reflect",
-          ok: false,
-          output: { text: "Nothing to reflect on yet: no turn has run." },
-        };
-      }
+      const profile = ctx.profile;
       return {
         command: "reflect",
         ok: true,
@@ -418,7 +409,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         .orderBy("at", "desc").orderBy("id", "desc").execute();
       const last = runs.find((run) => run.status === "done");
       const c = await counters();
-      const interval = profileSeen?.reflection.intervalTurns ?? 10;
+      const interval = ctx.profile.reflection.intervalTurns;
       return {
         runs: runs.length,
         failure_rate: runs.length

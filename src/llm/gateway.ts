@@ -1204,7 +1204,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
               }
               continue entryLoop;
             }
-            if (runtime.breaker.state === "open") continue entryLoop;
+            if (runtime.breaker.state === "open" || retry >= config.retry.maxRetries) {
+              continue entryLoop;
+            }
             try {
               await delay(
                 clock,

@@ -7,7 +7,8 @@
  * @module
  */
 import type { EventBus } from "../bus.ts";
-import type { Clock, TimerHandle } from "../clock.ts";
+import { type Clock, type TimerHandle, withTimeout } from "../clock.ts";
+import { sql } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
 import type { KernelLlm } from "../llm/gateway.ts";
@@ -155,6 +156,15 @@ interface QueuedTurn {
   receivedAt: number;
   controller: AbortController;
   resolve(outcome: TurnOutcome): void;
+  /** What the turn has done so far, kept even if it fails unexpectedly. */
+  progress: {
+    impulses: AppliedImpulse[];
+    events: MindEventInput[];
+    failures: HookFailure[];
+    stageTimes: Array<{ name: string; durationMs: number }>;
+  };
+  /** Set once the turn left the queue (a queued cancel just removes it). */
+  started: boolean;
 }
 
 /** The mind's public surface (routes, commands, the terminal, plugins via hooks). */
@@ -217,6 +227,8 @@ export interface Mind {
   readonly tickIntervalMs: number;
   /** Runs one tick now (tests, `/state`). */
   tick(): Promise<void>;
+  /** Resolves when the timer-driven tick running now (if any) has finished. */
+  ticked(): Promise<void>;
   /** Notes user activity that is not a turn (commands): idleness restarts. */
   noteActivity(): void;
 }
@@ -359,6 +371,8 @@ export function createMind(options: CreateMindOptions): Mind {
   let lastActivityAt = clock.now();
   let stopping = false;
   const queue: QueuedTurn[] = [];
+  /** Submits between the queue check and the push. */
+  let reserved = 0;
   let active: QueuedTurn | undefined;
   let processing: Promise<void> | undefined;
   const live = new Map<string, TurnHandle>();
@@ -402,6 +416,8 @@ export function createMind(options: CreateMindOptions): Mind {
   // --- ticks ---------------------------------------------------------------
 
   let tickTimer: TimerHandle | undefined;
+  /** The tick running now, if any. */
+  let ticking: Promise<void> | undefined;
   let tickMs = profile.background.tickSeconds * 1_000;
 
   function idle(): boolean {
@@ -413,9 +429,10 @@ export function createMind(options: CreateMindOptions): Mind {
     if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
     tickTimer = clock.setTimeout(() => {
       tickTimer = undefined;
-      void tick().catch((error) => log.error("a mind tick failed", { error })).finally(
-        scheduleTick,
-      );
+      ticking = tick().catch((error) => log.error("a mind tick failed", { error })).finally(() => {
+        ticking = undefined;
+        scheduleTick();
+      });
     }, tickMs);
   }
 
@@ -433,7 +450,12 @@ export function createMind(options: CreateMindOptions): Mind {
     const jobs = answers.flatMap(({ value }) => value ?? []);
     for (const job of jobs) await scheduler.enqueue(job);
     if (jobs.length === 0) {
-      tickMs = Math.min(tickMs * 2, profile.background.maxTickSeconds * 1_000);
+      // Before the idle stop, ticks stay at most 5 minutes apart so idle sessions close
+      // (and get their summaries) in time; once idle they back off to the maximum.
+      const cap = idle()
+        ? profile.background.maxTickSeconds * 1_000
+        : Math.min(profile.background.maxTickSeconds * 1_000, 300_000);
+      tickMs = Math.min(tickMs * 2, cap);
     }
   }
 
@@ -665,10 +687,7 @@ export function createMind(options: CreateMindOptions): Mind {
     const { handle, input, controller } = turn;
     const port = requireConversations();
     const startedAt = clock.now();
-    const stageTimes: Array<{ name: string; durationMs: number }> = [];
-    const failures: HookFailure[] = [];
-    const events: MindEventInput[] = [];
-    const impulses: AppliedImpulse[] = [];
+    const { stageTimes, failures, events, impulses } = turn.progress;
     const budget = new ImpulseBudget(profile);
     const signals: Partial<Signals> = {};
     let stageStart = startedAt;
@@ -1068,6 +1087,37 @@ export function createMind(options: CreateMindOptions): Mind {
         usage: usage ? JSON.stringify(usage) : null,
         stages: JSON.stringify(stageTimes),
       }).where("id", "=", handle.turnId).execute();
+      // Plugin rows first, each inside a savepoint: a failing plugin loses its rows, not the turn.
+      for (const entry of options.hooks.handlers(MIND_HOOKS.persist)) {
+        await sql`SAVEPOINT plugin_persist`.execute(trx);
+        try {
+          await withTimeout(
+            Promise.resolve(
+              entry.run({ view: view(), db: trx }, {
+                hook: MIND_HOOKS.persist.name,
+                signal: controller.signal,
+              }),
+            ),
+            {
+              clock,
+              ms: config.hookTimeoutMs,
+              error: () => new Error(`no answer within ${config.hookTimeoutMs} ms`),
+            },
+          );
+          await sql`RELEASE SAVEPOINT plugin_persist`.execute(trx);
+        } catch (error) {
+          await sql`ROLLBACK TO SAVEPOINT plugin_persist`.execute(trx);
+          await sql`RELEASE SAVEPOINT plugin_persist`.execute(trx);
+          const message = error instanceof Error ? error.message : String(error);
+          failures.push({ plugin: entry.plugin, hook: MIND_HOOKS.persist.name, message });
+          log.warn("a mind hook failed; its rows are dropped", {
+            plugin: entry.plugin,
+            hook: MIND_HOOKS.persist.name,
+            error,
+          });
+        }
+      }
+      record.degraded = [...new Set(failures.map((item) => item.plugin))];
       stored = await insertEvents(
         trx,
         [
@@ -1095,24 +1145,20 @@ export function createMind(options: CreateMindOptions): Mind {
         }))
       ).execute();
       await saveState(trx);
-      for (const entry of options.hooks.handlers(MIND_HOOKS.persist)) {
-        await entry.run({ view: view(), db: trx }, {
-          hook: MIND_HOOKS.persist.name,
-          signal: controller.signal,
-        });
-      }
     });
     turnCount++;
 
     // 11. Background jobs (they start after stage 12).
     stage(11);
     await deliver(stored, budget);
+    const backgroundFailures: HookFailure[] = [];
     const jobs = await runner.concurrent(
       MIND_HOOKS.background,
       view(),
-      failures,
+      backgroundFailures,
       controller.signal,
     );
+    await recordFailures(backgroundFailures, { turnId: handle.turnId, threadId: input.threadId });
     const queuedJobs: BackgroundJob[] = jobs.flatMap(({ value }) => value ?? []);
 
     // 12. Emit.
@@ -1277,22 +1323,50 @@ export function createMind(options: CreateMindOptions): Mind {
     await saveState();
   }
 
+  /** Cancels a turn: a queued one leaves the queue; a running one is aborted (partial text kept). */
+  function cancelTurn(turn: QueuedTurn) {
+    const index = queue.indexOf(turn);
+    if (index < 0) {
+      turn.controller.abort();
+      return;
+    }
+    queue.splice(index, 1);
+    turn.controller.abort();
+    void store.db.updateTable("mind_turns").set({ status: "cancelled", finished_at: clock.now() })
+      .where("id", "=", turn.handle.turnId).execute()
+      .catch((error) => log.error("recording a cancelled turn failed", { error }));
+    turn.handle.events.emit({ type: "turn.cancelled", turnId: turn.handle.turnId });
+    turn.handle.events.close();
+    turn.resolve({
+      turnId: turn.handle.turnId,
+      threadId: turn.input.threadId,
+      seq: turn.handle.seq,
+      status: "cancelled",
+      reply: null,
+      messageId: null,
+      flags: { uncertain: false, clarifying: false },
+      usage: null,
+      state: snapshot(current(), profile),
+    });
+  }
+
   async function processQueue() {
     while (queue.length > 0) {
       const turn = queue.shift()!;
       active = turn;
+      turn.started = true;
       scheduler.setTurnActive(true);
+      const onShutdown = () => turn.controller.abort();
+      options.signal.addEventListener("abort", onShutdown, { once: true });
       try {
         await runTurn(turn);
       } catch (error) {
         log.error("a turn failed unexpectedly", { turn: turn.handle.turnId, error });
         const failure = { code: "INTERNAL", message: "The turn failed", partial: false };
         try {
+          // What already happened (the user's message, its impulses) is recorded.
           await persistEnd(turn, "failed", {
-            impulses: [],
-            events: [],
-            failures: [],
-            stageTimes: [],
+            ...turn.progress,
             usage: null,
             flags: { uncertain: false, clarifying: false },
             messageId: null,
@@ -1315,6 +1389,7 @@ export function createMind(options: CreateMindOptions): Mind {
           state: snapshot(current(), profile),
         });
       } finally {
+        options.signal.removeEventListener("abort", onShutdown);
         turn.handle.events.close();
         active = undefined;
         scheduler.setTurnActive(false);
@@ -1346,6 +1421,7 @@ export function createMind(options: CreateMindOptions): Mind {
       return tickMs;
     },
     tick,
+    ticked: () => ticking ?? Promise.resolve(),
     noteActivity: () => activity(),
 
     async start() {
@@ -1380,7 +1456,12 @@ export function createMind(options: CreateMindOptions): Mind {
         .executeTakeFirstOrThrow();
       turnCount = Number(completed.n);
       scheduleTick();
-      // Turns cut by a crash or a stop never finish: say so.
+      // Jobs and turns cut by a crash or a stop never finish: say so.
+      await store.db.updateTable("mind_jobs").set({
+        status: "skipped",
+        reason: "shutdown",
+        finished_at: clock.now(),
+      }).where("status", "in", ["queued", "running"]).execute();
       await store.db.updateTable("mind_turns").set({
         status: "failed",
         error_code: "MIND_INTERRUPTED",
@@ -1433,51 +1514,67 @@ export function createMind(options: CreateMindOptions): Mind {
           { status: 400, field: "message" },
         );
       }
-      if (queue.length >= config.maxQueue) {
+      if (queue.length + reserved >= config.maxQueue) {
         throw new AppError(
           "CHAT_QUEUE_FULL",
           `${queue.length} turns are already waiting; try again shortly`,
           { status: 429 },
         );
       }
-      const threadId = input.threadId
-        ? (await ownedThread(input.threadId, input.userId, input.role)).id
-        : (await port.createThread({ ownerUserId: input.userId })).id;
-      const receivedAt = clock.now();
-      activity();
-      const turnId = ids.next("turn");
-      const turnSeq = ++seq;
-      await store.db.insertInto("mind_turns").values({
-        id: turnId,
-        seq: turnSeq,
-        thread_id: threadId,
-        user_id: input.userId,
-        status: "queued",
-        received_at: receivedAt,
-      }).execute();
-      const controller = new AbortController();
-      options.signal.addEventListener("abort", () => controller.abort(), { once: true });
-      const { promise, resolve } = Promise.withResolvers<TurnOutcome>();
-      const position = queue.length + (active ? 1 : 0);
-      const handle: TurnHandle = {
-        turnId,
-        threadId,
-        seq: turnSeq,
-        queuePosition: position,
-        userMessageId: null,
-        events: new EventChannel<TurnEvent>(),
-        done: promise,
-        cancel: () => controller.abort(),
-      };
-      handle.events.emit({
-        type: "turn.queued",
-        turnId,
-        threadId,
-        seq: turnSeq,
-        queuePosition: position,
-      });
-      live.set(turnId, handle);
-      queue.push({ handle, input: { ...input, threadId }, receivedAt, controller, resolve });
+      // The slot is taken before the awaits below, so concurrent submits cannot overfill the queue.
+      reserved++;
+      let queued: QueuedTurn;
+      try {
+        const threadId = input.threadId
+          ? (await ownedThread(input.threadId, input.userId, input.role)).id
+          : (await port.createThread({ ownerUserId: input.userId })).id;
+        const receivedAt = clock.now();
+        activity();
+        const turnId = ids.next("turn");
+        const turnSeq = ++seq;
+        await store.db.insertInto("mind_turns").values({
+          id: turnId,
+          seq: turnSeq,
+          thread_id: threadId,
+          user_id: input.userId,
+          status: "queued",
+          received_at: receivedAt,
+        }).execute();
+        const controller = new AbortController();
+        const { promise, resolve } = Promise.withResolvers<TurnOutcome>();
+        const position = queue.length + (active ? 1 : 0);
+        const handle: TurnHandle = {
+          turnId,
+          threadId,
+          seq: turnSeq,
+          queuePosition: position,
+          userMessageId: null,
+          events: new EventChannel<TurnEvent>(),
+          done: promise,
+          cancel: () => cancelTurn(queued),
+        };
+        queued = {
+          handle,
+          input: { ...input, threadId },
+          receivedAt,
+          controller,
+          resolve,
+          progress: { impulses: [], events: [], failures: [], stageTimes: [] },
+          started: false,
+        };
+        handle.events.emit({
+          type: "turn.queued",
+          turnId,
+          threadId,
+          seq: turnSeq,
+          queuePosition: position,
+        });
+        live.set(turnId, handle);
+        queue.push(queued);
+      } finally {
+        reserved--;
+      }
+      const handle = queued.handle;
       processing ??= processQueue();
       return handle;
     },

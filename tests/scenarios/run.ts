@@ -276,9 +276,7 @@ async function observe(
       last_status: resolvedLast?.status ?? null,
       last_kind: resolvedLast?.kind ?? null,
       last_evidence: resolvedLast?.evidence ? JSON.parse(resolvedLast.evidence).type : null,
-      net_dp: resolvedLast
-        ? await netDp(host, resolvedLast.id, JSON.parse(resolvedLast.opening_impulse).dp)
-        : null,
+      net_dp: resolvedLast ? await netDp(host, resolvedLast.id, resolvedLast.turn_id) : null,
     },
     samples: { count: samples.length, last_outcome: samples[0]?.outcome ?? null },
     reflection: {
@@ -299,13 +297,17 @@ async function observe(
   };
 }
 
-/** A concern's opening dp plus the dp its resolution applied. */
-async function netDp(host: TestHost, concernId: string, openingDp: number): Promise<number> {
-  const rows = await host.kernel.store.db.selectFrom("mind_events").select("data")
+/** The dp a concern's opening applied plus the dp its resolution applied. */
+async function netDp(host: TestHost, concernId: string, openedBy: string): Promise<number> {
+  const rows = await host.kernel.store.db.selectFrom("mind_events").select(["data", "turn_id"])
     .where("type", "=", "affect.impulse").execute();
-  const resolution = rows.map((row) =>
-    JSON.parse(row.data) as { reason: string; applied: { dp: number } }
-  )
-    .find((item) => item.reason.includes(concernId));
-  return openingDp + (resolution?.applied.dp ?? 0);
+  const impulses = rows.map((row) => ({
+    turnId: row.turn_id,
+    ...(JSON.parse(row.data) as { label: string; reason: string; applied: { dp: number } }),
+  }));
+  const opening = impulses.find((item) =>
+    item.turnId === openedBy && item.label === "assurance.concern"
+  );
+  const resolution = impulses.find((item) => item.reason.includes(concernId));
+  return (opening?.applied.dp ?? 0) + (resolution?.applied.dp ?? 0);
 }

@@ -1,0 +1,96 @@
+/**
+ * A restart in the middle of a conversation resumes exactly (spec/mind.md
+ * §17 item 37, issue 5 item 4).
+ */
+import assert from "node:assert/strict";
+import { FakeClock, makeTestDir } from "@synth/testing";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost } from "./helpers.ts";
+
+const UNSURE =
+  "I think it might possibly work if you restart it, but maybe not. Perhaps try the staging copy first. <confidence>0.2</confidence>";
+const FORECAST = JSON.stringify([
+  { text: "Does that work on Windows?", probability: 0.7, intent: "question" },
+  { text: "Thanks.", probability: 0.3, intent: "thank" },
+]);
+const REFLECTION = JSON.stringify({
+  coherence: 0.8,
+  alignment: 0.7,
+  issues: [],
+  instructions: ["Name the risks first."],
+  insight: null,
+  selfStatement: "I am careful.",
+});
+
+Deno.test("affect, calibration, open concerns, ready forecasts, instruction turns and the narrative survive a restart", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{ reply: { text: UNSURE } }],
+    forecast: [{ reply: { text: FORECAST }, times: 10 }],
+    reflection: [{ reply: { text: REFLECTION }, times: 3 }],
+  });
+  const dataDir = await makeTestDir("synth-mind-resume-");
+  try {
+    let before: Record<string, unknown>;
+    let threadId: string;
+    let stoppedAt: number;
+    {
+      await using host = await mindHost(fake, { dataDir });
+      const first = await chat(
+        host,
+        "How do I restart the payment service safely during business hours?",
+      );
+      threadId = first.body.thread_id as string;
+      await host.kernel.mind.scheduler.idle();
+      await chat(host, "I don't understand, what do you mean?", threadId);
+      await host.kernel.mind.scheduler.idle();
+      await chat(host, "/reflect", threadId);
+      before = (await chat(host, "/state", threadId)).body.data as Record<string, unknown>;
+      stoppedAt = host.clock.now();
+    }
+    await using host = await mindHost(fake, {
+      dataDir,
+      clock: new FakeClock({ start: stoppedAt + 60_000 }),
+    });
+    const after = (await chat(host, "/state", threadId)).body.data as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const calibration = (x: Record<string, unknown>) =>
+      (x.psyche_calibration as { outputs: unknown }).outputs;
+    assert.deepEqual(calibration(after), calibration(before), "calibration outputs");
+    assert.equal(
+      (after.psyche_assurance as { open_concerns: number }).open_concerns,
+      (before.psyche_assurance as { open_concerns: number }).open_concerns,
+    );
+    assert.ok((after.psyche_assurance as { open_concerns: number }).open_concerns >= 1);
+    const thread = after.thread as Record<string, Record<string, unknown>>;
+    assert.equal(
+      thread.psyche_dreaming!.latest_status,
+      "ready",
+      "the ready forecast is still pending",
+    );
+    const active = (x: Record<string, unknown>) =>
+      (x.psyche_reflection as { active_instructions: { turnsLeft: number } }).active_instructions;
+    assert.deepEqual(active(after), active(before), "instruction turns left");
+    assert.equal(
+      (after.psyche_purpose as { narrative: { version: number } }).narrative.version,
+      (before.psyche_purpose as { narrative: { version: number } }).narrative.version,
+    );
+    const p = (x: Record<string, unknown>) => (x.affect as { p: number }).p;
+    const b = host.kernel.mind.profile.affect.baseline.p;
+    assert.ok(
+      Math.abs((p(after) - b) - (p(before) - b) * 2 ** (-1 / 20)) < 1e-9,
+      "affect decayed by a minute",
+    );
+    // Everything works on after the restart, with no turn run yet in this process.
+    const reflect = await chat(host, "/reflect", threadId);
+    assert.equal(reflect.body.success, true, String(reflect.body.response));
+    const next = await chat(host, "Does that work on Windows?", threadId);
+    const { record } = (await host.kernel.mind.influence(next.body.turn_id as string))!;
+    assert.equal(record.forecast.status, "resolved");
+    assert.ok(record.forecast.alignment! > 0.5);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
