@@ -356,8 +356,13 @@ function describeIssue(issue: z.core.$ZodIssue, context: IssueContext): ConfigIs
   const got = field?.secret ? "***" : emptyOverride ? "an empty value" : formatValue(value);
   const expectation = field && field.key === key
     ? `must be ${field.form}`
-    : issue.message.replace(/^Invalid input: /, "").toLowerCase();
+    : lowerFirst(issue.message.replace(/^Invalid input: /, ""));
   return [{ key, message: `${key || "(root)"} ${expectation} (got ${got}, from ${source})` }];
+}
+
+/** Lowercases only the first letter: the rest may be a pattern or a value. */
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 function sourceOf(key: string, context: IssueContext): string {

@@ -255,3 +255,14 @@ Deno.test("a second config file that is ignored is reported in the origin", () =
   assert.equal(origin.file, "/app/synth.config.jsonc");
   assert.deepEqual(origin.ignoredFiles, ["/app/synth.config.json"]);
 });
+
+Deno.test("a pattern in an error keeps its case", () => {
+  const lines = configErrorLines(() =>
+    load({
+      files: {
+        "/app/synth.config.json": `{ "llm": { "providers": { "main": { "type": "openai", "apiKeyEnv": "my_key" } } } }`,
+      },
+    })
+  );
+  assert.match(lines.join("\n"), /llm\.providers\.main\.apiKeyEnv .*\/\^\[A-Z\]\[A-Z0-9_\]\*\$\//);
+});
