@@ -265,6 +265,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         mind,
         hooks,
         store: options.store,
+        clock: options.clock,
         log: log.child("commands"),
         signal: host.signal,
       });

@@ -106,7 +106,7 @@ export const memoryPlugin: Plugin<MemoryConfig, MemoryApi> = createMemoryPlugin(
 /**
  * Answers the mind: threads and messages (`mind.conversations`), hybrid
  * recall into the labelled data block (`mind.recall`, `mind.fragments`),
- * and `/forget` (`mind.forget`).
+ * `/forget` (`mind.forget`) and `/export` (`mind.export`).
  */
 function registerMindHooks(
   ctx: Parameters<Plugin<MemoryConfig, MemoryApi>["setup"]>[0],
@@ -200,5 +200,20 @@ function registerMindHooks(
       return { deleted: result.forgotten + 1 };
     }
     return { deleted: 0 };
+  });
+
+  // `/export`: the caller's memories and identity in the NDJSON export's
+  // record shapes; messages are already in the export's threads.
+  ctx.hooks.on(MIND_HOOKS.export, async ({ userId }) => {
+    const memories: unknown[] = [];
+    const kv: unknown[] = [];
+    const text = await new Response(service.transfer.exportStream(userId)).text();
+    for (const line of text.split("\n")) {
+      if (!line) continue;
+      const record = JSON.parse(line) as { type: string; kind?: string };
+      if (record.type === "memory" && record.kind !== "message") memories.push(record);
+      if (record.type === "kv") kv.push(record);
+    }
+    return { memories, kv };
   });
 }

@@ -21,6 +21,7 @@ import {
   readJson,
   readQuery,
   requireRole,
+  threadReader,
   type TurnView,
 } from "@synth/kernel";
 import { z } from "zod";
@@ -571,6 +572,27 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
       return { deleted: Number(concerns.numDeletedRows) + turns.length };
     });
 
+    ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds }) => {
+      if (threadIds.length === 0) return { concerns: [], assessments: [], samples: [] };
+      const concerns = await db.selectFrom("psyche_assurance_concerns").selectAll()
+        .where("thread_id", "in", threadIds).orderBy("opened_at").execute();
+      const turns = await db.selectFrom("psyche_assurance_turns").selectAll()
+        .where("thread_id", "in", threadIds).orderBy("at").execute();
+      const samples = turns.length
+        ? await db.selectFrom("psyche_assurance_samples").selectAll()
+          .where("turn_id", "in", turns.map((turn) => turn.turn_id)).orderBy("id").execute()
+        : [];
+      return {
+        concerns: concerns.map(toConcern),
+        assessments: turns.map((turn) => ({
+          ...turn,
+          signals: JSON.parse(turn.signals),
+          policy: turn.policy === null ? null : JSON.parse(turn.policy),
+        })),
+        samples,
+      };
+    });
+
     ctx.hooks.on(MIND_HOOKS.state, async ({ scope, threadId }) => {
       if (scope === "thread" && threadId) {
         return { open_concerns: (await openConcerns(db, threadId)).map(toConcern) };
@@ -628,23 +650,33 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         .limit(query.limit);
       if (query.status) select = select.where("status", "=", query.status);
       if (query.thread_id) select = select.where("thread_id", "=", query.thread_id);
+      const reader = threadReader(c);
+      if (reader !== null) select = select.where("thread_id", "in", threadsOf(reader));
       return c.json({ items: (await select.execute()).map(toConcern) });
     });
 
+    /** Another user's concern is "not found", like their thread. */
+    async function visibleConcern(id: string, reader: string | null) {
+      let select = db.selectFrom("psyche_assurance_concerns").selectAll().where("id", "=", id);
+      if (reader !== null) select = select.where("thread_id", "in", threadsOf(reader));
+      const row = await select.executeTakeFirst();
+      if (!row) throw new AppError("CONCERN_NOT_FOUND", "No such concern", { status: 404 });
+      return row;
+    }
+
+    function threadsOf(userId: string) {
+      return db.selectFrom("threads").select("id").where("created_by", "=", userId);
+    }
+
     ctx.http.get("/concerns/:id", async (c) => {
       requireRole(c, "viewer");
-      const row = await db.selectFrom("psyche_assurance_concerns").selectAll()
-        .where("id", "=", c.req.param("id")).executeTakeFirst();
-      if (!row) throw new AppError("CONCERN_NOT_FOUND", "No such concern", { status: 404 });
-      return c.json(toConcern(row));
+      return c.json(toConcern(await visibleConcern(c.req.param("id"), threadReader(c))));
     });
 
     ctx.http.post("/concerns/:id/resolve", async (c) => {
       requireRole(c, "operator");
       const body = await readJson(c, resolveBody);
-      const row = await db.selectFrom("psyche_assurance_concerns").selectAll()
-        .where("id", "=", c.req.param("id")).executeTakeFirst();
-      if (!row) throw new AppError("CONCERN_NOT_FOUND", "No such concern", { status: 404 });
+      const row = await visibleConcern(c.req.param("id"), threadReader(c));
       if (row.status !== "open") {
         throw new AppError("CONCERN_CLOSED", `This concern is already ${row.status}`, {
           status: 409,

@@ -152,7 +152,31 @@ export const psycheCalibrationPlugin: Plugin<unknown, void> = definePlugin({
       await store.set(entry.windowKey, entry.window, db);
     });
 
-    ctx.hooks.on(MIND_HOOKS.state, async ({ scope }) => {
+    // A thread's recent sentiments and latencies go with it.
+    ctx.hooks.on(MIND_HOOKS.forget, async ({ threadId }) => {
+      if (!threadId) return { deleted: 0 };
+      const had = await store.get(`thread:${threadId}`);
+      await store.delete(`thread:${threadId}`);
+      return { deleted: had === undefined ? 0 : 1 };
+    });
+
+    ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds }) => {
+      const windows: Record<string, ThreadWindow> = {};
+      for (const threadId of threadIds) {
+        const window = await store.get<ThreadWindow>(`thread:${threadId}`);
+        if (window) windows[threadId] = window;
+      }
+      return { thread_windows: windows };
+    });
+
+    ctx.hooks.on(MIND_HOOKS.state, async ({ scope, threadId }) => {
+      if (scope === "thread" && threadId) {
+        const window = await store.get<ThreadWindow>(`thread:${threadId}`);
+        return {
+          recent_sentiments: window?.sentiments ?? [],
+          recent_latencies_ms: window?.latencies ?? [],
+        };
+      }
       if (scope !== "mind") return;
       const state = cached ?? await store.get<CalibrationState>("state");
       return state ? { ...state } : { state: "flow", ema: null, reward: null, outputs: null };

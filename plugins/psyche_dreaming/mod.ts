@@ -361,6 +361,25 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         return { deleted: sets.length };
       });
 
+      ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds }) => {
+        if (threadIds.length === 0) return { forecasts: [] };
+        const sets = await db.selectFrom("psyche_dreaming_sets").selectAll()
+          .where("thread_id", "in", threadIds).orderBy("created_at").execute();
+        const items = sets.length
+          ? await db.selectFrom("psyche_dreaming_items")
+            .select(["set_id", "idx", "text", "p", "intent", "sim"])
+            .where("set_id", "in", sets.map((set) => set.id)).orderBy("set_id").orderBy("idx")
+            .execute()
+          : [];
+        return {
+          forecasts: sets.map((set) => ({
+            ...set,
+            resolution: set.resolution === null ? null : JSON.parse(set.resolution),
+            items: items.filter((item) => item.set_id === set.id),
+          })),
+        };
+      });
+
       async function accuracy(window: number) {
         const resolved = await db.selectFrom("psyche_dreaming_sets").select([
           "resolution",

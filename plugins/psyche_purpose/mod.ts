@@ -21,6 +21,7 @@ import {
   pluginState,
   type Profile,
   readQuery,
+  redactPersonal,
   requireRole,
   sentences,
 } from "@synth/kernel";
@@ -389,9 +390,18 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
               "=",
               sessionId,
             ).execute();
+            // Milestones are shown to every viewer: no personal details in the title.
+            const owner = await db.selectFrom("threads").select("created_by").where(
+              "id",
+              "=",
+              threadId,
+            ).executeTakeFirst();
             await addMilestone(
               "session_summary",
-              summary.split(/(?<=[.!?])\s/)[0]!.slice(0, 120),
+              redactPersonal(
+                summary.split(/(?<=[.!?])\s/)[0]!,
+                owner?.created_by ? [owner.created_by] : [],
+              ).slice(0, 120),
               sessionId,
             );
             return { note: `session ${sessionId} summarised` };
@@ -621,6 +631,40 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
         MIND_HOOKS.state,
         async ({ scope }) => scope === "mind" ? await overview() : undefined,
       );
+
+      // `/forget thread`: its sessions, their milestones and its drift samples.
+      ctx.hooks.on(MIND_HOOKS.forget, async ({ threadId }) => {
+        if (!threadId) return { deleted: 0 };
+        const sessions = (await db.selectFrom("psyche_purpose_sessions").select("id")
+          .where("thread_id", "=", threadId).execute()).map((row) => row.id);
+        const turns = (await db.selectFrom("mind_turns").select("id")
+          .where("thread_id", "=", threadId).execute()).map((row) => row.id);
+        if (sessions.length > 0) {
+          await db.deleteFrom("psyche_purpose_milestones").where("ref_id", "in", sessions)
+            .where("kind", "in", ["session_summary", "growth"]).execute();
+          await db.deleteFrom("psyche_purpose_sessions").where("id", "in", sessions).execute();
+        }
+        if (turns.length > 0) {
+          await db.deleteFrom("psyche_purpose_drift").where("turn_id", "in", turns).execute();
+        }
+        return { deleted: sessions.length };
+      });
+
+      ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds, scope }) => {
+        const sessions = threadIds.length
+          ? (await db.selectFrom("psyche_purpose_sessions").selectAll()
+            .where("thread_id", "in", threadIds).orderBy("started_at").execute())
+            .map((row) => ({ ...row, stats: JSON.parse(row.stats) }))
+          : [];
+        if (scope !== "mind") return { sessions };
+        await current(); // the initial version exists from the first read on
+        const versions = await db.selectFrom("psyche_purpose_versions")
+          .select(["version", "text", "words", "created_at", "reason", "source_reflection_id"])
+          .orderBy("version").execute();
+        const milestones = await db.selectFrom("psyche_purpose_milestones").selectAll()
+          .orderBy("at").execute();
+        return { sessions, narrative_versions: versions, milestones };
+      });
 
       ctx.hooks.on(MIND_HOOKS.commands, () => [{
         name: "purpose",

@@ -24,6 +24,7 @@ import {
   readQuery,
   redactPersonal,
   requireRole,
+  threadReader,
   type TurnView,
 } from "@synth/kernel";
 import type { Selectable } from "kysely";
@@ -259,6 +260,9 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         raw: null,
         repaired: repaired ? 1 : 0,
       }).execute();
+      if (output.insight !== null) {
+        await state.set("insights", (await state.get<number>("insights") ?? 0) + 1);
+      }
       if (output.instructions.length > 0) {
         await state.set(
           "active",
@@ -397,24 +401,39 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       };
     });
 
+    // `/forget thread`: the reflections run on it (the narrative they shaped stays).
+    ctx.hooks.on(MIND_HOOKS.forget, async ({ threadId }) => {
+      if (!threadId) return { deleted: 0 };
+      const result = await db.deleteFrom("psyche_reflection_runs").where("thread_id", "=", threadId)
+        .executeTakeFirst();
+      return { deleted: Number(result.numDeletedRows) };
+    });
+
+    ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds, scope }) => {
+      let select = runs().orderBy("psyche_reflection_runs.at");
+      if (scope !== "mind") {
+        if (threadIds.length === 0) return { reflections: [] };
+        select = select.where("psyche_reflection_runs.thread_id", "in", threadIds);
+      }
+      return { reflections: (await select.execute()).map((row) => view(row, null)) };
+    });
+
     ctx.hooks.on(MIND_HOOKS.state, async ({ scope }) => {
       if (scope !== "mind") return undefined;
-      const runs = await db.selectFrom("psyche_reflection_runs").select([
-        "id",
-        "status",
-        "output",
-        "at",
-        "primary_trigger",
-      ])
-        .orderBy("at", "desc").orderBy("id", "desc").execute();
-      const last = runs.find((run) => run.status === "done");
+      const counts = await db.selectFrom("psyche_reflection_runs")
+        .select((eb) => ["status", eb.fn.countAll<number>().as("n")]).groupBy("status").execute();
+      const done = Number(counts.find((row) => row.status === "done")?.n ?? 0);
+      const failed = Number(counts.find((row) => row.status === "failed")?.n ?? 0);
+      const last = await db.selectFrom("psyche_reflection_runs")
+        .select(["id", "output", "at", "primary_trigger"]).where("status", "=", "done")
+        .orderBy("at", "desc").orderBy("id", "desc").executeTakeFirst();
       const c = await counters();
       const interval = ctx.profile.reflection.intervalTurns;
       return {
-        runs: runs.length,
-        failure_rate: runs.length
-          ? runs.filter((run) => run.status === "failed").length / runs.length
-          : null,
+        runs: done + failed,
+        failure_rate: done + failed > 0 ? failed / (done + failed) : null,
+        // Reflections that produced an insight (R§2.3 derived it from the turn count).
+        insights: await state.get<number>("insights") ?? 0,
         last: last
           ? { id: last.id, at: last.at, trigger: last.primary_trigger, ...JSON.parse(last.output!) }
           : null,
@@ -423,30 +442,39 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       };
     });
 
+    /** Runs with their thread's owner (the raw text is shown only to them or an admin). */
+    function runs() {
+      return db.selectFrom("psyche_reflection_runs").leftJoin(
+        "threads",
+        "threads.id",
+        "psyche_reflection_runs.thread_id",
+      ).selectAll("psyche_reflection_runs").select("threads.created_by as owner");
+    }
+
     ctx.http.get("/reflections", async (c) => {
       requireRole(c, "viewer");
       const query = readQuery(c, listQuery);
-      let select = db.selectFrom("psyche_reflection_runs").selectAll().orderBy("at", "desc").limit(
-        query.limit,
-      );
-      if (query.status) select = select.where("status", "=", query.status);
+      let select = runs().orderBy("psyche_reflection_runs.at", "desc").limit(query.limit);
+      if (query.status) select = select.where("psyche_reflection_runs.status", "=", query.status);
       const rows = await select.execute();
-      return c.json({ items: rows.map(view) });
+      const reader = threadReader(c);
+      return c.json({ items: rows.map((row) => view(row, reader)) });
     });
 
     ctx.http.get("/reflections/:id", async (c) => {
       requireRole(c, "viewer");
-      const row = await db.selectFrom("psyche_reflection_runs").selectAll().where(
-        "id",
-        "=",
-        c.req.param("id"),
-      )
+      const row = await runs().where("psyche_reflection_runs.id", "=", c.req.param("id"))
         .executeTakeFirst();
       if (!row) throw new AppError("REFLECTION_NOT_FOUND", "No such reflection", { status: 404 });
-      return c.json(view(row));
+      return c.json(view(row, threadReader(c)));
     });
 
-    function view(row: Selectable<Database["psyche_reflection_runs"]>) {
+    function view(
+      row: Selectable<Database["psyche_reflection_runs"]> & { owner: string | null },
+      reader: string | null,
+    ) {
+      // The raw reply may quote the conversation it reflected on.
+      const mayReadRaw = reader === null || row.owner === null || row.owner === reader;
       return {
         id: row.id,
         at: new Date(row.at).toISOString(),
@@ -456,7 +484,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         status: row.status,
         output: row.output ? JSON.parse(row.output) : null,
         error: row.error,
-        raw: row.raw,
+        raw: mayReadRaw ? row.raw : null,
         repaired: row.repaired === 1,
       };
     }

@@ -260,7 +260,8 @@ Deno.test("a pattern in an error keeps its case", () => {
   const lines = configErrorLines(() =>
     load({
       files: {
-        "/app/synth.config.json": `{ "llm": { "providers": { "main": { "type": "openai", "apiKeyEnv": "my_key" } } } }`,
+        "/app/synth.config.json":
+          `{ "llm": { "providers": { "main": { "type": "openai", "apiKeyEnv": "my_key" } } } }`,
       },
     })
   );

@@ -12,10 +12,13 @@ export const LOCAL_PRINCIPAL: Principal = Object.freeze({
   auth: "none",
 });
 
-/** Sets {@link LOCAL_PRINCIPAL} on every request. */
+/**
+ * Sets {@link LOCAL_PRINCIPAL} on every request that has no principal yet
+ * (a test host's `as()` sets one before the app runs).
+ */
 export function localPrincipal(): MiddlewareHandler<AppEnv> {
   return async function localPrincipalMiddleware(c, next) {
-    c.set("principal", LOCAL_PRINCIPAL);
+    if (!c.get("principal")) c.set("principal", LOCAL_PRINCIPAL);
     await next();
   };
 }

@@ -61,3 +61,14 @@ export function requireRole(c: Context<AppEnv>, role: Role): void {
     throw new AppError("FORBIDDEN", `This needs the ${role} role`, { status: 403 });
   }
 }
+
+/**
+ * Whose threads the caller may read: `null` for an admin (everyone's),
+ * otherwise the caller's user id. Per-thread data (concerns, reflections'
+ * raw text, memories) is filtered by `threads.created_by` with it.
+ */
+export function threadReader(c: Context<AppEnv>): string | null {
+  const principal = c.get("principal");
+  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
+  return principal.role === "admin" ? null : principal.userId;
+}

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Clock } from "../clock.ts";
 import type { Store } from "../store/store.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -118,9 +119,16 @@ export interface CommandDispatcher {
 
 /** Creates the dispatcher. */
 export function createCommandDispatcher(
-  options: { mind: Mind; hooks: HookRegistry; store: Store; log: Logger; signal: AbortSignal },
+  options: {
+    mind: Mind;
+    hooks: HookRegistry;
+    store: Store;
+    clock: Clock;
+    log: Logger;
+    signal: AbortSignal;
+  },
 ): CommandDispatcher {
-  const { mind, hooks, store } = options;
+  const { mind, hooks, store, clock } = options;
 
   async function list(role: CommandCaller["role"]): Promise<CommandSpec[]> {
     const plugin: CommandSpec[] = [];
@@ -283,22 +291,32 @@ export function createCommandDispatcher(
   async function exportData(userId: string, scope: "user" | "mind") {
     const conversations = mind.conversations;
     const threads = conversations
-      ? await conversations.listThreads(userId, { includeArchived: true })
+      ? await conversations.listThreads(userId, {
+        includeArchived: true,
+        limit: Number.MAX_SAFE_INTEGER,
+      })
       : [];
+    const threadIds = threads.map((thread) => thread.id);
+    const all = Number.MAX_SAFE_INTEGER;
     const exported: Record<string, unknown> = {
-      exported_at: new Date(Date.now()).toISOString(),
+      exported_at: new Date(clock.now()).toISOString(),
       user_id: userId,
       threads: await Promise.all(threads.map(async (thread) => ({
         ...thread,
         messages:
-          (await conversations!.threadWindow(thread.id, { maxTokens: Number.MAX_SAFE_INTEGER }))
+          (await conversations!.threadWindow(thread.id, { maxTokens: all, maxMessages: all }))
             .map((message) => ({ ...message, text: stripConfidenceTags(message.text) })),
       }))),
       turns: await store.db.selectFrom("mind_turns").selectAll().where("user_id", "=", userId)
         .orderBy("seq").execute(),
+      influence: threadIds.length
+        ? (await store.db.selectFrom("mind_influence").selectAll()
+          .where("thread_id", "in", threadIds).orderBy("turn_id").execute())
+          .map((row) => ({ ...row, data: JSON.parse(row.data) }))
+        : [],
     };
     for (const entry of hooks.handlers(MIND_HOOKS.export)) {
-      const value = await entry.run({ userId, scope }, {
+      const value = await entry.run({ userId, threadIds, scope }, {
         hook: "mind.export",
         signal: options.signal,
       });

@@ -130,6 +130,8 @@ export interface ForgetRequest {
 /** Argument of `mind.export`. */
 export interface ExportRequest {
   userId: string;
+  /** The caller's threads (archived ones too). */
+  threadIds: readonly string[];
   /** `mind`: identity, narrative versions, milestones, reflections (admins). */
   scope: "user" | "mind";
 }

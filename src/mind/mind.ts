@@ -170,6 +170,8 @@ interface QueuedTurn {
 /** The mind's public surface (routes, commands, the terminal, plugins via hooks). */
 export interface Mind {
   readonly profile: Profile;
+  /** The clock the mind runs on (the kernel's). */
+  readonly clock: Clock;
   readonly governor: Governor;
   readonly scheduler: Scheduler;
   /** Threads and messages (the memory plugin), or null when it is not loaded. */
@@ -213,6 +215,8 @@ export interface Mind {
   reset(threadId: string): Promise<void>;
   /** A turn by id, with its stored record. */
   turn(turnId: string): Promise<StoredTurn | null>;
+  /** The data of the newest recorded event of `type` (e.g. `forecast.resolved`). */
+  lastEvent(type: string): Promise<Record<string, unknown> | null>;
   /** A turn being processed or queued (live stream). */
   live(turnId: string): TurnHandle | undefined;
   /** The influence record of a finished turn. */
@@ -1403,6 +1407,7 @@ export function createMind(options: CreateMindOptions): Mind {
 
   const mind: Mind = {
     profile,
+    clock,
     governor,
     scheduler,
     get conversations() {
@@ -1661,6 +1666,12 @@ export function createMind(options: CreateMindOptions): Mind {
     },
 
     live: (turnId) => live.get(turnId),
+
+    async lastEvent(type) {
+      const row = await store.db.selectFrom("mind_events").select("data").where("type", "=", type)
+        .orderBy("at", "desc").orderBy("id", "desc").executeTakeFirst();
+      return row ? JSON.parse(row.data) as Record<string, unknown> : null;
+    },
 
     async influence(turnId) {
       const row = await store.db.selectFrom("mind_influence").selectAll()

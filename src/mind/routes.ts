@@ -13,6 +13,7 @@ import type { AppEnv, Role } from "../http/types.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
+import { systemState } from "./system_state.ts";
 import type { Mind, TurnEvent, TurnHandle } from "./mind.ts";
 import type { MindThread } from "./hooks.ts";
 
@@ -90,14 +91,17 @@ export function mindRoutes(
     return thread;
   }
 
-  function stateSummary() {
+  /** `ChatResponse.state`: two indexed reads, cheap enough for every reply. */
+  async function stateSummary() {
     const affect = mind().affect();
+    const forecast = await mind().lastEvent("forecast.resolved");
+    const flow = await mind().lastEvent("calibration.updated");
     return {
       valence: affect.p,
       mood_tags: [affect.mood],
       turn_count: mind().turnCount,
-      dream_alignment: null,
-      flow_state: "flow",
+      dream_alignment: typeof forecast?.alignment === "number" ? forecast.alignment : null,
+      flow_state: typeof flow?.state === "string" ? flow.state : "flow",
     };
   }
 
@@ -115,7 +119,7 @@ export function mindRoutes(
         response: result.output.text,
         command: result.command,
         data: result.output.data ?? null,
-        state: stateSummary(),
+        state: await stateSummary(),
         thread_id: body.thread_id ?? null,
         turn_id: null,
         message_id: null,
@@ -139,7 +143,7 @@ export function mindRoutes(
     return c.json({
       success: true,
       response: outcome.reply,
-      state: stateSummary(),
+      state: await stateSummary(),
       thread_id: outcome.threadId,
       turn_id: outcome.turnId,
       message_id: outcome.messageId,
@@ -359,22 +363,29 @@ export function mindRoutes(
     return c.json({ turn_id: result.turnId, replaced: result.replaced });
   });
 
-  app.get("/api/state", (c) => {
+  app.get("/api/state", async (c) => {
     requireRole(c, "viewer");
-    const affect = mind().affect();
-    return c.json({
-      timestamp: isoTime(affect.updatedAt),
-      turn_count: mind().turnCount,
-      valence: affect.p,
-      mood_tags: [affect.mood],
-      state_version: mind().turnCount,
-      mind: toSnakeCase({
-        profile: mind().profile.id,
-        affect,
-        queue: mind().queueLength,
-        background: { pending: mind().scheduler.pending },
-      }),
-    });
+    const who = caller(c);
+    const [latest] = await mind().conversations?.listThreads(who.userId, { limit: 1 }) ?? [];
+    return c.json(systemState({
+      now: mind().clock.now(),
+      affect: mind().affect(),
+      profile: mind().profile,
+      turnCount: mind().turnCount,
+      mind: await mind().state("mind"),
+      thread: latest
+        ? await mind().state("thread", { threadId: latest.id, userId: who.userId })
+        : null,
+      queue: mind().queueLength,
+      pendingJobs: mind().scheduler.pending,
+    }));
+  });
+
+  app.get("/api/threads/:id/state", async (c) => {
+    requireRole(c, "viewer");
+    const thread = await ownThread(c, c.req.param("id"));
+    const state = await mind().state("thread", { threadId: thread.id, userId: caller(c).userId });
+    return c.json({ thread_id: thread.id, ...toSnakeCase(state) as Record<string, unknown> });
   });
 
   app.get("/api/budgets", async (c) => {

@@ -1,8 +1,9 @@
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { buildConfigSchema, loadConfig, type ResolvedConfig } from "../config/mod.ts";
 import { prepareDataDir } from "../data_dir.ts";
 import { type RunningServer, serveKernel } from "../http/serve.ts";
-import type { AppEnv } from "../http/types.ts";
+import { handleNotFound } from "../http/errors.ts";
+import type { AppEnv, Principal } from "../http/types.ts";
 import { createKernel, type Kernel } from "../kernel.ts";
 import { openStore } from "../store/store.ts";
 import { seededRandom } from "../random.ts";
@@ -55,6 +56,13 @@ export interface TestHost extends AsyncDisposable {
   api<T>(id: string): T;
   /** Sends a request through the app without a socket. */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * Sends requests as another caller (the local admin otherwise), until
+   * users and logins exist.
+   */
+  as(principal: Pick<Principal, "userId" | "role">): {
+    request(path: string, init?: RequestInit): Promise<Response>;
+  };
   /** Listens on 127.0.0.1 with a free port, for tests that need a real socket. */
   listen(): RunningServer;
   /** Stops the server (if listening) and the plugins, and removes the data directory. */
@@ -146,6 +154,16 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
     dataDir,
     api: <T>(id: string) => started.host.api<T>(id),
     request: async (path, init) => await started.app.request(path, init),
+    as(principal) {
+      const outer = new Hono<AppEnv>();
+      outer.use(async (c, next) => {
+        c.set("principal", { ...principal, auth: "none" });
+        await next();
+      });
+      outer.route("/", started.app);
+      outer.notFound(handleNotFound);
+      return { request: async (path, init) => await outer.request(path, init) };
+    },
     listen() {
       server ??= serveKernel(started, {
         hostname: "127.0.0.1",
