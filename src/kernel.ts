@@ -259,6 +259,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         bus: bus.scoped("kernel"),
         hooks,
         llm,
+        plugins: options.plugins.map((plugin) => plugin.manifest.id),
         signal: host.signal,
       });
       commands = createCommandDispatcher({

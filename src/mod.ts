@@ -80,6 +80,7 @@ export type { CheckResult, CheckStatus, HealthCheck, HealthRegistrar } from "./t
 export type { LogFields, Logger, LogLevel, LogRecord } from "./telemetry/logger.ts";
 export type { IdFactory } from "./ids.ts";
 export { type Random, seededRandom } from "./random.ts";
+export { BoundedMap } from "./bounded_map.ts";
 export type { Principal, Role } from "./http/types.ts";
 export type {
   Database,

@@ -40,6 +40,31 @@ Deno.test("the terminal chat talks to the mind in this process, streams replies 
   }
 });
 
+Deno.test("--thread with a thread that does not exist stops with a message, before any chat", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-chat-");
+  try {
+    const cli = createTestCliIo({
+      env: {
+        ...fakeEnv(fake, ["openai"]),
+        SYNTH_DATA_DIR: dataDir,
+        SYNTH_LLM_AUTODETECT_OLLAMA: "false",
+        SYNTH_LLM_TEST_HEADERS: "true",
+      },
+      plugins: BUILTIN_PLUGINS,
+      commands: BUILTIN_COMMANDS,
+      input: ["Hello"],
+    });
+    const code = await runCli(["chat", "--thread", "thr_nope"], cli.io);
+    assert.equal(code, 64);
+    assert.match(cli.stderr(), /No thread thr_nope of yours to continue/);
+    assert.equal(cli.stdout(), "");
+    assert.ok(!fake.requests().some((request) => request.headers["x-synth-purpose"] === "reply"));
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("with a server running, the chat goes through it, and commands answer as over HTTP", async () => {
   await using fake = await startFakeLlm();
   const dataDir = await makeTestDir("synth-chat-remote-");

@@ -9,6 +9,7 @@
  */
 import {
   AppError,
+  BoundedMap,
   cosine,
   definePlugin,
   type Impulse,
@@ -111,7 +112,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
   manifest: { id: "psyche_assurance", version: "1.0.0", isolation: "in_process", httpBase: "/api" },
   setup(ctx) {
     const { db } = ctx.db;
-    const pending = new Map<string, Pending>();
+    const pending = new BoundedMap<string, Pending>(64); // a failed turn never reaches stage 10
     const pendingOf = (turnId: string) => {
       let entry = pending.get(turnId);
       if (!entry) pending.set(turnId, entry = { concerns: [] });

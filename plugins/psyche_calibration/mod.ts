@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { definePlugin, MIND_HOOKS, type Plugin, pluginState, type TurnView } from "@synth/kernel";
+import {
+  BoundedMap,
+  definePlugin,
+  MIND_HOOKS,
+  type Plugin,
+  pluginState,
+  type TurnView,
+} from "@synth/kernel";
 import {
   type CalibrationState,
   evidence,
@@ -24,10 +31,10 @@ export const psycheCalibrationPlugin: Plugin<unknown, void> = definePlugin({
   setup(ctx) {
     const store = pluginState(ctx.db, ctx.clock, "psyche_calibration");
     let cached: CalibrationState | undefined;
-    const pending = new Map<
+    const pending = new BoundedMap<
       string,
       { state: CalibrationState; windowKey: string; window: ThreadWindow }
-    >();
+    >(64); // a failed turn never reaches stage 10
     const load = async (view: TurnView) =>
       cached ??= (await store.get<CalibrationState>("state")) ??
         initialState(view.profile, ctx.clock.now());

@@ -9,6 +9,7 @@
  */
 import {
   type BackgroundJob,
+  BoundedMap,
   type ChatMessage,
   cosine,
   definePlugin,
@@ -68,10 +69,10 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
       const embedder = () => options.embedder ?? ctx.llm.embedder;
       const { db } = ctx.db;
       /** Threads whose forecast job is running → the set it will write. */
-      const generating = new Map<string, { setId: string; late: boolean }>();
+      const generating = new BoundedMap<string, { setId: string; late: boolean }>(256);
       /** Prefetched memories per set and item index (rebuilt lazily after a restart). */
-      const prefetch = new Map<string, Map<number, RecalledMemory[]>>();
-      const resolutions = new Map<string, TurnResolution>();
+      const prefetch = new BoundedMap<string, Map<number, RecalledMemory[]>>(256);
+      const resolutions = new BoundedMap<string, TurnResolution>(64);
 
       ctx.hooks.on(MIND_HOOKS.resolve, async (view) => {
         const events: MindEventInput[] = [];

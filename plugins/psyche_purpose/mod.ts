@@ -131,12 +131,32 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           diff: [{ op: "+", text }],
           statements: statements(text),
         };
-        await insertVersion(version);
+        await writeVersion(version, true);
         return version;
       }
 
+      /**
+       * Stores a version. Two writers that started from the same version
+       * (a rewrite job and a rollback) cannot both win: the second gets
+       * 409 `NARRATIVE_CONFLICT`, never a silent no-op.
+       */
       async function insertVersion(version: NarrativeVersion) {
-        await db.insertInto("psyche_purpose_versions").values({
+        try {
+          await writeVersion(version, false);
+        } catch (error) {
+          const taken = await db.selectFrom("psyche_purpose_versions").select("version")
+            .where("version", "=", version.version).executeTakeFirst();
+          if (!taken) throw error;
+          throw new AppError(
+            "NARRATIVE_CONFLICT",
+            `The narrative changed meanwhile (v${version.version} exists); try again`,
+            { status: 409 },
+          );
+        }
+      }
+
+      async function writeVersion(version: NarrativeVersion, initial: boolean) {
+        const insert = db.insertInto("psyche_purpose_versions").values({
           version: version.version,
           text: version.text,
           words: version.words,
@@ -146,7 +166,12 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           diff: JSON.stringify(version.diff),
           statements: JSON.stringify(version.statements),
           embedding: null,
-        }).onConflict((conflict) => conflict.column("version").doNothing()).execute();
+        });
+        // Two first reads may both create v1, with the same text.
+        await (initial
+          ? insert.onConflict((conflict) => conflict.column("version").doNothing())
+          : insert)
+          .execute();
       }
 
       async function narrativeVector(version: NarrativeVersion): Promise<Float32Array> {
@@ -558,7 +583,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
         return version;
       }
 
-      ctx.hooks.on(MIND_HOOKS.event, (event) => {
+      ctx.hooks.on(MIND_HOOKS.event, async (event) => {
         if (event.type === "reflection.completed" && typeof event.data.insight === "string") {
           return {
             jobs: [rewriteJob({
@@ -578,7 +603,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             ? "project_milestone"
             : null;
           if (kind) {
-            void addMilestone(
+            await addMilestone(
               kind,
               String(event.data.title ?? "project"),
               String(event.data.projectId ?? ""),
@@ -765,7 +790,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       });
       ctx.http.get("/narrative/versions/:n", async (c) => {
         requireRole(c, "viewer");
-        const n = Number(c.req.param("n"));
+        const n = versionParam(c.req.param("n"));
         const row = await db.selectFrom("psyche_purpose_versions").selectAll().where(
           "version",
           "=",
@@ -804,11 +829,23 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       });
       ctx.http.post("/narrative/versions/:n/restore", async (c) => {
         requireRole(c, "operator");
-        const version = await rollback(Number(c.req.param("n")));
+        const version = await rollback(versionParam(c.req.param("n")));
         return c.json(version, 201);
       });
     },
   });
+}
+
+/** A version number in a path: a positive integer, else 400 naming it. */
+function versionParam(raw: string): number {
+  const n = Number(raw);
+  if (!/^[1-9][0-9]{0,8}$/.test(raw) || !Number.isSafeInteger(n)) {
+    throw new AppError("VALIDATION_FAILED", `The version must be a positive integer (got ${raw})`, {
+      status: 400,
+      field: "n",
+    });
+  }
+  return n;
 }
 
 /** The plugin with the configured embedder. */

@@ -31,6 +31,8 @@ interface ChatBackend {
     onText: (delta: string) => void,
   ): Promise<{ threadId: string; error?: string }>;
   command(line: string, threadId: string | null): Promise<{ ok: boolean; text: string }>;
+  /** Whether the caller may continue `threadId`. */
+  hasThread(threadId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,11 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
     }
     io.stderr(`Cannot start the chat: ${errorMessage(error)}\n`);
     return EXIT.FAILURE;
+  }
+  if (flags.thread !== undefined && !(await backend.hasThread(flags.thread))) {
+    await backend.close();
+    io.stderr(`No thread ${flags.thread} of yours to continue; leave out --thread to start one\n`);
+    return EXIT.USAGE;
   }
   io.stdout(`Synth Mind chat — ${backend.describe}. Type /help for commands, /quit to leave.\n`);
   let threadId: string | null = flags.thread ?? null;
@@ -107,7 +114,8 @@ async function localBackend(
   const { config, origin } = loaded;
   const log = createLogger({
     level: "warn",
-    sink: prettySink(),
+    // stdout is the conversation; the kernel's warnings go to stderr.
+    sink: prettySink((line) => io.stderr(line)),
     clock: io.clock,
     redact: createRedactor(secretValues(config.llm, io.env)),
   });
@@ -159,6 +167,10 @@ async function localBackend(
     async command(line, threadId) {
       const result = await kernel.commands.dispatch(line, { ...caller, threadId });
       return { ok: result.ok, text: result.output.text };
+    },
+    async hasThread(threadId) {
+      const thread = await kernel.mind.conversations?.getThread(threadId);
+      return thread?.createdBy === caller.userId;
     },
     close: () => kernel.stop(),
   };
@@ -228,6 +240,11 @@ async function remoteBackend(dataDir: string): Promise<ChatBackend> {
       return response.ok
         ? { ok: body.success, text: body.response }
         : { ok: false, text: body.error?.message ?? `HTTP ${response.status}` };
+    },
+    async hasThread(threadId) {
+      const response = await fetch(`${base}/api/threads/${encodeURIComponent(threadId)}`);
+      await response.body?.cancel();
+      return response.ok;
     },
     close: () => Promise.resolve(),
   };

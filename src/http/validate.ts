@@ -28,6 +28,11 @@ function validationError(issues: readonly z.core.$ZodIssue[], prefix: string[] =
  */
 export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<T> {
   const type = c.req.header("content-type") ?? "";
+  if (!type && (c.req.header("content-length") ?? "0") === "0" && !c.req.raw.body) {
+    // No body at all: validated as `{}` (routes whose fields are all optional).
+    const empty = schema.safeParse({});
+    if (empty.success) return empty.data;
+  }
   if (!/^application\/json\b/i.test(type)) {
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", "The body must be application/json", {
       status: 415,

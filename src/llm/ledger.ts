@@ -24,8 +24,8 @@ export interface LedgerTotals {
   calls: number;
   tokens_in: number;
   tokens_out: number;
-  /** Sum of the known costs. */
-  cost_usd: number;
+  /** Sum of the known costs; null when no call's cost is known (not a free 0). */
+  cost_usd: number | null;
   /** Calls whose cost is unknown (no price for the model). */
   cost_unknown_calls: number;
 }
@@ -113,7 +113,21 @@ export function createPricer(
 }
 
 function emptyTotals(): LedgerTotals {
-  return { calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, cost_unknown_calls: 0 };
+  return { calls: 0, tokens_in: 0, tokens_out: 0, cost_usd: null, cost_unknown_calls: 0 };
+}
+
+/** `a` plus `b`; a cost stays null only while every call's cost is unknown. */
+function addTotals(a: LedgerTotals, b: LedgerTotals): LedgerTotals {
+  const calls = Number(b.calls);
+  const unknown = Number(b.cost_unknown_calls);
+  const known = calls - unknown > 0 ? Number(b.cost_usd ?? 0) : null;
+  return {
+    calls: a.calls + calls,
+    tokens_in: a.tokens_in + Number(b.tokens_in),
+    tokens_out: a.tokens_out + Number(b.tokens_out),
+    cost_usd: a.cost_usd === null && known === null ? null : (a.cost_usd ?? 0) + (known ?? 0),
+    cost_unknown_calls: a.cost_unknown_calls + unknown,
+  };
 }
 
 /** Creates the ledger over the store's `mind_ledger` tables. */
@@ -164,15 +178,9 @@ export function createLedger(
       const groups = new Map<string, LedgerTotals>();
       const add = (
         key: string,
-        row: Omit<LedgerTotals, "cost_usd"> & { cost_usd: number | null },
+        row: LedgerTotals,
       ) => {
-        const totals = groups.get(key) ?? emptyTotals();
-        totals.calls += Number(row.calls);
-        totals.tokens_in += Number(row.tokens_in);
-        totals.tokens_out += Number(row.tokens_out);
-        totals.cost_usd += Number(row.cost_usd ?? 0);
-        totals.cost_unknown_calls += Number(row.cost_unknown_calls);
-        groups.set(key, totals);
+        groups.set(key, addTotals(groups.get(key) ?? emptyTotals(), row));
       };
       for (const row of rows) add(String(row.key), row);
       // Compacted days, counted whole when the day lies inside the range.
@@ -191,14 +199,8 @@ export function createLedger(
           cost_unknown_calls: row.cost_usd === null ? row.calls : 0,
         });
       }
-      const total = emptyTotals();
-      for (const totals of groups.values()) {
-        total.calls += totals.calls;
-        total.tokens_in += totals.tokens_in;
-        total.tokens_out += totals.tokens_out;
-        total.cost_usd += totals.cost_usd;
-        total.cost_unknown_calls += totals.cost_unknown_calls;
-      }
+      let total = emptyTotals();
+      for (const totals of groups.values()) total = addTotals(total, totals);
       return {
         since,
         until,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { BoundedMap } from "../bounded_map.ts";
 import type { Clock } from "../clock.ts";
 import type { Ledger } from "../llm/ledger.ts";
 import type { BudgetCheck, BudgetDecision, BudgetGuard } from "../llm/types.ts";
@@ -42,13 +43,22 @@ export function budgetKey(module: string): string {
 export interface Governor extends BudgetGuard {
   /** The limits in force for a module (API override, else the profile's). */
   limits(module: string): Promise<{ limits: ModuleBudget; source: BudgetView["source"] }>;
-  /** Every budgeted module with its use. */
+  /** Every module that may be budgeted, with its limits and use. */
   list(): Promise<BudgetView[]>;
-  /** Sets (or, with every limit null, clears) a module's override. */
+  /**
+   * Changes a module's limits: a given key sets it (null = no limit), an
+   * omitted one keeps the limit in force. The result is an API override.
+   */
   set(
     module: string,
     limits: { perTurn?: number | null; perHour?: number | null; perDay?: number | null },
   ): Promise<void>;
+  /** Drops the API override: the profile's limits apply again. */
+  reset(module: string): Promise<void>;
+  /** Whether `module` is one whose calls are budgeted here (a loaded plugin, `mind`, `generate`). */
+  knows(module: string): boolean;
+  /** The modules {@link knows} accepts, sorted. */
+  readonly modules: readonly string[];
   /** The window a job was last refused for (the scheduler records it). */
   refusal(jobId: string): string | undefined;
 }
@@ -61,12 +71,16 @@ export interface GovernorOptions {
   profile: Profile;
   /** `mind.budget.dailyTokens`: background tokens per day across modules; null = unlimited. */
   dailyTokens: number | null;
+  /** The loaded plugins' ids (their calls carry them as the module). */
+  plugins: readonly string[];
 }
 
 /** Creates the governor. */
 export function createGovernor(options: GovernorOptions): Governor {
   const { store, ledger, clock, profile } = options;
-  const refusals = new Map<string, string>();
+  const modules = [...new Set(["mind", "generate", ...options.plugins])].sort();
+  const known = new Set(modules);
+  const refusals = new BoundedMap<string, string>(1_000);
 
   async function limits(
     module: string,
@@ -124,15 +138,9 @@ export function createGovernor(options: GovernorOptions): Governor {
     },
     limits,
     async list() {
-      const modules = new Set([
-        ...Object.keys(profile.budgets).map((key) => `psyche_${key}`),
-        ...(await store.db.selectFrom("mind_budgets").select("module").execute()).map((row) =>
-          row.module
-        ),
-      ]);
       const now = clock.now();
       const views: BudgetView[] = [];
-      for (const module of [...modules].sort()) {
+      for (const module of modules) {
         const { limits: budget, source } = await limits(module);
         const hour = await ledger.usage(module, now - HOUR);
         const day = await ledger.usage(module, now - DAY);
@@ -147,20 +155,24 @@ export function createGovernor(options: GovernorOptions): Governor {
       return views;
     },
     async set(module, next) {
+      const { limits: current } = await limits(module);
+      const pick = (key: keyof ModuleBudget) =>
+        next[key] === undefined ? current[key] ?? null : next[key];
       const values = {
-        per_turn: next.perTurn ?? null,
-        per_hour: next.perHour ?? null,
-        per_day: next.perDay ?? null,
+        per_turn: pick("perTurn"),
+        per_hour: pick("perHour"),
+        per_day: pick("perDay"),
       };
-      if (values.per_turn === null && values.per_hour === null && values.per_day === null) {
-        await store.db.deleteFrom("mind_budgets").where("module", "=", module).execute();
-        return;
-      }
       const updated_at = clock.now();
       await store.db.insertInto("mind_budgets").values({ module, ...values, updated_at })
         .onConflict((conflict) => conflict.column("module").doUpdateSet({ ...values, updated_at }))
         .execute();
     },
+    async reset(module) {
+      await store.db.deleteFrom("mind_budgets").where("module", "=", module).execute();
+    },
+    knows: (module) => known.has(module),
+    modules,
     refusal: (jobId) => refusals.get(jobId),
   };
 }

@@ -74,6 +74,8 @@ export interface CreateMindOptions {
   bus: EventBus;
   hooks: HookRegistry;
   llm: KernelLlm;
+  /** Ids of the loaded plugins (the modules budgets may name). */
+  plugins: readonly string[];
   /** Aborted on shutdown. */
   signal: AbortSignal;
 }
@@ -133,8 +135,17 @@ export interface TurnOutcome {
   messageId: string | null;
   flags: TurnFlags;
   usage: TurnUsage | null;
-  error?: { code: string; message: string; status: number };
+  error?: { code: string; message: string; status: number; retryAfterSeconds?: number };
   state: AffectSnapshot;
+}
+
+/** Why a turn failed (the gateway's error event, or INTERNAL). */
+interface TurnFailure {
+  code: string;
+  message: string;
+  partial: boolean;
+  /** When the provider (or the open breaker) may answer again. */
+  retryAfterSeconds?: number;
 }
 
 /** A turn in the queue or running. */
@@ -365,6 +376,7 @@ export function createMind(options: CreateMindOptions): Mind {
     clock,
     profile,
     dailyTokens: config.budget.dailyTokens,
+    plugins: options.plugins,
   });
   llm.setBudgetGuard(governor);
 
@@ -944,7 +956,7 @@ export function createMind(options: CreateMindOptions): Mind {
     const filter = new ConfidenceFilter();
     let text = "";
     let usage: TurnUsage | null = null;
-    let failure: { code: string; message: string; partial: boolean } | null = null;
+    let failure: TurnFailure | null = null;
     const toolCalls: ReplyView["toolCalls"] = [];
     for await (const event of stream) {
       if (event.type === "start") {
@@ -1201,7 +1213,7 @@ export function createMind(options: CreateMindOptions): Mind {
   }
 
   async function finishFailed(turn: QueuedTurn, facts: {
-    failure: { code: string; message: string; partial: boolean };
+    failure: TurnFailure;
     partialText: string;
     stateBefore: AffectSnapshot;
     impulses: AppliedImpulse[];
@@ -1248,7 +1260,14 @@ export function createMind(options: CreateMindOptions): Mind {
       messageId,
       flags,
       usage: facts.usage,
-      error: { code: facts.failure.code, message: facts.failure.message, status },
+      error: {
+        code: facts.failure.code,
+        message: facts.failure.message,
+        status,
+        ...(facts.failure.retryAfterSeconds !== undefined
+          ? { retryAfterSeconds: facts.failure.retryAfterSeconds }
+          : {}),
+      },
       state: snapshot(current(), profile),
     });
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { BoundedMap } from "../bounded_map.ts";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
@@ -38,6 +39,7 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   archived: z.enum(["true", "false"]).optional(),
 });
+const reflectBody = z.strictObject({ thread_id: z.string().min(1).max(100).optional() });
 const budgetBody = z.strictObject({
   per_turn: z.number().int().min(0).nullable().optional(),
   per_hour: z.number().int().min(0).nullable().optional(),
@@ -74,7 +76,7 @@ export function mindRoutes(
   commands: () => CommandDispatcher,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const accepted = new Map<string, string>(); // client_msg_id → turn id
+  const accepted = new BoundedMap<string, string>(10_000); // client_msg_id → turn id
 
   async function ownThread(c: Context<AppEnv>, id: string): Promise<MindThread> {
     const { userId, role } = caller(c);
@@ -137,7 +139,15 @@ export function mindRoutes(
         { code: "MIND_TURN_CANCELLED", message: "The turn was cancelled", status: 499 };
       throw new AppError(error.code, error.message, {
         status: error.status,
-        details: { thread_id: outcome.threadId, turn_id: outcome.turnId, partial: outcome.reply },
+        details: {
+          thread_id: outcome.threadId,
+          turn_id: outcome.turnId,
+          partial: outcome.reply,
+          // Becomes a Retry-After header (src/http/errors.ts).
+          ...(error.retryAfterSeconds !== undefined
+            ? { retry_after_seconds: error.retryAfterSeconds }
+            : {}),
+        },
       });
     }
     return c.json({
@@ -162,7 +172,11 @@ export function mindRoutes(
 
   app.post("/api/reflect", async (c) => {
     requireRole(c, "operator");
-    const result = await commands().dispatch("/reflect", { ...caller(c), threadId: null });
+    const body = await readJson(c, reflectBody);
+    const result = await commands().dispatch("/reflect", {
+      ...caller(c),
+      threadId: body.thread_id ? (await ownThread(c, body.thread_id)).id : null,
+    });
     return c.json({
       success: result.ok,
       response: result.output.text,
@@ -404,29 +418,49 @@ export function mindRoutes(
     });
   });
 
-  app.put("/api/budgets/:module", async (c) => {
-    requireRole(c, "admin");
-    const module = c.req.param("module");
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(module)) {
-      throw new AppError("VALIDATION_FAILED", "The module is a plugin id (snake_case)", {
-        status: 400,
-        field: "module",
-      });
+  /** A module whose calls are budgeted here, else 404 listing them. */
+  function budgetModule(c: Context<AppEnv>): string {
+    const module = c.req.param("module") ?? "";
+    if (!mind().governor.knows(module)) {
+      throw new AppError(
+        "BUDGET_MODULE_UNKNOWN",
+        `No loaded module ${JSON.stringify(module)}; one of: ${mind().governor.modules.join(", ")}`,
+        { status: 404, field: "module" },
+      );
     }
-    const body = await readJson(c, budgetBody);
-    await mind().governor.set(module, {
-      perTurn: body.per_turn ?? null,
-      perHour: body.per_hour ?? null,
-      perDay: body.per_day ?? null,
-    });
+    return module;
+  }
+
+  async function budgetView(module: string) {
     const { limits, source } = await mind().governor.limits(module);
-    return c.json({
+    return {
       module,
       source,
       per_turn: limits.perTurn ?? null,
       per_hour: limits.perHour ?? null,
       per_day: limits.perDay ?? null,
+    };
+  }
+
+  // A given key sets that limit (null = none); an omitted key keeps the one in force.
+  app.put("/api/budgets/:module", async (c) => {
+    requireRole(c, "admin");
+    const module = budgetModule(c);
+    const body = await readJson(c, budgetBody);
+    await mind().governor.set(module, {
+      ...(body.per_turn !== undefined ? { perTurn: body.per_turn } : {}),
+      ...(body.per_hour !== undefined ? { perHour: body.per_hour } : {}),
+      ...(body.per_day !== undefined ? { perDay: body.per_day } : {}),
     });
+    return c.json(await budgetView(module));
+  });
+
+  // Back to the profile's limits.
+  app.delete("/api/budgets/:module", async (c) => {
+    requireRole(c, "admin");
+    const module = budgetModule(c);
+    await mind().governor.reset(module);
+    return c.json(await budgetView(module));
   });
 
   return app;

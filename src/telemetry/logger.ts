@@ -139,8 +139,10 @@ export function jsonLineSink(): LogSink {
   };
 }
 
-/** A sink writing short human-readable lines to stdout, for `--dev`. */
-export function prettySink(): LogSink {
+/** A sink writing short human-readable lines (to stdout unless `write` is given), for `--dev`. */
+export function prettySink(
+  write: (line: string) => void = (line) => Deno.stdout.writeSync(encoder.encode(line)),
+): LogSink {
   return (record) => {
     const { ts, level, msg, scope, ...rest } = record;
     const extra = Object.entries(rest)
@@ -149,7 +151,7 @@ export function prettySink(): LogSink {
     const line = `${ts.slice(11, 23)} ${level.toUpperCase().padEnd(5)} [${scope}] ${msg}${
       extra ? " " + extra : ""
     }\n`;
-    Deno.stdout.writeSync(encoder.encode(line));
+    write(line);
   };
 }
 

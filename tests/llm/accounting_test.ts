@@ -75,6 +75,12 @@ Deno.test("every call writes a ledger row with cost from the price table; the su
     summary.groups.map((group: { key: string; calls: number }) => [group.key, group.calls]).sort(),
     [["memory", 2], ["test", 1]],
   );
+  const byModel = await (await host.request("/api/ledger/summary?group_by=model")).json();
+  const unpricedGroup = byModel.groups.find((group: { key: string }) =>
+    group.key === "gpt-unpriced"
+  );
+  assert.equal(unpricedGroup.cost_usd, null, "no known cost: null, not a free 0");
+  assert.equal(unpricedGroup.cost_unknown_calls, 1);
   const memory = await (await host.request("/api/ledger?module=memory&limit=1")).json();
   assert.equal(memory.items.length, 1);
   assert.match(memory.next_cursor, /^llm_/);

@@ -142,6 +142,8 @@ Deno.test("a first token slower than firstTokenMs times out, is retried, then fa
   });
   const reply = drain(gateway(host).chat(ask("hi")));
   for (let attempt = 1; attempt <= 3; attempt++) {
+    // The timer starts before the request leaves: wait until the fake holds it.
+    await fake.untilRequests(attempt, (request) => request.service === "openai");
     await host.clock.untilTimer((ms) => ms === 30_000);
     await host.clock.tick(30_000);
   }

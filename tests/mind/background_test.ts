@@ -82,3 +82,50 @@ Deno.test("ledger window sums equal what the governor counts", async () => {
   assert.equal(dreaming.per_hour, 30_000);
   assert.equal(dreaming.source, "profile");
 });
+
+Deno.test("PUT /api/budgets merges: omitted keys keep their limit, null lifts one; DELETE returns to the profile; unknown modules are 404", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const put = (module: string, body: unknown) =>
+    host.request(`/api/budgets/${module}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const first = await (await put("psyche_dreaming", { per_turn: 500 })).json();
+  assert.deepEqual(first, {
+    module: "psyche_dreaming",
+    source: "api",
+    per_turn: 500,
+    per_hour: 30_000,
+    per_day: first.per_day,
+  });
+  assert.ok(first.per_day > 0, "the profile's daily limit is kept");
+  const lifted = await (await put("psyche_dreaming", { per_hour: null })).json();
+  assert.equal(lifted.per_turn, 500);
+  assert.equal(lifted.per_hour, null);
+  assert.equal(lifted.per_day, first.per_day);
+  const none = await (await put("psyche_dreaming", { per_turn: null, per_day: null })).json();
+  assert.deepEqual([none.source, none.per_turn, none.per_hour, none.per_day], [
+    "api",
+    null,
+    null,
+    null,
+  ]);
+  const reset = await (await host.request("/api/budgets/psyche_dreaming", { method: "DELETE" }))
+    .json();
+  assert.equal(reset.source, "profile");
+  assert.equal(reset.per_hour, 30_000);
+
+  const unknown = await put("psyche_nonexistent", { per_turn: 1 });
+  assert.equal(unknown.status, 404);
+  const error = (await unknown.json()).error;
+  assert.equal(error.code, "BUDGET_MODULE_UNKNOWN");
+  assert.equal(error.field, "module");
+  assert.match(error.message, /psyche_dreaming/);
+  const listed = await (await host.request("/api/budgets")).json();
+  assert.ok(
+    listed.items.every((item: { module: string }) => host.kernel.mind.governor.knows(item.module)),
+  );
+  assert.equal((await put("memory", { per_day: 1_000 })).status, 200, "a loaded plugin");
+});

@@ -185,3 +185,25 @@ Deno.test("under the lexical embedder drift reports itself unavailable", async (
   const state = (await chat(host, "/state")).body.data as Record<string, { drift: unknown }>;
   assert.deepEqual(state.psyche_purpose!.drift, { available: false, reason: "lexical embedder" });
 });
+
+Deno.test("two restores from the same version: one gets v2, the other 409 NARRATIVE_CONFLICT; a bad version is 400", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  await host.request("/api/narrative");
+  const restore = () => host.request("/api/narrative/versions/1/restore", { method: "POST" });
+  const responses = await Promise.all([restore(), restore()]);
+  const statuses = responses.map((response) => response.status).sort();
+  assert.deepEqual(statuses, [201, 409]);
+  const conflict = responses.find((response) => response.status === 409)!;
+  assert.equal((await conflict.json()).error.code, "NARRATIVE_CONFLICT");
+  const versions = await (await host.request("/api/narrative/versions")).json();
+  assert.deepEqual(versions.items.map((item: { version: number }) => item.version), [1, 2]);
+  const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones")
+    .select("title").execute();
+  assert.deepEqual(milestones.map((row) => row.title), ["Narrative v2 (back to v1)"]);
+  for (const bad of ["abc", "0", "1.5", "-1"]) {
+    const response = await host.request(`/api/narrative/versions/${bad}`);
+    assert.equal(response.status, 400, bad);
+    assert.equal((await response.json()).error.field, "n");
+  }
+});

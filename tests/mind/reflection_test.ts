@@ -125,3 +125,34 @@ Deno.test("instructions appear in the next 5 prompts, not the 6th, each naming t
     null,
   ]);
 });
+
+Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the caller's thread; bad or foreign ids are refused", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: VALID }, times: 2 }] });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Plan the release");
+  const threadId = first.body.thread_id as string;
+  const bare = await host.request("/api/reflect", { method: "POST" });
+  assert.equal(bare.status, 200);
+  assert.equal((await bare.json()).success, true);
+  const reflect = (body: unknown, as = host.as({ userId: "local", role: "admin" })) =>
+    as.request("/api/reflect", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await (await reflect({ thread_id: threadId })).json()).success, true);
+  const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs")
+    .select("thread_id").orderBy("at").orderBy("id").execute();
+  assert.deepEqual(runs.map((run) => run.thread_id).sort(), [null, threadId].sort());
+  const bad = await reflect({ thread_id: 5 });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.field, "thread_id");
+  const extra = await reflect({ thread: threadId });
+  assert.equal(extra.status, 400);
+  const foreign = await reflect(
+    { thread_id: threadId },
+    host.as({ userId: "bob", role: "operator" }),
+  );
+  assert.equal(foreign.status, 404);
+});

@@ -47,3 +47,23 @@ Deno.test("a chat turn answers through the fake and the next turn sends the hist
   assert.equal(typeof record.state_before.p, "number");
   assert.equal(record.generation.temperature, 0.7);
 });
+
+Deno.test("a reply the provider cannot give: 503 LLM_UNAVAILABLE with Retry-After, and the message is kept", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ match: { purpose: "reply" }, fault: { status: 401, message: "invalid key" } }],
+  });
+  await using host = await mindHost(fake);
+  const reply = await host.request("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "Are you there?" }),
+  });
+  assert.equal(reply.status, 503);
+  assert.equal(reply.headers.get("retry-after"), "30");
+  const body = await reply.json();
+  assert.equal(body.error.code, "LLM_UNAVAILABLE");
+  assert.equal(body.error.details.retry_after_seconds, 30);
+  const threadId = body.error.details.thread_id as string;
+  const stored = await host.kernel.mind.conversations!.threadWindow(threadId, { maxTokens: 1_000 });
+  assert.deepEqual(stored.map((message) => message.text), ["Are you there?"]);
+});

@@ -67,6 +67,8 @@ export interface FakeLlm extends AsyncDisposable {
   readonly aborted: number;
   /** Resolves when the next stream is cancelled by its client (or cut by a fault). */
   nextAbort(): Promise<void>;
+  /** Resolves once `count` requests matching `filter` have arrived (no polling, no sleep). */
+  untilRequests(count: number, filter?: (request: RecordedRequest) => boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,6 +196,7 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
   let recorded: RecordedRequest[] = [];
   let aborted = 0;
   let abortWaiters: Array<() => void> = [];
+  let requestWaiters: Array<{ check: () => boolean; resolve: () => void }> = [];
   const countAbort = () => {
     aborted++;
     for (const resolve of abortWaiters) resolve();
@@ -305,6 +308,11 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
       : null;
     if (!path.startsWith("/__fake/")) {
       recorded.push({ method: request.method, path, headers, body, service });
+      requestWaiters = requestWaiters.filter((waiter) => {
+        if (!waiter.check()) return true;
+        waiter.resolve();
+        return false;
+      });
     }
 
     if (path === "/__fake/scenes" && request.method === "POST") {
@@ -487,6 +495,13 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
     nextAbort() {
       const { promise, resolve } = Promise.withResolvers<void>();
       abortWaiters.push(resolve);
+      return promise;
+    },
+    untilRequests(count, filter = () => true) {
+      const check = () => recorded.filter(filter).length >= count;
+      if (check()) return Promise.resolve();
+      const { promise, resolve } = Promise.withResolvers<void>();
+      requestWaiters.push({ check, resolve });
       return promise;
     },
     async close() {
