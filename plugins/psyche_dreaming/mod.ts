@@ -8,10 +8,12 @@
  * @module
  */
 import {
+  AppError,
   type BackgroundJob,
   BoundedMap,
   type ChatMessage,
   cosine,
+  type Database,
   definePlugin,
   type Embedder,
   type Impulse,
@@ -20,9 +22,14 @@ import {
   type MindEventInput,
   type Plugin,
   type PluginContext,
+  readQuery,
   type RecalledMemory,
+  requireRole,
+  threadReader,
   type TurnView,
 } from "@synth/kernel";
+import type { Selectable } from "kysely";
+import { z } from "zod";
 import { forecastImpulses, type ForecastItem, parseForecast, resolveForecast } from "./forecast.ts";
 
 export { parseForecast, resolveForecast } from "./forecast.ts";
@@ -32,6 +39,15 @@ export interface DreamingOptions {
   /** The embedder for items and messages. @default the gateway's embedding role */
   embedder?: Embedder;
 }
+
+const forecastQuery = z.strictObject({
+  status: z.enum(["ready", "parse_failed", "resolved", "expired", "discarded", "late"]).optional(),
+  thread_id: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const calibrationQuery = z.strictObject({
+  window: z.coerce.number().int().min(1).max(500).default(20),
+});
 
 const LEXICAL_NOTE = "forecast scores are lexical overlap; affect impact down-weighted";
 
@@ -64,7 +80,12 @@ interface TurnResolution {
 /** Builds the plugin (tests may give a scripted embedder). */
 export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unknown, void> {
   return definePlugin({
-    manifest: { id: "psyche_dreaming", version: "1.0.0", isolation: "in_process" },
+    manifest: {
+      id: "psyche_dreaming",
+      version: "1.0.0",
+      isolation: "in_process",
+      httpBase: "/api",
+    },
     setup(ctx) {
       const embedder = () => options.embedder ?? ctx.llm.embedder;
       const { db } = ctx.db;
@@ -362,23 +383,77 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         return { deleted: sets.length };
       });
 
-      ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds }) => {
-        if (threadIds.length === 0) return { forecasts: [] };
-        const sets = await db.selectFrom("psyche_dreaming_sets").selectAll()
-          .where("thread_id", "in", threadIds).orderBy("created_at").execute();
+      type SetRow = Selectable<Database["psyche_dreaming_sets"]>;
+
+      /** Sets with their items, as the API and `/export` show them (no vectors). */
+      async function withItems(sets: SetRow[]) {
         const items = sets.length
           ? await db.selectFrom("psyche_dreaming_items")
             .select(["set_id", "idx", "text", "p", "intent", "sim"])
             .where("set_id", "in", sets.map((set) => set.id)).orderBy("set_id").orderBy("idx")
             .execute()
           : [];
-        return {
-          forecasts: sets.map((set) => ({
-            ...set,
-            resolution: set.resolution === null ? null : JSON.parse(set.resolution),
-            items: items.filter((item) => item.set_id === set.id),
-          })),
-        };
+        return sets.map((set) => ({
+          id: set.id,
+          thread_id: set.thread_id,
+          turn_id: set.turn_id,
+          created_at: new Date(set.created_at).toISOString(),
+          model: set.model,
+          status: set.status,
+          quality: set.quality,
+          embedder_id: set.embedder_id,
+          items: items.filter((item) => item.set_id === set.id)
+            .map(({ text, p, intent, sim }) => ({ text, p, intent, sim })),
+          resolution: set.resolution === null ? null : JSON.parse(set.resolution),
+          resolved_at: set.resolved_at === null ? null : new Date(set.resolved_at).toISOString(),
+          seen_by_turn_id: set.seen_by_turn_id,
+          error: set.error,
+          raw: set.raw,
+        }));
+      }
+
+      ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds }) => {
+        if (threadIds.length === 0) return { forecasts: [] };
+        const sets = await db.selectFrom("psyche_dreaming_sets").selectAll()
+          .where("thread_id", "in", threadIds).orderBy("created_at").execute();
+        return { forecasts: await withItems(sets) };
+      });
+
+      // The forecasts API (spec/server.md §4.2): a viewer sees their own threads' sets.
+      function visibleSets(reader: string | null) {
+        const select = db.selectFrom("psyche_dreaming_sets").selectAll();
+        return reader === null ? select : select.where(
+          "thread_id",
+          "in",
+          db.selectFrom("threads").select("id").where("created_by", "=", reader),
+        );
+      }
+
+      ctx.http.get("/forecasts", async (c) => {
+        requireRole(c, "viewer");
+        const query = readQuery(c, forecastQuery);
+        let select = visibleSets(threadReader(c)).orderBy("created_at", "desc").orderBy(
+          "id",
+          "desc",
+        ).limit(query.limit);
+        if (query.status) select = select.where("status", "=", query.status);
+        if (query.thread_id) select = select.where("thread_id", "=", query.thread_id);
+        return c.json({ items: await withItems(await select.execute()) });
+      });
+
+      // Before `/:id`, so "calibration" is not taken for an id.
+      ctx.http.get("/forecasts/calibration", async (c) => {
+        requireRole(c, "viewer");
+        const query = readQuery(c, calibrationQuery);
+        return c.json({ window: query.window, ...await accuracy(query.window) });
+      });
+
+      ctx.http.get("/forecasts/:id", async (c) => {
+        requireRole(c, "viewer");
+        const set = await visibleSets(threadReader(c)).where("id", "=", c.req.param("id"))
+          .executeTakeFirst();
+        if (!set) throw new AppError("FORECAST_NOT_FOUND", "No such forecast", { status: 404 });
+        return c.json((await withItems([set]))[0]);
       });
 
       async function accuracy(window: number) {

@@ -171,3 +171,37 @@ Deno.test("a ready set prefetches memories; a matching message gets them as pref
   assert.match(system, /ops\/deploy\.sh/);
   assert.match(system, /<memory_context>/);
 });
+
+Deno.test("the forecasts API lists sets with their items and resolution; calibration averages them; another user sees none", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await dreamingHost(fake);
+  const { record } = await forecastThen(host, "how would I ship this");
+  await host.kernel.mind.scheduler.idle();
+  const list = await (await host.request("/api/forecasts")).json();
+  assert.equal(list.items.length, 2, "the resolved set and the next one");
+  const resolved = await (await host.request("/api/forecasts?status=resolved")).json();
+  assert.equal(resolved.items.length, 1);
+  const set = resolved.items[0];
+  assert.equal(set.id, record.forecast.setId);
+  assert.deepEqual(set.items.map((item: { text: string }) => item.text), [
+    "How do I deploy it?",
+    "Thanks, that helps.",
+    "That is wrong.",
+  ]);
+  assert.equal(set.resolution.alignment, record.forecast.alignment);
+  assert.ok(!("embedding" in set.items[0]), "no vectors in responses");
+  const one = await (await host.request(`/api/forecasts/${set.id}`)).json();
+  assert.deepEqual(one, set);
+  const calibration = await (await host.request("/api/forecasts/calibration?window=5")).json();
+  assert.equal(calibration.window, 5);
+  assert.equal(calibration.semantic.sets, 1);
+  assert.equal(calibration.semantic.alignment, record.forecast.alignment);
+  assert.equal(calibration.semantic.intent_hit_rate, 1);
+
+  const bob = host.as({ userId: "bob", role: "viewer" });
+  assert.deepEqual((await (await bob.request("/api/forecasts")).json()).items, []);
+  assert.equal((await bob.request(`/api/forecasts/${set.id}`)).status, 404);
+  const bad = await host.request("/api/forecasts?status=maybe");
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.field, "status");
+});
