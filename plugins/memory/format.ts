@@ -40,7 +40,8 @@ export function sanitizeRecallText(text: string): string {
     .replace(CONTROL_CHARACTERS, "")
     .replace(/\s*[\r\n\t]+\s*/g, " ")
     .replace(/<(\/?)(\s*)memory_context/gi, "‹$1$2memory_context");
-  if ([...clean].length > MAX_LINE_CHARS) {
+  // Code points ≤ code units: only a long string needs counting.
+  if (clean.length > MAX_LINE_CHARS && [...clean].length > MAX_LINE_CHARS) {
     clean = [...clean].slice(0, MAX_LINE_CHARS - 1).join("") + "…";
   }
   return clean.trim();

@@ -227,12 +227,13 @@ export function createRecall(
         score: fused.score,
       };
       let dropReason: DropReason | undefined;
-      const cost = lineTokens(item);
+      // The line is formatted (to count its tokens) only when it could still be included.
+      let cost = 0;
       if (fused.score < minScore) dropReason = "min_score";
       else if (items.length >= k) dropReason = "k";
       else if (row.kind === "message" && messages >= recallConfig.maxMessages) {
         dropReason = "kind_cap";
-      } else if (tokens + cost > budget) dropReason = "budget";
+      } else if (tokens + (cost = lineTokens(item)) > budget) dropReason = "budget";
       if (!dropReason) {
         items.push(item);
         tokens += cost;

@@ -106,7 +106,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         const set = await db.selectFrom("psyche_dreaming_sets").selectAll()
           .where("thread_id", "=", view.threadId).where("status", "in", ["ready", "parse_failed"])
           .where("seen_by_turn_id", "is", null).orderBy("created_at", "desc").orderBy("id", "desc")
-          .executeTakeFirst();
+          .limit(1).executeTakeFirst();
         if (!set) return { events: [{ type: "forecast.none", data: {} }] };
         const now = ctx.clock.now();
         if (set.status === "parse_failed") {
@@ -502,7 +502,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           "=",
           threadId,
         )
-          .orderBy("created_at", "desc").orderBy("id", "desc").executeTakeFirst();
+          .orderBy("created_at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
         if (!set) return { pending: null, last_resolution: null };
         const items = await db.selectFrom("psyche_dreaming_items").select([
           "text",
@@ -516,7 +516,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           "resolution",
         ])
           .where("thread_id", "=", threadId).where("status", "=", "resolved")
-          .orderBy("resolved_at", "desc").executeTakeFirst();
+          .orderBy("resolved_at", "desc").limit(1).executeTakeFirst();
         return {
           pending: set.status === "ready" ? { id: set.id, items } : null,
           latest_status: set.status,

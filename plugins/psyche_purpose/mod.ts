@@ -87,14 +87,18 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       const state = pluginState(ctx.db, ctx.clock, "psyche_purpose");
       const narrativeVectors = new Map<number, Float32Array>();
 
+      // This plugin is the only writer of versions: the newest is kept in memory.
+      let latest: NarrativeVersion | undefined;
+
       async function current(): Promise<NarrativeVersion> {
+        if (latest) return latest;
         const row = await db.selectFrom("psyche_purpose_versions").selectAll().orderBy(
           "version",
           "desc",
         )
-          .executeTakeFirst();
-        if (!row) return await createInitial(ctx.profile);
-        return toVersion(row);
+          .limit(1).executeTakeFirst();
+        latest = row ? toVersion(row) : await createInitial(ctx.profile);
+        return latest;
       }
 
       function toVersion(row: {
@@ -172,6 +176,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           ? insert.onConflict((conflict) => conflict.column("version").doNothing())
           : insert)
           .execute();
+        if (!latest || version.version > latest.version) latest = version;
       }
 
       async function narrativeVector(version: NarrativeVersion): Promise<Float32Array> {
@@ -354,7 +359,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           });
           const previous = await db.selectFrom("psyche_purpose_sessions").select("growth")
             .where("ended_at", "is not", null).where("growth", "is not", null)
-            .orderBy("ended_at", "desc").orderBy("id", "desc").executeTakeFirst();
+            .orderBy("ended_at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
           const delta = g !== null && previous?.growth !== null && previous?.growth !== undefined
             ? g - previous.growth
             : null;
@@ -634,7 +639,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             "ended_at",
             "desc",
           )
-          .executeTakeFirst();
+          .limit(1).executeTakeFirst();
         const completed = await db.selectFrom("psyche_purpose_sessions")
           .select((eb) => eb.fn.countAll<number>().as("n")).where("ended_at", "is not", null)
           .where("growth", "is not", null).executeTakeFirstOrThrow();

@@ -426,7 +426,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       const failed = Number(counts.find((row) => row.status === "failed")?.n ?? 0);
       const last = await db.selectFrom("psyche_reflection_runs")
         .select(["id", "output", "at", "primary_trigger"]).where("status", "=", "done")
-        .orderBy("at", "desc").orderBy("id", "desc").executeTakeFirst();
+        .orderBy("at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
       const c = await counters();
       const interval = ctx.profile.reflection.intervalTurns;
       return {

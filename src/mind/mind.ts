@@ -1618,7 +1618,7 @@ export function createMind(options: CreateMindOptions): Mind {
       }
       const last = await store.db.selectFrom("mind_turns").select(["id", "feedback"])
         .where("thread_id", "=", threadId).where("status", "=", "completed")
-        .orderBy("seq", "desc").executeTakeFirst();
+        .orderBy("seq", "desc").limit(1).executeTakeFirst();
       if (!last) {
         throw new AppError("MIND_NOTHING_TO_RATE", "This thread has no reply to give feedback on", {
           status: 409,
@@ -1688,7 +1688,7 @@ export function createMind(options: CreateMindOptions): Mind {
 
     async lastEvent(type) {
       const row = await store.db.selectFrom("mind_events").select("data").where("type", "=", type)
-        .orderBy("at", "desc").orderBy("id", "desc").executeTakeFirst();
+        .orderBy("at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
       return row ? JSON.parse(row.data) as Record<string, unknown> : null;
     },
 

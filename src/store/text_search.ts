@@ -103,7 +103,9 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
     async search(query, { limit, filter }) {
       let tokens = queryTokens(query);
       if (tokens.length === 0) return [];
-      const total = await db.selectFrom("memories").select((eb) => eb.fn.countAll<number>().as("n"))
+      // The largest id stands in for the count (memories are add-only, ids ascend): one
+      // index probe, where count(*) scans the whole table on every search.
+      const total = await db.selectFrom("memories").select((eb) => eb.fn.max("id").as("n"))
         .executeTakeFirstOrThrow();
       if (Number(total.n) >= COMMON_TERM_MIN_DOCS && tokens.length > 1) {
         const frequencies = await Promise.all(tokens.map(async (token) => {

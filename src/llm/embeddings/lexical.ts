@@ -1,3 +1,4 @@
+import { BoundedMap } from "../../bounded_map.ts";
 import { STOPWORDS, tokenize } from "../../text.ts";
 import { type Embedder, embedderId } from "./types.ts";
 
@@ -97,14 +98,24 @@ export function lexicalVector(text: string): Float32Array {
   return vector;
 }
 
+/** Texts up to this long are remembered (the history and recalled items recur every turn). */
+const CACHED_TEXT_CHARS = 2_000;
+
 /** The default embedder: local, no network, labelled "lexical" wherever shown. */
 export function createLexicalEmbedder(): Embedder {
+  const cache = new BoundedMap<string, Float32Array>(2_048);
+  const vectorOf = (text: string) => {
+    if (text.length > CACHED_TEXT_CHARS) return lexicalVector(text);
+    let vector = cache.get(text);
+    if (!vector) cache.set(text, vector = lexicalVector(text));
+    return vector.slice(); // callers may write into theirs
+  };
   return {
     provider: "lexical",
     model: LEXICAL_MODEL,
     dims: LEXICAL_DIMS,
     quality: "lexical",
     id: embedderId("lexical", LEXICAL_MODEL, LEXICAL_DIMS),
-    embed: (texts) => Promise.resolve(texts.map(lexicalVector)),
+    embed: (texts) => Promise.resolve(texts.map(vectorOf)),
   };
 }

@@ -148,3 +148,11 @@ Deno.test("the lexical embedder says what it is", async () => {
   const [vector] = await embedder.embed(["hello world"]);
   assert.deepEqual(vector, lexicalVector("hello world"));
 });
+
+Deno.test("a remembered text gives an equal vector that the caller may change freely", async () => {
+  const embedder = createLexicalEmbedder();
+  const [first] = await embedder.embed(["the blue door"]);
+  first!.fill(0);
+  const [second] = await embedder.embed(["the blue door"]);
+  assert.deepEqual(second, lexicalVector("the blue door"));
+});
