@@ -5,25 +5,36 @@
 import assert from "node:assert/strict";
 import { createTestCliIo, makeTestDir, runCli, spawnServer } from "@synth/testing";
 import { BUILTIN_COMMANDS, BUILTIN_PLUGINS } from "../src/builtin_plugins.ts";
-import { startFakeLlm } from "./fakes/llm/mod.ts";
+import { type FakeLlm, startFakeLlm } from "./fakes/llm/mod.ts";
 import { fakeEnv } from "./llm/helpers.ts";
+
+/** A terminal chat in this process (no server holds `dataDir`) talking to the fake. */
+function localChat(fake: FakeLlm, dataDir: string, input: string[]) {
+  return createTestCliIo({
+    env: {
+      ...fakeEnv(fake, ["openai"]),
+      SYNTH_DATA_DIR: dataDir,
+      SYNTH_LLM_AUTODETECT_OLLAMA: "false",
+      SYNTH_LLM_TEST_HEADERS: "true",
+    },
+    plugins: BUILTIN_PLUGINS,
+    commands: BUILTIN_COMMANDS,
+    input,
+  });
+}
 
 Deno.test("the terminal chat talks to the mind in this process, streams replies and runs commands", async () => {
   await using fake = await startFakeLlm();
   fake.script({ reply: [{ reply: { text: ["Hello ", "Ada."] } }] });
   const dataDir = await makeTestDir("synth-chat-");
   try {
-    const cli = createTestCliIo({
-      env: {
-        ...fakeEnv(fake, ["openai"]),
-        SYNTH_DATA_DIR: dataDir,
-        SYNTH_LLM_AUTODETECT_OLLAMA: "false",
-        SYNTH_LLM_TEST_HEADERS: "true",
-      },
-      plugins: BUILTIN_PLUGINS,
-      commands: BUILTIN_COMMANDS,
-      input: ["Hi, I am Ada", "/state", "/nope", "/quit", "never read"],
-    });
+    const cli = localChat(fake, dataDir, [
+      "Hi, I am Ada",
+      "/state",
+      "/nope",
+      "/quit",
+      "never read",
+    ]);
     const code = await runCli(["chat"], cli.io);
     assert.equal(code, 0, cli.stderr());
     const out = cli.stdout();
@@ -44,17 +55,7 @@ Deno.test("--thread with a thread that does not exist stops with a message, befo
   await using fake = await startFakeLlm();
   const dataDir = await makeTestDir("synth-chat-");
   try {
-    const cli = createTestCliIo({
-      env: {
-        ...fakeEnv(fake, ["openai"]),
-        SYNTH_DATA_DIR: dataDir,
-        SYNTH_LLM_AUTODETECT_OLLAMA: "false",
-        SYNTH_LLM_TEST_HEADERS: "true",
-      },
-      plugins: BUILTIN_PLUGINS,
-      commands: BUILTIN_COMMANDS,
-      input: ["Hello"],
-    });
+    const cli = localChat(fake, dataDir, ["Hello"]);
     const code = await runCli(["chat", "--thread", "thr_nope"], cli.io);
     assert.equal(code, 64);
     assert.match(cli.stderr(), /No thread thr_nope of yours to continue/);
