@@ -22,6 +22,8 @@ export interface BusEventMap {
     threadId: string;
     flags: { uncertain: boolean; clarifying: boolean };
   };
+  /** Every event of a turn as it happens (the WebSocket hub streams them to the owner). */
+  "mind.turn.event": { userId: string; threadId: string; event: { type: string; turnId: string } };
   /** A background job changed status. */
   "mind.job": { id: string; module: string; kind: string; status: string; reason?: string };
   /**

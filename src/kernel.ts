@@ -1,4 +1,6 @@
 import { resolve } from "node:path";
+import { LOCAL_PRINCIPAL } from "./http/principal.ts";
+import { createWsServer, type WsServer } from "./ws/server.ts";
 import type { Hono } from "hono";
 import { createEventBus, type EventBus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
@@ -67,6 +69,8 @@ export interface Kernel {
   readonly store: Store;
   /** The language model gateway. */
   readonly llm: KernelLlm;
+  /** The WebSocket hub at `/ws`. */
+  readonly ws: WsServer;
   /**
    * The mind (after {@link Kernel.start}).
    *
@@ -182,6 +186,23 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     return { mind, commands };
   };
   app.route("/", mindRoutes(() => started().mind, () => started().commands));
+  const ws = createWsServer({
+    config: config.ws,
+    allowedOrigins: config.server.allowedOrigins,
+    clock,
+    log: log.child("ws"),
+    bus: bus.scoped("kernel"),
+    ids,
+    mind: () => started().mind,
+    // Until users and logins exist every socket acts as the local administrator.
+    authenticate: () =>
+      Promise.resolve({
+        id: LOCAL_PRINCIPAL.userId,
+        username: LOCAL_PRINCIPAL.userId,
+        role: LOCAL_PRINCIPAL.role,
+      }),
+  });
+  app.route("/", ws.routes);
   app.route(
     "/",
     llmRoutes(llm, { clock, generateMaxTokens: config.llm.generate.maxTokens }),
@@ -223,6 +244,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     bus,
     store: options.store,
     llm,
+    ws,
     get mind() {
       return started().mind;
     },
@@ -291,11 +313,13 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     },
     beginStopping() {
       stopping = true;
+      ws.stop();
       host.abort("The server is shutting down");
     },
     stop() {
       stopping = true;
       stopped ??= (async () => {
+        ws.stop();
         llm.close();
         await mind?.stop();
         await host.stop();

@@ -26,6 +26,37 @@ export const KERNEL_CONFIG_SHAPE = {
       description:
         "On SIGINT/SIGTERM, how long in-flight requests may finish before plugins are stopped anyway.",
     })),
+    allowedOrigins: z.array(z.url().regex(/^https?:\/\/[^/]+$/)).default([]).meta(configMeta({
+      description:
+        "Browser origins besides the server's own that may open a WebSocket (scheme://host[:port]).",
+    })),
+  }).prefault({}),
+  ws: z.strictObject({
+    maxConnections: z.number().int().min(1).default(5_000).meta(configMeta({
+      description: "Open WebSockets at most; more are closed with 1013.",
+    })),
+    maxConnectionsPerUser: z.number().int().min(1).default(20).meta(configMeta({
+      description: "Open WebSockets per user at most; more are closed with 1013.",
+    })),
+    authTimeoutMs: durationMs(5_000, { min: 1 }).meta(configMeta({
+      description: "A socket that sends no valid hello within this time is closed with 4401.",
+    })),
+    replayMessages: z.number().int().min(1).default(1_000).meta(configMeta({
+      description: "Messages a session keeps (at most 1 MiB) for a client that reconnects.",
+    })),
+    resumeWindowSeconds: z.number().int().min(1).default(60).meta(configMeta({
+      description: "How long a dropped session waits for its client to resume it.",
+    })),
+    maxQueueBytes: z.number().int().min(1_024).default(1_048_576).meta(configMeta({
+      description:
+        "Unsent bytes per socket at most: above half, state deltas merge; at the cap the socket is closed (4408).",
+    })),
+    maxMessageBytes: z.number().int().min(1_024).default(65_536).meta(configMeta({
+      description: "Largest client message; larger ones close the socket with 1009.",
+    })),
+    messagesPerMinute: z.number().int().min(1).default(60).meta(configMeta({
+      description: "Client messages per minute per socket; the excess is refused (RATE_LIMITED).",
+    })),
   }).prefault({}),
   dataDir: z.string().min(1).default("./data").meta(configMeta({
     description:

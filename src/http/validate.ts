@@ -3,7 +3,8 @@ import type { z } from "zod";
 import { AppError } from "../errors.ts";
 import type { AppEnv, Role } from "./types.ts";
 
-const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
+/** Roles by rank (a higher one may do all a lower one may). */
+export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
 
 function validationError(issues: readonly z.core.$ZodIssue[], prefix: string[] = []): AppError {
   const listed = issues.slice(0, 20).map((issue) => ({

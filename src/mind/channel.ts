@@ -9,13 +9,20 @@
 /** An append-only stream of events with any number of readers. */
 export class EventChannel<Event> {
   readonly #events: Event[] = [];
+  readonly #onEmit: ((event: Event) => void) | undefined;
   #closed = false;
   #waiters: Array<() => void> = [];
+
+  /** `onEmit` also sees every event as it is added (the WebSocket hub's feed). */
+  constructor(onEmit?: (event: Event) => void) {
+    this.#onEmit = onEmit;
+  }
 
   /** Adds an event. Ignored after {@link EventChannel.close}. */
   emit(event: Event): void {
     if (this.#closed) return;
     this.#events.push(event);
+    this.#onEmit?.(event);
     this.#wake();
   }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ROLE_RANK } from "../http/validate.ts";
 import type { Clock } from "../clock.ts";
 import type { Store } from "../store/store.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
@@ -14,8 +15,6 @@ import { type CommandSpec, MIND_HOOKS } from "./hooks.ts";
 import type { Mind } from "./mind.ts";
 import { stripConfidenceTags } from "./confidence.ts";
 import type { Command, CommandResult } from "./types.ts";
-
-const ROLE_RANK = { viewer: 0, operator: 1, admin: 2 } as const;
 
 /** The kernel's own commands. */
 export const KERNEL_COMMANDS: readonly CommandSpec[] = [

@@ -1573,7 +1573,9 @@ export function createMind(options: CreateMindOptions): Mind {
           seq: turnSeq,
           queuePosition: position,
           userMessageId: null,
-          events: new EventChannel<TurnEvent>(),
+          events: new EventChannel<TurnEvent>((event) =>
+            bus.publish("mind.turn.event", { userId: input.userId, threadId, event })
+          ),
           done: promise,
           cancel: () => cancelTurn(queued),
         };

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { BoundedMap } from "../bounded_map.ts";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
@@ -14,7 +13,8 @@ import type { AppEnv, Role } from "../http/types.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
-import { systemState } from "./system_state.ts";
+import { currentSystemState } from "./system_state.ts";
+import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
 import type { Mind, TurnEvent, TurnHandle } from "./mind.ts";
 import type { MindThread } from "./hooks.ts";
 
@@ -76,7 +76,7 @@ export function mindRoutes(
   commands: () => CommandDispatcher,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const accepted = new BoundedMap<string, string>(10_000); // client_msg_id → turn id
+  const submitOnce = createOnceSubmitter(mind);
 
   async function ownThread(c: Context<AppEnv>, id: string): Promise<MindThread> {
     const { userId, role } = caller(c);
@@ -243,22 +243,23 @@ export function mindRoutes(
     const thread = await ownThread(c, c.req.param("id"));
     const body = await readJson(c, turnBody);
     const who = caller(c);
-    const key = body.client_msg_id ? `${who.userId}:${thread.id}:${body.client_msg_id}` : null;
-    const repeated = key ? accepted.get(key) : undefined;
-    let handle: TurnHandle | undefined = repeated ? mind().live(repeated) : undefined;
-    if (!handle) {
-      if (repeated) {
-        const stored = await mind().turn(repeated);
-        if (stored) {
-          return c.json(
-            turnAccepted(stored.id, thread.id, stored.userMessageId, stored.status, 0),
-            202,
-          );
-        }
-      }
-      handle = await mind().submit({ ...who, threadId: thread.id, text: body.content });
-      if (key) accepted.set(key, handle.turnId);
+    const submitted = await submitOnce(
+      { ...who, threadId: thread.id, text: body.content },
+      body.client_msg_id,
+    );
+    if (submitted.kind === "stored") {
+      return c.json(
+        turnAccepted(
+          submitted.turnId,
+          submitted.threadId,
+          submitted.userMessageId,
+          submitted.status,
+          0,
+        ),
+        202,
+      );
     }
+    const handle = submitted.handle;
     if ((c.req.header("accept") ?? "").includes("text/event-stream")) {
       return streamTurn(c, handle);
     }
@@ -300,18 +301,9 @@ export function mindRoutes(
     });
   }
 
-  async function ownTurn(c: Context<AppEnv>, id: string) {
-    const turn = await mind().turn(id);
-    const { userId, role } = caller(c);
-    if (!turn || (turn.userId !== userId && role !== "admin")) {
-      throw new AppError("MIND_TURN_NOT_FOUND", "No such turn", { status: 404 });
-    }
-    return turn;
-  }
-
   app.get("/api/turns/:id", async (c) => {
     requireRole(c, "viewer");
-    const turn = await ownTurn(c, c.req.param("id"));
+    const turn = await ownTurn(mind(), c.req.param("id"), caller(c));
     return c.json({
       id: turn.id,
       thread_id: turn.threadId,
@@ -331,7 +323,7 @@ export function mindRoutes(
 
   app.get("/api/turns/:id/events", async (c) => {
     requireRole(c, "viewer");
-    const turn = await ownTurn(c, c.req.param("id"));
+    const turn = await ownTurn(mind(), c.req.param("id"), caller(c));
     const handle = mind().live(turn.id);
     if (!handle) {
       throw new AppError("MIND_TURN_GONE", "This turn's events are no longer kept (10 minutes)", {
@@ -355,13 +347,9 @@ export function mindRoutes(
 
   app.post("/api/turns/:id/cancel", async (c) => {
     requireRole(c, "operator");
-    const turn = await ownTurn(c, c.req.param("id"));
-    const handle = mind().live(turn.id);
-    if (!handle || handle.events.closed) {
-      throw new AppError("MIND_TURN_FINISHED", "This turn has already ended", { status: 409 });
-    }
-    handle.cancel();
-    return c.json({ turn_id: turn.id, status: "cancelling" }, 202);
+    const turnId = c.req.param("id");
+    await cancelOwnTurn(mind(), turnId, caller(c));
+    return c.json({ turn_id: turnId, status: "cancelling" }, 202);
   });
 
   app.post("/api/threads/:id/feedback", async (c) => {
@@ -379,20 +367,7 @@ export function mindRoutes(
 
   app.get("/api/state", async (c) => {
     requireRole(c, "viewer");
-    const who = caller(c);
-    const [latest] = await mind().conversations?.listThreads(who.userId, { limit: 1 }) ?? [];
-    return c.json(systemState({
-      now: mind().clock.now(),
-      affect: mind().affect(),
-      profile: mind().profile,
-      turnCount: mind().turnCount,
-      mind: await mind().state("mind"),
-      thread: latest
-        ? await mind().state("thread", { threadId: latest.id, userId: who.userId })
-        : null,
-      queue: mind().queueLength,
-      pendingJobs: mind().scheduler.pending,
-    }));
+    return c.json(await currentSystemState(mind(), caller(c).userId));
   });
 
   app.get("/api/threads/:id/state", async (c) => {

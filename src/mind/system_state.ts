@@ -8,6 +8,7 @@
  */
 import type { AffectSnapshot } from "./affect.ts";
 import { toSnakeCase } from "./influence.ts";
+import type { Mind } from "./mind.ts";
 import type { Profile } from "./profile.ts";
 
 /** What {@link systemState} reads. */
@@ -110,4 +111,30 @@ export function systemState(input: SystemStateInput): Record<string, unknown> {
       ),
     }),
   };
+}
+
+/**
+ * The `SystemState` now. With a user, their latest thread adds the pending
+ * forecasts (`dream_buffer`); without one it is the mind scope only, the
+ * same for everyone (WebSocket snapshots and deltas).
+ */
+export async function currentSystemState(
+  mind: Mind,
+  userId: string | null,
+): Promise<Record<string, unknown>> {
+  const [latest] = userId === null
+    ? []
+    : await mind.conversations?.listThreads(userId, { limit: 1 }) ?? [];
+  return systemState({
+    now: mind.clock.now(),
+    affect: mind.affect(),
+    profile: mind.profile,
+    turnCount: mind.turnCount,
+    mind: await mind.state("mind"),
+    thread: latest && userId !== null
+      ? await mind.state("thread", { threadId: latest.id, userId })
+      : null,
+    queue: mind.queueLength,
+    pendingJobs: mind.scheduler.pending,
+  });
 }

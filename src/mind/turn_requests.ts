@@ -1,0 +1,85 @@
+/**
+ * Turn requests shared by the HTTP routes and the WebSocket: submitting at
+ * most once per `client_msg_id` (a client that retries a send after a
+ * dropped connection gets the turn it already started) and cancelling
+ * one's own running turn.
+ *
+ * @module
+ */
+import { BoundedMap } from "../bounded_map.ts";
+import { AppError } from "../errors.ts";
+import type { Role } from "../http/types.ts";
+import type { Mind, StoredTurn, SubmitInput, TurnHandle } from "./mind.ts";
+
+/** The turn a submit started or found. */
+export type Submitted =
+  | { kind: "live"; handle: TurnHandle }
+  | {
+    kind: "stored";
+    turnId: string;
+    threadId: string;
+    userMessageId: string | null;
+    status: string;
+  };
+
+/** Submits a turn unless this `client_msg_id` already started one. */
+export type OnceSubmitter = (
+  input: SubmitInput,
+  clientMsgId: string | undefined,
+) => Promise<Submitted>;
+
+/** Remembers the last 10,000 `client_msg_id`s, per user and thread. */
+export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
+  const accepted = new BoundedMap<string, string>(10_000); // key → turn id
+  return async function submitOnce(
+    input: SubmitInput,
+    clientMsgId: string | undefined,
+  ): Promise<Submitted> {
+    const key = clientMsgId ? `${input.userId}:${input.threadId ?? ""}:${clientMsgId}` : null;
+    const repeated = key ? accepted.get(key) : undefined;
+    if (repeated) {
+      const live = mind().live(repeated);
+      if (live) return { kind: "live", handle: live };
+      const stored = await mind().turn(repeated);
+      if (stored) {
+        return {
+          kind: "stored",
+          turnId: stored.id,
+          threadId: stored.threadId,
+          userMessageId: stored.userMessageId,
+          status: stored.status,
+        };
+      }
+    }
+    const handle = await mind().submit(input);
+    if (key) accepted.set(key, handle.turnId);
+    return { kind: "live", handle };
+  };
+}
+
+/** A turn of the caller's (any turn for an admin), else 404 `MIND_TURN_NOT_FOUND`. */
+export async function ownTurn(
+  mind: Mind,
+  turnId: string,
+  who: { userId: string; role: Role },
+): Promise<StoredTurn> {
+  const turn = await mind.turn(turnId);
+  if (!turn || (turn.userId !== who.userId && who.role !== "admin")) {
+    throw new AppError("MIND_TURN_NOT_FOUND", "No such turn", { status: 404, field: "turn_id" });
+  }
+  return turn;
+}
+
+/** Cancels the caller's running or queued turn; 409 `MIND_TURN_FINISHED` once it ended. */
+export async function cancelOwnTurn(
+  mind: Mind,
+  turnId: string,
+  who: { userId: string; role: Role },
+): Promise<void> {
+  const turn = await ownTurn(mind, turnId, who);
+  const handle = mind.live(turn.id);
+  if (!handle || handle.events.closed) {
+    throw new AppError("MIND_TURN_FINISHED", "This turn has already ended", { status: 409 });
+  }
+  handle.cancel();
+}

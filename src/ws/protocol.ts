@@ -1,0 +1,103 @@
+/**
+ * The WebSocket protocol `synth.v1` (spec/server.md §5): envelopes, topics
+ * and the client's messages, validated with zod before anything acts on
+ * them.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Role } from "../http/types.ts";
+
+/** The subprotocol the server speaks (and answers with, exactly). */
+export const SUBPROTOCOL = "synth.v1";
+/** A subprotocol offer carrying a bearer token. */
+export const BEARER_PREFIX = "synth.bearer.";
+
+/** Close codes (server.md §5.4). */
+export const CLOSE = {
+  SHUTDOWN: 1001,
+  TOO_LARGE: 1009,
+  CONNECTION_LIMIT: 1013,
+  INVALID_MESSAGES: 4400,
+  UNAUTHENTICATED: 4401,
+  ROLE_LOST: 4403,
+  SLOW_CONSUMER: 4408,
+  MESSAGE_RATE: 4429,
+} as const;
+
+/** Fixed topics; `chat:<thread_id>` narrows `chat` to one thread. */
+export const TOPICS = [
+  "state",
+  "chat",
+  "projects",
+  "tools",
+  "approvals",
+  "memory",
+  "notices",
+] as const;
+
+/** A topic a socket may subscribe to. */
+export type Topic = typeof TOPICS[number] | `chat:${string}`;
+
+const topic = z.union([
+  z.enum(TOPICS),
+  z.string().regex(/^chat:[A-Za-z0-9_-]{1,100}$/) as z.ZodType<`chat:${string}`>,
+]);
+
+/** The role a topic needs (`approvals` is for operators). */
+export function topicRole(name: Topic): Role {
+  return name === "approvals" ? "operator" : "viewer";
+}
+
+const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.strictObject({
+    type: z.literal(type),
+    seq: z.number().int().min(0),
+    ts: z.number().optional(),
+    data,
+  });
+
+/** Every message a client may send. */
+export const clientMessage = z.discriminatedUnion("type", [
+  envelope(
+    "hello",
+    z.strictObject({
+      token: z.string().min(1).max(4_096).optional(),
+      resume: z.strictObject({
+        session_id: z.string().min(1).max(100),
+        last_seq: z.number().int().min(0),
+      }).optional(),
+      topics: z.array(topic).max(32).optional(),
+    }),
+  ),
+  envelope(
+    "chat.send",
+    z.strictObject({
+      thread_id: z.string().min(1).max(100).optional(),
+      content: z.string().min(1).max(32_000),
+      client_msg_id: z.string().min(1).max(100).optional(),
+    }),
+  ),
+  envelope("chat.cancel", z.strictObject({ turn_id: z.string().min(1).max(100) })),
+  envelope(
+    "approval.respond",
+    z.strictObject({
+      approval_id: z.string().min(1).max(100),
+      decision: z.enum(["approve", "deny"]),
+      note: z.string().max(2_000).optional(),
+    }),
+  ),
+  envelope("subscribe", z.strictObject({ topics: z.array(topic).min(1).max(32) })),
+  envelope("unsubscribe", z.strictObject({ topics: z.array(topic).min(1).max(32) })),
+  envelope("ping", z.strictObject({}).optional().default({})),
+]);
+
+/** A validated client message. */
+export type ClientMessage = z.infer<typeof clientMessage>;
+
+/** The user a socket acts for. */
+export interface WsUser {
+  id: string;
+  username: string;
+  role: Role;
+}

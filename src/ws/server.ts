@@ -1,0 +1,269 @@
+/**
+ * `GET /ws` (spec/server.md §5): the handshake (origin, subprotocol), the
+ * hub's handlers (who a token is, chat requests, the state snapshot) and
+ * its feeds: turn events to their owner, state deltas, notices.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { BoundedMap } from "../bounded_map.ts";
+import type { EventBus } from "../bus.ts";
+import type { Clock } from "../clock.ts";
+import { AppError } from "../errors.ts";
+import type { AppEnv } from "../http/types.ts";
+import { ROLE_RANK } from "../http/validate.ts";
+import type { IdFactory } from "../ids.ts";
+import { toSnakeCase } from "../mind/influence.ts";
+import type { Mind, TurnEvent } from "../mind/mind.ts";
+import { currentSystemState } from "../mind/system_state.ts";
+import { cancelOwnTurn, createOnceSubmitter } from "../mind/turn_requests.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { createHub, type Hub, type HubSocket, type WsConfig } from "./hub.ts";
+import { mergePatch } from "./merge_patch.ts";
+import { BEARER_PREFIX, SUBPROTOCOL, type WsUser } from "./protocol.ts";
+
+/** Options for {@link createWsServer}. */
+export interface WsServerOptions {
+  config: WsConfig;
+  /** Origins besides the server's own allowed to connect (`server.allowedOrigins`). */
+  allowedOrigins: readonly string[];
+  clock: Clock;
+  log: Logger;
+  bus: EventBus;
+  ids: IdFactory;
+  mind: () => Mind;
+  /** The user a token stands for; null refuses the socket (4401). */
+  authenticate(token: string | undefined): Promise<WsUser | null>;
+}
+
+/** The hub, its route and the state it streams. */
+export interface WsServer {
+  readonly hub: Hub;
+  /** `GET /ws`. */
+  readonly routes: Hono<AppEnv>;
+  /** Resolves when the state deltas caused so far have been sent (tests, shutdown). */
+  settled(): Promise<void>;
+  /** Closes every socket (1001) and stops listening to the bus. */
+  stop(): void;
+}
+
+/** Creates the WebSocket server. */
+export function createWsServer(options: WsServerOptions): WsServer {
+  const { clock, log, bus } = options;
+  const submitOnce = createOnceSubmitter(options.mind);
+  // Mind-scope state as last sent: deltas are diffs against it.
+  let version = 0;
+  let last: Record<string, unknown> | null = null;
+  let computing: Promise<void> | null = null;
+  let dirty: string | null = null;
+
+  const hub = createHub({
+    config: options.config,
+    clock,
+    log,
+    sessionId: () => options.ids.next("wss"),
+    handlers: {
+      authenticate: options.authenticate,
+      async snapshot() {
+        await settled();
+        if (last === null) last = await currentSystemState(options.mind(), null);
+        return { version, state: last };
+      },
+      async request(user, message) {
+        if (ROLE_RANK[user.role] < ROLE_RANK.operator) {
+          throw new AppError("FORBIDDEN", "This needs the operator role", { status: 403 });
+        }
+        const who = { userId: user.id, role: user.role };
+        switch (message.type) {
+          case "chat.send": {
+            const submitted = await submitOnce(
+              { ...who, threadId: message.data.thread_id ?? null, text: message.data.content },
+              message.data.client_msg_id,
+            );
+            return submitted.kind === "live"
+              ? {
+                turn_id: submitted.handle.turnId,
+                thread_id: submitted.handle.threadId,
+                queue_position: submitted.handle.queuePosition,
+              }
+              : { turn_id: submitted.turnId, thread_id: submitted.threadId, queue_position: 0 };
+          }
+          case "chat.cancel":
+            await cancelOwnTurn(options.mind(), message.data.turn_id, who);
+            return { turn_id: message.data.turn_id, status: "cancelling" };
+          case "approval.respond":
+            throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
+              status: 404,
+              field: "approval_id",
+            });
+          default:
+            return {};
+        }
+      },
+    },
+  });
+
+  /** Recomputes the mind-scope state and sends what changed; calls during one coalesce. */
+  function stateChanged(cause: string) {
+    if (!hub.stats().sessions) {
+      last = null; // nobody listens: nothing to compute; the next snapshot starts afresh
+      return;
+    }
+    if (computing) {
+      dirty = cause;
+      return;
+    }
+    computing = (async () => {
+      let next: string | null = cause;
+      while (next !== null) {
+        dirty = null;
+        try {
+          const state = await currentSystemState(options.mind(), null);
+          const patch = last === null ? undefined : mergePatch(last, state);
+          if (last !== null && patch !== undefined) {
+            version++;
+            hub.stateDelta({ baseVersion: version - 1, version, patch, cause: next });
+          }
+          last = state;
+        } catch (error) {
+          log.warn("computing the state for WebSocket clients failed", { error });
+        }
+        next = dirty;
+      }
+      computing = null;
+    })();
+  }
+
+  async function settled() {
+    while (computing) await computing;
+  }
+
+  // Each turn's text so far, for chat.done after a failure or cancel.
+  const turnText = new BoundedMap<string, { index: number; text: string }>(1_000);
+
+  function turnEvent(userId: string, threadId: string, event: TurnEvent) {
+    const topics = ["chat", `chat:${threadId}`] as const;
+    const audience = { userId };
+    const progress = turnText.get(event.turnId) ?? { index: 0, text: "" };
+    switch (event.type) {
+      case "chat.token":
+        turnText.set(event.turnId, {
+          index: progress.index + 1,
+          text: progress.text + event.delta,
+        });
+        hub.publish(topics, "chat.token", {
+          thread_id: threadId,
+          turn_id: event.turnId,
+          index: progress.index,
+          text: event.delta,
+        }, audience);
+        return;
+      case "chat.done":
+        turnText.delete(event.turnId);
+        hub.publish(topics, "chat.done", {
+          thread_id: threadId,
+          turn_id: event.turnId,
+          message_id: event.messageId,
+          status: "completed",
+          text: event.text,
+          flags: event.flags,
+          usage: toSnakeCase(event.usage),
+        }, audience);
+        return;
+      case "turn.failed":
+      case "turn.cancelled":
+        turnText.delete(event.turnId);
+        hub.publish(topics, "chat.done", {
+          thread_id: threadId,
+          turn_id: event.turnId,
+          message_id: null,
+          status: event.type === "turn.failed" ? "failed" : "cancelled",
+          text: progress.text,
+          usage: null,
+          ...(event.type === "turn.failed"
+            ? { error: { code: event.code, message: event.message } }
+            : {}),
+        }, audience);
+        return;
+      case "turn.influence":
+        hub.publish(topics, "turn.influence", toSnakeCase(event.record), audience);
+        return;
+    }
+  }
+
+  const unsubscribe = [
+    bus.subscribe("mind.turn.event", (event) => {
+      const { userId, threadId } = event.data;
+      turnEvent(userId, threadId, event.data.event as TurnEvent);
+    }),
+    bus.subscribe("mind.state", (event) => stateChanged(event.data.cause)),
+    bus.subscribe("mind.job", () => stateChanged("job")),
+    bus.subscribe("mind.turn.completed", () => stateChanged("turn")),
+    bus.subscribe("notice", (event) => hub.publish(["notices"], "notice", event.data)),
+  ];
+
+  const routes = new Hono<AppEnv>();
+  routes.get("/ws", (c) => {
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !originAllowed(origin, c.req.url, options.allowedOrigins)) {
+      throw new AppError("ORIGIN_NOT_ALLOWED", "This origin may not open a WebSocket", {
+        status: 403,
+      });
+    }
+    if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
+      throw new AppError("WS_UPGRADE_REQUIRED", "This route only speaks WebSocket", {
+        status: 426,
+      });
+    }
+    const offers = (c.req.header("sec-websocket-protocol") ?? "").split(",")
+      .map((offer) => offer.trim()).filter(Boolean);
+    if (offers.length === 0) {
+      throw new AppError(
+        "WS_SUBPROTOCOL_REQUIRED",
+        `Offer the subprotocol ${SUBPROTOCOL} (the legacy protocol is not served yet)`,
+        { status: 400 },
+      );
+    }
+    if (!offers.includes(SUBPROTOCOL)) {
+      throw new AppError("WS_SUBPROTOCOL_UNSUPPORTED", `Offer the subprotocol ${SUBPROTOCOL}`, {
+        status: 400,
+      });
+    }
+    const bearer = offers.find((offer) => offer.startsWith(BEARER_PREFIX));
+    // The answer is exactly synth.v1: echoing the first offer could echo the token.
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
+      protocol: SUBPROTOCOL,
+      idleTimeout: 30,
+    });
+    let connection: ReturnType<Hub["open"]> | undefined;
+    socket.onopen = () => {
+      connection = hub.open(
+        socket as HubSocket,
+        bearer ? { token: bearer.slice(BEARER_PREFIX.length) } : {},
+      );
+    };
+    socket.onmessage = (event) => {
+      if (connection) void hub.receive(connection, event.data);
+    };
+    socket.onclose = () => {
+      if (connection) hub.closed(connection);
+    };
+    socket.onerror = () => {/* onclose follows */};
+    return response;
+  });
+
+  return {
+    hub,
+    routes,
+    settled,
+    stop() {
+      for (const stop of unsubscribe) stop();
+      hub.shutdown();
+    },
+  };
+}
+
+/** The server's own origin (from the request's Host) or a configured one. */
+function originAllowed(origin: string, requestUrl: string, allowed: readonly string[]): boolean {
+  return origin === new URL(requestUrl).origin || allowed.includes(origin);
+}

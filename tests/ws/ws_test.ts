@@ -1,0 +1,209 @@
+/**
+ * The WebSocket protocol over a real socket (spec/server.md §5): the
+ * handshake, hello and welcome, chat streaming in order, state snapshots
+ * and deltas, resume without loss, the limits and shutdown.
+ */
+import assert from "node:assert/strict";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost } from "../mind/helpers.ts";
+import { connect, type Envelope, type WsClient } from "./client.ts";
+
+async function greeted(url: string, hello: Record<string, unknown> = {}) {
+  const client = await connect(url);
+  client.send("hello", hello);
+  const welcome = await client.next("welcome");
+  return { client, welcome };
+}
+
+function assertConsecutive(messages: readonly Envelope[]) {
+  const seqs = messages.map((message) => message.seq);
+  assert.deepEqual(seqs, seqs.map((_, index) => seqs[0]! + index), `seqs ${seqs.join(",")}`);
+}
+
+Deno.test("the handshake refuses other origins, plain GETs and other subprotocols; the answer is exactly synth.v1", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const plain = await fetch(`${server.url}/ws`);
+  assert.equal(plain.status, 426);
+  assert.equal((await plain.json()).error.code, "WS_UPGRADE_REQUIRED");
+  const foreign = await fetch(`${server.url}/ws`, { headers: { origin: "http://evil.example" } });
+  assert.equal(foreign.status, 403);
+  assert.equal((await foreign.json()).error.code, "ORIGIN_NOT_ALLOWED");
+  await assert.rejects(connect(server.url, ["chat.v9"]));
+  const socket = new WebSocket(server.url.replace("http", "ws") + "/ws", [
+    "synth.bearer.secret-token",
+    "synth.v1",
+  ]);
+  await new Promise((resolve) => (socket.onopen = resolve));
+  assert.equal(socket.protocol, "synth.v1", "never the token offer");
+  socket.close();
+  await server.shutdown();
+});
+
+Deno.test("hello gets a welcome and a state snapshot; a chat.send is acked, then tokens, done and influence arrive in seq order", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ match: { purpose: "reply" }, reply: { text: ["Hello ", "there, ", "Ada."] } }],
+  });
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const { client, welcome } = await greeted(server.url);
+  assert.equal(welcome.seq, 1);
+  assert.equal(welcome.re, 1);
+  assert.equal(welcome.data.resumed, false);
+  assert.deepEqual(welcome.data.user, { id: "local", username: "local", role: "admin" });
+  const snapshot = await client.next("state.snapshot");
+  assert.equal(snapshot.seq, 2);
+  assert.equal((snapshot.data.state as Record<string, unknown>).turn_count, 0);
+
+  const sent = client.send("chat.send", { content: "Hi, I am Ada" });
+  const ack = await client.next("ack");
+  assert.equal(ack.re, sent);
+  assert.match(ack.data.turn_id as string, /^turn_/);
+  const tokens: Envelope[] = [];
+  for (;;) {
+    const message = await client.next();
+    if (message.type === "chat.token") tokens.push(message);
+    if (message.type === "chat.done") {
+      assert.equal(message.data.status, "completed");
+      assert.equal(message.data.text, "Hello there, Ada.");
+      assert.equal(message.data.turn_id, ack.data.turn_id);
+      break;
+    }
+  }
+  assert.deepEqual(tokens.map((token) => token.data.text).join(""), "Hello there, Ada.");
+  assert.deepEqual(tokens.map((token) => token.data.index), tokens.map((_, index) => index));
+  const influence = await client.next("turn.influence");
+  assert.equal(influence.data.turn_id, ack.data.turn_id);
+  assert.ok(Array.isArray(influence.data.sections));
+  assertConsecutive(client.received);
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("a turn over HTTP streams to the owner's socket, and state deltas follow it as merge patches", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const { client } = await greeted(server.url);
+  const snapshot = await client.next("state.snapshot");
+  const reply = await chat(host, "Plan the release");
+  const done = await client.next("chat.done");
+  assert.equal(done.data.turn_id, reply.body.turn_id);
+  await host.kernel.mind.scheduler.idle();
+  await host.kernel.ws.settled();
+  const delta = await client.next("state.delta");
+  assert.equal(delta.data.base_version, snapshot.data.version);
+  assert.equal(delta.data.version, (snapshot.data.version as number) + 1);
+  const patch = delta.data.patch as Record<string, unknown>;
+  assert.ok("turn_count" in patch || "mind" in patch, JSON.stringify(patch).slice(0, 200));
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("a dropped session resumes within the window with every missed message at its original seq", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const first = await greeted(server.url, { topics: ["chat", "state"] });
+  await first.client.next("state.snapshot");
+  const lastSeen = first.client.received.at(-1)!.seq;
+  first.client.close();
+  await first.client.closed;
+  // While nobody is connected: a whole turn happens.
+  await chat(host, "Plan the release");
+  await host.kernel.mind.scheduler.idle();
+  await host.kernel.ws.settled();
+  const second = await connect(server.url);
+  second.send("hello", {
+    resume: { session_id: first.welcome.data.session_id, last_seq: lastSeen },
+  });
+  const welcome = await second.next("welcome");
+  assert.equal(welcome.data.resumed, true);
+  assert.equal(welcome.data.session_id, first.welcome.data.session_id);
+  const replayed = welcome.data.replayed as number;
+  assert.ok(replayed >= 3, `replayed ${replayed}`);
+  const missed: Envelope[] = [];
+  for (let i = 0; i < replayed; i++) missed.push(await second.next());
+  assert.equal(missed[0]!.seq, lastSeen + 1);
+  assertConsecutive(missed);
+  assert.ok(missed.some((message) => message.type === "chat.done"));
+  second.close();
+
+  // After the window the session is gone: a fresh one, a fresh snapshot.
+  await host.clock.tick(61_000);
+  const third = await connect(server.url);
+  third.send("hello", { resume: { session_id: first.welcome.data.session_id, last_seq: 1 } });
+  const fresh = await third.next("welcome");
+  assert.equal(fresh.data.resumed, false);
+  assert.notEqual(fresh.data.session_id, first.welcome.data.session_id);
+  await third.next("state.snapshot");
+  third.close();
+  await server.shutdown();
+});
+
+Deno.test("no hello in time closes 4401; a first message that is not hello closes 4401 with nothing sent", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const silent = await connect(server.url);
+  await host.clock.untilTimer((ms) => ms === 5_000);
+  await host.clock.tick(5_000);
+  assert.equal(await silent.closed, 4401);
+  const rude = await connect(server.url);
+  rude.send("subscribe", { topics: ["state"] });
+  assert.equal(await rude.closed, 4401);
+  assert.deepEqual(rude.received, []);
+  await server.shutdown();
+});
+
+Deno.test("invalid messages get errors naming the field; ten in a minute close 4400; binary frames are refused", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const { client } = await greeted(server.url, { topics: ["notices"] });
+  const bad = client.send("chat.send", { content: "" });
+  const error = await client.next("error");
+  assert.equal(error.re, bad);
+  assert.equal(error.data.code, "VALIDATION_FAILED");
+  assert.equal(error.data.field, "data.content");
+  client.raw(new Uint8Array([1, 2, 3]));
+  assert.equal((await client.next("error")).data.code, "WS_BINARY_FRAME");
+  for (let i = 0; i < 8; i++) client.raw("{not json");
+  assert.equal(await client.closed, 4400);
+  await server.shutdown();
+});
+
+Deno.test("more than 60 messages a minute are refused with RATE_LIMITED; pings answer pong without a seq of their own", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const { client } = await greeted(server.url, { topics: ["notices"] });
+  const ping = client.send("ping");
+  const pong = await client.next("pong");
+  assert.equal(pong.re, ping);
+  assert.equal(pong.seq, 1, "pong repeats the last seq");
+  for (let i = 0; i < 60; i++) client.send("ping");
+  const limited = await client.next("error");
+  assert.equal(limited.data.code, "RATE_LIMITED");
+  await host.clock.tick(60_001);
+  const again = client.send("ping");
+  assert.equal((await client.next("pong")).re, again);
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("shutdown tells every socket and closes it with 1001", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const clients: WsClient[] = [];
+  for (let i = 0; i < 3; i++) {
+    clients.push((await greeted(server.url, { topics: ["notices"] })).client);
+  }
+  await server.shutdown();
+  for (const client of clients) {
+    assert.equal((await client.next("notice")).data.code, "SHUTTING_DOWN");
+    assert.equal(await client.closed, 1001);
+  }
+});
