@@ -49,7 +49,8 @@ export async function startFake(): Promise<{ url: string; child: Deno.ChildProce
   return { url, child };
 }
 
-async function scenes(url: string, list: Scene[]) {
+/** Replaces the fake server's scenes with `list`. */
+export async function scenes(url: string, list: Scene[]): Promise<void> {
   await fetch(`${url}/__fake/reset`, { method: "POST" }).then((response) =>
     response.body?.cancel()
   );

@@ -7,7 +7,9 @@
  * Suites: `http` (the real server against a bare `Deno.serve`), `memory`
  * (the WASM vector index against a plain TypeScript scan, the lexical
  * embedder, inserts, start-up load, recall, online backup), `llm` (the
- * gateway against bare SDK calls to the fake LLM server in another process).
+ * gateway against bare SDK calls to the fake LLM server in another process),
+ * `mind` (turn latency over HTTP against the bare LLM call), `ws` (fan-out
+ * to 1,000 WebSocket clients against a bare broadcaster, RSS with sockets).
  *
  * @module
  */
@@ -18,11 +20,13 @@ import { runHttpBench } from "./http_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runLlmBench } from "./llm_bench.ts";
 import { runMindBench } from "./mind_bench.ts";
+import { runWsBench } from "./ws_bench.ts";
 import { printTable, type Row } from "./report.ts";
 
-const USAGE = "usage: deno task bench [--suite http,memory,llm,mind] [--seconds 15] [--warmup 5] " +
+const USAGE =
+  "usage: deno task bench [--suite http,memory,llm,mind,ws] [--seconds 15] [--warmup 5] " +
   "[--connections 64] [--idle 10] [--sizes 10000,100000] [--corpus 100000] [--llm-calls 300] " +
-  "[--mind-sizes 0,10000,100000] [--mind-turns 100] [--strict]";
+  "[--mind-sizes 0,10000,100000] [--mind-turns 100] [--ws-clients 1000] [--strict]";
 
 function fail(message: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n${USAGE}\n`));
@@ -34,7 +38,7 @@ try {
   ({ values } = parseArgs({
     args: Deno.args,
     options: {
-      suite: { type: "string", default: "http,memory,llm,mind" },
+      suite: { type: "string", default: "http,memory,llm,mind,ws" },
       seconds: { type: "string", default: "15" },
       warmup: { type: "string", default: "5" },
       connections: { type: "string", default: "64" },
@@ -44,6 +48,7 @@ try {
       "llm-calls": { type: "string", default: "300" },
       "mind-sizes": { type: "string", default: "0,10000,100000" },
       "mind-turns": { type: "string", default: "100" },
+      "ws-clients": { type: "string", default: "1000" },
       strict: { type: "boolean", default: false },
     },
   }));
@@ -59,6 +64,7 @@ for (
     "corpus",
     "llm-calls",
     "mind-turns",
+    "ws-clients",
   ] as const
 ) {
   if (!/^\d+$/.test(values[name]) || Number(values[name]) <= 0) {
@@ -72,7 +78,7 @@ const mindSizes = values["mind-sizes"].split(",").map(Number);
 if (mindSizes.some((size) => !Number.isInteger(size) || size < 0)) {
   fail("--mind-sizes takes whole numbers");
 }
-if (suites.some((suite) => !["http", "memory", "llm", "mind"].includes(suite))) {
+if (suites.some((suite) => !["http", "memory", "llm", "mind", "ws"].includes(suite))) {
   fail(`unknown suite in "${values.suite}"`);
 }
 
@@ -125,6 +131,13 @@ if (suites.includes("mind")) {
   );
   results.mind = { rows: mind.rows, ...mind.raw as object };
   allRows.push(...mind.rows);
+}
+
+if (suites.includes("ws")) {
+  const ws = await runWsBench({ clients: Number(values["ws-clients"]), tokens: 200, deltas: 100 });
+  printTable("WebSocket fan-out (baseline: a bare Deno.serve broadcaster)", "bare WS", ws.rows);
+  results.ws = { rows: ws.rows, ...ws.raw as object };
+  allRows.push(...ws.rows);
 }
 
 const date = new Date().toISOString();

@@ -17,6 +17,7 @@ import { createIdFactory, type IdFactory } from "./ids.ts";
 import { type Random, systemRandom } from "./random.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import { VERSION } from "./version.ts";
+import { AppError } from "./errors.ts";
 import { createLlmGateway, type KernelLlm } from "./llm/gateway.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands.ts";
@@ -201,6 +202,14 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         username: LOCAL_PRINCIPAL.userId,
         role: LOCAL_PRINCIPAL.role,
       }),
+    async reflect(user) {
+      const result = await started().commands.dispatch("/reflect", {
+        userId: user.id,
+        role: user.role,
+        threadId: null,
+      });
+      if (!result.ok) throw new AppError("REFLECTION_FAILED", result.output.text, { status: 409 });
+    },
   });
   app.route("/", ws.routes);
   app.route(

@@ -19,8 +19,9 @@ import { currentSystemState } from "../mind/system_state.ts";
 import { cancelOwnTurn, createOnceSubmitter } from "../mind/turn_requests.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { createHub, type Hub, type HubSocket, type WsConfig } from "./hub.ts";
+import { createLegacyHub } from "./legacy.ts";
 import { mergePatch } from "./merge_patch.ts";
-import { BEARER_PREFIX, SUBPROTOCOL, type WsUser } from "./protocol.ts";
+import { BEARER_PREFIX, CLOSE, SUBPROTOCOL, type WsUser } from "./protocol.ts";
 
 /** Options for {@link createWsServer}. */
 export interface WsServerOptions {
@@ -34,6 +35,8 @@ export interface WsServerOptions {
   mind: () => Mind;
   /** The user a token stands for; null refuses the socket (4401). */
   authenticate(token: string | undefined): Promise<WsUser | null>;
+  /** Runs a reflection for a legacy `trigger_reflection`. */
+  reflect(user: WsUser): Promise<void>;
 }
 
 /** The hub, its route and the state it streams. */
@@ -103,8 +106,20 @@ export function createWsServer(options: WsServerOptions): WsServer {
     },
   });
 
+  const legacy = createLegacyHub({
+    clock,
+    log,
+    messagesPerMinute: options.config.messagesPerMinute,
+    maxMessageBytes: options.config.maxMessageBytes,
+    authTimeoutMs: options.config.authTimeoutMs,
+    authenticate: options.authenticate,
+    state: () => currentSystemState(options.mind(), null),
+    reflect: options.reflect,
+  });
+
   /** Recomputes the mind-scope state and sends what changed; calls during one coalesce. */
   function stateChanged(cause: string) {
+    legacy.stateChanged();
     if (!hub.stats().sessions) {
       last = null; // nobody listens: nothing to compute; the next snapshot starts afresh
       return;
@@ -217,13 +232,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
     }
     const offers = (c.req.header("sec-websocket-protocol") ?? "").split(",")
       .map((offer) => offer.trim()).filter(Boolean);
-    if (offers.length === 0) {
-      throw new AppError(
-        "WS_SUBPROTOCOL_REQUIRED",
-        `Offer the subprotocol ${SUBPROTOCOL} (the legacy protocol is not served yet)`,
-        { status: 400 },
-      );
-    }
+    if (offers.length === 0) return legacySocket(c.req.raw);
     if (!offers.includes(SUBPROTOCOL)) {
       throw new AppError("WS_SUBPROTOCOL_UNSUPPORTED", `Offer the subprotocol ${SUBPROTOCOL}`, {
         status: 400,
@@ -252,6 +261,23 @@ export function createWsServer(options: WsServerOptions): WsServer {
     return response;
   });
 
+  /** A socket without a subprotocol speaks the earlier project's protocol (§5.5). */
+  function legacySocket(request: Request): Response {
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 30 });
+    const held = socket as HubSocket;
+    socket.onopen = () => {
+      if (hub.stats().sockets + legacy.size >= options.config.maxConnections) {
+        socket.close(CLOSE.CONNECTION_LIMIT, "too many connections");
+        return;
+      }
+      legacy.open(held);
+    };
+    socket.onmessage = (event) => void legacy.receive(held, event.data);
+    socket.onclose = () => legacy.closed(held);
+    socket.onerror = () => {/* onclose follows */};
+    return response;
+  }
+
   return {
     hub,
     routes,
@@ -259,6 +285,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
     stop() {
       for (const stop of unsubscribe) stop();
       hub.shutdown();
+      legacy.shutdown();
     },
   };
 }

@@ -207,3 +207,55 @@ Deno.test("shutdown tells every socket and closes it with 1001", async () => {
     assert.equal(await client.closed, 1001);
   }
 });
+
+Deno.test("legacy mode: no subprotocol speaks the earlier protocol — state_update on connect, get_state, trigger_reflection, simulate_turn removed, bad JSON answered, updates after a chat", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ match: { purpose: "reply" }, reply: { text: "Hello." } }],
+  });
+  fake.script({
+    reflection: [{
+      reply: {
+        text: JSON.stringify({
+          coherence: 0.8,
+          alignment: 0.7,
+          issues: [],
+          instructions: [],
+          insight: null,
+          selfStatement: "Steady.",
+        }),
+      },
+    }],
+  });
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const legacy = await connect(server.url, []);
+  const first = await legacy.next();
+  assert.equal(first.type, "state_update");
+  assert.equal(first.seq, undefined, "no envelope in legacy mode");
+  assert.equal(first.data.turn_count, 0);
+  assert.equal(typeof first.data.valence, "number");
+  assert.ok(Array.isArray(first.data.mood_tags));
+
+  legacy.raw(JSON.stringify({ command: "get_state" }));
+  assert.equal((await legacy.next()).type, "state_update");
+  legacy.raw("{not json");
+  assert.equal((await legacy.next("error")).data.code, "INVALID_MESSAGE");
+  legacy.raw(JSON.stringify({ command: "simulate_turn" }));
+  assert.equal((await legacy.next("error")).data.code, "ROUTE_REMOVED");
+
+  await chat(host, "Hi there");
+  const update = await legacy.next("state_update");
+  assert.equal(update.data.turn_count, 1, "the state after the chat");
+
+  legacy.raw(JSON.stringify({ command: "trigger_reflection" }));
+  // The requester gets a state_update once the reflection ran (earlier broadcasts may come first).
+  const runs = () =>
+    host.kernel.store.db.selectFrom("psyche_reflection_runs").select("id").execute();
+  for (;;) {
+    const message = await legacy.next();
+    assert.equal(message.type, "state_update", JSON.stringify(message));
+    if ((await runs()).length === 1) break;
+  }
+  legacy.close();
+  await server.shutdown();
+});
