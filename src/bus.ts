@@ -39,6 +39,8 @@ export interface BusEventMap {
   /** The affect state changed (`state.delta` to clients). */
   "mind.state": { cause: string; affect: unknown };
   /** Something users should be told (dashboard banner, WS `notice`). */
+  /** A user's sessions were revoked (password, role, deactivation, deletion): close their sockets. */
+  "auth.revoked": { userId: string };
   "notice": { level: "info" | "warn" | "error"; code: string; message: string };
 }
 

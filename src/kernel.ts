@@ -18,6 +18,8 @@ import { type Random, systemRandom } from "./random.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import { VERSION } from "./version.ts";
 import { AppError } from "./errors.ts";
+import { type AuthService, createAuthService } from "./security/auth.ts";
+import { authRoutes } from "./security/routes.ts";
 import { createLlmGateway, type KernelLlm } from "./llm/gateway.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands.ts";
@@ -73,6 +75,14 @@ export interface Kernel {
   /** The WebSocket hub at `/ws`. */
   readonly ws: WsServer;
   /**
+   * Users, logins and keys; null while `auth.enabled` is false.
+   *
+   * @throws {Error} Before start when auth is enabled.
+   */
+  readonly auth: AuthService | null;
+  /** The first-run setup token made at this start, to print once; null when none. */
+  readonly setupToken: string | null;
+  /**
    * The mind (after {@link Kernel.start}).
    *
    * @throws {Error} Before start.
@@ -117,7 +127,22 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   const random = options.random ?? systemRandom;
   const ids = createIdFactory({ clock, random });
   const hooks = createHookRegistry({ log: log.child("hooks") });
-  const app = createApp({ log });
+  let auth: AuthService | null = null;
+  let setupToken: string | null = null;
+  const app = createApp({
+    log,
+    auth: { enabled: config.auth.enabled, service: () => auth },
+  });
+  app.route(
+    "/",
+    authRoutes({
+      enabled: config.auth.enabled,
+      service: () => {
+        if (!auth) throw new AppError("NOT_READY", "The server is starting", { status: 503 });
+        return auth;
+      },
+    }),
+  );
   const closers: Closer[] = [];
   const llm = createLlmGateway({
     config: config.llm,
@@ -195,13 +220,26 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     bus: bus.scoped("kernel"),
     ids,
     mind: () => started().mind,
-    // Until users and logins exist every socket acts as the local administrator.
-    authenticate: () =>
-      Promise.resolve({
-        id: LOCAL_PRINCIPAL.userId,
-        username: LOCAL_PRINCIPAL.userId,
-        role: LOCAL_PRINCIPAL.role,
-      }),
+    async authenticate(token) {
+      if (!config.auth.enabled) {
+        return {
+          id: LOCAL_PRINCIPAL.userId,
+          username: LOCAL_PRINCIPAL.userId,
+          role: LOCAL_PRINCIPAL.role,
+        };
+      }
+      if (!token || !auth) return null;
+      try {
+        const principal = await auth.authenticate(token);
+        return {
+          id: principal.userId,
+          username: principal.username ?? principal.userId,
+          role: principal.role,
+        };
+      } catch {
+        return null;
+      }
+    },
     async reflect(user) {
       const result = await started().commands.dispatch("/reflect", {
         userId: user.id,
@@ -260,6 +298,13 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     get commands() {
       return started().commands;
     },
+    get auth() {
+      if (config.auth.enabled && !auth) throw new Error("Auth is not started yet");
+      return auth;
+    },
+    get setupToken() {
+      return setupToken;
+    },
     ids,
     log,
     clock,
@@ -270,6 +315,18 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       return stopping;
     },
     async start() {
+      if (config.auth.enabled) {
+        auth = await createAuthService({
+          store: options.store,
+          clock,
+          ids,
+          log: log.child("auth"),
+          bus: bus.scoped("kernel"),
+          config: config.auth,
+          dataDir: options.dataDir,
+        });
+        setupToken = (await auth.openSetup()).printToken;
+      }
       await llm.init();
       const { profile } = await loadProfile(config.mind.profile, {
         extraDir: resolve(options.cwd ?? Deno.cwd(), config.mind.profilesDir),

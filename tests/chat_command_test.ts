@@ -103,3 +103,52 @@ Deno.test("with a server running, the chat goes through it, and commands answer 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("against a server that needs sign-in, the chat says how to get in, then works with SYNTH_API_KEY", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-chat-auth-");
+  try {
+    await using server = await spawnServer({
+      dataDir,
+      env: {
+        ...fakeEnv(fake, ["openai"]),
+        SYNTH_AUTH_ENABLED: "true",
+        SYNTH_AUTH_PASSWORD_SCRYPT_LOG_N: "14",
+      },
+    });
+    const chatWith = (env: Record<string, string>) =>
+      createTestCliIo({
+        env: { SYNTH_DATA_DIR: dataDir, ...env },
+        plugins: BUILTIN_PLUGINS,
+        commands: BUILTIN_COMMANDS,
+        input: ["Hello there"],
+      });
+    const anonymous = chatWith({});
+    assert.equal(await runCli(["chat"], anonymous.io), 1);
+    assert.match(anonymous.stderr(), /requires sign-in: create an API key .* set SYNTH_API_KEY/);
+
+    const token = server.stdout.map((line) => JSON.parse(line)).find((record) => record.setup_token)
+      ?.setup_token;
+    const post = async (path: string, body: unknown, bearer?: string) =>
+      await (await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        },
+        body: JSON.stringify(body),
+      })).json();
+    const admin = await post("/api/auth/setup", {
+      setup_token: token,
+      username: "ada",
+      password: "correct horse battery",
+    });
+    const key = await post("/api/keys", { name: "terminal" }, admin.access_token);
+    const signedIn = chatWith({ SYNTH_API_KEY: key.key });
+    assert.equal(await runCli(["chat"], signedIn.io), 0, signedIn.stderr());
+    assert.match(signedIn.stdout(), /synth> fake:gpt-5\.4-mini:Hello there/);
+    assert.ok(!signedIn.stderr().includes(key.key), "the key is never printed");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -58,7 +58,7 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
   let backend: ChatBackend;
   try {
     backend = await isDataDirLocked(dataDir).catch(() => false)
-      ? await remoteBackend(dataDir)
+      ? await remoteBackend(dataDir, io.env("SYNTH_API_KEY"))
       : await localBackend(io, loaded, dataDir);
   } catch (error) {
     if (
@@ -176,8 +176,8 @@ async function localBackend(
   };
 }
 
-/** The running server, over its HTTP API. */
-async function remoteBackend(dataDir: string): Promise<ChatBackend> {
+/** The running server, over its HTTP API (with `SYNTH_API_KEY` when the server needs sign-in). */
+async function remoteBackend(dataDir: string, apiKey: string | undefined): Promise<ChatBackend> {
   let base: string;
   try {
     base = (await Deno.readTextFile(join(dataDir, URL_FILE))).trim();
@@ -186,10 +186,20 @@ async function remoteBackend(dataDir: string): Promise<ChatBackend> {
       `a server is using ${dataDir} but did not publish its address (${URL_FILE}); use the dashboard or stop the server`,
     );
   }
+  const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  const me = await fetch(`${base}/api/auth/me`, { headers: auth });
+  await me.body?.cancel();
+  if (me.status === 401) {
+    throw new Error(
+      apiKey
+        ? `the server at ${base} refused SYNTH_API_KEY (expired, deleted or mistyped); create a new key with POST /api/keys`
+        : `the server at ${base} requires sign-in: create an API key (POST /api/keys, role operator) and set SYNTH_API_KEY`,
+    );
+  }
   const json = async (path: string, body: unknown, accept = "application/json") => {
     const response = await fetch(`${base}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept },
+      headers: { ...auth, "content-type": "application/json", accept },
       body: JSON.stringify(body),
     });
     return response;
@@ -242,7 +252,9 @@ async function remoteBackend(dataDir: string): Promise<ChatBackend> {
         : { ok: false, text: body.error?.message ?? `HTTP ${response.status}` };
     },
     async hasThread(threadId) {
-      const response = await fetch(`${base}/api/threads/${encodeURIComponent(threadId)}`);
+      const response = await fetch(`${base}/api/threads/${encodeURIComponent(threadId)}`, {
+        headers: auth,
+      });
       await response.body?.cancel();
       return response.ok;
     },

@@ -75,11 +75,23 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     return EXIT.OK;
   }
 
+  if (!config.auth.enabled && !isLoopback(config.server.host)) {
+    io.stderr(
+      `config: auth.enabled is false, so the server may only listen on a loopback address (got server.host ${config.server.host}); enable auth or bind to 127.0.0.1\n`,
+    );
+    return EXIT.CONFIG;
+  }
+
   const log = createLogger({
     level: config.log.level,
     sink: config.log.format === "pretty" ? prettySink() : jsonLineSink(),
     clock: io.clock,
-    redact: createRedactor(secretValues(config.llm, io.env)),
+    redact: createRedactor([
+      ...secretValues(config.llm, io.env),
+      config.auth.jwt.secret ?? undefined,
+      config.auth.jwt.previousSecret ?? undefined,
+      config.auth.setupToken ?? undefined,
+    ]),
   });
   for (const ignored of origin.ignoredFiles) {
     log.warn("a config file is ignored because another one was found first", {
@@ -194,6 +206,17 @@ async function startAndServe(
   const reachable = server.url.replace(/\/\/(0\.0\.0\.0|\[::\])/, "//127.0.0.1");
   await Deno.writeTextFile(urlFile, reachable, { mode: 0o600 });
   kernel.onClose(() => Deno.remove(urlFile).catch(() => {}));
+  if (!config.auth.enabled) {
+    log.warn(
+      "authentication is disabled (auth.enabled false): every local request acts as the administrator",
+    );
+  } else if (kernel.setupToken) {
+    log.info(
+      "first-run setup is open: create the administrator with POST /api/auth/setup (or the dashboard) using this setup token; it is shown once",
+      { setup_url: `${reachable}/`, setup_token: kernel.setupToken },
+    );
+  }
+
   log.info("listening", {
     url: server.url,
     version: VERSION,
@@ -209,7 +232,6 @@ async function startAndServe(
       { host: config.server.host },
     );
   }
-
   await stopRequested;
   await server.shutdown();
   return EXIT.OK;

@@ -64,7 +64,7 @@ Deno.test("an unknown key stops loading with a message naming it and the known k
   );
   assert.deepEqual(lines, [
     "config: server.prot is not a known key (expected one of: host, port, shutdownGraceMs, allowedOrigins; from /app/synth.config.json)",
-    "config: helo is not a known key (expected one of: server, ws, dataDir, db, log, llm, mind, chat, health, pluginHost, hello; from /app/synth.config.json)",
+    "config: helo is not a known key (expected one of: server, auth, ws, dataDir, db, log, llm, mind, chat, health, pluginHost, hello; from /app/synth.config.json)",
   ]);
 });
 

@@ -31,6 +31,64 @@ export const KERNEL_CONFIG_SHAPE = {
         "Browser origins besides the server's own that may open a WebSocket (scheme://host[:port]).",
     })),
   }).prefault({}),
+  auth: z.strictObject({
+    enabled: z.boolean().default(true).meta(configMeta({
+      description:
+        "When false every request acts as a built-in local administrator; allowed only on a loopback address.",
+    })),
+    setupToken: z.string().min(32).nullable().default(null).meta(configMeta({
+      description:
+        "First-run setup token for headless installs (≥ 32 characters, never printed); null prints a fresh one at each start while setup is open.",
+      secret: true,
+      aliases: ["SYNTH_SETUP_TOKEN"],
+    })),
+    password: z.strictObject({
+      scryptLogN: z.number().int().min(14).max(20).default(17).meta(configMeta({
+        description:
+          "scrypt cost: N = 2^scryptLogN (r 8, p 1). Hashes made with less are upgraded at the next login.",
+      })),
+    }).prefault({}),
+    lockout: z.strictObject({
+      maxFailures: z.number().int().min(1).default(5).meta(configMeta({
+        description: "Consecutive failed logins for one username within the window that lock it.",
+      })),
+      maxFailuresPerIp: z.number().int().min(1).default(20).meta(configMeta({
+        description: "Failed logins from one client address within the window that lock it.",
+      })),
+      windowSeconds: z.number().int().min(1).default(900).meta(configMeta({
+        description: "Window in which failures are counted.",
+      })),
+      lockSeconds: z.number().int().min(1).default(900).meta(configMeta({
+        description: "How long a locked username or address is refused (429 AUTH_LOCKED).",
+      })),
+    }).prefault({}),
+    jwt: z.strictObject({
+      secret: z.string().min(32).nullable().default(null).meta(configMeta({
+        description:
+          "HS256 signing secret (≥ 32 bytes); null generates one into <dataDir>/secrets/jwt.key (mode 0600).",
+        secret: true,
+      })),
+      previousSecret: z.string().min(32).nullable().default(null).meta(configMeta({
+        description: "A former secret that still verifies (never signs) during a rotation.",
+        secret: true,
+      })),
+      accessTtlSeconds: z.number().int().min(30).max(86_400).default(900).meta(configMeta({
+        description: "Lifetime of an access token.",
+      })),
+    }).prefault({}),
+    refresh: z.strictObject({
+      ttlSeconds: z.number().int().min(60).default(604_800).meta(configMeta({
+        description: "A refresh token is valid this long after each rotation.",
+      })),
+      familyMaxSeconds: z.number().int().min(60).default(2_592_000).meta(configMeta({
+        description:
+          "A login's refresh tokens end this long after the login, however often rotated.",
+      })),
+    }).prefault({}),
+    maxApiKeysPerUser: z.number().int().min(1).default(20).meta(configMeta({
+      description: "API keys one user may hold.",
+    })),
+  }).prefault({}),
   ws: z.strictObject({
     maxConnections: z.number().int().min(1).default(5_000).meta(configMeta({
       description: "Open WebSockets at most; more are closed with 1013.",

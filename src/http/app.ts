@@ -1,13 +1,15 @@
 import { Hono } from "hono";
 import type { Logger } from "../telemetry/logger.ts";
 import { handleError, handleNotFound } from "./errors.ts";
-import { localPrincipal } from "./principal.ts";
+import { authGate, type AuthGateOptions } from "./auth.ts";
 import { requestId } from "./request_id.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Options for {@link createApp}. */
 export interface CreateAppOptions {
   log: Logger;
+  /** Authentication; omitted, every request is the local administrator. */
+  auth?: AuthGateOptions;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface CreateAppOptions {
 export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId({ log: options.log }));
-  app.use(localPrincipal());
+  app.use(authGate(options.auth ?? { enabled: false, service: () => null }));
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

@@ -10,6 +10,15 @@ export interface Principal {
   role: Role;
   /** How they authenticated. */
   auth: "none" | "jwt" | "api_key" | "cookie";
+  /** The user's name, when a user record stands behind the principal. */
+  username?: string;
+  /** Login session (refresh family) of a JWT; logout revokes it. */
+  sid?: string;
+  /** Id and expiry (epoch s) of the access token, for logout. */
+  jti?: string;
+  exp?: number;
+  /** The API key's id, when authenticated by key. */
+  keyId?: string;
 }
 
 /** Variables every request carries through the middleware chain. */

@@ -413,6 +413,70 @@ export interface PsychePurposeDriftTable {
   similarity: number;
 }
 
+/** `auth_state`: one row; setup closes for good when `setup_completed_at` is set. */
+export interface AuthStateTable {
+  id: number;
+  setup_completed_at: number | null;
+}
+
+/** `auth_setup_tokens`: SHA-256 of the setup tokens printed at start. */
+export interface AuthSetupTokensTable {
+  token_sha256: string;
+  created_at: number;
+}
+
+/** `users`. */
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: "viewer" | "operator" | "admin";
+  active: number;
+  token_version: number;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+/** `auth_sessions`: refresh-token families (one per login). */
+export interface AuthSessionsTable {
+  id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+/** `auth_refresh_tokens`: only the secret's hash is kept. */
+export interface AuthRefreshTokensTable {
+  jti: string;
+  session_id: string;
+  user_id: string;
+  secret_sha256: string;
+  created_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+}
+
+/** `auth_revoked_jtis`: access tokens revoked before their expiry. */
+export interface AuthRevokedJtisTable {
+  jti: string;
+  expires_at: number;
+}
+
+/** `api_keys`: only the secret's hash is kept. */
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  role: "viewer" | "operator" | "admin";
+  secret_sha256: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -447,4 +511,11 @@ export interface Database {
   psyche_purpose_milestones: PsychePurposeMilestonesTable;
   psyche_purpose_sessions: PsychePurposeSessionsTable;
   psyche_purpose_drift: PsychePurposeDriftTable;
+  auth_state: AuthStateTable;
+  auth_setup_tokens: AuthSetupTokensTable;
+  users: UsersTable;
+  auth_sessions: AuthSessionsTable;
+  auth_refresh_tokens: AuthRefreshTokensTable;
+  auth_revoked_jtis: AuthRevokedJtisTable;
+  api_keys: ApiKeysTable;
 }

@@ -1,8 +1,9 @@
 /**
  * Removes secrets from text bound for logs, error bodies, ledger rows and
  * WebSocket events (spec/llm.md §6): the values of configured keys, API key
- * patterns (`sk-…`, `sk-ant-…`), `Bearer …` tokens, `authorization` and
- * `x-api-key` header values, and URL parameters named `key` or `api_key`.
+ * patterns (`sk-…`, `sk-ant-…`), our API and refresh tokens (`smk_…`,
+ * `smr_…`) and JWTs, `Bearer …` tokens, `authorization` and `x-api-key`
+ * header values, and URL parameters named `key`, `api_key` or `token`.
  *
  * @module
  */
@@ -17,7 +18,10 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}/g, REDACTED],
   [/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, `Bearer ${REDACTED}`],
   [/\b(authorization|x-api-key)(["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi, `$1$2${REDACTED}`],
-  [/([?&](?:api_key|key)=)[^&#\s"']+/gi, `$1${REDACTED}`],
+  [/\b(smk_[a-z0-9]{8}_)[A-Za-z0-9_-]{20,}/g, `$1${REDACTED}`],
+  [/\bsmr_[A-Za-z0-9_]+\.[A-Za-z0-9_-]{20,}/g, REDACTED],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, REDACTED],
+  [/([?&](?:api_key|key|token|access_token)=)[^&#\s"']+/gi, `$1${REDACTED}`],
 ];
 
 /**

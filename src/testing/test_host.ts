@@ -101,7 +101,13 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
   try {
     const { config, origin } = loadConfig({
       schema,
-      input: { dataDir, ...options.config, llm: { autodetectOllama: false, ...llmInput } },
+      input: {
+        dataDir,
+        // Tests act as the local administrator unless they configure auth.
+        auth: { enabled: false },
+        ...options.config,
+        llm: { autodetectOllama: false, ...llmInput },
+      },
       env: (name) => env[name],
     });
     redactor.redact = createRedactor(secretValues(config.llm, (name) => env[name]));

@@ -90,6 +90,8 @@ export interface Hub {
   publish(topics: readonly Topic[], type: string, data: unknown, audience?: Audience): void;
   /** A new state version: `state.delta` to the `state` subscribers. */
   stateDelta(delta: { baseVersion: number; version: number; patch: unknown; cause: string }): void;
+  /** Closes every socket of a user with `code` and drops their sessions (no resume). */
+  closeUser(userId: string, code: number, reason: string): void;
   /** Tells every socket the server is stopping and closes it (1001). */
   shutdown(): void;
   /** Open sockets and kept sessions, for health and metrics. */
@@ -562,6 +564,17 @@ export function createHub(options: HubOptions): Hub {
         }
         json ??= deltaJson(delta);
         deliver(session, "state.delta", json);
+      }
+    },
+
+    closeUser(userId, code, reason) {
+      for (const connection of [...connections]) {
+        if (connection.user?.id === userId) close(connection, code, reason);
+      }
+      for (const session of [...sessions.values()]) {
+        if (session.user.id !== userId) continue;
+        if (session.expiry !== undefined) clock.clearTimeout(session.expiry);
+        sessions.delete(session.id);
       }
     },
 

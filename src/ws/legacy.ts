@@ -48,6 +48,8 @@ export interface LegacyHub {
   closed(socket: HubSocket): void;
   /** The state changed: a `state_update` follows within half a second. */
   stateChanged(): void;
+  /** Closes every legacy socket of a user with `code`. */
+  closeUser(userId: string, code: number, reason: string): void;
   /** Closes every legacy socket (1001). */
   shutdown(): void;
   /** Open legacy sockets. */
@@ -236,6 +238,12 @@ export function createLegacyHub(options: LegacyOptions): LegacyHub {
       const wait = lastBroadcast + BROADCAST_INTERVAL_MS - clock.now();
       if (wait <= 0) broadcast();
       else pending = clock.setTimeout(broadcast, wait);
+    },
+
+    closeUser(userId, code, reason) {
+      for (const [socket, entry] of [...sockets]) {
+        if (entry.user?.id === userId) close(socket, code, reason);
+      }
     },
 
     shutdown() {

@@ -215,6 +215,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
     bus.subscribe("mind.job", () => stateChanged("job")),
     bus.subscribe("mind.turn.completed", () => stateChanged("turn")),
     bus.subscribe("notice", (event) => hub.publish(["notices"], "notice", event.data)),
+    bus.subscribe("auth.revoked", (event) => {
+      hub.closeUser(event.data.userId, CLOSE.UNAUTHENTICATED, "credential revoked");
+      legacy.closeUser(event.data.userId, CLOSE.UNAUTHENTICATED, "credential revoked");
+    }),
   ];
 
   const routes = new Hono<AppEnv>();

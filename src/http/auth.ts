@@ -1,0 +1,108 @@
+/**
+ * Authentication and the one authorisation gate (spec/server.md §3.1–3.2,
+ * §3.6). Public routes are an exact list matched on the request path
+ * (`/assets/` and `/docs/` are the only prefixes); every other path, known
+ * to the router or not, needs a credential: `Authorization: Bearer` with an
+ * access token or an `smk_` API key, or `X-API-Key`. The role comes from the
+ * user record, never from the token. With `auth.enabled: false` every
+ * request acts as the built-in local administrator.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { AppError } from "../errors.ts";
+import type { AuthService } from "../security/auth.ts";
+import { LOCAL_PRINCIPAL } from "./principal.ts";
+import type { AppEnv } from "./types.ts";
+
+/** Exact public routes: `METHOD path`. */
+const PUBLIC_EXACT = new Set([
+  "GET /health",
+  "GET /health/live",
+  "GET /health/ready",
+  "GET /api/auth/status",
+  "GET /api/auth/setup",
+  "POST /api/auth/setup",
+  "POST /api/auth/login",
+  "POST /api/auth/refresh",
+  "GET /openapi.json",
+  "GET /docs",
+  "GET /",
+  "GET /timeline",
+  "GET /favicon.ico",
+  "GET /ws",
+]);
+/** Public prefixes (static files and the API reference). */
+const PUBLIC_PREFIXES = ["GET /assets/", "GET /docs/"];
+
+/** A path with empty, `.` or `..` segments; never public, refused once authenticated. */
+export function irregularPath(path: string): boolean {
+  return /\/\/|\/\.\.?(\/|$)/.test(path) || /%2e|%2f|%5c/i.test(path);
+}
+
+/** Whether `method path` is on the public list (HEAD counts as GET). */
+export function isPublicRoute(method: string, path: string): boolean {
+  if (irregularPath(path)) return false;
+  const key = `${method === "HEAD" ? "GET" : method} ${path}`;
+  return PUBLIC_EXACT.has(key) || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
+}
+
+/** The credential a request carries, if any. */
+export function bearerOf(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    return match ? match[1]! : authorization;
+  }
+  return headers.get("x-api-key");
+}
+
+/** Options for {@link authGate}. */
+export interface AuthGateOptions {
+  /** False: every request is the local administrator. */
+  enabled: boolean;
+  /** The auth service; null until the kernel started it. */
+  service(): AuthService | null;
+}
+
+/**
+ * Sets the principal from the request's credential and refuses every
+ * non-public path without one (401 `AUTH_REQUIRED`). An invalid credential
+ * on a protected path is 401 with its own code (`AUTH_TOKEN_EXPIRED`…); on
+ * a public path it is ignored. A principal set before (a test host's
+ * `as()`) is kept.
+ */
+export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
+  return async function authGateMiddleware(c, next) {
+    if (!c.get("principal")) {
+      if (!options.enabled) {
+        c.set("principal", LOCAL_PRINCIPAL);
+      } else {
+        const isPublic = isPublicRoute(c.req.method, c.req.path);
+        const credential = bearerOf(c.req.raw.headers);
+        const service = options.service();
+        if (credential !== null && service) {
+          try {
+            c.set("principal", await service.authenticate(credential));
+          } catch (error) {
+            if (!isPublic) throw error;
+          }
+        } else if (!isPublic) {
+          if (!service) {
+            throw new AppError("NOT_READY", "The server is starting; try again shortly", {
+              status: 503,
+              details: { retry_after_seconds: 1 },
+            });
+          }
+          throw new AppError("AUTH_REQUIRED", "Sign in first: send a bearer token or an API key", {
+            status: 401,
+          });
+        }
+      }
+    }
+    if (irregularPath(c.req.path)) {
+      throw new AppError("PATH_INVALID", "The path has empty or dot segments", { status: 400 });
+    }
+    await next();
+  };
+}

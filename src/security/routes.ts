@@ -1,0 +1,273 @@
+/**
+ * Auth, user and API-key routes (spec/server.md §3, §4.2): status, first-run
+ * setup, login, refresh (body or cookie), logout, the caller's own account,
+ * user administration and keys.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import { AppError } from "../errors.ts";
+import { peerIp } from "../http/client_ip.ts";
+import type { AppEnv, Principal } from "../http/types.ts";
+import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import type { AuthService, Issued } from "./auth.ts";
+import { USERNAME_PATTERN } from "./passwords.ts";
+
+const REFRESH_COOKIE = "synth_refresh";
+const role = z.enum(["viewer", "operator", "admin"]);
+const session = z.enum(["body", "cookie"]).optional();
+const credentials = {
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1_024),
+};
+const setupBody = z.strictObject({
+  setup_token: z.string().min(1).max(256),
+  ...credentials,
+  session,
+});
+const loginBody = z.strictObject({ ...credentials, session });
+const refreshBody = z.strictObject({
+  refresh_token: z.string().min(1).max(512).optional(),
+  session,
+});
+const passwordBody = z.strictObject({
+  current_password: z.string().min(1).max(1_024),
+  new_password: z.string().min(1).max(1_024),
+});
+const newUserBody = z.strictObject({ ...credentials, role: role.default("viewer") });
+const patchUserBody = z.strictObject({ active: z.boolean() });
+const setPasswordBody = z.strictObject({ password: z.string().min(1).max(1_024) });
+const setRoleBody = z.strictObject({ role });
+const newKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  role: role.optional(),
+  expires_in_days: z.number().int().min(1).max(3_650).optional(),
+});
+const keysQuery = z.strictObject({ all: z.enum(["true", "false"]).optional() });
+
+/** Options for {@link authRoutes}. */
+export interface AuthRoutesOptions {
+  /** False: every request is the local administrator and these routes say so. */
+  enabled: boolean;
+  service(): AuthService;
+}
+
+function principalOf(c: Context<AppEnv>): Principal {
+  return c.get("principal");
+}
+
+/** The auth routes. */
+export function authRoutes(options: AuthRoutesOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const service = () => {
+    if (!options.enabled) {
+      throw new AppError(
+        "AUTH_DISABLED",
+        "Authentication is disabled on this server (auth.enabled is false)",
+        { status: 409 },
+      );
+    }
+    return options.service();
+  };
+
+  /** Answers a token bundle, moving the refresh token into a cookie when asked. */
+  function answer(c: Context<AppEnv>, issued: Issued, mode: string | undefined, status = 200) {
+    if (mode === "cookie") {
+      setCookie(c, REFRESH_COOKIE, issued.refreshToken, {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/api/auth",
+        secure: new URL(c.req.url).protocol === "https:",
+        maxAge: issued.bundle.refresh_expires_in,
+      });
+      const { refresh_token: _omitted, ...bundle } = issued.bundle;
+      return c.json(bundle, status as 200);
+    }
+    return c.json(issued.bundle, status as 200);
+  }
+
+  app.get("/api/auth/status", async (c) => {
+    if (!options.enabled) {
+      return c.json({
+        enabled: false,
+        setup_required: false,
+        setup_token_required: false,
+        message: "Authentication disabled",
+      });
+    }
+    return c.json(await service().status());
+  });
+
+  app.get("/api/auth/setup", async (c) => {
+    const status = await service().status();
+    if (!status.setup_required) {
+      throw new AppError("AUTH_SETUP_CLOSED", "Setup is complete; sign in instead", {
+        status: 410,
+      });
+    }
+    return c.json({
+      setup_required: true,
+      setup_token_required: true,
+      username_pattern: USERNAME_PATTERN.source,
+      password: { min_length: 12, max_length: 128 },
+    });
+  });
+
+  app.post("/api/auth/setup", async (c) => {
+    const body = await readJson(c, setupBody);
+    const issued = await service().setup({
+      setupToken: body.setup_token,
+      username: body.username,
+      password: body.password,
+    });
+    c.header("Location", `/api/users/${issued.bundle.user.username}`);
+    return answer(c, issued, body.session, 201);
+  });
+
+  app.post("/api/auth/login", async (c) => {
+    const body = await readJson(c, loginBody);
+    const issued = await service().login({
+      username: body.username,
+      password: body.password,
+      ip: peerIp(c),
+    });
+    return answer(c, issued, body.session);
+  });
+
+  app.post("/api/auth/refresh", async (c) => {
+    const body = await readJson(c, refreshBody);
+    let token = body.refresh_token;
+    let mode = body.session;
+    if (token === undefined) {
+      // The cookie is accepted only with a JSON body: a cross-site form cannot send one.
+      if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+        throw new AppError("UNSUPPORTED_MEDIA_TYPE", "The body must be application/json", {
+          status: 415,
+        });
+      }
+      token = getCookie(c, REFRESH_COOKIE);
+      mode ??= "cookie";
+      if (!token) {
+        throw new AppError("VALIDATION_FAILED", "Send refresh_token or the refresh cookie", {
+          status: 400,
+          field: "refresh_token",
+        });
+      }
+    }
+    return answer(c, await service().refresh(token), mode);
+  });
+
+  app.post("/api/auth/logout", async (c) => {
+    requireRole(c, "viewer");
+    await service().logout(principalOf(c));
+    deleteCookie(c, REFRESH_COOKIE, { path: "/api/auth" });
+    return c.json({ success: true, message: "Logged out" });
+  });
+
+  app.get("/api/auth/me", async (c) => {
+    requireRole(c, "viewer");
+    const principal = principalOf(c);
+    if (!options.enabled) {
+      return c.json({
+        id: principal.userId,
+        username: principal.userId,
+        role: principal.role,
+        auth: "none",
+      });
+    }
+    const user = await service().getUser(principal.username ?? "");
+    return c.json({ ...user, role: principal.role, auth: principal.auth });
+  });
+
+  app.put("/api/auth/me/password", async (c) => {
+    requireRole(c, "viewer");
+    const body = await readJson(c, passwordBody);
+    const issued = await service().changeOwnPassword(
+      principalOf(c),
+      body.current_password,
+      body.new_password,
+    );
+    return answer(c, issued, undefined);
+  });
+
+  app.delete("/api/auth/lockouts/:username", (c) => {
+    requireRole(c, "admin");
+    service().clearLockout(c.req.param("username"));
+    return c.body(null, 204);
+  });
+
+  app.get("/api/users", async (c) => {
+    requireRole(c, "admin");
+    return c.json({ success: true, users: await service().listUsers() });
+  });
+
+  app.post("/api/users", async (c) => {
+    requireRole(c, "admin");
+    const body = await readJson(c, newUserBody);
+    const user = await service().createUser(body);
+    c.header("Location", `/api/users/${user.username}`);
+    return c.json({ success: true, message: `User '${user.username}' created`, user }, 201);
+  });
+
+  app.get("/api/users/:username", async (c) => {
+    requireRole(c, "admin");
+    return c.json(await service().getUser(c.req.param("username")));
+  });
+
+  app.patch("/api/users/:username", async (c) => {
+    requireRole(c, "admin");
+    const body = await readJson(c, patchUserBody);
+    return c.json(await service().setActive(c.req.param("username"), body.active));
+  });
+
+  app.delete("/api/users/:username", async (c) => {
+    requireRole(c, "admin");
+    await service().deleteUser(c.req.param("username"));
+    return c.body(null, 204);
+  });
+
+  app.put("/api/users/:username/password", async (c) => {
+    requireRole(c, "admin");
+    const body = await readJson(c, setPasswordBody);
+    await service().setPassword(c.req.param("username"), body.password);
+    return c.json({ success: true, message: "Password updated; the user's sessions ended" });
+  });
+
+  app.put("/api/users/:username/role", async (c) => {
+    requireRole(c, "admin");
+    const body = await readJson(c, setRoleBody);
+    const user = await service().setRole(c.req.param("username"), body.role);
+    return c.json({ success: true, message: `Role updated to ${user.role}`, user });
+  });
+
+  app.get("/api/keys", async (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, keysQuery);
+    const principal = principalOf(c);
+    if (query.all === "true") requireRole(c, "admin");
+    const items = await service().listKeys(query.all === "true" ? null : principal.userId);
+    return c.json({ items, next_cursor: null });
+  });
+
+  app.post("/api/keys", async (c) => {
+    requireRole(c, "viewer");
+    const body = await readJson(c, newKeyBody);
+    const key = await service().createKey(principalOf(c), {
+      name: body.name,
+      role: body.role,
+      expiresInDays: body.expires_in_days,
+    });
+    c.header("Location", `/api/keys/${key.id}`);
+    return c.json(key, 201);
+  });
+
+  app.delete("/api/keys/:id", async (c) => {
+    requireRole(c, "viewer");
+    await service().deleteKey(principalOf(c), c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  return app;
+}
