@@ -20,6 +20,12 @@ import { VERSION } from "./version.ts";
 import { AppError } from "./errors.ts";
 import { type AuthService, createAuthService } from "./security/auth.ts";
 import { authRoutes } from "./security/routes.ts";
+import { guardRoutes } from "./security/admin_routes.ts";
+import { createFirewall, type Firewall } from "./security/firewall.ts";
+import { ipBucket, parseCidr } from "./security/ip.ts";
+import { createRateLimiter, type RateLimiter } from "./security/rate_limit.ts";
+import { type AccessLog, createAccessLog } from "./telemetry/access_log.ts";
+import { isLoopbackName } from "./http/guards.ts";
 import { createLlmGateway, type KernelLlm } from "./llm/gateway.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands.ts";
@@ -82,6 +88,12 @@ export interface Kernel {
   readonly auth: AuthService | null;
   /** The first-run setup token made at this start, to print once; null when none. */
   readonly setupToken: string | null;
+  /** The IP firewall. */
+  readonly firewall: Firewall;
+  /** Request counters per tier and key. */
+  readonly limiter: RateLimiter;
+  /** The access log. */
+  readonly accessLog: AccessLog;
   /**
    * The mind (after {@link Kernel.start}).
    *
@@ -129,10 +141,57 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   const hooks = createHookRegistry({ log: log.child("hooks") });
   let auth: AuthService | null = null;
   let setupToken: string | null = null;
+  const firewall = createFirewall({
+    config: config.firewall,
+    store: options.store,
+    clock,
+    ids,
+    log: log.child("firewall"),
+  });
+  const limiter = createRateLimiter(config.rateLimit.tiers, clock);
+  const accessLog = createAccessLog({
+    file: config.accessLog.file === null ? null : resolve(options.dataDir, config.accessLog.file),
+    stdout: config.accessLog.stdout,
+    maxBytes: config.accessLog.maxBytes,
+    maxFiles: config.accessLog.maxFiles,
+    excludePaths: config.accessLog.excludePaths,
+    ringSize: config.accessLog.ringSize,
+    onError: (error) => log.warn("writing the access log failed", { error }),
+  });
+  const publicHost = config.server.publicUrl ? new URL(config.server.publicUrl).host : null;
+  const allowedHosts = [
+    ...config.server.allowedHosts,
+    ...(publicHost ? [publicHost, publicHost.replace(/:\d+$/, "")] : []),
+  ];
+  const tls = config.server.tls.certFile !== null && config.server.tls.keyFile !== null;
   const app = createApp({
     log,
     auth: { enabled: config.auth.enabled, service: () => auth },
+    guards: {
+      clock,
+      trustedProxies: config.server.trustedProxies.map((cidr) => parseCidr(cidr)),
+      proxyHeader: config.server.proxyHeader,
+      accessLog,
+      host: {
+        allowed: allowedHosts,
+        enabled: isLoopbackName(config.server.host) || allowedHosts.length > 0,
+      },
+      firewall,
+      hstsMaxAge: tls ? config.server.tls.hstsMaxAge : null,
+      corsOrigins: config.server.cors.origins,
+      limiter: config.rateLimit.enabled ? limiter : null,
+    },
   });
+  app.route(
+    "/",
+    guardRoutes({
+      limiter,
+      rateLimitEnabled: config.rateLimit.enabled,
+      firewall,
+      accessLog,
+      now: () => clock.now(),
+    }),
+  );
   app.route(
     "/",
     authRoutes({
@@ -212,8 +271,12 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     return { mind, commands };
   };
   app.route("/", mindRoutes(() => started().mind, () => started().commands));
+  const wsTier = config.rateLimit.tiers.ws;
   const ws = createWsServer({
-    config: config.ws,
+    config: {
+      ...config.ws,
+      messagesPerMinute: Math.max(1, Math.round(wsTier.limit * 60 / wsTier.windowSeconds)),
+    },
     allowedOrigins: config.server.allowedOrigins,
     clock,
     log: log.child("ws"),
@@ -248,6 +311,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       });
       if (!result.ok) throw new AppError("REFLECTION_FAILED", result.output.text, { status: 409 });
     },
+    logSocket: (record) => accessLog.write(record),
+    ...(config.rateLimit.enabled
+      ? { connectLimit: (ip: string) => limiter.hit("ws_connect", `ip:${ipBucket(ip)}`) }
+      : {}),
   });
   app.route("/", ws.routes);
   app.route(
@@ -305,6 +372,9 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     get setupToken() {
       return setupToken;
     },
+    firewall,
+    limiter,
+    accessLog,
     ids,
     log,
     clock,
@@ -315,6 +385,8 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       return stopping;
     },
     async start() {
+      await firewall.load();
+      closers.push(() => accessLog.close());
       if (config.auth.enabled) {
         auth = await createAuthService({
           store: options.store,

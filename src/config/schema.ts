@@ -2,10 +2,31 @@ import { z } from "zod";
 import { LOG_LEVELS } from "../telemetry/logger.ts";
 import { configMeta, durationMs } from "./fields.ts";
 import { LLM_CONFIG_SHAPE, priceSchema } from "../llm/config.ts";
+import { parseCidr } from "../security/ip.ts";
+
+/** An IPv4/IPv6 address or CIDR range with no host bits set. */
+const cidrText = z.string().min(2).max(60).refine((text) => {
+  try {
+    parseCidr(text);
+    return true;
+  } catch {
+    return false;
+  }
+}, { message: "must be an IP address or a CIDR range without host bits, e.g. 10.0.0.0/8" });
 
 /** Host names (RFC 1123), IPv4 and IPv6 addresses, optionally bracketed. */
 const HOST_REGEXP =
   /^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
+
+/** A rate-limit tier: `limit` requests per `windowSeconds`. */
+function tier(limit: number, description: string) {
+  return z.strictObject({
+    limit: z.number().int().min(1).default(limit).meta(configMeta({ description })),
+    windowSeconds: z.number().int().min(1).max(86_400).default(60).meta(configMeta({
+      description: "Window of the limit in seconds.",
+    })),
+  }).prefault({});
+}
 
 /** The kernel's own sections of the config file. Plugins add theirs. */
 export const KERNEL_CONFIG_SHAPE = {
@@ -29,6 +50,102 @@ export const KERNEL_CONFIG_SHAPE = {
     allowedOrigins: z.array(z.url().regex(/^https?:\/\/[^/]+$/)).default([]).meta(configMeta({
       description:
         "Browser origins besides the server's own that may open a WebSocket (scheme://host[:port]).",
+    })),
+    trustedProxies: z.array(cidrText).default([]).meta(configMeta({
+      description:
+        "CIDRs of reverse proxies whose forwarding header names the client; from anyone else the header is ignored.",
+    })),
+    proxyHeader: z.enum(["x-forwarded-for", "forwarded"]).default("x-forwarded-for").meta(
+      configMeta({ description: "Which header a trusted proxy sets." }),
+    ),
+    publicUrl: z.url().regex(/^https?:\/\/[^/]+\/?$/).nullable().default(null).meta(configMeta({
+      description:
+        "The address users reach the server at (scheme://host[:port]); its host is accepted in Host headers.",
+    })),
+    allowedHosts: z.array(z.string().min(1).max(253)).default([]).meta(configMeta({
+      description:
+        "Host header values accepted besides loopback names and publicUrl's host (DNS-rebinding guard).",
+    })),
+    tls: z.strictObject({
+      certFile: z.string().min(1).nullable().default(null).meta(configMeta({
+        description:
+          "PEM certificate chain; with keyFile the server speaks only HTTPS (TLS 1.2/1.3).",
+        aliases: ["SYNTH_TLS_CERT_FILE"],
+      })),
+      keyFile: z.string().min(1).nullable().default(null).meta(configMeta({
+        description: "PEM private key of certFile.",
+        aliases: ["SYNTH_TLS_KEY_FILE"],
+      })),
+      hstsMaxAge: z.number().int().min(0).default(15_552_000).meta(configMeta({
+        description: "Strict-Transport-Security max-age in seconds, sent only over TLS.",
+      })),
+    }).prefault({}),
+    cors: z.strictObject({
+      origins: z.array(z.url().regex(/^https?:\/\/[^/]+$/)).default([]).meta(configMeta({
+        description:
+          "Exact origins allowed to call the API from a browser (CORS); empty keeps CORS off. '*' is refused.",
+      })),
+    }).prefault({}),
+  }).prefault({}),
+  rateLimit: z.strictObject({
+    enabled: z.boolean().default(true).meta(configMeta({
+      description: "Limit requests per user (or client address) and tier.",
+    })),
+    tiers: z.strictObject({
+      auth: tier(5, "Sign-in, setup, refresh and own password changes, per client address."),
+      chat: tier(20, "Chat turns, reflect and generate, per user."),
+      api: tier(120, "Every other /api route and /openapi.json, per user (else client address)."),
+      ws: tier(
+        60,
+        "Client WebSocket messages, per connection (applies even when rateLimit.enabled is false).",
+      ),
+      ws_connect: tier(10, "WebSocket upgrades, per client address."),
+    }).prefault({}),
+  }).prefault({}),
+  firewall: z.strictObject({
+    mode: z.enum(["off", "allowlist", "denylist", "whitelist", "blacklist"]).default("off")
+      .transform((mode) =>
+        mode === "whitelist" ? "allowlist" : mode === "blacklist" ? "denylist" : mode
+      ).meta(configMeta({
+        description:
+          "off, allowlist (only listed addresses pass) or denylist (listed addresses are refused); the legacy names whitelist/blacklist are accepted.",
+        form: 'one of "off", "allowlist", "denylist"',
+      })),
+    rules: z.array(z.strictObject({
+      list: z.enum(["allow", "deny"]),
+      cidr: cidrText,
+      note: z.string().max(200).optional(),
+    })).default([]).meta(configMeta({
+      description:
+        "Rules from the config ({list, cidr, note?}); shown as source config and not deletable through the API.",
+    })),
+    alwaysAllow: z.array(cidrText).default(["127.0.0.0/8", "::1/128"]).meta(
+      configMeta({
+        description:
+          "CIDRs that always pass the firewall (by default loopback, so you cannot lock yourself out locally).",
+      }),
+    ),
+  }).prefault({}),
+  accessLog: z.strictObject({
+    file: z.string().min(1).nullable().default("logs/access.log").meta(configMeta({
+      description: "Access log file, relative to the data directory; null writes none.",
+    })),
+    stdout: z.boolean().default(false).meta(configMeta({
+      description: "Also write access log lines to standard output.",
+    })),
+    maxBytes: z.number().int().min(1_024).default(10_485_760).meta(configMeta({
+      description: "Size at which the file rotates to .1, .2 …",
+    })),
+    maxFiles: z.number().int().min(1).max(100).default(5).meta(configMeta({
+      description: "Rotated files kept.",
+    })),
+    excludePaths: z.array(z.string().startsWith("/")).default([
+      "/health/live",
+      "/health/ready",
+      "/metrics",
+    ]).meta(configMeta({ description: "Paths not logged." })),
+    ringSize: z.number().int().min(10).max(100_000).default(2_000).meta(configMeta({
+      description: "Recent lines kept in memory for GET /api/accesslog.",
     })),
   }).prefault({}),
   auth: z.strictObject({
@@ -111,9 +228,6 @@ export const KERNEL_CONFIG_SHAPE = {
     })),
     maxMessageBytes: z.number().int().min(1_024).default(65_536).meta(configMeta({
       description: "Largest client message; larger ones close the socket with 1009.",
-    })),
-    messagesPerMinute: z.number().int().min(1).default(60).meta(configMeta({
-      description: "Client messages per minute per socket; the excess is refused (RATE_LIMITED).",
     })),
   }).prefault({}),
   dataDir: z.string().min(1).default("./data").meta(configMeta({

@@ -2,6 +2,21 @@ import { Hono } from "hono";
 import type { Logger } from "../telemetry/logger.ts";
 import { handleError, handleNotFound } from "./errors.ts";
 import { authGate, type AuthGateOptions } from "./auth.ts";
+import { clientAddress } from "./client_ip.ts";
+import {
+  accessLogger,
+  corsFor,
+  firewallGuard,
+  hostCheck,
+  type HostCheckOptions,
+  securityHeaders,
+} from "./guards.ts";
+import { rateLimit } from "./rate_limit.ts";
+import type { Clock } from "../clock.ts";
+import type { Cidr } from "../security/ip.ts";
+import type { Firewall } from "../security/firewall.ts";
+import type { RateLimiter } from "../security/rate_limit.ts";
+import type { AccessLog } from "../telemetry/access_log.ts";
 import { requestId } from "./request_id.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -10,16 +25,43 @@ export interface CreateAppOptions {
   log: Logger;
   /** Authentication; omitted, every request is the local administrator. */
   auth?: AuthGateOptions;
+  /** The guards in front of every route; omitted, none (unit tests of the app alone). */
+  guards?: {
+    clock: Clock;
+    trustedProxies: readonly Cidr[];
+    proxyHeader: "x-forwarded-for" | "forwarded";
+    accessLog: AccessLog;
+    host: HostCheckOptions;
+    firewall: Firewall;
+    hstsMaxAge: number | null;
+    corsOrigins: readonly string[];
+    /** Null when rate limiting is off. */
+    limiter: RateLimiter | null;
+  };
 }
 
 /**
  * Builds the Hono app with the kernel's middleware and error mapping. It
- * never listens; `src/http/serve.ts` does.
+ * never listens; `src/http/serve.ts` does. Order: request id, client
+ * address, access log, secure headers, CORS, Host check, firewall,
+ * authentication, rate limit.
  */
 export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId({ log: options.log }));
+  const guards = options.guards;
+  if (guards) {
+    app.use(clientAddress({ trusted: guards.trustedProxies, header: guards.proxyHeader }));
+    app.use(accessLogger(guards.accessLog, guards.clock));
+    app.use(securityHeaders({ hstsMaxAge: guards.hstsMaxAge }));
+    app.use(corsFor(guards.corsOrigins));
+    app.use(hostCheck(guards.host));
+    app.use(firewallGuard(guards.firewall));
+  }
   app.use(authGate(options.auth ?? { enabled: false, service: () => null }));
+  if (guards?.limiter) {
+    app.use(rateLimit({ limiter: guards.limiter, now: () => guards.clock.now() }));
+  }
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

@@ -29,6 +29,12 @@ export interface AppVariables {
   requestId: string;
   /** A logger whose records carry the request id. */
   log: Logger;
+  /** The client's address (the peer, or what a trusted proxy says); `local` in-process. */
+  clientIp: string;
+  /** The socket peer's address; `local` in-process. */
+  peerIp: string;
+  /** Why a guard refused the request, for the access log. */
+  blocked?: "firewall" | "rate_limit" | "host" | "lockout";
 }
 
 /** The Hono environment of the app and of every plugin's sub-app. */

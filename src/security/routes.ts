@@ -131,7 +131,7 @@ export function authRoutes(options: AuthRoutesOptions): Hono<AppEnv> {
     const issued = await service().login({
       username: body.username,
       password: body.password,
-      ip: peerIp(c),
+      ip: c.get("clientIp") ?? peerIp(c),
     });
     return answer(c, issued, body.session);
   });

@@ -477,6 +477,24 @@ export interface ApiKeysTable {
   last_used_at: number | null;
 }
 
+/** `firewall_rules`: rules added through the API. */
+export interface FirewallRulesTable {
+  id: string;
+  list: "allow" | "deny";
+  cidr: string;
+  note: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+}
+
+/** `firewall_state`: the mode set through the API (over the config's). */
+export interface FirewallStateTable {
+  id: number;
+  mode: "off" | "allowlist" | "denylist";
+  updated_at: number;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -518,4 +536,6 @@ export interface Database {
   auth_refresh_tokens: AuthRefreshTokensTable;
   auth_revoked_jtis: AuthRevokedJtisTable;
   api_keys: ApiKeysTable;
+  firewall_rules: FirewallRulesTable;
+  firewall_state: FirewallStateTable;
 }

@@ -107,8 +107,9 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
     SYNTH_CONFIG: EMPTY_CONFIG,
     // A developer's local Ollama must not answer for the test's server.
     SYNTH_LLM_AUTODETECT_OLLAMA: "false",
-    // Tests of other features act as the local administrator; auth tests set "true".
+    // Tests of other features act as the local administrator, unlimited; auth tests set "true".
     SYNTH_AUTH_ENABLED: "false",
+    SYNTH_RATE_LIMIT_ENABLED: "false",
   };
   for (const name of PASSED_ENV) {
     const value = Deno.env.get(name);

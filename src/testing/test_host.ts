@@ -103,8 +103,9 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       schema,
       input: {
         dataDir,
-        // Tests act as the local administrator unless they configure auth.
+        // Tests act as the local administrator, unlimited, unless they configure auth and limits.
         auth: { enabled: false },
+        rateLimit: { enabled: false },
         ...options.config,
         llm: { autodetectOllama: false, ...llmInput },
       },

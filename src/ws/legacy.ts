@@ -48,6 +48,8 @@ export interface LegacyHub {
   closed(socket: HubSocket): void;
   /** The state changed: a `state_update` follows within half a second. */
   stateChanged(): void;
+  /** The user a legacy socket authenticated as, or null. */
+  userOf(socket: HubSocket): string | null;
   /** Closes every legacy socket of a user with `code`. */
   closeUser(userId: string, code: number, reason: string): void;
   /** Closes every legacy socket (1001). */
@@ -238,6 +240,10 @@ export function createLegacyHub(options: LegacyOptions): LegacyHub {
       const wait = lastBroadcast + BROADCAST_INTERVAL_MS - clock.now();
       if (wait <= 0) broadcast();
       else pending = clock.setTimeout(broadcast, wait);
+    },
+
+    userOf(socket) {
+      return sockets.get(socket)?.user?.id ?? null;
     },
 
     closeUser(userId, code, reason) {

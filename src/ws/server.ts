@@ -17,7 +17,9 @@ import { toSnakeCase } from "../mind/influence.ts";
 import type { Mind, TurnEvent } from "../mind/mind.ts";
 import { currentSystemState } from "../mind/system_state.ts";
 import { cancelOwnTurn, createOnceSubmitter } from "../mind/turn_requests.ts";
+import type { AccessRecord } from "../telemetry/access_log.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { Context } from "hono";
 import { createHub, type Hub, type HubSocket, type WsConfig } from "./hub.ts";
 import { createLegacyHub } from "./legacy.ts";
 import { mergePatch } from "./merge_patch.ts";
@@ -37,6 +39,10 @@ export interface WsServerOptions {
   authenticate(token: string | undefined): Promise<WsUser | null>;
   /** Runs a reflection for a legacy `trigger_reflection`. */
   reflect(user: WsUser): Promise<void>;
+  /** Writes the access-log line of a socket when it closes. */
+  logSocket?: (record: AccessRecord) => void;
+  /** Counts an upgrade from a client address (tier `ws_connect`); omitted, unlimited. */
+  connectLimit?: (clientIp: string) => { allowed: boolean; retryAfterSeconds: number };
 }
 
 /** The hub, its route and the state it streams. */
@@ -234,31 +240,44 @@ export function createWsServer(options: WsServerOptions): WsServer {
         status: 426,
       });
     }
+    const admitted = options.connectLimit?.(c.get("clientIp") ?? "local");
+    if (admitted && !admitted.allowed) {
+      c.set("blocked", "rate_limit");
+      throw new AppError("RATE_LIMITED", "Too many WebSocket connections; wait before retrying", {
+        status: 429,
+        details: { tier: "ws_connect", retry_after_seconds: admitted.retryAfterSeconds },
+      });
+    }
     const offers = (c.req.header("sec-websocket-protocol") ?? "").split(",")
       .map((offer) => offer.trim()).filter(Boolean);
-    if (offers.length === 0) return legacySocket(c.req.raw);
+    if (offers.length === 0) return legacySocket(c);
     if (!offers.includes(SUBPROTOCOL)) {
       throw new AppError("WS_SUBPROTOCOL_UNSUPPORTED", `Offer the subprotocol ${SUBPROTOCOL}`, {
         status: 400,
       });
     }
     const bearer = offers.find((offer) => offer.startsWith(BEARER_PREFIX));
+    // Read from the request before the upgrade consumes it.
+    const tracked = track(c);
     // The answer is exactly synth.v1: echoing the first offer could echo the token.
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
       protocol: SUBPROTOCOL,
       idleTimeout: 30,
     });
+    const held = tracked.wrap(socket);
     let connection: ReturnType<Hub["open"]> | undefined;
     socket.onopen = () => {
       connection = hub.open(
-        socket as HubSocket,
+        held,
         bearer ? { token: bearer.slice(BEARER_PREFIX.length) } : {},
       );
     };
     socket.onmessage = (event) => {
+      tracked.received();
       if (connection) void hub.receive(connection, event.data);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
+      tracked.closed(event.code, connection?.user?.id ?? null);
       if (connection) hub.closed(connection);
     };
     socket.onerror = () => {/* onclose follows */};
@@ -266,9 +285,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
   });
 
   /** A socket without a subprotocol speaks the earlier project's protocol (§5.5). */
-  function legacySocket(request: Request): Response {
-    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 30 });
-    const held = socket as HubSocket;
+  function legacySocket(c: Context<AppEnv>): Response {
+    const tracked = track(c);
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 30 });
+    const held = tracked.wrap(socket);
     socket.onopen = () => {
       if (hub.stats().sockets + legacy.size >= options.config.maxConnections) {
         socket.close(CLOSE.CONNECTION_LIMIT, "too many connections");
@@ -276,10 +296,67 @@ export function createWsServer(options: WsServerOptions): WsServer {
       }
       legacy.open(held);
     };
-    socket.onmessage = (event) => void legacy.receive(held, event.data);
-    socket.onclose = () => legacy.closed(held);
+    socket.onmessage = (event) => {
+      tracked.received();
+      void legacy.receive(held, event.data);
+    };
+    socket.onclose = (event) => {
+      tracked.closed(event.code, legacy.userOf(held));
+      legacy.closed(held);
+    };
     socket.onerror = () => {/* onclose follows */};
     return response;
+  }
+
+  /**
+   * Counts a socket's messages and writes its access-log line when it
+   * closes. Call before the upgrade: the request cannot be read after it.
+   */
+  function track(c: Context<AppEnv>) {
+    let messagesIn = 0;
+    let messagesOut = 0;
+    const started = performance.now();
+    const base = {
+      ts: new Date(clock.now()).toISOString(),
+      request_id: c.get("requestId") ?? "",
+      client_ip: c.get("clientIp") ?? "local",
+      peer_ip: c.get("peerIp") ?? "local",
+      user_agent: c.req.header("user-agent")?.slice(0, 200) ?? null,
+    };
+    return {
+      wrap(socket: WebSocket): HubSocket {
+        return {
+          send(text) {
+            messagesOut++;
+            socket.send(text);
+          },
+          close(code, reason) {
+            socket.close(code, reason);
+          },
+          get bufferedAmount() {
+            return socket.bufferedAmount;
+          },
+        };
+      },
+      received() {
+        messagesIn++;
+      },
+      closed(code: number, userId: string | null) {
+        options.logSocket?.({
+          ...base,
+          method: "GET",
+          path: "/ws",
+          route: "/ws",
+          status: 101,
+          duration_ms: Math.round(performance.now() - started),
+          bytes_in: null,
+          bytes_out: null,
+          user_id: userId,
+          auth: userId === null ? "none" : "jwt",
+          ws: { messages_in: messagesIn, messages_out: messagesOut, close_code: code },
+        });
+      },
+    };
   }
 
   return {

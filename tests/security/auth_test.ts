@@ -64,7 +64,7 @@ Deno.test("every router route outside the public list is 401 without credentials
   }
   assert.ok(checked > 50);
   for (const path of ["/api/users/", "//api/users", "/api/state/../users", "/API/users", "/nope"]) {
-    const response = await host.app.request(new Request(`http://local${path}`));
+    const response = await host.app.request(new Request(`http://localhost${path}`));
     assert.equal(response.status, 401, path);
   }
   // A bad credential on a public route is ignored; on a protected one it is refused.

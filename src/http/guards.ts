@@ -1,0 +1,171 @@
+/**
+ * The request guards that run before any route (spec/server.md §8–10): the
+ * access log around everything, the Host check against DNS rebinding, the
+ * IP firewall, secure headers (a strict CSP on HTML, `no-store` on the
+ * API, HSTS over TLS) and CORS for configured origins only.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { routePath } from "hono/route";
+import { secureHeaders } from "hono/secure-headers";
+import type { Clock } from "../clock.ts";
+import type { Firewall } from "../security/firewall.ts";
+import type { AccessLog } from "../telemetry/access_log.ts";
+import { errorResponse } from "./errors.ts";
+import type { AppEnv } from "./types.ts";
+
+/** The dashboard's Content-Security-Policy (no inline scripts or styles, same origin only). */
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/** The API reference may use inline styles (its only relaxation; docs/security.md). */
+export const DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
+
+/** Writes one access-log line per request, after the response is known. */
+export function accessLogger(log: AccessLog, clock: Clock): MiddlewareHandler<AppEnv> {
+  return async function accessLogMiddleware(c, next) {
+    // An upgraded socket is logged when it closes (it must get Deno's upgrade response untouched).
+    if ((c.req.header("upgrade") ?? "").toLowerCase() === "websocket") return await next();
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const principal = c.get("principal");
+      let route: string | null = null;
+      try {
+        const path = routePath(c, -1);
+        route = path && path !== "/*" && path !== "*" ? path : null;
+      } catch {
+        route = null;
+      }
+      const lengthIn = c.req.header("content-length");
+      const lengthOut = c.res?.headers.get("content-length");
+      const blocked = c.get("blocked");
+      log.write({
+        ts: new Date(clock.now()).toISOString(),
+        request_id: c.get("requestId") ?? "",
+        method: c.req.method,
+        path: c.req.path,
+        route,
+        status: c.res?.status ?? 500,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        bytes_in: lengthIn ? Number(lengthIn) : null,
+        bytes_out: lengthOut ? Number(lengthOut) : null,
+        client_ip: c.get("clientIp") ?? "local",
+        peer_ip: c.get("peerIp") ?? "local",
+        user_id: principal && principal.auth !== "none" ? principal.userId : null,
+        auth: principal?.auth ?? "none",
+        user_agent: c.req.header("user-agent")?.slice(0, 200) ?? null,
+        ...(blocked ? { blocked } : {}),
+      });
+    }
+  };
+}
+
+/** True for names only this machine resolves to itself. */
+export function isLoopbackName(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/** Options for {@link hostCheck}. */
+export interface HostCheckOptions {
+  /** Host names accepted besides loopback ones (publicUrl's host, allowedHosts). */
+  allowed: readonly string[];
+  /** False skips the check (a network bind with nothing configured; start warns). */
+  enabled: boolean;
+}
+
+/** Refuses a `Host` that is not loopback or configured (421 `HOST_NOT_ALLOWED`). */
+export function hostCheck(options: HostCheckOptions): MiddlewareHandler<AppEnv> {
+  const allowed = new Set(options.allowed.map((host) => host.toLowerCase()));
+  return async function hostCheckMiddleware(c, next) {
+    if (options.enabled) {
+      const header = c.req.header("host") ?? new URL(c.req.url).host;
+      const name = header.replace(/:\d+$/, "").toLowerCase();
+      if (!isLoopbackName(name) && !allowed.has(name) && !allowed.has(header.toLowerCase())) {
+        c.set("blocked", "host");
+        return errorResponse(c, {
+          status: 421,
+          code: "HOST_NOT_ALLOWED",
+          message: "This host name is not served here",
+        });
+      }
+    }
+    return await next();
+  };
+}
+
+/** Refuses addresses the firewall refuses (403 `FIREWALL_DENIED`, a generic message). */
+export function firewallGuard(firewall: Firewall): MiddlewareHandler<AppEnv> {
+  return async function firewallMiddleware(c, next) {
+    if (firewall.check(c.get("clientIp") ?? "local", c.req.path) !== null) {
+      c.set("blocked", "firewall");
+      return errorResponse(c, {
+        status: 403,
+        code: "FIREWALL_DENIED",
+        message: "Access from this address is not allowed",
+      });
+    }
+    return await next();
+  };
+}
+
+/** Options for {@link securityHeaders}. */
+export interface SecurityHeadersOptions {
+  /** `max-age` of HSTS when serving TLS; null when not. */
+  hstsMaxAge: number | null;
+}
+
+/** `hono/secure-headers` everywhere, the CSP on HTML, `no-store` on the API. */
+export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler<AppEnv> {
+  const base = secureHeaders({
+    crossOriginEmbedderPolicy: false,
+    crossOriginOpenerPolicy: "same-origin",
+    crossOriginResourcePolicy: "same-origin",
+    originAgentCluster: false,
+    referrerPolicy: "no-referrer",
+    strictTransportSecurity: options.hstsMaxAge === null ? false : `max-age=${options.hstsMaxAge}`,
+    xContentTypeOptions: "nosniff",
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xFrameOptions: "DENY",
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+    permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
+    removePoweredBy: true,
+  });
+  return async function securityHeadersMiddleware(c, next) {
+    // Deno needs its upgrade response back untouched (the headers middleware would copy it).
+    if ((c.req.header("upgrade") ?? "").toLowerCase() === "websocket") return await next();
+    await base(c, async () => {
+      await next();
+    });
+    const type = c.res.headers.get("content-type") ?? "";
+    if (type.startsWith("text/html")) {
+      const docs = c.req.path === "/docs" || c.req.path.startsWith("/docs/");
+      c.res.headers.set("Content-Security-Policy", docs ? DOCS_CSP : CSP);
+    }
+    if (c.req.path.startsWith("/api/")) c.res.headers.set("Cache-Control", "no-store");
+  };
+}
+
+/** CORS for exactly the configured origins; none configured, no CORS headers at all. */
+export function corsFor(origins: readonly string[]): MiddlewareHandler<AppEnv> {
+  if (origins.length === 0) return async (_c, next) => await next();
+  return cors({
+    origin: [...origins],
+    allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Request-Id"],
+    exposeHeaders: [
+      "RateLimit-Limit",
+      "RateLimit-Remaining",
+      "RateLimit-Reset",
+      "RateLimit-Policy",
+      "Retry-After",
+      "X-Request-Id",
+    ],
+    credentials: false,
+    maxAge: 600,
+  });
+}

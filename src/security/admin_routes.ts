@@ -1,0 +1,188 @@
+/**
+ * Routes of the guards (spec/server.md §6, §8, §9): rate-limit status and
+ * statistics, the IP firewall's rules, mode and refusals (with the earlier
+ * project's whitelist/blacklist routes as aliases), and the access log.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { AppError } from "../errors.ts";
+import { rateKey } from "../http/rate_limit.ts";
+import type { AppEnv } from "../http/types.ts";
+import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import type { AccessLog } from "../telemetry/access_log.ts";
+import type { Firewall, FirewallMode } from "./firewall.ts";
+import { type RateLimiter, TIERS } from "./rate_limit.ts";
+
+const modeBody = z.strictObject({
+  mode: z.enum(["off", "allowlist", "denylist", "whitelist", "blacklist"]),
+  force: z.boolean().optional(),
+});
+const ruleBody = z.strictObject({
+  list: z.enum(["allow", "deny"]),
+  cidr: z.string().min(1).max(60),
+  note: z.string().max(200).optional(),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+const legacyBody = z.strictObject({ ip: z.string().min(1).max(60) });
+const blockedQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+});
+const accessQuery = z.strictObject({
+  status: z.coerce.number().int().min(100).max(599).optional(),
+  user_id: z.string().min(1).max(100).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+});
+
+/** Options for {@link guardRoutes}. */
+export interface GuardRoutesOptions {
+  limiter: RateLimiter;
+  rateLimitEnabled: boolean;
+  firewall: Firewall;
+  accessLog: AccessLog;
+  now(): number;
+}
+
+/** The guard routes. */
+export function guardRoutes(options: GuardRoutesOptions): Hono<AppEnv> {
+  const { limiter, firewall, accessLog } = options;
+  const app = new Hono<AppEnv>();
+
+  app.get("/api/ratelimit/status", (c) => {
+    requireRole(c, "viewer");
+    const tiers: Record<string, unknown> = {};
+    for (const tier of TIERS) {
+      const decision = limiter.peek(tier, rateKey(c, tier));
+      tiers[tier] = {
+        limit: decision.limit,
+        remaining: decision.remaining,
+        reset_s: decision.resetSeconds,
+      };
+    }
+    return c.json({ enabled: options.rateLimitEnabled, key: rateKey(c, "api"), tiers });
+  });
+
+  app.get("/api/ratelimit/stats", (c) => {
+    requireRole(c, "admin");
+    return c.json({ success: true, enabled: options.rateLimitEnabled, tiers: limiter.stats() });
+  });
+
+  app.delete("/api/ratelimit/clients/:key", (c) => {
+    requireRole(c, "admin");
+    if (!limiter.clear(c.req.param("key"))) {
+      throw new AppError("RATELIMIT_CLIENT_NOT_FOUND", "No counters for this key", {
+        status: 404,
+      });
+    }
+    return c.body(null, 204);
+  });
+
+  app.get("/api/accesslog/stats", async (c) => {
+    requireRole(c, "admin");
+    return c.json({ success: true, ...await accessLog.stats() });
+  });
+
+  app.get("/api/accesslog", (c) => {
+    requireRole(c, "admin");
+    const query = readQuery(c, accessQuery);
+    const items = accessLog.recent({
+      limit: query.limit,
+      ...(query.status !== undefined ? { status: query.status } : {}),
+      ...(query.user_id !== undefined ? { userId: query.user_id } : {}),
+      ...(query.since !== undefined ? { since: Date.parse(query.since) } : {}),
+    });
+    return c.json({ items, next_cursor: null });
+  });
+
+  app.get("/api/firewall/stats", (c) => {
+    requireRole(c, "admin");
+    return c.json({ success: true, ...firewall.stats() });
+  });
+
+  app.get("/api/firewall/rules", (c) => {
+    requireRole(c, "admin");
+    const rules = firewall.rules();
+    return c.json({
+      success: true,
+      mode: firewall.mode,
+      whitelist: rules.filter((rule) => rule.list === "allow").map((rule) => rule.cidr),
+      blacklist: rules.filter((rule) => rule.list === "deny").map((rule) => rule.cidr),
+      always_allowed: firewall.stats().always_allowed,
+      rules,
+    });
+  });
+
+  app.get("/api/firewall/blocked", (c) => {
+    requireRole(c, "admin");
+    const { limit } = readQuery(c, blockedQuery);
+    const blocked = firewall.blocked(limit);
+    return c.json({ success: true, blocked, count: blocked.length });
+  });
+
+  app.put("/api/firewall/mode", async (c) => {
+    requireRole(c, "admin");
+    const body = await readJson(c, modeBody);
+    const mode: FirewallMode = body.mode === "whitelist"
+      ? "allowlist"
+      : body.mode === "blacklist"
+      ? "denylist"
+      : body.mode;
+    if (!body.force && !firewall.wouldPass(c.get("clientIp") ?? "local", mode)) {
+      throw new AppError(
+        "FIREWALL_LOCKOUT",
+        "This mode would block your own address; add a rule for it first or send force: true",
+        { status: 409, field: "mode" },
+      );
+    }
+    await firewall.setMode(mode);
+    return c.json({ success: true, mode });
+  });
+
+  app.post("/api/firewall/rules", async (c) => {
+    requireRole(c, "admin");
+    const body = await readJson(c, ruleBody);
+    const expiresAt = body.expires_at ? Date.parse(body.expires_at) : null;
+    if (expiresAt !== null && expiresAt <= options.now()) {
+      throw new AppError("VALIDATION_FAILED", "expires_at must be in the future", {
+        status: 400,
+        field: "expires_at",
+      });
+    }
+    const rule = await firewall.addRule(
+      {
+        list: body.list,
+        cidr: body.cidr,
+        ...(body.note !== undefined ? { note: body.note } : {}),
+        expiresAt,
+      },
+      c.get("principal").userId,
+    );
+    c.header("Location", `/api/firewall/rules/${rule.id}`);
+    return c.json(rule, 201);
+  });
+
+  app.delete("/api/firewall/rules/:id", async (c) => {
+    requireRole(c, "admin");
+    await firewall.removeRule(c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  for (const [legacy, list] of [["whitelist", "allow"], ["blacklist", "deny"]] as const) {
+    app.post(`/api/firewall/${legacy}`, async (c) => {
+      requireRole(c, "admin");
+      const body = await readJson(c, legacyBody);
+      const rule = await firewall.addRule({ list, cidr: body.ip }, c.get("principal").userId);
+      return c.json({ success: true, message: `Added ${rule.cidr} to ${legacy}`, rule }, 201);
+    });
+    app.delete(`/api/firewall/${legacy}`, async (c) => {
+      requireRole(c, "admin");
+      const body = await readJson(c, legacyBody);
+      await firewall.removeByCidr(list, body.ip);
+      return c.json({ success: true, message: `Removed ${body.ip} from ${legacy}` });
+    });
+  }
+
+  return app;
+}
