@@ -39,8 +39,12 @@ export interface BusEventMap {
   /** The affect state changed (`state.delta` to clients). */
   "mind.state": { cause: string; affect: unknown };
   /** Something users should be told (dashboard banner, WS `notice`). */
-  /** A user's sessions were revoked (password, role, deactivation, deletion): close their sockets. */
-  "auth.revoked": { userId: string };
+  /**
+   * Credentials were revoked: all of a user's (password, role, deactivation,
+   * deletion), one login (`sid`: logout, refresh reuse) or one API key
+   * (`keyId`). Sockets opened with them close.
+   */
+  "auth.revoked": { userId: string; sid?: string; keyId?: string };
   "notice": { level: "info" | "warn" | "error"; code: string; message: string };
 }
 

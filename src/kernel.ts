@@ -229,6 +229,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       isStopping: () => stopping,
       appDir: options.appDir,
       dataDir: options.dataDir,
+      websocketConnections: () => ws.hub.stats().sockets,
     }),
   );
 
@@ -289,6 +290,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           id: LOCAL_PRINCIPAL.userId,
           username: LOCAL_PRINCIPAL.userId,
           role: LOCAL_PRINCIPAL.role,
+          auth: "none",
         };
       }
       if (!token || !auth) return null;
@@ -298,6 +300,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           id: principal.userId,
           username: principal.username ?? principal.userId,
           role: principal.role,
+          auth: principal.auth === "api_key" ? "api_key" : "jwt",
+          ...(principal.sid ? { sid: principal.sid } : {}),
+          ...(principal.keyId ? { keyId: principal.keyId } : {}),
+          ...(principal.exp ? { expiresAt: principal.exp * 1000 } : {}),
         };
       } catch {
         return null;

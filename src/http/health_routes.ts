@@ -19,6 +19,8 @@ export interface HealthRoutesOptions {
   /** Absolute application and data directories, for the permission report. */
   appDir: string;
   dataDir: string;
+  /** Open WebSockets, for the report. */
+  websocketConnections?: () => number;
 }
 
 const STOPPING_REASON = "shutdown: the server is stopping";
@@ -31,7 +33,11 @@ export function overallStatus(checks: Record<string, CheckReport>): HealthStatus
   return "healthy";
 }
 
-/** `GET /health/live`, `/health/ready` and `/health`. */
+/**
+ * `GET /health/live`, `/health/ready` and `/health`. The full report
+ * (reasons, permissions) is for administrators; anonymous callers and other
+ * roles see each check's status only.
+ */
 export function healthRoutes(options: HealthRoutesOptions): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   const now = () => isoTime(options.clock.now());
@@ -53,13 +59,19 @@ export function healthRoutes(options: HealthRoutesOptions): Hono<AppEnv> {
       queryPermissions({ appDir: options.appDir, dataDir: options.dataDir }),
     ]);
     const status = options.isStopping() ? "unhealthy" : overallStatus(checks);
-    const report = {
+    const base = {
       status,
       timestamp: now(),
       version: options.version,
       uptime_s: Math.max(0, Math.floor((options.clock.now() - options.startedAt) / 1000)),
-      checks,
-      permissions,
+      websocket_connections: options.websocketConnections?.() ?? 0,
+    };
+    // Reasons, latencies and paths are for administrators; anyone else sees each check's status.
+    const report = c.get("principal")?.role === "admin" ? { ...base, checks, permissions } : {
+      ...base,
+      checks: Object.fromEntries(
+        Object.entries(checks).map(([name, check]) => [name, { status: check.status }]),
+      ),
     };
     return c.json(report, status === "unhealthy" ? 503 : 200);
   });

@@ -21,6 +21,7 @@ import type { IdFactory } from "../ids.ts";
 import type { ApiKeysTable, Database, UsersTable } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import { ipBucket } from "./ip.ts";
 import { type AccessTokens, createAccessTokens, loadJwtSecret } from "./jwt.ts";
 import {
   createPasswordHasher,
@@ -119,10 +120,27 @@ function unauthorized(code: string, message: string): AppError {
 const INVALID_LOGIN = () =>
   unauthorized("AUTH_INVALID_CREDENTIALS", "The username or password is wrong");
 
-/** Counts failures per key in a window and locks a key that reached its limit. */
+/**
+ * Counts failures per key in a window and locks a key that reached its
+ * limit. Attempts still being checked count as failures until they end, so
+ * a burst of parallel guesses cannot pass the limit while the hashes run.
+ */
 class Lockouts {
-  #entries = new Map<string, { failures: number[]; lockedUntil: number }>();
+  #entries = new Map<string, { failures: number[]; inflight: number; lockedUntil: number }>();
   constructor(private readonly config: AuthConfig["lockout"], private readonly clock: Clock) {}
+
+  #entry(key: string) {
+    const now = this.clock.now();
+    const entry = this.#entries.get(key) ?? { failures: [], inflight: 0, lockedUntil: 0 };
+    entry.failures = entry.failures.filter((at) => at > now - this.config.windowSeconds * 1000);
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    if (this.#entries.size > 100_000) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    return entry;
+  }
 
   /** Seconds until `key` unlocks, or 0. */
   lockedFor(key: string): number {
@@ -131,25 +149,45 @@ class Lockouts {
     return left > 0 ? Math.ceil(left / 1000) : 0;
   }
 
-  fail(key: string, limit: number): void {
+  /**
+   * Starts an attempt: false (locked for the window) when the failures and
+   * the attempts in flight already reach `limit`.
+   */
+  begin(key: string, limit: number): boolean {
+    const entry = this.#entry(key);
+    if (entry.failures.length + entry.inflight >= limit) return false;
+    entry.inflight++;
+    return true;
+  }
+
+  /** Ends an attempt of `key`: a failure counts, and may lock the key. */
+  end(key: string, limit: number, failed: boolean): void {
+    const entry = this.#entry(key);
+    entry.inflight = Math.max(0, entry.inflight - 1);
+    if (!failed) return;
     const now = this.clock.now();
-    const entry = this.#entries.get(key) ?? { failures: [], lockedUntil: 0 };
-    entry.failures = entry.failures.filter((at) => at > now - this.config.windowSeconds * 1000);
     entry.failures.push(now);
     if (entry.failures.length >= limit) {
       entry.lockedUntil = now + this.config.lockSeconds * 1000;
       entry.failures = [];
     }
-    this.#entries.set(key, entry);
-    if (this.#entries.size > 100_000) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
   }
 
   clear(key: string): boolean {
-    return this.#entries.delete(key);
+    const entry = this.#entries.get(key);
+    if (!entry) return false;
+    entry.failures = [];
+    entry.lockedUntil = 0;
+    return true;
   }
+}
+
+/** Refuses a locked attempt (429 `AUTH_LOCKED` with the seconds to wait). */
+function lockedError(seconds: number): AppError {
+  return new AppError("AUTH_LOCKED", "Too many failed sign-ins; try again later", {
+    status: 429,
+    details: { retry_after_seconds: Math.max(1, seconds) },
+  });
 }
 
 /** The auth service. */
@@ -179,11 +217,16 @@ export interface AuthService {
   deleteUser(username: string): Promise<void>;
   setPassword(username: string, password: string): Promise<void>;
   setRole(username: string, role: Role): Promise<PublicUser>;
-  /** Changes one's own password; other sessions end, a new bundle is returned. */
+  /**
+   * Changes one's own password (a signed-in session, not an API key; wrong
+   * current passwords count towards the lockout); other sessions end, a new
+   * bundle is returned.
+   */
   changeOwnPassword(
     principal: AuthPrincipal,
     current: string,
     next: string,
+    ip: string,
   ): Promise<Issued>;
   clearLockout(username: string): boolean;
 
@@ -321,8 +364,27 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     }
   }
 
-  function revoked(userId: string) {
-    bus.publish("auth.revoked", { userId });
+  function revoked(userId: string, only: { sid?: string; keyId?: string } = {}) {
+    bus.publish("auth.revoked", { userId, ...only });
+  }
+
+  /** 410 once setup is closed, 403 unless the setup token matches a stored one. */
+  async function setupGate(trx: Kysely<Database>, setupToken: string) {
+    const state = await trx.selectFrom("auth_state").select("setup_completed_at")
+      .where("id", "=", 1).executeTakeFirstOrThrow();
+    if (state.setup_completed_at !== null) {
+      throw new AppError("AUTH_SETUP_CLOSED", "Setup is complete; sign in instead", {
+        status: 410,
+      });
+    }
+    const stored = await trx.selectFrom("auth_setup_tokens").select("token_sha256").execute();
+    const offered = sha256(setupToken);
+    if (!stored.some((row) => sameHash(row.token_sha256, offered))) {
+      throw new AppError("AUTH_SETUP_TOKEN_INVALID", "The setup token is wrong", {
+        status: 403,
+        field: "setup_token",
+      });
+    }
   }
 
   async function authenticateKey(id: string, secret: string): Promise<AuthPrincipal> {
@@ -403,6 +465,37 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     };
   }
 
+  /**
+   * Checks a password under the lockout of its username and address: a
+   * locked key is refused before any hash; the attempt counts while it
+   * runs; a failure is recorded, a success clears the username.
+   */
+  async function guardedVerify(name: string, ip: string, password: string) {
+    const userKey = `user:${name}`;
+    const ipKey = `ip:${ipBucket(ip)}`;
+    const locked = Math.max(lockouts.lockedFor(userKey), lockouts.lockedFor(ipKey));
+    if (locked > 0) throw lockedError(locked);
+    if (!lockouts.begin(userKey, config.lockout.maxFailures)) {
+      throw lockedError(config.lockout.windowSeconds);
+    }
+    if (!lockouts.begin(ipKey, config.lockout.maxFailuresPerIp)) {
+      lockouts.end(userKey, config.lockout.maxFailures, false);
+      throw lockedError(config.lockout.windowSeconds);
+    }
+    let failed = true;
+    try {
+      const user = await userByName(name);
+      const usable = user && user.active === 1 ? user : null;
+      const { ok, rehash } = await hasher.verify(password, usable?.password_hash ?? null);
+      failed = !ok || !usable;
+      return { ok: !failed, rehash, user: failed ? null : usable };
+    } finally {
+      lockouts.end(userKey, config.lockout.maxFailures, failed);
+      lockouts.end(ipKey, config.lockout.maxFailuresPerIp, failed);
+      if (!failed) lockouts.clear(userKey);
+    }
+  }
+
   return {
     hasher,
 
@@ -435,24 +528,12 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
 
     async setup({ setupToken, username, password }) {
       const name = username.toLowerCase();
+      // State and token first: nobody gets a hash computed for them once setup is closed.
+      await setupGate(db, setupToken);
       checkCredentials(name, password);
       const passwordHash = await hasher.hash(password);
       return await store.transaction(async (trx) => {
-        const state = await trx.selectFrom("auth_state").select("setup_completed_at")
-          .where("id", "=", 1).executeTakeFirstOrThrow();
-        if (state.setup_completed_at !== null) {
-          throw new AppError("AUTH_SETUP_CLOSED", "Setup is complete; sign in instead", {
-            status: 410,
-          });
-        }
-        const stored = await trx.selectFrom("auth_setup_tokens").select("token_sha256").execute();
-        const offered = sha256(setupToken);
-        if (!stored.some((row) => sameHash(row.token_sha256, offered))) {
-          throw new AppError("AUTH_SETUP_TOKEN_INVALID", "The setup token is wrong", {
-            status: 403,
-            field: "setup_token",
-          });
-        }
+        await setupGate(trx, setupToken);
         const now = clock.now();
         const user: UsersTable = {
           id: ids.next("usr"),
@@ -476,25 +557,12 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
 
     async login({ username, password, ip }) {
       const name = username.toLowerCase();
-      const userKey = `user:${name}`;
-      const ipKey = `ip:${ip}`;
-      const locked = Math.max(lockouts.lockedFor(userKey), lockouts.lockedFor(ipKey));
-      if (locked > 0) {
-        throw new AppError("AUTH_LOCKED", "Too many failed sign-ins; try again later", {
-          status: 429,
-          details: { retry_after_seconds: locked },
-        });
-      }
-      const user = await userByName(name);
-      const usable = user && user.active === 1 ? user : null;
-      const { ok, rehash } = await hasher.verify(password, usable?.password_hash ?? null);
-      if (!ok || !usable) {
-        lockouts.fail(userKey, config.lockout.maxFailures);
-        lockouts.fail(ipKey, config.lockout.maxFailuresPerIp);
+      const { ok, rehash, user } = await guardedVerify(name, ip, password);
+      if (!ok || !user) {
         log.warn("sign-in failed", { client_ip: ip });
         throw INVALID_LOGIN();
       }
-      lockouts.clear(userKey);
+      const usable = user;
       const newHash = rehash ? await hasher.hash(password) : null;
       return await store.transaction(async (trx) => {
         const now = clock.now();
@@ -530,7 +598,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
           }
           await trx.updateTable("auth_sessions").set({ revoked_at: now, revoked_reason: "reuse" })
             .where("id", "=", session.id).execute();
-          return { reused: row.user_id };
+          return { reused: row.user_id, sid: session.id };
         }
         if (row.expires_at <= now || session.expires_at <= now) {
           throw unauthorized(
@@ -546,6 +614,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
         return { issued: await rotateInto(user, session.id, session.expires_at, trx) };
       });
       if ("reused" in outcome) {
+        revoked(outcome.reused, { sid: outcome.sid! });
         log.warn("a rotated refresh token was replayed: its login session is revoked", {
           user_id: outcome.reused,
         });
@@ -572,6 +641,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
         }
         await trx.deleteFrom("auth_revoked_jtis").where("expires_at", "<", now - 60_000).execute();
       });
+      if (principal.sid) revoked(principal.userId, { sid: principal.sid });
     },
 
     async authenticate(token) {
@@ -672,11 +742,19 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
       return publicUser(user);
     },
 
-    async changeOwnPassword(principal, current, next) {
+    async changeOwnPassword(principal, current, next, ip) {
+      if (principal.auth === "api_key") {
+        throw new AppError(
+          "AUTH_SIGN_IN_REQUIRED",
+          "Changing the password needs a signed-in session, not an API key",
+          { status: 403 },
+        );
+      }
       const user = await db.selectFrom("users").selectAll().where("id", "=", principal.userId)
         .limit(1).executeTakeFirst();
       if (!user) throw unauthorized("AUTH_TOKEN_REVOKED", "This token was revoked; sign in again");
-      const { ok } = await hasher.verify(current, user.password_hash);
+      // Wrong current passwords count towards the lockout like failed sign-ins.
+      const { ok } = await guardedVerify(user.username, ip, current);
       if (!ok) {
         throw new AppError("AUTH_INVALID_CREDENTIALS", "The current password is wrong", {
           status: 403,
@@ -718,6 +796,14 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     },
 
     async createKey(owner, { name, role, expiresInDays }) {
+      if (owner.auth === "api_key") {
+        // A leaked key must not be able to mint keys that outlive it.
+        throw new AppError(
+          "AUTH_SIGN_IN_REQUIRED",
+          "Creating API keys needs a signed-in session, not an API key",
+          { status: 403 },
+        );
+      }
       const keyRole = role ?? owner.role;
       if (ROLE_RANK[keyRole] > ROLE_RANK[owner.role]) {
         throw new AppError("KEY_ROLE_TOO_HIGH", "A key cannot have a higher role than its owner", {
@@ -760,6 +846,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
         throw new AppError("KEY_NOT_FOUND", "No such API key", { status: 404 });
       }
       await db.deleteFrom("api_keys").where("id", "=", id).execute();
+      revoked(row.user_id, { keyId: id });
     },
   };
 }

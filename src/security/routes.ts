@@ -188,6 +188,7 @@ export function authRoutes(options: AuthRoutesOptions): Hono<AppEnv> {
       principalOf(c),
       body.current_password,
       body.new_password,
+      c.get("clientIp") ?? peerIp(c),
     );
     return answer(c, issued, undefined);
   });

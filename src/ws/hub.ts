@@ -17,6 +17,8 @@ import {
   type ClientMessage,
   clientMessage,
   CLOSE,
+  isRevoked,
+  type RevokedCredential,
   type Topic,
   topicRole,
   TOPICS,
@@ -90,8 +92,8 @@ export interface Hub {
   publish(topics: readonly Topic[], type: string, data: unknown, audience?: Audience): void;
   /** A new state version: `state.delta` to the `state` subscribers. */
   stateDelta(delta: { baseVersion: number; version: number; patch: unknown; cause: string }): void;
-  /** Closes every socket of a user with `code` and drops their sessions (no resume). */
-  closeUser(userId: string, code: number, reason: string): void;
+  /** Closes the sockets a revocation covers with `code` and drops their sessions (no resume). */
+  revoke(revoked: RevokedCredential, code: number, reason: string): void;
   /** Tells every socket the server is stopping and closes it (1001). */
   shutdown(): void;
   /** Open sockets and kept sessions, for health and metrics. */
@@ -140,6 +142,8 @@ interface Connection extends HubConnection {
   token: string | undefined;
   session: Session | null;
   helloTimer: TimerHandle | undefined;
+  /** Closes the socket when its token expires. */
+  expiryTimer: TimerHandle | undefined;
   received: number[];
   strikes: { invalid: number[]; rate: number[] };
   closed: boolean;
@@ -218,6 +222,7 @@ export function createHub(options: HubOptions): Hub {
     if (connection.closed) return;
     connection.closed = true;
     if (connection.helloTimer !== undefined) clock.clearTimeout(connection.helloTimer);
+    if (connection.expiryTimer !== undefined) clock.clearTimeout(connection.expiryTimer);
     try {
       connection.socket.close(code, reason);
     } catch {
@@ -305,9 +310,17 @@ export function createHub(options: HubOptions): Hub {
       return;
     }
     connection.user = user;
+    if (user.expiresAt !== undefined) {
+      connection.expiryTimer = clock.setTimeout(
+        () => close(connection, CLOSE.UNAUTHENTICATED, "credential expired"),
+        Math.max(0, user.expiresAt - clock.now()),
+      );
+    }
     const resume = message.data.resume;
     const kept = resume ? sessions.get(resume.session_id) : undefined;
+    // A weaker credential of the same user starts afresh: the buffer may hold what it may not read.
     const resumable = kept && kept.user.id === user.id && kept.connection === null &&
+      ROLE_RANK[user.role] >= ROLE_RANK[kept.user.role] &&
       resume!.last_seq <= kept.seq &&
       (resume!.last_seq === kept.seq || (kept.replay[0]?.seq ?? Infinity) <= resume!.last_seq + 1);
     if (kept && resumable) {
@@ -438,6 +451,7 @@ export function createHub(options: HubOptions): Hub {
         token: openOptions.token,
         session: null,
         helloTimer: undefined,
+        expiryTimer: undefined,
         received: [],
         strikes: { invalid: [], rate: [] },
         closed: false,
@@ -567,12 +581,12 @@ export function createHub(options: HubOptions): Hub {
       }
     },
 
-    closeUser(userId, code, reason) {
+    revoke(revoked, code, reason) {
       for (const connection of [...connections]) {
-        if (connection.user?.id === userId) close(connection, code, reason);
+        if (connection.user && isRevoked(connection.user, revoked)) close(connection, code, reason);
       }
       for (const session of [...sessions.values()]) {
-        if (session.user.id !== userId) continue;
+        if (!isRevoked(session.user, revoked)) continue;
         if (session.expiry !== undefined) clock.clearTimeout(session.expiry);
         sessions.delete(session.id);
       }

@@ -18,7 +18,7 @@ import { AppError } from "../errors.ts";
 import { ROLE_RANK } from "../http/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { HubSocket } from "./hub.ts";
-import { CLOSE, type WsUser } from "./protocol.ts";
+import { CLOSE, isRevoked, type RevokedCredential, type WsUser } from "./protocol.ts";
 
 /** Options for {@link createLegacyHub}. */
 export interface LegacyOptions {
@@ -49,9 +49,9 @@ export interface LegacyHub {
   /** The state changed: a `state_update` follows within half a second. */
   stateChanged(): void;
   /** The user a legacy socket authenticated as, or null. */
-  userOf(socket: HubSocket): string | null;
-  /** Closes every legacy socket of a user with `code`. */
-  closeUser(userId: string, code: number, reason: string): void;
+  userOf(socket: HubSocket): WsUser | null;
+  /** Closes the legacy sockets a revocation covers with `code`. */
+  revoke(revoked: RevokedCredential, code: number, reason: string): void;
   /** Closes every legacy socket (1001). */
   shutdown(): void;
   /** Open legacy sockets. */
@@ -243,12 +243,12 @@ export function createLegacyHub(options: LegacyOptions): LegacyHub {
     },
 
     userOf(socket) {
-      return sockets.get(socket)?.user?.id ?? null;
+      return sockets.get(socket)?.user ?? null;
     },
 
-    closeUser(userId, code, reason) {
+    revoke(revoked, code, reason) {
       for (const [socket, entry] of [...sockets]) {
-        if (entry.user?.id === userId) close(socket, code, reason);
+        if (entry.user && isRevoked(entry.user, revoked)) close(socket, code, reason);
       }
     },
 

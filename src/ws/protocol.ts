@@ -95,9 +95,31 @@ export const clientMessage = z.discriminatedUnion("type", [
 /** A validated client message. */
 export type ClientMessage = z.infer<typeof clientMessage>;
 
-/** The user a socket acts for. */
+/** The user a socket acts for, and the credential it came with. */
 export interface WsUser {
   id: string;
   username: string;
   role: Role;
+  /** How it authenticated (for the access log). */
+  auth?: "none" | "jwt" | "api_key";
+  /** The login (refresh family) of a token: logout or reuse detection closes its sockets. */
+  sid?: string;
+  /** The API key: deleting it closes its sockets. */
+  keyId?: string;
+  /** When the token expires (epoch ms): the socket closes with 4401 then. */
+  expiresAt?: number;
+}
+
+/** Which sockets a revocation closes: a user's, or only one login's or key's. */
+export interface RevokedCredential {
+  userId: string;
+  sid?: string | undefined;
+  keyId?: string | undefined;
+}
+
+/** Whether a socket's user falls under a revocation. */
+export function isRevoked(user: WsUser, revoked: RevokedCredential): boolean {
+  return user.id === revoked.userId &&
+    (revoked.sid === undefined || user.sid === revoked.sid) &&
+    (revoked.keyId === undefined || user.keyId === revoked.keyId);
 }

@@ -60,6 +60,16 @@ export interface WsServer {
 export function createWsServer(options: WsServerOptions): WsServer {
   const { clock, log, bus } = options;
   const submitOnce = createOnceSubmitter(options.mind);
+  // A revocation while a hello is being checked must not let the socket in on a stale answer.
+  let revocations = 0;
+  async function authenticate(token: string | undefined): Promise<WsUser | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = revocations;
+      const user = await options.authenticate(token);
+      if (before === revocations) return user;
+    }
+    return null;
+  }
   // Mind-scope state as last sent: deltas are diffs against it.
   let version = 0;
   let last: Record<string, unknown> | null = null;
@@ -72,7 +82,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
     log,
     sessionId: () => options.ids.next("wss"),
     handlers: {
-      authenticate: options.authenticate,
+      authenticate,
       async snapshot() {
         await settled();
         if (last === null) last = await currentSystemState(options.mind(), null);
@@ -118,7 +128,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
     messagesPerMinute: options.config.messagesPerMinute,
     maxMessageBytes: options.config.maxMessageBytes,
     authTimeoutMs: options.config.authTimeoutMs,
-    authenticate: options.authenticate,
+    authenticate,
     state: () => currentSystemState(options.mind(), null),
     reflect: options.reflect,
   });
@@ -222,8 +232,9 @@ export function createWsServer(options: WsServerOptions): WsServer {
     bus.subscribe("mind.turn.completed", () => stateChanged("turn")),
     bus.subscribe("notice", (event) => hub.publish(["notices"], "notice", event.data)),
     bus.subscribe("auth.revoked", (event) => {
-      hub.closeUser(event.data.userId, CLOSE.UNAUTHENTICATED, "credential revoked");
-      legacy.closeUser(event.data.userId, CLOSE.UNAUTHENTICATED, "credential revoked");
+      revocations++;
+      hub.revoke(event.data, CLOSE.UNAUTHENTICATED, "credential revoked");
+      legacy.revoke(event.data, CLOSE.UNAUTHENTICATED, "credential revoked");
     }),
   ];
 
@@ -277,7 +288,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       if (connection) void hub.receive(connection, event.data);
     };
     socket.onclose = (event) => {
-      tracked.closed(event.code, connection?.user?.id ?? null);
+      tracked.closed(event.code, connection?.user ?? null);
       if (connection) hub.closed(connection);
     };
     socket.onerror = () => {/* onclose follows */};
@@ -341,7 +352,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       received() {
         messagesIn++;
       },
-      closed(code: number, userId: string | null) {
+      closed(code: number, user: WsUser | null) {
         options.logSocket?.({
           ...base,
           method: "GET",
@@ -351,8 +362,8 @@ export function createWsServer(options: WsServerOptions): WsServer {
           duration_ms: Math.round(performance.now() - started),
           bytes_in: null,
           bytes_out: null,
-          user_id: userId,
-          auth: userId === null ? "none" : "jwt",
+          user_id: user && user.auth !== "none" ? user.id : null,
+          auth: user?.auth ?? "none",
           ws: { messages_in: messagesIn, messages_out: messagesOut, close_code: code },
         });
       },
