@@ -6,6 +6,8 @@ import { runMigrate } from "./migrate.ts";
 import { runPluginCommand } from "./plugin_command.ts";
 import { runServe } from "./serve.ts";
 import { runChat } from "./chat.ts";
+import { runCert } from "./cert.ts";
+import { runAdmin } from "./admin.ts";
 
 const USAGE = `Usage: synth-mind [command] [options]
 
@@ -24,6 +26,10 @@ Commands:
                     online, consistent copy of the database into <dataDir>/backups/<UTC stamp>/
   restore DIR       put a backup in place (refused while the server runs)
   reembed           embed every memory with the configured embedder (resumable, progress shown)
+  admin list-users | create-user NAME [--role R] | reset-password NAME
+                    offline user recovery (server stopped; the password is read from stdin)
+  cert [--host NAME]... [--days 90] [--force]
+                    write a development TLS certificate (not a CA) into <dataDir>/certs/
 
 Options:
   --version, -V     print the version
@@ -48,6 +54,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (command === "chat") return await runChat(io, rest);
   if (command === "backup") return await runBackup(io, rest);
   if (command === "restore") return await runRestore(io, rest);
+  if (command === "cert") return await runCert(io, rest);
+  if (command === "admin") return await runAdmin(io, rest);
   const pluginCommand = io.commands[command];
   if (pluginCommand) return await runPluginCommand(io, pluginCommand, rest);
   if (command !== "serve") {

@@ -101,6 +101,29 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
   }
   const dataDir = resolve(io.cwd, config.dataDir);
   const address = { hostname: config.server.host, port: config.server.port };
+  const { certFile, keyFile } = config.server.tls;
+  let tls: { cert: string; key: string } | undefined;
+  if ((certFile === null) !== (keyFile === null)) {
+    io.stderr(
+      "config: server.tls needs both certFile and keyFile (SYNTH_TLS_CERT_FILE, SYNTH_TLS_KEY_FILE)\n",
+    );
+    return EXIT.CONFIG;
+  }
+  if (certFile !== null && keyFile !== null) {
+    try {
+      tls = {
+        cert: await Deno.readTextFile(resolve(io.cwd, certFile)),
+        key: await Deno.readTextFile(resolve(io.cwd, keyFile)),
+      };
+    } catch (error) {
+      io.stderr(
+        `config: cannot read the TLS certificate or key (server.tls.certFile ${certFile}, keyFile ${keyFile}): ${
+          errorMessage(error)
+        }\n`,
+      );
+      return EXIT.CONFIG;
+    }
+  }
   let lock: DataDirLock | undefined;
   let store: Store;
   try {
@@ -153,7 +176,7 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     }
   });
   try {
-    return await startAndServe(io, kernel, log, stopRequested.promise);
+    return await startAndServe(io, kernel, log, stopRequested.promise, tls);
   } finally {
     removeSignalHandler();
   }
@@ -164,6 +187,7 @@ async function startAndServe(
   kernel: Kernel,
   log: Logger,
   stopRequested: Promise<void>,
+  tls: { cert: string; key: string } | undefined,
 ): Promise<number> {
   const { config } = kernel;
   let server: RunningServer;
@@ -178,6 +202,7 @@ async function startAndServe(
       hostname: config.server.host,
       port: config.server.port,
       shutdownGraceMs: config.server.shutdownGraceMs,
+      tls,
     });
   } catch (error) {
     const interrupted = kernel.stopping; // a signal arrived during start-up
@@ -226,7 +251,16 @@ async function startAndServe(
     config_overrides: kernel.origin.overrides,
     plugins: kernel.host.order,
   });
-  if (!isLoopback(config.server.host)) {
+  if (
+    !isLoopback(config.server.host) && config.server.publicUrl === null &&
+    config.server.allowedHosts.length === 0
+  ) {
+    log.warn(
+      "the Host header is not checked: set server.publicUrl or server.allowedHosts to guard against DNS rebinding",
+      { host: config.server.host },
+    );
+  }
+  if (!isLoopback(config.server.host) && !tls) {
     log.warn(
       "the server is reachable from the network without TLS; bind to 127.0.0.1 or put a TLS proxy in front",
       { host: config.server.host },

@@ -21,6 +21,8 @@ export interface ListenAddress {
 export interface ServeKernelOptions extends ListenAddress {
   /** How long in-flight requests may run after shutdown begins. */
   shutdownGraceMs: number;
+  /** PEM certificate and key: the server speaks only HTTPS (TLS 1.2 and 1.3). */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 /** A kernel that is listening. */
@@ -79,6 +81,7 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
       hostname: options.hostname,
       port: options.port,
       onListen: () => {},
+      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
     }, kernel.app.fetch);
   } catch (error) {
     throw listenError(options, error);
@@ -107,7 +110,7 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
   }
 
   return {
-    url: `http://${host}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${host}:${port}`,
     port,
     shutdown() {
       shuttingDown ??= shutdown();

@@ -229,6 +229,8 @@ export interface AuthService {
     ip: string,
   ): Promise<Issued>;
   clearLockout(username: string): boolean;
+  /** Closes first-run setup for good (an administrator was created offline). */
+  closeSetup(): Promise<void>;
 
   listKeys(userId: string | null): Promise<PublicApiKey[]>;
   createKey(
@@ -783,6 +785,14 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
       });
       revoked(user.id);
       return issued;
+    },
+
+    async closeSetup() {
+      await store.transaction(async (trx) => {
+        await trx.updateTable("auth_state").set({ setup_completed_at: clock.now() })
+          .where("id", "=", 1).where("setup_completed_at", "is", null).execute();
+        await trx.deleteFrom("auth_setup_tokens").execute();
+      });
     },
 
     clearLockout(username) {

@@ -9,13 +9,17 @@ import { BUILTIN_PLUGINS } from "../../src/builtin_plugins.ts";
 /** A password that passes the policy. */
 export const PASSWORD = "correct horse battery";
 
-/** A host with auth enabled. */
-export async function authHost(config: Record<string, unknown> = {}): Promise<TestHost> {
+/** A host with auth enabled (on `dataDir` when given, which it then keeps). */
+export async function authHost(
+  config: Record<string, unknown> & { dataDir?: string } = {},
+): Promise<TestHost> {
+  const { dataDir, ...rest } = config;
   return await createTestHost({
     plugins: BUILTIN_PLUGINS,
+    ...(dataDir ? { dataDir } : {}),
     config: {
-      ...config,
-      auth: { enabled: true, password: { scryptLogN: 14 }, ...(config.auth as object ?? {}) },
+      ...rest,
+      auth: { enabled: true, password: { scryptLogN: 14 }, ...(rest.auth as object ?? {}) },
     },
   });
 }

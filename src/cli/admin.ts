@@ -1,0 +1,131 @@
+/**
+ * `admin list-users | create-user NAME [--role R] | reset-password NAME`:
+ * offline recovery (spec/server.md §3.3, ops.md §5), refused while a server
+ * holds the data directory (exit 75). Passwords are read from standard
+ * input, never from arguments. Creating an administrator closes first-run
+ * setup; a reset reactivates the user, clears their lockout and ends their
+ * sessions.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createEventBus } from "../bus.ts";
+import { DataDirError, prepareDataDir } from "../data_dir.ts";
+import { AppError } from "../errors.ts";
+import { createIdFactory } from "../ids.ts";
+import { systemRandom } from "../random.ts";
+import { createAuthService } from "../security/auth.ts";
+import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
+import { acquireDataDirLock } from "../store/lock.ts";
+import { openStore } from "../store/store.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { type CliIo, EXIT } from "./io.ts";
+import { loadCliConfig } from "./serve.ts";
+
+const USAGE =
+  "usage: synth-mind admin list-users | create-user NAME [--role admin|operator|viewer] | " +
+  "reset-password NAME   (the password is read from standard input)";
+
+/** Runs `admin …`. */
+export async function runAdmin(io: CliIo, args: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: true,
+      options: { role: { type: "string", default: "admin" } },
+    });
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const [action, name, ...extra] = parsed.positionals;
+  const role = parsed.values.role;
+  const known = action === "list-users" ? name === undefined : (
+    (action === "create-user" || action === "reset-password") && name !== undefined
+  );
+  if (!known || extra.length > 0 || !["admin", "operator", "viewer"].includes(role)) {
+    io.stderr(`${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const loaded = loadCliConfig(io, {});
+  if (typeof loaded === "number") return loaded;
+  const { config } = loaded;
+  const dataDir = resolve(io.cwd, config.dataDir);
+  const log = createLogger({ level: "error", clock: io.clock });
+  try {
+    await prepareDataDir(dataDir, log);
+  } catch (error) {
+    if (!(error instanceof DataDirError)) throw error;
+    io.stderr(error.message + "\n");
+    return EXIT.CONFIG;
+  }
+  let lock;
+  try {
+    lock = await acquireDataDirLock(dataDir);
+  } catch (error) {
+    if (error instanceof DbError && error.code === DB_ERROR_CODES.DATA_DIR_IN_USE) {
+      io.stderr(`${error.message}\nStop the server first, or use the admin routes of the API.\n`);
+      return EXIT.DATA_DIR_IN_USE;
+    }
+    throw error;
+  }
+  const store = openStore({
+    dataDir,
+    busyTimeoutMs: config.db.busyTimeoutMs,
+    clock: io.clock,
+    log,
+    migrate: true,
+  });
+  try {
+    const auth = await createAuthService({
+      store,
+      clock: io.clock,
+      ids: createIdFactory({ clock: io.clock, random: systemRandom }),
+      log,
+      bus: createEventBus({ clock: io.clock, log }).scoped("kernel"),
+      config: config.auth,
+      dataDir,
+    });
+    if (action === "list-users") {
+      const users = await auth.listUsers();
+      if (users.length === 0) io.stdout("No users yet.\n");
+      for (const user of users) {
+        io.stdout(
+          `${user.username}\t${user.role}\t${user.active ? "active" : "inactive"}\tlast sign-in ${
+            user.last_login ?? "never"
+          }\n`,
+        );
+      }
+      return EXIT.OK;
+    }
+    io.stderr(`New password for ${name} (12–128 characters), then Enter:\n`);
+    const password = (await io.readLine())?.replace(/\r$/, "") ?? "";
+    if (action === "create-user") {
+      const user = await auth.createUser({
+        username: name!,
+        password,
+        role: role as "admin" | "operator" | "viewer",
+      });
+      if (user.role === "admin") await auth.closeSetup();
+      io.stdout(`created ${user.username} (${user.role})\n`);
+    } else {
+      await auth.setPassword(name!, password);
+      await auth.setActive(name!, true);
+      auth.clearLockout(name!);
+      io.stdout(`password of ${name} reset; their sessions ended and the account is active\n`);
+    }
+    return EXIT.OK;
+  } catch (error) {
+    if (error instanceof AppError) {
+      io.stderr(`${error.message}${error.field ? ` (${error.field})` : ""}\n`);
+      return EXIT.FAILURE;
+    }
+    throw error;
+  } finally {
+    await store.close();
+    lock.release();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * `cert [--host NAME]… [--days 90] [--force]`: writes a development TLS
+ * certificate and key into `<dataDir>/certs/` (the key with mode 0600) and
+ * says how to use and trust it.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createDevCertificate } from "../security/cert.ts";
+import { type CliIo, EXIT } from "./io.ts";
+import { loadCliConfig } from "./serve.ts";
+
+const USAGE = "usage: synth-mind cert [--host NAME]... [--days 90] [--force]";
+
+/** Runs `cert`. */
+export async function runCert(io: CliIo, args: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string", multiple: true, default: [] },
+        days: { type: "string", default: "90" },
+        force: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  if (!/^\d+$/.test(values.days) || Number(values.days) < 1 || Number(values.days) > 825) {
+    io.stderr(`--days must be a whole number from 1 to 825\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const badHost = values.host.find((host) => !/^[A-Za-z0-9.:-]{1,253}$/.test(host));
+  if (badHost !== undefined) {
+    io.stderr(`--host ${JSON.stringify(badHost)} is not a host name or IP address\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const loaded = loadCliConfig(io, {});
+  if (typeof loaded === "number") return loaded;
+  const dir = join(resolve(io.cwd, loaded.config.dataDir), "certs");
+  const certFile = join(dir, "dev-cert.pem");
+  const keyFile = join(dir, "dev-key.pem");
+  if (!values.force) {
+    try {
+      await Deno.stat(certFile);
+      io.stderr(`${certFile} exists; pass --force to replace it\n`);
+      return EXIT.FAILURE;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  const made = await createDevCertificate({
+    hosts: values.host,
+    days: Number(values.days),
+    now: new Date(io.clock.now()),
+  });
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(keyFile, made.keyPem, { mode: 0o600 });
+  await Deno.chmod(keyFile, 0o600);
+  await Deno.writeTextFile(certFile, made.certPem, { mode: 0o644 });
+  io.stdout(
+    `Development certificate (ECDSA P-256, not a CA) for ${made.names.join(", ")}, valid until ${
+      made.notAfter.toISOString().slice(0, 10)
+    }:\n  ${certFile}\n  ${keyFile}\n\n` +
+      `Serve HTTPS with it:\n  SYNTH_TLS_CERT_FILE=${certFile} SYNTH_TLS_KEY_FILE=${keyFile} deno task start\n\n` +
+      `Trust it in one client only, e.g. curl --cacert ${certFile} https://localhost:8080/health\n` +
+      "It is for development: use a certificate from your CA or ACME in production.\n",
+  );
+  return EXIT.OK;
+}

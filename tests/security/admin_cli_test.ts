@@ -1,0 +1,51 @@
+/**
+ * Offline recovery (spec/server.md §3.3, ops.md §5): `admin create-user`
+ * closes setup, `reset-password` ends sessions and unlocks, both refused
+ * while a server holds the data directory.
+ */
+import assert from "node:assert/strict";
+import { createTestCliIo, makeTestDir, runCli, spawnServer } from "@synth/testing";
+import { authHost, call, PASSWORD } from "./helpers.ts";
+
+const env = (dataDir: string) => ({
+  SYNTH_DATA_DIR: dataDir,
+  SYNTH_AUTH_PASSWORD_SCRYPT_LOG_N: "14",
+});
+
+Deno.test("admin create-user makes an administrator offline and closes setup; reset-password sets a new one; list-users lists", async () => {
+  const dataDir = await makeTestDir("synth-admin-");
+  try {
+    const create = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
+    assert.equal(await runCli(["admin", "create-user", "Root"], create.io), 0, create.stderr());
+    assert.match(create.stdout(), /created root \(admin\)/);
+    assert.ok(!create.stdout().includes(PASSWORD));
+    const weak = createTestCliIo({ env: env(dataDir), input: ["short"] });
+    assert.equal(await runCli(["admin", "create-user", "vera", "--role", "viewer"], weak.io), 1);
+    assert.match(weak.stderr(), /at least 12 characters/);
+
+    const reset = createTestCliIo({ env: env(dataDir), input: ["a fresh long password"] });
+    assert.equal(await runCli(["admin", "reset-password", "root"], reset.io), 0, reset.stderr());
+    const list = createTestCliIo({ env: env(dataDir) });
+    assert.equal(await runCli(["admin", "list-users"], list.io), 0);
+    assert.match(list.stdout(), /^root\tadmin\tactive\tlast sign-in never\n$/);
+
+    await using host = await authHost({ dataDir });
+    assert.equal(host.kernel.setupToken, null, "setup is closed: no token");
+    assert.equal((await call(host, "GET", "/api/auth/status")).body.setup_required, false);
+    const login = await call(host, "POST", "/api/auth/login", {
+      body: { username: "root", password: "a fresh long password" },
+    });
+    assert.equal(login.status, 200);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("admin commands are refused (exit 75) while a server runs on the data directory", async () => {
+  await using server = await spawnServer();
+  const cli = createTestCliIo({ env: env(server.dataDir), input: [PASSWORD] });
+  assert.equal(await runCli(["admin", "reset-password", "root"], cli.io), 75);
+  assert.match(cli.stderr(), /Stop the server first/);
+  const usage = createTestCliIo({ env: env(server.dataDir) });
+  assert.equal(await runCli(["admin", "rename", "root"], usage.io), 64);
+});

@@ -1,0 +1,62 @@
+/**
+ * TLS (spec/server.md §10, §16 item 17): `deno task cert` makes an
+ * end-entity certificate (not a CA) for localhost, 127.0.0.1 and ::1; the
+ * server speaks HTTPS with it and sends HSTS; a half-configured TLS stops
+ * start-up.
+ */
+import assert from "node:assert/strict";
+import { createTestCliIo, makeTestDir, runCli, spawnServer } from "@synth/testing";
+import { describeCertificate } from "../../src/security/cert.ts";
+
+Deno.test("deno task cert writes a P-256 certificate with CA:false and the loopback names; HTTPS trusting it works and sends HSTS", async () => {
+  const dataDir = await makeTestDir("synth-tls-");
+  try {
+    const cli = createTestCliIo({ env: { SYNTH_DATA_DIR: dataDir } });
+    assert.equal(await runCli(["cert", "--host", "synth.test"], cli.io), 0, cli.stderr());
+    assert.match(cli.stdout(), /not a CA/);
+    const certFile = `${dataDir}/certs/dev-cert.pem`;
+    const keyFile = `${dataDir}/certs/dev-key.pem`;
+    assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
+    const pem = await Deno.readTextFile(certFile);
+    const info = describeCertificate(pem);
+    assert.equal(info.ca, false);
+    assert.equal(info.serverAuth, true);
+    assert.equal(info.algorithm, "ECDSA P-256");
+    for (const name of ["DNS:localhost", "IP:127.0.0.1", "DNS:synth.test"]) {
+      assert.ok(info.names.includes(name), `${name} in ${info.names.join(", ")}`);
+    }
+    assert.ok(info.names.some((name) => /^IP:(::1|0:0:0:0:0:0:0:1)$/.test(name)), "IP:::1");
+    const days = (info.notAfter.getTime() - Date.now()) / 86_400_000;
+    assert.ok(days > 89 && days <= 90, `valid ${days} days`);
+    const again = createTestCliIo({ env: { SYNTH_DATA_DIR: dataDir } });
+    assert.equal(await runCli(["cert"], again.io), 1, "no silent overwrite");
+    assert.match(again.stderr(), /--force/);
+
+    await using server = await spawnServer({
+      dataDir,
+      env: { SYNTH_TLS_CERT_FILE: certFile, SYNTH_TLS_KEY_FILE: keyFile },
+    });
+    assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    using client = Deno.createHttpClient({ caCerts: [pem] });
+    for (const host of ["127.0.0.1", "localhost"]) {
+      const response = await fetch(server.url.replace("127.0.0.1", host) + "/health/live", {
+        client,
+      });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("strict-transport-security"), "max-age=15552000");
+      await response.body?.cancel();
+    }
+    await assert.rejects(fetch(server.url + "/health/live"), "an untrusting client refuses it");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a certificate without its key stops start-up with exit 78 naming both settings", async () => {
+  const server = await spawnServer({
+    env: { SYNTH_TLS_CERT_FILE: "/nonexistent/cert.pem" },
+    waitForListening: false,
+  });
+  assert.equal((await server.status).code, 78);
+  assert.match(server.stderr.join("\n"), /server\.tls needs both certFile and keyFile/);
+});
