@@ -180,6 +180,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       hstsMaxAge: tls ? config.server.tls.hstsMaxAge : null,
       corsOrigins: config.server.cors.origins,
       limiter: config.rateLimit.enabled ? limiter : null,
+      body: {
+        maxBytes: config.server.maxBodyBytes,
+        larger: { "/api/memories/import": config.server.maxBodyBytes * 50 },
+      },
     },
   });
   app.route(

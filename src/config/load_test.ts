@@ -63,7 +63,7 @@ Deno.test("an unknown key stops loading with a message naming it and the known k
     load({ files: { "/app/synth.config.json": `{ "server": { "prot": 80 }, "helo": {} }` } })
   );
   assert.deepEqual(lines, [
-    "config: server.prot is not a known key (expected one of: host, port, shutdownGraceMs, allowedOrigins, trustedProxies, proxyHeader, publicUrl, allowedHosts, tls, cors; from /app/synth.config.json)",
+    "config: server.prot is not a known key (expected one of: host, port, shutdownGraceMs, allowedOrigins, maxBodyBytes, trustedProxies, proxyHeader, publicUrl, allowedHosts, tls, cors; from /app/synth.config.json)",
     "config: helo is not a known key (expected one of: server, rateLimit, firewall, accessLog, auth, ws, dataDir, db, log, llm, mind, chat, health, pluginHost, hello; from /app/synth.config.json)",
   ]);
 });

@@ -51,6 +51,10 @@ export const KERNEL_CONFIG_SHAPE = {
       description:
         "Browser origins besides the server's own that may open a WebSocket (scheme://host[:port]).",
     })),
+    maxBodyBytes: z.number().int().min(1_024).default(1_048_576).meta(configMeta({
+      description:
+        "Largest request body in bytes (the NDJSON memory import may be 50 times larger); more is 413.",
+    })),
     trustedProxies: z.array(cidrText).default([]).meta(configMeta({
       description:
         "CIDRs of reverse proxies whose forwarding header names the client; from anyone else the header is ignored.",

@@ -5,6 +5,8 @@ import { authGate, type AuthGateOptions } from "./auth.ts";
 import { clientAddress } from "./client_ip.ts";
 import {
   accessLogger,
+  bodyGuard,
+  type BodyGuardOptions,
   corsFor,
   firewallGuard,
   hostCheck,
@@ -37,14 +39,15 @@ export interface CreateAppOptions {
     corsOrigins: readonly string[];
     /** Null when rate limiting is off. */
     limiter: RateLimiter | null;
+    body: BodyGuardOptions;
   };
 }
 
 /**
  * Builds the Hono app with the kernel's middleware and error mapping. It
  * never listens; `src/http/serve.ts` does. Order: request id, client
- * address, access log, secure headers, CORS, Host check, firewall,
- * authentication, rate limit.
+ * address, access log, secure headers, CORS, Host check, firewall, body
+ * guard, authentication, rate limit.
  */
 export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -57,6 +60,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
     app.use(corsFor(guards.corsOrigins));
     app.use(hostCheck(guards.host));
     app.use(firewallGuard(guards.firewall));
+    app.use(bodyGuard(guards.body));
   }
   app.use(authGate(options.auth ?? { enabled: false, service: () => null }));
   if (guards?.limiter) {

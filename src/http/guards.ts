@@ -7,6 +7,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
@@ -168,4 +169,56 @@ export function corsFor(origins: readonly string[]): MiddlewareHandler<AppEnv> {
     credentials: false,
     maxAge: 600,
   });
+}
+
+/** Options for {@link bodyGuard}. */
+export interface BodyGuardOptions {
+  /** Largest body in bytes (`server.maxBodyBytes`). */
+  maxBytes: number;
+  /** Larger limits for some exact paths (the NDJSON memory import). */
+  larger: Readonly<Record<string, number>>;
+}
+
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Refuses bodies over the limit (413 `PAYLOAD_TOO_LARGE`, also when a
+ * chunked body grows past it) and mutating `/api` bodies that are not JSON
+ * (415; the NDJSON import is the exception), before authentication reads
+ * anything.
+ */
+export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> {
+  const tooLarge: Parameters<typeof bodyLimit>[0]["onError"] = (c) =>
+    errorResponse(c as never, {
+      status: 413,
+      code: "PAYLOAD_TOO_LARGE",
+      message: "The request body is too large",
+    });
+  const limits = new Map<number, MiddlewareHandler<AppEnv>>();
+  const limiter = (maxSize: number) => {
+    let made = limits.get(maxSize);
+    if (!made) {
+      made = bodyLimit({ maxSize, onError: tooLarge }) as MiddlewareHandler<AppEnv>;
+      limits.set(maxSize, made);
+    }
+    return made;
+  };
+  return async function bodyGuardMiddleware(c, next) {
+    const length = c.req.header("content-length");
+    const hasBody = c.req.raw.body !== null &&
+      ((length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined);
+    if (!hasBody) return await next();
+    const larger = options.larger[c.req.path];
+    if (MUTATING.has(c.req.method) && c.req.path.startsWith("/api/") && larger === undefined) {
+      const type = c.req.header("content-type") ?? "";
+      if (!/^application\/json\b/i.test(type)) {
+        return errorResponse(c, {
+          status: 415,
+          code: "UNSUPPORTED_MEDIA_TYPE",
+          message: "The body must be application/json",
+        });
+      }
+    }
+    return await limiter(larger ?? options.maxBytes)(c, next);
+  };
 }
