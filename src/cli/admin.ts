@@ -11,15 +11,13 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createEventBus } from "../bus.ts";
-import { DataDirError, prepareDataDir } from "../data_dir.ts";
 import { AppError } from "../errors.ts";
 import { createIdFactory } from "../ids.ts";
 import { systemRandom } from "../random.ts";
 import { createAuthService } from "../security/auth.ts";
-import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
-import { acquireDataDirLock } from "../store/lock.ts";
 import { openStore } from "../store/store.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { lockDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -55,23 +53,13 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
   const { config } = loaded;
   const dataDir = resolve(io.cwd, config.dataDir);
   const log = createLogger({ level: "error", clock: io.clock });
-  try {
-    await prepareDataDir(dataDir, log);
-  } catch (error) {
-    if (!(error instanceof DataDirError)) throw error;
-    io.stderr(error.message + "\n");
-    return EXIT.CONFIG;
-  }
-  let lock;
-  try {
-    lock = await acquireDataDirLock(dataDir);
-  } catch (error) {
-    if (error instanceof DbError && error.code === DB_ERROR_CODES.DATA_DIR_IN_USE) {
-      io.stderr(`${error.message}\nStop the server first, or use the admin routes of the API.\n`);
-      return EXIT.DATA_DIR_IN_USE;
-    }
-    throw error;
-  }
+  const lock = await lockDataDir(
+    io,
+    dataDir,
+    log,
+    "Stop the server first, or use the admin routes of the API.",
+  );
+  if (typeof lock === "number") return lock;
   const store = openStore({
     dataDir,
     busyTimeoutMs: config.db.busyTimeoutMs,

@@ -2,13 +2,12 @@ import { resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
 import { isoTime } from "../clock.ts";
-import { DataDirError, prepareDataDir } from "../data_dir.ts";
-import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
-import { acquireDataDirLock } from "../store/lock.ts";
+import { DbError } from "../store/errors.ts";
 import { applyMigrations, migrationFile, migrationStatus } from "../store/migrations.ts";
 import { openSqlite } from "../store/sqlite.ts";
 import { DATABASE_FILE } from "../store/store.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { lockDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -58,23 +57,13 @@ export async function runMigrate(io: CliIo, args: readonly string[]): Promise<nu
     return EXIT.OK;
   }
 
-  try {
-    await prepareDataDir(dataDir, createLogger({ level: "error", clock: io.clock }));
-  } catch (error) {
-    if (!(error instanceof DataDirError)) throw error;
-    io.stderr(error.message + "\n");
-    return EXIT.CONFIG;
-  }
-  let lock;
-  try {
-    lock = await acquireDataDirLock(dataDir);
-  } catch (error) {
-    if (error instanceof DbError && error.code === DB_ERROR_CODES.DATA_DIR_IN_USE) {
-      io.stderr(`${error.message}\nThe server applies pending migrations when it starts.\n`);
-      return EXIT.DATA_DIR_IN_USE;
-    }
-    throw error;
-  }
+  const lock = await lockDataDir(
+    io,
+    dataDir,
+    createLogger({ level: "error", clock: io.clock }),
+    "The server applies pending migrations when it starts.",
+  );
+  if (typeof lock === "number") return lock;
   const db = openSqlite(path, { busyTimeoutMs: config.db.busyTimeoutMs });
   try {
     const applied = applyMigrations(db, SQLITE_MIGRATIONS, {

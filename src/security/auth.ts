@@ -275,12 +275,13 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
         { status: 400, field: "username" },
       );
     }
+    refuseWeakPassword(password, username, "password");
+  }
+
+  function refuseWeakPassword(password: string, username: string, field: string) {
     const problem = passwordProblem(password, username);
     if (problem) {
-      throw new AppError("USER_WEAK_PASSWORD", `The password ${problem}`, {
-        status: 400,
-        field: "password",
-      });
+      throw new AppError("USER_WEAK_PASSWORD", `The password ${problem}`, { status: 400, field });
     }
   }
 
@@ -349,6 +350,13 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     })).where("id", "=", userId).execute();
     await trx.updateTable("auth_sessions").set({ revoked_at: now, revoked_reason: reason })
       .where("user_id", "=", userId).where("revoked_at", "is", null).execute();
+  }
+
+  /** Stores a new password hash and ends every session of the user. */
+  async function replacePassword(userId: string, passwordHash: string, trx: Kysely<Database>) {
+    await trx.updateTable("users").set({ password_hash: passwordHash }).where("id", "=", userId)
+      .execute();
+    await revokeUser(userId, "password changed", trx);
   }
 
   /** Refuses a change that would leave no active admin. */
@@ -719,15 +727,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
       const user = await requireUser(username);
       checkCredentials(user.username, password);
       const passwordHash = await hasher.hash(password);
-      await store.transaction(async (trx) => {
-        await trx.updateTable("users").set({ password_hash: passwordHash }).where(
-          "id",
-          "=",
-          user.id,
-        )
-          .execute();
-        await revokeUser(user.id, "password changed", trx);
-      });
+      await store.transaction((trx) => replacePassword(user.id, passwordHash, trx));
       revoked(user.id);
     },
 
@@ -763,22 +763,10 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
           field: "current_password",
         });
       }
-      const problem = passwordProblem(next, user.username);
-      if (problem) {
-        throw new AppError("USER_WEAK_PASSWORD", `The password ${problem}`, {
-          status: 400,
-          field: "new_password",
-        });
-      }
+      refuseWeakPassword(next, user.username, "new_password");
       const passwordHash = await hasher.hash(next);
       const issued = await store.transaction(async (trx) => {
-        await trx.updateTable("users").set({ password_hash: passwordHash }).where(
-          "id",
-          "=",
-          user.id,
-        )
-          .execute();
-        await revokeUser(user.id, "password changed", trx);
+        await replacePassword(user.id, passwordHash, trx);
         const fresh = await trx.selectFrom("users").selectAll().where("id", "=", user.id)
           .executeTakeFirstOrThrow();
         return await issue(fresh, trx);

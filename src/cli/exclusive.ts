@@ -1,0 +1,40 @@
+/**
+ * For CLI commands that change the data directory while no server runs
+ * (`migrate up`, `admin …`): prepares the directory and takes its lock.
+ *
+ * @module
+ */
+import { DataDirError, prepareDataDir } from "../data_dir.ts";
+import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
+import { acquireDataDirLock, type DataDirLock } from "../store/lock.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { type CliIo, EXIT } from "./io.ts";
+
+/**
+ * The data directory's lock, or the exit code after saying why not: 78
+ * when the directory cannot be used, 75 (with `whileRunning` as advice)
+ * when a server holds it.
+ */
+export async function lockDataDir(
+  io: CliIo,
+  dataDir: string,
+  log: Logger,
+  whileRunning: string,
+): Promise<DataDirLock | number> {
+  try {
+    await prepareDataDir(dataDir, log);
+  } catch (error) {
+    if (!(error instanceof DataDirError)) throw error;
+    io.stderr(error.message + "\n");
+    return EXIT.CONFIG;
+  }
+  try {
+    return await acquireDataDirLock(dataDir);
+  } catch (error) {
+    if (error instanceof DbError && error.code === DB_ERROR_CODES.DATA_DIR_IN_USE) {
+      io.stderr(`${error.message}\n${whileRunning}\n`);
+      return EXIT.DATA_DIR_IN_USE;
+    }
+    throw error;
+  }
+}
