@@ -259,3 +259,21 @@ Deno.test("legacy mode: no subprotocol speaks the earlier protocol — state_upd
   legacy.close();
   await server.shutdown();
 });
+
+Deno.test("a client that keeps sending over the rate is closed with 4429", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const { client } = await greeted(server.url, { topics: ["notices"] });
+  const answers: string[] = [];
+  // The hello was the first of the 60 messages a minute.
+  for (let i = 0; i < 59 + 9; i++) {
+    client.send("ping");
+    answers.push((await client.next()).type);
+  }
+  assert.equal(answers.filter((type) => type === "pong").length, 59);
+  assert.deepEqual(answers.slice(59), Array(9).fill("error"));
+  client.send("ping");
+  assert.equal(await client.closed, 4429, "the tenth refused message closes the socket");
+  await server.shutdown();
+});
