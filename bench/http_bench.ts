@@ -19,7 +19,8 @@ async function startBaseline() {
 
 /**
  * The real server (start task) against a bare `Deno.serve` baseline:
- * idle memory, then `GET /health/live` throughput and latency.
+ * idle memory, then `GET /health/live` and `GET /api/state` throughput and
+ * latency.
  */
 export async function runHttpBench(
   options: HttpBenchOptions,
@@ -30,6 +31,7 @@ export async function runHttpBench(
   let rss: { server: number; baseline: number };
   let baseLoad: LoadResult;
   let liveLoad: LoadResult;
+  let stateLoad: LoadResult;
   try {
     progress(`idling ${options.idleSeconds} s before reading memory`);
     await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
@@ -41,6 +43,8 @@ export async function runHttpBench(
     baseLoad = await runLoad(`${baseline.url}/`, options);
     progress(`loading GET /health/live: ${options.connections} connections, ${options.seconds} s`);
     liveLoad = await runLoad(`${server.url}/health/live`, options);
+    progress(`loading GET /api/state: ${options.connections} connections, ${options.seconds} s`);
+    stateLoad = await runLoad(`${server.url}/api/state`, options);
   } finally {
     baseline.child.kill("SIGTERM");
     await baseline.child.status;
@@ -80,6 +84,22 @@ export async function runHttpBench(
       pass: liveLoad.errors === 0,
     },
     {
+      measure: "GET /api/state req/s",
+      ours: fmt(stateLoad.rps),
+      baseline: fmt(baseLoad.rps),
+      ratio: ratio(stateLoad.rps, baseLoad.rps),
+      target: "≥ 2,000",
+      pass: stateLoad.rps >= 2_000,
+    },
+    {
+      measure: "GET /api/state p99 ms / errors",
+      ours: `${fmt(stateLoad.p99Ms, 2)} / ${stateLoad.errors}`,
+      baseline: fmt(baseLoad.p99Ms, 2),
+      ratio: ratio(stateLoad.p99Ms, baseLoad.p99Ms),
+      target: "≤ 50 / 0",
+      pass: stateLoad.p99Ms <= 50 && stateLoad.errors === 0,
+    },
+    {
       measure: `RSS at idle (${options.idleSeconds} s) MiB`,
       ours: fmt(rss.server / MIB, 1),
       baseline: fmt(rss.baseline / MIB, 1),
@@ -90,7 +110,7 @@ export async function runHttpBench(
   ];
   return {
     rows,
-    raw: { live: liveLoad, baseline: baseLoad, rss_bytes: rss },
+    raw: { live: liveLoad, state: stateLoad, baseline: baseLoad, rss_bytes: rss },
     client: liveLoad.client,
   };
 }

@@ -21,6 +21,8 @@ export interface BusEventMap {
     turnId: string;
     threadId: string;
     flags: { uncertain: boolean; clarifying: boolean };
+    /** Each stage's duration so far (the emit stage is still running). */
+    stages?: Array<{ name: string; durationMs: number }>;
   };
   /** Every event of a turn as it happens (the WebSocket hub streams them to the owner). */
   "mind.turn.event": { userId: string; threadId: string; event: { type: string; turnId: string } };

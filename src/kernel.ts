@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { LOCAL_PRINCIPAL } from "./http/principal.ts";
 import { createWsServer, type WsServer } from "./ws/server.ts";
 import type { Hono } from "hono";
@@ -26,6 +26,11 @@ import { ipBucket, parseCidr } from "./security/ip.ts";
 import { createRateLimiter, type RateLimiter } from "./security/rate_limit.ts";
 import { type AccessLog, createAccessLog } from "./telemetry/access_log.ts";
 import { isLoopbackName } from "./http/guards.ts";
+import { metricsRoute } from "./http/metrics_route.ts";
+import { createMetrics, frameType, type Metrics } from "./telemetry/metrics.ts";
+import { currentSystemState } from "./mind/system_state.ts";
+import { DATABASE_FILE } from "./store/store.ts";
+import { firstFailure } from "./telemetry/health.ts";
 import { createLlmGateway, type KernelLlm } from "./llm/gateway.ts";
 import { llmRoutes } from "./llm/routes.ts";
 import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands.ts";
@@ -94,6 +99,8 @@ export interface Kernel {
   readonly limiter: RateLimiter;
   /** The access log. */
   readonly accessLog: AccessLog;
+  /** The Prometheus registry behind `/metrics`. */
+  readonly metrics: Metrics;
   /**
    * The mind (after {@link Kernel.start}).
    *
@@ -139,6 +146,35 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   const random = options.random ?? systemRandom;
   const ids = createIdFactory({ clock, random });
   const hooks = createHookRegistry({ log: log.child("hooks") });
+  const metrics = createMetrics({
+    sources: {
+      version: VERSION,
+      wsClients: () => ws.hub.stats().sockets,
+      queueDepth: () => mind?.queueLength ?? 0,
+      async memoryItems() {
+        const rows = await options.store.db.selectFrom("memories")
+          .select(["kind", (eb) => eb.fn.countAll<number>().as("count")]).groupBy("kind")
+          .execute();
+        return rows.map((row) => ({ kind: row.kind, count: Number(row.count) }));
+      },
+      async dbSizeBytes() {
+        let total = 0;
+        for (const suffix of ["", "-wal"]) {
+          total += await Deno.stat(join(options.dataDir, DATABASE_FILE + suffix))
+            .then((info) => info.size, () => 0);
+        }
+        return total;
+      },
+      async health() {
+        const checks = await health.run();
+        return {
+          ready: !stopping && firstFailure(checks) === null,
+          checks: Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, c.status])),
+        };
+      },
+      activeProjects: () => 0,
+    },
+  });
   let auth: AuthService | null = null;
   let setupToken: string | null = null;
   const firewall = createFirewall({
@@ -180,6 +216,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       hstsMaxAge: tls ? config.server.tls.hstsMaxAge : null,
       corsOrigins: config.server.cors.origins,
       limiter: config.rateLimit.enabled ? limiter : null,
+      metrics,
       body: {
         maxBytes: config.server.maxBodyBytes,
         larger: { "/api/memories/import": config.server.maxBodyBytes * 50 },
@@ -208,6 +245,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   );
   const closers: Closer[] = [];
   const llm = createLlmGateway({
+    onCall: (row) => metrics.llmCall(row),
     config: config.llm,
     prices: config.mind.prices,
     env: options.env ?? (() => undefined),
@@ -322,11 +360,73 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       if (!result.ok) throw new AppError("REFLECTION_FAILED", result.output.text, { status: 409 });
     },
     logSocket: (record) => accessLog.write(record),
+    onFrame: (direction, text) => metrics.wsMessage(direction, frameType(text)),
+    onClose: (code) => metrics.wsClosed(code),
     ...(config.rateLimit.enabled
       ? { connectLimit: (ip: string) => limiter.hit("ws_connect", `ip:${ipBucket(ip)}`) }
       : {}),
   });
   app.route("/", ws.routes);
+  app.route(
+    "/",
+    metricsRoute({
+      metrics,
+      public: config.metrics.public,
+      token: config.metrics.token,
+      authEnabled: config.auth.enabled,
+      auth: () => auth,
+    }),
+  );
+  watchPsyche();
+
+  /** Turn outcomes and the psychological gauges follow the bus (state changes, not scrapes). */
+  function watchPsyche() {
+    const b = bus.scoped("kernel");
+    let computing = false;
+    let again = false;
+    const refresh = async () => {
+      if (computing) {
+        again = true;
+        return;
+      }
+      computing = true;
+      do {
+        again = false;
+        try {
+          if (!mind) break;
+          const state = await currentSystemState(mind, null);
+          const affect = (state.mind as { affect?: { p: number; a: number; d: number } }).affect;
+          metrics.psyche({
+            pleasure: affect?.p ?? (state.valence as number),
+            arousal: affect?.a ?? 0,
+            dominance: affect?.d ?? 0,
+            mood: (state.mood_tags as string[])[0] ?? "neutral",
+            valence: state.valence as number,
+            uncertainty: state.uncertainty as number,
+            concernsOpen: state.pending_concerns as number,
+            forecastAccuracy: state.dream_alignment as number | null,
+            flowDifficulty: state.difficulty as number,
+            flowState: state.flow_state as string,
+            reflectionCoherence: state.coherence as number | null,
+          });
+        } catch (error) {
+          log.debug("psychological metrics not updated", { error });
+        }
+      } while (again);
+      computing = false;
+    };
+    b.subscribe("mind.turn.completed", (event) => {
+      metrics.turn("completed", event.data.stages);
+      void refresh();
+    });
+    b.subscribe("mind.turn.event", (event) => {
+      const type = event.data.event.type;
+      if (type === "turn.failed") metrics.turn("failed");
+      if (type === "turn.cancelled") metrics.turn("cancelled");
+    });
+    b.subscribe("mind.state", () => void refresh());
+    b.subscribe("mind.job", () => void refresh());
+  }
   app.route(
     "/",
     llmRoutes(llm, { clock, generateMaxTokens: config.llm.generate.maxTokens }),
@@ -385,6 +485,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     firewall,
     limiter,
     accessLog,
+    metrics,
     ids,
     log,
     clock,
@@ -397,6 +498,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     async start() {
       await firewall.load();
       closers.push(() => accessLog.close());
+      closers.push(() => metrics.close());
       if (config.auth.enabled) {
         auth = await createAuthService({
           store: options.store,

@@ -130,6 +130,16 @@ export const KERNEL_CONFIG_SHAPE = {
       }),
     ),
   }).prefault({}),
+  metrics: z.strictObject({
+    public: z.boolean().default(false).meta(configMeta({
+      description:
+        "Serve /metrics to anyone; otherwise it needs metrics.token or a viewer credential.",
+    })),
+    token: z.string().min(16).nullable().default(null).meta(configMeta({
+      description: "Bearer token a Prometheus scraper sends for /metrics (≥ 16 characters).",
+      secret: true,
+    })),
+  }).prefault({}),
   accessLog: z.strictObject({
     file: z.string().min(1).nullable().default("logs/access.log").meta(configMeta({
       description: "Access log file, relative to the data directory; null writes none.",

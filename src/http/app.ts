@@ -19,6 +19,7 @@ import type { Cidr } from "../security/ip.ts";
 import type { Firewall } from "../security/firewall.ts";
 import type { RateLimiter } from "../security/rate_limit.ts";
 import type { AccessLog } from "../telemetry/access_log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
 import { requestId } from "./request_id.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -39,6 +40,7 @@ export interface CreateAppOptions {
     corsOrigins: readonly string[];
     /** Null when rate limiting is off. */
     limiter: RateLimiter | null;
+    metrics: Metrics;
     body: BodyGuardOptions;
   };
 }
@@ -46,7 +48,7 @@ export interface CreateAppOptions {
 /**
  * Builds the Hono app with the kernel's middleware and error mapping. It
  * never listens; `src/http/serve.ts` does. Order: request id, client
- * address, access log, secure headers, CORS, Host check, firewall, body
+ * address, access log, metrics, secure headers, CORS, Host check, firewall, body
  * guard, authentication, rate limit.
  */
 export function createApp(options: CreateAppOptions): Hono<AppEnv> {
@@ -56,6 +58,7 @@ export function createApp(options: CreateAppOptions): Hono<AppEnv> {
   if (guards) {
     app.use(clientAddress({ trusted: guards.trustedProxies, header: guards.proxyHeader }));
     app.use(accessLogger(guards.accessLog, guards.clock));
+    app.use(guards.metrics.http());
     app.use(securityHeaders({ hstsMaxAge: guards.hstsMaxAge }));
     app.use(corsFor(guards.corsOrigins));
     app.use(hostCheck(guards.host));

@@ -31,6 +31,8 @@ const PUBLIC_EXACT = new Set([
   "GET /timeline",
   "GET /favicon.ico",
   "GET /ws",
+  // The route itself checks the scrape token or a credential unless metrics.public is on.
+  "GET /metrics",
 ]);
 /** Public prefixes (static files and the API reference). */
 const PUBLIC_PREFIXES = ["GET /assets/", "GET /docs/"];

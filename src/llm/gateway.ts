@@ -61,6 +61,8 @@ export const CAPABILITY_NAMESPACE = "llm";
 /** Options for {@link createLlmGateway}. */
 export interface CreateLlmGatewayOptions {
   config: LlmConfig;
+  /** Sees every ledger row as it is written (metrics). */
+  onCall?: ((row: LedgerEntry) => void) | undefined;
   /** `mind.prices`. */
   prices: Readonly<Record<string, Price>>;
   /** Reads an environment variable (API keys, base URLs). */
@@ -255,7 +257,12 @@ async function* jsonToolMode(
  */
 export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
   const { config, clock, log, store } = options;
-  const ledger = createLedger({ store, clock, retentionDays: config.ledger.retentionDays });
+  const ledger = createLedger({
+    store,
+    clock,
+    retentionDays: config.ledger.retentionDays,
+    onRecord: options.onCall,
+  });
   const price = createPricer(options.prices, log);
   const runtimes = new Map<string, ProviderRuntime>();
   let chains: ResolvedChains = { providers: [], reply: [], background: [], embedding: [] };

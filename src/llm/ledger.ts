@@ -132,12 +132,19 @@ function addTotals(a: LedgerTotals, b: LedgerTotals): LedgerTotals {
 
 /** Creates the ledger over the store's `mind_ledger` tables. */
 export function createLedger(
-  options: { store: Store; clock: Clock; retentionDays: number },
+  options: {
+    store: Store;
+    clock: Clock;
+    retentionDays: number;
+    /** Sees every recorded row (metrics). */
+    onRecord?: ((row: LedgerEntry) => void) | undefined;
+  },
 ): Ledger {
   const { db } = options.store;
   return {
     async record(row) {
       await db.insertInto("mind_ledger").values(row).execute();
+      options.onRecord?.(row);
     },
 
     async markParseFailed(id) {

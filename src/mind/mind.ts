@@ -1183,6 +1183,7 @@ export function createMind(options: CreateMindOptions): Mind {
       turnId: handle.turnId,
       threadId: input.threadId,
       flags: { uncertain: flags.uncertain, clarifying: flags.clarifying },
+      stages: [...stageTimes],
     });
     bus.publish("mind.state", { cause: "turn", affect: stateAfter });
     emit({

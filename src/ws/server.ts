@@ -41,6 +41,10 @@ export interface WsServerOptions {
   reflect(user: WsUser): Promise<void>;
   /** Writes the access-log line of a socket when it closes. */
   logSocket?: (record: AccessRecord) => void;
+  /** Sees each frame in or out (metrics). */
+  onFrame?: (direction: "in" | "out", text: string) => void;
+  /** Sees each close code (metrics). */
+  onClose?: (code: number) => void;
   /** Counts an upgrade from a client address (tier `ws_connect`); omitted, unlimited. */
   connectLimit?: (clientIp: string) => { allowed: boolean; retryAfterSeconds: number };
 }
@@ -284,7 +288,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       );
     };
     socket.onmessage = (event) => {
-      tracked.received();
+      tracked.received(event.data);
       if (connection) void hub.receive(connection, event.data);
     };
     socket.onclose = (event) => {
@@ -308,7 +312,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       legacy.open(held);
     };
     socket.onmessage = (event) => {
-      tracked.received();
+      tracked.received(event.data);
       void legacy.receive(held, event.data);
     };
     socket.onclose = (event) => {
@@ -339,6 +343,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
         return {
           send(text) {
             messagesOut++;
+            options.onFrame?.("out", text);
             socket.send(text);
           },
           close(code, reason) {
@@ -349,10 +354,12 @@ export function createWsServer(options: WsServerOptions): WsServer {
           },
         };
       },
-      received() {
+      received(frame: unknown) {
         messagesIn++;
+        options.onFrame?.("in", typeof frame === "string" ? frame : "");
       },
       closed(code: number, user: WsUser | null) {
+        options.onClose?.(code);
         options.logSocket?.({
           ...base,
           method: "GET",
