@@ -28,7 +28,7 @@ import { type AccessLog, createAccessLog } from "./telemetry/access_log.ts";
 import { isLoopbackName } from "./http/guards.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { createMetrics, frameType, type Metrics } from "./telemetry/metrics.ts";
-import { currentSystemState } from "./mind/system_state.ts";
+import { createMindStateCache, currentSystemState } from "./mind/system_state.ts";
 import { DATABASE_FILE } from "./store/store.ts";
 import { firstFailure } from "./telemetry/health.ts";
 import { createLlmGateway, type KernelLlm } from "./llm/gateway.ts";
@@ -313,7 +313,14 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     if (!mind || !commands) throw new Error("The mind is not started yet");
     return { mind, commands };
   };
-  app.route("/", mindRoutes(() => started().mind, () => started().commands));
+  // The modules' mind-scope records, recomputed after any event or mutating request.
+  const stateCache = createMindStateCache(() => started().mind);
+  bus.subscribe("*", () => stateCache.invalidate());
+  app.use(async (c, next) => {
+    await next();
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") stateCache.invalidate();
+  });
+  app.route("/", mindRoutes(() => started().mind, () => started().commands, stateCache));
   const wsTier = config.rateLimit.tiers.ws;
   const ws = createWsServer({
     config: {
@@ -362,6 +369,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     logSocket: (record) => accessLog.write(record),
     onFrame: (direction, text) => metrics.wsMessage(direction, frameType(text)),
     onClose: (code) => metrics.wsClosed(code),
+    stateCache,
     ...(config.rateLimit.enabled
       ? { connectLimit: (ip: string) => limiter.hit("ws_connect", `ip:${ipBucket(ip)}`) }
       : {}),
@@ -394,7 +402,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         again = false;
         try {
           if (!mind) break;
-          const state = await currentSystemState(mind, null);
+          const state = await currentSystemState(mind, null, stateCache);
           const affect = (state.mind as { affect?: { p: number; a: number; d: number } }).affect;
           metrics.psyche({
             pleasure: affect?.p ?? (state.valence as number),

@@ -7,7 +7,6 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createDevCertificate } from "../security/cert.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -54,6 +53,8 @@ export async function runCert(io: CliIo, args: readonly string[]): Promise<numbe
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
+  // Loaded only here: the X.509 library (and its reflect polyfill) stays out of the server.
+  const { createDevCertificate } = await import("../security/cert.ts");
   const made = await createDevCertificate({
     hosts: values.host,
     days: Number(values.days),

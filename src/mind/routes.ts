@@ -13,7 +13,7 @@ import type { AppEnv, Role } from "../http/types.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
-import { currentSystemState } from "./system_state.ts";
+import { currentSystemState, type MindStateCache } from "./system_state.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
 import type { Mind, TurnEvent, TurnHandle } from "./mind.ts";
 import type { MindThread } from "./hooks.ts";
@@ -74,6 +74,7 @@ export function wireEvent(event: TurnEvent): { event: string; data: unknown } {
 export function mindRoutes(
   mind: () => Mind,
   commands: () => CommandDispatcher,
+  stateCache?: MindStateCache,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const submitOnce = createOnceSubmitter(mind);
@@ -367,7 +368,7 @@ export function mindRoutes(
 
   app.get("/api/state", async (c) => {
     requireRole(c, "viewer");
-    return c.json(await currentSystemState(mind(), caller(c).userId));
+    return c.json(await currentSystemState(mind(), caller(c).userId, stateCache));
   });
 
   app.get("/api/threads/:id/state", async (c) => {

@@ -121,6 +121,7 @@ export function systemState(input: SystemStateInput): Record<string, unknown> {
 export async function currentSystemState(
   mind: Mind,
   userId: string | null,
+  cache?: MindStateCache,
 ): Promise<Record<string, unknown>> {
   const [latest] = userId === null
     ? []
@@ -130,11 +131,44 @@ export async function currentSystemState(
     affect: mind.affect(),
     profile: mind.profile,
     turnCount: mind.turnCount,
-    mind: await mind.state("mind"),
+    mind: await (cache ? cache.get() : mind.state("mind")),
     thread: latest && userId !== null
       ? await mind.state("thread", { threadId: latest.id, userId })
       : null,
     queue: mind.queueLength,
     pendingJobs: mind.scheduler.pending,
   });
+}
+
+/**
+ * The modules' mind-scope records, kept until something may have changed
+ * them: the kernel calls `invalidate()` on every bus event and after every
+ * mutating request, so a read never sees a record older than the last
+ * change. Affect, time and the caller's thread are computed per request.
+ */
+export interface MindStateCache {
+  get(): Promise<Record<string, unknown>>;
+  invalidate(): void;
+}
+
+/** Creates the cache over `mind`'s `mind.state("mind")`. */
+export function createMindStateCache(mind: () => Mind): MindStateCache {
+  let epoch = 0;
+  let cached: { epoch: number; value: Promise<Record<string, unknown>> } | null = null;
+  return {
+    get() {
+      if (cached?.epoch === epoch) return cached.value;
+      const value = mind().state("mind");
+      const entry = { epoch, value };
+      cached = entry;
+      value.catch(() => {
+        if (cached === entry) cached = null;
+      });
+      return value;
+    },
+    invalidate() {
+      epoch++;
+      cached = null;
+    },
+  };
 }

@@ -15,7 +15,7 @@ import { ROLE_RANK } from "../http/validate.ts";
 import type { IdFactory } from "../ids.ts";
 import { toSnakeCase } from "../mind/influence.ts";
 import type { Mind, TurnEvent } from "../mind/mind.ts";
-import { currentSystemState } from "../mind/system_state.ts";
+import { currentSystemState, type MindStateCache } from "../mind/system_state.ts";
 import { cancelOwnTurn, createOnceSubmitter } from "../mind/turn_requests.ts";
 import type { AccessRecord } from "../telemetry/access_log.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -45,6 +45,8 @@ export interface WsServerOptions {
   onFrame?: (direction: "in" | "out", text: string) => void;
   /** Sees each close code (metrics). */
   onClose?: (code: number) => void;
+  /** The shared cache of the modules' mind-scope records. */
+  stateCache?: MindStateCache;
   /** Counts an upgrade from a client address (tier `ws_connect`); omitted, unlimited. */
   connectLimit?: (clientIp: string) => { allowed: boolean; retryAfterSeconds: number };
 }
@@ -89,7 +91,9 @@ export function createWsServer(options: WsServerOptions): WsServer {
       authenticate,
       async snapshot() {
         await settled();
-        if (last === null) last = await currentSystemState(options.mind(), null);
+        if (last === null) {
+          last = await currentSystemState(options.mind(), null, options.stateCache);
+        }
         return { version, state: last };
       },
       async request(user, message) {
@@ -133,7 +137,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
     maxMessageBytes: options.config.maxMessageBytes,
     authTimeoutMs: options.config.authTimeoutMs,
     authenticate,
-    state: () => currentSystemState(options.mind(), null),
+    state: () => currentSystemState(options.mind(), null, options.stateCache),
     reflect: options.reflect,
   });
 
@@ -153,7 +157,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
       while (next !== null) {
         dirty = null;
         try {
-          const state = await currentSystemState(options.mind(), null);
+          const state = await currentSystemState(options.mind(), null, options.stateCache);
           const patch = last === null ? undefined : mergePatch(last, state);
           if (last !== null && patch !== undefined) {
             version++;

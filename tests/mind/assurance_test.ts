@@ -89,6 +89,8 @@ Deno.test("an operator resolves a concern through the API; a second resolve is 4
   const list = await (await host.request("/api/concerns?status=open")).json();
   assert.equal(list.items.length, 1);
   const id = list.items[0].id;
+  const stateBefore = await (await host.request("/api/state")).json();
+  assert.equal(stateBefore.pending_concerns, 1);
   const before = host.kernel.mind.affect().d;
   const post = () =>
     host.request(`/api/concerns/${id}/resolve`, {
@@ -99,6 +101,8 @@ Deno.test("an operator resolves a concern through the API; a second resolve is 4
   const resolved = await post();
   assert.equal(resolved.status, 200);
   assert.equal((await resolved.json()).concern.status, "refuted");
+  const stateAfter = await (await host.request("/api/state")).json();
+  assert.equal(stateAfter.pending_concerns, 0, "the state read after the change is not stale");
   assert.ok(
     host.kernel.mind.affect().d < before,
     "the refutation's impulse was applied by the kernel",
