@@ -29,12 +29,9 @@ interface Init {
   tool?: string;
 }
 
-interface Call {
-  type: "tool.call";
-  callId: string;
-  args: unknown;
-  deadlineMs: number;
-}
+type Call =
+  | { type: "tool.call"; callId: string; args: unknown; deadlineMs: number }
+  | { type: "sandbox.shutdown" };
 
 async function send(message: Record<string, unknown>, token: string) {
   await Deno.stdout.write(encodeFrame({ ...message, token }));
@@ -91,6 +88,7 @@ async function main() {
     const call = frame as Call;
     if (call.type === "sandbox.shutdown") break;
     if (call.type !== "tool.call") Deno.exit(71);
+    const { callId, args } = call;
     // A fresh Worker per call: nothing is shared between calls.
     const worker = new Worker(url, {
       type: "module",
@@ -102,10 +100,10 @@ async function main() {
         event.preventDefault();
         resolve({ ok: false, error: { name: "Error", message: String(event.message) } });
       };
-      worker.postMessage(call.args);
+      worker.postMessage(args);
     });
     worker.terminate();
-    await send({ type: "tool.result", callId: call.callId, ...outcome }, token);
+    await send({ type: "tool.result", callId, ...outcome }, token);
   }
   Deno.exit(0);
 }
