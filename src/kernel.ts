@@ -28,6 +28,7 @@ import { type AccessLog, createAccessLog } from "./telemetry/access_log.ts";
 import { isLoopbackName } from "./http/guards.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { createMetrics, frameType, type Metrics } from "./telemetry/metrics.ts";
+import { createSandboxProbe, type SandboxProbe } from "./sandbox/probe.ts";
 import { createMindStateCache, currentSystemState } from "./mind/system_state.ts";
 import { DATABASE_FILE } from "./store/store.ts";
 import { firstFailure } from "./telemetry/health.ts";
@@ -101,6 +102,8 @@ export interface Kernel {
   readonly accessLog: AccessLog;
   /** The Prometheus registry behind `/metrics`. */
   readonly metrics: Metrics;
+  /** The sandbox's health probe (the server warms it at start). */
+  readonly sandbox: SandboxProbe;
   /**
    * The mind (after {@link Kernel.start}).
    *
@@ -307,6 +310,12 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   );
 
   health.register("llm", () => llm.readiness());
+  const sandbox = createSandboxProbe({
+    clock,
+    cwd: join(options.dataDir, "sandbox", "empty"),
+    prlimitPath: "/usr/bin/prlimit",
+  });
+  health.register("sandbox", () => sandbox.check());
   let mind: Mind | undefined;
   let commands: CommandDispatcher | undefined;
   const started = () => {
@@ -494,6 +503,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     limiter,
     accessLog,
     metrics,
+    sandbox,
     ids,
     log,
     clock,

@@ -226,6 +226,8 @@ async function startAndServe(
     return refusal ? EXIT.CONFIG : EXIT.FAILURE;
   }
 
+  // The first sandbox probe runs now, so readiness has its answer soon.
+  kernel.sandbox.warm();
   // `deno task chat` finds the running server here.
   const urlFile = join(kernel.dataDir, URL_FILE);
   const reachable = server.url.replace(/\/\/(0\.0\.0\.0|\[::\])/, "//127.0.0.1");

@@ -25,6 +25,8 @@ Deno.test("GET /health/live answers 200 alive with a timestamp", async () => {
 
 Deno.test("GET /health/ready is 503 without a language model provider, naming what to set", async () => {
   await using host = await createTestHost();
+  // The server warms the probe at start; here it runs on demand.
+  assert.equal((await host.kernel.sandbox.probeNow()).status, "ok");
   const response = await host.request("/health/ready");
   assert.equal(response.status, 503);
   const body = await response.json();
@@ -36,9 +38,15 @@ Deno.test("GET /health/ready is 503 without a language model provider, naming wh
     "config",
     "plugins",
     "llm",
+    "sandbox",
     "database",
     "migrations",
   ]);
+  assert.deepEqual(
+    { status: body.checks.sandbox.status, reason: body.checks.sandbox.reason },
+    { status: "ok", reason: "probe call ok" },
+    "a real probe call ran in the sandbox",
+  );
   for (const name of ["config", "plugins", "database", "migrations"]) {
     assert.equal(body.checks[name].status, "ok", name);
   }
@@ -86,15 +94,15 @@ Deno.test("a check that throws fails with its message as the reason", async () =
 
 Deno.test("a check slower than health.checkTimeoutMs fails with a timeout reason", async () => {
   await using host = await createTestHost({
-    plugins: [checkPlugin("sandbox", () => new Promise<CheckResult>(() => {}))],
-    config: { health: { checkTimeoutMs: 1_500, readyRequires: ["sandbox"] } },
+    plugins: [checkPlugin("webhooks", () => new Promise<CheckResult>(() => {}))],
+    config: { health: { checkTimeoutMs: 1_500, readyRequires: ["webhooks"] } },
   });
   const pending = host.request("/health/ready");
   await host.clock.untilTimer((ms) => ms === 1_500); // the checks' time limits are set
   await host.clock.tick(1_500);
   const response = await pending;
   assert.equal(response.status, 503);
-  assert.equal((await response.json()).reason, "sandbox: no answer within 1500 ms");
+  assert.equal((await response.json()).reason, "webhooks: no answer within 1500 ms");
 });
 
 Deno.test("health.readyRequires picks which checks gate readiness; the rest still show", async () => {
@@ -132,6 +140,7 @@ Deno.test("GET /health reports version, uptime, checks and the effective permiss
     "config",
     "plugins",
     "llm",
+    "sandbox",
     "database",
     "migrations",
   ]);
@@ -150,7 +159,7 @@ Deno.test("GET /health reports version, uptime, checks and the effective permiss
 
 Deno.test("GET /health is 503 unhealthy when a required check fails", async () => {
   await using host = await createTestHost({
-    plugins: [checkPlugin("sandbox", () => ({ status: "fail", reason: "prlimit not found" }))],
+    plugins: [checkPlugin("webhooks", () => ({ status: "fail", reason: "no endpoint answers" }))],
   });
   const response = await host.request("/health");
   assert.equal(response.status, 503);
