@@ -159,3 +159,24 @@ Deno.test("a setup attempt after setup closed, or with a wrong token, costs no h
   assert.equal(closed.status, 410);
   assert.equal(hasher.hashes, before);
 });
+
+Deno.test("with sign-in on, unauthenticated sockets get nothing: no state, no welcome, closed 4401 (also in legacy mode)", async () => {
+  await using host = await authHost();
+  await setupAdmin(host);
+  const server = host.listen();
+  const anonymous = await connect(server.url);
+  anonymous.send("hello", { topics: ["state", "chat", "notices"] });
+  assert.equal(await anonymous.closed, 4401);
+  assert.deepEqual(anonymous.received, []);
+  const forged = await connect(server.url);
+  forged.send("hello", { token: "smk_aaaaaaaa_" + "b".repeat(43) });
+  assert.equal(await forged.closed, 4401);
+  assert.deepEqual(forged.received, []);
+  // Legacy mode sends its first state_update only after a hello with a valid token.
+  const legacy = await connect(server.url, []);
+  await host.clock.untilTimer((ms) => ms === 5_000);
+  await host.clock.tick(5_000);
+  assert.equal(await legacy.closed, 4401);
+  assert.deepEqual(legacy.received, []);
+  await server.shutdown();
+});
