@@ -21,7 +21,7 @@ export async function prepareDataDir(path: string, log: Logger): Promise<void> {
     throw new DataDirError(
       `Cannot use data directory "${path}": the server's permission set allows writing only inside ./data. ` +
         `Choose a directory inside ./data with --data-dir or SYNTH_DATA_DIR, or run ` +
-        `"deno run -P=server --allow-read=.,${path} --allow-write=${path} src/main.ts serve"`,
+        `"deno run -P=server --no-prompt --allow-read=.,${path} --allow-write=${path} src/main.ts serve --data-dir ${path}"`,
     );
   }
   let info: Deno.FileInfo | undefined;

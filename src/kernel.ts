@@ -394,10 +394,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       auth: () => auth,
     }),
   );
-  watchPsyche();
+  const psycheGauges = watchPsyche();
 
   /** Turn outcomes and the psychological gauges follow the bus (state changes, not scrapes). */
-  function watchPsyche() {
+  function watchPsyche(): { refresh(): Promise<void> } {
     const b = bus.scoped("kernel");
     let computing = false;
     let again = false;
@@ -443,6 +443,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     });
     b.subscribe("mind.state", () => void refresh());
     b.subscribe("mind.job", () => void refresh());
+    return { refresh };
   }
   app.route(
     "/",
@@ -575,6 +576,8 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       }
       await host.start();
       await mind.start();
+      // The gauges show the restored state from the start, not only after the first change.
+      await psycheGauges.refresh();
     },
     onClose(closer) {
       closers.push(closer);

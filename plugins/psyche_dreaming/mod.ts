@@ -528,7 +528,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
 
       ctx.hooks.on(MIND_HOOKS.state, async ({ scope, threadId }) => {
         if (scope === "thread" && threadId) return await pending(threadId);
-        if (scope === "mind") return await accuracy(20);
+        if (scope === "mind") return await accuracy(ctx.profile.dreaming.accuracyWindow);
         return undefined;
       });
 
@@ -543,7 +543,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         if (command.name !== "dream") return;
         const data = {
           ...(command.threadId ? await pending(command.threadId) : {}),
-          accuracy: await accuracy(20),
+          accuracy: await accuracy(ctx.profile.dreaming.accuracyWindow),
         };
         const lines: string[] = [];
         const pendingSet = (data as {

@@ -33,11 +33,18 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
       args: [...args],
       strict: true,
       allowPositionals: true,
-      options: { role: { type: "string", default: "admin" } },
+      options: {
+        role: { type: "string", default: "admin" },
+        help: { type: "boolean", short: "h", default: false },
+      },
     });
   } catch (error) {
     io.stderr(`${(error as Error).message}\n${USAGE}\n`);
     return EXIT.USAGE;
+  }
+  if (parsed.values.help) {
+    io.stdout(`${USAGE}\n`);
+    return EXIT.OK;
   }
   const [action, name, ...extra] = parsed.positionals;
   const role = parsed.values.role;
@@ -89,6 +96,7 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
       }
       return EXIT.OK;
     }
+    if (action === "reset-password") await auth.getUser(name!); // says "No such user" before asking
     io.stderr(`New password for ${name} (12–128 characters), then Enter:\n`);
     const password = (await io.readLine())?.replace(/\r$/, "") ?? "";
     if (action === "create-user") {

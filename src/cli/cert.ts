@@ -24,11 +24,19 @@ export async function runCert(io: CliIo, args: readonly string[]): Promise<numbe
         host: { type: "string", multiple: true, default: [] },
         days: { type: "string", default: "90" },
         force: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
       },
     }));
   } catch (error) {
     io.stderr(`${(error as Error).message}\n${USAGE}\n`);
     return EXIT.USAGE;
+  }
+  if (values.help) {
+    io.stdout(
+      `${USAGE}\n\nWrites a self-signed development certificate (ECDSA P-256, not a CA) for localhost, ` +
+        "127.0.0.1, ::1 and each --host into <dataDir>/certs/, valid --days days.\n",
+    );
+    return EXIT.OK;
   }
   if (!/^\d+$/.test(values.days) || Number(values.days) < 1 || Number(values.days) > 825) {
     io.stderr(`--days must be a whole number from 1 to 825\n${USAGE}\n`);

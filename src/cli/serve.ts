@@ -239,8 +239,8 @@ async function startAndServe(
     );
   } else if (kernel.setupToken) {
     log.info(
-      "first-run setup is open: create the administrator with POST /api/auth/setup (or the dashboard) using this setup token; it is shown once",
-      { setup_url: `${reachable}/`, setup_token: kernel.setupToken },
+      "first-run setup is open: create the administrator with POST /api/auth/setup and this setup token (see README); it is shown once",
+      { setup_url: `${reachable}/api/auth/setup`, setup_token: kernel.setupToken },
     );
   }
 

@@ -9,11 +9,11 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import type { Clock } from "../clock.ts";
 import type { Firewall } from "../security/firewall.ts";
 import type { AccessLog } from "../telemetry/access_log.ts";
+import { routeTemplate } from "../telemetry/metrics.ts";
 import { errorResponse } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -33,13 +33,7 @@ export function accessLogger(log: AccessLog, clock: Clock): MiddlewareHandler<Ap
       await next();
     } finally {
       const principal = c.get("principal");
-      let route: string | null = null;
-      try {
-        const path = routePath(c, -1);
-        route = path && path !== "/*" && path !== "*" ? path : null;
-      } catch {
-        route = null;
-      }
+      const route = routeTemplate(c);
       const lengthIn = c.req.header("content-length");
       const lengthOut = c.res?.headers.get("content-length");
       const blocked = c.get("blocked");

@@ -354,14 +354,8 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
   }, 500);
   Deno.unrefTimer(probe);
 
-  const routeOf = (c: Parameters<MiddlewareHandler<AppEnv>>[0]): string => {
-    try {
-      const path = routePath(c, -1);
-      return path && path !== "/*" && path !== "*" ? path : "unmatched";
-    } catch {
-      return "unmatched";
-    }
-  };
+  const routeOf = (c: Parameters<MiddlewareHandler<AppEnv>>[0]): string =>
+    routeTemplate(c) ?? "unmatched";
 
   return {
     registry,
@@ -449,4 +443,18 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
       clearInterval(probe);
     },
   };
+}
+
+/**
+ * The template of the route that answered (after `next()` the current
+ * route index is the responding handler's), or null when no route did —
+ * only middleware, whose patterns end in `*`, ran.
+ */
+export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string | null {
+  try {
+    const path = routePath(c);
+    return path && !path.endsWith("*") ? path : null;
+  } catch {
+    return null;
+  }
 }

@@ -49,3 +49,21 @@ Deno.test("admin commands are refused (exit 75) while a server runs on the data 
   const usage = createTestCliIo({ env: env(server.dataDir) });
   assert.equal(await runCli(["admin", "rename", "root"], usage.io), 64);
 });
+
+Deno.test("admin reset-password of an unknown user says so before asking for a password; --help prints usage", async () => {
+  const dataDir = await makeTestDir("synth-admin-");
+  try {
+    const cli = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
+    assert.equal(await runCli(["admin", "reset-password", "nobody"], cli.io), 1);
+    assert.match(cli.stderr(), /No such user/);
+    assert.ok(!cli.stderr().includes("New password"), "no prompt for an unknown user");
+    const help = createTestCliIo({ env: env(dataDir) });
+    assert.equal(await runCli(["admin", "--help"], help.io), 0);
+    assert.match(help.stdout(), /usage: synth-mind admin list-users/);
+    const certHelp = createTestCliIo({ env: env(dataDir) });
+    assert.equal(await runCli(["cert", "--help"], certHelp.io), 0);
+    assert.match(certHelp.stdout(), /not a CA/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -257,7 +257,11 @@ Deno.test("the access log has one line per request with its fields, and no passw
   assert.equal(threads.user_id, (bundle.user as Record<string, unknown>).id);
   assert.equal(lines.find((line) => line.path === "/api/chat")!.route, "/api/chat");
   assert.ok(!lines.some((line) => line.path === "/health/live"), "excluded path");
-  assert.ok(lines.some((line) => line.path === "/api/auth/setup" && line.status === 201));
+  assert.ok(
+    lines.some((line) =>
+      line.path === "/api/auth/setup" && line.route === "/api/auth/setup" && line.status === 201
+    ),
+  );
 });
 
 Deno.test("the access log rotates by size and keeps at most maxFiles old files", async () => {

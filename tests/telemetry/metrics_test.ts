@@ -44,6 +44,7 @@ Deno.test("after traffic and a turn, /metrics has route templates, +Inf buckets,
   await host.kernel.mind.scheduler.idle();
   await (await host.request(`/api/threads/${turn.body.thread_id}`)).body?.cancel();
   await (await host.request("/api/nothing-0")).body?.cancel();
+  await (await host.request("/api/auth/status")).body?.cancel();
   const before = await (await host.request("/metrics")).text();
   for (let i = 1; i <= 1_000; i++) {
     await (await host.request(`/api/nothing-${i}/deeper?x=${i}`)).body?.cancel();
@@ -138,4 +139,15 @@ Deno.test("/metrics needs the scrape token or a credential unless metrics.public
   const response = await open.request("/metrics");
   assert.equal(response.status, 200);
   await response.body?.cancel();
+});
+
+Deno.test("the psychological gauges show the restored state from the start", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const state = await (await host.request("/api/state")).json();
+  const text = await host.kernel.metrics.render();
+  assert.match(text, new RegExp(`synth_emotional_valence ${state.valence}\\b`));
+  assert.match(text, new RegExp(`synth_flow_difficulty ${state.difficulty}\\b`));
+  assert.match(text, new RegExp(`synth_mood\\{label="${state.mood_tags[0]}"\\} 1`));
+  assert.match(text, /synth_affect\{dimension="arousal"\} -?\d/);
 });
