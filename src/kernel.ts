@@ -29,6 +29,7 @@ import { isLoopbackName } from "./http/guards.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { createMetrics, frameType, type Metrics } from "./telemetry/metrics.ts";
 import { createSandboxProbe, type SandboxProbe } from "./sandbox/probe.ts";
+import { traceLlmCall, traceTurn } from "./telemetry/tracing.ts";
 import { createMindStateCache, currentSystemState } from "./mind/system_state.ts";
 import { DATABASE_FILE } from "./store/store.ts";
 import { firstFailure } from "./telemetry/health.ts";
@@ -248,7 +249,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   );
   const closers: Closer[] = [];
   const llm = createLlmGateway({
-    onCall: (row) => metrics.llmCall(row),
+    onCall: (row) => {
+      metrics.llmCall(row);
+      traceLlmCall(row);
+    },
     config: config.llm,
     prices: config.mind.prices,
     env: options.env ?? (() => undefined),
@@ -434,6 +438,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     };
     b.subscribe("mind.turn.completed", (event) => {
       metrics.turn("completed", event.data.stages);
+      traceTurn("completed", event.data.stages ?? [], clock.now());
       void refresh();
     });
     b.subscribe("mind.turn.event", (event) => {
