@@ -1,0 +1,149 @@
+/**
+ * Property test (issue 7, acceptance 2): generated malformed bodies sent to
+ * every JSON route the router knows get a 4xx with the uniform error
+ * shape — never a 5xx — and the server keeps serving. fast-check with a
+ * fixed seed, so a failure reproduces.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost } from "../mind/helpers.ts";
+import { authHost, setupAdmin } from "../security/helpers.ts";
+import type { TestHost } from "@synth/testing";
+
+/** Bodies no route accepts: not JSON, JSON of the wrong shape, hostile values. */
+const malformed = fc.oneof(
+  fc.string({ maxLength: 40 }).filter((text) => {
+    try {
+      JSON.parse(text);
+      return false;
+    } catch {
+      return true;
+    }
+  }).map((text) => ({ raw: text })),
+  fc.oneof(
+    fc.constant(null),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.string({ maxLength: 20 }),
+    fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 4 }),
+    fc.dictionary(
+      fc.oneof(
+        fc.constantFrom(
+          "__proto__",
+          "constructor",
+          "message",
+          "content",
+          "thread_id",
+          "id",
+          "role",
+        ),
+        fc.string({ maxLength: 8 }),
+      ),
+      fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.constant("x".repeat(40_000)),
+        fc.constant(-1),
+        fc.constant(1e308),
+      ),
+      { maxKeys: 4 },
+    ),
+  ).map((value) => ({ raw: JSON.stringify(value) })),
+);
+
+/** Sends `runs` generated malformed bodies to the JSON routes of `host`; returns failures and statuses. */
+async function fuzz(
+  host: TestHost,
+  ids: { threadId?: string; turnId?: string },
+  headers: Record<string, string>,
+  seed: number,
+) {
+  const routes = host.app.routes
+    .filter((route) => ["POST", "PUT", "PATCH"].includes(route.method) && !route.path.includes("*"))
+    .map((route) => ({
+      method: route.method,
+      path: route.path
+        .replace(/\/threads\/:id/, `/threads/${ids.threadId ?? "x"}`)
+        .replace(/\/turns\/:id/, `/turns/${ids.turnId ?? "x"}`)
+        .replace(/:[A-Za-z_]+/g, "x"),
+    }))
+    // The NDJSON import takes other bodies (its own tests); logout takes none and would end the session.
+    .filter((route) => route.path !== "/api/memories/import" && route.path !== "/api/auth/logout");
+  assert.ok(routes.length >= 25, `${routes.length} JSON routes`);
+  const failures: string[] = [];
+  const statuses: Record<number, number> = {};
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...routes), malformed, async (route, body) => {
+      const response = await host.request(route.path, {
+        method: route.method,
+        headers: { ...headers, "content-type": "application/json" },
+        body: body.raw,
+      });
+      const text = await response.text();
+      let shaped = false;
+      try {
+        const parsed = JSON.parse(text);
+        shaped = parsed.success === false && typeof parsed.error?.code === "string" &&
+          typeof parsed.error?.message === "string";
+      } catch {
+        shaped = false;
+      }
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+      // A body that happens to be valid may succeed; what must never happen is a 5xx or a bare error.
+      const ok = response.status < 500 && (response.status < 400 || shaped);
+      if (!ok) {
+        failures.push(
+          `${route.method} ${route.path} ${body.raw.slice(0, 80)} → ${response.status} ${
+            text.slice(0, 200)
+          }`,
+        );
+      }
+      return ok;
+    }),
+    { seed, numRuns: 600 },
+  ).catch(() => {/* reported below with every failure */});
+  return { failures, statuses };
+}
+
+function assertClean(result: Awaited<ReturnType<typeof fuzz>>) {
+  assert.deepEqual(result.failures.slice(0, 10), []);
+  const total = Object.values(result.statuses).reduce((sum, n) => sum + n, 0);
+  assert.equal(total, 600, "every generated case was sent");
+  assert.ok(
+    (result.statuses[400] ?? 0) > 300,
+    `mostly validation errors: ${JSON.stringify(result.statuses)}`,
+  );
+}
+
+Deno.test("malformed bodies to every JSON route get 4xx with the error shape, never 5xx, and the server keeps serving", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const turn = await chat(host, "Hello there, a first message");
+  await host.kernel.mind.scheduler.idle();
+  assertClean(
+    await fuzz(
+      host,
+      {
+        threadId: turn.body.thread_id as string,
+        turnId: turn.body.turn_id as string,
+      },
+      {},
+      20261126,
+    ),
+  );
+  const live = await host.request("/health/live");
+  assert.equal(live.status, 200, "still serving");
+  await live.body?.cancel();
+});
+
+Deno.test("with sign-in on, malformed bodies from an administrator get 4xx too, and sign-in routes validate theirs", async () => {
+  await using host = await authHost();
+  const admin = await setupAdmin(host);
+  assertClean(
+    await fuzz(host, {}, { authorization: `Bearer ${admin.access_token}` }, 20261127),
+  );
+  const status = await host.request("/api/auth/status");
+  assert.equal(status.status, 200, "still serving");
+  await status.body?.cancel();
+});
