@@ -27,6 +27,7 @@ import { createRateLimiter, type RateLimiter } from "./security/rate_limit.ts";
 import { type AccessLog, createAccessLog } from "./telemetry/access_log.ts";
 import { isLoopbackName } from "./http/guards.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
+import { mountOpenApi } from "./http/openapi.ts";
 import { createMetrics, frameType, type Metrics } from "./telemetry/metrics.ts";
 import { createSandboxProbe, type SandboxProbe } from "./sandbox/probe.ts";
 import { traceLlmCall, traceTurn } from "./telemetry/tracing.ts";
@@ -268,6 +269,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   let stopping = false;
   let stopped: Promise<void> | undefined;
 
+  mountOpenApi(app, VERSION);
   app.route(
     "/",
     healthRoutes({

@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { validationError } from "./validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { handleError, handleNotFound } from "./errors.ts";
 import { authGate, type AuthGateOptions } from "./auth.ts";
@@ -51,8 +52,14 @@ export interface CreateAppOptions {
  * address, access log, metrics, secure headers, CORS, Host check, firewall, body
  * guard, authentication, rate limit.
  */
-export function createApp(options: CreateAppOptions): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
+  // An OpenAPIHono: routes defined with createRoute add themselves to /openapi.json, and a
+  // failed validation becomes the uniform 400 VALIDATION_FAILED.
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues);
+    },
+  });
   app.use(requestId({ log: options.log }));
   const guards = options.guards;
   if (guards) {

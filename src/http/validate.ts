@@ -6,7 +6,11 @@ import type { AppEnv, Role } from "./types.ts";
 /** Roles by rank (a higher one may do all a lower one may). */
 export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
 
-function validationError(issues: readonly z.core.$ZodIssue[], prefix: string[] = []): AppError {
+/** 400 `VALIDATION_FAILED` naming the first bad field, with up to 20 issues. */
+export function validationError(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: string[] = [],
+): AppError {
   const listed = issues.slice(0, 20).map((issue) => ({
     path: [...prefix, ...issue.path.map(String)].join("."),
     code: issue.code,

@@ -5,11 +5,13 @@
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { AppError } from "../errors.ts";
 import { peerIp } from "../http/client_ip.ts";
+import { describe, type Operation } from "../http/openapi.ts";
 import type { AppEnv, Principal } from "../http/types.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { AuthService, Issued } from "./auth.ts";
@@ -59,8 +61,9 @@ function principalOf(c: Context<AppEnv>): Principal {
 }
 
 /** The auth routes. */
-export function authRoutes(options: AuthRoutesOptions): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function authRoutes(options: AuthRoutesOptions): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  describe(app, OPERATIONS);
   const service = () => {
     if (!options.enabled) {
       throw new AppError(
@@ -174,6 +177,9 @@ export function authRoutes(options: AuthRoutesOptions): Hono<AppEnv> {
         id: principal.userId,
         username: principal.userId,
         role: principal.role,
+        active: true,
+        created_at: null,
+        last_login: null,
         auth: "none",
       });
     }
@@ -272,3 +278,230 @@ export function authRoutes(options: AuthRoutesOptions): Hono<AppEnv> {
 
   return app;
 }
+
+const USER = z.object({
+  id: z.string(),
+  username: z.string(),
+  role,
+  active: z.boolean(),
+  created_at: z.string().nullable().describe("null for the built-in local user (auth off)"),
+  last_login: z.string().nullable(),
+});
+const TOKEN_BUNDLE = z.object({
+  success: z.literal(true),
+  access_token: z.string(),
+  refresh_token: z.string().optional().describe("absent in cookie mode"),
+  token_type: z.literal("bearer"),
+  expires_in: z.number().int(),
+  refresh_expires_in: z.number().int(),
+  user: z.object({ id: z.string(), username: z.string(), role }),
+});
+const API_KEY = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  role,
+  user_id: z.string(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+  last_used_at: z.string().nullable(),
+  key: z.string().optional().describe("only in the answer that created it"),
+});
+const OK_MESSAGE = z.object({ success: z.literal(true), message: z.string() });
+const tags = ["auth"];
+const users = ["users"];
+
+/** The document's view of these routes (the handlers validate with the same schemas). */
+const OPERATIONS = [
+  {
+    method: "get",
+    path: "/api/auth/status",
+    summary: "Whether sign-in is on and first-run setup is open",
+    tags,
+    role: "public",
+    responses: {
+      200: {
+        description: "Status",
+        schema: z.object({
+          enabled: z.boolean(),
+          setup_required: z.boolean(),
+          setup_token_required: z.boolean(),
+          message: z.string(),
+        }),
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/auth/setup",
+    summary: "The setup form's rules while setup is open (410 after)",
+    tags,
+    role: "public",
+    responses: { 200: { description: "Setup is open" }, 410: { description: "Setup is complete" } },
+  },
+  {
+    method: "post",
+    path: "/api/auth/setup",
+    summary: "Create the first administrator with the one-time setup token",
+    tags,
+    role: "public",
+    tier: "auth",
+    body: setupBody,
+    responses: {
+      201: { description: "Created and signed in", schema: TOKEN_BUNDLE },
+      410: { description: "Setup is complete" },
+    },
+  },
+  {
+    method: "post",
+    path: "/api/auth/login",
+    summary: "Sign in",
+    tags,
+    role: "public",
+    tier: "auth",
+    body: loginBody,
+    responses: { 200: { description: "Signed in", schema: TOKEN_BUNDLE } },
+  },
+  {
+    method: "post",
+    path: "/api/auth/refresh",
+    summary: "Rotate a refresh token (body or cookie) for a new pair",
+    tags,
+    role: "public",
+    tier: "auth",
+    body: refreshBody,
+    responses: { 200: { description: "A new pair", schema: TOKEN_BUNDLE } },
+  },
+  {
+    method: "post",
+    path: "/api/auth/logout",
+    summary: "End this login and its access token",
+    tags,
+    role: "viewer",
+    responses: { 200: { description: "Signed out", schema: OK_MESSAGE } },
+  },
+  {
+    method: "get",
+    path: "/api/auth/me",
+    summary: "The caller's account",
+    tags,
+    role: "viewer",
+    responses: { 200: { description: "The caller", schema: USER.extend({ auth: z.string() }) } },
+  },
+  {
+    method: "put",
+    path: "/api/auth/me/password",
+    summary: "Change one's own password (a signed-in session); other logins end",
+    tags,
+    role: "viewer",
+    tier: "auth",
+    body: passwordBody,
+    responses: { 200: { description: "Changed; a fresh pair", schema: TOKEN_BUNDLE } },
+  },
+  {
+    method: "delete",
+    path: "/api/auth/lockouts/:username",
+    summary: "Lift a username's sign-in lockout",
+    tags,
+    role: "admin",
+    responses: { 204: { description: "Lifted" } },
+  },
+  {
+    method: "get",
+    path: "/api/users",
+    summary: "Every user",
+    tags: users,
+    role: "admin",
+    responses: {
+      200: {
+        description: "Users",
+        schema: z.object({ success: z.literal(true), users: z.array(USER) }),
+      },
+    },
+  },
+  {
+    method: "post",
+    path: "/api/users",
+    summary: "Create a user",
+    tags: users,
+    role: "admin",
+    body: newUserBody,
+    responses: {
+      201: { description: "Created", schema: OK_MESSAGE.extend({ user: USER }) },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/users/:username",
+    summary: "One user",
+    tags: users,
+    role: "admin",
+    responses: { 200: { description: "The user", schema: USER } },
+  },
+  {
+    method: "patch",
+    path: "/api/users/:username",
+    summary: "Activate or deactivate (deactivation ends their logins)",
+    tags: users,
+    role: "admin",
+    body: patchUserBody,
+    responses: { 200: { description: "Updated", schema: USER } },
+  },
+  {
+    method: "delete",
+    path: "/api/users/:username",
+    summary: "Delete a user (never the last administrator)",
+    tags: users,
+    role: "admin",
+    responses: { 204: { description: "Deleted" } },
+  },
+  {
+    method: "put",
+    path: "/api/users/:username/password",
+    summary: "Set a user's password; their logins end",
+    tags: users,
+    role: "admin",
+    body: setPasswordBody,
+    responses: { 200: { description: "Set", schema: OK_MESSAGE } },
+  },
+  {
+    method: "put",
+    path: "/api/users/:username/role",
+    summary: "Set a user's role; their logins end",
+    tags: users,
+    role: "admin",
+    body: setRoleBody,
+    responses: { 200: { description: "Set", schema: OK_MESSAGE.extend({ user: USER }) } },
+  },
+  {
+    method: "get",
+    path: "/api/keys",
+    summary: "The caller's API keys (all with ?all=true for administrators)",
+    tags: ["keys"],
+    role: "viewer",
+    query: keysQuery,
+    responses: {
+      200: {
+        description: "Keys",
+        schema: z.object({ items: z.array(API_KEY), next_cursor: z.string().nullable() }),
+      },
+    },
+  },
+  {
+    method: "post",
+    path: "/api/keys",
+    summary: "Create an API key (a signed-in session; the key is shown once)",
+    tags: ["keys"],
+    role: "viewer",
+    body: newKeyBody,
+    responses: { 201: { description: "Created", schema: API_KEY } },
+  },
+  {
+    method: "delete",
+    path: "/api/keys/:id",
+    summary: "Delete an API key (its sockets close)",
+    tags: ["keys"],
+    role: "viewer",
+    responses: { 204: { description: "Deleted" } },
+  },
+] as const satisfies readonly Operation[];

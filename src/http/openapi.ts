@@ -1,0 +1,134 @@
+/**
+ * `GET /openapi.json` (spec/server.md §13): the OpenAPI 3.1 document built
+ * by `@hono/zod-openapi` from the routes defined with `createRoute` — the
+ * same zod schemas that validate them. Routes are moving to it group by
+ * group; `tests/http/openapi_test.ts` lists the ones still outside and
+ * fails when a new route is added without a definition.
+ *
+ * @module
+ */
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "./types.ts";
+
+/** Registers the security schemes and serves the document. */
+export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An access token from /api/auth/login, or an API key (smk_…)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKeyAuth", {
+    type: "apiKey",
+    in: "header",
+    name: "X-API-Key",
+  });
+  app.get("/openapi.json", (c) =>
+    c.json(app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: "Synth Mind API",
+        version,
+        description: "A self-hosted AI agent server. Errors share one shape: " +
+          "{success: false, error: {code, message, field?, details?, request_id}}.",
+      },
+      security: [{ bearerAuth: [] }, { apiKeyAuth: [] }],
+    })));
+}
+
+/** The uniform error body (spec/server.md §2). */
+export const ERROR_BODY = z.object({
+  success: z.literal(false),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    details: z.unknown().optional(),
+    request_id: z.string(),
+  }),
+}).openapi("ErrorBody");
+
+/** One operation of a route group, described for the document next to its handler's schemas. */
+export interface Operation {
+  method: "get" | "post" | "put" | "patch" | "delete";
+  /** Hono style, `:param`. */
+  path: string;
+  summary: string;
+  tags: string[];
+  /** The least role, or public. */
+  role: "public" | "viewer" | "operator" | "admin";
+  /** The rate-limit tier (spec/server.md §6). */
+  tier?: "auth" | "chat" | "api";
+  /** The JSON body schema — the same object the handler validates with. */
+  body?: z.ZodType;
+  /** The query schema — the same object the handler validates with. */
+  query?: z.ZodObject;
+  /** Success statuses with a description and, when JSON, the body's schema. */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+}
+
+const ERRORS: Record<number, string> = {
+  400: "Invalid input (`field` names the first bad one)",
+  401: "No valid credential",
+  403: "The role is too low",
+  404: "Not found",
+  409: "Conflicts with the current state",
+  415: "The body must be application/json",
+  429: "Rate limited (`Retry-After`)",
+};
+
+/**
+ * Adds operations to the document of `app` (a route group). The handlers
+ * stay plain Hono handlers that validate with the same schemas, so the
+ * document and the validation cannot drift apart.
+ */
+export function describe(app: OpenAPIHono<AppEnv>, operations: readonly Operation[]): void {
+  for (const operation of operations) {
+    const params = [...operation.path.matchAll(/:(\w+)/g)].map((match) => match[1]!);
+    const errors = Object.entries(ERRORS).filter(([status]) => {
+      const code = Number(status);
+      if (code === 401 || code === 403) return operation.role !== "public";
+      if (code === 400 || code === 415) {
+        return operation.body !== undefined || operation.query !== undefined;
+      }
+      return code !== 404 || params.length > 0;
+    });
+    app.openAPIRegistry.registerPath({
+      method: operation.method,
+      path: operation.path.replace(/:(\w+)/g, "{$1}"),
+      summary: operation.summary,
+      tags: operation.tags,
+      ...(operation.role === "public" ? { security: [] } : {}),
+      "x-min-role": operation.role,
+      ...(operation.tier ? { "x-rate-tier": operation.tier } : {}),
+      request: {
+        ...(params.length > 0
+          ? { params: z.object(Object.fromEntries(params.map((name) => [name, z.string()]))) }
+          : {}),
+        ...(operation.query ? { query: operation.query } : {}),
+        ...(operation.body
+          ? {
+            body: { required: true, content: { "application/json": { schema: operation.body } } },
+          }
+          : {}),
+      },
+      responses: {
+        ...Object.fromEntries(
+          Object.entries(operation.responses).map(([status, response]) => [
+            status,
+            response.schema
+              ? {
+                description: response.description,
+                content: { "application/json": { schema: response.schema } },
+              }
+              : { description: response.description },
+          ]),
+        ),
+        ...Object.fromEntries(errors.map(([status, description]) => [
+          status,
+          { description, content: { "application/json": { schema: ERROR_BODY } } },
+        ])),
+      },
+    });
+  }
+}
