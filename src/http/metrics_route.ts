@@ -7,11 +7,12 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { AppError } from "../errors.ts";
 import type { AuthService } from "../security/auth.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { bearerOf } from "./auth.ts";
+import { describe } from "./openapi.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Options for {@link metricsRoute}. */
@@ -31,8 +32,16 @@ function sameText(a: string, b: string): boolean {
 }
 
 /** The route. */
-export function metricsRoute(options: MetricsRouteOptions): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function metricsRoute(options: MetricsRouteOptions): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  describe(app, [{
+    method: "get",
+    path: "/metrics",
+    summary: "Prometheus text; public with metrics.public, else the scrape token or a credential",
+    tags: ["observability"],
+    role: "viewer",
+    responses: { 200: { description: "Prometheus exposition format 0.0.4" } },
+  }]);
   app.get("/metrics", async (c) => {
     if (!options.public && options.authEnabled) {
       const credential = bearerOf(c.req.raw.headers);

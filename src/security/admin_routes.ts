@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { AppError } from "../errors.ts";
 import { rateKey } from "../http/rate_limit.ts";
+import { describe, type Operation } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { AccessLog } from "../telemetry/access_log.ts";
@@ -46,9 +47,10 @@ export interface GuardRoutesOptions {
 }
 
 /** The guard routes. */
-export function guardRoutes(options: GuardRoutesOptions): Hono<AppEnv> {
+export function guardRoutes(options: GuardRoutesOptions): OpenAPIHono<AppEnv> {
   const { limiter, firewall, accessLog } = options;
-  const app = new Hono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>();
+  describe(app, OPERATIONS);
 
   app.get("/api/ratelimit/status", (c) => {
     requireRole(c, "viewer");
@@ -186,3 +188,195 @@ export function guardRoutes(options: GuardRoutesOptions): Hono<AppEnv> {
 
   return app;
 }
+
+const RULE = z.object({
+  id: z.string(),
+  list: z.enum(["allow", "deny"]),
+  cidr: z.string(),
+  note: z.string(),
+  source: z.enum(["api", "config"]),
+  created_at: z.string().nullable(),
+  expires_at: z.string().nullable(),
+});
+const TIER = z.object({
+  limit: z.number().int(),
+  remaining: z.number().int(),
+  reset_s: z.number().int(),
+});
+const STATS = z.object({ success: z.literal(true) }).catchall(z.unknown());
+const limits = ["rate limits"];
+const fw = ["firewall"];
+const access = ["access log"];
+
+/** The document's view of these routes (the handlers validate with the same schemas). */
+const OPERATIONS = [
+  {
+    method: "get",
+    path: "/api/ratelimit/status",
+    summary: "The caller's own counters per tier",
+    tags: limits,
+    role: "viewer",
+    responses: {
+      200: {
+        description: "Counters",
+        schema: z.object({
+          enabled: z.boolean(),
+          key: z.string(),
+          tiers: z.record(z.string(), TIER),
+        }),
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/ratelimit/stats",
+    summary: "Clients tracked and refused per tier",
+    tags: limits,
+    role: "admin",
+    responses: { 200: { description: "Statistics", schema: STATS } },
+  },
+  {
+    method: "delete",
+    path: "/api/ratelimit/clients/:key",
+    summary: "Forget a client's counters (u:<id> or ip:<address>)",
+    tags: limits,
+    role: "admin",
+    responses: { 204: { description: "Forgotten" } },
+  },
+  {
+    method: "get",
+    path: "/api/accesslog/stats",
+    summary: "The access log's file, size and rotation",
+    tags: access,
+    role: "admin",
+    responses: { 200: { description: "Statistics", schema: STATS } },
+  },
+  {
+    method: "get",
+    path: "/api/accesslog",
+    summary: "Recent access-log lines, newest first",
+    tags: access,
+    role: "admin",
+    query: accessQuery,
+    responses: {
+      200: {
+        description: "Lines",
+        schema: z.object({
+          items: z.array(z.record(z.string(), z.unknown())),
+          next_cursor: z.null(),
+        }),
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/firewall/stats",
+    summary: "Mode, rule counts and recent refusals",
+    tags: fw,
+    role: "admin",
+    responses: { 200: { description: "Statistics", schema: STATS } },
+  },
+  {
+    method: "get",
+    path: "/api/firewall/rules",
+    summary: "The mode and every rule (with the earlier whitelist/blacklist keys)",
+    tags: fw,
+    role: "admin",
+    responses: {
+      200: {
+        description: "Rules",
+        schema: z.object({
+          success: z.literal(true),
+          mode: z.enum(["off", "allowlist", "denylist"]),
+          whitelist: z.array(z.string()),
+          blacklist: z.array(z.string()),
+          always_allowed: z.array(z.string()),
+          rules: z.array(RULE),
+        }),
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/firewall/blocked",
+    summary: "The latest refusals",
+    tags: fw,
+    role: "admin",
+    query: blockedQuery,
+    responses: {
+      200: {
+        description: "Refusals",
+        schema: z.object({
+          success: z.literal(true),
+          blocked: z.array(
+            z.object({
+              timestamp: z.string(),
+              ip: z.string(),
+              reason: z.string(),
+              path: z.string(),
+            }),
+          ),
+          count: z.number().int(),
+        }),
+      },
+    },
+  },
+  {
+    method: "put",
+    path: "/api/firewall/mode",
+    summary: "Set the mode (409 FIREWALL_LOCKOUT if it would block the caller, unless force)",
+    tags: fw,
+    role: "admin",
+    body: modeBody,
+    responses: {
+      200: { description: "Set", schema: z.object({ success: z.literal(true), mode: z.string() }) },
+    },
+  },
+  {
+    method: "post",
+    path: "/api/firewall/rules",
+    summary: "Add a rule (a bare address is /32 or /128)",
+    tags: fw,
+    role: "admin",
+    body: ruleBody,
+    responses: { 201: { description: "Added", schema: RULE } },
+  },
+  {
+    method: "delete",
+    path: "/api/firewall/rules/:id",
+    summary: "Remove a rule added through the API",
+    tags: fw,
+    role: "admin",
+    responses: { 204: { description: "Removed" } },
+  },
+  ...(["whitelist", "blacklist"] as const).flatMap((legacy) => [
+    {
+      method: "post" as const,
+      path: `/api/firewall/${legacy}`,
+      summary: `Add an address or range to the ${legacy} (the earlier project's route)`,
+      tags: fw,
+      role: "admin" as const,
+      body: legacyBody,
+      responses: {
+        201: {
+          description: "Added",
+          schema: z.object({ success: z.literal(true), message: z.string(), rule: RULE }),
+        },
+      },
+    },
+    {
+      method: "delete" as const,
+      path: `/api/firewall/${legacy}`,
+      summary: `Remove an address or range from the ${legacy}`,
+      tags: fw,
+      role: "admin" as const,
+      body: legacyBody,
+      responses: {
+        200: {
+          description: "Removed",
+          schema: z.object({ success: z.literal(true), message: z.string() }),
+        },
+      },
+    },
+  ]),
+] satisfies readonly Operation[];

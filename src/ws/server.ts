@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { describe } from "../http/openapi.ts";
 import { BoundedMap } from "../bounded_map.ts";
 import type { EventBus } from "../bus.ts";
 import type { Clock } from "../clock.ts";
@@ -55,7 +56,7 @@ export interface WsServerOptions {
 export interface WsServer {
   readonly hub: Hub;
   /** `GET /ws`. */
-  readonly routes: Hono<AppEnv>;
+  readonly routes: OpenAPIHono<AppEnv>;
   /** Resolves when the state deltas caused so far have been sent (tests, shutdown). */
   settled(): Promise<void>;
   /** Closes every socket (1001) and stops listening to the bus. */
@@ -246,7 +247,20 @@ export function createWsServer(options: WsServerOptions): WsServer {
     }),
   ];
 
-  const routes = new Hono<AppEnv>();
+  const routes = new OpenAPIHono<AppEnv>();
+  describe(routes, [{
+    method: "get",
+    path: "/ws",
+    summary:
+      "WebSocket upgrade (subprotocol synth.v1; the first message authenticates; docs/websocket.md)",
+    tags: ["websocket"],
+    role: "public",
+    responses: {
+      101: { description: "Switching protocols" },
+      403: { description: "ORIGIN_NOT_ALLOWED" },
+      426: { description: "WS_UPGRADE_REQUIRED: not an upgrade request" },
+    },
+  }]);
   routes.get("/ws", (c) => {
     const origin = c.req.header("origin");
     if (origin !== undefined && !originAllowed(origin, c.req.url, options.allowedOrigins)) {
