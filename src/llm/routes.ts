@@ -1,9 +1,10 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import type { Clock } from "../clock.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { AppEnv } from "../http/types.ts";
+import { describe } from "../http/openapi.ts";
 import type { KernelLlm } from "./gateway.ts";
 import { LEDGER_GROUPS, type LedgerEntry } from "./ledger.ts";
 
@@ -92,14 +93,52 @@ const summaryQuery = z.strictObject({
 export function llmRoutes(
   llm: KernelLlm,
   options: { clock: Clock; generateMaxTokens: number },
-): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
   const generateBody = z.strictObject({
     prompt: z.string().min(1).max(8_000),
     temperature: z.number().min(0).max(2).default(0.85),
     max_tokens: z.number().int().min(1).max(options.generateMaxTokens)
       .default(options.generateMaxTokens),
   });
+  const page = z.object({
+    items: z.array(z.record(z.string(), z.unknown())),
+    next_cursor: z.string().nullable(),
+  });
+  describe(app, [
+    {
+      method: "get",
+      path: "/api/ledger",
+      summary: "Language model calls, newest first (?module=&since=&until=&status=&limit=&cursor=)",
+      tags: ["llm"],
+      role: "viewer",
+      responses: { 200: { description: "Ledger rows", schema: page } },
+    },
+    {
+      method: "get",
+      path: "/api/ledger/summary",
+      summary: "Calls, tokens and cost grouped by module, provider, model or day (?group_by=)",
+      tags: ["llm"],
+      role: "viewer",
+      responses: { 200: { description: "Totals", schema: z.record(z.string(), z.unknown()) } },
+    },
+    {
+      method: "post",
+      path: "/api/generate",
+      summary:
+        "One completion from the reply model (the earlier project's route; budget `generate`)",
+      tags: ["llm"],
+      role: "operator",
+      tier: "chat",
+      body: generateBody,
+      responses: {
+        200: {
+          description: "The text",
+          schema: z.object({ success: z.literal(true), response: z.string() }),
+        },
+      },
+    },
+  ]);
 
   app.get("/api/ledger", async (c) => {
     requireRole(c, "viewer");

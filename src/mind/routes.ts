@@ -4,12 +4,14 @@
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv, Role } from "../http/types.ts";
+import { describe, type Operation } from "../http/openapi.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
@@ -75,8 +77,9 @@ export function mindRoutes(
   mind: () => Mind,
   commands: () => CommandDispatcher,
   stateCache?: MindStateCache,
-): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  describe(app, OPERATIONS);
   const submitOnce = createOnceSubmitter(mind);
 
   async function ownThread(c: Context<AppEnv>, id: string): Promise<MindThread> {
@@ -189,12 +192,12 @@ export function mindRoutes(
     requireRole(c, "viewer");
     const query = readQuery(c, listQuery);
     const port = mind().conversations;
-    if (!port) return c.json({ items: [] });
+    if (!port) return c.json({ items: [], next_cursor: null });
     const threads = await port.listThreads(caller(c).userId, {
       limit: query.limit,
       includeArchived: query.archived === "true",
     });
-    return c.json({ items: threads.map(threadView) });
+    return c.json({ items: threads.map(threadView), next_cursor: null });
   });
 
   app.post("/api/threads", async (c) => {
@@ -236,7 +239,7 @@ export function mindRoutes(
       author_id: message.authorId,
       created_at: isoTime(message.createdAt),
     }));
-    return c.json({ items: query.order === "desc" ? items.reverse() : items });
+    return c.json({ items: query.order === "desc" ? items.reverse() : items, next_cursor: null });
   });
 
   app.post("/api/threads/:id/turns", async (c) => {
@@ -441,3 +444,197 @@ export function mindRoutes(
 
   return app;
 }
+
+const ANY = z.record(z.string(), z.unknown());
+const PAGE = z.object({ items: z.array(ANY), next_cursor: z.string().nullable() });
+const THREAD = z.object({
+  id: z.string(),
+  title: z.string().nullable(),
+  created_by: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  archived: z.boolean(),
+  project_id: z.string().nullable(),
+}).catchall(z.unknown());
+const USAGE = z.object({
+  provider: z.string(),
+  model: z.string(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  cost_usd: z.number().nullable(),
+});
+const CHAT_RESPONSE = z.object({
+  success: z.literal(true),
+  response: z.string(),
+  thread_id: z.string(),
+  turn_id: z.string().optional(),
+  message_id: z.string().optional(),
+  command: z.string().optional(),
+  state: ANY.optional(),
+  usage: USAGE.nullable().optional(),
+}).catchall(z.unknown());
+const chatTags = ["chat"];
+const mindTags = ["mind"];
+
+/** The document's view of these routes (the handlers validate with the same schemas). */
+const OPERATIONS = [
+  {
+    method: "post",
+    path: "/api/chat",
+    summary: "One turn (or a /command) and its reply as JSON (the earlier project's route)",
+    tags: chatTags,
+    role: "operator",
+    tier: "chat",
+    body: chatBody,
+    responses: {
+      200: { description: "The reply", schema: CHAT_RESPONSE },
+      503: { description: "No language model is reachable (Retry-After when known)" },
+    },
+  },
+  {
+    method: "post",
+    path: "/api/reflect",
+    summary: "Reflect now (on a thread of the caller's when given)",
+    tags: mindTags,
+    role: "operator",
+    tier: "chat",
+    body: reflectBody,
+    responses: {
+      200: {
+        description: "The reflection's outcome",
+        schema: z.object({ success: z.boolean(), response: z.string(), data: z.unknown() }),
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/threads",
+    summary: "The caller's threads (everyone's for administrators)",
+    tags: chatTags,
+    role: "viewer",
+    query: listQuery,
+    responses: { 200: { description: "Threads", schema: PAGE } },
+  },
+  {
+    method: "post",
+    path: "/api/threads",
+    summary: "Start a thread",
+    tags: chatTags,
+    role: "operator",
+    body: threadBody,
+    responses: { 201: { description: "Created", schema: THREAD } },
+  },
+  {
+    method: "get",
+    path: "/api/threads/:id",
+    summary: "One of the caller's threads",
+    tags: chatTags,
+    role: "viewer",
+    responses: { 200: { description: "The thread", schema: THREAD } },
+  },
+  {
+    method: "get",
+    path: "/api/threads/:id/messages",
+    summary: "A thread's messages",
+    tags: chatTags,
+    role: "viewer",
+    query: messagesQuery,
+    responses: { 200: { description: "Messages", schema: PAGE } },
+  },
+  {
+    method: "post",
+    path: "/api/threads/:id/turns",
+    summary: "Send a message: 202 with the turn, or its events as server-sent events",
+    tags: chatTags,
+    role: "operator",
+    tier: "chat",
+    body: turnBody,
+    responses: {
+      202: { description: "Accepted", schema: ANY },
+      200: { description: "With Accept: text/event-stream, the turn's events" },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/turns/:id",
+    summary: "A turn's status, stages and usage",
+    tags: chatTags,
+    role: "viewer",
+    responses: { 200: { description: "The turn", schema: ANY } },
+  },
+  {
+    method: "get",
+    path: "/api/turns/:id/events",
+    summary:
+      "A turn's events as server-sent events (replayed for 10 minutes; Last-Event-ID resumes)",
+    tags: chatTags,
+    role: "viewer",
+    responses: { 200: { description: "text/event-stream" } },
+  },
+  {
+    method: "get",
+    path: "/api/turns/:id/influence",
+    summary: "Why this reply: fragments, memories, affect, forecast, calibration (404 until done)",
+    tags: mindTags,
+    role: "viewer",
+    responses: { 200: { description: "The influence record", schema: ANY } },
+  },
+  {
+    method: "post",
+    path: "/api/turns/:id/cancel",
+    summary: "Cancel one's running or queued turn",
+    tags: chatTags,
+    role: "operator",
+    responses: { 202: { description: "Cancelling", schema: ANY } },
+  },
+  {
+    method: "post",
+    path: "/api/threads/:id/feedback",
+    summary: "Rate the last reply of a thread",
+    tags: chatTags,
+    role: "operator",
+    body: feedbackBody,
+    responses: { 200: { description: "Recorded", schema: ANY } },
+  },
+  {
+    method: "get",
+    path: "/api/state",
+    summary: "The SystemState snapshot (the earlier project's shape, from the modules' records)",
+    tags: mindTags,
+    role: "viewer",
+    responses: { 200: { description: "The state", schema: ANY } },
+  },
+  {
+    method: "get",
+    path: "/api/threads/:id/state",
+    summary: "A thread's own state: forecasts, concerns, sentiments",
+    tags: mindTags,
+    role: "viewer",
+    responses: { 200: { description: "The thread's state", schema: ANY } },
+  },
+  {
+    method: "get",
+    path: "/api/budgets",
+    summary: "Token budgets per module with what was used",
+    tags: mindTags,
+    role: "viewer",
+    responses: { 200: { description: "Budgets", schema: z.object({ items: z.array(ANY) }) } },
+  },
+  {
+    method: "put",
+    path: "/api/budgets/:module",
+    summary: "Set a module's limits (null lifts one; an omitted key keeps it)",
+    tags: mindTags,
+    role: "admin",
+    body: budgetBody,
+    responses: { 200: { description: "The budget", schema: ANY } },
+  },
+  {
+    method: "delete",
+    path: "/api/budgets/:module",
+    summary: "Return a module to its profile's limits",
+    tags: mindTags,
+    role: "admin",
+    responses: { 200: { description: "The budget", schema: ANY } },
+  },
+] satisfies readonly Operation[];
