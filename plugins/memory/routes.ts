@@ -1,5 +1,13 @@
-import { type AppEnv, AppError, readJson, readQuery, requireRole, type Store } from "@synth/kernel";
-import type { Hono } from "hono";
+import {
+  AppError,
+  describe,
+  type Operation,
+  type PluginContext,
+  readJson,
+  readQuery,
+  requireRole,
+  type Store,
+} from "@synth/kernel";
 import { z } from "zod";
 import { MAX_TEXT_CHARS, MEMORY_KINDS } from "./kinds.ts";
 import { type Memory, toMemory } from "./records.ts";
@@ -63,7 +71,12 @@ const MAX_IMPORT_BYTES = 52_428_800;
  * Every route works on the caller's own memories (plus agent-wide self
  * memories for reads).
  */
-export function memoryRoutes(http: Hono<AppEnv>, service: MemoryService, store: Store): void {
+export function memoryRoutes(
+  http: PluginContext["http"],
+  service: MemoryService,
+  store: Store,
+): void {
+  describe(http, OPERATIONS);
   const visible = (owner: string) =>
     store.db.selectFrom("memories").selectAll().where((eb) =>
       eb.or([
@@ -298,3 +311,117 @@ export function memoryRoutes(http: Hono<AppEnv>, service: MemoryService, store: 
     return c.json(result);
   });
 }
+
+const ANY = z.record(z.string(), z.unknown());
+const PAGE = z.object({ items: z.array(ANY), next_cursor: z.string().nullable() });
+const tags = ["memory"];
+
+/** The document's view of these routes (the handlers validate with the same schemas). */
+const OPERATIONS = [
+  {
+    method: "get",
+    path: "/memories",
+    summary: "The caller's memories (and agent-wide self memories)",
+    tags,
+    role: "viewer",
+    query: listQuery,
+    responses: { 200: { description: "Memories", schema: PAGE } },
+  },
+  {
+    method: "get",
+    path: "/memories/stats",
+    summary: "Counts by kind, the vector space and the embedding queue",
+    tags,
+    role: "viewer",
+    responses: { 200: { description: "Statistics", schema: ANY } },
+  },
+  {
+    method: "post",
+    path: "/memories/search",
+    summary: "Hybrid recall with every candidate's scores",
+    tags,
+    role: "viewer",
+    body: searchBody,
+    responses: { 200: { description: "Scored memories", schema: ANY } },
+  },
+  {
+    method: "get",
+    path: "/memories/export",
+    summary: "The caller's memories as NDJSON",
+    tags,
+    role: "operator",
+    query: exportQuery,
+    responses: { 200: { description: "application/x-ndjson" } },
+  },
+  {
+    method: "post",
+    path: "/memories/import",
+    summary: "Import NDJSON (dry_run, strict, owner_map)",
+    tags,
+    role: "admin",
+    query: importQuery,
+    responses: { 200: { description: "What was (or would be) imported", schema: ANY } },
+  },
+  {
+    method: "post",
+    path: "/memories/reembed",
+    summary: "Re-embed every memory into the configured embedder's space",
+    tags,
+    role: "admin",
+    responses: { 202: { description: "The job", schema: ANY } },
+  },
+  {
+    method: "get",
+    path: "/jobs/:id",
+    summary: "A background job's status and progress",
+    tags,
+    role: "viewer",
+    responses: { 200: { description: "The job", schema: ANY } },
+  },
+  {
+    method: "get",
+    path: "/memories/:id",
+    summary: "One memory",
+    tags,
+    role: "viewer",
+    responses: { 200: { description: "The memory", schema: ANY } },
+  },
+  {
+    method: "post",
+    path: "/memories",
+    summary: "Add a memory",
+    tags,
+    role: "operator",
+    body: createBody,
+    responses: {
+      201: { description: "Added", schema: ANY },
+      200: { description: "Already known: reinforced", schema: ANY },
+    },
+  },
+  {
+    method: "patch",
+    path: "/memories/:id",
+    summary: "Change importance, expiry or the suspicious flag",
+    tags,
+    role: "operator",
+    body: patchBody,
+    responses: { 200: { description: "The memory", schema: ANY } },
+  },
+  {
+    method: "delete",
+    path: "/memories/:id",
+    summary: "Forget one memory (everywhere: text, index, exports)",
+    tags,
+    role: "operator",
+    responses: { 204: { description: "Forgotten" } },
+  },
+  {
+    method: "post",
+    path: "/memories/forget",
+    summary: "Forget by ids, thread, match or age (dry_run first)",
+    tags,
+    role: "operator",
+    body: forgetBody,
+    responses: { 200: { description: "What was forgotten", schema: ANY } },
+  },
+] satisfies readonly Operation[];

@@ -12,9 +12,11 @@ import {
   BoundedMap,
   cosine,
   definePlugin,
+  describe,
   type Impulse,
   MIND_HOOKS,
   type MindEventInput,
+  type Operation,
   type Plugin,
   type PluginContext,
   type Policy,
@@ -641,6 +643,43 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
     }
 
     // The concerns API (spec/server.md §4.2).
+    describe(
+      ctx.http,
+      [
+        {
+          method: "get",
+          path: "/concerns",
+          summary: "Concerns on the caller's threads (everyone's for administrators)",
+          tags: ["mind"],
+          role: "viewer",
+          query: listQuery,
+          responses: {
+            200: { description: "Concerns", schema: z.record(z.string(), z.unknown()) },
+          },
+        },
+        {
+          method: "get",
+          path: "/concerns/:id",
+          summary: "One concern",
+          tags: ["mind"],
+          role: "viewer",
+          responses: {
+            200: { description: "The concern", schema: z.record(z.string(), z.unknown()) },
+          },
+        },
+        {
+          method: "post",
+          path: "/concerns/:id/resolve",
+          summary: "Resolve a concern (confirmed or refuted); 409 once resolved",
+          tags: ["mind"],
+          role: "operator",
+          body: resolveBody,
+          responses: {
+            200: { description: "Resolved", schema: z.record(z.string(), z.unknown()) },
+          },
+        },
+      ] satisfies readonly Operation[],
+    );
     ctx.http.get("/concerns", async (c) => {
       requireRole(c, "viewer");
       const query = readQuery(c, listQuery);

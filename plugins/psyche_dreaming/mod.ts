@@ -15,11 +15,13 @@ import {
   cosine,
   type Database,
   definePlugin,
+  describe,
   type Embedder,
   type Impulse,
   INTENTS,
   MIND_HOOKS,
   type MindEventInput,
+  type Operation,
   type Plugin,
   type PluginContext,
   readQuery,
@@ -429,6 +431,43 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         );
       }
 
+      describe(
+        ctx.http,
+        [
+          {
+            method: "get",
+            path: "/forecasts",
+            summary: "Forecast sets of the caller's threads with their items and resolution",
+            tags: ["mind"],
+            role: "viewer",
+            query: forecastQuery,
+            responses: {
+              200: { description: "Forecast sets", schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+          {
+            method: "get",
+            path: "/forecasts/calibration",
+            summary: "Alignment, surprise and intent hits over a window, by embedder quality",
+            tags: ["mind"],
+            role: "viewer",
+            query: calibrationQuery,
+            responses: {
+              200: { description: "Calibration", schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+          {
+            method: "get",
+            path: "/forecasts/:id",
+            summary: "One forecast set",
+            tags: ["mind"],
+            role: "viewer",
+            responses: {
+              200: { description: "The set", schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+        ] satisfies readonly Operation[],
+      );
       ctx.http.get("/forecasts", async (c) => {
         requireRole(c, "viewer");
         const query = readQuery(c, forecastQuery);

@@ -12,11 +12,13 @@ import {
   type BackgroundJob,
   cosine,
   definePlugin,
+  describe,
   type Embedder,
   type Impulse,
   type JobContext,
   MIND_HOOKS,
   type MindEventInput,
+  type Operation,
   type Plugin,
   pluginState,
   type Profile,
@@ -783,6 +785,53 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
         );
       });
 
+      describe(
+        ctx.http,
+        [
+          {
+            method: "get",
+            path: "/narrative",
+            summary: "The current self-narrative",
+            tags: ["mind"],
+            role: "viewer",
+            responses: {
+              200: { description: "The narrative", schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+          {
+            method: "get",
+            path: "/narrative/versions",
+            summary: "Every narrative version",
+            tags: ["mind"],
+            role: "viewer",
+            responses: {
+              200: { description: "Versions", schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+          {
+            method: "get",
+            path: "/narrative/versions/:n",
+            summary: "One version, with a diff from another (?diff_from=m)",
+            tags: ["mind"],
+            role: "viewer",
+            query: diffQuery,
+            responses: {
+              200: { description: "The version", schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+          {
+            method: "post",
+            path: "/narrative/versions/:n/restore",
+            summary:
+              "Restore a version as a new one (409 NARRATIVE_CONFLICT when another writer won)",
+            tags: ["mind"],
+            role: "operator",
+            responses: {
+              201: { description: "The new version", schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+        ] satisfies readonly Operation[],
+      );
       ctx.http.get("/narrative", async (c) => {
         requireRole(c, "viewer");
         return c.json(await current());

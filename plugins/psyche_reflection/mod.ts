@@ -13,11 +13,13 @@ import {
   type ChatMessage,
   type Database,
   definePlugin,
+  describe,
   type HistoryMessage,
   type Impulse,
   type JobContext,
   MIND_HOOKS,
   type MindEventInput,
+  type Operation,
   type Plugin,
   pluginState,
   type Profile,
@@ -451,6 +453,29 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       ).selectAll("psyche_reflection_runs").select("threads.created_by as owner");
     }
 
+    describe(
+      ctx.http,
+      [
+        {
+          method: "get",
+          path: "/reflections",
+          summary:
+            "Reflection runs (a failed run's raw text only for its thread's owner and admins)",
+          tags: ["mind"],
+          role: "viewer",
+          query: listQuery,
+          responses: { 200: { description: "Runs", schema: z.record(z.string(), z.unknown()) } },
+        },
+        {
+          method: "get",
+          path: "/reflections/:id",
+          summary: "One reflection run",
+          tags: ["mind"],
+          role: "viewer",
+          responses: { 200: { description: "The run", schema: z.record(z.string(), z.unknown()) } },
+        },
+      ] satisfies readonly Operation[],
+    );
     ctx.http.get("/reflections", async (c) => {
       requireRole(c, "viewer");
       const query = readQuery(c, listQuery);

@@ -1,9 +1,9 @@
 /**
  * `GET /openapi.json` (spec/server.md §13): the OpenAPI 3.1 document built
- * by `@hono/zod-openapi` from the routes defined with `createRoute` — the
- * same zod schemas that validate them. Routes are moving to it group by
- * group; `tests/http/openapi_test.ts` lists the ones still outside and
- * fails when a new route is added without a definition.
+ * by `@hono/zod-openapi` from the routes defined with `createRoute` or
+ * described with {@link describe} — in both cases with the same zod schemas
+ * that validate them. `tests/http/openapi_test.ts` fails when a route is
+ * added without a definition, or documented without a route.
  *
  * @module
  */
@@ -23,6 +23,15 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
     in: "header",
     name: "X-API-Key",
   });
+  describe(app, [{
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    tags: ["meta"],
+    role: "public",
+    tier: "api",
+    responses: { 200: { description: "OpenAPI 3.1", schema: z.record(z.string(), z.unknown()) } },
+  }]);
   app.get("/openapi.json", (c) =>
     c.json(app.getOpenAPI31Document({
       openapi: "3.1.0",

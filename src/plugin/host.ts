@@ -1,3 +1,4 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { Hono } from "hono";
 import type { createEventBus } from "../bus.ts";
 import { type Clock, withTimeout } from "../clock.ts";
@@ -191,7 +192,7 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       id,
       config: options.config[id] ?? Object.freeze({}),
       log: options.log.child(id),
-      http: new Hono<AppEnv>(),
+      http: new OpenAPIHono<AppEnv>(),
       db: options.store,
       llm: options.llmFor(id),
       get profile() {

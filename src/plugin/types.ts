@@ -1,4 +1,4 @@
-import type { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "zod";
 import type { EventBus } from "../bus.ts";
 import type { Clock } from "../clock.ts";
@@ -69,7 +69,7 @@ export interface PluginContext<Config = unknown> {
   /** A logger whose records carry `scope: <id>`. */
   readonly log: Logger;
   /** Routes added here are served under `/api/<id>`. */
-  readonly http: Hono<AppEnv>;
+  readonly http: OpenAPIHono<AppEnv>;
   /** The shared database (every table, typed); reach it through repositories. */
   readonly db: Store;
   /** The language model gateway; calls are attributed to this plugin in the ledger and its budget. */
