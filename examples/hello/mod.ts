@@ -7,8 +7,17 @@
  *
  * @module
  */
-import { AppError, configMeta, defineHook, definePlugin, type SequentialHook } from "@synth/kernel";
+import {
+  AppError,
+  configMeta,
+  defineHook,
+  definePlugin,
+  describe,
+  type SequentialHook,
+} from "@synth/kernel";
 import { z } from "zod";
+
+const GREETING_BODY = z.object({ greeting: z.string().min(1).max(40) });
 
 /** The greeting being built; plugins may amend it through {@link GREETING_HOOK}. */
 export interface Greeting {
@@ -63,6 +72,31 @@ export const helloPlugin = definePlugin({
       return result.text;
     }
 
+    // Each route is described for GET /openapi.json with the schema its handler validates with.
+    describe(ctx.http, [
+      {
+        method: "get",
+        path: "/",
+        summary: "A greeting (?name=)",
+        tags: ["hello"],
+        role: "viewer",
+        responses: {
+          200: { description: "The greeting", schema: z.object({ message: z.string() }) },
+        },
+      },
+      {
+        method: "put",
+        path: "/greeting",
+        summary: "Change the greeting (needs the plugin's admin token)",
+        tags: ["hello"],
+        role: "viewer",
+        body: GREETING_BODY,
+        responses: {
+          200: { description: "The new greeting", schema: z.object({ greeting: z.string() }) },
+        },
+      },
+    ]);
+
     ctx.http.get("/", async (c) => {
       const name = c.req.query("name") ?? "world";
       if (name.length > ctx.config.maxNameLength) {
@@ -82,7 +116,7 @@ export const helloPlugin = definePlugin({
           status: 403,
         });
       }
-      const body = z.object({ greeting: z.string().min(1).max(40) }).safeParse(
+      const body = GREETING_BODY.safeParse(
         await c.req.json().catch(() => null),
       );
       if (!body.success) {

@@ -92,3 +92,11 @@ Deno.test("the dependent plugin cannot load without the plugin it depends on", a
     /\[plugin hello_loud\] Cannot load: it depends on "hello", which is not loaded; add "hello" to the plugin list or remove it from dependsOn/,
   );
 });
+
+Deno.test("the example plugin's routes are in the OpenAPI document", async () => {
+  await using host = await createTestHost({ plugins: [helloPlugin] });
+  const document = await (await host.request("/openapi.json")).json();
+  assert.ok(document.paths["/api/hello"]?.get, Object.keys(document.paths).join(", "));
+  assert.ok(document.paths["/api/hello/greeting"]?.put);
+  assert.equal(document.paths["/api/hello/greeting"].put["x-min-role"], "viewer");
+});
