@@ -44,7 +44,7 @@ export { ConfigError, type ConfigIssue } from "./config/load.ts";
 export { durationMs } from "./config/fields.ts";
 export { AppError, type AppErrorOptions, ConfigurationError, errorMessage } from "./errors.ts";
 export type { AppEnv, AppVariables } from "./http/types.ts";
-export { describe, type Operation } from "./http/openapi.ts";
+export { ANY_OBJECT, describe, type Operation, PAGE } from "./http/openapi.ts";
 export { definePlugin } from "./plugin/define.ts";
 export {
   PLUGIN_ERROR_CODES,

@@ -1,7 +1,9 @@
 import {
+  ANY_OBJECT,
   AppError,
   describe,
   type Operation,
+  PAGE,
   type PluginContext,
   readJson,
   readQuery,
@@ -312,8 +314,7 @@ export function memoryRoutes(
   });
 }
 
-const ANY = z.record(z.string(), z.unknown());
-const PAGE = z.object({ items: z.array(ANY), next_cursor: z.string().nullable() });
+const ANY = ANY_OBJECT;
 const tags = ["memory"];
 
 /** The document's view of these routes (the handlers validate with the same schemas). */

@@ -45,6 +45,11 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
     })));
 }
 
+/** Any JSON object (a body whose fields are described in the docs, not here yet). */
+export const ANY_OBJECT = z.record(z.string(), z.unknown());
+/** A `Page` of JSON objects (spec/server.md §2). */
+export const PAGE = z.object({ items: z.array(ANY_OBJECT), next_cursor: z.string().nullable() });
+
 /** The uniform error body (spec/server.md §2). */
 export const ERROR_BODY = z.object({
   success: z.literal(false),

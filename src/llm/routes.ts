@@ -4,7 +4,7 @@ import { isoTime } from "../clock.ts";
 import type { Clock } from "../clock.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { AppEnv } from "../http/types.ts";
-import { describe } from "../http/openapi.ts";
+import { ANY_OBJECT, describe, PAGE } from "../http/openapi.ts";
 import type { KernelLlm } from "./gateway.ts";
 import { LEDGER_GROUPS, type LedgerEntry } from "./ledger.ts";
 
@@ -101,10 +101,6 @@ export function llmRoutes(
     max_tokens: z.number().int().min(1).max(options.generateMaxTokens)
       .default(options.generateMaxTokens),
   });
-  const page = z.object({
-    items: z.array(z.record(z.string(), z.unknown())),
-    next_cursor: z.string().nullable(),
-  });
   describe(app, [
     {
       method: "get",
@@ -112,7 +108,7 @@ export function llmRoutes(
       summary: "Language model calls, newest first (?module=&since=&until=&status=&limit=&cursor=)",
       tags: ["llm"],
       role: "viewer",
-      responses: { 200: { description: "Ledger rows", schema: page } },
+      responses: { 200: { description: "Ledger rows", schema: PAGE } },
     },
     {
       method: "get",
@@ -120,7 +116,7 @@ export function llmRoutes(
       summary: "Calls, tokens and cost grouped by module, provider, model or day (?group_by=)",
       tags: ["llm"],
       role: "viewer",
-      responses: { 200: { description: "Totals", schema: z.record(z.string(), z.unknown()) } },
+      responses: { 200: { description: "Totals", schema: ANY_OBJECT } },
     },
     {
       method: "post",

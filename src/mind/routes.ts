@@ -11,7 +11,7 @@ import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv, Role } from "../http/types.ts";
-import { describe, type Operation } from "../http/openapi.ts";
+import { ANY_OBJECT, describe, type Operation, PAGE } from "../http/openapi.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
@@ -445,8 +445,7 @@ export function mindRoutes(
   return app;
 }
 
-const ANY = z.record(z.string(), z.unknown());
-const PAGE = z.object({ items: z.array(ANY), next_cursor: z.string().nullable() });
+const ANY = ANY_OBJECT;
 const THREAD = z.object({
   id: z.string(),
   title: z.string().nullable(),
