@@ -7,6 +7,7 @@
  * only shrink.
  */
 import assert from "node:assert/strict";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { createTestHost } from "@synth/testing";
 import { BUILTIN_PLUGINS } from "../../src/builtin_plugins.ts";
 import { VERSION } from "../../src/version.ts";
@@ -20,6 +21,10 @@ Deno.test("/openapi.json is OpenAPI 3.1 with the security schemes; documented an
   assert.equal(response.status, 200);
   const document = await response.json();
   assert.equal(document.openapi, "3.1.0");
+  const validator = new Validator();
+  const checked = await validator.validate(document);
+  assert.deepEqual(checked, { valid: true }, "a valid OpenAPI 3.1 document");
+  assert.equal(validator.version, "3.1");
   assert.equal(document.info.version, VERSION);
   assert.deepEqual(Object.keys(document.components.securitySchemes).sort(), [
     "apiKeyAuth",
