@@ -178,6 +178,23 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         };
       },
       activeProjects: () => 0,
+      async budgets() {
+        if (!mind) return [];
+        return (await mind.governor.list()).map((budget) => ({
+          module: budget.module,
+          perHour: budget.limits.perHour ?? null,
+          perDay: budget.limits.perDay ?? null,
+          usedHour: budget.usedHour,
+          usedDay: budget.usedDay,
+        }));
+      },
+      providers() {
+        const up = new Map<string, boolean>();
+        for (const entry of llm.status().entries) {
+          up.set(entry.provider, (up.get(entry.provider) ?? false) || entry.state === "ok");
+        }
+        return [...up].map(([provider, isUp]) => ({ provider, up: isUp }));
+      },
     },
   });
   let auth: AuthService | null = null;
@@ -449,7 +466,12 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       if (type === "turn.cancelled") metrics.turn("cancelled");
     });
     b.subscribe("mind.state", () => void refresh());
-    b.subscribe("mind.job", () => void refresh());
+    b.subscribe("mind.job", (event) => {
+      if (event.data.status === "skipped" && event.data.reason === "budget") {
+        metrics.budgetExhausted(event.data.module);
+      }
+      void refresh();
+    });
     return { refresh };
   }
   app.route(

@@ -71,6 +71,20 @@ export interface MetricsSources {
   dbSizeBytes(): Promise<number>;
   health(): Promise<{ ready: boolean; checks: Record<string, string> }>;
   activeProjects(): number;
+  /** Each module's budget: limits and what the last hour and day used. */
+  budgets(): Promise<
+    Array<
+      {
+        module: string;
+        perHour: number | null;
+        perDay: number | null;
+        usedHour: number;
+        usedDay: number;
+      }
+    >
+  >;
+  /** Each provider of the failover chains: usable or not. */
+  providers(): Array<{ provider: string; up: boolean }>;
 }
 
 /** The psychological values the gauges show (from the `SystemState`). */
@@ -99,6 +113,8 @@ export interface Metrics {
   wsClosed(code: number): void;
   /** One language model call from the ledger. */
   llmCall(row: MindLedgerTable): void;
+  /** A background job skipped for its budget. */
+  budgetExhausted(module: string): void;
   /** A finished turn. */
   turn(
     outcome: "completed" | "failed" | "cancelled",
@@ -125,6 +141,17 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
   const registry = new Registry();
   const registers = [registry];
   const { sources } = options;
+  // prom-client collects gauges concurrently; readings shared by several gauges are made once per scrape.
+  let scrape = 0;
+  const perScrape = <T>(read: () => Promise<T>) => {
+    let memo: { scrape: number; value: Promise<T> } | null = null;
+    return () => {
+      if (memo?.scrape !== scrape) memo = { scrape, value: read() };
+      return memo.value;
+    };
+  };
+  const health = perScrape(() => sources.health());
+  const budgets = perScrape(() => sources.budgets());
 
   const httpRequests = new Counter({
     name: "synth_http_requests_total",
@@ -235,6 +262,52 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
     registers,
   });
   new Gauge({
+    name: "synth_llm_provider_up",
+    help: "1 when a provider's entries are usable, else 0.",
+    labelNames: ["provider"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { provider, up } of sources.providers()) this.set({ provider }, up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "synth_budget_used_tokens",
+    help: "Tokens a module used in the window (hour or day).",
+    labelNames: ["module", "window"],
+    registers,
+    async collect() {
+      this.reset();
+      for (const budget of await budgets()) {
+        this.set({ module: budget.module, window: "hour" }, budget.usedHour);
+        this.set({ module: budget.module, window: "day" }, budget.usedDay);
+      }
+    },
+  });
+  new Gauge({
+    name: "synth_budget_limit_tokens",
+    help: "A module's token limit per window (absent when unlimited).",
+    labelNames: ["module", "window"],
+    registers,
+    async collect() {
+      this.reset();
+      for (const budget of await budgets()) {
+        if (budget.perHour !== null) {
+          this.set({ module: budget.module, window: "hour" }, budget.perHour);
+        }
+        if (budget.perDay !== null) {
+          this.set({ module: budget.module, window: "day" }, budget.perDay);
+        }
+      }
+    },
+  });
+  const budgetExhausted = new Counter({
+    name: "synth_budget_exhausted_total",
+    help: "Background jobs skipped because their module's budget was spent.",
+    labelNames: ["module"],
+    registers,
+  });
+  new Gauge({
     name: "synth_memory_items",
     help: "Stored memories by kind.",
     labelNames: ["kind"],
@@ -298,19 +371,20 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
     help: "1 when /health/ready would answer 200.",
     registers,
     async collect() {
-      const { ready, checks } = await sources.health();
-      this.set(ready ? 1 : 0);
-      healthStatus.reset();
-      for (const [check, status] of Object.entries(checks)) {
-        healthStatus.set({ check }, status === "ok" ? 1 : status === "degraded" ? 0.5 : 0);
-      }
+      this.set((await health()).ready ? 1 : 0);
     },
   });
-  const healthStatus = new Gauge({
+  new Gauge({
     name: "synth_health_check_status",
     help: "Each health check: 1 ok, 0.5 degraded, 0 fail.",
     labelNames: ["check"],
     registers,
+    async collect() {
+      this.reset();
+      for (const [check, status] of Object.entries((await health()).checks)) {
+        this.set({ check }, status === "ok" ? 1 : status === "degraded" ? 0.5 : 0);
+      }
+    },
   });
   new Gauge({
     name: "synth_info",
@@ -410,6 +484,10 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
       if (row.cost_usd !== null) llmCost.inc(labels, row.cost_usd);
     },
 
+    budgetExhausted(module) {
+      budgetExhausted.inc({ module });
+    },
+
     turn(outcome, stages = []) {
       turns.inc({ outcome });
       for (const stage of stages) {
@@ -437,7 +515,10 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
       );
     },
 
-    render: () => registry.metrics(),
+    render() {
+      scrape++;
+      return registry.metrics();
+    },
 
     close() {
       clearInterval(probe);

@@ -101,6 +101,9 @@ Deno.test("after traffic and a turn, /metrics has route templates, +Inf buckets,
   assert.match(text, /process_resident_memory_bytes \d+/);
   assert.match(text, /synth_memory_items\{kind="\w+"\} \d+/);
   assert.match(text, /synth_db_size_bytes [1-9]\d*/);
+  assert.match(text, /synth_llm_provider_up\{provider="openai"\} 1/);
+  assert.match(text, /synth_budget_used_tokens\{module="psyche_dreaming",window="day"\} [1-9]\d*/);
+  assert.match(text, /synth_budget_limit_tokens\{module="psyche_dreaming",window="day"\} [1-9]\d*/);
 
   const checked = await promtool(text);
   if (checked === null) {
