@@ -45,6 +45,7 @@ export { durationMs } from "./config/fields.ts";
 export { AppError, type AppErrorOptions, ConfigurationError, errorMessage } from "./errors.ts";
 export type { AppEnv, AppVariables } from "./http/types.ts";
 export { ANY_OBJECT, describe, type Operation, PAGE } from "./http/openapi.ts";
+export { firstJsonValue } from "./llm/json_tools.ts";
 export { definePlugin } from "./plugin/define.ts";
 export {
   PLUGIN_ERROR_CODES,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Impulse, type Intent, INTENTS, type Profile } from "@synth/kernel";
+import { firstJsonValue, type Impulse, type Intent, INTENTS, type Profile } from "@synth/kernel";
 import { z } from "zod";
 
 /** One forecast item. */
@@ -22,24 +22,7 @@ const itemSchema = z.object({
 
 /** The first balanced JSON array in a text (strings respected), or null. */
 export function firstJsonArray(text: string): string | null {
-  const start = text.indexOf("[");
-  if (start < 0) return null;
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  for (let i = start; i < text.length; i++) {
-    const char = text[i]!;
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (char === "\\") escaped = true;
-      else if (char === '"') inString = false;
-      continue;
-    }
-    if (char === '"') inString = true;
-    else if (char === "[" || char === "{") depth++;
-    else if ((char === "]" || char === "}") && --depth === 0) return text.slice(start, i + 1);
-  }
-  return null;
+  return firstJsonValue(text, "[");
 }
 
 /**

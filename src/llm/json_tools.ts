@@ -23,9 +23,12 @@ export function looksLikeJsonStart(text: string): boolean {
   return start.startsWith("{") || start.startsWith("```");
 }
 
-/** The first balanced JSON object in a text (ignoring braces inside strings), or null. */
-export function firstJsonObject(text: string): string | null {
-  const start = text.indexOf("{");
+/**
+ * The first balanced JSON value opened by `opener` (`{` for an object, `[`
+ * for an array) in a text, brackets inside strings ignored, or null.
+ */
+export function firstJsonValue(text: string, opener: "{" | "["): string | null {
+  const start = text.indexOf(opener);
   if (start < 0) return null;
   let depth = 0;
   let inString = false;
@@ -39,10 +42,15 @@ export function firstJsonObject(text: string): string | null {
       continue;
     }
     if (char === '"') inString = true;
-    else if (char === "{") depth++;
-    else if (char === "}" && --depth === 0) return text.slice(start, i + 1);
+    else if (char === "[" || char === "{") depth++;
+    else if ((char === "]" || char === "}") && --depth === 0) return text.slice(start, i + 1);
   }
   return null;
+}
+
+/** The first balanced JSON object in a text (ignoring braces inside strings), or null. */
+export function firstJsonObject(text: string): string | null {
+  return firstJsonValue(text, "{");
 }
 
 /** Parses JSON, then once more after a light repair (trailing commas, single quotes). */
