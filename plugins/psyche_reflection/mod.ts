@@ -219,8 +219,14 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         ...(primary === "explicit" ? {} : { lastNonExplicitTurn: c.turns }),
         due: [],
       });
-      if (!parsed.ok) {
-        await db.insertInto("psyche_reflection_runs").values({
+      // One row per run, whatever its outcome.
+      const recordRun = (
+        outcome: { status: "failed"; error: string; raw: string } | {
+          status: "done";
+          output: string;
+        },
+      ) =>
+        db.insertInto("psyche_reflection_runs").values({
           id,
           at: now,
           thread_id: where.threadId,
@@ -228,12 +234,14 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           job_id: context.jobId,
           triggers: JSON.stringify(triggers),
           primary_trigger: primary,
-          status: "failed",
-          output: null,
-          error: parsed.error,
-          raw: raw.slice(0, 2_000),
+          status: outcome.status,
+          output: outcome.status === "done" ? outcome.output : null,
+          error: outcome.status === "failed" ? outcome.error : null,
+          raw: outcome.status === "failed" ? outcome.raw : null,
           repaired: repaired ? 1 : 0,
         }).execute();
+      if (!parsed.ok) {
+        await recordRun({ status: "failed", error: parsed.error, raw: raw.slice(0, 2_000) });
         return {
           note: `reflection ${id} failed: ${parsed.error}`,
           events: [{ type: "reflection.failed", data: { reflection_id: id, error: parsed.error } }],
@@ -248,20 +256,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         insight: parsed.value.insight === null ? null : clean(parsed.value.insight),
         selfStatement: clean(parsed.value.selfStatement),
       };
-      await db.insertInto("psyche_reflection_runs").values({
-        id,
-        at: now,
-        thread_id: where.threadId,
-        turn_id: where.turnId,
-        job_id: context.jobId,
-        triggers: JSON.stringify(triggers),
-        primary_trigger: primary,
-        status: "done",
-        output: JSON.stringify(output),
-        error: null,
-        raw: null,
-        repaired: repaired ? 1 : 0,
-      }).execute();
+      await recordRun({ status: "done", output: JSON.stringify(output) });
       if (output.insight !== null) {
         await state.set("insights", (await state.get<number>("insights") ?? 0) + 1);
       }

@@ -11,15 +11,13 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareDataDir } from "../data_dir.ts";
 import { ConfigurationError, errorMessage } from "../errors.ts";
-import { createKernel, type Kernel } from "../kernel.ts";
+import type { Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
-import { secretValues } from "../llm/providers.ts";
 import { acquireDataDirLock, isDataDirLocked } from "../store/lock.ts";
 import { openStore } from "../store/store.ts";
 import { createLogger, prettySink } from "../telemetry/logger.ts";
-import { createRedactor } from "../telemetry/redact.ts";
 import { type CliIo, EXIT, URL_FILE } from "./io.ts";
-import { loadCliConfig } from "./serve.ts";
+import { cliKernel, configRedactor, loadCliConfig } from "./serve.ts";
 
 /** One way to reach the mind: in this process, or a running server. */
 interface ChatBackend {
@@ -111,13 +109,13 @@ async function localBackend(
   loaded: Exclude<ReturnType<typeof loadCliConfig>, number>,
   dataDir: string,
 ): Promise<ChatBackend> {
-  const { config, origin } = loaded;
+  const { config } = loaded;
   const log = createLogger({
     level: "warn",
     // stdout is the conversation; the kernel's warnings go to stderr.
     sink: prettySink((line) => io.stderr(line)),
     clock: io.clock,
-    redact: createRedactor(secretValues(config.llm, io.env)),
+    redact: configRedactor(loaded, io),
   });
   await prepareDataDir(dataDir, log);
   const lock = await acquireDataDirLock(dataDir);
@@ -128,20 +126,7 @@ async function localBackend(
     log: log.child("store"),
     migrate: config.db.migrateOnStart,
   });
-  const kernel: Kernel = createKernel({
-    config,
-    origin,
-    plugins: io.plugins,
-    log,
-    clock: io.clock,
-    appDir: io.appDir,
-    dataDir,
-    store,
-    env: io.env,
-    cwd: io.cwd,
-  });
-  kernel.onClose(() => lock.release());
-  kernel.onClose(() => store.close());
+  const kernel: Kernel = cliKernel(io, loaded, { log, dataDir, store, lock });
   try {
     await kernel.start();
   } catch (error) {

@@ -6,13 +6,11 @@ import { systemRandom } from "../random.ts";
 import { DbError } from "../store/errors.ts";
 import { openStore } from "../store/store.ts";
 import { createLogger, prettySink } from "../telemetry/logger.ts";
-import { createRedactor } from "../telemetry/redact.ts";
-import { secretValues } from "../llm/providers.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { createEventBus } from "../bus.ts";
 import { ConfigurationError } from "../errors.ts";
 import { createLlmGateway } from "../llm/gateway.ts";
-import { loadCliConfig } from "./serve.ts";
+import { configRedactor, loadCliConfig } from "./serve.ts";
 
 /**
  * Runs a plugin's CLI command with its config section and the store (the
@@ -34,7 +32,7 @@ export async function runPluginCommand(
     level: "warn",
     sink: prettySink(),
     clock: io.clock,
-    redact: createRedactor(secretValues(config.llm, io.env)),
+    redact: configRedactor(loaded, io),
   });
   const dataDir = resolve(io.cwd, config.dataDir);
   let store;

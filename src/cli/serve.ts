@@ -17,7 +17,8 @@ import { openStore, type Store } from "../store/store.ts";
 import { createLogger, jsonLineSink, type Logger, prettySink } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
 import { secretValues } from "../llm/providers.ts";
-import { createRedactor } from "../telemetry/redact.ts";
+import { createRedactor, type Redactor } from "../telemetry/redact.ts";
+import { secretConfigValues } from "../config/redact.ts";
 import { type CliIo, EXIT, URL_FILE } from "./io.ts";
 
 /** Parsed options of `serve`. */
@@ -60,6 +61,44 @@ export function loadCliConfig(
 }
 
 /**
+ * Removes from log records the provider keys of the environment and every
+ * secret config value (JWT secrets, setup token, metrics token…): the
+ * config schema says which keys are secret, so new ones are covered too.
+ */
+export function configRedactor(loaded: LoadedConfig, io: Pick<CliIo, "env">): Redactor {
+  return createRedactor([
+    ...secretValues(loaded.config.llm, io.env),
+    ...secretConfigValues(loaded.config, loaded.fields),
+  ]);
+}
+
+/**
+ * The kernel a CLI command runs on the data directory it has locked and the
+ * store it opened; closing the kernel closes the store and releases the lock.
+ */
+export function cliKernel(
+  io: CliIo,
+  loaded: LoadedConfig,
+  parts: { log: Logger; dataDir: string; store: Store; lock: DataDirLock },
+): Kernel {
+  const kernel = createKernel({
+    config: loaded.config,
+    origin: loaded.origin,
+    plugins: io.plugins,
+    log: parts.log,
+    clock: io.clock,
+    appDir: io.appDir,
+    dataDir: parts.dataDir,
+    store: parts.store,
+    env: io.env,
+    cwd: io.cwd,
+  });
+  kernel.onClose(() => parts.lock.release());
+  kernel.onClose(() => parts.store.close());
+  return kernel;
+}
+
+/**
  * `serve`: resolve config, prepare the data directory, start the plugins,
  * listen, and shut down gracefully on SIGINT/SIGTERM. Resolves with the
  * exit code once the server has stopped. Fatal start-up problems go to
@@ -86,12 +125,7 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     level: config.log.level,
     sink: config.log.format === "pretty" ? prettySink() : jsonLineSink(),
     clock: io.clock,
-    redact: createRedactor([
-      ...secretValues(config.llm, io.env),
-      config.auth.jwt.secret ?? undefined,
-      config.auth.jwt.previousSecret ?? undefined,
-      config.auth.setupToken ?? undefined,
-    ]),
+    redact: configRedactor(loaded, io),
   });
   for (const ignored of origin.ignoredFiles) {
     log.warn("a config file is ignored because another one was found first", {
@@ -145,19 +179,7 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     return exitCode;
   }
 
-  const kernel = createKernel({
-    config,
-    origin,
-    plugins: io.plugins,
-    log,
-    clock: io.clock,
-    appDir: io.appDir,
-    dataDir,
-    store,
-    env: io.env,
-  });
-  kernel.onClose(() => lock.release());
-  kernel.onClose(() => store.close());
+  const kernel = cliKernel(io, loaded, { log, dataDir, store, lock: lock! });
 
   // Listen for signals before anything starts, so a SIGTERM during start-up
   // still ends in a graceful shutdown rather than the default kill.

@@ -35,3 +35,20 @@ export function redactUrlUserInfo(text: string): string {
   const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i.exec(text);
   return match ? `${match[1]}${REDACTED}@${text.slice(match[0].length)}` : text;
 }
+
+/** The values of every secret key that is set (for the log redactor). */
+export function secretConfigValues(
+  config: Readonly<Record<string, unknown>>,
+  fields: readonly ConfigField[],
+): string[] {
+  const values: string[] = [];
+  for (const field of fields) {
+    if (!field.secret) continue;
+    let node: unknown = config;
+    for (const segment of field.path) {
+      node = (node as Record<string, unknown> | undefined)?.[segment];
+    }
+    if (typeof node === "string" && node.length > 0) values.push(node);
+  }
+  return values;
+}

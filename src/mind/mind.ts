@@ -487,6 +487,26 @@ export function createMind(options: CreateMindOptions): Mind {
 
   // --- state ---------------------------------------------------------------
 
+  /** Ends a turn's promise with no reply: cancelled, failed or cut by shutdown. */
+  function resolveWithoutReply(
+    turn: QueuedTurn,
+    status: "cancelled" | "failed",
+    error?: TurnOutcome["error"],
+  ): void {
+    turn.resolve({
+      turnId: turn.handle.turnId,
+      threadId: turn.input.threadId,
+      seq: turn.handle.seq,
+      status,
+      reply: null,
+      messageId: null,
+      flags: { uncertain: false, clarifying: false },
+      usage: null,
+      ...(error ? { error } : {}),
+      state: snapshot(current(), profile),
+    });
+  }
+
   function current(): AffectState {
     state = decay(state, profile, clock.now());
     return state;
@@ -1361,17 +1381,7 @@ export function createMind(options: CreateMindOptions): Mind {
       .catch((error) => log.error("recording a cancelled turn failed", { error }));
     turn.handle.events.emit({ type: "turn.cancelled", turnId: turn.handle.turnId });
     turn.handle.events.close();
-    turn.resolve({
-      turnId: turn.handle.turnId,
-      threadId: turn.input.threadId,
-      seq: turn.handle.seq,
-      status: "cancelled",
-      reply: null,
-      messageId: null,
-      flags: { uncertain: false, clarifying: false },
-      usage: null,
-      state: snapshot(current(), profile),
-    });
+    resolveWithoutReply(turn, "cancelled");
   }
 
   async function processQueue() {
@@ -1400,18 +1410,7 @@ export function createMind(options: CreateMindOptions): Mind {
           log.error("recording a failed turn failed", { error: persistError });
         }
         turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
-        turn.resolve({
-          turnId: turn.handle.turnId,
-          threadId: turn.input.threadId,
-          seq: turn.handle.seq,
-          status: "failed",
-          reply: null,
-          messageId: null,
-          flags: { uncertain: false, clarifying: false },
-          usage: null,
-          error: { ...failure, status: 500 },
-          state: snapshot(current(), profile),
-        });
+        resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
       } finally {
         options.signal.removeEventListener("abort", onShutdown);
         turn.handle.events.close();
@@ -1507,17 +1506,10 @@ export function createMind(options: CreateMindOptions): Mind {
           partial: false,
         });
         turn.handle.events.close();
-        turn.resolve({
-          turnId: turn.handle.turnId,
-          threadId: turn.input.threadId,
-          seq: turn.handle.seq,
-          status: "cancelled",
-          reply: null,
-          messageId: null,
-          flags: { uncertain: false, clarifying: false },
-          usage: null,
-          error: { code: "SHUTTING_DOWN", message: "The server is shutting down", status: 503 },
-          state: snapshot(current(), profile),
+        resolveWithoutReply(turn, "cancelled", {
+          code: "SHUTTING_DOWN",
+          message: "The server is shutting down",
+          status: 503,
         });
       }
       await processing;

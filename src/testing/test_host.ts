@@ -1,5 +1,7 @@
 import { Hono } from "hono";
 import { buildConfigSchema, loadConfig, type ResolvedConfig } from "../config/mod.ts";
+import { listConfigFields } from "../config/fields.ts";
+import { secretConfigValues } from "../config/redact.ts";
 import { prepareDataDir } from "../data_dir.ts";
 import { type RunningServer, serveKernel } from "../http/serve.ts";
 import { handleNotFound } from "../http/errors.ts";
@@ -111,7 +113,10 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       },
       env: (name) => env[name],
     });
-    redactor.redact = createRedactor(secretValues(config.llm, (name) => env[name]));
+    redactor.redact = createRedactor([
+      ...secretValues(config.llm, (name) => env[name]),
+      ...secretConfigValues(config, listConfigFields(schema)),
+    ]);
     await prepareDataDir(dataDir, log);
     const store = openStore({
       dataDir,
