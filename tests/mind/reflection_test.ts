@@ -60,6 +60,12 @@ Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answer
   assert.equal(events.length, 1);
   assert.equal(JSON.parse(events[0]!.data).window, "hour");
   assert.ok(host.kernel.mind.affect().d <= d);
+  const metrics = await (await host.request("/metrics")).text();
+  assert.match(metrics, /synth_budget_exhausted_total\{module="psyche_reflection"\} 1/);
+  assert.match(
+    metrics,
+    /synth_budget_limit_tokens\{module="psyche_reflection",window="hour"\} 100/,
+  );
 });
 
 Deno.test("invalid then valid JSON succeeds with a repair row; invalid twice is a failed run that changes nothing", async () => {
