@@ -47,6 +47,24 @@ export type { AppEnv, AppVariables } from "./http/types.ts";
 export { ANY_OBJECT, describe, type Operation, PAGE } from "./http/openapi.ts";
 export { firstJsonValue } from "./llm/json_tools.ts";
 export { definePlugin } from "./plugin/define.ts";
+export { defineTool } from "./tools/define.ts";
+export { ToolError } from "./tools/errors.ts";
+export type {
+  ToolDefinition,
+  ToolHostContext,
+  ToolLimits,
+  ToolResult,
+  ToolRisk,
+} from "./tools/types.ts";
+export type { ShellBinaryConfig, ToolsConfig } from "./tools/config.ts";
+export {
+  folderBytes,
+  hideWorkspace,
+  resolveInWorkspace,
+  type WorkspacePath,
+} from "./tools/workspace.ts";
+export type { Grants } from "./sandbox/host.ts";
+export type { WorkerContext } from "./sandbox/worker_types.ts";
 export {
   PLUGIN_ERROR_CODES,
   PluginError,
@@ -77,6 +95,7 @@ export type {
   PluginHooks,
   PluginManifest,
   SandboxPermissions,
+  ToolRegistrar,
 } from "./plugin/types.ts";
 export type { CheckResult, CheckStatus, HealthCheck, HealthRegistrar } from "./telemetry/health.ts";
 export type { LogFields, Logger, LogLevel, LogRecord } from "./telemetry/logger.ts";

@@ -14,7 +14,7 @@ import type { Profile } from "../mind/profile.ts";
 import { PLUGIN_ERROR_CODES, PluginError, type PluginErrorCode } from "./errors.ts";
 import type { HookRegistry, RunHookOptions } from "./hooks.ts";
 import { orderPlugins } from "./order.ts";
-import type { AnyPlugin, PluginContext, PluginHooks } from "./types.ts";
+import type { AnyPlugin, PluginContext, PluginHooks, ToolRegistrar } from "./types.ts";
 
 /** Where the host is in its lifecycle. */
 export type PluginHostState =
@@ -53,6 +53,8 @@ export interface CreatePluginHostOptions {
   timeouts: PluginTimeouts;
   /** The gateway view a plugin gets, attributed to its id. */
   llmFor: (pluginId: string) => ModuleLlm;
+  /** The tool registry a plugin registers into. @default one that refuses every tool */
+  toolsFor?: (pluginId: string) => ToolRegistrar;
   /** The mind's profile (loaded before setup). */
   profile: () => Profile;
 }
@@ -205,6 +207,15 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       signal: controller.signal,
       health: options.health,
       hooks,
+      tools: options.toolsFor?.(id) ?? {
+        register() {
+          throw new PluginError(
+            PLUGIN_ERROR_CODES.SETUP_FAILED,
+            "This host has no tool registry",
+            { plugin: id },
+          );
+        },
+      },
       use<T>(dependency: string): T {
         if (!declared.has(dependency)) {
           throw new PluginError(

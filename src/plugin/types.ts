@@ -11,6 +11,18 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
 import type { Profile } from "../mind/profile.ts";
 import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
+import type { ToolDefinition } from "../tools/types.ts";
+
+/** Where tool plugins register their tools (spec/tools.md §1). */
+export interface ToolRegistrar {
+  /**
+   * Adds a tool, attributed to the registering plugin.
+   *
+   * @throws {AppError} `TOOLS_NAME_TAKEN` when another plugin registered the name.
+   */
+  // deno-lint-ignore no-explicit-any
+  register(tool: ToolDefinition<any>): void;
+}
 
 /**
  * What a sandboxed plugin asks for; the operator grants it in config and
@@ -90,6 +102,8 @@ export interface PluginContext<Config = unknown> {
   readonly health: HealthRegistrar;
   /** The turn pipeline's and other plugins' extension points. */
   readonly hooks: PluginHooks;
+  /** Registers tools (the `tool_*` plugins). */
+  readonly tools: ToolRegistrar;
   /**
    * The API a dependency returned from its `setup`.
    *

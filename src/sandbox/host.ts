@@ -1,5 +1,5 @@
 /**
- * The sandbox host (spec/tools.md §3.2): every call runs in a child process
+ * The sandbox host (spec/tools.md §3.2): calls run in child processes
  * started as
  *
  * ```
@@ -15,11 +15,14 @@
  * frame `TOOLS_SANDBOX_PROTOCOL`. The child's frames must carry the random
  * token the host sent first.
  *
+ * The kill timers use real time, not the injected clock: they bound a real
+ * operating-system process.
+ *
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { AppError } from "../errors.ts";
-import { encodeFrame, FrameError, readFrames } from "./frames.ts";
+import { encodeFrame, FrameError, MAX_FRAME_BYTES, readFrames } from "./frames.ts";
 
 /** What a call may touch; every other kind is denied. */
 export interface Grants {
@@ -32,9 +35,12 @@ export interface Grants {
   run?: string[];
 }
 
-/** Limits of one call. */
+/** Limits of one child process. */
 export interface SandboxLimits {
+  /** Wall time of a call; also sets `--cpu` unless `cpuSeconds` is given. */
   timeoutMs: number;
+  /** RLIMIT_CPU of the process. @default ceil(timeoutMs / 1000) + 5 */
+  cpuSeconds?: number;
   /**
    * RLIMIT_DATA of the child. @default 2 GiB — Deno needs about 512 MiB to
    * start, and the tool's Worker reserves its own code range: under 1 GiB
@@ -44,12 +50,14 @@ export interface SandboxLimits {
   memoryBytes?: number;
   /** V8 old-space limit. @default 64 */
   heapMiB?: number;
+  /** Largest frame the child may send. @default 4 MiB */
+  maxFrameBytes?: number;
 }
 
 /** Where the child's executables are. */
 export interface SandboxRuntime {
   /** The deno executable. @default Deno.execPath() */
-  denoPath?: string;
+  denoPath?: string | null;
   /** prlimit; null runs without a memory cap. @default "/usr/bin/prlimit" */
   prlimitPath?: string | null;
   /** The child's working directory (the workspace or an empty folder). */
@@ -58,15 +66,31 @@ export interface SandboxRuntime {
   env?: Record<string, string>;
 }
 
-/** One sandboxed call. */
-export type SandboxJob =
-  | { mode: "code"; code: string; args?: unknown }
-  | { mode: "tool"; /** Module path relative to `src/sandbox/`. */ tool: string; args?: unknown };
+/** One call: code and its arguments. */
+export interface SandboxCall {
+  /** `body`: the body of an async function of `args`; `module`: a worker module exporting `run`. */
+  codeType: "body" | "module";
+  code: string;
+  args?: unknown;
+  /** The worker's context (`WorkerContext` without `deadlineMs`). */
+  ctx?: Record<string, unknown>;
+  timeoutMs: number;
+  /** Aborting kills the child: `TOOLS_CANCELLED`. */
+  signal?: AbortSignal;
+}
 
-/** A call's outcome as the tool reported it. */
+/** A call's outcome as the code reported it. */
 export type SandboxOutcome =
   | { ok: true; data: unknown }
-  | { ok: false; error: { name: string; message: string } };
+  | { ok: false; error: { code?: string; name: string; message: string } };
+
+/** A job of {@link runSandboxed}. */
+export type SandboxJob =
+  | { mode: "code"; code: string; args?: unknown }
+  | { mode: "module"; code: string; args?: unknown; ctx?: Record<string, unknown> };
+
+/** Why the host killed a child (`synth_tool_sandbox_kills_total{reason}`). */
+export type KillReason = "timeout" | "cancelled" | "protocol" | "oom" | "idle" | "shutdown";
 
 const RUNTIME_DIR = fromFileUrl(new URL(".", import.meta.url));
 const RUNNER = fromFileUrl(new URL("./runner.ts", import.meta.url));
@@ -75,7 +99,9 @@ const STDERR_CAP = 64 * 1024;
 export const DEFAULT_MEMORY_BYTES = 2 * 1024 * 1024 * 1024;
 
 function sandboxError(code: string, message: string): AppError {
-  return new AppError(code, message, { status: code === "TOOLS_TIMEOUT" ? 504 : 500 });
+  return new AppError(code, message, {
+    status: code === "TOOLS_TIMEOUT" ? 504 : code === "TOOLS_CANCELLED" ? 409 : 500,
+  });
 }
 
 /** The child's command line (exported for the test that checks it). */
@@ -109,7 +135,7 @@ export function childCommand(
     command: runtime.prlimitPath ?? "/usr/bin/prlimit",
     args: [
       `--data=${limits.memoryBytes ?? DEFAULT_MEMORY_BYTES}`,
-      `--cpu=${Math.ceil(limits.timeoutMs / 1000) + 5}`,
+      `--cpu=${limits.cpuSeconds ?? Math.ceil(limits.timeoutMs / 1000) + 5}`,
       "--",
       deno,
       ...denoArgs,
@@ -118,117 +144,342 @@ export function childCommand(
 }
 
 /**
- * Runs one job in a fresh child. Resolves with the tool's outcome (its own
- * errors, including denied permissions, are outcomes); rejects with
- * `TOOLS_TIMEOUT`, `TOOLS_SANDBOX_OOM`, `TOOLS_SANDBOX_CRASHED` or
- * `TOOLS_SANDBOX_PROTOCOL`.
+ * One sandbox child. It serves calls one at a time, each in a fresh Worker;
+ * a timeout, a cancel, a protocol breach or an out-of-memory error kills it.
+ */
+export class SandboxProcess {
+  /** Calls answered so far. */
+  calls = 0;
+  /** Why the host killed it, if it did. */
+  killedFor: KillReason | null = null;
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #token = crypto.randomUUID().replaceAll("-", "");
+  readonly #ready: Promise<void>;
+  readonly #ended: Promise<Deno.CommandStatus>;
+  #pending: { callId: string; resolve(outcome: SandboxOutcome): void } | null = null;
+  #stderr = "";
+  #alive = true;
+  #busy = false;
+
+  /** Spawns a child with these grants; throws when the executable cannot start. */
+  constructor(
+    readonly grants: Grants,
+    limits: SandboxLimits,
+    runtime: SandboxRuntime,
+    private readonly onKill?: (reason: KillReason) => void,
+  ) {
+    const { command, args } = childCommand(grants, limits, runtime);
+    const child = new Deno.Command(command, {
+      args,
+      cwd: runtime.cwd,
+      clearEnv: true,
+      env: { NO_COLOR: "1", ...runtime.env },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    const stderrDone = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.#stderr = (this.#stderr + chunk).slice(-STDERR_CAP);
+      }
+    })().catch(() => {});
+    let readyResolve!: () => void;
+    let readyReject!: (error: unknown) => void;
+    this.#ready = new Promise((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    this.#ready.catch(() => {});
+    void this.#writer.write(encodeFrame({
+      type: "sandbox.init",
+      protocol: 1,
+      token: this.#token,
+      grants,
+    })).catch(() => {});
+    this.#ended = (async () => {
+      try {
+        for await (
+          const frame of readFrames(child.stdout, limits.maxFrameBytes ?? MAX_FRAME_BYTES)
+        ) {
+          const message = frame as Record<string, unknown>;
+          if (message === null || typeof message !== "object" || message.token !== this.#token) {
+            throw new FrameError("a frame without the session token");
+          }
+          if (message.type === "sandbox.ready") readyResolve();
+          else if (message.type === "tool.result" && message.callId === this.#pending?.callId) {
+            const pending = this.#pending;
+            this.#pending = null;
+            pending?.resolve(outcomeOf(message));
+          } else if (message.type !== "sandbox.pong") {
+            throw new FrameError(`an unexpected frame of type ${String(message.type)}`);
+          }
+        }
+      } catch (error) {
+        // A bad frame, or a read failure of the pipe: either way the child is not trusted further.
+        if (error instanceof FrameError || this.killedFor === null) this.kill("protocol");
+      }
+      this.#alive = false;
+      const status = await child.status;
+      await stderrDone;
+      readyReject(this.#death(status));
+      this.#pending?.resolve({ ok: false, error: { code: "__death", name: "", message: "" } });
+      this.#pending = null;
+      return status;
+    })();
+  }
+
+  /** Whether the child can take another call. */
+  get alive(): boolean {
+    return this.#alive && this.killedFor === null;
+  }
+
+  /** Whether a call is running. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** SIGKILLs the child; its running call ends with the reason's code. */
+  kill(reason: KillReason): void {
+    if (this.killedFor === null) {
+      this.killedFor = reason;
+      this.onKill?.(reason);
+    }
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+
+  /** Asks the child to exit and waits for it. */
+  async shutdown(): Promise<void> {
+    if (this.#alive) {
+      await this.#writer.write(encodeFrame({ type: "sandbox.shutdown" })).catch(() => {});
+      await this.#writer.close().catch(() => {});
+    }
+    const timer = setTimeout(() => this.kill("shutdown"), 2_000);
+    await this.#ended;
+    clearTimeout(timer);
+  }
+
+  /**
+   * Runs one call. Resolves with the code's outcome (its own errors,
+   * including denied permissions, are outcomes); rejects with
+   * `TOOLS_TIMEOUT`, `TOOLS_CANCELLED`, `TOOLS_SANDBOX_OOM`,
+   * `TOOLS_SANDBOX_CRASHED` or `TOOLS_SANDBOX_PROTOCOL`.
+   */
+  async call(call: SandboxCall): Promise<SandboxOutcome> {
+    if (this.#busy) throw new Error("A sandbox process runs one call at a time");
+    if (!this.alive) throw sandboxError("TOOLS_SANDBOX_CRASHED", "The sandbox process has ended");
+    this.#busy = true;
+    const timer = setTimeout(() => this.kill("timeout"), call.timeoutMs);
+    const onAbort = () => this.kill("cancelled");
+    call.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (call.signal?.aborted) this.kill("cancelled");
+      await this.#ready;
+      const callId = crypto.randomUUID();
+      const answered = new Promise<SandboxOutcome>((resolve) => {
+        this.#pending = { callId, resolve };
+      });
+      await this.#writer.write(encodeFrame({
+        type: "tool.call",
+        callId,
+        codeType: call.codeType,
+        code: call.code,
+        args: call.args ?? null,
+        ctx: call.ctx ?? {},
+        deadlineMs: call.timeoutMs,
+      }));
+      const outcome = await answered;
+      if (!outcome.ok && outcome.error.code === "__death") throw this.#death(await this.#ended);
+      this.calls++;
+      // A buffer allocation failure is the same as a heap death, and leaves the child unfit.
+      if (!outcome.ok && /Array buffer allocation failed/.test(outcome.error.message)) {
+        this.kill("oom");
+        throw sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
+      }
+      return outcome;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      // A write to a dead child, or the ready promise of one that never started.
+      throw this.killedFor || !this.#alive ? this.#death(await this.#ended) : error;
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener("abort", onAbort);
+      this.#busy = false;
+    }
+  }
+
+  #death(status: Deno.CommandStatus): AppError {
+    switch (this.killedFor) {
+      case "timeout":
+        return sandboxError("TOOLS_TIMEOUT", "The tool ran longer than its time limit");
+      case "cancelled":
+        return sandboxError("TOOLS_CANCELLED", "The run was cancelled");
+      case "protocol":
+        return sandboxError(
+          "TOOLS_SANDBOX_PROTOCOL",
+          "The sandboxed tool broke the frame protocol",
+        );
+      case "oom":
+        return sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
+    }
+    if (status.code === 133 || /out of memory|allocation failed/i.test(this.#stderr)) {
+      return sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
+    }
+    return sandboxError(
+      "TOOLS_SANDBOX_CRASHED",
+      `The sandbox ended unexpectedly (exit ${status.code})`,
+    );
+  }
+}
+
+function outcomeOf(message: Record<string, unknown>): SandboxOutcome {
+  if (message.ok === true) return { ok: true, data: message.data ?? null };
+  const error = (message.error ?? {}) as Record<string, unknown>;
+  return {
+    ok: false,
+    error: {
+      ...(typeof error.code === "string" ? { code: error.code } : {}),
+      name: String(error.name ?? "Error"),
+      message: String(error.message ?? ""),
+    },
+  };
+}
+
+/**
+ * Runs one job in a fresh child and ends it. See {@link SandboxProcess.call}
+ * for what resolves and what rejects.
  */
 export async function runSandboxed(
   job: SandboxJob,
   grants: Grants,
   limits: SandboxLimits,
   runtime: SandboxRuntime,
+  options: { signal?: AbortSignal; onKill?: (reason: KillReason) => void } = {},
 ): Promise<SandboxOutcome> {
-  const { command, args } = childCommand(grants, limits, runtime);
-  const child = new Deno.Command(command, {
-    args,
-    cwd: runtime.cwd,
-    clearEnv: true,
-    env: { NO_COLOR: "1", ...runtime.env },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const token = crypto.randomUUID().replaceAll("-", "");
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-  }, limits.timeoutMs);
-
-  // stderr: only its tail is kept, for classifying a death.
-  let stderr = "";
-  const stderrDone = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr = (stderr + chunk).slice(-STDERR_CAP);
-    }
-  })();
-
-  const writer = child.stdin.getWriter();
-  let outcome: SandboxOutcome | undefined;
-  let protocolError: string | undefined;
+  const child = new SandboxProcess(grants, limits, runtime, options.onKill);
   try {
-    await writer.write(encodeFrame({
-      type: "sandbox.init",
-      protocol: 1,
-      token,
-      mode: job.mode,
-      grants,
-      ...(job.mode === "code" ? { code: job.code } : { tool: job.tool }),
-    }));
-    const callId = crypto.randomUUID();
-    for await (const frame of readFrames(child.stdout)) {
-      const message = frame as Record<string, unknown>;
-      if (message === null || typeof message !== "object" || message.token !== token) {
-        protocolError = "a frame without the session token";
-        break;
-      }
-      if (message.type === "sandbox.ready") {
-        await writer.write(encodeFrame({
-          type: "tool.call",
-          callId,
-          args: job.args ?? null,
-          deadlineMs: limits.timeoutMs,
-        }));
-      } else if (message.type === "tool.result" && message.callId === callId) {
-        outcome = message.ok === true ? { ok: true, data: message.data ?? null } : {
-          ok: false,
-          error: {
-            name: String((message.error as Record<string, unknown>)?.name ?? "Error"),
-            message: String((message.error as Record<string, unknown>)?.message ?? ""),
-          },
-        };
-        await writer.write(encodeFrame({ type: "sandbox.shutdown" }));
-        break;
-      } else {
-        protocolError = `an unexpected frame of type ${String(message.type)}`;
-        break;
-      }
-    }
-  } catch (error) {
-    if (error instanceof FrameError) protocolError = error.message;
-    else if (!timedOut) protocolError ??= undefined;
+    return await child.call({
+      codeType: job.mode === "code" ? "body" : "module",
+      code: job.code,
+      args: job.args,
+      ...(job.mode === "module" && job.ctx ? { ctx: job.ctx } : {}),
+      timeoutMs: limits.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    await child.shutdown();
   }
-  if (protocolError !== undefined) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }
-  await writer.close().catch(() => {});
-  const status = await child.status;
-  clearTimeout(timer);
-  await stderrDone.catch(() => {});
+}
 
-  if (timedOut && outcome === undefined) {
-    throw sandboxError("TOOLS_TIMEOUT", `The tool ran longer than ${limits.timeoutMs} ms`);
+/** Options of {@link SandboxPool}. */
+export interface SandboxPoolOptions {
+  /** Processes kept warm. */
+  size: number;
+  /** A process is replaced after this many calls. */
+  maxCallsPerProcess: number;
+  /** A process idle this long is stopped. */
+  idleMs: number;
+  /** Limits of the pooled processes (`timeoutMs` is per call). */
+  limits: Omit<SandboxLimits, "timeoutMs">;
+  runtime: SandboxRuntime;
+  onKill?: (reason: KillReason) => void;
+}
+
+/**
+ * Warm processes without grants (spec/tools.md §3.2): calls of grantless
+ * tools skip the process start, and still get a fresh Worker each. A process
+ * that timed out, crashed or was cancelled is dropped; when every process
+ * is busy a call gets a process of its own.
+ */
+export class SandboxPool {
+  readonly #idle: Array<{ process: SandboxProcess; timer: ReturnType<typeof setTimeout> }> = [];
+  #count = 0;
+  #closed = false;
+
+  constructor(private readonly options: SandboxPoolOptions) {}
+
+  #spawn(): SandboxProcess {
+    return new SandboxProcess(
+      {},
+      {
+        ...this.options.limits,
+        timeoutMs: 0,
+        // Many calls share the CPU limit; each call's wall time is bounded by its timer.
+        cpuSeconds: 60 + Math.ceil(this.options.idleMs / 1000),
+      },
+      this.options.runtime,
+      this.options.onKill,
+    );
   }
-  if (protocolError !== undefined) {
-    throw sandboxError("TOOLS_SANDBOX_PROTOCOL", "The sandboxed tool broke the frame protocol");
+
+  #park(process: SandboxProcess): void {
+    const timer = setTimeout(() => {
+      const index = this.#idle.findIndex((entry) => entry.process === process);
+      if (index >= 0) this.#idle.splice(index, 1);
+      this.#count--;
+      void process.shutdown();
+    }, this.options.idleMs);
+    this.#idle.push({ process, timer });
   }
-  if (outcome !== undefined) {
-    // A tool that ran out of buffer memory reports a RangeError: the same as a heap death.
-    if (!outcome.ok && /Array buffer allocation failed/.test(outcome.error.message)) {
-      throw sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
+
+  /** Starts processes up to the pool's size. */
+  warm(): void {
+    while (!this.#closed && this.#count < this.options.size) {
+      this.#count++;
+      this.#park(this.#spawn());
     }
-    return outcome;
   }
-  if (status.code === 133 || /out of memory|allocation failed/i.test(stderr)) {
-    throw sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
+
+  /** Processes alive (idle or running a call). */
+  get size(): number {
+    return this.#count;
   }
-  throw sandboxError(
-    "TOOLS_SANDBOX_CRASHED",
-    `The sandbox ended unexpectedly (exit ${status.code})`,
-  );
+
+  /** Runs a call on a warm process, or on a new one when all are busy. */
+  async call(call: SandboxCall): Promise<SandboxOutcome> {
+    let entry = this.#idle.pop();
+    while (entry && !entry.process.alive) {
+      clearTimeout(entry.timer);
+      this.#count--;
+      entry = this.#idle.pop();
+    }
+    let process: SandboxProcess;
+    let pooled = true;
+    if (entry) {
+      clearTimeout(entry.timer);
+      process = entry.process;
+    } else if (!this.#closed && this.#count < this.options.size) {
+      this.#count++;
+      process = this.#spawn();
+    } else {
+      pooled = false;
+      process = this.#spawn();
+    }
+    try {
+      return await process.call(call);
+    } finally {
+      const reusable = pooled && !this.#closed && process.alive &&
+        process.calls < this.options.maxCallsPerProcess;
+      if (reusable) this.#park(process);
+      else {
+        if (pooled) this.#count--;
+        void process.shutdown();
+        // Keep the pool warm for the next call.
+        if (pooled && !this.#closed) this.warm();
+      }
+    }
+  }
+
+  /** Stops every idle process; running calls finish on their own. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const idle = this.#idle.splice(0);
+    for (const entry of idle) clearTimeout(entry.timer);
+    this.#count -= idle.length;
+    await Promise.all(idle.map((entry) => entry.process.shutdown()));
+  }
 }

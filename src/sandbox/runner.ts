@@ -1,15 +1,17 @@
 /**
  * The sandbox child (spec/tools.md §3.2): started by the host under
  * `prlimit` with `deno run --no-prompt --no-remote --no-npm --no-config`
- * and exactly the call's grants as flags. It reads the `sandbox.init` frame
- * (with the host's token) before any tool code exists, then runs each
- * `tool.call` in a Worker whose `deno.permissions` are the same grants — a
- * second layer — and answers `tool.result` frames carrying the token.
- * Relative imports only: this folder is all the child may read of the app.
+ * and exactly the grants as flags. It reads the `sandbox.init` frame (with
+ * the host's token) before any tool code exists, then runs each `tool.call`
+ * in a fresh Worker whose `deno.permissions` are the same grants — a second
+ * layer — built from a blob URL of the code the call carries, and answers
+ * `tool.result` frames carrying the token. A pooled child serves many calls,
+ * one at a time, never sharing a Worker. Relative imports only: this folder
+ * is all the child may read of the app.
  *
  * @module
  */
-import { encodeFrame, readFrames } from "./frames.ts";
+import { encodeFrame, FrameError, readFrames } from "./frames.ts";
 
 interface Grants {
   read?: string[];
@@ -23,25 +25,49 @@ interface Init {
   type: "sandbox.init";
   protocol: 1;
   token: string;
-  mode: "code" | "tool";
   grants: Grants;
-  code?: string;
-  tool?: string;
 }
 
-type Call =
-  | { type: "tool.call"; callId: string; args: unknown; deadlineMs: number }
-  | { type: "sandbox.shutdown" };
+interface ToolCall {
+  type: "tool.call";
+  callId: string;
+  /** `body`: the body of an async function of `args`; `module`: a worker module exporting `run`. */
+  codeType: "body" | "module";
+  code: string;
+  args: unknown;
+  ctx?: Record<string, unknown>;
+  deadlineMs: number;
+}
 
-async function send(message: Record<string, unknown>, token: string) {
-  await Deno.stdout.write(encodeFrame({ ...message, token }));
+type HostFrame = ToolCall | { type: "sandbox.shutdown" } | { type: "sandbox.ping" };
+
+let token = "";
+async function send(message: Record<string, unknown>) {
+  let frame: Uint8Array;
+  try {
+    frame = encodeFrame({ ...message, token });
+  } catch (error) {
+    if (!(error instanceof FrameError) || message.type !== "tool.result") throw error;
+    frame = encodeFrame({
+      type: "tool.result",
+      callId: message.callId,
+      ok: false,
+      error: {
+        code: "TOOLS_OUTPUT_TOO_LARGE",
+        name: "Error",
+        message: "The tool's result is larger than a sandbox frame (4 MiB)",
+      },
+      token,
+    });
+  }
+  await Deno.stdout.write(frame);
 }
 
 /** The Worker's permissions: the grants, every other kind off. */
-function workerPermissions(grants: Grants, extraRead: string[] = []) {
+function workerPermissions(grants: Grants) {
   const list = (value: string[] | undefined) => (value && value.length > 0 ? value : false);
   return {
-    read: list([...(grants.read ?? []), ...extraRead]),
+    read: list(grants.read),
     write: list(grants.write),
     net: list(grants.net),
     env: list(grants.env),
@@ -52,20 +78,53 @@ function workerPermissions(grants: Grants, extraRead: string[] = []) {
   } as const;
 }
 
-/**
- * The Worker's module: model-written code as the body of an async function
- * of `args`, or a tool module's default export.
- */
-function harness(body: string): string {
-  return `${body}\n` +
-    `self.onmessage = async (event) => {\n` +
-    `  try { self.postMessage({ ok: true, data: await __body(event.data) ?? null }); }\n` +
-    `  catch (error) { self.postMessage({ ok: false, error: { name: String(error?.name ?? "Error"), message: String(error?.message ?? error) } }); }\n` +
-    `};\n`;
+/** What every Worker appends: receive the call, answer once, with a coded error when thrown. */
+const DISPATCH = `
+self.onmessage = async (event) => {
+  try {
+    const data = await __run(event.data.args, event.data.ctx);
+    self.postMessage({ ok: true, data: data === undefined ? null : data });
+  } catch (error) {
+    self.postMessage({ ok: false, error: {
+      code: typeof error?.code === "string" ? error.code : undefined,
+      name: String(error?.name ?? "Error"),
+      message: String(error?.message ?? error),
+    } });
+  }
+};
+`;
+
+const urls = new Map<string, string>();
+/** A blob URL per distinct source (the pool runs the same tools again). */
+function moduleUrl(call: ToolCall): string {
+  const key = `${call.codeType}\u0000${call.code}`;
+  let url = urls.get(key);
+  if (url === undefined) {
+    const source = call.codeType === "body"
+      ? `const __run = async (args) => {\n${call.code}\n};\n${DISPATCH}`
+      : `${call.code}\nconst __run = run;\n${DISPATCH}`;
+    url = URL.createObjectURL(new Blob([source], { type: "application/typescript" }));
+    if (urls.size > 16) urls.clear();
+    urls.set(key, url);
+  }
+  return url;
 }
 
-function blobUrl(source: string): string {
-  return URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+function runInWorker(call: ToolCall, grants: Grants): Promise<Record<string, unknown>> {
+  const worker = new Worker(moduleUrl(call), {
+    type: "module",
+    deno: { permissions: workerPermissions(grants) },
+  } as WorkerOptions);
+  return new Promise<Record<string, unknown>>((resolve) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      resolve({ ok: false, error: { name: "Error", message: String(event.message) } });
+    };
+    worker.onmessageerror = () =>
+      resolve({ ok: false, error: { name: "Error", message: "the result is not cloneable" } });
+    worker.postMessage({ args: call.args, ctx: { ...call.ctx, deadlineMs: call.deadlineMs } });
+  }).finally(() => worker.terminate());
 }
 
 async function main() {
@@ -73,37 +132,18 @@ async function main() {
   const first = await frames.next();
   const init = first.value as Init | undefined;
   if (!init || init.type !== "sandbox.init" || init.protocol !== 1 || !init.token) Deno.exit(70);
-  const token = init.token;
-  let url: string;
-  let extraRead: string[] = [];
-  if (init.mode === "code") {
-    url = blobUrl(harness(`const __body = async (args) => {\n${init.code ?? ""}\n};`));
-  } else {
-    const module = new URL(init.tool!, import.meta.url);
-    url = blobUrl(harness(`import __body from ${JSON.stringify(module.href)};`));
-    extraRead = [module.pathname];
-  }
-  await send({ type: "sandbox.ready" }, token);
+  token = init.token;
+  await send({ type: "sandbox.ready" });
   for await (const frame of frames) {
-    const call = frame as Call;
-    if (call.type === "sandbox.shutdown") break;
-    if (call.type !== "tool.call") Deno.exit(71);
-    const { callId, args } = call;
-    // A fresh Worker per call: nothing is shared between calls.
-    const worker = new Worker(url, {
-      type: "module",
-      deno: { permissions: workerPermissions(init.grants, extraRead) },
-    } as WorkerOptions);
-    const outcome = await new Promise<Record<string, unknown>>((resolve) => {
-      worker.onmessage = (event) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        resolve({ ok: false, error: { name: "Error", message: String(event.message) } });
-      };
-      worker.postMessage(args);
-    });
-    worker.terminate();
-    await send({ type: "tool.result", callId, ...outcome }, token);
+    const message = frame as HostFrame;
+    if (message.type === "sandbox.shutdown") break;
+    if (message.type === "sandbox.ping") {
+      await send({ type: "sandbox.pong" });
+      continue;
+    }
+    if (message.type !== "tool.call") Deno.exit(71);
+    const outcome = await runInWorker(message, init.grants);
+    await send({ type: "tool.result", callId: message.callId, ...outcome });
   }
   Deno.exit(0);
 }
