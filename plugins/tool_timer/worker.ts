@@ -1,4 +1,4 @@
-import type { WorkerContext } from "../../src/sandbox/worker_types.ts";
+import type { WorkerContext } from "@synth/kernel";
 
 /** Sleeps, then reports the requested and the measured time. */
 export async function run(
