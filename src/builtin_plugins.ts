@@ -4,6 +4,7 @@ import { psycheCalibrationPlugin } from "../plugins/psyche_calibration/mod.ts";
 import { psycheDreamingPlugin } from "../plugins/psyche_dreaming/mod.ts";
 import { psychePurposePlugin } from "../plugins/psyche_purpose/mod.ts";
 import { psycheReflectionPlugin } from "../plugins/psyche_reflection/mod.ts";
+import { timerTool } from "../plugins/tool_timer/mod.ts";
 import type { AnyPluginCommand } from "./plugin/command.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
 
@@ -19,6 +20,7 @@ export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [
   psycheDreamingPlugin,
   psychePurposePlugin,
   psycheReflectionPlugin,
+  timerTool,
 ];
 
 /** CLI subcommands of the built-in plugins (`deno task reembed`). */

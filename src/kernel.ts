@@ -40,6 +40,9 @@ import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands
 import { createMind, type Mind } from "./mind/mind.ts";
 import { loadProfile } from "./mind/profile.ts";
 import { mindRoutes } from "./mind/routes.ts";
+import { SandboxPool } from "./sandbox/host.ts";
+import { createToolService, type ToolService } from "./tools/service.ts";
+import { toolRoutes } from "./tools/routes.ts";
 
 const HOST_STATE_REASONS: Record<PluginHost["state"], string> = {
   created: "plugins are not set up yet",
@@ -106,6 +109,8 @@ export interface Kernel {
   readonly metrics: Metrics;
   /** The sandbox's health probe (the server warms it at start). */
   readonly sandbox: SandboxProbe;
+  /** The tool host: registry, runs, approvals. */
+  readonly tools: ToolService;
   /**
    * The mind (after {@link Kernel.start}).
    *
@@ -178,6 +183,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         };
       },
       activeProjects: () => 0,
+      approvalsPending: () => tools.pendingApprovals(),
       async budgets() {
         if (!mind) return [];
         return (await mind.governor.list()).map((budget) => ({
@@ -314,6 +320,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     store: options.store,
     app,
     llmFor: (id) => llm.forModule(id),
+    toolsFor: () => ({ register: (tool) => tools.register(tool, "builtin") }),
     profile: () => started().mind.profile,
     timeouts: {
       setupMs: config.pluginHost.setupTimeoutMs,
@@ -336,9 +343,44 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   const sandbox = createSandboxProbe({
     clock,
     cwd: join(options.dataDir, "sandbox", "empty"),
-    prlimitPath: "/usr/bin/prlimit",
+    prlimitPath: config.tools.sandbox.prlimitPath,
+    denoPath: config.tools.sandbox.denoPath,
   });
   health.register("sandbox", () => sandbox.check());
+  const sandboxRuntime = {
+    cwd: join(options.dataDir, "sandbox", "empty"),
+    prlimitPath: config.tools.sandbox.prlimitPath,
+    denoPath: config.tools.sandbox.denoPath,
+  };
+  const tools = createToolService({
+    config: config.tools,
+    store: options.store,
+    clock,
+    ids,
+    log: log.child("tools"),
+    bus: bus.scoped("kernel"),
+    dataDir: options.dataDir,
+    env: options.env ?? (() => undefined),
+    ...(config.tools.sandbox.pool.size > 0
+      ? {
+        pool: new SandboxPool({
+          size: config.tools.sandbox.pool.size,
+          maxCallsPerProcess: config.tools.sandbox.pool.maxCallsPerProcess,
+          idleMs: config.tools.sandbox.pool.idleMs,
+          limits: {
+            memoryBytes: config.tools.sandbox.memoryLimitBytes,
+            heapMiB: config.tools.sandbox.heapMiB,
+            maxFrameBytes: config.tools.sandbox.maxFrameBytes,
+          },
+          runtime: sandboxRuntime,
+          onKill: (reason) => metrics.sandboxKill(reason),
+        }),
+      }
+      : {}),
+    onRunEnd: (tool, outcome, seconds) => metrics.toolRun(tool, outcome, seconds),
+    onKill: (reason) => metrics.sandboxKill(reason),
+  });
+  app.route("/", toolRoutes(() => tools));
   let mind: Mind | undefined;
   let commands: CommandDispatcher | undefined;
   const started = () => {
@@ -365,6 +407,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     bus: bus.scoped("kernel"),
     ids,
     mind: () => started().mind,
+    tools: () => tools,
     async authenticate(token) {
       if (!config.auth.enabled) {
         return {
@@ -534,6 +577,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     accessLog,
     metrics,
     sandbox,
+    tools,
     ids,
     log,
     clock,
@@ -591,6 +635,8 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         signal: host.signal,
       });
       await host.setup();
+      await Deno.mkdir(sandboxRuntime.cwd, { recursive: true });
+      await tools.start();
       const unknownChecks = (config.health.readyRequires ?? []).filter((name) =>
         !health.names().includes(name)
       );
@@ -622,6 +668,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         ws.stop();
         llm.close();
         await mind?.stop();
+        await tools.stop();
         await host.stop();
         await closeAll();
       })();

@@ -3,6 +3,7 @@ import { LOG_LEVELS } from "../telemetry/logger.ts";
 import { configMeta, durationMs } from "./fields.ts";
 import { LLM_CONFIG_SHAPE, priceSchema } from "../llm/config.ts";
 import { parseCidr } from "../security/ip.ts";
+import { TOOLS_CONFIG_SHAPE } from "../tools/config.ts";
 
 /** An IPv4/IPv6 address or CIDR range with no host bits set. */
 const cidrText = z.string().min(2).max(60).refine((text) => {
@@ -300,6 +301,7 @@ export const KERNEL_CONFIG_SHAPE = {
         "Model → {in, out, cachedIn?} USD per million tokens; costs of unknown models show as unknown.",
     })),
   }).prefault({}),
+  tools: z.strictObject(TOOLS_CONFIG_SHAPE).prefault({}),
   chat: z.strictObject({
     maxQueue: z.number().int().min(0).default(4).meta(configMeta({
       description: "Turns that may wait behind the running one; more get 429 CHAT_QUEUE_FULL.",

@@ -14,7 +14,13 @@ import type { Profile } from "../mind/profile.ts";
 import { PLUGIN_ERROR_CODES, PluginError, type PluginErrorCode } from "./errors.ts";
 import type { HookRegistry, RunHookOptions } from "./hooks.ts";
 import { orderPlugins } from "./order.ts";
-import type { AnyPlugin, PluginContext, PluginHooks, ToolRegistrar } from "./types.ts";
+import {
+  type AnyPlugin,
+  type PluginContext,
+  type PluginHooks,
+  TOOL_PLUGIN,
+  type ToolRegistrar,
+} from "./types.ts";
 
 /** Where the host is in its lifecycle. */
 export type PluginHostState =
@@ -159,7 +165,8 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
         { plugin: id },
       );
     }
-    if (isolation !== "in_process") {
+    // A built-in tool's plugin only declares its tool; the tool's code runs in the sandbox.
+    if (isolation !== "in_process" && !(TOOL_PLUGIN in plugin)) {
       throw new PluginError(
         PLUGIN_ERROR_CODES.ISOLATION_UNSUPPORTED,
         `Cannot load in the server process: its isolation is ${

@@ -13,6 +13,13 @@ import type { Profile } from "../mind/profile.ts";
 import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
 import type { ToolDefinition } from "../tools/types.ts";
 
+/**
+ * Marks a plugin made by `defineTool`: isolation `sandbox`, yet set up by
+ * the host, because its setup only registers the tool whose worker runs in
+ * the sandbox.
+ */
+export const TOOL_PLUGIN: unique symbol = Symbol("synth.toolPlugin");
+
 /** Where tool plugins register their tools (spec/tools.md §1). */
 export interface ToolRegistrar {
   /**

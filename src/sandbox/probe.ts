@@ -19,7 +19,10 @@ export interface SandboxProbeOptions {
   clock: Clock;
   /** The empty folder probe calls run in. */
   cwd: string;
-  prlimitPath: string;
+  /** null: the operator turned the memory cap off. */
+  prlimitPath: string | null;
+  /** The deno executable; null = the server's own. */
+  denoPath?: string | null;
 }
 
 /** The sandbox probe. */
@@ -42,11 +45,14 @@ export function createSandboxProbe(options: SandboxProbeOptions): SandboxProbe {
   let running: Promise<CheckResult> | null = null;
 
   async function probe(): Promise<CheckResult> {
-    const prlimit = await Deno.permissions.query({ name: "run", command: options.prlimitPath });
-    const capped = prlimit.state === "granted";
+    const prlimit = options.prlimitPath === null
+      ? null
+      : await Deno.permissions.query({ name: "run", command: options.prlimitPath });
+    const capped = prlimit?.state === "granted";
     const runtime: SandboxRuntime = {
       cwd: options.cwd,
       prlimitPath: capped ? options.prlimitPath : null,
+      denoPath: options.denoPath ?? null,
     };
     try {
       await Deno.mkdir(options.cwd, { recursive: true });
@@ -58,7 +64,9 @@ export function createSandboxProbe(options: SandboxProbeOptions): SandboxProbe {
       }
       return capped ? { status: "ok", reason: "probe call ok" } : {
         status: "degraded",
-        reason: `probe call ok; no memory cap (${options.prlimitPath} not allowed)`,
+        reason: options.prlimitPath === null
+          ? "probe call ok; no memory cap (tools.sandbox.prlimitPath is null)"
+          : `probe call ok; no memory cap (${options.prlimitPath} not allowed)`,
       };
     } catch (error) {
       if (error instanceof Deno.errors.NotFound && capped) {

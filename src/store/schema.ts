@@ -495,6 +495,68 @@ export interface FirewallStateTable {
   updated_at: number;
 }
 
+/** `tool_runs`: every tool run (spec/tools.md §8). */
+export interface ToolRunsTable {
+  id: string;
+  tool: string;
+  source: string;
+  risk: string;
+  args_hash: string;
+  args_preview: string;
+  requested_by: string | null;
+  module: string;
+  thread_id: string | null;
+  turn_id: string | null;
+  project_id: string | null;
+  approval_id: string | null;
+  approver_id: string | null;
+  status:
+    | "pending_approval"
+    | "running"
+    | "succeeded"
+    | "failed"
+    | "denied"
+    | "expired"
+    | "cancelled";
+  error_code: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  duration_ms: number | null;
+  output_chars: number | null;
+  truncated: number;
+  result_preview: string | null;
+  output: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+/** `tool_approvals`: decisions risky runs wait for. */
+export interface ToolApprovalsTable {
+  id: string;
+  run_id: string;
+  tool: string;
+  risk: string;
+  args_preview: string;
+  thread_id: string | null;
+  project_id: string | null;
+  requested_by: string | null;
+  status: "pending" | "approved" | "denied" | "expired";
+  decided_by: string | null;
+  note: string | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+}
+
+/** `tool_settings`: `PATCH /api/tools/{name}` (wins over config). */
+export interface ToolSettingsTable {
+  name: string;
+  enabled: number | null;
+  requires_approval: number | null;
+  updated_by: string | null;
+  updated_at: number;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -538,4 +600,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   firewall_rules: FirewallRulesTable;
   firewall_state: FirewallStateTable;
+  tool_runs: ToolRunsTable;
+  tool_approvals: ToolApprovalsTable;
+  tool_settings: ToolSettingsTable;
 }

@@ -71,6 +71,8 @@ export interface MetricsSources {
   dbSizeBytes(): Promise<number>;
   health(): Promise<{ ready: boolean; checks: Record<string, string> }>;
   activeProjects(): number;
+  /** Tool approvals waiting for a decision. */
+  approvalsPending(): number;
   /** Each module's budget: limits and what the last hour and day used. */
   budgets(): Promise<
     Array<
@@ -115,6 +117,10 @@ export interface Metrics {
   llmCall(row: MindLedgerTable): void;
   /** A background job skipped for its budget. */
   budgetExhausted(module: string): void;
+  /** A tool run ended (`outcome` is its final status). */
+  toolRun(tool: string, outcome: string, seconds: number): void;
+  /** The host killed a sandbox process. */
+  sandboxKill(reason: string): void;
   /** A finished turn. */
   turn(
     outcome: "completed" | "failed" | "cancelled",
@@ -238,6 +244,33 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
     name: "synth_llm_cost_usd_total",
     help: "Estimated cost in USD of calls with a known price.",
     labelNames: ["provider", "module"],
+    registers,
+  });
+  const toolRuns = new Counter({
+    name: "synth_tool_runs_total",
+    help: "Tool runs by tool and final status.",
+    labelNames: ["tool", "outcome"],
+    registers,
+  });
+  const toolDuration = new Histogram({
+    name: "synth_tool_run_duration_seconds",
+    help: "Duration of tool runs, approval wait included.",
+    labelNames: ["tool"],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+    registers,
+  });
+  new Gauge({
+    name: "synth_tool_approvals_pending",
+    help: "Tool runs waiting for an operator's decision.",
+    registers,
+    collect() {
+      this.set(sources.approvalsPending());
+    },
+  });
+  const sandboxKills = new Counter({
+    name: "synth_tool_sandbox_kills_total",
+    help: "Sandbox processes the host killed, by reason.",
+    labelNames: ["reason"],
     registers,
   });
   const turns = new Counter({
@@ -486,6 +519,13 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
 
     budgetExhausted(module) {
       budgetExhausted.inc({ module });
+    },
+    toolRun(tool, outcome, seconds) {
+      toolRuns.inc({ tool, outcome });
+      toolDuration.observe({ tool }, seconds);
+    },
+    sandboxKill(reason) {
+      sandboxKills.inc({ reason });
     },
 
     turn(outcome, stages = []) {

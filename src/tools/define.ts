@@ -1,5 +1,5 @@
 import { definePlugin } from "../plugin/define.ts";
-import type { Plugin } from "../plugin/types.ts";
+import { type Plugin, TOOL_PLUGIN } from "../plugin/types.ts";
 import { VERSION } from "../version.ts";
 import type { z } from "zod";
 import type { ToolDefinition } from "./types.ts";
@@ -20,7 +20,7 @@ import type { ToolDefinition } from "./types.ts";
  */
 export function defineTool<S extends z.ZodObject>(
   tool: ToolDefinition<S>,
-): Plugin & { readonly tool: ToolDefinition<S> } {
+): Plugin & { readonly tool: ToolDefinition<S>; readonly [TOOL_PLUGIN]: true } {
   const plugin = definePlugin({
     manifest: {
       id: `tool_${tool.name}`,
@@ -32,5 +32,5 @@ export function defineTool<S extends z.ZodObject>(
       ctx.tools.register(tool);
     },
   });
-  return { ...plugin, tool };
+  return { ...plugin, tool, [TOOL_PLUGIN]: true };
 }

@@ -25,6 +25,7 @@ import { createHub, type Hub, type HubSocket, type WsConfig } from "./hub.ts";
 import { createLegacyHub } from "./legacy.ts";
 import { mergePatch } from "./merge_patch.ts";
 import { BEARER_PREFIX, CLOSE, SUBPROTOCOL, type WsUser } from "./protocol.ts";
+import type { ToolService } from "../tools/service.ts";
 
 /** Options for {@link createWsServer}. */
 export interface WsServerOptions {
@@ -36,6 +37,8 @@ export interface WsServerOptions {
   bus: EventBus;
   ids: IdFactory;
   mind: () => Mind;
+  /** The tool host (`approval.respond`). */
+  tools?: () => ToolService;
   /** The user a token stands for; null refuses the socket (4401). */
   authenticate(token: string | undefined): Promise<WsUser | null>;
   /** Runs a reflection for a legacy `trigger_reflection`. */
@@ -119,11 +122,21 @@ export function createWsServer(options: WsServerOptions): WsServer {
           case "chat.cancel":
             await cancelOwnTurn(options.mind(), message.data.turn_id, who);
             return { turn_id: message.data.turn_id, status: "cancelling" };
-          case "approval.respond":
-            throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
-              status: 404,
-              field: "approval_id",
-            });
+          case "approval.respond": {
+            if (!options.tools) {
+              throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
+                status: 404,
+                field: "approval_id",
+              });
+            }
+            const approval = await options.tools().decide(
+              message.data.approval_id,
+              message.data.decision,
+              who,
+              message.data.note,
+            );
+            return { approval };
+          }
           default:
             return {};
         }
@@ -240,6 +253,11 @@ export function createWsServer(options: WsServerOptions): WsServer {
     bus.subscribe("mind.job", () => stateChanged("job")),
     bus.subscribe("mind.turn.completed", () => stateChanged("turn")),
     bus.subscribe("notice", (event) => hub.publish(["notices"], "notice", event.data)),
+    bus.subscribe("tool.run", (event) => hub.publish(["tools"], "tool.run", event.data)),
+    bus.subscribe(
+      "tool.approval_request",
+      (event) => hub.publish(["approvals"], "tool.approval_request", event.data),
+    ),
     bus.subscribe("auth.revoked", (event) => {
       revocations++;
       hub.revoke(event.data, CLOSE.UNAUTHENTICATED, "credential revoked");

@@ -1,0 +1,777 @@
+/**
+ * The tool host `tools` (spec/tools.md §4, §8): the registry of tools, the
+ * decision whether a call needs a human, approvals that expire as denied,
+ * a concurrency gate in front of the sandbox, and a `ToolRun` record of
+ * every run — denied, expired, failed and cancelled ones too — with a
+ * `tool.run` event at each status change.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { z } from "zod";
+import type { EventBus } from "../bus.ts";
+import { type Clock, isoTime, type TimerHandle } from "../clock.ts";
+import { AppError } from "../errors.ts";
+import type { Role } from "../http/types.ts";
+import type { IdFactory } from "../ids.ts";
+import type { ToolSpec } from "../llm/types.ts";
+import type { KillReason, SandboxPool } from "../sandbox/host.ts";
+import type { Store } from "../store/store.ts";
+import type { ToolApprovalsTable, ToolRunsTable } from "../store/schema.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { ToolsConfig } from "./config.ts";
+import { ToolError } from "./errors.ts";
+import { invokeTool, parseToolArgs } from "./invoke.ts";
+import { TOOL_RISKS, type ToolDefinition, type ToolResult, type ToolRisk } from "./types.ts";
+import { userWorkspace } from "./workspace.ts";
+
+declare module "../bus.ts" {
+  interface BusEventMap {
+    /** A run changed status (WS `tool.run` to the `tools` topic). */
+    "tool.run": ToolRunView;
+    /** A run waits for a decision (WS `tool.approval_request` to operators). */
+    "tool.approval_request": ApprovalView;
+    /** An approval was decided or expired. */
+    "tool.approval_closed": ApprovalView;
+  }
+}
+
+/** `ToolRun` as the API shows it (spec/tools.md §8). */
+export interface ToolRunView {
+  id: string;
+  tool: string;
+  source: string;
+  risk: ToolRisk;
+  args_hash: string;
+  args_preview: string;
+  requested_by: string | null;
+  module: string;
+  thread_id: string | null;
+  turn_id: string | null;
+  project_id: string | null;
+  approval_id: string | null;
+  approver_id: string | null;
+  status: ToolRunsTable["status"];
+  error_code: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  duration_ms: number | null;
+  output_chars: number | null;
+  truncated: boolean;
+  result_preview: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+/** `Approval` as the API shows it. */
+export interface ApprovalView {
+  id: string;
+  run_id: string;
+  tool: string;
+  risk: string;
+  args_preview: string;
+  thread_id: string | null;
+  project_id: string | null;
+  requested_by: string | null;
+  expires_at: string;
+  status: ToolApprovalsTable["status"];
+  decided_by: string | null;
+  note: string | null;
+  created_at: string;
+  decided_at: string | null;
+}
+
+/** `Tool` as `GET /api/tools` and `/tools` show it. */
+export interface ToolView {
+  name: string;
+  description: string;
+  risk: ToolRisk;
+  source: string;
+  enabled: boolean;
+  requires_approval: boolean;
+  parameters: Record<string, unknown>;
+  grants: Record<string, string[]>;
+  limits: { timeout_ms: number; max_output_chars: number };
+}
+
+/** Who asks for a run, and where from. */
+export interface RunRequest {
+  /** The user the run acts for (their workspace); null for the system. */
+  requestedBy: string | null;
+  /** `mind` (a model's call), `api`, `command`, or a plugin id. */
+  module: string;
+  threadId?: string | null;
+  turnId?: string | null;
+  projectId?: string | null;
+  /** An operator or admin asking directly counts as the approver. */
+  approverId?: string | null;
+  /** Aborting cancels the run (waiting or running). */
+  signal?: AbortSignal;
+}
+
+/** A started run: its record now, its result when it ends. */
+export interface StartedRun {
+  run: ToolRunView;
+  result: Promise<ToolResult>;
+}
+
+/** Options for {@link createToolService}. */
+export interface ToolServiceOptions {
+  config: ToolsConfig;
+  store: Store;
+  clock: Clock;
+  ids: IdFactory;
+  log: Logger;
+  bus: EventBus;
+  dataDir: string;
+  /** Environment lookups for configured secrets. */
+  env?: (name: string) => string | undefined;
+  /** Warm processes for grantless tools. */
+  pool?: SandboxPool;
+  onRunEnd?: (tool: string, outcome: string, seconds: number) => void;
+  onKill?: (reason: KillReason) => void;
+}
+
+/** The tool host. */
+export interface ToolService {
+  /** Adds a tool (the `tool_*` plugins' `ctx.tools.register`). */
+  // deno-lint-ignore no-explicit-any
+  register(tool: ToolDefinition<any>, source: string): void;
+  /** Loads the persisted settings; call after every plugin registered. */
+  start(): Promise<void>;
+  /** Every registered tool. */
+  list(): ToolView[];
+  /** The enabled tools for the model (JSON Schema draft-7 parameters). */
+  specs(): ToolSpec[];
+  /**
+   * Starts a run: validates, waits for approval when needed, runs in the
+   * sandbox. Throws for an unknown (404) or disabled (409) tool, bad
+   * arguments (400) when `strict`; otherwise every failure is the result.
+   */
+  startRun(name: string, args: unknown, request: RunRequest, strict?: boolean): Promise<StartedRun>;
+  /** Runs and waits: the model's path (never throws for tool failures). */
+  call(
+    name: string,
+    args: unknown,
+    request: RunRequest,
+  ): Promise<{ runId: string | null; result: ToolResult }>;
+  /** Changes a tool's settings (persisted; wins over config). */
+  patch(
+    name: string,
+    change: { enabled?: boolean | undefined; requires_approval?: boolean | undefined },
+    by: string,
+  ): Promise<ToolView>;
+  listRuns(
+    filter: { tool?: string | undefined; status?: string | undefined; limit: number },
+  ): Promise<ToolRunView[]>;
+  getRun(id: string): Promise<ToolRunView>;
+  /** The full result text (≤ 64 KiB). */
+  output(id: string): Promise<string>;
+  cancel(id: string, by: string): Promise<ToolRunView>;
+  listApprovals(status: string | undefined, limit: number): Promise<ApprovalView[]>;
+  /** Decides a pending approval; a second answer is 409 `APPROVAL_CLOSED`. */
+  decide(
+    id: string,
+    decision: "approve" | "deny",
+    by: { userId: string; role: Role },
+    note?: string,
+  ): Promise<ApprovalView>;
+  /** Pending approvals right now. */
+  pendingApprovals(): number;
+  /** Cancels waiting approvals and running calls; stops the pool. */
+  stop(): Promise<void>;
+}
+
+const RESULT_PREVIEW_CHARS = 2_048;
+const OUTPUT_CHARS = 64 * 1024;
+const ARGS_PREVIEW_CHARS = 1_000;
+const SECRET_KEY = /password|token|secret|key|authorization/i;
+
+/** JSON with sorted keys (the args hash is stable whatever the key order). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner) => {
+    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) return inner;
+    return Object.fromEntries(
+      Object.keys(inner).sort().map((key) => [key, (inner as Record<string, unknown>)[key]]),
+    );
+  }) ?? "null";
+}
+
+/** The arguments for display: secret-looking keys redacted, at most 1,000 characters. */
+export function argsPreview(args: unknown): string {
+  const text = JSON.stringify(
+    args ?? {},
+    (key, value) => (key && SECRET_KEY.test(key) ? "[redacted]" : value),
+  ) ?? "null";
+  return text.length > ARGS_PREVIEW_CHARS ? `${text.slice(0, ARGS_PREVIEW_CHARS - 1)}…` : text;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+const riskRank = (risk: ToolRisk) => TOOL_RISKS.indexOf(risk);
+
+/** A waiting line in front of the sandbox: at most `limit` at once, `queue` waiting. */
+function createGate(limit: number, queue: number, timeoutMs: number, clock: Clock) {
+  let running = 0;
+  const waiting: Array<{ go(): void; timer: TimerHandle }> = [];
+  const busy = () => new ToolError("TOOLS_BUSY", "The sandbox is busy; try again in a moment");
+  return {
+    async enter(): Promise<() => void> {
+      if (running < limit) running++;
+      else {
+        if (waiting.length >= queue) throw busy();
+        await new Promise<void>((resolve, reject) => {
+          const entry = {
+            go: () => {
+              clock.clearTimeout(entry.timer);
+              resolve();
+            },
+            timer: clock.setTimeout(() => {
+              waiting.splice(waiting.indexOf(entry), 1);
+              reject(busy());
+            }, timeoutMs),
+          };
+          waiting.push(entry);
+        });
+      }
+      let left = false;
+      return () => {
+        if (left) return;
+        left = true;
+        const next = waiting.shift();
+        if (next) next.go();
+        else running--;
+      };
+    },
+  };
+}
+
+function runView(row: ToolRunsTable): ToolRunView {
+  const { output: _output, truncated, created_at, finished_at, ...rest } = row;
+  return {
+    ...rest,
+    risk: row.risk as ToolRisk,
+    truncated: truncated === 1,
+    created_at: isoTime(created_at),
+    finished_at: finished_at === null ? null : isoTime(finished_at),
+  };
+}
+
+function approvalView(row: ToolApprovalsTable): ApprovalView {
+  return {
+    ...row,
+    expires_at: isoTime(row.expires_at),
+    created_at: isoTime(row.created_at),
+    decided_at: row.decided_at === null ? null : isoTime(row.decided_at),
+  };
+}
+
+/** JSON Schema of a tool's arguments for native tool calling (spec/tools.md §1). */
+export function toolParameters(schema: z.ZodObject): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { target: "draft-7", io: "input" }) as Record<
+    string,
+    unknown
+  >;
+  delete json.$schema;
+  json.additionalProperties = false;
+  return json;
+}
+
+/** Creates the tool host. */
+export function createToolService(options: ToolServiceOptions): ToolService {
+  const { config, store, clock, ids, log, bus } = options;
+  // deno-lint-ignore no-explicit-any
+  const tools = new Map<
+    string,
+    { def: ToolDefinition<any>; source: string; parameters: Record<string, unknown> }
+  >();
+  const settings = new Map<string, { enabled: boolean | null; requiresApproval: boolean | null }>();
+  const approvals = new Map<
+    string,
+    { runId: string; decide(approved: boolean, row: ToolApprovalsTable): void; timer: TimerHandle }
+  >();
+  const running = new Map<string, AbortController>();
+  const gate = createGate(
+    config.sandbox.maxConcurrent,
+    config.sandbox.queueLimit,
+    config.sandbox.queueTimeoutMs,
+    clock,
+  );
+  const emptyDir = join(options.dataDir, "sandbox", "empty");
+  const stopping = new AbortController();
+
+  function enabled(name: string): boolean {
+    const setting = settings.get(name)?.enabled;
+    if (setting !== null && setting !== undefined) return setting;
+    const entry = tools.get(name);
+    // Plugin tools are enabled by their plugin's config; built-in ones by `tools.enabled`.
+    return entry?.source !== "builtin" || config.enabled.includes(name);
+  }
+
+  function requiresApproval(name: string): boolean {
+    const entry = tools.get(name)!;
+    const setting = settings.get(name)?.requiresApproval;
+    if (
+      setting === false && entry.def.risk === "execute" && !config.approval.allowUnattendedExecute
+    ) {
+      return true;
+    }
+    if (setting !== null && setting !== undefined) return setting;
+    return riskRank(entry.def.risk) >= riskRank(config.approval.threshold) ||
+      config.approval.require.includes(name);
+  }
+
+  function view(name: string): ToolView {
+    const { def, source, parameters } = tools.get(name)!;
+    return {
+      name,
+      description: def.description,
+      risk: def.risk,
+      source,
+      enabled: enabled(name),
+      requires_approval: requiresApproval(name),
+      parameters,
+      grants: Object.fromEntries(
+        Object.entries(def.grants).filter(([, list]) => list && list.length > 0),
+      ) as Record<string, string[]>,
+      limits: { timeout_ms: def.limits.timeoutMs, max_output_chars: def.limits.maxOutputChars },
+    };
+  }
+
+  function lookup(name: string) {
+    const entry = tools.get(name);
+    if (!entry) {
+      throw new ToolError(
+        "TOOLS_UNKNOWN",
+        `Tool '${name}' not found; available: ${[...tools.keys()].join(", ")}`,
+        { details: { available: [...tools.keys()] } },
+      );
+    }
+    if (!enabled(name)) throw new ToolError("TOOLS_DISABLED", `Tool '${name}' is disabled`);
+    return entry;
+  }
+
+  async function readRun(id: string): Promise<ToolRunsTable> {
+    const row = await store.db.selectFrom("tool_runs").selectAll().where("id", "=", id)
+      .executeTakeFirst();
+    if (!row) throw new AppError("TOOLS_RUN_NOT_FOUND", "No such tool run", { status: 404 });
+    return row;
+  }
+
+  async function update(id: string, change: Partial<ToolRunsTable>): Promise<ToolRunView> {
+    await store.db.updateTable("tool_runs").set(change).where("id", "=", id).execute();
+    const row = runView(await readRun(id));
+    bus.publish("tool.run", row);
+    return row;
+  }
+
+  /** Waits for a decision; resolves true when approved. */
+  async function askApproval(
+    runId: string,
+    name: string,
+    preview: string,
+    request: RunRequest,
+  ): Promise<{ approved: boolean; row: ToolApprovalsTable }> {
+    const id = ids.next("apr");
+    const now = clock.now();
+    const row: ToolApprovalsTable = {
+      id,
+      run_id: runId,
+      tool: name,
+      risk: tools.get(name)!.def.risk,
+      args_preview: preview,
+      thread_id: request.threadId ?? null,
+      project_id: request.projectId ?? null,
+      requested_by: request.requestedBy,
+      status: "pending",
+      decided_by: null,
+      note: null,
+      created_at: now,
+      expires_at: now + config.approval.timeoutMs,
+      decided_at: null,
+    };
+    await store.db.insertInto("tool_approvals").values(row).execute();
+    await update(runId, { approval_id: id });
+    const decided = new Promise<{ approved: boolean; row: ToolApprovalsTable }>((resolve) => {
+      const finish = (approved: boolean, closed: ToolApprovalsTable) => {
+        clock.clearTimeout(waiting.timer);
+        approvals.delete(id);
+        request.signal?.removeEventListener("abort", onAbort);
+        resolve({ approved, row: closed });
+      };
+      const expire = async (reason: "expired" | "denied", note: string | null) => {
+        if (!approvals.has(id)) return;
+        const closed = {
+          ...row,
+          status: reason,
+          note,
+          decided_at: clock.now(),
+        } as ToolApprovalsTable;
+        approvals.delete(id);
+        await store.db.updateTable("tool_approvals").set({
+          status: closed.status,
+          note,
+          decided_at: closed.decided_at,
+        }).where("id", "=", id).where("status", "=", "pending").execute();
+        bus.publish("tool.approval_closed", approvalView(closed));
+        finish(false, closed);
+      };
+      const onAbort = () => void expire("denied", "the request was cancelled");
+      const waiting = {
+        runId,
+        decide: finish,
+        timer: clock.setTimeout(() => void expire("expired", null), config.approval.timeoutMs),
+      };
+      approvals.set(id, waiting);
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      stopping.signal.addEventListener("abort", onAbort, { once: true });
+    });
+    bus.publish("tool.approval_request", approvalView(row));
+    return await decided;
+  }
+
+  async function execute(
+    runId: string,
+    name: string,
+    args: unknown,
+    request: RunRequest,
+    needsApproval: boolean,
+    preview: string,
+  ): Promise<ToolResult> {
+    const { def } = tools.get(name)!;
+    const started = clock.now();
+    const finish = async (
+      status: ToolRunsTable["status"],
+      result: ToolResult,
+      extra: Partial<ToolRunsTable> = {},
+    ): Promise<ToolResult> => {
+      const text = JSON.stringify(result);
+      const finishedAt = clock.now();
+      await update(runId, {
+        status,
+        error_code: result.ok ? null : result.error.code,
+        duration_ms: finishedAt - started,
+        output_chars: text.length,
+        truncated: result.ok && result.truncated ? 1 : 0,
+        result_preview: text.length > RESULT_PREVIEW_CHARS
+          ? `${text.slice(0, RESULT_PREVIEW_CHARS - 1)}…`
+          : text,
+        output: text.length > OUTPUT_CHARS ? text.slice(0, OUTPUT_CHARS) : text,
+        finished_at: finishedAt,
+        ...extra,
+      });
+      options.onRunEnd?.(name, status, (finishedAt - started) / 1000);
+      return result;
+    };
+    if (needsApproval) {
+      const { approved, row } = await askApproval(runId, name, preview, request);
+      if (!approved) {
+        return await finish(row.status === "expired" ? "expired" : "denied", {
+          ok: false,
+          error: {
+            code: "TOOLS_DENIED",
+            message: row.status === "expired"
+              ? `Nobody approved the ${name} call in time; it was not run`
+              : `An operator denied the ${name} call${row.note ? `: ${row.note}` : ""}`,
+          },
+        });
+      }
+      await update(runId, { status: "running", approver_id: row.decided_by });
+    }
+    const controller = new AbortController();
+    running.set(runId, controller);
+    const onAbort = () => controller.abort();
+    request.signal?.addEventListener("abort", onAbort, { once: true });
+    stopping.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      let leave: () => void;
+      try {
+        leave = await gate.enter();
+      } catch (error) {
+        if (error instanceof ToolError) {
+          return await finish("failed", {
+            ok: false,
+            error: { code: error.code, message: error.message },
+          });
+        }
+        throw error;
+      }
+      try {
+        const workspace = def.workspace
+          ? await userWorkspace(options.dataDir, request.requestedBy ?? "local")
+          : null;
+        if (!def.workspace) await Deno.mkdir(emptyDir, { recursive: true });
+        const result = await invokeTool(def, args, {
+          config,
+          workspace,
+          emptyDir,
+          pool: options.pool,
+          env: options.env,
+          signal: controller.signal,
+          onKill: options.onKill,
+        });
+        if (!result.ok && result.error.code === "TOOLS_CANCELLED") {
+          return await finish("cancelled", result);
+        }
+        return await finish(result.ok ? "succeeded" : "failed", result);
+      } finally {
+        leave();
+      }
+    } catch (error) {
+      log.error("a tool run failed unexpectedly", { tool: name, runId, error });
+      return await finish("failed", {
+        ok: false,
+        error: { code: "TOOLS_FAILED", message: `${name} failed unexpectedly` },
+      });
+    } finally {
+      running.delete(runId);
+      request.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  const service: ToolService = {
+    register(def, source) {
+      if (!/^[a-z][a-z0-9_]{0,47}$/.test(def.name) && source === "builtin") {
+        throw new AppError("TOOLS_NAME_INVALID", `Tool name '${def.name}' is not snake_case`);
+      }
+      if (tools.has(def.name)) {
+        throw new AppError("TOOLS_NAME_TAKEN", `Tool '${def.name}' is registered twice`);
+      }
+      tools.set(def.name, { def, source, parameters: toolParameters(def.args) });
+    },
+
+    async start() {
+      const rows = await store.db.selectFrom("tool_settings").selectAll().execute();
+      for (const row of rows) {
+        settings.set(row.name, {
+          enabled: row.enabled === null ? null : row.enabled === 1,
+          requiresApproval: row.requires_approval === null ? null : row.requires_approval === 1,
+        });
+      }
+      // Runs a crash or restart left open are closed for the record.
+      const now = clock.now();
+      await store.db.updateTable("tool_runs").set({
+        status: "cancelled",
+        error_code: "TOOLS_INTERRUPTED",
+        finished_at: now,
+      }).where("status", "in", ["pending_approval", "running"]).execute();
+      await store.db.updateTable("tool_approvals").set({ status: "expired", decided_at: now })
+        .where("status", "=", "pending").execute();
+      const cutoff = now - config.records.retentionDays * 86_400_000;
+      await store.db.deleteFrom("tool_runs").where("created_at", "<", cutoff).execute();
+      await store.db.deleteFrom("tool_approvals").where("created_at", "<", cutoff).execute();
+      if ([...tools.values()].some((entry) => entry.def.pool)) options.pool?.warm();
+    },
+
+    list() {
+      return [...tools.keys()].map(view);
+    },
+
+    specs() {
+      return [...tools.keys()].filter(enabled).map((name) => ({
+        name,
+        description: tools.get(name)!.def.description,
+        parameters: tools.get(name)!.parameters,
+      }));
+    },
+
+    async startRun(name, args, request, strict = true) {
+      const { def, source } = lookup(name);
+      let parsed: unknown;
+      let invalid: ToolError | null = null;
+      try {
+        parsed = parseToolArgs(def, args);
+      } catch (error) {
+        if (strict || !(error instanceof ToolError)) throw error;
+        invalid = error;
+      }
+      const preview = argsPreview(args);
+      const needsApproval = !request.approverId && requiresApproval(name);
+      const row: ToolRunsTable = {
+        id: ids.next("run"),
+        tool: name,
+        source,
+        risk: def.risk,
+        args_hash: await sha256Hex(canonicalJson(args ?? {})),
+        args_preview: preview,
+        requested_by: request.requestedBy,
+        module: request.module,
+        thread_id: request.threadId ?? null,
+        turn_id: request.turnId ?? null,
+        project_id: request.projectId ?? null,
+        approval_id: null,
+        approver_id: request.approverId && requiresApproval(name) ? request.approverId : null,
+        status: invalid ? "failed" : needsApproval ? "pending_approval" : "running",
+        error_code: invalid?.code ?? null,
+        exit_code: null,
+        signal: null,
+        duration_ms: invalid ? 0 : null,
+        output_chars: null,
+        truncated: 0,
+        result_preview: invalid ? invalid.message : null,
+        output: null,
+        created_at: clock.now(),
+        finished_at: invalid ? clock.now() : null,
+      };
+      await store.db.insertInto("tool_runs").values(row).execute();
+      const run = runView(row);
+      bus.publish("tool.run", run);
+      if (invalid) {
+        return {
+          run,
+          result: Promise.resolve({
+            ok: false,
+            error: { code: invalid.code, message: invalid.message },
+          }),
+        };
+      }
+      const result = execute(row.id, name, parsed, request, needsApproval, preview);
+      return { run, result };
+    },
+
+    async call(name, args, request) {
+      try {
+        const started = await service.startRun(name, args, request, false);
+        return { runId: started.run.id, result: await started.result };
+      } catch (error) {
+        if (error instanceof ToolError) {
+          return {
+            runId: null,
+            result: { ok: false, error: { code: error.code, message: error.message } },
+          };
+        }
+        throw error;
+      }
+    },
+
+    async patch(name, change, by) {
+      if (!tools.has(name)) lookup(name);
+      const { def } = tools.get(name)!;
+      if (
+        change.requires_approval === false && def.risk === "execute" &&
+        !config.approval.allowUnattendedExecute
+      ) {
+        throw new AppError(
+          "TOOLS_APPROVAL_REQUIRED",
+          `'${name}' runs code; turning its approval off needs tools.approval.allowUnattendedExecute`,
+          { status: 409, field: "requires_approval" },
+        );
+      }
+      const current = settings.get(name) ?? { enabled: null, requiresApproval: null };
+      const next = {
+        enabled: change.enabled ?? current.enabled,
+        requiresApproval: change.requires_approval ?? current.requiresApproval,
+      };
+      const values = {
+        enabled: next.enabled === null ? null : next.enabled ? 1 : 0,
+        requires_approval: next.requiresApproval === null ? null : next.requiresApproval ? 1 : 0,
+        updated_by: by,
+        updated_at: clock.now(),
+      };
+      await store.db.insertInto("tool_settings").values({ name, ...values })
+        .onConflict((conflict) => conflict.column("name").doUpdateSet(values)).execute();
+      settings.set(name, next);
+      return view(name);
+    },
+
+    async listRuns(filter) {
+      let query = store.db.selectFrom("tool_runs").selectAll().orderBy("created_at", "desc")
+        .orderBy("id", "desc").limit(filter.limit);
+      if (filter.tool) query = query.where("tool", "=", filter.tool);
+      if (filter.status) {
+        query = query.where("status", "=", filter.status as ToolRunsTable["status"]);
+      }
+      return (await query.execute()).map(runView);
+    },
+
+    async getRun(id) {
+      return runView(await readRun(id));
+    },
+
+    async output(id) {
+      const row = await readRun(id);
+      if (row.output === null) {
+        throw new AppError("TOOLS_RUN_NOT_FINISHED", "The run has no output yet", { status: 409 });
+      }
+      return row.output;
+    },
+
+    async cancel(id, by) {
+      const row = await readRun(id);
+      const approval = row.approval_id ? approvals.get(row.approval_id) : undefined;
+      if (row.status === "pending_approval" && approval && row.approval_id) {
+        const closed = await store.db.selectFrom("tool_approvals").selectAll()
+          .where("id", "=", row.approval_id).executeTakeFirstOrThrow();
+        await store.db.updateTable("tool_approvals").set({
+          status: "denied",
+          decided_by: by,
+          note: "cancelled",
+          decided_at: clock.now(),
+        }).where("id", "=", row.approval_id).execute();
+        approval.decide(false, { ...closed, status: "denied", decided_by: by, note: "cancelled" });
+      } else if (row.status === "running" && running.has(id)) {
+        running.get(id)!.abort();
+      } else {
+        throw new AppError("TOOLS_RUN_FINISHED", `The run is already ${row.status}`, {
+          status: 409,
+        });
+      }
+      return runView(await readRun(id));
+    },
+
+    async listApprovals(status, limit) {
+      let query = store.db.selectFrom("tool_approvals").selectAll().orderBy("created_at", "desc")
+        .orderBy("id", "desc").limit(limit);
+      if (status) query = query.where("status", "=", status as ToolApprovalsTable["status"]);
+      return (await query.execute()).map(approvalView);
+    },
+
+    async decide(id, decision, by, note) {
+      const row = await store.db.selectFrom("tool_approvals").selectAll().where("id", "=", id)
+        .executeTakeFirst();
+      if (!row) {
+        throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
+          status: 404,
+          field: "approval_id",
+        });
+      }
+      const waiting = approvals.get(id);
+      if (row.status !== "pending" || !waiting) {
+        throw new AppError("APPROVAL_CLOSED", `This approval is already ${row.status}`, {
+          status: 409,
+          details: { status: row.status },
+        });
+      }
+      const closed: ToolApprovalsTable = {
+        ...row,
+        status: decision === "approve" ? "approved" : "denied",
+        decided_by: by.userId,
+        note: note ?? null,
+        decided_at: clock.now(),
+      };
+      approvals.delete(id);
+      await store.db.updateTable("tool_approvals").set({
+        status: closed.status,
+        decided_by: closed.decided_by,
+        note: closed.note,
+        decided_at: closed.decided_at,
+      }).where("id", "=", id).execute();
+      bus.publish("tool.approval_closed", approvalView(closed));
+      waiting.decide(decision === "approve", closed);
+      return approvalView(closed);
+    },
+
+    pendingApprovals() {
+      return approvals.size;
+    },
+
+    async stop() {
+      stopping.abort();
+      await options.pool?.close();
+    },
+  };
+  return service;
+}
