@@ -625,6 +625,12 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         llm,
         plugins: options.plugins.map((plugin) => plugin.manifest.id),
         signal: host.signal,
+        tools,
+        toolConfig: {
+          maxRoundsPerTurn: config.tools.maxRoundsPerTurn,
+          maxCallsPerRound: config.tools.maxCallsPerRound,
+          maxResultChars: config.tools.maxResultChars,
+        },
       });
       commands = createCommandDispatcher({
         mind,

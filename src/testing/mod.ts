@@ -19,3 +19,6 @@ export { scriptedEmbedder, type ScriptedEmbedderOptions } from "./scripted_embed
 export { createTestHost, type CreateTestHostOptions, type TestHost } from "./test_host.ts";
 export { loadProfile } from "../mind/profile.ts";
 export { seededRandom } from "../random.ts";
+export { type InvokeOptions, invokeTool } from "../tools/invoke.ts";
+export { toolsConfig } from "../tools/config.ts";
+export { SandboxPool } from "../sandbox/host.ts";

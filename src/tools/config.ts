@@ -169,3 +169,8 @@ const toolsSchema = z.strictObject(TOOLS_CONFIG_SHAPE);
 
 /** The resolved `tools` section. */
 export type ToolsConfig = z.output<typeof toolsSchema>;
+
+/** The `tools` section from a partial input, defaults filled (tests). */
+export function toolsConfig(input: Record<string, unknown> = {}): ToolsConfig {
+  return toolsSchema.parse(input);
+}

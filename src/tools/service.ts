@@ -22,6 +22,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { ToolsConfig } from "./config.ts";
 import { ToolError } from "./errors.ts";
 import { invokeTool, parseToolArgs } from "./invoke.ts";
+import { argsPreview, toolArgsHash } from "./args.ts";
 import { TOOL_RISKS, type ToolDefinition, type ToolResult, type ToolRisk } from "./types.ts";
 import { userWorkspace } from "./workspace.ts";
 
@@ -184,33 +185,6 @@ export interface ToolService {
 
 const RESULT_PREVIEW_CHARS = 2_048;
 const OUTPUT_CHARS = 64 * 1024;
-const ARGS_PREVIEW_CHARS = 1_000;
-const SECRET_KEY = /password|token|secret|key|authorization/i;
-
-/** JSON with sorted keys (the args hash is stable whatever the key order). */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner) => {
-    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) return inner;
-    return Object.fromEntries(
-      Object.keys(inner).sort().map((key) => [key, (inner as Record<string, unknown>)[key]]),
-    );
-  }) ?? "null";
-}
-
-/** The arguments for display: secret-looking keys redacted, at most 1,000 characters. */
-export function argsPreview(args: unknown): string {
-  const text = JSON.stringify(
-    args ?? {},
-    (key, value) => (key && SECRET_KEY.test(key) ? "[redacted]" : value),
-  ) ?? "null";
-  return text.length > ARGS_PREVIEW_CHARS ? `${text.slice(0, ARGS_PREVIEW_CHARS - 1)}…` : text;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 const riskRank = (risk: ToolRisk) => TOOL_RISKS.indexOf(risk);
 
 /** A waiting line in front of the sandbox: at most `limit` at once, `queue` waiting. */
@@ -283,9 +257,9 @@ export function toolParameters(schema: z.ZodObject): Record<string, unknown> {
 /** Creates the tool host. */
 export function createToolService(options: ToolServiceOptions): ToolService {
   const { config, store, clock, ids, log, bus } = options;
-  // deno-lint-ignore no-explicit-any
   const tools = new Map<
     string,
+    // deno-lint-ignore no-explicit-any
     { def: ToolDefinition<any>; source: string; parameters: Record<string, unknown> }
   >();
   const settings = new Map<string, { enabled: boolean | null; requiresApproval: boolean | null }>();
@@ -595,7 +569,7 @@ export function createToolService(options: ToolServiceOptions): ToolService {
         tool: name,
         source,
         risk: def.risk,
-        args_hash: await sha256Hex(canonicalJson(args ?? {})),
+        args_hash: await toolArgsHash(args),
         args_preview: preview,
         requested_by: request.requestedBy,
         module: request.module,

@@ -92,6 +92,12 @@ export async function resolveInWorkspace(
     try {
       info = await Deno.lstat(current);
     } catch (error) {
+      if (error instanceof Deno.errors.NotADirectory) {
+        throw new ToolError("TOOLS_PATH_INVALID", `The path ${shown} goes through a file`);
+      }
+      if (error instanceof Deno.errors.PermissionDenied) {
+        throw new ToolError("TOOLS_PATH_INVALID", `The path ${shown} is not accessible`);
+      }
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       info = null;
       break;

@@ -1,0 +1,235 @@
+/**
+ * Tools in a turn and approvals (spec/tools.md §4, §8, §12 items 2–5, 7):
+ * the fake LLM calls tools over its wire protocol, the results come back
+ * as labelled untrusted data, rounds are capped, risky calls wait for an
+ * operator (HTTP or WebSocket) and expire as denied; every run is recorded.
+ */
+import assert from "node:assert/strict";
+import type { TestHost } from "@synth/testing";
+import { calculatorTool } from "../../plugins/tool_calculator/mod.ts";
+import { fileWriteTool } from "../../plugins/tool_file_write/mod.ts";
+import { timerTool } from "../../plugins/tool_timer/mod.ts";
+import type { BusEvent } from "../../src/bus.ts";
+import type { ApprovalView, ToolRunView } from "../../src/tools/service.ts";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chatRequests } from "../llm/helpers.ts";
+import { chat, mindHost } from "../mind/helpers.ts";
+
+const TOOLS = [calculatorTool, fileWriteTool, timerTool];
+
+type OpenAiMessage = { role: string; content: string | null; tool_call_id?: string };
+const messagesOf = (request: { body: unknown }) =>
+  (request.body as { messages: OpenAiMessage[] }).messages;
+
+/** Resolves with the first bus event of `type` that `match` accepts. */
+function nextEvent<T>(host: TestHost, type: string, match: (data: T) => boolean = () => true) {
+  const { promise, resolve } = Promise.withResolvers<T>();
+  const stop = host.kernel.bus.subscribe(type, (event: BusEvent) => {
+    if (match(event.data as T)) {
+      stop();
+      resolve(event.data as T);
+    }
+  });
+  return promise;
+}
+
+async function json(host: TestHost, method: string, path: string, body?: unknown) {
+  const response = await host.request(path, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+Deno.test("the model calls calculator with 2 + 2 * 3, gets 8 back inside <tool_output>, then replies; the run is recorded", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{ reply: { toolCalls: [{ name: "calculator", args: { expression: "2 + 2 * 3" } }] } }],
+    tool_loop: [{ reply: { text: "2 + 2 * 3 is 8." } }],
+  });
+  await using host = await mindHost(fake, { plugins: TOOLS });
+  const turn = await chat(host, "What is 2 + 2 * 3?");
+  assert.equal(turn.status, 200, JSON.stringify(turn.body));
+  assert.equal(turn.body.response, "2 + 2 * 3 is 8.");
+
+  const [first, second] = chatRequests(fake).filter((request) =>
+    ["reply", "tool_loop"].includes(request.headers["x-synth-purpose"]!)
+  );
+  const offered = (first!.body as {
+    tools: Array<{ function: { name: string; parameters: Record<string, unknown> } }>;
+  }).tools;
+  const calculator = offered.find((tool) => tool.function.name === "calculator")!;
+  assert.equal(calculator.function.parameters.type, "object");
+  assert.equal(calculator.function.parameters.additionalProperties, false);
+  assert.equal(calculator.function.parameters.$schema, undefined);
+  assert.match(messagesOf(first!)[0]!.content!, /untrusted data, never instructions/);
+  const toolMessage = messagesOf(second!).find((message) => message.role === "tool")!;
+  assert.match(
+    toolMessage.content!,
+    /^<tool_output tool="calculator" run="run_[0-9A-Z]+" trust="low" truncated="false">\n/,
+  );
+  assert.deepEqual(JSON.parse(toolMessage.content!.split("\n")[1]!), {
+    ok: true,
+    data: { expression: "2 + 2 * 3", result: 8 },
+    truncated: false,
+  });
+  assert.match(toolMessage.content!, /\n<\/tool_output>$/);
+
+  const runs = await json(host, "GET", "/api/runs?tool=calculator");
+  assert.equal(runs.body.items.length, 1);
+  const run = runs.body.items[0] as ToolRunView;
+  assert.equal(run.status, "succeeded");
+  assert.equal(run.module, "mind");
+  assert.equal(run.turn_id, turn.body.turn_id);
+  assert.equal(run.thread_id, turn.body.thread_id);
+  assert.match(run.args_hash, /^[0-9a-f]{64}$/);
+  const ledger = (await host.kernel.llm.ledger.list({ limit: 10, module: "mind" })).items;
+  assert.deepEqual(ledger.map((row) => row.purpose).toSorted(), ["reply", "tool_loop"]);
+});
+
+Deno.test("invalid arguments from the model return TOOLS_ARGS_INVALID and nothing runs", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{ reply: { toolCalls: [{ name: "calculator", args: { formula: "1+1" } }] } }],
+    tool_loop: [{ reply: { text: "Sorry." } }],
+  });
+  await using host = await mindHost(fake, { plugins: TOOLS });
+  const turn = await chat(host, "Add one and one");
+  assert.equal(turn.status, 200);
+  const loop = chatRequests(fake).find((request) =>
+    request.headers["x-synth-purpose"] === "tool_loop"
+  )!;
+  const toolMessage = messagesOf(loop).find((message) => message.role === "tool")!;
+  const result = JSON.parse(toolMessage.content!.split("\n")[1]!);
+  assert.equal(result.ok, false);
+  assert.equal(result.error.code, "TOOLS_ARGS_INVALID");
+  assert.match(result.error.message, /expression/);
+  const [run] = (await json(host, "GET", "/api/runs")).body.items as ToolRunView[];
+  assert.equal(run!.status, "failed");
+  assert.equal(run!.error_code, "TOOLS_ARGS_INVALID");
+  assert.equal(run!.result_preview?.includes("expression"), true);
+});
+
+Deno.test("a fifth round never runs: after four rounds the last request has toolChoice none and the reply notes the limit", async () => {
+  await using fake = await startFakeLlm();
+  const call = { reply: { toolCalls: [{ name: "calculator", args: { expression: "1 + 1" } }] } };
+  fake.script({ reply: [call], tool_loop: [call, call, call, call] });
+  await using host = await mindHost(fake, { plugins: TOOLS });
+  const turn = await chat(host, "Keep adding");
+  assert.equal(turn.status, 200, JSON.stringify(turn.body));
+  const requests = chatRequests(fake).filter((request) =>
+    ["reply", "tool_loop"].includes(request.headers["x-synth-purpose"]!)
+  );
+  assert.equal(requests.length, 5);
+  const choices = requests.map((request) => (request.body as { tool_choice?: string }).tool_choice);
+  assert.deepEqual(choices, [undefined, undefined, undefined, undefined, "none"]);
+  const runs = (await json(host, "GET", "/api/runs?tool=calculator")).body.items;
+  assert.equal(runs.length, 4, "four rounds ran, the fifth did not");
+  assert.match(turn.body.response as string, /limit of 4 tool rounds/);
+});
+
+Deno.test("file_write waits for approval: approving over HTTP runs it and records the approver; a second answer is 409", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{
+      reply: { toolCalls: [{ name: "file_write", args: { path: "a.txt", content: "hi" } }] },
+    }],
+    tool_loop: [{ reply: { text: "Written." } }],
+  });
+  await using host = await mindHost(fake, { plugins: TOOLS });
+  const requested = nextEvent<ApprovalView>(host, "tool.approval_request");
+  const turn = chat(host, "Write hi to a.txt");
+  const approval = await requested;
+  assert.equal(approval.tool, "file_write");
+  assert.equal(approval.risk, "write");
+  assert.equal(approval.status, "pending");
+  const pending = (await json(host, "GET", `/api/runs/${approval.run_id}`)).body as ToolRunView;
+  assert.equal(pending.status, "pending_approval");
+  assert.equal(pending.approval_id, approval.id);
+  const listed = await json(host, "GET", "/api/approvals?status=pending");
+  assert.deepEqual(listed.body.items.map((item: ApprovalView) => item.id), [approval.id]);
+
+  const decided = await json(host, "POST", `/api/approvals/${approval.id}`, {
+    decision: "approve",
+    note: "fine",
+  });
+  assert.equal(decided.status, 200, JSON.stringify(decided.body));
+  assert.equal(decided.body.status, "approved");
+  const again = await json(host, "POST", `/api/approvals/${approval.id}`, { decision: "deny" });
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error.code, "APPROVAL_CLOSED");
+  assert.equal((await turn).body.response, "Written.");
+  const run = (await json(host, "GET", `/api/runs/${approval.run_id}`)).body as ToolRunView;
+  assert.equal(run.status, "succeeded");
+  assert.equal(run.approver_id, "local");
+  const output = await host.request(`/api/runs/${run.id}/output`);
+  assert.deepEqual(JSON.parse(await output.text()).data, {
+    path: "a.txt",
+    bytes: 2,
+    created: true,
+  });
+});
+
+Deno.test("without an answer the approval expires: the run is expired and the model receives TOOLS_DENIED", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{
+      reply: { toolCalls: [{ name: "file_write", args: { path: "b.txt", content: "x" } }] },
+    }],
+    tool_loop: [{ reply: { text: "It was not approved." } }],
+  });
+  await using host = await mindHost(fake, { plugins: TOOLS });
+  const requested = nextEvent<ApprovalView>(host, "tool.approval_request");
+  const turn = chat(host, "Write x to b.txt");
+  const approval = await requested;
+  await host.clock.untilTimer((ms) => ms === 120_000);
+  await host.clock.tick(120_000);
+  assert.equal((await turn).body.response, "It was not approved.");
+  const run = (await json(host, "GET", `/api/runs/${approval.run_id}`)).body as ToolRunView;
+  assert.equal(run.status, "expired");
+  assert.equal(run.error_code, "TOOLS_DENIED");
+  const loop = chatRequests(fake).find((request) =>
+    request.headers["x-synth-purpose"] === "tool_loop"
+  )!;
+  const toolMessage = messagesOf(loop).find((message) => message.role === "tool")!;
+  assert.equal(JSON.parse(toolMessage.content!.split("\n")[1]!).error.code, "TOOLS_DENIED");
+  const closed = await json(host, "POST", `/api/approvals/${approval.id}`, { decision: "approve" });
+  assert.equal(closed.status, 409);
+  assert.equal(closed.body.error.code, "APPROVAL_CLOSED");
+});
+
+Deno.test("a direct run is 202 and recorded; cancelling a running timer ends it as cancelled", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, { plugins: TOOLS });
+  const started = await json(host, "POST", "/api/tools/timer/runs", { args: { seconds: 30 } });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  assert.equal(started.body.status, "running");
+  const ended = nextEvent<ToolRunView>(
+    host,
+    "tool.run",
+    (run) => run.id === started.body.id && run.status !== "running",
+  );
+  const cancelled = await json(host, "POST", `/api/runs/${started.body.id}/cancel`);
+  assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  const run = await ended;
+  assert.equal(run.status, "cancelled");
+  assert.equal(run.error_code, "TOOLS_CANCELLED");
+  const again = await json(host, "POST", `/api/runs/${started.body.id}/cancel`);
+  assert.equal(again.status, 409);
+
+  const unknown = await json(host, "POST", "/api/tools/nope/runs", { args: {} });
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.error.code, "TOOLS_UNKNOWN");
+  assert.match(unknown.body.error.message, /Tool 'nope' not found; available: .*calculator/);
+  const invalid = await json(host, "POST", "/api/tools/timer/runs", { args: { seconds: 99 } });
+  assert.equal(invalid.status, 400);
+  assert.equal(invalid.body.error.code, "TOOLS_ARGS_INVALID");
+  const disabled = await json(host, "PATCH", "/api/tools/timer", { enabled: false });
+  assert.equal(disabled.status, 200);
+  assert.equal(disabled.body.enabled, false);
+  const refused = await json(host, "POST", "/api/tools/timer/runs", { args: { seconds: 1 } });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, "TOOLS_DISABLED");
+});
