@@ -639,6 +639,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         clock: options.clock,
         log: log.child("commands"),
         signal: host.signal,
+        tools,
       });
       await host.setup();
       await Deno.mkdir(sandboxRuntime.cwd, { recursive: true });

@@ -15,6 +15,8 @@ import { type CommandSpec, MIND_HOOKS } from "./hooks.ts";
 import type { Mind } from "./mind.ts";
 import { stripConfidenceTags } from "./confidence.ts";
 import type { Command, CommandResult } from "./types.ts";
+import type { ToolService } from "../tools/service.ts";
+import { firstRequiredString, parseToolCommand, ToolCommandError } from "../tools/command.ts";
 
 /** The kernel's own commands. */
 export const KERNEL_COMMANDS: readonly CommandSpec[] = [
@@ -53,6 +55,18 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
     usage: "/export [mind]",
     description: "your threads, memories and derived records as JSON; `mind` (admin) adds identity",
     role: "viewer",
+  },
+  {
+    name: "tools",
+    usage: "/tools",
+    description: "the tools with their risk, arguments and whether they need approval",
+    role: "viewer",
+  },
+  {
+    name: "tool",
+    usage: "/tool <name> {json} | (key='v') | <text>",
+    description: "run a tool now; you count as its approver",
+    role: "operator",
   },
 ];
 
@@ -125,6 +139,8 @@ export function createCommandDispatcher(
     clock: Clock;
     log: Logger;
     signal: AbortSignal;
+    /** The tool host (`/tools`, `/tool`). */
+    tools?: ToolService;
   },
 ): CommandDispatcher {
   const { mind, hooks, store, clock } = options;
@@ -242,6 +258,67 @@ export function createCommandDispatcher(
         return deleted > 0
           ? ok(name, `Memory ${target} is forgotten.`, { deleted })
           : refused(name, `No memory ${target} of yours`);
+      }
+      case "tools": {
+        const tools = options.tools?.list() ?? [];
+        if (tools.length === 0) return ok(name, "No tools are registered.", []);
+        return ok(
+          name,
+          tools.map((tool) => {
+            const properties = Object.keys(
+              (tool.parameters.properties ?? {}) as Record<string, unknown>,
+            );
+            const flags = [
+              tool.risk,
+              tool.enabled ? null : "disabled",
+              tool.requires_approval ? "needs approval" : null,
+            ].filter(Boolean).join(", ");
+            return `${tool.name}(${properties.join(", ")}) [${flags}] — ${tool.description}`;
+          }).join("\n"),
+          tools,
+        );
+      }
+      case "tool": {
+        if (!options.tools) return refused(name, "No tools are registered.");
+        let parsed;
+        try {
+          parsed = parseToolCommand(command.raw.trim().replace(/^\/tool\b/i, ""));
+        } catch (error) {
+          if (error instanceof ToolCommandError) return refused(name, error.message);
+          throw error;
+        }
+        let args: unknown = parsed.args;
+        if (parsed.form === "text") {
+          const tool = options.tools.list().find((item) => item.name === parsed.name);
+          const key = tool ? firstRequiredString(tool.parameters) : null;
+          if (tool && !key) {
+            return refused(
+              name,
+              `${parsed.name} has no text argument; give its arguments as {json}`,
+            );
+          }
+          args = key ? { [key]: (parsed.args as { text: string }).text } : {};
+        }
+        let started;
+        try {
+          started = await options.tools.startRun(parsed.name, args, {
+            requestedBy: command.userId,
+            module: "command",
+            threadId: command.threadId,
+            approverId: command.userId,
+          });
+        } catch (error) {
+          const coded = error as { code?: string; message?: string };
+          if (typeof coded.code === "string" && coded.code.startsWith("TOOLS_")) {
+            return refused(name, coded.message ?? coded.code, { code: coded.code });
+          }
+          throw error;
+        }
+        const result = await started.result;
+        const data = { run_id: started.run.id, ...result };
+        return result.ok
+          ? ok(name, JSON.stringify(result.data, null, 2), data)
+          : refused(name, `${result.error.code}: ${result.error.message}`, data);
       }
       case "export": {
         const scope = args[0] === "mind" ? "mind" : "user";
@@ -371,7 +448,7 @@ export function createCommandDispatcher(
       const specs = await list("admin");
       const spec = specs.find((item) => item.name === name);
       if (spec && ROLE_RANK[caller.role] < ROLE_RANK[spec.role]) {
-        return refused(name, `/${name} needs the ${spec.role} role`);
+        return refused(name, `/${name} needs the ${spec.role} role`, { code: "FORBIDDEN" });
       }
       const kernel = await kernelCommand(command);
       if (kernel) return kernel;

@@ -120,6 +120,11 @@ export function mindRoutes(
         ...who,
         threadId: body.thread_id ? (await ownThread(c, body.thread_id)).id : null,
       });
+      if (
+        !result.ok && (result.output.data as { code?: string } | undefined)?.code === "FORBIDDEN"
+      ) {
+        throw new AppError("FORBIDDEN", result.output.text, { status: 403 });
+      }
       return c.json({
         success: result.ok,
         response: result.output.text,
