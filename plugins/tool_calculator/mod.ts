@@ -12,8 +12,9 @@ import { z } from "zod";
 export const calculatorTool = defineTool({
   name: "calculator",
   description:
-    "Evaluate an arithmetic expression exactly, e.g. `2 + 2 * 3` or `sqrt(2) * pi`. Supports numbers " +
-    "(1.5, 1e3), + - * / % and ** (power, right-associative; ^ is not supported), unary signs, " +
+    "Evaluate an arithmetic expression (double precision), e.g. `2 + 2 * 3` or `sqrt(2) * pi`. Numbers " +
+    "(1.5, 1e3), + - * / % and ** (power, right-associative, above unary minus: -2 ** 2 = -4; ^ is " +
+    "not supported), unary signs, " +
     "parentheses, the constants pi and e, and the functions abs round floor ceil min max sum pow " +
     "sqrt cbrt exp log (natural) log10 log2 sin cos tan asin acos atan atan2 hypot (radians).",
   args: z.strictObject({

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
-import { z } from "zod";
-import { makeTestDir } from "@synth/testing";
-import { TOOLS_CONFIG_SHAPE } from "../../src/tools/config.ts";
-import { invokeTool } from "../../src/tools/invoke.ts";
-import { SandboxPool } from "../../src/sandbox/host.ts";
+import { invokeTool, makeTestDir, SandboxPool, toolsConfig } from "@synth/testing";
 import { calculatorTool } from "./mod.ts";
 import { evaluate, MAX_DEPTH } from "./worker.ts";
 
-const config = z.strictObject(TOOLS_CONFIG_SHAPE).parse({});
+const config = toolsConfig();
 
 /** Expression → expected value (compared with a relative tolerance of 1e-12). */
 const VALUES: Array<[string, number]> = [

@@ -149,6 +149,7 @@ class Checker {
     this.#words = words;
   }
 
+  /** Refuses an option that is not on the allow-list (or used wrongly). */
   refuse(option: string, why = "is not allowed"): never {
     throw new ToolError(
       SHELL_ERRORS.OPTION_NOT_ALLOWED,
@@ -158,15 +159,20 @@ class Checker {
     );
   }
 
-  /** Checks `value` of `option`; `index` is the word holding it. */
+  /** Checks the value given to `option` (undefined: the command ended first). */
   value(option: string, value: string | undefined): void {
     const kind = this.#spec.valueOptions[option]!;
-    if (value === undefined) this.refuse(option, "needs a value");
-    const problem = valueProblem(kind, value);
-    if (problem !== null) this.refuse(option, `has the value ${quote(value)}, which ${problem},`);
+    const problem = value === undefined ? "is missing" : valueProblem(kind, value);
+    if (problem === null) return;
+    throw new ToolError(
+      SHELL_ERRORS.OPTION_NOT_ALLOWED,
+      `The value ${value === undefined ? "" : `${quote(value)} `}of the option ${
+        quote(option)
+      } of ${this.#name} ${problem}`,
+    );
   }
 
-  /** Reads all words; returns nothing, fills `options` and `operands`. */
+  /** Reads all words into `options` and `operands`. */
   run(): void {
     const words = this.#words;
     let optionsEnded = false;
@@ -273,12 +279,18 @@ export function planCommand(
   const operandError = (message: string) =>
     new ToolError(SHELL_ERRORS.OPERAND_NOT_ALLOWED, `${binary}: ${message}`);
   if (operands.length < min || operands.length > max) {
-    const wanted = min === max ? `exactly ${min}` : max === 0 ? "none" : `${min} to ${max}`;
+    const wanted = max === 0
+      ? "no operands"
+      : min === max
+      ? `exactly ${min} operand${min === 1 ? "" : "s"}`
+      : max >= MAX_WORDS - 1
+      ? `at least ${min} operand${min === 1 ? "" : "s"}`
+      : `${min} to ${max} operands`;
     const given = operands.map((operand) => quote(operand.word)).join(", ");
     throw operandError(
-      `takes ${wanted} operand${max === 1 ? "" : "s"}, got ${operands.length}${
-        given ? ` (${given})` : ""
-      }${note && operands.length > max ? `; ${note}` : ""}`,
+      `takes ${wanted}, got ${operands.length}${given ? ` (${given})` : ""}${
+        note && operands.length > max ? `; ${note}` : ""
+      }`,
     );
   }
   for (const { word } of operands) {

@@ -78,14 +78,22 @@ function workerPermissions(grants: Grants) {
   } as const;
 }
 
-/** What every Worker appends: receive the call, answer once, with a coded error when thrown. */
+/**
+ * What every Worker appends: receive the call, answer once, with a coded
+ * error when thrown. The answer carries the call's nonce, which only this
+ * closure holds, and goes through the `postMessage` captured before any
+ * tool or user code ran: code the tool runs (`code_execute`) cannot forge
+ * a result.
+ */
 const DISPATCH = `
+const __post = self.postMessage.bind(self);
 self.onmessage = async (event) => {
+  const nonce = event.data.nonce;
   try {
     const data = await __run(event.data.args, event.data.ctx);
-    self.postMessage({ ok: true, data: data === undefined ? null : data });
+    __post({ nonce, ok: true, data: data === undefined ? null : data });
   } catch (error) {
-    self.postMessage({ ok: false, error: {
+    __post({ nonce, ok: false, error: {
       code: typeof error?.code === "string" ? error.code : undefined,
       name: String(error?.name ?? "Error"),
       message: String(error?.message ?? error),
@@ -115,15 +123,23 @@ function runInWorker(call: ToolCall, grants: Grants): Promise<Record<string, unk
     type: "module",
     deno: { permissions: workerPermissions(grants) },
   } as WorkerOptions);
+  const nonce = crypto.randomUUID();
   return new Promise<Record<string, unknown>>((resolve) => {
-    worker.onmessage = (event) => resolve(event.data);
+    worker.onmessage = (event) => {
+      const { nonce: answered, ...outcome } = (event.data ?? {}) as Record<string, unknown>;
+      if (answered === nonce) resolve(outcome);
+    };
     worker.onerror = (event) => {
       event.preventDefault();
       resolve({ ok: false, error: { name: "Error", message: String(event.message) } });
     };
     worker.onmessageerror = () =>
       resolve({ ok: false, error: { name: "Error", message: "the result is not cloneable" } });
-    worker.postMessage({ args: call.args, ctx: { ...call.ctx, deadlineMs: call.deadlineMs } });
+    worker.postMessage({
+      nonce,
+      args: call.args,
+      ctx: { ...call.ctx, deadlineMs: call.deadlineMs },
+    });
   }).finally(() => worker.terminate());
 }
 

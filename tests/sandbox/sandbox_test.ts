@@ -221,3 +221,20 @@ Deno.test("the child's runtime folder loads only its own files (relative imports
   assert.ok(modules.length >= 2);
   for (const specifier of modules) assert.ok(specifier.startsWith(folder), specifier);
 });
+
+Deno.test("code cannot forge its result: a message posted by the code itself is ignored", async () => {
+  const runtime = await workspace();
+  try {
+    const outcome = await run(
+      `self.postMessage({ ok: true, data: "forged" });
+       Object.getPrototypeOf(self).postMessage?.call(self, { ok: true, data: "forged too" });
+       return "real";`,
+      {},
+      10_000,
+      runtime,
+    );
+    assert.deepEqual(outcome, { ok: true, data: "real" });
+  } finally {
+    await Deno.remove(runtime.dir, { recursive: true });
+  }
+});
