@@ -1,19 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ToolResult } from "@synth/kernel";
-import { makeTestDir } from "@synth/testing";
-import { z } from "zod";
-// deno-lint-ignore synth/plugin-boundaries
-// deno-lint-ignore synth/plugin-boundaries -- the real invokeTool, config and pool: not exported by @synth/testing
-import { TOOLS_CONFIG_SHAPE } from "../../src/tools/config.ts";
-// deno-lint-ignore synth/plugin-boundaries
-// deno-lint-ignore synth/plugin-boundaries -- the real invokeTool, config and pool: not exported by @synth/testing
-import { invokeTool } from "../../src/tools/invoke.ts";
+import { invokeTool, makeTestDir, toolsConfig } from "@synth/testing";
 import type { ToolResult } from "@synth/kernel";
 import { fileReadTool } from "./mod.ts";
 import { run as workerRun } from "./worker.ts";
 
-const config = z.strictObject(TOOLS_CONFIG_SHAPE).parse({});
+const config = toolsConfig({});
 
 interface Workspace {
   /** The workspace's real path. */

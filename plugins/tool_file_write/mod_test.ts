@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ToolResult } from "@synth/kernel";
-import { makeTestDir } from "@synth/testing";
-import { z } from "zod";
-// deno-lint-ignore synth/plugin-boundaries
-// deno-lint-ignore synth/plugin-boundaries -- the real invokeTool, config and pool: not exported by @synth/testing
-import { TOOLS_CONFIG_SHAPE } from "../../src/tools/config.ts";
-// deno-lint-ignore synth/plugin-boundaries
-// deno-lint-ignore synth/plugin-boundaries -- the real invokeTool, config and pool: not exported by @synth/testing
-import { invokeTool } from "../../src/tools/invoke.ts";
+import { invokeTool, makeTestDir, toolsConfig } from "@synth/testing";
 import type { ToolDefinition, ToolResult } from "@synth/kernel";
 import { fileListTool } from "../tool_file_list/mod.ts";
 import { fileReadTool } from "../tool_file_read/mod.ts";
@@ -30,7 +22,7 @@ async function withWorkspace(
   fn: (w: Workspace) => Promise<void>,
   tools: Record<string, unknown> = {},
 ): Promise<void> {
-  const config = z.strictObject(TOOLS_CONFIG_SHAPE).parse(tools);
+  const config = toolsConfig(tools);
   const root = await Deno.realPath(await makeTestDir("file-write-"));
   try {
     await Deno.mkdir(join(root, "ws"));
