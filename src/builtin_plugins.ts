@@ -13,7 +13,7 @@ import { httpFetchTool } from "../plugins/tool_http_fetch/mod.ts";
 import { jsonParseTool } from "../plugins/tool_json_parse/mod.ts";
 import { shellRunTool } from "../plugins/tool_shell_run/mod.ts";
 import { timerTool } from "../plugins/tool_timer/mod.ts";
-// import { webSearchTool } from "../plugins/tool_web_search/mod.ts";
+import { webSearchTool } from "../plugins/tool_web_search/mod.ts";
 import type { AnyPluginCommand } from "./plugin/command.ts";
 import type { AnyPlugin } from "./plugin/types.ts";
 
@@ -32,7 +32,7 @@ export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [
   // The ten tools, in the order `/tools` lists them.
   calculatorTool,
   timerTool,
-  // webSearchTool,
+  webSearchTool,
   httpFetchTool,
   codeExecuteTool,
   fileReadTool,

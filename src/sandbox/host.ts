@@ -30,6 +30,13 @@ export interface Grants {
   write?: string[];
   /** host[:port] entries. */
   net?: string[];
+  /**
+   * IPv4 ranges (CIDR) the child may never connect to, checked by Deno
+   * against the address actually connected to (`--deny-net`): a name that
+   * resolves to a private address after the check is still refused.
+   * Deno 2.9.6 rejects IPv6 ranges here.
+   */
+  denyNet?: string[];
   /** Variable names passed through (and readable). */
   env?: string[];
   run?: string[];
@@ -126,6 +133,9 @@ export function childCommand(
     `--allow-read=${[RUNTIME_DIR, ...(grants.read ?? [])].join(",")}`,
     ...flag("write", grants.write),
     ...flag("net", grants.net),
+    ...(grants.denyNet && grants.denyNet.length > 0
+      ? [`--deny-net=${grants.denyNet.join(",")}`]
+      : []),
     ...flag("env", grants.env),
     ...flag("run", grants.run),
     RUNNER,

@@ -17,6 +17,8 @@ interface Grants {
   read?: string[];
   write?: string[];
   net?: string[];
+  /** Handled by the child's `--deny-net` flag; the Worker inherits the denial. */
+  denyNet?: string[];
   env?: string[];
   run?: string[];
 }

@@ -238,3 +238,29 @@ Deno.test("code cannot forge its result: a message posted by the code itself is 
     await Deno.remove(runtime.dir, { recursive: true });
   }
 });
+
+Deno.test("deny-net is checked against the address connected to: an allowed name resolving to loopback is refused", async () => {
+  const runtime = await workspace();
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("reached"),
+  );
+  try {
+    const code = `return await (await fetch("http://localhost:${server.addr.port}/")).text();`;
+    const open = await run(code, { net: ["localhost"] }, 10_000, runtime);
+    assert.deepEqual(open, { ok: true, data: "reached" }, "the control reaches the server");
+    const denied = await run(
+      code,
+      { net: ["localhost"], denyNet: ["10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16"] },
+      10_000,
+      runtime,
+    );
+    assert.equal(denied.ok, false);
+    assert.match(
+      (denied as { error: { message: string } }).error.message,
+      /net access to "127\.0\.0\.1/,
+    );
+  } finally {
+    await Deno.remove(runtime.dir, { recursive: true });
+  }
+});

@@ -59,7 +59,7 @@ Deno.test("GET /api/tools lists the ten tools with risk, JSON Schema, grants and
   assert.deepEqual(byName.file_read!.grants.read, ["${workspace}"]);
   assert.deepEqual(byName.calculator!.parameters.required, ["expression"]);
 
-  const listed = await command(host, "/tools", "viewer");
+  const listed = await command(host, "/tools");
   assert.equal(listed.status, 200);
   assert.equal(listed.body.success, true);
   for (const tool of tools) {
