@@ -9,7 +9,8 @@
  * embedder, inserts, start-up load, recall, online backup), `llm` (the
  * gateway against bare SDK calls to the fake LLM server in another process),
  * `mind` (turn latency over HTTP against the bare LLM call), `ws` (fan-out
- * to 1,000 WebSocket clients against a bare broadcaster, RSS with sockets).
+ * to 1,000 WebSocket clients against a bare broadcaster, RSS with sockets),
+ * `tools` (sandboxed calls against a bare process and a bare Worker, attacks).
  *
  * @module
  */
@@ -21,12 +22,13 @@ import { runMemoryBench } from "./memory_bench.ts";
 import { runLlmBench } from "./llm_bench.ts";
 import { runMindBench } from "./mind_bench.ts";
 import { runWsBench } from "./ws_bench.ts";
+import { runToolsBench } from "./tools_bench.ts";
 import { printTable, type Row } from "./report.ts";
 
 const USAGE =
-  "usage: deno task bench [--suite http,memory,llm,mind,ws] [--seconds 15] [--warmup 5] " +
+  "usage: deno task bench [--suite http,memory,llm,mind,ws,tools] [--seconds 15] [--warmup 5] " +
   "[--connections 64] [--idle 10] [--sizes 10000,100000] [--corpus 100000] [--llm-calls 300] " +
-  "[--mind-sizes 0,10000,100000] [--mind-turns 100] [--ws-clients 1000] [--strict]";
+  "[--mind-sizes 0,10000,100000] [--mind-turns 100] [--ws-clients 1000] [--tool-calls 40] [--strict]";
 
 function fail(message: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n${USAGE}\n`));
@@ -38,7 +40,7 @@ try {
   ({ values } = parseArgs({
     args: Deno.args,
     options: {
-      suite: { type: "string", default: "http,memory,llm,mind,ws" },
+      suite: { type: "string", default: "http,memory,llm,mind,ws,tools" },
       seconds: { type: "string", default: "15" },
       warmup: { type: "string", default: "5" },
       connections: { type: "string", default: "64" },
@@ -49,6 +51,7 @@ try {
       "mind-sizes": { type: "string", default: "0,10000,100000" },
       "mind-turns": { type: "string", default: "100" },
       "ws-clients": { type: "string", default: "1000" },
+      "tool-calls": { type: "string", default: "40" },
       strict: { type: "boolean", default: false },
     },
   }));
@@ -65,6 +68,7 @@ for (
     "llm-calls",
     "mind-turns",
     "ws-clients",
+    "tool-calls",
   ] as const
 ) {
   if (!/^\d+$/.test(values[name]) || Number(values[name]) <= 0) {
@@ -78,7 +82,7 @@ const mindSizes = values["mind-sizes"].split(",").map(Number);
 if (mindSizes.some((size) => !Number.isInteger(size) || size < 0)) {
   fail("--mind-sizes takes whole numbers");
 }
-if (suites.some((suite) => !["http", "memory", "llm", "mind", "ws"].includes(suite))) {
+if (suites.some((suite) => !["http", "memory", "llm", "mind", "ws", "tools"].includes(suite))) {
   fail(`unknown suite in "${values.suite}"`);
 }
 
@@ -138,6 +142,17 @@ if (suites.includes("ws")) {
   printTable("WebSocket fan-out (baseline: a bare Deno.serve broadcaster)", "bare WS", ws.rows);
   results.ws = { rows: ws.rows, ...ws.raw as object };
   allRows.push(...ws.rows);
+}
+
+if (suites.includes("tools")) {
+  const tools = await runToolsBench({ calls: Number(values["tool-calls"]) });
+  printTable(
+    "Tools in the sandbox (baselines: a bare deno process; a bare Worker for the pool)",
+    "bare",
+    tools.rows,
+  );
+  results.tools = { rows: tools.rows, ...tools.raw as object };
+  allRows.push(...tools.rows);
 }
 
 const date = new Date().toISOString();
