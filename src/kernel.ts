@@ -1,4 +1,4 @@
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { LOCAL_PRINCIPAL } from "./http/principal.ts";
 import { createWsServer, type WsServer } from "./ws/server.ts";
 import type { Hono } from "hono";
@@ -43,6 +43,9 @@ import { mindRoutes } from "./mind/routes.ts";
 import { SandboxPool } from "./sandbox/host.ts";
 import { createToolService, type ToolService } from "./tools/service.ts";
 import { toolRoutes } from "./tools/routes.ts";
+import { createExternalPlugins, type ExternalPlugins } from "./plugin/external/host.ts";
+import { pluginRoutes } from "./plugin/external/routes.ts";
+import { BUNDLE_ENV_NAMES } from "./plugin/external/bundle.ts";
 
 const HOST_STATE_REASONS: Record<PluginHost["state"], string> = {
   created: "plugins are not set up yet",
@@ -111,6 +114,8 @@ export interface Kernel {
   readonly sandbox: SandboxProbe;
   /** The tool host: registry, runs, approvals. */
   readonly tools: ToolService;
+  /** Third-party plugins from the config file. */
+  readonly externalPlugins: ExternalPlugins;
   /**
    * The mind (after {@link Kernel.start}).
    *
@@ -381,6 +386,68 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     onKill: (reason) => metrics.sandboxKill(reason),
   });
   app.route("/", toolRoutes(() => tools));
+  const envOf = (name: string) => {
+    try {
+      return options.env?.(name);
+    } catch {
+      return undefined; // not in the permission set
+    }
+  };
+  const externalPlugins = createExternalPlugins({
+    entries: config.plugins,
+    baseDir: options.origin.file
+      ? dirname(resolve(options.cwd ?? Deno.cwd(), options.origin.file))
+      : (options.cwd ?? Deno.cwd()),
+    dataDir: options.dataDir,
+    settings: {
+      autoPrepare: config.pluginHost.autoPrepare,
+      maxConcurrentCalls: config.pluginHost.maxConcurrentCalls,
+      fragmentDeadlineMs: config.pluginHost.fragmentDeadlineMs,
+      fragmentTokens: config.pluginHost.fragmentTokens,
+    },
+    sandbox: {
+      memoryLimitBytes: config.tools.sandbox.memoryLimitBytes,
+      heapMiB: config.tools.sandbox.heapMiB,
+      maxFrameBytes: config.tools.sandbox.maxFrameBytes,
+      prlimitPath: config.tools.sandbox.prlimitPath,
+      denoPath: config.tools.sandbox.denoPath,
+    },
+    bundle: {
+      cwd: options.appDir,
+      prlimitPath: config.tools.sandbox.prlimitPath,
+      denoPath: config.tools.sandbox.denoPath,
+      env: Object.fromEntries(
+        BUNDLE_ENV_NAMES.flatMap((name) => {
+          const value = envOf(name);
+          return value === undefined ? [] : [[name, value]];
+        }),
+      ),
+    },
+    takenIds: new Set(options.plugins.map((plugin) => plugin.manifest.id)),
+    clock,
+    log: log.child("plugins"),
+    bus: bus.scoped("kernel"),
+    tools,
+    hooks,
+    health,
+  });
+  app.route(
+    "/",
+    pluginRoutes({
+      external: externalPlugins,
+      builtin: () =>
+        options.plugins.map((plugin) => ({
+          id: plugin.manifest.id,
+          version: plugin.manifest.version,
+          isolation: plugin.manifest.isolation,
+          permissions: { ...plugin.manifest.permissions },
+          tools: tools.list().filter((tool) =>
+            tool.source === "builtin" && `tool_${tool.name}` === plugin.manifest.id
+          )
+            .map((tool) => tool.name),
+        })),
+    }),
+  );
   let mind: Mind | undefined;
   let commands: CommandDispatcher | undefined;
   const started = () => {
@@ -578,6 +645,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     metrics,
     sandbox,
     tools,
+    externalPlugins,
     ids,
     log,
     clock,
@@ -657,6 +725,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         );
       }
       await host.start();
+      await externalPlugins.start();
       await mind.start();
       // The gauges show the restored state from the start, not only after the first change.
       await psycheGauges.refresh();
@@ -675,6 +744,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         ws.stop();
         llm.close();
         await mind?.stop();
+        await externalPlugins.stop();
         await tools.stop();
         await host.stop();
         await closeAll();

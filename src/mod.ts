@@ -65,6 +65,13 @@ export {
 } from "./tools/workspace.ts";
 export type { Grants } from "./sandbox/host.ts";
 export type { WorkerContext } from "./sandbox/worker_types.ts";
+export type {
+  PluginApi,
+  PluginEventName,
+  PluginFragment,
+  PluginModuleManifest,
+  PluginToolManifest,
+} from "./plugin/external/api.ts";
 export {
   PLUGIN_ERROR_CODES,
   PluginError,

@@ -8,6 +8,7 @@ import { runServe } from "./serve.ts";
 import { runChat } from "./chat.ts";
 import { runCert } from "./cert.ts";
 import { runAdmin } from "./admin.ts";
+import { runPlugins } from "./plugins.ts";
 
 const USAGE = `Usage: synth-mind [command] [options]
 
@@ -30,6 +31,7 @@ Commands:
                     offline user recovery (server stopped; the password is read from stdin)
   cert [--host NAME]... [--days 90] [--force]
                     write a development TLS certificate (not a CA) into <dataDir>/certs/
+  plugins prepare   bundle and check the config file's third-party plugins, record their hashes
 
 Options:
   --version, -V     print the version
@@ -56,6 +58,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (command === "restore") return await runRestore(io, rest);
   if (command === "cert") return await runCert(io, rest);
   if (command === "admin") return await runAdmin(io, rest);
+  if (command === "plugins") return await runPlugins(io, rest);
   const pluginCommand = io.commands[command];
   if (pluginCommand) return await runPluginCommand(io, pluginCommand, rest);
   if (command !== "serve") {

@@ -4,6 +4,7 @@ import { configMeta, durationMs } from "./fields.ts";
 import { LLM_CONFIG_SHAPE, priceSchema } from "../llm/config.ts";
 import { parseCidr } from "../security/ip.ts";
 import { TOOLS_CONFIG_SHAPE } from "../tools/config.ts";
+import { PLUGIN_ENTRY } from "../plugin/external/config.ts";
 
 /** An IPv4/IPv6 address or CIDR range with no host bits set. */
 const cidrText = z.string().min(2).max(60).refine((text) => {
@@ -329,7 +330,24 @@ export const KERNEL_CONFIG_SHAPE = {
     stopTimeoutMs: durationMs(10_000, { min: 1 }).meta(configMeta({
       description: "On shutdown, a plugin whose stop takes longer than this is skipped and logged.",
     })),
+    autoPrepare: z.boolean().default(true).meta(configMeta({
+      description:
+        "Bundle third-party plugins at start-up when their bundle is missing (deno task plugins:prepare does it ahead).",
+    })),
+    maxConcurrentCalls: z.number().int().min(1).max(64).default(4).meta(configMeta({
+      description: "Tool calls a third-party plugin's process serves at once.",
+    })),
+    fragmentDeadlineMs: z.number().int().min(1).max(10_000).default(150).meta(configMeta({
+      description: "How long a turn waits for third-party plugins' prompt notes.",
+    })),
+    fragmentTokens: z.number().int().min(1).max(4_000).default(300).meta(configMeta({
+      description: "Prompt-note tokens kept per third-party plugin.",
+    })),
   }).prefault({}),
+  plugins: z.array(PLUGIN_ENTRY).max(64).default([]).meta(configMeta({
+    description:
+      "Third-party plugins: {id, from, permissions, config, enabled, trustFragments} (docs/plugins.md).",
+  })),
 };
 
 /** Names no plugin may use as its id, because the kernel owns those sections. */

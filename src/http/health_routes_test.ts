@@ -39,6 +39,7 @@ Deno.test("GET /health/ready is 503 without a language model provider, naming wh
     "plugins",
     "llm",
     "sandbox",
+    "third_party_plugins",
     "database",
     "migrations",
   ]);
@@ -141,6 +142,7 @@ Deno.test("GET /health reports version, uptime, checks and the effective permiss
     "plugins",
     "llm",
     "sandbox",
+    "third_party_plugins",
     "database",
     "migrations",
   ]);

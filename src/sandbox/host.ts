@@ -153,21 +153,39 @@ export function childCommand(
   };
 }
 
+/** Extra behaviour of a long-lived child (a third-party plugin's). */
+export interface SandboxProcessOptions {
+  /** Fields added to `sandbox.init` (`mode`, `code`, `config`). */
+  init?: Record<string, unknown>;
+  /**
+   * Frames that answer no request (`tool.log`); return false to treat one
+   * as a protocol breach.
+   */
+  onMessage?: (message: Record<string, unknown>) => boolean;
+  onKill?: (reason: KillReason) => void;
+}
+
 /**
- * One sandbox child. It serves calls one at a time, each in a fresh Worker;
- * a timeout, a cancel, a protocol breach or an out-of-memory error kills it.
+ * One sandbox child. A tool process serves calls one at a time, each in a
+ * fresh Worker; a plugin process keeps its Worker and answers requests by
+ * id. A timeout, a cancel, a protocol breach or an out-of-memory error
+ * kills it.
  */
 export class SandboxProcess {
   /** Calls answered so far. */
   calls = 0;
   /** Why the host killed it, if it did. */
   killedFor: KillReason | null = null;
+  /** Resolves with the `sandbox.ready` frame; rejects with the death's error. */
+  readonly ready: Promise<Record<string, unknown>>;
+  /** Resolves with the exit status once the child has ended. */
+  readonly ended: Promise<Deno.CommandStatus>;
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #token = crypto.randomUUID().replaceAll("-", "");
-  readonly #ready: Promise<void>;
-  readonly #ended: Promise<Deno.CommandStatus>;
-  #pending: { callId: string; resolve(outcome: SandboxOutcome): void } | null = null;
+  readonly #pending = new Map<string, (message: Record<string, unknown> | null) => void>();
+  readonly #onKill: ((reason: KillReason) => void) | undefined;
+  #writing: Promise<void> = Promise.resolve();
   #stderr = "";
   #alive = true;
   #busy = false;
@@ -177,8 +195,10 @@ export class SandboxProcess {
     readonly grants: Grants,
     limits: SandboxLimits,
     runtime: SandboxRuntime,
-    private readonly onKill?: (reason: KillReason) => void,
+    options: SandboxProcessOptions | ((reason: KillReason) => void) = {},
   ) {
+    const settings = typeof options === "function" ? { onKill: options } : options;
+    this.#onKill = settings.onKill;
     const { command, args } = childCommand(grants, limits, runtime);
     const child = new Deno.Command(command, {
       args,
@@ -196,20 +216,15 @@ export class SandboxProcess {
         this.#stderr = (this.#stderr + chunk).slice(-STDERR_CAP);
       }
     })().catch(() => {});
-    let readyResolve!: () => void;
+    let readyResolve!: (message: Record<string, unknown>) => void;
     let readyReject!: (error: unknown) => void;
-    this.#ready = new Promise((resolve, reject) => {
+    this.ready = new Promise((resolve, reject) => {
       readyResolve = resolve;
       readyReject = reject;
     });
-    this.#ready.catch(() => {});
-    void this.#writer.write(encodeFrame({
-      type: "sandbox.init",
-      protocol: 1,
-      token: this.#token,
-      grants,
-    })).catch(() => {});
-    this.#ended = (async () => {
+    this.ready.catch(() => {});
+    this.send({ ...settings.init, type: "sandbox.init", protocol: 1, token: this.#token, grants });
+    this.ended = (async () => {
       try {
         for await (
           const frame of readFrames(child.stdout, limits.maxFrameBytes ?? MAX_FRAME_BYTES)
@@ -218,12 +233,18 @@ export class SandboxProcess {
           if (message === null || typeof message !== "object" || message.token !== this.#token) {
             throw new FrameError("a frame without the session token");
           }
-          if (message.type === "sandbox.ready") readyResolve();
-          else if (message.type === "tool.result" && message.callId === this.#pending?.callId) {
-            const pending = this.#pending;
-            this.#pending = null;
-            pending?.resolve(outcomeOf(message));
-          } else if (message.type !== "sandbox.pong") {
+          const id = typeof message.callId === "string"
+            ? message.callId
+            : typeof message.requestId === "string"
+            ? message.requestId
+            : null;
+          const waiting = id === null ? undefined : this.#pending.get(id);
+          if (message.type === "sandbox.ready") readyResolve(message);
+          else if (waiting) {
+            this.#pending.delete(id!);
+            waiting(message);
+          } else if (message.type === "sandbox.pong") continue;
+          else if (!settings.onMessage?.(message)) {
             throw new FrameError(`an unexpected frame of type ${String(message.type)}`);
           }
         }
@@ -235,8 +256,8 @@ export class SandboxProcess {
       const status = await child.status;
       await stderrDone;
       readyReject(this.#death(status));
-      this.#pending?.resolve({ ok: false, error: { code: "__death", name: "", message: "" } });
-      this.#pending = null;
+      for (const waiting of this.#pending.values()) waiting(null);
+      this.#pending.clear();
       return status;
     })();
   }
@@ -251,26 +272,80 @@ export class SandboxProcess {
     return this.#busy;
   }
 
-  /** SIGKILLs the child; its running call ends with the reason's code. */
+  /** The tail of the child's stderr (for logs only, never for callers). */
+  get stderrTail(): string {
+    return this.#stderr.slice(-2_048);
+  }
+
+  /** SIGKILLs the child; its running calls end with the reason's code. */
   kill(reason: KillReason): void {
     if (this.killedFor === null) {
       this.killedFor = reason;
-      this.onKill?.(reason);
+      this.#onKill?.(reason);
     }
     try {
       this.#child.kill("SIGKILL");
     } catch { /* already gone */ }
   }
 
+  /** Writes a frame (in order with every other write); a dead child's frames are dropped. */
+  send(message: Record<string, unknown>): void {
+    const frame = encodeFrame(message);
+    this.#writing = this.#writing.then(() => this.#writer.write(frame)).catch(() => {});
+  }
+
   /** Asks the child to exit and waits for it. */
   async shutdown(): Promise<void> {
     if (this.#alive) {
-      await this.#writer.write(encodeFrame({ type: "sandbox.shutdown" })).catch(() => {});
+      this.send({ type: "sandbox.shutdown" });
+      await this.#writing;
       await this.#writer.close().catch(() => {});
     }
     const timer = setTimeout(() => this.kill("shutdown"), 2_000);
-    await this.#ended;
+    await this.ended;
     clearTimeout(timer);
+  }
+
+  /**
+   * Sends `message` (which carries `id` as its `callId` or `requestId`) and
+   * resolves with the answer carrying the same id. Past `timeoutMs` the
+   * child is killed (`TOOLS_TIMEOUT`); an aborted `signal` kills it too
+   * (`TOOLS_CANCELLED`); a death rejects with its error. With `soft`, the
+   * deadline resolves null instead and the child lives on (a late answer
+   * is ignored).
+   */
+  async request(
+    message: Record<string, unknown>,
+    id: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    soft = false,
+  ): Promise<Record<string, unknown>> {
+    const timer = setTimeout(() => {
+      if (soft) this.#pending.get(id)?.({ type: "__late" });
+      else this.kill("timeout");
+    }, timeoutMs);
+    const onAbort = () => this.kill("cancelled");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) this.kill("cancelled");
+      await this.ready;
+      if (!this.alive) throw this.#death(await this.ended);
+      const answered = new Promise<Record<string, unknown> | null>((resolve) => {
+        this.#pending.set(id, resolve);
+      });
+      this.send(message);
+      const answer = await answered;
+      if (answer === null) throw this.#death(await this.ended);
+      return answer;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw this.killedFor || !this.#alive ? this.#death(await this.ended) : error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      this.#pending.delete(id);
+    }
   }
 
   /**
@@ -283,27 +358,24 @@ export class SandboxProcess {
     if (this.#busy) throw new Error("A sandbox process runs one call at a time");
     if (!this.alive) throw sandboxError("TOOLS_SANDBOX_CRASHED", "The sandbox process has ended");
     this.#busy = true;
-    const timer = setTimeout(() => this.kill("timeout"), call.timeoutMs);
-    const onAbort = () => this.kill("cancelled");
-    call.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      if (call.signal?.aborted) this.kill("cancelled");
-      await this.#ready;
       const callId = crypto.randomUUID();
-      const answered = new Promise<SandboxOutcome>((resolve) => {
-        this.#pending = { callId, resolve };
-      });
-      await this.#writer.write(encodeFrame({
-        type: "tool.call",
-        callId,
-        codeType: call.codeType,
-        code: call.code,
-        args: call.args ?? null,
-        ctx: call.ctx ?? {},
-        deadlineMs: call.timeoutMs,
-      }));
-      const outcome = await answered;
-      if (!outcome.ok && outcome.error.code === "__death") throw this.#death(await this.#ended);
+      const outcome = outcomeOf(
+        await this.request(
+          {
+            type: "tool.call",
+            callId,
+            codeType: call.codeType,
+            code: call.code,
+            args: call.args ?? null,
+            ctx: call.ctx ?? {},
+            deadlineMs: call.timeoutMs,
+          },
+          callId,
+          call.timeoutMs,
+          call.signal,
+        ),
+      );
       this.calls++;
       // A buffer allocation failure is the same as a heap death, and leaves the child unfit.
       if (!outcome.ok && /Array buffer allocation failed/.test(outcome.error.message)) {
@@ -311,13 +383,7 @@ export class SandboxProcess {
         throw sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
       }
       return outcome;
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      // A write to a dead child, or the ready promise of one that never started.
-      throw this.killedFor || !this.#alive ? this.#death(await this.#ended) : error;
     } finally {
-      clearTimeout(timer);
-      call.signal?.removeEventListener("abort", onAbort);
       this.#busy = false;
     }
   }
@@ -346,7 +412,8 @@ export class SandboxProcess {
   }
 }
 
-function outcomeOf(message: Record<string, unknown>): SandboxOutcome {
+/** A `tool.result` frame as an outcome. */
+export function outcomeOf(message: Record<string, unknown>): SandboxOutcome {
   if (message.ok === true) return { ok: true, data: message.data ?? null };
   const error = (message.error ?? {}) as Record<string, unknown>;
   return {

@@ -28,6 +28,10 @@ interface Init {
   protocol: 1;
   token: string;
   grants: Grants;
+  /** `plugin`: a third-party plugin's bundle runs in one long-lived Worker. */
+  mode?: "tool" | "plugin";
+  code?: string;
+  config?: unknown;
 }
 
 interface ToolCall {
@@ -41,10 +45,22 @@ interface ToolCall {
   deadlineMs: number;
 }
 
-type HostFrame = ToolCall | { type: "sandbox.shutdown" } | { type: "sandbox.ping" };
+type HostFrame =
+  | ToolCall
+  | { type: "sandbox.shutdown" }
+  | { type: "sandbox.ping" }
+  | { type: "plugin.event"; event: string; data: unknown }
+  | { type: "plugin.fragments.request"; requestId: string; context: unknown };
 
 let token = "";
-async function send(message: Record<string, unknown>) {
+let writing: Promise<unknown> = Promise.resolve();
+/** Writes a frame after every earlier one (answers of concurrent plugin calls must not interleave). */
+function send(message: Record<string, unknown>): Promise<unknown> {
+  writing = writing.then(() => write(message));
+  return writing;
+}
+
+async function write(message: Record<string, unknown>) {
   let frame: Uint8Array;
   try {
     frame = encodeFrame({ ...message, token });
@@ -145,12 +161,146 @@ function runInWorker(call: ToolCall, grants: Grants): Promise<Record<string, unk
   }).finally(() => worker.terminate());
 }
 
+/**
+ * The Worker of a plugin: imports the bundle (a blob module exporting
+ * `manifest` and `activate`), activates it with an API that talks to this
+ * runner, and answers calls, events and fragment requests, each answer
+ * tagged with the nonce only this closure holds.
+ */
+function pluginHarness(bundleUrl: string): string {
+  return `import * as plugin from ${JSON.stringify(bundleUrl)};
+const post = self.postMessage.bind(self);
+let nonce = null;
+const tools = new Map();
+const handlers = new Map();
+let fragments = null;
+const api = {
+  config: undefined,
+  tool(name, fn) { tools.set(String(name), fn); },
+  on(event, fn) { const list = handlers.get(event) ?? []; list.push(fn); handlers.set(event, list); },
+  fragments(fn) { fragments = fn; },
+  log(level, message) { post({ nonce, kind: "log", level: String(level), message: String(message).slice(0, 2048) }); },
+};
+const failure = (error) => ({
+  code: typeof error?.code === "string" ? error.code : undefined,
+  name: String(error?.name ?? "Error"),
+  message: String(error?.message ?? error),
+});
+self.onmessage = async (event) => {
+  const m = event.data;
+  if (m.kind === "activate") {
+    nonce = m.nonce;
+    api.config = m.config;
+    try {
+      await plugin.activate(api);
+      post({ nonce, kind: "ready", manifest: plugin.manifest ?? null });
+    } catch (error) {
+      post({ nonce, kind: "failed", error: failure(error) });
+    }
+  } else if (m.kind === "call") {
+    const fn = tools.get(m.tool);
+    try {
+      if (!fn) throw Object.assign(new Error("The plugin has no tool " + m.tool), { code: "PLUGIN_TOOL_MISSING" });
+      const data = await fn(m.args);
+      post({ nonce, kind: "result", callId: m.callId, ok: true, data: data === undefined ? null : data });
+    } catch (error) {
+      post({ nonce, kind: "result", callId: m.callId, ok: false, error: failure(error) });
+    }
+  } else if (m.kind === "event") {
+    for (const fn of handlers.get(m.event) ?? []) {
+      try { await fn(m.data); } catch (error) { api.log("warn", "event handler failed: " + String(error?.message ?? error)); }
+    }
+  } else if (m.kind === "fragments") {
+    let list = [];
+    try { list = fragments ? await fragments(m.context) : []; } catch (error) { api.log("warn", "fragments failed: " + String(error?.message ?? error)); }
+    post({ nonce, kind: "fragments", requestId: m.requestId, fragments: Array.isArray(list) ? list : [] });
+  }
+};
+`;
+}
+
+/** Runs a third-party plugin: one Worker for the child's life, requests answered by id. */
+async function runPlugin(init: Init, frames: AsyncGenerator<unknown>): Promise<void> {
+  const bundleUrl = URL.createObjectURL(
+    new Blob([init.code ?? ""], { type: "text/javascript" }),
+  );
+  const harnessUrl = URL.createObjectURL(
+    new Blob([pluginHarness(bundleUrl)], { type: "text/javascript" }),
+  );
+  const worker = new Worker(harnessUrl, {
+    type: "module",
+    deno: { permissions: workerPermissions(init.grants) },
+  } as WorkerOptions);
+  const nonce = crypto.randomUUID();
+  const { promise: activated, resolve: activatedWith } = Promise.withResolvers<
+    Record<string, unknown>
+  >();
+  worker.onerror = (event) => {
+    event.preventDefault();
+    activatedWith({
+      kind: "failed",
+      error: { name: "Error", message: String(event.message) },
+    });
+  };
+  worker.onmessage = (event) => {
+    const { nonce: tagged, kind, ...rest } = (event.data ?? {}) as Record<string, unknown>;
+    if (tagged !== nonce) return;
+    if (kind === "ready" || kind === "failed") activatedWith({ kind, ...rest });
+    else if (kind === "result") void send({ type: "tool.result", ...rest });
+    else if (kind === "fragments") void send({ type: "plugin.fragments.response", ...rest });
+    else if (kind === "log") void send({ type: "tool.log", ...rest });
+  };
+  worker.postMessage({ kind: "activate", nonce, config: init.config ?? null });
+  const started = await activated;
+  if (started.kind !== "ready") {
+    await send({ type: "sandbox.failed", error: started.error });
+    await writing;
+    Deno.exit(72);
+  }
+  await send({ type: "sandbox.ready", manifest: started.manifest });
+  for await (const frame of frames) {
+    const message = frame as HostFrame;
+    switch (message.type) {
+      case "sandbox.shutdown":
+        await writing;
+        Deno.exit(0);
+        break;
+      case "sandbox.ping":
+        void send({ type: "sandbox.pong" });
+        break;
+      case "tool.call":
+        worker.postMessage({
+          kind: "call",
+          callId: message.callId,
+          tool: (message as unknown as { tool: string }).tool,
+          args: message.args,
+        });
+        break;
+      case "plugin.event":
+        worker.postMessage({ kind: "event", event: message.event, data: message.data });
+        break;
+      case "plugin.fragments.request":
+        worker.postMessage({
+          kind: "fragments",
+          requestId: message.requestId,
+          context: message.context,
+        });
+        break;
+      default:
+        Deno.exit(71);
+    }
+  }
+  await writing;
+  Deno.exit(0);
+}
+
 async function main() {
   const frames = readFrames(Deno.stdin.readable);
   const first = await frames.next();
   const init = first.value as Init | undefined;
   if (!init || init.type !== "sandbox.init" || init.protocol !== 1 || !init.token) Deno.exit(70);
   token = init.token;
+  if (init.mode === "plugin") return await runPlugin(init, frames);
   await send({ type: "sandbox.ready" });
   for await (const frame of frames) {
     const message = frame as HostFrame;
@@ -160,6 +310,7 @@ async function main() {
       continue;
     }
     if (message.type !== "tool.call") Deno.exit(71);
+    await writing;
     const outcome = await runInWorker(message, init.grants);
     await send({ type: "tool.result", callId: message.callId, ...outcome });
   }

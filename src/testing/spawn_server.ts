@@ -1,6 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { REPO_DIR, TEST_DATA_ROOT } from "./paths.ts";
+import { BUNDLE_ENV_NAMES } from "../plugin/external/bundle.ts";
 
 /**
  * The argument list of `deno task start`, read from `deno.json`, with the
@@ -61,7 +62,8 @@ export interface SpawnedServer extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-const PASSED_ENV = ["PATH", "HOME", "DENO_DIR"];
+/** Deno's cache, and the certificate and proxy settings bundling a plugin may need. */
+const PASSED_ENV = BUNDLE_ENV_NAMES;
 const EMPTY_CONFIG = join(REPO_DIR, "tests", "fixtures", "server.config.json");
 
 async function collectLines(

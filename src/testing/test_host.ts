@@ -17,6 +17,8 @@ import { makeTestDir } from "./paths.ts";
 import { secretValues } from "../llm/providers.ts";
 import { createRedactor } from "../telemetry/redact.ts";
 
+import { BUNDLE_ENV_NAMES } from "../plugin/external/bundle.ts";
+
 /** Options for {@link createTestHost}. */
 export interface CreateTestHostOptions {
   /** Plugins to load. @default [] */
@@ -135,7 +137,9 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       dataDir,
       store,
       random: seededRandom(options.seed ?? 1),
-      env: (name) => env[name],
+      // Deno's own cache stays shared (bundling third-party plugins downloads esbuild once).
+      env: (name) =>
+        env[name] ?? (BUNDLE_ENV_NAMES.includes(name) ? Deno.env.get(name) : undefined),
     });
     kernel.onClose(() => store.close());
     if (options.start ?? true) await kernel.start();

@@ -114,6 +114,7 @@ export async function invokeTool(
       signal,
       async sandbox(workerArgs, grants, callOptions = {}) {
         const timeoutMs = callOptions.timeoutMs ?? tool.limits.timeoutMs;
+        if (!tool.worker) throw new Error(`${tool.name} has no worker module`);
         const code = await workerSource(tool.worker);
         const workerCtx = {
           workspace: options.workspace,

@@ -61,8 +61,11 @@ export interface ToolDefinition<Schema extends z.ZodObject = z.ZodObject> {
   workspace?: boolean;
   /** Whether the warm pool may run it (no grants, no workspace). @default false */
   pool?: boolean;
-  /** The module that runs in the sandbox (see `src/sandbox/worker_types.ts`). */
-  worker: URL;
+  /**
+   * The module that runs in the sandbox (see `src/sandbox/worker_types.ts`);
+   * absent for a third-party plugin's tool, whose `run` calls its process.
+   */
+  worker?: URL;
   /**
    * The host half: checks arguments (paths, options, addresses) and runs the
    * worker, possibly more than once. @default one sandbox call with the

@@ -1,0 +1,193 @@
+/**
+ * Prepared bundles of third-party plugins (spec/tools.md §9 step 2): `deno
+ * bundle` turns a plugin's entry into one module, stored as
+ * `<dataDir>/plugins/<id>/<version>/plugin.js` with its SHA-256 in
+ * `<dataDir>/plugins/lock.json`; loading checks the hash, so a bundle
+ * changed after preparation is refused (`PLUGIN_INTEGRITY`). A bundle may
+ * hold no `npm:`, `jsr:` or remote imports: the sandbox runs with
+ * `--no-remote --no-npm` and only the bundle's own code.
+ *
+ * @module
+ */
+import { dirname, join, resolve } from "node:path";
+import { AppError } from "../../errors.ts";
+import type { PluginEntry } from "./config.ts";
+
+/** One prepared plugin in `lock.json`. */
+export interface LockEntry {
+  version: string;
+  from: string;
+  sha256: string;
+  preparedAt: string;
+}
+
+/** `<dataDir>/plugins/lock.json`. */
+export interface LockFile {
+  lockVersion: 1;
+  plugins: Record<string, LockEntry>;
+}
+
+/**
+ * Environment variables `deno bundle` gets from the server's environment:
+ * Deno's cache and the certificate and proxy settings it needs to download
+ * esbuild from the npm registry the first time.
+ */
+export const BUNDLE_ENV_NAMES: readonly string[] = [
+  "HOME",
+  "DENO_DIR",
+  "PATH",
+  "XDG_CACHE_HOME",
+  "DENO_CERT",
+  "DENO_TLS_CA_STORE",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NODE_EXTRA_CA_CERTS",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "NPM_CONFIG_REGISTRY",
+];
+
+/** How to start `deno bundle`. */
+export interface BundleRuntime {
+  /** The deno executable. @default Deno.execPath() */
+  denoPath?: string | null;
+  /** prlimit, through which the server may start deno; null starts deno directly. */
+  prlimitPath?: string | null;
+  /** Where `deno bundle` runs (the app's folder: its deno.json resolves `@synth/kernel`). */
+  cwd: string;
+  /** Environment for deno (HOME, DENO_DIR, PATH). */
+  env?: Record<string, string>;
+}
+
+const refused = (code: string, plugin: string, message: string) =>
+  new AppError(code, message, { status: 422, details: { plugin } });
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+const lockPath = (dataDir: string) => join(dataDir, "plugins", "lock.json");
+
+/** Reads the lock file (empty when there is none). */
+export async function readLock(dataDir: string): Promise<LockFile> {
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(lockPath(dataDir)));
+    if (parsed?.lockVersion === 1 && typeof parsed.plugins === "object") return parsed;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return { lockVersion: 1, plugins: {} };
+}
+
+/** Import statements that would load code from outside the bundle. */
+const OUTSIDE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'`](npm:|jsr:|https?:)/;
+
+/**
+ * Bundles the entry's module into one file (in a staging folder) and
+ * returns its text.
+ *
+ * @throws {AppError} `PLUGIN_BUNDLE_FAILED` with deno's message,
+ * `PLUGIN_REMOTE_IMPORT` when the bundle still imports from outside.
+ */
+export async function bundlePlugin(
+  entry: PluginEntry,
+  options: { dataDir: string; baseDir: string; runtime: BundleRuntime },
+): Promise<string> {
+  const source = entry.from.startsWith("npm:") || entry.from.startsWith("file:")
+    ? entry.from
+    : resolve(options.baseDir, entry.from);
+  const staging = join(options.dataDir, "plugins", entry.id, ".staging");
+  await Deno.mkdir(staging, { recursive: true });
+  const out = join(staging, "plugin.js");
+  const deno = options.runtime.denoPath ?? Deno.execPath();
+  const args = ["bundle", "--quiet", "-o", out, source];
+  // The server may start only prlimit, which then starts deno (as for the sandbox).
+  const result = await new Deno.Command(
+    options.runtime.prlimitPath ?? deno,
+    {
+      args: options.runtime.prlimitPath ? ["--", deno, ...args] : args,
+      cwd: options.runtime.cwd,
+      clearEnv: true,
+      env: { NO_COLOR: "1", ...options.runtime.env },
+      stdout: "piped",
+      stderr: "piped",
+    },
+  ).output();
+  if (!result.success) {
+    const message = new TextDecoder().decode(result.stderr).trim().split("\n").slice(-3).join(" ");
+    throw refused(
+      "PLUGIN_BUNDLE_FAILED",
+      entry.id,
+      `Cannot load plugin '${entry.id}': bundling ${entry.from} failed: ${message || "no output"}`,
+    );
+  }
+  const code = await Deno.readTextFile(out);
+  const outside = OUTSIDE_IMPORT.exec(code);
+  if (outside) {
+    throw refused(
+      "PLUGIN_REMOTE_IMPORT",
+      entry.id,
+      `Cannot load plugin '${entry.id}': its bundle still imports '${outside[1]}…' modules; ` +
+        "bundle every dependency in",
+    );
+  }
+  return code;
+}
+
+/** Stores a checked bundle under its version and records its hash in the lock file. */
+export async function installBundle(
+  dataDir: string,
+  entry: PluginEntry,
+  version: string,
+  code: string,
+  now: Date,
+): Promise<LockEntry> {
+  const path = join(dataDir, "plugins", entry.id, version, "plugin.js");
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.writeTextFile(path, code);
+  const lock = await readLock(dataDir);
+  const record: LockEntry = {
+    version,
+    from: entry.from,
+    sha256: await sha256Hex(code),
+    preparedAt: now.toISOString(),
+  };
+  lock.plugins[entry.id] = record;
+  await Deno.writeTextFile(lockPath(dataDir), JSON.stringify(lock, null, 2) + "\n");
+  await Deno.remove(join(dataDir, "plugins", entry.id, ".staging"), { recursive: true })
+    .catch(() => {});
+  return record;
+}
+
+/**
+ * The prepared bundle of an entry, its hash checked; null when it was never
+ * prepared (or prepared from another `from`).
+ *
+ * @throws {AppError} `PLUGIN_INTEGRITY` when the file changed after preparation.
+ */
+export async function loadBundle(
+  dataDir: string,
+  entry: PluginEntry,
+): Promise<{ version: string; code: string } | null> {
+  const record = (await readLock(dataDir)).plugins[entry.id];
+  if (!record || record.from !== entry.from) return null;
+  const path = join(dataDir, "plugins", entry.id, record.version, "plugin.js");
+  let code: string;
+  try {
+    code = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  if (await sha256Hex(code) !== record.sha256) {
+    throw refused(
+      "PLUGIN_INTEGRITY",
+      entry.id,
+      `Cannot load plugin '${entry.id}': its prepared bundle changed after preparation ` +
+        "(the SHA-256 differs from plugins/lock.json); run deno task plugins:prepare again",
+    );
+  }
+  return { version: record.version, code };
+}
