@@ -22,6 +22,10 @@ import {
 } from "../src/testing/mod.ts";
 import type { ToolDefinition } from "../src/tools/types.ts";
 import { fmt, percentile, progress, ratio, type Row } from "./report.ts";
+import { BUNDLE_ENV_NAMES, bundlePlugin } from "../src/plugin/external/bundle.ts";
+import { launchPlugin } from "../src/plugin/external/host.ts";
+import { checkEntry } from "../src/plugin/external/manifest.ts";
+import { REPO_DIR } from "../src/testing/mod.ts";
 
 /** Options of {@link runToolsBench}. */
 export interface ToolsBenchOptions {
@@ -159,6 +163,51 @@ export async function runToolsBench(
       throw new Error(`the busy loop ended with ${JSON.stringify(loop)}`);
     }
 
+    progress("tools: a third-party plugin's round trip (dice__roll, process running)");
+    const entry = {
+      id: "dice",
+      from: "./examples/plugins/dice/mod.ts",
+      permissions: {},
+      config: {},
+      enabled: true,
+      trustFragments: false,
+    };
+    const env = Object.fromEntries(
+      BUNDLE_ENV_NAMES.flatMap((name) => {
+        const value = Deno.env.get(name);
+        return value === undefined ? [] : [[name, value]];
+      }),
+    );
+    const bundle = await bundlePlugin(entry, {
+      dataDir: dir,
+      baseDir: REPO_DIR,
+      runtime: { cwd: REPO_DIR, prlimitPath, env },
+    });
+    const dice = await launchPlugin({
+      entry,
+      grants: checkEntry(entry, { baseDir: REPO_DIR, takenIds: new Set() }),
+      code: bundle,
+      baseDir: REPO_DIR,
+      cwd: dir,
+      sandbox: {
+        memoryLimitBytes: config.sandbox.memoryLimitBytes,
+        heapMiB: config.sandbox.heapMiB,
+        maxFrameBytes: config.sandbox.maxFrameBytes,
+        prlimitPath,
+        denoPath: null,
+      },
+    });
+    const roundTrip = await timed(options.calls * 5, async () => {
+      const callId = crypto.randomUUID();
+      const answer = await dice.process.request(
+        { type: "tool.call", callId, tool: "roll", args: { sides: 6 } },
+        callId,
+        2_000,
+      );
+      if (answer.ok !== true) throw new Error(`dice failed: ${JSON.stringify(answer)}`);
+    });
+    await dice.process.shutdown();
+
     progress("tools: four attacks at once (loop, heap, typed arrays, 100 MB of output)");
     const lags: number[] = [];
     let last = performance.now();
@@ -188,7 +237,7 @@ export async function runToolsBench(
     const rssGrowthMiB = (rssPeak - rssBefore) / 1024 / 1024;
     raw.attacks = attacks.map((result) => (result.ok ? "ok" : result.error.code));
 
-    raw.ms = { bareProcess, bareWorker, cold, warm, code, loopMs };
+    raw.ms = { bareProcess, bareWorker, cold, warm, code, loopMs, roundTrip };
     const p50 = (list: number[]) => percentile(list, 0.5);
     const p95 = (list: number[]) => percentile(list, 0.95);
     return {
@@ -218,6 +267,15 @@ export async function runToolsBench(
           p50(bareProcess),
           "≤ 180 ms",
           p50(code) <= 180,
+        ),
+        row(
+          "plugin round trip (dice__roll, running): p50",
+          p50(roundTrip),
+          NaN,
+          "≤ 5 ms",
+          p50(roundTrip) <= 5,
+          "ms",
+          2,
         ),
         row(
           "while (true) {} with a 1 s limit: result after",
