@@ -43,6 +43,7 @@ import { mindRoutes } from "./mind/routes.ts";
 import { SandboxPool } from "./sandbox/host.ts";
 import { createToolService, type ToolService } from "./tools/service.ts";
 import { toolRoutes } from "./tools/routes.ts";
+import { dashboardRoutes } from "./http/dashboard.ts";
 import { createExternalPlugins, type ExternalPlugins } from "./plugin/external/host.ts";
 import { pluginRoutes } from "./plugin/external/routes.ts";
 import { BUNDLE_ENV_NAMES } from "./plugin/external/bundle.ts";
@@ -386,6 +387,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     onKill: (reason) => metrics.sandboxKill(reason),
   });
   app.route("/", toolRoutes(() => tools));
+  app.route("/", dashboardRoutes({ distDir: join(options.appDir, "web", "dist") }));
   const envOf = (name: string) => {
     try {
       return options.env?.(name);

@@ -13,6 +13,7 @@ import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
 import type { AuthService } from "../security/auth.ts";
 import { LOCAL_PRINCIPAL } from "./principal.ts";
+import { isClientRoute } from "./dashboard.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Exact public routes: `METHOD path`. */
@@ -46,7 +47,9 @@ export function irregularPath(path: string): boolean {
 export function isPublicRoute(method: string, path: string): boolean {
   if (irregularPath(path)) return false;
   const key = `${method === "HEAD" ? "GET" : method} ${path}`;
-  return PUBLIC_EXACT.has(key) || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix));
+  return PUBLIC_EXACT.has(key) || PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix)) ||
+    // The dashboard's client routes: the page itself; its data needs a login.
+    ((method === "GET" || method === "HEAD") && isClientRoute(path));
 }
 
 /** The credential a request carries, if any. */

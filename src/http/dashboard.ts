@@ -1,0 +1,126 @@
+/**
+ * Serving the dashboard (spec/dashboard.md §1): `/assets/<hashed name>`
+ * from `web/dist/assets` with `Cache-Control: public, max-age=31536000,
+ * immutable` (an unknown name is 404), and `index.html` for every client
+ * route with `no-cache`. The security headers middleware adds the strict
+ * CSP to the HTML. Without a build, client routes answer 503 with the
+ * command that builds it.
+ *
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { join } from "node:path";
+import { ROUTES } from "../../web/app/routes.ts";
+import { AppError } from "../errors.ts";
+import { describe, type Operation } from "./openapi.ts";
+import type { AppEnv } from "./types.ts";
+
+/** Hono paths of the client routes (`:param` kept). */
+export const CLIENT_PATHS: readonly string[] = [...new Set(ROUTES.map((route) => route.pattern))];
+
+const TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  map: "application/json; charset=utf-8",
+  svg: "image/svg+xml",
+  png: "image/png",
+  woff2: "font/woff2",
+};
+
+interface Manifest {
+  assets: Record<string, string>;
+  sizes: Record<string, number>;
+}
+
+/** Whether `path` is a client route (for the public list of the auth gate). */
+export function isClientRoute(path: string): boolean {
+  return CLIENT_PATHS.some((pattern) => {
+    const want = pattern.split("/").filter(Boolean);
+    const have = path.split("/").filter(Boolean);
+    return want.length === have.length &&
+      want.every((part, i) =>
+        part.startsWith(":") ? /^[A-Za-z0-9_-]{1,100}$/.test(have[i]!) : part === have[i]
+      );
+  });
+}
+
+/** The dashboard routes; `distDir` is `web/dist`. */
+export function dashboardRoutes(options: { distDir: string }): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  let manifest: { value: Manifest | null; readAt: number } | null = null;
+  async function read(): Promise<Manifest | null> {
+    // Re-read at most every 2 s, so a rebuild is picked up without a restart.
+    if (manifest && Date.now() - manifest.readAt < 2_000) return manifest.value;
+    let value: Manifest | null = null;
+    try {
+      value = JSON.parse(await Deno.readTextFile(join(options.distDir, "manifest.json")));
+    } catch {
+      value = null;
+    }
+    manifest = { value, readAt: Date.now() };
+    return value;
+  }
+
+  const operations: Operation[] = [
+    {
+      method: "get",
+      path: "/assets/:name",
+      summary: "A hashed dashboard asset (cached for a year, immutable)",
+      tags: ["dashboard"],
+      role: "public",
+      responses: { 200: { description: "The file" } },
+    },
+    {
+      method: "get",
+      path: "/favicon.ico",
+      summary: "No icon (204)",
+      tags: ["dashboard"],
+      role: "public",
+      responses: { 204: { description: "No content" } },
+    },
+    ...CLIENT_PATHS.map((path): Operation => ({
+      method: "get",
+      path,
+      summary: "The dashboard (index.html, no-cache)",
+      tags: ["dashboard"],
+      role: "public",
+      responses: {
+        200: { description: "HTML" },
+        503: { description: "The dashboard is not built" },
+      },
+    })),
+  ];
+  describe(app, operations);
+
+  app.get("/assets/:name", async (c) => {
+    const name = c.req.param("name");
+    const known = await read();
+    if (!known || !(name in known.sizes) || !/^[A-Za-z0-9._-]+$/.test(name)) {
+      throw new AppError("NOT_FOUND", "No such asset", { status: 404 });
+    }
+    const body = await Deno.readFile(join(options.distDir, "assets", name));
+    return c.body(body, 200, {
+      "content-type": TYPES[name.split(".").at(-1)!] ?? "application/octet-stream",
+      "cache-control": "public, max-age=31536000, immutable",
+    });
+  });
+
+  app.get("/favicon.ico", (c) => c.body(null, 204));
+
+  for (const path of CLIENT_PATHS) {
+    app.get(path, async (c) => {
+      if (!(await read())) {
+        return c.html(
+          "<!doctype html><title>Synth Mind</title><h1>The dashboard is not built</h1>" +
+            "<p>Run <code>deno task build:web</code> (deno task start does it first). " +
+            'The API works: see <a href="/openapi.json">/openapi.json</a>.</p>',
+          503,
+          { "cache-control": "no-cache" },
+        );
+      }
+      const html = await Deno.readTextFile(join(options.distDir, "index.html"));
+      return c.html(html, 200, { "cache-control": "no-cache" });
+    });
+  }
+  return app;
+}

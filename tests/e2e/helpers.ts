@@ -1,0 +1,181 @@
+/**
+ * The browser test harness (spec/dashboard.md §7): headless Chromium
+ * through playwright-core against the real server (the kernel listening on
+ * 127.0.0.1 with a temporary data directory and the wire-level fake LLM).
+ * Every page fails its test on a page error or a CSP violation; axe-core
+ * checks accessibility; screenshots land in `tests/e2e/artifacts/`.
+ * Without Chromium the tests are skipped with one printed line, unless
+ * `CI=true`, where that fails the run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import axeSource from "axe-core/axe.min.js" with { type: "text" };
+import type { AnyPlugin } from "@synth/kernel";
+import type { TestHost } from "@synth/testing";
+import { buildWeb } from "../../web/build.ts";
+import type { FakeLlm } from "../fakes/llm/mod.ts";
+import { mindHost } from "../mind/helpers.ts";
+
+const CHROME = Deno.env.get("CHROME_PATH") ?? "/usr/bin/chromium";
+const hasChrome = await Deno.stat(CHROME).then((info) => info.isFile, () => false);
+const SKIP_LINE = `dashboard e2e skipped: no Chromium at ${CHROME} (apt-get install chromium)`;
+
+if (!hasChrome) {
+  if (Deno.env.get("CI") === "true") throw new Error(SKIP_LINE);
+  // deno-lint-ignore no-console
+  console.log(SKIP_LINE);
+}
+
+/** Options for `Deno.test` of a browser test: ignored without Chromium. */
+export const E2E = { ignore: !hasChrome, sanitizeResources: false, sanitizeOps: false } as const;
+
+export const ARTIFACTS = join(Deno.cwd(), "tests", "e2e", "artifacts");
+
+let built: Promise<unknown> | null = null;
+/** Builds the dashboard once per test process. */
+export function ensureBuilt(): Promise<unknown> {
+  built ??= buildWeb();
+  return built;
+}
+
+let browser: Promise<Browser> | null = null;
+let chromeProcess: Deno.ChildProcess | null = null;
+/**
+ * One browser per test process. Chromium is started here (its profile in
+ * the test data folder) and driven over CDP, so playwright-core needs no
+ * access beyond the test permission set (no temp folders, no home).
+ */
+export function launch(): Promise<Browser> {
+  browser ??= (async () => {
+    const profile = await Deno.makeTempDir({
+      dir: join(Deno.cwd(), "data", ".test"),
+      prefix: "chrome-",
+    });
+    chromeProcess = new Deno.Command(CHROME, {
+      args: [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--remote-debugging-port=0",
+        `--user-data-dir=${profile}`,
+        "about:blank",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const reader = chromeProcess.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`Chromium exited before it listened: ${seen.slice(-500)}`);
+      seen += value;
+      const match = /DevTools listening on (ws:\/\/\S+)/.exec(seen);
+      if (match) {
+        // Keep draining stderr so Chromium never blocks on a full pipe.
+        void (async () => {
+          while (!(await reader.read()).done) { /* drain */ }
+        })().catch(() => {});
+        // playwright-core keeps its artifacts in os.tmpdir(): inside the test data folder.
+        Deno.env.set("TMPDIR", profile);
+        // Its WSL probe reads /proc paths Deno grants only with -A; this variable defers it.
+        Deno.env.set("__IS_WSL_TEST__", "1");
+        const { chromium } = await import("playwright-core");
+        return await chromium.connectOverCDP(match[1]!);
+      }
+    }
+  })();
+  return browser;
+}
+
+/** A server for a browser test: the kernel listening on a free port. */
+export async function e2eServer(
+  fake: FakeLlm,
+  options: { config?: Record<string, unknown>; plugins?: AnyPlugin[] } = {},
+): Promise<{ host: TestHost; url: string }> {
+  await ensureBuilt();
+  const host = await mindHost(fake, {
+    ...(options.plugins ? { plugins: options.plugins } : {}),
+    config: options.config ?? {},
+  });
+  const server = host.listen();
+  return { host, url: server.url };
+}
+
+/** A page that records page errors and CSP violations; `check()` asserts there were none. */
+export async function openPage(
+  url: string,
+  options: { width?: number; height?: number; dark?: boolean } = {},
+): Promise<{ page: Page; context: BrowserContext; check(): void; close(): Promise<void> }> {
+  const context = await (await launch()).newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
+    colorScheme: options.dark ? "dark" : "light",
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    const text = message.text();
+    if (/Content Security Policy|Refused to (load|execute|apply)/i.test(text)) {
+      errors.push(`CSP: ${text}`);
+    }
+  });
+  await page.goto(url);
+  return {
+    page,
+    context,
+    check() {
+      assert.deepEqual(errors, [], "no page errors and no CSP violations");
+    },
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+/** Runs axe-core on the page; serious or critical violations fail. */
+export async function axe(page: Page, label: string): Promise<void> {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // deno-lint-ignore no-explicit-any
+    const g = globalThis as any;
+    const run = await g.axe.run(g.document, { resultTypes: ["violations"] });
+    // deno-lint-ignore no-explicit-any
+    return run.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.length,
+      help: v.help,
+    }));
+  }) as Array<{ id: string; impact: string; nodes: number; help: string }>;
+  const bad = result.filter((violation) =>
+    violation.impact === "serious" || violation.impact === "critical"
+  );
+  assert.deepEqual(bad, [], `axe on ${label}`);
+}
+
+/** Saves `tests/e2e/artifacts/<name>.png`. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** No horizontal page scroll. */
+export async function noHorizontalScroll(page: Page, label: string): Promise<void> {
+  const overflow = await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const root = (globalThis as any).document.documentElement;
+    return root.scrollWidth - root.clientWidth;
+  });
+  assert.ok(overflow <= 0, `${label} scrolls horizontally by ${overflow} px`);
+}
+
+/** Ends the shared browser when the test module unloads. */
+globalThis.addEventListener("unload", () => {
+  try {
+    chromeProcess?.kill("SIGKILL");
+  } catch { /* gone */ }
+});

@@ -1,0 +1,391 @@
+/**
+ * `<sm-app>` (spec/dashboard.md §3): the shell — skip link, navigation
+ * (Admin for admins only), the page of the current route, the status bar
+ * and toasts. It owns the store, the API client and the tab's one socket,
+ * provides them through `@lit/context`, restores the login through the
+ * refresh cookie, and routes with the History API (focus moves to the
+ * page's `<h1>`, the title follows).
+ *
+ * @module
+ */
+import { ContextProvider } from "@lit/context";
+import { css, html, LitElement, nothing, type TemplateResult } from "lit";
+import { ApiClient, type Session } from "../api/client.ts";
+import { SocketController } from "../controllers/socket_controller.ts";
+import { Store } from "../state/store.ts";
+import { shared } from "../theme/shared.ts";
+import { type AppServices, servicesContext } from "./context.ts";
+import { type Resolution, resolveRoute } from "./router.ts";
+import "../components/sm-status-bar.ts";
+import "../components/sm-toasts.ts";
+import "../pages/page-login.ts";
+import "../pages/page-chat.ts";
+import "../pages/page-tools.ts";
+import "../pages/page-mind.ts";
+import "../pages/page-pending.ts";
+
+const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean }> = [
+  { href: "/chat", label: "Chat" },
+  { href: "/mind", label: "Mind" },
+  { href: "/projects", label: "Projects" },
+  { href: "/timeline", label: "Timeline" },
+  { href: "/tools", label: "Tools" },
+  { href: "/admin/users", label: "Admin", admin: true },
+];
+
+/** The application shell. */
+export class SmApp extends LitElement {
+  static override properties = { resolution: { state: true }, booted: { state: true } };
+  declare resolution: Resolution | null;
+  declare booted: boolean;
+  readonly store = new Store();
+  readonly api: ApiClient;
+  readonly socket: SocketController;
+  readonly services: AppServices;
+
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: grid;
+        grid-template-rows: auto 1fr auto;
+        min-height: 100vh;
+      }
+      .skip {
+        position: absolute;
+        left: -9999px;
+        top: 0;
+      }
+      .skip:focus {
+        left: 8px;
+        top: 8px;
+        z-index: 20;
+        background: var(--sm-surface);
+        padding: 8px;
+      }
+      header {
+        display: flex;
+        gap: 12px;
+        align-items: center;
+        padding: 8px 12px;
+        background: var(--sm-surface);
+        border-bottom: 1px solid var(--sm-border);
+      }
+      header .brand {
+        font-weight: 700;
+      }
+      nav ul {
+        display: flex;
+        gap: 4px;
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        flex-wrap: wrap;
+      }
+      nav a {
+        display: inline-block;
+        padding: 10px 12px;
+        min-height: 44px;
+        border-radius: var(--sm-radius);
+        color: var(--sm-text);
+        text-decoration: none;
+      }
+      nav a[aria-current="page"] {
+        background: var(--sm-surface2);
+        font-weight: 600;
+      }
+      .badge {
+        background: var(--sm-danger);
+        color: var(--sm-surface);
+        border-radius: 999px;
+        padding: 0 6px;
+        font-size: 0.8rem;
+      }
+      #main {
+        padding: 12px;
+        min-width: 0;
+        min-height: 0;
+        overflow: auto;
+      }
+      @media (max-width: 599px) {
+        :host {
+          grid-template-rows: 1fr auto auto;
+        }
+        header {
+          position: fixed;
+          bottom: 0;
+          left: 0;
+          right: 0;
+          z-index: 5;
+          border-top: 1px solid var(--sm-border);
+          border-bottom: none;
+        }
+        header .brand {
+          display: none;
+        }
+        nav ul {
+          flex-wrap: nowrap;
+          overflow-x: auto;
+        }
+        #main {
+          padding-bottom: 72px;
+        }
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.resolution = null;
+    this.booted = false;
+    this.api = new ApiClient({
+      token: () => this.store.state.auth.token,
+      onSession: (session) => (session ? this.#signedIn(session, false) : this.#signedOut()),
+    });
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    this.socket = new SocketController(null, {
+      url: `${scheme}//${location.host}/ws`,
+      token: () => this.store.state.auth.token,
+      refresh: () => this.api.refresh(),
+      onMessage: (message) => this.store.dispatch({ type: "ws", message, now: Date.now() }),
+      onWelcome: (resumed) => this.store.dispatch({ type: "welcome", resumed }),
+      onState: (state, attempt, nextAt) =>
+        this.store.dispatch({ type: "connection", state, attempt, nextAt }),
+      onRoleChanged: () => void this.#reloadUser(),
+      topics: ["state", "chat", "tools", "approvals", "projects", "memory", "notices"],
+      online: () => navigator.onLine,
+    });
+    this.services = {
+      store: this.store,
+      api: this.api,
+      socket: this.socket,
+      navigate: (path, options) => this.#navigate(path, options?.replace ?? false),
+    };
+    new ContextProvider(this, { context: servicesContext, initialValue: this.services });
+    this.store.subscribe(() => this.requestUpdate());
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    addEventListener("popstate", this.#route);
+    addEventListener("online", this.#retry);
+    document.addEventListener("visibilitychange", this.#visible);
+    this.addEventListener("click", this.#intercept);
+    void this.#boot();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    removeEventListener("popstate", this.#route);
+    removeEventListener("online", this.#retry);
+    document.removeEventListener("visibilitychange", this.#visible);
+    this.removeEventListener("click", this.#intercept);
+    this.socket.stop();
+  }
+
+  #retry = () => this.socket.retryNow();
+  #visible = () => {
+    if (document.visibilityState === "visible") this.socket.retryNow();
+  };
+
+  async #boot() {
+    try {
+      const status = await this.api.authStatus();
+      if (!status.enabled) {
+        // Sign-in is off (a loopback development server): the local administrator.
+        this.store.dispatch({
+          type: "auth",
+          status: "signed_in",
+          user: { id: "local", username: "local", role: "admin" },
+          token: "local",
+        });
+        this.socket.start();
+      } else if (status.setup_required) {
+        this.store.dispatch({ type: "auth", status: "setup" });
+      } else if (!(await this.api.refresh())) {
+        this.store.dispatch({ type: "auth", status: "anonymous", user: null, token: null });
+      }
+    } catch {
+      this.store.dispatch({ type: "auth", status: "anonymous", user: null, token: null });
+      this.store.dispatch({
+        type: "notice",
+        level: "error",
+        code: "UNREACHABLE",
+        message: "The server could not be reached.",
+      });
+    }
+    this.booted = true;
+    this.#route();
+  }
+
+  #signedIn(session: Session, navigate: boolean) {
+    const first = this.store.state.auth.status !== "signed_in";
+    this.store.dispatch({
+      type: "auth",
+      status: "signed_in",
+      user: session.user,
+      token: session.access_token,
+    });
+    if (first) this.socket.start();
+    if (navigate) this.#route();
+  }
+
+  #signedOut() {
+    this.socket.reset();
+    this.store.dispatch({ type: "auth", status: "anonymous", user: null, token: null });
+    if (this.booted) this.#route();
+  }
+
+  async #reloadUser() {
+    try {
+      const user = await this.api.me();
+      this.store.dispatch({ type: "auth", status: "signed_in", user });
+      this.#route();
+    } catch {
+      this.#signedOut();
+    }
+  }
+
+  async #logout() {
+    try {
+      await this.api.logout();
+    } catch {
+      // Signed out locally either way.
+    }
+    this.socket.reset();
+    this.store.dispatch({ type: "auth", status: "anonymous", user: null, token: null });
+    this.#navigate("/login", true);
+  }
+
+  #intercept = (event: MouseEvent) => {
+    if (
+      event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
+      event.shiftKey || event.altKey
+    ) return;
+    const anchor = event.composedPath().find((node) => node instanceof HTMLAnchorElement) as
+      | HTMLAnchorElement
+      | undefined;
+    if (!anchor || anchor.target === "_blank" || anchor.hasAttribute("download")) return;
+    const url = new URL(anchor.href, location.href);
+    if (
+      url.origin !== location.origin || url.pathname.startsWith("/api/") ||
+      url.pathname.startsWith("/docs")
+    ) return;
+    event.preventDefault();
+    this.#navigate(url.pathname + url.search, false);
+  };
+
+  #navigate(path: string, replace: boolean) {
+    if (replace) history.replaceState(null, "", path);
+    else history.pushState(null, "", path);
+    this.#route();
+  }
+
+  #route = () => {
+    const auth = this.store.state.auth;
+    for (let hops = 0; hops < 3; hops++) {
+      const resolution = resolveRoute(new URL(location.href), {
+        status: auth.status,
+        role: auth.user?.role ?? null,
+      });
+      if (resolution.kind === "redirect") {
+        history.replaceState(null, "", resolution.to);
+        continue;
+      }
+      const previous = this.resolution;
+      this.resolution = resolution;
+      document.title = `${resolution.title} · Synth Mind`;
+      // Focus moves to the new page's heading; a new thread's URL on the same page keeps it.
+      const samePage = previous?.kind === "page" && resolution.kind === "page" &&
+        previous.page === resolution.page;
+      if (!samePage) void this.updateComplete.then(() => this.#focusHeading());
+      return;
+    }
+  };
+
+  #focusHeading() {
+    const page = this.renderRoot.querySelector("#main > *");
+    const heading = (page?.shadowRoot ?? page)?.querySelector?.("h1") as
+      | HTMLElement
+      | null
+      | undefined;
+    if (heading) {
+      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+      heading.focus();
+    }
+  }
+
+  #page(): TemplateResult | typeof nothing {
+    const resolution = this.resolution;
+    if (!this.booted || !resolution) return html`<p role="status">Loading…</p>`;
+    if (resolution.kind !== "page") {
+      return html`<page-pending heading="Not found"></page-pending>`;
+    }
+    switch (resolution.page) {
+      case "login":
+        return html`<page-login mode="login" @signed-in=${(e: CustomEvent<Session>) =>
+          this.#signedIn(e.detail, true)}></page-login>`;
+      case "setup":
+        return html`<page-login mode="setup" @signed-in=${(e: CustomEvent<Session>) =>
+          this.#signedIn(e.detail, true)}></page-login>`;
+      case "chat":
+        return html`<page-chat thread-id=${resolution.params.threadId ?? nothing}></page-chat>`;
+      case "tools":
+        return html`<page-tools></page-tools>`;
+      case "mind":
+        return html`<page-mind></page-mind>`;
+      default:
+        return html`<page-pending heading=${resolution.title}></page-pending>`;
+    }
+  }
+
+  override render(): unknown {
+    const auth = this.store.state.auth;
+    const signedIn = auth.status === "signed_in";
+    const path = location.pathname;
+    const pending =
+      Object.values(this.store.state.tools.approvals).filter((item) => item.status === "pending")
+        .length;
+    return html`<a class="skip" href="#main" @click=${(e: Event) => {
+      e.preventDefault();
+      this.#focusHeading();
+    }}>Skip to content</a>
+      ${
+      signedIn
+        ? html`<header><span class="brand">Synth Mind</span>
+          <nav aria-label="Main"><ul>${
+          NAV.filter((item) => !item.admin || auth.user?.role === "admin").map((item) =>
+            html`<li><a href=${item.href} aria-current=${
+              path === item.href ||
+                (item.href === "/chat" && (path === "/" || path.startsWith("/chat")))
+                ? "page"
+                : "false"
+            }>
+              ${item.label}${
+              item.href === "/tools" && pending
+                ? html`
+                  <span class="badge" aria-label="${pending} pending approvals">${pending}</span>
+                `
+                : nothing
+            }</a></li>`
+          )
+        }</ul></nav></header>`
+        : html`<span></span>`
+    }
+      <div id="main">${this.#page()}</div>
+      ${
+      signedIn
+        ? html`<sm-status-bar @logout-requested=${() =>
+          void this.#logout()} @retry-requested=${() => this.socket.retryNow()}></sm-status-bar>`
+        : html`<span></span>`
+    }
+      <sm-toasts></sm-toasts>`;
+  }
+}
+customElements.define("sm-app", SmApp);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "sm-app": SmApp;
+  }
+}

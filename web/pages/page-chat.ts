@@ -1,0 +1,509 @@
+/**
+ * `<page-chat>` (spec/dashboard.md §5.2): the thread list, the message log
+ * (finished replies as markdown, streaming ones as plain text), tool cards
+ * with Approve/Deny inline, the "Unsure" badge and "Why this reply", and
+ * the composer (Enter sends, Shift+Enter adds a line, `/` opens the command
+ * catalogue, Stop cancels a streaming reply).
+ *
+ * @module
+ */
+import { css, html, nothing } from "lit";
+import { ApiError, toChatMessage } from "../api/client.ts";
+import { SmElement } from "../app/base.ts";
+import { shortTime } from "../lib/format.ts";
+import type { ChatMessage, ToolRun } from "../state/types.ts";
+import { shared } from "../theme/shared.ts";
+import "../components/sm-markdown.ts";
+import "../components/sm-tool-card.ts";
+import "../components/sm-influence-panel.ts";
+import type { SmInfluencePanel } from "../components/sm-influence-panel.ts";
+
+const MAX_CHARS = 32_000;
+
+interface CommandSpec {
+  name: string;
+  usage: string;
+  description: string;
+}
+
+/** The chat page. */
+export class PageChat extends SmElement {
+  static override properties = {
+    threadId: { attribute: "thread-id" },
+    draft: { state: true },
+    sending: { state: true },
+    error: { state: true },
+    catalogue: { state: true },
+    pick: { state: true },
+    panelTurn: { state: true },
+  };
+  declare threadId: string | null;
+  declare draft: string;
+  declare sending: boolean;
+  declare error: string;
+  declare catalogue: CommandSpec[] | null;
+  declare pick: number;
+  declare panelTurn: string | null;
+  #chat = this.select((s) => s.chat);
+  #tools = this.select((s) => s.tools);
+  #auth = this.select((s) => s.auth);
+  #commands: CommandSpec[] | null = null;
+  #loaded: string | null | undefined = undefined;
+
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: grid;
+        grid-template-columns: 240px 1fr;
+        gap: var(--sm-gap);
+        height: 100%;
+        min-height: 0;
+      }
+      @media (max-width: 1023px) {
+        :host {
+          grid-template-columns: 1fr;
+        }
+        .threads {
+          display: none;
+        }
+      }
+      @media (min-width: 1024px) {
+        .thread-select {
+          display: none;
+        }
+      }
+      .threads {
+        overflow-y: auto;
+      }
+      .threads a {
+        display: block;
+        padding: 8px;
+        border-radius: var(--sm-radius);
+        text-decoration: none;
+        color: var(--sm-text);
+      }
+      .threads a[aria-current="page"] {
+        background: var(--sm-surface2);
+        font-weight: 600;
+      }
+      main {
+        display: flex;
+        flex-direction: column;
+        min-height: 0;
+      }
+      .log {
+        flex: 1;
+        overflow-y: auto;
+        display: flex;
+        flex-direction: column;
+        gap: 8px;
+        padding: 4px;
+      }
+      .bubble {
+        max-width: min(760px, 100%);
+        padding: 10px 12px;
+        border-radius: var(--sm-radius);
+        border: 1px solid var(--sm-surface2);
+        background: var(--sm-surface);
+      }
+      .user {
+        align-self: flex-end;
+        background: var(--sm-surface2);
+      }
+      .streaming-text {
+        white-space: pre-wrap;
+      }
+      .footer {
+        font-size: 0.85rem;
+        margin-top: 6px;
+      }
+      .badge {
+        border: 1px solid var(--sm-warn);
+        color: var(--sm-warn);
+        border-radius: 999px;
+        padding: 0 8px;
+      }
+      form {
+        display: grid;
+        gap: 4px;
+        margin-top: 8px;
+      }
+      textarea {
+        width: 100%;
+        min-height: 72px;
+        resize: vertical;
+      }
+      .catalogue {
+        list-style: none;
+        margin: 0;
+        padding: 4px;
+        max-height: 240px;
+        overflow-y: auto;
+      }
+      .catalogue li {
+        padding: 6px 8px;
+        border-radius: var(--sm-radius);
+      }
+      .catalogue li[aria-selected="true"] {
+        background: var(--sm-surface2);
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.threadId = null;
+    this.draft = "";
+    this.sending = false;
+    this.error = "";
+    this.catalogue = null;
+    this.pick = 0;
+    this.panelTurn = null;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.#loadThreads();
+  }
+
+  override willUpdate(): void {
+    if (this.#loaded !== this.threadId) {
+      this.#loaded = this.threadId;
+      void this.#openThread(this.threadId);
+    }
+  }
+
+  async #loadThreads() {
+    try {
+      const threads = await this.services.api.threads();
+      this.services.store.dispatch({ type: "chat/threads", threads: threads.items });
+      const [runs, approvals] = await Promise.all([
+        this.services.api.runs(),
+        this.services.api.approvals(),
+      ]);
+      this.services.store.dispatch({
+        type: "tools/loaded",
+        runs: runs.items,
+        approvals: approvals.items,
+      });
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  async #openThread(threadId: string | null) {
+    if (!threadId) {
+      this.services.store.dispatch({ type: "chat/open", threadId: null, messages: [] });
+      return;
+    }
+    try {
+      const messages = await this.services.api.messages(threadId);
+      this.services.store.dispatch({
+        type: "chat/open",
+        threadId,
+        messages: messages.items.filter((item) => item.role !== "tool").map(toChatMessage),
+      });
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  async #send(text: string) {
+    const content = text.trim();
+    if (!content || this.sending) return;
+    this.error = "";
+    this.sending = true;
+    const services = this.services;
+    try {
+      if (content.startsWith("/")) {
+        const answer = await services.api.request<{ response: string; success: boolean }>(
+          "POST",
+          "/api/chat",
+          { message: content, ...(this.threadId ? { thread_id: this.threadId } : {}) },
+        );
+        const at = new Date().toISOString();
+        services.store.dispatch({ type: "chat/sent", key: `cmd:${Date.now()}`, text: content, at });
+        services.store.dispatch({
+          type: "chat/open",
+          threadId: this.threadId,
+          messages: [...services.store.state.chat.messages, {
+            key: `cmd-answer:${Date.now()}`,
+            role: "assistant",
+            text: answer.response,
+            turnId: null,
+            status: answer.success ? "completed" : "failed",
+            createdAt: at,
+          }],
+        });
+        this.draft = "";
+        return;
+      }
+      let threadId = this.threadId;
+      if (!threadId) {
+        const thread = await services.api.createThread();
+        threadId = thread.id;
+        this.#loaded = threadId;
+        services.store.dispatch({ type: "chat/open", threadId, messages: [] });
+        services.navigate(`/chat/${threadId}`, { replace: true });
+      }
+      const key = `pending:${crypto.randomUUID()}`;
+      services.store.dispatch({
+        type: "chat/sent",
+        key,
+        text: content,
+        at: new Date().toISOString(),
+      });
+      this.draft = "";
+      try {
+        const accepted = await services.api.sendTurn(threadId, content, key.slice(8));
+        services.store.dispatch({
+          type: "chat/accepted",
+          key,
+          turnId: accepted.turn_id,
+          threadId: accepted.thread_id,
+        });
+      } catch (error) {
+        const failure = error instanceof ApiError
+          ? { code: error.code, message: error.message }
+          : { code: "NETWORK", message: "The server could not be reached" };
+        services.store.dispatch({ type: "chat/failed", key, error: failure });
+        this.error = failure.message;
+      }
+      void this.#loadThreads();
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    } finally {
+      this.sending = false;
+      await this.updateComplete;
+      this.#scrollToEnd();
+    }
+  }
+
+  #scrollToEnd() {
+    const log = this.renderRoot.querySelector(".log");
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+
+  override updated(): void {
+    this.#scrollToEnd();
+  }
+
+  async #onInput(event: InputEvent) {
+    this.draft = (event.target as HTMLTextAreaElement).value;
+    if (this.draft.startsWith("/") && !this.draft.includes(" ")) {
+      this.#commands ??= await this.services.api.commands().catch(() => []);
+      const typed = this.draft.slice(1).toLowerCase();
+      this.catalogue = this.#commands.filter((spec) => spec.name.startsWith(typed));
+      this.pick = 0;
+    } else this.catalogue = null;
+  }
+
+  #onKeydown(event: KeyboardEvent) {
+    const catalogue = this.catalogue;
+    if (catalogue && catalogue.length > 0) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        this.pick = (this.pick + step + catalogue.length) % catalogue.length;
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        this.catalogue = null;
+        return;
+      }
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        this.draft = `/${catalogue[this.pick]!.name} `;
+        this.catalogue = null;
+        return;
+      }
+    }
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      void this.#send(this.draft);
+    }
+  }
+
+  async #stop(turnId: string) {
+    try {
+      await this.services.api.cancelTurn(turnId);
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  async #decide(event: CustomEvent<{ approvalId: string; decision: "approve" | "deny" }>) {
+    try {
+      await this.services.api.decide(event.detail.approvalId, event.detail.decision);
+    } catch (error) {
+      // 409 APPROVAL_CLOSED: the card shows the final state from tool.run.
+      if (!(error instanceof ApiError && error.code === "APPROVAL_CLOSED")) {
+        this.error = error instanceof ApiError ? error.message : String(error);
+      }
+    }
+  }
+
+  async #why(turnId: string) {
+    this.panelTurn = turnId;
+    const known = this.services.store.state.chat.influence[turnId];
+    if (!known) {
+      try {
+        const record = await this.services.api.influence(turnId);
+        this.services.store.dispatch({ type: "chat/influence", turnId, record });
+      } catch {
+        // The panel shows "Not recorded" for each section.
+      }
+    }
+    await this.updateComplete;
+    this.renderRoot.querySelector<SmInfluencePanel>("sm-influence-panel")?.open();
+  }
+
+  #toolCards(turnId: string | null, runs: ToolRun[]) {
+    if (!turnId) return nothing;
+    const tools = this.#tools.value;
+    const role = this.#auth.value?.user?.role;
+    const canDecide = role === "operator" || role === "admin";
+    return runs.filter((run) => run.turn_id === turnId).map((run) =>
+      html`
+        <sm-tool-card .run=${run} .approval=${run.approval_id
+          ? tools?.approvals[run.approval_id] ?? null
+          : null}
+          ?can-decide=${canDecide} @approval-decided=${this.#decide}></sm-tool-card>
+      `
+    );
+  }
+
+  #message(message: ChatMessage, runs: ToolRun[]) {
+    const influence = message.turnId ? this.#chat.value?.influence[message.turnId] : undefined;
+    const policy = influence?.reply_policy as
+      | { caveat?: boolean; clarifying_question?: boolean }
+      | undefined;
+    const uncertain = policy?.caveat || policy?.clarifying_question;
+    const uPost = (influence?.assurance as { u_post?: number | null } | undefined)?.u_post;
+    if (message.role === "user") {
+      return html`<div class="bubble user" data-key=${message.key}>
+        <pre>${message.text}</pre>
+        ${
+        message.status === "failed"
+          ? html`<p class="error">Not sent: ${message.error?.message}</p>`
+          : nothing
+      }
+      </div>`;
+    }
+    const streaming = message.status === "streaming";
+    return html`
+      ${this.#toolCards(message.turnId, runs)}
+            <article class="bubble assistant" data-key=${message.key} data-status=${message.status}
+        aria-busy=${streaming ? "true" : "false"}>
+              ${streaming
+                ? html`<div class="streaming-text">${message.text}</div><span class="muted" data-streaming>…</span>`
+                : html`<sm-markdown .text=${message.text}></sm-markdown>`}
+              ${message.status === "failed" || message.status === "cancelled"
+                ? html`<p class="error">${
+                  message.status === "cancelled"
+                    ? "Cancelled"
+                    : message.error?.message ?? "The reply failed"
+                }</p>`
+                : nothing}
+              <div class="footer row muted">
+                <span>${shortTime(message.createdAt)}</span>
+                ${message.usage?.model ? html`<span>${message.usage.model}</span>` : nothing}
+                ${message.usage?.output_tokens !== undefined
+                  ? html`<span>${message.usage.output_tokens} tokens</span>`
+                  : nothing}
+                ${uncertain
+                  ? html`<span class="badge" data-unsure>Unsure${
+                    typeof uPost === "number" ? ` (${uPost.toFixed(2)})` : ""
+                  }</span>`
+                  : nothing}
+                ${streaming && message.turnId
+                  ? html`<button @click=${() => this.#stop(message.turnId!)}>Stop</button>`
+                  : nothing}
+                ${!streaming && message.turnId
+                  ? html`<button @click=${() => this.#why(message.turnId!)}>Why this reply</button>`
+                  : nothing}
+              </div>
+            </article>
+    `;
+  }
+
+  override render(): unknown {
+    const chat = this.#chat.value;
+    const runs = Object.values(this.#tools.value?.runs ?? {});
+    if (!chat) return nothing;
+    const completed = chat.messages.filter((m) =>
+      m.role === "assistant" && m.status === "completed"
+    );
+    const last = completed.at(-1);
+    return html`
+      <nav class="threads" aria-label="Threads">
+        <a href="/chat" aria-current=${this.threadId === null
+          ? "page"
+          : "false"}>New conversation</a>
+        ${chat.threads.map((thread) =>
+          html`
+            <a href="/chat/${thread.id}"
+              aria-current=${thread.id === this.threadId ? "page" : "false"}>${thread.title ||
+                "Untitled"}</a>
+          `
+        )}
+      </nav>
+      <main>
+        <h1 tabindex="-1">Chat</h1>
+        <label class="thread-select">Thread
+          <select @change=${(e: Event) =>
+            this.services.navigate((e.target as HTMLSelectElement).value)}>
+            <option value="/chat" ?selected=${this.threadId === null}>New conversation</option>
+            ${chat.threads.map((thread) =>
+              html`<option value="/chat/${thread.id}" ?selected=${thread.id === this.threadId}>${
+                thread.title || "Untitled"
+              }</option>`
+            )}
+          </select>
+        </label>
+        <div class="log" role="log" aria-label="Messages">
+          ${chat.messages.map((message) => this.#message(message, runs))}
+        </div>
+        <div class="sr-only" aria-live="polite">${last
+          ? `Reply: ${last.text.slice(0, 500)}`
+          : ""}</div>
+        ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+        <form @submit=${(e: Event) => {
+          e.preventDefault();
+          void this.#send(this.draft);
+        }}>
+          <label for="composer">Message</label>
+          ${this.catalogue && this.catalogue.length
+            ? html`<ul class="catalogue card" role="listbox" aria-label="Commands">
+              ${
+              this.catalogue.map((spec, index) =>
+                html`<li role="option" aria-selected=${index === this.pick ? "true" : "false"}>
+                <strong>${spec.usage}</strong> <span class="muted">${spec.description}</span></li>`
+              )
+            }
+            </ul>`
+            : nothing}
+          <textarea id="composer" .value=${this.draft} maxlength=${MAX_CHARS}
+            aria-describedby="counter" @input=${this.#onInput} @keydown=${this
+              .#onKeydown}></textarea>
+          <div class="row">
+            <span id="counter" class="muted">${this.draft.length} / ${MAX_CHARS}</span>
+            <button class="primary" type="submit" ?disabled=${this.sending ||
+              !this.draft.trim()}>Send</button>
+          </div>
+        </form>
+      </main>
+      <sm-influence-panel .record=${this.panelTurn ? chat.influence[this.panelTurn] ?? null : null}
+        @panel-closed=${() => (this.panelTurn = null)}></sm-influence-panel>
+    `;
+  }
+}
+customElements.define("page-chat", PageChat);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "page-chat": PageChat;
+  }
+}
