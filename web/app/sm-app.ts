@@ -23,6 +23,8 @@ import "../pages/page-chat.ts";
 import "../pages/page-tools.ts";
 import "../pages/page-mind.ts";
 import "../pages/page-pending.ts";
+import "../pages/page-memory.ts";
+import "../pages/page-admin.ts";
 
 const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean }> = [
   { href: "/chat", label: "Chat" },
@@ -334,6 +336,14 @@ export class SmApp extends LitElement {
         return html`<page-tools></page-tools>`;
       case "mind":
         return html`<page-mind></page-mind>`;
+      case "memory":
+        return html`<page-memory></page-memory>`;
+      case "admin-users":
+      case "admin-keys":
+      case "admin-firewall":
+      case "admin-rate-limits":
+      case "admin-access-log":
+        return html`<page-admin section=${resolution.page.slice(6)}></page-admin>`;
       default:
         return html`<page-pending heading=${resolution.title}></page-pending>`;
     }
