@@ -1,4 +1,5 @@
 import { memoryPlugin, reembedCommand } from "../plugins/memory/mod.ts";
+import { gdilPlugin } from "../plugins/gdil/mod.ts";
 import { psycheAssurancePlugin } from "../plugins/psyche_assurance/mod.ts";
 import { psycheCalibrationPlugin } from "../plugins/psyche_calibration/mod.ts";
 import { psycheDreamingPlugin } from "../plugins/psyche_dreaming/mod.ts";
@@ -24,6 +25,7 @@ import type { AnyPlugin } from "./plugin/types.ts";
  */
 export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [
   memoryPlugin,
+  gdilPlugin,
   psycheAssurancePlugin,
   psycheCalibrationPlugin,
   psycheDreamingPlugin,

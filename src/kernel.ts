@@ -327,6 +327,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     app,
     llmFor: (id) => llm.forModule(id),
     toolsFor: () => ({ register: (tool) => tools.register(tool, "builtin") }),
+    submitTurn: (input) => started().mind.submit(input),
     profile: () => started().mind.profile,
     timeouts: {
       setupMs: config.pluginHost.setupTimeoutMs,

@@ -65,6 +65,7 @@ export {
 } from "./tools/workspace.ts";
 export type { Grants } from "./sandbox/host.ts";
 export type { WorkerContext } from "./sandbox/worker_types.ts";
+export type { SubmitInput, TurnHandle, TurnOrigin } from "./mind/mind.ts";
 export type {
   PluginApi,
   PluginEventName,

@@ -133,6 +133,17 @@ export interface SubmitInput {
   threadId?: string | null;
   text: string;
   feedback?: Feedback | null;
+  /**
+   * A plugin that queued the turn (a project step): its `mind.reply`
+   * handler recognises the turn by it.
+   */
+  origin?: TurnOrigin | null;
+}
+
+/** Who queued a turn besides a user's message, with the plugin's data. */
+export interface TurnOrigin {
+  plugin: string;
+  data: Record<string, unknown>;
 }
 
 /** What a turn streams (server.md §5.3 names). */
@@ -839,6 +850,7 @@ export function createMind(options: CreateMindOptions): Mind {
           seq: userMessage.seq,
         }),
         feedback: input.feedback ?? null,
+        origin: input.origin ?? null,
         history,
         hadEarlierReply,
         appraisal,
@@ -1075,11 +1087,14 @@ export function createMind(options: CreateMindOptions): Mind {
           failure = event.error;
         }
       }
-      if (failure || controller.signal.aborted || roundCalls.length === 0 || !options.tools) break;
+      if (failure || controller.signal.aborted) break;
+      // The forced last request was made: the limit shaped this reply, whether the model
+      // obeyed (text only) or asked for tools anyway (not run).
       if (final) {
         toolLimitReached = true;
         break;
       }
+      if (roundCalls.length === 0 || !options.tools) break;
       rounds++;
       toolCalls.push(...roundCalls);
       messages.push({ role: "assistant", content: roundText, toolCalls: roundCalls });

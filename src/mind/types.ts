@@ -105,6 +105,8 @@ export interface TurnView {
     readonly seq: number;
   };
   readonly feedback: Feedback | null;
+  /** The plugin that queued the turn (a project step), or null for a user's message. */
+  readonly origin: { plugin: string; data: Record<string, unknown> } | null;
   /** The thread's messages after the `/reset` marker, before this one, oldest first. */
   readonly history: readonly HistoryMessage[];
   /** Whether the thread had an assistant reply before this turn (since reset). */

@@ -61,6 +61,8 @@ export interface CreatePluginHostOptions {
   llmFor: (pluginId: string) => ModuleLlm;
   /** The tool registry a plugin registers into. @default one that refuses every tool */
   toolsFor?: (pluginId: string) => ToolRegistrar;
+  /** Queues a turn on the mind. @default refuses (no mind in this host) */
+  submitTurn?: PluginContext["submitTurn"];
   /** The mind's profile (loaded before setup). */
   profile: () => Profile;
 }
@@ -214,6 +216,16 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       signal: controller.signal,
       health: options.health,
       hooks,
+      submitTurn: (input) => {
+        if (!options.submitTurn) {
+          return Promise.reject(
+            new PluginError(PLUGIN_ERROR_CODES.SETUP_FAILED, "This host has no mind", {
+              plugin: id,
+            }),
+          );
+        }
+        return options.submitTurn(input);
+      },
       tools: options.toolsFor?.(id) ?? {
         register() {
           throw new PluginError(

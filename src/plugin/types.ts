@@ -12,6 +12,7 @@ import type { ModuleLlm } from "../llm/gateway.ts";
 import type { Profile } from "../mind/profile.ts";
 import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
 import type { ToolDefinition } from "../tools/types.ts";
+import type { SubmitInput, TurnHandle } from "../mind/mind.ts";
 
 /**
  * Marks a plugin made by `defineTool`: isolation `sandbox`, yet set up by
@@ -111,6 +112,11 @@ export interface PluginContext<Config = unknown> {
   readonly hooks: PluginHooks;
   /** Registers tools (the `tool_*` plugins). */
   readonly tools: ToolRegistrar;
+  /**
+   * Queues a turn on the mind (a project step): it runs through the whole
+   * pipeline; set `origin` so the plugin's `mind.reply` handler claims it.
+   */
+  submitTurn(input: SubmitInput): Promise<TurnHandle>;
   /**
    * The API a dependency returned from its `setup`.
    *

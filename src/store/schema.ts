@@ -557,6 +557,98 @@ export interface ToolSettingsTable {
   updated_at: number;
 }
 
+/** `gdil_projects` (spec/projects.md §2; JSON arrays as text). */
+export interface GdilProjectsTable {
+  id: string;
+  owner_id: string;
+  thread_id: string;
+  name: string;
+  request: string;
+  template_id: string | null;
+  customization: string | null;
+  phase: string;
+  paused_from: string | null;
+  archived_from: string | null;
+  brief: string | null;
+  end_transformation: string | null;
+  questions: string;
+  uncertainties: string;
+  plan_version: number;
+  plan_accepted_at: number | null;
+  iteration_count: number;
+  max_iterations: number | null;
+  exit_reason: string | null;
+  exit_at: number | null;
+  exit_summary: string | null;
+  blockers: string;
+  vcs: number;
+  busy_since: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+/** `gdil_tasks`: a project's roadmap in order (`idx`). */
+export interface GdilTasksTable {
+  id: string;
+  project_id: string;
+  idx: number;
+  key: string;
+  name: string;
+  description: string;
+  priority: number;
+  depends_on: string;
+  estimate_iterations: number;
+  estimate_hours: number;
+  milestone: number;
+  done: number;
+  blocked: number;
+  progress: number;
+  iterations: number;
+  low_streak: number;
+  planned_start: number | null;
+  planned_end: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+/** `gdil_iterations`: one row per executed iteration. */
+export interface GdilIterationsTable {
+  id: string;
+  project_id: string;
+  task_id: string;
+  n: number;
+  turn_id: string | null;
+  user_message: string | null;
+  output: string;
+  explanation: string;
+  questions: string;
+  raw_progress: string | null;
+  progress: number;
+  artifacts: string;
+  usage: string | null;
+  started_at: number;
+  finished_at: number;
+}
+
+/** `gdil_events`: the gap-free log per project. */
+export interface GdilEventsTable {
+  project_id: string;
+  seq: number;
+  at: number;
+  task_id: string | null;
+  type: string;
+  data: string;
+}
+
+/** `gdil_focus`: the current project per (user, thread). */
+export interface GdilFocusTable {
+  owner_id: string;
+  thread_id: string;
+  project_id: string;
+}
+
 /** Every table, as Kysely sees the database. */
 export interface Database {
   threads: ThreadsTable;
@@ -603,4 +695,9 @@ export interface Database {
   tool_runs: ToolRunsTable;
   tool_approvals: ToolApprovalsTable;
   tool_settings: ToolSettingsTable;
+  gdil_projects: GdilProjectsTable;
+  gdil_tasks: GdilTasksTable;
+  gdil_iterations: GdilIterationsTable;
+  gdil_events: GdilEventsTable;
+  gdil_focus: GdilFocusTable;
 }

@@ -254,6 +254,30 @@ export function createWsServer(options: WsServerOptions): WsServer {
     bus.subscribe("mind.turn.completed", () => stateChanged("turn")),
     bus.subscribe("notice", (event) => hub.publish(["notices"], "notice", event.data)),
     bus.subscribe("tool.run", (event) => hub.publish(["tools"], "tool.run", event.data)),
+    // A project's updates go to its owner's sockets only (spec/projects.md §12).
+    bus.subscribe("project.update", (event) => {
+      const data = event.data as {
+        ownerId: string;
+        projectId: string;
+        event: Record<string, unknown> | null;
+        project: Record<string, unknown>;
+      };
+      const projectEvent = data.event;
+      hub.publish(["projects"], "project.update", {
+        project_id: data.projectId,
+        event: projectEvent
+          ? {
+            project_id: data.projectId,
+            seq: projectEvent.seq,
+            at: new Date(Number(projectEvent.at)).toISOString(),
+            task_id: projectEvent.taskId ?? null,
+            type: projectEvent.type,
+            data: projectEvent.data,
+          }
+          : null,
+        project: data.project,
+      }, { userId: data.ownerId });
+    }),
     bus.subscribe(
       "tool.approval_request",
       (event) => hub.publish(["approvals"], "tool.approval_request", event.data),

@@ -5,12 +5,15 @@
  * prepared bundle's hash, and the manifest the running plugin reports; a
  * failing plugin is refused with its reason and the server goes on. Tools
  * register as `<id>__<name>`; events go through a bounded queue; prompt
- * notes are asked for during each turn under a deadline. A crash restarts
+ * notes are asked for during each turn under a deadline. A cancelled call
+ * stops being waited for and the process lives on (its late answer is
+ * dropped); a call past its time limit kills the process. A crash restarts
  * the process with backoff (1 s doubling to 60 s); five crashes in ten
  * minutes disable the plugin until an admin restarts it.
  *
  * @module
  */
+import { join } from "node:path";
 import type { EventBus } from "../../bus.ts";
 import type { Clock, TimerHandle } from "../../clock.ts";
 import { AppError, errorMessage } from "../../errors.ts";
@@ -20,7 +23,7 @@ import type { PromptFragment } from "../../mind/types.ts";
 import { outcomeOf, SandboxProcess } from "../../sandbox/host.ts";
 import type { HealthRegistrar } from "../../telemetry/health.ts";
 import type { Logger } from "../../telemetry/logger.ts";
-import { ToolError } from "../../tools/errors.ts";
+import { reportedCode, ToolError } from "../../tools/errors.ts";
 import type { ToolService } from "../../tools/service.ts";
 import type { HookRegistry } from "../hooks.ts";
 import { bundlePlugin, type BundleRuntime, installBundle, loadBundle } from "./bundle.ts";
@@ -76,6 +79,12 @@ export interface ExternalPluginsOptions {
   };
   /** How `deno bundle` runs when a plugin is not prepared yet. */
   bundle: BundleRuntime;
+  /**
+   * Reads the server's environment for the variables an entry grants
+   * (`permissions.env`); their values are passed to the plugin's process.
+   * Without it the process gets none.
+   */
+  env?: ((name: string) => string | undefined) | undefined;
   /** Ids the built-in plugins use. */
   takenIds: ReadonlySet<string>;
   clock: Clock;
@@ -138,9 +147,11 @@ export interface LaunchOptions {
   /** The bundle's text. */
   code: string;
   baseDir: string;
-  /** The child's working directory. */
+  /** The child's working directory (an empty folder of its own). */
   cwd: string;
   sandbox: ExternalPluginsOptions["sandbox"];
+  /** Looks up the granted variables' values (`grants.env`); absent ones are not passed. */
+  env?: ((name: string) => string | undefined) | undefined;
   /** A `log` of the plugin; false breaks the protocol (too many lines). */
   onLog?: (level: "info" | "warn" | "error", message: string) => boolean;
   /** Sees the process as soon as it exists (before it is ready). */
@@ -160,6 +171,11 @@ export async function launchPlugin(
 ): Promise<{ process: SandboxProcess; manifest: ThirdPartyManifest }> {
   const { entry, grants } = options;
   const failure: { activation: { code: string; message: string } | null } = { activation: null };
+  const env: Record<string, string> = {};
+  for (const name of grants.env ?? []) {
+    const value = options.env?.(name);
+    if (value !== undefined) env[name] = value;
+  }
   const process = new SandboxProcess(
     { read: grants.read, write: grants.write, net: grants.net, env: grants.env, run: grants.run },
     {
@@ -173,6 +189,7 @@ export async function launchPlugin(
       cwd: options.cwd,
       prlimitPath: options.sandbox.prlimitPath,
       denoPath: options.sandbox.denoPath,
+      env,
     },
     {
       init: { mode: "plugin", code: options.code, config: entry.config },
@@ -296,13 +313,17 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
 
   /** Starts the plugin's process and waits for its manifest. */
   async function spawn(plugin: Loaded): Promise<ThirdPartyManifest> {
+    // An empty folder of its own: relative paths resolve nowhere near the server's data.
+    const cwd = join(options.dataDir, "sandbox", "plugins", plugin.entry.id);
+    await Deno.mkdir(cwd, { recursive: true });
     const launched = await launchPlugin({
       entry: plugin.entry,
       grants: plugin.grants!,
       code: plugin.code!,
       baseDir: options.baseDir,
-      cwd: options.dataDir,
+      cwd,
       sandbox: options.sandbox,
+      env: options.env,
       onLog(level, message) {
         const second = Math.floor(clock.now() / 1_000);
         if (plugin.logWindow.second !== second) plugin.logWindow = { second, count: 0 };
@@ -477,17 +498,16 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     plugin.inflight++;
     const callId = crypto.randomUUID();
     try {
+      // A cancel stops waiting but keeps the process (it serves other calls); the deadline kills.
       const answer = await process.request(
         { type: "tool.call", callId, tool, args },
         callId,
-        timeoutMs,
-        signal,
+        { timeoutMs, signal, onAbort: "abandon" },
       );
       const outcome = outcomeOf(answer);
       if (outcome.ok) return outcome.data;
-      const code = outcome.error.code && /^(TOOLS|PLUGIN)_[A-Z0-9_]+$/.test(outcome.error.code)
-        ? outcome.error.code
-        : "PLUGIN_TOOL_FAILED";
+      // Codes the host alone decides (TOOLS_CANCELLED, TOOLS_SANDBOX_OOM, …) are not the plugin's.
+      const code = reportedCode(outcome.error.code) ?? "PLUGIN_TOOL_FAILED";
       throw new ToolError(code, `${outcome.error.name}: ${outcome.error.message}`.slice(0, 1_000));
     } catch (error) {
       if (error instanceof AppError && error.code === "TOOLS_SANDBOX_PROTOCOL") {
@@ -519,9 +539,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
           deadlineMs: settings.fragmentDeadlineMs,
         },
         requestId,
-        settings.fragmentDeadlineMs,
-        undefined,
-        true,
+        { timeoutMs: settings.fragmentDeadlineMs, onTimeout: "late" },
       );
     } catch {
       return [];

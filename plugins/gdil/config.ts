@@ -1,0 +1,62 @@
+/**
+ * The `gdil` config section (spec/projects.md §14).
+ *
+ * @module
+ */
+import { configMeta } from "@synth/kernel";
+import { z } from "zod";
+
+export const GDIL_CONFIG = z.strictObject({
+  maxActiveProjects: z.number().int().min(1).max(50).default(5).meta(configMeta({
+    description: "Projects a user may have in an active phase at once (paused ones do not count).",
+  })),
+  roadmap: z.strictObject({
+    minTasks: z.number().int().min(1).max(12).default(4).meta(configMeta({
+      description: "Fewest tasks a plan may have.",
+    })),
+    maxTasks: z.number().int().min(1).max(30).default(12).meta(configMeta({
+      description: "Most tasks a plan may have.",
+    })),
+  }).prefault({}),
+  iterationsPerTask: z.number().int().min(1).max(20).default(3).meta(configMeta({
+    description: "Iteration budget per task, set when a plan is accepted.",
+  })),
+  maxIterations: z.number().int().min(1).max(1_000).nullable().default(null).meta(configMeta({
+    description: "A fixed iteration budget per project; null = tasks × iterationsPerTask.",
+  })),
+  stall: z.strictObject({
+    gainRatio: z.number().min(0).max(1).default(0.25).meta(configMeta({
+      description: "An iteration gaining less than gainRatio / estimate counts as low.",
+    })),
+    streak: z.number().int().min(1).max(20).default(3).meta(configMeta({
+      description: "Consecutive low iterations that stall a project.",
+    })),
+    overrunFactor: z.number().int().min(1).max(20).default(3).meta(configMeta({
+      description: "A task still open after overrunFactor × its estimate stalls the project.",
+    })),
+  }).prefault({}),
+  llm: z.strictObject({
+    role: z.enum(["reply", "background"]).default("background").meta(configMeta({
+      description: "The model role project steps use.",
+    })),
+    timeoutMs: z.number().int().min(5_000).max(600_000).default(120_000).meta(configMeta({
+      description: "A project step's model call is abandoned after this long.",
+    })),
+  }).prefault({}),
+  execute: z.strictObject({
+    contextTokens: z.number().int().min(1_000).max(64_000).default(8_000).meta(configMeta({
+      description: "Tokens of context an execute call may use.",
+    })),
+  }).prefault({}),
+  templateDirs: z.array(z.string().min(1)).default([]).meta(configMeta({
+    description: "Folders with user templates (*.yaml, *.yml, *.json), read at start.",
+  })),
+  intent: z.strictObject({
+    mode: z.enum(["rules"]).default("rules").meta(configMeta({
+      description: "How replies are classified (rules).",
+    })),
+  }).prefault({}),
+});
+
+/** The resolved section. */
+export type GdilConfig = z.output<typeof GDIL_CONFIG>;

@@ -1,0 +1,362 @@
+/**
+ * GDIL's HTTP routes at server.md's paths (spec/projects.md §11): reads for
+ * viewers, changes for operators, delete for admins; callers see only their
+ * own projects.
+ *
+ * @module
+ */
+import {
+  ANY_OBJECT,
+  type AppEnv,
+  AppError,
+  describe,
+  type Operation,
+  PAGE,
+  readJson,
+  readQuery,
+  requireRole,
+} from "@synth/kernel";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Caller, GdilService } from "./service.ts";
+import { eventView } from "./service.ts";
+import type { Template } from "./types.ts";
+import { PHASES } from "./types.ts";
+
+const createBody = z.strictObject({
+  description: z.string().min(1).max(4_000).optional(),
+  template_id: z.string().min(1).max(100).optional(),
+  customization: z.string().max(4_000).optional(),
+  name: z.string().min(1).max(60).optional(),
+  thread_id: z.string().min(1).max(100).optional(),
+  vcs: z.boolean().optional(),
+}).refine((body) => (body.description === undefined) !== (body.template_id === undefined), {
+  message: "give description or template_id (exactly one)",
+  path: ["description"],
+});
+const inputBody = z.strictObject({
+  text: z.string().max(8_000).optional(),
+  intent: z.enum([
+    "accept",
+    "adjust",
+    "decline",
+    "hesitate",
+    "stop",
+    "pause",
+    "continue",
+    "feedback",
+    "skip",
+    "answers",
+    "retry",
+  ]).optional(),
+  steps: z.number().int().min(1).max(20).optional(),
+});
+const patchBody = z.strictObject({ name: z.string().min(1).max(60) });
+const threadBody = z.strictObject({ thread_id: z.string().min(1).max(100).optional() });
+const listQuery = z.strictObject({
+  phase: z.enum(PHASES).optional(),
+  include_archived: z.enum(["true", "false"]).optional(),
+});
+const eventsQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(40).optional(),
+});
+const timelineQuery = z.strictObject({ include_archived: z.enum(["true", "false"]).optional() });
+const iterationsQuery = z.strictObject({ task_id: z.string().max(100).optional() });
+const templatesQuery = z.strictObject({ category: z.string().max(60).optional() });
+
+const TURN = z.object({
+  turn_id: z.string(),
+  thread_id: z.string(),
+  user_message_id: z.string().nullable(),
+  status: z.string(),
+  queue_position: z.number(),
+  events_url: z.string(),
+});
+
+const OPERATIONS: readonly Operation[] = [
+  {
+    method: "get",
+    path: "/api/projects",
+    summary: "Your projects, newest first",
+    tags: ["projects"],
+    role: "viewer",
+    query: listQuery,
+    responses: { 200: { description: "Page of ProjectSummary", schema: PAGE } },
+  },
+  {
+    method: "post",
+    path: "/api/projects",
+    summary: "Start a project from a description (queues a clarify turn) or a template",
+    tags: ["projects"],
+    role: "operator",
+    tier: "chat",
+    body: createBody,
+    responses: {
+      201: {
+        description: "{project, turn}",
+        schema: z.object({ project: ANY_OBJECT, turn: TURN.nullable() }),
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/projects/:id",
+    summary: "A project with its tasks and latest events (id or unique prefix)",
+    tags: ["projects"],
+    role: "viewer",
+    responses: { 200: { description: "ProjectDetail", schema: ANY_OBJECT } },
+  },
+  {
+    method: "patch",
+    path: "/api/projects/:id",
+    summary: "Rename a project",
+    tags: ["projects"],
+    role: "operator",
+    body: patchBody,
+    responses: { 200: { description: "ProjectDetail", schema: ANY_OBJECT } },
+  },
+  {
+    method: "delete",
+    path: "/api/projects/:id",
+    summary: "Delete an archived project",
+    tags: ["projects"],
+    role: "admin",
+    responses: { 204: { description: "Deleted" } },
+  },
+  {
+    method: "post",
+    path: "/api/projects/:id/input",
+    summary: "Answer, accept, adjust, continue (steps 1–20), stop… (queues a turn)",
+    tags: ["projects"],
+    role: "operator",
+    tier: "chat",
+    body: inputBody,
+    responses: { 202: { description: "TurnAccepted", schema: TURN } },
+  },
+  ...(["pause", "resume", "archive", "focus"] as const).map((action): Operation => ({
+    method: "post",
+    path: `/api/projects/:id/${action}`,
+    summary: `${action[0]!.toUpperCase()}${action.slice(1)} a project`,
+    tags: ["projects"],
+    role: "operator",
+    body: threadBody,
+    responses: {
+      200: {
+        description: "{project, changed}",
+        schema: z.object({ project: ANY_OBJECT, changed: z.boolean() }),
+      },
+    },
+  })),
+  {
+    method: "get",
+    path: "/api/projects/:id/events",
+    summary: "A project's events in seq order",
+    tags: ["projects"],
+    role: "viewer",
+    query: eventsQuery,
+    responses: { 200: { description: "Page of ProjectEvent", schema: PAGE } },
+  },
+  {
+    method: "get",
+    path: "/api/projects/:id/iterations",
+    summary: "A project's iterations",
+    tags: ["projects"],
+    role: "viewer",
+    query: iterationsQuery,
+    responses: { 200: { description: "Page of iterations", schema: PAGE } },
+  },
+  {
+    method: "get",
+    path: "/api/projects/:id/timeline",
+    summary: "A project's timeline (planned and actual dates, dependencies, milestones)",
+    tags: ["projects"],
+    role: "viewer",
+    responses: { 200: { description: "TimelineProject", schema: ANY_OBJECT } },
+  },
+  {
+    method: "get",
+    path: "/api/timeline",
+    summary: "Every project's timeline",
+    tags: ["projects"],
+    role: "viewer",
+    query: timelineQuery,
+    responses: { 200: { description: "Timeline", schema: ANY_OBJECT } },
+  },
+  {
+    method: "get",
+    path: "/api/templates",
+    summary: "Project templates",
+    tags: ["projects"],
+    role: "viewer",
+    query: templatesQuery,
+    responses: {
+      200: { description: "Templates", schema: z.object({ items: z.array(ANY_OBJECT) }) },
+    },
+  },
+  {
+    method: "get",
+    path: "/api/templates/:id",
+    summary: "A template with its tasks",
+    tags: ["projects"],
+    role: "viewer",
+    responses: { 200: { description: "Template", schema: ANY_OBJECT } },
+  },
+];
+
+function caller(c: Context<AppEnv>): Caller {
+  const principal = c.get("principal");
+  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
+  return { userId: principal.userId, role: principal.role };
+}
+
+/** Adds the routes to the plugin's app (mounted at `/api`). */
+export function projectRoutes(
+  app: OpenAPIHono<AppEnv>,
+  service: GdilService,
+  templates: () => Template[],
+  find: (ref: string) => Template,
+): void {
+  describe(
+    app,
+    OPERATIONS.map((operation) => ({ ...operation, path: operation.path.replace(/^\/api/, "") })),
+  );
+
+  app.get("/projects", async (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, listQuery);
+    const items = await service.list(caller(c), {
+      phase: query.phase,
+      includeArchived: query.include_archived === "true",
+    });
+    return c.json({ items, next_cursor: null });
+  });
+
+  app.post("/projects", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, createBody);
+    const created = await service.create(caller(c), {
+      description: body.description,
+      templateId: body.template_id,
+      customization: body.customization,
+      name: body.name,
+      threadId: body.thread_id,
+      vcs: body.vcs,
+    });
+    return c.json({ project: await service.detail(created.project), turn: created.turn }, 201);
+  });
+
+  app.get("/projects/:id", async (c) => {
+    requireRole(c, "viewer");
+    return c.json(await service.detail(await service.resolve(caller(c), c.req.param("id"))));
+  });
+
+  app.patch("/projects/:id", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, patchBody);
+    return c.json(
+      await service.detail(await service.rename(caller(c), c.req.param("id"), body.name)),
+    );
+  });
+
+  app.delete("/projects/:id", async (c) => {
+    requireRole(c, "admin");
+    await service.delete(caller(c), c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  app.post("/projects/:id/input", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, inputBody);
+    return c.json(
+      await service.input(caller(c), c.req.param("id"), {
+        text: body.text,
+        intent: body.intent,
+        steps: body.steps,
+      }),
+      202,
+    );
+  });
+
+  for (const action of ["pause", "resume", "archive", "focus"] as const) {
+    app.post(`/projects/:id/${action}`, async (c) => {
+      requireRole(c, "operator");
+      const body = (c.req.header("content-length") ?? "0") === "0"
+        ? {}
+        : await readJson(c, threadBody);
+      const result = await service.transition(caller(c), c.req.param("id"), action, body.thread_id);
+      return c.json({ project: await service.summary(result.project), changed: result.changed });
+    });
+  }
+
+  app.get("/projects/:id/events", async (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, eventsQuery);
+    const after = query.cursor ? Number(query.cursor) || 0 : query.after;
+    const events = await service.events(caller(c), c.req.param("id"), after, query.limit);
+    return c.json({
+      items: events.map(eventView),
+      next_cursor: events.length === query.limit ? String(events.at(-1)!.seq) : null,
+    });
+  });
+
+  app.get("/projects/:id/iterations", async (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, iterationsQuery);
+    const items = await service.iterations(caller(c), c.req.param("id"), query.task_id);
+    return c.json({
+      items: items.map((item) => ({
+        id: item.id,
+        task_id: item.taskId,
+        n: item.n,
+        turn_id: item.turnId,
+        user_message: item.userMessage,
+        output: item.output,
+        explanation: item.explanation,
+        questions: item.questions,
+        raw_progress: item.rawProgress,
+        progress: item.progress,
+        artifacts: item.artifacts,
+        started_at: new Date(item.startedAt).toISOString(),
+        finished_at: new Date(item.finishedAt).toISOString(),
+      })),
+      next_cursor: null,
+    });
+  });
+
+  app.get("/projects/:id/timeline", async (c) => {
+    requireRole(c, "viewer");
+    return c.json(await service.timelineOf(await service.resolve(caller(c), c.req.param("id"))));
+  });
+
+  app.get("/timeline", async (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, timelineQuery);
+    return c.json(await service.timeline(caller(c), query.include_archived === "true"));
+  });
+
+  app.get("/templates", (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, templatesQuery);
+    return c.json({
+      items: templates().filter((template) =>
+        !query.category || template.category === query.category
+      )
+        .map((template) => ({
+          id: template.id,
+          name: template.name,
+          category: template.category,
+          description: template.description,
+          tags: template.tags,
+          task_count: template.tasks.length,
+        })),
+    });
+  });
+
+  app.get("/templates/:id", (c) => {
+    requireRole(c, "viewer");
+    return c.json(find(c.req.param("id")));
+  });
+}
