@@ -25,6 +25,9 @@ import "../pages/page-mind.ts";
 import "../pages/page-pending.ts";
 import "../pages/page-memory.ts";
 import "../pages/page-admin.ts";
+import "../pages/page-projects.ts";
+import "../pages/page-project.ts";
+import "../pages/page-timeline.ts";
 
 const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean }> = [
   { href: "/chat", label: "Chat" },
@@ -338,6 +341,12 @@ export class SmApp extends LitElement {
         return html`<page-mind></page-mind>`;
       case "memory":
         return html`<page-memory></page-memory>`;
+      case "projects":
+        return html`<page-projects></page-projects>`;
+      case "project":
+        return html`<page-project project-id=${resolution.params.id ?? nothing}></page-project>`;
+      case "timeline":
+        return html`<page-timeline></page-timeline>`;
       case "admin-users":
       case "admin-keys":
       case "admin-firewall":
