@@ -1,0 +1,263 @@
+/**
+ * More of spec/projects.md §16: WebSocket updates to the owner only and
+ * distinct ids under concurrency (1), what the execute request holds (4),
+ * the iteration limit and resume (8), focus and archive-resume (10), the
+ * active-project limit and concurrent inputs (12), a template answer that
+ * refines once (14), commands (15), a provider that is down (19) and
+ * another user (20).
+ */
+import assert from "node:assert/strict";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chatRequests } from "../llm/helpers.ts";
+import { connect } from "../ws/client.ts";
+import { answer, api, planOf, projectHost, turnEnd } from "./helpers.ts";
+import type { TestHost } from "@synth/testing";
+
+const CLARIFY = answer({ acknowledgment: "", questions: ["What for?"], uncertainties: [] });
+const step = (progress: number, output = "work") =>
+  answer({ output, explanation: "", questions: [], taskProgress: progress, blockers: [] });
+
+async function input(host: TestHost, id: string, body: Record<string, unknown>) {
+  const response = await api(host, "POST", `/api/projects/${id}/input`, body);
+  assert.equal(response.status, 202, JSON.stringify(response.body));
+  return await turnEnd(host, response.body.turn_id);
+}
+
+async function started(host: TestHost, description: string) {
+  const created = await api(host, "POST", "/api/projects", { description });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await turnEnd(host, created.body.turn.turn_id);
+  return created.body.project.id as string;
+}
+
+const command = async (host: TestHost, message: string, threadId?: string) =>
+  (await api(host, "POST", "/api/chat", { message, ...(threadId ? { thread_id: threadId } : {}) }))
+    .body;
+
+Deno.test("the owner's socket gets started and questions updates in order; 50 concurrent creates get 50 distinct ids", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ clarify: [{ ...CLARIFY, times: 60 }] });
+  await using host = await projectHost(fake, {
+    config: { gdil: { maxActiveProjects: 50 }, chat: { maxQueue: 60 } },
+  });
+  const server = host.listen();
+  const socket = await connect(server.url);
+  socket.send("hello", { topics: ["projects"] });
+  await socket.next("welcome");
+  const created = await api(host, "POST", "/api/projects", { description: "Write a poem" });
+  const id = created.body.project.id;
+  await turnEnd(host, created.body.turn.turn_id);
+  const first = await socket.next("project.update");
+  const second = await socket.next("project.update");
+  assert.equal(first.data.project_id, id);
+  assert.deepEqual(
+    [(first.data.event as { type: string }).type, (second.data.event as { type: string }).type],
+    ["started", "questions"],
+  );
+  assert.equal((second.data.event as { seq: number }).seq, 2);
+  assert.equal((second.data.project as { awaiting: string }).awaiting, "answers");
+  socket.close();
+
+  const many = await Promise.all(
+    Array.from(
+      { length: 49 },
+      (_, i) => api(host, "POST", "/api/projects", { description: `Job ${i}` }),
+    ),
+  );
+  assert.ok(
+    many.every((item) => item.status === 201),
+    JSON.stringify(many.find((m) => m.status !== 201)?.body),
+  );
+  const ids = new Set([id, ...many.map((item) => item.body.project.id)]);
+  assert.equal(ids.size, 50);
+  await Promise.all(many.map((item) => turnEnd(host, item.body.turn.turn_id)));
+  await server.shutdown();
+});
+
+Deno.test("the execute request holds the user's latest message, the task's earlier outputs and the completed task names", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [answer(planOf(4))],
+    execute: [step(1, "OUTPUT-ONE"), step(0.5, "OUTPUT-TWO-A"), step(0.8, "OUTPUT-TWO-B")],
+  });
+  await using host = await projectHost(fake);
+  const id = await started(host, "Four steps");
+  await input(host, id, { text: "anything" });
+  await input(host, id, { intent: "accept" });
+  await input(host, id, { intent: "continue" });
+  await input(host, id, { intent: "continue" });
+  await input(host, id, { text: "please use tabs for indentation" });
+  const last = chatRequests(fake).filter((request) =>
+    request.headers["x-synth-purpose"] === "execute"
+  ).at(-1)!;
+  const body = JSON.stringify(last.body);
+  assert.match(body, /please use tabs for indentation/);
+  assert.match(body, /OUTPUT-TWO-A/, "the task's earlier output");
+  assert.match(body, /Completed tasks: Task 1/);
+  assert.match(body, /OUTPUT-ONE/, "the completed dependency's output");
+});
+
+Deno.test("iterationsPerTask 1 and a task needing 2 iterations → iteration_limit; after resume the next input iterates", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [answer(planOf(4))],
+    // Task 1 needs two iterations, so the budget of 4 (4 tasks × 1) runs out before task 4.
+    execute: [step(0.5), step(1), step(1), step(1), step(1)],
+  });
+  await using host = await projectHost(fake, { config: { gdil: { iterationsPerTask: 1 } } });
+  const id = await started(host, "Tight budget");
+  await input(host, id, { text: "go" });
+  await input(host, id, { intent: "accept" });
+  await input(host, id, { intent: "continue", steps: 10 });
+  const limited = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(limited.phase, "exit");
+  assert.equal(limited.exit_reason, "iteration_limit");
+  assert.equal(limited.iteration_count, 4);
+  assert.equal(limited.tasks_done, 3);
+  const executes = () =>
+    chatRequests(fake).filter((request) => request.headers["x-synth-purpose"] === "execute").length;
+  assert.equal(executes(), 4, "no model call once the limit is reached");
+  const resumed = await api(host, "POST", `/api/projects/${id}/resume`);
+  assert.equal(resumed.body.project.phase, "iteration");
+  assert.equal(resumed.body.project.max_iterations, 5);
+  await input(host, id, { intent: "continue" });
+  const done = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(done.iteration_count, 5);
+  assert.equal(done.exit_reason, "completed");
+});
+
+Deno.test("focus changes no phase; an archived, previously paused project resumes to its original phase; a 6th active project is refused until one pauses", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ clarify: [{ ...CLARIFY, times: 10 }] });
+  await using host = await projectHost(fake);
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push(await started(host, `Project ${i}`));
+  const sixth = await api(host, "POST", "/api/projects", { description: "One too many" });
+  assert.equal(sixth.status, 409);
+  assert.equal(sixth.body.error.code, "GDIL_TOO_MANY_ACTIVE");
+  const focused = await api(host, "POST", `/api/projects/${ids[0]}/focus`);
+  assert.equal(focused.body.project.phase, "initialization");
+  assert.equal(focused.body.changed, false);
+  await api(host, "POST", `/api/projects/${ids[1]}/pause`);
+  const archived = await api(host, "POST", `/api/projects/${ids[1]}/archive`);
+  assert.equal(archived.body.project.phase, "archived");
+  assert.equal(
+    (await api(host, "POST", "/api/projects", { description: "Now it fits" })).status,
+    201,
+  );
+  const back = await api(host, "POST", `/api/projects/${ids[1]}/resume`);
+  assert.equal(back.status, 409, "resuming it would make a 7th active project");
+  await api(host, "POST", `/api/projects/${ids[2]}/pause`);
+  await api(host, "POST", `/api/projects/${ids[3]}/pause`);
+  const resumed = await api(host, "POST", `/api/projects/${ids[1]}/resume`);
+  assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+  assert.equal(resumed.body.project.phase, "initialization", "back to the phase it was paused in");
+});
+
+Deno.test("two inputs posted at once both get 202 and run in order", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [answer(planOf(4))],
+    execute: [step(1, "FIRST"), step(1, "SECOND")],
+  });
+  await using host = await projectHost(fake);
+  const id = await started(host, "Order matters");
+  await input(host, id, { text: "go" });
+  await input(host, id, { intent: "accept" });
+  const [a, b] = await Promise.all([
+    api(host, "POST", `/api/projects/${id}/input`, { intent: "continue" }),
+    api(host, "POST", `/api/projects/${id}/input`, { intent: "continue" }),
+  ]);
+  assert.equal(a.status, 202);
+  assert.equal(b.status, 202);
+  await turnEnd(host, a.body.turn_id);
+  await turnEnd(host, b.body.turn_id);
+  const iterations = (await api(host, "GET", `/api/projects/${id}/iterations`)).body.items as Array<
+    { output: string }
+  >;
+  assert.deepEqual(iterations.map((item) => item.output), ["FIRST", "SECOND"]);
+});
+
+Deno.test("a template answer refines once and keeps the tasks", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    refine: [answer({
+      brief: "A documentation site for the team's internal API, with tutorials.",
+      endTransformation: "From scattered notes to a reviewed docs site",
+    })],
+  });
+  await using host = await projectHost(fake);
+  const created = await api(host, "POST", "/api/projects", { template_id: "documentation" });
+  const id = created.body.project.id;
+  const names = created.body.project.tasks.map((task: { name: string }) => task.name);
+  await input(host, id, { text: "It is for the internal API; readers are new hires" });
+  const detail = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(detail.phase, "planning");
+  assert.match(detail.brief, /documentation site/);
+  assert.deepEqual(detail.tasks.map((task: { name: string }) => task.name), names);
+  const purposes = chatRequests(fake).map((request) => request.headers["x-synth-purpose"]);
+  assert.equal(purposes.filter((purpose) => purpose === "refine").length, 1);
+  assert.equal(purposes.filter((purpose) => purpose === "plan").length, 0);
+});
+
+Deno.test("commands: /project, /projects, /project status before any task, a reserved word with other arguments, /templates, /template, references", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ clarify: [CLARIFY] });
+  await using host = await projectHost(fake);
+  const made = await command(host, "/project Redesign the landing page");
+  assert.equal(made.success, true, made.response);
+  const id = made.data.project_id as string;
+  await turnEnd(host, made.data.turn.turn_id);
+  const list = await command(host, "/projects");
+  assert.match(list.response, /Redesign the landing page\s+initialization\s+0 %/);
+  const status = await command(host, `/project status ${id.slice(4, 12)}`);
+  assert.equal(status.success, true, status.response);
+  assert.match(status.response, /current task: none yet; awaiting: answers/);
+  const before = (await command(host, "/projects")).data.length;
+  const reserved = await command(host, "/project status page redesign");
+  assert.equal(reserved.success, false);
+  assert.match(reserved.response, /\/project new status page redesign/);
+  assert.equal((await command(host, "/projects")).data.length, before, "nothing was created");
+  const templates = await command(host, "/templates");
+  assert.equal(templates.data.length, 10);
+  assert.match(
+    (await command(host, "/template web")).response,
+    /Requirements & Architecture \(P1\)/,
+  );
+  const unknown = await command(host, "/project status zzzzzzzz");
+  assert.equal(unknown.success, false);
+  assert.match(unknown.response, /No project/);
+});
+
+Deno.test("a provider that is down fails the turn with LLM_UNAVAILABLE and changes only last_error", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ clarify: [CLARIFY] });
+  await using host = await projectHost(fake, { llm: { retry: { maxRetries: 0 } } });
+  const id = await started(host, "Flaky provider");
+  const before = (await api(host, "GET", `/api/projects/${id}`)).body;
+  fake.script({ plan: [{ fault: { status: 503, message: "overloaded" }, times: 5 }] });
+  const response = await api(host, "POST", `/api/projects/${id}/input`, { text: "go" });
+  const ended = await turnEnd(host, response.body.turn_id);
+  assert.equal(ended.status, "failed");
+  const after = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(after.phase, before.phase);
+  assert.equal(after.tasks.length, 0);
+  assert.ok(after.last_error, "last_error is set");
+  assert.notEqual(after.last_error.code, "GDIL_LLM_INVALID_OUTPUT");
+});
+
+Deno.test("another user gets 404 and none of the project's updates", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ clarify: [CLARIFY] });
+  await using host = await projectHost(fake);
+  const id = await started(host, "Private plans");
+  const other = host.as({ userId: "usr_other", role: "operator" });
+  const response = await other.request(`/api/projects/${id}`);
+  assert.equal(response.status, 404);
+  await response.body?.cancel();
+  const listed = await (await other.request("/api/projects")).json();
+  assert.deepEqual(listed.items, []);
+});
