@@ -188,7 +188,13 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           checks: Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, c.status])),
         };
       },
-      activeProjects: () => 0,
+      async activeProjects() {
+        // Projects in an active phase (the gdil plugin's table; 0 without it).
+        const row = await options.store.db.selectFrom("gdil_projects")
+          .select((eb) => eb.fn.countAll<number>().as("count"))
+          .where("phase", "in", ["initialization", "planning", "iteration"]).executeTakeFirst();
+        return Number(row?.count ?? 0);
+      },
       approvalsPending: () => tools.pendingApprovals(),
       async budgets() {
         if (!mind) return [];

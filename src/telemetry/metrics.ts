@@ -70,7 +70,7 @@ export interface MetricsSources {
   memoryItems(): Promise<Array<{ kind: string; count: number }>>;
   dbSizeBytes(): Promise<number>;
   health(): Promise<{ ready: boolean; checks: Record<string, string> }>;
-  activeProjects(): number;
+  activeProjects(): Promise<number>;
   /** Tool approvals waiting for a decision. */
   approvalsPending(): number;
   /** Each module's budget: limits and what the last hour and day used. */
@@ -392,10 +392,10 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
   });
   new Gauge({
     name: "synth_active_projects",
-    help: "Projects not archived or finished.",
+    help: "Projects in an active phase (initialization, planning, iteration).",
     registers,
-    collect() {
-      this.set(sources.activeProjects());
+    async collect() {
+      this.set(await sources.activeProjects());
     },
   });
 

@@ -134,6 +134,8 @@ Deno.test("focus changes no phase; an archived, previously paused project resume
   await using host = await projectHost(fake);
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) ids.push(await started(host, `Project ${i}`));
+  const metrics = await (await host.request("/metrics")).text();
+  assert.match(metrics, /^synth_active_projects 5$/m);
   const sixth = await api(host, "POST", "/api/projects", { description: "One too many" });
   assert.equal(sixth.status, 409);
   assert.equal(sixth.body.error.code, "GDIL_TOO_MANY_ACTIVE");
