@@ -81,6 +81,24 @@ export const gdilPlugin = definePlugin<GdilConfig, GdilService>({
     projectRoutes(ctx.http, service, list, find);
     ctx.hooks.on(MIND_HOOKS.reply, (view) => service.claim(view));
     ctx.hooks.on(MIND_HOOKS.commands, () => COMMANDS);
+    // `GET /api/state`'s legacy `project` and `current_subtask`: the thread's focused project.
+    ctx.hooks.on(MIND_HOOKS.state, async (request) => {
+      if (request.scope !== "thread" || !request.threadId || !request.userId) return undefined;
+      const focused = await repo.focused(request.userId, request.threadId);
+      const project = focused ? await repo.get(focused) : null;
+      if (!project) return undefined;
+      const summary = await service.summary(project);
+      const current = summary.current_task as { name: string } | null;
+      return {
+        project: {
+          id: project.id,
+          name: project.name,
+          phase: project.phase,
+          progress: summary.progress,
+        },
+        current_subtask: current?.name ?? null,
+      };
+    });
     ctx.hooks.on(MIND_HOOKS.command, (command) => runCommand(command, service, list, find));
     // Steps a crash or restart interrupted are recorded and cleared.
     await service.recover();

@@ -99,7 +99,10 @@ export function systemState(input: SystemStateInput): Record<string, unknown> {
       predictive_alignment: num(accuracy?.alignment),
       user_sentiment: sentiments?.length ? sentiments.at(-1)! : null,
     },
-    project: null,
+    // The caller's focused project in their latest thread (the gdil plugin's thread state).
+    project: (input.thread?.gdil as { project?: unknown } | undefined)?.project ?? null,
+    current_subtask: (input.thread?.gdil as { current_subtask?: unknown } | undefined)?.current_subtask ??
+      null,
     state_version: input.turnCount,
     mind: toSnakeCase({
       profile: profile.id,

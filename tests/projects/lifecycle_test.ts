@@ -213,6 +213,9 @@ Deno.test("commands: /project, /projects, /project status before any task, a res
   assert.equal(made.success, true, made.response);
   const id = made.data.project_id as string;
   await turnEnd(host, made.data.turn.turn_id);
+  const state = (await api(host, "GET", "/api/state")).body;
+  assert.equal(state.project?.id, id, "/api/state shows the focused project of the latest thread");
+  assert.equal(state.current_subtask, null);
   const list = await command(host, "/projects");
   assert.match(list.response, /Redesign the landing page\s+initialization\s+0 %/);
   const status = await command(host, `/project status ${id.slice(4, 12)}`);
