@@ -202,7 +202,7 @@ export async function runToolsBench(
       const answer = await dice.process.request(
         { type: "tool.call", callId, tool: "roll", args: { sides: 6 } },
         callId,
-        2_000,
+        { timeoutMs: 2_000 },
       );
       if (answer.ok !== true) throw new Error(`dice failed: ${JSON.stringify(answer)}`);
     });

@@ -433,6 +433,8 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       ),
     },
     takenIds: new Set(options.plugins.map((plugin) => plugin.manifest.id)),
+    // Granted variables reach a plugin only if the server may read them (its permission set).
+    env: envOf,
     clock,
     log: log.child("plugins"),
     bus: bus.scoped("kernel"),

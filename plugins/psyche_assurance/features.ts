@@ -132,13 +132,25 @@ export function concernImpulse(u: number, profile: Profile): Impulse {
   };
 }
 
-/** ECE over 10 equal-width bins and the Brier score, or nulls below the minimum. */
+/** One of the 10 equal-width confidence bins: its samples, mean confidence and observed accuracy. */
+export interface ReliabilityBin {
+  n: number;
+  /** Mean predicted confidence (null for an empty bin). */
+  confidence: number | null;
+  /** Share of the bin's samples whose outcome was 1 (null for an empty bin). */
+  accuracy: number | null;
+}
+
+/**
+ * ECE over 10 equal-width bins, the Brier score and the bins themselves
+ * (the dashboard's reliability diagram), or nulls below the minimum.
+ */
 export function calibrationScores(
   samples: ReadonlyArray<{ confidence: number; outcome: number }>,
   minimum: number,
-): { ece: number | null; brier: number | null; n: number } {
+): { ece: number | null; brier: number | null; n: number; bins: ReliabilityBin[] | null } {
   const n = samples.length;
-  if (n < minimum || n === 0) return { ece: null, brier: null, n };
+  if (n < minimum || n === 0) return { ece: null, brier: null, n, bins: null };
   const bins = Array.from({ length: 10 }, () => ({ count: 0, confidence: 0, correct: 0 }));
   let brier = 0;
   for (const sample of samples) {
@@ -154,5 +166,14 @@ export function calibrationScores(
     if (bin.count === 0) continue;
     ece += (bin.count / n) * Math.abs(bin.correct / bin.count - bin.confidence / bin.count);
   }
-  return { ece, brier: brier / n, n };
+  return {
+    ece,
+    brier: brier / n,
+    n,
+    bins: bins.map((bin) => ({
+      n: bin.count,
+      confidence: bin.count ? bin.confidence / bin.count : null,
+      accuracy: bin.count ? bin.correct / bin.count : null,
+    })),
+  };
 }

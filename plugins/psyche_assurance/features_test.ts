@@ -7,6 +7,7 @@ import {
   concernImpulse,
   lexicalSignals,
   preassess,
+  type ReliabilityBin,
   unsupported,
 } from "./features.ts";
 
@@ -77,5 +78,22 @@ Deno.test("ECE and Brier match a hand computation; below the minimum both are nu
   // Brier = (8·0.01 + 2·0.81 + 5·0.49 + 5·0.09) / 20
   assert.ok(Math.abs(scores.brier! - (0.08 + 1.62 + 2.45 + 0.45) / 20) < 1e-9);
   const few = calibrationScores(samples.slice(1), 20);
-  assert.deepEqual([few.ece, few.brier], [null, null]);
+  assert.deepEqual([few.ece, few.brier, few.bins], [null, null, null]);
+});
+
+Deno.test("the reliability bins give each bin's count, mean confidence and accuracy", () => {
+  const samples = [
+    ...Array.from({ length: 10 }, (_, i) => ({ confidence: 0.9, outcome: i < 8 ? 1 : 0 })),
+    ...Array.from({ length: 10 }, (_, i) => ({ confidence: 0.3, outcome: i < 5 ? 1 : 0 })),
+  ];
+  const { bins } = calibrationScores(samples, 20);
+  assert.equal(bins!.length, 10);
+  const round = (bin: ReliabilityBin) => ({
+    n: bin.n,
+    confidence: Math.round(bin.confidence! * 1e9) / 1e9,
+    accuracy: bin.accuracy,
+  });
+  assert.deepEqual(round(bins![9]!), { n: 10, confidence: 0.9, accuracy: 0.8 });
+  assert.deepEqual(round(bins![3]!), { n: 10, confidence: 0.3, accuracy: 0.5 });
+  assert.deepEqual(bins![0], { n: 0, confidence: null, accuracy: null });
 });

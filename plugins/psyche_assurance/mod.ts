@@ -631,6 +631,8 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         ece: all.ece,
         brier: all.brier,
         samples: all.n,
+        // Predicted vs observed per confidence bin (null below the minimum, like ECE).
+        reliability: all.bins,
         ece_concerns: concerns.ece,
         brier_concerns: concerns.brier,
         concern_precision: resolved.length ? refuted / resolved.length : null,

@@ -7,10 +7,32 @@
  * at `limits.timeoutMs` (`TOOLS_TIMEOUT`), a heap bomb as
  * `TOOLS_SANDBOX_OOM`, a write to `Deno.stdout` as `TOOLS_SANDBOX_PROTOCOL`.
  *
+ * The user's code shares its Worker with the worker module, so nothing the
+ * worker reports is taken on its word: it accepts no error code from the
+ * worker (every coded throw is `TOOLS_FAILED`), checks the report's shape,
+ * and calls it out of memory only when the worker's own allocation watch
+ * says so (or the process died of it, which the sandbox host decides).
+ *
  * @module
  */
 import { defineTool, ToolError } from "@synth/kernel";
 import { z } from "zod";
+import { MAX_STREAM_CHARS } from "./worker.ts";
+
+/** The worker's report (`ExecuteReport` in `worker.ts`), checked before it is believed. */
+const REPORT = z.strictObject({
+  result: z.strictObject({
+    stdout: z.string().max(MAX_STREAM_CHARS),
+    stderr: z.string().max(MAX_STREAM_CHARS),
+    error: z.strictObject({
+      name: z.string().max(200),
+      message: z.string().max(MAX_STREAM_CHARS),
+    }).optional(),
+    durationMs: z.number(),
+    truncated: z.boolean(),
+  }),
+  outOfMemory: z.boolean(),
+});
 
 /** The code_execute tool: `{ code, language }` → `{ stdout, stderr, error?, durationMs, truncated }`. */
 export const codeExecuteTool = defineTool({
@@ -35,11 +57,17 @@ export const codeExecuteTool = defineTool({
   worker: new URL("./worker.ts", import.meta.url),
   // No grants whatever the call: the time limit is the definition's.
   async run(args, ctx) {
-    const data = await ctx.sandbox(args, {}) as { error?: { message?: string } };
+    const report = REPORT.safeParse(await ctx.sandbox(args, {}, { workerCodes: [] }));
+    if (!report.success) {
+      throw new ToolError(
+        "TOOLS_FAILED",
+        "code_execute failed: the sandbox sent a malformed report",
+      );
+    }
     // A buffer the memory cap refused is the sandbox running out of memory, not the program's bug.
-    if (/Array buffer allocation failed/.test(data.error?.message ?? "")) {
+    if (report.data.outOfMemory) {
       throw new ToolError("TOOLS_SANDBOX_OOM", "The code ran out of memory");
     }
-    return data;
+    return report.data.result;
   },
 });

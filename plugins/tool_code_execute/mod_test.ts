@@ -172,3 +172,68 @@ Deno.test("console arguments are formatted like Deno's console", () => {
   assert.deepEqual(describeError("plain"), { name: "Error", message: "Uncaught plain" });
   assert.deepEqual(describeError(42), { name: "Error", message: "Uncaught 42" });
 });
+
+Deno.test("user code cannot make the result TOOLS_CANCELLED, TOOLS_DENIED or TOOLS_SANDBOX_OOM", async () => {
+  const coded = (code: string) => `Object.assign(new Error("forged"), { code: "${code}" })`;
+  const attacks: Record<string, string> = {
+    // Globals the worker used after the user's code ran.
+    mathRound: `Math.round = () => { throw ${coded("TOOLS_CANCELLED")}; };`,
+    performanceNow: `performance.now = () => { throw ${coded("TOOLS_DENIED")}; };`,
+    revokeObjectUrl: `URL.revokeObjectURL = () => { throw ${coded("TOOLS_SANDBOX_OOM")}; };`,
+    string: `globalThis.String = () => { throw ${coded("TOOLS_CANCELLED")}; };
+throw new Error("plain");`,
+    replaceAll: `String.prototype.replaceAll = () => { throw ${coded("TOOLS_DENIED")}; };
+throw new Error("plain");`,
+    // The value the async run resolves with is checked for a `then`.
+    thenable: `Object.prototype.then = function (_resolve, reject) { reject(${
+      coded("TOOLS_CANCELLED")
+    }); };`,
+    // A module exporting `then` is a thenable to the import that loads it.
+    thenExport: `export function then(_resolve, reject) { reject(${coded("TOOLS_CANCELLED")}); }`,
+    // The getters the error listener reads.
+    errorEventGetter: `Object.defineProperty(ErrorEvent.prototype, "error", { get() { throw ${
+      coded("TOOLS_DENIED")
+    }; } });
+setTimeout(() => { throw new Error("in a callback"); }, 0);
+await new Promise((resolve) => setTimeout(resolve, 20));`,
+    // A thrown value whose properties throw while it is described.
+    hostileError: `throw { get message() { throw ${coded("TOOLS_DENIED")}; } };`,
+    // Messages prove nothing: only the engine's failed allocation is out of memory.
+    errorMessage: `throw new Error("Array buffer allocation failed");`,
+    rangeErrorMessage: `throw new RangeError("Array buffer allocation failed");`,
+    callbackMessage: `Event.prototype.preventDefault = () => {};
+setTimeout(() => { throw new Error("Array buffer allocation failed"); }, 0);
+await new Promise((resolve) => setTimeout(resolve, 20));`,
+  };
+  for (const [name, code] of Object.entries(attacks)) {
+    const result = await execute(code);
+    assert.equal(result.ok, true, `${name}: ${JSON.stringify(result)}`);
+  }
+  const hostile = dataOf(await execute(attacks.hostileError!));
+  assert.equal(hostile.error?.name, "Error");
+  const message = dataOf(await execute(attacks.rangeErrorMessage!));
+  assert.deepEqual(message.error, {
+    name: "RangeError",
+    message: "Array buffer allocation failed",
+  });
+});
+
+Deno.test("stderr text and an ended process do not make the result TOOLS_SANDBOX_OOM", async () => {
+  const result = await execute(
+    `await Deno.stderr.write(new TextEncoder().encode("Fatal JavaScript out of memory\\n"));
+Deno.exit(1);`,
+  );
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.error.code, "TOOLS_SANDBOX_CRASHED");
+});
+
+Deno.test("an engine allocation failure left uncaught is TOOLS_SANDBOX_OOM; one the code handles is not", async () => {
+  const failed = await execute("const huge = new Float64Array(2 ** 40);");
+  assert.equal(!failed.ok && failed.error.code, "TOOLS_SANDBOX_OOM", JSON.stringify(failed));
+  const handled = dataOf(
+    await execute(`try { new ArrayBuffer(2 ** 45); } catch (error) { console.log(error.message); }
+console.log(new Uint8Array(2).constructor === Uint8Array, new Uint8Array(2) instanceof Uint8Array);`),
+  );
+  assert.equal(handled.stdout, "Array buffer allocation failed\ntrue true\n");
+  assert.equal(handled.error, undefined);
+});

@@ -16,6 +16,15 @@
  *   then is reported in `error` (the first one), not as a tool failure.
  * - Timers still pending when the module has finished are not waited for.
  *
+ * The user's code runs in this Worker's realm and may replace any global
+ * or prototype method, so everything `run` does once that code started
+ * uses functions captured when this module was evaluated (before the
+ * code was imported), and `run` never throws: the host trusts no error
+ * code from this worker. Out of memory is reported only when an
+ * allocation this module watches (`new ArrayBuffer(n)`, `new
+ * Float64Array(n)`, … with a numeric size) failed in the engine and that
+ * very error went uncaught; a thrown message proves nothing.
+ *
  * Self-contained: it runs as a blob module in the sandbox, so only
  * `import type` is allowed.
  *
@@ -23,10 +32,10 @@
  */
 import type { WorkerContext } from "@synth/kernel";
 
-/** Characters kept per stream. */
+/** Characters kept per stream (and of an error's message). */
 export const MAX_STREAM_CHARS = 10_000;
 
-/** What a run reports. */
+/** What a run reports (the tool's `data`). */
 export interface ExecuteResult {
   stdout: string;
   stderr: string;
@@ -35,6 +44,63 @@ export interface ExecuteResult {
   durationMs: number;
   /** Whether stdout or stderr was cut. */
   truncated: boolean;
+}
+
+/** What the worker returns to the host half. */
+export interface ExecuteReport {
+  result: ExecuteResult;
+  /** An allocation this module watches failed in the engine, and that error went uncaught. */
+  outOfMemory: boolean;
+}
+
+// Captured at module evaluation, before the user's code exists (see the module doc).
+const ReflectApply = Reflect.apply;
+const ReflectConstruct = Reflect.construct;
+const ObjectDefineProperty = Object.defineProperty;
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
+const ObjectSetPrototypeOf = Object.setPrototypeOf;
+const StringOf = String;
+const MathRound = Math.round;
+const ProxyOf = Proxy;
+const inspectValue = Deno.inspect;
+const now = performance.now.bind(performance);
+const revokeObjectURL = URL.revokeObjectURL.bind(URL);
+const StringReplaceAll = String.prototype.replaceAll;
+const StringStartsWith = String.prototype.startsWith;
+const StringSlice = String.prototype.slice;
+const EventPreventDefault = Event.prototype.preventDefault;
+const getterOf = (proto: object, name: string) =>
+  ObjectGetOwnPropertyDescriptor(proto, name)?.get ?? (() => undefined);
+const ErrorEventError = getterOf(ErrorEvent.prototype, "error");
+const ErrorEventMessage = getterOf(ErrorEvent.prototype, "message");
+const RejectionReason = getterOf(PromiseRejectionEvent.prototype, "reason");
+const RangeErrorPrototype = RangeError.prototype;
+const WeakSetAdd = WeakSet.prototype.add;
+const WeakSetHas = WeakSet.prototype.has;
+const ALLOCATION_FAILED = "Array buffer allocation failed";
+/** Constructors whose allocation failures are watched. */
+const BUFFER_CONSTRUCTORS = [
+  "ArrayBuffer",
+  "SharedArrayBuffer",
+  "Int8Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "Int16Array",
+  "Uint16Array",
+  "Float16Array",
+  "Int32Array",
+  "Uint32Array",
+  "Float32Array",
+  "Float64Array",
+  "BigInt64Array",
+  "BigUint64Array",
+] as const;
+
+/** `value` cut to `max` characters; anything but a string is "". */
+function clip(value: unknown, max: number): string {
+  if (typeof value !== "string") return "";
+  return value.length > max ? ReflectApply(StringSlice, value, [0, max]) as string : value;
 }
 
 /** Captured output of both streams. */
@@ -63,7 +129,7 @@ class Streams {
 }
 
 function inspect(value: unknown): string {
-  return Deno.inspect(value, { colors: false, depth: 4, iterableLimit: 100 });
+  return inspectValue(value, { colors: false, depth: 4, iterableLimit: 100 });
 }
 
 /** `console.log`-style formatting: `%s %d %i %f %o %O %j %c %%` in a leading string. */
@@ -102,7 +168,7 @@ export function formatArgs(args: unknown[]): string {
   return parts.join(" ");
 }
 
-/** A console that writes into `streams`. */
+/** A console that writes into `streams` (it runs while the user's code runs, for that code). */
 function capturingConsole(streams: Streams): Console {
   const out = (...args: unknown[]) => {
     if (!streams.full("stdout")) streams.write("stdout", formatArgs(args));
@@ -112,8 +178,7 @@ function capturingConsole(streams: Streams): Console {
   };
   const counts = new Map<string, number>();
   const timers = new Map<string, number>();
-  const elapsed = (label: string) =>
-    `${label}: ${(performance.now() - timers.get(label)!).toFixed(3)}ms`;
+  const elapsed = (label: string) => `${label}: ${(now() - timers.get(label)!).toFixed(3)}ms`;
   const group = (...label: unknown[]) => {
     if (label.length > 0) out(...label);
     streams.indent += "  ";
@@ -137,7 +202,7 @@ function capturingConsole(streams: Streams): Console {
       out(`${label}: ${count}`);
     },
     countReset: (label = "default") => counts.delete(label),
-    time: (label = "default") => timers.set(label, performance.now()),
+    time: (label = "default") => timers.set(label, now()),
     timeLog: (label = "default", ...args: unknown[]) => {
       if (timers.has(label)) out(elapsed(label), ...args);
       else err(`Timer '${label}' does not exist`);
@@ -160,13 +225,15 @@ function capturingConsole(streams: Streams): Console {
   return methods as unknown as Console;
 }
 
-/** `{ name, message }` of anything thrown. */
+/**
+ * `{ name, message }` of anything thrown. It may run after the user's code
+ * replaced globals, and `value` may be hostile (throwing getters, proxies):
+ * only captured functions are used, and it may throw (callers catch).
+ */
 export function describeError(value: unknown): { name: string; message: string } {
-  if (
-    value instanceof Error || (typeof value === "object" && value !== null && "message" in value)
-  ) {
+  if (typeof value === "object" && value !== null && "message" in value) {
     const error = value as { name?: unknown; message?: unknown };
-    return { name: String(error.name ?? "Error"), message: String(error.message ?? "") };
+    return { name: StringOf(error.name ?? "Error"), message: StringOf(error.message ?? "") };
   }
   return {
     name: "Error",
@@ -177,55 +244,131 @@ export function describeError(value: unknown): { name: string; message: string }
 /**
  * The error as the user should read it: the module's blob URL becomes
  * `code` (`at code:3:7`), and a syntax error the loader wraps in a
- * `TypeError` is named `SyntaxError`.
+ * `TypeError` is named `SyntaxError`. Never throws.
  */
 function userError(value: unknown, url: string): { name: string; message: string } {
-  const error = describeError(value);
-  let message = error.message.replaceAll(url, "code");
-  let name = error.name;
-  if (name === "TypeError" && message.startsWith("SyntaxError: ")) {
-    name = "SyntaxError";
-    message = message.slice("SyntaxError: ".length);
-  }
-  return { name, message };
+  let name = "Error";
+  let message = "Uncaught exception that could not be described";
+  try {
+    const error = describeError(value);
+    name = error.name;
+    message = ReflectApply(StringReplaceAll, error.message, [url, "code"]) as string;
+    if (name === "TypeError" && ReflectApply(StringStartsWith, message, ["SyntaxError: "])) {
+      name = "SyntaxError";
+      message = ReflectApply(StringSlice, message, ["SyntaxError: ".length]) as string;
+    }
+  } catch { /* keep what was described so far */ }
+  return { name: clip(name, 200), message: clip(message, MAX_STREAM_CHARS) };
 }
 
-/** Runs `args.code` as a module and reports its output. */
+/**
+ * Replaces the buffer and typed-array constructors with proxies that
+ * remember the errors of failed engine allocations (`new X(n)` with a
+ * numeric size: no user code runs inside, so the error is the engine's).
+ * Instances still see the proxy as their `constructor`.
+ */
+function watchAllocations(failures: WeakSet<object>): void {
+  const scope = globalThis as unknown as Record<string, unknown>;
+  for (const name of BUFFER_CONSTRUCTORS) {
+    const target = scope[name];
+    if (typeof target !== "function") continue;
+    const handler = {
+      construct(inner: new (...args: unknown[]) => object, args: unknown[], newTarget: unknown) {
+        try {
+          return ReflectConstruct(inner, args, newTarget as new (...args: unknown[]) => object);
+        } catch (error) {
+          const sized = typeof args[0] === "number" && (args.length === 1 || args[1] === undefined);
+          if (
+            newTarget === proxy && sized && typeof error === "object" && error !== null &&
+            ObjectGetPrototypeOf(error) === RangeErrorPrototype &&
+            ObjectGetOwnPropertyDescriptor(error, "message")?.value === ALLOCATION_FAILED
+          ) {
+            ReflectApply(WeakSetAdd, failures, [error]);
+          }
+          throw error;
+        }
+      },
+    };
+    // No inherited traps: a `get` the user puts on Object.prototype must not become one.
+    ObjectSetPrototypeOf(handler, null);
+    const proxy: object = new ProxyOf(target as new (...args: unknown[]) => object, handler);
+    ObjectDefineProperty(scope, name, { value: proxy, writable: true, configurable: true });
+    const prototype = (target as { prototype: object }).prototype;
+    ObjectDefineProperty(prototype, "constructor", {
+      value: proxy,
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
+/** Runs `args.code` as a module and reports its output; never throws. */
 export async function run(
   args: { code: string; language: "javascript" | "typescript" },
   _ctx: WorkerContext,
-): Promise<ExecuteResult> {
+): Promise<ExecuteReport> {
   const type = args.language === "typescript" ? "application/typescript" : "text/javascript";
   const url = URL.createObjectURL(new Blob([args.code], { type }));
   const streams = new Streams();
+  const failures = new WeakSet<object>();
   let error: { name: string; message: string } | undefined;
+  let outOfMemory = false;
   const record = (value: unknown) => {
-    error ??= userError(value, url);
+    if (error !== undefined) return;
+    try {
+      outOfMemory = typeof value === "object" && value !== null &&
+        ReflectApply(WeakSetHas, failures, [value]) === true;
+    } catch { /* not a watched failure */ }
+    error = userError(value, url);
+  };
+  const eventValue = (event: Event, getters: Array<(this: Event) => unknown>) => {
+    for (const getter of getters) {
+      try {
+        const value = ReflectApply(getter, event, []);
+        if (value !== undefined && value !== null) return value;
+      } catch { /* another kind of event */ }
+    }
+    return "an error event without an error";
   };
   // Errors thrown in callbacks and unhandled rejections would end the Worker: keep the first.
   globalThis.addEventListener("error", (event) => {
-    event.preventDefault();
-    record(event.error ?? event.message);
+    try {
+      ReflectApply(EventPreventDefault, event, []);
+    } catch { /* not an event */ }
+    record(eventValue(event, [ErrorEventError, ErrorEventMessage]));
   });
   globalThis.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    record(event.reason);
+    try {
+      ReflectApply(EventPreventDefault, event, []);
+    } catch { /* not an event */ }
+    record(eventValue(event, [RejectionReason]));
   });
   globalThis.console = capturingConsole(streams);
-  const started = performance.now();
+  watchAllocations(failures);
+  const started = now();
   try {
+    // The await is set up now, before the module runs: a replaced Promise.prototype.then
+    // cannot intercept it.
     await import(url);
   } catch (thrown) {
     record(thrown);
-  } finally {
-    URL.revokeObjectURL(url);
   }
-  const durationMs = Math.round(performance.now() - started);
-  return {
-    stdout: streams.stdout,
-    stderr: streams.stderr,
-    ...(error ? { error } : {}),
+  // From here on the user's code has run: captured functions only, and no throw.
+  try {
+    revokeObjectURL(url);
+  } catch { /* the Worker ends anyway */ }
+  const durationMs = MathRound(now() - started);
+  const result: ExecuteResult = {
+    stdout: clip(streams.stdout, MAX_STREAM_CHARS),
+    stderr: clip(streams.stderr, MAX_STREAM_CHARS),
+    ...(error ? { error: { name: error.name, message: error.message } } : {}),
     durationMs,
-    truncated: streams.truncated,
+    truncated: streams.truncated === true,
   };
+  // Null prototypes: resolving the async function's promise looks up `then` on the value,
+  // and the user's code may have put one on Object.prototype.
+  ObjectSetPrototypeOf(result, null);
+  const report: ExecuteReport = { result, outOfMemory };
+  ObjectSetPrototypeOf(report, null);
+  return report;
 }

@@ -2,13 +2,15 @@
  * Serving the dashboard (spec/dashboard.md §1): `/assets/<hashed name>`
  * from `web/dist/assets` with `Cache-Control: public, max-age=31536000,
  * immutable` (an unknown name is 404), and `index.html` for every client
- * route with `no-cache`. The security headers middleware adds the strict
- * CSP to the HTML. Without a build, client routes answer 503 with the
- * command that builds it.
+ * route with `no-cache`; the API reference (`docs.html`, spec/server.md §13)
+ * at `/docs`, also `no-cache`. The security headers middleware adds the
+ * strict CSP to the HTML (`/docs` included). Without a build, these
+ * documents answer 503 with the command that builds it.
  *
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { join } from "node:path";
 import { ROUTES } from "../../web/app/routes.ts";
 import { AppError } from "../errors.ts";
@@ -78,6 +80,17 @@ export function dashboardRoutes(options: { distDir: string }): OpenAPIHono<AppEn
       role: "public",
       responses: { 204: { description: "No content" } },
     },
+    {
+      method: "get",
+      path: "/docs",
+      summary: "The API reference: this document, browsable, with Try it (docs.html, no-cache)",
+      tags: ["meta"],
+      role: "public",
+      responses: {
+        200: { description: "HTML" },
+        503: { description: "The dashboard is not built" },
+      },
+    },
     ...CLIENT_PATHS.map((path): Operation => ({
       method: "get",
       path,
@@ -107,20 +120,26 @@ export function dashboardRoutes(options: { distDir: string }): OpenAPIHono<AppEn
 
   app.get("/favicon.ico", (c) => c.body(null, 204));
 
+  /** A built document with `no-cache`, or the 503 page when there is no build. */
+  async function page(c: Context<AppEnv>, file: string): Promise<Response> {
+    const html = (await read())
+      ? await Deno.readTextFile(join(options.distDir, file)).catch(() => null)
+      : null;
+    if (html === null) {
+      return c.html(
+        "<!doctype html><title>Synth Mind</title><h1>The dashboard is not built</h1>" +
+          "<p>Run <code>deno task build:web</code> (deno task start does it first). " +
+          'The API works: see <a href="/openapi.json">/openapi.json</a>.</p>',
+        503,
+        { "cache-control": "no-cache" },
+      );
+    }
+    return c.html(html, 200, { "cache-control": "no-cache" });
+  }
+
+  app.get("/docs", (c) => page(c, "docs.html"));
   for (const path of CLIENT_PATHS) {
-    app.get(path, async (c) => {
-      if (!(await read())) {
-        return c.html(
-          "<!doctype html><title>Synth Mind</title><h1>The dashboard is not built</h1>" +
-            "<p>Run <code>deno task build:web</code> (deno task start does it first). " +
-            'The API works: see <a href="/openapi.json">/openapi.json</a>.</p>',
-          503,
-          { "cache-control": "no-cache" },
-        );
-      }
-      const html = await Deno.readTextFile(join(options.distDir, "index.html"));
-      return c.html(html, 200, { "cache-control": "no-cache" });
-    });
+    app.get(path, (c) => page(c, "index.html"));
   }
   return app;
 }

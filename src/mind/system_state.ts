@@ -101,8 +101,9 @@ export function systemState(input: SystemStateInput): Record<string, unknown> {
     },
     // The caller's focused project in their latest thread (the gdil plugin's thread state).
     project: (input.thread?.gdil as { project?: unknown } | undefined)?.project ?? null,
-    current_subtask: (input.thread?.gdil as { current_subtask?: unknown } | undefined)?.current_subtask ??
-      null,
+    current_subtask:
+      (input.thread?.gdil as { current_subtask?: unknown } | undefined)?.current_subtask ??
+        null,
     state_version: input.turnCount,
     mind: toSnakeCase({
       profile: profile.id,

@@ -10,10 +10,12 @@
  *
  * with a cleared environment, and inside it in a Worker whose permissions
  * equal the grants. A timer SIGKILLs the child (ending a Worker does not
- * stop a busy loop, platform_facts §3); a heap or buffer allocation failure
- * is `TOOLS_SANDBOX_OOM`, another death `TOOLS_SANDBOX_CRASHED`, a broken
- * frame `TOOLS_SANDBOX_PROTOCOL`. The child's frames must carry the random
- * token the host sent first.
+ * stop a busy loop, platform_facts §3); a heap death (V8's fatal
+ * out-of-memory trap) or a buffer allocation failure the worker's own
+ * dispatch code recorded is `TOOLS_SANDBOX_OOM`, another death
+ * `TOOLS_SANDBOX_CRASHED`, a broken frame `TOOLS_SANDBOX_PROTOCOL`. Nothing
+ * the sandboxed code can write (an error message, stderr) decides the code.
+ * The child's frames must carry the random token the host sent first.
  *
  * The kill timers use real time, not the injected clock: they bound a real
  * operating-system process.
@@ -89,7 +91,40 @@ export interface SandboxCall {
 /** A call's outcome as the code reported it. */
 export type SandboxOutcome =
   | { ok: true; data: unknown }
-  | { ok: false; error: { code?: string; name: string; message: string } };
+  | {
+    ok: false;
+    error: {
+      code?: string;
+      name: string;
+      message: string;
+      /**
+       * Set by the runner's dispatch code (captured before any tool code ran)
+       * when the throw was an engine `RangeError: Array buffer allocation failed`.
+       */
+      outOfMemory?: true;
+    };
+  };
+
+/** How {@link SandboxProcess.request} waits. */
+export interface SandboxRequestOptions {
+  /** How long the answer may take. */
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /**
+   * At the deadline: `kill` the child (`TOOLS_TIMEOUT`), or `late`: resolve
+   * `{ type: "__late" }`, keep the child, and drop its answer when it comes.
+   * @default "kill"
+   */
+  onTimeout?: "kill" | "late";
+  /**
+   * On abort: `kill` the child (`TOOLS_CANCELLED`), or `abandon`: reject
+   * with `TOOLS_CANCELLED` at once, keep the child, and drop its answer
+   * when it comes (a plugin process serves other calls). The call's
+   * deadline stays armed until that answer: a busy-looping call still gets
+   * the child killed at its timeout. @default "kill"
+   */
+  onAbort?: "kill" | "abandon";
+}
 
 /** A job of {@link runSandboxed}. */
 export type SandboxJob =
@@ -102,6 +137,8 @@ export type KillReason = "timeout" | "cancelled" | "protocol" | "oom" | "idle" |
 const RUNTIME_DIR = fromFileUrl(new URL(".", import.meta.url));
 const RUNNER = fromFileUrl(new URL("./runner.ts", import.meta.url));
 const STDERR_CAP = 64 * 1024;
+/** Requests given up on whose answers may still come (kept to drop them quietly). */
+const DROPPED_IDS = 1_024;
 /** The default memory cap of a sandboxed call. */
 export const DEFAULT_MEMORY_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -184,6 +221,8 @@ export class SandboxProcess {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #token = crypto.randomUUID().replaceAll("-", "");
   readonly #pending = new Map<string, (message: Record<string, unknown> | null) => void>();
+  /** Ids of requests given up on → the deadline still armed for an abandoned call. */
+  readonly #dropped = new Map<string, ReturnType<typeof setTimeout> | undefined>();
   readonly #onKill: ((reason: KillReason) => void) | undefined;
   #writing: Promise<void> = Promise.resolve();
   #stderr = "";
@@ -243,6 +282,10 @@ export class SandboxProcess {
           else if (waiting) {
             this.#pending.delete(id!);
             waiting(message);
+          } else if (id !== null && this.#dropped.has(id)) {
+            // A late answer: dropped, and an abandoned call's deadline is over.
+            clearTimeout(this.#dropped.get(id));
+            this.#dropped.delete(id);
           } else if (message.type === "sandbox.pong") continue;
           else if (!settings.onMessage?.(message)) {
             throw new FrameError(`an unexpected frame of type ${String(message.type)}`);
@@ -253,6 +296,8 @@ export class SandboxProcess {
         if (error instanceof FrameError || this.killedFor === null) this.kill("protocol");
       }
       this.#alive = false;
+      for (const deadline of this.#dropped.values()) clearTimeout(deadline);
+      this.#dropped.clear();
       const status = await child.status;
       await stderrDone;
       readyReject(this.#death(status));
@@ -309,42 +354,67 @@ export class SandboxProcess {
   /**
    * Sends `message` (which carries `id` as its `callId` or `requestId`) and
    * resolves with the answer carrying the same id. Past `timeoutMs` the
-   * child is killed (`TOOLS_TIMEOUT`); an aborted `signal` kills it too
-   * (`TOOLS_CANCELLED`); a death rejects with its error. With `soft`, the
-   * deadline resolves null instead and the child lives on (a late answer
-   * is ignored).
+   * child is killed (`TOOLS_TIMEOUT`), and an aborted `signal` kills it too
+   * (`TOOLS_CANCELLED`), unless `onTimeout` / `onAbort` say to stop waiting
+   * instead (see {@link SandboxRequestOptions}). A death rejects with its
+   * error.
    */
   async request(
     message: Record<string, unknown>,
     id: string,
-    timeoutMs: number,
-    signal?: AbortSignal,
-    soft = false,
+    options: SandboxRequestOptions,
   ): Promise<Record<string, unknown>> {
+    const { signal } = options;
+    // Set from callbacks, so typed by assertion (a declared null would narrow to null).
+    let stopped = null as "late" | "cancelled" | null;
+    const { promise: answerCame, resolve: answer } = Promise.withResolvers<
+      Record<string, unknown> | null
+    >();
+    const stopWaiting = (why: "late" | "cancelled") => {
+      if (stopped !== null) return;
+      stopped = why;
+      // The child may still answer: that answer is dropped, not taken for a protocol breach.
+      // An abandoned call keeps its deadline: still running past it, it is killed as any call.
+      if (this.#pending.get(id) === answer) {
+        this.#pending.delete(id);
+        this.#dropped.set(id, why === "cancelled" ? timer : undefined);
+        if (this.#dropped.size > DROPPED_IDS) {
+          const [oldest, deadline] = this.#dropped.entries().next().value!;
+          clearTimeout(deadline);
+          this.#dropped.delete(oldest);
+        }
+      }
+      answer(null);
+    };
     const timer = setTimeout(() => {
-      if (soft) this.#pending.get(id)?.({ type: "__late" });
+      if (options.onTimeout === "late") stopWaiting("late");
       else this.kill("timeout");
-    }, timeoutMs);
-    const onAbort = () => this.kill("cancelled");
+    }, options.timeoutMs);
+    const onAbort = () => {
+      if (options.onAbort === "abandon") stopWaiting("cancelled");
+      else this.kill("cancelled");
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      if (signal?.aborted) this.kill("cancelled");
+      if (signal?.aborted) onAbort();
       await this.ready;
       if (!this.alive) throw this.#death(await this.ended);
-      const answered = new Promise<Record<string, unknown> | null>((resolve) => {
-        this.#pending.set(id, resolve);
-      });
-      this.send(message);
-      const answer = await answered;
-      if (answer === null) throw this.#death(await this.ended);
-      return answer;
+      if (stopped === null) {
+        this.#pending.set(id, answer);
+        this.send(message);
+      }
+      const answered = await answerCame;
+      if (stopped === "late") return { type: "__late" };
+      if (stopped === "cancelled") throw sandboxError("TOOLS_CANCELLED", "The run was cancelled");
+      if (answered === null) throw this.#death(await this.ended);
+      return answered;
     } catch (error) {
       if (error instanceof AppError) throw error;
       throw this.killedFor || !this.#alive ? this.#death(await this.ended) : error;
     } finally {
-      clearTimeout(timer);
+      if (this.#dropped.get(id) !== timer) clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      this.#pending.delete(id);
+      if (this.#pending.get(id) === answer) this.#pending.delete(id);
     }
   }
 
@@ -372,13 +442,13 @@ export class SandboxProcess {
             deadlineMs: call.timeoutMs,
           },
           callId,
-          call.timeoutMs,
-          call.signal,
+          { timeoutMs: call.timeoutMs, signal: call.signal },
         ),
       );
       this.calls++;
       // A buffer allocation failure is the same as a heap death, and leaves the child unfit.
-      if (!outcome.ok && /Array buffer allocation failed/.test(outcome.error.message)) {
+      // Only the dispatch code's own flag counts: a message is text the code could have written.
+      if (!outcome.ok && outcome.error.outOfMemory === true) {
         this.kill("oom");
         throw sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
       }
@@ -402,7 +472,9 @@ export class SandboxProcess {
       case "oom":
         return sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
     }
-    if (status.code === 133 || /out of memory|allocation failed/i.test(this.#stderr)) {
+    // V8's fatal out-of-memory ends the process with a trap (exit 133). Sandboxed code can
+    // write anything to stderr and end its process in other ways, so stderr decides nothing.
+    if (status.code === 133 || status.signal === "SIGTRAP") {
       return sandboxError("TOOLS_SANDBOX_OOM", "The tool ran out of memory");
     }
     return sandboxError(
@@ -422,6 +494,7 @@ export function outcomeOf(message: Record<string, unknown>): SandboxOutcome {
       ...(typeof error.code === "string" ? { code: error.code } : {}),
       name: String(error.name ?? "Error"),
       message: String(error.message ?? ""),
+      ...(error.outOfMemory === true ? { outOfMemory: true as const } : {}),
     },
   };
 }

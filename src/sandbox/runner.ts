@@ -101,21 +101,46 @@ function workerPermissions(grants: Grants) {
  * error when thrown. The answer carries the call's nonce, which only this
  * closure holds, and goes through the `postMessage` captured before any
  * tool or user code ran: code the tool runs (`code_execute`) cannot forge
- * a result.
+ * a result. Everything used after the tool's `run` started is captured here
+ * too, at module evaluation. `outOfMemory` marks an engine
+ * `RangeError: Array buffer allocation failed` (its own prototype and own
+ * message), the one thrown error the host treats as running out of memory.
  */
 const DISPATCH = `
 const __post = self.postMessage.bind(self);
+const __String = String;
+const __getPrototypeOf = Object.getPrototypeOf;
+const __getOwnProperty = Object.getOwnPropertyDescriptor;
+const __RangeErrorPrototype = RangeError.prototype;
+const __failure = (error) => {
+  try {
+    const outOfMemory = typeof error === "object" && error !== null &&
+      __getPrototypeOf(error) === __RangeErrorPrototype &&
+      __getOwnProperty(error, "message")?.value === "Array buffer allocation failed";
+    const code = error?.code;
+    return {
+      code: typeof code === "string" ? code : undefined,
+      name: __String(error?.name ?? "Error"),
+      message: __String(error?.message ?? error),
+      ...(outOfMemory ? { outOfMemory: true } : {}),
+    };
+  } catch {
+    return { name: "Error", message: "the tool threw something that cannot be described" };
+  }
+};
 self.onmessage = async (event) => {
   const nonce = event.data.nonce;
+  let answer;
   try {
     const data = await __run(event.data.args, event.data.ctx);
-    __post({ nonce, ok: true, data: data === undefined ? null : data });
+    answer = { nonce, ok: true, data: data === undefined ? null : data };
   } catch (error) {
-    __post({ nonce, ok: false, error: {
-      code: typeof error?.code === "string" ? error.code : undefined,
-      name: String(error?.name ?? "Error"),
-      message: String(error?.message ?? error),
-    } });
+    answer = { nonce, ok: false, error: __failure(error) };
+  }
+  try {
+    __post(answer);
+  } catch {
+    __post({ nonce, ok: false, error: { name: "Error", message: "the result is not cloneable" } });
   }
 };
 `;

@@ -20,3 +20,37 @@ export class ToolError extends AppError {
     this.name = "ToolError";
   }
 }
+
+/**
+ * Codes only the host decides: validation, approvals, the gate, and how a
+ * sandbox process ended. Sandboxed code (a worker, a third-party plugin)
+ * that reports one of them gets a generic failure instead, so a run's
+ * record never says "cancelled" or "out of memory" because the code said so.
+ */
+export const HOST_ONLY_CODES: ReadonlySet<string> = new Set([
+  "TOOLS_ARGS_INVALID",
+  "TOOLS_BUSY",
+  "TOOLS_CANCELLED",
+  "TOOLS_DENIED",
+  "TOOLS_DISABLED",
+  "TOOLS_INTERRUPTED",
+  "TOOLS_SANDBOX_CRASHED",
+  "TOOLS_SANDBOX_OOM",
+  "TOOLS_SANDBOX_PROTOCOL",
+  "TOOLS_UNKNOWN",
+  "PLUGIN_DISABLED",
+  "PLUGIN_PROTOCOL_VIOLATION",
+  "PLUGIN_UNAVAILABLE",
+]);
+
+/**
+ * The code sandboxed code reported, when it may stand: `TOOLS_…` or
+ * `PLUGIN_…`, not one of {@link HOST_ONLY_CODES}, and in `accepted` when
+ * that list is given. Null otherwise (the caller reports a generic failure).
+ */
+export function reportedCode(code: unknown, accepted?: readonly string[]): string | null {
+  if (typeof code !== "string" || !/^(TOOLS|PLUGIN)_[A-Z0-9_]+$/.test(code)) return null;
+  if (HOST_ONLY_CODES.has(code)) return null;
+  if (accepted && !accepted.includes(code)) return null;
+  return code;
+}

@@ -17,7 +17,7 @@ import {
   type SandboxPool,
 } from "../sandbox/host.ts";
 import type { ToolsConfig } from "./config.ts";
-import { ToolError } from "./errors.ts";
+import { reportedCode, ToolError } from "./errors.ts";
 import type { ToolDefinition, ToolHostContext, ToolResult } from "./types.ts";
 
 /** How calls reach the sandbox. */
@@ -63,8 +63,62 @@ export function grantsFor(grants: Grants, workspace: string | null): Grants {
 
 const hasGrants = (grants: Grants) => Object.values(grants).some((list) => list && list.length);
 
+/** Keys that frame parsing refuses (spec/tools.md §3.3): a value holding one cannot cross a frame. */
+const FRAME_FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  "__proto__",
+  "constructor",
+  "prototype",
+]);
+
 /**
- * Validates arguments.
+ * The path of the first key in `value` that a sandbox frame would refuse
+ * (`__proto__`, `constructor`, `prototype`), e.g. `options.constructor` or
+ * `items[2].__proto__`; null when there is none.
+ */
+export function forbiddenKeyPath(value: unknown): string | null {
+  // Iterative, so deep nesting cannot overflow the stack; `seen` guards against cycles.
+  const stack: Array<[unknown, string]> = [[value, ""]];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!;
+    if (current === null || typeof current !== "object" || seen.has(current)) continue;
+    seen.add(current);
+    if (Array.isArray(current)) {
+      for (let index = current.length - 1; index >= 0; index--) {
+        stack.push([current[index], `${path}[${index}]`]);
+      }
+      continue;
+    }
+    const keys = Object.keys(current);
+    const child = (key: string) => (path ? `${path}.${key}` : key);
+    const found = keys.find((key) => FRAME_FORBIDDEN_KEYS.has(key));
+    if (found !== undefined) return child(found);
+    for (let index = keys.length - 1; index >= 0; index--) {
+      stack.push([(current as Record<string, unknown>)[keys[index]!], child(keys[index]!)]);
+    }
+  }
+  return null;
+}
+
+/** Throws `TOOLS_ARGS_INVALID` naming the path of a key no frame may carry. */
+function refuseFrameKeys(tool: string, value: unknown): void {
+  const path = forbiddenKeyPath(value);
+  if (path === null) return;
+  const key = /(__proto__|constructor|prototype)$/.exec(path)![1];
+  throw new ToolError(
+    "TOOLS_ARGS_INVALID",
+    `Invalid arguments for ${tool}: ${path}: the key "${key}" is not allowed in tool arguments`,
+    { field: path },
+  );
+}
+
+/**
+ * Validates arguments. Arguments of a tool without a worker module (a
+ * third-party plugin's) go to its process as they are, so a key that frames
+ * refuse (`__proto__`, `constructor`, `prototype`, at any depth) is refused
+ * here, before anything starts; a built-in tool's worker arguments are
+ * checked the same way when its host half sends them (`json_parse` sends
+ * such documents as text).
  *
  * @throws {ToolError} `TOOLS_ARGS_INVALID` naming the first issue's path.
  */
@@ -72,6 +126,7 @@ export function parseToolArgs<S extends z.ZodObject>(
   tool: ToolDefinition<S>,
   args: unknown,
 ): z.output<S> {
+  if (!tool.worker) refuseFrameKeys(tool.name, args);
   const parsed = tool.args.safeParse(args ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -83,11 +138,16 @@ export function parseToolArgs<S extends z.ZodObject>(
   );
 }
 
-/** Turns a worker's outcome into data, or throws its coded error. */
-function unwrap(tool: string, outcome: SandboxOutcome): unknown {
+/**
+ * Turns a worker's outcome into data, or throws its coded error. A code the
+ * host alone decides (`TOOLS_CANCELLED`, `TOOLS_SANDBOX_OOM`, …), or one
+ * outside `accepted` when given, becomes `TOOLS_FAILED`.
+ */
+function unwrap(tool: string, outcome: SandboxOutcome, accepted?: readonly string[]): unknown {
   if (outcome.ok) return outcome.data;
-  const { code, message, name } = outcome.error;
-  if (code && /^(TOOLS|PLUGIN)_[A-Z0-9_]+$/.test(code)) throw new ToolError(code, message);
+  const { message, name } = outcome.error;
+  const code = reportedCode(outcome.error.code, accepted);
+  if (code) throw new ToolError(code, message);
   throw new ToolError("TOOLS_FAILED", `${tool} failed: ${name}: ${message}`);
 }
 
@@ -121,6 +181,7 @@ export async function invokeTool(
           secrets: callOptions.secrets ?? {},
           limits: { maxOutputChars: tool.limits.maxOutputChars },
         };
+        refuseFrameKeys(tool.name, workerArgs);
         if (signal.aborted) throw new ToolError("TOOLS_CANCELLED", "The run was cancelled");
         const pooled = tool.pool && options.pool && !hasGrants(grants) &&
           options.workspace === null;
@@ -149,7 +210,7 @@ export async function invokeTool(
             },
             { signal, ...(options.onKill ? { onKill: options.onKill } : {}) },
           );
-        return unwrap(tool.name, outcome);
+        return unwrap(tool.name, outcome, callOptions.workerCodes);
       },
     };
     const data = tool.run

@@ -183,6 +183,23 @@ export interface ToolService {
   stop(): Promise<void>;
 }
 
+/** A run waiting for a decision. */
+interface WaitingApproval {
+  runId: string;
+  /** The approval as stored when it was asked for. */
+  row: ToolApprovalsTable;
+  /** Ends the wait: clears its timer and listener, and resumes the run. */
+  settle(end: ApprovalEnd): void;
+}
+
+/** How a wait for approval ended. */
+interface ApprovalEnd {
+  approved: boolean;
+  /** The run was cancelled while it waited. */
+  cancelled: boolean;
+  row: ToolApprovalsTable;
+}
+
 const RESULT_PREVIEW_CHARS = 2_048;
 const OUTPUT_CHARS = 64 * 1024;
 const riskRank = (risk: ToolRisk) => TOOL_RISKS.indexOf(risk);
@@ -263,10 +280,12 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     { def: ToolDefinition<any>; source: string; parameters: Record<string, unknown> }
   >();
   const settings = new Map<string, { enabled: boolean | null; requiresApproval: boolean | null }>();
-  const approvals = new Map<
-    string,
-    { runId: string; decide(approved: boolean, row: ToolApprovalsTable): void; timer: TimerHandle }
-  >();
+  /**
+   * Approvals waiting for a decision. Whoever takes an entry out of this map
+   * (a decision, a cancel, the expiry, an abort) decides it, and takes it
+   * synchronously, before any await: a racing second answer finds it gone.
+   */
+  const approvals = new Map<string, WaitingApproval>();
   const running = new Map<string, AbortController>();
   const gate = createGate(
     config.sandbox.maxConcurrent,
@@ -342,13 +361,39 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     return row;
   }
 
-  /** Waits for a decision; resolves true when approved. */
+  /**
+   * Closes a waiting approval the caller has already taken out of
+   * `approvals`: stores the decision (only over a still pending row),
+   * publishes `tool.approval_closed` and resumes the run.
+   */
+  async function closeApproval(
+    waiting: WaitingApproval,
+    change: Pick<ToolApprovalsTable, "status" | "decided_by" | "note">,
+    cancelled = false,
+  ): Promise<ToolApprovalsTable> {
+    const closed: ToolApprovalsTable = { ...waiting.row, ...change, decided_at: clock.now() };
+    try {
+      await store.db.updateTable("tool_approvals").set({
+        status: closed.status,
+        decided_by: closed.decided_by,
+        note: closed.note,
+        decided_at: closed.decided_at,
+      }).where("id", "=", closed.id).where("status", "=", "pending").execute();
+      bus.publish("tool.approval_closed", approvalView(closed));
+    } finally {
+      waiting.settle({ approved: closed.status === "approved", cancelled, row: closed });
+    }
+    return closed;
+  }
+
+  /** Waits for a decision, an expiry, or `signal` (the run's: a cancel, the server stopping). */
   async function askApproval(
     runId: string,
     name: string,
     preview: string,
     request: RunRequest,
-  ): Promise<{ approved: boolean; row: ToolApprovalsTable }> {
+    signal: AbortSignal,
+  ): Promise<ApprovalEnd> {
     const id = ids.next("apr");
     const now = clock.now();
     const row: ToolApprovalsTable = {
@@ -369,42 +414,33 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     };
     await store.db.insertInto("tool_approvals").values(row).execute();
     await update(runId, { approval_id: id });
-    const decided = new Promise<{ approved: boolean; row: ToolApprovalsTable }>((resolve) => {
-      const finish = (approved: boolean, closed: ToolApprovalsTable) => {
-        clock.clearTimeout(waiting.timer);
-        approvals.delete(id);
-        request.signal?.removeEventListener("abort", onAbort);
-        resolve({ approved, row: closed });
-      };
-      const expire = async (reason: "expired" | "denied", note: string | null) => {
-        if (!approvals.has(id)) return;
-        const closed = {
-          ...row,
-          status: reason,
-          note,
-          decided_at: clock.now(),
-        } as ToolApprovalsTable;
-        approvals.delete(id);
-        await store.db.updateTable("tool_approvals").set({
-          status: closed.status,
-          note,
-          decided_at: closed.decided_at,
-        }).where("id", "=", id).where("status", "=", "pending").execute();
-        bus.publish("tool.approval_closed", approvalView(closed));
-        finish(false, closed);
-      };
-      const onAbort = () => void expire("denied", "the request was cancelled");
-      const waiting = {
-        runId,
-        decide: finish,
-        timer: clock.setTimeout(() => void expire("expired", null), config.approval.timeoutMs),
-      };
-      approvals.set(id, waiting);
-      request.signal?.addEventListener("abort", onAbort, { once: true });
-      stopping.signal.addEventListener("abort", onAbort, { once: true });
-    });
+    const { promise: ended, resolve } = Promise.withResolvers<ApprovalEnd>();
+    const take = () => approvals.get(id) === waiting && approvals.delete(id);
+    const close = (change: Pick<ToolApprovalsTable, "status" | "note">, cancelled: boolean) => {
+      if (!take()) return;
+      closeApproval(waiting, { ...change, decided_by: null }, cancelled).catch((error) =>
+        log.error("closing an approval failed", { approvalId: id, error })
+      );
+    };
+    const onAbort = () => close({ status: "denied", note: "the run was cancelled" }, true);
+    const timer = clock.setTimeout(
+      () => close({ status: "expired", note: null }, false),
+      config.approval.timeoutMs,
+    );
+    const waiting: WaitingApproval = {
+      runId,
+      row,
+      settle(end) {
+        clock.clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        resolve(end);
+      },
+    };
+    approvals.set(id, waiting);
     bus.publish("tool.approval_request", approvalView(row));
-    return await decided;
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    return await ended;
   }
 
   async function execute(
@@ -422,6 +458,8 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       result: ToolResult,
       extra: Partial<ToolRunsTable> = {},
     ): Promise<ToolResult> => {
+      // Not cancellable once it is finishing (a cancel now is 409, not an abort of nothing).
+      running.delete(runId);
       const text = JSON.stringify(result);
       const finishedAt = clock.now();
       await update(runId, {
@@ -440,27 +478,41 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       options.onRunEnd?.(name, status, (finishedAt - started) / 1000);
       return result;
     };
-    if (needsApproval) {
-      const { approved, row } = await askApproval(runId, name, preview, request);
-      if (!approved) {
-        return await finish(row.status === "expired" ? "expired" : "denied", {
-          ok: false,
-          error: {
-            code: "TOOLS_DENIED",
-            message: row.status === "expired"
-              ? `Nobody approved the ${name} call in time; it was not run`
-              : `An operator denied the ${name} call${row.note ? `: ${row.note}` : ""}`,
-          },
-        });
-      }
-      await update(runId, { status: "running", approver_id: row.decided_by });
-    }
+    // One controller per run. The listeners it puts on the long-lived signals (the request's,
+    // the server's stop) are removed when the run ends, whatever the path.
     const controller = new AbortController();
-    running.set(runId, controller);
     const onAbort = () => controller.abort();
     request.signal?.addEventListener("abort", onAbort, { once: true });
     stopping.signal.addEventListener("abort", onAbort, { once: true });
+    if (request.signal?.aborted || stopping.signal.aborted) controller.abort();
     try {
+      if (needsApproval) {
+        const end = await askApproval(runId, name, preview, request, controller.signal);
+        if (end.cancelled) {
+          return await finish("cancelled", {
+            ok: false,
+            error: {
+              code: "TOOLS_CANCELLED",
+              message: `The ${name} call was cancelled before it was approved; it was not run`,
+            },
+          });
+        }
+        if (!end.approved) {
+          const expired = end.row.status === "expired";
+          return await finish(expired ? "expired" : "denied", {
+            ok: false,
+            error: {
+              code: "TOOLS_DENIED",
+              message: expired
+                ? `Nobody approved the ${name} call in time; it was not run`
+                : `An operator denied the ${name} call${end.row.note ? `: ${end.row.note}` : ""}`,
+            },
+          });
+        }
+        // Cancellable as a running run from now on (set before the await below).
+        running.set(runId, controller);
+        await update(runId, { status: "running", approver_id: end.row.decided_by });
+      } else running.set(runId, controller);
       let leave: () => void;
       try {
         leave = await gate.enter();
@@ -503,6 +555,7 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     } finally {
       running.delete(runId);
       request.signal?.removeEventListener("abort", onAbort);
+      stopping.signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -674,24 +727,29 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     },
 
     async cancel(id, by) {
-      const row = await readRun(id);
-      const approval = row.approval_id ? approvals.get(row.approval_id) : undefined;
-      if (row.status === "pending_approval" && approval && row.approval_id) {
-        const closed = await store.db.selectFrom("tool_approvals").selectAll()
-          .where("id", "=", row.approval_id).executeTakeFirstOrThrow();
-        await store.db.updateTable("tool_approvals").set({
-          status: "denied",
-          decided_by: by,
-          note: "cancelled",
-          decided_at: clock.now(),
-        }).where("id", "=", row.approval_id).execute();
-        approval.decide(false, { ...closed, status: "denied", decided_by: by, note: "cancelled" });
-      } else if (row.status === "running" && running.has(id)) {
+      // Decided before any await: a waiting approval is taken out of the map (a racing decision
+      // then gets 409), else a running run is aborted.
+      let waiting: WaitingApproval | undefined;
+      for (const [approvalId, entry] of approvals) {
+        if (entry.runId !== id) continue;
+        approvals.delete(approvalId);
+        waiting = entry;
+        break;
+      }
+      if (waiting) {
+        await closeApproval(waiting, { status: "denied", decided_by: by, note: "cancelled" }, true);
+      } else if (running.has(id)) {
         running.get(id)!.abort();
       } else {
-        throw new AppError("TOOLS_RUN_FINISHED", `The run is already ${row.status}`, {
-          status: 409,
-        });
+        const row = await readRun(id);
+        const open = row.status === "pending_approval" || row.status === "running";
+        throw new AppError(
+          "TOOLS_RUN_FINISHED",
+          open
+            ? `The run's approval was just decided; it cannot be cancelled at this moment`
+            : `The run is already ${row.status}`,
+          { status: 409, details: { status: row.status } },
+        );
       }
       return runView(await readRun(id));
     },
@@ -704,37 +762,31 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     },
 
     async decide(id, decision, by, note) {
-      const row = await store.db.selectFrom("tool_approvals").selectAll().where("id", "=", id)
-        .executeTakeFirst();
-      if (!row) {
-        throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
-          status: 404,
-          field: "approval_id",
-        });
-      }
+      // Taken before any await: whoever takes it (this, a cancel, the expiry) decides.
       const waiting = approvals.get(id);
-      if (row.status !== "pending" || !waiting) {
-        throw new AppError("APPROVAL_CLOSED", `This approval is already ${row.status}`, {
-          status: 409,
-          details: { status: row.status },
-        });
+      if (waiting) approvals.delete(id);
+      else {
+        const row = await store.db.selectFrom("tool_approvals").selectAll().where("id", "=", id)
+          .executeTakeFirst();
+        if (!row) {
+          throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
+            status: 404,
+            field: "approval_id",
+          });
+        }
+        throw new AppError(
+          "APPROVAL_CLOSED",
+          row.status === "pending"
+            ? "This approval was just closed by another answer"
+            : `This approval is already ${row.status}`,
+          { status: 409, details: { status: row.status } },
+        );
       }
-      const closed: ToolApprovalsTable = {
-        ...row,
+      const closed = await closeApproval(waiting, {
         status: decision === "approve" ? "approved" : "denied",
         decided_by: by.userId,
         note: note ?? null,
-        decided_at: clock.now(),
-      };
-      approvals.delete(id);
-      await store.db.updateTable("tool_approvals").set({
-        status: closed.status,
-        decided_by: closed.decided_by,
-        note: closed.note,
-        decided_at: closed.decided_at,
-      }).where("id", "=", id).execute();
-      bus.publish("tool.approval_closed", approvalView(closed));
-      waiting.decide(decision === "approve", closed);
+      });
       return approvalView(closed);
     },
 

@@ -34,12 +34,21 @@ export interface ToolHostContext {
   /**
    * Runs the tool's worker once in the sandbox with these arguments and
    * grants (the workspace is the child's working directory). Resolves with
-   * what `run` returned; a coded throw becomes a {@link ToolError}.
+   * what `run` returned; a coded throw becomes a {@link ToolError}. Codes
+   * only the host decides (`TOOLS_CANCELLED`, `TOOLS_SANDBOX_OOM`, …) and,
+   * with `workerCodes`, every code not listed become `TOOLS_FAILED`: a
+   * worker that runs untrusted code (`code_execute`) lists none. Arguments
+   * holding a key frames refuse (`__proto__`, `constructor`, `prototype`)
+   * are `TOOLS_ARGS_INVALID` before anything starts.
    */
   sandbox(
     args: unknown,
     grants: Grants,
-    options?: { timeoutMs?: number; secrets?: Record<string, string> },
+    options?: {
+      timeoutMs?: number;
+      secrets?: Record<string, string>;
+      workerCodes?: readonly string[];
+    },
   ): Promise<unknown>;
   /** Aborted when the run is cancelled or the server stops. */
   signal: AbortSignal;

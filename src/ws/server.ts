@@ -167,6 +167,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
       return;
     }
     computing = (async () => {
+      // The bus delivers an event to its type's subscribers before the "*" ones, and the state
+      // cache is invalidated by a "*" subscriber: computing now would read the records from
+      // before the event. Let the event's delivery finish first.
+      await Promise.resolve();
       let next: string | null = cause;
       while (next !== null) {
         dirty = null;

@@ -264,3 +264,36 @@ Deno.test("deny-net is checked against the address connected to: an allowed name
     await Deno.remove(runtime.dir, { recursive: true });
   }
 });
+
+Deno.test("out of memory is decided by how the child died or by the dispatch code's own check, never by text the code wrote", async () => {
+  const runtime = await workspace();
+  try {
+    const message = await run(
+      `throw new Error("Array buffer allocation failed");`,
+      {},
+      10_000,
+      runtime,
+    );
+    assert.deepEqual(message, {
+      ok: false,
+      error: { name: "Error", message: "Array buffer allocation failed" },
+    });
+    await assert.rejects(
+      run(
+        `await Deno.stderr.write(new TextEncoder().encode("FATAL ERROR: JavaScript heap out of memory\\n"));
+         Deno.exit(1);`,
+        {},
+        10_000,
+        runtime,
+      ),
+      (error: { code?: string }) => error.code === "TOOLS_SANDBOX_CRASHED",
+    );
+    // An engine allocation failure is out of memory even when the size is simply too large.
+    await assert.rejects(
+      run("new ArrayBuffer(2 ** 45);", {}, 10_000, runtime),
+      (error: { code?: string }) => error.code === "TOOLS_SANDBOX_OOM",
+    );
+  } finally {
+    await Deno.remove(runtime.dir, { recursive: true });
+  }
+});

@@ -112,23 +112,31 @@ Deno.test("invalid arguments from the model return TOOLS_ARGS_INVALID and nothin
   assert.equal(run!.result_preview?.includes("expression"), true);
 });
 
-Deno.test("a fifth round never runs: after four rounds the last request has toolChoice none and the reply notes the limit", async () => {
-  await using fake = await startFakeLlm();
-  const call = { reply: { toolCalls: [{ name: "calculator", args: { expression: "1 + 1" } }] } };
-  fake.script({ reply: [call], tool_loop: [call, call, call, call] });
-  await using host = await mindHost(fake, { plugins: TOOLS });
-  const turn = await chat(host, "Keep adding");
-  assert.equal(turn.status, 200, JSON.stringify(turn.body));
-  const requests = chatRequests(fake).filter((request) =>
-    ["reply", "tool_loop"].includes(request.headers["x-synth-purpose"]!)
-  );
-  assert.equal(requests.length, 5);
-  const choices = requests.map((request) => (request.body as { tool_choice?: string }).tool_choice);
-  assert.deepEqual(choices, [undefined, undefined, undefined, undefined, "none"]);
-  const runs = (await json(host, "GET", "/api/runs?tool=calculator")).body.items;
-  assert.equal(runs.length, 4, "four rounds ran, the fifth did not");
-  assert.match(turn.body.response as string, /limit of 4 tool rounds/);
-});
+for (const final of ["obeys", "misbehaves"] as const) {
+  Deno.test(`a fifth round never runs: after four rounds the last request has toolChoice none and the reply notes the limit (the model ${final})`, async () => {
+    await using fake = await startFakeLlm();
+    const call = { reply: { toolCalls: [{ name: "calculator", args: { expression: "1 + 1" } }] } };
+    // Obeying toolChoice "none" means answering in text; a misbehaving model asks for a tool anyway.
+    const last = final === "obeys" ? { reply: { text: "It is 2." } } : call;
+    fake.script({ reply: [call], tool_loop: [call, call, call, last] });
+    await using host = await mindHost(fake, { plugins: TOOLS });
+    const turn = await chat(host, "Keep adding");
+    assert.equal(turn.status, 200, JSON.stringify(turn.body));
+    const requests = chatRequests(fake).filter((request) =>
+      ["reply", "tool_loop"].includes(request.headers["x-synth-purpose"]!)
+    );
+    assert.equal(requests.length, 5);
+    const choices = requests.map((request) =>
+      (request.body as { tool_choice?: string }).tool_choice
+    );
+    assert.deepEqual(choices, [undefined, undefined, undefined, undefined, "none"]);
+    const runs = (await json(host, "GET", "/api/runs?tool=calculator")).body.items;
+    assert.equal(runs.length, 4, "four rounds ran, the fifth did not");
+    const response = turn.body.response as string;
+    assert.match(response, /\(I reached the limit of 4 tool rounds for one reply\.\)$/);
+    if (final === "obeys") assert.match(response, /^It is 2\.\n\n\(I reached/);
+  });
+}
 
 Deno.test("file_write waits for approval: approving over HTTP runs it and records the approver; a second answer is 409", async () => {
   await using fake = await startFakeLlm();

@@ -116,6 +116,23 @@ Deno.test("state.delta with the held base_version applies its merge patch", () =
   assert.equal(state.mind.stale, false);
 });
 
+Deno.test("a chart point carries the flow estimate (ema) when the state reports one", () => {
+  const state = apply(
+    initialState(),
+    snapshot(7, 0.4),
+    ws("state.delta", {
+      base_version: 7,
+      version: 8,
+      patch: { mind: { psyche_calibration: { ema: 0.62, state: "flow" } } },
+      cause: "turn",
+    }, NOW + 1_000),
+  );
+  assert.deepEqual(state.mind.history, [
+    { t: NOW, p: 0.4, a: 0.2, d: -0.1 },
+    { t: NOW + 1_000, p: 0.4, a: 0.2, d: -0.1, ema: 0.62 },
+  ]);
+});
+
 Deno.test("state.delta with another base_version marks mind stale and changes nothing else", () => {
   const before = apply(initialState(), snapshot(7, 0.4));
   const after = apply(

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
+import { applyMergePatch } from "../../web/lib/merge_patch.ts";
 import { connect, type Envelope, type WsClient } from "./client.ts";
 
 async function greeted(url: string, hello: Record<string, unknown> = {}) {
@@ -97,6 +98,37 @@ Deno.test("a turn over HTTP streams to the owner's socket, and state deltas foll
   assert.equal(delta.data.version, (snapshot.data.version as number) + 1);
   const patch = delta.data.patch as Record<string, unknown>;
   assert.ok("turn_count" in patch || "mind" in patch, JSON.stringify(patch).slice(0, 200));
+  client.close();
+  await server.shutdown();
+});
+
+Deno.test("a background job's records reach the sockets in the state delta it causes", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    narrative:
+      "I am Synth, a collaborator who listens closely before acting. I say so when I am unsure, and I learn from every conversation I have. I want the people I work with to leave with clearer thinking than they came with, and I keep my promises small.",
+  });
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const { client } = await greeted(server.url, { topics: ["state"] });
+  const snapshot = await client.next("state.snapshot");
+  await chat(host, "Hello there");
+  await host.kernel.mind.scheduler.idle();
+  await host.kernel.ws.settled();
+  const rewrite = await chat(host, "/purpose rewrite --force");
+  assert.equal(rewrite.body.response, "narrative v2");
+  await host.kernel.mind.scheduler.idle();
+  await host.kernel.ws.settled();
+  // The pong comes after every delta sent before it.
+  client.send("ping");
+  await client.next("pong");
+  let state = snapshot.data.state as Record<string, unknown>;
+  for (const message of client.received.filter((item) => item.type === "state.delta")) {
+    state = applyMergePatch(state, message.data.patch) as Record<string, unknown>;
+  }
+  const purpose = (state.mind as Record<string, { narrative?: { version?: number } }>)
+    .psyche_purpose;
+  assert.equal(purpose?.narrative?.version, 2, "the delta carries the new narrative version");
   client.close();
   await server.shutdown();
 });

@@ -6,6 +6,28 @@
  * @module
  */
 import type { Approval, ChatMessage, Thread, ToolRun, User } from "../state/types.ts";
+import type {
+  Budget,
+  Concern,
+  ForecastCalibration,
+  ForecastSet,
+  LedgerSummary,
+  Memory,
+  NarrativeVersion,
+  Reflection,
+  StatePoint,
+} from "../state/types.ts";
+import { dispositionName } from "../lib/mind_stats.ts";
+import type {
+  NewProject,
+  ProjectDetail,
+  ProjectEvent,
+  ProjectSummary,
+  TemplateInfo,
+  Timeline,
+  TimelineProject,
+  TurnAccepted,
+} from "../lib/project_view.ts";
 
 /** An error answer of the API. */
 export class ApiError extends Error {
@@ -38,8 +60,12 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Where the OpenAPI document is served (spec/server.md §13); the API reference at `/docs` reads it. */
+export const OPENAPI_PATH = "/openapi.json";
+
 /** Routes whose 401 is about the credentials they carry, not an expired access token. */
 const NO_REFRESH = new Set([
+  OPENAPI_PATH,
   "/api/auth/status",
   "/api/auth/login",
   "/api/auth/setup",
@@ -250,6 +276,10 @@ export class ApiClient {
       decision,
     });
   }
+  /** The OpenAPI 3.1 document (public), for the API reference. */
+  openApi(signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return this.request<Record<string, unknown>>("GET", OPENAPI_PATH, undefined, signal);
+  }
   /** The command catalogue the caller may use (`/help`, spec/mind.md §15). */
   async commands(): Promise<Array<{ name: string; usage: string; description: string }>> {
     const answer = await this.request<
@@ -260,6 +290,349 @@ export class ApiClient {
       { message: "/help" },
     );
     return answer.data ?? [];
+  }
+  // Administration (spec/dashboard.md §5.7; server.md §3, §6, §8, §9).
+
+  /** Every user. */
+  async users(signal?: AbortSignal): Promise<AdminUser[]> {
+    const answer = await this.request<{ users: AdminUser[] }>(
+      "GET",
+      "/api/users",
+      undefined,
+      signal,
+    );
+    return answer.users;
+  }
+  async createUser(body: { username: string; password: string; role: Role }): Promise<AdminUser> {
+    const answer = await this.request<{ user: AdminUser }>("POST", "/api/users", body);
+    return answer.user;
+  }
+  /** Deactivates (ending the user's logins) or reactivates a user. */
+  setUserActive(username: string, active: boolean): Promise<AdminUser> {
+    return this.request<AdminUser>("PATCH", `/api/users/${encodeURIComponent(username)}`, {
+      active,
+    });
+  }
+  setUserRole(username: string, role: Role): Promise<{ message: string; user: AdminUser }> {
+    return this.request<{ message: string; user: AdminUser }>(
+      "PUT",
+      `/api/users/${encodeURIComponent(username)}/role`,
+      { role },
+    );
+  }
+  setUserPassword(username: string, password: string): Promise<{ message: string }> {
+    return this.request<{ message: string }>(
+      "PUT",
+      `/api/users/${encodeURIComponent(username)}/password`,
+      { password },
+    );
+  }
+  /** Every user's API keys (an administrator's view). */
+  async apiKeys(signal?: AbortSignal): Promise<ApiKeyInfo[]> {
+    const answer = await this.request<{ items: ApiKeyInfo[] }>(
+      "GET",
+      "/api/keys?all=true",
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Creates a key of the caller's; the answer is the only one that carries `key`. */
+  createApiKey(
+    body: { name: string; role?: Role; expires_in_days?: number },
+  ): Promise<ApiKeyInfo> {
+    return this.request<ApiKeyInfo>("POST", "/api/keys", body);
+  }
+  deleteApiKey(id: string): Promise<void> {
+    return this.request<void>("DELETE", `/api/keys/${encodeURIComponent(id)}`);
+  }
+  firewallRules(signal?: AbortSignal): Promise<FirewallRules> {
+    return this.request<FirewallRules>("GET", "/api/firewall/rules", undefined, signal);
+  }
+  async firewallDenials(limit: number, signal?: AbortSignal): Promise<FirewallDenial[]> {
+    const answer = await this.request<{ blocked: FirewallDenial[] }>(
+      "GET",
+      `/api/firewall/blocked?limit=${limit}`,
+      undefined,
+      signal,
+    );
+    return answer.blocked;
+  }
+  /** Sets the mode; 409 `FIREWALL_LOCKOUT` when it would block the caller, unless `force`. */
+  setFirewallMode(mode: FirewallMode, force = false): Promise<{ mode: FirewallMode }> {
+    return this.request<{ mode: FirewallMode }>("PUT", "/api/firewall/mode", {
+      mode,
+      ...(force ? { force: true } : {}),
+    });
+  }
+  addFirewallRule(
+    body: { list: "allow" | "deny"; cidr: string; note?: string; expires_at?: string },
+  ): Promise<FirewallRule> {
+    return this.request<FirewallRule>("POST", "/api/firewall/rules", body);
+  }
+  removeFirewallRule(id: string): Promise<void> {
+    return this.request<void>("DELETE", `/api/firewall/rules/${encodeURIComponent(id)}`);
+  }
+  rateLimitStats(signal?: AbortSignal): Promise<RateLimitStats> {
+    return this.request<RateLimitStats>("GET", "/api/ratelimit/stats", undefined, signal);
+  }
+  /** Forgets a client's counters (`u:<id>` or `ip:<address>`); 404 when it has none. */
+  resetRateLimitClient(key: string): Promise<void> {
+    return this.request<void>("DELETE", `/api/ratelimit/clients/${encodeURIComponent(key)}`);
+  }
+  /** Recent access-log lines, newest first (the server's ring; it has no cursor). */
+  async accessLog(query: AccessLogQuery, signal?: AbortSignal): Promise<AccessEntry[]> {
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.user_id) params.set("user_id", query.user_id);
+    if (query.since) params.set("since", query.since);
+    if (query.status !== undefined) params.set("status", String(query.status));
+    const answer = await this.request<{ items: AccessEntry[] }>(
+      "GET",
+      `/api/accesslog?${params}`,
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+
+  // The Mind page and the memory browser (spec/dashboard.md §5.3; server.md §4.2).
+
+  /** P/A/D and the flow estimate since `since`, oldest first. */
+  async stateHistory(since: Date, signal?: AbortSignal): Promise<StatePoint[]> {
+    const params = new URLSearchParams({
+      fields: "affect,calibration",
+      since: since.toISOString(),
+    });
+    const answer = await this.request<{ items: StatePoint[] }>(
+      "GET",
+      `/api/state/history?${params}`,
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Forecast sets of the caller's threads, newest first. */
+  async forecasts(
+    query: { status?: ForecastSet["status"]; limit?: number },
+    signal?: AbortSignal,
+  ): Promise<ForecastSet[]> {
+    const params = new URLSearchParams({ limit: String(query.limit ?? 100) });
+    if (query.status) params.set("status", query.status);
+    const answer = await this.request<{ items: ForecastSet[] }>(
+      "GET",
+      `/api/forecasts?${params}`,
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Forecast accuracy over the last `window` resolved sets. */
+  forecastCalibration(window: number, signal?: AbortSignal): Promise<ForecastCalibration> {
+    return this.request<ForecastCalibration>(
+      "GET",
+      `/api/forecasts/calibration?window=${window}`,
+      undefined,
+      signal,
+    );
+  }
+  /** Concerns on the caller's threads, newest first. */
+  async concerns(status: Concern["status"] | null, signal?: AbortSignal): Promise<Concern[]> {
+    const answer = await this.request<{ items: Concern[] }>(
+      "GET",
+      `/api/concerns?limit=50${status ? `&status=${status}` : ""}`,
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Reflection runs, newest first. */
+  async reflections(limit: number, signal?: AbortSignal): Promise<Reflection[]> {
+    const answer = await this.request<{ items: Reflection[] }>(
+      "GET",
+      `/api/reflections?limit=${limit}`,
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Every narrative version, oldest first. */
+  async narrativeVersions(signal?: AbortSignal): Promise<NarrativeVersion[]> {
+    const answer = await this.request<{ items: NarrativeVersion[] }>(
+      "GET",
+      "/api/narrative/versions",
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Token budgets per module with the tokens used in the last hour and day. */
+  async budgets(signal?: AbortSignal): Promise<Budget[]> {
+    const answer = await this.request<{ items: Budget[] }>(
+      "GET",
+      "/api/budgets",
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Calls, tokens and cost per module since `since`. */
+  ledgerSummary(since: Date, signal?: AbortSignal): Promise<LedgerSummary> {
+    const params = new URLSearchParams({ group_by: "module", since: since.toISOString() });
+    return this.request<LedgerSummary>("GET", `/api/ledger/summary?${params}`, undefined, signal);
+  }
+  /** The caller's memories, newest first, a page at a time (`cursor` from the previous page). */
+  memories(
+    query: { kind?: Memory["kind"] | ""; cursor?: string | null; limit: number },
+    signal?: AbortSignal,
+  ): Promise<{ items: Memory[]; next_cursor: string | null }> {
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.kind) params.set("kind", query.kind);
+    if (query.cursor) params.set("cursor", query.cursor);
+    return this.request<{ items: Memory[]; next_cursor: string | null }>(
+      "GET",
+      `/api/memories?${params}`,
+      undefined,
+      signal,
+    );
+  }
+  /** One memory of the caller's (404 when it is not theirs or is gone). */
+  memory(id: string, signal?: AbortSignal): Promise<Memory> {
+    return this.request<Memory>(
+      "GET",
+      `/api/memories/${encodeURIComponent(id)}`,
+      undefined,
+      signal,
+    );
+  }
+  /** Hybrid recall over the caller's memories (at most 50), best first. */
+  async searchMemories(
+    body: { query: string; kinds?: Array<Memory["kind"]>; limit: number },
+    signal?: AbortSignal,
+  ): Promise<Array<{ memory: Memory; score: number }>> {
+    const answer = await this.request<{ items: Array<{ memory: Memory; score: number }> }>(
+      "POST",
+      "/api/memories/search",
+      body,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Forgets one memory. */
+  forgetMemory(id: string): Promise<void> {
+    return this.request<void>("DELETE", `/api/memories/${encodeURIComponent(id)}`);
+  }
+  /**
+   * The caller's memories as NDJSON, fetched with the token (never a link
+   * carrying it), with the file name the server suggests.
+   */
+  async exportMemories(signal?: AbortSignal): Promise<{ blob: Blob; filename: string }> {
+    const path = "/api/memories/export";
+    let response = await this.#send("GET", path, undefined, signal, true);
+    if (response.status === 401 && await this.refresh()) {
+      await response.body?.cancel();
+      response = await this.#send("GET", path, undefined, signal, true);
+    }
+    if (!response.ok) await this.#read<never>(response); // throws the ApiError
+    return {
+      blob: await response.blob(),
+      filename: dispositionName(response.headers.get("content-disposition"), "memories.ndjson"),
+    };
+  }
+
+  // Projects (spec/dashboard.md §5.4–§5.5; projects.md §11, §13).
+
+  /** The caller's projects, newest first (archived ones too when asked). */
+  async projects(includeArchived: boolean, signal?: AbortSignal): Promise<ProjectSummary[]> {
+    const answer = await this.request<{ items: ProjectSummary[] }>(
+      "GET",
+      `/api/projects${includeArchived ? "?include_archived=true" : ""}`,
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** A project with its tasks and latest 50 events (`ref`: an id or a unique prefix). */
+  project(ref: string, signal?: AbortSignal): Promise<ProjectDetail> {
+    return this.request<ProjectDetail>(
+      "GET",
+      `/api/projects/${encodeURIComponent(ref)}`,
+      undefined,
+      signal,
+    );
+  }
+  /** Starts a project from a description (a clarify turn is queued) or a template. */
+  createProject(body: NewProject): Promise<{ project: ProjectDetail; turn: TurnAccepted | null }> {
+    return this.request<{ project: ProjectDetail; turn: TurnAccepted | null }>(
+      "POST",
+      "/api/projects",
+      body,
+    );
+  }
+  /** Queues a project step with an explicit intent. */
+  projectInput(
+    ref: string,
+    body: { intent: string; text?: string; steps?: number },
+  ): Promise<TurnAccepted> {
+    return this.request<TurnAccepted>(
+      "POST",
+      `/api/projects/${encodeURIComponent(ref)}/input`,
+      body,
+    );
+  }
+  /** Pauses, resumes, archives or focuses a project. */
+  projectAction(
+    ref: string,
+    action: "pause" | "resume" | "archive" | "focus",
+  ): Promise<{ project: ProjectSummary; changed: boolean }> {
+    return this.request<{ project: ProjectSummary; changed: boolean }>(
+      "POST",
+      `/api/projects/${encodeURIComponent(ref)}/${action}`,
+    );
+  }
+  /** Deletes an archived project (admin). */
+  deleteProject(ref: string): Promise<void> {
+    return this.request<void>("DELETE", `/api/projects/${encodeURIComponent(ref)}`);
+  }
+  /** A project's events after seq `after`, in seq order. */
+  projectEvents(
+    ref: string,
+    query: { after: number; limit: number },
+    signal?: AbortSignal,
+  ): Promise<{ items: ProjectEvent[]; next_cursor: string | null }> {
+    return this.request<{ items: ProjectEvent[]; next_cursor: string | null }>(
+      "GET",
+      `/api/projects/${encodeURIComponent(ref)}/events?after=${query.after}&limit=${query.limit}`,
+      undefined,
+      signal,
+    );
+  }
+  /** A project's timeline: planned and actual dates, dependencies, milestones. */
+  projectTimeline(ref: string, signal?: AbortSignal): Promise<TimelineProject> {
+    return this.request<TimelineProject>(
+      "GET",
+      `/api/projects/${encodeURIComponent(ref)}/timeline`,
+      undefined,
+      signal,
+    );
+  }
+  /** Every project's timeline, newest first. */
+  timeline(includeArchived: boolean, signal?: AbortSignal): Promise<Timeline> {
+    return this.request<Timeline>(
+      "GET",
+      `/api/timeline${includeArchived ? "?include_archived=true" : ""}`,
+      undefined,
+      signal,
+    );
+  }
+  /** The project templates. */
+  async templates(signal?: AbortSignal): Promise<TemplateInfo[]> {
+    const answer = await this.request<{ items: TemplateInfo[] }>(
+      "GET",
+      "/api/templates",
+      undefined,
+      signal,
+    );
+    return answer.items;
   }
 }
 
@@ -273,4 +646,97 @@ export function toChatMessage(item: Record<string, unknown>): ChatMessage {
     status: item.role === "user" ? "sent" : "completed",
     createdAt: String(item.created_at ?? ""),
   };
+}
+
+/** A role (spec/server.md §3.1). */
+export type Role = "viewer" | "operator" | "admin";
+
+/** `User` as the user administration shows it. */
+export interface AdminUser {
+  id: string;
+  username: string;
+  role: Role;
+  active: boolean;
+  created_at: string | null;
+  last_login: string | null;
+}
+
+/** `ApiKey`; `key` only in the answer that created it. */
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  user_id: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  key?: string;
+}
+
+/** The firewall's mode (spec/server.md §8). */
+export type FirewallMode = "off" | "allowlist" | "denylist";
+
+/** `FirewallRule`. */
+export interface FirewallRule {
+  id: string;
+  list: "allow" | "deny";
+  cidr: string;
+  note: string;
+  source: "api" | "config";
+  created_at: string | null;
+  expires_at: string | null;
+}
+
+/** `GET /api/firewall/rules`. */
+export interface FirewallRules {
+  mode: FirewallMode;
+  always_allowed: string[];
+  rules: FirewallRule[];
+}
+
+/** One refused request. */
+export interface FirewallDenial {
+  timestamp: string;
+  ip: string;
+  reason: string;
+  path: string;
+}
+
+/** One tier in `GET /api/ratelimit/stats`. */
+export interface RateTierStats {
+  limit: number;
+  window_seconds: number;
+  active_clients: number;
+  blocked_clients: number;
+  refused_total: number;
+}
+
+/** `GET /api/ratelimit/stats`. */
+export interface RateLimitStats {
+  enabled: boolean;
+  tiers: Record<string, RateTierStats>;
+}
+
+/** What `GET /api/accesslog` filters on the server. */
+export interface AccessLogQuery {
+  limit: number;
+  user_id?: string;
+  since?: string;
+  status?: number;
+}
+
+/** One access-log line (spec/server.md §9). */
+export interface AccessEntry {
+  ts: string;
+  request_id: string;
+  method: string;
+  path: string;
+  route: string | null;
+  status: number;
+  duration_ms: number;
+  client_ip: string;
+  user_id: string | null;
+  auth: string;
+  blocked?: "firewall" | "rate_limit" | "host" | "lockout";
 }

@@ -21,13 +21,31 @@ import "../components/sm-toasts.ts";
 import "../pages/page-login.ts";
 import "../pages/page-chat.ts";
 import "../pages/page-tools.ts";
-import "../pages/page-mind.ts";
 import "../pages/page-pending.ts";
-import "../pages/page-memory.ts";
-import "../pages/page-admin.ts";
-import "../pages/page-projects.ts";
-import "../pages/page-project.ts";
-import "../pages/page-timeline.ts";
+
+/**
+ * Pages loaded on first use (their own chunks, so the main bundle stays
+ * within its budget); the tag renders at once and upgrades when its module
+ * has defined it.
+ */
+const LAZY: Record<string, () => Promise<unknown>> = {
+  mind: () => import("../pages/page-mind.ts"),
+  memory: () => import("../pages/page-memory.ts"),
+  admin: () => import("../pages/page-admin.ts"),
+  projects: () => import("../pages/page-projects.ts"),
+  project: () => import("../pages/page-project.ts"),
+  timeline: () => import("../pages/page-timeline.ts"),
+};
+const loading = new Map<string, Promise<unknown>>();
+function load(name: string): void {
+  if (!loading.has(name)) {
+    const started = LAZY[name]!().catch((error) => {
+      loading.delete(name);
+      throw error;
+    });
+    loading.set(name, started);
+  }
+}
 
 const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean }> = [
   { href: "/chat", label: "Chat" },
@@ -308,8 +326,13 @@ export class SmApp extends LitElement {
     }
   };
 
-  #focusHeading() {
+  async #focusHeading() {
     const page = this.renderRoot.querySelector("#main > *");
+    // A lazily loaded page has its heading once its module defined it and it rendered.
+    if (page && page.localName.includes("-")) {
+      await customElements.whenDefined(page.localName);
+      await (page as HTMLElement & { updateComplete?: Promise<unknown> }).updateComplete;
+    }
     const heading = (page?.shadowRoot ?? page)?.querySelector?.("h1") as
       | HTMLElement
       | null
@@ -338,20 +361,26 @@ export class SmApp extends LitElement {
       case "tools":
         return html`<page-tools></page-tools>`;
       case "mind":
+        load("mind");
         return html`<page-mind></page-mind>`;
       case "memory":
+        load("memory");
         return html`<page-memory></page-memory>`;
       case "projects":
+        load("projects");
         return html`<page-projects></page-projects>`;
       case "project":
+        load("project");
         return html`<page-project project-id=${resolution.params.id ?? nothing}></page-project>`;
       case "timeline":
+        load("timeline");
         return html`<page-timeline></page-timeline>`;
       case "admin-users":
       case "admin-keys":
       case "admin-firewall":
       case "admin-rate-limits":
       case "admin-access-log":
+        load("admin");
         return html`<page-admin section=${resolution.page.slice(6)}></page-admin>`;
       default:
         return html`<page-pending heading=${resolution.title}></page-pending>`;
@@ -367,7 +396,7 @@ export class SmApp extends LitElement {
         .length;
     return html`<a class="skip" href="#main" @click=${(e: Event) => {
       e.preventDefault();
-      this.#focusHeading();
+      void this.#focusHeading();
     }}>Skip to content</a>
       ${
       signedIn

@@ -1,170 +1,152 @@
 /**
- * `<page-mind>` (spec/dashboard.md §5.3): the affect card — P, A, D on
- * −1…1 with values and the mood, and a live line of P/A/D fed by
- * `state.delta` (SVG geometry attributes, no style attributes) with the
- * latest values as a caption and a data table toggle.
+ * `<page-mind>` (spec/dashboard.md §5.3): the mind's cards in a grid of 1,
+ * 2 or 3 columns (< 600, < 1200, ≥ 1200 px) — affect, forecasts,
+ * assurance, reflections, narrative, calibration and flow, token spend —
+ * and a link to the memory browser. The page loads the mind's state and
+ * the last hour of `/api/state/history` for the charts; the cards load
+ * their own records and follow `state.delta` through the store.
  *
  * @module
  */
-import { css, html, nothing, svg } from "lit";
-import { SmElement } from "../app/base.ts";
-import { signed } from "../lib/format.ts";
+import { css, html, nothing } from "lit";
+import { ApiError } from "../api/client.ts";
+import { CardElement, errorText } from "../app/card.ts";
+import type { TimeRow } from "../lib/time_ring.ts";
 import { shared } from "../theme/shared.ts";
+import "../components/sm-affect-card.ts";
+import "../components/sm-assurance-card.ts";
+import "../components/sm-flow-card.ts";
+import "../components/sm-forecast-card.ts";
+import "../components/sm-narrative-card.ts";
+import "../components/sm-reflections-card.ts";
+import "../components/sm-spend-card.ts";
 
-type Affect = {
-  p: number;
-  a: number;
-  d: number;
-  mood?: string;
-  baseline?: { p: number; a: number; d: number };
-};
+const HOUR = 3_600_000;
+const NONE: TimeRow[] = [];
+
+interface Past {
+  affect: TimeRow[];
+  difficulty: TimeRow[];
+  /** Why there is no history, when there is none. */
+  note: string | null;
+}
 
 /** The Mind page. */
-export class PageMind extends SmElement {
-  static override properties = { table: { state: true }, error: { state: true } };
-  declare table: boolean;
+export class PageMind extends CardElement {
+  static override properties = { error: { state: true } };
   declare error: string;
-  #mind = this.select((s) => s.mind);
+  #stale = this.select((s) => s.mind.stale);
+  #past = this.load(() => [] as const, async (_args, signal): Promise<Past> => {
+    try {
+      const items = await this.services.api.stateHistory(new Date(Date.now() - HOUR), signal);
+      const rows = items.map((item) => ({ t: Date.parse(item.at), item }))
+        .filter((row) => Number.isFinite(row.t)).sort((a, b) => a.t - b.t);
+      return {
+        affect: rows.filter((row) => row.item.affect).map((row) => ({
+          t: row.t,
+          values: [row.item.affect!.p, row.item.affect!.a, row.item.affect!.d],
+        })),
+        difficulty: rows.filter((row) => typeof row.item.calibration?.ema === "number").map((
+          row,
+        ) => ({ t: row.t, values: [row.item.calibration!.ema!] })),
+        note: null,
+      };
+    } catch (error) {
+      // A server without the history route: the charts start with the live points.
+      if (error instanceof ApiError && error.status === 404) {
+        return { affect: [], difficulty: [], note: "Charts start from now: no history is kept." };
+      }
+      throw error;
+    }
+  });
+
   static override styles = [
     shared,
     css`
       :host {
         display: block;
       }
+      .head {
+        justify-content: space-between;
+      }
+      .head a {
+        display: inline-block;
+        padding: 10px 0;
+        min-height: 44px;
+      }
       .grid {
         display: grid;
         gap: var(--sm-gap);
-        grid-template-columns: 1fr;
+        grid-template-columns: minmax(0, 1fr);
+        align-items: start;
       }
       @media (min-width: 600px) {
         .grid {
-          grid-template-columns: 1fr 1fr;
+          grid-template-columns: repeat(2, minmax(0, 1fr));
         }
       }
       @media (min-width: 1200px) {
         .grid {
-          grid-template-columns: 1fr 1fr 1fr;
+          grid-template-columns: repeat(3, minmax(0, 1fr));
         }
-      }
-      meter {
-        width: 100%;
-        height: 16px;
-      }
-      svg {
-        width: 100%;
-        height: 120px;
-      }
-      .p {
-        stroke: var(--sm-chart-p);
-      }
-      .a {
-        stroke: var(--sm-chart-a);
-      }
-      .d {
-        stroke: var(--sm-chart-d);
-      }
-      polyline {
-        fill: none;
-        stroke-width: 2;
-      }
-      .axis {
-        stroke: var(--sm-border);
-        stroke-width: 1;
       }
     `,
   ];
 
   constructor() {
     super();
-    this.table = false;
     this.error = "";
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.services.api.state().then(
-      (state) => this.services.store.dispatch({ type: "mind/loaded", state }),
-      (error) => (this.error = String(error?.message ?? error)),
-    );
+    void this.#loadState();
   }
 
-  #line(points: Array<{ t: number; p: number; a: number; d: number }>, key: "p" | "a" | "d") {
-    if (points.length < 2) return nothing;
-    const t0 = points[0]!.t;
-    const span = Math.max(1, points.at(-1)!.t - t0);
-    const coords = points.map((point) => `${((point.t - t0) / span) * 300},${60 - point[key] * 55}`)
-      .join(" ");
-    return svg`<polyline class=${key} points=${coords}></polyline>`;
+  /** The state until the socket's snapshot arrives (or when the socket is down). */
+  async #loadState() {
+    try {
+      const state = await this.services.api.state();
+      if (this.services.store.state.mind.version === null) {
+        this.services.store.dispatch({ type: "mind/loaded", state });
+      }
+      this.error = "";
+    } catch (error) {
+      this.error = errorText(error);
+    }
   }
 
   override render(): unknown {
-    const mind = this.#mind.value;
-    const state = mind?.state as Record<string, unknown> | null | undefined;
-    const affect = (state?.mind as { affect?: Affect } | undefined)?.affect;
-    const history = (mind?.history ?? []).filter((point) => point.t >= Date.now() - 60 * 60_000);
-    const bar = (label: string, value: number | undefined) =>
-      html`<label>${label}: ${signed(value)}
-        <meter min="-1" max="1" low="-0.34" high="0.34" optimum="0" .value=${
-        value ?? 0
-      }></meter></label>`;
+    const past = this.#past.value;
     return html`
-      <h1 tabindex="-1">Mind</h1>
-            ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
-            <div class="grid">
-        <section class="card" aria-labelledby="affect-h">
-                <h2 id="affect-h">Affect</h2>
-                ${affect
-                  ? html`
-                    <p>Mood: <strong data-mood>${affect.mood ??
-                      (state?.mood_tags as string[] | undefined)?.[0] ?? "–"}</strong></p>
-                                  ${bar("Pleasure", affect.p)}${bar("Arousal", affect.a)}${bar(
-                                    "Dominance",
-                                    affect.d,
-                                  )}
-                                  <svg viewBox="0 0 300 120" role="img"
-                      aria-label="Pleasure, arousal and dominance over the last hour">
-                                    <line class="axis" x1="0" y1="60" x2="300" y2="60"></line>
-                                    ${this.#line(history, "p")}${this.#line(history, "a")}${this
-                                      .#line(history, "d")}
-                                  </svg>
-                                  <p class="muted"
-                      data-points=${history.length}>${history.length} points · latest P ${signed(
-                        affect.p,
-                      )}, A ${signed(affect.a)}, D ${signed(affect.d)}</p>
-                                  <button @click=${() => (this.table = !this
-                                    .table)} aria-expanded=${this.table
-                                    ? "true"
-                                    : "false"}>Show data</button>
-                                  ${this.table
-                                    ? html`
-                                      <table>
-                                        <thead>
-                                          <tr>
-                                            <th>Time</th>
-                                            <th>P</th>
-                                            <th>A</th>
-                                            <th>D</th>
-                                          </tr>
-                                        </thead>
-                                        <tbody>
-                                                        ${history.slice(-20).map((point) =>
-                                                          html`
-                                                            <tr>
-                                                              <td>${new Date(point.t)
-                                                                .toLocaleTimeString()}</td>
-                                                              <td>${signed(point.p)}</td>
-                                                              <td>${signed(point.a)}</td>
-                                                              <td>${signed(point.d)}</td>
-                                                            </tr>
-                                                          `
-                                                        )}
-                                                        </tbody>
-                                      </table>
-                                    `
-                                    : nothing}
-                  `
-                  : html`<p class="muted">Loading…</p>`}
-              </section>
+      <div class="row head">
+        <h1 tabindex="-1">Mind</h1>
+        <a href="/mind/memory">Memory browser</a>
+      </div>
+      ${this.error
+        ? html`
+          <p class="error"
+            role="alert">${this.error} <button type="button" @click=${() =>
+              void this.#loadState()}>Retry</button></p>
+        `
+        : nothing}
+      ${this.#stale.value
+        ? html`<p class="muted" role="status">Catching up with the server…</p>`
+        : nothing}
+      ${this.#past.render({
+        error: (error) =>
+          html`<p class="error" role="alert">History: ${errorText(error)} <button type="button"
+            @click=${() => void this.#past.run()}>Retry</button></p>`,
+        complete: (value) => value.note ? html`<p class="muted">${value.note}</p>` : nothing,
+      })}
+      <div class="grid">
+        <sm-affect-card .past=${past?.affect ?? NONE}></sm-affect-card>
+        <sm-forecast-card></sm-forecast-card>
+        <sm-assurance-card></sm-assurance-card>
+        <sm-reflections-card></sm-reflections-card>
+        <sm-narrative-card></sm-narrative-card>
+        <sm-flow-card .past=${past?.difficulty ?? NONE}></sm-flow-card>
+        <sm-spend-card></sm-spend-card>
       </div>
     `;
   }

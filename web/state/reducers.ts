@@ -42,8 +42,8 @@ export interface State {
   mind: {
     version: number | null;
     state: Record<string, unknown> | null;
-    /** P/A/D over time, newest last (≤ 2,000). */
-    history: Array<{ t: number; p: number; a: number; d: number }>;
+    /** P/A/D (and the flow estimate `ema` when reported) over time, newest last (≤ 2,000). */
+    history: Array<{ t: number; p: number; a: number; d: number; ema?: number }>;
     stale: boolean;
   };
   chat: {
@@ -103,11 +103,26 @@ export function initialState(): State {
 const HISTORY = 2_000;
 let noticeIds = 0;
 
-function affectPoint(state: Record<string, unknown> | null, t: number) {
-  const affect = (state?.mind as { affect?: { p?: number; a?: number; d?: number } } | undefined)
-    ?.affect;
+function affectPoint(
+  state: Record<string, unknown> | null,
+  t: number,
+): State["mind"]["history"][number] | null {
+  const mind = state?.mind as
+    | {
+      affect?: { p?: number; a?: number; d?: number };
+      psyche_calibration?: { ema?: number | null };
+    }
+    | undefined;
+  const affect = mind?.affect;
   if (!affect || typeof affect.p !== "number") return null;
-  return { t, p: affect.p, a: affect.a ?? 0, d: affect.d ?? 0 };
+  const ema = mind?.psyche_calibration?.ema;
+  return {
+    t,
+    p: affect.p,
+    a: affect.a ?? 0,
+    d: affect.d ?? 0,
+    ...(typeof ema === "number" ? { ema } : {}),
+  };
 }
 
 function withPoint(history: State["mind"]["history"], point: ReturnType<typeof affectPoint>) {

@@ -95,3 +95,145 @@ export interface HealthCheck {
   status: "ok" | "degraded" | "fail";
   reason?: string;
 }
+
+// The Mind page and the memory browser (spec/dashboard.md §5.3). The psyche
+// plugins' own routes answer some records in camelCase; their keys are kept.
+
+/** A narrative version (`/api/narrative/versions`, mind.md §9). */
+export interface NarrativeVersion {
+  version: number;
+  text: string;
+  words: number;
+  /** Epoch ms. */
+  createdAt: number;
+  reason: "initial" | "reflection" | "manual" | "rollback";
+  sourceReflectionId: string | null;
+  diff: Array<{ op: "=" | "+" | "-"; text: string }>;
+  statements: string[];
+}
+
+/** A forecast set (`/api/forecasts`, mind.md §6). */
+export interface ForecastSet {
+  id: string;
+  thread_id: string;
+  turn_id: string;
+  created_at: string;
+  model: string;
+  status: "ready" | "parse_failed" | "resolved" | "expired" | "discarded" | "late";
+  quality: "semantic" | "lexical";
+  items: Array<{ text: string; p: number; intent: string; sim: number | null }>;
+  resolution: {
+    turnId: string;
+    alignment: number;
+    surprise: number;
+    best: number;
+    intentHit: boolean;
+  } | null;
+  resolved_at: string | null;
+  error: string | null;
+}
+
+/** Accuracy of one embedder quality over the window. */
+export interface ForecastAccuracy {
+  sets: number;
+  alignment: number;
+  surprise: number;
+  intent_hit_rate: number;
+}
+
+/** `/api/forecasts/calibration`. */
+export interface ForecastCalibration {
+  window: number;
+  embedder: "semantic" | "lexical";
+  note?: string;
+  semantic: ForecastAccuracy | null;
+  lexical: ForecastAccuracy | null;
+  counts: Record<string, number>;
+  parse_failure_rate: number | null;
+}
+
+/** A concern (`/api/concerns`, mind.md §7.4). */
+export interface Concern {
+  id: string;
+  threadId: string;
+  turnId: string;
+  kind: "reply" | "ambiguity" | "tool";
+  u: number;
+  signals: Record<string, number | null>;
+  /** Epoch ms. */
+  openedAt: number;
+  resolvedAt: number | null;
+  status: "open" | "confirmed" | "refuted" | "expired" | "superseded";
+}
+
+/** A reflection run (`/api/reflections`, mind.md §8). */
+export interface Reflection {
+  id: string;
+  at: string;
+  thread_id: string | null;
+  triggers: Array<{ trigger: string; value: string }>;
+  primary_trigger: string;
+  status: "done" | "failed";
+  output: {
+    coherence: number;
+    alignment: number;
+    issues: string[];
+    instructions: string[];
+    insight: string | null;
+    selfStatement: string;
+  } | null;
+  error: string | null;
+  repaired: boolean;
+}
+
+/** A module's token budget and use (`/api/budgets`). */
+export interface Budget {
+  module: string;
+  source: "profile" | "api" | "none";
+  per_turn: number | null;
+  per_hour: number | null;
+  per_day: number | null;
+  used_hour: number;
+  /** Tokens in the last 24 hours (the window `per_day` limits). */
+  used_day: number;
+}
+
+/** `/api/ledger/summary`: totals per group. */
+export interface LedgerSummary {
+  since: string;
+  until: string;
+  group_by: string;
+  groups: Array<{
+    key: string;
+    calls: number;
+    tokens_in: number;
+    tokens_out: number;
+    cost_usd: number | null;
+  }>;
+}
+
+/** A point of `/api/state/history` (P/A/D and the flow estimate at a time). */
+export interface StatePoint {
+  at: string;
+  affect?: { p: number; a: number; d: number };
+  calibration?: { ema: number | null; state?: string };
+}
+
+/** The memory kinds (memory.md). */
+export const MEMORY_KINDS = ["message", "episode", "semantic", "self"] as const;
+
+/** A memory (`/api/memories`). */
+export interface Memory {
+  id: string;
+  kind: (typeof MEMORY_KINDS)[number];
+  text: string;
+  source: string;
+  trust: string;
+  importance: number;
+  suspicious: boolean;
+  owner_user_id: string | null;
+  thread_id: string | null;
+  created_at: string;
+  expires_at: string | null;
+  recall_count: number;
+}

@@ -94,6 +94,11 @@ export const PAIRS: readonly ContrastPair[] = [
   { fg: "chartP", bg: "surface", min: 3, use: "chart line P" },
   { fg: "chartA", bg: "surface", min: 3, use: "chart line A" },
   { fg: "chartD", bg: "surface", min: 3, use: "chart line D" },
+  { fg: "ok", bg: "surface2", min: 4.5, use: "added words of a narrative diff" },
+  { fg: "danger", bg: "surface2", min: 4.5, use: "removed words of a narrative diff" },
+  { fg: "accent", bg: "surface", min: 3, use: "budget bar, rolling accuracy and difficulty lines" },
+  { fg: "warn", bg: "surface", min: 3, use: "budget bar at 80 % or more" },
+  { fg: "danger", bg: "surface", min: 3, use: "budget bar over budget" },
 ];
 
 const cssName = (key: string) => `--sm-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -1,0 +1,315 @@
+/**
+ * The Mind page and the memory browser in headless Chromium against the
+ * real server (spec/dashboard.md §8 items 7, 10, 12, 14): P/A/D values and
+ * a chart that gains a point on `state.delta`; narrative versions with a
+ * word diff as `<ins>`/`<del>`; token spend per module with the budget
+ * colours and the words "over budget"; in the memory browser, search,
+ * forget after a confirmation and an NDJSON export; the dark tokens under
+ * an emulated dark scheme; no page errors, CSP violations or serious axe
+ * findings, and no horizontal scroll at 375 px.
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { DARK } from "../../web/theme/tokens.ts";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+
+const FORECAST = JSON.stringify([
+  { text: "What about tomorrow?", probability: 0.6, intent: "question" },
+  { text: "Thanks, that helps.", probability: 0.4, intent: "thank" },
+]);
+const NARRATIVE =
+  "I am Synth, a collaborator who listens closely before acting. I say so when I am unsure, and I learn from every conversation I have. I want the people I work with to leave with clearer thinking than they came with, and I keep my promises small enough to keep them all.";
+const REFLECTION = JSON.stringify({
+  coherence: 0.8,
+  alignment: 0.7,
+  issues: ["I answered the weather question too briefly."],
+  instructions: ["Ask one clarifying question when a request is vague."],
+  insight: "Short answers leave people guessing.",
+  selfStatement: "I try to be clear and kind.",
+});
+
+/** `fetch` of a JSON route of the server (sign-in is off on the test server). */
+async function api(
+  url: string,
+  path: string,
+  method = "GET",
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : {} };
+}
+
+/** The affect chart's point count, read through the shadow roots. */
+function points(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const find = (root: any, tag: string): any => {
+      for (const element of root.querySelectorAll("*")) {
+        if (element.localName === tag) return element;
+        if (element.shadowRoot) {
+          const found = find(element.shadowRoot, tag);
+          if (found) return found;
+        }
+      }
+      return null;
+    };
+    // deno-lint-ignore no-explicit-any
+    const card = find((globalThis as any).document, "sm-affect-card");
+    const chart = card?.shadowRoot?.querySelector("sm-timeseries");
+    return Number(chart?.shadowRoot?.querySelector("figcaption")?.dataset.points ?? -1);
+  });
+}
+
+/** Resolves once the affect chart holds more than `count` points. */
+async function morePoints(page: Page, count: number): Promise<number> {
+  await page.waitForFunction((min) => {
+    // deno-lint-ignore no-explicit-any
+    const find = (root: any, tag: string): any => {
+      for (const element of root.querySelectorAll("*")) {
+        if (element.localName === tag) return element;
+        if (element.shadowRoot) {
+          const found = find(element.shadowRoot, tag);
+          if (found) return found;
+        }
+      }
+      return null;
+    };
+    // deno-lint-ignore no-explicit-any
+    const card = find((globalThis as any).document, "sm-affect-card");
+    const chart = card?.shadowRoot?.querySelector("sm-timeseries");
+    return Number(chart?.shadowRoot?.querySelector("figcaption")?.dataset.points ?? -1) > min;
+  }, count);
+  return await points(page);
+}
+
+/** A computed style property of the first element a locator finds. */
+function computed(locator: ReturnType<Page["locator"]>, property: string): Promise<string> {
+  return locator.first().evaluate(
+    // deno-lint-ignore no-explicit-any
+    (element: any, name: string) => (globalThis as any).getComputedStyle(element)[name],
+    property,
+  );
+}
+
+function rgb(hex: string): string {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+Deno.test(
+  "the Mind page: P/A/D with a chart point per state.delta, narrative diffs, reflections and token spend",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    fake.script({
+      forecast: [{ reply: { text: FORECAST }, times: 20 }],
+      narrative: NARRATIVE,
+      reflection: REFLECTION,
+    });
+    const { host, url } = await e2eServer(fake);
+    const first = await api(url, "/api/chat", "POST", {
+      message: "Hello there, how is the weather today?",
+    });
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    const threadId = String(first.json.thread_id);
+    const session = await openPage(`${url}/mind`);
+    const { page } = session;
+    try {
+      await page.getByRole("heading", { name: "Mind", level: 1 }).waitFor();
+      const affect = page.locator("sm-affect-card");
+      for (const name of ["Pleasure", "Arousal", "Dominance"]) {
+        const value = affect.locator(`[data-dim=${name}]`);
+        await value.waitFor();
+        assert.match((await value.textContent()) ?? "", /^[+−]\d\.\d\d$/, `${name} value`);
+      }
+      assert.match((await affect.locator("[data-mood]").textContent()) ?? "", /\w+/);
+
+      // The socket's snapshot is the first point; each state.delta adds one.
+      const before = await morePoints(page, 0);
+      const second = await api(url, "/api/chat", "POST", {
+        message: "What about tomorrow?",
+        thread_id: threadId,
+      });
+      assert.equal(second.status, 200, JSON.stringify(second.json));
+      const after = await morePoints(page, before);
+      assert.ok(after > before, `the chart went from ${before} to ${after} points`);
+      await affect.getByRole("button", { name: "Show data" }).click();
+      assert.ok((await affect.locator("tbody tr").count()) >= 2, "the data table lists points");
+
+      // The forecast made after the first turn was resolved by the second.
+      const forecasts = page.locator("sm-forecast-card");
+      await forecasts.getByText("What about tomorrow?").first().waitFor();
+
+      // A second narrative version: the card lists both and shows the word diff.
+      const rewrite = await api(url, "/api/chat", "POST", { message: "/purpose rewrite --force" });
+      assert.match(String(rewrite.json.response), /^narrative v2$/, JSON.stringify(rewrite.json));
+      const narrative = page.locator("sm-narrative-card");
+      await narrative.locator("tr[data-version='2']").waitFor();
+      await narrative.locator("tr[data-version='1']").waitFor();
+      await narrative.locator("ins").first().waitFor();
+      assert.ok((await narrative.locator("del").count()) > 0, "removed words are struck through");
+      assert.match((await narrative.locator("ins").first().textContent()) ?? "", /\S/);
+      assert.equal(await computed(narrative.locator("ins"), "textDecorationLine"), "underline");
+      assert.equal(await computed(narrative.locator("del"), "textDecorationLine"), "line-through");
+
+      // A reflection: newest first, expandable to its issues and instructions.
+      const reflect = await api(url, "/api/reflect", "POST", {});
+      assert.equal(reflect.json.success, true, JSON.stringify(reflect.json));
+      const reflections = page.locator("sm-reflections-card");
+      await reflections.getByText("Short answers leave people guessing.").click();
+      await reflections.getByText("Ask one clarifying question when a request is vague.").waitFor();
+
+      // Token spend: a module at 85 % of its budget is amber, one past it red and "over budget".
+      const budgets = (await api(url, "/api/budgets")).json.items as Array<
+        { module: string; used_day: number }
+      >;
+      const used = (module: string) => budgets.find((item) => item.module === module)!.used_day;
+      assert.ok(used("mind") > 0 && used("psyche_purpose") > 0, JSON.stringify(budgets));
+      const near = await api(url, "/api/budgets/mind", "PUT", {
+        per_day: Math.ceil(used("mind") / 0.85),
+      });
+      assert.equal(near.status, 200, JSON.stringify(near.json));
+      const over = await api(url, "/api/budgets/psyche_purpose", "PUT", { per_day: 1 });
+      assert.equal(over.status, 200, JSON.stringify(over.json));
+      // Away and back: the page loads afresh.
+      await page.getByRole("link", { name: "Memory browser" }).click();
+      await page.getByRole("heading", { name: "Memory", level: 1 }).waitFor();
+      await page.getByRole("link", { name: "Back to Mind" }).click();
+      const spend = page.locator("sm-spend-card");
+      await spend.locator("tr[data-module=mind][data-level=warn]").waitFor();
+      const purpose = spend.locator("tr[data-module=psyche_purpose][data-level=over]");
+      await purpose.waitFor();
+      assert.match((await purpose.textContent()) ?? "", /over budget/);
+      assert.equal(
+        await computed(spend.locator("tr[data-module=psyche_purpose] rect.fill"), "fill"),
+        await computed(spend.locator("tr[data-module=psyche_purpose] .over-text"), "color"),
+        "the over-budget bar is red like its words",
+      );
+      await page.locator("sm-affect-card [data-dim=Pleasure]").waitFor();
+
+      await axe(page, "mind");
+      await screenshot(page, "mind-1280");
+      await page.setViewportSize({ width: 375, height: 812 });
+      await noHorizontalScroll(page, "mind at 375 px");
+      await screenshot(page, "mind-375");
+      session.check();
+    } finally {
+      await session.close();
+    }
+
+    const dark = await openPage(`${url}/mind`, { dark: true });
+    try {
+      await dark.page.getByRole("heading", { name: "Mind", level: 1 }).waitFor();
+      await dark.page.locator("sm-affect-card [data-dim=Pleasure]").waitFor();
+      const background = await computed(dark.page.locator("body"), "backgroundColor");
+      assert.equal(background, rgb(DARK.bg), "the dark scheme's background token applies");
+      await axe(dark.page, "mind (dark)");
+      await screenshot(dark.page, "mind-dark-1280");
+      dark.check();
+    } finally {
+      await dark.close();
+      await host.close();
+    }
+  },
+);
+
+Deno.test(
+  "the memory browser: search, kind filter, change chip, forget after confirmation, NDJSON export",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    const { host, url } = await e2eServer(fake);
+    const added = await api(url, "/api/memories", "POST", {
+      text: "The user's cat is called Miso and sleeps in cardboard boxes.",
+    });
+    assert.equal(added.status, 201, JSON.stringify(added.json));
+    const id = String(added.json.id);
+    const session = await openPage(`${url}/mind/memory`);
+    const { page } = session;
+    try {
+      await page.getByRole("heading", { name: "Memory", level: 1 }).waitFor();
+      const item = page.locator(`article[data-memory="${id}"]`);
+      await item.waitFor(); // the newest memories, before any search
+      const search = page.getByRole("searchbox", { name: "Search memories" });
+      await search.fill("M");
+      await page.getByText("Type at least 2 characters to search").waitFor();
+      await search.fill("Miso");
+      await page.getByText("result for “Miso”").or(page.getByText("results for “Miso”")).waitFor();
+      await item.waitFor();
+      assert.match((await item.textContent()) ?? "", /Score\s*\d\.\d{3}/);
+      assert.match((await item.textContent()) ?? "", /semantic/);
+
+      await page.getByRole("combobox", { name: "Kind" }).selectOption("episode");
+      await page.getByText("No memories match.").waitFor();
+      await page.getByRole("combobox", { name: "Kind" }).selectOption("");
+      await item.waitFor();
+
+      // Another memory arrives over REST. The server does not forward the bus's memory.update
+      // to sockets yet, so the message is handed to the store as the socket would hand it.
+      const other = await api(url, "/api/memories", "POST", {
+        text: "The user prefers tea to coffee in the morning.",
+      });
+      assert.equal(other.status, 201);
+      await page.evaluate((ids) => {
+        // deno-lint-ignore no-explicit-any
+        const app = (globalThis as any).document.querySelector("sm-app");
+        app.store.dispatch({
+          type: "ws",
+          message: { type: "memory.update", seq: 0, ts: Date.now(), data: { op: "created", ids } },
+          now: Date.now(),
+        });
+      }, [other.json.id]);
+      const chip = page.getByRole("button", { name: /^1 change, refresh$/ });
+      await chip.waitFor();
+      await search.fill("");
+      await chip.click();
+      await chip.waitFor({ state: "hidden" });
+      await page.locator(`article[data-memory="${other.json.id}"]`).waitFor();
+
+      // Forget asks first, quoting the memory; Cancel keeps it, Forget removes it.
+      await item.getByRole("button", { name: /^Forget/ }).click();
+      const dialog = page.getByRole("dialog", { name: "Forget this memory?" });
+      await dialog.waitFor();
+      assert.match((await dialog.locator("blockquote").textContent()) ?? "", /Miso/);
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      assert.equal((await api(url, `/api/memories/${id}`)).status, 200, "Cancel kept it");
+      await item.getByRole("button", { name: /^Forget/ }).click();
+      await dialog.waitFor();
+      await dialog.getByRole("button", { name: "Forget" }).click();
+      await item.waitFor({ state: "detached" });
+      await page.getByText("The memory was forgotten.").waitFor();
+      assert.equal((await api(url, `/api/memories/${id}`)).status, 404, "forgotten on the server");
+
+      // Export: a download of NDJSON through a Blob object URL.
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByRole("button", { name: "Export (NDJSON)" }).click(),
+      ]);
+      assert.match(download.suggestedFilename(), /\.ndjson$/);
+      const path = await download.path();
+      const lines = (await Deno.readTextFile(path)).trim().split("\n").map((line) =>
+        JSON.parse(line)
+      );
+      const text = JSON.stringify(lines);
+      assert.match(text, /prefers tea to coffee/);
+      assert.doesNotMatch(text, /Miso/, "the forgotten memory is not exported");
+
+      await axe(page, "memory");
+      await screenshot(page, "memory-1280");
+      await page.setViewportSize({ width: 375, height: 812 });
+      await noHorizontalScroll(page, "memory at 375 px");
+      await screenshot(page, "memory-375");
+      session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);

@@ -1,0 +1,155 @@
+/**
+ * The tool host's bookkeeping (spec/tools.md §8): a cancel and a decision
+ * racing for one approval — exactly one wins and every record says which;
+ * runs and approvals leave no listeners behind on the server's long-lived
+ * signals.
+ */
+import assert from "node:assert/strict";
+import { createTestHost, type TestHost } from "@synth/testing";
+import { calculatorTool } from "../../plugins/tool_calculator/mod.ts";
+import { jsonParseTool } from "../../plugins/tool_json_parse/mod.ts";
+import type { ApprovalView } from "../../src/tools/service.ts";
+
+const PLUGINS = [calculatorTool, jsonParseTool];
+/** json_parse is safe, so it needs approval only because config says so. */
+const CONFIG = { tools: { approval: { require: ["json_parse"] } } };
+const ARGS = { data: '{"a": [1]}', path: "a[0]" };
+
+function approvalRequested(host: TestHost): Promise<ApprovalView> {
+  const { promise, resolve } = Promise.withResolvers<ApprovalView>();
+  const stop = host.kernel.bus.subscribe("tool.approval_request", (event) => {
+    stop();
+    resolve(event.data as ApprovalView);
+  });
+  return promise;
+}
+
+function closedEvents(host: TestHost): ApprovalView[] {
+  const closed: ApprovalView[] = [];
+  host.kernel.bus.subscribe("tool.approval_closed", (event) => {
+    closed.push(event.data as ApprovalView);
+  });
+  return closed;
+}
+
+for (const first of ["cancel", "decide"] as const) {
+  Deno.test(`a cancel and a decision racing for one approval (${first} called first): exactly one wins and the records say which`, async () => {
+    await using host = await createTestHost({ plugins: PLUGINS, config: CONFIG });
+    const tools = host.kernel.tools;
+    const closed = closedEvents(host);
+    const requested = approvalRequested(host);
+    const started = await tools.startRun("json_parse", ARGS, { requestedBy: "u", module: "api" });
+    const approval = await requested;
+    const cancel = () => tools.cancel(started.run.id, "canceller");
+    const decide = () =>
+      tools.decide(approval.id, "approve", { userId: "approver", role: "operator" });
+    const [cancelled, decided] = first === "cancel"
+      ? await Promise.allSettled([cancel(), decide()])
+      : (await Promise.allSettled([decide(), cancel()])).toReversed();
+    const winners = [cancelled!, decided!].filter((outcome) => outcome.status === "fulfilled");
+    assert.equal(winners.length, 1, "exactly one answer wins");
+
+    const result = await started.result;
+    const run = await tools.getRun(started.run.id);
+    const stored = (await tools.listApprovals(undefined, 10)).find((row) =>
+      row.id === approval.id
+    )!;
+    assert.equal(closed.filter((row) => row.id === approval.id).length, 1, "one approval_closed");
+    assert.equal(closed[0]!.status, stored.status);
+    if (cancelled!.status === "fulfilled") {
+      assert.equal(first, "cancel", "the answer called first wins");
+      assert.equal(!result.ok && result.error.code, "TOOLS_CANCELLED");
+      assert.equal(run.status, "cancelled");
+      assert.equal(run.approver_id, null);
+      assert.equal(stored.status, "denied");
+      assert.equal(stored.decided_by, "canceller");
+      assert.equal(stored.note, "cancelled");
+      const lost = (decided as PromiseRejectedResult).reason;
+      assert.equal(lost.code, "APPROVAL_CLOSED");
+      assert.equal(lost.status, 409);
+    } else {
+      assert.equal(first, "decide", "the answer called first wins");
+      assert.deepEqual(result, {
+        ok: true,
+        data: { path: "a[0]", value: 1, type: "number", truncated: false },
+        truncated: false,
+      });
+      assert.equal(run.status, "succeeded");
+      assert.equal(run.approver_id, "approver");
+      assert.equal(stored.status, "approved");
+      assert.equal(stored.decided_by, "approver");
+      const lost = (cancelled as PromiseRejectedResult).reason;
+      assert.equal(lost.code, "TOOLS_RUN_FINISHED");
+      assert.equal(lost.status, 409);
+    }
+  });
+}
+
+Deno.test("cancelling a run that waits for approval closes the approval for the record and says so", async () => {
+  await using host = await createTestHost({ plugins: PLUGINS, config: CONFIG });
+  const tools = host.kernel.tools;
+  const closed = closedEvents(host);
+  const requested = approvalRequested(host);
+  const started = await tools.startRun("json_parse", ARGS, { requestedBy: "u", module: "api" });
+  const approval = await requested;
+  await tools.cancel(started.run.id, "canceller");
+  const result = await started.result;
+  assert.equal(!result.ok && result.error.code, "TOOLS_CANCELLED");
+  assert.deepEqual(
+    closed.map((row) => [row.id, row.status, row.decided_by]),
+    [[approval.id, "denied", "canceller"]],
+  );
+  assert.equal(tools.pendingApprovals(), 0);
+  await assert.rejects(
+    tools.decide(approval.id, "approve", { userId: "late", role: "operator" }),
+    (error: { code?: string }) => error.code === "APPROVAL_CLOSED",
+  );
+  await assert.rejects(
+    tools.cancel(started.run.id, "again"),
+    (error: { code?: string }) => error.code === "TOOLS_RUN_FINISHED",
+  );
+});
+
+Deno.test("runs and approvals remove every listener they put on long-lived signals", async () => {
+  await using host = await createTestHost({ plugins: PLUGINS, config: CONFIG });
+  const tools = host.kernel.tools;
+  // A turn's signal outlives each of its tool calls, as the server's stop signal outlives all.
+  const turn = new AbortController();
+  const request = { requestedBy: "u", module: "mind", signal: turn.signal };
+  const live = new Map<EventTarget, Set<unknown>>();
+  const prototype = EventTarget.prototype;
+  const { addEventListener: add, removeEventListener: remove } = prototype;
+  prototype.addEventListener = function (this: EventTarget, type, listener, options) {
+    if (type === "abort" && this instanceof AbortSignal && listener) {
+      const set = live.get(this) ?? new Set();
+      set.add(listener);
+      live.set(this, set);
+    }
+    return add.call(this, type, listener, options);
+  };
+  prototype.removeEventListener = function (this: EventTarget, type, listener, options) {
+    if (type === "abort") live.get(this)?.delete(listener);
+    return remove.call(this, type, listener, options);
+  };
+  try {
+    const runs = 6;
+    for (let index = 0; index < runs; index++) {
+      const plain = await tools.call("calculator", { expression: `${index} + 1` }, request);
+      assert.equal(plain.result.ok, true, JSON.stringify(plain.result));
+      const requested = approvalRequested(host);
+      const started = await tools.startRun("json_parse", ARGS, request);
+      const approval = await requested;
+      await tools.decide(approval.id, index % 2 ? "approve" : "deny", {
+        userId: "op",
+        role: "operator",
+      });
+      await started.result;
+    }
+    assert.ok(live.size > 0, "the runs did listen to signals");
+    const left = [...live.values()].map((set) => set.size);
+    assert.deepEqual(left.filter((size) => size > 0), [], "no listener is left on any signal");
+  } finally {
+    prototype.addEventListener = add;
+    prototype.removeEventListener = remove;
+  }
+});

@@ -1,0 +1,86 @@
+/**
+ * The base of the Mind page's cards (spec/dashboard.md §3, §5.3): REST
+ * loads through `@lit/task`, aborted when the card disconnects, rendered
+ * with a pending state and an error state with a Retry button. While a
+ * reload runs, the last value stays on screen.
+ *
+ * @module
+ */
+import { Task } from "@lit/task";
+import { css, html } from "lit";
+import { ApiError } from "../api/client.ts";
+import { SmElement } from "./base.ts";
+
+/** The message an error shows. */
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Styles every card shares. */
+export const cardStyles = css`
+  :host {
+    display: block;
+    min-width: 0;
+  }
+  section.card {
+    height: 100%;
+  }
+  h2 {
+    margin-top: 0;
+  }
+  h3 {
+    font-size: 1rem;
+    margin: 12px 0 4px;
+  }
+  .stat {
+    font-variant-numeric: tabular-nums;
+  }
+`;
+
+/** A card that loads from the API. */
+export class CardElement extends SmElement {
+  #lifetime = new AbortController();
+
+  override connectedCallback(): void {
+    if (this.#lifetime.signal.aborted) this.#lifetime = new AbortController();
+    super.connectedCallback();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#lifetime.abort();
+  }
+
+  /**
+   * A task re-run whenever `args` changes (shallow, element by element);
+   * its signal is aborted by a newer run or when the card disconnects.
+   */
+  protected load<const A extends ReadonlyArray<unknown>, T>(
+    args: () => A,
+    run: (args: A, signal: AbortSignal) => Promise<T>,
+  ): Task<A, T> {
+    return new Task<A, T>(this, {
+      task: (values, { signal }) => run(values, AbortSignal.any([signal, this.#lifetime.signal])),
+      args,
+    });
+  }
+
+  /** Pending, error (with Retry) or the value; a reload keeps the last value shown. */
+  protected renderTask<A extends ReadonlyArray<unknown>, T>(
+    task: Task<A, T>,
+    complete: (value: T) => unknown,
+  ): unknown {
+    const loading = html`<p class="muted" role="status">Loading…</p>`;
+    return task.render({
+      initial: () => loading,
+      pending: () => (task.value === undefined ? loading : complete(task.value)),
+      complete,
+      error: (error) =>
+        html`
+          <p class="error" role="alert">${errorText(error)}</p>
+          <button type="button" @click=${() => void task.run()}>Retry</button>
+        `,
+    });
+  }
+}

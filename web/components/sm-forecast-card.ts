@@ -1,0 +1,180 @@
+/**
+ * `<sm-forecast-card>` (spec/dashboard.md §5.3, mind.md §6): the last 20
+ * forecast/actual pairs — the most probable forecast, its probability, the
+ * message that came and the error (surprise = 1 − the best similarity) —
+ * and the rolling alignment over windows of 20 resolved sets. Reloads when
+ * the mind's forecast counts change.
+ *
+ * @module
+ */
+import { css, html, nothing } from "lit";
+import { CardElement, cardStyles } from "../app/card.ts";
+import { shortTime } from "../lib/format.ts";
+import { rollingMean } from "../lib/mind_stats.ts";
+import type { TimeRow } from "../lib/time_ring.ts";
+import type { ForecastAccuracy, ForecastCalibration, ForecastSet } from "../state/types.ts";
+import { shared } from "../theme/shared.ts";
+import type { SeriesSpec } from "./sm-timeseries.ts";
+import "./sm-timeseries.ts";
+
+const WINDOW = 20;
+const PAIRS = 20;
+/** Threads whose messages are read to show what actually came. */
+const MAX_THREADS = 5;
+const SERIES: SeriesSpec[] = [{ label: `Alignment (rolling ${WINDOW})`, colour: "accent" }];
+const RANGE: [number, number] = [0, 1];
+
+interface Loaded {
+  resolved: ForecastSet[];
+  calibration: ForecastCalibration;
+  /** The user's message of each resolving turn, by turn id. */
+  actual: Map<string, string>;
+}
+
+/** The forecasts card. */
+export class SmForecastCard extends CardElement {
+  #counts = this.select((s) =>
+    JSON.stringify(
+      (s.mind.state?.mind as { psyche_dreaming?: { counts?: unknown } } | undefined)
+        ?.psyche_dreaming?.counts ?? null,
+    )
+  );
+  #task = this.load(() => [this.#counts.value] as const, async (_args, signal) => {
+    const api = this.services.api;
+    const [resolved, calibration] = await Promise.all([
+      api.forecasts({ status: "resolved", limit: 200 }, signal),
+      api.forecastCalibration(WINDOW, signal),
+    ]);
+    const actual = new Map<string, string>();
+    const threads = [...new Set(resolved.slice(0, PAIRS).map((set) => set.thread_id))]
+      .slice(0, MAX_THREADS);
+    await Promise.all(threads.map(async (threadId) => {
+      const messages = await api.messages(threadId, signal).catch(() => ({ items: [] }));
+      for (const message of messages.items) {
+        if (message.role === "user" && typeof message.turn_id === "string") {
+          actual.set(message.turn_id, String(message.content ?? ""));
+        }
+      }
+    }));
+    return { resolved, calibration, actual } satisfies Loaded;
+  });
+
+  static override styles = [
+    shared,
+    cardStyles,
+    css`
+      .text {
+        overflow-wrap: anywhere;
+      }
+      .table-box {
+        max-height: 320px;
+        overflow: auto;
+      }
+    `,
+  ];
+
+  #summary(calibration: ForecastCalibration) {
+    const accuracy: ForecastAccuracy | null = calibration[calibration.embedder] ??
+      calibration.semantic ?? calibration.lexical;
+    return html`
+      <p>
+        Embedder: <strong>${calibration.embedder}</strong>${calibration.note
+          ? html`
+            <span class="muted">(${calibration.note})</span>
+          `
+          : nothing}
+      </p>
+      ${accuracy
+        ? html`
+          <p
+            class="stat">Last ${accuracy.sets} resolved: alignment ${accuracy.alignment.toFixed(
+              2,
+            )}, surprise ${accuracy.surprise.toFixed(
+              2,
+            )}, intent hits ${(accuracy.intent_hit_rate * 100)
+              .toFixed(0)} %</p>
+        `
+        : html`<p class="muted">No forecast has been resolved yet.</p>`}
+      ${calibration.parse_failure_rate === null
+        ? nothing
+        : html`<p class="muted stat">Unparseable forecasts: ${
+          (calibration.parse_failure_rate * 100)
+            .toFixed(0)
+        } %</p>`}
+    `;
+  }
+
+  #pairs(sets: ForecastSet[], actual: Map<string, string>) {
+    if (sets.length === 0) return nothing;
+    return html`
+      <div class="table-box" tabindex="0" role="region" aria-label="Forecast and actual pairs">
+        <table class="stack">
+          <caption class="sr-only">The last ${sets.length} forecasts and what came</caption>
+          <thead>
+            <tr>
+              <th scope="col">Resolved</th>
+              <th scope="col">Forecast</th>
+              <th scope="col">p</th>
+              <th scope="col">Actual</th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${sets.map((set) => {
+              const top = [...set.items].sort((a, b) => b.p - a.p)[0];
+              const message = set.resolution ? actual.get(set.resolution.turnId) : undefined;
+              return html`
+                <tr>
+                  <td data-label="Resolved">${set.resolved_at
+                    ? shortTime(set.resolved_at)
+                    : "–"}</td>
+                  <td data-label="Forecast" class="text">${top?.text ?? "–"}</td>
+                  <td data-label="p" class="stat">${top ? top.p.toFixed(2) : "–"}</td>
+                  <td data-label="Actual" class="text">${message ?? html`
+                    <span class="muted"
+                    >not shown</span>
+                  `}</td>
+                  <td data-label="Error" class="stat">${set.resolution
+                    ? set.resolution.surprise.toFixed(2)
+                    : "–"}</td>
+                </tr>
+              `;
+            })}
+          </tbody>
+        </table>
+      </div>
+    `;
+  }
+
+  #complete = ({ resolved, calibration, actual }: Loaded) => {
+    const ordered = resolved.filter((set) => set.resolution && set.resolved_at)
+      .map((set) => ({ t: Date.parse(set.resolved_at!), v: set.resolution!.alignment }))
+      .sort((a, b) => a.t - b.t);
+    const points: TimeRow[] = rollingMean(ordered, WINDOW).map((point) => ({
+      t: point.t,
+      values: [point.v],
+    }));
+    return html`
+      ${this.#summary(calibration)}
+      <sm-timeseries label="Forecast alignment, rolling mean over ${WINDOW} resolved forecasts"
+        .series=${SERIES} .points=${points} .range=${RANGE}></sm-timeseries>
+      ${this.#pairs(resolved.slice(0, PAIRS), actual)}
+    `;
+  };
+
+  override render(): unknown {
+    return html`
+      <section class="card" aria-labelledby="forecast-h">
+        <h2 id="forecast-h">Forecasts</h2>
+        ${this.renderTask(this.#task, this.#complete)}
+      </section>
+    `;
+  }
+}
+customElements.define("sm-forecast-card", SmForecastCard);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "sm-forecast-card": SmForecastCard;
+  }
+}

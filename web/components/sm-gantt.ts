@@ -1,0 +1,566 @@
+/**
+ * `<sm-gantt>` (spec/dashboard.md §5.5): a project's Gantt chart as our own
+ * SVG. Geometry comes from the pure `layoutGantt` and goes into SVG
+ * attributes; colours come from classes (never a style attribute).
+ * - Rows follow the roadmap: a status icon, the ellipsised name (full name
+ *   in `<title>`) and a badge `P<n>`, strongest for P1.
+ * - Planned bars are outlined, actual bars filled with their progress;
+ *   blocked tasks are hatched and say "blocked", overdue ones have a red
+ *   outline and say "overdue"; done tasks say "done".
+ * - One elbow arrow per dependency, milestone diamonds (filled when
+ *   reached, hollow when planned) and a dashed "Now" line redrawn every
+ *   60 s.
+ * - The chart scrolls inside its own box; the label column stays put.
+ * - `<svg role="img">` carries a generated summary. Each task is focusable
+ *   (one tab stop, then ArrowUp/ArrowDown, Home/End) with an `aria-label`
+ *   of its name, status and dates; Enter fires `task-select`.
+ * - Zoom: `+`, `−` and `0` (fit), as keys and buttons, 0.25×–8×.
+ * - Before acceptance: "No schedule yet: accept the plan" and the tasks.
+ *
+ * @fires task-select - `{ taskId }` when a task is chosen with Enter or a click.
+ * @module
+ */
+import { css, html, LitElement, nothing, svg } from "lit";
+import {
+  type GanttLayout,
+  ganttSummary,
+  layoutGantt,
+  nextZoom,
+  statusText,
+  taskLabel,
+  type TaskStatus,
+  type TimelineProject,
+  type TimelineTask,
+} from "../lib/gantt_layout.ts";
+import { shared } from "../theme/shared.ts";
+
+const ICONS: Record<TaskStatus, string> = {
+  completed: "✓",
+  in_progress: "▶",
+  ready: "○",
+  pending: "…",
+};
+const NOW_EVERY_MS = 60_000;
+
+/** The `task-select` event's detail. */
+export interface TaskSelectDetail {
+  taskId: string;
+}
+
+/** A project's Gantt chart. */
+export class SmGantt extends LitElement {
+  static override properties = {
+    project: { attribute: false },
+    zoom: { state: true },
+    now: { state: true },
+    width: { state: true },
+    active: { state: true },
+  };
+  /** The project's timeline (`TimelineProject`). */
+  declare project: TimelineProject | null;
+  declare zoom: number;
+  declare now: Date;
+  declare width: number;
+  /** The task that holds the tab stop. */
+  declare active: number;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #resize: ResizeObserver | null = null;
+
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+        min-width: 0;
+      }
+      .toolbar {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 8px;
+        align-items: center;
+        margin-bottom: 8px;
+      }
+      .toolbar button {
+        min-width: 44px;
+      }
+      .scroll {
+        display: flex;
+        overflow-x: auto;
+        overflow-y: hidden;
+        max-width: 100%;
+        border: 1px solid var(--sm-surface2);
+        border-radius: var(--sm-radius);
+        background: var(--sm-surface);
+      }
+      svg {
+        display: block;
+        flex: none;
+        font-family: var(--sm-font);
+        font-size: 12px;
+      }
+      .stripe {
+        fill: var(--sm-bg);
+      }
+      .tick line {
+        stroke: var(--sm-surface2);
+      }
+      .tick text,
+      .axis-title {
+        fill: var(--sm-muted);
+      }
+      .planned {
+        fill: none;
+        stroke: var(--sm-border);
+        stroke-width: 1.5;
+      }
+      .actual {
+        fill: var(--sm-surface2);
+        stroke: var(--sm-accent);
+      }
+      .progress {
+        fill: var(--sm-accent);
+      }
+      .completed .progress {
+        fill: var(--sm-ok);
+      }
+      .completed .actual {
+        stroke: var(--sm-ok);
+      }
+      .hatched {
+        fill: url(#hatch);
+      }
+      .hatch-line {
+        stroke: var(--sm-warn);
+        stroke-width: 2;
+      }
+      .overdue .planned,
+      .overdue .actual {
+        stroke: var(--sm-danger);
+        stroke-width: 2;
+      }
+      .note {
+        fill: var(--sm-text);
+      }
+      .overdue .note.late {
+        fill: var(--sm-danger);
+        font-weight: 600;
+      }
+      .blocked .note.stuck {
+        fill: var(--sm-warn);
+        font-weight: 600;
+      }
+      .arrow {
+        fill: none;
+        stroke: var(--sm-muted);
+        stroke-width: 1.25;
+      }
+      .arrowhead {
+        fill: var(--sm-muted);
+      }
+      .milestone {
+        stroke: var(--sm-accent);
+        stroke-width: 1.5;
+      }
+      .milestone.reached {
+        fill: var(--sm-accent);
+      }
+      .milestone.planned-at {
+        fill: var(--sm-surface);
+      }
+      .now line {
+        stroke: var(--sm-text);
+        stroke-width: 1.5;
+        stroke-dasharray: 4 3;
+      }
+      .now text {
+        fill: var(--sm-text);
+        font-weight: 600;
+      }
+      svg.labels {
+        position: sticky;
+        left: 0;
+        z-index: 1;
+      }
+      .label-bg {
+        fill: var(--sm-surface);
+      }
+      .label-edge {
+        stroke: var(--sm-border);
+      }
+      .task {
+        cursor: pointer;
+        outline: none;
+      }
+      .task text {
+        fill: var(--sm-text);
+      }
+      .task .focus {
+        fill: none;
+        stroke: none;
+      }
+      .task:focus .focus,
+      .task:focus-visible .focus {
+        stroke: var(--sm-focus);
+        stroke-width: 2;
+      }
+      .badge {
+        fill: var(--sm-surface);
+        stroke: var(--sm-border);
+      }
+      .task text.badge-text {
+        fill: var(--sm-muted);
+        font-weight: 600;
+      }
+      .badge.p1 {
+        fill: var(--sm-accent);
+        stroke: var(--sm-accent);
+      }
+      .task text.badge-text.p1 {
+        fill: var(--sm-accent-text);
+      }
+      .badge.p2 {
+        fill: var(--sm-surface2);
+      }
+      .task text.badge-text.p2 {
+        fill: var(--sm-text);
+      }
+      .legend {
+        margin: 6px 0 0;
+        font-size: 0.85rem;
+      }
+      ol.plain {
+        padding-left: 1.2em;
+      }
+      .pill {
+        border: 1px solid var(--sm-border);
+        border-radius: 999px;
+        padding: 0 6px;
+        font-size: 0.8rem;
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.project = null;
+    this.zoom = 1;
+    this.now = new Date();
+    this.width = 0;
+    this.active = 0;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.now = new Date();
+    this.#timer = setInterval(() => (this.now = new Date()), NOW_EVERY_MS);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#resize?.disconnect();
+    this.#resize = null;
+  }
+
+  override updated(): void {
+    const box = this.renderRoot.querySelector<HTMLElement>(".scroll");
+    if (box && !this.#resize) {
+      this.#resize = new ResizeObserver((entries) => {
+        const width = Math.floor(entries[0]?.contentRect.width ?? 0);
+        if (width > 0 && width !== this.width) this.width = width;
+      });
+      this.#resize.observe(box);
+    } else if (!box && this.#resize) {
+      this.#resize.disconnect();
+      this.#resize = null;
+    }
+  }
+
+  #setZoom(action: "in" | "out" | "fit") {
+    this.zoom = nextZoom(this.zoom, action);
+  }
+
+  #zoomKeys = (event: KeyboardEvent) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const action = event.key === "+" || event.key === "="
+      ? "in"
+      : event.key === "-" || event.key === "−" || event.key === "_"
+      ? "out"
+      : event.key === "0"
+      ? "fit"
+      : null;
+    if (!action) return;
+    event.preventDefault();
+    this.#setZoom(action);
+  };
+
+  #focusTask(index: number) {
+    const tasks = this.project?.roadmap ?? [];
+    if (tasks.length === 0) return;
+    this.active = Math.max(0, Math.min(tasks.length - 1, index));
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<SVGGElement>(`g.task[data-index="${this.active}"]`)?.focus()
+    );
+  }
+
+  #select(task: TimelineTask) {
+    this.dispatchEvent(
+      new CustomEvent<TaskSelectDetail>("task-select", {
+        detail: { taskId: task.id },
+        bubbles: true,
+        composed: true,
+      }),
+    );
+  }
+
+  #taskKeys(event: KeyboardEvent, index: number, task: TimelineTask) {
+    const moves: Record<string, number> = {
+      ArrowDown: index + 1,
+      ArrowUp: index - 1,
+      Home: 0,
+      End: Number.MAX_SAFE_INTEGER,
+    };
+    if (event.key in moves) {
+      event.preventDefault();
+      this.#focusTask(moves[event.key]!);
+    } else if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      this.#select(task);
+    }
+  }
+
+  #unscheduled(project: TimelineProject) {
+    return html`
+      <p><strong>No schedule yet: accept the plan.</strong></p>
+      <ol class="plain" aria-label="Tasks of ${project.name}">
+        ${project.roadmap.map((task) =>
+          html`<li data-task=${task.id}>
+            <span aria-hidden="true">${ICONS[task.status]}</span> ${task.name}
+            <span class="pill">P${task.priority}</span>
+            <span class="muted">${statusText(task.status)}${task.blocked ? ", blocked" : ""}</span>
+          </li>`
+        )}
+      </ol>
+    `;
+  }
+
+  #bars(layout: GanttLayout, tasks: TimelineTask[]) {
+    const rh = layout.rowHeight;
+    return layout.rows.map((row, index) => {
+      const task = tasks[index]!;
+      const plannedY = row.y + rh * 0.16;
+      const actualY = row.y + rh * 0.52;
+      const right = Math.max(
+        row.planned ? row.planned.x + row.planned.w : 0,
+        row.actual ? row.actual.x + row.actual.w : 0,
+      );
+      const notes = [
+        row.status === "completed" ? "done" : null,
+        row.status === "in_progress" ? `${Math.round(task.progress * 100)} %` : null,
+      ].filter(Boolean).join(" ");
+      return svg`<g class="bars ${row.status} ${row.blocked ? "blocked" : ""} ${
+        row.overdue ? "overdue" : ""
+      }" data-row=${row.taskId} @click=${() => {
+        this.#focusTask(index);
+        this.#select(task);
+      }}>
+        ${
+        row.planned
+          ? svg`
+            <rect class="planned" data-bar="planned" x=${row.planned.x} y=${plannedY} width=${row
+              .planned.w}
+              height=${rh * 0.28} rx="2"></rect>
+          `
+          : nothing
+      }
+        ${
+        row.actual
+          ? svg`
+            <rect class="actual" data-bar="actual" x=${row.actual.x} y=${actualY} width=${row.actual
+              .w}
+              height=${rh * 0.32} rx="2"></rect>
+            <rect class="progress" x=${row.actual.x} y=${actualY} width=${row.actual.progressW}
+              height=${rh * 0.32} rx="2"></rect>
+          `
+          : nothing
+      }
+        ${
+        row.blocked
+          ? svg`
+            <rect class="hatched" data-bar="blocked" x=${(row.actual ?? row.planned)?.x ??
+              layout.labelWidth} y=${row.y + 2} width=${Math.max(
+                12,
+                (row.actual ?? row.planned)?.w ?? 12,
+              )}
+              height=${rh - 4}></rect>
+          `
+          : nothing
+      }
+        <text class="note" x=${right + 6} y=${row.y + rh / 2 + 4}>${notes}</text>
+        ${
+        row.blocked
+          ? svg`
+            <text class="note stuck" x=${right + 6 + notes.length * 7 + (notes ? 6 : 0)}
+              y=${row.y + rh / 2 + 4}>blocked</text>
+          `
+          : nothing
+      }
+        ${
+        row.overdue
+          ? svg`<text class="note late" x=${
+            right + 6 + notes.length * 7 + (notes ? 6 : 0) + (row.blocked ? 56 : 0)
+          } y=${row.y + rh / 2 + 4}>overdue</text>`
+          : nothing
+      }
+      </g>`;
+    });
+  }
+
+  /**
+   * The label column: its own SVG, sticky at the left of the scrolling box,
+   * holding the focusable tasks (kept out of the `role="img"` chart, whose
+   * children are presentational). Each task's `aria-label` says it all; a
+   * long name is clipped and followed by "…", its full text in `<title>`.
+   */
+  #labels(layout: GanttLayout, tasks: TimelineTask[], name: string) {
+    const rh = layout.rowHeight;
+    const lw = layout.labelWidth;
+    // Long names are clipped, not cut: the text stays whole (the accessible name contains it).
+    const nameWidth = lw - 26 - 56;
+    const nameChars = Math.floor(nameWidth / 7);
+    const active = Math.min(this.active, tasks.length - 1);
+    const row = (task: TimelineTask, index: number, y: number) => {
+      const mid = y + rh / 2 + 4;
+      const rank = task.priority === 1 ? "p1" : task.priority <= 3 ? "p2" : "p3";
+      const long = [...task.name].length > nameChars;
+      return svg`
+        <g class="task" role="button" data-index=${index} data-task=${task.id}
+          tabindex=${index === active ? 0 : -1} aria-label=${taskLabel(task, this.now)}
+          @keydown=${(event: KeyboardEvent) => this.#taskKeys(event, index, task)}
+          @focus=${() => (this.active = index)} @click=${() => this.#select(task)}>
+                <rect class="label-bg" x="0" y=${y} width=${lw - 1} height=${rh}></rect>
+                <rect class="focus" x="2" y=${y + 2} width=${lw - 5} height=${rh - 4} rx="4"></rect>
+                <text class="icon" x="8" y=${mid} aria-hidden="true">${ICONS[task.status]}</text>
+                <text class="name" x="26" y=${mid} clip-path="url(#name-clip)"><title>${task
+                  .name}</title>${task.name}</text>
+                ${long
+                  ? svg`<text class="name" x=${26 + nameWidth} y=${mid} aria-hidden="true">…</text>`
+                  : nothing}
+                <rect class="badge ${rank}" x=${lw - 40} y=${y + 7} width="32" height=${rh -
+                  14} rx="8"></rect>
+                <text class="badge-text ${rank}" x=${lw - 24} y=${mid} text-anchor="middle"
+                  aria-hidden="true">P${task.priority}</text>
+              </g>
+      `;
+    };
+    return html`
+      <svg class="labels" role="group" aria-label="Tasks of ${name}" width=${lw}
+        height=${layout.height} viewBox="0 0 ${lw} ${layout.height}">
+            <defs>
+              <clipPath id="name-clip" clipPathUnits="userSpaceOnUse">
+                <rect x="26" y="0" width=${nameWidth} height=${layout.height}></rect>
+              </clipPath>
+            </defs>
+            <rect class="label-bg" x="0" y="0" width=${lw} height=${layout.height}></rect>
+            <line class="label-edge" x1=${lw - 0.5} x2=${lw - 0.5} y1="0" y2=${layout
+              .height}></line>
+            <text class="axis-title" x="8" y=${layout.axisHeight - 8} aria-hidden="true">Task</text>
+            ${layout.rows.map((r, index) => row(tasks[index]!, index, r.y))}
+          </svg>
+    `;
+  }
+
+  #chart(project: TimelineProject) {
+    const width = this.width || 720;
+    const layout = layoutGantt(project, {
+      now: this.now,
+      width,
+      zoom: this.zoom,
+      labelWidth: width < 560 ? 150 : 220,
+    });
+    const tasks = project.roadmap;
+    const lw = layout.labelWidth;
+    // The chart's SVG shows x from the label column's edge on (layout x includes that column).
+    const chartWidth = Math.max(1, layout.width - lw);
+    return html`
+      <div class="toolbar" role="group" aria-label="Zoom of the chart of ${project.name}">
+        <button type="button" aria-label="Zoom out (−)" @click=${() =>
+          this.#setZoom("out")}>−</button>
+        <button type="button" aria-label="Zoom in (+)" @click=${() =>
+          this.#setZoom("in")}>+</button>
+        <button type="button" aria-label="Fit to width (0)" @click=${() =>
+          this.#setZoom("fit")}>Fit</button>
+        <span class="muted" aria-live="polite">${Math.round(this.zoom * 100)} %</span>
+      </div>
+      <div class="scroll" @keydown=${this.#zoomKeys}>
+        ${this.#labels(layout, tasks, project.name)}
+        <svg class="chart" role="img" aria-label=${ganttSummary(project)} width=${chartWidth}
+          height=${layout.height} viewBox="${lw} 0 ${chartWidth} ${layout.height}">
+          <defs>
+            <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7"
+              markerHeight="7" orient="auto-start-reverse">
+              <path class="arrowhead" d="M0 0 L10 5 L0 10 z"></path>
+            </marker>
+            <pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse"
+              patternTransform="rotate(45)">
+              <line class="hatch-line" x1="0" y1="0" x2="0" y2="6"></line>
+            </pattern>
+          </defs>
+          ${layout.rows.map((row, index) =>
+            index % 2
+              ? svg`<rect class="stripe" x=${lw} y=${row.y} width=${chartWidth} height=${layout.rowHeight}></rect>`
+              : nothing
+          )}
+          ${layout.ticks.map((tick) =>
+            svg`
+              <g class="tick">
+                <line x1=${tick.x} x2=${tick.x} y1="18" y2=${layout.height}></line>
+                <text x=${tick.x + 3} y="14">${tick.label}</text>
+              </g>
+            `
+          )}
+          ${this.#bars(layout, tasks)}
+          ${layout.todayX === null ? nothing : svg`
+            <g class="now" data-now>
+              <line x1=${layout.todayX} x2=${layout.todayX} y1="18" y2=${layout.height}></line>
+              <text x=${layout.todayX + 3} y=${layout.axisHeight - 4}>Now</text>
+            </g>
+          `}
+          <g class="arrows">${layout.arrows.map((arrow) =>
+            svg`
+              <path class="arrow" data-from=${arrow.from} data-to=${arrow.to} d=${arrow.path}
+                marker-end="url(#arrowhead)"></path>
+            `
+          )}</g>
+          <g class="milestones">${layout.milestones.map((m) =>
+            svg`
+              <path class="milestone ${m.reached ? "reached" : "planned-at"}"
+                d="M${m.x} ${m.y - 5} L${m.x + 5} ${m.y} L${m.x} ${m.y + 5} L${m.x - 5} ${m.y} Z">
+                <title>${m.label}${m.reached ? "" : " (planned)"}</title>
+              </path>
+            `
+          )}</g>
+        </svg>
+      </div>
+      <p class="legend muted">Outlined bar: planned · filled bar: actual, with progress · hatched:
+        blocked · red outline: overdue · ◆ milestone reached, ◇ milestone planned · dashed line: now.
+        Keys: arrows move between tasks, Enter opens one, + − 0 zoom.</p>
+    `;
+  }
+
+  override render(): unknown {
+    const project = this.project;
+    if (!project) return nothing;
+    if (project.roadmap.length === 0) return html`<p class="muted">No tasks yet.</p>`;
+    const scheduled = project.roadmap.some((task) => task.planned_start !== null);
+    return scheduled ? this.#chart(project) : this.#unscheduled(project);
+  }
+}
+customElements.define("sm-gantt", SmGantt);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "sm-gantt": SmGantt;
+  }
+}
