@@ -1,0 +1,115 @@
+/**
+ * Reconnecting in the browser (spec/dashboard.md §8 item 9): every socket
+ * is dropped and upgrades are refused for 2 s; meanwhile a project step is
+ * triggered over REST; the status bar shows "reconnecting"; the reconnect
+ * `hello` carries `resume.last_seq`; the step's events appear exactly once
+ * and in order.
+ */
+import assert from "node:assert/strict";
+import type { WebSocketRoute } from "playwright-core";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { answer, api, turnEnd } from "../projects/helpers.ts";
+import { E2E, e2eServer, openPage, screenshot } from "./helpers.ts";
+
+const done = answer({
+  output: "Done.",
+  explanation: "",
+  questions: [],
+  taskProgress: 1,
+  blockers: [],
+});
+
+Deno.test(
+  "the page reconnects after a drop, resumes from its last seq and shows the missed events once",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    fake.script({ execute: [done] });
+    const { host, url } = await e2eServer(fake);
+    const created = await api(host, "POST", "/api/projects", { template_id: "web-app" });
+    const id = created.body.project.id as string;
+    const skipped = await api(host, "POST", `/api/projects/${id}/input`, { intent: "skip" });
+    await turnEnd(host, skipped.body.turn_id);
+
+    const session = await openPage("about:blank");
+    const { page } = session;
+    // The socket goes through the test: frames are recorded, and the test can drop it.
+    let refuseUntil = 0;
+    const fromPage: string[] = [];
+    const fromServer: string[] = [];
+    const open: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
+    await page.routeWebSocket(/\/ws$/, (socket) => {
+      if (Date.now() < refuseUntil) {
+        void socket.close({ code: 1013, reason: "try again later" });
+        return;
+      }
+      const server = socket.connectToServer();
+      socket.onMessage((message) => {
+        fromPage.push(String(message));
+        server.send(message);
+      });
+      server.onMessage((message) => {
+        fromServer.push(String(message));
+        socket.send(message);
+      });
+      open.push({ page: socket, server });
+    });
+    try {
+      await page.goto(`${url}/projects/${id}`);
+      await page.getByRole("heading", { name: "Web Application" }).waitFor();
+      await page.locator("[data-state=online]").waitFor();
+      await page.getByRole("tab", { name: "Events" }).click();
+      await page.locator("sm-project-events li[data-type=plan\\.accepted]").waitFor();
+
+      // Drop every socket and refuse upgrades for 2 s.
+      refuseUntil = Date.now() + 2_000;
+      for (const pair of open.splice(0)) {
+        await pair.page.close({ code: 1001, reason: "going away" });
+        await pair.server.close();
+      }
+      await page.locator("[data-state=reconnecting]").waitFor();
+      await screenshot(page, "reconnecting-1280");
+
+      // A step while the page is away.
+      const step = await api(host, "POST", `/api/projects/${id}/input`, { intent: "continue" });
+      assert.equal((await turnEnd(host, step.body.turn_id)).status, "completed");
+
+      await page.locator("[data-state=online]").waitFor({ timeout: 20_000 });
+      const hellos = fromPage.map((text) => JSON.parse(text)).filter((message) =>
+        message.type === "hello"
+      );
+      assert.ok(hellos.length >= 2, "the page said hello again");
+      const resume = hellos.at(-1)!.data.resume as
+        | { session_id: string; last_seq: number }
+        | undefined;
+      assert.ok(
+        resume && resume.last_seq > 0,
+        `the reconnect hello resumes: ${JSON.stringify(hellos.at(-1))}`,
+      );
+      const welcome = fromServer.map((text) => JSON.parse(text)).filter((message) =>
+        message.type === "welcome"
+      )
+        .at(-1)!;
+      assert.equal(welcome.data.resumed, true, "the server resumed the session");
+
+      const completed = page.locator("sm-project-events li[data-type=task\\.completed]");
+      await completed.first().waitFor();
+      assert.equal(await completed.count(), 1, "the missed task.completed appears exactly once");
+      const seqs = (await page.locator("sm-project-events li[data-seq]").evaluateAll((items) =>
+        items.map((item) =>
+          Number(item.getAttribute("data-seq"))
+        )
+      )) as number[];
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => b - a),
+        "newest first, in order",
+      );
+      assert.equal(new Set(seqs).size, seqs.length, "no event twice");
+      session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);
