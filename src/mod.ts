@@ -61,6 +61,7 @@ export {
   folderBytes,
   hideWorkspace,
   resolveInWorkspace,
+  withoutHostPaths,
   type WorkspacePath,
 } from "./tools/workspace.ts";
 export type { Grants } from "./sandbox/host.ts";

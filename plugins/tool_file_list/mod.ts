@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { defineTool, hideWorkspace, resolveInWorkspace, ToolError } from "@synth/kernel";
+import { defineTool, resolveInWorkspace, ToolError, withoutHostPaths } from "@synth/kernel";
 import { z } from "zod";
 
 /** What the worker gets: the checked, workspace-relative path and the options. */
@@ -83,37 +83,12 @@ export const fileListTool = defineTool({
       };
       return await ctx.sandbox(workerArgs, { read: [workspace] }) as FileListData;
     } catch (error) {
-      throw withoutHostPaths(error, workspace, args.path);
+      throw withoutHostPaths(error, {
+        workspace,
+        given: args.path,
+        tool: "file_list",
+        access: "read",
+      });
     }
   },
 });
-
-/**
- * Keeps host paths out of what the caller sees: a coded error gets the
- * workspace's path replaced by `.`; a file-system error (which names the
- * absolute path) becomes a coded one naming the path as given.
- */
-function withoutHostPaths(error: unknown, workspace: string, given: string): unknown {
-  if (error instanceof ToolError) {
-    return error.message.includes(workspace)
-      ? new ToolError(error.code, hideWorkspace(error.message, workspace))
-      : error;
-  }
-  const shown = JSON.stringify(given);
-  if (error instanceof Deno.errors.NotADirectory) {
-    return new ToolError(
-      "TOOLS_PATH_INVALID",
-      `The path ${shown} goes through a file as if it were a folder`,
-    );
-  }
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return new ToolError("TOOLS_FAILED", `file_list may not read ${shown}: permission denied`);
-  }
-  if (error instanceof Error && error.message.includes(workspace)) {
-    return new ToolError(
-      "TOOLS_FAILED",
-      `file_list failed: ${hideWorkspace(error.message, workspace)}`,
-    );
-  }
-  return error;
-}

@@ -12,9 +12,9 @@
 import {
   defineTool,
   folderBytes,
-  hideWorkspace,
   resolveInWorkspace,
   ToolError,
+  withoutHostPaths,
 } from "@synth/kernel";
 import { z } from "zod";
 
@@ -116,7 +116,12 @@ export const fileWriteTool = defineTool({
         write: [workspace],
       }) as FileWriteData;
     } catch (error) {
-      throw withoutHostPaths(error, workspace, args.path);
+      throw withoutHostPaths(error, {
+        workspace,
+        given: args.path,
+        tool: "file_write",
+        access: "write",
+      });
     }
   },
 });
@@ -127,34 +132,4 @@ function toBase64(bytes: Uint8Array): string {
     binary += String.fromCharCode(...bytes.subarray(index, index + 0x8000));
   }
   return btoa(binary);
-}
-
-/**
- * Keeps host paths out of what the caller sees: a coded error gets the
- * workspace's path replaced by `.`; a file-system error (which names the
- * absolute path) becomes a coded one naming the path as given.
- */
-function withoutHostPaths(error: unknown, workspace: string, given: string): unknown {
-  if (error instanceof ToolError) {
-    return error.message.includes(workspace)
-      ? new ToolError(error.code, hideWorkspace(error.message, workspace))
-      : error;
-  }
-  const shown = JSON.stringify(given);
-  if (error instanceof Deno.errors.NotADirectory) {
-    return new ToolError(
-      "TOOLS_PATH_INVALID",
-      `The path ${shown} goes through a file as if it were a folder`,
-    );
-  }
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return new ToolError("TOOLS_FAILED", `file_write may not write ${shown}: permission denied`);
-  }
-  if (error instanceof Error && error.message.includes(workspace)) {
-    return new ToolError(
-      "TOOLS_FAILED",
-      `file_write failed: ${hideWorkspace(error.message, workspace)}`,
-    );
-  }
-  return error;
 }

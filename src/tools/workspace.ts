@@ -138,3 +138,41 @@ export async function folderBytes(dir: string): Promise<number> {
 export function hideWorkspace(text: string, workspace: string): string {
   return text.split(workspace).join(".");
 }
+
+/**
+ * Keeps host paths out of what a caller sees (the file tools): a coded
+ * error gets the workspace's path replaced by `.`; a file-system error
+ * (which names the absolute path) becomes a coded one naming the path as
+ * given. `access` words the permission refusal ("read", "write").
+ */
+export function withoutHostPaths(
+  error: unknown,
+  options: { workspace: string; given: string; tool: string; access: "read" | "write" },
+): unknown {
+  const { workspace, given, tool } = options;
+  if (error instanceof ToolError) {
+    return error.message.includes(workspace)
+      ? new ToolError(error.code, hideWorkspace(error.message, workspace))
+      : error;
+  }
+  const shown = JSON.stringify(given);
+  if (error instanceof Deno.errors.NotADirectory) {
+    return new ToolError(
+      "TOOLS_PATH_INVALID",
+      `The path ${shown} goes through a file as if it were a folder`,
+    );
+  }
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+    return new ToolError(
+      "TOOLS_FAILED",
+      `${tool} may not ${options.access} ${shown}: permission denied`,
+    );
+  }
+  if (error instanceof Error && error.message.includes(workspace)) {
+    return new ToolError(
+      "TOOLS_FAILED",
+      `${tool} failed: ${hideWorkspace(error.message, workspace)}`,
+    );
+  }
+  return error;
+}
