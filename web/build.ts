@@ -7,6 +7,10 @@
  * `index.html` and `docs.html` with those names and writes
  * `dist/manifest.json`. Fails when either bundle exceeds 300 KB.
  *
+ * First it regenerates `components/uplot_css.ts`, uPlot's stylesheet read
+ * from the pinned package (`gen_uplot_css.ts`; committed, rewritten only
+ * when the package's text changed).
+ *
  * @module
  */
 import { dirname, join } from "node:path";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { axe, E2E, e2eServer, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
 
 const write = (path: string) => ({
   reply: { toolCalls: [{ name: "file_write", args: { path, content: "hello" } }] },
@@ -51,6 +51,7 @@ Deno.test(
       await ask(page, "Write a.txt");
       await card(0).getByRole("button", { name: "Approve" }).waitFor();
       await card(0).getByRole("button", { name: "Deny" }).waitFor();
+      await axe(page, "chat with a tool card waiting for approval");
       await screenshot(page, "approval-1280");
       await card(0).getByRole("button", { name: "Approve" }).click();
       await card(0).locator("[data-status=succeeded]").waitFor();
@@ -81,6 +82,9 @@ Deno.test(
       ]);
       await axe(page, "tools");
       await screenshot(page, "tools-1280");
+      await page.setViewportSize({ width: 375, height: 812 });
+      await noHorizontalScroll(page, "tools at 375 px");
+      await screenshot(page, "tools-375");
       session.check();
     } finally {
       await session.close();

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { axe, E2E, e2eServer, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
 
 const PASSWORD = "correct horse battery";
 const AUTH = { auth: { enabled: true, password: { scryptLogN: 14 } } };
@@ -59,6 +59,12 @@ Deno.test(
 
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await axe(page, "login");
+      await screenshot(page, "login-1280");
+      await page.setViewportSize({ width: 375, height: 812 });
+      await noHorizontalScroll(page, "login at 375 px");
+      await screenshot(page, "login-375");
+      await page.setViewportSize({ width: 1280, height: 800 });
       assert.equal(new URL(page.url()).pathname, "/login");
       await page.getByRole("textbox", { name: "Username" }).fill("admin");
       await page.getByLabel("Password", { exact: true }).fill("wrong password!!");

@@ -113,6 +113,7 @@ Deno.test(
       ) {
         await panel.getByRole("heading", { name: heading }).waitFor();
       }
+      await axe(page, "the influence panel");
       assert.match((await panel.textContent()) ?? "", /persona/);
       assert.match((await panel.textContent()) ?? "", /Pleasure: /);
       assert.match(

@@ -130,7 +130,16 @@ export async function openPage(
     check() {
       assert.deepEqual(errors, [], "no page errors and no CSP violations");
     },
+    /** Saves a last screenshot (also after a failure: tests close in `finally`), then closes. */
     async close() {
+      try {
+        const path =
+          new URL(page.url()).pathname.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "") ||
+          "root";
+        await screenshot(page, `last-${path}-${page.viewportSize()?.width ?? 0}`);
+      } catch {
+        // A page that never loaded has nothing to show.
+      }
       await context.close();
     },
   };

@@ -118,6 +118,8 @@ Deno.test(
     });
     assert.equal(first.status, 200, JSON.stringify(first.json));
     const threadId = String(first.json.thread_id);
+    // The forecast of the next message is ready before that message is sent.
+    await host.kernel.mind.scheduler.idle();
     const session = await openPage(`${url}/mind`);
     const { page } = session;
     try {
@@ -166,6 +168,7 @@ Deno.test(
       await reflections.getByText("Ask one clarifying question when a request is vague.").waitFor();
 
       // Token spend: a module at 85 % of its budget is amber, one past it red and "over budget".
+      await host.kernel.mind.scheduler.idle();
       const budgets = (await api(url, "/api/budgets")).json.items as Array<
         { module: string; used_day: number }
       >;
@@ -249,6 +252,8 @@ Deno.test(
       await page.getByText("No memories match.").waitFor();
       await page.getByRole("combobox", { name: "Kind" }).selectOption("");
       await item.waitFor();
+      await search.fill("");
+      await page.getByText(/^\d+ newest memor(y|ies)\.$/).waitFor();
 
       // Another memory arrives over REST. The server does not forward the bus's memory.update
       // to sockets yet, so the message is handed to the store as the socket would hand it.
@@ -267,7 +272,6 @@ Deno.test(
       }, [other.json.id]);
       const chip = page.getByRole("button", { name: /^1 change, refresh$/ });
       await chip.waitFor();
-      await search.fill("");
       await chip.click();
       await chip.waitFor({ state: "hidden" });
       await page.locator(`article[data-memory="${other.json.id}"]`).waitFor();
@@ -300,6 +304,13 @@ Deno.test(
       const text = JSON.stringify(lines);
       assert.match(text, /prefers tea to coffee/);
       assert.doesNotMatch(text, /Miso/, "the forgotten memory is not exported");
+
+      // The influence panel's links open one memory by id.
+      await page.goto(`${url}/mind/memory?id=${other.json.id}`);
+      await page.locator(`article[data-memory="${other.json.id}"]`).waitFor();
+      await page.getByText("One memory, opened by its id.").waitFor();
+      await page.getByRole("button", { name: "Show all memories" }).click();
+      await page.getByText(/^\d+ newest memor(y|ies)\.$/).waitFor();
 
       await axe(page, "memory");
       await screenshot(page, "memory-1280");

@@ -195,6 +195,10 @@ Deno.test(
       assert.equal(await page.locator("page-timeline sm-gantt path.arrow").count(), 7);
       await axe(page, "timeline");
       await screenshot(page, "timeline-1280");
+      await page.setViewportSize({ width: 375, height: 812 });
+      await noHorizontalScroll(page, "timeline at 375 px");
+      await screenshot(page, "timeline-375");
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       // 375 px: no horizontal page scroll; the chart scrolls in its own box.
       await page.setViewportSize({ width: 375, height: 812 });

@@ -277,15 +277,22 @@ export class PageMemory extends SmElement {
     }, DEBOUNCE_MS);
   };
 
+  /** Runs now with the current query (a pending debounced run would only repeat it). */
+  #now() {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    void this.#run(false);
+  }
+
   #kind = (event: Event) => {
     this.kind = (event.target as HTMLSelectElement).value as Kind;
     this.single = null;
-    void this.#run(false);
+    this.#now();
   };
 
   #refresh = () => {
     this.services.store.dispatch({ type: "memory/refreshed" });
-    void this.#run(false);
+    this.#now();
   };
 
   #showAll = () => {
