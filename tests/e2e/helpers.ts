@@ -117,6 +117,13 @@ export async function openPage(
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+  // The servers under test listen on 127.0.0.1: anything else is a request to another origin.
+  page.on("request", (request) => {
+    const target = new URL(request.url());
+    if (/^(https?|wss?):$/.test(target.protocol) && target.hostname !== "127.0.0.1") {
+      errors.push(`request to another origin: ${request.url()}`);
+    }
+  });
   page.on("console", (message) => {
     const text = message.text();
     if (/Content Security Policy|Refused to (load|execute|apply)/i.test(text)) {
@@ -128,7 +135,7 @@ export async function openPage(
     page,
     context,
     check() {
-      assert.deepEqual(errors, [], "no page errors and no CSP violations");
+      assert.deepEqual(errors, [], "no page errors, CSP violations or requests to other origins");
     },
     /** Saves a last screenshot (also after a failure: tests close in `finally`), then closes. */
     async close() {
