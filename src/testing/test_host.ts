@@ -67,8 +67,11 @@ export interface TestHost extends AsyncDisposable {
   as(principal: Pick<Principal, "userId" | "role">): {
     request(path: string, init?: RequestInit): Promise<Response>;
   };
-  /** Listens on 127.0.0.1 with a free port, for tests that need a real socket. */
-  listen(): RunningServer;
+  /**
+   * Listens on 127.0.0.1, for tests that need a real socket: on a free port,
+   * or on `port` (a restarted server taking its predecessor's place).
+   */
+  listen(options?: { port?: number }): RunningServer;
   /** Stops the server (if listening) and the plugins, and removes the data directory. */
   close(): Promise<void>;
 }
@@ -180,10 +183,10 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
       outer.notFound(handleNotFound);
       return { request: async (path, init) => await outer.request(path, init) };
     },
-    listen() {
+    listen(listenOptions = {}) {
       server ??= serveKernel(started, {
         hostname: "127.0.0.1",
-        port: 0,
+        port: listenOptions.port ?? 0,
         shutdownGraceMs: started.config.server.shutdownGraceMs,
       });
       return server;

@@ -94,14 +94,22 @@ export function launch(): Promise<Browser> {
 /** A server for a browser test: the kernel listening on a free port. */
 export async function e2eServer(
   fake: FakeLlm,
-  options: { config?: Record<string, unknown>; plugins?: AnyPlugin[] } = {},
+  options: {
+    config?: Record<string, unknown>;
+    plugins?: AnyPlugin[];
+    /** Keep data here (a restart test); default a fresh folder removed on close. */
+    dataDir?: string;
+    /** Listen on this port (a restarted server); default a free one. */
+    port?: number;
+  } = {},
 ): Promise<{ host: TestHost; url: string }> {
   await ensureBuilt();
   const host = await mindHost(fake, {
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     config: options.config ?? {},
   });
-  const server = host.listen();
+  const server = host.listen(options.port ? { port: options.port } : {});
   return { host, url: server.url };
 }
 

@@ -3,13 +3,15 @@
  * is dropped and upgrades are refused for 2 s; meanwhile a project step is
  * triggered over REST; the status bar shows "reconnecting"; the reconnect
  * `hello` carries `resume.last_seq`; the step's events appear exactly once
- * and in order.
+ * and in order. And a real server restart on the same data and port: the
+ * page reconnects by itself and loses no message.
  */
 import assert from "node:assert/strict";
 import type { WebSocketRoute } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { answer, api, turnEnd } from "../projects/helpers.ts";
 import { E2E, e2eServer, openPage, screenshot } from "./helpers.ts";
+import { makeTestDir, type TestHost } from "@synth/testing";
 
 const done = answer({
   output: "Done.",
@@ -110,6 +112,54 @@ Deno.test(
     } finally {
       await session.close();
       await host.close();
+    }
+  },
+);
+
+Deno.test(
+  "across a server restart the page reconnects by itself and keeps every message once",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    fake.script({
+      reply: [{ reply: { text: "Before the restart." } }, {
+        reply: { text: "After the restart." },
+      }],
+    });
+    const dataDir = await makeTestDir("synth-e2e-restart-");
+    let second: { host: TestHost; url: string } | null = null;
+    const first = await e2eServer(fake, { dataDir });
+    const port = Number(new URL(first.url).port);
+    const session = await openPage(`${first.url}/chat`);
+    const { page } = session;
+    const replies = page.locator("article.assistant[data-status=completed] sm-markdown p");
+    try {
+      await page.getByRole("heading", { name: "Chat" }).waitFor();
+      await page.locator("[data-state=online]").waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("one");
+      await page.keyboard.press("Enter");
+      await replies.filter({ hasText: "Before the restart." }).waitFor();
+
+      await first.host.close();
+      await page.locator("[data-state=reconnecting], [data-state=offline]").first().waitFor();
+      second = await e2eServer(fake, { dataDir, port });
+      await page.locator("[data-state=online]").waitFor({ timeout: 30_000 });
+
+      await page.getByRole("textbox", { name: "Message" }).fill("two");
+      await page.keyboard.press("Enter");
+      await replies.filter({ hasText: "After the restart." }).waitFor();
+      assert.deepEqual(await replies.allTextContents(), [
+        "Before the restart.",
+        "After the restart.",
+      ]);
+      const mine = await page.locator("div.bubble.user pre").allTextContents();
+      assert.deepEqual(mine, ["one", "two"]);
+      session.check();
+    } finally {
+      await session.close();
+      await second?.host.close();
+      await first.host.close();
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 );
