@@ -467,13 +467,19 @@ const USAGE = z.object({
   output_tokens: z.number(),
   cost_usd: z.number().nullable(),
 });
+/**
+ * A turn's reply: `success` true with the thread, turn and message ids. A
+ * `/command` answers `success` as the command's outcome, its `command` and
+ * `data`, and null turn and message ids (and thread when none was given).
+ */
 const CHAT_RESPONSE = z.object({
-  success: z.literal(true),
+  success: z.boolean(),
   response: z.string(),
-  thread_id: z.string(),
-  turn_id: z.string().optional(),
-  message_id: z.string().optional(),
+  thread_id: z.string().nullable(),
+  turn_id: z.string().nullable().optional(),
+  message_id: z.string().nullable().optional(),
   command: z.string().optional(),
+  data: z.unknown().optional(),
   state: ANY.optional(),
   usage: USAGE.nullable().optional(),
 }).catchall(z.unknown());

@@ -337,7 +337,18 @@ const OPERATIONS = [
     summary: "The setup form's rules while setup is open (410 after)",
     tags,
     role: "public",
-    responses: { 200: { description: "Setup is open" }, 410: { description: "Setup is complete" } },
+    responses: {
+      200: {
+        description: "Setup is open: the form's rules",
+        schema: z.object({
+          setup_required: z.literal(true),
+          setup_token_required: z.boolean(),
+          username_pattern: z.string(),
+          password: z.object({ min_length: z.number().int(), max_length: z.number().int() }),
+        }),
+      },
+      410: { description: "Setup is complete" },
+    },
   },
   {
     method: "post",

@@ -129,6 +129,14 @@ Deno.test(
       await page.setViewportSize({ width: 375, height: 812 });
       await noHorizontalScroll(page, "chat at 375 px");
       await screenshot(page, "chat-375");
+      // The bottom nav: four items plus More, which opens the rest.
+      const nav = page.getByRole("navigation", { name: "Main" });
+      assert.equal(await nav.getByRole("link", { name: "Timeline" }).isVisible(), false);
+      await nav.getByRole("button", { name: "More" }).click();
+      await nav.getByRole("link", { name: "Timeline" }).click();
+      await page.getByRole("heading", { name: "Timeline" }).waitFor();
+      await nav.getByRole("link", { name: "Chat" }).click();
+      await page.getByRole("heading", { name: "Chat" }).waitFor();
       session.check();
     } finally {
       await session.close();

@@ -47,20 +47,26 @@ function load(name: string): void {
   }
 }
 
-const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean }> = [
+/** The nav; `more` items sit behind "More" in the bottom nav below 600 px (4 items plus More). */
+const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean; more?: boolean }> = [
   { href: "/chat", label: "Chat" },
   { href: "/mind", label: "Mind" },
   { href: "/projects", label: "Projects" },
-  { href: "/timeline", label: "Timeline" },
+  { href: "/timeline", label: "Timeline", more: true },
   { href: "/tools", label: "Tools" },
-  { href: "/admin/users", label: "Admin", admin: true },
+  { href: "/admin/users", label: "Admin", admin: true, more: true },
 ];
 
 /** The application shell. */
 export class SmApp extends LitElement {
-  static override properties = { resolution: { state: true }, booted: { state: true } };
+  static override properties = {
+    resolution: { state: true },
+    booted: { state: true },
+    moreOpen: { state: true },
+  };
   declare resolution: Resolution | null;
   declare booted: boolean;
+  declare moreOpen: boolean;
   readonly store = new Store();
   readonly api: ApiClient;
   readonly socket: SocketController;
@@ -130,6 +136,14 @@ export class SmApp extends LitElement {
         min-height: 0;
         overflow: auto;
       }
+      /* The More toggle shows only in the bottom nav (below 600 px). */
+      li.more-toggle {
+        display: none;
+      }
+      li.more-toggle button {
+        border: none;
+        background: none;
+      }
       @media (max-width: 599px) {
         :host {
           grid-template-rows: 1fr auto auto;
@@ -148,7 +162,19 @@ export class SmApp extends LitElement {
         }
         nav ul {
           flex-wrap: nowrap;
-          overflow-x: auto;
+          justify-content: space-around;
+        }
+        nav li.more {
+          display: none;
+        }
+        nav.more-open li.more {
+          display: block;
+        }
+        nav.more-open ul {
+          flex-wrap: wrap;
+        }
+        li.more-toggle {
+          display: block;
         }
         #main {
           padding-bottom: 72px;
@@ -161,6 +187,7 @@ export class SmApp extends LitElement {
     super();
     this.resolution = null;
     this.booted = false;
+    this.moreOpen = false;
     this.api = new ApiClient({
       token: () => this.store.state.auth.token,
       onSession: (session) => (session ? this.#signedIn(session, false) : this.#signedOut()),
@@ -401,9 +428,11 @@ export class SmApp extends LitElement {
       ${
       signedIn
         ? html`<header><span class="brand">Synth Mind</span>
-          <nav aria-label="Main"><ul>${
+          <nav aria-label="Main" class=${this.moreOpen ? "more-open" : ""} @click=${(e: Event) => {
+          if ((e.target as Element).closest?.("a")) this.moreOpen = false;
+        }}><ul>${
           NAV.filter((item) => !item.admin || auth.user?.role === "admin").map((item) =>
-            html`<li><a href=${item.href} aria-current=${
+            html`<li class=${item.more ? "more" : ""}><a href=${item.href} aria-current=${
               path === item.href ||
                 (item.href === "/chat" && (path === "/" || path.startsWith("/chat")))
                 ? "page"
@@ -417,7 +446,8 @@ export class SmApp extends LitElement {
                 : nothing
             }</a></li>`
           )
-        }</ul></nav></header>`
+        }<li class="more-toggle"><button aria-expanded=${this.moreOpen ? "true" : "false"}
+          @click=${() => (this.moreOpen = !this.moreOpen)}>More</button></li></ul></nav></header>`
         : html`<span></span>`
     }
       <div id="main">${this.#page()}</div>
