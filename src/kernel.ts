@@ -1,4 +1,5 @@
 import { dirname, join, resolve } from "node:path";
+import { statfs } from "node:fs/promises";
 import { LOCAL_PRINCIPAL } from "./http/principal.ts";
 import { createWsServer, type WsServer } from "./ws/server.ts";
 import type { Hono } from "hono";
@@ -17,7 +18,7 @@ import { createIdFactory, type IdFactory } from "./ids.ts";
 import { type Random, systemRandom } from "./random.ts";
 import type { Logger } from "./telemetry/logger.ts";
 import { VERSION } from "./version.ts";
-import { AppError } from "./errors.ts";
+import { AppError, errorMessage } from "./errors.ts";
 import { type AuthService, createAuthService } from "./security/auth.ts";
 import { authRoutes } from "./security/routes.ts";
 import { guardRoutes } from "./security/admin_routes.ts";
@@ -600,6 +601,23 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     llmRoutes(llm, { clock, generateMaxTokens: config.llm.generate.maxTokens }),
   );
 
+  health.register("disk", async () => {
+    const minimum = config.health.minFreeDiskBytes;
+    const mib = (bytes: number) => `${Math.floor(bytes / 1_048_576)} MiB`;
+    let free: number;
+    try {
+      const stats = await statfs(options.dataDir);
+      free = Number(stats.bavail) * Number(stats.bsize);
+    } catch (error) {
+      return {
+        status: "degraded",
+        reason: `free space unknown (${errorMessage(error).split("\n")[0]})`,
+      };
+    }
+    return free >= minimum
+      ? { status: "ok", reason: `free ${mib(free)}` }
+      : { status: "fail", reason: `free ${mib(free)} < ${mib(minimum)}` };
+  });
   health.register("database", async () => {
     await options.store.ping();
     return { status: "ok" };

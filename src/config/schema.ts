@@ -319,6 +319,10 @@ export const KERNEL_CONFIG_SHAPE = {
     llmProbeIntervalSeconds: z.number().int().min(1).default(30).meta(configMeta({
       description: "How often the language model providers are probed (no tokens spent).",
     })),
+    minFreeDiskBytes: z.number().int().min(0).default(512 * 1024 * 1024).meta(configMeta({
+      description:
+        "The `disk` check fails when the data directory's file system has less free space.",
+    })),
   }).prefault({}),
   pluginHost: z.strictObject({
     setupTimeoutMs: durationMs(10_000, { min: 1 }).meta(configMeta({

@@ -40,6 +40,7 @@ Deno.test("GET /health/ready is 503 without a language model provider, naming wh
     "llm",
     "sandbox",
     "third_party_plugins",
+    "disk",
     "database",
     "migrations",
   ]);
@@ -70,16 +71,16 @@ Deno.test("GET /health/ready is 200 with the kernel's checks when the LLM is not
 
 Deno.test("GET /health/ready is 503 naming the first failing required check", async () => {
   await using host = await createTestHost({
-    plugins: [checkPlugin("disk", () => ({ status: "fail", reason: "free 120 MiB < 512 MiB" }))],
-    config: { health: { readyRequires: ["config", "plugins", "disk"] } },
+    plugins: [checkPlugin("quota", () => ({ status: "fail", reason: "used 120 of 100 MiB" }))],
+    config: { health: { readyRequires: ["config", "plugins", "quota"] } },
   });
   const response = await host.request("/health/ready");
   assert.equal(response.status, 503);
   const body = await response.json();
   assert.equal(body.status, "not_ready");
-  assert.equal(body.reason, "disk: free 120 MiB < 512 MiB");
-  assert.equal(body.checks.disk.status, "fail");
-  assert.equal(body.checks.disk.required, true);
+  assert.equal(body.reason, "quota: used 120 of 100 MiB");
+  assert.equal(body.checks.quota.status, "fail");
+  assert.equal(body.checks.quota.required, true);
 });
 
 Deno.test("a check that throws fails with its message as the reason", async () => {
@@ -143,6 +144,7 @@ Deno.test("GET /health reports version, uptime, checks and the effective permiss
     "llm",
     "sandbox",
     "third_party_plugins",
+    "disk",
     "database",
     "migrations",
   ]);
@@ -205,4 +207,18 @@ Deno.test("a required check that no one registered fails readiness instead of be
   const response = await host.request("/health/ready");
   assert.equal(response.status, 503);
   assert.equal((await response.json()).reason, "databse: no check with this name is registered");
+});
+
+Deno.test("the disk check fails readiness when free space is under health.minFreeDiskBytes, naming both", async () => {
+  await using host = await createTestHost({
+    config: { health: { minFreeDiskBytes: Number.MAX_SAFE_INTEGER, readyRequires: ["disk"] } },
+  });
+  const response = await host.request("/health/ready");
+  assert.equal(response.status, 503);
+  const body = await response.json();
+  assert.match(body.reason, /^disk: free \d+ MiB < \d+ MiB$/);
+  await using roomy = await createTestHost({ config: { health: { readyRequires: ["disk"] } } });
+  const ok = await roomy.request("/health/ready");
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
 });

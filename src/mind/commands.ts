@@ -15,6 +15,7 @@ import { type CommandSpec, MIND_HOOKS } from "./hooks.ts";
 import type { Mind } from "./mind.ts";
 import { stripConfidenceTags } from "./confidence.ts";
 import type { Command, CommandResult } from "./types.ts";
+import { jobView } from "./scheduler.ts";
 import type { ToolService } from "../tools/service.ts";
 import { firstRequiredString, parseToolCommand, ToolCommandError } from "../tools/command.ts";
 
@@ -426,7 +427,7 @@ export function createCommandDispatcher(
           (record.status === "failed"
             ? `failed: ${record.note ?? "see the job"}`
             : record.note ?? rest.output.text),
-        data: { ...data, job: record },
+        data: { ...data, job: jobView(record) },
       },
     };
   }

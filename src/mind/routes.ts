@@ -11,7 +11,7 @@ import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv, Role } from "../http/types.ts";
-import { ANY_OBJECT, describe, type Operation, PAGE } from "../http/openapi.ts";
+import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
@@ -451,6 +451,34 @@ export function mindRoutes(
 }
 
 const ANY = ANY_OBJECT;
+/** `JobView` (scheduler.ts): a background job's record. */
+const MIND_JOB = z.strictObject({
+  id: z.string(),
+  module: z.string(),
+  kind: z.string(),
+  turn_id: z.string().nullable(),
+  thread_id: z.string().nullable(),
+  priority: z.number(),
+  status: z.enum(["queued", "running", "done", "failed", "skipped"]),
+  reason: z.enum(["budget", "idle", "disabled", "superseded", "shutdown", "forgotten"]).nullable(),
+  note: z.string().nullable(),
+  queued_at: z.iso.datetime(),
+  started_at: z.iso.datetime().nullable(),
+  finished_at: z.iso.datetime().nullable(),
+  tokens: z.number(),
+});
+/**
+ * `/reflect`'s answer: the job it queued and how that ended, or why no
+ * reflection could run (no reflection module: `MIND_UNKNOWN_COMMAND`).
+ */
+const REFLECT_RESPONSE = z.strictObject({
+  success: z.boolean(),
+  response: z.string(),
+  data: z.union([
+    z.strictObject({ job_ids: z.array(z.string()), job: MIND_JOB }),
+    z.object({ code: z.string() }).catchall(z.unknown()),
+  ]).nullable(),
+});
 const THREAD = z.object({
   id: z.string(),
   title: z.string().nullable(),
@@ -460,6 +488,33 @@ const THREAD = z.object({
   archived: z.boolean(),
   project_id: z.string().nullable(),
 }).catchall(z.unknown());
+const MESSAGE = z.strictObject({
+  id: z.string(),
+  thread_id: z.string(),
+  seq: z.number().int(),
+  role: z.string(),
+  content: z.string(),
+  turn_id: z.string().nullable(),
+  author_id: z.string().nullable(),
+  created_at: z.iso.datetime(),
+});
+const TURN_ACCEPTED = z.strictObject({
+  turn_id: z.string(),
+  thread_id: z.string(),
+  user_message_id: z.string().nullable(),
+  status: z.string(),
+  queue_position: z.number().int(),
+  events_url: z.string(),
+});
+const LIMITS = {
+  module: z.string(),
+  source: z.enum(["profile", "api", "none"]),
+  per_turn: z.number().nullable(),
+  per_hour: z.number().nullable(),
+  per_day: z.number().nullable(),
+};
+const BUDGET_LIMITS = z.strictObject(LIMITS);
+const BUDGET = z.strictObject({ ...LIMITS, used_hour: z.number(), used_day: z.number() });
 const USAGE = z.object({
   provider: z.string(),
   model: z.string(),
@@ -480,9 +535,30 @@ const CHAT_RESPONSE = z.object({
   message_id: z.string().nullable().optional(),
   command: z.string().optional(),
   data: z.unknown().optional(),
-  state: ANY.optional(),
+  state: z.strictObject({
+    valence: z.number(),
+    mood_tags: z.array(z.string()),
+    turn_count: z.number().int(),
+    dream_alignment: z.number().nullable(),
+    flow_state: z.string(),
+  }).optional(),
   usage: USAGE.nullable().optional(),
 }).catchall(z.unknown());
+const TURN = z.strictObject({
+  id: z.string(),
+  thread_id: z.string(),
+  seq: z.number().int(),
+  status: z.enum(["queued", "running", "completed", "failed", "cancelled"]),
+  user_message_id: z.string().nullable(),
+  reply_message_id: z.string().nullable(),
+  received_at: z.iso.datetime(),
+  started_at: z.iso.datetime().nullable(),
+  finished_at: z.iso.datetime().nullable(),
+  flags: z.object({ uncertain: z.boolean(), clarifying: z.boolean() }).catchall(z.unknown()),
+  usage: USAGE.nullable(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  stages: z.array(z.strictObject({ name: z.string(), duration_ms: z.number() })),
+});
 const chatTags = ["chat"];
 const mindTags = ["mind"];
 
@@ -512,7 +588,7 @@ const OPERATIONS = [
     responses: {
       200: {
         description: "The reflection's outcome",
-        schema: z.object({ success: z.boolean(), response: z.string(), data: z.unknown() }),
+        schema: REFLECT_RESPONSE,
       },
     },
   },
@@ -523,7 +599,12 @@ const OPERATIONS = [
     tags: chatTags,
     role: "viewer",
     query: listQuery,
-    responses: { 200: { description: "Threads", schema: PAGE } },
+    responses: {
+      200: {
+        description: "Threads",
+        schema: z.strictObject({ items: z.array(THREAD), next_cursor: z.string().nullable() }),
+      },
+    },
   },
   {
     method: "post",
@@ -549,7 +630,12 @@ const OPERATIONS = [
     tags: chatTags,
     role: "viewer",
     query: messagesQuery,
-    responses: { 200: { description: "Messages", schema: PAGE } },
+    responses: {
+      200: {
+        description: "Messages",
+        schema: z.strictObject({ items: z.array(MESSAGE), next_cursor: z.string().nullable() }),
+      },
+    },
   },
   {
     method: "post",
@@ -560,7 +646,7 @@ const OPERATIONS = [
     tier: "chat",
     body: turnBody,
     responses: {
-      202: { description: "Accepted", schema: ANY },
+      202: { description: "Accepted", schema: TURN_ACCEPTED },
       200: { description: "With Accept: text/event-stream, the turn's events" },
     },
   },
@@ -570,7 +656,7 @@ const OPERATIONS = [
     summary: "A turn's status, stages and usage",
     tags: chatTags,
     role: "viewer",
-    responses: { 200: { description: "The turn", schema: ANY } },
+    responses: { 200: { description: "The turn", schema: TURN } },
   },
   {
     method: "get",
@@ -595,7 +681,12 @@ const OPERATIONS = [
     summary: "Cancel one's running or queued turn",
     tags: chatTags,
     role: "operator",
-    responses: { 202: { description: "Cancelling", schema: ANY } },
+    responses: {
+      202: {
+        description: "Cancelling",
+        schema: z.strictObject({ turn_id: z.string(), status: z.literal("cancelling") }),
+      },
+    },
   },
   {
     method: "post",
@@ -604,7 +695,12 @@ const OPERATIONS = [
     tags: chatTags,
     role: "operator",
     body: feedbackBody,
-    responses: { 200: { description: "Recorded", schema: ANY } },
+    responses: {
+      200: {
+        description: "Recorded (replaced: an earlier rating of that reply was changed)",
+        schema: z.strictObject({ turn_id: z.string(), replaced: z.boolean() }),
+      },
+    },
   },
   {
     method: "get",
@@ -628,7 +724,9 @@ const OPERATIONS = [
     summary: "Token budgets per module with what was used",
     tags: mindTags,
     role: "viewer",
-    responses: { 200: { description: "Budgets", schema: z.object({ items: z.array(ANY) }) } },
+    responses: {
+      200: { description: "Budgets", schema: z.strictObject({ items: z.array(BUDGET) }) },
+    },
   },
   {
     method: "put",
@@ -637,7 +735,7 @@ const OPERATIONS = [
     tags: mindTags,
     role: "admin",
     body: budgetBody,
-    responses: { 200: { description: "The budget", schema: ANY } },
+    responses: { 200: { description: "The budget", schema: BUDGET_LIMITS } },
   },
   {
     method: "delete",
@@ -645,6 +743,6 @@ const OPERATIONS = [
     summary: "Return a module to its profile's limits",
     tags: mindTags,
     role: "admin",
-    responses: { 200: { description: "The budget", schema: ANY } },
+    responses: { 200: { description: "The budget", schema: BUDGET_LIMITS } },
   },
 ] satisfies readonly Operation[];

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Clock } from "../clock.ts";
+import { type Clock, isoTime } from "../clock.ts";
 import type { IdFactory } from "../ids.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
 import { LlmError } from "../llm/errors.ts";
@@ -31,6 +31,42 @@ export interface JobRecord {
   startedAt?: number;
   finishedAt?: number;
   tokens: number;
+}
+
+/** A job's record as the API shows it (`/reflect`'s `data.job`): snake_case, RFC 3339 times. */
+export interface JobView {
+  id: string;
+  module: string;
+  kind: string;
+  turn_id: string | null;
+  thread_id: string | null;
+  priority: number;
+  status: JobRecord["status"];
+  reason: NonNullable<JobRecord["reason"]> | null;
+  note: string | null;
+  queued_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  tokens: number;
+}
+
+/** The wire form of a job's record. */
+export function jobView(record: JobRecord): JobView {
+  return {
+    id: record.id,
+    module: record.module,
+    kind: record.kind,
+    turn_id: record.turnId,
+    thread_id: record.threadId,
+    priority: record.priority,
+    status: record.status,
+    reason: record.reason ?? null,
+    note: record.note ?? null,
+    queued_at: isoTime(record.queuedAt),
+    started_at: record.startedAt === undefined ? null : isoTime(record.startedAt),
+    finished_at: record.finishedAt === undefined ? null : isoTime(record.finishedAt),
+    tokens: record.tokens,
+  };
 }
 
 interface Queued {
