@@ -333,7 +333,22 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     store: options.store,
     app,
     llmFor: (id) => llm.forModule(id),
-    toolsFor: () => ({ register: (tool) => tools.register(tool, "builtin") }),
+    toolsFor: (pluginId) => ({
+      register: (tool) => tools.register(tool, "builtin"),
+      specs: (names) =>
+        tools.specs().filter((spec) => names === undefined || names.includes(spec.name)),
+      run: (name, args, request) =>
+        tools.call(name, args, {
+          requestedBy: request.requestedBy,
+          module: pluginId,
+          ...(request.threadId !== undefined ? { threadId: request.threadId } : {}),
+          ...(request.turnId !== undefined ? { turnId: request.turnId } : {}),
+          ...(request.projectId !== undefined ? { projectId: request.projectId } : {}),
+          ...(request.workspaceDir ? { workspaceDir: request.workspaceDir } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+        }),
+    }),
+    dataDir: options.dataDir,
     submitTurn: (input) => started().mind.submit(input),
     profile: () => started().mind.profile,
     timeouts: {

@@ -67,6 +67,7 @@ export {
 export type { Grants } from "./sandbox/host.ts";
 export type { WorkerContext } from "./sandbox/worker_types.ts";
 export type { SubmitInput, TurnHandle, TurnOrigin } from "./mind/mind.ts";
+export { toolOutputBlock } from "./mind/mind.ts";
 export type {
   PluginApi,
   PluginEventName,

@@ -47,6 +47,16 @@ export const GDIL_CONFIG = z.strictObject({
     contextTokens: z.number().int().min(1_000).max(64_000).default(8_000).meta(configMeta({
       description: "Tokens of context an execute call may use.",
     })),
+    toolRounds: z.number().int().min(0).max(32).default(8).meta(configMeta({
+      description: "Tool rounds an execute call may use (0: none).",
+    })),
+    tools: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,99}$/)).default([
+      "file_read",
+      "file_write",
+      "file_list",
+    ]).meta(configMeta({
+      description: "Tools an execute call may use, rooted at the project's workspace.",
+    })),
   }).prefault({}),
   templateDirs: z.array(z.string().min(1)).default([]).meta(configMeta({
     description: "Folders with user templates (*.yaml, *.yml, *.json), read at start.",

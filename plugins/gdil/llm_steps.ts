@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { AppError, type ModuleLlm } from "@synth/kernel";
+import {
+  AppError,
+  type ChatMessage,
+  type ModuleLlm,
+  type ToolCall,
+  type ToolSpec,
+} from "@synth/kernel";
 import { z } from "zod";
 import { validatePlan } from "./plan_validate.ts";
 import { PLAN_TASK } from "./types.ts";
@@ -102,6 +108,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   context?: { userId?: string; threadId?: string; turnId?: string };
   limits: { minTasks: number; maxTasks: number };
+  /**
+   * Tools the call may use (execute: the file tools rooted at the project's
+   * workspace) for at most `rounds` rounds; `run` answers one call with the
+   * tool message's content.
+   */
+  tools?: { specs: ToolSpec[]; rounds: number; run(call: ToolCall): Promise<string> };
 }
 
 function schemaOf(call: StepCall): z.ZodType {
@@ -132,24 +144,48 @@ export async function runCall<T>(call: StepCall, options: CallOptions): Promise<
   });
   const system = `${options.system}\n\nAnswer with one JSON object matching this JSON Schema, ` +
     `and nothing else:\n${JSON.stringify(jsonSchema)}`;
-  const messages: Array<{ role: "user" | "assistant"; content: string }> = [
-    { role: "user", content: options.prompt },
-  ];
+  const messages: ChatMessage[] = [{ role: "user", content: options.prompt }];
+  const tools = options.tools && options.tools.specs.length > 0 ? options.tools : null;
+  let rounds = 0;
   let lastText = "";
   for (let attempt = 0; attempt < 2; attempt++) {
     let text: string;
     try {
-      const completion = await options.llm.complete({
-        purpose: attempt === 0 ? call : `${call}_repair`,
-        role: options.role,
-        system,
-        messages,
-        temperature: SETTINGS[call].temperature,
-        maxTokens: SETTINGS[call].maxTokens,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.context ? { context: options.context } : {}),
-      });
-      text = completion.text;
+      for (;;) {
+        // Tool rounds come first; the last request may not call tools.
+        const final = !tools || rounds >= tools.rounds;
+        const completion = await options.llm.complete({
+          purpose: attempt === 0 ? call : `${call}_repair`,
+          role: options.role,
+          system,
+          messages,
+          temperature: SETTINGS[call].temperature,
+          maxTokens: SETTINGS[call].maxTokens,
+          ...(tools
+            ? { tools: tools.specs, ...(final ? { toolChoice: "none" as const } : {}) }
+            : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.context ? { context: options.context } : {}),
+        });
+        if (!tools || final || completion.toolCalls.length === 0) {
+          text = completion.text;
+          break;
+        }
+        rounds++;
+        messages.push({
+          role: "assistant",
+          content: completion.text,
+          toolCalls: completion.toolCalls,
+        });
+        for (const toolCall of completion.toolCalls) {
+          messages.push({
+            role: "tool",
+            toolCallId: toolCall.id,
+            name: toolCall.name,
+            content: await tools.run(toolCall),
+          });
+        }
+      }
     } catch (error) {
       const code = (error as { code?: string }).code ?? "LLM_UNAVAILABLE";
       throw new StepFailure(

@@ -18,8 +18,9 @@ import {
 import { GDIL_CONFIG, type GdilConfig } from "./config.ts";
 import { ProjectRepo } from "./repo.ts";
 import { projectRoutes } from "./routes.ts";
+import { fileRoutes } from "./files.ts";
 import { type Caller, GdilService } from "./service.ts";
-import { findTemplate, loadTemplates } from "./templates.ts";
+import { findTemplate, loadTemplates, templateView } from "./templates.ts";
 import type { Template } from "./types.ts";
 
 const COMMANDS: CommandSpec[] = [
@@ -79,6 +80,7 @@ export const gdilPlugin = definePlugin<GdilConfig, GdilService>({
       },
     });
     projectRoutes(ctx.http, service, list, find);
+    fileRoutes(ctx.http, service, ctx.dataDir);
     ctx.hooks.on(MIND_HOOKS.reply, (view) => service.claim(view));
     ctx.hooks.on(MIND_HOOKS.commands, () => COMMANDS);
     // `GET /api/state`'s legacy `project` and `current_subtask`: the thread's focused project.
@@ -166,7 +168,7 @@ async function runCommand(
           ),
           `Questions: ${template.questions.join(" | ")}`,
         ].join("\n"),
-        template,
+        templateView(template),
       );
     }
     // /project …

@@ -21,8 +21,9 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { Caller, GdilService } from "./service.ts";
 import { eventView } from "./service.ts";
+import { templateView } from "./templates.ts";
 import type { Template } from "./types.ts";
-import { PHASES } from "./types.ts";
+import { EVENT_TYPES, PHASES } from "./types.ts";
 
 const createBody = z.strictObject({
   description: z.string().min(1).max(4_000).optional(),
@@ -74,6 +75,58 @@ const TURN = z.object({
   status: z.string(),
   queue_position: z.number(),
   events_url: z.string(),
+});
+
+const TEMPLATE_SUMMARY = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  category: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  task_count: z.number().int(),
+});
+/** `TemplateView` (templates.ts) for the OpenAPI document. */
+const TEMPLATE = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  category: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  suggested_brief: z.string(),
+  end_transformation: z.string(),
+  questions: z.array(z.string()),
+  tasks: z.array(z.strictObject({
+    key: z.string(),
+    name: z.string(),
+    description: z.string(),
+    priority: z.number().int(),
+    depends_on: z.array(z.string()),
+    estimate: z.strictObject({ iterations: z.number().int(), hours: z.number() }),
+    milestone: z.boolean(),
+  })),
+});
+const EVENT = z.strictObject({
+  project_id: z.string(),
+  seq: z.number().int(),
+  at: z.iso.datetime(),
+  task_id: z.string().nullable(),
+  type: z.enum(EVENT_TYPES),
+  data: z.record(z.string(), z.unknown()),
+});
+const ITERATION = z.strictObject({
+  id: z.string(),
+  task_id: z.string(),
+  n: z.number().int(),
+  turn_id: z.string().nullable(),
+  user_message: z.string().nullable(),
+  output: z.string(),
+  explanation: z.string(),
+  questions: z.array(z.string()),
+  raw_progress: z.unknown().describe("the task_progress the model reported, as it gave it"),
+  progress: z.number(),
+  artifacts: z.array(z.strictObject({ path: z.string(), bytes: z.number(), sha256: z.string() })),
+  started_at: z.iso.datetime(),
+  finished_at: z.iso.datetime(),
 });
 
 const OPERATIONS: readonly Operation[] = [
@@ -157,7 +210,12 @@ const OPERATIONS: readonly Operation[] = [
     tags: ["projects"],
     role: "viewer",
     query: eventsQuery,
-    responses: { 200: { description: "Page of ProjectEvent", schema: PAGE } },
+    responses: {
+      200: {
+        description: "Page of ProjectEvent",
+        schema: z.strictObject({ items: z.array(EVENT), next_cursor: z.string().nullable() }),
+      },
+    },
   },
   {
     method: "get",
@@ -166,7 +224,12 @@ const OPERATIONS: readonly Operation[] = [
     tags: ["projects"],
     role: "viewer",
     query: iterationsQuery,
-    responses: { 200: { description: "Page of iterations", schema: PAGE } },
+    responses: {
+      200: {
+        description: "Page of iterations",
+        schema: z.strictObject({ items: z.array(ITERATION), next_cursor: z.string().nullable() }),
+      },
+    },
   },
   {
     method: "get",
@@ -193,7 +256,10 @@ const OPERATIONS: readonly Operation[] = [
     role: "viewer",
     query: templatesQuery,
     responses: {
-      200: { description: "Templates", schema: z.object({ items: z.array(ANY_OBJECT) }) },
+      200: {
+        description: "Templates",
+        schema: z.strictObject({ items: z.array(TEMPLATE_SUMMARY) }),
+      },
     },
   },
   {
@@ -202,7 +268,7 @@ const OPERATIONS: readonly Operation[] = [
     summary: "A template with its tasks",
     tags: ["projects"],
     role: "viewer",
-    responses: { 200: { description: "Template", schema: ANY_OBJECT } },
+    responses: { 200: { description: "Template", schema: TEMPLATE } },
   },
 ];
 
@@ -357,6 +423,6 @@ export function projectRoutes(
 
   app.get("/templates/:id", (c) => {
     requireRole(c, "viewer");
-    return c.json(find(c.req.param("id")));
+    return c.json(templateView(find(c.req.param("id"))));
   });
 }

@@ -211,3 +211,47 @@ export function findTemplate(templates: readonly Template[], ref: string): Templ
     { status: 409, details: { candidates } },
   );
 }
+
+/** A template as the API shows it (snake_case keys, spec/server.md §2; the files keep camelCase). */
+export interface TemplateView {
+  id: string;
+  name: string;
+  category: string;
+  description: string;
+  tags: string[];
+  suggested_brief: string;
+  end_transformation: string;
+  questions: string[];
+  tasks: Array<{
+    key: string;
+    name: string;
+    description: string;
+    priority: number;
+    depends_on: string[];
+    estimate: { iterations: number; hours: number };
+    milestone: boolean;
+  }>;
+}
+
+/** The wire form of a template (`GET /api/templates/{id}`, `/template <id>`). */
+export function templateView(template: Template): TemplateView {
+  return {
+    id: template.id,
+    name: template.name,
+    category: template.category,
+    description: template.description,
+    tags: template.tags,
+    suggested_brief: template.suggestedBrief,
+    end_transformation: template.endTransformation,
+    questions: template.questions,
+    tasks: template.tasks.map((task) => ({
+      key: task.key,
+      name: task.name,
+      description: task.description,
+      priority: task.priority,
+      depends_on: task.dependsOn,
+      estimate: { iterations: task.estimate.iterations, hours: task.estimate.hours },
+      milestone: task.milestone,
+    })),
+  };
+}

@@ -124,8 +124,16 @@ Deno.test("an interrupted re-embedding resumes where it stopped; meanwhile the s
     assert.match(first.stdout(), /Stopped; run deno task reembed again to resume/);
 
     // A server started meanwhile sees the building space: full-text recall, degraded health.
+    // Its embedder answers only when the server stops, so it cannot finish the job itself.
+    const stalled = {
+      ...embedder,
+      embed: (_texts: readonly string[], options?: { signal?: AbortSignal }) =>
+        new Promise<Float32Array[]>((_resolve, reject) =>
+          options?.signal?.addEventListener("abort", () => reject(options.signal!.reason))
+        ),
+    };
     await using host = await createTestHost({
-      plugins: [createMemoryPlugin({ embedder })],
+      plugins: [createMemoryPlugin({ embedder: stalled })],
       dataDir,
     });
     const health = await (await host.request("/health")).json();

@@ -1,9 +1,7 @@
 import {
-  ANY_OBJECT,
   AppError,
   describe,
   type Operation,
-  PAGE,
   type PluginContext,
   readJson,
   readQuery,
@@ -126,6 +124,7 @@ export function memoryRoutes(
       .groupBy("kind").execute();
     const spaces = await store.db.selectFrom("vector_spaces")
       .select(["provider", "model", "dims", "quality", "status"]).execute();
+    const index = service.vectors.indexInfo();
     return c.json({
       counts: Object.fromEntries(MEMORY_KINDS.map((kind) => [
         kind,
@@ -140,9 +139,18 @@ export function memoryRoutes(
         label: service.embedder.quality === "lexical" ? "lexical" : "semantic",
       },
       spaces,
-      index: { ...service.vectors.indexInfo(), state: service.vectors.state },
+      index: {
+        size: index.size,
+        memory_bytes: index.memoryBytes,
+        kind: index.kind,
+        state: service.vectors.state,
+      },
       queue: await service.vectors.queueSize(),
-      episode_types: service.episodes.catalogue(),
+      episode_types: service.episodes.catalogue().map((type) => ({
+        type: type.type,
+        importance: type.importance,
+        ttl_days: type.ttlDays ?? null,
+      })),
     });
   });
 
@@ -314,7 +322,62 @@ export function memoryRoutes(
   });
 }
 
-const ANY = ANY_OBJECT;
+const MEMORY = z.strictObject({
+  id: z.string(),
+  kind: kindSchema,
+  text: z.string(),
+  source: z.enum(["user", "agent", "tool", "web", "peer", "system"]),
+  trust: z.enum(["high", "medium", "low"]),
+  importance: z.number(),
+  suspicious: z.boolean(),
+  owner_user_id: z.string().nullable(),
+  thread_id: z.string().nullable(),
+  created_at: z.iso.datetime(),
+  expires_at: z.iso.datetime().nullable(),
+  recall_count: z.number().int(),
+});
+const QUALITY = z.enum(["semantic", "lexical"]);
+const STATS = z.strictObject({
+  counts: z.record(kindSchema, z.number().int()),
+  embedder: z.strictObject({
+    id: z.string(),
+    provider: z.string(),
+    model: z.string(),
+    dims: z.number().int(),
+    quality: QUALITY,
+    label: QUALITY,
+  }),
+  spaces: z.array(z.strictObject({
+    provider: z.string(),
+    model: z.string(),
+    dims: z.number().int(),
+    quality: QUALITY,
+    status: z.enum(["active", "building", "retired"]),
+  })),
+  index: z.strictObject({
+    size: z.number().int(),
+    memory_bytes: z.number().int(),
+    kind: z.string(),
+    state: z.enum(["loading", "ready", "reembedding"]),
+  }),
+  queue: z.number().int(),
+  episode_types: z.array(z.strictObject({
+    type: z.string(),
+    importance: z.number(),
+    ttl_days: z.number().nullable(),
+  })),
+});
+/** A background job (`Job` of spec/server.md §4.3, with its times). */
+const JOB = z.strictObject({
+  id: z.string(),
+  type: z.string(),
+  status: z.enum(["queued", "running", "done", "failed", "cancelled"]),
+  progress: z.strictObject({ done: z.number().int(), total: z.number().int().nullable() }),
+  error: z.string().nullable(),
+  created_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+  finished_at: z.iso.datetime().nullable(),
+});
 const tags = ["memory"];
 
 /** The document's view of these routes (the handlers validate with the same schemas). */
@@ -326,7 +389,12 @@ const OPERATIONS = [
     tags,
     role: "viewer",
     query: listQuery,
-    responses: { 200: { description: "Memories", schema: PAGE } },
+    responses: {
+      200: {
+        description: "Memories",
+        schema: z.strictObject({ items: z.array(MEMORY), next_cursor: z.string().nullable() }),
+      },
+    },
   },
   {
     method: "get",
@@ -334,7 +402,7 @@ const OPERATIONS = [
     summary: "Counts by kind, the vector space and the embedding queue",
     tags,
     role: "viewer",
-    responses: { 200: { description: "Statistics", schema: ANY } },
+    responses: { 200: { description: "Statistics", schema: STATS } },
   },
   {
     method: "post",
@@ -343,7 +411,15 @@ const OPERATIONS = [
     tags,
     role: "viewer",
     body: searchBody,
-    responses: { 200: { description: "Scored memories", schema: ANY } },
+    responses: {
+      200: {
+        description: "Scored memories",
+        schema: z.strictObject({
+          items: z.array(z.strictObject({ memory: MEMORY, score: z.number() })),
+          mode: z.enum(["hybrid", "fts_only", "vector_only"]),
+        }),
+      },
+    },
   },
   {
     method: "get",
@@ -361,7 +437,19 @@ const OPERATIONS = [
     tags,
     role: "admin",
     query: importQuery,
-    responses: { 200: { description: "What was (or would be) imported", schema: ANY } },
+    responses: {
+      200: {
+        description: "What was (or would be) imported",
+        schema: z.strictObject({
+          imported: z.number().int(),
+          skipped: z.number().int(),
+          failed: z.array(
+            z.strictObject({ line: z.number().int(), code: z.string(), message: z.string() }),
+          ),
+          dry_run: z.boolean(),
+        }),
+      },
+    },
   },
   {
     method: "post",
@@ -369,7 +457,7 @@ const OPERATIONS = [
     summary: "Re-embed every memory into the configured embedder's space",
     tags,
     role: "admin",
-    responses: { 202: { description: "The job", schema: ANY } },
+    responses: { 202: { description: "The job", schema: JOB } },
   },
   {
     method: "get",
@@ -377,7 +465,7 @@ const OPERATIONS = [
     summary: "A background job's status and progress",
     tags,
     role: "viewer",
-    responses: { 200: { description: "The job", schema: ANY } },
+    responses: { 200: { description: "The job", schema: JOB } },
   },
   {
     method: "get",
@@ -385,7 +473,7 @@ const OPERATIONS = [
     summary: "One memory",
     tags,
     role: "viewer",
-    responses: { 200: { description: "The memory", schema: ANY } },
+    responses: { 200: { description: "The memory", schema: MEMORY } },
   },
   {
     method: "post",
@@ -395,8 +483,8 @@ const OPERATIONS = [
     role: "operator",
     body: createBody,
     responses: {
-      201: { description: "Added", schema: ANY },
-      200: { description: "Already known: reinforced", schema: ANY },
+      201: { description: "Added", schema: MEMORY },
+      200: { description: "Already known: reinforced", schema: MEMORY },
     },
   },
   {
@@ -406,7 +494,7 @@ const OPERATIONS = [
     tags,
     role: "operator",
     body: patchBody,
-    responses: { 200: { description: "The memory", schema: ANY } },
+    responses: { 200: { description: "The memory", schema: MEMORY } },
   },
   {
     method: "delete",
@@ -423,6 +511,11 @@ const OPERATIONS = [
     tags,
     role: "operator",
     body: forgetBody,
-    responses: { 200: { description: "What was forgotten", schema: ANY } },
+    responses: {
+      200: {
+        description: "What was forgotten",
+        schema: z.strictObject({ forgotten: z.number().int(), ids: z.array(z.string()) }),
+      },
+    },
   },
 ] satisfies readonly Operation[];

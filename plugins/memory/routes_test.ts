@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createTestHost, type TestHost } from "@synth/testing";
+import { z } from "zod";
 import { type MemoryApi, memoryPlugin } from "./mod.ts";
 
 const json = (body: unknown, method = "POST"): RequestInit => ({
@@ -78,9 +79,16 @@ Deno.test("bad input gets a 4xx naming the field and leaves the store unchanged"
   assert.equal(await count(host), before);
 });
 
-Deno.test("GET /api/memories pages newest first; search returns scores; stats label the embedder", async () => {
+Deno.test("GET /api/memories pages newest first; search returns scores; stats label the embedder, in snake_case", async () => {
   await using host = await createTestHost({ plugins: [memoryPlugin] });
   const memory = host.api<MemoryApi>("memory");
+  memory.episodes.register({
+    type: "release.shipped",
+    schema: z.strictObject({ version: z.string() }),
+    summarize: (payload) => `shipped ${payload.version}`,
+    importance: 0.5,
+    ttlDays: 30,
+  });
   for (let i = 0; i < 5; i++) {
     await host.request(
       "/api/memories",
@@ -107,6 +115,11 @@ Deno.test("GET /api/memories pages newest first; search returns scores; stats la
   assert.equal(stats.counts.semantic, 5);
   assert.equal(stats.embedder.label, "lexical");
   assert.equal(stats.embedder.id, "lexical/lexical-hash-v1/384");
+  assert.deepEqual(Object.keys(stats.index).sort(), ["kind", "memory_bytes", "size", "state"]);
+  assert.ok(stats.index.memory_bytes > 0);
+  assert.deepEqual(stats.episode_types, [
+    { type: "release.shipped", importance: 0.5, ttl_days: 30 },
+  ]);
 });
 
 Deno.test("PATCH changes only importance, expiry and the suspicious flag", async () => {

@@ -14,6 +14,7 @@ import {
   definePlugin,
   describe,
   type Impulse,
+  isoTime,
   MIND_HOOKS,
   type MindEventInput,
   type Operation,
@@ -40,19 +41,19 @@ import {
   unsupported,
 } from "./features.ts";
 
-/** A concern as the API shows it. */
+/** A concern as the API shows it (snake_case keys, RFC 3339 times; spec/server.md §2). */
 export interface Concern {
   id: string;
-  threadId: string;
-  turnId: string;
+  thread_id: string;
+  turn_id: string;
   kind: "reply" | "ambiguity" | "tool";
   u: number;
   signals: Record<string, number | null>;
-  openedAt: number;
-  resolvedAt: number | null;
+  opened_at: string;
+  resolved_at: string | null;
   status: "open" | "confirmed" | "refuted" | "expired" | "superseded";
-  resolvedByTurnId: string | null;
-  openingImpulse: { dp: number; da: number; dd: number };
+  resolved_by_turn_id: string | null;
+  opening_impulse: { dp: number; da: number; dd: number };
   evidence: { type: string; ref: string } | null;
 }
 
@@ -67,19 +68,45 @@ function openConcerns(db: Db, threadId: string) {
 function toConcern(row: Row): Concern {
   return {
     id: row.id,
-    threadId: row.thread_id,
-    turnId: row.turn_id,
+    thread_id: row.thread_id,
+    turn_id: row.turn_id,
     kind: row.kind,
     u: row.u,
     signals: JSON.parse(row.signals),
-    openedAt: row.opened_at,
-    resolvedAt: row.resolved_at,
+    opened_at: isoTime(row.opened_at),
+    resolved_at: row.resolved_at === null ? null : isoTime(row.resolved_at),
     status: row.status,
-    resolvedByTurnId: row.resolved_by_turn_id,
-    openingImpulse: JSON.parse(row.opening_impulse),
+    resolved_by_turn_id: row.resolved_by_turn_id,
+    opening_impulse: JSON.parse(row.opening_impulse),
     evidence: row.evidence ? JSON.parse(row.evidence) : null,
   };
 }
+
+const STATUSES = ["open", "confirmed", "refuted", "expired", "superseded"] as const;
+
+/** {@link Concern} for the OpenAPI document. */
+const CONCERN = z.strictObject({
+  id: z.string(),
+  thread_id: z.string(),
+  turn_id: z.string(),
+  kind: z.enum(["reply", "ambiguity", "tool"]),
+  u: z.number(),
+  signals: z.record(z.string(), z.number().nullable()),
+  opened_at: z.iso.datetime(),
+  resolved_at: z.iso.datetime().nullable(),
+  status: z.enum(STATUSES),
+  resolved_by_turn_id: z.string().nullable(),
+  opening_impulse: z.strictObject({ dp: z.number(), da: z.number(), dd: z.number() }),
+  evidence: z.strictObject({ type: z.string(), ref: z.string() }).nullable(),
+});
+/** The impulse a resolution applied. */
+const IMPULSE = z.strictObject({
+  label: z.string(),
+  dp: z.number().optional(),
+  da: z.number().optional(),
+  dd: z.number().optional(),
+  reason: z.string(),
+});
 
 /** What a turn prepared for stage 10. */
 interface Pending {
@@ -104,7 +131,7 @@ const resolveBody = z.strictObject({
   note: z.string().max(1_000).optional(),
 });
 const listQuery = z.strictObject({
-  status: z.enum(["open", "confirmed", "refuted", "expired", "superseded"]).optional(),
+  status: z.enum(STATUSES).optional(),
   thread_id: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -656,7 +683,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           role: "viewer",
           query: listQuery,
           responses: {
-            200: { description: "Concerns", schema: z.record(z.string(), z.unknown()) },
+            200: { description: "Concerns", schema: z.strictObject({ items: z.array(CONCERN) }) },
           },
         },
         {
@@ -666,7 +693,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           tags: ["mind"],
           role: "viewer",
           responses: {
-            200: { description: "The concern", schema: z.record(z.string(), z.unknown()) },
+            200: { description: "The concern", schema: CONCERN },
           },
         },
         {
@@ -677,7 +704,10 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           role: "operator",
           body: resolveBody,
           responses: {
-            200: { description: "Resolved", schema: z.record(z.string(), z.unknown()) },
+            200: {
+              description: "Resolved, with the impulse it applied",
+              schema: z.strictObject({ concern: CONCERN, impulse: IMPULSE }),
+            },
           },
         },
       ] satisfies readonly Operation[],

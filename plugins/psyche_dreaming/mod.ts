@@ -42,8 +42,9 @@ export interface DreamingOptions {
   embedder?: Embedder;
 }
 
+const SET_STATUSES = ["ready", "parse_failed", "resolved", "expired", "discarded", "late"] as const;
 const forecastQuery = z.strictObject({
-  status: z.enum(["ready", "parse_failed", "resolved", "expired", "discarded", "late"]).optional(),
+  status: z.enum(SET_STATUSES).optional(),
   thread_id: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -65,6 +66,81 @@ function fromBlob(blob: Uint8Array): Float32Array {
 }
 
 type Ctx = PluginContext<unknown>;
+
+/** A set's resolution as stored (`psyche_dreaming_sets.resolution`, camelCase JSON). */
+interface StoredResolution {
+  turnId: string;
+  alignment: number;
+  surprise: number;
+  best: number;
+  intentHit: boolean;
+}
+
+/** A set's resolution as the API shows it (spec/server.md §2: snake_case). */
+export interface ForecastResolution {
+  turn_id: string;
+  alignment: number;
+  surprise: number;
+  best: number;
+  intent_hit: boolean;
+}
+
+/** The wire form of a stored resolution. */
+function resolutionView(json: string): ForecastResolution {
+  const stored = JSON.parse(json) as StoredResolution;
+  return {
+    turn_id: stored.turnId,
+    alignment: stored.alignment,
+    surprise: stored.surprise,
+    best: stored.best,
+    intent_hit: stored.intentHit,
+  };
+}
+
+const RESOLUTION = z.strictObject({
+  turn_id: z.string(),
+  alignment: z.number(),
+  surprise: z.number(),
+  best: z.number().int(),
+  intent_hit: z.boolean(),
+});
+/** A forecast set for the OpenAPI document (no vectors). */
+const FORECAST_SET = z.strictObject({
+  id: z.string(),
+  thread_id: z.string(),
+  turn_id: z.string(),
+  created_at: z.iso.datetime(),
+  model: z.string(),
+  status: z.enum(SET_STATUSES),
+  quality: z.enum(["semantic", "lexical"]),
+  embedder_id: z.string(),
+  items: z.array(z.strictObject({
+    text: z.string(),
+    p: z.number(),
+    intent: z.string(),
+    sim: z.number().nullable(),
+  })),
+  resolution: RESOLUTION.nullable(),
+  resolved_at: z.iso.datetime().nullable(),
+  seen_by_turn_id: z.string().nullable(),
+  error: z.string().nullable(),
+  raw: z.string().nullable(),
+});
+const ACCURACY = z.strictObject({
+  sets: z.number().int(),
+  alignment: z.number(),
+  surprise: z.number(),
+  intent_hit_rate: z.number(),
+}).nullable();
+const CALIBRATION = z.strictObject({
+  window: z.number().int(),
+  embedder: z.enum(["semantic", "lexical"]),
+  note: z.string().optional(),
+  semantic: ACCURACY,
+  lexical: ACCURACY,
+  counts: z.record(z.string(), z.number().int()),
+  parse_failure_rate: z.number().nullable(),
+});
 
 /** What a resolution left for the rest of the turn. */
 interface TurnResolution {
@@ -144,7 +220,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         }));
         const result = resolveForecast(items, view.appraisal.intent);
         const q = set.quality === "semantic" ? 1 : view.profile.dreaming.lexicalWeight;
-        const resolution = {
+        const resolution: StoredResolution = {
           turnId: view.turnId,
           alignment: result.alignment,
           surprise: result.surprise,
@@ -406,7 +482,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           embedder_id: set.embedder_id,
           items: items.filter((item) => item.set_id === set.id)
             .map(({ text, p, intent, sim }) => ({ text, p, intent, sim })),
-          resolution: set.resolution === null ? null : JSON.parse(set.resolution),
+          resolution: set.resolution === null ? null : resolutionView(set.resolution),
           resolved_at: set.resolved_at === null ? null : new Date(set.resolved_at).toISOString(),
           seen_by_turn_id: set.seen_by_turn_id,
           error: set.error,
@@ -442,7 +518,10 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
             role: "viewer",
             query: forecastQuery,
             responses: {
-              200: { description: "Forecast sets", schema: z.record(z.string(), z.unknown()) },
+              200: {
+                description: "Forecast sets",
+                schema: z.strictObject({ items: z.array(FORECAST_SET) }),
+              },
             },
           },
           {
@@ -453,7 +532,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
             role: "viewer",
             query: calibrationQuery,
             responses: {
-              200: { description: "Calibration", schema: z.record(z.string(), z.unknown()) },
+              200: { description: "Calibration", schema: CALIBRATION },
             },
           },
           {
@@ -463,7 +542,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
             tags: ["mind"],
             role: "viewer",
             responses: {
-              200: { description: "The set", schema: z.record(z.string(), z.unknown()) },
+              200: { description: "The set", schema: FORECAST_SET },
             },
           },
         ] satisfies readonly Operation[],
@@ -503,13 +582,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           .where("status", "=", "resolved").orderBy("resolved_at", "desc").limit(window).execute();
         const summarise = (quality: "semantic" | "lexical") => {
           const list = resolved.filter((row) => row.quality === quality)
-            .map((row) =>
-              JSON.parse(row.resolution!) as {
-                alignment: number;
-                surprise: number;
-                intentHit: boolean;
-              }
-            );
+            .map((row) => resolutionView(row.resolution!));
           if (list.length === 0) return null;
           const mean = (values: number[]) =>
             values.reduce((sum, value) => sum + value, 0) / values.length;
@@ -517,7 +590,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
             sets: list.length,
             alignment: mean(list.map((item) => item.alignment)),
             surprise: mean(list.map((item) => item.surprise)),
-            intent_hit_rate: list.filter((item) => item.intentHit).length / list.length,
+            intent_hit_rate: list.filter((item) => item.intent_hit).length / list.length,
           };
         };
         const counts = await db.selectFrom("psyche_dreaming_sets")
@@ -560,7 +633,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           pending: set.status === "ready" ? { id: set.id, items } : null,
           latest_status: set.status,
           last_resolution: lastResolved
-            ? { set_id: lastResolved.id, ...JSON.parse(lastResolved.resolution!) }
+            ? { set_id: lastResolved.id, ...resolutionView(lastResolved.resolution!) }
             : null,
         };
       }

@@ -15,6 +15,7 @@ import {
   describe,
   type Embedder,
   type Impulse,
+  isoTime,
   type JobContext,
   MIND_HOOKS,
   type MindEventInput,
@@ -38,7 +39,7 @@ export interface PurposeOptions {
   embedder?: Embedder;
 }
 
-/** A narrative version as the API shows it. */
+/** A narrative version (times in epoch ms; {@link versionView} is what the API shows). */
 export interface NarrativeVersion {
   version: number;
   text: string;
@@ -49,6 +50,44 @@ export interface NarrativeVersion {
   diff: Array<{ op: "=" | "+" | "-"; text: string }>;
   statements: string[];
 }
+
+/** A narrative version as the API shows it (snake_case keys, RFC 3339 times). */
+export interface NarrativeVersionView {
+  version: number;
+  text: string;
+  words: number;
+  created_at: string;
+  reason: NarrativeVersion["reason"];
+  source_reflection_id: string | null;
+  diff: NarrativeVersion["diff"];
+  statements: string[];
+}
+
+/** The wire form of a version. */
+export function versionView(version: NarrativeVersion): NarrativeVersionView {
+  return {
+    version: version.version,
+    text: version.text,
+    words: version.words,
+    created_at: isoTime(version.createdAt),
+    reason: version.reason,
+    source_reflection_id: version.sourceReflectionId,
+    diff: version.diff,
+    statements: version.statements,
+  };
+}
+
+/** {@link NarrativeVersionView} for the OpenAPI document. */
+const VERSION = z.strictObject({
+  version: z.number().int(),
+  text: z.string(),
+  words: z.number().int(),
+  created_at: z.iso.datetime(),
+  reason: z.enum(["initial", "reflection", "manual", "rollback"]),
+  source_reflection_id: z.string().nullable(),
+  diff: z.array(z.strictObject({ op: z.enum(["=", "+", "-"]), text: z.string() })),
+  statements: z.array(z.string()),
+});
 
 interface DriftState {
   drifting: boolean;
@@ -734,7 +773,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           return answer(
             true,
             rows.map((row) => `v${row.version} ${row.reason} ${row.words} words`).join("\n"),
-            rows.map(toVersion),
+            rows.map((row) => versionView(toVersion(row))),
           );
         }
         if (sub === "diff") {
@@ -774,7 +813,11 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           }
           try {
             const version = await rollback(n);
-            return answer(true, `Narrative v${version.version} restores v${n}.`, version);
+            return answer(
+              true,
+              `Narrative v${version.version} restores v${n}.`,
+              versionView(version),
+            );
           } catch (error) {
             return answer(false, (error as Error).message);
           }
@@ -795,7 +838,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             tags: ["mind"],
             role: "viewer",
             responses: {
-              200: { description: "The narrative", schema: z.record(z.string(), z.unknown()) },
+              200: { description: "The narrative", schema: VERSION },
             },
           },
           {
@@ -805,7 +848,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             tags: ["mind"],
             role: "viewer",
             responses: {
-              200: { description: "Versions", schema: z.record(z.string(), z.unknown()) },
+              200: { description: "Versions", schema: z.strictObject({ items: z.array(VERSION) }) },
             },
           },
           {
@@ -816,7 +859,10 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             role: "viewer",
             query: diffQuery,
             responses: {
-              200: { description: "The version", schema: z.record(z.string(), z.unknown()) },
+              200: {
+                description: "The version (with diff_from, its diff from that version)",
+                schema: VERSION.extend({ diff_from: z.number().int().optional() }),
+              },
             },
           },
           {
@@ -827,20 +873,20 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             tags: ["mind"],
             role: "operator",
             responses: {
-              201: { description: "The new version", schema: z.record(z.string(), z.unknown()) },
+              201: { description: "The new version", schema: VERSION },
             },
           },
         ] satisfies readonly Operation[],
       );
       ctx.http.get("/narrative", async (c) => {
         requireRole(c, "viewer");
-        return c.json(await current());
+        return c.json(versionView(await current()));
       });
       ctx.http.get("/narrative/versions", async (c) => {
         requireRole(c, "viewer");
         const rows = await db.selectFrom("psyche_purpose_versions").selectAll().orderBy("version")
           .execute();
-        return c.json({ items: rows.map(toVersion) });
+        return c.json({ items: rows.map((row) => versionView(toVersion(row))) });
       });
       ctx.http.get("/narrative/versions/:n", async (c) => {
         requireRole(c, "viewer");
@@ -857,7 +903,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           });
         }
         const query = readQuery(c, diffQuery);
-        const version = toVersion(row);
+        const version = versionView(toVersion(row));
         if (query.diff_from === undefined) return c.json(version);
         const from = await db.selectFrom("psyche_purpose_versions").select("text").where(
           "version",
@@ -884,7 +930,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       ctx.http.post("/narrative/versions/:n/restore", async (c) => {
         requireRole(c, "operator");
         const version = await rollback(versionParam(c.req.param("n")));
-        return c.json(version, 201);
+        return c.json(versionView(version), 201);
       });
     },
   });

@@ -16,6 +16,7 @@ import {
   describe,
   type HistoryMessage,
   type Impulse,
+  isoTime,
   type JobContext,
   MIND_HOOKS,
   type MindEventInput,
@@ -44,6 +45,50 @@ export const ReflectionOut = z.object({
 
 /** A validated reflection. */
 export type Reflection = z.output<typeof ReflectionOut>;
+
+/** A reflection's output as the API shows it (snake_case keys; spec/server.md §2). */
+export interface ReflectionView {
+  coherence: number;
+  alignment: number;
+  issues: string[];
+  instructions: string[];
+  insight: string | null;
+  self_statement: string;
+}
+
+/** The wire form of a stored output (`psyche_reflection_runs.output`, a {@link Reflection}). */
+function outputView(json: string): ReflectionView {
+  const output = JSON.parse(json) as Reflection;
+  return {
+    coherence: output.coherence,
+    alignment: output.alignment,
+    issues: output.issues,
+    instructions: output.instructions,
+    insight: output.insight,
+    self_statement: output.selfStatement,
+  };
+}
+
+/** A reflection run for the OpenAPI document. */
+const RUN = z.strictObject({
+  id: z.string(),
+  at: z.iso.datetime(),
+  thread_id: z.string().nullable(),
+  triggers: z.array(z.strictObject({ trigger: z.string(), value: z.string() })),
+  primary_trigger: z.string(),
+  status: z.enum(["done", "failed"]),
+  output: z.strictObject({
+    coherence: z.number(),
+    alignment: z.number(),
+    issues: z.array(z.string()),
+    instructions: z.array(z.string()),
+    insight: z.string().nullable(),
+    self_statement: z.string(),
+  }).nullable(),
+  error: z.string().nullable(),
+  raw: z.string().nullable(),
+  repaired: z.boolean(),
+});
 
 /** Why a reflection runs. */
 export type Trigger = "explicit" | "distress" | "drift" | "periodic";
@@ -432,7 +477,12 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         // Reflections that produced an insight (R§2.3 derived it from the turn count).
         insights: await state.get<number>("insights") ?? 0,
         last: last
-          ? { id: last.id, at: last.at, trigger: last.primary_trigger, ...JSON.parse(last.output!) }
+          ? {
+            id: last.id,
+            at: isoTime(last.at),
+            trigger: last.primary_trigger,
+            ...outputView(last.output!),
+          }
           : null,
         next_periodic_in: Math.max(0, interval - (c.turns - c.lastAttemptTurn)),
         active_instructions: await state.get<Active>("active") ?? null,
@@ -459,7 +509,9 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           tags: ["mind"],
           role: "viewer",
           query: listQuery,
-          responses: { 200: { description: "Runs", schema: z.record(z.string(), z.unknown()) } },
+          responses: {
+            200: { description: "Runs", schema: z.strictObject({ items: z.array(RUN) }) },
+          },
         },
         {
           method: "get",
@@ -467,7 +519,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           summary: "One reflection run",
           tags: ["mind"],
           role: "viewer",
-          responses: { 200: { description: "The run", schema: z.record(z.string(), z.unknown()) } },
+          responses: { 200: { description: "The run", schema: RUN } },
         },
       ] satisfies readonly Operation[],
     );
@@ -502,7 +554,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         triggers: JSON.parse(row.triggers),
         primary_trigger: row.primary_trigger,
         status: row.status,
-        output: row.output ? JSON.parse(row.output) : null,
+        output: row.output ? outputView(row.output) : null,
         error: row.error,
         raw: mayReadRaw ? row.raw : null,
         repaired: row.repaired === 1,

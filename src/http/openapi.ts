@@ -109,7 +109,8 @@ export function describe(app: OpenAPIHono<AppEnv>, operations: readonly Operatio
     });
     app.openAPIRegistry.registerPath({
       method: operation.method,
-      path: operation.path.replace(/:(\w+)/g, "{$1}"),
+      // A Hono pattern's regex suffix (`:path{.+}`) is not part of the document's path.
+      path: operation.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}"),
       summary: operation.summary,
       tags: operation.tags,
       ...(operation.role === "public" ? { security: [] } : {}),

@@ -61,6 +61,8 @@ export interface CreatePluginHostOptions {
   llmFor: (pluginId: string) => ModuleLlm;
   /** The tool registry a plugin registers into. @default one that refuses every tool */
   toolsFor?: (pluginId: string) => ToolRegistrar;
+  /** The data directory. @default "" (no files) */
+  dataDir?: string;
   /** Queues a turn on the mind. @default refuses (no mind in this host) */
   submitTurn?: PluginContext["submitTurn"];
   /** The mind's profile (loaded before setup). */
@@ -226,7 +228,10 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
         }
         return options.submitTurn(input);
       },
+      dataDir: options.dataDir ?? "",
       tools: options.toolsFor?.(id) ?? {
+        specs: () => [],
+        run: () => Promise.reject(new Error("This host has no tools")),
         register() {
           throw new PluginError(
             PLUGIN_ERROR_CODES.SETUP_FAILED,

@@ -11,7 +11,8 @@ import type { Logger } from "../telemetry/logger.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
 import type { Profile } from "../mind/profile.ts";
 import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
-import type { ToolDefinition } from "../tools/types.ts";
+import type { ToolDefinition, ToolResult } from "../tools/types.ts";
+import type { ToolSpec } from "../llm/types.ts";
 import type { SubmitInput, TurnHandle } from "../mind/mind.ts";
 
 /**
@@ -21,8 +22,26 @@ import type { SubmitInput, TurnHandle } from "../mind/mind.ts";
  */
 export const TOOL_PLUGIN: unique symbol = Symbol("synth.toolPlugin");
 
-/** Where tool plugins register their tools (spec/tools.md §1). */
+/** Where tool plugins register their tools (spec/tools.md §1), and plugins run them. */
 export interface ToolRegistrar {
+  /** The enabled tools (or those named) as the model sees them. */
+  specs(names?: readonly string[]): ToolSpec[];
+  /**
+   * Runs a tool for a plugin (a project step's file tools): recorded,
+   * approvals applied by risk; failures are results.
+   */
+  run(
+    name: string,
+    args: unknown,
+    request: {
+      requestedBy: string;
+      threadId?: string | null;
+      turnId?: string | null;
+      projectId?: string | null;
+      workspaceDir?: string;
+      signal?: AbortSignal;
+    },
+  ): Promise<{ runId: string | null; result: ToolResult }>;
   /**
    * Adds a tool, attributed to the registering plugin.
    *
@@ -110,8 +129,10 @@ export interface PluginContext<Config = unknown> {
   readonly health: HealthRegistrar;
   /** The turn pipeline's and other plugins' extension points. */
   readonly hooks: PluginHooks;
-  /** Registers tools (the `tool_*` plugins). */
+  /** Registers tools (the `tool_*` plugins) and runs them. */
   readonly tools: ToolRegistrar;
+  /** The data directory (absolute): a plugin's own folders live under it. */
+  readonly dataDir: string;
   /**
    * Queues a turn on the mind (a project step): it runs through the whole
    * pipeline; set `origin` so the plugin's `mind.reply` handler claims it.

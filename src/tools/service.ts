@@ -108,6 +108,11 @@ export interface RunRequest {
   approverId?: string | null;
   /** Aborting cancels the run (waiting or running). */
   signal?: AbortSignal;
+  /**
+   * The workspace of workspace tools (a project's folder, created when
+   * missing); absent, the requesting user's workspace.
+   */
+  workspaceDir?: string;
 }
 
 /** A started run: its record now, its result when it ends. */
@@ -526,9 +531,13 @@ export function createToolService(options: ToolServiceOptions): ToolService {
         throw error;
       }
       try {
-        const workspace = def.workspace
-          ? await userWorkspace(options.dataDir, request.requestedBy ?? "local")
-          : null;
+        const workspace = !def.workspace
+          ? null
+          : request.workspaceDir
+          ? await Deno.mkdir(request.workspaceDir, { recursive: true }).then(() =>
+            Deno.realPath(request.workspaceDir!)
+          )
+          : await userWorkspace(options.dataDir, request.requestedBy ?? "local");
         if (!def.workspace) await Deno.mkdir(emptyDir, { recursive: true });
         const result = await invokeTool(def, args, {
           config,

@@ -7,8 +7,24 @@
  * no page errors and no serious accessibility violations.
  */
 import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import type { MemoryApi } from "../../plugins/memory/mod.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+
+/** The forecast the fake gives for the next user message (the dreaming plugin's JSON). */
+const FORECAST = JSON.stringify([
+  { text: "How do I deploy it?", probability: 0.6, intent: "question" },
+  { text: "Thanks, that helps.", probability: 0.3, intent: "thank" },
+  { text: "That is wrong.", probability: 0.1, intent: "correct" },
+]);
+
+/** One section of the open "Why this reply" panel, by its heading. */
+function panelSection(page: Page, heading: string) {
+  return page.getByRole("dialog", { name: "Why this reply" }).locator("section", {
+    has: page.getByRole("heading", { name: heading }),
+  });
+}
 
 Deno.test(
   "assets are hashed and cached immutable; documents are no-cache with the strict CSP",
@@ -139,6 +155,130 @@ Deno.test(
       await page.getByRole("heading", { name: "Chat" }).waitFor();
       session.check();
     } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);
+
+Deno.test(
+  "Why this reply on a later turn lists recalled memories with scores and the forecast against the message",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    fake.script({
+      reply: [
+        { reply: { text: "Happy to help with the release." } },
+        { reply: { text: "Run the deploy script." } },
+      ],
+      forecast: [{ reply: { text: FORECAST }, times: 10 }],
+    });
+    const { host, url } = await e2eServer(fake);
+    // A memory the second message recalls (its words: deploy).
+    const created = await host.request("/api/memories", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "The deploy script lives in ops/deploy.sh and needs the VPN" }),
+    });
+    assert.equal(created.status, 201);
+    const memoryId = (await created.json()).id as string;
+    await host.api<MemoryApi>("memory").flushEmbeddings();
+    // The forecast job runs after the first turn completes; this settles when it has finished.
+    const jobs: string[] = [];
+    let unsubscribe = () => {};
+    const forecastDone = new Promise<void>((resolve, reject) => {
+      unsubscribe = host.kernel.bus.subscribe("mind.job", (event) => {
+        if (event.data.kind !== "forecast") return;
+        jobs.push(event.data.status);
+        if (event.data.status === "done") resolve();
+        if (event.data.status === "failed" || event.data.status === "skipped") {
+          reject(new Error(`the forecast job ${event.data.status}: ${event.data.reason}`));
+        }
+      });
+    });
+    forecastDone.catch(() => {}); // Awaited after the first turn; a failure before that is not unhandled.
+    const threads = new Set<string>();
+    const unsubscribeTurns = host.kernel.bus.subscribe("mind.turn.completed", (event) => {
+      threads.add(event.data.threadId);
+    });
+    const session = await openPage(`${url}/chat`);
+    const { page } = session;
+    try {
+      await page.getByRole("heading", { name: "Chat" }).waitFor();
+      const composer = page.getByRole("textbox", { name: "Message" });
+      await composer.fill("Help me with the release of the web app");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator("article.assistant[data-status=completed]").waitFor();
+      await forecastDone;
+      await host.kernel.mind.scheduler.idle();
+      assert.deepEqual(jobs, ["queued", "running", "done"]);
+
+      // The same thread: the forecast made after the first turn meets this message.
+      await composer.fill("How do I deploy it?");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator("article.assistant[data-status=completed]").nth(1).waitFor();
+      assert.equal(threads.size, 1, "both turns in one thread");
+
+      const panel = page.getByRole("dialog", { name: "Why this reply" });
+      await page.getByRole("button", { name: "Why this reply" }).nth(1).click();
+      await panel.waitFor();
+      const memories = panelSection(page, "Recalled memories");
+      const recalled = memories.locator("li", {
+        has: page.locator(`a[href="/mind/memory?id=${memoryId}"]`),
+      });
+      await recalled.first().waitFor();
+      assert.match((await recalled.first().textContent()) ?? "", /semantic\s+score \d\.\d{3}\b/);
+      const forecast = panelSection(page, "Forecast vs your message");
+      const forecastText = (await forecast.textContent()) ?? "";
+      assert.match(forecastText, /Status: resolved/);
+      assert.match(forecastText, /alignment \d\.\d\d/);
+      assert.match(forecastText, /surprise \d\.\d\d/);
+      const items = forecast.locator("li");
+      assert.equal(await items.count(), 3);
+      assert.match(
+        (await items.nth(0).textContent()) ?? "",
+        /How do I deploy it\?\s+p 0\.60, similarity \d\.\d\d/,
+      );
+      assert.match((await items.nth(1).textContent()) ?? "", /Thanks, that helps\.\s+p 0\.30/);
+      assert.match((await items.nth(2).textContent()) ?? "", /That is wrong\.\s+p 0\.10/);
+      const affect = (await panelSection(page, "Affect before → after").textContent()) ?? "";
+      for (const axis of ["Pleasure", "Arousal", "Dominance"]) {
+        assert.match(affect, new RegExp(`${axis}: [+−-]?\\d\\.\\d+ → [+−-]?\\d\\.\\d+`));
+      }
+      assert.match((await panelSection(page, "Prompt fragments").textContent()) ?? "", /persona/);
+      for (
+        const heading of [
+          "Prompt fragments",
+          "Recalled memories",
+          "Affect before → after",
+          "Forecast vs your message",
+        ]
+      ) {
+        assert.doesNotMatch(
+          (await panelSection(page, heading).textContent()) ?? "",
+          /Not recorded for this turn/,
+          `${heading} is recorded for the second turn`,
+        );
+      }
+      await axe(page, "the influence panel with memories and a forecast");
+      await screenshot(page, "chat-why-1280");
+      await page.keyboard.press("Escape");
+      await panel.waitFor({ state: "hidden" });
+
+      // The first turn had no forecast to meet: that section alone says so.
+      await page.getByRole("button", { name: "Why this reply" }).first().click();
+      await panel.waitFor();
+      await forecast.getByText("Not recorded for this turn").waitFor();
+      assert.doesNotMatch(
+        (await panelSection(page, "Affect before → after").textContent()) ?? "",
+        /Not recorded for this turn/,
+      );
+      await page.keyboard.press("Escape");
+      await panel.waitFor({ state: "hidden" });
+      session.check();
+    } finally {
+      unsubscribe();
+      unsubscribeTurns();
       await session.close();
       await host.close();
     }

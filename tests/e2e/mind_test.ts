@@ -154,18 +154,21 @@ Deno.test(
       const narrative = page.locator("sm-narrative-card");
       await narrative.locator("tr[data-version='2']").waitFor();
       await narrative.locator("tr[data-version='1']").waitFor();
+      const date = narrative.locator("tr[data-version='2'] td[data-label='Date']");
+      assert.match((await date.textContent()) ?? "", /\d/, "the version's created_at is shown");
       await narrative.locator("ins").first().waitFor();
       assert.ok((await narrative.locator("del").count()) > 0, "removed words are struck through");
       assert.match((await narrative.locator("ins").first().textContent()) ?? "", /\S/);
       assert.equal(await computed(narrative.locator("ins"), "textDecorationLine"), "underline");
       assert.equal(await computed(narrative.locator("del"), "textDecorationLine"), "line-through");
 
-      // A reflection: newest first, expandable to its issues and instructions.
+      // A reflection: newest first, expandable to its issues, instructions and self statement.
       const reflect = await api(url, "/api/reflect", "POST", {});
       assert.equal(reflect.json.success, true, JSON.stringify(reflect.json));
       const reflections = page.locator("sm-reflections-card");
       await reflections.getByText("Short answers leave people guessing.").click();
       await reflections.getByText("Ask one clarifying question when a request is vague.").waitFor();
+      await reflections.getByText("I try to be clear and kind.").waitFor();
 
       // Token spend: a module at 85 % of its budget is amber, one past it red and "over budget".
       await host.kernel.mind.scheduler.idle();

@@ -274,11 +274,16 @@ async function send(
   return { status: response.status, type, body, text };
 }
 
+/** `format: date-time` as spec/server.md §2 writes times: `2026-01-02T03:04:05.678Z`. */
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 const isJson = (type: string) => /^application\/([\w.-]+\+)?json\b/.test(type);
 
 /** Validates answers against the document and collects what differs. */
 function createContract(document: OpenApiDocument) {
   const ajv = new Ajv2020({ strict: false, allErrors: false });
+  // Times on the wire are RFC 3339 UTC with milliseconds and `Z` (spec/server.md §2).
+  ajv.addFormat("date-time", RFC3339_UTC);
   const rewrite = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(rewrite);
     if (value === null || typeof value !== "object") return value;

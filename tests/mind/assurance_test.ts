@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "./helpers.ts";
 
+/** Times on the wire (spec/server.md §2). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UNSURE =
   "I think it might possibly work if you restart it, but maybe not. Perhaps try the staging copy first. <confidence>0.2</confidence>";
 
@@ -81,14 +83,36 @@ Deno.test("a concern without evidence expires after 3 turns, with no impulse and
   assert.deepEqual(await db.selectFrom("psyche_assurance_samples").selectAll().execute(), []);
 });
 
-Deno.test("an operator resolves a concern through the API; a second resolve is 409", async () => {
+Deno.test("an operator resolves a concern through the API (snake_case, RFC 3339 times); a second resolve is 409", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   fake.sceneFirst({ match: { purpose: "reply" }, reply: { text: UNSURE } });
-  await chat(host, "How do I restart the payment service safely during business hours?");
+  const reply = await chat(
+    host,
+    "How do I restart the payment service safely during business hours?",
+  );
   const list = await (await host.request("/api/concerns?status=open")).json();
   assert.equal(list.items.length, 1);
   const id = list.items[0].id;
+  assert.deepEqual(
+    {
+      thread_id: list.items[0].thread_id,
+      turn_id: list.items[0].turn_id,
+      opened_at: RFC3339.test(list.items[0].opened_at),
+      resolved_at: list.items[0].resolved_at,
+      resolved_by_turn_id: list.items[0].resolved_by_turn_id,
+      opening_impulse: Object.keys(list.items[0].opening_impulse).sort(),
+    },
+    {
+      thread_id: reply.body.thread_id,
+      turn_id: reply.body.turn_id,
+      opened_at: true,
+      resolved_at: null,
+      resolved_by_turn_id: null,
+      opening_impulse: ["da", "dd", "dp"],
+    },
+    "snake_case keys and RFC 3339 times",
+  );
   const stateBefore = await (await host.request("/api/state")).json();
   assert.equal(stateBefore.pending_concerns, 1);
   const before = host.kernel.mind.affect().d;
@@ -100,7 +124,10 @@ Deno.test("an operator resolves a concern through the API; a second resolve is 4
     });
   const resolved = await post();
   assert.equal(resolved.status, 200);
-  assert.equal((await resolved.json()).concern.status, "refuted");
+  const { concern } = await resolved.json();
+  assert.equal(concern.status, "refuted");
+  assert.match(concern.resolved_at, RFC3339);
+  assert.equal(concern.evidence.type, "feedback");
   const stateAfter = await (await host.request("/api/state")).json();
   assert.equal(stateAfter.pending_concerns, 0, "the state read after the change is not stale");
   assert.ok(

@@ -189,6 +189,15 @@ Deno.test("the forecasts API lists sets with their items and resolution; calibra
     "That is wrong.",
   ]);
   assert.equal(set.resolution.alignment, record.forecast.alignment);
+  assert.deepEqual(Object.keys(set.resolution).sort(), [
+    "alignment",
+    "best",
+    "intent_hit",
+    "surprise",
+    "turn_id",
+  ]);
+  assert.equal(set.resolution.turn_id, record.turnId);
+  assert.equal(set.resolution.intent_hit, true);
   assert.ok(!("embedding" in set.items[0]), "no vectors in responses");
   const one = await (await host.request(`/api/forecasts/${set.id}`)).json();
   assert.deepEqual(one, set);

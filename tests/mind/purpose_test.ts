@@ -40,7 +40,9 @@ Deno.test("an insight yields the next narrative version with its source, diff an
   assert.equal(versions.length, 2);
   const v2 = versions[1];
   assert.equal(v2.reason, "reflection");
-  assert.match(v2.sourceReflectionId, /^rfl_/);
+  assert.match(v2.source_reflection_id, /^rfl_/);
+  assert.equal(v2.created_at, new Date(Date.parse(v2.created_at)).toISOString(), "RFC 3339");
+  assert.ok(!("sourceReflectionId" in v2) && !("createdAt" in v2), "snake_case keys only");
   assert.ok(v2.text.endsWith("I have learned that patience makes my help land better."));
   assert.ok(!v2.text.startsWith("Sure"), "the preamble is stripped");
   assert.deepEqual(v2.diff.at(-1), {

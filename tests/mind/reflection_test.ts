@@ -14,6 +14,9 @@ const VALID = JSON.stringify({
   selfStatement: "I am learning to be brief.",
 });
 
+/** Times on the wire (spec/server.md §2). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answers skipped: budget", async () => {
   await using fake = await startFakeLlm();
   fake.script({ reflection: [{ reply: { text: VALID } }] });
@@ -32,6 +35,15 @@ Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answer
     .executeTakeFirstOrThrow();
   assert.equal(run.primary_trigger, "explicit");
   assert.equal(run.status, "done");
+  const listed = (await (await host.request("/api/reflections")).json()).items[0];
+  assert.deepEqual(listed.output, {
+    coherence: 0.8,
+    alignment: 0.7,
+    issues: ["Answers ran long"],
+    instructions: ["Keep answers under five sentences."],
+    insight: null,
+    self_statement: "I am learning to be brief.",
+  }, "the API's keys are snake_case; the model's selfStatement is renamed");
   const d = host.kernel.mind.affect().d;
 
   const budget = await host.request("/api/budgets/psyche_reflection", {
@@ -132,7 +144,7 @@ Deno.test("instructions appear in the next 5 prompts, not the 6th, each naming t
   ]);
 });
 
-Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the caller's thread; bad or foreign ids are refused", async () => {
+Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the caller's thread and answers its job; bad or foreign ids are refused", async () => {
   await using fake = await startFakeLlm();
   fake.script({ reflection: [{ reply: { text: VALID }, times: 2 }] });
   await using host = await mindHost(fake);
@@ -147,7 +159,28 @@ Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the 
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     });
-  assert.equal((await (await reflect({ thread_id: threadId })).json()).success, true);
+  const onThread = await (await reflect({ thread_id: threadId })).json();
+  assert.equal(onThread.success, true);
+  const job = onThread.data.job;
+  assert.deepEqual(
+    {
+      module: job.module,
+      thread_id: job.thread_id,
+      turn_id: job.turn_id,
+      status: job.status,
+      times: [job.queued_at, job.started_at, job.finished_at].every((time) => RFC3339.test(time)),
+      ids: onThread.data.job_ids,
+    },
+    {
+      module: "psyche_reflection",
+      thread_id: threadId,
+      turn_id: null,
+      status: "done",
+      times: true,
+      ids: [job.id],
+    },
+    "data.job: snake_case keys and RFC 3339 times",
+  );
   const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs")
     .select("thread_id").orderBy("at").orderBy("id").execute();
   assert.deepEqual(runs.map((run) => run.thread_id).sort(), [null, threadId].sort());

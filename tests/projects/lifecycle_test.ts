@@ -228,10 +228,9 @@ Deno.test("commands: /project, /projects, /project status before any task, a res
   assert.equal((await command(host, "/projects")).data.length, before, "nothing was created");
   const templates = await command(host, "/templates");
   assert.equal(templates.data.length, 10);
-  assert.match(
-    (await command(host, "/template web")).response,
-    /Requirements & Architecture \(P1\)/,
-  );
+  const template = await command(host, "/template web");
+  assert.match(template.response, /Requirements & Architecture \(P1\)/);
+  assert.equal(template.data.tasks[0].depends_on.length, 0, "the data is snake_case, as the API's");
   const unknown = await command(host, "/project status zzzzzzzz");
   assert.equal(unknown.success, false);
   assert.match(unknown.response, /No project/);

@@ -223,13 +223,19 @@ Deno.test("intents: 'no' makes no model call; 'cancel the project' exits decline
   assert.deepEqual(outcomes, ["stopped", "stopped"]);
 });
 
-Deno.test("templates: ten listed; web-app + skip reaches iteration with its tasks and no model call; references by prefix, ambiguous and unknown", async () => {
+Deno.test("templates: ten listed, one shown in snake_case; web-app + skip reaches iteration with its tasks and no model call; references by prefix, ambiguous and unknown", async () => {
   await using fake = await startFakeLlm();
   await using host = await projectHost(fake);
   const templates = (await api(host, "GET", "/api/templates")).body.items as Array<
     { id: string; task_count: number }
   >;
   assert.equal(templates.length, 10);
+  const webApp = (await api(host, "GET", "/api/templates/web-app")).body;
+  assert.match(webApp.suggested_brief, /^Build a web application/);
+  assert.match(webApp.end_transformation, /^From .+ to .+/);
+  assert.deepEqual(webApp.tasks[0].depends_on, []);
+  assert.deepEqual(webApp.tasks[1].depends_on, [webApp.tasks[0].key]);
+  assert.ok(!("suggestedBrief" in webApp) && !("dependsOn" in webApp.tasks[1]), "snake_case only");
   const created = await api(host, "POST", "/api/projects", { template_id: "web-app" });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(created.body.turn, null);

@@ -93,8 +93,8 @@ export class SmAssuranceCard extends CardElement {
           html`
             <li>
               <strong>${concern.kind}</strong>, <span class="stat">u ${concern.u.toFixed(2)}</span>,
-              opened ${ago(concern.openedAt, Date.now())} ago, in
-              <a href="/chat/${encodeURIComponent(concern.threadId)}">its thread</a>
+              opened ${ago(Date.parse(concern.opened_at), Date.now())} ago, in
+              <a href="/chat/${encodeURIComponent(concern.thread_id)}">its thread</a>
             </li>
           `
         )}

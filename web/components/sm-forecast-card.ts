@@ -122,7 +122,7 @@ export class SmForecastCard extends CardElement {
           <tbody>
             ${sets.map((set) => {
               const top = [...set.items].sort((a, b) => b.p - a.p)[0];
-              const message = set.resolution ? actual.get(set.resolution.turnId) : undefined;
+              const message = set.resolution ? actual.get(set.resolution.turn_id) : undefined;
               return html`
                 <tr>
                   <td data-label="Resolved">${set.resolved_at

@@ -141,7 +141,7 @@ export class SmNarrativeCard extends CardElement {
     if (!current) return html`<p class="muted">No narrative yet.</p>`;
     return html`
       <p class="muted">Version ${current.version}, ${current.words} words, ${shortTime(
-        current.createdAt,
+        current.created_at,
       )}</p>
       <sm-markdown .text=${current.text}></sm-markdown>
       <h3>Versions</h3>
@@ -160,10 +160,10 @@ export class SmNarrativeCard extends CardElement {
               html`
                 <tr data-version=${version.version}>
                   <td data-label="Version">v${version.version}</td>
-                  <td data-label="Date">${shortTime(version.createdAt)}</td>
+                  <td data-label="Date">${shortTime(version.created_at)}</td>
                   <td data-label="Reason">${REASONS[version.reason] ?? version.reason}</td>
-                  <td data-label="Source">${version.sourceReflectionId
-                    ? `reflection ${version.sourceReflectionId}`
+                  <td data-label="Source">${version.source_reflection_id
+                    ? `reflection ${version.source_reflection_id}`
                     : SOURCES[version.reason]}</td>
                 </tr>
               `

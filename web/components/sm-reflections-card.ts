@@ -85,7 +85,7 @@ export class SmReflectionsCard extends CardElement {
                 output.instructions,
               )}
               <h3>Self statement</h3>
-              <p>${output.selfStatement}</p>
+              <p>${output.self_statement}</p>
             `
             : nothing}
           <p class="muted">Triggers: ${run.triggers.map((item) => `${item.trigger} (${item.value})`)

@@ -96,18 +96,17 @@ export interface HealthCheck {
   reason?: string;
 }
 
-// The Mind page and the memory browser (spec/dashboard.md §5.3). The psyche
-// plugins' own routes answer some records in camelCase; their keys are kept.
+// The Mind page and the memory browser (spec/dashboard.md §5.3). Keys are
+// snake_case and times RFC 3339 strings, as everywhere on the wire.
 
 /** A narrative version (`/api/narrative/versions`, mind.md §9). */
 export interface NarrativeVersion {
   version: number;
   text: string;
   words: number;
-  /** Epoch ms. */
-  createdAt: number;
+  created_at: string;
   reason: "initial" | "reflection" | "manual" | "rollback";
-  sourceReflectionId: string | null;
+  source_reflection_id: string | null;
   diff: Array<{ op: "=" | "+" | "-"; text: string }>;
   statements: string[];
 }
@@ -123,11 +122,11 @@ export interface ForecastSet {
   quality: "semantic" | "lexical";
   items: Array<{ text: string; p: number; intent: string; sim: number | null }>;
   resolution: {
-    turnId: string;
+    turn_id: string;
     alignment: number;
     surprise: number;
     best: number;
-    intentHit: boolean;
+    intent_hit: boolean;
   } | null;
   resolved_at: string | null;
   error: string | null;
@@ -155,15 +154,15 @@ export interface ForecastCalibration {
 /** A concern (`/api/concerns`, mind.md §7.4). */
 export interface Concern {
   id: string;
-  threadId: string;
-  turnId: string;
+  thread_id: string;
+  turn_id: string;
   kind: "reply" | "ambiguity" | "tool";
   u: number;
   signals: Record<string, number | null>;
-  /** Epoch ms. */
-  openedAt: number;
-  resolvedAt: number | null;
+  opened_at: string;
+  resolved_at: string | null;
   status: "open" | "confirmed" | "refuted" | "expired" | "superseded";
+  resolved_by_turn_id: string | null;
 }
 
 /** A reflection run (`/api/reflections`, mind.md §8). */
@@ -180,7 +179,7 @@ export interface Reflection {
     issues: string[];
     instructions: string[];
     insight: string | null;
-    selfStatement: string;
+    self_statement: string;
   } | null;
   error: string | null;
   repaired: boolean;

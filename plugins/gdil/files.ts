@@ -1,0 +1,103 @@
+/**
+ * A project's files over HTTP (spec/projects.md §9, §11): the workspace
+ * listing with sizes and SHA-256, and each file as a download — always an
+ * attachment, `text/plain` for UTF-8 else `application/octet-stream`,
+ * `nosniff`, never rendered as HTML. Paths go through the tool path rules
+ * (no `..`, no absolute paths, no symbolic links).
+ *
+ * @module
+ */
+import { type AppEnv, AppError, describe, requireRole, resolveInWorkspace } from "@synth/kernel";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Caller, GdilService } from "./service.ts";
+import { listWorkspace, projectWorkspace } from "./workspace.ts";
+
+const FILES = z.object({
+  files: z.array(z.object({
+    path: z.string(),
+    bytes: z.number(),
+    modified_at: z.string().nullable(),
+    sha256: z.string(),
+  })),
+});
+
+function caller(c: Context<AppEnv>): Caller {
+  const principal = c.get("principal");
+  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
+  return { userId: principal.userId, role: principal.role };
+}
+
+/** Adds the file routes (the plugin's app is mounted at `/api`). */
+export function fileRoutes(app: OpenAPIHono<AppEnv>, service: GdilService, dataDir: string): void {
+  describe(app, [
+    {
+      method: "get",
+      path: "/projects/:id/files",
+      summary: "A project's workspace files with size and SHA-256",
+      tags: ["projects"],
+      role: "viewer",
+      responses: { 200: { description: "Files", schema: FILES } },
+    },
+    {
+      method: "get",
+      path: "/projects/:id/files/:path{.+}",
+      summary: "One workspace file as a download (attachment, never HTML)",
+      tags: ["projects"],
+      role: "viewer",
+      responses: { 200: { description: "The file" } },
+    },
+  ]);
+
+  app.get("/projects/:id/files", async (c) => {
+    requireRole(c, "viewer");
+    const project = await service.resolve(caller(c), c.req.param("id"));
+    const files = await listWorkspace(projectWorkspace(dataDir, project.id));
+    return c.json({
+      files: files.map((file) => ({
+        path: file.path,
+        bytes: file.bytes,
+        modified_at: file.modifiedAt === null ? null : new Date(file.modifiedAt).toISOString(),
+        sha256: file.sha256,
+      })),
+    });
+  });
+
+  app.get("/projects/:id/files/:path{.+}", async (c) => {
+    requireRole(c, "viewer");
+    const project = await service.resolve(caller(c), c.req.param("id"));
+    const dir = projectWorkspace(dataDir, project.id);
+    await Deno.mkdir(dir, { recursive: true });
+    const given = decodeURIComponent(c.req.param("path"));
+    let target;
+    try {
+      target = await resolveInWorkspace(await Deno.realPath(dir), given, { mustExist: true });
+    } catch (error) {
+      const coded = error as { code?: string; message?: string };
+      throw new AppError(
+        coded.code === "TOOLS_FILE_NOT_FOUND" ? "NOT_FOUND" : "VALIDATION_FAILED",
+        coded.message ?? "Invalid path",
+        { status: coded.code === "TOOLS_FILE_NOT_FOUND" ? 404 : 400, field: "path" },
+      );
+    }
+    if (!target.info?.isFile) {
+      throw new AppError("NOT_FOUND", `No file ${JSON.stringify(given)} in the workspace`, {
+        status: 404,
+      });
+    }
+    const bytes = await Deno.readFile(target.absolute);
+    let text = true;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      text = false;
+    }
+    const name = target.relative.split("/").at(-1)!.replace(/["\\\r\n]/g, "_");
+    return c.body(bytes, 200, {
+      "content-type": text ? "text/plain; charset=utf-8" : "application/octet-stream",
+      "content-disposition": `attachment; filename="${name}"`,
+      "x-content-type-options": "nosniff",
+    });
+  });
+}
