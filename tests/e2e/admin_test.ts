@@ -209,6 +209,19 @@ Deno.test(
       await noHorizontalScroll(page, "admin users at 375 px");
       assert.deepEqual(await overflowing(page), [], "nothing in the admin page is cut off");
       await screenshot(page, "admin-users-375");
+      for (
+        const [name, slug] of [
+          ["API keys", "keys"],
+          ["Firewall", "firewall"],
+          ["Rate limits", "rate-limits"],
+          ["Access log", "access-log"],
+        ] as const
+      ) {
+        await section(page, name, name);
+        await noHorizontalScroll(page, `admin ${slug} at 375 px`);
+        assert.deepEqual(await overflowing(page), [], `nothing in admin ${slug} is cut off`);
+        await screenshot(page, `admin-${slug}-375`);
+      }
       session.check();
     } finally {
       await session.close();

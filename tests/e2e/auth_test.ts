@@ -26,6 +26,10 @@ Deno.test(
       assert.equal(new URL(page.url()).pathname, "/setup");
       await axe(page, "setup");
       await screenshot(page, "setup-1280");
+      await page.setViewportSize({ width: 375, height: 812 });
+      await noHorizontalScroll(page, "setup at 375 px");
+      await screenshot(page, "setup-375");
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       const token = page.getByRole("textbox", { name: "Setup token" });
       await token.fill("not-the-token");
