@@ -347,6 +347,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           ...(request.workspaceDir ? { workspaceDir: request.workspaceDir } : {}),
           ...(request.signal ? { signal: request.signal } : {}),
         }),
+      sandbox: (job) => tools.runWorker(job),
     }),
     dataDir: options.dataDir,
     submitTurn: (input) => started().mind.submit(input),

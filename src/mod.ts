@@ -64,6 +64,8 @@ export {
   withoutHostPaths,
   type WorkspacePath,
 } from "./tools/workspace.ts";
+export { findExecutable } from "./tools/binary.ts";
+export type { WorkerRun } from "./tools/service.ts";
 export type { Grants } from "./sandbox/host.ts";
 export type { WorkerContext } from "./sandbox/worker_types.ts";
 export type { SubmitInput, TurnHandle, TurnOrigin } from "./mind/mind.ts";

@@ -58,6 +58,23 @@ export const GDIL_CONFIG = z.strictObject({
       description: "Tools an execute call may use, rooted at the project's workspace.",
     })),
   }).prefault({}),
+  vcs: z.strictObject({
+    enabled: z.boolean().default(false).meta(configMeta({
+      description:
+        "New projects keep a git history of their workspace (POST /api/projects `vcs` wins).",
+    })),
+    author: z.string().regex(/^[^<>\n]{1,100} <[^<>\s]{1,200}>$/).default(
+      "Synth Mind <synth-mind@localhost>",
+    ).meta(
+      configMeta({ description: "Author and committer of workspace commits: `Name <email>`." }),
+    ),
+    searchPath: z.string().min(1).default("/usr/bin:/bin").meta(configMeta({
+      description: "Folders searched for the git binary (the sandbox may run that file only).",
+    })),
+    timeoutMs: z.number().int().min(1_000).max(300_000).default(30_000).meta(configMeta({
+      description: "A git step (commit, log, rollback) is stopped after this long.",
+    })),
+  }).prefault({}),
   templateDirs: z.array(z.string().min(1)).default([]).meta(configMeta({
     description: "Folders with user templates (*.yaml, *.yml, *.json), read at start.",
   })),

@@ -7,7 +7,14 @@
  *
  * @module
  */
-import { type AppEnv, AppError, describe, requireRole, resolveInWorkspace } from "@synth/kernel";
+import {
+  type AppEnv,
+  AppError,
+  describe,
+  readJson,
+  requireRole,
+  resolveInWorkspace,
+} from "@synth/kernel";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
@@ -22,6 +29,18 @@ const FILES = z.object({
     sha256: z.string(),
   })),
 });
+
+const COMMITS = z.strictObject({
+  commits: z.array(z.strictObject({
+    hash: z.string(),
+    subject: z.string(),
+    at: z.iso.datetime(),
+  })),
+});
+const ROLLBACK_BODY = z.strictObject({
+  commit: z.string().min(4).max(40).describe("A commit hash (or its prefix) from vcs/log"),
+});
+const ROLLBACK = z.strictObject({ head: z.string(), backup_branch: z.string() });
 
 function caller(c: Context<AppEnv>): Caller {
   const principal = c.get("principal");
@@ -48,7 +67,42 @@ export function fileRoutes(app: OpenAPIHono<AppEnv>, service: GdilService, dataD
       role: "viewer",
       responses: { 200: { description: "The file" } },
     },
+    {
+      method: "get",
+      path: "/projects/:id/vcs/log",
+      summary: "The workspace's git history, newest first (projects created with vcs)",
+      tags: ["projects"],
+      role: "viewer",
+      responses: {
+        200: { description: "Commits", schema: COMMITS },
+        409: { description: "GDIL_VCS_DISABLED: the project has no version control" },
+      },
+    },
+    {
+      method: "post",
+      path: "/projects/:id/vcs/rollback",
+      summary: "Resets the workspace to a commit, keeping the old HEAD on a backup branch",
+      tags: ["projects"],
+      role: "operator",
+      body: ROLLBACK_BODY,
+      responses: {
+        200: { description: "The new HEAD and the backup branch", schema: ROLLBACK },
+        404: { description: "GDIL_VCS_UNKNOWN_COMMIT" },
+        409: { description: "GDIL_VCS_DISABLED, or a step is running (GDIL_INVALID_PHASE)" },
+      },
+    },
   ]);
+
+  app.get("/projects/:id/vcs/log", async (c) => {
+    requireRole(c, "viewer");
+    return c.json({ commits: await service.vcsLog(caller(c), c.req.param("id")) });
+  });
+
+  app.post("/projects/:id/vcs/rollback", async (c) => {
+    requireRole(c, "operator");
+    const body = await readJson(c, ROLLBACK_BODY);
+    return c.json(await service.rollback(caller(c), c.req.param("id"), body.commit));
+  });
 
   app.get("/projects/:id/files", async (c) => {
     requireRole(c, "viewer");

@@ -27,7 +27,7 @@ const COMMANDS: CommandSpec[] = [
   {
     name: "project",
     usage:
-      "/project <description> | new | status | switch | pause | resume | archive | continue [n] | retry | template",
+      "/project <description> | new | status | switch | pause | resume | archive | continue [n] | retry | template | rollback <commit>",
     description: "start and drive a project",
     role: "operator",
   },
@@ -175,8 +175,9 @@ async function runCommand(
     const [first, ...rest] = command.args;
     const word = (first ?? "").toLowerCase();
     const ref = rest[0];
-    const focused = async () => {
-      if (ref) return ref;
+    /** The project `given` names, else the one focused in this thread. */
+    const focused = async (given: string | undefined = ref) => {
+      if (given) return given;
       const listed = await service.list(caller, {});
       const current = listed.find((item) =>
         (item.focused_in as string[]).includes(command.threadId ?? "")
@@ -207,6 +208,8 @@ async function runCommand(
             ? "[n]"
             : word === "template"
             ? "<templateId> [customization]"
+            : word === "rollback"
+            ? "<commit>"
             : "[ref]"
         }. ` +
           `To start a project called that, use /project new ${command.args.join(" ")}`,
@@ -277,8 +280,16 @@ async function runCommand(
           { project_id: created.project.id },
         );
       }
-      case "rollback":
-        return fail("Version control is not available for projects yet.");
+      case "rollback": {
+        if (!ref || rest.length > 1) return usage();
+        const done = await service.rollback(caller, await focused(undefined), ref);
+        return ok(
+          `Rolled back to ${
+            done.head.slice(0, 12)
+          }; the previous state is on ${done.backup_branch}.`,
+          done,
+        );
+      }
     }
     return usage();
   } catch (error) {

@@ -12,6 +12,7 @@ import {
   AppError,
   type ChatEvent,
   type ConversationPort,
+  errorMessage,
   type PluginContext,
   toolOutputBlock,
   type TurnView,
@@ -24,6 +25,7 @@ import type { IterationRecord, NewEvent, ProjectRepo } from "./repo.ts";
 import { applyProgress, awaiting, nextTask, projectProgress, taskStatus } from "./select.ts";
 import { findTemplate } from "./templates.ts";
 import { changedFiles, listWorkspace, projectWorkspace } from "./workspace.ts";
+import { createVcs, type Vcs, type VcsCommit } from "./vcs.ts";
 import {
   ACTIVE_PHASES,
   type ActivePhase,
@@ -105,6 +107,7 @@ export class GdilService {
   readonly #repo: ProjectRepo;
   readonly #templates: () => Template[];
   readonly #conversations: () => Promise<ConversationPort>;
+  readonly #vcs: Vcs;
 
   constructor(options: {
     ctx: PluginContext<GdilConfig>;
@@ -116,6 +119,12 @@ export class GdilService {
     this.#repo = options.repo;
     this.#templates = options.templates;
     this.#conversations = options.conversations;
+    const ctx = options.ctx;
+    this.#vcs = createVcs({
+      config: ctx.config.vcs,
+      sandbox: (job) => ctx.tools.sandbox(job),
+      now: () => ctx.clock.now(),
+    });
   }
 
   get #config(): Readonly<GdilConfig> {
@@ -371,6 +380,9 @@ export class GdilService {
     events: NewEvent[],
     iteration?: Parameters<ProjectRepo["save"]>[2],
   ): Promise<ProjectEvent[]> {
+    if (project.vcs && events.some((event) => event.type === "exit")) {
+      await this.#vcsCommit(project, `exit: ${project.exitReason}`, events);
+    }
     project.updatedAt = this.#now();
     project.version++;
     const stored = await this.#repo.save(project, events, iteration);
@@ -392,6 +404,70 @@ export class GdilService {
       });
     }
     return stored;
+  }
+
+  /** Commits the workspace's changes (nothing when none) and records `vcs.commit`. */
+  async #vcsCommit(project: Project, subject: string, events: NewEvent[]): Promise<void> {
+    try {
+      const made = await this.#vcs.commit(projectWorkspace(this.#ctx.dataDir, project.id), subject);
+      if (made) events.push(this.#event("vcs.commit", { hash: made.hash, subject }));
+    } catch (error) {
+      this.#vcsOff(project, error);
+    }
+  }
+
+  /** Missing or failing git turns version control off for the project; the step goes on. */
+  #vcsOff(project: Project, error: unknown): void {
+    project.vcs = false;
+    this.#ctx.log.warn("project version control turned off", {
+      project: project.id,
+      error: errorMessage(error),
+    });
+    this.#ctx.bus.publish("notice", {
+      level: "warn",
+      code: "GDIL_VCS_OFF",
+      message: `Version control is off for project ${project.id}: ${errorMessage(error)}`,
+    });
+  }
+
+  #vcsProject(project: Project): string {
+    if (!project.vcs) {
+      throw new AppError(
+        "GDIL_VCS_DISABLED",
+        "This project has no version control (create it with vcs: true)",
+        { status: 409 },
+      );
+    }
+    return projectWorkspace(this.#ctx.dataDir, project.id);
+  }
+
+  /** The workspace's commits, newest first. */
+  async vcsLog(caller: Caller, ref: string, limit = 100): Promise<VcsCommit[]> {
+    const project = await this.resolve(caller, ref);
+    return await this.#vcs.log(this.#vcsProject(project), limit);
+  }
+
+  /**
+   * Resets the workspace to `commit`, keeping the old HEAD on a backup
+   * branch (spec/projects.md §9); refused while a step runs.
+   */
+  async rollback(
+    caller: Caller,
+    ref: string,
+    commit: string,
+  ): Promise<{ head: string; backup_branch: string }> {
+    const project = await this.resolve(caller, ref);
+    const workspace = this.#vcsProject(project);
+    if (project.busySince !== null) {
+      throw new AppError(
+        "GDIL_INVALID_PHASE",
+        "A step of this project is running; roll back when it ends",
+        { status: 409 },
+      );
+    }
+    const done = await this.#vcs.rollback(workspace, commit);
+    await this.#commit(project, [this.#event("vcs.rollback", { ...done })]);
+    return done;
   }
 
   #event(
@@ -496,7 +572,7 @@ export class GdilService {
       exitAt: null,
       exitSummary: null,
       blockers: [],
-      vcs: false,
+      vcs: input.vcs ?? this.#config.vcs.enabled,
       busySince: null,
       lastError: null,
       createdAt: now,
@@ -505,6 +581,11 @@ export class GdilService {
     };
     const events = [this.#event("started", { name, template_id: project.templateId })];
     if (template) events.push(this.#event("questions", { questions: project.questions }));
+    if (project.vcs) {
+      const workspace = projectWorkspace(this.#ctx.dataDir, project.id);
+      await Deno.mkdir(workspace, { recursive: true });
+      await this.#vcs.init(workspace).catch((error) => this.#vcsOff(project, error));
+    }
     await this.#commit(project, events);
     await this.#repo.focus(caller.userId, threadId, id);
     if (template) return { project, turn: null };
@@ -1040,6 +1121,15 @@ export class GdilService {
     project.iterationCount++;
     const result = applyProgress(task, answer.taskProgress, this.#config.stall);
     Object.assign(task, result.task);
+    if (project.vcs && artifacts.length > 0) {
+      await this.#vcsCommit(
+        project,
+        result.completed
+          ? `feat(${task.key}): completed`
+          : `wip(${task.key}): iteration ${task.iterations}`,
+        events,
+      );
+    }
     const finishedAt = this.#now();
     this.#pendingIteration = {
       id: this.#ctx.ids.next("itr"),

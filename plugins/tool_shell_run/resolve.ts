@@ -4,46 +4,18 @@
  *
  * @module
  */
-import { ToolError } from "@synth/kernel";
+import { findExecutable, ToolError } from "@synth/kernel";
 import { join } from "node:path";
 import { SHELL_ERRORS } from "./errors.ts";
 
 /**
- * Found binaries by search path and name. The files under `/usr/bin` and
- * `/bin` do not change while the server runs, so a lookup happens once per
- * name; misses are not kept (an installed binary is found on the next call).
- */
-const found = new Map<string, string>();
-
-/**
- * The absolute path of `name`: the first executable file (after links)
- * named so in the folders of `searchPath` (`/usr/bin:/bin`), looked up with
- * `Deno.stat` once and then cached.
+ * The absolute path of `name` along `searchPath` (see `findExecutable`).
  *
  * @throws {ToolError} `TOOLS_SHELL_BINARY_NOT_FOUND` when no folder holds it.
  */
 export async function resolveBinary(name: string, searchPath: string): Promise<string> {
-  const key = `${searchPath}\0${name}`;
-  const cached = found.get(key);
-  if (cached !== undefined) return cached;
-  const folders = searchPath.split(":").filter((folder) => folder.startsWith("/"));
-  for (const folder of folders) {
-    const path = join(folder, name);
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(path);
-    } catch (error) {
-      // A folder the server may not read counts as not holding it.
-      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) {
-        continue;
-      }
-      throw error;
-    }
-    if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) {
-      found.set(key, path);
-      return path;
-    }
-  }
+  const path = await findExecutable(name, searchPath);
+  if (path !== null) return path;
   throw new ToolError(
     SHELL_ERRORS.BINARY_NOT_FOUND,
     `The binary ${JSON.stringify(name)} is not installed: no executable file of that name in ${

@@ -232,6 +232,7 @@ export function createPluginHost(options: CreatePluginHostOptions): PluginHost {
       tools: options.toolsFor?.(id) ?? {
         specs: () => [],
         run: () => Promise.reject(new Error("This host has no tools")),
+        sandbox: () => Promise.reject(new Error("This host has no sandbox")),
         register() {
           throw new PluginError(
             PLUGIN_ERROR_CODES.SETUP_FAILED,

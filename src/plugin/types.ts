@@ -12,6 +12,7 @@ import type { ModuleLlm } from "../llm/gateway.ts";
 import type { Profile } from "../mind/profile.ts";
 import type { AnyHook, HookHandler, HookHandlerOptions, HookRegistry } from "./hooks.ts";
 import type { ToolDefinition, ToolResult } from "../tools/types.ts";
+import type { WorkerRun } from "../tools/service.ts";
 import type { ToolSpec } from "../llm/types.ts";
 import type { SubmitInput, TurnHandle } from "../mind/mind.ts";
 
@@ -42,6 +43,15 @@ export interface ToolRegistrar {
       signal?: AbortSignal;
     },
   ): Promise<{ runId: string | null; result: ToolResult }>;
+  /**
+   * Runs the plugin's own worker module (a self-contained module exporting
+   * `run(args, ctx)`) in a fresh sandbox child with exactly `grants` — for
+   * work that must not run in the server process, such as a project's git.
+   * Resolves with what `run` returned.
+   *
+   * @throws {ToolError} `TOOLS_TIMEOUT`, `TOOLS_SANDBOX_*`, `TOOLS_FAILED`.
+   */
+  sandbox(job: WorkerRun): Promise<unknown>;
   /**
    * Adds a tool, attributed to the registering plugin.
    *

@@ -47,6 +47,64 @@ export function workerSource(url: URL): Promise<string> {
   return source;
 }
 
+/** One worker module in a fresh child with exactly `grants` (see {@link runWorker}). */
+interface WorkerJob {
+  code: string;
+  args: unknown;
+  ctx: Record<string, unknown>;
+  grants: Grants;
+  timeoutMs: number;
+  /** The child's working directory. */
+  cwd: string;
+  sandbox: ToolsConfig["sandbox"];
+  signal?: AbortSignal | undefined;
+  onKill?: ((reason: KillReason) => void) | undefined;
+}
+
+function sandboxOutcome(job: WorkerJob): Promise<SandboxOutcome> {
+  return runSandboxed(
+    { mode: "module", code: job.code, args: job.args, ctx: job.ctx },
+    job.grants,
+    {
+      timeoutMs: job.timeoutMs,
+      memoryBytes: job.sandbox.memoryLimitBytes,
+      heapMiB: job.sandbox.heapMiB,
+      maxFrameBytes: job.sandbox.maxFrameBytes,
+    },
+    {
+      cwd: job.cwd,
+      prlimitPath: job.sandbox.prlimitPath,
+      denoPath: job.sandbox.denoPath,
+    },
+    {
+      ...(job.signal ? { signal: job.signal } : {}),
+      ...(job.onKill ? { onKill: job.onKill } : {}),
+    },
+  );
+}
+
+/**
+ * Runs a plugin's own worker module (not a tool: a project's git, say) in a
+ * fresh sandbox child with exactly `grants`, under the tool sandbox's limits.
+ * Resolves with what the worker's `run` returned.
+ *
+ * @throws {ToolError} with the `TOOLS_*` code the worker threw,
+ * `TOOLS_TIMEOUT`, `TOOLS_CANCELLED`, `TOOLS_SANDBOX_*`, else `TOOLS_FAILED`.
+ */
+export async function runWorker(
+  label: string,
+  job: Omit<WorkerJob, "code" | "ctx"> & { worker: URL; workspace: string | null },
+): Promise<unknown> {
+  const code = await workerSource(job.worker);
+  refuseFrameKeys(label, job.args);
+  const outcome = await sandboxOutcome({
+    ...job,
+    code,
+    ctx: { workspace: job.workspace, secrets: {}, limits: { maxOutputChars: 1_000_000 } },
+  });
+  return unwrap(label, outcome);
+}
+
 /** The tool's grants with `${workspace}` replaced (entries naming it are dropped without one). */
 export function grantsFor(grants: Grants, workspace: string | null): Grants {
   const out: Grants = {};
@@ -194,22 +252,17 @@ export async function invokeTool(
             timeoutMs,
             signal,
           })
-          : await runSandboxed(
-            { mode: "module", code, args: workerArgs, ctx: workerCtx },
+          : await sandboxOutcome({
+            code,
+            args: workerArgs,
+            ctx: workerCtx,
             grants,
-            {
-              timeoutMs,
-              memoryBytes: sandboxConfig.memoryLimitBytes,
-              heapMiB: sandboxConfig.heapMiB,
-              maxFrameBytes: sandboxConfig.maxFrameBytes,
-            },
-            {
-              cwd: options.workspace ?? options.emptyDir,
-              prlimitPath: sandboxConfig.prlimitPath,
-              denoPath: sandboxConfig.denoPath,
-            },
-            { signal, ...(options.onKill ? { onKill: options.onKill } : {}) },
-          );
+            timeoutMs,
+            cwd: options.workspace ?? options.emptyDir,
+            sandbox: sandboxConfig,
+            signal,
+            onKill: options.onKill,
+          });
         return unwrap(tool.name, outcome, callOptions.workerCodes);
       },
     };

@@ -15,13 +15,13 @@ import { AppError } from "../errors.ts";
 import type { Role } from "../http/types.ts";
 import type { IdFactory } from "../ids.ts";
 import type { ToolSpec } from "../llm/types.ts";
-import type { KillReason, SandboxPool } from "../sandbox/host.ts";
+import type { Grants, KillReason, SandboxPool } from "../sandbox/host.ts";
 import type { Store } from "../store/store.ts";
 import type { ToolApprovalsTable, ToolRunsTable } from "../store/schema.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { ToolsConfig } from "./config.ts";
 import { ToolError } from "./errors.ts";
-import { invokeTool, parseToolArgs } from "./invoke.ts";
+import { invokeTool, parseToolArgs, runWorker } from "./invoke.ts";
 import { argsPreview, toolArgsHash } from "./args.ts";
 import { TOOL_RISKS, type ToolDefinition, type ToolResult, type ToolRisk } from "./types.ts";
 import { userWorkspace } from "./workspace.ts";
@@ -115,6 +115,20 @@ export interface RunRequest {
   workspaceDir?: string;
 }
 
+/** A plugin's worker module for {@link ToolService.runWorker}. */
+export interface WorkerRun {
+  /** Names the run in errors. */
+  label: string;
+  /** A self-contained module exporting `run(args, ctx)` (type imports only). */
+  worker: URL;
+  args: unknown;
+  grants: Grants;
+  /** The child's working directory and the worker's `ctx.workspace`. */
+  cwd: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
 /** A started run: its record now, its result when it ends. */
 export interface StartedRun {
   run: ToolRunView;
@@ -184,6 +198,11 @@ export interface ToolService {
   ): Promise<ApprovalView>;
   /** Pending approvals right now. */
   pendingApprovals(): number;
+  /**
+   * Runs a plugin's own worker module in a fresh sandbox child with exactly
+   * `grants` (see {@link runWorker}); not a tool run, so not recorded.
+   */
+  runWorker(job: WorkerRun): Promise<unknown>;
   /** Cancels waiting approvals and running calls; stops the pool. */
   stop(): Promise<void>;
 }
@@ -604,6 +623,20 @@ export function createToolService(options: ToolServiceOptions): ToolService {
 
     list() {
       return [...tools.keys()].map(view);
+    },
+
+    runWorker(job) {
+      return runWorker(job.label, {
+        worker: job.worker,
+        args: job.args,
+        grants: job.grants,
+        cwd: job.cwd,
+        workspace: job.cwd,
+        timeoutMs: job.timeoutMs,
+        sandbox: options.config.sandbox,
+        signal: job.signal,
+        onKill: options.onKill,
+      });
     },
 
     specs() {

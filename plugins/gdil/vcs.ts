@@ -1,0 +1,123 @@
+/**
+ * A project's git history (spec/projects.md §9): the host half. It finds
+ * the git binary, checks every argument, and runs the steps in a sandbox
+ * child that may run that one file (`vcs_worker.ts`); git itself is pinned
+ * to the workspace there.
+ *
+ * @module
+ */
+import { AppError, findExecutable, type WorkerRun } from "@synth/kernel";
+import { dirname } from "node:path";
+import type { GdilConfig } from "./config.ts";
+
+/** One commit of `GET /api/projects/{id}/vcs/log`. */
+export interface VcsCommit {
+  hash: string;
+  subject: string;
+  at: string;
+}
+
+/** A project's version control. */
+export interface Vcs {
+  /** Creates the repository when missing. */
+  init(workspace: string): Promise<void>;
+  /** Commits every change; null when nothing changed. */
+  commit(workspace: string, message: string): Promise<{ hash: string; subject: string } | null>;
+  /** The newest commits first. */
+  log(workspace: string, limit: number): Promise<VcsCommit[]>;
+  /**
+   * Keeps HEAD on a `backup/<time>` branch, then resets the workspace to
+   * `commit` (tracked files as they were, untracked ones removed).
+   *
+   * @throws {AppError} 404 `GDIL_VCS_UNKNOWN_COMMIT`.
+   */
+  rollback(workspace: string, commit: string): Promise<{ head: string; backup_branch: string }>;
+}
+
+/** What {@link createVcs} needs. */
+export interface VcsOptions {
+  config: GdilConfig["vcs"];
+  sandbox: (job: WorkerRun) => Promise<unknown>;
+  now: () => number;
+}
+
+const WORKER = new URL("./vcs_worker.ts", import.meta.url);
+/** Hex, 4–40 characters: a commit as `git log` shows it, never an option. */
+const COMMIT = /^[0-9a-f]{4,40}$/;
+
+function author(value: string): { name: string; email: string } {
+  const match = /^(.*) <(.*)>$/.exec(value)!;
+  return { name: match[1]!, email: match[2]! };
+}
+
+/** `backup/20261126T061500Z` for the given time. */
+export function backupBranch(at: number): string {
+  return `backup/${new Date(at).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "")}`;
+}
+
+/** The git steps of a project, each in a fresh sandbox child. */
+export function createVcs(options: VcsOptions): Vcs {
+  const { config } = options;
+
+  async function steps(workspace: string, ops: unknown[]): Promise<Array<Record<string, unknown>>> {
+    const git = await findExecutable("git", config.searchPath);
+    if (git === null) {
+      throw new AppError(
+        "GDIL_VCS_UNAVAILABLE",
+        `git is not installed: no executable git in ${JSON.stringify(config.searchPath)}`,
+        { status: 503 },
+      );
+    }
+    const answers = await options.sandbox({
+      label: "project git",
+      worker: WORKER,
+      args: {
+        git,
+        workspace,
+        ceiling: dirname(workspace),
+        author: author(config.author),
+        at: Math.floor(options.now() / 1000),
+        ops,
+      },
+      grants: { run: [git] },
+      cwd: workspace,
+      timeoutMs: config.timeoutMs,
+    });
+    return answers as Array<Record<string, unknown>>;
+  }
+
+  return {
+    async init(workspace) {
+      await steps(workspace, [{ op: "init" }]);
+    },
+
+    async commit(workspace, message) {
+      const [answer] = await steps(workspace, [{ op: "init" }, { op: "commit", message }])
+        .then((answers) => answers.slice(1));
+      const hash = answer?.hash;
+      return typeof hash === "string" ? { hash, subject: message } : null;
+    },
+
+    async log(workspace, limit) {
+      const [answer] = await steps(workspace, [{ op: "init" }, { op: "log", limit }])
+        .then((answers) => answers.slice(1));
+      return (answer?.commits ?? []) as VcsCommit[];
+    },
+
+    async rollback(workspace, commit) {
+      const unknown = new AppError(
+        "GDIL_VCS_UNKNOWN_COMMIT",
+        `No commit ${JSON.stringify(commit)} in this project's history`,
+        { status: 404, field: "commit" },
+      );
+      if (!COMMIT.test(commit)) throw unknown;
+      const branch = backupBranch(options.now());
+      const [answer] = await steps(workspace, [
+        { op: "init" },
+        { op: "rollback", commit, branch },
+      ]).then((answers) => answers.slice(1));
+      if (typeof answer?.head !== "string") throw unknown;
+      return { head: answer.head, backup_branch: String(answer.backup_branch) };
+    },
+  };
+}
