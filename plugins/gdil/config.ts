@@ -79,8 +79,15 @@ export const GDIL_CONFIG = z.strictObject({
     description: "Folders with user templates (*.yaml, *.yml, *.json), read at start.",
   })),
   intent: z.strictObject({
-    mode: z.enum(["rules"]).default("rules").meta(configMeta({
-      description: "How replies are classified (rules).",
+    mode: z.enum(["rules", "rules+llm"]).default("rules").meta(configMeta({
+      description:
+        "How replies are classified: rules; or rules+llm, where a short reply the rules read as adjust/feedback is checked by the background model (used at confidence ≥ minConfidence).",
+    })),
+    minConfidence: z.number().min(0).max(1).default(0.8).meta(configMeta({
+      description: "rules+llm: the model's intent is used at this confidence or more.",
+    })),
+    maxTokens: z.number().int().min(1).max(200).default(20).meta(configMeta({
+      description: "rules+llm: replies of at most this many words are checked by the model.",
     })),
   }).prefault({}),
 });

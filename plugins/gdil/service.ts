@@ -18,8 +18,8 @@ import {
   type TurnView,
 } from "@synth/kernel";
 import type { GdilConfig } from "./config.ts";
-import { classify } from "./intent.ts";
-import { CLARIFY, EXECUTE, PLAN, REFINE, runCall, StepFailure } from "./llm_steps.ts";
+import { classify, tokenize } from "./intent.ts";
+import { askIntent, CLARIFY, EXECUTE, PLAN, REFINE, runCall, StepFailure } from "./llm_steps.ts";
 import { baseline } from "./plan_validate.ts";
 import type { IterationRecord, NewEvent, ProjectRepo } from "./repo.ts";
 import { applyProgress, awaiting, nextTask, projectProgress, taskStatus } from "./select.ts";
@@ -830,6 +830,34 @@ export class GdilService {
     yield { type: "stop", reason: "end", providerReason: "gdil" };
   }
 
+  /**
+   * `intent.mode: "rules+llm"` (spec/projects.md §4): a reply of at most
+   * `intent.maxTokens` words that the rules read as `adjust` or `feedback`
+   * is checked by the background model; its intent wins at
+   * `intent.minConfidence` or more.
+   */
+  async #modelIntent(
+    project: Project,
+    intent: Intent,
+    text: string,
+    view: TurnView,
+  ): Promise<Intent> {
+    const settings = this.#config.intent;
+    if (settings.mode !== "rules+llm" || (intent !== "adjust" && intent !== "feedback")) {
+      return intent;
+    }
+    const words = tokenize(text);
+    if (words.length === 0 || words.length > settings.maxTokens) return intent;
+    const phase = project.phase === "planning" ? "planning" : "iteration";
+    const answer = await askIntent(this.#ctx.llm, phase, text, {
+      userId: view.userId,
+      threadId: view.threadId,
+      turnId: view.turnId,
+    });
+    if (!answer || answer.confidence < settings.minConfidence) return intent;
+    return answer.intent as Intent;
+  }
+
   #callOptions(view: TurnView) {
     return {
       llm: this.#ctx.llm,
@@ -848,6 +876,7 @@ export class GdilService {
       intent = classify(project.phase as ActivePhase, text ?? "", {
         isTemplateStart: project.templateId !== null,
       });
+      intent = await this.#modelIntent(project, intent, text ?? "", view);
     }
     if (intent === "retry") {
       const failedOrigin = (project.lastError as { origin?: StepOrigin } | null)?.origin;
