@@ -264,3 +264,52 @@ Deno.test("templates: ten listed, one shown in snake_case; web-app + skip reache
   assert.equal(ambiguous.body.error.code, "GDIL_AMBIGUOUS_ID");
   assert.ok(ambiguous.body.error.details.candidates.length >= 2);
 });
+
+Deno.test("each of the ten templates, started and skipped, reaches iteration with its roadmap intact", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake, { config: { gdil: { maxActiveProjects: 10 } } });
+  const templates = (await api(host, "GET", "/api/templates")).body.items as Array<
+    { id: string; task_count: number }
+  >;
+  assert.equal(templates.length, 10);
+  for (const template of templates) {
+    const shown = (await api(host, "GET", `/api/templates/${template.id}`)).body;
+    const created = await api(host, "POST", "/api/projects", { template_id: template.id });
+    assert.equal(created.status, 201, `${template.id}: ${JSON.stringify(created.body)}`);
+    const id = created.body.project.id as string;
+    await run(host, await input(host, id, { text: "skip" }));
+    const detail = (await api(host, "GET", `/api/projects/${id}`)).body;
+    assert.equal(detail.phase, "iteration", template.id);
+    assert.equal(detail.tasks.length, template.task_count, template.id);
+    // Names, priorities and dependencies (by key) as the template has them.
+    const keyOf = new Map(
+      detail.tasks.map((task: { id: string; key: string }) => [task.id, task.key]),
+    );
+    assert.deepEqual(
+      detail.tasks.map((
+        task: { key: string; name: string; priority: number; depends_on: string[] },
+      ) => ({
+        key: task.key,
+        name: task.name,
+        priority: task.priority,
+        depends_on: task.depends_on.map((dep) => keyOf.get(dep)),
+      })),
+      shown.tasks.map((
+        task: { key: string; name: string; priority: number; depends_on: string[] },
+      ) => ({
+        key: task.key,
+        name: task.name,
+        priority: task.priority,
+        depends_on: task.depends_on,
+      })),
+      template.id,
+    );
+  }
+  assert.equal(
+    chatRequests(fake).filter((request) =>
+      /plan|refine/.test(request.headers["x-synth-purpose"] ?? "")
+    ).length,
+    0,
+    "no template start asks the model for a plan",
+  );
+});
