@@ -41,7 +41,7 @@ import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands
 import { createMind, type Mind } from "./mind/mind.ts";
 import { loadProfile } from "./mind/profile.ts";
 import { mindRoutes } from "./mind/routes.ts";
-import { SandboxPool } from "./sandbox/host.ts";
+import { SandboxPool, selfExecCommand } from "./sandbox/host.ts";
 import { createToolService, type ToolService } from "./tools/service.ts";
 import { toolRoutes } from "./tools/routes.ts";
 import { dashboardRoutes } from "./http/dashboard.ts";
@@ -370,17 +370,20 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   );
 
   health.register("llm", () => llm.readiness());
+  const selfExec = selfExecCommand(config.tools.sandbox);
   const sandbox = createSandboxProbe({
     clock,
     cwd: join(options.dataDir, "sandbox", "empty"),
     prlimitPath: config.tools.sandbox.prlimitPath,
     denoPath: config.tools.sandbox.denoPath,
+    selfExec,
   });
   health.register("sandbox", () => sandbox.check());
   const sandboxRuntime = {
     cwd: join(options.dataDir, "sandbox", "empty"),
     prlimitPath: config.tools.sandbox.prlimitPath,
     denoPath: config.tools.sandbox.denoPath,
+    selfExec,
   };
   const tools = createToolService({
     config: config.tools,
@@ -437,6 +440,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       maxFrameBytes: config.tools.sandbox.maxFrameBytes,
       prlimitPath: config.tools.sandbox.prlimitPath,
       denoPath: config.tools.sandbox.denoPath,
+      selfExec,
     },
     bundle: {
       cwd: options.appDir,

@@ -6,10 +6,20 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runCli } from "./cli/main.ts";
 import type { ShutdownSignal } from "./cli/io.ts";
-import { BUILTIN_COMMANDS, BUILTIN_PLUGINS } from "./builtin_plugins.ts";
-import { systemClock } from "./clock.ts";
+
+// A compiled binary started as its own tool sandbox (spec/tools.md §3.2):
+// only the runner loads — no configuration, storage or server code.
+if (Deno.args[0] === "__sandbox") {
+  await import("./sandbox/runner.ts");
+  Deno.exit(70); // the runner exits by itself
+}
+
+const [{ runCli }, { BUILTIN_COMMANDS, BUILTIN_PLUGINS }, { systemClock }] = await Promise.all([
+  import("./cli/main.ts"),
+  import("./builtin_plugins.ts"),
+  import("./clock.ts"),
+]);
 
 const SIGNALS: readonly ShutdownSignal[] = ["SIGINT", "SIGTERM"];
 

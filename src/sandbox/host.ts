@@ -67,6 +67,14 @@ export interface SandboxLimits {
 export interface SandboxRuntime {
   /** The deno executable. @default Deno.execPath() */
   denoPath?: string | null;
+  /**
+   * Sandbox mode without a deno CLI (a compiled binary, spec/ops.md §5): the
+   * program and arguments that start this program's runner (`<binary>
+   * __sandbox`). No permission flags are possible; the runner revokes every
+   * kind the call is not granted before any Worker exists, and the heap
+   * limit goes through `DENO_V8_FLAGS`. Null or absent: `deno run` with flags.
+   */
+  selfExec?: readonly string[] | null;
   /** prlimit; null runs without a memory cap. @default "/usr/bin/prlimit" */
   prlimitPath?: string | null;
   /** The child's working directory (the workspace or an empty folder). */
@@ -148,6 +156,29 @@ function sandboxError(code: string, message: string): AppError {
   });
 }
 
+/**
+ * Whether this process is a `deno compile` binary: its main module then
+ * lives in the binary's embedded file system (`…/deno-compile-<name>/…`).
+ */
+export function isCompiledBinary(mainModule: string = Deno.mainModule): boolean {
+  return /[\\/]deno-compile-/.test(decodeURIComponent(mainModule));
+}
+
+/**
+ * The sandbox's self-exec command (see {@link SandboxRuntime.selfExec}):
+ * none when a deno executable is configured; else the configured
+ * `selfCommand`, else `<binary> __sandbox` in a compiled binary, else none
+ * (`deno run` of the server's own deno).
+ */
+export function selfExecCommand(
+  sandbox: { denoPath: string | null; selfCommand: readonly string[] | null },
+  compiled: boolean = isCompiledBinary(),
+): readonly string[] | null {
+  if (sandbox.denoPath !== null) return null;
+  if (sandbox.selfCommand) return sandbox.selfCommand;
+  return compiled ? [Deno.execPath(), "__sandbox"] : null;
+}
+
 /** The child's command line (exported for the test that checks it). */
 export function childCommand(
   grants: Grants,
@@ -156,8 +187,8 @@ export function childCommand(
 ): { command: string; args: string[] } {
   const flag = (name: string, values: string[] | undefined) =>
     values && values.length > 0 ? [`--allow-${name}=${values.join(",")}`] : [];
-  const deno = runtime.denoPath ?? Deno.execPath();
-  const denoArgs = [
+  const deno = runtime.selfExec?.[0] ?? runtime.denoPath ?? Deno.execPath();
+  const denoArgs = runtime.selfExec ? runtime.selfExec.slice(1) : [
     "run",
     "--no-prompt",
     "--no-remote",
@@ -238,12 +269,25 @@ export class SandboxProcess {
   ) {
     const settings = typeof options === "function" ? { onKill: options } : options;
     this.#onKill = settings.onKill;
+    const selfExec = Boolean(runtime.selfExec);
+    if (selfExec && (grants.net?.length ?? 0) > 0) {
+      // Without flags there is no --deny-net: the address checks could be raced.
+      throw sandboxError(
+        "TOOLS_SANDBOX_UNSUPPORTED",
+        "Network access needs a deno executable for the sandbox: set tools.sandbox.denoPath " +
+          "(SYNTH_TOOLS_SANDBOX_DENO_PATH) to a deno of the server's version",
+      );
+    }
     const { command, args } = childCommand(grants, limits, runtime);
     const child = new Deno.Command(command, {
       args,
       cwd: runtime.cwd,
       clearEnv: true,
-      env: { NO_COLOR: "1", ...runtime.env },
+      env: {
+        NO_COLOR: "1",
+        ...(selfExec ? { DENO_V8_FLAGS: `--max-old-space-size=${limits.heapMiB ?? 64}` } : {}),
+        ...runtime.env,
+      },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -262,7 +306,14 @@ export class SandboxProcess {
       readyReject = reject;
     });
     this.ready.catch(() => {});
-    this.send({ ...settings.init, type: "sandbox.init", protocol: 1, token: this.#token, grants });
+    this.send({
+      ...settings.init,
+      type: "sandbox.init",
+      protocol: 1,
+      token: this.#token,
+      grants,
+      ...(selfExec ? { revoke: true } : {}),
+    });
     this.ended = (async () => {
       try {
         for await (

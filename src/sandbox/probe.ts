@@ -23,6 +23,8 @@ export interface SandboxProbeOptions {
   prlimitPath: string | null;
   /** The deno executable; null = the server's own. */
   denoPath?: string | null;
+  /** Sandbox mode without deno (a compiled binary); see `SandboxRuntime.selfExec`. */
+  selfExec?: readonly string[] | null;
 }
 
 /** The sandbox probe. */
@@ -53,6 +55,7 @@ export function createSandboxProbe(options: SandboxProbeOptions): SandboxProbe {
       cwd: options.cwd,
       prlimitPath: capped ? options.prlimitPath : null,
       denoPath: options.denoPath ?? null,
+      selfExec: options.selfExec ?? null,
     };
     try {
       await Deno.mkdir(options.cwd, { recursive: true });

@@ -32,6 +32,44 @@ interface Init {
   mode?: "tool" | "plugin";
   code?: string;
   config?: unknown;
+  /**
+   * Started without permission flags (a compiled binary's `__sandbox`
+   * mode): revoke every kind the grants do not name before any Worker exists.
+   */
+  revoke?: boolean;
+}
+
+/** Permission kinds the child may hold, and whether the grants name each. */
+const KINDS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
+
+/** The permission kinds this process holds (any scope). */
+function heldKinds(): string[] {
+  return KINDS.filter((kind) => {
+    try {
+      return Deno.permissions.querySync({ name: kind } as Deno.PermissionDescriptor).state ===
+        "granted";
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Drops every permission kind the call is not granted (spec/tools.md §3.2,
+ * compiled mode). Within a granted kind the binary's own scope remains for
+ * this process; the Worker still gets exactly the grants.
+ */
+function revokeUngranted(grants: Grants): void {
+  for (const kind of KINDS) {
+    const granted = (kind === "read" || kind === "write" || kind === "net" || kind === "env" ||
+      kind === "run") && (grants[kind]?.length ?? 0) > 0;
+    if (granted) continue;
+    try {
+      Deno.permissions.revokeSync({ name: kind } as Deno.PermissionDescriptor);
+    } catch {
+      // A kind this Deno does not know (import on an older one) is not held either.
+    }
+  }
 }
 
 interface ToolCall {
@@ -325,8 +363,10 @@ async function main() {
   const init = first.value as Init | undefined;
   if (!init || init.type !== "sandbox.init" || init.protocol !== 1 || !init.token) Deno.exit(70);
   token = init.token;
+  if (init.revoke) revokeUngranted(init.grants);
   if (init.mode === "plugin") return await runPlugin(init, frames);
-  await send({ type: "sandbox.ready" });
+  // After a revocation the host (and its tests) can see what this process still holds.
+  await send({ type: "sandbox.ready", ...(init.revoke ? { held: heldKinds() } : {}) });
   for await (const frame of frames) {
     const message = frame as HostFrame;
     if (message.type === "sandbox.shutdown") break;

@@ -103,7 +103,12 @@ export const TOOLS_CONFIG_SHAPE = {
       description: "prlimit caps each sandbox process's memory and CPU; null runs without a cap.",
     })),
     denoPath: z.string().min(1).nullable().default(null).meta(configMeta({
-      description: "The deno executable sandbox processes run; null = the server's own.",
+      description:
+        "The deno executable sandbox processes run; null = the server's own (under deno run), or the binary itself in sandbox mode (compiled).",
+    })),
+    selfCommand: z.array(z.string().min(1)).min(1).nullable().default(null).meta(configMeta({
+      description:
+        "How to start this program in sandbox mode when there is no deno to run (null: the compiled binary's own path and `__sandbox`); for wrappers and tests.",
     })),
   }).prefault({}),
   workspace: z.strictObject({

@@ -15,6 +15,7 @@ import {
   runSandboxed,
   type SandboxOutcome,
   type SandboxPool,
+  selfExecCommand,
 } from "../sandbox/host.ts";
 import type { ToolsConfig } from "./config.ts";
 import { reportedCode, ToolError } from "./errors.ts";
@@ -75,6 +76,7 @@ function sandboxOutcome(job: WorkerJob): Promise<SandboxOutcome> {
       cwd: job.cwd,
       prlimitPath: job.sandbox.prlimitPath,
       denoPath: job.sandbox.denoPath,
+      selfExec: selfExecCommand(job.sandbox),
     },
     {
       ...(job.signal ? { signal: job.signal } : {}),

@@ -11,6 +11,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { AppError } from "../../errors.ts";
+import { isCompiledBinary } from "../../sandbox/host.ts";
 import type { PluginEntry } from "./config.ts";
 
 /** One prepared plugin in `lock.json`. */
@@ -101,6 +102,16 @@ export async function bundlePlugin(
   const staging = join(options.dataDir, "plugins", entry.id, ".staging");
   await Deno.mkdir(staging, { recursive: true });
   const out = join(staging, "plugin.js");
+  if (options.runtime.denoPath == null && isCompiledBinary()) {
+    // The binary is not a deno CLI: it cannot bundle (spec/tools.md §9).
+    throw new AppError(
+      "PLUGIN_NOT_PREPARED",
+      `Plugin '${entry.id}' is not prepared, and a compiled binary cannot bundle it: run ` +
+        "'deno task plugins:prepare' with the same configuration where deno is installed, or set " +
+        "tools.sandbox.denoPath",
+      { status: 422 },
+    );
+  }
   const deno = options.runtime.denoPath ?? Deno.execPath();
   const args = ["bundle", "--quiet", "-o", out, source];
   // The server may start only prlimit, which then starts deno (as for the sandbox).

@@ -76,6 +76,8 @@ export interface ExternalPluginsOptions {
     maxFrameBytes: number;
     prlimitPath: string | null;
     denoPath: string | null;
+    /** Sandbox mode without deno (a compiled binary without `denoPath`). */
+    selfExec?: readonly string[] | null;
   };
   /** How `deno bundle` runs when a plugin is not prepared yet. */
   bundle: BundleRuntime;
@@ -176,6 +178,20 @@ export async function launchPlugin(
     const value = options.env?.(name);
     if (value !== undefined) env[name] = value;
   }
+  const scoped = (["read", "write", "net", "run"] as const).filter((kind) =>
+    (grants[kind]?.length ?? 0) > 0
+  );
+  if (options.sandbox.selfExec && scoped.length > 0) {
+    // Without permission flags the binary's own scope stays within a granted kind (tools.md §3.2).
+    throw new AppError(
+      "PLUGIN_COMPILED_SCOPE_UNSUPPORTED",
+      `Cannot load plugin '${entry.id}': it is granted ${
+        scoped.join(", ")
+      }, which a compiled binary cannot narrow for third-party code; set tools.sandbox.denoPath ` +
+        "(SYNTH_TOOLS_SANDBOX_DENO_PATH) to a deno of the server's version",
+      { status: 422 },
+    );
+  }
   const process = new SandboxProcess(
     { read: grants.read, write: grants.write, net: grants.net, env: grants.env, run: grants.run },
     {
@@ -189,6 +205,7 @@ export async function launchPlugin(
       cwd: options.cwd,
       prlimitPath: options.sandbox.prlimitPath,
       denoPath: options.sandbox.denoPath,
+      selfExec: options.sandbox.selfExec ?? null,
       env,
     },
     {

@@ -1,0 +1,234 @@
+/**
+ * The sandbox in a compiled binary without `denoPath` (spec/tools.md §3.2,
+ * ops.md §5; issue #8 acceptance 13). There the host re-executes its own
+ * program as `<binary> __sandbox`: no permission flags, the heap limit
+ * through `DENO_V8_FLAGS`, and the runner revokes every kind the call is not
+ * granted before any Worker exists.
+ *
+ * `deno compile` cannot fetch its runtime on these machines, so the program
+ * is started the way a compiled binary starts it — `src/main.ts __sandbox`
+ * with broad, baked-in-like permissions (read, write, net, env, run, sys),
+ * no configuration and no loading outside the module graph (`--no-remote
+ * --no-npm`, as a compiled binary) — through `tools.sandbox.selfCommand`. The real
+ * binary is exercised by `tests/ops/` in the release workflow
+ * (`SYNTH_TEST_COMPILE=1`).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTestHost, invokeTool, makeTestDir, toolsConfig } from "@synth/testing";
+import { calculatorTool as calculatorPlugin } from "../../plugins/tool_calculator/mod.ts";
+import { codeExecuteTool as codeExecutePlugin } from "../../plugins/tool_code_execute/mod.ts";
+import { fileReadTool as fileReadPlugin } from "../../plugins/tool_file_read/mod.ts";
+import { httpFetchTool as httpFetchPlugin } from "../../plugins/tool_http_fetch/mod.ts";
+import {
+  childCommand,
+  isCompiledBinary,
+  SandboxProcess,
+  selfExecCommand,
+} from "../../src/sandbox/host.ts";
+
+const calculatorTool = calculatorPlugin.tool;
+const codeExecuteTool = codeExecutePlugin.tool;
+const fileReadTool = fileReadPlugin.tool;
+const httpFetchTool = httpFetchPlugin.tool;
+
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+
+/** `src/main.ts __sandbox` with the broad permissions a compiled server binary has baked in. */
+const SELF = [
+  Deno.execPath(),
+  "run",
+  "--quiet",
+  "--no-prompt",
+  "--no-config",
+  "--no-lock",
+  // A compiled binary loads nothing outside its embedded module graph.
+  "--no-remote",
+  "--no-npm",
+  "--unstable-worker-options",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+  MAIN,
+  "__sandbox",
+];
+
+const config = toolsConfig({ sandbox: { selfCommand: SELF, pool: { size: 0 } } });
+
+async function withWorkspace(fn: (workspace: string, emptyDir: string) => Promise<void>) {
+  const dir = await makeTestDir("synth-compiled-");
+  try {
+    const workspace = join(dir, "ws");
+    const emptyDir = join(dir, "empty");
+    await Deno.mkdir(workspace);
+    await Deno.mkdir(emptyDir);
+    await fn(await Deno.realPath(workspace), emptyDir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const code = (source: string) => ({ language: "javascript", code: source });
+
+Deno.test("compiled mode is detected from the main module, and the self-exec command follows denoPath and selfCommand", () => {
+  assert.equal(isCompiledBinary("file:///tmp/deno-compile-synth-mind/src/main.ts"), true);
+  assert.equal(
+    isCompiledBinary(
+      "file:///C:/Users/a/AppData/Local/Temp/deno-compile-synth-mind.exe/src/main.ts",
+    ),
+    true,
+  );
+  assert.equal(isCompiledBinary("file:///work/main/src/main.ts"), false);
+  assert.equal(isCompiledBinary(), false, "this test runs under deno run");
+  const none = { denoPath: null, selfCommand: null };
+  assert.deepEqual(selfExecCommand(none, true), [Deno.execPath(), "__sandbox"]);
+  assert.equal(selfExecCommand(none, false), null);
+  assert.equal(selfExecCommand({ denoPath: "/usr/bin/deno", selfCommand: null }, true), null);
+  assert.deepEqual(selfExecCommand({ denoPath: null, selfCommand: ["/opt/x", "__sandbox"] }), [
+    "/opt/x",
+    "__sandbox",
+  ]);
+});
+
+Deno.test("a self-exec child gets no permission flags, only the command and __sandbox, under prlimit", () => {
+  const { command, args } = childCommand(
+    { read: ["/ws"], net: ["example.com"] },
+    { timeoutMs: 2_000, memoryBytes: 1_000, heapMiB: 48 },
+    { cwd: "/ws", prlimitPath: "/usr/bin/prlimit", selfExec: ["/opt/synth-mind", "__sandbox"] },
+  );
+  assert.equal(command, "/usr/bin/prlimit");
+  assert.deepEqual(args, ["--data=1000", "--cpu=7", "--", "/opt/synth-mind", "__sandbox"]);
+});
+
+Deno.test("compiled mode: calculator, file_read and code_execute work; reads, env, spawn, loops and remote code are contained", async () => {
+  await withWorkspace(async (workspace, emptyDir) => {
+    const plain = { config, workspace: null, emptyDir };
+    const inWorkspace = { config, workspace, emptyDir };
+
+    assert.deepEqual(await invokeTool(calculatorTool, { expression: "2 + 2 * 3" }, plain), {
+      ok: true,
+      data: { expression: "2 + 2 * 3", result: 8 },
+      truncated: false,
+    });
+    await Deno.writeTextFile(join(workspace, "notes.txt"), "inside the workspace");
+    const read = await invokeTool(fileReadTool, { path: "notes.txt" }, inWorkspace);
+    assert.ok(read.ok, JSON.stringify(read));
+    assert.equal((read.data as { content: string }).content, "inside the workspace");
+    const ts = await invokeTool(
+      codeExecuteTool,
+      { language: "typescript", code: "const n: number = 6 * 7; console.log(n);" },
+      plain,
+    );
+    assert.ok(ts.ok, JSON.stringify(ts));
+    assert.equal((ts.data as { stdout: string }).stdout.trim(), "42");
+
+    // Row 1: reads outside.
+    const outside = await invokeTool(fileReadTool, { path: "../../etc/passwd" }, inWorkspace);
+    assert.match(!outside.ok ? outside.error.code : "", /^TOOLS_PATH_/);
+    const snoop = await invokeTool(
+      codeExecuteTool,
+      code("console.log(await Deno.readTextFile('/etc/passwd'));"),
+      plain,
+    );
+    assert.match(JSON.stringify(snoop), /NotCapable/);
+    // Row 3: the environment.
+    const env = await invokeTool(codeExecuteTool, code("console.log(Deno.env.toObject());"), plain);
+    assert.match(JSON.stringify(env), /NotCapable/);
+    const environ = await invokeTool(
+      codeExecuteTool,
+      code("console.log(await Deno.readTextFile('/proc/self/environ'));"),
+      plain,
+    );
+    assert.match(JSON.stringify(environ), /NotCapable/);
+    // Row 5: spawning.
+    const spawn = await invokeTool(
+      codeExecuteTool,
+      code("console.log(await new Deno.Command('/bin/sh', { args: ['-c', 'id'] }).output());"),
+      plain,
+    );
+    assert.match(JSON.stringify(spawn), /NotCapable/);
+    // Row 6: an endless loop ends at the timeout.
+    const loop = await invokeTool(
+      { ...codeExecuteTool, limits: { ...codeExecuteTool.limits, timeoutMs: 1_000 } },
+      code("while (true) {}"),
+      plain,
+    );
+    assert.equal(!loop.ok && loop.error.code, "TOOLS_TIMEOUT");
+    // Row 12: remote code.
+    for (const specifier of ["https://esm.sh/left-pad", "npm:left-pad"]) {
+      const remote = await invokeTool(
+        codeExecuteTool,
+        code(`console.log(await import(${JSON.stringify(specifier)}));`),
+        plain,
+      );
+      assert.ok(remote.ok, specifier);
+      const error = (remote.data as { error?: { message: string } }).error;
+      assert.match(error?.message ?? "", /import access|--no-npm|not found|npm/, specifier);
+    }
+  });
+});
+
+Deno.test("compiled mode: the runner process itself drops every kind the call is not granted", async () => {
+  await withWorkspace(async (workspace, emptyDir) => {
+    const held = async (grants: Record<string, string[]>) => {
+      const child = new SandboxProcess(grants, { timeoutMs: 10_000 }, {
+        cwd: emptyDir,
+        prlimitPath: null,
+        selfExec: SELF,
+      });
+      try {
+        return (await child.ready).held;
+      } finally {
+        await child.shutdown();
+      }
+    };
+    // Started with read, write, net, env, run and sys: none is left for a grantless call.
+    assert.deepEqual(await held({}), []);
+    assert.deepEqual(await held({ read: [workspace], write: [workspace] }), ["read", "write"]);
+  });
+});
+
+Deno.test("compiled mode: a tool granted the network is refused with a clear message (no --deny-net without flags)", async () => {
+  await withWorkspace(async (_workspace, emptyDir) => {
+    const result = await invokeTool(httpFetchTool, { url: "https://example.com/" }, {
+      config,
+      workspace: null,
+      emptyDir,
+    });
+    assert.equal(!result.ok && result.error.code, "TOOLS_SANDBOX_UNSUPPORTED");
+    assert.match(!result.ok ? result.error.message : "", /tools\.sandbox\.denoPath/);
+  });
+});
+
+Deno.test("compiled mode: a grantless plugin runs in the self-exec sandbox; one granted read is refused with PLUGIN_COMPILED_SCOPE_UNSUPPORTED", async () => {
+  await using host = await createTestHost({
+    config: {
+      tools: { sandbox: { selfCommand: SELF } },
+      plugins: [
+        { id: "dice", from: "./examples/plugins/dice/mod.ts", config: { maxSides: 100 } },
+        {
+          id: "reader",
+          from: "./examples/plugins/dice/mod.ts",
+          permissions: { read: ["./examples"] },
+        },
+      ],
+    },
+  });
+  const plugins = (await (await host.request("/api/plugins")).json()).items as Array<
+    { id: string; state: string; last_error: { code: string; message: string } | null }
+  >;
+  const reader = plugins.find((item) => item.id === "reader")!;
+  assert.equal(reader.state, "refused");
+  assert.equal(reader.last_error?.code, "PLUGIN_COMPILED_SCOPE_UNSUPPORTED");
+  assert.match(reader.last_error?.message ?? "", /granted read.*tools\.sandbox\.denoPath/);
+  assert.equal(plugins.find((item) => item.id === "dice")!.state, "running");
+  const rolled = await host.kernel.tools.call("dice__roll", { sides: 6, count: 3 }, {
+    requestedBy: "local",
+    module: "api",
+  });
+  assert.ok(rolled.result.ok, JSON.stringify(rolled.result));
+});
