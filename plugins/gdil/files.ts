@@ -123,7 +123,8 @@ export function fileRoutes(app: OpenAPIHono<AppEnv>, service: GdilService, dataD
     const project = await service.resolve(caller(c), c.req.param("id"));
     const dir = projectWorkspace(dataDir, project.id);
     await Deno.mkdir(dir, { recursive: true });
-    const given = decodeURIComponent(c.req.param("path"));
+    // Hono has decoded the parameter once; decoding again would turn "a%20b" into "a b".
+    const given = c.req.param("path");
     let target;
     try {
       target = await resolveInWorkspace(await Deno.realPath(dir), given, { mustExist: true });

@@ -45,7 +45,7 @@ Deno.test("bad input gets a 4xx naming the field and leaves the store unchanged"
   await using host = await createTestHost({ plugins: [memoryPlugin] });
   const before = await count(host);
   const cases: Array<[RequestInit, number, string, string | undefined]> = [
-    [json({ text: "x".repeat(8_001) }), 400, "VALIDATION_FAILED", "text"],
+    [json({ text: "x".repeat(8_001) }), 400, "MEMORY_TEXT_TOO_LONG", "text"],
     [json({ text: "fine", importance: 2 }), 400, "VALIDATION_FAILED", "importance"],
     [json({ text: "fine", colour: "red" }), 400, "VALIDATION_FAILED", undefined],
     [
@@ -122,10 +122,41 @@ Deno.test("GET /api/memories pages newest first; search returns scores; stats la
   ]);
 });
 
+Deno.test("a text over 8,000 characters is MEMORY_TEXT_TOO_LONG and changes nothing, not even a near-equal fact", async () => {
+  await using host = await createTestHost({ plugins: [memoryPlugin] });
+  const memory = host.api<MemoryApi>("memory");
+  const limit = await host.request("/api/memories", json({ text: "y".repeat(8_000) }));
+  assert.equal(limit.status, 201, "8,000 characters are allowed");
+  const fact = await (await host.request("/api/memories", json({ text: "I like green tea." })))
+    .json();
+  const before = await count(host);
+  const tooLong = await host.request("/api/memories", json({ text: "z".repeat(8_001) }));
+  assert.equal(tooLong.status, 400);
+  const body = await tooLong.json();
+  assert.deepEqual(
+    [body.success, body.error.code, body.error.field],
+    [false, "MEMORY_TEXT_TOO_LONG", "text"],
+  );
+  assert.match(body.error.message, /at most 8,000 characters/);
+  // The same fact padded past the limit: normalised, it equals the stored one, which must not be
+  // reinforced by input that is refused.
+  const padded = `I like ${" ".repeat(8_000)}green tea.`;
+  await assert.rejects(
+    memory.semantic.add({ ownerUserId: "local", text: padded, importance: 0.5, source: "user" }),
+    (error: Error & { code?: string }) => error.code === "MEMORY_TEXT_TOO_LONG",
+  );
+  const row = await host.kernel.store.db.selectFrom("memories").select("reinforced_count")
+    .where("uid", "=", fact.id).executeTakeFirstOrThrow();
+  assert.equal(row.reinforced_count, 0);
+  assert.equal(await count(host), before);
+});
+
 Deno.test("PATCH changes only importance, expiry and the suspicious flag", async () => {
   await using host = await createTestHost({ plugins: [memoryPlugin] });
   const { id } = await (await host.request("/api/memories", json({ text: "The car is blue." })))
     .json();
+  const events: unknown[] = [];
+  host.kernel.bus.subscribe("memory.update", (event) => void events.push(event.data));
   const patched = await host.request(
     `/api/memories/${id}`,
     json({ importance: 0.3, expires_at: "2030-01-01T00:00:00.000Z", suspicious: true }, "PATCH"),
@@ -137,9 +168,15 @@ Deno.test("PATCH changes only importance, expiry and the suspicious flag", async
     "2030-01-01T00:00:00.000Z",
     true,
   ]);
-  const text = await host.request(`/api/memories/${id}`, json({ text: "changed" }, "PATCH"));
-  assert.equal(text.status, 400);
+  assert.deepEqual(events, [{ op: "updated", ids: [id], kind: "semantic", ownerUserId: "local" }]);
+  // The text never changes (memories are add-only), whatever its length.
+  for (const text of ["changed", "x".repeat(8_001)]) {
+    const refused = await host.request(`/api/memories/${id}`, json({ text }, "PATCH"));
+    assert.equal(refused.status, 400);
+    assert.equal((await refused.json()).error.code, "VALIDATION_FAILED");
+  }
   assert.equal((await (await host.request(`/api/memories/${id}`)).json()).text, "The car is blue.");
+  assert.equal(events.length, 1, "a refused PATCH announces nothing");
 });
 
 Deno.test("DELETE and forget make a memory 404 and absent from search", async () => {

@@ -9,8 +9,9 @@ import {
   tokenJaccard,
 } from "@synth/kernel";
 import type { MemoryConfig } from "./config.ts";
+import { memoryError } from "./errors.ts";
 import { looksLikeInjection } from "./injection.ts";
-import { kindBits } from "./kinds.ts";
+import { kindBits, MAX_TEXT_CHARS } from "./kinds.ts";
 import type { VectorManager } from "./vectors.ts";
 import type { MemoryWriter } from "./writer.ts";
 
@@ -58,6 +59,9 @@ export interface SemanticMemory {
    * equal or its nearest fact of the owner is at least `dedupeCosine` close
    * (token Jaccard ≥ 0.8 against the best full-text hits when no vector is
    * available). Never updates or deletes.
+   *
+   * @throws {AppError} `MEMORY_TEXT_TOO_LONG` over 8,000 characters, before
+   * anything is embedded or reinforced.
    */
   add(input: AddSemanticInput): Promise<AddSemanticResult>;
   /**
@@ -136,6 +140,10 @@ export function createSemanticMemory(options: SemanticMemoryOptions): SemanticMe
   }
 
   async function add(input: AddSemanticInput): Promise<AddSemanticResult> {
+    // Checked before the duplicate search: a near-equal fact must not be reinforced by bad input.
+    if (input.text.trim().length > MAX_TEXT_CHARS) {
+      throw memoryError("TEXT_TOO_LONG", { field: "text" });
+    }
     const duplicate = await findDuplicate(input.ownerUserId, input.text);
     if (duplicate !== null) {
       const row = await db.updateTable("memories")

@@ -1,4 +1,5 @@
 import {
+  BoundedMap,
   type Clock,
   delay,
   type EventBus,
@@ -17,19 +18,27 @@ import { formatRecallBlock, type RecallLine } from "./format.ts";
 import { createKeyValue, type KeyValue } from "./kv.ts";
 import { DEFAULT_IMPORTANCE } from "./kinds.ts";
 import { createRecall, type RecallQuery, type RecallResult } from "./recall.ts";
-import { type Memory, toMemory } from "./records.ts";
+import { type Memory, type MemoryRow, toMemory } from "./records.ts";
 import { createMaintenance, type MaintenanceReport } from "./retention.ts";
 import { createTransfer, type Transfer } from "./transfer.ts";
 import { createReembedder, LEASE_MS, type Reembedder } from "./reembed.ts";
 import { createSemanticMemory, type SemanticMemory } from "./semantic.ts";
 import { createVectorManager, type VectorManager } from "./vectors.ts";
-import { createMemoryWriter } from "./writer.ts";
+import { createMemoryWriter, type MemoryWriter } from "./writer.ts";
 
-/** `memory.update` on the bus: ids and kind only, never content. */
+/**
+ * `memory.update` on the bus: ids, kind and owner, never content. The
+ * WebSocket server sends `{op, ids, kind?}` on the `memory` topic to the
+ * owner's sockets only (spec/server.md §5.3).
+ */
 export interface MemoryUpdateEvent {
-  op: "created" | "forgotten";
+  op: "created" | "updated" | "forgotten";
+  /** Memory uids, all of one owner. */
   ids: string[];
+  /** Present when every id is of this kind (absent on `forgotten`). */
   kind?: MemoryKind;
+  /** Whose memories these are; null for agent-wide ones (self memories), which every user reads. */
+  ownerUserId: string | null;
 }
 
 declare module "@synth/kernel" {
@@ -91,10 +100,23 @@ export interface MemoryServiceOptions {
   embedder: Embedder;
 }
 
-/** The assembled service plus what the plugin lifecycle needs. */
+/** What `PATCH /api/memories/{id}` may change (spec/memory.md §9); the text never changes. */
+export interface MemoryChanges {
+  importance?: number;
+  /** Epoch ms, or null for never. */
+  expiresAt?: number | null;
+  suspicious?: boolean;
+}
+
+/** The assembled service plus what the plugin lifecycle and the routes need. */
 export interface MemoryService extends MemoryApi {
   readonly vectors: VectorManager;
+  /** Applies `changes` to the memory `uid` and announces `memory.update {op: "updated"}`. */
+  update(uid: string, changes: MemoryChanges): Promise<void>;
 }
+
+/** Most memories written and not yet announced at once (a rolled-back write is never announced). */
+const PENDING_OWNERS = 10_000;
 
 /** Wires the memory parts together. */
 export function createMemoryService(options: MemoryServiceOptions): MemoryService {
@@ -106,11 +128,46 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
     clock,
     log: log.child("vectors"),
   });
-  const writer = createMemoryWriter({ store, clock, ids, config, vectors });
+  const baseWriter = createMemoryWriter({ store, clock, ids, config, vectors });
+  // The parts report written ids only; the owner each was written for is kept
+  // here until its commit is announced, so the event can name the audience.
+  const pendingOwners = new BoundedMap<number, string | null>(PENDING_OWNERS);
+  const writer: MemoryWriter = {
+    async insert(trx, memory) {
+      const written = await baseWriter.insert(trx, memory);
+      pendingOwners.set(written.id, memory.ownerUserId);
+      return written;
+    },
+  };
 
-  const onWritten = (kind: MemoryKind) => (_ids: number[], uids: string[]) => {
+  /** Publishes one `memory.update` per owner among `items`. */
+  function announce(
+    op: MemoryUpdateEvent["op"],
+    items: ReadonlyArray<{ uid: string; owner: string | null }>,
+    kind?: MemoryKind,
+  ) {
+    const byOwner = new Map<string | null, string[]>();
+    for (const { uid, owner } of items) {
+      const list = byOwner.get(owner);
+      if (list) list.push(uid);
+      else byOwner.set(owner, [uid]);
+    }
+    for (const [ownerUserId, uids] of byOwner) {
+      bus.publish("memory.update", { op, ids: uids, ...(kind ? { kind } : {}), ownerUserId });
+    }
+  }
+
+  const onWritten = (kind: MemoryKind) => (written: number[], uids: string[]) => {
     vectors.wake();
-    bus.publish("memory.update", { op: "created", ids: uids, kind });
+    const items: Array<{ uid: string; owner: string | null }> = [];
+    written.forEach((id, index) => {
+      const owner = pendingOwners.get(id);
+      pendingOwners.delete(id);
+      if (owner === undefined) {
+        log.warn("a written memory's owner is unknown; its memory.update is not sent", { id });
+      } else items.push({ uid: uids[index]!, owner });
+    });
+    announce("created", items, kind);
   };
   const conversations = createConversations({
     store,
@@ -130,17 +187,46 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
     onWritten: onWritten("semantic"),
   });
   const recall = createRecall({ store, vectors, config, clock, log });
-  const forget = createForget({
+  // The forget path reports uids only; the owners are known to each caller below.
+  const forgetPath = createForget({
     store,
     vectors,
     config,
     clock,
     log,
     recall,
-    onForgotten: (uids) => {
-      if (uids.length > 0) bus.publish("memory.update", { op: "forgotten", ids: uids });
-    },
+    onForgotten: () => {},
   });
+  const forget: Forget = {
+    async forget(selector, scope) {
+      const result = await forgetPath.forget(selector, scope);
+      // Every selected memory is of `scope.owner`: the path searches no other.
+      if (!selector.dryRun) {
+        announce("forgotten", result.ids.map((uid) => ({ uid, owner: scope.owner })));
+      }
+      return result;
+    },
+    async forgetUser(userId, actor) {
+      const result = await forgetPath.forgetUser(userId, actor);
+      announce("forgotten", result.ids.map((uid) => ({ uid, owner: userId })));
+      return result;
+    },
+    async deleteIds(memoryIds, actor, selector) {
+      // Retention deletes across owners: read them while the rows exist.
+      const owners = new Map<string, string | null>();
+      for (let i = 0; i < memoryIds.length; i += 500) {
+        const rows = await store.db.selectFrom("memories").select(["uid", "owner_user_id"])
+          .where("id", "in", memoryIds.slice(i, i + 500)).execute();
+        for (const row of rows) owners.set(row.uid, row.owner_user_id);
+      }
+      const uids = await forgetPath.deleteIds(memoryIds, actor, selector);
+      announce(
+        "forgotten",
+        uids.flatMap((uid) => owners.has(uid) ? [{ uid, owner: owners.get(uid)! }] : []),
+      );
+      return uids;
+    },
+  };
   const runMaintenance = createMaintenance({ store, forget, config, clock, log });
   const reembedder = createReembedder({
     store,
@@ -180,7 +266,17 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
     semantic,
     kv: createKeyValue(store, clock),
     forget,
-    transfer: createTransfer({ store, vectors, clock, log }),
+    transfer: createTransfer({
+      store,
+      vectors,
+      clock,
+      log,
+      onImported: (items) => {
+        for (const kind of new Set(items.map((item) => item.kind))) {
+          announce("created", items.filter((item) => item.kind === kind), kind);
+        }
+      },
+    }),
     reembedder,
     reembedInServer,
     recall,
@@ -215,6 +311,22 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
       const visible = row.owner_user_id === ownerUserId ||
         (row.owner_user_id === null && row.kind === "self");
       return visible ? toMemory(row) : null;
+    },
+
+    async update(uid, changes) {
+      const set: Partial<Pick<MemoryRow, "importance" | "expires_at" | "suspicious">> = {};
+      if (changes.importance !== undefined) set.importance = changes.importance;
+      if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
+      if (changes.suspicious !== undefined) set.suspicious = changes.suspicious ? 1 : 0;
+      if (Object.keys(set).length === 0) {
+        throw memoryError("PAYLOAD_INVALID", {
+          message: "Give at least one of importance, expires_at, suspicious",
+        });
+      }
+      const row = await store.db.updateTable("memories").set(set).where("uid", "=", uid)
+        .returning(["kind", "owner_user_id"]).executeTakeFirst();
+      if (!row) throw memoryError("NOT_FOUND");
+      announce("updated", [{ uid, owner: row.owner_user_id }], row.kind);
     },
 
     flushEmbeddings: () => vectors.flush(),

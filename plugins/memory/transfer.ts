@@ -1,7 +1,15 @@
-import { type Clock, contentHash, type Logger, type Store } from "@synth/kernel";
-import type { Transaction } from "kysely";
+import {
+  AppError,
+  type Clock,
+  contentHash,
+  type Logger,
+  type MemoryKind,
+  type Store,
+} from "@synth/kernel";
+import { sql, type Transaction } from "kysely";
 import type { Database } from "@synth/kernel";
-import { memoryError } from "./errors.ts";
+import { MEMORY_ERRORS, memoryError } from "./errors.ts";
+import { MAX_MESSAGE_CHARS, MAX_TEXT_CHARS } from "./kinds.ts";
 import { encodeJson } from "./records.ts";
 import {
   bodyLine,
@@ -11,7 +19,7 @@ import {
   type memoryLine,
   type threadLine,
 } from "./transfer_format.ts";
-import { blobToVector, type VectorManager, vectorToBlob } from "./vectors.ts";
+import { type VectorManager, vectorToBlob } from "./vectors.ts";
 import type { z } from "zod";
 
 /** Longest accepted import line. */
@@ -20,8 +28,16 @@ export const MAX_IMPORT_LINE_BYTES = 1_048_576;
 /** One line that could not be imported. */
 export interface ImportFailure {
   line: number;
+  /** `MEMORY_TEXT_TOO_LONG` for a text over its kind's limit, else `MEMORY_IMPORT_INVALID`. */
   code: string;
   message: string;
+}
+
+/** A memory an import stored (for `memory.update`). */
+export interface ImportedMemory {
+  uid: string;
+  owner: string | null;
+  kind: MemoryKind;
 }
 
 /** What an import did. */
@@ -47,6 +63,8 @@ export interface TransferOptions {
   vectors: VectorManager;
   clock: Clock;
   log: Logger;
+  /** Called after each commit with the memories it stored. */
+  onImported?: (memories: ImportedMemory[]) => void;
 }
 
 /** NDJSON export and import (spec/memory.md §8.3). */
@@ -59,6 +77,12 @@ export interface Transfer {
   /**
    * Imports NDJSON text: existing uids are skipped; vectors are kept only if
    * the header's embedding is the active space's, else the items are queued.
+   * A bad line (over 1 MiB, not JSON, not the schema, a text over its kind's
+   * limit, a vector that is not base64 of the header's dimensions) is
+   * reported by number and stores nothing.
+   *
+   * @throws {AppError} `MEMORY_IMPORT_INVALID` for a bad header, or any bad
+   * line with `strict`.
    */
   importText(text: string, options?: ImportOptions): Promise<ImportReport>;
 }
@@ -66,6 +90,42 @@ export interface Transfer {
 type ThreadLine = z.output<typeof threadLine>;
 type MemoryLine = z.output<typeof memoryLine>;
 type KvLine = z.output<typeof kvLine>;
+type BodyLine = ThreadLine | MemoryLine | KvLine;
+
+/** A thrown error as an import failure: our coded messages as they are, anything else generic. */
+function failureOf(error: unknown): { code: string; message: string } {
+  if (error instanceof AppError) return { code: error.code, message: error.message };
+  return { code: MEMORY_ERRORS.IMPORT_INVALID.code, message: "the line could not be stored" };
+}
+
+/** The longest text a memory of `kind` may have. */
+function textLimit(kind: unknown): number {
+  return kind === "message" ? MAX_MESSAGE_CHARS : MAX_TEXT_CHARS;
+}
+
+/**
+ * A line's base64 `vector` as floats, or why it is unusable: not base64, not
+ * `dims` 32-bit floats, or not finite.
+ */
+function decodeVector(base64: string, dims: number): { vector: Float32Array } | { error: string } {
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+  } catch {
+    return { error: "vector: not valid base64" };
+  }
+  if (bytes.byteLength !== dims * 4) {
+    return {
+      error:
+        `vector: ${bytes.byteLength} bytes, but the header's embedding has ${dims} dimensions (${
+          dims * 4
+        } bytes)`,
+    };
+  }
+  const vector = new Float32Array(bytes.buffer);
+  if (!vector.every(Number.isFinite)) return { error: "vector: holds a value that is not finite" };
+  return { vector };
+}
 
 const parseTime = (value: string | null) => (value === null ? null : Date.parse(value));
 
@@ -80,10 +140,12 @@ export function createTransfer(options: TransferOptions): Transfer {
 
   async function writeLine(
     trx: Transaction<Database>,
-    line: ThreadLine | MemoryLine | KvLine,
+    line: BodyLine,
     remap: (owner: string | null) => string | null,
-    keepVectors: boolean,
-  ): Promise<"imported" | "skipped" | "imported_with_vector"> {
+    vector: Float32Array | null,
+  ): Promise<
+    "skipped" | { outcome: "imported" | "imported_with_vector"; memory?: ImportedMemory }
+  > {
     if (line.type === "thread") {
       const exists = await trx.selectFrom("threads").select("id").where("id", "=", line.id)
         .executeTakeFirst();
@@ -97,7 +159,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         updated_at: Date.parse(line.updatedAt),
         archived: line.archived ? 1 : 0,
       }).execute();
-      return "imported";
+      return { outcome: "imported" };
     }
     if (line.type === "kv") {
       const exists = await trx.selectFrom("kv").select("key").where(
@@ -114,7 +176,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         version: line.version,
         updated_at: Date.parse(line.updatedAt),
       }).execute();
-      return "imported";
+      return { outcome: "imported" };
     }
     const exists = await trx.selectFrom("memories").select("id").where("uid", "=", line.uid)
       .executeTakeFirst();
@@ -129,10 +191,12 @@ export function createTransfer(options: TransferOptions): Transfer {
         });
       }
     }
+    const owner = remap(line.owner);
+    const memory: ImportedMemory = { uid: line.uid, owner, kind: line.kind };
     const { id } = await trx.insertInto("memories").values({
       uid: line.uid,
       kind: line.kind,
-      owner_user_id: remap(line.owner),
+      owner_user_id: owner,
       thread_id: line.threadId,
       text: line.text,
       source: line.source,
@@ -180,20 +244,14 @@ export function createTransfer(options: TransferOptions): Transfer {
           : JSON.stringify(line.self.payload),
       }).execute();
     }
-    const vector = keepVectors && line.vector
-      ? blobToVector(
-        Uint8Array.from(atob(line.vector), (char) => char.charCodeAt(0)),
-        vectors.embedder.dims,
-      )
-      : null;
     if (vector) {
       await trx.insertInto("memory_vectors")
         .values({ space_id: vectors.spaceId, memory_id: id, vec: vectorToBlob(vector) })
         .execute();
-      return "imported_with_vector";
+      return { outcome: "imported_with_vector", memory };
     }
     await vectors.enqueue(trx, [id]);
-    return "imported";
+    return { outcome: "imported", memory };
   }
 
   return {
@@ -258,11 +316,17 @@ export function createTransfer(options: TransferOptions): Transfer {
         failed: [],
         dryRun: importOptions.dryRun ?? false,
       };
-      const fail = (line: number, message: string) =>
-        report.failed.push({ line, code: "MEMORY_IMPORT_INVALID", message });
+      const fail = (
+        line: number,
+        message: string,
+        code: string = MEMORY_ERRORS.IMPORT_INVALID.code,
+      ) => report.failed.push({ line, code, message });
       const parseLine = (line: { raw: string; number: number }) => {
-        if (new TextEncoder().encode(line.raw).byteLength > MAX_IMPORT_LINE_BYTES) {
-          return { error: "the line is longer than 1 MiB" };
+        const bytes = new TextEncoder().encode(line.raw).byteLength;
+        if (bytes > MAX_IMPORT_LINE_BYTES) {
+          return {
+            error: `the line is ${bytes} bytes, over the limit of ${MAX_IMPORT_LINE_BYTES} (1 MiB)`,
+          };
         }
         try {
           return { value: JSON.parse(line.raw) as unknown };
@@ -289,11 +353,25 @@ export function createTransfer(options: TransferOptions): Transfer {
       const ownerMap = importOptions.ownerMap ?? {};
       const remap = (owner: string | null) => (owner === null ? null : ownerMap[owner] ?? owner);
 
-      const parsed: Array<{ number: number; line: ThreadLine | MemoryLine | KvLine }> = [];
+      const parsed: Array<{ number: number; line: BodyLine; vector: Float32Array | null }> = [];
       for (const line of lines.slice(1)) {
         const json = parseLine(line);
         if ("error" in json) {
           fail(line.number, json.error!);
+          continue;
+        }
+        const value = json.value as { type?: unknown; kind?: unknown; text?: unknown } | null;
+        if (
+          value?.type === "memory" && typeof value.text === "string" &&
+          value.text.length > textLimit(value.kind)
+        ) {
+          fail(
+            line.number,
+            `text: ${value.text.length} characters, over the limit of ${
+              textLimit(value.kind)
+            } for a ${String(value.kind)} memory`,
+            MEMORY_ERRORS.TEXT_TOO_LONG.code,
+          );
           continue;
         }
         const result = bodyLine.safeParse(json.value);
@@ -302,7 +380,18 @@ export function createTransfer(options: TransferOptions): Transfer {
           fail(line.number, `${issue.path.join(".") || "line"}: ${issue.message}`);
           continue;
         }
-        if (result.data.type !== "end") parsed.push({ number: line.number, line: result.data });
+        if (result.data.type === "end") continue;
+        let vector: Float32Array | null = null;
+        if (result.data.type === "memory" && result.data.vector !== undefined) {
+          const decoded = decodeVector(result.data.vector, header.data.embedding.dims);
+          if ("error" in decoded) {
+            fail(line.number, decoded.error);
+            continue;
+          }
+          // Vectors of another space are not used: the memory is queued for embedding.
+          if (sameSpace) vector = decoded.vector;
+        }
+        parsed.push({ number: line.number, line: result.data, vector });
       }
       if (importOptions.strict && report.failed.length > 0) {
         throw memoryError("IMPORT_INVALID", {
@@ -318,34 +407,57 @@ export function createTransfer(options: TransferOptions): Transfer {
       }
 
       let withVectors = 0;
+      /** Writes a batch in `trx`; returns the memories stored, or throws at a bad line if strict. */
       const importBatch = async (batch: typeof parsed, trx: Transaction<Database>) => {
-        for (const { number, line } of batch) {
+        const stored: ImportedMemory[] = [];
+        for (const { number, line, vector } of batch) {
           try {
-            const outcome = await writeLine(trx, line, remap, sameSpace);
-            if (outcome === "skipped") report.skipped++;
-            else report.imported++;
-            if (outcome === "imported_with_vector") withVectors++;
+            // A line that fails part-way leaves nothing behind (strict rolls back everything).
+            if (!importOptions.strict) await sql`SAVEPOINT import_line`.execute(trx);
+            const written = await writeLine(trx, line, remap, vector);
+            if (!importOptions.strict) await sql`RELEASE SAVEPOINT import_line`.execute(trx);
+            if (written === "skipped") {
+              report.skipped++;
+              continue;
+            }
+            report.imported++;
+            if (written.outcome === "imported_with_vector") withVectors++;
+            if (written.memory) stored.push(written.memory);
           } catch (error) {
-            if (importOptions.strict) throw error;
-            fail(number, error instanceof Error ? error.message : String(error));
+            // The database's own text stays in the log; the report gets a fixed sentence.
+            if (!(error instanceof AppError)) {
+              log.warn("an import line could not be stored", { line: number, error });
+            }
+            if (importOptions.strict) throw Object.assign(failureOf(error), { line: number });
+            await sql`ROLLBACK TO SAVEPOINT import_line`.execute(trx);
+            await sql`RELEASE SAVEPOINT import_line`.execute(trx);
+            const failure = failureOf(error);
+            fail(number, failure.message, failure.code);
           }
         }
+        return stored;
       };
       if (importOptions.strict) {
+        let stored: ImportedMemory[];
         try {
-          await store.transaction((trx) => importBatch(parsed, trx));
+          stored = await store.transaction((trx) => importBatch(parsed, trx));
         } catch (error) {
           report.imported = 0;
           report.skipped = 0;
+          const failure = error as { line?: number; message?: string };
+          if (failure.line === undefined) throw error;
           throw memoryError("IMPORT_INVALID", {
-            message: `The import was rolled back: ${
-              error instanceof Error ? error.message : String(error)
-            }`,
+            message: `The import was rolled back at line ${failure.line}: ${failure.message}`,
+            details: { line: failure.line },
           });
         }
+        if (stored.length > 0) options.onImported?.(stored);
       } else {
         for (let i = 0; i < parsed.length; i += 500) {
-          await store.transaction((trx) => importBatch(parsed.slice(i, i + 500), trx));
+          const stored = await store.transaction((trx) =>
+            importBatch(parsed.slice(i, i + 500), trx)
+          );
+          if (stored.length > 0) options.onImported?.(stored);
         }
       }
       // Imported vectors join the index by reloading it; the others are queued.

@@ -157,3 +157,157 @@ Deno.test("forgotten memories are absent from the export", async () => {
   assert.ok(!after.includes(fact.uid));
   assert.ok(!after.includes("window seats"));
 });
+
+/** The number of memories in `host`'s store. */
+async function memoryCount(host: TestHost): Promise<number> {
+  const row = await host.kernel.store.db.selectFrom("memories")
+    .select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** An export of `source` with vectors, as parsed lines. */
+async function exportedLines(source: TestHost): Promise<Array<Record<string, unknown>>> {
+  return (await exportText(source, "?include_vectors=true")).trim().split("\n")
+    .map((line) => JSON.parse(line));
+}
+
+Deno.test("an imported text over its kind's limit is a numbered MEMORY_TEXT_TOO_LONG failure that stores nothing", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const lines = await exportedLines(source);
+  const fact = lines.findIndex((line) => line.kind === "semantic");
+  lines[fact] = { ...lines[fact], text: "x".repeat(8_001) };
+  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  const strict = await target.request("/api/memories/import?strict=true", ndjson(file));
+  assert.equal(strict.status, 400);
+  assert.equal((await strict.json()).error.details.line, fact + 1);
+  assert.equal(await memoryCount(target), 0);
+
+  const report = await (await target.request("/api/memories/import", ndjson(file))).json();
+  assert.deepEqual(
+    report.failed.map((failure: { line: number; code: string }) => [failure.line, failure.code]),
+    [[fact + 1, "MEMORY_TEXT_TOO_LONG"]],
+  );
+  assert.match(report.failed[0].message, /8001 characters, over the limit of 8000/);
+  assert.equal(report.imported, 5);
+  assert.equal(await memoryCount(target), 3, "the other memories");
+  const stored = await target.kernel.store.db.selectFrom("memories").select("uid")
+    .where("uid", "=", String(lines[fact]!.uid)).executeTakeFirst();
+  assert.equal(stored, undefined);
+});
+
+Deno.test("an imported vector that is not base64, or not of the header's dimensions, is a numbered failure, not queued", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const lines = await exportedLines(source);
+  const memories = lines.flatMap((line, index) => line.type === "memory" ? [index] : []);
+  const [short, garbled] = memories as [number, number];
+  const vector = String(lines[short]!.vector);
+  // Three floats short of the header's 384.
+  lines[short] = { ...lines[short], vector: btoa(atob(vector).slice(0, 381 * 4)) };
+  lines[garbled] = { ...lines[garbled], vector: "not base64 at all!" };
+  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  const dry = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
+    .json();
+  assert.deepEqual(dry.failed.map((failure: { line: number }) => failure.line), [
+    short + 1,
+    garbled + 1,
+  ]);
+  const report = await (await target.request("/api/memories/import", ndjson(file))).json();
+  assert.deepEqual(
+    report.failed.map((failure: { line: number; code: string }) => [failure.line, failure.code]),
+    [[short + 1, "MEMORY_IMPORT_INVALID"], [garbled + 1, "MEMORY_IMPORT_INVALID"]],
+  );
+  assert.match(report.failed[0].message, /^vector: 1524 bytes, .* 384 dimensions/);
+  assert.match(report.failed[1].message, /^vector: not valid base64/);
+  assert.equal(report.imported, 4);
+  const uids = [lines[short]!.uid, lines[garbled]!.uid].map(String);
+  const rows = await target.kernel.store.db.selectFrom("memories").select("id")
+    .where("uid", "in", uids).execute();
+  assert.deepEqual(rows, [], "neither memory is stored, so neither waits in the embedding queue");
+  assert.equal(await memoryCount(target), 2);
+  const queued = await target.kernel.store.db.selectFrom("embed_queue")
+    .select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
+  assert.equal(Number(queued.n), 0, "the good lines' vectors were used");
+});
+
+Deno.test("an import line over 1 MiB is refused by number and stores nothing; a bad header leaves the store as it was", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const lines = await exportedLines(source);
+  const episode = lines.findIndex((line) => line.kind === "episode");
+  const huge = {
+    ...lines[episode],
+    uid: "mem_01J0000000000000000000HUGE",
+    episode: {
+      ...(lines[episode]!.episode as Record<string, unknown>),
+      payload: { from: "a".repeat(1_048_576), to: "b" },
+    },
+  };
+  const body = [lines[0], huge].map((line) => JSON.stringify(line)).join("\n");
+
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(target);
+  const before = await memoryCount(target);
+  const response = await target.request("/api/memories/import", ndjson(body));
+  assert.equal(response.status, 200);
+  const report = await response.json();
+  assert.equal(report.imported, 0);
+  assert.deepEqual(
+    report.failed.map((failure: { line: number; code: string }) => [failure.line, failure.code]),
+    [[2, "MEMORY_IMPORT_INVALID"]],
+  );
+  assert.match(
+    report.failed[0].message,
+    /^the line is \d+ bytes, over the limit of 1048576 \(1 MiB\)$/,
+  );
+  assert.equal(await memoryCount(target), before);
+
+  const fresh = lines.map((line) =>
+    line.type === "memory"
+      ? { ...line, uid: `mem_01J00000000000000000000${String(line.uid).slice(-3)}` }
+      : line
+  );
+  const badHeaders = [
+    { ...lines[0], version: 2 },
+    { ...lines[0], format: "other/export" },
+    { ...lines[0], embedding: { provider: "lexical" } },
+  ];
+  for (const header of badHeaders) {
+    const file = [header, ...fresh.slice(1)].map((line) => JSON.stringify(line)).join("\n");
+    const refused = await target.request("/api/memories/import", ndjson(file));
+    assert.equal(refused.status, 400);
+    const error = (await refused.json()).error;
+    assert.equal(error.code, "MEMORY_IMPORT_INVALID");
+    assert.equal(error.details.line, 1);
+    assert.equal(await memoryCount(target), before, JSON.stringify(header));
+  }
+});
+
+Deno.test("a line that fails part-way through storing leaves nothing of itself behind", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const lines = await exportedLines(source);
+  // A second message at a seq its thread already has: its memory row goes in, its message row
+  // cannot.
+  const first = lines.findIndex((line) => line.kind === "message");
+  const message = first + 1;
+  lines.splice(message, 0, { ...lines[first], uid: "mem_01J000000000000000000000SQ" });
+  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  const report = await (await target.request("/api/memories/import", ndjson(file))).json();
+  assert.deepEqual(
+    report.failed.map((failure: { line: number; code: string }) => [failure.line, failure.code]),
+    [[message + 1, "MEMORY_IMPORT_INVALID"]],
+  );
+  assert.equal(report.failed[0].message, "the line could not be stored");
+  const orphan = await target.kernel.store.db.selectFrom("memories").select("id")
+    .where("uid", "=", String(lines[message]!.uid)).executeTakeFirst();
+  assert.equal(orphan, undefined);
+  assert.equal(await memoryCount(target), 4, "every other memory");
+});

@@ -1,7 +1,8 @@
 /**
  * `GET /ws` (spec/server.md §5): the handshake (origin, subprotocol), the
  * hub's handlers (who a token is, chat requests, the state snapshot) and
- * its feeds: turn events to their owner, state deltas, notices.
+ * its feeds: turn events to their owner, state deltas, notices, project and
+ * memory updates to their owner.
  *
  * @module
  */
@@ -281,6 +282,28 @@ export function createWsServer(options: WsServerOptions): WsServer {
           : null,
         project: data.project,
       }, { userId: data.ownerId });
+    }),
+    // A memory's changes go to its owner's sockets only; agent-wide memories (no owner: self
+    // memories) to every socket. Ids and kind, never content (spec/server.md §5.3).
+    bus.subscribe("memory.update", (event) => {
+      const data = event.data as {
+        op: "created" | "updated" | "forgotten";
+        ids: string[];
+        kind?: string;
+        ownerUserId?: string | null;
+      };
+      if (data.ownerUserId === undefined) {
+        log.warn("a memory.update without an owner was not sent to WebSocket clients", {
+          op: data.op,
+        });
+        return;
+      }
+      hub.publish(
+        ["memory"],
+        "memory.update",
+        { op: data.op, ids: data.ids, ...(data.kind ? { kind: data.kind } : {}) },
+        data.ownerUserId === null ? {} : { userId: data.ownerUserId },
+      );
     }),
     bus.subscribe(
       "tool.approval_request",

@@ -258,21 +258,17 @@ Deno.test(
       await search.fill("");
       await page.getByText(/^\d+ newest memor(y|ies)\.$/).waitFor();
 
-      // Another memory arrives over REST. The server does not forward the bus's memory.update
-      // to sockets yet, so the message is handed to the store as the socket would hand it.
+      // Another memory arrives over REST: the server's memory.update reaches the page's socket
+      // (subscribed to memory once welcomed) and raises the chip.
+      await page.waitForFunction(() =>
+        // deno-lint-ignore no-explicit-any
+        (globalThis as any).document.querySelector("sm-app").store.state.connection.state ===
+          "online"
+      );
       const other = await api(url, "/api/memories", "POST", {
         text: "The user prefers tea to coffee in the morning.",
       });
       assert.equal(other.status, 201);
-      await page.evaluate((ids) => {
-        // deno-lint-ignore no-explicit-any
-        const app = (globalThis as any).document.querySelector("sm-app");
-        app.store.dispatch({
-          type: "ws",
-          message: { type: "memory.update", seq: 0, ts: Date.now(), data: { op: "created", ids } },
-          now: Date.now(),
-        });
-      }, [other.json.id]);
       const chip = page.getByRole("button", { name: /^1 change, refresh$/ });
       await chip.waitFor();
       await chip.click();

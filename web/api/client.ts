@@ -16,7 +16,11 @@ import type {
   NarrativeVersion,
   Reflection,
   StatePoint,
+  VcsCommit,
+  VcsRollback,
+  WorkspaceFile,
 } from "../state/types.ts";
+import { fileName } from "../lib/download.ts";
 import { dispositionName } from "../lib/mind_stats.ts";
 import type {
   NewProject,
@@ -525,8 +529,19 @@ export class ApiClient {
    * The caller's memories as NDJSON, fetched with the token (never a link
    * carrying it), with the file name the server suggests.
    */
-  async exportMemories(signal?: AbortSignal): Promise<{ blob: Blob; filename: string }> {
-    const path = "/api/memories/export";
+  exportMemories(signal?: AbortSignal): Promise<{ blob: Blob; filename: string }> {
+    return this.#download("/api/memories/export", "memories.ndjson", signal);
+  }
+
+  /**
+   * A file answer fetched with the token (refreshing once on 401), with the
+   * name from its `Content-Disposition`, else `fallback`.
+   */
+  async #download(
+    path: string,
+    fallback: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ blob: Blob; filename: string }> {
     let response = await this.#send("GET", path, undefined, signal, true);
     if (response.status === 401 && await this.refresh()) {
       await response.body?.cancel();
@@ -535,7 +550,7 @@ export class ApiClient {
     if (!response.ok) await this.#read<never>(response); // throws the ApiError
     return {
       blob: await response.blob(),
-      filename: dispositionName(response.headers.get("content-disposition"), "memories.ndjson"),
+      filename: dispositionName(response.headers.get("content-disposition"), fallback),
     };
   }
 
@@ -622,6 +637,51 @@ export class ApiClient {
       `/api/timeline${includeArchived ? "?include_archived=true" : ""}`,
       undefined,
       signal,
+    );
+  }
+  /** A project's workspace files (`path`, `bytes`, `modified_at`, `sha256`). */
+  async projectFiles(ref: string, signal?: AbortSignal): Promise<WorkspaceFile[]> {
+    const answer = await this.request<{ files: WorkspaceFile[] }>(
+      "GET",
+      `/api/projects/${encodeURIComponent(ref)}/files`,
+      undefined,
+      signal,
+    );
+    return answer.files;
+  }
+  /**
+   * One workspace file, fetched with the token (spec/dashboard.md §2), with
+   * the name the server suggests, else the path's last segment.
+   */
+  downloadProjectFile(
+    ref: string,
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<{ blob: Blob; filename: string }> {
+    // Each segment encoded, the slashes kept: the route takes the path as it is in the workspace.
+    const encoded = path.split("/").map(encodeURIComponent).join("/");
+    return this.#download(
+      `/api/projects/${encodeURIComponent(ref)}/files/${encoded}`,
+      fileName(path),
+      signal,
+    );
+  }
+  /** The workspace's commits, newest first; 409 `GDIL_VCS_DISABLED` without version control. */
+  async vcsLog(ref: string, signal?: AbortSignal): Promise<VcsCommit[]> {
+    const answer = await this.request<{ commits: VcsCommit[] }>(
+      "GET",
+      `/api/projects/${encodeURIComponent(ref)}/vcs/log`,
+      undefined,
+      signal,
+    );
+    return answer.commits;
+  }
+  /** Resets the workspace to `commit`, keeping the old HEAD on the backup branch it names. */
+  vcsRollback(ref: string, commit: string): Promise<VcsRollback> {
+    return this.request<VcsRollback>(
+      "POST",
+      `/api/projects/${encodeURIComponent(ref)}/vcs/rollback`,
+      { commit },
     );
   }
   /** The project templates. */

@@ -17,6 +17,7 @@ import { css, html, nothing } from "lit";
 import { ApiError } from "../api/client.ts";
 import { SmElement } from "../app/base.ts";
 import { errorText } from "../app/card.ts";
+import { saveBlob } from "../lib/download.ts";
 import { shortTime } from "../lib/format.ts";
 import { type Memory, MEMORY_KINDS } from "../state/types.ts";
 import { shared } from "../theme/shared.ts";
@@ -346,16 +347,7 @@ export class PageMemory extends SmElement {
     this.error = "";
     try {
       const { blob, filename } = await this.services.api.exportMemories();
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = filename;
-      link.hidden = true;
-      this.renderRoot.appendChild(link);
-      link.click();
-      link.remove();
-      // After the download has started with it.
-      setTimeout(() => URL.revokeObjectURL(url), 1_000);
+      saveBlob(blob, filename, { parent: this.renderRoot });
       this.status = `Exported ${filename}.`;
     } catch (error) {
       this.error = errorText(error);

@@ -5,12 +5,15 @@
  * - `<sm-project-actions>`: the action panel driven by `awaiting`.
  * - Tabs: Tasks (`<sm-project-tasks>`), Events (`<sm-project-events>`:
  *   the detail's latest 50, older pages on request and live
- *   `project.update`s, one per seq, newest first) and Gantt (`<sm-gantt>`
- *   from the timeline route). Files and version control are not built, so
- *   there is no Files tab.
+ *   `project.update`s, one per seq, newest first), Files
+ *   (`<sm-project-files>`: the workspace with downloads, and the VCS log
+ *   with Rollback when the project has version control; loaded when the
+ *   tab is first shown) and Gantt (`<sm-gantt>` from the timeline route).
  *
  * The live summary from the socket is laid over the loaded detail. Events
- * of type `plan.*`, `task.*` or `exit` refetch the detail and the timeline,
+ * of type `plan.*`, `task.*` or `exit` refetch the detail and the timeline;
+ * events that may change the workspace (`task.progress`,
+ * `task.completed`, `exit`, `vcs.*`) refetch the Files tab's lists; both
  * debounced by 300 ms.
  *
  * @module
@@ -18,6 +21,7 @@
 import { css, html, nothing } from "lit";
 import { ApiError } from "../api/client.ts";
 import { CardElement } from "../app/card.ts";
+import { changesFiles } from "../components/sm-project-files.ts";
 import type { SmProjectTasks } from "../components/sm-project-tasks.ts";
 import type { TaskSelectDetail } from "../components/sm-gantt.ts";
 import {
@@ -40,6 +44,7 @@ import "../components/sm-project-tasks.ts";
 const TABS = [
   { id: "tasks", label: "Tasks" },
   { id: "events", label: "Events" },
+  { id: "files", label: "Files" },
   { id: "gantt", label: "Gantt" },
 ] as const;
 type Tab = (typeof TABS)[number]["id"];
@@ -52,6 +57,7 @@ export class PageProject extends CardElement {
     projectId: { attribute: "project-id" },
     tab: { state: true },
     refresh: { state: true },
+    filesRefresh: { state: true },
     older: { state: true },
     olderLoading: { state: true },
     olderError: { state: true },
@@ -61,6 +67,8 @@ export class PageProject extends CardElement {
   declare tab: Tab;
   /** Bumped to refetch the detail and the timeline. */
   declare refresh: number;
+  /** Bumped to refetch the Files tab's listing and history. */
+  declare filesRefresh: number;
   /** Events loaded with "Load older". */
   declare older: ProjectEvent[];
   declare olderLoading: boolean;
@@ -71,6 +79,8 @@ export class PageProject extends CardElement {
   /** The highest seq already reflected in the loaded detail. */
   #seen = 0;
   #debounce: ReturnType<typeof setTimeout> | null = null;
+  /** What the pending debounced refetch reloads. */
+  #due = new Set<"detail" | "files">();
   #detail = this.load(
     () => [this.projectId, this.refresh, this.#stale.value] as const,
     async ([id], signal): Promise<ProjectDetail> => {
@@ -144,6 +154,7 @@ export class PageProject extends CardElement {
     this.projectId = null;
     this.tab = "tasks";
     this.refresh = 0;
+    this.filesRefresh = 0;
     this.older = [];
     this.olderLoading = false;
     this.olderError = "";
@@ -153,6 +164,7 @@ export class PageProject extends CardElement {
     super.disconnectedCallback();
     if (this.#debounce !== null) clearTimeout(this.#debounce);
     this.#debounce = null;
+    this.#due.clear();
   }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
@@ -160,19 +172,23 @@ export class PageProject extends CardElement {
       this.older = [];
       this.#seen = 0;
     }
-    // New events that change the plan, the tasks or the end: refetch, debounced.
+    // New events that change the plan, the tasks, the end or the workspace: refetch, debounced.
     const id = this.#detail.value?.id;
     if (!id) return;
     const fresh = (this.#liveEvents.value?.[id] ?? []).filter((event) => event.seq > this.#seen);
     if (fresh.length === 0) return;
     this.#seen = Math.max(...fresh.map((event) => event.seq));
-    if (fresh.some((event) => changesSchedule(String(event.type)))) {
-      if (this.#debounce !== null) clearTimeout(this.#debounce);
-      this.#debounce = setTimeout(() => {
-        this.#debounce = null;
-        this.refresh++;
-      }, REFETCH_DEBOUNCE_MS);
-    }
+    const types = fresh.map((event) => String(event.type));
+    if (types.some(changesSchedule)) this.#due.add("detail");
+    if (types.some(changesFiles)) this.#due.add("files");
+    if (this.#due.size === 0) return;
+    if (this.#debounce !== null) clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => {
+      this.#debounce = null;
+      if (this.#due.has("detail")) this.refresh++;
+      if (this.#due.has("files")) this.filesRefresh++;
+      this.#due.clear();
+    }, REFETCH_DEBOUNCE_MS);
   }
 
   /** The detail with the latest summary from the socket laid over it. */
@@ -309,6 +325,11 @@ export class PageProject extends CardElement {
         <sm-project-events .events=${this.#events(project)} .tasks=${project.tasks}
           ?loading=${this.olderLoading} error=${this.olderError}
           @load-older=${() => void this.#loadOlder(project)}></sm-project-events>
+      </div>
+      <div role="tabpanel" id="panel-files" aria-labelledby="tab-files" ?hidden=${this.tab !==
+        "files"}>
+        <sm-project-files .project=${project} ?active=${this.tab === "files"}
+          .refresh=${this.filesRefresh}></sm-project-files>
       </div>
       <div role="tabpanel" id="panel-gantt" aria-labelledby="tab-gantt" ?hidden=${this.tab !==
         "gantt"}>

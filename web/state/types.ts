@@ -236,3 +236,27 @@ export interface Memory {
   expires_at: string | null;
   recall_count: number;
 }
+
+// Project workspaces and version control (spec/projects.md §9, §11; dashboard.md §5.4 Files).
+
+/** A file of a project's workspace (`GET /api/projects/{id}/files`). */
+export interface WorkspaceFile {
+  /** Relative to the workspace, `/`-separated. */
+  path: string;
+  bytes: number;
+  modified_at: string | null;
+  sha256: string;
+}
+
+/** A commit of a project's workspace (`GET /api/projects/{id}/vcs/log`, newest first). */
+export interface VcsCommit {
+  hash: string;
+  subject: string;
+  at: string;
+}
+
+/** `POST /api/projects/{id}/vcs/rollback`: the new HEAD and where the old one is kept. */
+export interface VcsRollback {
+  head: string;
+  backup_branch: string;
+}
