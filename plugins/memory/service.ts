@@ -324,8 +324,13 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
         });
       }
       const row = await store.db.updateTable("memories").set(set).where("uid", "=", uid)
-        .returning(["kind", "owner_user_id"]).executeTakeFirst();
+        .returning(["id", "kind", "owner_user_id"]).executeTakeFirst();
       if (!row) throw memoryError("NOT_FOUND");
+      // The index filters by expiry and flag from its own copy: keep it in step.
+      vectors.updateMeta(row.id, {
+        ...(set.expires_at !== undefined ? { expiresAt: set.expires_at } : {}),
+        ...(set.suspicious !== undefined ? { flagged: set.suspicious === 1 } : {}),
+      });
       announce("updated", [{ uid, owner: row.owner_user_id }], row.kind);
     },
 

@@ -80,6 +80,8 @@ export interface VectorManager {
   search(query: Float32Array, k: number, filter: SlotFilter): VectorHit[] | null;
   /** Takes forgotten memories out of the index. */
   remove(ids: readonly number[]): void;
+  /** Keeps the index's copy of a memory's expiry and flag in step with its row. */
+  updateMeta(id: number, meta: { expiresAt?: number | null; flagged?: boolean }): void;
   /** The `vector_index` health check. */
   health(): CheckResult;
   /** Index size and memory. */
@@ -446,6 +448,13 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
 
     remove(ids) {
       for (const id of ids) index.remove(id);
+    },
+
+    updateMeta(id, meta) {
+      index.updateMeta(id, {
+        ...(meta.expiresAt !== undefined ? { expiresAt: meta.expiresAt } : {}),
+        ...(meta.flagged !== undefined ? { flagged: meta.flagged } : {}),
+      });
     },
 
     health() {

@@ -68,6 +68,11 @@ export interface VectorIndex {
   upsert(row: VectorRow): boolean;
   /** Removes; unknown ids are ignored. */
   remove(id: number): void;
+  /**
+   * Changes an indexed row's expiry or flag (the filter's inputs) without
+   * touching its vector; false for an unknown id.
+   */
+  updateMeta(id: number, meta: Partial<Pick<SlotMeta, "expiresAt" | "flagged">>): boolean;
   /** Whether an id is indexed. */
   has(id: number): boolean;
   /** The k most similar unit vectors that pass the filter, best first. */
@@ -324,6 +329,14 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
     },
 
     remove,
+
+    updateMeta(id, meta) {
+      const slot = slotOf.get(id);
+      if (slot === undefined) return false;
+      if (meta.expiresAt !== undefined) expiresAt[slot] = meta.expiresAt ?? Infinity;
+      if (meta.flagged !== undefined) flagged[slot] = meta.flagged ? 1 : 0;
+      return true;
+    },
 
     has(id) {
       return slotOf.has(id);

@@ -47,6 +47,23 @@ Deno.test("upserts and removals show in the next search", () => {
   assert.equal(index.size, 50);
 });
 
+Deno.test("a changed flag or expiry shows in the next search without re-adding the vector", () => {
+  const random = seededRandom(4);
+  const index = createVectorIndex({ dims: 32 });
+  const query = randomUnit(random, 32);
+  index.upsert({ id: 1, vector: query, meta: META });
+  index.upsert({ id: 2, vector: randomUnit(random, 32), meta: META });
+  assert.equal(index.search(query, 1, ALL_A)[0]?.id, 1);
+  assert.equal(index.updateMeta(1, { flagged: true }), true);
+  assert.notEqual(index.search(query, 1, ALL_A)[0]?.id, 1, "flagged: left out");
+  assert.equal(index.search(query, 1, { ...ALL_A, includeFlagged: true })[0]?.id, 1);
+  index.updateMeta(1, { flagged: false, expiresAt: 10 });
+  assert.notEqual(index.search(query, 1, { ...ALL_A, now: 20 })[0]?.id, 1, "expired: left out");
+  index.updateMeta(1, { expiresAt: null });
+  assert.equal(index.search(query, 1, { ...ALL_A, now: 20 })[0]?.id, 1);
+  assert.equal(index.updateMeta(42, { flagged: true }), false, "unknown id");
+});
+
 Deno.test("filters apply before the top-k cut: owner, kind, time, expiry, flag, excluded ids", () => {
   const index = createVectorIndex({ dims: 8 });
   const base = new Float32Array([1, 0, 0, 0, 0, 0, 0, 0]);
