@@ -7,6 +7,7 @@ import { runPluginCommand } from "./plugin_command.ts";
 import { runServe } from "./serve.ts";
 import { runChat } from "./chat.ts";
 import { runCert } from "./cert.ts";
+import { runHealthcheck } from "./healthcheck.ts";
 import { runAdmin } from "./admin.ts";
 import { runPlugins } from "./plugins.ts";
 
@@ -20,6 +21,9 @@ Commands:
     --data-dir DIR    data directory (else SYNTH_DATA_DIR, dataDir; default ./data)
     --print-config    print the resolved config with secrets as "***" and exit
     --dev             human-readable logs (log.format "pretty")
+  healthcheck [--ready] [--timeout 3s]
+                    GET /health/live (or /health/ready) of the server on this machine;
+                    exit 0 on 200, else 1 (the container image's HEALTHCHECK)
   chat [--thread ID] terminal chat with the mind (through the running server, else in this process)
   migrate status    list migrations: applied (with time), pending, CHANGED, MISSING FILE
   migrate up        apply pending migrations (the server also does at start)
@@ -57,6 +61,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (command === "backup") return await runBackup(io, rest);
   if (command === "restore") return await runRestore(io, rest);
   if (command === "cert") return await runCert(io, rest);
+  if (command === "healthcheck") return await runHealthcheck(io, rest);
   if (command === "admin") return await runAdmin(io, rest);
   if (command === "plugins") return await runPlugins(io, rest);
   const pluginCommand = io.commands[command];

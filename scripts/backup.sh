@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Online backup of Synth Mind's database (docs/deployment.md, "Backups").
+#
+#   scripts/backup.sh [--out DIR] [--keep 7]
+#
+# Runs the compiled binary when SYNTH_BIN names it (e.g. /app/synth-mind),
+# else `deno task backup` from the repository. The server may be running:
+# the copy is consistent, checked (integrity_check) and hashed. The data
+# directory comes from the configuration (SYNTH_DATA_DIR, default ./data).
+# In a container: docker compose exec synth /app/synth-mind backup
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -n "${SYNTH_BIN:-}" ]; then
+  exec "$SYNTH_BIN" backup "$@"
+fi
+exec "${DENO:-deno}" task backup "$@"
