@@ -41,6 +41,7 @@ import { type CommandDispatcher, createCommandDispatcher } from "./mind/commands
 import { createMind, type Mind } from "./mind/mind.ts";
 import { loadProfile } from "./mind/profile.ts";
 import { mindRoutes } from "./mind/routes.ts";
+import { stateHistoryRoutes } from "./mind/history.ts";
 import { SandboxPool, selfExecCommand } from "./sandbox/host.ts";
 import { createToolService, type ToolService } from "./tools/service.ts";
 import { toolRoutes } from "./tools/routes.ts";
@@ -493,6 +494,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     await next();
     if (c.req.method !== "GET" && c.req.method !== "HEAD") stateCache.invalidate();
   });
+  app.route("/", stateHistoryRoutes(() => options.store, clock));
   app.route("/", mindRoutes(() => started().mind, () => started().commands, stateCache));
   const wsTier = config.rateLimit.tiers.ws;
   const ws = createWsServer({
@@ -731,6 +733,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           budget: config.mind.budget,
           maxQueue: config.chat.maxQueue,
           maxMessageChars: 32_000,
+          stateHistoryDays: config.mind.stateHistoryDays,
         },
         profile,
         store: options.store,

@@ -56,6 +56,13 @@ export interface AddMessageInput {
   tokenCount?: number;
 }
 
+/** A change to a thread (`PATCH /api/threads/{id}`); an omitted key keeps its value. */
+export interface ThreadPatch {
+  /** The new title; null clears it. */
+  title?: string | null;
+  archived?: boolean;
+}
+
 /** Options for {@link Conversations.threadWindow}. */
 export interface ThreadWindowOptions {
   /** Most tokens of messages returned. */
@@ -85,7 +92,31 @@ export interface Conversations {
   addMessage(input: AddMessageInput): Promise<ThreadMessage>;
   /** The newest messages that fit, oldest first: the context rebuilt after a restart. */
   threadWindow(threadId: string, options: ThreadWindowOptions): Promise<ThreadMessage[]>;
+  /** Renames, archives or restores a thread; null when there is no such thread. */
+  updateThread(id: string, patch: ThreadPatch): Promise<Thread | null>;
+  /**
+   * Deletes the thread row; false when there was none. Its memories must be
+   * forgotten first (the forget path takes them out of the vector index):
+   * the cascade would only catch rows written since.
+   */
+  deleteThread(id: string): Promise<boolean>;
+  /** Ids of the memories stored in the thread (messages, episodes), whoever owns them. */
+  memoriesIn(threadId: string): Promise<number[]>;
+  /**
+   * Ids of the memories drawn from the thread but stored outside it: facts
+   * extracted from its messages (`message:<uid>`) or its tool runs
+   * (`tool_run:<id>`).
+   */
+  memoriesDrawnFrom(threadId: string): Promise<number[]>;
+  /**
+   * Moves the thread's memories other than its messages (episodes) out of
+   * it, so they outlive the thread's deletion; returns how many.
+   */
+  detachMemories(threadId: string): Promise<number>;
 }
+
+/** SQLite's bound-parameter limit is far above this; it keeps statements small. */
+const CHUNK = 500;
 
 const SOURCE_OF_ROLE: Readonly<Record<MessageRole, MemorySource>> = {
   user: "user",
@@ -246,6 +277,55 @@ export function createConversations(options: ConversationsOptions): Conversation
         });
       }
       return picked.reverse();
+    },
+
+    async updateThread(id, patch) {
+      const row = await db.updateTable("threads")
+        .set({
+          ...(patch.title !== undefined ? { title: patch.title } : {}),
+          ...(patch.archived !== undefined ? { archived: patch.archived ? 1 : 0 } : {}),
+          updated_at: clock.now(),
+        })
+        .where("id", "=", id).returningAll().executeTakeFirst();
+      return row ? toThread(row) : null;
+    },
+
+    async deleteThread(id) {
+      const result = await db.deleteFrom("threads").where("id", "=", id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    async memoriesIn(threadId) {
+      const rows = await db.selectFrom("memories").select("id").where("thread_id", "=", threadId)
+        .orderBy("id").execute();
+      return rows.map((row) => row.id);
+    },
+
+    async memoriesDrawnFrom(threadId) {
+      const messages = await db.selectFrom("memory_messages as mm")
+        .innerJoin("memories as m", "m.id", "mm.memory_id")
+        .select("m.uid").where("mm.thread_id", "=", threadId).execute();
+      const runs = await db.selectFrom("tool_runs").select("id").where("thread_id", "=", threadId)
+        .execute();
+      const refs = [
+        ...messages.map((row) => `message:${row.uid}`),
+        ...runs.map((row) => `tool_run:${row.id}`),
+      ];
+      const ids: number[] = [];
+      for (let i = 0; i < refs.length; i += CHUNK) {
+        const rows = await db.selectFrom("memories").select("id")
+          .where("source_ref", "in", refs.slice(i, i + CHUNK))
+          .where((eb) => eb.or([eb("thread_id", "is", null), eb("thread_id", "!=", threadId)]))
+          .execute();
+        ids.push(...rows.map((row) => row.id));
+      }
+      return ids.sort((a, b) => a - b);
+    },
+
+    async detachMemories(threadId) {
+      const result = await db.updateTable("memories").set({ thread_id: null })
+        .where("thread_id", "=", threadId).where("kind", "!=", "message").executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
   };
 }

@@ -118,6 +118,8 @@ function registerMindHooks(
     listThreads: (owner, options) => service.conversations.listThreads(owner, options),
     addMessage: (input) => service.conversations.addMessage(input),
     threadWindow: (threadId, options) => service.conversations.threadWindow(threadId, options),
+    updateThread: (id, patch) => service.conversations.updateThread(id, patch),
+    deleteThread: (id) => service.conversations.deleteThread(id),
   }));
 
   ctx.hooks.on(MIND_HOOKS.recall, async ({ view, query, limit }, { signal }) => {
@@ -186,21 +188,49 @@ function registerMindHooks(
     return job ? [job] : [];
   });
 
-  ctx.hooks.on(MIND_HOOKS.forget, async ({ userId, threadId, memoryId }) => {
+  // Every path goes through the forget path, which also empties the vector
+  // index; the mind deletes the thread row itself once every module is done.
+  ctx.hooks.on(MIND_HOOKS.forget, async (request) => {
+    const { userId, threadId, memoryId } = request;
+    const actor = request.actor ?? userId;
     if (memoryId) {
-      const result = await service.forget.forget({ ids: [memoryId] }, {
-        actor: userId,
-        owner: userId,
-      });
+      const result = await service.forget.forget({ ids: [memoryId] }, { actor, owner: userId });
       return { deleted: result.forgotten };
     }
-    if (threadId) {
-      const result = await service.forget.forget({ threadId }, { actor: userId, owner: userId });
-      await ctx.db.db.deleteFrom("threads").where("id", "=", threadId).execute();
-      return { deleted: result.forgotten + 1 };
+    if (threadId) return { deleted: await forgetThread(threadId, actor, request.derived ?? false) };
+    if (request.allOfUser) {
+      const result = await service.forget.forgetUser(userId, actor);
+      return { deleted: result.forgotten };
     }
     return { deleted: 0 };
   });
+
+  /** A thread's memories (and with `derived` those drawn from it); returns how many went. */
+  async function forgetThread(threadId: string, actor: string, derived: boolean) {
+    const conversations = service.conversations;
+    const thread = await conversations.getThread(threadId);
+    if (!thread) return 0;
+    let deleted = 0;
+    if (derived) {
+      const drawn = await conversations.memoriesDrawnFrom(threadId);
+      deleted += (await service.forget.deleteIds(drawn, actor, {
+        drawn_from_thread: threadId,
+        owner: thread.createdBy,
+      })).length;
+    } else {
+      await conversations.detachMemories(threadId);
+    }
+    // The thread's memories through the forget path, which adds FTS optimize
+    // and a checkpoint for a thread (memory.md §8.2)…
+    const own = await service.forget.forget({ threadId }, { actor, owner: thread.createdBy });
+    // …and any of another owner stored in it, so none is left to the cascade.
+    const strays = await service.forget.deleteIds(
+      await conversations.memoriesIn(threadId),
+      actor,
+      { thread_id: threadId },
+    );
+    return deleted + own.forgotten + strays.length;
+  }
 
   // `/export`: the caller's memories and identity in the NDJSON export's
   // record shapes; messages are already in the export's threads.

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { memoryPlugin } from "../../plugins/memory/mod.ts";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { makeTestDir } from "../testing/paths.ts";
+import { spawnServer } from "../testing/spawn_server.ts";
 import { createTestHost } from "../testing/test_host.ts";
 import { acquireDataDirLock } from "../store/lock.ts";
 import { createTestCliIo } from "../testing/cli_io.ts";
@@ -68,6 +70,103 @@ Deno.test("a backup taken during continuous inserts is consistent and holds ever
     );
     assert.equal(manifest.created_at, "2026-11-25T12:00:00.000Z");
     assert.match(manifest.files["synth.db"], /^[0-9a-f]{64}$/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+/** Resolves after `ms` of real time (pacing a load, not waiting for an outcome). */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Spec memory.md §10 item 21 asks that "`/health/live` answers within
+ * 100 ms throughout" a backup, so this one test asserts a time, against the
+ * house rule of keeping speed in `deno task bench`. The bound is the spec's
+ * own and generous: a live check answers in about a millisecond, while a
+ * copy that blocked the server (a lock its writes wait on, or work on an
+ * event loop) holds answers for as long as it runs (memory.md §8.4). The
+ * server is a real process; the backup runs through the CLI, here in the
+ * test's process, as `synth-mind backup` does beside a server. The load is
+ * paced (an insert every 2 ms as in §8.4, a sample every 5 ms) and nothing
+ * else heavy runs in the window, so on a small, busy machine the samples
+ * time the server rather than the test.
+ */
+Deno.test("a backup taken while a server process takes inserts is consistent, complete, and /health/live answers within 100 ms throughout", async () => {
+  const dataDir = await makeTestDir("synth-backup-live-");
+  try {
+    await using server = await spawnServer({ dataDir });
+    // 201 for a new fact, 200 for one close enough to an earlier one to reinforce it.
+    const insert = async (text: string) => {
+      const response = await fetch(`${server.url}/api/memories`, post(text));
+      await response.body?.cancel();
+      assert.ok(response.ok, `POST /api/memories answered ${response.status}`);
+    };
+    for (let i = 0; i < 200; i++) await insert(`Committed fact number ${i} before the backup.`);
+    // A few megabytes besides, so the copy itself spans some samples.
+    const db = new DatabaseSync(join(dataDir, "synth.db"), { timeout: 5_000 });
+    const filler = db.prepare(
+      "INSERT INTO kv (namespace, key, value, version, updated_at) VALUES ('backup_test', ?, ?, 1, 0)",
+    );
+    const block = JSON.stringify("x".repeat(64 * 1024));
+    db.exec("BEGIN");
+    for (let i = 0; i < 64; i++) filler.run(`filler-${i}`, block);
+    db.exec("COMMIT");
+    // The filler leaves the log now, not in a checkpoint one of the server's commits runs later.
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const committed = (db.prepare("SELECT uid FROM memories").all() as Array<{ uid: string }>)
+      .map((row) => row.uid);
+    db.close();
+    const live = async () => {
+      const started = performance.now();
+      const response = await fetch(`${server.url}/health/live`);
+      await response.body?.cancel();
+      assert.equal(response.status, 200);
+      return performance.now() - started;
+    };
+    // Untimed: the first backup of a process loads (under `deno test`, type-checks) the
+    // worker's module on the main thread, which would stall the test's client, not the server.
+    assert.equal(await runCli(["backup"], io(dataDir, Date.UTC(2026, 10, 24)).cliIo), EXIT.OK);
+    await live(); // the connection is open before the first timed sample
+
+    let running = true;
+    let written = 0;
+    const writer = (async () => {
+      for (let i = 0; running; i++) {
+        await insert(`Fact ${i} written during the backup.`);
+        written++;
+        await pause(2);
+      }
+    })();
+    const latencies: number[] = [];
+    const sampler = (async () => {
+      while (running) {
+        latencies.push(await live());
+        await pause(5);
+      }
+    })();
+    const run = io(dataDir);
+    const code = await runCli(["backup"], run.cliIo);
+    const writtenDuringBackup = written;
+    running = false;
+    await Promise.all([writer, sampler]);
+
+    assert.equal(code, EXIT.OK, run.stderr());
+    assert.ok(writtenDuringBackup > 0, "inserts went on during the backup");
+    assert.ok(latencies.length >= 5, `${latencies.length} samples of /health/live`);
+    const slow = latencies.filter((ms) => ms > 100).map((ms) => Math.round(ms));
+    assert.deepEqual(slow, [], `of ${latencies.length} samples, ${slow.length} took over 100 ms`);
+    const copy = new DatabaseSync(join(dataDir, "backups", "20261125T120000Z", "synth.db"), {
+      readOnly: true,
+    });
+    const integrity = copy.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
+    const uids = new Set(
+      (copy.prepare("SELECT uid FROM memories").all() as Array<{ uid: string }>).map((row) =>
+        row.uid
+      ),
+    );
+    copy.close();
+    assert.equal(integrity.integrity_check, "ok");
+    assert.deepEqual(committed.filter((uid) => !uids.has(uid)), []);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

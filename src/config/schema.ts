@@ -283,6 +283,9 @@ export const KERNEL_CONFIG_SHAPE = {
       description:
         "A turn hook slower than this is dropped for the turn (the plugin is listed as degraded).",
     })),
+    stateHistoryDays: z.number().int().min(1).max(3_650).default(30).meta(configMeta({
+      description: "Days of affect history kept for /api/state/history and the Mind page's charts.",
+    })),
     prompt: z.strictObject({
       maxSystemTokens: z.number().int().min(100).default(3_000).meta(configMeta({
         description: "System prompt budget; the lowest-priority fragments are dropped first.",

@@ -245,8 +245,11 @@ export function createCommandDispatcher(
         if (!target) return refused(name, "Usage: /forget <memoryId> | thread");
         if (target === "thread") {
           if (!threadId) return needThread(name);
-          const deleted = await forgetThread(threadId, command.userId);
-          return ok(name, `This thread and what was derived from it are forgotten.`, deleted);
+          const { deleted } = await mind.forgetThread(threadId, {
+            actor: command.userId,
+            derived: true,
+          });
+          return ok(name, `This thread and what was derived from it are forgotten.`, { deleted });
         }
         let deleted = 0;
         for (const entry of hooks.handlers(MIND_HOOKS.forget)) {
@@ -331,38 +334,6 @@ export function createCommandDispatcher(
       }
     }
     return undefined;
-  }
-
-  async function forgetThread(threadId: string, userId: string) {
-    // Queued jobs of the thread must not write for it after it is gone.
-    let deleted = await mind.scheduler.forgetThread(threadId);
-    for (const entry of hooks.handlers(MIND_HOOKS.forget)) {
-      const result = await entry.run({ userId, threadId }, {
-        hook: "mind.forget",
-        signal: options.signal,
-      });
-      deleted += result?.deleted ?? 0;
-    }
-    await store.transaction(async (trx) => {
-      const turns = await trx.selectFrom("mind_turns").select("id").where(
-        "thread_id",
-        "=",
-        threadId,
-      )
-        .execute();
-      const ids = turns.map((turn) => turn.id);
-      if (ids.length > 0) {
-        await trx.updateTable("mind_ledger").set({ turn_id: null }).where("turn_id", "in", ids)
-          .execute();
-      }
-      await trx.deleteFrom("mind_influence").where("thread_id", "=", threadId).execute();
-      await trx.deleteFrom("mind_events").where("thread_id", "=", threadId).execute();
-      await trx.deleteFrom("mind_jobs").where("thread_id", "=", threadId).execute();
-      await trx.deleteFrom("mind_turns").where("thread_id", "=", threadId).execute();
-      await trx.deleteFrom("mind_threads").where("thread_id", "=", threadId).execute();
-      deleted += ids.length;
-    });
-    return { deleted };
   }
 
   async function exportData(userId: string, scope: "user" | "mind") {

@@ -77,6 +77,16 @@ export interface ConversationPort {
     threadId: string,
     options: { maxTokens: number; maxMessages?: number; afterSeq?: number },
   ): Promise<MindMessage[]>;
+  /** Renames, archives or restores a thread (an omitted key keeps it); null when unknown. */
+  updateThread(
+    id: string,
+    patch: { title?: string | null; archived?: boolean },
+  ): Promise<MindThread | null>;
+  /**
+   * Deletes the thread row, the last step of forgetting it (`mind.forget`
+   * has removed its memories and derived rows by then); false when unknown.
+   */
+  deleteThread(id: string): Promise<boolean>;
 }
 
 /** Argument of `mind.recall`. */
@@ -120,11 +130,29 @@ export interface CommandSpec {
   role: "viewer" | "operator" | "admin";
 }
 
-/** Argument of `mind.forget`: what to delete everywhere. */
+/**
+ * Argument of `mind.forget`: what to delete everywhere. One of `memoryId`,
+ * `threadId` or `allOfUser` says what.
+ */
 export interface ForgetRequest {
+  /** The owner of what is forgotten (a thread's: its creator). */
   userId: string;
   threadId?: string;
   memoryId?: string;
+  /**
+   * With `threadId`: the memories drawn from the thread go too (facts
+   * extracted from it, events recorded in it) — `/forget thread`,
+   * `DELETE /api/threads/{id}?forget=true`. Without it they outlive the
+   * thread; its messages and per-thread records go either way.
+   */
+  derived?: boolean;
+  /**
+   * Everything else the user owns (their account is being deleted); asked
+   * after each of their threads was forgotten on its own.
+   */
+  allOfUser?: boolean;
+  /** Who asks, for the forget log. @default userId */
+  actor?: string;
 }
 
 /** Argument of `mind.export`. */

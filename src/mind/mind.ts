@@ -32,6 +32,12 @@ import {
 import { type Appraiser, createAppraiser, type Feedback, type Intent } from "./appraisal.ts";
 import { EventChannel } from "./channel.ts";
 import { ConfidenceFilter, stripConfidenceTags } from "./confidence.ts";
+import {
+  createForgetter,
+  forgetDeletedUsers,
+  type ForgetOutcome,
+  type ForgetThreadOptions,
+} from "./forget.ts";
 import { createGovernor, type Governor } from "./governor.ts";
 import { type ConversationPort, MIND_HOOKS, type MindMessage, type MindThread } from "./hooks.ts";
 import type { InfluenceRecord } from "./influence.ts";
@@ -63,6 +69,8 @@ export interface MindConfig {
   maxQueue: number;
   /** Longest user message. */
   maxMessageChars: number;
+  /** Days of `mind_state_history` kept. */
+  stateHistoryDays: number;
 }
 
 /** Options for {@link createMind}. */
@@ -280,6 +288,16 @@ export interface Mind {
   }>;
   /** `/reset`: earlier messages leave the prompt; identity, narrative, affect and memories stay. */
   reset(threadId: string): Promise<void>;
+  /**
+   * Forgets a thread through every module and deletes it: its turns are
+   * cancelled first (`/forget thread`, `DELETE /api/threads/{id}`).
+   */
+  forgetThread(threadId: string, options: ForgetThreadOptions): Promise<ForgetOutcome>;
+  /**
+   * Forgets everything a user owns: their threads one by one, then the rest
+   * of their memories and key-value rows. Runs on `user.deleting`.
+   */
+  forgetUser(userId: string, actor: string): Promise<ForgetOutcome>;
   /** A turn by id, with its stored record. */
   turn(turnId: string): Promise<StoredTurn | null>;
   /** The data of the newest recorded event of `type` (e.g. `forecast.resolved`). */
@@ -568,7 +586,22 @@ export function createMind(options: CreateMindOptions): Mind {
     return state;
   }
 
+  /** When the history was last pruned (at most hourly). */
+  let historyPrunedAt = 0;
+
   async function saveState(db: Store["db"] = store.db) {
+    await db.insertInto("mind_state_history").values({
+      at: state.updatedAt,
+      p: state.p,
+      a: state.a,
+      d: state.d,
+    }).execute();
+    const now = clock.now();
+    if (now - historyPrunedAt >= 3_600_000) {
+      historyPrunedAt = now;
+      await db.deleteFrom("mind_state_history")
+        .where("at", "<", now - config.stateHistoryDays * 86_400_000).execute();
+    }
     const row = {
       id: 1,
       p: state.p,
@@ -1527,6 +1560,24 @@ export function createMind(options: CreateMindOptions): Mind {
     await saveState();
   }
 
+  /** Cancels the thread's queued and running turns and waits until they have ended. */
+  async function settleThreadTurns(threadId: string) {
+    const turns = [...(active ? [active] : []), ...queue].filter((turn) =>
+      turn.input.threadId === threadId
+    );
+    for (const turn of turns) cancelTurn(turn);
+    await Promise.all(turns.map((turn) => turn.handle.done));
+  }
+
+  const forgetter = createForgetter({
+    store,
+    hooks: options.hooks,
+    scheduler,
+    signal: options.signal,
+    conversations: () => conversations,
+    settleTurns: settleThreadTurns,
+  });
+
   /** Cancels a turn: a queued one leaves the queue; a running one is aborted (partial text kept). */
   function cancelTurn(turn: QueuedTurn) {
     const index = queue.indexOf(turn);
@@ -1608,7 +1659,11 @@ export function createMind(options: CreateMindOptions): Mind {
     ticked: () => ticking ?? Promise.resolve(),
     noteActivity: () => activity(),
 
+    forgetThread: (threadId, forgetOptions) => forgetter.forgetThread(threadId, forgetOptions),
+    forgetUser: (userId, actor) => forgetter.forgetUser(userId, actor),
+
     async start() {
+      forgetDeletedUsers(bus, forgetter);
       bus.subscribe("mind.impulses", async (event) => {
         const context = { threadId: event.data.threadId ?? null };
         await applyImpulses(event.data.impulses, event.source, context);

@@ -29,6 +29,13 @@ const turnBody = z.strictObject({
   client_msg_id: z.string().min(1).max(100).optional(),
 });
 const threadBody = z.strictObject({ title: z.string().min(1).max(200).optional() });
+const threadPatchBody = z.strictObject({
+  title: z.string().trim().min(1).max(200).nullable().optional(),
+  archived: z.boolean().optional(),
+}).refine((body) => body.title !== undefined || body.archived !== undefined, {
+  message: "Give title or archived",
+});
+const threadDeleteQuery = z.strictObject({ forget: z.enum(["true", "false"]).optional() });
 const feedbackBody = z.strictObject({
   value: z.enum(["good", "bad"]),
   note: z.string().max(1_000).optional(),
@@ -224,6 +231,33 @@ export function mindRoutes(
   app.get("/api/threads/:id", async (c) => {
     requireRole(c, "viewer");
     return c.json(threadView(await ownThread(c, c.req.param("id"))));
+  });
+
+  // Owner only (admins too, as for reading): anyone else gets the 404 of an unknown thread.
+  app.patch("/api/threads/:id", async (c) => {
+    requireRole(c, "operator");
+    const thread = await ownThread(c, c.req.param("id"));
+    const body = await readJson(c, threadPatchBody);
+    const updated = await mind().conversations!.updateThread(thread.id, {
+      ...(body.title !== undefined ? { title: body.title } : {}),
+      ...(body.archived !== undefined ? { archived: body.archived } : {}),
+    });
+    if (!updated) throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", { status: 404 });
+    return c.json(threadView(updated));
+  });
+
+  // The thread, its messages, turns and per-thread records go; with
+  // ?forget=true the memories drawn from it too (facts extracted from its
+  // messages, events recorded in it), else those outlive it.
+  app.delete("/api/threads/:id", async (c) => {
+    requireRole(c, "operator");
+    const thread = await ownThread(c, c.req.param("id"));
+    const query = readQuery(c, threadDeleteQuery);
+    await mind().forgetThread(thread.id, {
+      actor: caller(c).userId,
+      derived: query.forget === "true",
+    });
+    return c.body(null, 204);
   });
 
   app.get("/api/threads/:id/messages", async (c) => {
@@ -622,6 +656,25 @@ const OPERATIONS = [
     tags: chatTags,
     role: "viewer",
     responses: { 200: { description: "The thread", schema: THREAD } },
+  },
+  {
+    method: "patch",
+    path: "/api/threads/:id",
+    summary: "Rename, archive or restore one of the caller's threads",
+    tags: chatTags,
+    role: "operator",
+    body: threadPatchBody,
+    responses: { 200: { description: "The thread", schema: THREAD } },
+  },
+  {
+    method: "delete",
+    path: "/api/threads/:id",
+    summary:
+      "Delete one of the caller's threads with its messages and turns; ?forget=true also forgets the memories drawn from it",
+    tags: chatTags,
+    role: "operator",
+    query: threadDeleteQuery,
+    responses: { 204: { description: "Deleted" } },
   },
   {
     method: "get",

@@ -190,6 +190,33 @@ function lockedError(seconds: number): AppError {
   });
 }
 
+/**
+ * `user.deleting` on the bus: a user's account is about to go. The user is
+ * already deactivated and signed out everywhere.
+ */
+export interface UserDeletingEvent {
+  userId: string;
+  username: string;
+  /** Who deletes them (the administrator's user id). */
+  actor: string;
+  /**
+   * Hands over work that must finish before the account row is deleted
+   * (forgetting the user's data). The row goes only once all of it has
+   * resolved; when any rejects it stays, deactivated, and deleting the
+   * user again resumes.
+   */
+  waitUntil(work: Promise<unknown>): void;
+}
+
+declare module "../bus.ts" {
+  interface BusEventMap {
+    /** A user's account is about to be deleted; subscribers forget their data first. */
+    "user.deleting": UserDeletingEvent;
+    /** A user's account row was deleted (after `user.deleting` finished). */
+    "user.deleted": { userId: string; username: string };
+  }
+}
+
 /** The auth service. */
 export interface AuthService {
   readonly hasher: PasswordHasher;
@@ -214,7 +241,17 @@ export interface AuthService {
   getUser(username: string): Promise<PublicUser>;
   createUser(input: { username: string; password: string; role: Role }): Promise<PublicUser>;
   setActive(username: string, active: boolean): Promise<PublicUser>;
-  deleteUser(username: string): Promise<void>;
+  /**
+   * Deletes a user: deactivates and signs them out, waits for the
+   * `user.deleting` subscribers to forget their data, then deletes the
+   * account row. A process that dies in between leaves a deactivated user
+   * whose deletion can be run again — never an account's data without it.
+   *
+   * @throws {AppError} `USER_NOT_FOUND` (404), `USER_LAST_ADMIN` (409),
+   * `USER_DELETE_INCOMPLETE` (500) when forgetting failed (the user stays,
+   * deactivated).
+   */
+  deleteUser(username: string, options?: { actor?: string }): Promise<void>;
   setPassword(username: string, password: string): Promise<void>;
   setRole(username: string, role: Role): Promise<PublicUser>;
   /**
@@ -713,14 +750,44 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
       return publicUser(user);
     },
 
-    async deleteUser(username) {
+    async deleteUser(username, deleteOptions = {}) {
+      // 1. No new sign-ins, requests or turns of theirs while their data goes.
       const user = await store.transaction(async (trx) => {
         const user = await requireUser(username, trx);
         await guardLastAdmin(user, trx);
-        await trx.deleteFrom("users").where("id", "=", user.id).execute();
+        await trx.updateTable("users").set({ active: 0, updated_at: clock.now() })
+          .where("id", "=", user.id).execute();
+        await revokeUser(user.id, "deleted", trx);
         return user;
       });
       revoked(user.id);
+      // 2. Their memories, threads and key-value rows (the memory plugin, through the mind).
+      const work: Promise<unknown>[] = [];
+      bus.publish("user.deleting", {
+        userId: user.id,
+        username: user.username,
+        actor: deleteOptions.actor ?? "admin",
+        waitUntil: (promise) => void work.push(promise),
+      });
+      const failed = (await Promise.allSettled(work)).filter((result) =>
+        result.status === "rejected"
+      );
+      if (failed.length > 0) {
+        for (const failure of failed) {
+          log.error("forgetting a deleted user's data failed", {
+            user: user.id,
+            error: (failure as PromiseRejectedResult).reason,
+          });
+        }
+        throw new AppError(
+          "USER_DELETE_INCOMPLETE",
+          "The user's data could not all be forgotten; the user stays deactivated. Delete them again to finish",
+          { status: 500 },
+        );
+      }
+      // 3. The account row last (sessions, refresh tokens and keys cascade).
+      await db.deleteFrom("users").where("id", "=", user.id).execute();
+      bus.publish("user.deleted", { userId: user.id, username: user.username });
     },
 
     async setPassword(username, password) {

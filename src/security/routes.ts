@@ -231,7 +231,7 @@ export function authRoutes(options: AuthRoutesOptions): OpenAPIHono<AppEnv> {
 
   app.delete("/api/users/:username", async (c) => {
     requireRole(c, "admin");
-    await service().deleteUser(c.req.param("username"));
+    await service().deleteUser(c.req.param("username"), { actor: principalOf(c).userId });
     return c.body(null, 204);
   });
 
@@ -461,7 +461,8 @@ const OPERATIONS = [
   {
     method: "delete",
     path: "/api/users/:username",
-    summary: "Delete a user (never the last administrator)",
+    summary:
+      "Delete a user and forget their memories, threads and key-value rows (never the last administrator)",
     tags: users,
     role: "admin",
     responses: { 204: { description: "Deleted" } },

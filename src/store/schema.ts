@@ -236,6 +236,15 @@ export interface MindEventsTable {
   data: string;
 }
 
+/** `mind_state_history`: the affect after each change of the persisted state. */
+export interface MindStateHistoryTable {
+  id: Generated<number>;
+  at: number;
+  p: number;
+  a: number;
+  d: number;
+}
+
 /** `mind_influence`: the influence record of each turn. */
 export interface MindInfluenceTable {
   turn_id: string;
@@ -669,6 +678,7 @@ export interface Database {
   mind_state: MindStateTable;
   mind_turns: MindTurnsTable;
   mind_events: MindEventsTable;
+  mind_state_history: MindStateHistoryTable;
   mind_influence: MindInfluenceTable;
   mind_jobs: MindJobsTable;
   mind_threads: MindThreadsTable;

@@ -196,6 +196,7 @@ function bodyOverride(key: string, seeds: Seeds): unknown {
     "POST /api/tools/{name}/runs": { args: { expression: "1+1" } },
     "PATCH /api/tools/{name}": { enabled: true },
     "PATCH /api/memories/{id}": { importance: 0.5 },
+    "PATCH /api/threads/{id}": { title: "Renamed by the contract test" },
     "POST /api/memories/forget": { match: "no such memory text", dry_run: true },
     "PUT /api/budgets/{module}": { per_day: 1_000_000 },
     "POST /api/projects/{id}/input": { text: "Small teams" },
