@@ -42,7 +42,12 @@ import { createMind, type Mind } from "./mind/mind.ts";
 import { loadProfile } from "./mind/profile.ts";
 import { mindRoutes } from "./mind/routes.ts";
 import { stateHistoryRoutes } from "./mind/history.ts";
-import { SandboxPool, selfExecCommand } from "./sandbox/host.ts";
+import {
+  isCompiledBinary,
+  materializeRunner,
+  SandboxPool,
+  selfExecCommand,
+} from "./sandbox/host.ts";
 import { createToolService, type ToolService } from "./tools/service.ts";
 import { toolRoutes } from "./tools/routes.ts";
 import { dashboardRoutes } from "./http/dashboard.ts";
@@ -372,12 +377,17 @@ export function createKernel(options: CreateKernelOptions): Kernel {
 
   health.register("llm", () => llm.readiness());
   const selfExec = selfExecCommand(config.tools.sandbox);
+  // A compiled binary running a real deno: that deno cannot read the embedded runner.
+  const runnerDir = isCompiledBinary() && config.tools.sandbox.denoPath !== null
+    ? materializeRunner(join(options.dataDir, "sandbox", "runtime"))
+    : null;
   const sandbox = createSandboxProbe({
     clock,
     cwd: join(options.dataDir, "sandbox", "empty"),
     prlimitPath: config.tools.sandbox.prlimitPath,
     denoPath: config.tools.sandbox.denoPath,
     selfExec,
+    runnerDir,
   });
   health.register("sandbox", () => sandbox.check());
   const sandboxRuntime = {
@@ -385,6 +395,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     prlimitPath: config.tools.sandbox.prlimitPath,
     denoPath: config.tools.sandbox.denoPath,
     selfExec,
+    runnerDir,
   };
   const tools = createToolService({
     config: config.tools,
@@ -395,6 +406,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     bus: bus.scoped("kernel"),
     dataDir: options.dataDir,
     env: options.env ?? (() => undefined),
+    runnerDir,
     ...(config.tools.sandbox.pool.size > 0
       ? {
         pool: new SandboxPool({
@@ -442,6 +454,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       prlimitPath: config.tools.sandbox.prlimitPath,
       denoPath: config.tools.sandbox.denoPath,
       selfExec,
+      runnerDir,
     },
     bundle: {
       cwd: options.appDir,

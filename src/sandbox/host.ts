@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { AppError } from "../errors.ts";
 import { encodeFrame, FrameError, MAX_FRAME_BYTES, readFrames } from "./frames.ts";
@@ -79,6 +80,11 @@ export interface SandboxRuntime {
   prlimitPath?: string | null;
   /** The child's working directory (the workspace or an empty folder). */
   cwd: string;
+  /**
+   * A folder holding a copy of the runner (see {@link materializeRunner});
+   * absent, the runner beside this module.
+   */
+  runnerDir?: string | null;
   /** Extra environment (granted variables' values). */
   env?: Record<string, string>;
 }
@@ -143,7 +149,23 @@ export type SandboxJob =
 export type KillReason = "timeout" | "cancelled" | "protocol" | "oom" | "idle" | "shutdown";
 
 const RUNTIME_DIR = fromFileUrl(new URL(".", import.meta.url));
-const RUNNER = fromFileUrl(new URL("./runner.ts", import.meta.url));
+/** The runner and the one module it imports: all a sandbox child loads of the app. */
+const RUNTIME_FILES = ["runner.ts", "frames.ts"] as const;
+
+/**
+ * Copies the runner's files into `dir` (created) and returns it: in a
+ * compiled binary with `denoPath`, the embedded sources are not files the
+ * external deno could read (spec/ops.md §5), so the children run this copy.
+ */
+export function materializeRunner(dir: string): string {
+  // Synchronous: once, while the kernel is built, before any child starts.
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const name of RUNTIME_FILES) {
+    const source = Deno.readTextFileSync(new URL(`./${name}`, import.meta.url));
+    Deno.writeTextFileSync(join(dir, name), source);
+  }
+  return dir;
+}
 const STDERR_CAP = 64 * 1024;
 /** Requests given up on whose answers may still come (kept to drop them quietly). */
 const DROPPED_IDS = 1_024;
@@ -188,6 +210,7 @@ export function childCommand(
   const flag = (name: string, values: string[] | undefined) =>
     values && values.length > 0 ? [`--allow-${name}=${values.join(",")}`] : [];
   const deno = runtime.selfExec?.[0] ?? runtime.denoPath ?? Deno.execPath();
+  const runtimeDir = runtime.runnerDir ?? RUNTIME_DIR;
   const denoArgs = runtime.selfExec ? runtime.selfExec.slice(1) : [
     "run",
     "--no-prompt",
@@ -198,7 +221,7 @@ export function childCommand(
     "--quiet",
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${limits.heapMiB ?? 64}`,
-    `--allow-read=${[RUNTIME_DIR, ...(grants.read ?? [])].join(",")}`,
+    `--allow-read=${[runtimeDir, ...(grants.read ?? [])].join(",")}`,
     ...flag("write", grants.write),
     ...flag("net", grants.net),
     ...(grants.denyNet && grants.denyNet.length > 0
@@ -206,7 +229,7 @@ export function childCommand(
       : []),
     ...flag("env", grants.env),
     ...flag("run", grants.run),
-    RUNNER,
+    join(runtimeDir, "runner.ts"),
   ];
   if (runtime.prlimitPath === null) return { command: deno, args: denoArgs };
   return {

@@ -25,6 +25,8 @@ export interface SandboxProbeOptions {
   denoPath?: string | null;
   /** Sandbox mode without deno (a compiled binary); see `SandboxRuntime.selfExec`. */
   selfExec?: readonly string[] | null;
+  /** A copy of the runner (compiled binary with `denoPath`). */
+  runnerDir?: string | null;
 }
 
 /** The sandbox probe. */
@@ -56,6 +58,7 @@ export function createSandboxProbe(options: SandboxProbeOptions): SandboxProbe {
       prlimitPath: capped ? options.prlimitPath : null,
       denoPath: options.denoPath ?? null,
       selfExec: options.selfExec ?? null,
+      runnerDir: options.runnerDir ?? null,
     };
     try {
       await Deno.mkdir(options.cwd, { recursive: true });

@@ -34,6 +34,8 @@ export interface InvokeOptions {
   env?: ((name: string) => string | undefined) | undefined;
   signal?: AbortSignal | undefined;
   onKill?: ((reason: KillReason) => void) | undefined;
+  /** A copy of the sandbox runner (a compiled binary with `denoPath`). */
+  runnerDir?: string | null | undefined;
 }
 
 const sources = new Map<string, Promise<string>>();
@@ -60,6 +62,7 @@ interface WorkerJob {
   sandbox: ToolsConfig["sandbox"];
   signal?: AbortSignal | undefined;
   onKill?: ((reason: KillReason) => void) | undefined;
+  runnerDir?: string | null | undefined;
 }
 
 function sandboxOutcome(job: WorkerJob): Promise<SandboxOutcome> {
@@ -77,6 +80,7 @@ function sandboxOutcome(job: WorkerJob): Promise<SandboxOutcome> {
       prlimitPath: job.sandbox.prlimitPath,
       denoPath: job.sandbox.denoPath,
       selfExec: selfExecCommand(job.sandbox),
+      runnerDir: job.runnerDir ?? null,
     },
     {
       ...(job.signal ? { signal: job.signal } : {}),
@@ -264,6 +268,7 @@ export async function invokeTool(
             sandbox: sandboxConfig,
             signal,
             onKill: options.onKill,
+            runnerDir: options.runnerDir,
           });
         return unwrap(tool.name, outcome, callOptions.workerCodes);
       },

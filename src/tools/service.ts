@@ -148,6 +148,8 @@ export interface ToolServiceOptions {
   env?: (name: string) => string | undefined;
   /** Warm processes for grantless tools. */
   pool?: SandboxPool;
+  /** A copy of the sandbox runner (a compiled binary with `denoPath`). */
+  runnerDir?: string | null;
   onRunEnd?: (tool: string, outcome: string, seconds: number) => void;
   onKill?: (reason: KillReason) => void;
 }
@@ -566,6 +568,7 @@ export function createToolService(options: ToolServiceOptions): ToolService {
           env: options.env,
           signal: controller.signal,
           onKill: options.onKill,
+          runnerDir: options.runnerDir,
         });
         if (!result.ok && result.error.code === "TOOLS_CANCELLED") {
           return await finish("cancelled", result);
@@ -636,6 +639,7 @@ export function createToolService(options: ToolServiceOptions): ToolService {
         sandbox: options.config.sandbox,
         signal: job.signal,
         onKill: options.onKill,
+        runnerDir: options.runnerDir,
       });
     },
 

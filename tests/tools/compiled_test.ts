@@ -24,6 +24,7 @@ import { httpFetchTool as httpFetchPlugin } from "../../plugins/tool_http_fetch/
 import {
   childCommand,
   isCompiledBinary,
+  materializeRunner,
   SandboxProcess,
   selfExecCommand,
 } from "../../src/sandbox/host.ts";
@@ -231,4 +232,30 @@ Deno.test("compiled mode: a grantless plugin runs in the self-exec sandbox; one 
     module: "api",
   });
   assert.ok(rolled.result.ok, JSON.stringify(rolled.result));
+});
+
+Deno.test("compiled with denoPath: the runner is copied out of the binary and children run that copy, reading nothing else of the app", async () => {
+  const dir = await makeTestDir("synth-runner-copy-");
+  try {
+    const copy = materializeRunner(join(dir, "runtime"));
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(copy))).map((entry) => entry.name).sort(),
+      ["frames.ts", "runner.ts"],
+    );
+    const runtime = { cwd: dir, prlimitPath: null, denoPath: Deno.execPath(), runnerDir: copy };
+    const { args } = childCommand({}, { timeoutMs: 5_000 }, runtime);
+    assert.ok(args.includes(`--allow-read=${copy}`), args.join(" "));
+    assert.equal(args.at(-1), join(copy, "runner.ts"));
+    const child = new SandboxProcess({}, { timeoutMs: 10_000 }, runtime);
+    try {
+      assert.deepEqual(
+        await child.call({ codeType: "body", code: "return 6 * 7;", timeoutMs: 10_000 }),
+        { ok: true, data: 42 },
+      );
+    } finally {
+      await child.shutdown();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

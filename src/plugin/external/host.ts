@@ -78,6 +78,8 @@ export interface ExternalPluginsOptions {
     denoPath: string | null;
     /** Sandbox mode without deno (a compiled binary without `denoPath`). */
     selfExec?: readonly string[] | null;
+    /** A copy of the runner (compiled binary with `denoPath`). */
+    runnerDir?: string | null;
   };
   /** How `deno bundle` runs when a plugin is not prepared yet. */
   bundle: BundleRuntime;
@@ -206,6 +208,7 @@ export async function launchPlugin(
       prlimitPath: options.sandbox.prlimitPath,
       denoPath: options.sandbox.denoPath,
       selfExec: options.sandbox.selfExec ?? null,
+      runnerDir: options.sandbox.runnerDir ?? null,
       env,
     },
     {
