@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { makeTestDir, REPO_DIR } from "@synth/testing";
+import { makeTestDir, REPO_DIR, toolsConfig } from "@synth/testing";
+import { checkCompiledSandbox } from "../tools/compiled_checks.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import {
   COMPILE_TARGETS,
@@ -129,6 +130,34 @@ Deno.test({
       } finally {
         server.kill("SIGTERM");
         await server.status;
+      }
+      // The tool sandbox (spec/tools.md §12 item 13): the binary as its own sandbox child …
+      await checkCompiledSandbox(
+        toolsConfig({ sandbox: { selfCommand: [binary, "__sandbox"], pool: { size: 0 } } }),
+      );
+      // … and the server's sandbox check, without and with a deno for the sandbox.
+      for (const extra of [{}, { SYNTH_TOOLS_SANDBOX_DENO_PATH: Deno.execPath() }]) {
+        const data = join(dir, `data-${Object.keys(extra).length}`);
+        const serving = new Deno.Command(binary, {
+          args: ["serve"],
+          cwd: elsewhere,
+          env: { ...env, ...extra, PORT: "18098", SYNTH_DATA_DIR: data },
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        try {
+          let sandbox = "";
+          for (let i = 0; i < 60 && sandbox !== "ok"; i++) {
+            const health = await fetch("http://127.0.0.1:18098/health").then((r) => r.json())
+              .catch(() => null);
+            sandbox = health?.checks?.sandbox?.status ?? "";
+            if (sandbox !== "ok") await new Promise((resolve) => setTimeout(resolve, 1_000));
+          }
+          assert.equal(sandbox, "ok", JSON.stringify(extra));
+        } finally {
+          serving.kill("SIGTERM");
+          await serving.status;
+        }
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
