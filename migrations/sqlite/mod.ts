@@ -12,6 +12,7 @@ import m9 from "./0009_firewall.sql" with { type: "text" };
 import m10 from "./0010_tools.sql" with { type: "text" };
 import m11 from "./0011_gdil.sql" with { type: "text" };
 import m12 from "./0012_state_history.sql" with { type: "text" };
+import m13 from "./0013_message_full_text.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -27,4 +28,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 10, name: "tools", sql: m10 },
   { version: 11, name: "gdil", sql: m11 },
   { version: 12, name: "state_history", sql: m12 },
+  { version: 13, name: "message_full_text", sql: m13 },
 ];

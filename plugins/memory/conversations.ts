@@ -3,7 +3,7 @@ import type { Selectable } from "kysely";
 import type { ThreadsTable } from "@synth/kernel";
 import { encodeJson } from "./records.ts";
 import { memoryError } from "./errors.ts";
-import { DEFAULT_IMPORTANCE, estimateTokens } from "./kinds.ts";
+import { DEFAULT_IMPORTANCE, estimateTokens, MAX_MESSAGE_CHARS, storedMessage } from "./kinds.ts";
 import type { MemoryWriter } from "./writer.ts";
 
 /** A conversation. */
@@ -190,11 +190,15 @@ export function createConversations(options: ConversationsOptions): Conversation
           .select((eb) => eb.fn.max("seq").as("seq"))
           .where("thread_id", "=", input.threadId).executeTakeFirst();
         const seq = Number(last?.seq ?? 0) + 1;
+        if (input.text.trim().length > MAX_MESSAGE_CHARS) {
+          throw memoryError("TEXT_TOO_LONG", { field: "text" });
+        }
+        const stored = storedMessage(input.text);
         const written = await writer.insert(trx, {
           kind: "message",
           ownerUserId: thread.created_by,
           threadId: input.threadId,
-          text: input.text,
+          text: stored.text,
           source: SOURCE_OF_ROLE[input.role],
           sourceRef: input.turnId ? `turn:${input.turnId}` : null,
           importance: DEFAULT_IMPORTANCE.message,
@@ -209,6 +213,7 @@ export function createConversations(options: ConversationsOptions): Conversation
           tool_calls: input.toolCalls ? encodeJson(input.toolCalls) : null,
           tool_call_id: input.toolCallId ?? null,
           token_count: tokenCount,
+          full_text: stored.full,
         }).execute();
         const now = clock.now();
         await trx.updateTable("threads").set({ updated_at: now }).where("id", "=", input.threadId)
@@ -248,6 +253,7 @@ export function createConversations(options: ConversationsOptions): Conversation
           "mm.tool_calls",
           "mm.tool_call_id",
           "mm.token_count",
+          "mm.full_text",
           "m.created_at",
         ])
         .where("mm.thread_id", "=", threadId);
@@ -267,7 +273,7 @@ export function createConversations(options: ConversationsOptions): Conversation
           threadId: row.thread_id,
           seq: row.seq,
           role: row.role,
-          text: row.text,
+          text: row.full_text ?? row.text,
           turnId: row.turn_id,
           authorId: row.author_id,
           toolCalls: row.tool_calls === null ? null : JSON.parse(row.tool_calls),

@@ -38,6 +38,18 @@ export const MAX_TEXT_CHARS = 8_000;
 /** Longest conversation message (what the chat API accepts, spec/mind.md §3.2). */
 export const MAX_MESSAGE_CHARS = 32_000;
 
+/**
+ * A message as stored: its first {@link MAX_TEXT_CHARS} characters as the
+ * memory's text (what search and the embedder see) and, when it is longer,
+ * the whole of it (`memory_messages.full_text`).
+ */
+export function storedMessage(text: string): { text: string; full: string | null } {
+  const trimmed = text.trim();
+  return trimmed.length > MAX_TEXT_CHARS
+    ? { text: trimmed.slice(0, MAX_TEXT_CHARS), full: trimmed }
+    : { text: trimmed, full: null };
+}
+
 /** Sources whose text is scanned for injected instructions. */
 export const UNTRUSTED_SOURCES: ReadonlySet<MemorySource> = new Set(["tool", "web", "peer"]);
 

@@ -9,7 +9,7 @@ import {
 import { sql, type Transaction } from "kysely";
 import type { Database } from "@synth/kernel";
 import { MEMORY_ERRORS, memoryError } from "./errors.ts";
-import { MAX_MESSAGE_CHARS, MAX_TEXT_CHARS } from "./kinds.ts";
+import { MAX_MESSAGE_CHARS, MAX_TEXT_CHARS, storedMessage } from "./kinds.ts";
 import { encodeJson } from "./records.ts";
 import {
   bodyLine,
@@ -193,18 +193,22 @@ export function createTransfer(options: TransferOptions): Transfer {
     }
     const owner = remap(line.owner);
     const memory: ImportedMemory = { uid: line.uid, owner, kind: line.kind };
+    // A message longer than a memory's text keeps its whole text beside it.
+    const stored = line.kind === "message"
+      ? storedMessage(line.text)
+      : { text: line.text, full: null };
     const { id } = await trx.insertInto("memories").values({
       uid: line.uid,
       kind: line.kind,
       owner_user_id: owner,
       thread_id: line.threadId,
-      text: line.text,
+      text: stored.text,
       source: line.source,
       source_ref: line.sourceRef,
       trust: line.trust,
       importance: line.importance,
       suspicious: line.suspicious ? 1 : 0,
-      content_hash: contentHash(line.text),
+      content_hash: contentHash(stored.text),
       created_at: Date.parse(line.createdAt),
       expires_at: parseTime(line.expiresAt),
       last_recalled_at: parseTime(line.lastRecalledAt),
@@ -223,6 +227,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         tool_calls: line.message.toolCalls === null ? null : encodeJson(line.message.toolCalls),
         tool_call_id: line.message.toolCallId,
         token_count: line.message.tokenCount,
+        full_text: stored.full,
       }).execute();
     }
     if (line.episode) {

@@ -311,3 +311,43 @@ Deno.test("a line that fails part-way through storing leaves nothing of itself b
   assert.equal(orphan, undefined);
   assert.equal(await memoryCount(target), 4, "every other memory");
 });
+
+Deno.test("a message longer than a memory's text is kept whole: read back, exported and imported whole; search sees its first 8,000 characters", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  const memory = source.api<MemoryApi>("memory");
+  const thread = await memory.conversations.createThread({ ownerUserId: "local", title: "Long" });
+  const long = `${"alpha beta gamma ".repeat(1_000)}omega-tail`.trim(); // 17,009 characters
+  assert.ok(long.length > 8_000 && long.length <= 32_000);
+  const written = await memory.conversations.addMessage({
+    threadId: thread.id,
+    role: "user",
+    text: long,
+  });
+  assert.equal(written.text, long);
+  const window = await memory.conversations.threadWindow(thread.id, { maxTokens: 100_000 });
+  assert.equal(window.at(-1)?.text, long, "the whole message comes back");
+  const row = await source.kernel.store.db.selectFrom("memories").select("text")
+    .where("uid", "=", written.uid).executeTakeFirstOrThrow();
+  assert.equal(row.text, long.slice(0, 8_000), "search and the embedder see the first 8,000");
+  await assert.rejects(
+    memory.conversations.addMessage({
+      threadId: thread.id,
+      role: "user",
+      text: "x".repeat(32_001),
+    }),
+    /MEMORY_TEXT_TOO_LONG|too long/i,
+  );
+
+  const file = await exportText(source);
+  const exported = file.trim().split("\n").map((line) => JSON.parse(line))
+    .find((line) => line.type === "memory" && line.kind === "message");
+  assert.equal(exported.text, long);
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  const imported = await (await target.request("/api/memories/import", ndjson(file))).json();
+  assert.deepEqual(imported.failed, []);
+  const again = await target.api<MemoryApi>("memory").conversations.threadWindow(thread.id, {
+    maxTokens: 100_000,
+  });
+  assert.equal(again.at(-1)?.text, long);
+  assert.deepEqual(withoutVolatile(await exportText(target)), withoutVolatile(file));
+});

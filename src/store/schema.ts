@@ -1,4 +1,4 @@
-import type { Generated } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 
 /** `threads`: a conversation. */
 export interface ThreadsTable {
@@ -51,6 +51,8 @@ export interface MemoryMessagesTable {
   tool_calls: string | null;
   tool_call_id: string | null;
   token_count: number;
+  /** The whole message when it is longer than `memories.text` (≤ 8,000 characters). */
+  full_text: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `memory_episodes`: typed events. */
