@@ -220,6 +220,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         }
         return [...up].map(([provider, isUp]) => ({ provider, up: isUp }));
       },
+      breakers: () => llm.breakerStates(),
     },
   });
   let auth: AuthService | null = null;
@@ -296,6 +297,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       metrics.llmCall(row);
       traceLlmCall(row);
     },
+    onRetry: (provider, reason) => metrics.llmRetry(provider, reason),
     config: config.llm,
     prices: config.mind.prices,
     env: options.env ?? (() => undefined),

@@ -89,7 +89,7 @@ export class CircuitBreaker {
   }
 
   /** 0 closed, 1 half-open, 2 open (for metrics). */
-  get level(): number {
+  get level(): 0 | 1 | 2 {
     return this.state === "closed" ? 0 : this.state === "half_open" ? 1 : 2;
   }
 

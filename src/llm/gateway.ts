@@ -14,6 +14,7 @@ import type { Random } from "../random.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { AdapterEvent, AdapterRequest, ProviderAdapter } from "./adapters/types.ts";
+import { ollamaAnswers } from "./autodetect.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import type { LlmConfig } from "./config.ts";
 import { createLexicalEmbedder } from "./embeddings/lexical.ts";
@@ -27,7 +28,14 @@ import {
   parseLenient,
 } from "./json_tools.ts";
 import { createLedger, createPricer, type Ledger, type LedgerEntry, type Price } from "./ledger.ts";
-import { backoffMs, classify, providerHost, type Verdict } from "./policy.ts";
+import {
+  backoffMs,
+  classify,
+  providerHost,
+  type RetryReason,
+  retryReason,
+  type Verdict,
+} from "./policy.ts";
 import { ProviderError } from "./provider_error.ts";
 import {
   assertNoKeysInConfig,
@@ -63,6 +71,8 @@ export interface CreateLlmGatewayOptions {
   config: LlmConfig;
   /** Sees every ledger row as it is written (metrics). */
   onCall?: ((row: LedgerEntry) => void) | undefined;
+  /** Sees every retry on the same provider (metrics: `synth_llm_retries_total`). */
+  onRetry?: ((provider: string, reason: RetryReason) => void) | undefined;
   /** `mind.prices`. */
   prices: Readonly<Record<string, Price>>;
   /** Reads an environment variable (API keys, base URLs). */
@@ -112,6 +122,8 @@ export interface KernelLlm extends LlmGateway {
   probe(): Promise<LlmStatus>;
   /** Readiness: the `llm` health check. */
   readiness(): Promise<{ status: "ok" | "fail"; reason: string }>;
+  /** Each provider's circuit breaker: 0 closed, 1 half-open, 2 open (`synth_llm_breaker_state`). */
+  breakerStates(): Array<{ provider: string; level: 0 | 1 | 2 }>;
   /** Stops the probe and compaction timers. */
   close(): void;
 }
@@ -854,6 +866,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
               }
               if (verdict.action === "capability") {
                 capabilityRetried = true;
+                options.onRetry?.(entry.provider.id, "capability");
                 await learn(entry, verdict.refused);
                 continue;
               }
@@ -876,6 +889,10 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
               const wait = verdict.waitMs ??
                 backoffMs(retries, config.retry.baseMs, config.retry.capMs, options.random);
               retries++;
+              options.onRetry?.(
+                entry.provider.id,
+                retryReason(error, { timedOut: attemptAbort !== undefined }),
+              );
               try {
                 await delay(clock, wait, { signal: requestController.signal });
               } catch {
@@ -1214,6 +1231,10 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
             if (runtime.breaker.state === "open" || retry >= config.retry.maxRetries) {
               continue entryLoop;
             }
+            options.onRetry?.(
+              entry.provider.id,
+              retryReason(error, { timedOut: controller.signal.aborted }),
+            );
             try {
               await delay(
                 clock,
@@ -1402,20 +1423,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     if (!config.autodetectOllama || config.providers !== null) return false;
     if (env("ANTHROPIC_API_KEY") || env("OPENAI_API_KEY") || env("OPENAI_BASE_URL")) return false;
     if (env("OLLAMA_HOST")) return false;
-    const controller = new AbortController();
-    const timer = clock.setTimeout(() => controller.abort(), 1_000);
-    try {
-      const response = await untilAborted(
-        fetch(`${OLLAMA_DEFAULT_URL}/api/version`, { signal: controller.signal }),
-        controller.signal,
-      );
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    } finally {
-      clock.clearTimeout(timer);
-    }
+    return await ollamaAnswers(OLLAMA_DEFAULT_URL, { clock, timeoutMs: 1_000 });
   }
 
   const gateway: KernelLlm = {
@@ -1486,6 +1494,12 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       }
     },
     probe,
+    breakerStates() {
+      return [...runtimes.values()].map((runtime) => ({
+        provider: runtime.provider.id,
+        level: runtime.breaker.level,
+      }));
+    },
     async readiness() {
       if (chains.providers.length === 0) {
         return {

@@ -149,3 +149,41 @@ export function backoffMs(
 ): number {
   return Math.floor(random() * Math.min(cap, base * 2 ** attempt));
 }
+
+/** Why an attempt is retried: the `reason` label of `synth_llm_retries_total` (a fixed set). */
+export type RetryReason =
+  | "rate_limited"
+  | "overloaded"
+  | "server_error"
+  | "timeout"
+  | "connection"
+  | "malformed"
+  | "capability";
+
+/** Every {@link RetryReason}, for label validation. */
+export const RETRY_REASONS: readonly RetryReason[] = [
+  "rate_limited",
+  "overloaded",
+  "server_error",
+  "timeout",
+  "connection",
+  "malformed",
+  "capability",
+];
+
+/**
+ * The reason label of a retry: a timer of ours that fired (`timedOut`), else
+ * the failure's kind and HTTP status. Never a provider message (cardinality).
+ * (`capability` retries are labelled where they happen.)
+ */
+export function retryReason(
+  error: ProviderError,
+  options: { timedOut?: boolean } = {},
+): RetryReason {
+  if (options.timedOut || error.status === 408 || error.kind === "timeout") return "timeout";
+  if (error.status === 429) return "rate_limited";
+  if (error.status === 529) return "overloaded";
+  if (error.kind === "protocol") return "malformed";
+  if (error.kind === "http") return "server_error";
+  return "connection";
+}

@@ -61,9 +61,16 @@ const EMBEDDING_DEFAULTS = {
   ollama: { model: "nomic-embed-text", dims: 768 },
 } as const;
 
-/** An Ollama host as a URL (`host:port` → `http://host:port`). */
+/**
+ * An `OLLAMA_HOST` value as a URL, read the way the Ollama client reads it:
+ * `host:port` → `http://host:port`, a bare host gets Ollama's port 11434,
+ * `:port` means 127.0.0.1, and a URL is kept (without a trailing slash).
+ */
 export function ollamaUrl(host: string): string {
-  return /^https?:\/\//.test(host) ? host.replace(/\/$/, "") : `http://${host.replace(/\/$/, "")}`;
+  const value = host.trim().replace(/\/+$/, "");
+  if (/^https?:\/\//.test(value)) return value;
+  if (value.startsWith(":")) return `http://127.0.0.1${value}`;
+  return /:\d+$/.test(value) ? `http://${value}` : `http://${value}:11434`;
 }
 
 /** The default Ollama address autodetection tries. */

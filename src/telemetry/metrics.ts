@@ -14,6 +14,7 @@ import { routePath } from "hono/route";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EventBus } from "../bus.ts";
 import type { AppEnv } from "../http/types.ts";
+import { RETRY_REASONS } from "../llm/policy.ts";
 import { tierOf } from "../security/rate_limit.ts";
 import type { MindLedgerTable } from "../store/schema.ts";
 
@@ -48,6 +49,8 @@ const WS_TYPES = new Set([
   "approval.respond",
   "state_update",
 ]);
+/** The reasons of `synth_llm_retries_total` (spec/llm.md §7.4); anything else counts as "other". */
+const LLM_RETRY_REASONS: ReadonlySet<string> = new Set(RETRY_REASONS);
 const CLOSE_REASONS: Record<number, string> = {
   1000: "normal",
   1001: "shutdown",
@@ -87,6 +90,8 @@ export interface MetricsSources {
   >;
   /** Each provider of the failover chains: usable or not. */
   providers(): Array<{ provider: string; up: boolean }>;
+  /** Each provider's circuit breaker: 0 closed, 1 half-open, 2 open (read at scrape). */
+  breakers?(): Array<{ provider: string; level: 0 | 1 | 2 }>;
 }
 
 /** The psychological values the gauges show (from the `SystemState`). */
@@ -115,6 +120,8 @@ export interface Metrics {
   wsClosed(code: number): void;
   /** One language model call from the ledger. */
   llmCall(row: MindLedgerTable): void;
+  /** A language model attempt retried on the same provider (`reason` from a fixed set). */
+  llmRetry(provider: string, reason: string): void;
   /** A background job skipped for its budget. */
   budgetExhausted(module: string): void;
   /** A tool run ended (`outcome` is its final status). */
@@ -245,6 +252,22 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
     help: "Estimated cost in USD of calls with a known price.",
     labelNames: ["provider", "module"],
     registers,
+  });
+  const llmRetries = new Counter({
+    name: "synth_llm_retries_total",
+    help: "Language model attempts retried on the same provider, by provider and reason.",
+    labelNames: ["provider", "reason"],
+    registers,
+  });
+  new Gauge({
+    name: "synth_llm_breaker_state",
+    help: "Each provider's circuit breaker: 0 closed, 1 half-open, 2 open.",
+    labelNames: ["provider"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { provider, level } of sources.breakers?.() ?? []) this.set({ provider }, level);
+    },
   });
   const toolRuns = new Counter({
     name: "synth_tool_runs_total",
@@ -515,6 +538,10 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
       llmTokens.inc({ ...labels, direction: "in" }, row.tokens_in);
       llmTokens.inc({ ...labels, direction: "out" }, row.tokens_out);
       if (row.cost_usd !== null) llmCost.inc(labels, row.cost_usd);
+    },
+
+    llmRetry(provider, reason) {
+      llmRetries.inc({ provider, reason: LLM_RETRY_REASONS.has(reason) ? reason : "other" });
     },
 
     budgetExhausted(module) {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
 import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
+import { createMetrics } from "../../src/telemetry/metrics.ts";
 
 /** Series names with their label sets, one per line. */
 function seriesOf(text: string): string[] {
@@ -153,4 +154,46 @@ Deno.test("the psychological gauges show the restored state from the start", asy
   assert.match(text, new RegExp(`synth_flow_difficulty ${state.difficulty}\\b`));
   assert.match(text, new RegExp(`synth_mood\\{label="${state.mood_tags[0]}"\\} 1`));
   assert.match(text, /synth_affect\{dimension="arousal"\} -?\d/);
+});
+
+Deno.test("LLM retries and breaker states are series with fixed, low-cardinality labels", async () => {
+  const breakers: Array<{ provider: string; level: 0 | 1 | 2 }> = [
+    { provider: "anthropic", level: 2 },
+    { provider: "ollama", level: 1 },
+  ];
+  const metrics = createMetrics({
+    sources: {
+      version: "test",
+      wsClients: () => 0,
+      queueDepth: () => 0,
+      memoryItems: () => Promise.resolve([]),
+      dbSizeBytes: () => Promise.resolve(0),
+      health: () => Promise.resolve({ ready: true, checks: {} }),
+      activeProjects: () => Promise.resolve(0),
+      approvalsPending: () => 0,
+      budgets: () => Promise.resolve([]),
+      providers: () => [],
+      breakers: () => breakers,
+    },
+  });
+  try {
+    metrics.llmRetry("openai", "rate_limited");
+    metrics.llmRetry("openai", "rate_limited");
+    metrics.llmRetry("openai", "upstream said: overloaded, try later"); // never a free-text label
+    let text = await metrics.render();
+    assert.match(text, /# TYPE synth_llm_retries_total counter/);
+    assert.match(text, /synth_llm_retries_total\{provider="openai",reason="rate_limited"\} 2\n/);
+    assert.match(text, /synth_llm_retries_total\{provider="openai",reason="other"\} 1\n/);
+    assert.ok(!text.includes("try later"));
+    assert.match(text, /# TYPE synth_llm_breaker_state gauge/);
+    assert.match(text, /synth_llm_breaker_state\{provider="anthropic"\} 2\n/);
+    assert.match(text, /synth_llm_breaker_state\{provider="ollama"\} 1\n/);
+    // Read at every scrape: a provider that recovered shows 0, a dropped one disappears.
+    breakers.splice(0, 2, { provider: "anthropic", level: 0 });
+    text = await metrics.render();
+    assert.match(text, /synth_llm_breaker_state\{provider="anthropic"\} 0\n/);
+    assert.doesNotMatch(text, /synth_llm_breaker_state\{provider="ollama"\}/);
+  } finally {
+    metrics.close();
+  }
 });

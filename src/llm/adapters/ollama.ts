@@ -70,6 +70,98 @@ function toProviderError(
   return connectionFailure(error, "connection failed");
 }
 
+/**
+ * A streamed reply whose NDJSON lines are checked before the SDK reads them.
+ * `ollama@0.6.4` skips a line that is not JSON and `console.warn`s its raw
+ * text (past our redacting logger), so a bad line followed by good ones
+ * would lose text without an error. Here a bad line ends the stream with a
+ * protocol error instead; blank lines, which carry nothing, are dropped.
+ */
+export function checkedNdjson(response: Response): Response {
+  const type = response.headers.get("content-type") ?? "";
+  if (!response.ok || !response.body || !type.includes("ndjson")) return response;
+  const source = response.body.getReader();
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let buffer = "";
+  let lineNumber = 0;
+  let failure: ProviderError | undefined;
+  /** Whether the last {@link goodLines} left a line out (blank or bad). */
+  let leftOut = false;
+  /** Whether the bytes read so far ended with a newline (the decoder holds nothing back). */
+  let cleanEdge = true;
+  /** The JSON lines of `text` up to the first bad one (which sets `failure`). */
+  const goodLines = (text: string): string[] => {
+    const good: string[] = [];
+    leftOut = false;
+    for (const line of text.split("\n")) {
+      lineNumber++;
+      if (line.trim() === "") {
+        leftOut = true;
+        continue;
+      }
+      try {
+        JSON.parse(line);
+      } catch {
+        // The line's text is not repeated: it is provider output, not for logs.
+        failure = new ProviderError(
+          "protocol",
+          `malformed stream: NDJSON line ${lineNumber} is not JSON (${line.length} characters)`,
+        );
+        leftOut = true;
+        break;
+      }
+      good.push(line);
+    }
+    return good;
+  };
+  // Pulled on demand, so the lines before a bad one reach the reader before the error does.
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        if (failure) {
+          controller.error(failure);
+          await source.cancel().catch(() => {});
+          return;
+        }
+        const { done, value } = await source.read();
+        let lines: string[];
+        if (done) {
+          buffer += decoder.decode();
+          lines = goodLines(buffer);
+          buffer = "";
+        } else {
+          const fresh = buffer === "" && cleanEdge;
+          cleanEdge = value.at(-1) === 0x0a;
+          buffer += decoder.decode(value, { stream: true });
+          const end = buffer.lastIndexOf("\n");
+          if (end < 0) continue;
+          lines = goodLines(buffer.slice(0, end));
+          buffer = buffer.slice(end + 1);
+          if (fresh && buffer === "" && !leftOut) {
+            // The usual case: whole lines, all JSON; the bytes go on as they came.
+            controller.enqueue(value);
+            return;
+          }
+        }
+        if (lines.length > 0) {
+          controller.enqueue(encoder.encode(lines.join("\n") + "\n"));
+          if (done && !failure) controller.close();
+          return; // a failure is reported at the next pull, after these lines were read
+        }
+        if (failure) continue;
+        if (done) return controller.close();
+      }
+    },
+    cancel: (reason) => source.cancel(reason),
+  });
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
 /** The Ollama adapter (`ollama/browser`: fetch only, no file access). */
 export function createOllamaAdapter(
   provider: ResolvedProvider,
@@ -83,13 +175,14 @@ export function createOllamaAdapter(
     onResponse?: (response: Response) => void,
   ) => {
     const seen: { response?: Response } = {};
+    const reporting = reportingFetch((response) => {
+      seen.response = response;
+      onResponse?.(response);
+    }, signal);
     const client = new Ollama({
       host,
       headers,
-      fetch: reportingFetch((response) => {
-        seen.response = response;
-        onResponse?.(response);
-      }, signal),
+      fetch: async (input, init) => checkedNdjson(await reporting(input, init)),
     });
     return { client, seen };
   };

@@ -246,10 +246,8 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
     let frames: Frame[] = protocol.frames(parts);
     if (fault && "malformed" in fault) {
       const at = frames.findIndex((frame) => frame.kind === "content");
-      frames = [...frames.slice(0, at + 1), {
-        kind: "content",
-        data: protocol.malformed(fault.malformed),
-      }];
+      const bad: Frame = { kind: "content", data: protocol.malformed(fault.malformed) };
+      frames = [...frames.slice(0, at + 1), bad, ...(fault.resume ? frames.slice(at + 1) : [])];
     }
     if (fault && "midStreamError" in fault) {
       const at = frames.findIndex((frame) => frame.kind === "content");

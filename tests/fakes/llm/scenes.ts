@@ -27,9 +27,17 @@ export interface Scene {
   };
   timing?: { firstTokenDelayMs?: number; chunkDelayMs?: number };
   fault?:
-    | { status: 400 | 401 | 404 | 429 | 500 | 503 | 529; retryAfter?: string; message?: string }
+    | {
+      status: 400 | 401 | 404 | 413 | 429 | 500 | 503 | 529;
+      retryAfter?: string;
+      message?: string;
+    }
     | { cutAfterChunks: number }
-    | { malformed: "json" | "framing" }
+    /**
+     * A broken chunk after the first content chunk; the stream ends there,
+     * unless `resume` streams the rest of the reply after it.
+     */
+    | { malformed: "json" | "framing"; resume?: boolean }
     | { hangMs: number }
     | { midStreamError: string };
 }
