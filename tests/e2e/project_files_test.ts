@@ -10,29 +10,8 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { answer, api, turnEnd } from "../projects/helpers.ts";
+import { api, turnEnd, writes } from "../projects/helpers.ts";
 import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
-
-/** An execute step that writes `files` with `file_write`, then reports `progress`. */
-function writes(files: Record<string, string>, progress: number) {
-  return [
-    {
-      reply: {
-        toolCalls: Object.entries(files).map(([path, content]) => ({
-          name: "file_write",
-          args: { path, content, mode: "overwrite" },
-        })),
-      },
-    },
-    answer({
-      output: "Done.",
-      explanation: "",
-      questions: [],
-      taskProgress: progress,
-      blockers: [],
-    }),
-  ];
-}
 
 /** The focused element through shadow roots: its tag and text. */
 function focused(page: Page) {

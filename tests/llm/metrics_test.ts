@@ -9,22 +9,10 @@ import { createEventBus } from "../../src/bus.ts";
 import { createIdFactory } from "../../src/ids.ts";
 import { createLlmGateway, type KernelLlm } from "../../src/llm/gateway.ts";
 import { seededRandom } from "../../src/random.ts";
-import { createMetrics, type Metrics, type MetricsSources } from "../../src/telemetry/metrics.ts";
+import { createMetrics, type Metrics } from "../../src/telemetry/metrics.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { NO_SOURCES } from "../telemetry/sources.ts";
 import { ask, fakeEnv, llmHost, NO_BACKOFF, settle } from "./helpers.ts";
-
-const NO_SOURCES: MetricsSources = {
-  version: "test",
-  wsClients: () => 0,
-  queueDepth: () => 0,
-  memoryItems: () => Promise.resolve([]),
-  dbSizeBytes: () => Promise.resolve(0),
-  health: () => Promise.resolve({ ready: true, checks: {} }),
-  activeProjects: () => Promise.resolve(0),
-  approvalsPending: () => 0,
-  budgets: () => Promise.resolve([]),
-  providers: () => [],
-};
 
 /**
  * A gateway on the host's store, clock and config, wired to a registry the

@@ -77,3 +77,24 @@ export function planOf(n: number, deps?: Record<number, number[]>): Record<strin
     confirmationQuestion: "Shall I start?",
   };
 }
+
+/** An execute step that writes `files`, then reports `progress`. */
+export function writes(files: Record<string, string>, progress: number): Scene[] {
+  return [
+    {
+      reply: {
+        toolCalls: Object.entries(files).map(([path, content]) => ({
+          name: "file_write",
+          args: { path, content, mode: "overwrite" },
+        })),
+      },
+    },
+    answer({
+      output: "Done.",
+      explanation: "",
+      questions: [],
+      taskProgress: progress,
+      blockers: [],
+    }),
+  ];
+}

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeTestDir } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { answer, api, projectHost, turnEnd } from "./helpers.ts";
+import { api, projectHost, turnEnd, writes } from "./helpers.ts";
 
 /** Runs git with a clean environment (no user config) and returns stdout. */
 async function git(dir: string, ...args: string[]): Promise<string> {
@@ -39,27 +39,6 @@ async function snapshot(dir: string) {
     branches: await git(dir, "branch", "--list"),
     status: await git(dir, "status", "--porcelain"),
   };
-}
-
-/** An execute step that writes `files`, then reports `progress`. */
-function writes(files: Record<string, string>, progress: number) {
-  return [
-    {
-      reply: {
-        toolCalls: Object.entries(files).map(([path, content]) => ({
-          name: "file_write",
-          args: { path, content, mode: "overwrite" },
-        })),
-      },
-    },
-    answer({
-      output: "Done.",
-      explanation: "",
-      questions: [],
-      taskProgress: progress,
-      blockers: [],
-    }),
-  ];
 }
 
 Deno.test("version control: off by default; on, the workspace gains commits, the surrounding repository is untouched, and a rollback restores earlier files and leaves a backup branch", async () => {

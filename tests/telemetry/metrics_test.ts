@@ -10,6 +10,7 @@ import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
 import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
 import { createMetrics } from "../../src/telemetry/metrics.ts";
+import { NO_SOURCES } from "./sources.ts";
 
 /** Series names with their label sets, one per line. */
 function seriesOf(text: string): string[] {
@@ -162,19 +163,7 @@ Deno.test("LLM retries and breaker states are series with fixed, low-cardinality
     { provider: "ollama", level: 1 },
   ];
   const metrics = createMetrics({
-    sources: {
-      version: "test",
-      wsClients: () => 0,
-      queueDepth: () => 0,
-      memoryItems: () => Promise.resolve([]),
-      dbSizeBytes: () => Promise.resolve(0),
-      health: () => Promise.resolve({ ready: true, checks: {} }),
-      activeProjects: () => Promise.resolve(0),
-      approvalsPending: () => 0,
-      budgets: () => Promise.resolve([]),
-      providers: () => [],
-      breakers: () => breakers,
-    },
+    sources: { ...NO_SOURCES, breakers: () => breakers },
   });
   try {
     metrics.llmRetry("openai", "rate_limited");
