@@ -240,6 +240,8 @@ Deno.test(
     const { page } = session;
     try {
       await page.getByRole("heading", { name: "Memory", level: 1 }).waitFor();
+      // The test server embeds with the local default, which the page names (memory.md §10.13).
+      await page.getByText(/Search uses lexical embeddings \(lexical\//).waitFor();
       const item = page.locator(`article[data-memory="${id}"]`);
       await item.waitFor(); // the newest memories, before any search
       const search = page.getByRole("searchbox", { name: "Search memories" });

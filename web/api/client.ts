@@ -13,6 +13,7 @@ import type {
   ForecastSet,
   LedgerSummary,
   Memory,
+  MemoryEmbedder,
   NarrativeVersion,
   Reflection,
   StatePoint,
@@ -400,6 +401,17 @@ export class ApiClient {
   }
 
   // The Mind page and the memory browser (spec/dashboard.md §5.3; server.md §4.2).
+
+  /** The embedder the memories are searched with (`/api/memories/stats`). */
+  async memoryEmbedder(signal?: AbortSignal): Promise<MemoryEmbedder> {
+    const stats = await this.request<{ embedder: MemoryEmbedder }>(
+      "GET",
+      "/api/memories/stats",
+      undefined,
+      signal,
+    );
+    return stats.embedder;
+  }
 
   /** P/A/D and the flow estimate since `since`, oldest first. */
   async stateHistory(since: Date, signal?: AbortSignal): Promise<StatePoint[]> {

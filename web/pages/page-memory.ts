@@ -19,7 +19,7 @@ import { SmElement } from "../app/base.ts";
 import { errorText } from "../app/card.ts";
 import { saveBlob } from "../lib/download.ts";
 import { shortTime } from "../lib/format.ts";
-import { type Memory, MEMORY_KINDS } from "../state/types.ts";
+import { type Memory, MEMORY_KINDS, type MemoryEmbedder } from "../state/types.ts";
 import { shared } from "../theme/shared.ts";
 
 const DEBOUNCE_MS = 250;
@@ -51,6 +51,7 @@ export class PageMemory extends SmElement {
     forgetting: { state: true },
     dialogError: { state: true },
     busy: { state: true },
+    embedder: { state: true },
   };
   declare query: string;
   declare kind: Kind;
@@ -70,6 +71,8 @@ export class PageMemory extends SmElement {
   declare forgetting: Memory | null;
   declare dialogError: string;
   declare busy: boolean;
+  /** What search uses, from the stats (spec/memory.md §10 item 13: "lexical" shown). */
+  declare embedder: MemoryEmbedder | null;
   #changes = this.select((s) => s.memory.changes);
   #role = this.select((s) => s.auth.user?.role ?? null);
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -190,6 +193,7 @@ export class PageMemory extends SmElement {
     this.forgetting = null;
     this.dialogError = "";
     this.busy = false;
+    this.embedder = null;
   }
 
   override connectedCallback(): void {
@@ -198,6 +202,8 @@ export class PageMemory extends SmElement {
     this.single = params.get("id");
     this.query = params.get("q") ?? "";
     void this.#run(false);
+    this.services.api.memoryEmbedder().then((embedder) => (this.embedder = embedder))
+      .catch(() => {}); // the line is left out; the browser works without it
   }
 
   override disconnectedCallback(): void {
@@ -438,6 +444,16 @@ export class PageMemory extends SmElement {
           </select>
         </div>
       </div>
+      ${this.embedder
+        ? html`
+          <p class="muted"
+            data-embedder=${this.embedder.label}>Search uses ${this.embedder
+              .label} embeddings (${this.embedder.provider}/${this.embedder.model}, ${this.embedder
+              .dims} dimensions)${this.embedder.label === "lexical"
+              ? ": word overlap, not meaning — configure an embedding model for semantic recall"
+              : ""}.</p>
+        `
+        : nothing}
       <p id="q-hint" class="muted">${short
         ? `Type at least ${MIN_QUERY} characters to search; the newest memories are shown.`
         : "Search from 2 characters; without a search, the newest memories are shown."}</p>

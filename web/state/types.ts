@@ -260,3 +260,13 @@ export interface VcsRollback {
   head: string;
   backup_branch: string;
 }
+
+/** The embedder of `/api/memories/stats`: `label` is "lexical" for the local default. */
+export interface MemoryEmbedder {
+  id: string;
+  provider: string;
+  model: string;
+  dims: number;
+  quality: "semantic" | "lexical";
+  label: "semantic" | "lexical";
+}
