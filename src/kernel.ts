@@ -614,17 +614,28 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       } while (again);
       computing = false;
     };
+    // While a turn runs its state changes are read once, when it ends: every refresh reads
+    // each module's state, and the turn waits behind those synchronous reads.
+    let turnsRunning = 0;
+    const turnEnded = () => {
+      turnsRunning = Math.max(0, turnsRunning - 1);
+      void refresh();
+    };
     b.subscribe("mind.turn.completed", (event) => {
       metrics.turn("completed", event.data.stages);
       traceTurn("completed", event.data.stages ?? [], clock.now());
-      void refresh();
+      turnEnded();
     });
     b.subscribe("mind.turn.event", (event) => {
       const type = event.data.event.type;
+      if (type === "turn.started") turnsRunning++;
       if (type === "turn.failed") metrics.turn("failed");
       if (type === "turn.cancelled") metrics.turn("cancelled");
+      if (type === "turn.failed" || type === "turn.cancelled") turnEnded();
     });
-    b.subscribe("mind.state", () => void refresh());
+    b.subscribe("mind.state", () => {
+      if (turnsRunning === 0) void refresh();
+    });
     b.subscribe("mind.job", (event) => {
       if (event.data.status === "skipped" && event.data.reason === "budget") {
         metrics.budgetExhausted(event.data.module);
