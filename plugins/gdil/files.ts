@@ -148,10 +148,14 @@ export function fileRoutes(app: OpenAPIHono<AppEnv>, service: GdilService, dataD
     } catch {
       text = false;
     }
-    const name = target.relative.split("/").at(-1)!.replace(/["\\\r\n]/g, "_");
+    const name = target.relative.split("/").at(-1)!;
+    // An ASCII name for every client, and the exact one (RFC 6266 filename*) for those that read it.
+    const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
     return c.body(bytes, 200, {
       "content-type": text ? "text/plain; charset=utf-8" : "application/octet-stream",
-      "content-disposition": `attachment; filename="${name}"`,
+      "content-disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${
+        encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16)}`)
+      }`,
       "x-content-type-options": "nosniff",
     });
   });

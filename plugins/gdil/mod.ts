@@ -81,6 +81,10 @@ export const gdilPlugin = definePlugin<GdilConfig, GdilService>({
     });
     projectRoutes(ctx.http, service, list, find);
     fileRoutes(ctx.http, service, ctx.dataDir);
+    // A deleted user's projects go with them (rows, workspaces, git history).
+    ctx.bus.subscribe("user.deleting", (event) => {
+      event.data.waitUntil(service.forgetOwner(event.data.userId));
+    });
     ctx.hooks.on(MIND_HOOKS.reply, (view) => service.claim(view));
     ctx.hooks.on(MIND_HOOKS.commands, () => COMMANDS);
     // `GET /api/state`'s legacy `project` and `current_subtask`: the thread's focused project.

@@ -24,8 +24,8 @@ import { baseline } from "./plan_validate.ts";
 import type { IterationRecord, NewEvent, ProjectRepo } from "./repo.ts";
 import { applyProgress, awaiting, nextTask, projectProgress, taskStatus } from "./select.ts";
 import { findTemplate } from "./templates.ts";
-import { changedFiles, listWorkspace, projectWorkspace } from "./workspace.ts";
-import { createVcs, type Vcs, type VcsCommit } from "./vcs.ts";
+import { changedFiles, listWorkspace, projectDirs, projectWorkspace } from "./workspace.ts";
+import { createVcs, type ProjectDirs, type Vcs, type VcsCommit } from "./vcs.ts";
 import {
   ACTIVE_PHASES,
   type ActivePhase,
@@ -409,7 +409,7 @@ export class GdilService {
   /** Commits the workspace's changes (nothing when none) and records `vcs.commit`. */
   async #vcsCommit(project: Project, subject: string, events: NewEvent[]): Promise<void> {
     try {
-      const made = await this.#vcs.commit(projectWorkspace(this.#ctx.dataDir, project.id), subject);
+      const made = await this.#vcs.commit(projectDirs(this.#ctx.dataDir, project.id), subject);
       if (made) events.push(this.#event("vcs.commit", { hash: made.hash, subject }));
     } catch (error) {
       this.#vcsOff(project, error);
@@ -430,7 +430,7 @@ export class GdilService {
     });
   }
 
-  #vcsProject(project: Project): string {
+  #vcsProject(project: Project): ProjectDirs {
     if (!project.vcs) {
       throw new AppError(
         "GDIL_VCS_DISABLED",
@@ -438,7 +438,7 @@ export class GdilService {
         { status: 409 },
       );
     }
-    return projectWorkspace(this.#ctx.dataDir, project.id);
+    return projectDirs(this.#ctx.dataDir, project.id);
   }
 
   /** The workspace's commits, newest first. */
@@ -457,7 +457,7 @@ export class GdilService {
     commit: string,
   ): Promise<{ head: string; backup_branch: string }> {
     const project = await this.resolve(caller, ref);
-    const workspace = this.#vcsProject(project);
+    const dirs = this.#vcsProject(project);
     if (project.busySince !== null) {
       throw new AppError(
         "GDIL_INVALID_PHASE",
@@ -465,9 +465,19 @@ export class GdilService {
         { status: 409 },
       );
     }
-    const done = await this.#vcs.rollback(workspace, commit);
-    await this.#commit(project, [this.#event("vcs.rollback", { ...done })]);
-    return done;
+    // Busy while git runs: a step or another rollback waits for it (they check busySince).
+    project.busySince = this.#now();
+    await this.#repo.save(project);
+    try {
+      const done = await this.#vcs.rollback(dirs, commit);
+      project.busySince = null;
+      await this.#commit(project, [this.#event("vcs.rollback", { ...done })]);
+      return done;
+    } catch (error) {
+      project.busySince = null;
+      await this.#repo.save(project);
+      throw error;
+    }
   }
 
   #event(
@@ -582,9 +592,9 @@ export class GdilService {
     const events = [this.#event("started", { name, template_id: project.templateId })];
     if (template) events.push(this.#event("questions", { questions: project.questions }));
     if (project.vcs) {
-      const workspace = projectWorkspace(this.#ctx.dataDir, project.id);
-      await Deno.mkdir(workspace, { recursive: true });
-      await this.#vcs.init(workspace).catch((error) => this.#vcsOff(project, error));
+      const dirs = projectDirs(this.#ctx.dataDir, project.id);
+      await Deno.mkdir(dirs.workspace, { recursive: true });
+      await this.#vcs.init(dirs).catch((error) => this.#vcsOff(project, error));
     }
     await this.#commit(project, events);
     await this.#repo.focus(caller.userId, threadId, id);
@@ -756,6 +766,22 @@ export class GdilService {
     );
   }
 
+  /**
+   * Deletes every project of a user whose account is going (`user.deleting`):
+   * rows, workspace and git history. Returns how many went.
+   */
+  async forgetOwner(ownerId: string): Promise<number> {
+    const projects = await this.#repo.list(ownerId);
+    for (const project of projects) {
+      await this.#repo.delete(project.id);
+      await Deno.remove(join(this.#ctx.dataDir, "projects", project.id), { recursive: true })
+        .catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        });
+    }
+    return projects.length;
+  }
+
   /** Clears steps a crash left marked busy (start-up). */
   async recover(): Promise<void> {
     for (const project of await this.#repo.list(null)) {
@@ -798,6 +824,11 @@ export class GdilService {
       yield failed("GDIL_INVALID_PHASE", `The project is ${project.phase}; resume it first`);
       return;
     }
+    if (project.busySince !== null) {
+      // Only a rollback holds a project outside a step (steps run one at a time).
+      yield failed("GDIL_INVALID_PHASE", "The project's files are being rolled back; try again");
+      return;
+    }
     project.busySince = this.#now();
     await this.#repo.save(project);
     const paragraphs: string[] = [];
@@ -824,6 +855,7 @@ export class GdilService {
         yield failed(error.code, error.message);
         return;
       }
+      await this.#repo.save(project).catch(() => {}); // not left busy by a programming error
       throw error;
     }
     for (const paragraph of paragraphs) yield { type: "text", delta: `${paragraph}\n\n` };
@@ -1131,6 +1163,17 @@ export class GdilService {
         specs,
         rounds: this.#config.execute.toolRounds,
         run: async (call) => {
+          // Only the tools offered: a model told about others must not reach them.
+          if (!specs.some((spec) => spec.name === call.name)) {
+            const refused = {
+              ok: false,
+              error: {
+                code: "TOOLS_UNKNOWN",
+                message: `${call.name} is not available in project steps`,
+              },
+            };
+            return toolOutputBlock(call.name, null, JSON.stringify(refused), 8_000);
+          }
           const outcome = await this.#ctx.tools.run(call.name, call.args, {
             requestedBy: project.ownerId,
             threadId: project.threadId,

@@ -20,18 +20,27 @@ export interface VcsCommit {
 /** A project's version control. */
 export interface Vcs {
   /** Creates the repository when missing. */
-  init(workspace: string): Promise<void>;
+  init(project: ProjectDirs): Promise<void>;
   /** Commits every change; null when nothing changed. */
-  commit(workspace: string, message: string): Promise<{ hash: string; subject: string } | null>;
+  commit(project: ProjectDirs, message: string): Promise<{ hash: string; subject: string } | null>;
   /** The newest commits first. */
-  log(workspace: string, limit: number): Promise<VcsCommit[]>;
+  log(project: ProjectDirs, limit: number): Promise<VcsCommit[]>;
   /**
    * Keeps HEAD on a `backup/<time>` branch, then resets the workspace to
    * `commit` (tracked files as they were, untracked ones removed).
    *
    * @throws {AppError} 404 `GDIL_VCS_UNKNOWN_COMMIT`.
    */
-  rollback(workspace: string, commit: string): Promise<{ head: string; backup_branch: string }>;
+  rollback(project: ProjectDirs, commit: string): Promise<{ head: string; backup_branch: string }>;
+}
+
+/**
+ * A project's folders: the workspace (the file tools' root and git's work
+ * tree) and the repository beside it, which no tool can reach.
+ */
+export interface ProjectDirs {
+  workspace: string;
+  gitDir: string;
 }
 
 /** What {@link createVcs} needs. */
@@ -59,7 +68,10 @@ export function backupBranch(at: number): string {
 export function createVcs(options: VcsOptions): Vcs {
   const { config } = options;
 
-  async function steps(workspace: string, ops: unknown[]): Promise<Array<Record<string, unknown>>> {
+  async function steps(
+    { workspace, gitDir }: ProjectDirs,
+    ops: unknown[],
+  ): Promise<Array<Record<string, unknown>>> {
     const git = await findExecutable("git", config.searchPath);
     if (git === null) {
       throw new AppError(
@@ -74,6 +86,7 @@ export function createVcs(options: VcsOptions): Vcs {
       args: {
         git,
         workspace,
+        gitDir,
         ceiling: dirname(workspace),
         author: author(config.author),
         at: Math.floor(options.now() / 1000),
@@ -87,24 +100,27 @@ export function createVcs(options: VcsOptions): Vcs {
   }
 
   return {
-    async init(workspace) {
-      await steps(workspace, [{ op: "init" }]);
+    async init(project) {
+      await Deno.mkdir(project.gitDir, { recursive: true });
+      await steps(project, [{ op: "init" }]);
     },
 
-    async commit(workspace, message) {
-      const [answer] = await steps(workspace, [{ op: "init" }, { op: "commit", message }])
+    async commit(project, message) {
+      await Deno.mkdir(project.gitDir, { recursive: true });
+      const [answer] = await steps(project, [{ op: "init" }, { op: "commit", message }])
         .then((answers) => answers.slice(1));
       const hash = answer?.hash;
       return typeof hash === "string" ? { hash, subject: message } : null;
     },
 
-    async log(workspace, limit) {
-      const [answer] = await steps(workspace, [{ op: "init" }, { op: "log", limit }])
+    async log(project, limit) {
+      await Deno.mkdir(project.gitDir, { recursive: true });
+      const [answer] = await steps(project, [{ op: "init" }, { op: "log", limit }])
         .then((answers) => answers.slice(1));
       return (answer?.commits ?? []) as VcsCommit[];
     },
 
-    async rollback(workspace, commit) {
+    async rollback(project, commit) {
       const unknown = new AppError(
         "GDIL_VCS_UNKNOWN_COMMIT",
         `No commit ${JSON.stringify(commit)} in this project's history`,
@@ -112,7 +128,7 @@ export function createVcs(options: VcsOptions): Vcs {
       );
       if (!COMMIT.test(commit)) throw unknown;
       const branch = backupBranch(options.now());
-      const [answer] = await steps(workspace, [
+      const [answer] = await steps(project, [
         { op: "init" },
         { op: "rollback", commit, branch },
       ]).then((answers) => answers.slice(1));

@@ -2,11 +2,13 @@
  * The sandboxed half of a project's version control (spec/projects.md §9).
  * It runs in a blob Worker granted to run exactly one file, the git binary
  * the host found, so it is self-contained (type imports only). Every git
- * call gets a cleared environment that pins the repository to the
- * workspace (`GIT_DIR`, `GIT_WORK_TREE`, `-C`) and stops git from looking
- * above it (`GIT_CEILING_DIRECTORIES`), ignores system and user
- * configuration, and runs no hooks: the app's own repository, or any
- * repository the data directory sits in, is never touched.
+ * call gets a cleared environment that pins the work tree to the workspace
+ * (`GIT_WORK_TREE`, `-C`) and keeps the repository itself beside it, out of
+ * the file tools' reach (`GIT_DIR=<project>/git`), stops git from looking
+ * above it (`GIT_CEILING_DIRECTORIES`), ignores system, user and global
+ * configuration, excludes and attributes, and runs no hooks: the app's own
+ * repository, or any repository the data directory sits in, is never
+ * touched, and nothing the model writes can configure git.
  *
  * @module
  */
@@ -22,6 +24,8 @@ type Op =
 interface Args {
   git: string;
   workspace: string;
+  /** The repository (outside the workspace); also git's HOME, so no user file is read. */
+  gitDir: string;
   /** The folder above the workspace (`GIT_CEILING_DIRECTORIES`). */
   ceiling: string;
   author: { name: string; email: string };
@@ -47,13 +51,14 @@ async function git(
   accept: number[] = [0],
 ): Promise<{ code: number; stdout: string }> {
   const env: Record<string, string> = {
-    GIT_DIR: `${args.workspace}/.git`,
+    GIT_DIR: args.gitDir,
     GIT_WORK_TREE: args.workspace,
     GIT_CEILING_DIRECTORIES: args.ceiling,
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_TERMINAL_PROMPT: "0",
-    HOME: args.workspace,
+    HOME: args.gitDir,
+    XDG_CONFIG_HOME: args.gitDir,
     LC_ALL: "C",
     GIT_AUTHOR_NAME: args.author.name,
     GIT_AUTHOR_EMAIL: args.author.email,
@@ -74,6 +79,12 @@ async function git(
       "core.fsmonitor=false",
       "-c",
       "protocol.allow=never",
+      "-c",
+      "core.excludesFile=/dev/null",
+      "-c",
+      "core.attributesFile=/dev/null",
+      "-c",
+      "core.autocrlf=false",
       ...argv,
     ],
     cwd: args.workspace,
@@ -140,12 +151,18 @@ async function step(args: Args, op: Op): Promise<Answer> {
       );
       if (target.code !== 0) return { op: "rollback", head: null, backup_branch: op.branch };
       const hash = target.stdout.trim();
+      // Files not committed yet (a step that failed after writing) go onto the backup too.
+      await git(args, ["add", "--all"]);
+      if ((await git(args, ["status", "--porcelain"])).stdout.trim() !== "") {
+        await git(args, ["commit", "--quiet", "--no-verify", "-m", "backup: before rollback"]);
+      }
       // Two rollbacks within a second: the second backup branch gets a suffix.
       let branch = op.branch;
       for (let n = 2; await branchExists(args, branch); n++) branch = `${op.branch}-${n}`;
       await git(args, ["branch", branch, "HEAD"]);
       await git(args, ["reset", "--quiet", "--hard", hash]);
-      await git(args, ["clean", "-fdq"]);
+      // -x: ignored files go too, so the files equal the commit's.
+      await git(args, ["clean", "-fdxq"]);
       return { op: "rollback", head: hash, backup_branch: branch };
     }
   }

@@ -21,6 +21,17 @@ export function projectWorkspace(dataDir: string, projectId: string): string {
   return join(dataDir, "projects", projectId, "workspace");
 }
 
+/** The workspace and, beside it where no tool reaches, the project's git repository. */
+export function projectDirs(
+  dataDir: string,
+  projectId: string,
+): { workspace: string; gitDir: string } {
+  return {
+    workspace: projectWorkspace(dataDir, projectId),
+    gitDir: join(dataDir, "projects", projectId, "git"),
+  };
+}
+
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");

@@ -34,7 +34,8 @@ function pathParts(path: string, shown: string): string[] {
   if (parts.includes("..")) {
     fail("TOOLS_PATH_OUTSIDE_WORKSPACE", `The path ${shown} leaves the workspace`);
   }
-  if (parts.includes(".git")) {
+  // `.git` in any case, with trailing dots or spaces, or as `GIT~1` (see isGitName).
+  if (parts.some((part) => /^(\.git|git~1)[. ]*$/i.test(part))) {
     fail("TOOLS_PATH_INVALID", `The path ${shown} is inside .git, which tools may not touch`);
   }
   return parts;

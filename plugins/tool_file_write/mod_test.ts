@@ -198,6 +198,11 @@ Deno.test("file_write refuses paths outside the workspace and creates nothing (s
       ["/tmp/x", "TOOLS_PATH_OUTSIDE_WORKSPACE"],
       [join(root, "x"), "TOOLS_PATH_OUTSIDE_WORKSPACE"],
       [".git/hooks/pre-commit", "TOOLS_PATH_INVALID"],
+      // git's folder however a case-folding (macOS, Windows) or dot-trimming file system names it
+      [".GIT/config", "TOOLS_PATH_INVALID"],
+      [".Git./config", "TOOLS_PATH_INVALID"],
+      ["sub/.git /x", "TOOLS_PATH_INVALID"],
+      ["GIT~1/config", "TOOLS_PATH_INVALID"],
       [".", "TOOLS_PATH_INVALID"],
       ["x\0y", "TOOLS_PATH_INVALID"],
     ];

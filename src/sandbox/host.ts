@@ -293,11 +293,15 @@ export class SandboxProcess {
     const settings = typeof options === "function" ? { onKill: options } : options;
     this.#onKill = settings.onKill;
     const selfExec = Boolean(runtime.selfExec);
-    if (selfExec && (grants.net?.length ?? 0) > 0) {
-      // Without flags there is no --deny-net: the address checks could be raced.
+    // Without flags there is no --deny-net (the address checks could be raced), and the
+    // binary's own permissions allow running only prlimit, which no Worker may exceed.
+    const needsDeno = (["net", "run"] as const).filter((kind) => (grants[kind]?.length ?? 0) > 0);
+    if (selfExec && needsDeno.length > 0) {
       throw sandboxError(
         "TOOLS_SANDBOX_UNSUPPORTED",
-        "Network access needs a deno executable for the sandbox: set tools.sandbox.denoPath " +
+        `A tool granted ${
+          needsDeno.join(" and ")
+        } needs a deno executable for the sandbox: set tools.sandbox.denoPath ` +
           "(SYNTH_TOOLS_SANDBOX_DENO_PATH) to a deno of the server's version",
       );
     }

@@ -42,16 +42,34 @@ interface Init {
 /** Permission kinds the child may hold, and whether the grants name each. */
 const KINDS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
 
-/** The permission kinds this process holds (any scope). */
+/**
+ * The permission kinds this process holds. A kind granted for some paths or
+ * names only answers "prompt" when asked without one, so each kind is also
+ * asked for what a server binary is typically granted (its working folder,
+ * `prlimit`, common variables and system calls).
+ */
 function heldKinds(): string[] {
-  return KINDS.filter((kind) => {
-    try {
-      return Deno.permissions.querySync({ name: kind } as Deno.PermissionDescriptor).state ===
-        "granted";
-    } catch {
-      return false;
-    }
-  });
+  const cwd = Deno.cwd();
+  const probes: Record<(typeof KINDS)[number], Array<Record<string, string>>> = {
+    read: [{}, { path: cwd }, { path: "/" }, { path: "/usr/bin" }],
+    write: [{}, { path: cwd }, { path: "/tmp" }],
+    net: [{}, { host: "127.0.0.1" }],
+    env: [{}, { variable: "HOME" }, { variable: "PATH" }, { variable: "SYNTH_DATA_DIR" }],
+    run: [{}, { command: "/usr/bin/prlimit" }, { command: "/bin/sh" }],
+    ffi: [{}],
+    sys: [{}, { kind: "statfs" }, { kind: "osRelease" }, { kind: "homedir" }],
+    import: [{}],
+  };
+  return KINDS.filter((kind) =>
+    probes[kind].some((probe) => {
+      try {
+        const descriptor = { name: kind, ...probe } as Deno.PermissionDescriptor;
+        return Deno.permissions.querySync(descriptor).state === "granted";
+      } catch {
+        return false;
+      }
+    })
+  );
 }
 
 /**

@@ -45,6 +45,16 @@ async function sha256Hex(text: string): Promise<string> {
 }
 
 /**
+ * Whether a path part names git's folder on any file system: `.git` in any
+ * case (macOS and Windows fold case), with trailing dots or spaces (Windows
+ * drops them), or Windows' short name `GIT~1`.
+ */
+export function isGitName(part: string): boolean {
+  const name = part.toLowerCase().replace(/[. ]+$/, "");
+  return name === ".git" || name === "git~1";
+}
+
+/**
  * Checks `given` against the workspace (its real path): relative, no NUL,
  * at most 1,024 characters, inside after normalising, not in `.git`, and no
  * existing component a symlink.
@@ -79,7 +89,7 @@ export async function resolveInWorkspace(
     throw new ToolError("TOOLS_PATH_OUTSIDE_WORKSPACE", `The path ${shown} leaves the workspace`);
   }
   const parts = relative === "." ? [] : relative.split(sep);
-  if (parts.includes(".git")) {
+  if (parts.some(isGitName)) {
     throw new ToolError(
       "TOOLS_PATH_INVALID",
       `The path ${shown} is inside .git, which tools may not touch`,

@@ -67,7 +67,7 @@ Deno.test("version control: off by default; on, the workspace gains commits, the
     const plain = await api(host, "POST", "/api/projects", { template_id: "cli-tool" });
     assert.equal(plain.body.project.vcs, false);
     const plainId = plain.body.project.id as string;
-    await assert.rejects(Deno.stat(join(host.dataDir, "projects", plainId, "workspace", ".git")));
+    await assert.rejects(Deno.stat(join(host.dataDir, "projects", plainId, "git")));
     const disabled = await api(host, "GET", `/api/projects/${plainId}/vcs/log`);
     assert.equal(disabled.status, 409);
     assert.equal(disabled.body.error.code, "GDIL_VCS_DISABLED");
@@ -81,7 +81,10 @@ Deno.test("version control: off by default; on, the workspace gains commits, the
     assert.equal(created.body.project.vcs, true);
     const id = created.body.project.id as string;
     const workspace = join(host.dataDir, "projects", id, "workspace");
-    assert.ok((await Deno.stat(join(workspace, ".git"))).isDirectory);
+    // The repository sits beside the workspace, out of the file tools' reach.
+    const gitDir = join(host.dataDir, "projects", id, "git");
+    assert.ok((await Deno.stat(join(gitDir, "HEAD"))).isFile);
+    await assert.rejects(Deno.stat(join(workspace, ".git")), Deno.errors.NotFound);
     assert.deepEqual((await api(host, "GET", `/api/projects/${id}/vcs/log`)).body, {
       commits: [],
     });
@@ -121,6 +124,8 @@ Deno.test("version control: off by default; on, the workspace gains commits, the
       assert.equal(refused.body.error.code, "GDIL_VCS_UNKNOWN_COMMIT");
     }
 
+    // A file no step committed (a step that failed after writing) goes onto the backup branch.
+    await Deno.writeTextFile(join(workspace, "uncommitted.txt"), "not in any commit yet\n");
     const rolled = await api(host, "POST", `/api/projects/${id}/vcs/rollback`, {
       commit: log[1].hash.slice(0, 10),
     });
@@ -129,13 +134,18 @@ Deno.test("version control: off by default; on, the workspace gains commits, the
     assert.match(rolled.body.backup_branch, /^backup\/\d{8}T\d{6}Z$/);
     assert.equal(await Deno.readTextFile(join(workspace, "app.txt")), "version 1\n");
     await assert.rejects(Deno.stat(join(workspace, "extra.txt")), Deno.errors.NotFound);
-    const branches = await git(workspace, "branch", "--list");
+    const branches = await git(gitDir, "branch", "--list");
     assert.match(branches, new RegExp(`${rolled.body.backup_branch.replace("/", "\\/")}`));
     assert.equal(
-      (await git(workspace, "rev-parse", rolled.body.backup_branch)).trim(),
-      log[0].hash,
-      "the backup branch keeps the state before the rollback",
+      await git(gitDir, "show", `${rolled.body.backup_branch}:uncommitted.txt`),
+      "not in any commit yet\n",
+      "the backup branch keeps the state before the rollback, uncommitted files too",
     );
+    assert.equal(
+      (await git(gitDir, "rev-parse", `${rolled.body.backup_branch}~1`)).trim(),
+      log[0].hash,
+    );
+    await assert.rejects(Deno.stat(join(workspace, "uncommitted.txt")), Deno.errors.NotFound);
     const after = (await api(host, "GET", `/api/projects/${id}/events?limit=200`)).body.items;
     assert.equal(after.at(-1).type, "vcs.rollback");
     assert.deepEqual(await snapshot(outer), before);
@@ -158,5 +168,5 @@ Deno.test("version control without git: the project goes on without it and a not
   assert.equal(created.body.project.vcs, false);
   assert.deepEqual(notices, ["GDIL_VCS_OFF"]);
   const id = created.body.project.id as string;
-  await assert.rejects(Deno.stat(join(host.dataDir, "projects", id, "workspace", ".git")));
+  await assert.rejects(Deno.stat(join(host.dataDir, "projects", id, "git", "HEAD")));
 });

@@ -7,17 +7,17 @@
  *
  * `deno compile` cannot fetch its runtime on these machines, so the program
  * is started the way a compiled binary starts it — `src/main.ts __sandbox`
- * with broad, baked-in-like permissions (read, write, net, env, run, sys),
- * no configuration and no loading outside the module graph (`--no-remote
- * --no-npm`, as a compiled binary) — through `tools.sandbox.selfCommand`. The real
- * binary is exercised by `tests/ops/` in the release workflow
- * (`SYNTH_TEST_COMPILE=1`).
+ * under the `server` permission set the binary bakes in, and no loading
+ * outside the module graph (`--no-remote --no-npm`, as a compiled binary) —
+ * through `tools.sandbox.selfCommand`. The real binary runs the same checks
+ * in CI's compile job (`tests/ops/compile_test.ts`, `SYNTH_TEST_COMPILE=1`).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestHost, invokeTool, makeTestDir, toolsConfig } from "@synth/testing";
 import { httpFetchTool as httpFetchPlugin } from "../../plugins/tool_http_fetch/mod.ts";
+import { shellRunTool as shellRunPlugin } from "../../plugins/tool_shell_run/mod.ts";
 import { checkCompiledSandbox, withWorkspace } from "./compiled_checks.ts";
 import {
   childCommand,
@@ -28,27 +28,26 @@ import {
 } from "../../src/sandbox/host.ts";
 
 const httpFetchTool = httpFetchPlugin.tool;
+const shellRunTool = shellRunPlugin.tool;
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
-/** `src/main.ts __sandbox` with the broad permissions a compiled server binary has baked in. */
+/**
+ * `src/main.ts __sandbox` with the permissions a compiled server binary has
+ * baked in: the `server` set of deno.json (read of the app and /usr/bin,
+ * write of ./data, running prlimit only, …), no loading outside the module
+ * graph.
+ */
 const SELF = [
   Deno.execPath(),
   "run",
   "--quiet",
   "--no-prompt",
-  "--no-config",
-  "--no-lock",
+  `--config=${fileURLToPath(new URL("../../deno.json", import.meta.url))}`,
+  "-P=server",
   // A compiled binary loads nothing outside its embedded module graph.
   "--no-remote",
   "--no-npm",
-  "--unstable-worker-options",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
   MAIN,
   "__sandbox",
 ];
@@ -109,15 +108,22 @@ Deno.test("compiled mode: the runner process itself drops every kind the call is
   });
 });
 
-Deno.test("compiled mode: a tool granted the network is refused with a clear message (no --deny-net without flags)", async () => {
-  await withWorkspace(async (_workspace, emptyDir) => {
-    const result = await invokeTool(httpFetchTool, { url: "https://example.com/" }, {
+Deno.test("compiled mode: tools granted the network or a program are refused with a clear message (no --deny-net, and the binary may run only prlimit)", async () => {
+  await withWorkspace(async (workspace, emptyDir) => {
+    const fetched = await invokeTool(httpFetchTool, { url: "https://example.com/" }, {
       config,
       workspace: null,
       emptyDir,
     });
-    assert.equal(!result.ok && result.error.code, "TOOLS_SANDBOX_UNSUPPORTED");
-    assert.match(!result.ok ? result.error.message : "", /tools\.sandbox\.denoPath/);
+    assert.equal(!fetched.ok && fetched.error.code, "TOOLS_SANDBOX_UNSUPPORTED");
+    assert.match(!fetched.ok ? fetched.error.message : "", /granted net.*tools\.sandbox\.denoPath/);
+    const shell = await invokeTool(shellRunTool, { command: "pwd" }, {
+      config,
+      workspace,
+      emptyDir,
+    });
+    assert.equal(!shell.ok && shell.error.code, "TOOLS_SANDBOX_UNSUPPORTED");
+    assert.match(!shell.ok ? shell.error.message : "", /granted run/);
   });
 });
 

@@ -75,4 +75,13 @@ Deno.test("a download's file name comes from Content-Disposition, never with a p
     "memories.ndjson",
   );
   assert.equal(dispositionName(null, "memories.ndjson"), "memories.ndjson");
+  // RFC 6266's exact name wins; a path in it is refused like in the plain one.
+  assert.equal(
+    dispositionName(`attachment; filename="__.md"; filename*=UTF-8''%E6%96%87%E4%BB%B6.md`, "x"),
+    "文件.md",
+  );
+  assert.equal(
+    dispositionName(`attachment; filename="x"; filename*=UTF-8''..%2Fetc%2Fpasswd`, "safe"),
+    "x",
+  );
 });

@@ -55,8 +55,18 @@ export function ago(then: number, now: number): string {
   return `${Math.floor(ms / 86_400_000)} d`;
 }
 
-/** The `filename="…"` of a Content-Disposition header, or `fallback`. */
+/** The file name a Content-Disposition header gives (`filename*`, else `filename`), or `fallback`. */
 export function dispositionName(header: string | null, fallback: string): string {
+  // RFC 6266: `filename*=UTF-8''…` (the exact name) wins over the ASCII `filename`.
+  const extended = /filename\*=UTF-8''([^;\s]+)/i.exec(header ?? "");
+  if (extended) {
+    try {
+      const name = decodeURIComponent(extended[1]!);
+      if (name && !/[\\/]/.test(name)) return name;
+    } catch {
+      // A malformed encoding: the plain name below.
+    }
+  }
   const match = /filename="([^"\\/]+)"/.exec(header ?? "");
   return match ? match[1]! : fallback;
 }
