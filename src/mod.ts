@@ -153,7 +153,7 @@ export {
   tokenJaccard,
 } from "./text.ts";
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
-export { readJson, readQuery, requireRole, threadReader } from "./http/validate.ts";
+export { readJson, readQuery, requireRole, signedInCaller, threadReader } from "./http/validate.ts";
 export type { AnyPluginCommand, PluginCommand, PluginCommandContext } from "./plugin/command.ts";
 export type { ModuleLlm } from "./llm/gateway.ts";
 export type {

@@ -14,11 +14,11 @@ import {
   readJson,
   requireRole,
   resolveInWorkspace,
+  signedInCaller,
 } from "@synth/kernel";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { z } from "zod";
-import type { Caller, GdilService } from "./service.ts";
+import type { GdilService } from "./service.ts";
 import { listWorkspace, projectWorkspace } from "./workspace.ts";
 
 const FILES = z.object({
@@ -41,12 +41,6 @@ const ROLLBACK_BODY = z.strictObject({
   commit: z.string().min(4).max(40).describe("A commit hash (or its prefix) from vcs/log"),
 });
 const ROLLBACK = z.strictObject({ head: z.string(), backup_branch: z.string() });
-
-function caller(c: Context<AppEnv>): Caller {
-  const principal = c.get("principal");
-  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
-  return { userId: principal.userId, role: principal.role };
-}
 
 /** Adds the file routes (the plugin's app is mounted at `/api`). */
 export function fileRoutes(app: OpenAPIHono<AppEnv>, service: GdilService, dataDir: string): void {
@@ -95,18 +89,18 @@ export function fileRoutes(app: OpenAPIHono<AppEnv>, service: GdilService, dataD
 
   app.get("/projects/:id/vcs/log", async (c) => {
     requireRole(c, "viewer");
-    return c.json({ commits: await service.vcsLog(caller(c), c.req.param("id")) });
+    return c.json({ commits: await service.vcsLog(signedInCaller(c), c.req.param("id")) });
   });
 
   app.post("/projects/:id/vcs/rollback", async (c) => {
     requireRole(c, "operator");
     const body = await readJson(c, ROLLBACK_BODY);
-    return c.json(await service.rollback(caller(c), c.req.param("id"), body.commit));
+    return c.json(await service.rollback(signedInCaller(c), c.req.param("id"), body.commit));
   });
 
   app.get("/projects/:id/files", async (c) => {
     requireRole(c, "viewer");
-    const project = await service.resolve(caller(c), c.req.param("id"));
+    const project = await service.resolve(signedInCaller(c), c.req.param("id"));
     const files = await listWorkspace(projectWorkspace(dataDir, project.id));
     return c.json({
       files: files.map((file) => ({
@@ -120,7 +114,7 @@ export function fileRoutes(app: OpenAPIHono<AppEnv>, service: GdilService, dataD
 
   app.get("/projects/:id/files/:path{.+}", async (c) => {
     requireRole(c, "viewer");
-    const project = await service.resolve(caller(c), c.req.param("id"));
+    const project = await service.resolve(signedInCaller(c), c.req.param("id"));
     const dir = projectWorkspace(dataDir, project.id);
     await Deno.mkdir(dir, { recursive: true });
     // Hono has decoded the parameter once; decoding again would turn "a%20b" into "a b".

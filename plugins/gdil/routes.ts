@@ -8,18 +8,17 @@
 import {
   ANY_OBJECT,
   type AppEnv,
-  AppError,
   describe,
   type Operation,
   PAGE,
   readJson,
   readQuery,
   requireRole,
+  signedInCaller,
 } from "@synth/kernel";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { z } from "zod";
-import type { Caller, GdilService } from "./service.ts";
+import type { GdilService } from "./service.ts";
 import { eventView } from "./service.ts";
 import { templateView } from "./templates.ts";
 import type { Template } from "./types.ts";
@@ -272,12 +271,6 @@ const OPERATIONS: readonly Operation[] = [
   },
 ];
 
-function caller(c: Context<AppEnv>): Caller {
-  const principal = c.get("principal");
-  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
-  return { userId: principal.userId, role: principal.role };
-}
-
 /** Adds the routes to the plugin's app (mounted at `/api`). */
 export function projectRoutes(
   app: OpenAPIHono<AppEnv>,
@@ -293,7 +286,7 @@ export function projectRoutes(
   app.get("/projects", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, listQuery);
-    const items = await service.list(caller(c), {
+    const items = await service.list(signedInCaller(c), {
       phase: query.phase,
       includeArchived: query.include_archived === "true",
     });
@@ -303,7 +296,7 @@ export function projectRoutes(
   app.post("/projects", async (c) => {
     requireRole(c, "operator");
     const body = await readJson(c, createBody);
-    const created = await service.create(caller(c), {
+    const created = await service.create(signedInCaller(c), {
       description: body.description,
       templateId: body.template_id,
       customization: body.customization,
@@ -316,20 +309,22 @@ export function projectRoutes(
 
   app.get("/projects/:id", async (c) => {
     requireRole(c, "viewer");
-    return c.json(await service.detail(await service.resolve(caller(c), c.req.param("id"))));
+    return c.json(
+      await service.detail(await service.resolve(signedInCaller(c), c.req.param("id"))),
+    );
   });
 
   app.patch("/projects/:id", async (c) => {
     requireRole(c, "operator");
     const body = await readJson(c, patchBody);
     return c.json(
-      await service.detail(await service.rename(caller(c), c.req.param("id"), body.name)),
+      await service.detail(await service.rename(signedInCaller(c), c.req.param("id"), body.name)),
     );
   });
 
   app.delete("/projects/:id", async (c) => {
     requireRole(c, "admin");
-    await service.delete(caller(c), c.req.param("id"));
+    await service.delete(signedInCaller(c), c.req.param("id"));
     return c.body(null, 204);
   });
 
@@ -337,7 +332,7 @@ export function projectRoutes(
     requireRole(c, "operator");
     const body = await readJson(c, inputBody);
     return c.json(
-      await service.input(caller(c), c.req.param("id"), {
+      await service.input(signedInCaller(c), c.req.param("id"), {
         text: body.text,
         intent: body.intent,
         steps: body.steps,
@@ -352,7 +347,12 @@ export function projectRoutes(
       const body = (c.req.header("content-length") ?? "0") === "0"
         ? {}
         : await readJson(c, threadBody);
-      const result = await service.transition(caller(c), c.req.param("id"), action, body.thread_id);
+      const result = await service.transition(
+        signedInCaller(c),
+        c.req.param("id"),
+        action,
+        body.thread_id,
+      );
       return c.json({ project: await service.summary(result.project), changed: result.changed });
     });
   }
@@ -361,7 +361,7 @@ export function projectRoutes(
     requireRole(c, "viewer");
     const query = readQuery(c, eventsQuery);
     const after = query.cursor ? Number(query.cursor) || 0 : query.after;
-    const events = await service.events(caller(c), c.req.param("id"), after, query.limit);
+    const events = await service.events(signedInCaller(c), c.req.param("id"), after, query.limit);
     return c.json({
       items: events.map(eventView),
       next_cursor: events.length === query.limit ? String(events.at(-1)!.seq) : null,
@@ -371,7 +371,7 @@ export function projectRoutes(
   app.get("/projects/:id/iterations", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, iterationsQuery);
-    const items = await service.iterations(caller(c), c.req.param("id"), query.task_id);
+    const items = await service.iterations(signedInCaller(c), c.req.param("id"), query.task_id);
     return c.json({
       items: items.map((item) => ({
         id: item.id,
@@ -394,13 +394,15 @@ export function projectRoutes(
 
   app.get("/projects/:id/timeline", async (c) => {
     requireRole(c, "viewer");
-    return c.json(await service.timelineOf(await service.resolve(caller(c), c.req.param("id"))));
+    return c.json(
+      await service.timelineOf(await service.resolve(signedInCaller(c), c.req.param("id"))),
+    );
   });
 
   app.get("/timeline", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, timelineQuery);
-    return c.json(await service.timeline(caller(c), query.include_archived === "true"));
+    return c.json(await service.timeline(signedInCaller(c), query.include_archived === "true"));
   });
 
   app.get("/templates", (c) => {

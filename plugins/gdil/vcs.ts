@@ -68,10 +68,14 @@ export function backupBranch(at: number): string {
 export function createVcs(options: VcsOptions): Vcs {
   const { config } = options;
 
-  async function steps(
+  /**
+   * Creates the repository when missing, then runs `op` (if any) in a fresh
+   * sandbox child, and resolves with `op`'s answer.
+   */
+  async function step(
     { workspace, gitDir }: ProjectDirs,
-    ops: unknown[],
-  ): Promise<Array<Record<string, unknown>>> {
+    op?: Record<string, unknown>,
+  ): Promise<Record<string, unknown> | undefined> {
     const git = await findExecutable("git", config.searchPath);
     if (git === null) {
       throw new AppError(
@@ -80,6 +84,7 @@ export function createVcs(options: VcsOptions): Vcs {
         { status: 503 },
       );
     }
+    await Deno.mkdir(gitDir, { recursive: true });
     const answers = await options.sandbox({
       label: "project git",
       worker: WORKER,
@@ -90,34 +95,27 @@ export function createVcs(options: VcsOptions): Vcs {
         ceiling: dirname(workspace),
         author: author(config.author),
         at: Math.floor(options.now() / 1000),
-        ops,
+        ops: [{ op: "init" }, ...(op ? [op] : [])],
       },
       grants: { run: [git] },
       cwd: workspace,
       timeoutMs: config.timeoutMs,
-    });
-    return answers as Array<Record<string, unknown>>;
+    }) as Array<Record<string, unknown>>;
+    return op ? answers[1] : undefined;
   }
 
   return {
     async init(project) {
-      await Deno.mkdir(project.gitDir, { recursive: true });
-      await steps(project, [{ op: "init" }]);
+      await step(project);
     },
 
     async commit(project, message) {
-      await Deno.mkdir(project.gitDir, { recursive: true });
-      const [answer] = await steps(project, [{ op: "init" }, { op: "commit", message }])
-        .then((answers) => answers.slice(1));
-      const hash = answer?.hash;
+      const hash = (await step(project, { op: "commit", message }))?.hash;
       return typeof hash === "string" ? { hash, subject: message } : null;
     },
 
     async log(project, limit) {
-      await Deno.mkdir(project.gitDir, { recursive: true });
-      const [answer] = await steps(project, [{ op: "init" }, { op: "log", limit }])
-        .then((answers) => answers.slice(1));
-      return (answer?.commits ?? []) as VcsCommit[];
+      return ((await step(project, { op: "log", limit }))?.commits ?? []) as VcsCommit[];
     },
 
     async rollback(project, commit) {
@@ -127,11 +125,11 @@ export function createVcs(options: VcsOptions): Vcs {
         { status: 404, field: "commit" },
       );
       if (!COMMIT.test(commit)) throw unknown;
-      const branch = backupBranch(options.now());
-      const [answer] = await steps(project, [
-        { op: "init" },
-        { op: "rollback", commit, branch },
-      ]).then((answers) => answers.slice(1));
+      const answer = await step(project, {
+        op: "rollback",
+        commit,
+        branch: backupBranch(options.now()),
+      });
       if (typeof answer?.head !== "string") throw unknown;
       return { head: answer.head, backup_branch: String(answer.backup_branch) };
     },

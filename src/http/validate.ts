@@ -82,3 +82,15 @@ export function threadReader(c: Context<AppEnv>): string | null {
   if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
   return principal.role === "admin" ? null : principal.userId;
 }
+
+/**
+ * The signed-in caller of a route: user id and role from the principal the
+ * auth layer set.
+ *
+ * @throws {AppError} 401 `UNAUTHORIZED` without one.
+ */
+export function signedInCaller(c: Context<AppEnv>): { userId: string; role: Role } {
+  const principal = c.get("principal");
+  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
+  return { userId: principal.userId, role: principal.role };
+}

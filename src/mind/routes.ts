@@ -10,9 +10,9 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import { AppError } from "../errors.ts";
-import type { AppEnv, Role } from "../http/types.ts";
+import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
-import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import { readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
@@ -55,12 +55,6 @@ const budgetBody = z.strictObject({
   per_day: z.number().int().min(0).nullable().optional(),
 });
 
-function caller(c: Context<AppEnv>): { userId: string; role: Role } {
-  const principal = c.get("principal");
-  if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
-  return { userId: principal.userId, role: principal.role };
-}
-
 function threadView(thread: MindThread) {
   return {
     id: thread.id,
@@ -90,7 +84,7 @@ export function mindRoutes(
   const submitOnce = createOnceSubmitter(mind);
 
   async function ownThread(c: Context<AppEnv>, id: string): Promise<MindThread> {
-    const { userId, role } = caller(c);
+    const { userId, role } = signedInCaller(c);
     const port = mind().conversations;
     if (!port) {
       throw new AppError("MIND_NO_CONVERSATIONS", "Conversations need the memory plugin", {
@@ -121,7 +115,7 @@ export function mindRoutes(
   app.post("/api/chat", async (c) => {
     requireRole(c, "operator");
     const body = await readJson(c, chatBody);
-    const who = caller(c);
+    const who = signedInCaller(c);
     if (body.message.startsWith("/")) {
       const result = await commands().dispatch(body.message, {
         ...who,
@@ -190,7 +184,7 @@ export function mindRoutes(
     requireRole(c, "operator");
     const body = await readJson(c, reflectBody);
     const result = await commands().dispatch("/reflect", {
-      ...caller(c),
+      ...signedInCaller(c),
       threadId: body.thread_id ? (await ownThread(c, body.thread_id)).id : null,
     });
     return c.json({
@@ -205,7 +199,7 @@ export function mindRoutes(
     const query = readQuery(c, listQuery);
     const port = mind().conversations;
     if (!port) return c.json({ items: [], next_cursor: null });
-    const threads = await port.listThreads(caller(c).userId, {
+    const threads = await port.listThreads(signedInCaller(c).userId, {
       limit: query.limit,
       includeArchived: query.archived === "true",
     });
@@ -222,7 +216,7 @@ export function mindRoutes(
       });
     }
     const thread = await port.createThread({
-      ownerUserId: caller(c).userId,
+      ownerUserId: signedInCaller(c).userId,
       title: body.title ?? null,
     });
     return c.json(threadView(thread), 201);
@@ -254,7 +248,7 @@ export function mindRoutes(
     const thread = await ownThread(c, c.req.param("id"));
     const query = readQuery(c, threadDeleteQuery);
     await mind().forgetThread(thread.id, {
-      actor: caller(c).userId,
+      actor: signedInCaller(c).userId,
       derived: query.forget === "true",
     });
     return c.body(null, 204);
@@ -285,7 +279,7 @@ export function mindRoutes(
     requireRole(c, "operator");
     const thread = await ownThread(c, c.req.param("id"));
     const body = await readJson(c, turnBody);
-    const who = caller(c);
+    const who = signedInCaller(c);
     const submitted = await submitOnce(
       { ...who, threadId: thread.id, text: body.content },
       body.client_msg_id,
@@ -346,7 +340,7 @@ export function mindRoutes(
 
   app.get("/api/turns/:id", async (c) => {
     requireRole(c, "viewer");
-    const turn = await ownTurn(mind(), c.req.param("id"), caller(c));
+    const turn = await ownTurn(mind(), c.req.param("id"), signedInCaller(c));
     return c.json({
       id: turn.id,
       thread_id: turn.threadId,
@@ -366,7 +360,7 @@ export function mindRoutes(
 
   app.get("/api/turns/:id/events", async (c) => {
     requireRole(c, "viewer");
-    const turn = await ownTurn(mind(), c.req.param("id"), caller(c));
+    const turn = await ownTurn(mind(), c.req.param("id"), signedInCaller(c));
     const handle = mind().live(turn.id);
     if (!handle) {
       throw new AppError("MIND_TURN_GONE", "This turn's events are no longer kept (10 minutes)", {
@@ -378,7 +372,7 @@ export function mindRoutes(
 
   app.get("/api/turns/:id/influence", async (c) => {
     requireRole(c, "viewer");
-    const { userId, role } = caller(c);
+    const { userId, role } = signedInCaller(c);
     const found = await mind().influence(c.req.param("id"));
     if (!found || (found.userId !== userId && role !== "admin")) {
       throw new AppError("MIND_INFLUENCE_NOT_FOUND", "No influence record for this turn (yet)", {
@@ -391,7 +385,7 @@ export function mindRoutes(
   app.post("/api/turns/:id/cancel", async (c) => {
     requireRole(c, "operator");
     const turnId = c.req.param("id");
-    await cancelOwnTurn(mind(), turnId, caller(c));
+    await cancelOwnTurn(mind(), turnId, signedInCaller(c));
     return c.json({ turn_id: turnId, status: "cancelling" }, 202);
   });
 
@@ -400,7 +394,7 @@ export function mindRoutes(
     const thread = await ownThread(c, c.req.param("id"));
     const body = await readJson(c, feedbackBody);
     const result = await mind().feedback({
-      userId: caller(c).userId,
+      userId: signedInCaller(c).userId,
       threadId: thread.id,
       value: body.value,
       ...(body.note ? { note: body.note } : {}),
@@ -410,13 +404,16 @@ export function mindRoutes(
 
   app.get("/api/state", async (c) => {
     requireRole(c, "viewer");
-    return c.json(await currentSystemState(mind(), caller(c).userId, stateCache));
+    return c.json(await currentSystemState(mind(), signedInCaller(c).userId, stateCache));
   });
 
   app.get("/api/threads/:id/state", async (c) => {
     requireRole(c, "viewer");
     const thread = await ownThread(c, c.req.param("id"));
-    const state = await mind().state("thread", { threadId: thread.id, userId: caller(c).userId });
+    const state = await mind().state("thread", {
+      threadId: thread.id,
+      userId: signedInCaller(c).userId,
+    });
     return c.json({ thread_id: thread.id, ...toSnakeCase(state) as Record<string, unknown> });
   });
 
