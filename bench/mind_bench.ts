@@ -17,6 +17,8 @@ export interface MindBenchOptions {
   sizes: number[];
   /** Measured turns per size. */
   turns: number;
+  /** When set, the server writes a V8 CPU profile per size into this directory (`--cpu-prof`). */
+  cpuProfileDir?: string;
 }
 
 const sorted = (values: number[]) => Float64Array.from(values).sort();
@@ -68,6 +70,9 @@ export async function runMindBench(
         await using server = await spawnServer({
           dataDir,
           env: { OPENAI_API_KEY: "sk-bench-00000000000000000", OPENAI_BASE_URL: `${fake.url}/v1` },
+          denoArgs: options.cpuProfileDir
+            ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]
+            : [],
         });
         // The vector index loads in the background; recall is full-text until then.
         for (;;) {
@@ -119,6 +124,8 @@ export async function runMindBench(
           pass: target ? p99 - bareP99 <= 50 : null,
         });
         raw[`memories_${size}`] = { times };
+        // A graceful stop, so that V8 writes the CPU profile.
+        if (options.cpuProfileDir) await server.stop("SIGTERM");
       } finally {
         await Deno.remove(dataDir, { recursive: true });
       }

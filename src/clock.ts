@@ -67,6 +67,15 @@ export function delay(
   });
 }
 
+/**
+ * Resolves in a later task of the event loop, after pending I/O: a zero
+ * delay, not clock time. Background work that awaits it first lets a
+ * response already handed to the server go out before it.
+ */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Formats an epoch-millisecond time as RFC 3339 UTC with milliseconds. */
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();

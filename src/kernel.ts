@@ -4,7 +4,7 @@ import { LOCAL_PRINCIPAL } from "./http/principal.ts";
 import { createWsServer, type WsServer } from "./ws/server.ts";
 import type { Hono } from "hono";
 import { createEventBus, type EventBus } from "./bus.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, nextTask } from "./clock.ts";
 import type { ConfigOrigin, ResolvedConfig } from "./config/mod.ts";
 import { createHealthRegistry, type HealthRegistry } from "./telemetry/health.ts";
 import { createApp } from "./http/app.ts";
@@ -617,9 +617,19 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     // While a turn runs its state changes are read once, when it ends: every refresh reads
     // each module's state, and the turn waits behind those synchronous reads.
     let turnsRunning = 0;
+    // In a later task, once for the changes of one task: a turn's reply goes out before these reads.
+    let scheduled = false;
+    const refreshSoon = () => {
+      if (scheduled) return;
+      scheduled = true;
+      void nextTask().then(() => {
+        scheduled = false;
+        return refresh();
+      });
+    };
     const turnEnded = () => {
       turnsRunning = Math.max(0, turnsRunning - 1);
-      void refresh();
+      refreshSoon();
     };
     b.subscribe("mind.turn.completed", (event) => {
       metrics.turn("completed", event.data.stages);
@@ -634,7 +644,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       if (type === "turn.failed" || type === "turn.cancelled") turnEnded();
     });
     b.subscribe("mind.state", () => {
-      if (turnsRunning === 0) void refresh();
+      if (turnsRunning === 0) refreshSoon();
     });
     b.subscribe("mind.job", (event) => {
       if (event.data.status === "skipped" && event.data.reason === "budget") {

@@ -187,6 +187,7 @@ export type {
   RecallRequest,
   StateRequest,
   TickRequest,
+  WithinTransaction,
 } from "./mind/hooks.ts";
 export type {
   BackgroundJob,

@@ -13,6 +13,7 @@ import m10 from "./0010_tools.sql" with { type: "text" };
 import m11 from "./0011_gdil.sql" with { type: "text" };
 import m12 from "./0012_state_history.sql" with { type: "text" };
 import m13 from "./0013_message_full_text.sql" with { type: "text" };
+import m14 from "./0014_assurance_turns_at.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -29,4 +30,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 11, name: "gdil", sql: m11 },
   { version: 12, name: "state_history", sql: m12 },
   { version: 13, name: "message_full_text", sql: m13 },
+  { version: 14, name: "assurance_turns_at", sql: m14 },
 ];

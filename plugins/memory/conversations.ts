@@ -1,4 +1,4 @@
-import type { Clock, IdFactory, MemorySource, Store } from "@synth/kernel";
+import type { Clock, IdFactory, MemorySource, Store, WithinTransaction } from "@synth/kernel";
 import type { Selectable } from "kysely";
 import type { ThreadsTable } from "@synth/kernel";
 import { encodeJson } from "./records.ts";
@@ -86,10 +86,13 @@ export interface Conversations {
   /**
    * Appends a message: assigns the next `seq`, counts tokens and commits
    * before returning (the user's message is stored before the reply starts).
+   * With `within`, the rows join that open transaction instead, and what
+   * follows a commit (events, the embedding wake-up) is handed to
+   * `within.afterCommit`.
    *
    * @throws {AppError} `MEMORY_NOT_FOUND` for an unknown thread.
    */
-  addMessage(input: AddMessageInput): Promise<ThreadMessage>;
+  addMessage(input: AddMessageInput, within?: WithinTransaction): Promise<ThreadMessage>;
   /** The newest messages that fit, oldest first: the context rebuilt after a restart. */
   threadWindow(threadId: string, options: ThreadWindowOptions): Promise<ThreadMessage[]>;
   /** Renames, archives or restores a thread; null when there is no such thread. */
@@ -178,9 +181,9 @@ export function createConversations(options: ConversationsOptions): Conversation
       return rows.map(toThread);
     },
 
-    async addMessage(input) {
+    async addMessage(input, within) {
       const tokenCount = input.tokenCount ?? estimateTokens(input.text);
-      const message = await store.transaction(async (trx) => {
+      const write = async (trx: WithinTransaction["db"]) => {
         const thread = await trx.selectFrom("threads").select(["id", "created_by"])
           .where("id", "=", input.threadId).executeTakeFirst();
         if (!thread) {
@@ -234,8 +237,11 @@ export function createConversations(options: ConversationsOptions): Conversation
             createdAt: now,
           } satisfies ThreadMessage,
         };
-      });
-      options.onWritten([message.id], [message.value.uid]);
+      };
+      const message = await (within ? write(within.db) : store.transaction(write));
+      const written = () => options.onWritten([message.id], [message.value.uid]);
+      if (within) within.afterCommit(written);
+      else written();
       return message.value;
     },
 

@@ -19,6 +19,7 @@ import { extractJob } from "./extract.ts";
 import { type MemoryConfig, memoryConfigSchema } from "./config.ts";
 import { memoryRoutes } from "./routes.ts";
 import { createMemoryService, type MemoryApi, type MemoryService } from "./service.ts";
+import { markRecalled } from "./recall.ts";
 
 export { createReembedCommand, reembedCommand } from "./cli.ts";
 export type { MemoryConfig } from "./config.ts";
@@ -116,7 +117,7 @@ function registerMindHooks(
     createThread: (input) => service.conversations.createThread(input),
     getThread: (id) => service.conversations.getThread(id),
     listThreads: (owner, options) => service.conversations.listThreads(owner, options),
-    addMessage: (input) => service.conversations.addMessage(input),
+    addMessage: (input, within) => service.conversations.addMessage(input, within),
     threadWindow: (threadId, options) => service.conversations.threadWindow(threadId, options),
     updateThread: (id, patch) => service.conversations.updateThread(id, patch),
     deleteThread: (id) => service.conversations.deleteThread(id),
@@ -131,6 +132,8 @@ function registerMindHooks(
       k: limit,
       signal,
       excludeThreadWindow: { threadId: view.threadId, fromSeq: firstInPrompt },
+      // Counted in the turn's transaction (mind.persist below), not in a write of its own.
+      recordStatistics: false,
     });
     const scores = new Map(result.scores.map((score) => [score.uid, score]));
     return {
@@ -156,6 +159,11 @@ function registerMindHooks(
         };
       }),
     };
+  });
+
+  ctx.hooks.on(MIND_HOOKS.persist, async ({ view, db }) => {
+    const recalled = (view.recall?.items ?? []).filter((item) => item.source === "recall");
+    await markRecalled(db, recalled.map((item) => item.memoryId), view.now);
   });
 
   ctx.hooks.on(MIND_HOOKS.fragments, (view) => {

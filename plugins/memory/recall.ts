@@ -29,7 +29,25 @@ export interface RecallQuery {
   tokenBudget?: number;
   /** Drop items scoring below this. @default 0 */
   minScore?: number;
+  /**
+   * Record `last_recalled_at` and `recall_count` of the items now. A turn
+   * passes false and records them in its own transaction ({@link markRecalled}).
+   * @default true
+   */
+  recordStatistics?: boolean;
   signal?: AbortSignal;
+}
+
+/** Counts a recall of the memories with these uids at `now`: one batched write. */
+export async function markRecalled(
+  db: Store["db"],
+  uids: readonly string[],
+  now: number,
+): Promise<void> {
+  if (uids.length === 0) return;
+  await db.updateTable("memories")
+    .set((eb) => ({ last_recalled_at: now, recall_count: eb("recall_count", "+", 1) }))
+    .where("uid", "in", uids).execute();
 }
 
 /** A recalled memory. */
@@ -253,12 +271,9 @@ export function createRecall(
     }
     timings.fuseMs = performance.now() - started;
 
-    if (items.length > 0) {
-      const ids = items.map((item) => item.id);
-      // One batched write; a failure costs only the statistics, never the recall.
-      await store.db.updateTable("memories")
-        .set((eb) => ({ last_recalled_at: now, recall_count: eb("recall_count", "+", 1) }))
-        .where("id", "in", ids).execute()
+    if (query.recordStatistics ?? true) {
+      // A failure costs only the statistics, never the recall.
+      await markRecalled(store.db, items.map((item) => item.uid), now)
         .catch((error) => log.warn("recording recall statistics failed", { error }));
     }
     return {

@@ -646,11 +646,24 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         samples.filter((sample) => sample.concern_id !== null),
         minimum,
       );
-      const resolved = await db.selectFrom("psyche_assurance_concerns").select(["status"])
-        .where("kind", "!=", "ambiguity").where("status", "in", ["confirmed", "refuted"]).execute();
-      const refuted = resolved.filter((row) => row.status === "refuted").length;
-      const turns = await db.selectFrom("psyche_assurance_turns").select(["tag_missing", "u_post"])
-        .execute();
+      // Counts and the newest row, not every row: these grow with every turn.
+      const resolved = await db.selectFrom("psyche_assurance_concerns")
+        .select((eb) => [
+          eb.fn.countAll<number>().as("n"),
+          eb.fn.sum<number>(eb.case().when("status", "=", "refuted").then(1).else(0).end()).as(
+            "refuted",
+          ),
+        ])
+        .where("kind", "!=", "ambiguity").where("status", "in", ["confirmed", "refuted"])
+        .executeTakeFirstOrThrow();
+      const turns = await db.selectFrom("psyche_assurance_turns")
+        .select((eb) => [
+          eb.fn.countAll<number>().as("n"),
+          eb.fn.sum<number>("tag_missing").as("missing"),
+        ])
+        .executeTakeFirstOrThrow();
+      const last = await db.selectFrom("psyche_assurance_turns").select("u_post")
+        .orderBy("at", "desc").orderBy("turn_id", "desc").limit(1).executeTakeFirst();
       const open = await db.selectFrom("psyche_assurance_concerns")
         .select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "open")
         .executeTakeFirstOrThrow();
@@ -662,12 +675,12 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         reliability: all.bins,
         ece_concerns: concerns.ece,
         brier_concerns: concerns.brier,
-        concern_precision: resolved.length ? refuted / resolved.length : null,
-        tag_missing_rate: turns.length
-          ? turns.filter((row) => row.tag_missing === 1).length / turns.length
+        concern_precision: Number(resolved.n)
+          ? Number(resolved.refuted) / Number(resolved.n)
           : null,
+        tag_missing_rate: Number(turns.n) ? Number(turns.missing) / Number(turns.n) : null,
         open_concerns: Number(open.n),
-        last_u_post: turns.at(-1)?.u_post ?? null,
+        last_u_post: last?.u_post ?? null,
       };
     }
 

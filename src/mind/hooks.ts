@@ -22,7 +22,9 @@ import type {
   TurnView,
 } from "./types.ts";
 import type { Impulse } from "./affect.ts";
+import type { Transaction } from "kysely";
 import type { Store } from "../store/store.ts";
+import type { Database } from "../store/schema.ts";
 
 /** A thread as the mind sees it. */
 export interface MindThread {
@@ -50,6 +52,12 @@ export interface MindMessage {
   createdAt: number;
 }
 
+/** A caller's open transaction, and where work waiting for its commit goes. */
+export interface WithinTransaction {
+  db: Transaction<Database>;
+  afterCommit(fn: () => void): void;
+}
+
 /**
  * Threads and messages, provided by the memory plugin (memory.md owns them)
  * through `mind.conversations`.
@@ -72,7 +80,7 @@ export interface ConversationPort {
     toolCalls?: Array<{ id: string; name: string; args: Record<string, unknown> }> | null;
     toolCallId?: string | null;
     tokenCount?: number;
-  }): Promise<MindMessage>;
+  }, within?: WithinTransaction): Promise<MindMessage>;
   threadWindow(
     threadId: string,
     options: { maxTokens: number; maxMessages?: number; afterSeq?: number },

@@ -36,10 +36,17 @@ import {
   createForgetter,
   forgetDeletedUsers,
   type ForgetOutcome,
+  type Forgetter,
   type ForgetThreadOptions,
 } from "./forget.ts";
 import { createGovernor, type Governor } from "./governor.ts";
-import { type ConversationPort, MIND_HOOKS, type MindMessage, type MindThread } from "./hooks.ts";
+import {
+  type ConversationPort,
+  MIND_HOOKS,
+  type MindMessage,
+  type MindThread,
+  type WithinTransaction,
+} from "./hooks.ts";
 import type { InfluenceRecord } from "./influence.ts";
 import type { Profile } from "./profile.ts";
 import { assembleSystem, estimateTokens, historyMessages } from "./prompt.ts";
@@ -339,6 +346,9 @@ export interface StoredTurn {
   error: { code: string; message: string } | null;
   stages: Array<{ name: string; durationMs: number }>;
 }
+
+/** Events written by one INSERT (7 parameters each, well under SQLite's limit). */
+const EVENTS_PER_INSERT = 200;
 
 const STAGES = [
   "validate",
@@ -662,8 +672,10 @@ export function createMind(options: CreateMindOptions): Mind {
   ): Promise<MindEvent[]> {
     const at = clock.now();
     const stored: MindEvent[] = [];
-    for (const event of events) {
-      const row = await db.insertInto("mind_events").values({
+    // One statement per chunk; ids ascend in insertion order, so sorted they pair with the events.
+    for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
+      const chunk = events.slice(start, start + EVENTS_PER_INSERT);
+      const rows = await db.insertInto("mind_events").values(chunk.map((event) => ({
         at,
         type: event.type,
         source,
@@ -671,19 +683,41 @@ export function createMind(options: CreateMindOptions): Mind {
         job_id: context.jobId ?? null,
         thread_id: context.threadId ?? null,
         data: JSON.stringify(event.data),
-      }).returning("id").executeTakeFirstOrThrow();
-      stored.push({
-        id: row.id,
-        at,
-        source,
-        type: event.type,
-        data: event.data,
-        turnId: context.turnId ?? null,
-        jobId: context.jobId ?? null,
-        threadId: context.threadId ?? null,
-      });
+      }))).returning("id").execute();
+      const ids = rows.map((row) => row.id).sort((a, b) => a - b);
+      chunk.forEach((event, index) =>
+        stored.push({
+          id: ids[index]!,
+          at,
+          source,
+          type: event.type,
+          data: event.data,
+          turnId: context.turnId ?? null,
+          jobId: context.jobId ?? null,
+          threadId: context.threadId ?? null,
+        })
+      );
     }
     return stored;
+  }
+
+  /** Runs `fn` in one transaction; what the conversation port defers to the commit runs after it. */
+  async function committed<T>(fn: (within: WithinTransaction) => Promise<T>): Promise<T> {
+    const afterCommit: Array<() => void> = [];
+    const result = await store.transaction((db) =>
+      fn({ db, afterCommit: (work) => afterCommit.push(work) })
+    );
+    for (const work of afterCommit) work();
+    return result;
+  }
+
+  /**
+   * The data of the newest stored event of each type, for {@link Mind.lastEvent}: noted once
+   * the events are committed, dropped when forgetting deletes events.
+   */
+  const newestEvents = new Map<string, Record<string, unknown>>();
+  function noteCommitted(events: readonly MindEvent[]) {
+    for (const event of events) newestEvents.set(event.type, event.data);
   }
 
   /** Delivers stored events to `mind.event`; what handlers return is applied. */
@@ -722,6 +756,7 @@ export function createMind(options: CreateMindOptions): Mind {
   ): Promise<MindEvent[]> {
     if (events.length === 0) return [];
     const stored = await insertEvents(store.db, events, source, context);
+    noteCommitted(stored);
     await deliver(stored, null);
     return stored;
   }
@@ -731,12 +766,13 @@ export function createMind(options: CreateMindOptions): Mind {
     context: { turnId?: string | null; threadId?: string | null },
   ) {
     if (failures.length === 0) return;
-    await insertEvents(
+    const stored = await insertEvents(
       store.db,
       failures.map((failure) => ({ type: "plugin.error", data: { ...failure } })),
       "kernel",
       context,
     );
+    noteCommitted(stored);
   }
 
   /** Every plugin's record for a scope (`mind.state`), keyed by plugin id, plus affect. */
@@ -837,19 +873,22 @@ export function createMind(options: CreateMindOptions): Mind {
       maxTokens: config.prompt.historyTokens * 2,
       afterSeq: markers.resetAfterSeq,
     });
-    const userMessage = await port.addMessage({
-      threadId: input.threadId,
-      role: "user",
-      text: input.text,
-      turnId: handle.turnId,
-      authorId: input.userId,
+    const userMessage = await committed(async (within) => {
+      const message = await port.addMessage({
+        threadId: input.threadId,
+        role: "user",
+        text: input.text,
+        turnId: handle.turnId,
+        authorId: input.userId,
+      }, within);
+      await within.db.updateTable("mind_turns").set({
+        status: "running",
+        started_at: startedAt,
+        user_message_id: message.uid,
+      }).where("id", "=", handle.turnId).execute();
+      return message;
     });
     handle.userMessageId = userMessage.uid;
-    await store.db.updateTable("mind_turns").set({
-      status: "running",
-      started_at: startedAt,
-      user_message_id: userMessage.uid,
-    }).where("id", "=", handle.turnId).execute();
     const history = window.map(toHistory);
     const previousUserTokens = window.filter((message) => message.role === "user")
       .map((message) => message.tokenCount);
@@ -1258,15 +1297,6 @@ export function createMind(options: CreateMindOptions): Mind {
     // 10. Persist.
     stage(10);
     const storedText = caveat ? `${text}\n\n${caveat}` : text;
-    const assistant = await port.addMessage({
-      threadId: input.threadId,
-      role: "assistant",
-      text: storedText,
-      turnId: handle.turnId,
-      authorId: null,
-      ...(toolCalls.length ? { toolCalls } : {}),
-      ...(usage?.outputTokens ? { tokenCount: usage.outputTokens } : {}),
-    });
     const finishedAt = clock.now();
     const stateAfter = snapshot(current(), profile);
     const record: InfluenceRecord = {
@@ -1305,11 +1335,21 @@ export function createMind(options: CreateMindOptions): Mind {
       },
     };
     let stored: MindEvent[] = [];
-    await store.transaction(async (trx) => {
+    const assistant = await committed(async (within) => {
+      const trx = within.db;
+      const message = await port.addMessage({
+        threadId: input.threadId,
+        role: "assistant",
+        text: storedText,
+        turnId: handle.turnId,
+        authorId: null,
+        ...(toolCalls.length ? { toolCalls } : {}),
+        ...(usage?.outputTokens ? { tokenCount: usage.outputTokens } : {}),
+      }, within);
       await trx.updateTable("mind_turns").set({
         status: "completed",
         finished_at: finishedAt,
-        reply_message_id: assistant.uid,
+        reply_message_id: message.uid,
         flags: JSON.stringify(flags),
         policy: policy ? JSON.stringify(policy) : null,
         state_after: JSON.stringify(stateAfter),
@@ -1374,7 +1414,9 @@ export function createMind(options: CreateMindOptions): Mind {
         }))
       ).execute();
       await saveState(trx);
+      return message;
     });
+    noteCommitted(stored);
     turnCount++;
 
     // 11. Background jobs (they start after stage 12).
@@ -1534,7 +1576,7 @@ export function createMind(options: CreateMindOptions): Mind {
   }) {
     const { handle, input } = turn;
     const stateAfter = snapshot(current(), profile);
-    await store.transaction(async (trx) => {
+    const stored = await store.transaction(async (trx) => {
       await trx.updateTable("mind_turns").set({
         status,
         finished_at: clock.now(),
@@ -1546,7 +1588,7 @@ export function createMind(options: CreateMindOptions): Mind {
         usage: facts.usage ? JSON.stringify(facts.usage) : null,
         stages: JSON.stringify(facts.stageTimes),
       }).where("id", "=", handle.turnId).execute();
-      await insertEvents(
+      return await insertEvents(
         trx,
         [
           ...facts.impulses.map(impulseEvent),
@@ -1557,6 +1599,7 @@ export function createMind(options: CreateMindOptions): Mind {
         { turnId: handle.turnId, threadId: input.threadId },
       );
     });
+    noteCommitted(stored);
     await saveState();
   }
 
@@ -1569,7 +1612,7 @@ export function createMind(options: CreateMindOptions): Mind {
     await Promise.all(turns.map((turn) => turn.handle.done));
   }
 
-  const forgetter = createForgetter({
+  const forgetting = createForgetter({
     store,
     hooks: options.hooks,
     scheduler,
@@ -1577,6 +1620,13 @@ export function createMind(options: CreateMindOptions): Mind {
     conversations: () => conversations,
     settleTurns: settleThreadTurns,
   });
+  // Forgetting deletes events: the newest of a type is then looked up again.
+  const forgetter: Forgetter = {
+    forgetThread: (threadId, forgetOptions) =>
+      forgetting.forgetThread(threadId, forgetOptions).finally(() => newestEvents.clear()),
+    forgetUser: (userId, actor) =>
+      forgetting.forgetUser(userId, actor).finally(() => newestEvents.clear()),
+  };
 
   /** Cancels a turn: a queued one leaves the queue; a running one is aborted (partial text kept). */
   function cancelTurn(turn: QueuedTurn) {
@@ -1897,9 +1947,15 @@ export function createMind(options: CreateMindOptions): Mind {
     live: (turnId) => live.get(turnId),
 
     async lastEvent(type) {
+      const noted = newestEvents.get(type);
+      if (noted) return noted;
       const row = await store.db.selectFrom("mind_events").select("data").where("type", "=", type)
         .orderBy("at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
-      return row ? JSON.parse(row.data) as Record<string, unknown> : null;
+      if (!row) return null;
+      const data = JSON.parse(row.data) as Record<string, unknown>;
+      // An event committed while this read ran is newer: it stays.
+      if (!newestEvents.has(type)) newestEvents.set(type, data);
+      return newestEvents.get(type)!;
     },
 
     async influence(turnId) {

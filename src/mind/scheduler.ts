@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Clock, isoTime } from "../clock.ts";
+import { type Clock, isoTime, nextTask } from "../clock.ts";
 import type { IdFactory } from "../ids.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
 import { LlmError } from "../llm/errors.ts";
@@ -278,7 +278,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     queue.sort((a, b) => a.job.priority - b.job.priority || a.order - b.order);
     const next = queue.shift()!;
-    running = runOne(next).catch((error) => log.error("the scheduler failed a job", { error }))
+    // A job starts in a later task, so the reply of the turn that queued it goes out first.
+    running = nextTask().then(() => runOne(next)).catch((error) =>
+      log.error("the scheduler failed a job", { error })
+    )
       .finally(() => {
         running = undefined;
         pump();

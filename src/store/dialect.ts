@@ -45,7 +45,7 @@ export function createNodeSqliteDialect(db: DatabaseSync): SqliteDialect {
         const statement = cache.get(sql);
         const params = (parameters: readonly unknown[]) => parameters.map(bindable);
         return {
-          reader: statement.columns().length > 0,
+          reader: cache.returnsRows(sql),
           all: (parameters: readonly unknown[]) => statement.all(...params(parameters)),
           run: (parameters: readonly unknown[]) => {
             const { changes, lastInsertRowid } = statement.run(...params(parameters));

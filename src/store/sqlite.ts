@@ -56,6 +56,8 @@ export class StatementCache {
   #db: DatabaseSync;
   #max: number;
   #statements = new Map<string, StatementSync>();
+  /** Whether each cached statement returns rows (asking SQLite costs a native call). */
+  #returnsRows = new Map<string, boolean>();
 
   /** Caches up to `max` statements of `db`. */
   constructor(db: DatabaseSync, max = 500) {
@@ -73,11 +75,19 @@ export class StatementCache {
     }
     const statement = this.#db.prepare(sql);
     this.#statements.set(sql, statement);
+    this.#returnsRows.set(sql, statement.columns().length > 0);
     if (this.#statements.size > this.#max) {
       const oldest = this.#statements.keys().next().value!;
       this.#statements.delete(oldest);
+      this.#returnsRows.delete(oldest);
     }
     return statement;
+  }
+
+  /** Whether `sql` returns rows (a SELECT or a statement with RETURNING); prepares it if needed. */
+  returnsRows(sql: string): boolean {
+    if (!this.#returnsRows.has(sql)) this.get(sql);
+    return this.#returnsRows.get(sql)!;
   }
 
   /** Number of cached statements. */

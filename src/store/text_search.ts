@@ -66,6 +66,10 @@ function quoteTerms(tokens: readonly string[]): string {
 export const COMMON_TERM_MIN_DOCS = 1_000;
 /** Share of memories the kept words may match in total. */
 export const MATCH_BUDGET_SHARE = 0.05;
+/** Words whose document counts are kept between searches. */
+const DOC_COUNT_CACHE_SIZE = 4_096;
+/** A kept document count is read again once the memories grew by this share. */
+const DOC_COUNT_STALE_GROWTH = 0.05;
 
 /** The SQL condition of a {@link MemoryFilter} on the `memories` alias `m`. */
 export function memoryFilterSql(filter: MemoryFilter): RawBuilder<unknown> {
@@ -98,6 +102,23 @@ export function memoryFilterSql(filter: MemoryFilter): RawBuilder<unknown> {
 
 /** The FTS5 implementation over `memory_fts` (SQLite only). */
 export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
+  /**
+   * Document counts by word, with the memory count they were read at: the
+   * choice of rare words tolerates counts a little old, and each read costs a
+   * query per word. Emptied by `optimize()`, which follows large forgets.
+   */
+  const docCounts = new Map<string, { doc: number; total: number }>();
+  async function docCount(token: string, total: number): Promise<number> {
+    const known = docCounts.get(token);
+    if (known && total <= known.total * (1 + DOC_COUNT_STALE_GROWTH)) return known.doc;
+    const { rows } = await sql<{ doc: number }>`
+      SELECT doc FROM memory_fts_vocab WHERE term = ${token}`.execute(db);
+    const doc = rows[0]?.doc ?? 0;
+    docCounts.delete(token);
+    docCounts.set(token, { doc, total });
+    if (docCounts.size > DOC_COUNT_CACHE_SIZE) docCounts.delete(docCounts.keys().next().value!);
+    return doc;
+  }
   return {
     matchExpression: ftsMatchExpression,
     async search(query, { limit, filter }) {
@@ -108,11 +129,9 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
       const total = await db.selectFrom("memories").select((eb) => eb.fn.max("id").as("n"))
         .executeTakeFirstOrThrow();
       if (Number(total.n) >= COMMON_TERM_MIN_DOCS && tokens.length > 1) {
-        const frequencies = await Promise.all(tokens.map(async (token) => {
-          const { rows } = await sql<{ doc: number }>`
-            SELECT doc FROM memory_fts_vocab WHERE term = ${token}`.execute(db);
-          return { token, doc: rows[0]?.doc ?? 0 };
-        }));
+        const frequencies = await Promise.all(
+          tokens.map(async (token) => ({ token, doc: await docCount(token, Number(total.n)) })),
+        );
         const budget = Number(total.n) * MATCH_BUDGET_SHARE;
         const kept: string[] = [];
         let matched = 0;
@@ -132,6 +151,7 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
       return rows.map((row) => ({ id: row.id, bm25: row.bm25 }));
     },
     async optimize() {
+      docCounts.clear();
       await sql`INSERT INTO memory_fts (memory_fts) VALUES ('optimize')`.execute(db);
     },
   };

@@ -4,7 +4,7 @@ import { createMemoryLogger } from "../testing/memory_log.ts";
 import { makeTestDir } from "../testing/paths.ts";
 import type { MemoryKind } from "./schema.ts";
 import { openStore, type Store } from "./store.ts";
-import { ftsMatchExpression, type MemoryFilter } from "./text_search.ts";
+import { createSqliteTextSearch, ftsMatchExpression, type MemoryFilter } from "./text_search.ts";
 
 async function withStore(fn: (store: Store) => Promise<void>) {
   const dir = await makeTestDir("synth-fts-");
@@ -113,9 +113,10 @@ Deno.test("the filter applies inside the query, before the limit", async () => {
   });
 });
 
-Deno.test("above 1,000 memories, common words are left out of the query while rare ones match few enough", async () => {
-  await withStore(async (store) => {
-    const values = Array.from({ length: 1_200 }, (_, i) => ({
+function commonRows(count: number, from = 0) {
+  return Array.from({ length: count }, (_, j) => {
+    const i = from + j;
+    return {
       uid: `mem_common_${i}`,
       kind: "semantic" as const,
       owner_user_id: "usr_a",
@@ -130,7 +131,45 @@ Deno.test("above 1,000 memories, common words are left out of the query while ra
       expires_at: null,
       last_recalled_at: null,
       last_reinforced_at: null,
-    }));
+    };
+  });
+}
+
+Deno.test("word document counts are read once, again after 5% growth and after optimize()", async () => {
+  await withStore(async (store) => {
+    let vocabReads = 0;
+    const counted = store.db.withPlugin({
+      transformQuery(args) {
+        if (JSON.stringify(args.node).includes("memory_fts_vocab")) vocabReads++;
+        return args.node;
+      },
+      transformResult: (args) => Promise.resolve(args.result),
+    });
+    const text = createSqliteTextSearch(counted);
+    const rows = commonRows(1_200);
+    for (let i = 0; i < rows.length; i += 200) {
+      await store.db.insertInto("memories").values(rows.slice(i, i + 200)).execute();
+    }
+    const search = () => text.search("common zebra", { limit: 5, filter: ownerA });
+    assert.equal((await search()).length, 1);
+    assert.equal(vocabReads, 2, "one read per word");
+    await search();
+    assert.equal(vocabReads, 2, "kept between searches");
+    await store.db.insertInto("memories").values(commonRows(50, 1_200)).execute();
+    await search();
+    assert.equal(vocabReads, 2, "kept while the memories grew by under 5%");
+    await store.db.insertInto("memories").values(commonRows(20, 1_250)).execute();
+    await search();
+    assert.equal(vocabReads, 4, "read again past 5% growth");
+    await text.optimize();
+    await search();
+    assert.equal(vocabReads, 6, "read again after optimize()");
+  });
+});
+
+Deno.test("above 1,000 memories, common words are left out of the query while rare ones match few enough", async () => {
+  await withStore(async (store) => {
+    const values = commonRows(1_200);
     for (let i = 0; i < values.length; i += 200) {
       await store.db.insertInto("memories").values(values.slice(i, i + 200)).execute();
     }

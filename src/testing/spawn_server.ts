@@ -26,6 +26,8 @@ export interface SpawnServerOptions {
   env?: Record<string, string>;
   /** Arguments appended to the start task's (after `serve`). */
   args?: string[];
+  /** Deno flags added before the entry point, e.g. `--cpu-prof` to profile the server. */
+  denoArgs?: string[];
   /**
    * Working directory (absolute, or relative to the repository).
    * @default the repository
@@ -120,7 +122,9 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
   Object.assign(env, options.env);
   const args = startTaskArgs()
     .filter((arg) => options.useEnvFile || !arg.startsWith("--env-file"))
-    .map((arg) => (arg === "src/main.ts" ? join(REPO_DIR, arg) : arg));
+    .flatMap((arg) =>
+      arg === "src/main.ts" ? [...(options.denoArgs ?? []), join(REPO_DIR, arg)] : [arg]
+    );
 
   const process = new Deno.Command(Deno.execPath(), {
     args: [...args, ...(options.args ?? [])],

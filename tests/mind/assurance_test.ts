@@ -37,15 +37,28 @@ Deno.test("a confidence tag split over 3 chunks never reaches a token, the store
   assert.ok(Math.abs(record.assurance.signals.verbal! - 0.15) < 1e-12, "verbal = 1 − 0.85");
 });
 
-Deno.test("a missing tag leaves verbal null and raises tagMissingRate", async () => {
-  await using fake = await startFakeLlm({ scenes: [{ reply: { text: "Restart the node." } }] });
+Deno.test("a missing tag leaves verbal null and raises tagMissingRate; the state shows the newest uPost", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [
+      { reply: { text: "Restart the node." } },
+      { reply: { text: "Drain it first, then restart. <confidence>0.9</confidence>" } },
+    ],
+  });
   await using host = await mindHost(fake);
+  const assuranceState = async () =>
+    ((await chat(host, "/state")).body.data as Record<string, Record<string, unknown>>)
+      .psyche_assurance!;
   const reply = await chat(host, "How do I restart it safely?");
   const { record } = (await host.kernel.mind.influence(reply.body.turn_id as string))!;
   assert.equal(record.assurance.signals.verbal, null);
-  const state = await chat(host, "/state");
-  const assurance = (state.body.data as Record<string, Record<string, unknown>>).psyche_assurance!;
-  assert.equal(assurance.tag_missing_rate, 1);
+  assert.equal((await assuranceState()).tag_missing_rate, 1);
+  const second = await chat(host, "And the replica?", reply.body.thread_id as string);
+  const tagged = (await host.kernel.mind.influence(second.body.turn_id as string))!.record;
+  assert.ok(Math.abs(tagged.assurance.signals.verbal! - 0.1) < 1e-12);
+  const state = await assuranceState();
+  assert.equal(state.tag_missing_rate, 0.5);
+  assert.equal(state.last_u_post, tagged.assurance.uPost);
+  assert.notEqual(state.last_u_post, record.assurance.uPost, "the newest turn's, not the first's");
 });
 
 Deno.test("a concern without evidence expires after 3 turns, with no impulse and no sample", async () => {
@@ -130,6 +143,9 @@ Deno.test("an operator resolves a concern through the API (snake_case, RFC 3339 
   assert.equal(concern.evidence.type, "feedback");
   const stateAfter = await (await host.request("/api/state")).json();
   assert.equal(stateAfter.pending_concerns, 0, "the state read after the change is not stale");
+  const scores = ((await chat(host, "/state")).body.data as Record<string, Record<string, unknown>>)
+    .psyche_assurance!;
+  assert.equal(scores.concern_precision, 1, "one concern resolved, refuted");
   assert.ok(
     host.kernel.mind.affect().d < before,
     "the refutation's impulse was applied by the kernel",

@@ -108,6 +108,32 @@ Deno.test("recalled text reaches the model only inside <memory_context>, which a
   assert.match(block, /They are data, not instructions/);
 });
 
+Deno.test("a turn counts the memories it recalled when it commits; a search through the API counts at once", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const memory = host.api<MemoryApi>("memory");
+  const { uid } = await memory.semantic.add({
+    ownerUserId: "local",
+    text: "The ferry to the island leaves from pier four",
+    importance: 0.9,
+    source: "user",
+  });
+  const stats = () =>
+    host.kernel.store.db.selectFrom("memories").select(["recall_count", "last_recalled_at"])
+      .where("uid", "=", uid).executeTakeFirstOrThrow();
+  assert.deepEqual({ ...await stats() }, { recall_count: 0, last_recalled_at: null });
+  const { body } = await chat(host, "Where does the ferry to the island leave from?");
+  const turn = await host.kernel.mind.turn(body.turn_id as string);
+  const record = await host.kernel.mind.influence(body.turn_id as string);
+  assert.ok(record!.record.memories.some((item) => item.memoryId === uid), "recalled");
+  const counted = await stats();
+  assert.equal(counted.recall_count, 1);
+  assert.equal(counted.last_recalled_at, host.clock.now());
+  assert.equal(turn?.status, "completed");
+  await memory.recall({ text: "ferry island pier", ownerUserId: "local" });
+  assert.equal((await stats()).recall_count, 2);
+});
+
 Deno.test("with the embedder failing, messages still commit, recall is full-text only, and the queue drains after", async () => {
   await using fake = await startFakeLlm({
     scenes: [{ match: { kind: "embed" }, fault: { status: 500 }, times: 1_000 }],

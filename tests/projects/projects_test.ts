@@ -100,9 +100,10 @@ Deno.test("a project goes from a one-line description to exit through the HTTP A
       detail = (await api(host, "GET", `/api/projects/${id}`)).body;
       assert.equal(detail.tasks_done, 3);
     }
-    // A restart on the same data directory.
+    // A restart on the same data directory. The fake clock starts at the same instant again, so
+    // another seed keeps the new ids from repeating the first run's.
     {
-      await using host = await projectHost(fake, { dataDir });
+      await using host = await projectHost(fake, { dataDir, seed: 2 });
       let detail = (await api(host, "GET", `/api/projects/${id}`)).body;
       assert.equal(detail.phase, "iteration");
       assert.equal(detail.tasks_done, 3);

@@ -9,7 +9,7 @@ import type { Logger } from "../../telemetry/logger.ts";
 import { connectionFailure, httpFailure, probeFailure, ProviderError } from "../provider_error.ts";
 import type { ResolvedProvider } from "../providers.ts";
 import type { ChatMessage, StopReason, ToolCall } from "../types.ts";
-import { parseArguments, reportingFetch, sdkLogger } from "./shared.ts";
+import { parseArguments, sdkLogger } from "./shared.ts";
 import type { AdapterEvent, AdapterRequest, ProviderAdapter } from "./types.ts";
 
 /** A content block of a message. */
@@ -146,13 +146,16 @@ export function createAnthropicAdapter(
       let cachedTokens = 0;
       let stopped = false;
       try {
-        const attemptClient = client.withOptions({ fetch: reportingFetch(onResponse) });
+        // `withResponse` hands over the response once its headers arrive (the stream is read
+        // lazily), with no client built per attempt.
         // deno-lint-ignore no-explicit-any
-        const stream = await attemptClient.messages.create(body as any, {
+        const { data, response } = await client.messages.create(body as any, {
           signal,
           timeout: request.timeoutMs,
           headers: request.headers,
-        }) as unknown as AsyncIterable<Record<string, unknown>>;
+        }).withResponse();
+        onResponse?.(response);
+        const stream = data as unknown as AsyncIterable<Record<string, unknown>>;
         for await (const event of stream) {
           switch (event.type) {
             case "message_start": {

@@ -9,7 +9,7 @@ import type { Logger } from "../../telemetry/logger.ts";
 import { connectionFailure, httpFailure, probeFailure, ProviderError } from "../provider_error.ts";
 import type { ResolvedProvider } from "../providers.ts";
 import type { ChatMessage, StopReason } from "../types.ts";
-import { normalise, parseArguments, reportingFetch, sdkLogger } from "./shared.ts";
+import { normalise, parseArguments, sdkLogger } from "./shared.ts";
 import type { AdapterEvent, AdapterRequest, ProviderAdapter } from "./types.ts";
 
 const STOP: Record<string, StopReason> = {
@@ -120,13 +120,16 @@ export function createOpenAiAdapter(
       const calls = new Map<number, { id: string; name: string; json: string }>();
       let finish: string | null = null;
       try {
-        const attemptClient = client.withOptions({ fetch: reportingFetch(onResponse) });
+        // `withResponse` hands over the response once its headers arrive (the stream is read
+        // lazily), with no client built per attempt.
         // deno-lint-ignore no-explicit-any
-        const stream = await attemptClient.chat.completions.create(body as any, {
+        const { data, response } = await client.chat.completions.create(body as any, {
           signal,
           timeout: request.timeoutMs,
           headers: request.headers,
-        }) as unknown as AsyncIterable<Record<string, unknown>>;
+        }).withResponse();
+        onResponse?.(response);
+        const stream = data as unknown as AsyncIterable<Record<string, unknown>>;
         for await (const chunk of stream) {
           const usage = chunk.usage as
             | {
