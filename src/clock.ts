@@ -93,7 +93,9 @@ export interface WithTimeoutOptions {
 
 /**
  * Settles like `promise`, or rejects with `options.error()` when
- * `options.ms` of the clock pass first. The timer is always cleared.
+ * `options.ms` of the clock pass first. The timer is always cleared. A
+ * value that is not a promise (a handler that answered at once) resolves
+ * with no timer.
  *
  * @example Give up on a slow answer
  * ```ts
@@ -105,7 +107,11 @@ export interface WithTimeoutOptions {
  * });
  * ```
  */
-export function withTimeout<T>(promise: Promise<T>, options: WithTimeoutOptions): Promise<T> {
+export function withTimeout<T>(
+  promise: T | PromiseLike<T>,
+  options: WithTimeoutOptions,
+): Promise<T> {
+  if (!isPromiseLike(promise)) return Promise.resolve(promise);
   let handle: TimerHandle | undefined;
   const timeout = new Promise<never>((_, reject) => {
     handle = options.clock.setTimeout(() => reject(options.error()), options.ms);
@@ -113,4 +119,8 @@ export function withTimeout<T>(promise: Promise<T>, options: WithTimeoutOptions)
   return Promise.race([promise, timeout]).finally(() => {
     if (handle !== undefined) options.clock.clearTimeout(handle);
   });
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }

@@ -1361,12 +1361,10 @@ export function createMind(options: CreateMindOptions): Mind {
         await sql`SAVEPOINT plugin_persist`.execute(trx);
         try {
           await withTimeout(
-            Promise.resolve(
-              entry.run({ view: view(), db: trx }, {
-                hook: MIND_HOOKS.persist.name,
-                signal: controller.signal,
-              }),
-            ),
+            entry.run({ view: view(), db: trx }, {
+              hook: MIND_HOOKS.persist.name,
+              signal: controller.signal,
+            }),
             {
               clock,
               ms: config.hookTimeoutMs,

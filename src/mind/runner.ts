@@ -75,7 +75,7 @@ export function createHookRunner(options: HookRunnerOptions): HookRunner {
   ): Promise<HookOutcome<Result>> {
     try {
       const value = await withTimeout(
-        Promise.resolve(entry.run(arg, { hook: hook.name, signal })),
+        entry.run(arg, { hook: hook.name, signal }),
         {
           clock,
           ms: timeoutMs,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { delay } from "../clock.ts";
+import { delay, withTimeout } from "../clock.ts";
 import { FakeClock } from "./fake_clock.ts";
 
 Deno.test("FakeClock fires timers in due order only when time is moved", async () => {
@@ -57,4 +57,18 @@ Deno.test("untilTimers() waits for code under test to set its timer", async () =
   await clock.untilTimers(1);
   await clock.tick(10);
   assert.equal(await started, "done");
+});
+
+Deno.test("withTimeout() times a promise out on the clock; a plain value needs no timer", async () => {
+  const clock = new FakeClock({ start: 0 });
+  const options = { clock, ms: 50, error: () => new Error("too slow") };
+  assert.equal(await withTimeout(7, options), 7);
+  assert.equal(clock.pendingTimers, 0, "no timer for a value");
+  const never = withTimeout(new Promise<number>(() => {}), options);
+  assert.equal(clock.pendingTimers, 1);
+  const rejected = assert.rejects(never, /too slow/);
+  await clock.tick(50);
+  await rejected;
+  assert.equal(await withTimeout(Promise.resolve(8), options), 8);
+  assert.equal(clock.pendingTimers, 0, "the timer is cleared once the promise settles");
 });
