@@ -244,7 +244,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
         }, audience);
         return;
       case "turn.influence":
-        hub.publish(topics, "turn.influence", toSnakeCase(event.record), audience);
+        // Rewriting the whole record costs: only when some socket may receive it.
+        if (hub.stats().sessions > 0) {
+          hub.publish(topics, "turn.influence", toSnakeCase(event.record), audience);
+        }
         return;
     }
   }
