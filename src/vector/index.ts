@@ -269,7 +269,6 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
     const before = filter.createdBefore ?? Infinity;
     const now = filter.now ?? -Infinity;
     const skipFlagged = !(filter.includeFlagged ?? false);
-    const exclude = filter.excludeIds && filter.excludeIds.size > 0 ? filter.excludeIds : null;
     const ids = slotIds;
     const group = groups;
     const flags = flagged;
@@ -284,8 +283,12 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
         const at = created[slot]!;
         ok = at >= from && at < before && expires[slot]! > now;
       }
-      if (ok && exclude !== null && exclude.has(id)) ok = false;
       mask[slot] = ok ? 1 : 0;
+    }
+    // The excluded ids are few (a thread's prompt window): their slots, not every slot, are looked up.
+    for (const id of filter.excludeIds ?? []) {
+      const slot = slotOf.get(id);
+      if (slot !== undefined) mask[slot] = 0;
     }
   }
 
