@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  BoundedMap,
   definePlugin,
   type Embedder,
   type MemoryKind,
@@ -161,13 +162,28 @@ function registerMindHooks(
     };
   });
 
+  // The memories each turn's prompt holds (recalled and prefetched) are counted as recalled in the
+  // turn's own transaction; a turn that fails or is cancelled after its prompt counts them then.
+  const inPrompt = new BoundedMap<string, { uids: string[]; at: number }>(64);
   ctx.hooks.on(MIND_HOOKS.persist, async ({ view, db }) => {
-    const recalled = (view.recall?.items ?? []).filter((item) => item.source === "recall");
-    await markRecalled(db, recalled.map((item) => item.memoryId), view.now);
+    inPrompt.delete(view.turnId);
+    await markRecalled(db, (view.recall?.items ?? []).map((item) => item.memoryId), view.now);
+  });
+  ctx.bus.subscribe("mind.turn.event", async (event) => {
+    const { type, turnId } = event.data.event as { type: string; turnId: string };
+    if (type !== "turn.failed" && type !== "turn.cancelled") return;
+    const pending = inPrompt.get(turnId);
+    if (!pending) return;
+    inPrompt.delete(turnId);
+    await markRecalled(ctx.db.db, pending.uids, pending.at)
+      .catch((error) => ctx.log.warn("recording recall statistics failed", { error }));
   });
 
   ctx.hooks.on(MIND_HOOKS.fragments, (view) => {
     const items = view.recall?.items ?? [];
+    if (items.length > 0) {
+      inPrompt.set(view.turnId, { uids: items.map((item) => item.memoryId), at: view.now });
+    }
     if (items.length === 0) return [];
     const top = items[0];
     const prefetched = items.filter((item) => item.source === "prefetch").length;

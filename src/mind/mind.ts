@@ -244,6 +244,10 @@ interface QueuedTurn {
     events: MindEventInput[];
     failures: HookFailure[];
     stageTimes: Array<{ name: string; durationMs: number }>;
+    /** The reply text the user has been shown so far. */
+    shownText: string;
+    /** Set once stage 10 committed: the reply is stored. */
+    stored: boolean;
   };
   /** Set once the turn left the queue (a queued cancel just removes it). */
   started: boolean;
@@ -345,6 +349,13 @@ export interface StoredTurn {
   usage: TurnUsage | null;
   error: { code: string; message: string } | null;
   stages: Array<{ name: string; durationMs: number }>;
+}
+
+/** A stored event as {@link Mind.lastEvent} keeps it. */
+interface NotedEvent {
+  at: number;
+  id: number;
+  json: string;
 }
 
 /** Events written by one INSERT (7 parameters each, well under SQLite's limit). */
@@ -707,17 +718,39 @@ export function createMind(options: CreateMindOptions): Mind {
     const result = await store.transaction((db) =>
       fn({ db, afterCommit: (work) => afterCommit.push(work) })
     );
-    for (const work of afterCommit) work();
+    for (const work of afterCommit) {
+      // The rows are committed: a failure here must not undo the turn.
+      try {
+        work();
+      } catch (error) {
+        log.error("work after a commit failed", { error });
+      }
+    }
     return result;
   }
 
   /**
-   * The data of the newest stored event of each type, for {@link Mind.lastEvent}: noted once
-   * the events are committed, dropped when forgetting deletes events.
+   * The newest stored event of each type {@link Mind.lastEvent} was asked for (null: none),
+   * ordered as the table orders them (time, then id): noted once events are committed, dropped
+   * when forgetting deletes events. Kept as JSON, so readers get a copy, as from the table.
    */
-  const newestEvents = new Map<string, Record<string, unknown>>();
+  const newestEvents = new Map<string, NotedEvent | null>();
+  let newestEpoch = 0;
+  function noteNewest(type: string, noted: NotedEvent) {
+    const known = newestEvents.get(type);
+    if (!known || noted.at > known.at || (noted.at === known.at && noted.id > known.id)) {
+      newestEvents.set(type, noted);
+    }
+  }
   function noteCommitted(events: readonly MindEvent[]) {
-    for (const event of events) newestEvents.set(event.type, event.data);
+    for (const event of events) {
+      if (!newestEvents.has(event.type)) continue;
+      noteNewest(event.type, { at: event.at, id: event.id, json: JSON.stringify(event.data) });
+    }
+  }
+  function forgetNewest() {
+    newestEvents.clear();
+    newestEpoch++;
   }
 
   /** Delivers stored events to `mind.event`; what handlers return is applied. */
@@ -1145,6 +1178,7 @@ export function createMind(options: CreateMindOptions): Mind {
           roundText += event.delta;
           if (shown) {
             text += shown;
+            turn.progress.shownText = text;
             emit({ type: "chat.token", turnId: handle.turnId, delta: shown, part: "text" });
           }
         } else if (event.type === "tool_call") {
@@ -1224,6 +1258,7 @@ export function createMind(options: CreateMindOptions): Mind {
       emit({ type: "chat.token", turnId: handle.turnId, delta: rest, part: "text" });
     }
     text = stripConfidenceTags(text);
+    turn.progress.shownText = text;
 
     const cancelled = controller.signal.aborted && !stopping;
     if (failure && !(cancelled && failure.partial)) {
@@ -1248,6 +1283,7 @@ export function createMind(options: CreateMindOptions): Mind {
       const note =
         `(I reached the limit of ${toolConfig.maxRoundsPerTurn} tool rounds for one reply.)`;
       text += `${text ? "\n\n" : ""}${note}`;
+      turn.progress.shownText = text;
       emit({ type: "chat.token", turnId: handle.turnId, delta: `\n\n${note}`, part: "text" });
     }
     if (toolErrors.length > 0) {
@@ -1287,6 +1323,7 @@ export function createMind(options: CreateMindOptions): Mind {
       controller.signal,
     );
     if (caveat) {
+      turn.progress.shownText = `${text}\n\n${caveat}`;
       emit({ type: "chat.token", turnId: handle.turnId, delta: `\n\n${caveat}`, part: "caveat" });
     }
 
@@ -1414,6 +1451,7 @@ export function createMind(options: CreateMindOptions): Mind {
       await saveState(trx);
       return message;
     });
+    turn.progress.stored = true;
     noteCommitted(stored);
     turnCount++;
 
@@ -1621,9 +1659,8 @@ export function createMind(options: CreateMindOptions): Mind {
   // Forgetting deletes events: the newest of a type is then looked up again.
   const forgetter: Forgetter = {
     forgetThread: (threadId, forgetOptions) =>
-      forgetting.forgetThread(threadId, forgetOptions).finally(() => newestEvents.clear()),
-    forgetUser: (userId, actor) =>
-      forgetting.forgetUser(userId, actor).finally(() => newestEvents.clear()),
+      forgetting.forgetThread(threadId, forgetOptions).finally(forgetNewest),
+    forgetUser: (userId, actor) => forgetting.forgetUser(userId, actor).finally(forgetNewest),
   };
 
   /** Cancels a turn: a queued one leaves the queue; a running one is aborted (partial text kept). */
@@ -1655,14 +1692,30 @@ export function createMind(options: CreateMindOptions): Mind {
         await runTurn(turn);
       } catch (error) {
         log.error("a turn failed unexpectedly", { turn: turn.handle.turnId, error });
-        const failure = { code: "INTERNAL", message: "The turn failed", partial: false };
+        const { shownText, stored } = turn.progress;
+        // The reply a user was shown is kept, marked interrupted, unless stage 10 stored it.
+        const partial = shownText !== "" && !stored;
+        const failure = { code: "INTERNAL", message: "The turn failed", partial };
         try {
+          const message = partial
+            ? await requireConversations().addMessage({
+              threadId: turn.input.threadId,
+              role: "assistant",
+              text: shownText,
+              turnId: turn.handle.turnId,
+              authorId: null,
+            })
+            : null;
           // What already happened (the user's message, its impulses) is recorded.
           await persistEnd(turn, "failed", {
             ...turn.progress,
             usage: null,
-            flags: { uncertain: false, clarifying: false },
-            messageId: null,
+            flags: {
+              uncertain: false,
+              clarifying: false,
+              ...(partial ? { interrupted: true } : {}),
+            },
+            messageId: message?.uid ?? null,
             error: failure,
           });
         } catch (persistError) {
@@ -1841,7 +1894,14 @@ export function createMind(options: CreateMindOptions): Mind {
           receivedAt,
           controller,
           resolve,
-          progress: { impulses: [], events: [], failures: [], stageTimes: [] },
+          progress: {
+            impulses: [],
+            events: [],
+            failures: [],
+            stageTimes: [],
+            shownText: "",
+            stored: false,
+          },
           started: false,
         };
         handle.events.emit({
@@ -1945,15 +2005,24 @@ export function createMind(options: CreateMindOptions): Mind {
     live: (turnId) => live.get(turnId),
 
     async lastEvent(type) {
+      if (!newestEvents.has(type)) {
+        // From here on, committed events of this type are noted, also while the row is read.
+        const epoch = newestEpoch;
+        newestEvents.set(type, null);
+        try {
+          const row = await store.db.selectFrom("mind_events").select(["at", "id", "data"])
+            .where("type", "=", type).orderBy("at", "desc").orderBy("id", "desc").limit(1)
+            .executeTakeFirst();
+          if (row && epoch === newestEpoch) {
+            noteNewest(type, { at: row.at, id: row.id, json: row.data });
+          }
+        } catch (error) {
+          if (epoch === newestEpoch) newestEvents.delete(type);
+          throw error;
+        }
+      }
       const noted = newestEvents.get(type);
-      if (noted) return noted;
-      const row = await store.db.selectFrom("mind_events").select("data").where("type", "=", type)
-        .orderBy("at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
-      if (!row) return null;
-      const data = JSON.parse(row.data) as Record<string, unknown>;
-      // An event committed while this read ran is newer: it stays.
-      if (!newestEvents.has(type)) newestEvents.set(type, data);
-      return newestEvents.get(type)!;
+      return noted ? JSON.parse(noted.json) as Record<string, unknown> : null;
     },
 
     async influence(turnId) {

@@ -278,10 +278,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     queue.sort((a, b) => a.job.priority - b.job.priority || a.order - b.order);
     const next = queue.shift()!;
-    // A job starts in a later task, so the reply of the turn that queued it goes out first.
-    running = nextTask().then(() => runOne(next)).catch((error) =>
-      log.error("the scheduler failed a job", { error })
-    )
+    // A job starts in a later task, so the reply of the turn that queued it goes out first; a
+    // turn that started meanwhile goes first, and a stop meanwhile skips it.
+    running = nextTask().then(() => {
+      if (stopped) {
+        return write({
+          ...recordOf(next),
+          status: "skipped",
+          reason: "shutdown",
+          finishedAt: clock.now(),
+        });
+      }
+      if (turnActive) {
+        queue.unshift(next);
+        return;
+      }
+      return runOne(next);
+    }).catch((error) => log.error("the scheduler failed a job", { error }))
       .finally(() => {
         running = undefined;
         pump();

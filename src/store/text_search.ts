@@ -110,7 +110,12 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
   const docCounts = new Map<string, { doc: number; total: number }>();
   async function docCount(token: string, total: number): Promise<number> {
     const known = docCounts.get(token);
-    if (known && total <= known.total * (1 + DOC_COUNT_STALE_GROWTH)) return known.doc;
+    if (known && total <= known.total * (1 + DOC_COUNT_STALE_GROWTH)) {
+      // Least recently used words leave first.
+      docCounts.delete(token);
+      docCounts.set(token, known);
+      return known.doc;
+    }
     const { rows } = await sql<{ doc: number }>`
       SELECT doc FROM memory_fts_vocab WHERE term = ${token}`.execute(db);
     const doc = rows[0]?.doc ?? 0;

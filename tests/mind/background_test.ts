@@ -66,6 +66,9 @@ Deno.test("ledger window sums equal what the governor counts", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   const first = await chat(host, "Plan the release");
+  // The forecast runs before the next message, as between a person's messages (a message that
+  // arrives first supersedes the forecast still waiting for it).
+  await host.kernel.mind.scheduler.idle();
   await chat(host, "What next?", first.body.thread_id as string);
   await host.kernel.mind.scheduler.idle();
   const budgets = await (await host.request("/api/budgets")).json();

@@ -155,7 +155,7 @@ Deno.test("a ready set prefetches memories; a matching message gets them as pref
   await using fake = await startFakeLlm();
   await using host = await dreamingHost(fake);
   const memory = host.api<MemoryApi>("memory");
-  await memory.semantic.add({
+  const { uid } = await memory.semantic.add({
     ownerUserId: "local",
     text: "The deploy script lives in ops/deploy.sh and needs the VPN",
     importance: 0.8,
@@ -165,6 +165,9 @@ Deno.test("a ready set prefetches memories; a matching message gets them as pref
   const { record } = await forecastThen(host, "how would I ship this");
   const prefetched = record.memories.filter((item) => item.source === "prefetch");
   assert.equal(prefetched.length, 1, JSON.stringify(record.memories));
+  const stats = await host.kernel.store.db.selectFrom("memories").select("recall_count")
+    .where("uid", "=", uid).executeTakeFirstOrThrow();
+  assert.equal(stats.recall_count, 1, "counted once, by the turn whose prompt held it");
   const system =
     (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
       .content;

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { definePlugin, MIND_HOOKS } from "@synth/kernel";
+import { sql } from "kysely";
 import { makeTestDir } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost, replyRequests } from "./helpers.ts";
@@ -371,6 +372,80 @@ Deno.test("a failing persist hook loses only its rows: the turn completes with p
   )
     .where("key", "=", "state").execute();
   assert.equal(calibration.length, 1, "other plugins' rows are kept");
+});
+
+Deno.test("when stage 10 cannot commit, the reply the user saw is kept, marked interrupted", async () => {
+  // A module that ends the turn's transaction under the kernel: everything after it fails.
+  const breaker = definePlugin({
+    manifest: { id: "psyche_breaker", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.persist, async ({ db }) => {
+        await sql`ROLLBACK`.execute(db);
+      });
+    },
+  });
+  await using fake = await startFakeLlm({ scenes: [{ reply: { text: "Here is the plan." } }] });
+  await using host = await mindHost(fake, { plugins: [breaker] });
+  const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Plan it" });
+  const outcome = await handle.done;
+  assert.equal(outcome.status, "failed");
+  assert.equal(outcome.error?.code, "INTERNAL");
+  const turn = await host.kernel.mind.turn(handle.turnId);
+  assert.equal(turn!.status, "failed");
+  assert.equal(turn!.flags.interrupted, true);
+  const window = await host.kernel.mind.conversations!.threadWindow(outcome.threadId, {
+    maxTokens: 10_000,
+  });
+  assert.deepEqual(
+    window.map((message) => [message.role, message.text]),
+    [["user", "Plan it"], ["assistant", "Here is the plan."]],
+  );
+  assert.equal(turn!.replyMessageId, window[1]!.uid);
+  const failed = handle.events.events.find((event) => event.type === "turn.failed");
+  assert.deepEqual(failed && "partial" in failed ? failed.partial : null, true);
+});
+
+Deno.test("the newest event of a type follows commits, is a copy, and is gone with its thread", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const mind = host.kernel.mind;
+  const newest = () => mind.lastEvent("calibration.updated");
+  assert.equal(await newest(), null, "no turn yet");
+  const first = await chat(host, "Hello there");
+  await chat(host, "And one more thing", first.body.thread_id as string);
+  const row = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "calibration.updated").orderBy("at", "desc").orderBy("id", "desc")
+    .limit(1).executeTakeFirstOrThrow();
+  const seen = await newest();
+  assert.deepEqual(seen, JSON.parse(row.data), "the table's newest, noted at commit");
+  seen!.state = "changed by a reader";
+  assert.deepEqual(await newest(), JSON.parse(row.data), "each reader gets its own copy");
+  await mind.forgetThread(first.body.thread_id as string, { actor: "local", derived: true });
+  assert.equal(await newest(), null, "forgetting the thread deleted its events");
+});
+
+Deno.test("a turn's background job waits for a turn that started before the job did", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const mind = host.kernel.mind;
+  const order: string[] = [];
+  host.kernel.bus.subscribe("mind.turn.completed", (event) => {
+    order.push(`turn ${event.data.turnId}`);
+  });
+  host.kernel.bus.subscribe("mind.job", (event) => {
+    if (event.data.status === "running") order.push(`job ${event.data.id}`);
+  });
+  const first = await mind.submit({ userId: "local", role: "admin", text: "Hello there" });
+  const second = await mind.submit({ userId: "local", role: "admin", text: "Another thing" });
+  await Promise.all([first.done, second.done]);
+  await mind.scheduler.idle();
+  const jobs = order.filter((entry) => entry.startsWith("job"));
+  assert.ok(jobs.length >= 2, order.join("; "));
+  assert.deepEqual(
+    order.slice(0, 2),
+    [`turn ${first.turnId}`, `turn ${second.turnId}`],
+    `no job ran between the turns: ${order.join("; ")}`,
+  );
 });
 
 Deno.test("a turn cancelled while queued leaves the queue and never runs", async () => {

@@ -476,3 +476,31 @@ Deno.test("REST loads clear stale slices", () => {
   ]);
   assert.deepEqual(Object.keys(loaded.tools.runs), ["run_1"]);
 });
+
+Deno.test("a listing older than the live messages never reopens an ended run or approval", () => {
+  const live = apply(
+    initialState(),
+    ws("tool.approval_request", approval("apr_1", "run_1") as unknown as Record<string, unknown>),
+    ws("tool.run", { ...toolRun("run_1", "expired", "apr_1") }),
+    ws("tool.run", { ...toolRun("run_3", "running") }),
+  );
+  const loaded = reduce(live, {
+    type: "tools/loaded",
+    runs: [toolRun("run_1", "pending_approval", "apr_1"), toolRun("run_2", "succeeded")],
+    approvals: [approval("apr_1", "run_1")],
+  });
+  assert.equal(loaded.tools.runs["run_1"]!.status, "expired", "the live end stands");
+  assert.equal(loaded.tools.approvals["apr_1"]!.status, "expired");
+  assert.equal(
+    loaded.tools.runs["run_2"]!.status,
+    "succeeded",
+    "what only the listing has is added",
+  );
+  assert.equal(loaded.tools.runs["run_3"]!.status, "running", "a run the listing lacks stays");
+  const moved = reduce(loaded, {
+    type: "tools/loaded",
+    runs: [toolRun("run_3", "succeeded")],
+    approvals: [],
+  });
+  assert.equal(moved.tools.runs["run_3"]!.status, "succeeded", "a newer listing still updates");
+});

@@ -101,6 +101,14 @@ export function initialState(): State {
 }
 
 const HISTORY = 2_000;
+/** Run statuses that are final. */
+const RUN_ENDED: ReadonlySet<string> = new Set([
+  "succeeded",
+  "failed",
+  "denied",
+  "expired",
+  "cancelled",
+]);
 let noticeIds = 0;
 
 function affectPoint(
@@ -416,15 +424,25 @@ export function reduce(state: State, action: Action): State {
           influence: { ...state.chat.influence, [action.turnId]: action.record },
         },
       };
-    case "tools/loaded":
-      return {
-        ...state,
-        tools: {
-          runs: Object.fromEntries(action.runs.map((run) => [run.id, run])),
-          approvals: Object.fromEntries(action.approvals.map((item) => [item.id, item])),
-          stale: false,
-        },
-      };
+    case "tools/loaded": {
+      // A listing can be older than the live messages that arrived while it loaded: a run or an
+      // approval that has ended never goes back to waiting, and one the listing lacks stays.
+      const runs = { ...state.tools.runs };
+      for (const run of action.runs) {
+        const known = runs[run.id];
+        if (!(known && RUN_ENDED.has(known.status) && !RUN_ENDED.has(run.status))) {
+          runs[run.id] = run;
+        }
+      }
+      const approvals = { ...state.tools.approvals };
+      for (const item of action.approvals) {
+        const known = approvals[item.id];
+        if (!(known && known.status !== "pending" && item.status === "pending")) {
+          approvals[item.id] = item;
+        }
+      }
+      return { ...state, tools: { runs, approvals, stale: false } };
+    }
     case "notice":
       return {
         ...state,
