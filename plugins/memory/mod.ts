@@ -181,10 +181,8 @@ function registerMindHooks(
 
   ctx.hooks.on(MIND_HOOKS.fragments, (view) => {
     const items = view.recall?.items ?? [];
-    if (items.length > 0) {
-      inPrompt.set(view.turnId, { uids: items.map((item) => item.memoryId), at: view.now });
-    }
     if (items.length === 0) return [];
+    inPrompt.set(view.turnId, { uids: items.map((item) => item.memoryId), at: view.now });
     const top = items[0];
     const prefetched = items.filter((item) => item.source === "prefetch").length;
     return [{
