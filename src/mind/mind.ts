@@ -244,8 +244,6 @@ interface QueuedTurn {
     events: MindEventInput[];
     failures: HookFailure[];
     stageTimes: Array<{ name: string; durationMs: number }>;
-    /** The reply text the user has been shown so far. */
-    shownText: string;
     /** Set once stage 10 committed: the reply is stored. */
     stored: boolean;
   };
@@ -1178,7 +1176,6 @@ export function createMind(options: CreateMindOptions): Mind {
           roundText += event.delta;
           if (shown) {
             text += shown;
-            turn.progress.shownText = text;
             emit({ type: "chat.token", turnId: handle.turnId, delta: shown, part: "text" });
           }
         } else if (event.type === "tool_call") {
@@ -1258,7 +1255,6 @@ export function createMind(options: CreateMindOptions): Mind {
       emit({ type: "chat.token", turnId: handle.turnId, delta: rest, part: "text" });
     }
     text = stripConfidenceTags(text);
-    turn.progress.shownText = text;
 
     const cancelled = controller.signal.aborted && !stopping;
     if (failure && !(cancelled && failure.partial)) {
@@ -1283,7 +1279,6 @@ export function createMind(options: CreateMindOptions): Mind {
       const note =
         `(I reached the limit of ${toolConfig.maxRoundsPerTurn} tool rounds for one reply.)`;
       text += `${text ? "\n\n" : ""}${note}`;
-      turn.progress.shownText = text;
       emit({ type: "chat.token", turnId: handle.turnId, delta: `\n\n${note}`, part: "text" });
     }
     if (toolErrors.length > 0) {
@@ -1323,7 +1318,6 @@ export function createMind(options: CreateMindOptions): Mind {
       controller.signal,
     );
     if (caveat) {
-      turn.progress.shownText = `${text}\n\n${caveat}`;
       emit({ type: "chat.token", turnId: handle.turnId, delta: `\n\n${caveat}`, part: "caveat" });
     }
 
@@ -1692,7 +1686,10 @@ export function createMind(options: CreateMindOptions): Mind {
         await runTurn(turn);
       } catch (error) {
         log.error("a turn failed unexpectedly", { turn: turn.handle.turnId, error });
-        const { shownText, stored } = turn.progress;
+        // What the user was shown: the streamed tokens.
+        const shownText = turn.handle.events.events
+          .flatMap((event) => event.type === "chat.token" ? [event.delta] : []).join("");
+        const { stored } = turn.progress;
         // The reply a user was shown is kept, marked interrupted, unless stage 10 stored it.
         const partial = shownText !== "" && !stored;
         const failure = { code: "INTERNAL", message: "The turn failed", partial };
@@ -1899,7 +1896,6 @@ export function createMind(options: CreateMindOptions): Mind {
             events: [],
             failures: [],
             stageTimes: [],
-            shownText: "",
             stored: false,
           },
           started: false,

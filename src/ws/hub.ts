@@ -88,8 +88,16 @@ export interface Hub {
   receive(connection: HubConnection, frame: string | ArrayBuffer | Blob): Promise<void>;
   /** The socket closed; its session waits `resumeWindowSeconds` for a resume. */
   closed(connection: HubConnection): void;
-  /** Sends `type` to every session subscribed to one of `topics` (data serialised once). */
-  publish(topics: readonly Topic[], type: string, data: unknown, audience?: Audience): void;
+  /**
+   * Sends `type` to every session subscribed to one of `topics` (data serialised once). A
+   * function as `data` builds it, only when some session receives it.
+   */
+  publish(
+    topics: readonly Topic[],
+    type: string,
+    data: unknown | (() => unknown),
+    audience?: Audience,
+  ): void;
   /** A new state version: `state.delta` to the `state` subscribers. */
   stateDelta(delta: { baseVersion: number; version: number; patch: unknown; cause: string }): void;
   /** Closes the sockets a revocation covers with `code` and drops their sessions (no resume). */
@@ -552,7 +560,7 @@ export function createHub(options: HubOptions): Hub {
           const named = topics.some((name) => name.startsWith("chat:") && session.topics.has(name));
           if (!(session.user.role === "admin" && named)) continue;
         }
-        json ??= JSON.stringify(data);
+        json ??= JSON.stringify(typeof data === "function" ? data() : data);
         deliver(session, type, json);
       }
     },

@@ -108,3 +108,17 @@ Deno.test("a detached session keeps only its last replayMessages and is gone aft
   await clock.tick(60_000);
   assert.equal(hub.stats().sessions, 0);
 });
+
+Deno.test("a payload given as a function is built once, and only when a session receives it", async () => {
+  const { hub, socket } = await hubWithClient();
+  let built = 0;
+  const payload = () => {
+    built++;
+    return { code: "LAZY" };
+  };
+  hub.publish(["chat:thr_nobody"], "notice", payload);
+  assert.equal(built, 0, "no session takes that topic");
+  hub.publish(["notices"], "notice", payload);
+  assert.equal(built, 1);
+  assert.deepEqual(socket.sent.at(-1)!.data, { code: "LAZY" });
+});

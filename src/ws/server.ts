@@ -244,10 +244,8 @@ export function createWsServer(options: WsServerOptions): WsServer {
         }, audience);
         return;
       case "turn.influence":
-        // Rewriting the whole record costs: only when some socket may receive it.
-        if (hub.stats().sessions > 0) {
-          hub.publish(topics, "turn.influence", toSnakeCase(event.record), audience);
-        }
+        // Rewriting the whole record costs: built only when a session receives it.
+        hub.publish(topics, "turn.influence", () => toSnakeCase(event.record), audience);
         return;
     }
   }

@@ -132,6 +132,9 @@ Deno.test("a turn counts the memories it recalled when it commits; a search thro
   assert.equal(turn?.status, "completed");
   await memory.recall({ text: "ferry island pier", ownerUserId: "local" });
   assert.equal((await stats()).recall_count, 2);
+  // What the memory browser shows (GET /api/memories/{id}).
+  const shown = await (await host.request(`/api/memories/${uid}`)).json();
+  assert.equal(shown.recall_count, 2);
   // A turn whose reply fails still counts what its prompt held.
   fake.sceneFirst({ match: { purpose: "reply" }, fault: { status: 401 } });
   const failed = await chat(host, "Which pier does the island ferry use?");
