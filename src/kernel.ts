@@ -650,7 +650,8 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       if (event.data.status === "skipped" && event.data.reason === "budget") {
         metrics.budgetExhausted(event.data.module);
       }
-      void refresh();
+      // A turn's own job changes are read when it ends.
+      if (turnsRunning === 0) refreshSoon();
     });
     return { refresh };
   }
@@ -792,6 +793,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         mind,
         hooks,
         store: options.store,
+        ledger: llm.ledger,
         clock: options.clock,
         log: log.child("commands"),
         signal: host.signal,
@@ -835,6 +837,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         await externalPlugins.stop();
         await tools.stop();
         await host.stop();
+        // The last calls' rows, noted but not yet written.
+        await llm.ledger.flush().catch((error) =>
+          log.error("writing the ledger failed", { error })
+        );
         await closeAll();
       })();
       return stopped;

@@ -274,6 +274,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     clock,
     retentionDays: config.ledger.retentionDays,
     onRecord: options.onCall,
+    onWriteError: (error, rows) => log.error("could not write ledger rows", { error, rows }),
   });
   const price = createPricer(options.prices, log);
   const runtimes = new Map<string, ProviderRuntime>();

@@ -1,4 +1,4 @@
-import type { Clock } from "../clock.ts";
+import { type Clock, nextTask } from "../clock.ts";
 import type { Store } from "../store/store.ts";
 import type { MindLedgerTable } from "../store/schema.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -52,8 +52,15 @@ export interface LedgerQuery {
 
 /** The one ledger of language model calls. */
 export interface Ledger {
-  /** Writes one row. */
+  /**
+   * Notes one row. Rows are written together in a later task, so a reply is not held up by
+   * its ledger write; every read here writes them first (see {@link Ledger.flush}).
+   */
   record(row: LedgerEntry): Promise<void>;
+  /** Writes the rows noted so far; a reader of `mind_ledger` outside this API calls it first. */
+  flush(): Promise<void>;
+  /** Tokens (in + out) of one background job's rows. */
+  jobTokens(jobId: string): Promise<number>;
   /** Sets a row's status to `parse_failed` (completeJson after its repair attempt). */
   markParseFailed(id: string): Promise<void>;
   /** Rows newest first, with the cursor of the next page. */
@@ -71,6 +78,8 @@ export interface Ledger {
 }
 
 const DAY_MS = 86_400_000;
+/** Ledger rows per INSERT (26 parameters each, well under SQLite's limit). */
+const ROWS_PER_INSERT = 100;
 /** How long daily totals are kept. */
 export const DAILY_RETENTION_DAYS = 730;
 
@@ -138,21 +147,65 @@ export function createLedger(
     retentionDays: number;
     /** Sees every recorded row (metrics). */
     onRecord?: ((row: LedgerEntry) => void) | undefined;
+    /** Told when noted rows could not be written. */
+    onWriteError?: ((error: unknown, rows: number) => void) | undefined;
   },
 ): Ledger {
   const { db } = options.store;
+  let noted: LedgerEntry[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  let scheduled = false;
+
+  /** Writes the noted rows, after any write already under way. */
+  function flush(): Promise<void> {
+    if (noted.length === 0) return writing;
+    const rows = noted;
+    noted = [];
+    writing = writing.then(async () => {
+      try {
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+          await db.insertInto("mind_ledger").values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+        }
+      } catch (error) {
+        options.onWriteError?.(error, rows.length);
+        return;
+      }
+      for (const row of rows) options.onRecord?.(row);
+    });
+    return writing;
+  }
+
   return {
-    async record(row) {
-      await db.insertInto("mind_ledger").values(row).execute();
-      options.onRecord?.(row);
+    record(row) {
+      noted.push(row);
+      if (!scheduled) {
+        scheduled = true;
+        void nextTask().then(() => {
+          scheduled = false;
+          return flush();
+        });
+      }
+      return Promise.resolve();
+    },
+
+    flush,
+
+    async jobTokens(jobId) {
+      await flush();
+      const row = await db.selectFrom("mind_ledger")
+        .select((eb) => eb.fn.sum<number>(eb("tokens_in", "+", eb.ref("tokens_out"))).as("tokens"))
+        .where("job_id", "=", jobId).executeTakeFirstOrThrow();
+      return Number(row.tokens ?? 0);
     },
 
     async markParseFailed(id) {
+      await flush();
       await db.updateTable("mind_ledger").set({ status: "parse_failed" }).where("id", "=", id)
         .execute();
     },
 
     async list(query) {
+      await flush();
       let select = db.selectFrom("mind_ledger").selectAll().orderBy("id", "desc")
         .limit(query.limit + 1);
       if (query.module !== undefined) select = select.where("module", "=", query.module);
@@ -169,6 +222,7 @@ export function createLedger(
     },
 
     async summary({ since, until, groupBy }) {
+      await flush();
       const rows = await db.selectFrom("mind_ledger")
         .select((eb) => [
           eb.ref(groupBy).as("key"),
@@ -219,6 +273,7 @@ export function createLedger(
     },
 
     async usage(module, sinceMs) {
+      await flush();
       const row = await db.selectFrom("mind_ledger")
         .select((eb) => [
           eb.fn.countAll<number>().as("calls"),
@@ -236,6 +291,7 @@ export function createLedger(
     },
 
     async turnTokens(module, turnId) {
+      await flush();
       const row = await db.selectFrom("mind_ledger")
         .select((eb) => eb.fn.sum<number>(eb("tokens_in", "+", eb.ref("tokens_out"))).as("tokens"))
         .where("module", "=", module).where("turn_id", "=", turnId).executeTakeFirstOrThrow();
@@ -243,6 +299,7 @@ export function createLedger(
     },
 
     async tokensSince(sinceMs, except) {
+      await flush();
       let query = db.selectFrom("mind_ledger")
         .select((eb) => eb.fn.sum<number>(eb("tokens_in", "+", eb.ref("tokens_out"))).as("tokens"))
         .where("at", ">=", sinceMs);
@@ -252,6 +309,7 @@ export function createLedger(
     },
 
     async compact() {
+      await flush();
       const now = options.clock.now();
       // Whole days only, so a day's total is never split between the tables.
       const cutoff = Date.parse(dayOf(now - options.retentionDays * DAY_MS));

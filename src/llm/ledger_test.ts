@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createTestHost } from "../testing/test_host.ts";
-import { callCost, type LedgerEntry } from "./ledger.ts";
+import { callCost, createLedger, type LedgerEntry } from "./ledger.ts";
 
 const DAY = 86_400_000;
 
@@ -105,4 +105,57 @@ Deno.test("usage sums one module since a time", async () => {
     tokensOut: 0,
     costUsd: 0,
   });
+});
+
+Deno.test("a noted row is written in a later task, all in one go; every read writes it first", async () => {
+  await using host = await createTestHost();
+  const { ledger } = host.kernel.llm;
+  const { db } = host.kernel.store;
+  const count = async () =>
+    Number(
+      (await db.selectFrom("mind_ledger").select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow()).n,
+    );
+  const now = host.clock.now();
+  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC1", now, { job_id: "job_1" }));
+  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC2", now, { job_id: "job_1" }));
+  // Not written yet: the caller (a reply's stream) did not wait for the write.
+  assert.equal(await count(), 0);
+  // A read through the ledger writes the noted rows first.
+  assert.equal(await ledger.jobTokens("job_1"), 220);
+  assert.equal(await count(), 2);
+  // Left alone, a noted row is written in the next task.
+  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC3", now));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await ledger.flush();
+  assert.equal(await count(), 3);
+  assert.deepEqual((await ledger.list({ limit: 10 })).items.map((item) => item.id), [
+    "llm_01AAAAAAAAAAAAAAAAAAAAAAC3",
+    "llm_01AAAAAAAAAAAAAAAAAAAAAAC2",
+    "llm_01AAAAAAAAAAAAAAAAAAAAAAC1",
+  ]);
+});
+
+Deno.test("rows that cannot be written are reported, and the ledger goes on", async () => {
+  await using host = await createTestHost();
+  const failures: number[] = [];
+  const recorded: string[] = [];
+  const ledger = createLedger({
+    store: host.kernel.store,
+    clock: host.clock,
+    retentionDays: 90,
+    onRecord: (entry) => recorded.push(entry.id),
+    onWriteError: (_error, rows) => failures.push(rows),
+  });
+  const now = host.clock.now();
+  // The same id twice: the INSERT fails on its primary key.
+  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD1", now));
+  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD1", now));
+  await ledger.flush();
+  assert.deepEqual(failures, [2]);
+  assert.deepEqual(recorded, []);
+  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD2", now));
+  await ledger.flush();
+  assert.deepEqual(recorded, ["llm_01AAAAAAAAAAAAAAAAAAAAAAD2"]);
+  assert.equal((await ledger.list({ limit: 10 })).items.length, 1);
 });

@@ -8,6 +8,7 @@
  */
 import { ROLE_RANK } from "../http/validate.ts";
 import type { Clock } from "../clock.ts";
+import type { Ledger } from "../llm/ledger.ts";
 import type { Store } from "../store/store.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -137,6 +138,8 @@ export function createCommandDispatcher(
     mind: Mind;
     hooks: HookRegistry;
     store: Store;
+    /** The ledger, written out before an export reads it. */
+    ledger: Pick<Ledger, "flush">;
     clock: Clock;
     log: Logger;
     signal: AbortSignal;
@@ -371,6 +374,7 @@ export function createCommandDispatcher(
       if (value) exported[entry.plugin] = value;
     }
     if (scope === "mind") {
+      await options.ledger.flush();
       exported.mind = {
         profile: mind.profile.id,
         identity: mind.profile.identity,

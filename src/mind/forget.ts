@@ -11,6 +11,7 @@
  * @module
  */
 import type { EventBus } from "../bus.ts";
+import type { Ledger } from "../llm/ledger.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
 import type { UserDeletingEvent } from "../security/auth.ts";
 import type { Store } from "../store/store.ts";
@@ -54,6 +55,8 @@ export interface Forgetter {
 /** Options for {@link createForgetter}. */
 export interface ForgetterOptions {
   store: Store;
+  /** The ledger, written out before a thread's turns are unset in it. */
+  ledger: Pick<Ledger, "flush">;
   hooks: HookRegistry;
   scheduler: Scheduler;
   signal: AbortSignal;
@@ -85,6 +88,7 @@ export function createForgetter(options: ForgetterOptions): Forgetter {
 
   /** The mind's rows of the thread; ledger rows stay with their turn unset (mind.md §15). */
   async function deleteMindRows(threadId: string): Promise<number> {
+    await options.ledger.flush();
     return await store.transaction(async (trx) => {
       const turns = await trx.selectFrom("mind_turns").select("id")
         .where("thread_id", "=", threadId).execute();

@@ -7,7 +7,7 @@
  * @module
  */
 import type { EventBus } from "../bus.ts";
-import { type Clock, type TimerHandle, withTimeout } from "../clock.ts";
+import { type Clock, nextTask, type TimerHandle, withTimeout } from "../clock.ts";
 import { sql } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
@@ -484,6 +484,8 @@ export function createMind(options: CreateMindOptions): Mind {
   let reserved = 0;
   let active: QueuedTurn | undefined;
   let processing: Promise<void> | undefined;
+  /** The work a completed turn does after its reply (stage times, job rows). */
+  let afterReply: Promise<void> = Promise.resolve();
   const live = new Map<string, TurnHandle>();
 
   const scheduler = createScheduler({
@@ -492,6 +494,7 @@ export function createMind(options: CreateMindOptions): Mind {
     ids,
     log: log.child("scheduler"),
     governor,
+    ledger: llm.ledger,
     llmFor: (module) => llm.forModule(module),
     state: () => pluginStates("mind", {}),
     messages: async (threadId, maxMessages) => {
@@ -1482,8 +1485,8 @@ export function createMind(options: CreateMindOptions): Mind {
     });
     emit({ type: "turn.influence", turnId: handle.turnId, record });
     stageTimes.push({ name: "emit", durationMs: clock.now() - stageStart });
-    await store.db.updateTable("mind_turns").set({ stages: JSON.stringify(stageTimes) })
-      .where("id", "=", handle.turnId).execute();
+    // The reply goes out first; the stage times and the job rows are written in a later task.
+    const release = scheduler.hold();
     turn.resolve({
       turnId: handle.turnId,
       threadId: input.threadId,
@@ -1495,7 +1498,17 @@ export function createMind(options: CreateMindOptions): Mind {
       usage,
       state: stateAfter,
     });
-    for (const job of queuedJobs) await scheduler.enqueue(job);
+    afterReply = (async () => {
+      try {
+        await nextTask();
+        await store.db.updateTable("mind_turns").set({ stages: JSON.stringify(stageTimes) })
+          .where("id", "=", handle.turnId).execute();
+        for (const job of queuedJobs) await scheduler.enqueue(job);
+      } finally {
+        release();
+      }
+    })();
+    await afterReply;
   }
 
   async function finishFailed(turn: QueuedTurn, facts: {
@@ -1644,6 +1657,7 @@ export function createMind(options: CreateMindOptions): Mind {
 
   const forgetting = createForgetter({
     store,
+    ledger: llm.ledger,
     hooks: options.hooks,
     scheduler,
     signal: options.signal,
@@ -1977,6 +1991,8 @@ export function createMind(options: CreateMindOptions): Mind {
     },
 
     async turn(turnId) {
+      // The last turn's stage times are written just after its reply.
+      await afterReply.catch(() => {});
       const row = await store.db.selectFrom("mind_turns").selectAll().where("id", "=", turnId)
         .executeTakeFirst();
       if (!row) return null;

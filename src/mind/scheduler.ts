@@ -9,6 +9,7 @@
 import { type Clock, isoTime, nextTask } from "../clock.ts";
 import type { IdFactory } from "../ids.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
+import type { Ledger } from "../llm/ledger.ts";
 import { LlmError } from "../llm/errors.ts";
 import type { ChatRequest } from "../llm/types.ts";
 import type { Store } from "../store/store.ts";
@@ -83,6 +84,8 @@ export interface SchedulerOptions {
   ids: IdFactory;
   log: Logger;
   governor: Governor;
+  /** The ledger: a job's tokens. */
+  ledger: Pick<Ledger, "jobTokens">;
   /** The gateway view of a module. */
   llmFor(module: string): ModuleLlm;
   /** The mind-scope state for jobs. */
@@ -105,7 +108,12 @@ export interface Scheduler {
   enqueue(job: BackgroundJob): Promise<string>;
   /** True while a turn runs stages 2–12: queued jobs wait. */
   setTurnActive(active: boolean): void;
-  /** Resolves when nothing is queued or running (tests, shutdown). */
+  /**
+   * Announces jobs still to be queued (a turn queues its jobs after its reply has gone out):
+   * `idle()` waits until the returned release is called.
+   */
+  hold(): () => void;
+  /** Resolves when nothing is queued, running or held (tests, shutdown). */
   idle(): Promise<void>;
   /** Jobs queued or running now. */
   readonly pending: number;
@@ -143,6 +151,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let running: Promise<void> | undefined;
   let stopped = false;
   let idleWaiters: Array<() => void> = [];
+  let holds = 0;
   const finished = new Map<string, JobRecord>();
   const jobWaiters = new Map<string, Array<(record: JobRecord) => void>>();
 
@@ -188,7 +197,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   function notifyIdle() {
-    if (queue.length > 0 || running) return;
+    if (queue.length > 0 || running || holds > 0) return;
     for (const resolve of idleWaiters) resolve();
     idleWaiters = [];
   }
@@ -264,11 +273,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (result) await options.onResult(queued.job, done, result);
   }
 
-  async function tokensOf(jobId: string): Promise<number> {
-    const row = await store.db.selectFrom("mind_ledger")
-      .select((eb) => eb.fn.sum<number>(eb("tokens_in", "+", eb.ref("tokens_out"))).as("tokens"))
-      .where("job_id", "=", jobId).executeTakeFirstOrThrow();
-    return Number(row.tokens ?? 0);
+  function tokensOf(jobId: string): Promise<number> {
+    return options.ledger.jobTokens(jobId);
   }
 
   function pump() {
@@ -329,8 +335,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       turnActive = active;
       if (!active) pump();
     },
+    hold() {
+      holds++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        holds--;
+        notifyIdle();
+      };
+    },
     idle() {
-      if (queue.length === 0 && !running) return Promise.resolve();
+      if (queue.length === 0 && !running && holds === 0) return Promise.resolve();
       const { promise, resolve } = Promise.withResolvers<void>();
       idleWaiters.push(resolve);
       return promise;

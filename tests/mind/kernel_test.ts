@@ -9,6 +9,21 @@ import { makeTestDir } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost, replyRequests } from "./helpers.ts";
 
+Deno.test("a turn's jobs are queued just after its reply; the scheduler is not idle before they are", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const mind = host.kernel.mind;
+  const handle = await mind.submit({ userId: "local", role: "admin", text: "Hello there" });
+  assert.equal((await handle.done).status, "completed");
+  // The reply is out; its forecast job is queued in a later task, and idle() waits for it.
+  await mind.scheduler.idle();
+  const jobs = await host.kernel.store.db.selectFrom("mind_jobs").select(["kind", "status"])
+    .where("turn_id", "=", handle.turnId).execute();
+  assert.deepEqual(jobs.map((job) => ({ ...job })), [{ kind: "forecast", status: "done" }]);
+  // The stored turn has all twelve stage times, written after the reply.
+  assert.equal((await mind.turn(handle.turnId))!.stages.length, 12);
+});
+
 Deno.test("stages run in order; the ledger holds one reply call when the turn completes", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
