@@ -216,7 +216,7 @@ export type { AffectSnapshot, AppliedImpulse, Impulse } from "./mind/affect.ts";
 export { type Appraisal, type Feedback, type Intent, INTENTS } from "./mind/appraisal.ts";
 export type { Profile } from "./mind/profile.ts";
 export type { HookHandlerEntry } from "./plugin/hooks.ts";
-export { type PluginState, pluginState } from "./mind/plugin_state.ts";
+export { forgetPluginStateCache, type PluginState, pluginState } from "./mind/plugin_state.ts";
 export {
   clamp,
   cosine,

@@ -184,15 +184,16 @@ export function createConversations(options: ConversationsOptions): Conversation
     async addMessage(input, within) {
       const tokenCount = input.tokenCount ?? estimateTokens(input.text);
       const write = async (trx: WithinTransaction["db"]) => {
-        const thread = await trx.selectFrom("threads").select(["id", "created_by"])
-          .where("id", "=", input.threadId).executeTakeFirst();
+        // The thread and its last seq in one statement (two messages per turn come this way).
+        const thread = await trx.selectFrom("threads").select((eb) => [
+          "created_by",
+          eb.selectFrom("memory_messages").select((inner) => inner.fn.max("seq").as("seq"))
+            .where("thread_id", "=", input.threadId).as("last_seq"),
+        ]).where("id", "=", input.threadId).executeTakeFirst();
         if (!thread) {
           throw memoryError("NOT_FOUND", { field: "thread_id", message: "No such thread" });
         }
-        const last = await trx.selectFrom("memory_messages")
-          .select((eb) => eb.fn.max("seq").as("seq"))
-          .where("thread_id", "=", input.threadId).executeTakeFirst();
-        const seq = Number(last?.seq ?? 0) + 1;
+        const seq = Number(thread.last_seq ?? 0) + 1;
         if (input.text.trim().length > MAX_MESSAGE_CHARS) {
           throw memoryError("TEXT_TOO_LONG", { field: "text" });
         }

@@ -2,6 +2,7 @@ import {
   AppError,
   type Clock,
   contentHash,
+  forgetPluginStateCache,
   type Logger,
   type MemoryKind,
   type Store,
@@ -465,6 +466,8 @@ export function createTransfer(options: TransferOptions): Transfer {
           if (stored.length > 0) options.onImported?.(stored);
         }
       }
+      // Imported `kv` rows are not what the plugins' state kept in memory.
+      forgetPluginStateCache(store);
       // Imported vectors join the index by reloading it; the others are queued.
       if (withVectors > 0) await vectors.load(new AbortController().signal);
       if (report.imported > withVectors) vectors.wake();

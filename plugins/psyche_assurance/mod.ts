@@ -542,6 +542,8 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           args_hash: concern.argsHash ?? null,
         }).execute();
       }
+      // Only an opened concern can take the thread past its limit.
+      if (entry.concerns.length === 0) return;
       const open = await trx.selectFrom("psyche_assurance_concerns").select("id")
         .where("thread_id", "=", view.threadId).where("status", "=", "open")
         .orderBy("opened_at", "desc").orderBy("id", "desc").execute();

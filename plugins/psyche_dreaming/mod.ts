@@ -27,6 +27,7 @@ import {
   readQuery,
   type RecalledMemory,
   requireRole,
+  type Store,
   threadReader,
   type TurnView,
 } from "@synth/kernel";
@@ -172,6 +173,11 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
       /** Prefetched memories per set and item index (rebuilt lazily after a restart). */
       const prefetch = new BoundedMap<string, Map<number, RecalledMemory[]>>(256);
       const resolutions = new BoundedMap<string, TurnResolution>(64);
+      /**
+       * What stage 3 found out about a set, written with the turn in stage 10 (its
+       * transaction), or when the turn fails or is cancelled: never a commit of its own.
+       */
+      const setWrites = new BoundedMap<string, (db: Store["db"]) => Promise<void>>(64);
 
       ctx.hooks.on(MIND_HOOKS.resolve, async (view) => {
         const events: MindEventInput[] = [];
@@ -188,8 +194,10 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         if (!set) return { events: [{ type: "forecast.none", data: {} }] };
         const now = ctx.clock.now();
         if (set.status === "parse_failed") {
-          await db.updateTable("psyche_dreaming_sets").set({ seen_by_turn_id: view.turnId })
-            .where("id", "=", set.id).execute();
+          setWrites.set(view.turnId, async (db) => {
+            await db.updateTable("psyche_dreaming_sets").set({ seen_by_turn_id: view.turnId })
+              .where("id", "=", set.id).execute();
+          });
           return { events: [{ type: "forecast.parse_failed_seen", data: { set_id: set.id } }] };
         }
         const current = embedder();
@@ -198,11 +206,13 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           set.embedder_id !== current.id
         ) {
           const reason = set.embedder_id !== current.id ? "the embedder changed" : "too old";
-          await db.updateTable("psyche_dreaming_sets").set({
-            status: "expired",
-            seen_by_turn_id: view.turnId,
-            error: reason,
-          }).where("id", "=", set.id).execute();
+          setWrites.set(view.turnId, async (db) => {
+            await db.updateTable("psyche_dreaming_sets").set({
+              status: "expired",
+              seen_by_turn_id: view.turnId,
+              error: reason,
+            }).where("id", "=", set.id).execute();
+          });
           return { events: [{ type: "forecast.expired", data: { set_id: set.id, reason } }] };
         }
         const rows = await db.selectFrom("psyche_dreaming_items").selectAll().where(
@@ -227,15 +237,15 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           best: result.best,
           intentHit: result.intentHit,
         };
-        await ctx.db.transaction(async (trx) => {
-          await trx.updateTable("psyche_dreaming_sets").set({
+        setWrites.set(view.turnId, async (db) => {
+          await db.updateTable("psyche_dreaming_sets").set({
             status: "resolved",
             resolution: JSON.stringify(resolution),
             resolved_at: now,
             seen_by_turn_id: view.turnId,
           }).where("id", "=", set.id).execute();
           for (const [index, item] of items.entries()) {
-            await trx.updateTable("psyche_dreaming_items").set({ sim: item.sim })
+            await db.updateTable("psyche_dreaming_items").set({ sim: item.sim })
               .where("set_id", "=", set.id).where("idx", "=", index).execute();
           }
         });
@@ -311,8 +321,23 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         }];
       });
 
-      ctx.hooks.on(MIND_HOOKS.persist, ({ view }) => {
+      ctx.hooks.on(MIND_HOOKS.persist, async ({ view, db }) => {
         resolutions.delete(view.turnId);
+        const write = setWrites.get(view.turnId);
+        setWrites.delete(view.turnId);
+        await write?.(db);
+      });
+      // A turn that ends without stage 10 still saw its set: the next turn must not resolve it again.
+      ctx.bus.subscribe("mind.turn.event", async (event) => {
+        const { type, turnId } = event.data.event as { type: string; turnId: string };
+        if (type !== "turn.failed" && type !== "turn.cancelled") return;
+        resolutions.delete(turnId);
+        const write = setWrites.get(turnId);
+        if (!write) return;
+        setWrites.delete(turnId);
+        await ctx.db.transaction(write).catch((error) =>
+          ctx.log.warn("recording a seen forecast failed", { error })
+        );
       });
 
       ctx.hooks.on(MIND_HOOKS.background, (view) => [forecastJob(ctx, view)]);

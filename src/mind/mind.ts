@@ -8,7 +8,7 @@
  */
 import type { EventBus } from "../bus.ts";
 import { type Clock, nextTask, type TimerHandle, withTimeout } from "../clock.ts";
-import { sql } from "kysely";
+import { sql, type Updateable } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
 import type { KernelLlm } from "../llm/gateway.ts";
@@ -16,6 +16,7 @@ import type { ChatEvent, ChatMessage, ToolCall, ToolSpec } from "../llm/types.ts
 import type { ToolResult } from "../tools/types.ts";
 import { toolArgsHash } from "../tools/args.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
+import type { MindTurnsTable } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import {
@@ -48,6 +49,7 @@ import {
   type WithinTransaction,
 } from "./hooks.ts";
 import type { InfluenceRecord } from "./influence.ts";
+import { forgetPluginStateCache } from "./plugin_state.ts";
 import type { Profile } from "./profile.ts";
 import { assembleSystem, estimateTokens, historyMessages } from "./prompt.ts";
 import { createHookRunner, type HookFailure } from "./runner.ts";
@@ -718,7 +720,11 @@ export function createMind(options: CreateMindOptions): Mind {
     const afterCommit: Array<() => void> = [];
     const result = await store.transaction((db) =>
       fn({ db, afterCommit: (work) => afterCommit.push(work) })
-    );
+    ).catch((error) => {
+      // Plugin state written in the rolled-back transaction is not what the database holds.
+      forgetPluginStateCache(store);
+      throw error;
+    });
     for (const work of afterCommit) {
       // The rows are committed: a failure here must not undo the turn.
       try {
@@ -915,11 +921,11 @@ export function createMind(options: CreateMindOptions): Mind {
         turnId: handle.turnId,
         authorId: input.userId,
       }, within);
-      await within.db.updateTable("mind_turns").set({
+      await saveTurnRow(within.db, turn, {
         status: "running",
         started_at: startedAt,
         user_message_id: message.uid,
-      }).where("id", "=", handle.turnId).execute();
+      });
       return message;
     });
     handle.userMessageId = userMessage.uid;
@@ -1409,6 +1415,7 @@ export function createMind(options: CreateMindOptions): Mind {
         } catch (error) {
           await sql`ROLLBACK TO SAVEPOINT plugin_persist`.execute(trx);
           await sql`RELEASE SAVEPOINT plugin_persist`.execute(trx);
+          forgetPluginStateCache(store);
           const message = error instanceof Error ? error.message : String(error);
           failures.push({ plugin: entry.plugin, hook: MIND_HOOKS.persist.name, message });
           log.warn("a mind hook failed; its rows are dropped", {
@@ -1620,7 +1627,7 @@ export function createMind(options: CreateMindOptions): Mind {
     const { handle, input } = turn;
     const stateAfter = snapshot(current(), profile);
     const stored = await store.transaction(async (trx) => {
-      await trx.updateTable("mind_turns").set({
+      await saveTurnRow(trx, turn, {
         status,
         finished_at: clock.now(),
         reply_message_id: facts.messageId,
@@ -1630,7 +1637,7 @@ export function createMind(options: CreateMindOptions): Mind {
         state_after: JSON.stringify(stateAfter),
         usage: facts.usage ? JSON.stringify(facts.usage) : null,
         stages: JSON.stringify(facts.stageTimes),
-      }).where("id", "=", handle.turnId).execute();
+      });
       return await insertEvents(
         trx,
         [
@@ -1644,6 +1651,28 @@ export function createMind(options: CreateMindOptions): Mind {
     });
     noteCommitted(stored);
     await saveState();
+  }
+
+  /**
+   * Writes a turn's row: an update once it exists, else an insert (a turn that started at once
+   * has no queued row; stage 1, or the end of a turn that failed before it, writes the first).
+   */
+  async function saveTurnRow(
+    db: Store["db"],
+    turn: QueuedTurn,
+    fields:
+      & Omit<Updateable<MindTurnsTable>, "id" | "seq" | "thread_id" | "user_id" | "received_at">
+      & { status: MindTurnsTable["status"] },
+  ) {
+    const { handle, input } = turn;
+    await db.insertInto("mind_turns").values({
+      id: handle.turnId,
+      seq: handle.seq,
+      thread_id: input.threadId,
+      user_id: input.userId,
+      received_at: turn.receivedAt,
+      ...fields,
+    }).onConflict((conflict) => conflict.column("id").doUpdateSet(fields)).execute();
   }
 
   /** Cancels the thread's queued and running turns and waits until they have ended. */
@@ -1876,14 +1905,19 @@ export function createMind(options: CreateMindOptions): Mind {
         activity();
         const turnId = ids.next("turn");
         const turnSeq = ++seq;
-        await store.db.insertInto("mind_turns").values({
-          id: turnId,
-          seq: turnSeq,
-          thread_id: threadId,
-          user_id: input.userId,
-          status: "queued",
-          received_at: receivedAt,
-        }).execute();
+        // A turn that waits behind others is recorded as queued now. One that starts at once
+        // (no await until processQueue below) is recorded by stage 1's transaction.
+        const waits = processing !== undefined || queue.length > 0;
+        if (waits) {
+          await store.db.insertInto("mind_turns").values({
+            id: turnId,
+            seq: turnSeq,
+            thread_id: threadId,
+            user_id: input.userId,
+            status: "queued",
+            received_at: receivedAt,
+          }).execute();
+        }
         const controller = new AbortController();
         const { promise, resolve } = Promise.withResolvers<TurnOutcome>();
         const position = queue.length + (active ? 1 : 0);

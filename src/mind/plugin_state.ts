@@ -6,6 +6,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
+import { BoundedMap } from "../bounded_map.ts";
 import type { Store } from "../store/store.ts";
 
 /** The database handle: the store's, or the open transaction inside `mind.persist`. */
@@ -23,13 +24,47 @@ export interface PluginState {
   list<T>(prefix: string): Promise<Array<{ key: string; value: T }>>;
 }
 
-/** The state of `namespace` (the plugin id). */
+/** Keys whose values (JSON, or null when absent) each store keeps in memory. */
+const CACHED_KEYS = 4_096;
+const caches = new WeakMap<Store, BoundedMap<string, string | null>>();
+
+function cacheOf(store: Store): BoundedMap<string, string | null> {
+  let cache = caches.get(store);
+  if (!cache) {
+    cache = new BoundedMap(CACHED_KEYS);
+    caches.set(store, cache);
+  }
+  return cache;
+}
+
+/**
+ * Forgets the plugin state kept in memory: call it when a write made through
+ * {@link pluginState} was rolled back (a failed `mind.persist`), or when rows
+ * of `kv` changed another way (an import).
+ */
+export function forgetPluginStateCache(store: Store): void {
+  caches.get(store)?.clear();
+}
+
+/**
+ * The state of `namespace` (the plugin id). Values are kept in memory once
+ * read or written: turns read the same few keys every time. A rolled-back
+ * write must be followed by {@link forgetPluginStateCache}.
+ */
 export function pluginState(store: Store, clock: Clock, namespace: string): PluginState {
+  const cache = cacheOf(store);
+  const cacheKey = (key: string) => `${namespace}\u0000${key}`;
   return {
     async get<T>(key: string, db: Db = store.db) {
-      const row = await db.selectFrom("kv").select("value").where("namespace", "=", namespace)
-        .where("key", "=", key).executeTakeFirst();
-      return row ? JSON.parse(row.value) as T : undefined;
+      let value = cache.get(cacheKey(key));
+      if (value === undefined) {
+        const row = await db.selectFrom("kv").select("value").where("namespace", "=", namespace)
+          .where("key", "=", key).executeTakeFirst();
+        value = row?.value ?? null;
+        cache.set(cacheKey(key), value);
+      }
+      // Parsed for each reader: callers may change what they get.
+      return value === null ? undefined : JSON.parse(value) as T;
     },
     async set(key, value, db = store.db) {
       const encoded = JSON.stringify(value);
@@ -48,10 +83,12 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
             updated_at: now,
           }))
         ).execute();
+      cache.set(cacheKey(key), encoded);
     },
     async delete(key) {
       await store.db.deleteFrom("kv").where("namespace", "=", namespace).where("key", "=", key)
         .execute();
+      cache.set(cacheKey(key), null);
     },
     async list<T>(prefix: string) {
       const rows = await store.db.selectFrom("kv").select(["key", "value"]).where(

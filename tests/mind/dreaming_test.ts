@@ -133,6 +133,32 @@ Deno.test("prose instead of JSON is a parse_failed set with its raw text; the ne
   assert.equal(after.accuracy.lexical, null);
 });
 
+Deno.test("a failed turn still marks the set it saw: the next turn does not see it again", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    forecast: [{ reply: { text: "They will probably ask about deployment next." } }],
+    reply: [
+      { reply: { text: "Sure." } },
+      { fault: { status: 400, message: "bad request" } },
+      { reply: { text: "Here it is." } },
+    ],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me with the release");
+  const threadId = first.body.thread_id as string;
+  await host.kernel.mind.scheduler.idle();
+  const failed = await chat(host, "How do I deploy it?", threadId);
+  assert.equal(failed.status, 500);
+  const failedTurn = (failed.body.error as { details: { turn_id: string } }).details.turn_id;
+  // The set was seen in stage 3 of the failed turn; its write happened when the turn ended.
+  const set = await host.kernel.store.db.selectFrom("psyche_dreaming_sets")
+    .select(["status", "seen_by_turn_id"]).executeTakeFirstOrThrow();
+  assert.deepEqual({ ...set }, { status: "parse_failed", seen_by_turn_id: failedTurn });
+  const third = await chat(host, "Any news?", threadId);
+  const { record } = (await host.kernel.mind.influence(third.body.turn_id as string))!;
+  assert.equal(record.forecast.status, "none");
+});
+
 Deno.test("under a lexical embedder forecast impulses are lexicalWeight × the semantic ones, and the state says so", async () => {
   const das: Record<string, number> = {};
   for (const quality of ["semantic", "lexical"] as const) {

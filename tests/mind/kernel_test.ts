@@ -3,7 +3,7 @@
  * 34, 36–39) with the fake LLM and the fake clock.
  */
 import assert from "node:assert/strict";
-import { definePlugin, MIND_HOOKS } from "@synth/kernel";
+import { definePlugin, MIND_HOOKS, type PluginState, pluginState } from "@synth/kernel";
 import { sql } from "kysely";
 import { makeTestDir } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
@@ -246,6 +246,52 @@ Deno.test("a throwing psyche hook still completes the turn, recorded as plugin.e
     "mind.fragments",
     "mind.preassess",
   ]);
+});
+
+Deno.test("a turn that waits is recorded as queued at once; one that starts at once is recorded by stage 1", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const mind = host.kernel.mind;
+  const first = await mind.submit({ userId: "local", role: "admin", text: "First" });
+  const second = await mind.submit({ userId: "local", role: "admin", text: "Second" });
+  assert.equal(first.queuePosition, 0);
+  assert.equal(second.queuePosition, 1);
+  assert.equal((await mind.turn(second.turnId))?.status, "queued");
+  assert.equal((await first.done).status, "completed");
+  assert.equal((await second.done).status, "completed");
+  const rows = await host.kernel.store.db.selectFrom("mind_turns").select(["seq", "status"])
+    .orderBy("seq").execute();
+  assert.deepEqual(rows.map((row) => ({ ...row })), [
+    { seq: 1, status: "completed" },
+    { seq: 2, status: "completed" },
+  ]);
+});
+
+Deno.test("plugin state written by a persist hook that then fails is not what the plugin reads next", async () => {
+  let state: PluginState | undefined;
+  let fail = false;
+  const counter = definePlugin({
+    manifest: { id: "psyche_counter", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      state = pluginState(ctx.db, ctx.clock, "psyche_counter");
+      ctx.hooks.on(MIND_HOOKS.persist, async ({ view, db }) => {
+        await state!.set("last", view.message.text, db);
+        if (fail) throw new Error("boom after the write");
+      });
+    },
+  });
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, { plugins: [counter] });
+  const first = await chat(host, "first message");
+  assert.equal(await state!.get("last"), "first message");
+  fail = true;
+  const second = await chat(host, "second message", first.body.thread_id as string);
+  assert.equal(second.status, 200, "a failing plugin loses its rows, not the turn");
+  // The write was rolled back with the plugin's savepoint: the kept value is dropped too.
+  assert.equal(await state!.get("last"), "first message");
+  const row = await host.kernel.store.db.selectFrom("kv").select("value")
+    .where("namespace", "=", "psyche_counter").where("key", "=", "last").executeTakeFirstOrThrow();
+  assert.equal(JSON.parse(row.value), "first message");
 });
 
 Deno.test("with the LLM down the turn fails with its code, stores no reply and keeps the appraisal impulses", async () => {
