@@ -17,6 +17,7 @@ import {
   compileIncludes,
   isRuntimeDownloadFailure,
   offlineExplanation,
+  SERVER_V8_FLAGS,
 } from "../../scripts/compile.ts";
 
 /** What `deno compile` printed on a machine without access to dl.deno.land (Deno 2.9.6). */
@@ -42,6 +43,9 @@ Deno.test("the compile task builds the web and wasm assets first and never passe
   assert.ok(!args.some((arg) => arg.startsWith("--env-file")), "Deno would embed the .env file");
   assert.ok(!args.some((arg) => arg === "-A" || arg === "--allow-all"));
   assert.deepEqual(args.slice(-3), ["--output", "dist/synth-mind", "src/main.ts"]);
+  // The binary runs with the start task's V8 flags.
+  assert.ok(args.includes(`--v8-flags=${SERVER_V8_FLAGS}`));
+  assert.ok(denoJson.tasks.start.command.includes(` --v8-flags=${SERVER_V8_FLAGS} `));
 });
 
 Deno.test("the binary embeds the dashboard, profiles, sandbox sources and every worker module", () => {
