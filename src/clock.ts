@@ -124,3 +124,67 @@ export function withTimeout<T>(
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
+
+/**
+ * Time limits for many operations on one timer. {@link DeadlineTimer.limit}
+ * notes a deadline; the one timer, armed for the earliest, fails whatever is
+ * due when it fires and re-arms for the next. A deadline later than the armed
+ * one sets no timer, and an operation that finishes in time only forgets its
+ * deadline: the many hooks of a turn that all answer at once cost no timer each.
+ * {@link DeadlineTimer.stop} clears the timer (it may stay armed while idle).
+ */
+export class DeadlineTimer {
+  readonly #clock: Clock;
+  readonly #pending = new Set<{ at: number; expire(): void }>();
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Like {@link withTimeout}: `value`, or `error()` once `ms` have passed without it. */
+  limit<T>(value: T | PromiseLike<T>, options: Omit<WithTimeoutOptions, "clock">): Promise<T> {
+    if (!isPromiseLike(value)) return Promise.resolve(value);
+    return new Promise<T>((resolve, reject) => {
+      const entry = { at: this.#clock.now() + options.ms, expire: () => reject(options.error()) };
+      this.#pending.add(entry);
+      this.#arm(entry.at);
+      value.then((result) => {
+        this.#pending.delete(entry);
+        resolve(result);
+      }, (error) => {
+        this.#pending.delete(entry);
+        reject(error);
+      });
+    });
+  }
+
+  /** Clears the timer; deadlines still pending no longer expire. */
+  stop(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #arm(at: number) {
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.stop();
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(0, at - this.#clock.now()));
+  }
+
+  #fire() {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    let next = Infinity;
+    for (const entry of this.#pending) {
+      if (entry.at <= now) {
+        this.#pending.delete(entry);
+        entry.expire();
+      } else if (entry.at < next) next = entry.at;
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+}

@@ -7,7 +7,7 @@
  * @module
  */
 import type { EventBus } from "../bus.ts";
-import { type Clock, nextTask, type TimerHandle, withTimeout } from "../clock.ts";
+import { type Clock, nextTask, type TimerHandle } from "../clock.ts";
 import { sql, type Updateable } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
@@ -1400,16 +1400,11 @@ export function createMind(options: CreateMindOptions): Mind {
       for (const entry of options.hooks.handlers(MIND_HOOKS.persist)) {
         await sql`SAVEPOINT plugin_persist`.execute(trx);
         try {
-          await withTimeout(
+          await runner.limit(
             entry.run({ view: view(), db: trx }, {
               hook: MIND_HOOKS.persist.name,
               signal: controller.signal,
             }),
-            {
-              clock,
-              ms: config.hookTimeoutMs,
-              error: () => new Error(`no answer within ${config.hookTimeoutMs} ms`),
-            },
           );
           await sql`RELEASE SAVEPOINT plugin_persist`.execute(trx);
         } catch (error) {
@@ -1870,6 +1865,7 @@ export function createMind(options: CreateMindOptions): Mind {
       }
       await processing;
       await scheduler.stop();
+      runner.stop();
     },
 
     async submit(input) {

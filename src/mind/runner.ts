@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Clock, withTimeout } from "../clock.ts";
+import { type Clock, DeadlineTimer } from "../clock.ts";
 import type { Hook, HookKind, HookRegistry } from "../plugin/hooks.ts";
 import type { Logger } from "../telemetry/logger.ts";
 
@@ -57,11 +57,22 @@ export interface HookRunner {
     failures: HookFailure[],
     signal: AbortSignal,
   ): Promise<{ plugin: string; value: Result } | undefined>;
+  /** A handler's answer within `mind.hookTimeoutMs` (for handlers run by the caller). */
+  limit<T>(answer: T | PromiseLike<T>): Promise<T>;
+  /** Clears the time limits' timer (the mind stops). */
+  stop(): void;
 }
 
 /** Creates the runner. */
 export function createHookRunner(options: HookRunnerOptions): HookRunner {
   const { hooks, clock, log, timeoutMs } = options;
+  // One timer for the time limits of all handlers in flight, not one per handler.
+  const deadlines = new DeadlineTimer(clock);
+  const limit = <T>(answer: T | PromiseLike<T>) =>
+    deadlines.limit(answer, {
+      ms: timeoutMs,
+      error: () => new Error(`no answer within ${timeoutMs} ms`),
+    });
 
   async function runOne<Arg, Result>(
     hook: Hook<HookKind, Arg, Result>,
@@ -74,14 +85,7 @@ export function createHookRunner(options: HookRunnerOptions): HookRunner {
     signal: AbortSignal,
   ): Promise<HookOutcome<Result>> {
     try {
-      const value = await withTimeout(
-        entry.run(arg, { hook: hook.name, signal }),
-        {
-          clock,
-          ms: timeoutMs,
-          error: () => new Error(`no answer within ${timeoutMs} ms`),
-        },
-      ) as Result | undefined;
+      const value = await limit(entry.run(arg, { hook: hook.name, signal })) as Result | undefined;
       return { plugin: entry.plugin, ok: true, value };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -96,6 +100,8 @@ export function createHookRunner(options: HookRunnerOptions): HookRunner {
   }
 
   return {
+    limit,
+    stop: () => deadlines.stop(),
     async serial(hook, argFor, apply, failures, signal) {
       for (const entry of hooks.handlers(hook)) {
         const outcome = await runOne(hook, entry, argFor(), failures, signal);

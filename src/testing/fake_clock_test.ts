@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { delay, withTimeout } from "../clock.ts";
+import { DeadlineTimer, delay, withTimeout } from "../clock.ts";
 import { FakeClock } from "./fake_clock.ts";
 
 Deno.test("FakeClock fires timers in due order only when time is moved", async () => {
@@ -71,4 +71,41 @@ Deno.test("withTimeout() times a promise out on the clock; a plain value needs n
   await rejected;
   assert.equal(await withTimeout(Promise.resolve(8), options), 8);
   assert.equal(clock.pendingTimers, 0, "the timer is cleared once the promise settles");
+});
+
+Deno.test("DeadlineTimer: many limits share one timer; each fails at its own deadline", async () => {
+  const clock = new FakeClock({ start: 0 });
+  const deadlines = new DeadlineTimer(clock);
+  const options = (ms: number) => ({ ms, error: () => new Error(`over ${ms} ms`) });
+  assert.equal(await deadlines.limit(7, options(50)), 7);
+  assert.equal(clock.pendingTimers, 0, "no timer for a value");
+  // Answers in time: one timer was armed for the first, none for the later ones.
+  const answers = await Promise.all(
+    [1, 2, 3].map((n) => deadlines.limit(Promise.resolve(n), options(50))),
+  );
+  assert.deepEqual(answers, [1, 2, 3]);
+  assert.equal(clock.pendingTimers, 1);
+  const slow = deadlines.limit(new Promise<number>(() => {}), options(50));
+  const slower = deadlines.limit(new Promise<number>(() => {}), options(80));
+  assert.equal(clock.pendingTimers, 1, "later deadlines arm no timer of their own");
+  const slowFailed = assert.rejects(slow, /over 50 ms/);
+  let slowerSettled = false;
+  slower.catch(() => (slowerSettled = true));
+  await clock.tick(50);
+  await slowFailed;
+  await Promise.resolve();
+  assert.equal(slowerSettled, false, "80 ms have not passed");
+  assert.equal(clock.pendingTimers, 1, "re-armed for the next deadline");
+  await clock.tick(30);
+  await assert.rejects(slower, /over 80 ms/);
+  assert.equal(clock.pendingTimers, 0, "nothing left to time");
+  // An earlier deadline than the armed one re-arms the timer for it.
+  const late = deadlines.limit(new Promise<number>(() => {}), options(100));
+  const early = deadlines.limit(new Promise<number>(() => {}), options(10));
+  const earlyFailed = assert.rejects(early, /over 10 ms/);
+  await clock.tick(10);
+  await earlyFailed;
+  late.catch(() => {});
+  deadlines.stop();
+  assert.equal(clock.pendingTimers, 0, "stop clears the timer");
 });
