@@ -35,6 +35,7 @@ export {
   type DelayOptions,
   isoTime,
   MAX_TIMER_MS,
+  nextTask,
   type TimerHandle,
   withTimeout,
   type WithTimeoutOptions,
@@ -128,6 +129,7 @@ export type {
 } from "./store/schema.ts";
 export { openStoreReader, type Store, type StoreReader } from "./store/store.ts";
 export type { MemoryFilter, TextHit, TextSearch } from "./store/text_search.ts";
+export { ftsSegmentCount } from "./store/text_search.ts";
 export {
   createVectorIndex,
   type CreateVectorIndexOptions,

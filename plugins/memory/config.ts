@@ -94,7 +94,8 @@ export const memoryConfigSchema = z.strictObject({
     matchMinScore: unit(0.25, "Forget by match takes items scoring at least this."),
   }).prefault({}),
   maintenanceIntervalMs: durationMs(600_000, { min: 1 }).meta(configMeta({
-    description: "How often expired items are deleted and caps enforced.",
+    description:
+      "How often expired items are deleted, caps enforced and the full-text index merged when it has more than 4 segments.",
   })),
 });
 

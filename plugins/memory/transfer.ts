@@ -12,6 +12,7 @@ import type { Database } from "@synth/kernel";
 import { MEMORY_ERRORS, memoryError } from "./errors.ts";
 import { MAX_MESSAGE_CHARS, MAX_TEXT_CHARS, storedMessage } from "./kinds.ts";
 import { encodeJson } from "./records.ts";
+import { mergeFullText } from "./retention.ts";
 import {
   bodyLine,
   type ExportJob,
@@ -468,6 +469,8 @@ export function createTransfer(options: TransferOptions): Transfer {
       }
       // Imported `kv` rows are not what the plugins' state kept in memory.
       forgetPluginStateCache(store);
+      // Many inserts leave the full-text index in many segments; searches read each one.
+      if (report.imported > 0) await mergeFullText(store);
       // Imported vectors join the index by reloading it; the others are queued.
       if (withVectors > 0) await vectors.load(new AbortController().signal);
       if (report.imported > withVectors) vectors.wake();

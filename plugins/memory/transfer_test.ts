@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { ftsSegmentCount } from "@synth/kernel";
 import { createTestHost, type TestHost } from "@synth/testing";
+import { sql } from "kysely";
 import { z } from "zod";
 import { type MemoryApi, memoryPlugin } from "./mod.ts";
 
@@ -350,4 +352,54 @@ Deno.test("a message longer than a memory's text is kept whole: read back, expor
   });
   assert.equal(again.at(-1)?.text, long);
   assert.deepEqual(withoutVolatile(await exportText(target)), withoutVolatile(file));
+});
+
+Deno.test("an import leaves the full-text index merged into few segments", async () => {
+  await using host = await createTestHost({ plugins: [memoryPlugin] });
+  const memory = host.api<MemoryApi>("memory");
+  const segments = async () => {
+    const { rows } = await sql<{ block: Uint8Array }>`
+      SELECT block FROM memory_fts_data WHERE id = 10`.execute(host.kernel.store.db);
+    return ftsSegmentCount(rows[0]!.block);
+  };
+  // Each memory added on its own is a segment of its own.
+  for (let i = 0; i < 12; i++) {
+    await memory.semantic.add({
+      ownerUserId: "local",
+      text: `Fact number ${i} about the garden.`,
+      importance: 0.5,
+      source: "user",
+    });
+  }
+  assert.ok(await segments() > 4, `${await segments()} segments before`);
+  const header = JSON.stringify({
+    type: "header",
+    format: "synth-mind/memory-export",
+    version: 1,
+    exportedAt: new Date(host.clock.now()).toISOString(),
+    schemaVersion: 1,
+    embedding: { provider: "none", model: "none", dims: 1, quality: "lexical" },
+  });
+  const line = JSON.stringify({
+    type: "memory",
+    uid: `mem_${"1".padStart(26, "0")}`,
+    kind: "semantic",
+    owner: "local",
+    threadId: null,
+    text: "The garden has three apple trees.",
+    source: "user",
+    sourceRef: null,
+    trust: "high",
+    importance: 0.5,
+    suspicious: false,
+    createdAt: new Date(host.clock.now()).toISOString(),
+    expiresAt: null,
+    lastRecalledAt: null,
+    recallCount: 0,
+    reinforcedCount: 0,
+    lastReinforcedAt: null,
+  });
+  const report = await memory.transfer.importText(`${header}\n${line}`);
+  assert.equal(report.imported, 1);
+  assert.ok(await segments() <= 4, `${await segments()} segments after`);
 });

@@ -33,6 +33,42 @@ export interface TextSearch {
   matchExpression(query: string): string | null;
   /** Merges index segments (after large forgets). */
   optimize(): Promise<void>;
+  /**
+   * One slice of upkeep: when the index has more than `maxSegments` segments, merges up to
+   * `pages` pages of them toward one. Every insert adds a segment and a search reads each one,
+   * so a merged index answers about twice as fast. `merged`: this call merged; `more`: more
+   * merging is due.
+   */
+  tidy(
+    options: { maxSegments: number; pages: number },
+  ): Promise<{ merged: boolean; more: boolean }>;
+}
+
+/** The `memory_fts_data` row holding FTS5's structure record (its segments). */
+const FTS_STRUCTURE_ROWID = 10;
+
+/** Reads an SQLite varint (as FTS5 writes them) at `at`: the value and the next offset. */
+function readVarint(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  for (let n = 0; n < 8; n++) {
+    const byte = bytes[at++] ?? 0;
+    value = value * 128 + (byte & 0x7f);
+    if ((byte & 0x80) === 0) return [value, at];
+  }
+  return [value * 256 + (bytes[at++] ?? 0), at];
+}
+
+/**
+ * The segment count in an FTS5 structure record: a 4-byte cookie, an optional
+ * 4-byte version-2 marker (`ff 00 00 01`), then varints: levels, segments, ….
+ */
+export function ftsSegmentCount(structure: Uint8Array): number {
+  let at = 4;
+  if (
+    structure[4] === 0xff && structure[5] === 0 && structure[6] === 0 && structure[7] === 1
+  ) at += 4;
+  const [, afterLevels] = readVarint(structure, at);
+  return readVarint(structure, afterLevels)[0];
 }
 
 /** At most this many words of a query are searched. */
@@ -158,6 +194,17 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
     async optimize() {
       docCounts.clear();
       await sql`INSERT INTO memory_fts (memory_fts) VALUES ('optimize')`.execute(db);
+    },
+    async tidy({ maxSegments, pages }) {
+      const segments = async () => {
+        const { rows } = await sql<{ block: Uint8Array }>`
+          SELECT block FROM memory_fts_data WHERE id = ${FTS_STRUCTURE_ROWID}`.execute(db);
+        return rows[0] ? ftsSegmentCount(rows[0].block) : 0;
+      };
+      if (await segments() <= maxSegments) return { merged: false, more: false };
+      // A negative page count lets FTS5 merge segments of any level together, toward one.
+      await sql`INSERT INTO memory_fts (memory_fts, rank) VALUES ('merge', ${-pages})`.execute(db);
+      return { merged: true, more: await segments() > maxSegments };
     },
   };
 }

@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
+import { sql } from "kysely";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { createMemoryLogger } from "../testing/memory_log.ts";
 import { makeTestDir } from "../testing/paths.ts";
 import type { MemoryKind } from "./schema.ts";
 import { openStore, type Store } from "./store.ts";
-import { createSqliteTextSearch, ftsMatchExpression, type MemoryFilter } from "./text_search.ts";
+import {
+  createSqliteTextSearch,
+  ftsMatchExpression,
+  ftsSegmentCount,
+  type MemoryFilter,
+} from "./text_search.ts";
 
 async function withStore(fn: (store: Store) => Promise<void>) {
   const dir = await makeTestDir("synth-fts-");
@@ -178,4 +184,51 @@ Deno.test("above 1,000 memories, common words are left out of the query while ra
     const onlyCommon = await store.text.search("common words", { limit: 5, filter: ownerA });
     assert.equal(onlyCommon.length, 5, "with only common words, the rarest is kept");
   });
+});
+
+Deno.test("tidy() merges the index's segments a slice at a time; searches find the same", async () => {
+  await withStore(async (store) => {
+    const segments = async () => {
+      const { rows } = await sql<{ block: Uint8Array }>`
+        SELECT block FROM memory_fts_data WHERE id = 10`.execute(store.db);
+      return ftsSegmentCount(rows[0]!.block);
+    };
+    // Each memory written in its own transaction adds a segment (FTS5 merges some on its own).
+    const filler = Array.from({ length: 40 }, (_, j) => `word${j}`).join(" ");
+    for (let i = 0; i < 300; i++) {
+      await add(
+        store,
+        `note ${i} about ${i % 2 ? "penguins" : "deployments"} and topic${i} ${filler} w${i}x`,
+      );
+    }
+    const query = { limit: 40, filter: ownerA };
+    const before = await store.text.search("penguins topic7", query);
+    const fragmented = await segments();
+    assert.ok(fragmented > 4, `${fragmented} segments`);
+    assert.deepEqual(await store.text.tidy({ maxSegments: fragmented, pages: 8 }), {
+      merged: false,
+      more: false,
+    });
+    assert.equal(await segments(), fragmented, "nothing merged within the limit");
+    let slices = 0;
+    for (;;) {
+      const { merged, more } = await store.text.tidy({ maxSegments: 4, pages: 1 });
+      assert.ok(merged);
+      slices++;
+      if (!more) break;
+    }
+    assert.ok(slices > 1, "a page at a time takes several slices");
+    assert.ok(await segments() <= 4, `${await segments()} segments after ${slices} slices`);
+    assert.deepEqual(await store.text.search("penguins topic7", query), before);
+  });
+});
+
+Deno.test("ftsSegmentCount() reads version 1 and version 2 structure records", () => {
+  // cookie, [v2 marker], levels = 3, segments = 300 (varint 0x82 0x2c), write counter…
+  assert.equal(ftsSegmentCount(new Uint8Array([0, 0, 0, 1, 3, 0x82, 0x2c, 5])), 300);
+  assert.equal(
+    ftsSegmentCount(new Uint8Array([0, 0, 0, 1, 0xff, 0, 0, 1, 3, 0x82, 0x2c, 5])),
+    300,
+  );
+  assert.equal(ftsSegmentCount(new Uint8Array([0, 0, 0, 1, 1, 1, 0])), 1);
 });
