@@ -130,8 +130,8 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * notes a deadline; the one timer, armed for the earliest, fails whatever is
  * due when it fires and re-arms for the next. A deadline later than the armed
  * one sets no timer, and an operation that finishes in time only forgets its
- * deadline: the many hooks of a turn that all answer at once cost no timer each.
- * {@link DeadlineTimer.stop} clears the timer (it may stay armed while idle).
+ * deadline; the timer is cleared once nothing is timed. Hooks that run side by
+ * side (a turn's fragments, its events) share one timer instead of one each.
  */
 export class DeadlineTimer {
   readonly #clock: Clock;
@@ -151,13 +151,19 @@ export class DeadlineTimer {
       this.#pending.add(entry);
       this.#arm(entry.at);
       value.then((result) => {
-        this.#pending.delete(entry);
+        this.#forget(entry);
         resolve(result);
       }, (error) => {
-        this.#pending.delete(entry);
+        this.#forget(entry);
         reject(error);
       });
     });
+  }
+
+  #forget(entry: { at: number; expire(): void }) {
+    this.#pending.delete(entry);
+    // No timer is left behind once nothing is timed (a fake clock's pending timers stay exact).
+    if (this.#pending.size === 0) this.stop();
   }
 
   /** Clears the timer; deadlines still pending no longer expire. */
@@ -175,9 +181,11 @@ export class DeadlineTimer {
   }
 
   #fire() {
+    // The timer ran for its full delay: what was due by then is due now, even if the clock's
+    // reading stepped back meanwhile.
+    const now = Math.max(this.#clock.now(), this.#timerAt);
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    const now = this.#clock.now();
     let next = Infinity;
     for (const entry of this.#pending) {
       if (entry.at <= now) {

@@ -831,17 +831,18 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     stop() {
       stopping = true;
       stopped ??= (async () => {
-        ws.stop();
-        llm.close();
-        await mind?.stop();
-        await externalPlugins.stop();
-        await tools.stop();
-        await host.stop();
-        // The last calls' rows, noted but not yet written.
-        await llm.ledger.flush().catch((error) =>
-          log.error("writing the ledger failed", { error })
-        );
-        await closeAll();
+        try {
+          ws.stop();
+          llm.close();
+          await mind?.stop();
+          await externalPlugins.stop();
+          await tools.stop();
+          await host.stop();
+        } finally {
+          // The last calls' rows, noted but not yet written (flush never rejects).
+          await llm.ledger.flush();
+          await closeAll();
+        }
       })();
       return stopped;
     },

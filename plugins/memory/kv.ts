@@ -1,4 +1,4 @@
-import type { Clock, Store } from "@synth/kernel";
+import { type Clock, forgetPluginStateCache, type Store } from "@synth/kernel";
 import { memoryError } from "./errors.ts";
 import { encodeJson } from "./records.ts";
 
@@ -40,32 +40,41 @@ export function createKeyValue(store: Store, clock: Clock): KeyValue {
     async set(namespace, key, value, options = {}) {
       const encoded = encodeJson(value);
       const now = clock.now();
-      return await store.transaction(async (trx) => {
-        const current = await trx.selectFrom("kv").select("version")
-          .where("namespace", "=", namespace).where("key", "=", key).executeTakeFirst();
-        const version = current?.version ?? 0;
-        if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
-          throw memoryError("KV_CONFLICT", {
-            details: { expected: options.expectedVersion, actual: version },
-          });
-        }
-        await trx.insertInto("kv")
-          .values({ namespace, key, value: encoded, version: version + 1, updated_at: now })
-          .onConflict((conflict) =>
-            conflict.columns(["namespace", "key"]).doUpdateSet({
-              value: encoded,
-              version: version + 1,
-              updated_at: now,
-            })
-          )
-          .execute();
-        return { value: JSON.parse(encoded), version: version + 1, updatedAt: now };
-      });
+      // The same rows back `pluginState`, which keeps values in memory.
+      try {
+        return await writeEntry();
+      } finally {
+        forgetPluginStateCache(store);
+      }
+      function writeEntry() {
+        return store.transaction(async (trx) => {
+          const current = await trx.selectFrom("kv").select("version")
+            .where("namespace", "=", namespace).where("key", "=", key).executeTakeFirst();
+          const version = current?.version ?? 0;
+          if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+            throw memoryError("KV_CONFLICT", {
+              details: { expected: options.expectedVersion, actual: version },
+            });
+          }
+          await trx.insertInto("kv")
+            .values({ namespace, key, value: encoded, version: version + 1, updated_at: now })
+            .onConflict((conflict) =>
+              conflict.columns(["namespace", "key"]).doUpdateSet({
+                value: encoded,
+                version: version + 1,
+                updated_at: now,
+              })
+            )
+            .execute();
+          return { value: JSON.parse(encoded), version: version + 1, updatedAt: now };
+        });
+      }
     },
 
     async delete(namespace, key) {
       const result = await db.deleteFrom("kv").where("namespace", "=", namespace)
         .where("key", "=", key).executeTakeFirst();
+      forgetPluginStateCache(store);
       return Number(result.numDeletedRows) > 0;
     },
   };

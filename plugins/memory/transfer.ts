@@ -444,37 +444,45 @@ export function createTransfer(options: TransferOptions): Transfer {
         }
         return stored;
       };
-      if (importOptions.strict) {
-        let stored: ImportedMemory[];
-        try {
-          stored = await store.transaction((trx) => importBatch(parsed, trx));
-        } catch (error) {
-          report.imported = 0;
-          report.skipped = 0;
-          const failure = error as { line?: number; message?: string };
-          if (failure.line === undefined) throw error;
-          throw memoryError("IMPORT_INVALID", {
-            message: `The import was rolled back at line ${failure.line}: ${failure.message}`,
-            details: { line: failure.line },
-          });
-        }
-        if (stored.length > 0) options.onImported?.(stored);
-      } else {
-        for (let i = 0; i < parsed.length; i += 500) {
-          const stored = await store.transaction((trx) =>
-            importBatch(parsed.slice(i, i + 500), trx)
-          );
-          if (stored.length > 0) options.onImported?.(stored);
-        }
+      // Imported `kv` rows are not what the plugins' state kept in memory, even if the import
+      // stops part way.
+      try {
+        await importAll();
+      } finally {
+        forgetPluginStateCache(store);
       }
-      // Imported `kv` rows are not what the plugins' state kept in memory.
-      forgetPluginStateCache(store);
       // Many inserts leave the full-text index in many segments; searches read each one.
       if (report.imported > 0) await mergeFullText(store);
       // Imported vectors join the index by reloading it; the others are queued.
       if (withVectors > 0) await vectors.load(new AbortController().signal);
       if (report.imported > withVectors) vectors.wake();
       return report;
+
+      async function importAll() {
+        if (importOptions.strict) {
+          let stored: ImportedMemory[];
+          try {
+            stored = await store.transaction((trx) => importBatch(parsed, trx));
+          } catch (error) {
+            report.imported = 0;
+            report.skipped = 0;
+            const failure = error as { line?: number; message?: string };
+            if (failure.line === undefined) throw error;
+            throw memoryError("IMPORT_INVALID", {
+              message: `The import was rolled back at line ${failure.line}: ${failure.message}`,
+              details: { line: failure.line },
+            });
+          }
+          if (stored.length > 0) options.onImported?.(stored);
+        } else {
+          for (let i = 0; i < parsed.length; i += 500) {
+            const stored = await store.transaction((trx) =>
+              importBatch(parsed.slice(i, i + 500), trx)
+            );
+            if (stored.length > 0) options.onImported?.(stored);
+          }
+        }
+      }
     },
   };
 }

@@ -177,7 +177,10 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
        * What stage 3 found out about a set, written with the turn in stage 10 (its
        * transaction), or when the turn fails or is cancelled: never a commit of its own.
        */
-      const setWrites = new BoundedMap<string, (db: Store["db"]) => Promise<void>>(64);
+      const setWrites = new BoundedMap<
+        string,
+        { run(db: Store["db"]): Promise<void>; done: boolean }
+      >(64);
 
       ctx.hooks.on(MIND_HOOKS.resolve, async (view) => {
         const events: MindEventInput[] = [];
@@ -194,9 +197,12 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         if (!set) return { events: [{ type: "forecast.none", data: {} }] };
         const now = ctx.clock.now();
         if (set.status === "parse_failed") {
-          setWrites.set(view.turnId, async (db) => {
-            await db.updateTable("psyche_dreaming_sets").set({ seen_by_turn_id: view.turnId })
-              .where("id", "=", set.id).execute();
+          setWrites.set(view.turnId, {
+            done: false,
+            run: async (db) => {
+              await db.updateTable("psyche_dreaming_sets").set({ seen_by_turn_id: view.turnId })
+                .where("id", "=", set.id).execute();
+            },
           });
           return { events: [{ type: "forecast.parse_failed_seen", data: { set_id: set.id } }] };
         }
@@ -206,12 +212,15 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           set.embedder_id !== current.id
         ) {
           const reason = set.embedder_id !== current.id ? "the embedder changed" : "too old";
-          setWrites.set(view.turnId, async (db) => {
-            await db.updateTable("psyche_dreaming_sets").set({
-              status: "expired",
-              seen_by_turn_id: view.turnId,
-              error: reason,
-            }).where("id", "=", set.id).execute();
+          setWrites.set(view.turnId, {
+            done: false,
+            run: async (db) => {
+              await db.updateTable("psyche_dreaming_sets").set({
+                status: "expired",
+                seen_by_turn_id: view.turnId,
+                error: reason,
+              }).where("id", "=", set.id).execute();
+            },
           });
           return { events: [{ type: "forecast.expired", data: { set_id: set.id, reason } }] };
         }
@@ -237,17 +246,20 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           best: result.best,
           intentHit: result.intentHit,
         };
-        setWrites.set(view.turnId, async (db) => {
-          await db.updateTable("psyche_dreaming_sets").set({
-            status: "resolved",
-            resolution: JSON.stringify(resolution),
-            resolved_at: now,
-            seen_by_turn_id: view.turnId,
-          }).where("id", "=", set.id).execute();
-          for (const [index, item] of items.entries()) {
-            await db.updateTable("psyche_dreaming_items").set({ sim: item.sim })
-              .where("set_id", "=", set.id).where("idx", "=", index).execute();
-          }
+        setWrites.set(view.turnId, {
+          done: false,
+          run: async (db) => {
+            await db.updateTable("psyche_dreaming_sets").set({
+              status: "resolved",
+              resolution: JSON.stringify(resolution),
+              resolved_at: now,
+              seen_by_turn_id: view.turnId,
+            }).where("id", "=", set.id).execute();
+            for (const [index, item] of items.entries()) {
+              await db.updateTable("psyche_dreaming_items").set({ sim: item.sim })
+                .where("set_id", "=", set.id).where("idx", "=", index).execute();
+            }
+          },
         });
         const top = [...items].sort((a, b) => b.p - a.p)[0]!;
         resolutions.set(view.turnId, {
@@ -324,21 +336,31 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
       ctx.hooks.on(MIND_HOOKS.persist, async ({ view, db }) => {
         resolutions.delete(view.turnId);
         const write = setWrites.get(view.turnId);
-        setWrites.delete(view.turnId);
-        await write?.(db);
+        if (!write) return;
+        await write.run(db);
+        write.done = true;
       });
-      // A turn that ends without stage 10 still saw its set: the next turn must not resolve it again.
+      // The set a turn saw is marked even if its stage-10 rows were rolled back (a failed or
+      // cancelled turn, or this hook's savepoint): the next turn must not resolve it again.
       ctx.bus.subscribe("mind.turn.event", async (event) => {
         const { type, turnId } = event.data.event as { type: string; turnId: string };
         if (type !== "turn.failed" && type !== "turn.cancelled") return;
         resolutions.delete(turnId);
+        await markSeenApart(turnId);
+      });
+      ctx.bus.subscribe("mind.turn.completed", async (event) => {
+        if (setWrites.get(event.data.turnId)?.done) setWrites.delete(event.data.turnId);
+        else await markSeenApart(event.data.turnId);
+      });
+      async function markSeenApart(turnId: string) {
         const write = setWrites.get(turnId);
         if (!write) return;
         setWrites.delete(turnId);
-        await ctx.db.transaction(write).catch((error) =>
+        // The writes are updates to fixed values: running them again changes nothing.
+        await ctx.db.transaction((trx) => write.run(trx)).catch((error) =>
           ctx.log.warn("recording a seen forecast failed", { error })
         );
-      });
+      }
 
       ctx.hooks.on(MIND_HOOKS.background, (view) => [forecastJob(ctx, view)]);
 

@@ -156,21 +156,34 @@ export function createLedger(
   let writing: Promise<void> = Promise.resolve();
   let scheduled = false;
 
-  /** Writes the noted rows, after any write already under way. */
+  /** Writes the noted rows (in one transaction), after any write already under way; never rejects. */
   function flush(): Promise<void> {
     if (noted.length === 0) return writing;
     const rows = noted;
     noted = [];
     writing = writing.then(async () => {
       try {
-        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-          await db.insertInto("mind_ledger").values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
-        }
+        await options.store.transaction(async (trx) => {
+          for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+            await trx.insertInto("mind_ledger").values(rows.slice(i, i + ROWS_PER_INSERT))
+              .execute();
+          }
+        });
       } catch (error) {
-        options.onWriteError?.(error, rows.length);
+        try {
+          options.onWriteError?.(error, rows.length);
+        } catch {
+          // A failing reporter must not stop the ledger.
+        }
         return;
       }
-      for (const row of rows) options.onRecord?.(row);
+      for (const row of rows) {
+        try {
+          options.onRecord?.(row);
+        } catch {
+          // Metrics must not stop the ledger.
+        }
+      }
     });
     return writing;
   }

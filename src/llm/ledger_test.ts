@@ -136,7 +136,7 @@ Deno.test("a noted row is written in a later task, all in one go; every read wri
   ]);
 });
 
-Deno.test("rows that cannot be written are reported, and the ledger goes on", async () => {
+Deno.test("rows that cannot be written are reported, and the ledger goes on, whatever its listeners throw", async () => {
   await using host = await createTestHost();
   const failures: number[] = [];
   const recorded: string[] = [];
@@ -144,7 +144,10 @@ Deno.test("rows that cannot be written are reported, and the ledger goes on", as
     store: host.kernel.store,
     clock: host.clock,
     retentionDays: 90,
-    onRecord: (entry) => recorded.push(entry.id),
+    onRecord: (entry) => {
+      recorded.push(entry.id);
+      throw new Error("a broken metric");
+    },
     onWriteError: (_error, rows) => failures.push(rows),
   });
   const now = host.clock.now();
@@ -157,5 +160,8 @@ Deno.test("rows that cannot be written are reported, and the ledger goes on", as
   await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD2", now));
   await ledger.flush();
   assert.deepEqual(recorded, ["llm_01AAAAAAAAAAAAAAAAAAAAAAD2"]);
-  assert.equal((await ledger.list({ limit: 10 })).items.length, 1);
+  // A throwing `onRecord` (a broken metric) does not stop the rows after it.
+  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD3", now));
+  assert.equal((await ledger.list({ limit: 10 })).items.length, 2);
+  assert.deepEqual(failures, [2]);
 });

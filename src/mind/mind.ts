@@ -1513,6 +1513,12 @@ export function createMind(options: CreateMindOptions): Mind {
         await store.db.updateTable("mind_turns").set({ stages: JSON.stringify(stageTimes) })
           .where("id", "=", handle.turnId).execute();
         for (const job of queuedJobs) await scheduler.enqueue(job);
+      } catch (error) {
+        // The turn is complete and answered; only its stage times or its jobs are missing.
+        log.error("recording a completed turn's stage times or jobs failed", {
+          turn: handle.turnId,
+          error,
+        });
       } finally {
         release();
       }
@@ -1655,6 +1661,26 @@ export function createMind(options: CreateMindOptions): Mind {
     await saveState();
   }
 
+  /** A running turn whose first transaction has not committed yet, as its row will read. */
+  function unstoredTurn(turn: QueuedTurn): StoredTurn {
+    return {
+      id: turn.handle.turnId,
+      threadId: turn.input.threadId,
+      userId: turn.input.userId,
+      seq: turn.handle.seq,
+      status: "running",
+      userMessageId: null,
+      replyMessageId: null,
+      receivedAt: turn.receivedAt,
+      startedAt: null,
+      finishedAt: null,
+      flags: { uncertain: false, clarifying: false },
+      usage: null,
+      error: null,
+      stages: [],
+    };
+  }
+
   /**
    * Writes a turn's row: an update once it exists, else an insert (a turn that started at once
    * has no queued row; stage 1, or the end of a turn that failed before it, writes the first).
@@ -1684,6 +1710,8 @@ export function createMind(options: CreateMindOptions): Mind {
     );
     for (const turn of turns) cancelTurn(turn);
     await Promise.all(turns.map((turn) => turn.handle.done));
+    // A completed turn queues its jobs just after its reply: they must be queued (to be skipped).
+    await afterReply;
   }
 
   const forgetting = createForgetter({
@@ -2029,10 +2057,14 @@ export function createMind(options: CreateMindOptions): Mind {
 
     async turn(turnId) {
       // The last turn's stage times are written just after its reply.
-      await afterReply.catch(() => {});
+      await afterReply;
       const row = await store.db.selectFrom("mind_turns").selectAll().where("id", "=", turnId)
         .executeTakeFirst();
-      if (!row) return null;
+      if (!row) {
+        // A turn that started at once has no row until its first transaction commits.
+        const starting = active?.handle.turnId === turnId ? active : undefined;
+        return starting ? unstoredTurn(starting) : null;
+      }
       return {
         id: row.id,
         threadId: row.thread_id,

@@ -26,12 +26,18 @@ export interface PluginState {
 
 /** Keys whose values (JSON, or null when absent) each store keeps in memory. */
 const CACHED_KEYS = 4_096;
-const caches = new WeakMap<Store, BoundedMap<string, string | null>>();
+/** A store's kept values, and a count of writes and forgets (a read started before one of them
+ * may hold an older value, so it is not kept). */
+interface Cache {
+  values: BoundedMap<string, string | null>;
+  changes: number;
+}
+const caches = new WeakMap<Store, Cache>();
 
-function cacheOf(store: Store): BoundedMap<string, string | null> {
+function cacheOf(store: Store): Cache {
   let cache = caches.get(store);
   if (!cache) {
-    cache = new BoundedMap(CACHED_KEYS);
+    cache = { values: new BoundedMap(CACHED_KEYS), changes: 0 };
     caches.set(store, cache);
   }
   return cache;
@@ -43,7 +49,10 @@ function cacheOf(store: Store): BoundedMap<string, string | null> {
  * of `kv` changed another way (an import).
  */
 export function forgetPluginStateCache(store: Store): void {
-  caches.get(store)?.clear();
+  const cache = caches.get(store);
+  if (!cache) return;
+  cache.values.clear();
+  cache.changes++;
 }
 
 /**
@@ -56,17 +65,19 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
   const cacheKey = (key: string) => `${namespace}\u0000${key}`;
   return {
     async get<T>(key: string, db: Db = store.db) {
-      let value = cache.get(cacheKey(key));
+      let value = cache.values.get(cacheKey(key));
       if (value === undefined) {
+        const changes = cache.changes;
         const row = await db.selectFrom("kv").select("value").where("namespace", "=", namespace)
           .where("key", "=", key).executeTakeFirst();
         value = row?.value ?? null;
-        cache.set(cacheKey(key), value);
+        if (cache.changes === changes) cache.values.set(cacheKey(key), value);
       }
       // Parsed for each reader: callers may change what they get.
       return value === null ? undefined : JSON.parse(value) as T;
     },
     async set(key, value, db = store.db) {
+      cache.changes++;
       const encoded = JSON.stringify(value);
       const now = clock.now();
       await db.insertInto("kv").values({
@@ -83,12 +94,13 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
             updated_at: now,
           }))
         ).execute();
-      cache.set(cacheKey(key), encoded);
+      cache.values.set(cacheKey(key), encoded);
     },
     async delete(key) {
+      cache.changes++;
       await store.db.deleteFrom("kv").where("namespace", "=", namespace).where("key", "=", key)
         .execute();
-      cache.set(cacheKey(key), null);
+      cache.values.set(cacheKey(key), null);
     },
     async list<T>(prefix: string) {
       const rows = await store.db.selectFrom("kv").select(["key", "value"]).where(

@@ -84,10 +84,17 @@ Deno.test("DeadlineTimer: many limits share one timer; each fails at its own dea
     [1, 2, 3].map((n) => deadlines.limit(Promise.resolve(n), options(50))),
   );
   assert.deepEqual(answers, [1, 2, 3]);
-  assert.equal(clock.pendingTimers, 1);
+  assert.equal(clock.pendingTimers, 0, "cleared once nothing is timed");
   const slow = deadlines.limit(new Promise<number>(() => {}), options(50));
   const slower = deadlines.limit(new Promise<number>(() => {}), options(80));
   assert.equal(clock.pendingTimers, 1, "later deadlines arm no timer of their own");
+  // Side by side: three limits, one timer.
+  const three = [1, 2, 3].map(() => Promise.withResolvers<number>());
+  const limited = three.map(({ promise }) => deadlines.limit(promise, options(50)));
+  assert.equal(clock.pendingTimers, 1);
+  three.forEach(({ resolve }, index) => resolve(index));
+  assert.deepEqual(await Promise.all(limited), [0, 1, 2]);
+  assert.equal(clock.pendingTimers, 1, "still timing the slow ones");
   const slowFailed = assert.rejects(slow, /over 50 ms/);
   let slowerSettled = false;
   slower.catch(() => (slowerSettled = true));

@@ -253,6 +253,8 @@ Deno.test("a turn that waits is recorded as queued at once; one that starts at o
   await using host = await mindHost(fake);
   const mind = host.kernel.mind;
   const first = await mind.submit({ userId: "local", role: "admin", text: "First" });
+  // Readable (and so cancellable) before its first transaction has committed.
+  assert.equal((await mind.turn(first.turnId))?.userId, "local");
   const second = await mind.submit({ userId: "local", role: "admin", text: "Second" });
   assert.equal(first.queuePosition, 0);
   assert.equal(second.queuePosition, 1);
