@@ -40,35 +40,30 @@ export function createKeyValue(store: Store, clock: Clock): KeyValue {
     async set(namespace, key, value, options = {}) {
       const encoded = encodeJson(value);
       const now = clock.now();
+      const entry = await store.transaction(async (trx) => {
+        const current = await trx.selectFrom("kv").select("version")
+          .where("namespace", "=", namespace).where("key", "=", key).executeTakeFirst();
+        const version = current?.version ?? 0;
+        if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+          throw memoryError("KV_CONFLICT", {
+            details: { expected: options.expectedVersion, actual: version },
+          });
+        }
+        await trx.insertInto("kv")
+          .values({ namespace, key, value: encoded, version: version + 1, updated_at: now })
+          .onConflict((conflict) =>
+            conflict.columns(["namespace", "key"]).doUpdateSet({
+              value: encoded,
+              version: version + 1,
+              updated_at: now,
+            })
+          )
+          .execute();
+        return { value: JSON.parse(encoded), version: version + 1, updatedAt: now };
+      });
       // The same rows back `pluginState`, which keeps values in memory.
-      try {
-        return await writeEntry();
-      } finally {
-        forgetPluginStateCache(store);
-      }
-      function writeEntry() {
-        return store.transaction(async (trx) => {
-          const current = await trx.selectFrom("kv").select("version")
-            .where("namespace", "=", namespace).where("key", "=", key).executeTakeFirst();
-          const version = current?.version ?? 0;
-          if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
-            throw memoryError("KV_CONFLICT", {
-              details: { expected: options.expectedVersion, actual: version },
-            });
-          }
-          await trx.insertInto("kv")
-            .values({ namespace, key, value: encoded, version: version + 1, updated_at: now })
-            .onConflict((conflict) =>
-              conflict.columns(["namespace", "key"]).doUpdateSet({
-                value: encoded,
-                version: version + 1,
-                updated_at: now,
-              })
-            )
-            .execute();
-          return { value: JSON.parse(encoded), version: version + 1, updatedAt: now };
-        });
-      }
+      forgetPluginStateCache(store);
+      return entry;
     },
 
     async delete(namespace, key) {

@@ -447,18 +447,6 @@ export function createTransfer(options: TransferOptions): Transfer {
       // Imported `kv` rows are not what the plugins' state kept in memory, even if the import
       // stops part way.
       try {
-        await importAll();
-      } finally {
-        forgetPluginStateCache(store);
-      }
-      // Many inserts leave the full-text index in many segments; searches read each one.
-      if (report.imported > 0) await mergeFullText(store);
-      // Imported vectors join the index by reloading it; the others are queued.
-      if (withVectors > 0) await vectors.load(new AbortController().signal);
-      if (report.imported > withVectors) vectors.wake();
-      return report;
-
-      async function importAll() {
         if (importOptions.strict) {
           let stored: ImportedMemory[];
           try {
@@ -482,7 +470,15 @@ export function createTransfer(options: TransferOptions): Transfer {
             if (stored.length > 0) options.onImported?.(stored);
           }
         }
+      } finally {
+        forgetPluginStateCache(store);
       }
+      // Many inserts leave the full-text index in many segments; searches read each one.
+      if (report.imported > 0) await mergeFullText(store);
+      // Imported vectors join the index by reloading it; the others are queued.
+      if (withVectors > 0) await vectors.load(new AbortController().signal);
+      if (report.imported > withVectors) vectors.wake();
+      return report;
     },
   };
 }

@@ -1013,11 +1013,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
           stop_reason: outcome.stopReason,
           tool_calls: outcome.toolCalls,
         };
-        try {
-          await ledger.record(row);
-        } catch (error) {
-          log.error("could not write a ledger row", { error, module: request.module });
-        }
+        ledger.record(row);
       }
     }
   }
@@ -1148,7 +1144,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
         ...(entries[0] as { provider: ResolvedProvider; model: string }),
         index: 0,
       };
-      return recordEmbed(module, tried.provider, tried.model, {
+      recordEmbed(module, tried.provider, tried.model, {
         startedAt,
         attempts,
         index: tried.index,
@@ -1158,8 +1154,8 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
         ...(extra.httpStatus !== undefined ? { httpStatus: extra.httpStatus } : {}),
       });
     };
-    const aborted = async () => {
-      await record("aborted", { errorCode: LLM_ERRORS.ABORTED.code });
+    const aborted = () => {
+      record("aborted", { errorCode: LLM_ERRORS.ABORTED.code });
       return new LlmError("ABORTED");
     };
     entryLoop: for (const [index, entry] of entries.entries()) {
@@ -1170,7 +1166,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       last = { provider: entry.provider, model: entry.model, index };
       try {
         for (let retry = 0; retry <= config.retry.maxRetries; retry++) {
-          if (signal?.aborted) throw await aborted();
+          if (signal?.aborted) throw aborted();
           attempts++;
           const controller = new AbortController();
           const onAbort = () => controller.abort();
@@ -1197,7 +1193,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
               ? caught
               : new ProviderError("protocol", String(caught));
             lastError = error;
-            if (signal?.aborted) throw await aborted();
+            if (signal?.aborted) throw aborted();
             const verdict = classify(error, {
               provider: entry.provider,
               model: entry.model,
@@ -1208,7 +1204,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
             runtime.lastReason = verdict.reason;
             if (verdict.action === "fail") {
               // The request is at fault: another endpoint of the same model would refuse it too.
-              await record("error", {
+              record("error", {
                 errorCode: LLM_ERRORS.BAD_REQUEST.code,
                 ...(error.status !== undefined ? { httpStatus: error.status } : {}),
               });
@@ -1244,7 +1240,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
                 signal ? { signal } : {},
               );
             } catch {
-              throw await aborted();
+              throw aborted();
             }
             continue;
           } finally {
@@ -1253,20 +1249,20 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
           }
           runtime.breaker.success();
           if (vectors.some((vector) => vector.length !== entry.dims)) {
-            await record("error", { errorCode: LLM_ERRORS.BAD_REQUEST.code });
+            record("error", { errorCode: LLM_ERRORS.BAD_REQUEST.code });
             throw new LlmError("BAD_REQUEST", {
               message:
                 `The embedding model ${entry.model} returned vectors of another dimension than the configured ${entry.dims}`,
             });
           }
-          await record("ok", { tokens: estimateTokens(chars) });
+          record("ok", { tokens: estimateTokens(chars) });
           return { vectors, provider: entry.provider.id, model: entry.model, dims: entry.dims };
         }
       } finally {
         runtime.breaker.release();
       }
     }
-    await record("error", {
+    record("error", {
       errorCode: LLM_ERRORS.UNAVAILABLE.code,
       ...(lastError?.status !== undefined ? { httpStatus: lastError.status } : {}),
     });
@@ -1282,7 +1278,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     });
   }
 
-  async function recordEmbed(
+  function recordEmbed(
     module: string,
     provider: ResolvedProvider,
     model: string,
@@ -1297,38 +1293,34 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
     },
   ) {
     const id = options.ids.next("llm");
-    try {
-      await ledger.record({
-        id,
-        at: facts.startedAt,
-        module,
-        purpose: "embed",
-        role: "embedding",
-        provider: provider.id,
-        model,
-        request_uid: id,
-        attempts: facts.attempts,
-        failover_index: facts.index,
-        turn_id: null,
-        job_id: null,
-        user_id: null,
-        thread_id: null,
-        tokens_in: facts.tokens,
-        tokens_out: 0,
-        cached_input_tokens: 0,
-        tokens_estimated: 1,
-        latency_ms: clock.now() - facts.startedAt,
-        first_token_ms: null,
-        cost_usd: price(provider.type, model, { input: facts.tokens, output: 0, cached: 0 }),
-        status: facts.status,
-        error_code: facts.errorCode ?? null,
-        http_status: facts.httpStatus ?? null,
-        stop_reason: null,
-        tool_calls: 0,
-      });
-    } catch (error) {
-      log.error("could not write a ledger row", { error, module });
-    }
+    ledger.record({
+      id,
+      at: facts.startedAt,
+      module,
+      purpose: "embed",
+      role: "embedding",
+      provider: provider.id,
+      model,
+      request_uid: id,
+      attempts: facts.attempts,
+      failover_index: facts.index,
+      turn_id: null,
+      job_id: null,
+      user_id: null,
+      thread_id: null,
+      tokens_in: facts.tokens,
+      tokens_out: 0,
+      cached_input_tokens: 0,
+      tokens_estimated: 1,
+      latency_ms: clock.now() - facts.startedAt,
+      first_token_ms: null,
+      cost_usd: price(provider.type, model, { input: facts.tokens, output: 0, cached: 0 }),
+      status: facts.status,
+      error_code: facts.errorCode ?? null,
+      http_status: facts.httpStatus ?? null,
+      stop_reason: null,
+      tool_calls: 0,
+    });
   }
 
   function embedderFor(module: string): Embedder {

@@ -54,9 +54,10 @@ export interface LedgerQuery {
 export interface Ledger {
   /**
    * Notes one row. Rows are written together in a later task, so a reply is not held up by
-   * its ledger write; every read here writes them first (see {@link Ledger.flush}).
+   * its ledger write; every read here writes them first (see {@link Ledger.flush}). A write that
+   * fails is reported to `onWriteError`, never to the caller.
    */
-  record(row: LedgerEntry): Promise<void>;
+  record(row: LedgerEntry): void;
   /** Writes the rows noted so far; a reader of `mind_ledger` outside this API calls it first. */
   flush(): Promise<void>;
   /** Tokens (in + out) of one background job's rows. */
@@ -198,7 +199,6 @@ export function createLedger(
           return flush();
         });
       }
-      return Promise.resolve();
     },
 
     flush,

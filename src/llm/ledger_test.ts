@@ -53,10 +53,10 @@ Deno.test("rows past the retention fold into daily totals; the summary still cou
   const { ledger } = host.kernel.llm;
   const now = host.clock.now();
   const old = now - 100 * DAY;
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA1", old));
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA2", old + 1_000, { cost_usd: null }));
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA3", now - DAY));
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA4", now - 800 * DAY));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA1", old));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA2", old + 1_000, { cost_usd: null }));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA3", now - DAY));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAA4", now - 800 * DAY));
   const before = await ledger.summary({
     since: now - 1_000 * DAY,
     until: now + 1,
@@ -90,9 +90,9 @@ Deno.test("usage sums one module since a time", async () => {
   await using host = await createTestHost();
   const { ledger } = host.kernel.llm;
   const now = host.clock.now();
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAB1", now - 2 * 3_600_000));
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAB2", now - 60_000));
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAB3", now - 60_000, { module: "gdil" }));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAB1", now - 2 * 3_600_000));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAB2", now - 60_000));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAB3", now - 60_000, { module: "gdil" }));
   assert.deepEqual(await ledger.usage("mind", now - 3_600_000), {
     calls: 1,
     tokensIn: 100,
@@ -117,15 +117,15 @@ Deno.test("a noted row is written in a later task, all in one go; every read wri
         .executeTakeFirstOrThrow()).n,
     );
   const now = host.clock.now();
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC1", now, { job_id: "job_1" }));
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC2", now, { job_id: "job_1" }));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC1", now, { job_id: "job_1" }));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC2", now, { job_id: "job_1" }));
   // Not written yet: the caller (a reply's stream) did not wait for the write.
   assert.equal(await count(), 0);
   // A read through the ledger writes the noted rows first.
   assert.equal(await ledger.jobTokens("job_1"), 220);
   assert.equal(await count(), 2);
   // Left alone, a noted row is written in the next task.
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC3", now));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAC3", now));
   await new Promise((resolve) => setTimeout(resolve, 0));
   await ledger.flush();
   assert.equal(await count(), 3);
@@ -152,16 +152,16 @@ Deno.test("rows that cannot be written are reported, and the ledger goes on, wha
   });
   const now = host.clock.now();
   // The same id twice: the INSERT fails on its primary key.
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD1", now));
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD1", now));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD1", now));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD1", now));
   await ledger.flush();
   assert.deepEqual(failures, [2]);
   assert.deepEqual(recorded, []);
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD2", now));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD2", now));
   await ledger.flush();
   assert.deepEqual(recorded, ["llm_01AAAAAAAAAAAAAAAAAAAAAAD2"]);
   // A throwing `onRecord` (a broken metric) does not stop the rows after it.
-  await ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD3", now));
+  ledger.record(row("llm_01AAAAAAAAAAAAAAAAAAAAAAD3", now));
   assert.equal((await ledger.list({ limit: 10 })).items.length, 2);
   assert.deepEqual(failures, [2]);
 });

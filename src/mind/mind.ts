@@ -49,7 +49,6 @@ import {
   type WithinTransaction,
 } from "./hooks.ts";
 import type { InfluenceRecord } from "./influence.ts";
-import { forgetPluginStateCache } from "./plugin_state.ts";
 import type { Profile } from "./profile.ts";
 import { assembleSystem, estimateTokens, historyMessages } from "./prompt.ts";
 import { createHookRunner, type HookFailure } from "./runner.ts";
@@ -234,9 +233,14 @@ export interface TurnHandle {
   cancel(): void;
 }
 
+/** The columns of a turn's `mind_turns` row fixed when it arrives. */
+type TurnRowKey = Pick<MindTurnsTable, "id" | "seq" | "thread_id" | "user_id" | "received_at">;
+
 interface QueuedTurn {
   handle: TurnHandle;
   input: SubmitInput & { threadId: string };
+  /** Its row's fixed columns (a turn that starts at once writes the row in stage 1). */
+  row: TurnRowKey;
   receivedAt: number;
   controller: AbortController;
   resolve(outcome: TurnOutcome): void;
@@ -727,11 +731,7 @@ export function createMind(options: CreateMindOptions): Mind {
     const afterCommit: Array<() => void> = [];
     const result = await store.transaction((db) =>
       fn({ db, afterCommit: (work) => afterCommit.push(work) })
-    ).catch((error) => {
-      // Plugin state written in the rolled-back transaction is not what the database holds.
-      forgetPluginStateCache(store);
-      throw error;
-    });
+    );
     for (const work of afterCommit) {
       // The rows are committed: a failure here must not undo the turn.
       try {
@@ -1417,7 +1417,6 @@ export function createMind(options: CreateMindOptions): Mind {
         } catch (error) {
           await trx.executeQuery(PERSIST_SAVEPOINT.rollback);
           await trx.executeQuery(PERSIST_SAVEPOINT.release);
-          forgetPluginStateCache(store);
           const message = error instanceof Error ? error.message : String(error);
           failures.push({ plugin: entry.plugin, hook: MIND_HOOKS.persist.name, message });
           log.warn("a mind hook failed; its rows are dropped", {
@@ -1688,19 +1687,12 @@ export function createMind(options: CreateMindOptions): Mind {
   async function saveTurnRow(
     db: Store["db"],
     turn: QueuedTurn,
-    fields:
-      & Omit<Updateable<MindTurnsTable>, "id" | "seq" | "thread_id" | "user_id" | "received_at">
-      & { status: MindTurnsTable["status"] },
+    fields: Omit<Updateable<MindTurnsTable>, keyof TurnRowKey> & {
+      status: MindTurnsTable["status"];
+    },
   ) {
-    const { handle, input } = turn;
-    await db.insertInto("mind_turns").values({
-      id: handle.turnId,
-      seq: handle.seq,
-      thread_id: input.threadId,
-      user_id: input.userId,
-      received_at: turn.receivedAt,
-      ...fields,
-    }).onConflict((conflict) => conflict.column("id").doUpdateSet(fields)).execute();
+    await db.insertInto("mind_turns").values({ ...turn.row, ...fields })
+      .onConflict((conflict) => conflict.column("id").doUpdateSet(fields)).execute();
   }
 
   /** Cancels the thread's queued and running turns and waits until they have ended. */
@@ -1938,16 +1930,15 @@ export function createMind(options: CreateMindOptions): Mind {
         const turnSeq = ++seq;
         // A turn that waits behind others is recorded as queued now. One that starts at once
         // (no await until processQueue below) is recorded by stage 1's transaction.
-        const waits = processing !== undefined || queue.length > 0;
-        if (waits) {
-          await store.db.insertInto("mind_turns").values({
-            id: turnId,
-            seq: turnSeq,
-            thread_id: threadId,
-            user_id: input.userId,
-            status: "queued",
-            received_at: receivedAt,
-          }).execute();
+        const row: TurnRowKey = {
+          id: turnId,
+          seq: turnSeq,
+          thread_id: threadId,
+          user_id: input.userId,
+          received_at: receivedAt,
+        };
+        if (processing !== undefined || queue.length > 0) {
+          await store.db.insertInto("mind_turns").values({ ...row, status: "queued" }).execute();
         }
         const controller = new AbortController();
         const { promise, resolve } = Promise.withResolvers<TurnOutcome>();
@@ -1967,6 +1958,7 @@ export function createMind(options: CreateMindOptions): Mind {
         queued = {
           handle,
           input: { ...input, threadId },
+          row,
           receivedAt,
           controller,
           resolve,

@@ -44,9 +44,8 @@ function cacheOf(store: Store): Cache {
 }
 
 /**
- * Forgets the plugin state kept in memory: call it when a write made through
- * {@link pluginState} was rolled back (a failed `mind.persist`), or when rows
- * of `kv` changed another way (an import).
+ * Forgets the plugin state kept in memory: call it when rows of `kv` changed
+ * other than through {@link pluginState} (the memory KV API, an import).
  */
 export function forgetPluginStateCache(store: Store): void {
   const cache = caches.get(store);
@@ -56,9 +55,10 @@ export function forgetPluginStateCache(store: Store): void {
 }
 
 /**
- * The state of `namespace` (the plugin id). Values are kept in memory once
- * read or written: turns read the same few keys every time. A rolled-back
- * write must be followed by {@link forgetPluginStateCache}.
+ * The state of `namespace` (the plugin id). Values read or written outside a
+ * transaction are kept in memory: turns read the same few keys every time. A
+ * value read or written inside one (`mind.persist`'s `db`) is not kept, and a
+ * write there drops the kept value, since the transaction may roll back.
  */
 export function pluginState(store: Store, clock: Clock, namespace: string): PluginState {
   const cache = cacheOf(store);
@@ -71,7 +71,7 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
         const row = await db.selectFrom("kv").select("value").where("namespace", "=", namespace)
           .where("key", "=", key).executeTakeFirst();
         value = row?.value ?? null;
-        if (cache.changes === changes) cache.values.set(cacheKey(key), value);
+        if (db === store.db && cache.changes === changes) cache.values.set(cacheKey(key), value);
       }
       // Parsed for each reader: callers may change what they get.
       return value === null ? undefined : JSON.parse(value) as T;
@@ -94,7 +94,8 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
             updated_at: now,
           }))
         ).execute();
-      cache.values.set(cacheKey(key), encoded);
+      if (db === store.db) cache.values.set(cacheKey(key), encoded);
+      else cache.values.delete(cacheKey(key));
     },
     async delete(key) {
       cache.changes++;
