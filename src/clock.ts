@@ -76,24 +76,6 @@ export function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/**
- * Resolves in the next turn of the event loop, once it has polled I/O: a request started before
- * the call (a `fetch`) is on its way by then, so work after it overlaps the wait for the answer.
- * A message to a `MessagePort` arrives in that turn; a zero-delay timer would wait for the next
- * timer tick instead (1–2 ms in Deno 2.9.6).
- */
-export function afterPendingIo(): Promise<void> {
-  const { port1, port2 } = new MessageChannel();
-  return new Promise((resolve) => {
-    port1.onmessage = () => {
-      port1.close();
-      port2.close();
-      resolve();
-    };
-    port2.postMessage(null);
-  });
-}
-
 /** Formats an epoch-millisecond time as RFC 3339 UTC with milliseconds. */
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();

@@ -54,10 +54,6 @@ export interface AddMessageInput {
   toolCallId?: string | null;
   /** The provider's token count; else `ceil(chars / 4)`. */
   tokenCount?: number;
-  /** A uid allocated earlier (`ids.next("mem")`), e.g. when the turn began; else a new one. */
-  uid?: string;
-  /** When the message was received, if before now (a turn stores it with its reply). */
-  createdAt?: number;
 }
 
 /** A change to a thread (`PATCH /api/threads/{id}`); an omitted key keeps its value. */
@@ -210,8 +206,6 @@ export function createConversations(options: ConversationsOptions): Conversation
           source: SOURCE_OF_ROLE[input.role],
           sourceRef: input.turnId ? `turn:${input.turnId}` : null,
           importance: DEFAULT_IMPORTANCE.message,
-          ...(input.uid !== undefined ? { uid: input.uid } : {}),
-          ...(input.createdAt !== undefined ? { createdAt: input.createdAt } : {}),
         });
         await trx.insertInto("memory_messages").values({
           memory_id: written.id,
@@ -241,7 +235,7 @@ export function createConversations(options: ConversationsOptions): Conversation
             toolCalls: input.toolCalls ?? null,
             toolCallId: input.toolCallId ?? null,
             tokenCount,
-            createdAt: input.createdAt ?? now,
+            createdAt: now,
           } satisfies ThreadMessage,
         };
       };

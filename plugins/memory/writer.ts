@@ -36,10 +36,6 @@ export interface NewMemory {
   importance: number;
   /** Overrides the kind's TTL. */
   ttlDays?: number | null;
-  /** A uid allocated earlier (`ids.next("mem")`); else a new one. */
-  uid?: string;
-  /** When it was said, if earlier than now (a turn's message is stored with its reply). */
-  createdAt?: number;
 }
 
 /** The ids of a written memory. */
@@ -90,11 +86,11 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
       const sourceTrust = TRUST_OF_SOURCE[memory.source];
       const trust = memory.trust ? lowerTrust(memory.trust, sourceTrust) : sourceTrust;
       const suspicious = UNTRUSTED_SOURCES.has(memory.source) && looksLikeInjection(text);
-      const now = memory.createdAt ?? clock.now();
+      const now = clock.now();
       const ttlDays = memory.ttlDays !== undefined
         ? memory.ttlDays
         : config.retention[memory.kind].ttlDays;
-      const uid = memory.uid ?? ids.next("mem");
+      const uid = ids.next("mem");
       const row = await trx.insertInto("memories").values({
         uid,
         kind: memory.kind,

@@ -80,10 +80,6 @@ export interface ConversationPort {
     toolCalls?: Array<{ id: string; name: string; args: Record<string, unknown> }> | null;
     toolCallId?: string | null;
     tokenCount?: number;
-    /** A uid allocated earlier (`ids.next("mem")`): a turn names its message before storing it. */
-    uid?: string;
-    /** When the message was received, if before now: a turn stores it with its reply. */
-    createdAt?: number;
   }, within?: WithinTransaction): Promise<MindMessage>;
   threadWindow(
     threadId: string,

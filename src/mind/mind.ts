@@ -7,7 +7,7 @@
  * @module
  */
 import type { EventBus } from "../bus.ts";
-import { afterPendingIo, type Clock, nextTask, type TimerHandle } from "../clock.ts";
+import { type Clock, nextTask, type TimerHandle } from "../clock.ts";
 import { CompiledQuery, type Updateable } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
@@ -233,22 +233,13 @@ export interface TurnHandle {
   cancel(): void;
 }
 
-/** A turn's user message, named in stage 1 before it is written. */
-interface PendingMessage {
-  uid: string;
-  /** Its place in the thread: the next after the thread's last message. */
-  seq: number;
-  /** Its time: when the turn began. */
-  at: number;
-}
-
 /** The columns of a turn's `mind_turns` row fixed when it arrives. */
 type TurnRowKey = Pick<MindTurnsTable, "id" | "seq" | "thread_id" | "user_id" | "received_at">;
 
 interface QueuedTurn {
   handle: TurnHandle;
   input: SubmitInput & { threadId: string };
-  /** Its row's fixed columns (a turn that starts at once writes its row in stage 7). */
+  /** Its row's fixed columns (a turn that starts at once writes the row in stage 1). */
   row: TurnRowKey;
   receivedAt: number;
   controller: AbortController;
@@ -261,15 +252,6 @@ interface QueuedTurn {
     stageTimes: Array<{ name: string; durationMs: number }>;
     /** Set once stage 10 committed: the reply is stored. */
     stored: boolean;
-    /** When stage 1 began; null while queued. */
-    startedAt: number | null;
-    /**
-     * The user's message, named in stage 1 and written while the reply is requested (or with
-     * the turn's end if it ends first); null before stage 1 and once written.
-     */
-    pendingMessage: PendingMessage | null;
-    /** The write of the user's message and the running turn's row, once begun. */
-    starting: Promise<void> | null;
   };
   /** Set once the turn left the queue (a queued cancel just removes it). */
   started: boolean;
@@ -762,40 +744,6 @@ export function createMind(options: CreateMindOptions): Mind {
   }
 
   /**
-   * Writes the turn's user message inside `within` unless it is written already or stage 1
-   * never named it. Its id and seq are the ones the turn's hooks saw.
-   */
-  async function storePendingMessage(turn: QueuedTurn, within: WithinTransaction) {
-    const pending = turn.progress.pendingMessage;
-    if (!pending) return;
-    await requireConversations().addMessage({
-      threadId: turn.input.threadId,
-      role: "user",
-      text: turn.input.text,
-      turnId: turn.handle.turnId,
-      authorId: turn.input.userId,
-      uid: pending.uid,
-      createdAt: pending.at,
-    }, within);
-    within.afterCommit(() => {
-      turn.progress.pendingMessage = null;
-    });
-  }
-
-  /** One transaction: the user's message and the turn's row as running. */
-  async function storeStartedTurn(turn: QueuedTurn) {
-    await committed(async (within) => {
-      const messageId = turn.progress.pendingMessage?.uid;
-      await storePendingMessage(turn, within);
-      await saveTurnRow(within.db, turn, {
-        status: "running",
-        ...(turn.progress.startedAt !== null ? { started_at: turn.progress.startedAt } : {}),
-        ...(messageId ? { user_message_id: messageId } : {}),
-      });
-    });
-  }
-
-  /**
    * The newest stored event of each type {@link Mind.lastEvent} was asked for (null: none),
    * ordered as the table orders them (time, then id): noted once events are committed, dropped
    * when forgetting deletes events. Kept as JSON, so readers get a copy, as from the table.
@@ -965,23 +913,28 @@ export function createMind(options: CreateMindOptions): Mind {
     const emit = (event: TurnEvent) => handle.events.emit(event);
     emit({ type: "turn.started", turnId: handle.turnId, seq: handle.seq });
 
-    // 1. Validate (submit checked the text and the thread) and name the user's message. It is
-    // written in stage 7, while the reply is requested.
+    // 1. Validate and store the user's message.
     stage(1);
-    turn.progress.startedAt = startedAt;
     const markers = await threadMarkers(input.threadId);
     const window = await port.threadWindow(input.threadId, {
       maxTokens: config.prompt.historyTokens * 2,
       afterSeq: markers.resetAfterSeq,
     });
-    // The window always ends with the thread's last message, unless a reset hid them all; only
-    // this turn adds messages to the thread until it ends.
-    const userMessage: PendingMessage = {
-      uid: ids.next("mem"),
-      seq: (window.at(-1)?.seq ?? markers.resetAfterSeq) + 1,
-      at: startedAt,
-    };
-    turn.progress.pendingMessage = userMessage;
+    const userMessage = await committed(async (within) => {
+      const message = await port.addMessage({
+        threadId: input.threadId,
+        role: "user",
+        text: input.text,
+        turnId: handle.turnId,
+        authorId: input.userId,
+      }, within);
+      await saveTurnRow(within.db, turn, {
+        status: "running",
+        started_at: startedAt,
+        user_message_id: message.uid,
+      });
+      return message;
+    });
     handle.userMessageId = userMessage.uid;
     const history = window.map(toHistory);
     const previousUserTokens = window.filter((message) => message.role === "user")
@@ -1205,13 +1158,6 @@ export function createMind(options: CreateMindOptions): Mind {
     const toolConfig = options.toolConfig ?? DEFAULT_TOOL_CONFIG;
     let rounds = 0;
     let toolLimitReached = false;
-    // The user's message and the running turn's row are written while the reply is requested:
-    // in the event loop's next turn, when the request is on its way, so the commit overlaps the
-    // wait for the model instead of delaying the request.
-    const starting = afterPendingIo().then(() => storeStartedTurn(turn));
-    turn.progress.starting = starting;
-    // Awaited after the reply; a failed write fails the turn there, never unhandled meanwhile.
-    starting.catch(() => {});
     for (;;) {
       // After the last allowed round the model must answer: tools offered, none callable.
       const final = rounds >= toolConfig.maxRoundsPerTurn;
@@ -1319,8 +1265,6 @@ export function createMind(options: CreateMindOptions): Mind {
         });
       }
     }
-    // If the write begun with the request failed, the end of the turn writes the message.
-    const startFailure = await starting.then(() => null, (error: unknown) => ({ error }));
     const rest = filter.end();
     if (rest) {
       text += rest;
@@ -1347,7 +1291,6 @@ export function createMind(options: CreateMindOptions): Mind {
       await finishCancelled(turn, { text, impulses, events, failures, stageTimes, usage });
       return;
     }
-    if (startFailure) throw startFailure.error;
     if (toolLimitReached) {
       const note =
         `(I reached the limit of ${toolConfig.maxRoundsPerTurn} tool rounds for one reply.)`;
@@ -1593,15 +1536,24 @@ export function createMind(options: CreateMindOptions): Mind {
     usage: TurnUsage | null;
   }) {
     const { handle, input } = turn;
-    // The user saw this much: it is kept, marked interrupted.
-    const flags: TurnFlags = {
-      uncertain: false,
-      clarifying: false,
-      ...(facts.partialText ? { interrupted: true } : {}),
-    };
-    const messageId = await persistEnd(turn, "failed", {
+    const flags: TurnFlags = { uncertain: false, clarifying: false };
+    let messageId: string | null = null;
+    if (facts.partialText) {
+      // The user saw this much: it is kept, marked interrupted.
+      flags.interrupted = true;
+      const partial = await requireConversations().addMessage({
+        threadId: input.threadId,
+        role: "assistant",
+        text: facts.partialText,
+        turnId: handle.turnId,
+        authorId: null,
+      });
+      messageId = partial.uid;
+    }
+    await persistEnd(turn, "failed", {
       ...facts,
       flags,
+      messageId,
       error: { code: facts.failure.code, message: facts.failure.message },
     });
     const status = HTTP_STATUS[facts.failure.code] ?? 502;
@@ -1643,12 +1595,18 @@ export function createMind(options: CreateMindOptions): Mind {
   }) {
     const { handle, input } = turn;
     const flags: TurnFlags = { uncertain: false, clarifying: false, interrupted: true };
-    const messageId = await persistEnd(turn, "cancelled", {
-      ...facts,
-      partialText: facts.text,
-      flags,
-      error: null,
-    });
+    let messageId: string | null = null;
+    if (facts.text) {
+      const partial = await requireConversations().addMessage({
+        threadId: input.threadId,
+        role: "assistant",
+        text: facts.text,
+        turnId: handle.turnId,
+        authorId: null,
+      });
+      messageId = partial.uid;
+    }
+    await persistEnd(turn, "cancelled", { ...facts, flags, messageId, error: null });
     handle.events.emit({ type: "turn.cancelled", turnId: handle.turnId });
     turn.resolve({
       turnId: handle.turnId,
@@ -1663,11 +1621,6 @@ export function createMind(options: CreateMindOptions): Mind {
     });
   }
 
-  /**
-   * Records a turn that ended without a reply in one transaction: the user's message if it is
-   * not written yet, the partial reply the user saw (`flags` mark it interrupted), the row and
-   * the events. Returns the partial reply's message id.
-   */
   async function persistEnd(turn: QueuedTurn, status: "failed" | "cancelled", facts: {
     impulses: AppliedImpulse[];
     events: MindEventInput[];
@@ -1675,34 +1628,16 @@ export function createMind(options: CreateMindOptions): Mind {
     stageTimes: Array<{ name: string; durationMs: number }>;
     usage: TurnUsage | null;
     flags: TurnFlags;
-    partialText: string;
+    messageId: string | null;
     error: { code: string; message: string } | null;
-  }): Promise<string | null> {
+  }) {
     const { handle, input } = turn;
     const stateAfter = snapshot(current(), profile);
-    // A write begun with the reply's request finishes first (else it would write the message too).
-    await turn.progress.starting?.catch(() => {});
-    let messageId: string | null = null;
-    const stored = await committed(async (within) => {
-      const trx = within.db;
-      const userMessageId = turn.progress.pendingMessage?.uid;
-      await storePendingMessage(turn, within);
-      if (facts.partialText) {
-        const partial = await requireConversations().addMessage({
-          threadId: input.threadId,
-          role: "assistant",
-          text: facts.partialText,
-          turnId: handle.turnId,
-          authorId: null,
-        }, within);
-        messageId = partial.uid;
-      }
+    const stored = await store.transaction(async (trx) => {
       await saveTurnRow(trx, turn, {
         status,
-        ...(turn.progress.startedAt !== null ? { started_at: turn.progress.startedAt } : {}),
-        ...(userMessageId ? { user_message_id: userMessageId } : {}),
         finished_at: clock.now(),
-        reply_message_id: messageId,
+        reply_message_id: facts.messageId,
         flags: JSON.stringify(facts.flags),
         error_code: facts.error?.code ?? null,
         error_message: facts.error?.message ?? null,
@@ -1723,10 +1658,9 @@ export function createMind(options: CreateMindOptions): Mind {
     });
     noteCommitted(stored);
     await saveState();
-    return messageId;
   }
 
-  /** A running turn whose row is not written yet (or reads queued), as its row will read. */
+  /** A running turn whose first transaction has not committed yet, as its row will read. */
   function unstoredTurn(turn: QueuedTurn): StoredTurn {
     return {
       id: turn.handle.turnId,
@@ -1737,7 +1671,7 @@ export function createMind(options: CreateMindOptions): Mind {
       userMessageId: null,
       replyMessageId: null,
       receivedAt: turn.receivedAt,
-      startedAt: turn.progress.startedAt,
+      startedAt: null,
       finishedAt: null,
       flags: { uncertain: false, clarifying: false },
       usage: null,
@@ -1748,7 +1682,7 @@ export function createMind(options: CreateMindOptions): Mind {
 
   /**
    * Writes a turn's row: an update once it exists, else an insert (a turn that started at once
-   * has no queued row; stage 7, or the end of a turn that failed before it, writes the first).
+   * has no queued row; stage 1, or the end of a turn that failed before it, writes the first).
    */
   async function saveTurnRow(
     db: Store["db"],
@@ -1825,6 +1759,15 @@ export function createMind(options: CreateMindOptions): Mind {
         const partial = shownText !== "" && !stored;
         const failure = { code: "INTERNAL", message: "The turn failed", partial };
         try {
+          const message = partial
+            ? await requireConversations().addMessage({
+              threadId: turn.input.threadId,
+              role: "assistant",
+              text: shownText,
+              turnId: turn.handle.turnId,
+              authorId: null,
+            })
+            : null;
           // What already happened (the user's message, its impulses) is recorded.
           await persistEnd(turn, "failed", {
             ...turn.progress,
@@ -1834,7 +1777,7 @@ export function createMind(options: CreateMindOptions): Mind {
               clarifying: false,
               ...(partial ? { interrupted: true } : {}),
             },
-            partialText: partial ? shownText : "",
+            messageId: message?.uid ?? null,
             error: failure,
           });
         } catch (persistError) {
@@ -1986,7 +1929,7 @@ export function createMind(options: CreateMindOptions): Mind {
         const turnId = ids.next("turn");
         const turnSeq = ++seq;
         // A turn that waits behind others is recorded as queued now. One that starts at once
-        // (no await until processQueue below) is recorded while its reply is requested (stage 7).
+        // (no await until processQueue below) is recorded by stage 1's transaction.
         const row: TurnRowKey = {
           id: turnId,
           seq: turnSeq,
@@ -2025,9 +1968,6 @@ export function createMind(options: CreateMindOptions): Mind {
             failures: [],
             stageTimes: [],
             stored: false,
-            startedAt: null,
-            pendingMessage: null,
-            starting: null,
           },
           started: false,
         };
@@ -2110,13 +2050,13 @@ export function createMind(options: CreateMindOptions): Mind {
     async turn(turnId) {
       // The last turn's stage times are written just after its reply.
       await afterReply;
-      // The running turn's row is written while its reply is requested: until then (its row is
-      // missing, or reads queued) it reads from memory.
-      const running = active?.handle.turnId === turnId ? active : undefined;
-      if (running?.progress.pendingMessage) return unstoredTurn(running);
       const row = await store.db.selectFrom("mind_turns").selectAll().where("id", "=", turnId)
         .executeTakeFirst();
-      if (!row) return running ? unstoredTurn(running) : null;
+      if (!row) {
+        // A turn that started at once has no row until its first transaction commits.
+        const starting = active?.handle.turnId === turnId ? active : undefined;
+        return starting ? unstoredTurn(starting) : null;
+      }
       return {
         id: row.id,
         threadId: row.thread_id,

@@ -3,14 +3,7 @@
  * 34, 36–39) with the fake LLM and the fake clock.
  */
 import assert from "node:assert/strict";
-import {
-  type ConversationPort,
-  definePlugin,
-  MIND_HOOKS,
-  type PluginState,
-  pluginState,
-  type TurnView,
-} from "@synth/kernel";
+import { definePlugin, MIND_HOOKS, type PluginState, pluginState } from "@synth/kernel";
 import { sql } from "kysely";
 import { makeTestDir } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
@@ -255,12 +248,12 @@ Deno.test("a throwing psyche hook still completes the turn, recorded as plugin.e
   ]);
 });
 
-Deno.test("a turn that waits is recorded as queued at once; one that starts at once is recorded while its reply is requested", async () => {
+Deno.test("a turn that waits is recorded as queued at once; one that starts at once is recorded by stage 1", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   const mind = host.kernel.mind;
   const first = await mind.submit({ userId: "local", role: "admin", text: "First" });
-  // Readable (and so cancellable) before its row is written.
+  // Readable (and so cancellable) before its first transaction has committed.
   assert.equal((await mind.turn(first.turnId))?.userId, "local");
   const second = await mind.submit({ userId: "local", role: "admin", text: "Second" });
   assert.equal(first.queuePosition, 0);
@@ -274,93 +267,6 @@ Deno.test("a turn that waits is recorded as queued at once; one that starts at o
     { seq: 1, status: "completed" },
     { seq: 2, status: "completed" },
   ]);
-});
-
-Deno.test("the user's message is written while the reply is requested, under the id and place the turn's hooks saw", async () => {
-  const seen: Array<{ stage: string; messageId: string | null; seq: number; stored: string[] }> =
-    [];
-  let port: ConversationPort | null = null;
-  const read = async (stage: string, view: TurnView) => {
-    const stored = await port!.threadWindow(view.threadId, { maxTokens: 10_000 });
-    seen.push({
-      stage,
-      messageId: view.message.messageId,
-      seq: view.message.seq,
-      stored: stored.map((message) => message.text),
-    });
-  };
-  // Stage 6 runs before the request, stage 8 after the reply: the message is written between.
-  const probe = definePlugin({
-    manifest: { id: "psyche_probe", version: "1.0.0", isolation: "in_process" },
-    setup(ctx) {
-      ctx.hooks.on(MIND_HOOKS.fragments, async (view) => {
-        await read("fragments", view);
-        return [];
-      });
-      ctx.hooks.on(MIND_HOOKS.postassess, async (view) => {
-        await read("postassess", view);
-        return {};
-      });
-    },
-  });
-  await using fake = await startFakeLlm({
-    scenes: [{ reply: { text: "One." } }, { reply: { text: "Two." } }],
-  });
-  await using host = await mindHost(fake, { plugins: [probe] });
-  const mind = host.kernel.mind;
-  port = mind.conversations;
-  // When the user's message is announced, no token of the reply has been sent yet.
-  const tokensWhenWritten: number[] = [];
-  let live: { events: { events: readonly { type: string }[] } } | undefined;
-  host.kernel.bus.subscribe("memory.update", (event) => {
-    const update = event.data as { op: string; kind?: string };
-    if (update.op === "created" && update.kind === "message" && live) {
-      tokensWhenWritten.push(
-        live.events.events.filter((item) => item.type === "chat.token").length,
-      );
-    }
-  });
-  const first = await mind.submit({ userId: "local", role: "admin", text: "First question" });
-  live = { events: first.events };
-  // Until its row is written, the running turn reads from memory.
-  assert.equal((await mind.turn(first.turnId))?.status, "running");
-  const firstOutcome = await first.done;
-  live = undefined;
-  assert.equal(firstOutcome.status, "completed");
-  assert.deepEqual(tokensWhenWritten.slice(0, 1), [0], "written before the reply streamed");
-  const second = await mind.submit({
-    userId: "local",
-    role: "admin",
-    text: "Second question",
-    threadId: firstOutcome.threadId,
-  });
-  assert.equal((await second.done).status, "completed");
-  assert.deepEqual(seen.map((entry) => [entry.stage, entry.stored]), [
-    ["fragments", []],
-    ["postassess", ["First question"]],
-    ["fragments", ["First question", "One."]],
-    ["postassess", ["First question", "One.", "Second question"]],
-  ]);
-  const window = await port!.threadWindow(firstOutcome.threadId, { maxTokens: 10_000 });
-  assert.deepEqual(window.map((message) => [message.seq, message.role, message.text]), [
-    [1, "user", "First question"],
-    [2, "assistant", "One."],
-    [3, "user", "Second question"],
-    [4, "assistant", "Two."],
-  ]);
-  // The id and seq the hooks saw are the stored message's; the turn's row names it.
-  assert.deepEqual(
-    seen.map((entry) => [entry.messageId, entry.seq]),
-    [
-      [window[0]!.uid, 1],
-      [window[0]!.uid, 1],
-      [window[2]!.uid, 3],
-      [window[2]!.uid, 3],
-    ],
-  );
-  const turn = await mind.turn(second.turnId);
-  assert.equal(turn?.userMessageId, window[2]!.uid);
-  assert.equal(window[2]!.createdAt, turn?.startedAt, "the message is dated when its turn began");
 });
 
 Deno.test("plugin state written by a persist hook that then fails is not what the plugin reads next", async () => {
