@@ -252,6 +252,8 @@ interface QueuedTurn {
     stageTimes: Array<{ name: string; durationMs: number }>;
     /** Set once stage 10 committed: the reply is stored. */
     stored: boolean;
+    /** Set once a failed or cancelled end is stored: it is not stored again. */
+    ended: boolean;
   };
   /** Set once the turn left the queue (a queued cancel just removes it). */
   started: boolean;
@@ -1272,8 +1274,10 @@ export function createMind(options: CreateMindOptions): Mind {
     }
     text = stripConfidenceTags(text);
 
+    // A client's cancel ends the turn cancelled, whether or not the reply had begun (the model
+    // call then fails as aborted); a shutdown's abort is a failure.
     const cancelled = controller.signal.aborted && !stopping;
-    if (failure && !(cancelled && failure.partial)) {
+    if (failure && !cancelled) {
       // No text is invented and no forecast is queued; the appraisal impulses stay.
       await finishFailed(turn, {
         failure,
@@ -1656,6 +1660,7 @@ export function createMind(options: CreateMindOptions): Mind {
         { turnId: handle.turnId, threadId: input.threadId },
       );
     });
+    turn.progress.ended = true;
     noteCommitted(stored);
     await saveState();
   }
@@ -1758,30 +1763,33 @@ export function createMind(options: CreateMindOptions): Mind {
         // The reply a user was shown is kept, marked interrupted, unless stage 10 stored it.
         const partial = shownText !== "" && !stored;
         const failure = { code: "INTERNAL", message: "The turn failed", partial };
-        try {
-          const message = partial
-            ? await requireConversations().addMessage({
-              threadId: turn.input.threadId,
-              role: "assistant",
-              text: shownText,
-              turnId: turn.handle.turnId,
-              authorId: null,
-            })
-            : null;
-          // What already happened (the user's message, its impulses) is recorded.
-          await persistEnd(turn, "failed", {
-            ...turn.progress,
-            usage: null,
-            flags: {
-              uncertain: false,
-              clarifying: false,
-              ...(partial ? { interrupted: true } : {}),
-            },
-            messageId: message?.uid ?? null,
-            error: failure,
-          });
-        } catch (persistError) {
-          log.error("recording a failed turn failed", { error: persistError });
+        // An end already stored (a failure after it, e.g. saving the affect) is not stored twice.
+        if (!turn.progress.ended) {
+          try {
+            const message = partial
+              ? await requireConversations().addMessage({
+                threadId: turn.input.threadId,
+                role: "assistant",
+                text: shownText,
+                turnId: turn.handle.turnId,
+                authorId: null,
+              })
+              : null;
+            // What already happened (the user's message, its impulses) is recorded.
+            await persistEnd(turn, "failed", {
+              ...turn.progress,
+              usage: null,
+              flags: {
+                uncertain: false,
+                clarifying: false,
+                ...(partial ? { interrupted: true } : {}),
+              },
+              messageId: message?.uid ?? null,
+              error: failure,
+            });
+          } catch (persistError) {
+            log.error("recording a failed turn failed", { error: persistError });
+          }
         }
         turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
         resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
@@ -1968,6 +1976,7 @@ export function createMind(options: CreateMindOptions): Mind {
             failures: [],
             stageTimes: [],
             stored: false,
+            ended: false,
           },
           started: false,
         };

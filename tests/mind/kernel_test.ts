@@ -527,3 +527,52 @@ Deno.test("a turn cancelled while queued leaves the queue and never runs", async
   assert.equal(stored!.status, "cancelled");
   assert.equal(stored!.userMessageId, null, "its message was never stored");
 });
+
+Deno.test("a turn cancelled before its reply began ends cancelled, keeping the user's message and no reply", async () => {
+  const client: { cancel?: (turnId: string) => void } = {};
+  // The client cancels while stage 3 runs, before the model is asked.
+  const canceller = definePlugin({
+    manifest: { id: "psyche_canceller", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.resolve, (view) => {
+        client.cancel!(view.turnId);
+        return {};
+      });
+    },
+  });
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, { plugins: [canceller] });
+  const mind = host.kernel.mind;
+  client.cancel = (turnId) => mind.live(turnId)!.cancel();
+  const handle = await mind.submit({ userId: "local", role: "admin", text: "Never mind" });
+  const outcome = await handle.done;
+  assert.equal(outcome.status, "cancelled");
+  assert.equal(outcome.reply, null);
+  const stored = await mind.turn(handle.turnId);
+  assert.equal(stored!.status, "cancelled");
+  assert.equal(stored!.replyMessageId, null);
+  assert.ok(handle.events.events.some((event) => event.type === "turn.cancelled"));
+  const window = await mind.conversations!.threadWindow(outcome.threadId, { maxTokens: 10_000 });
+  assert.deepEqual(window.map((message) => [message.role, message.text]), [["user", "Never mind"]]);
+  const asked = fake.requests().filter((request) => /chat|messages/.test(request.path));
+  assert.deepEqual(asked, [], "the model was never asked");
+});
+
+Deno.test("a failed turn whose end is stored is not stored again when saving the affect then fails", async () => {
+  await using fake = await startFakeLlm({ scenes: [{ fault: { status: 401 } }] });
+  await using host = await mindHost(fake);
+  const db = host.kernel.store.db;
+  // The affect snapshot cannot be saved: the turn's end is stored first, then that fails.
+  await sql`CREATE TRIGGER no_history BEFORE INSERT ON mind_state_history
+    BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`.execute(db);
+  const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Hello" });
+  const outcome = await handle.done;
+  assert.equal(outcome.status, "failed");
+  const turn = await host.kernel.mind.turn(handle.turnId);
+  assert.equal(turn!.status, "failed");
+  assert.equal(turn!.error!.code, "LLM_UNAVAILABLE", "the stored end is the model's failure");
+  const window = await host.kernel.mind.conversations!.threadWindow(outcome.threadId, {
+    maxTokens: 10_000,
+  });
+  assert.deepEqual(window.map((message) => message.role), ["user"]);
+});
