@@ -1274,9 +1274,9 @@ export function createMind(options: CreateMindOptions): Mind {
     }
     text = stripConfidenceTags(text);
 
-    // A client's cancel ends the turn cancelled, whether or not the reply had begun (the model
-    // call then fails as aborted); a shutdown's abort is a failure.
-    const cancelled = controller.signal.aborted && !stopping;
+    // A cancel ends the turn cancelled, whether or not the reply had begun (the model call then
+    // fails as aborted): the client's, or shutdown's once the grace time is over (server.md §1).
+    const cancelled = controller.signal.aborted;
     if (failure && !cancelled) {
       // No text is invented and no forecast is queued; the appraisal impulses stay.
       await finishFailed(turn, {
@@ -1750,8 +1750,8 @@ export function createMind(options: CreateMindOptions): Mind {
       active = turn;
       turn.started = true;
       scheduler.setTurnActive(true);
-      const onShutdown = () => turn.controller.abort();
-      options.signal.addEventListener("abort", onShutdown, { once: true });
+      // Shutdown does not abort a running turn at once: it gets the server's grace time, and
+      // `stop()` cancels it if it is still running then (server.md §1).
       try {
         await runTurn(turn);
       } catch (error) {
@@ -1794,7 +1794,6 @@ export function createMind(options: CreateMindOptions): Mind {
         turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
         resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
       } finally {
-        options.signal.removeEventListener("abort", onShutdown);
         turn.handle.events.close();
         active = undefined;
         scheduler.setTurnActive(false);
@@ -1881,6 +1880,8 @@ export function createMind(options: CreateMindOptions): Mind {
 
     async stop() {
       stopping = true;
+      // The running turn had the grace time (the server waits for its request first).
+      active?.controller.abort();
       if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
       for (const turn of queue.splice(0)) {
         turn.controller.abort();

@@ -576,3 +576,43 @@ Deno.test("a failed turn whose end is stored is not stored again when saving the
   });
   assert.deepEqual(window.map((message) => message.role), ["user"]);
 });
+
+Deno.test("shutdown gives a running turn its grace time: its reply finishes and is sent", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: "Finished in time." }, timing: { firstTokenDelayMs: 50 } }],
+  });
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const reply = fetch(`${server.url}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "Please finish" }),
+  });
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  // Shutdown begins while the model is still answering (the grace runs on the fake clock).
+  const shutdown = server.shutdown();
+  const response = await reply;
+  const body = await response.json();
+  assert.equal(response.status, 200, JSON.stringify(body));
+  assert.equal(body.response, "Finished in time.");
+  await shutdown;
+});
+
+Deno.test("shutdown stores a turn still running when its grace time is over as cancelled", async () => {
+  await using fake = await startFakeLlm({ scenes: [{ fault: { hangMs: 60_000 } }] });
+  await using host = await mindHost(fake, { config: { server: { shutdownGraceMs: 500 } } });
+  const server = host.listen();
+  const reply = fetch(`${server.url}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "This will not finish" }),
+  });
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  const shutdown = server.shutdown();
+  await host.clock.tick(500);
+  const response = await reply;
+  const body = await response.json();
+  assert.equal(response.status, 499, JSON.stringify(body));
+  assert.equal(body.error.code, "MIND_TURN_CANCELLED");
+  await shutdown;
+});
