@@ -827,6 +827,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       stopping = true;
       ws.stop();
       host.abort("The server is shutting down");
+      mind?.beginStopping();
     },
     stop() {
       stopping = true;

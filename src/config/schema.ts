@@ -47,7 +47,7 @@ export const KERNEL_CONFIG_SHAPE = {
     })),
     shutdownGraceMs: durationMs(10_000).meta(configMeta({
       description:
-        "On SIGINT/SIGTERM, how long in-flight requests may finish before plugins are stopped anyway.",
+        "On SIGINT/SIGTERM, how long in-flight requests and the running turn may finish before the turn is cancelled and plugins are stopped.",
     })),
     allowedOrigins: z.array(z.url().regex(/^https?:\/\/[^/]+$/)).default([]).meta(configMeta({
       description:

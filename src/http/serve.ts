@@ -96,11 +96,15 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
     kernel.beginStopping();
     kernel.log.info("shutting down", { grace_ms: options.shutdownGraceMs });
     try {
-      await withTimeout(server.shutdown(), {
+      // In-flight requests and the running turn (streamed over a socket, or answered 202, it may
+      // have no request open) get the grace time; then the mind cancels a turn still running.
+      await withTimeout(Promise.all([server.shutdown(), kernel.mind.settled()]), {
         clock: kernel.clock,
         ms: options.shutdownGraceMs,
         error: () =>
-          new Error(`in-flight requests did not finish within ${options.shutdownGraceMs} ms`),
+          new Error(
+            `in-flight requests or the running turn did not finish within ${options.shutdownGraceMs} ms`,
+          ),
       });
     } catch (error) {
       kernel.log.warn("stopping with requests still in flight", { error });

@@ -270,7 +270,14 @@ export interface Mind {
   readonly conversations: ConversationPort | null;
   /** Loads the state and the conversation port; starts the tick. */
   start(): Promise<void>;
-  /** Refuses new turns, lets the running one finish, stops the scheduler. */
+  /**
+   * Shutdown began (server.md §1): waiting turns end (`SHUTTING_DOWN`), new ones are refused and
+   * ticks stop; the running turn goes on (the server gives it its grace time).
+   */
+  beginStopping(): void;
+  /** Resolves once no turn is running (after {@link beginStopping}, none starts). */
+  settled(): Promise<void>;
+  /** Shutdown: cancels a turn still running (stored `cancelled`), stops the scheduler. */
   stop(): Promise<void>;
   /**
    * Queues a message.
@@ -1621,6 +1628,16 @@ export function createMind(options: CreateMindOptions): Mind {
       messageId,
       flags,
       usage: facts.usage,
+      // Cancelled by shutdown, not by its client.
+      ...(stopping
+        ? {
+          error: {
+            code: "SHUTTING_DOWN",
+            message: "The server is shutting down",
+            status: 503,
+          },
+        }
+        : {}),
       state: snapshot(current(), profile),
     });
   }
@@ -1662,7 +1679,12 @@ export function createMind(options: CreateMindOptions): Mind {
     });
     turn.progress.ended = true;
     noteCommitted(stored);
-    await saveState();
+    try {
+      await saveState();
+    } catch (error) {
+      // The end is stored; the affect in memory is right and is saved with the next change.
+      log.error("saving the affect after a turn ended failed", { turn: handle.turnId, error });
+    }
   }
 
   /** A running turn whose first transaction has not committed yet, as its row will read. */
@@ -1878,11 +1900,10 @@ export function createMind(options: CreateMindOptions): Mind {
       }).where("status", "in", ["queued", "running"]).execute();
     },
 
-    async stop() {
+    beginStopping() {
       stopping = true;
-      // The running turn had the grace time (the server waits for its request first).
-      active?.controller.abort();
       if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
+      tickTimer = undefined;
       for (const turn of queue.splice(0)) {
         turn.controller.abort();
         turn.handle.events.emit({
@@ -1899,6 +1920,19 @@ export function createMind(options: CreateMindOptions): Mind {
           status: 503,
         });
       }
+    },
+
+    async settled() {
+      while (active) {
+        await active.handle.done;
+        await afterReply;
+      }
+    },
+
+    async stop() {
+      mind.beginStopping();
+      // The running turn had its grace time (the server waited for it first).
+      active?.controller.abort();
       await processing;
       await scheduler.stop();
       runner.stop();
@@ -1933,6 +1967,10 @@ export function createMind(options: CreateMindOptions): Mind {
         const threadId = input.threadId
           ? (await ownedThread(input.threadId, input.userId, input.role)).id
           : (await port.createThread({ ownerUserId: input.userId })).id;
+        // Shutdown may have begun while the thread was looked up.
+        if (stopping) {
+          throw new AppError("SHUTTING_DOWN", "The server is shutting down", { status: 503 });
+        }
         const receivedAt = clock.now();
         activity();
         const turnId = ids.next("turn");

@@ -558,7 +558,7 @@ Deno.test("a turn cancelled before its reply began ends cancelled, keeping the u
   assert.deepEqual(asked, [], "the model was never asked");
 });
 
-Deno.test("a failed turn whose end is stored is not stored again when saving the affect then fails", async () => {
+Deno.test("a failed turn whose end is stored stays as stored when saving the affect then fails", async () => {
   await using fake = await startFakeLlm({ scenes: [{ fault: { status: 401 } }] });
   await using host = await mindHost(fake);
   const db = host.kernel.store.db;
@@ -568,9 +568,13 @@ Deno.test("a failed turn whose end is stored is not stored again when saving the
   const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Hello" });
   const outcome = await handle.done;
   assert.equal(outcome.status, "failed");
+  assert.equal(outcome.error?.code, "LLM_UNAVAILABLE", "the client is told what is stored");
   const turn = await host.kernel.mind.turn(handle.turnId);
   assert.equal(turn!.status, "failed");
   assert.equal(turn!.error!.code, "LLM_UNAVAILABLE", "the stored end is the model's failure");
+  assert.ok(
+    host.logs.some((record) => record.msg === "saving the affect after a turn ended failed"),
+  );
   const window = await host.kernel.mind.conversations!.threadWindow(outcome.threadId, {
     maxTokens: 10_000,
   });
@@ -598,10 +602,15 @@ Deno.test("shutdown gives a running turn its grace time: its reply finishes and 
   await shutdown;
 });
 
-Deno.test("shutdown stores a turn still running when its grace time is over as cancelled", async () => {
+Deno.test("shutdown cancels a turn still running when its grace time is over", async () => {
   await using fake = await startFakeLlm({ scenes: [{ fault: { hangMs: 60_000 } }] });
   await using host = await mindHost(fake, { config: { server: { shutdownGraceMs: 500 } } });
   const server = host.listen();
+  const cancelled: string[] = [];
+  host.kernel.bus.subscribe("mind.turn.event", (event) => {
+    const { type } = event.data.event as { type: string };
+    if (type === "turn.cancelled" || type === "turn.failed") cancelled.push(type);
+  });
   const reply = fetch(`${server.url}/api/chat`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -609,10 +618,77 @@ Deno.test("shutdown stores a turn still running when its grace time is over as c
   });
   await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
   const shutdown = server.shutdown();
+  // The grace time runs on the fake clock: until it is over, the turn is not touched.
+  await host.clock.untilTimers(1);
+  assert.deepEqual(cancelled, []);
   await host.clock.tick(500);
   const response = await reply;
   const body = await response.json();
-  assert.equal(response.status, 499, JSON.stringify(body));
-  assert.equal(body.error.code, "MIND_TURN_CANCELLED");
+  assert.equal(response.status, 503, JSON.stringify(body));
+  assert.equal(body.error.code, "SHUTTING_DOWN");
+  assert.deepEqual(cancelled, ["turn.cancelled"]);
   await shutdown;
+});
+
+Deno.test("when shutdown begins, waiting turns end at once and new ones are refused; the running one finishes", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: "First, finished." }, timing: { firstTokenDelayMs: 50 } }],
+  });
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const post = (message: string) =>
+    fetch(`${server.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message }),
+    });
+  const waiting = Promise.withResolvers<void>();
+  host.kernel.bus.subscribe("mind.turn.event", (event) => {
+    const turnEvent = event.data.event as { type: string; queuePosition?: number };
+    if (turnEvent.type === "turn.queued" && turnEvent.queuePosition === 1) waiting.resolve();
+  });
+  const first = post("First question");
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  // The second waits behind the first when shutdown begins.
+  const second = post("Second question");
+  await waiting.promise;
+  const shutdown = server.shutdown();
+  await assert.rejects(
+    () => host.kernel.mind.submit({ userId: "local", role: "admin", text: "Third" }),
+    /shutting down/,
+  );
+  const waited = await second;
+  assert.equal(waited.status, 503);
+  assert.equal((await waited.json()).error.code, "SHUTTING_DOWN");
+  const finished = await first;
+  assert.equal(finished.status, 200);
+  assert.equal((await finished.json()).response, "First, finished.");
+  await shutdown;
+});
+
+Deno.test("shutdown gives a turn with no request open (answered 202) its grace time too", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: "Done meanwhile." }, timing: { firstTokenDelayMs: 50 } }],
+  });
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const completed: string[] = [];
+  host.kernel.bus.subscribe("mind.turn.completed", (event) => {
+    completed.push((event.data as { turnId: string }).turnId);
+  });
+  const thread = await (await fetch(`${server.url}/api/threads`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  })).json();
+  const accepted = await fetch(`${server.url}/api/threads/${thread.id}/turns`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ content: "Work on this" }),
+  });
+  assert.equal(accepted.status, 202);
+  const { turn_id: turnId } = await accepted.json();
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  await server.shutdown();
+  assert.deepEqual(completed, [turnId], "the turn completed before the server stopped");
 });
