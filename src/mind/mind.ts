@@ -252,8 +252,6 @@ interface QueuedTurn {
     stageTimes: Array<{ name: string; durationMs: number }>;
     /** Set once stage 10 committed: the reply is stored. */
     stored: boolean;
-    /** Set once a failed or cancelled end is stored: it is not stored again. */
-    ended: boolean;
   };
   /** Set once the turn left the queue (a queued cancel just removes it). */
   started: boolean;
@@ -1677,7 +1675,6 @@ export function createMind(options: CreateMindOptions): Mind {
         { turnId: handle.turnId, threadId: input.threadId },
       );
     });
-    turn.progress.ended = true;
     noteCommitted(stored);
     try {
       await saveState();
@@ -1785,33 +1782,30 @@ export function createMind(options: CreateMindOptions): Mind {
         // The reply a user was shown is kept, marked interrupted, unless stage 10 stored it.
         const partial = shownText !== "" && !stored;
         const failure = { code: "INTERNAL", message: "The turn failed", partial };
-        // An end already stored (a failure after it, e.g. saving the affect) is not stored twice.
-        if (!turn.progress.ended) {
-          try {
-            const message = partial
-              ? await requireConversations().addMessage({
-                threadId: turn.input.threadId,
-                role: "assistant",
-                text: shownText,
-                turnId: turn.handle.turnId,
-                authorId: null,
-              })
-              : null;
-            // What already happened (the user's message, its impulses) is recorded.
-            await persistEnd(turn, "failed", {
-              ...turn.progress,
-              usage: null,
-              flags: {
-                uncertain: false,
-                clarifying: false,
-                ...(partial ? { interrupted: true } : {}),
-              },
-              messageId: message?.uid ?? null,
-              error: failure,
-            });
-          } catch (persistError) {
-            log.error("recording a failed turn failed", { error: persistError });
-          }
+        try {
+          const message = partial
+            ? await requireConversations().addMessage({
+              threadId: turn.input.threadId,
+              role: "assistant",
+              text: shownText,
+              turnId: turn.handle.turnId,
+              authorId: null,
+            })
+            : null;
+          // What already happened (the user's message, its impulses) is recorded.
+          await persistEnd(turn, "failed", {
+            ...turn.progress,
+            usage: null,
+            flags: {
+              uncertain: false,
+              clarifying: false,
+              ...(partial ? { interrupted: true } : {}),
+            },
+            messageId: message?.uid ?? null,
+            error: failure,
+          });
+        } catch (persistError) {
+          log.error("recording a failed turn failed", { error: persistError });
         }
         turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
         resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
@@ -2015,7 +2009,6 @@ export function createMind(options: CreateMindOptions): Mind {
             failures: [],
             stageTimes: [],
             stored: false,
-            ended: false,
           },
           started: false,
         };

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { definePlugin, MIND_HOOKS, type PluginState, pluginState } from "@synth/kernel";
 import { sql } from "kysely";
 import { makeTestDir } from "@synth/testing";
-import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { type FakeLlm, startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost, replyRequests } from "./helpers.ts";
 
 Deno.test("a turn's jobs are queued just after its reply; the scheduler is not idle before they are", async () => {
@@ -581,18 +581,26 @@ Deno.test("a failed turn whose end is stored stays as stored when saving the aff
   assert.deepEqual(window.map((message) => message.role), ["user"]);
 });
 
+/** `POST /api/chat` to a listening host, its response not awaited. */
+const postChat = (url: string, message: string) =>
+  fetch(`${url}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message }),
+  });
+
+/** Resolves once the fake has received a reply request (the turn is waiting for the model). */
+const replyRequested = (fake: FakeLlm) =>
+  fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+
 Deno.test("shutdown gives a running turn its grace time: its reply finishes and is sent", async () => {
   await using fake = await startFakeLlm({
     scenes: [{ reply: { text: "Finished in time." }, timing: { firstTokenDelayMs: 50 } }],
   });
   await using host = await mindHost(fake);
   const server = host.listen();
-  const reply = fetch(`${server.url}/api/chat`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ message: "Please finish" }),
-  });
-  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  const reply = postChat(server.url, "Please finish");
+  await replyRequested(fake);
   // Shutdown begins while the model is still answering (the grace runs on the fake clock).
   const shutdown = server.shutdown();
   const response = await reply;
@@ -611,12 +619,8 @@ Deno.test("shutdown cancels a turn still running when its grace time is over", a
     const { type } = event.data.event as { type: string };
     if (type === "turn.cancelled" || type === "turn.failed") cancelled.push(type);
   });
-  const reply = fetch(`${server.url}/api/chat`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ message: "This will not finish" }),
-  });
-  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  const reply = postChat(server.url, "This will not finish");
+  await replyRequested(fake);
   const shutdown = server.shutdown();
   // The grace time runs on the fake clock: until it is over, the turn is not touched.
   await host.clock.untilTimers(1);
@@ -636,21 +640,15 @@ Deno.test("when shutdown begins, waiting turns end at once and new ones are refu
   });
   await using host = await mindHost(fake);
   const server = host.listen();
-  const post = (message: string) =>
-    fetch(`${server.url}/api/chat`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ message }),
-    });
   const waiting = Promise.withResolvers<void>();
   host.kernel.bus.subscribe("mind.turn.event", (event) => {
     const turnEvent = event.data.event as { type: string; queuePosition?: number };
     if (turnEvent.type === "turn.queued" && turnEvent.queuePosition === 1) waiting.resolve();
   });
-  const first = post("First question");
-  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  const first = postChat(server.url, "First question");
+  await replyRequested(fake);
   // The second waits behind the first when shutdown begins.
-  const second = post("Second question");
+  const second = postChat(server.url, "Second question");
   await waiting.promise;
   const shutdown = server.shutdown();
   await assert.rejects(
@@ -688,7 +686,7 @@ Deno.test("shutdown gives a turn with no request open (answered 202) its grace t
   });
   assert.equal(accepted.status, 202);
   const { turn_id: turnId } = await accepted.json();
-  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  await replyRequested(fake);
   await server.shutdown();
   assert.deepEqual(completed, [turnId], "the turn completed before the server stopped");
 });
