@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Store } from "@synth/kernel";
+import { type Database, prepare, type Store } from "@synth/kernel";
+import type { Kysely } from "kysely";
 import type { ExitSummary, Phase, Project, ProjectEvent, Task } from "./types.ts";
 
 type Row = Record<string, unknown>;
@@ -133,6 +134,12 @@ function taskRow(projectId: string, task: Task, idx: number) {
 }
 
 /** An event before its seq is known. */
+/** Read by every turn (stage 3). */
+const focusedProject = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("gdil_focus").select("project_id")
+    .where("owner_id", "=", slot("ownerId")).where("thread_id", "=", slot("threadId"))
+);
+
 export type NewEvent = Omit<ProjectEvent, "seq" | "projectId">;
 
 /** One iteration's record. */
@@ -321,8 +328,7 @@ export class ProjectRepo {
 
   /** The focused project of (owner, thread). */
   async focused(ownerId: string, threadId: string): Promise<string | null> {
-    const row = await this.store.db.selectFrom("gdil_focus").select("project_id")
-      .where("owner_id", "=", ownerId).where("thread_id", "=", threadId).executeTakeFirst();
+    const row = await focusedProject.executeTakeFirst(this.store.db, { ownerId, threadId });
     return row?.project_id ?? null;
   }
 

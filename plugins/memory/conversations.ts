@@ -1,6 +1,14 @@
-import type { Clock, IdFactory, MemorySource, Store, WithinTransaction } from "@synth/kernel";
-import type { Selectable } from "kysely";
-import type { ThreadsTable } from "@synth/kernel";
+import {
+  type Clock,
+  type Database,
+  type IdFactory,
+  type MemorySource,
+  prepare,
+  type Store,
+  type ThreadsTable,
+  type WithinTransaction,
+} from "@synth/kernel";
+import type { Kysely, Selectable } from "kysely";
 import { encodeJson } from "./records.ts";
 import { memoryError } from "./errors.ts";
 import { DEFAULT_IMPORTANCE, estimateTokens, MAX_MESSAGE_CHARS, storedMessage } from "./kinds.ts";
@@ -149,6 +157,58 @@ export interface ConversationsOptions {
   onWritten: (ids: number[], uids: string[]) => void;
 }
 
+// The statements of every turn, compiled once.
+const threadById = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("threads").selectAll().where("id", "=", slot("id"))
+);
+/** The thread's owner and its last seq, in one statement (two messages per turn come this way). */
+const threadAndLastSeq = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("threads").select((eb) => [
+    "created_by",
+    eb.selectFrom("memory_messages").select((inner) => inner.fn.max("seq").as("seq"))
+      .where("thread_id", "=", slot("threadId")).as("last_seq"),
+  ]).where("id", "=", slot("threadId"))
+);
+const insertMessageRow = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("memory_messages").values({
+    memory_id: slot<number>("memoryId"),
+    thread_id: slot("threadId"),
+    seq: slot<number>("seq"),
+    role: slot<ThreadMessage["role"]>("role"),
+    turn_id: slot<string | null>("turnId"),
+    author_id: slot<string | null>("authorId"),
+    tool_calls: slot<string | null>("toolCalls"),
+    tool_call_id: slot<string | null>("toolCallId"),
+    token_count: slot<number>("tokenCount"),
+    full_text: slot<string | null>("fullText"),
+  })
+);
+const touchThread = prepare((db: Kysely<Database>, slot) =>
+  db.updateTable("threads").set({ updated_at: slot<number>("now") }).where("id", "=", slot("id"))
+);
+/** Newest first; `afterSeq` is -1 when the whole thread counts. */
+const windowRows = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("memory_messages as mm")
+    .innerJoin("memories as m", "m.id", "mm.memory_id")
+    .select([
+      "m.uid",
+      "mm.thread_id",
+      "mm.seq",
+      "mm.role",
+      "m.text",
+      "mm.turn_id",
+      "mm.author_id",
+      "mm.tool_calls",
+      "mm.tool_call_id",
+      "mm.token_count",
+      "mm.full_text",
+      "m.created_at",
+    ])
+    .where("mm.thread_id", "=", slot("threadId"))
+    .where("mm.seq", ">", slot<number>("afterSeq"))
+    .orderBy("mm.seq", "desc").limit(slot<number>("limit"))
+);
+
 /** Creates the conversation store. */
 export function createConversations(options: ConversationsOptions): Conversations {
   const { store, clock, ids, writer } = options;
@@ -168,8 +228,7 @@ export function createConversations(options: ConversationsOptions): Conversation
     },
 
     async getThread(id) {
-      const row = await db.selectFrom("threads").selectAll().where("id", "=", id)
-        .executeTakeFirst();
+      const row = await threadById.executeTakeFirst(db, { id });
       return row ? toThread(row) : null;
     },
 
@@ -184,12 +243,7 @@ export function createConversations(options: ConversationsOptions): Conversation
     async addMessage(input, within) {
       const tokenCount = input.tokenCount ?? estimateTokens(input.text);
       const write = async (trx: WithinTransaction["db"]) => {
-        // The thread and its last seq in one statement (two messages per turn come this way).
-        const thread = await trx.selectFrom("threads").select((eb) => [
-          "created_by",
-          eb.selectFrom("memory_messages").select((inner) => inner.fn.max("seq").as("seq"))
-            .where("thread_id", "=", input.threadId).as("last_seq"),
-        ]).where("id", "=", input.threadId).executeTakeFirst();
+        const thread = await threadAndLastSeq.executeTakeFirst(trx, { threadId: input.threadId });
         if (!thread) {
           throw memoryError("NOT_FOUND", { field: "thread_id", message: "No such thread" });
         }
@@ -207,21 +261,20 @@ export function createConversations(options: ConversationsOptions): Conversation
           sourceRef: input.turnId ? `turn:${input.turnId}` : null,
           importance: DEFAULT_IMPORTANCE.message,
         });
-        await trx.insertInto("memory_messages").values({
-          memory_id: written.id,
-          thread_id: input.threadId,
+        await insertMessageRow.execute(trx, {
+          memoryId: written.id,
+          threadId: input.threadId,
           seq,
           role: input.role,
-          turn_id: input.turnId ?? null,
-          author_id: input.authorId ?? null,
-          tool_calls: input.toolCalls ? encodeJson(input.toolCalls) : null,
-          tool_call_id: input.toolCallId ?? null,
-          token_count: tokenCount,
-          full_text: stored.full,
-        }).execute();
+          turnId: input.turnId ?? null,
+          authorId: input.authorId ?? null,
+          toolCalls: input.toolCalls ? encodeJson(input.toolCalls) : null,
+          toolCallId: input.toolCallId ?? null,
+          tokenCount,
+          fullText: stored.full,
+        });
         const now = clock.now();
-        await trx.updateTable("threads").set({ updated_at: now }).where("id", "=", input.threadId)
-          .execute();
+        await touchThread.execute(trx, { now, id: input.threadId });
         return {
           id: written.id,
           value: {
@@ -247,31 +300,15 @@ export function createConversations(options: ConversationsOptions): Conversation
     },
 
     async threadWindow(threadId, windowOptions) {
-      let query = db.selectFrom("memory_messages as mm")
-        .innerJoin("memories as m", "m.id", "mm.memory_id")
-        .select([
-          "m.uid",
-          "mm.thread_id",
-          "mm.seq",
-          "mm.role",
-          "m.text",
-          "mm.turn_id",
-          "mm.author_id",
-          "mm.tool_calls",
-          "mm.tool_call_id",
-          "mm.token_count",
-          "mm.full_text",
-          "m.created_at",
-        ])
-        .where("mm.thread_id", "=", threadId);
-      if (windowOptions.afterSeq !== undefined) {
-        query = query.where("mm.seq", ">", windowOptions.afterSeq);
-      }
       const maxMessages = windowOptions.maxMessages ?? 200;
       const picked: ThreadMessage[] = [];
       let tokens = 0;
       // Newest first, until the budget is spent; returned oldest first.
-      const rows = await query.orderBy("mm.seq", "desc").limit(maxMessages).execute();
+      const rows = await windowRows.execute(db, {
+        threadId,
+        afterSeq: windowOptions.afterSeq ?? -1,
+        limit: maxMessages,
+      });
       for (const row of rows) {
         if (tokens + row.token_count > windowOptions.maxTokens && picked.length > 0) break;
         tokens += row.token_count;

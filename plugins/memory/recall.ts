@@ -1,12 +1,18 @@
-import type {
-  Clock,
-  Logger,
-  MemoryFilter,
-  MemoryKind,
-  MemorySource,
-  MemoryTrust,
-  Store,
+import {
+  type Clock,
+  type Database,
+  listValues,
+  type Logger,
+  type MemoryFilter,
+  type MemoryKind,
+  type MemorySource,
+  type MemoryTrust,
+  prepare,
+  prepareByCount,
+  slotList,
+  type Store,
 } from "@synth/kernel";
+import type { Kysely } from "kysely";
 import type { MemoryConfig } from "./config.ts";
 import { lineTokens } from "./format.ts";
 import { fuseScore, type FusionScore } from "./fusion.ts";
@@ -14,6 +20,12 @@ import { kindBits, MEMORY_KINDS } from "./kinds.ts";
 import type { VectorManager } from "./vectors.ts";
 
 /** A recall request (spec/memory.md §5). */
+/** The memories of a thread's messages from a seq on (the prompt's window, kept out of recall). */
+const windowMemoryIds = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("memory_messages").select("memory_id")
+    .where("thread_id", "=", slot("threadId")).where("seq", ">=", slot<number>("fromSeq"))
+);
+
 export interface RecallQuery {
   text: string;
   ownerUserId: string;
@@ -38,6 +50,29 @@ export interface RecallQuery {
   signal?: AbortSignal;
 }
 
+const countRecalls = prepareByCount((db: Kysely<Database>, slot, count) =>
+  db.updateTable("memories")
+    .set((eb) => ({
+      last_recalled_at: slot<number>("now"),
+      recall_count: eb("recall_count", "+", 1),
+    }))
+    .where("uid", "in", slotList(slot, "uid", count))
+);
+/** The recall candidates' rows. */
+const candidateRows = prepareByCount((db: Kysely<Database>, slot, count) =>
+  db.selectFrom("memories").select([
+    "id",
+    "uid",
+    "kind",
+    "text",
+    "source",
+    "trust",
+    "importance",
+    "created_at",
+    "thread_id",
+  ]).where("id", "in", slotList<number>(slot, "id", count))
+);
+
 /** Counts a recall of the memories with these uids at `now`: one batched write. */
 export async function markRecalled(
   db: Store["db"],
@@ -45,9 +80,7 @@ export async function markRecalled(
   now: number,
 ): Promise<void> {
   if (uids.length === 0) return;
-  await db.updateTable("memories")
-    .set((eb) => ({ last_recalled_at: now, recall_count: eb("recall_count", "+", 1) }))
-    .where("uid", "in", uids).execute();
+  await countRecalls(uids.length).execute(db, listValues("uid", uids, { now }));
 }
 
 /** A recalled memory. */
@@ -126,8 +159,7 @@ export function createRecall(
 
   async function windowIds(window: RecallQuery["excludeThreadWindow"]): Promise<Set<number>> {
     if (!window) return new Set();
-    const rows = await store.db.selectFrom("memory_messages").select("memory_id")
-      .where("thread_id", "=", window.threadId).where("seq", ">=", window.fromSeq).execute();
+    const rows = await windowMemoryIds.execute(store.db, window);
     return new Set(rows.map((row) => row.memory_id));
   }
 
@@ -192,19 +224,9 @@ export function createRecall(
       (vectorHits ?? []).map((hit, index) => [hit.id, { rank: index + 1, cosine: hit.cosine }]),
     );
     const candidateIds = [...new Set([...ftsRank.keys(), ...vectorRank.keys()])];
-    const rows = candidateIds.length === 0 ? [] : await store.db.selectFrom("memories")
-      .select([
-        "id",
-        "uid",
-        "kind",
-        "text",
-        "source",
-        "trust",
-        "importance",
-        "created_at",
-        "thread_id",
-      ])
-      .where("id", "in", candidateIds).execute();
+    const rows = candidateIds.length === 0
+      ? []
+      : await candidateRows(candidateIds.length).execute(store.db, listValues("id", candidateIds));
 
     const ranked = rows.map((row) => {
       const fts = ftsRank.get(row.id);

@@ -6,9 +6,10 @@ import {
   type MemoryKind,
   type MemorySource,
   type MemoryTrust,
+  prepare,
   type Store,
 } from "@synth/kernel";
-import type { Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { MemoryConfig } from "./config.ts";
 import { memoryError } from "./errors.ts";
 import { looksLikeInjection } from "./injection.ts";
@@ -65,6 +66,27 @@ export interface MemoryWriter {
   insert(trx: Transaction<Database>, memory: NewMemory): Promise<WrittenMemory>;
 }
 
+/** The insert every memory goes through, compiled once. */
+const insertMemory = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("memories").values({
+    uid: slot("uid"),
+    kind: slot<MemoryKind>("kind"),
+    owner_user_id: slot<string | null>("ownerUserId"),
+    thread_id: slot<string | null>("threadId"),
+    text: slot("text"),
+    source: slot<MemorySource>("source"),
+    source_ref: slot<string | null>("sourceRef"),
+    trust: slot<MemoryTrust>("trust"),
+    importance: slot<number>("importance"),
+    suspicious: slot<number>("suspicious"),
+    content_hash: slot("contentHash"),
+    created_at: slot<number>("createdAt"),
+    expires_at: slot<number | null>("expiresAt"),
+    last_recalled_at: null,
+    last_reinforced_at: null,
+  }).returning("id")
+);
+
 /** Creates the writer. */
 export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
   const { clock, ids, config, vectors } = options;
@@ -91,23 +113,21 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
         ? memory.ttlDays
         : config.retention[memory.kind].ttlDays;
       const uid = ids.next("mem");
-      const row = await trx.insertInto("memories").values({
+      const row = (await insertMemory.executeTakeFirst(trx, {
         uid,
         kind: memory.kind,
-        owner_user_id: memory.ownerUserId,
-        thread_id: memory.threadId ?? null,
+        ownerUserId: memory.ownerUserId,
+        threadId: memory.threadId ?? null,
         text,
         source: memory.source,
-        source_ref: memory.sourceRef ?? null,
+        sourceRef: memory.sourceRef ?? null,
         trust,
         importance: memory.importance,
         suspicious: suspicious ? 1 : 0,
-        content_hash: contentHash(text),
-        created_at: now,
-        expires_at: ttlDays === null ? null : now + Math.round(ttlDays * DAY_MS),
-        last_recalled_at: null,
-        last_reinforced_at: null,
-      }).returning("id").executeTakeFirstOrThrow();
+        contentHash: contentHash(text),
+        createdAt: now,
+        expiresAt: ttlDays === null ? null : now + Math.round(ttlDays * DAY_MS),
+      }))!;
       await vectors.enqueue(trx, [row.id]);
       return { id: row.id, uid, suspicious };
     },

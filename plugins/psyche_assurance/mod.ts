@@ -11,6 +11,7 @@ import {
   AppError,
   BoundedMap,
   cosine,
+  type Database,
   definePlugin,
   describe,
   type Impulse,
@@ -21,6 +22,7 @@ import {
   type Plugin,
   type PluginContext,
   type Policy,
+  prepare,
   type Profile,
   readJson,
   readQuery,
@@ -28,6 +30,7 @@ import {
   threadReader,
   type TurnView,
 } from "@synth/kernel";
+import type { Kysely } from "kysely";
 import { z } from "zod";
 import {
   calibrationScores,
@@ -60,9 +63,32 @@ export interface Concern {
 type Db = PluginContext["db"]["db"];
 type Row = Awaited<ReturnType<typeof openConcerns>>[number];
 
+const openConcernRows = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("psyche_assurance_concerns").selectAll().where("thread_id", "=", slot("threadId"))
+    .where("status", "=", "open").orderBy("opened_at").orderBy("id")
+);
+/** Whether each of the thread's last turns clarified, newest first. */
+const recentClarified = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("psyche_assurance_turns").select("clarified")
+    .where("thread_id", "=", slot("threadId")).orderBy("at", "desc").orderBy("turn_id", "desc")
+    .limit(slot<number>("limit"))
+);
+const insertTurnRow = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("psyche_assurance_turns").values({
+    turn_id: slot("turnId"),
+    thread_id: slot("threadId"),
+    at: slot<number>("at"),
+    u_pre: slot<number | null>("uPre"),
+    u_post: slot<number | null>("uPost"),
+    policy: slot<string | null>("policy"),
+    signals: slot("signals"),
+    tag_missing: slot<number>("tagMissing"),
+    clarified: slot<number>("clarified"),
+  })
+);
+
 function openConcerns(db: Db, threadId: string) {
-  return db.selectFrom("psyche_assurance_concerns").selectAll().where("thread_id", "=", threadId)
-    .where("status", "=", "open").orderBy("opened_at").orderBy("id").execute();
+  return openConcernRows.execute(db, { threadId });
 }
 
 function toConcern(row: Row): Concern {
@@ -321,9 +347,10 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
       const settings = view.profile.assurance;
       let coolingDown = false;
       if (settings.clarifyCooldownTurns > 0) {
-        const recent = await db.selectFrom("psyche_assurance_turns").select("clarified")
-          .where("thread_id", "=", view.threadId).orderBy("at", "desc").orderBy("turn_id", "desc")
-          .limit(settings.clarifyCooldownTurns).execute();
+        const recent = await recentClarified.execute(db, {
+          threadId: view.threadId,
+          limit: settings.clarifyCooldownTurns,
+        });
         coolingDown = recent.some((row) => row.clarified === 1);
       }
       const clarify = found.uPre >= settings.clarifyThreshold && !coolingDown;
@@ -515,17 +542,17 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
       pending.delete(view.turnId);
       if (!entry) return;
       const now = ctx.clock.now();
-      await trx.insertInto("psyche_assurance_turns").values({
-        turn_id: view.turnId,
-        thread_id: view.threadId,
+      await insertTurnRow.execute(trx, {
+        turnId: view.turnId,
+        threadId: view.threadId,
         at: now,
-        u_pre: entry.uPre ?? null,
-        u_post: entry.uPost ?? null,
+        uPre: entry.uPre ?? null,
+        uPost: entry.uPost ?? null,
         policy: entry.policy ? JSON.stringify(entry.policy) : null,
         signals: JSON.stringify(entry.signals ?? {}),
-        tag_missing: entry.tagMissing ? 1 : 0,
+        tagMissing: entry.tagMissing ? 1 : 0,
         clarified: entry.policy?.mode === "clarify" ? 1 : 0,
-      }).execute();
+      });
       for (const concern of entry.concerns) {
         await trx.insertInto("psyche_assurance_concerns").values({
           id: concern.id,

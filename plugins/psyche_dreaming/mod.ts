@@ -24,6 +24,7 @@ import {
   type Operation,
   type Plugin,
   type PluginContext,
+  prepare,
   readQuery,
   type RecalledMemory,
   requireRole,
@@ -31,9 +32,21 @@ import {
   threadReader,
   type TurnView,
 } from "@synth/kernel";
-import type { Selectable } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import { z } from "zod";
 import { forecastImpulses, type ForecastItem, parseForecast, resolveForecast } from "./forecast.ts";
+
+/** The thread's newest forecast set no turn has seen yet (read by every turn). */
+const unseenSet = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("psyche_dreaming_sets").selectAll()
+    .where("thread_id", "=", slot("threadId")).where("status", "in", ["ready", "parse_failed"])
+    .where("seen_by_turn_id", "is", null).orderBy("created_at", "desc").orderBy("id", "desc")
+    .limit(1)
+);
+const markSeen = prepare((db: Kysely<Database>, slot) =>
+  db.updateTable("psyche_dreaming_sets").set({ seen_by_turn_id: slot("turnId") })
+    .where("id", "=", slot("id"))
+);
 
 export { parseForecast, resolveForecast } from "./forecast.ts";
 
@@ -190,18 +203,14 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           events.push({ type: "forecast.not_ready", data: { set_id: running.setId } });
           return { events };
         }
-        const set = await db.selectFrom("psyche_dreaming_sets").selectAll()
-          .where("thread_id", "=", view.threadId).where("status", "in", ["ready", "parse_failed"])
-          .where("seen_by_turn_id", "is", null).orderBy("created_at", "desc").orderBy("id", "desc")
-          .limit(1).executeTakeFirst();
+        const set = await unseenSet.executeTakeFirst(db, { threadId: view.threadId });
         if (!set) return { events: [{ type: "forecast.none", data: {} }] };
         const now = ctx.clock.now();
         if (set.status === "parse_failed") {
           setWrites.set(view.turnId, {
             done: false,
             run: async (db) => {
-              await db.updateTable("psyche_dreaming_sets").set({ seen_by_turn_id: view.turnId })
-                .where("id", "=", set.id).execute();
+              await markSeen.execute(db, { turnId: view.turnId, id: set.id });
             },
           });
           return { events: [{ type: "forecast.parse_failed_seen", data: { set_id: set.id } }] };

@@ -11,6 +11,7 @@ import {
   AppError,
   type BackgroundJob,
   cosine,
+  type Database,
   definePlugin,
   describe,
   type Embedder,
@@ -22,14 +23,29 @@ import {
   type Operation,
   type Plugin,
   pluginState,
+  prepare,
   type Profile,
   readQuery,
   redactPersonal,
   requireRole,
   sentences,
 } from "@synth/kernel";
+import type { Kysely } from "kysely";
 import { z } from "zod";
 import { growth, jaccard, sanitiseNarrative, statements, wordDiff } from "./narrative.ts";
+
+// Run by every turn, compiled once.
+const openSession = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("psyche_purpose_sessions").selectAll()
+    .where("thread_id", "=", slot("threadId")).where("ended_at", "is", null)
+);
+const countSessionTurn = prepare((db: Kysely<Database>, slot) =>
+  db.updateTable("psyche_purpose_sessions").set({
+    last_turn_at: slot<number>("now"),
+    turns: slot<number>("turns"),
+    stats: slot("stats"),
+  }).where("id", "=", slot("id"))
+);
 
 export { growth, sanitiseNarrative, wordDiff } from "./narrative.ts";
 
@@ -310,8 +326,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       // Sessions: every completed turn belongs to its thread's open session.
       ctx.hooks.on(MIND_HOOKS.persist, async ({ view, db: trx }) => {
         const now = ctx.clock.now();
-        const open = await trx.selectFrom("psyche_purpose_sessions").selectAll()
-          .where("thread_id", "=", view.threadId).where("ended_at", "is", null).executeTakeFirst();
+        const open = await openSession.executeTakeFirst(trx, { threadId: view.threadId });
         const a = view.appraisal;
         const add = (stats: SessionStats): SessionStats => ({
           sSum: stats.sSum + a.sentiment.s,
@@ -339,11 +354,12 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           }).execute();
           return;
         }
-        await trx.updateTable("psyche_purpose_sessions").set({
-          last_turn_at: now,
+        await countSessionTurn.execute(trx, {
+          now,
           turns: open.turns + 1,
           stats: JSON.stringify(add(JSON.parse(open.stats))),
-        }).where("id", "=", open.id).execute();
+          id: open.id,
+        });
       });
 
       /** Closes idle sessions; a session of 3 turns or more gets its growth and maybe a summary job. */

@@ -23,6 +23,7 @@ import {
   type Operation,
   type Plugin,
   pluginState,
+  prepare,
   type Profile,
   readQuery,
   redactPersonal,
@@ -30,10 +31,16 @@ import {
   threadReader,
   type TurnView,
 } from "@synth/kernel";
-import type { Selectable } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import { z } from "zod";
 
 /** The reflection's output (the original's six keys, renamed). */
+/** The affect after each of the last completed turns, newest first (read by every turn). */
+const recentStates = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("mind_turns").select("state_after").where("status", "=", "completed")
+    .orderBy("seq", "desc").limit(slot<number>("limit"))
+);
+
 export const ReflectionOut = z.object({
   coherence: z.number().min(0).max(1),
   alignment: z.number().min(0).max(1),
@@ -349,12 +356,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       const settings = view.profile.reflection;
       const c = await counters(); // this turn was counted in stage 10
       const triggers: Array<{ trigger: Trigger; value: string }> = [];
-      const recent = await db.selectFrom("mind_turns").select("state_after").where(
-        "status",
-        "=",
-        "completed",
-      )
-        .orderBy("seq", "desc").limit(settings.distressWindow).execute();
+      const recent = await recentStates.execute(db, { limit: settings.distressWindow });
       if (recent.length === settings.distressWindow) {
         const mean = recent.reduce((sum, row) =>
           sum + (JSON.parse(row.state_after!) as { p: number }).p, 0) /

@@ -8,7 +8,7 @@
  */
 import type { EventBus } from "../bus.ts";
 import { type Clock, nextTask, type TimerHandle } from "../clock.ts";
-import { CompiledQuery, type Updateable } from "kysely";
+import { CompiledQuery, type Kysely, type Updateable } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
 import type { KernelLlm } from "../llm/gateway.ts";
@@ -16,7 +16,8 @@ import type { ChatEvent, ChatMessage, ToolCall, ToolSpec } from "../llm/types.ts
 import type { ToolResult } from "../tools/types.ts";
 import { toolArgsHash } from "../tools/args.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
-import type { MindTurnsTable } from "../store/schema.ts";
+import { listValues, prepare, prepareByCount, slotList } from "../store/prepared.ts";
+import type { Database, MindTurnsTable } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import {
@@ -376,6 +377,88 @@ const PERSIST_SAVEPOINT = {
   rollback: CompiledQuery.raw("ROLLBACK TO SAVEPOINT plugin_persist"),
 };
 
+// The statements of every turn, compiled once.
+const threadMarkersRow = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("mind_threads").selectAll().where("thread_id", "=", slot("threadId"))
+);
+const completeTurnRow = prepare((db: Kysely<Database>, slot) =>
+  db.updateTable("mind_turns").set({
+    status: "completed",
+    finished_at: slot<number>("finishedAt"),
+    reply_message_id: slot("replyMessageId"),
+    flags: slot("flags"),
+    policy: slot<string | null>("policy"),
+    state_after: slot("stateAfter"),
+    usage: slot<string | null>("usage"),
+    stages: slot("stages"),
+  }).where("id", "=", slot("id"))
+);
+const turnStagesRow = prepare((db: Kysely<Database>, slot) =>
+  db.updateTable("mind_turns").set({ stages: slot("stages") }).where("id", "=", slot("id"))
+);
+const insertInfluence = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("mind_influence").values({
+    turn_id: slot("turnId"),
+    thread_id: slot("threadId"),
+    user_id: slot("userId"),
+    data: slot("data"),
+  })
+);
+const countThreadReply = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("mind_threads").values({
+    thread_id: slot("threadId"),
+    last_reply_at: slot<number>("at"),
+    turns: 1,
+  }).onConflict((conflict) =>
+    conflict.column("thread_id").doUpdateSet((eb) => ({
+      last_reply_at: slot<number>("at"),
+      turns: eb("mind_threads.turns", "+", 1),
+    }))
+  )
+);
+const insertStateHistory = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("mind_state_history").values({
+    at: slot<number>("at"),
+    p: slot<number>("p"),
+    a: slot<number>("a"),
+    d: slot<number>("d"),
+  })
+);
+const saveStateRow = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("mind_state").values({
+    id: 1,
+    p: slot<number>("p"),
+    a: slot<number>("a"),
+    d: slot<number>("d"),
+    updated_at: slot<number>("at"),
+    profile_id: slot("profileId"),
+  }).onConflict((conflict) =>
+    conflict.column("id").doUpdateSet((eb) => ({
+      p: slot<number>("p"),
+      a: slot<number>("a"),
+      d: slot<number>("d"),
+      updated_at: slot<number>("at"),
+      profile_id: slot("profileId"),
+      version: eb("mind_state.version", "+", 1),
+    }))
+  )
+);
+
+/** An INSERT of `count` events of one source and context. */
+const insertEventRows = prepareByCount((db: Kysely<Database>, slot, count) => {
+  const types = slotList(slot, "type", count);
+  const data = slotList(slot, "data", count);
+  return db.insertInto("mind_events").values(types.map((type, index) => ({
+    at: slot<number>("at"),
+    type,
+    source: slot("source"),
+    turn_id: slot<string | null>("turnId"),
+    job_id: slot<string | null>("jobId"),
+    thread_id: slot<string | null>("threadId"),
+    data: data[index]!,
+  }))).returning("id");
+});
+
 /** Events written by one INSERT (7 parameters each, well under SQLite's limit). */
 const EVENTS_PER_INSERT = 200;
 
@@ -632,37 +715,15 @@ export function createMind(options: CreateMindOptions): Mind {
   let historyPrunedAt = 0;
 
   async function saveState(db: Store["db"] = store.db) {
-    await db.insertInto("mind_state_history").values({
-      at: state.updatedAt,
-      p: state.p,
-      a: state.a,
-      d: state.d,
-    }).execute();
+    const values = { at: state.updatedAt, p: state.p, a: state.a, d: state.d };
+    await insertStateHistory.execute(db, values);
     const now = clock.now();
     if (now - historyPrunedAt >= 3_600_000) {
       historyPrunedAt = now;
       await db.deleteFrom("mind_state_history")
         .where("at", "<", now - config.stateHistoryDays * 86_400_000).execute();
     }
-    const row = {
-      id: 1,
-      p: state.p,
-      a: state.a,
-      d: state.d,
-      updated_at: state.updatedAt,
-      profile_id: profile.id,
-    };
-    await db.insertInto("mind_state").values(row)
-      .onConflict((conflict) =>
-        conflict.column("id").doUpdateSet((eb) => ({
-          p: row.p,
-          a: row.a,
-          d: row.d,
-          updated_at: row.updated_at,
-          profile_id: row.profile_id,
-          version: eb("mind_state.version", "+", 1),
-        }))
-      ).execute();
+    await saveStateRow.execute(db, { ...values, profileId: profile.id });
   }
 
   function applyWith(
@@ -707,15 +768,16 @@ export function createMind(options: CreateMindOptions): Mind {
     // One statement per chunk; ids ascend in insertion order, so sorted they pair with the events.
     for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
       const chunk = events.slice(start, start + EVENTS_PER_INSERT);
-      const rows = await db.insertInto("mind_events").values(chunk.map((event) => ({
+      const values = {
         at,
-        type: event.type,
         source,
-        turn_id: context.turnId ?? null,
-        job_id: context.jobId ?? null,
-        thread_id: context.threadId ?? null,
-        data: JSON.stringify(event.data),
-      }))).returning("id").execute();
+        turnId: context.turnId ?? null,
+        jobId: context.jobId ?? null,
+        threadId: context.threadId ?? null,
+      };
+      listValues("type", chunk.map((event) => event.type), values);
+      listValues("data", chunk.map((event) => JSON.stringify(event.data)), values);
+      const rows = await insertEventRows(chunk.length).execute(db, values);
       const ids = rows.map((row) => row.id).sort((a, b) => a - b);
       chunk.forEach((event, index) =>
         stored.push({
@@ -876,8 +938,7 @@ export function createMind(options: CreateMindOptions): Mind {
   }
 
   async function threadMarkers(threadId: string) {
-    const row = await store.db.selectFrom("mind_threads").selectAll()
-      .where("thread_id", "=", threadId).executeTakeFirst();
+    const row = await threadMarkersRow.executeTakeFirst(store.db, { threadId });
     return {
       resetAfterSeq: row?.reset_after_seq ?? 0,
       lastReplyAt: row?.last_reply_at ?? null,
@@ -1402,16 +1463,16 @@ export function createMind(options: CreateMindOptions): Mind {
         ...(toolCalls.length ? { toolCalls } : {}),
         ...(usage?.outputTokens ? { tokenCount: usage.outputTokens } : {}),
       }, within);
-      await trx.updateTable("mind_turns").set({
-        status: "completed",
-        finished_at: finishedAt,
-        reply_message_id: message.uid,
+      await completeTurnRow.execute(trx, {
+        finishedAt,
+        replyMessageId: message.uid,
         flags: JSON.stringify(flags),
         policy: policy ? JSON.stringify(policy) : null,
-        state_after: JSON.stringify(stateAfter),
+        stateAfter: JSON.stringify(stateAfter),
         usage: usage ? JSON.stringify(usage) : null,
         stages: JSON.stringify(stageTimes),
-      }).where("id", "=", handle.turnId).execute();
+        id: handle.turnId,
+      });
       // Plugin rows first, each inside a savepoint: a failing plugin loses its rows, not the turn.
       for (const entry of options.hooks.handlers(MIND_HOOKS.persist)) {
         await trx.executeQuery(PERSIST_SAVEPOINT.begin);
@@ -1446,22 +1507,13 @@ export function createMind(options: CreateMindOptions): Mind {
         "kernel",
         { turnId: handle.turnId, threadId: input.threadId },
       );
-      await trx.insertInto("mind_influence").values({
-        turn_id: handle.turnId,
-        thread_id: input.threadId,
-        user_id: input.userId,
+      await insertInfluence.execute(trx, {
+        turnId: handle.turnId,
+        threadId: input.threadId,
+        userId: input.userId,
         data: JSON.stringify(record),
-      }).execute();
-      await trx.insertInto("mind_threads").values({
-        thread_id: input.threadId,
-        last_reply_at: finishedAt,
-        turns: 1,
-      }).onConflict((conflict) =>
-        conflict.column("thread_id").doUpdateSet((eb) => ({
-          last_reply_at: finishedAt,
-          turns: eb("mind_threads.turns", "+", 1),
-        }))
-      ).execute();
+      });
+      await countThreadReply.execute(trx, { threadId: input.threadId, at: finishedAt });
       await saveState(trx);
       return message;
     });
@@ -1518,8 +1570,10 @@ export function createMind(options: CreateMindOptions): Mind {
     afterReply = (async () => {
       try {
         await nextTask();
-        await store.db.updateTable("mind_turns").set({ stages: JSON.stringify(stageTimes) })
-          .where("id", "=", handle.turnId).execute();
+        await turnStagesRow.execute(store.db, {
+          stages: JSON.stringify(stageTimes),
+          id: handle.turnId,
+        });
         for (const job of queuedJobs) await scheduler.enqueue(job);
       } catch (error) {
         // The turn is complete and answered; only its stage times or its jobs are missing.
@@ -1529,6 +1583,13 @@ export function createMind(options: CreateMindOptions): Mind {
         });
       } finally {
         release();
+      }
+      // With no turn waiting, the write-ahead log is copied back now, between turns: the
+      // automatic checkpoint would otherwise fall in some later turn's commit (about 8 ms).
+      if (queue.length === 0) {
+        await store.checkpoint("passive").catch((error) =>
+          log.warn("checkpointing the write-ahead log after a turn failed", { error })
+        );
       }
     })();
     await afterReply;

@@ -5,8 +5,11 @@
  *
  * @module
  */
+import type { Kysely } from "kysely";
 import type { Clock } from "../clock.ts";
 import { BoundedMap } from "../bounded_map.ts";
+import { prepare } from "../store/prepared.ts";
+import type { Database } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 
 /** The database handle: the store's, or the open transaction inside `mind.persist`. */
@@ -23,6 +26,26 @@ export interface PluginState {
   /** Every key with a prefix. */
   list<T>(prefix: string): Promise<Array<{ key: string; value: T }>>;
 }
+
+const readValue = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("kv").select("value").where("namespace", "=", slot("namespace"))
+    .where("key", "=", slot("key"))
+);
+const writeValue = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("kv").values({
+    namespace: slot("namespace"),
+    key: slot("key"),
+    value: slot("value"),
+    version: 1,
+    updated_at: slot<number>("now"),
+  }).onConflict((conflict) =>
+    conflict.columns(["namespace", "key"]).doUpdateSet((eb) => ({
+      value: slot("value"),
+      version: eb("kv.version", "+", 1),
+      updated_at: slot<number>("now"),
+    }))
+  )
+);
 
 /** Keys whose values (JSON, or null when absent) each store keeps in memory. */
 const CACHED_KEYS = 4_096;
@@ -68,8 +91,7 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
       let value = cache.values.get(cacheKey(key));
       if (value === undefined) {
         const changes = cache.changes;
-        const row = await db.selectFrom("kv").select("value").where("namespace", "=", namespace)
-          .where("key", "=", key).executeTakeFirst();
+        const row = await readValue.executeTakeFirst(db, { namespace, key });
         value = row?.value ?? null;
         if (db === store.db && cache.changes === changes) cache.values.set(cacheKey(key), value);
       }
@@ -79,21 +101,7 @@ export function pluginState(store: Store, clock: Clock, namespace: string): Plug
     async set(key, value, db = store.db) {
       cache.changes++;
       const encoded = JSON.stringify(value);
-      const now = clock.now();
-      await db.insertInto("kv").values({
-        namespace,
-        key,
-        value: encoded,
-        version: 1,
-        updated_at: now,
-      })
-        .onConflict((conflict) =>
-          conflict.columns(["namespace", "key"]).doUpdateSet((eb) => ({
-            value: encoded,
-            version: eb("kv.version", "+", 1),
-            updated_at: now,
-          }))
-        ).execute();
+      await writeValue.execute(db, { namespace, key, value: encoded, now: clock.now() });
       if (db === store.db) cache.values.set(cacheKey(key), encoded);
       else cache.values.delete(cacheKey(key));
     },

@@ -16,6 +16,8 @@ export const DB_ERROR_CODES = {
   DATA_DIR_IN_USE: "DB_DATA_DIR_IN_USE",
   /** A value that SQLite cannot store was bound. */
   UNBINDABLE: "DB_UNBINDABLE",
+  /** A prepared query's slot did not become a parameter, or a run lacked its value. */
+  PREPARED_QUERY: "DB_PREPARED_QUERY",
 } as const;
 
 /** One of {@link DB_ERROR_CODES}. */

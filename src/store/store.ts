@@ -1,4 +1,4 @@
-import { Kysely, sql, type Transaction } from "kysely";
+import { CompiledQuery, Kysely, sql, type Transaction } from "kysely";
 import type { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
@@ -35,8 +35,13 @@ export interface Store {
   ping(): Promise<void>;
   /** The state of every migration. */
   migrations(): MigrationState[];
-  /** Moves the write-ahead log into the database file and truncates it (after forgets). */
-  checkpoint(): Promise<void>;
+  /**
+   * Moves the write-ahead log into the database file. `truncate` (after forgets) waits for
+   * readers and empties the file; `passive` copies what no reader needs and never waits, so
+   * that the log restarts small and no later commit pays for an automatic checkpoint.
+   * @default "truncate"
+   */
+  checkpoint(mode?: "truncate" | "passive"): Promise<void>;
   /** Closes the connection; idempotent. */
   close(): Promise<void>;
 }
@@ -97,6 +102,11 @@ export function openStore(options: OpenStoreOptions): Store {
   return wrapConnection(sqlite, path, migrationList);
 }
 
+const CHECKPOINT = {
+  truncate: CompiledQuery.raw("PRAGMA wal_checkpoint(TRUNCATE)"),
+  passive: CompiledQuery.raw("PRAGMA wal_checkpoint(PASSIVE)"),
+};
+
 function wrapConnection(
   sqlite: DatabaseSync,
   path: string,
@@ -109,8 +119,8 @@ function wrapConnection(
     path,
     text: createSqliteTextSearch(db),
     transaction: (fn) => db.transaction().execute(fn),
-    async checkpoint() {
-      await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    async checkpoint(mode = "truncate") {
+      await db.executeQuery(CHECKPOINT[mode]);
     },
     async ping() {
       await sql`SELECT 1`.execute(db);

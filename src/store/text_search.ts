@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { contentTokens } from "../text.ts";
+import { prepare } from "./prepared.ts";
 import type { Database, MemoryKind } from "./schema.ts";
 
 /** Which memories a search may return; applied inside the query, before the limit. */
@@ -136,6 +137,10 @@ export function memoryFilterSql(filter: MemoryFilter): RawBuilder<unknown> {
   return sql.join(conditions, sql` AND `);
 }
 
+const largestMemoryId = prepare((db: Kysely<Database>) =>
+  db.selectFrom("memories").select((eb) => eb.fn.max("id").as("n"))
+);
+
 /** The FTS5 implementation over `memory_fts` (SQLite only). */
 export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
   /**
@@ -167,8 +172,7 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
       if (tokens.length === 0) return [];
       // The largest id stands in for the count (memories are add-only, ids ascend): one
       // index probe, where count(*) scans the whole table on every search.
-      const total = await db.selectFrom("memories").select((eb) => eb.fn.max("id").as("n"))
-        .executeTakeFirstOrThrow();
+      const total = (await largestMemoryId.executeTakeFirst(db, {}))!;
       if (Number(total.n) >= COMMON_TERM_MIN_DOCS && tokens.length > 1) {
         const frequencies = await Promise.all(
           tokens.map(async (token) => ({ token, doc: await docCount(token, Number(total.n)) })),

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { type Kysely, sql } from "kysely";
+import { FakeClock } from "../testing/fake_clock.ts";
+import { createMemoryLogger } from "../testing/memory_log.ts";
+import { makeTestDir } from "../testing/paths.ts";
+import { DbError } from "./errors.ts";
+import { listValues, prepare, prepareByCount, slotList } from "./prepared.ts";
+import type { Database } from "./schema.ts";
+import { openStore } from "./store.ts";
+
+async function withStore(fn: (store: ReturnType<typeof openStore>) => Promise<void>) {
+  const dataDir = await makeTestDir("synth-prepared-");
+  const store = openStore({
+    dataDir,
+    busyTimeoutMs: 1_000,
+    clock: new FakeClock({ start: 1_700_000_000_000 }),
+    log: createMemoryLogger().log,
+    migrate: true,
+  });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+Deno.test("a prepared query is built once and binds each run's values, null included", async () => {
+  await withStore(async (store) => {
+    let builds = 0;
+    const put = prepare((db: Kysely<Database>, slot) => {
+      builds++;
+      return db.insertInto("kv").values({
+        namespace: "test",
+        key: slot("key"),
+        value: slot<string>("value"),
+        version: 1,
+        updated_at: slot<number>("at"),
+      });
+    });
+    const get = prepare((db: Kysely<Database>, slot) =>
+      db.selectFrom("kv").select(["key", "value", "updated_at"])
+        .where("namespace", "=", "test").where("key", "=", slot("key"))
+    );
+    assert.deepEqual(await put.executeWrite(store.db, { key: "a", value: "1", at: 10 }), 1n);
+    await put.execute(store.db, { key: "b", value: "2", at: 20 });
+    assert.deepEqual(builds, 1);
+    assert.deepEqual({ ...await get.executeTakeFirst(store.db, { key: "b" }) }, {
+      key: "b",
+      value: "2",
+      updated_at: 20,
+    });
+    assert.deepEqual(await get.executeTakeFirst(store.db, { key: "missing" }), undefined);
+    const limited = prepare((db: Kysely<Database>, slot) =>
+      db.selectFrom("kv").select("key").where("namespace", "=", "test").orderBy("key")
+        .limit(slot<number>("n"))
+    );
+    assert.deepEqual((await limited.execute(store.db, { n: 1 })).map((row) => row.key), ["a"]);
+    const nullable = prepare((db: Kysely<Database>, slot) =>
+      db.selectFrom("threads").select("id").where("title", "is", slot<null>("title"))
+    );
+    assert.deepEqual(await nullable.execute(store.db, { title: null }), []);
+  });
+});
+
+Deno.test("a prepared query runs inside the transaction it is given and rolls back with it", async () => {
+  await withStore(async (store) => {
+    const put = prepare((db: Kysely<Database>, slot) =>
+      db.insertInto("kv").values({
+        namespace: "test",
+        key: slot("key"),
+        value: "v",
+        version: 1,
+        updated_at: 0,
+      })
+    );
+    await assert.rejects(
+      () =>
+        store.transaction(async (trx) => {
+          await put.execute(trx, { key: "gone" });
+          throw new Error("undo");
+        }),
+      /undo/,
+    );
+    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM kv WHERE namespace = 'test'`
+      .execute(store.db);
+    assert.deepEqual(rows[0]!.n, 0);
+  });
+});
+
+Deno.test("a slot that is not a parameter, or a missing value, is a DB_PREPARED_QUERY error", async () => {
+  await withStore(async (store) => {
+    const inlined = prepare((db: Kysely<Database>, slot) =>
+      db.selectFrom("kv").select(sql.lit(slot("x")).as("x"))
+    );
+    await assert.rejects(
+      () => inlined.execute(store.db, { x: "1" }),
+      (error) =>
+        error instanceof DbError && error.code === "DB_PREPARED_QUERY" &&
+        error.message.includes("slot 'x' did not become a parameter"),
+    );
+    const get = prepare((db: Kysely<Database>, slot) =>
+      db.selectFrom("kv").select("value").where("key", "=", slot("key"))
+    );
+    await assert.rejects(
+      () => get.execute(store.db, {}),
+      (error) =>
+        error instanceof DbError && error.code === "DB_PREPARED_QUERY" &&
+        error.message.includes("no value for slot 'key'"),
+    );
+  });
+});
+
+Deno.test("a query shaped by a count is prepared once per count: IN lists and multi-row inserts", async () => {
+  await withStore(async (store) => {
+    let builds = 0;
+    const putAll = prepareByCount((db: Kysely<Database>, slot, count) => {
+      builds++;
+      return db.insertInto("kv").values(
+        slotList(slot, "key", count).map((key) => ({
+          namespace: "test",
+          key,
+          value: slot("value"),
+          version: 1,
+          updated_at: 0,
+        })),
+      );
+    });
+    const someOf = prepareByCount((db: Kysely<Database>, slot, count) =>
+      db.selectFrom("kv").select("key").where("key", "in", slotList(slot, "key", count))
+        .orderBy("key")
+    );
+    assert.equal(putAll(3), putAll(3));
+    await putAll(3).execute(store.db, listValues("key", ["a", "b", "c"], { value: "v" }));
+    await putAll(2).execute(store.db, listValues("key", ["d", "e"], { value: "v" }));
+    await putAll(2).execute(store.db, listValues("key", ["f", "g"], { value: "v" }));
+    assert.equal(builds, 2);
+    const keys = async (wanted: string[]) =>
+      (await someOf(wanted.length).execute(store.db, listValues("key", wanted))).map((row) =>
+        row.key
+      );
+    assert.deepEqual(await keys(["g", "a", "zz"]), ["a", "g"]);
+    assert.deepEqual(await keys(["e"]), ["e"]);
+  });
+});
