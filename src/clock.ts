@@ -130,14 +130,16 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * notes a deadline; the one timer, armed for the earliest, fails whatever is
  * due when it fires and re-arms for the next. A deadline later than the armed
  * one sets no timer, and an operation that finishes in time only forgets its
- * deadline; the timer is cleared once nothing is timed. Hooks that run side by
- * side (a turn's fragments, its events) share one timer instead of one each.
+ * deadline; the timer is cleared once nothing is timed, unless {@link
+ * DeadlineTimer.hold} keeps it. Hooks that run side by side (a turn's fragments, its events)
+ * share one timer instead of one each.
  */
 export class DeadlineTimer {
   readonly #clock: Clock;
   readonly #pending = new Set<{ at: number; expire(): void }>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
+  #holds = 0;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -160,10 +162,27 @@ export class DeadlineTimer {
     });
   }
 
+  /**
+   * Keeps the timer while nothing is timed, until the returned function is called: operations
+   * that run one after another (a turn's hooks) then arm it once between them, not once each.
+   * When the last hold ends with nothing timed, the timer is cleared.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#holds--;
+      if (this.#holds === 0 && this.#pending.size === 0) this.stop();
+    };
+  }
+
   #forget(entry: { at: number; expire(): void }) {
     this.#pending.delete(entry);
-    // No timer is left behind once nothing is timed (a fake clock's pending timers stay exact).
-    if (this.#pending.size === 0) this.stop();
+    // No timer is left behind once nothing is timed and nothing holds it (a fake clock's
+    // pending timers stay exact between turns).
+    if (this.#pending.size === 0 && this.#holds === 0) this.stop();
   }
 
   /** Clears the timer; deadlines still pending no longer expire. */

@@ -381,6 +381,25 @@ const PERSIST_SAVEPOINT = {
 const threadMarkersRow = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("mind_threads").selectAll().where("thread_id", "=", slot("threadId"))
 );
+/** Stage 1's write of the turn's row: an insert, or an update of the row it waited in. */
+const startTurnRow = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("mind_turns").values({
+    id: slot("id"),
+    seq: slot<number>("seq"),
+    thread_id: slot("thread_id"),
+    user_id: slot("user_id"),
+    received_at: slot<number>("received_at"),
+    status: "running",
+    started_at: slot<number>("startedAt"),
+    user_message_id: slot("userMessageId"),
+  }).onConflict((conflict) =>
+    conflict.column("id").doUpdateSet({
+      status: "running",
+      started_at: slot<number>("startedAt"),
+      user_message_id: slot("userMessageId"),
+    })
+  )
+);
 const completeTurnRow = prepare((db: Kysely<Database>, slot) =>
   db.updateTable("mind_turns").set({
     status: "completed",
@@ -996,10 +1015,10 @@ export function createMind(options: CreateMindOptions): Mind {
         turnId: handle.turnId,
         authorId: input.userId,
       }, within);
-      await saveTurnRow(within.db, turn, {
-        status: "running",
-        started_at: startedAt,
-        user_message_id: message.uid,
+      await startTurnRow.execute(within.db, {
+        ...turn.row,
+        startedAt,
+        userMessageId: message.uid,
       });
       return message;
     });
@@ -1767,7 +1786,8 @@ export function createMind(options: CreateMindOptions): Mind {
 
   /**
    * Writes a turn's row: an update once it exists, else an insert (a turn that started at once
-   * has no queued row; stage 1, or the end of a turn that failed before it, writes the first).
+   * has no queued row: stage 1 writes the first with `startTurnRow`, or the end of a turn that
+   * failed before it with this).
    */
   async function saveTurnRow(
     db: Store["db"],
@@ -1832,6 +1852,7 @@ export function createMind(options: CreateMindOptions): Mind {
       scheduler.setTurnActive(true);
       // Shutdown does not abort a running turn at once: it gets the server's grace time, and
       // `stop()` cancels it if it is still running then (server.md §1).
+      const releaseTimer = runner.hold();
       try {
         await runTurn(turn);
       } catch (error) {
@@ -1871,6 +1892,7 @@ export function createMind(options: CreateMindOptions): Mind {
         turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
         resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
       } finally {
+        releaseTimer();
         turn.handle.events.close();
         active = undefined;
         scheduler.setTurnActive(false);

@@ -59,6 +59,8 @@ export interface HookRunner {
   ): Promise<{ plugin: string; value: Result } | undefined>;
   /** A handler's answer within `mind.hookTimeoutMs` (for handlers run by the caller). */
   limit<T>(answer: T | PromiseLike<T>): Promise<T>;
+  /** Keeps the time limits' timer armed between hooks until the returned release (a turn). */
+  hold(): () => void;
   /** Clears the time limits' timer (the mind stops). */
   stop(): void;
 }
@@ -101,6 +103,7 @@ export function createHookRunner(options: HookRunnerOptions): HookRunner {
 
   return {
     limit,
+    hold: () => deadlines.hold(),
     stop: () => deadlines.stop(),
     async serial(hook, argFor, apply, failures, signal) {
       for (const entry of hooks.handlers(hook)) {

@@ -222,19 +222,23 @@ Deno.test("over the system budget the lowest-priority fragments are dropped firs
 });
 
 Deno.test("a throwing psyche hook still completes the turn, recorded as plugin.error and degraded", async () => {
+  const hanging = Promise.withResolvers<void>();
   const broken = definePlugin({
     manifest: { id: "psyche_broken", version: "1.0.0", isolation: "in_process" },
     setup(ctx) {
       ctx.hooks.on(MIND_HOOKS.preassess, () => {
         throw new Error("boom");
       });
-      ctx.hooks.on(MIND_HOOKS.fragments, () => new Promise(() => {})); // never answers
+      ctx.hooks.on(MIND_HOOKS.fragments, () => {
+        hanging.resolve();
+        return new Promise(() => {}); // never answers
+      });
     },
   });
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake, { plugins: [broken] });
   const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Hello" });
-  await host.clock.untilTimer((ms) => ms === 2_000);
+  await hanging.promise;
   await host.clock.tick(2_000);
   const outcome = await handle.done;
   assert.equal(outcome.status, "completed");
@@ -623,7 +627,7 @@ Deno.test("shutdown cancels a turn still running when its grace time is over", a
   await replyRequested(fake);
   const shutdown = server.shutdown();
   // The grace time runs on the fake clock: until it is over, the turn is not touched.
-  await host.clock.untilTimers(1);
+  await host.clock.untilTimer((ms) => ms === 500);
   assert.deepEqual(cancelled, []);
   await host.clock.tick(500);
   const response = await reply;
@@ -689,4 +693,30 @@ Deno.test("shutdown gives a turn with no request open (answered 202) its grace t
   await replyRequested(fake);
   await server.shutdown();
   assert.deepEqual(completed, [turnId], "the turn completed before the server stopped");
+});
+
+Deno.test("between turns the write-ahead log is copied back, so it does not grow turn after turn", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const mind = host.kernel.mind;
+  // The log's file keeps its largest size; it grows only when a turn's writes do not fit in what
+  // was copied back. Without the checkpoint between turns it grows by each turn's writes (about
+  // 400 KB here) until SQLite's automatic checkpoint, at 1,000 pages, inside some turn's commit.
+  const walBytes = () => Deno.statSync(`${host.kernel.store.path}-wal`).size;
+  const sizes: number[] = [];
+  let threadId: string | undefined;
+  for (let turn = 0; turn < 10; turn++) {
+    const handle = await mind.submit({
+      userId: "local",
+      role: "admin",
+      text: `Message number ${turn} about the orders service`,
+      ...(threadId ? { threadId } : {}),
+    });
+    const outcome = await handle.done;
+    assert.equal(outcome.status, "completed");
+    threadId = outcome.threadId;
+    await mind.scheduler.idle();
+    sizes.push(walBytes());
+  }
+  assert.deepEqual(sizes, sizes.map(() => sizes[0]), `the log's size after each turn: ${sizes}`);
 });

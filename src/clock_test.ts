@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { DeadlineTimer } from "./clock.ts";
+import { FakeClock } from "./testing/fake_clock.ts";
+
+const late = () => new Error("too late");
+
+Deno.test("one timer serves many deadlines and is cleared once nothing is timed", async () => {
+  const clock = new FakeClock();
+  const timer = new DeadlineTimer(clock);
+  const slow = timer.limit(new Promise(() => {}), { ms: 1_000, error: late });
+  const { promise, resolve } = Promise.withResolvers<string>();
+  const quick = timer.limit(promise, { ms: 2_000, error: late });
+  assert.equal(clock.pendingTimers, 1, "the later deadline sets no timer of its own");
+  resolve("done");
+  assert.equal(await quick, "done");
+  const slowFails = assert.rejects(slow, /too late/);
+  await clock.tick(1_000);
+  await slowFails;
+  assert.equal(clock.pendingTimers, 0);
+  assert.equal(await timer.limit("at once", { ms: 1_000, error: late }), "at once");
+  assert.equal(clock.pendingTimers, 0, "an answer given at once needs no timer");
+});
+
+Deno.test("a hold keeps the timer between operations run one after another, then clears it", async () => {
+  const clock = new FakeClock();
+  const timer = new DeadlineTimer(clock);
+  const release = timer.hold();
+  assert.equal(await timer.limit(Promise.resolve(1), { ms: 1_000, error: late }), 1);
+  assert.equal(clock.pendingTimers, 1, "kept while held");
+  assert.equal(await timer.limit(Promise.resolve(2), { ms: 1_000, error: late }), 2);
+  assert.equal(clock.pendingTimers, 1, "the next operation re-uses it");
+  // A deadline still applies while held: the timer fires, and re-arms for the next one due.
+  const hanging = assert.rejects(
+    timer.limit(new Promise(() => {}), { ms: 1_000, error: late }),
+    /too late/,
+  );
+  await clock.tick(1_000);
+  await hanging;
+  const later = assert.rejects(
+    timer.limit(new Promise(() => {}), { ms: 500, error: late }),
+    /too late/,
+  );
+  await clock.tick(500);
+  await later;
+  release();
+  release(); // a second call changes nothing
+  assert.equal(clock.pendingTimers, 0, "cleared when the hold ends with nothing timed");
+});
