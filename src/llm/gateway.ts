@@ -170,6 +170,9 @@ export function estimateTokens(chars: number): number {
   return Math.ceil(chars / 4);
 }
 
+/** The characters of each tool's parameter schema, counted once per schema object. */
+const schemaChars = new WeakMap<object, number>();
+
 function inputChars(request: ChatRequest): number {
   let chars = request.system?.length ?? 0;
   for (const message of request.messages) {
@@ -179,7 +182,12 @@ function inputChars(request: ChatRequest): number {
     }
   }
   for (const tool of request.tools ?? []) {
-    chars += tool.name.length + tool.description.length + JSON.stringify(tool.parameters).length;
+    let schema = schemaChars.get(tool.parameters);
+    if (schema === undefined) {
+      schema = JSON.stringify(tool.parameters).length;
+      schemaChars.set(tool.parameters, schema);
+    }
+    chars += tool.name.length + tool.description.length + schema;
   }
   return chars;
 }
@@ -683,6 +691,8 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
               timeouts.firstTokenMs,
             );
             let idleTimer: TimerHandle | undefined;
+            /** When the idle timer was armed. */
+            let idleArmedAt = -Infinity;
             const clearTimers = () => {
               if (connectTimer !== undefined) clock.clearTimeout(connectTimer);
               if (firstTokenTimer !== undefined) clock.clearTimeout(firstTokenTimer);
@@ -756,8 +766,14 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
                   clock.clearTimeout(connectTimer);
                   connectTimer = undefined;
                 }
-                if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
-                idleTimer = clock.setTimeout(() => abortAttempt("idle"), timeouts.idleMs);
+                // The idle limit runs from the last event. Chunks often come several in one read,
+                // within a millisecond: the timer moves on only when the clock has.
+                const eventAt = clock.now();
+                if (idleTimer === undefined || eventAt > idleArmedAt) {
+                  if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
+                  idleArmedAt = eventAt;
+                  idleTimer = clock.setTimeout(() => abortAttempt("idle"), timeouts.idleMs);
+                }
                 if (event.type === "activity") continue; // the model is producing; nothing to show yet
                 if (event.type === "text" || event.type === "tool_call") {
                   if (!emitted) yield startEvent(entry, index);

@@ -79,6 +79,30 @@ export interface VectorIndex {
   search(query: Float32Array, k: number, filter: SlotFilter): VectorHit[];
 }
 
+/** What a slot must be to pass a filter (its time, expiry aside). */
+interface MaskTest {
+  /** Allowed kinds (a bit per kind) by owner. */
+  kinds: Map<string | null, number>;
+  /** 1 for each allowed group (owner code × 8 + kind) of the owners known when last widened. */
+  allowed: Uint8Array;
+  skipFlagged: boolean;
+  from: number;
+  before: number;
+}
+
+/** A mask kept between searches (see `buildMask`). */
+interface KeptMask {
+  /** The filter, its time and excluded ids aside. */
+  key: string;
+  test: MaskTest;
+  /** The time it was built for: slots expired by then stay out. */
+  now: number;
+  /** The earliest expiry of a slot that passes: from then on the mask is built again. */
+  validUntil: number;
+  /** A byte per slot, 1 when it passes. */
+  bits: Uint8Array;
+}
+
 interface KernelExports {
   memory: WebAssembly.Memory;
   scanI8(
@@ -180,14 +204,60 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
   const freeSlots: number[] = [];
   let highWater = 0;
   const ownerCodeOf = new Map<string | null, number>();
+  const ownerOfCode: Array<string | null> = [];
+  /**
+   * The last search's mask before its excluded ids, and the filter it was built for. Each slot
+   * change updates it, so a search with the same filter copies it instead of testing every slot;
+   * it is built again for another filter, or once a slot that passed may have expired.
+   */
+  let kept: KeptMask | null = null;
 
   function ownerCode(owner: string | null): number {
     let code = ownerCodeOf.get(owner);
     if (code === undefined) {
       code = ownerCodeOf.size;
       ownerCodeOf.set(owner, code);
+      ownerOfCode.push(owner);
     }
     return code;
+  }
+
+  /** Whether a slot passes a filter (its excluded ids aside). */
+  function slotPasses(slot: number, test: MaskTest, now: number): boolean {
+    if (slotIds[slot]! < 0) return false;
+    const group = groups[slot]!;
+    // A group of an owner first seen after the test was made is looked up once.
+    if (group >= test.allowed.length) widenAllowed(test);
+    if (test.allowed[group] !== 1) return false;
+    if (test.skipFlagged && flagged[slot] === 1) return false;
+    const at = createdAt[slot]!;
+    return at >= test.from && at < test.before && expiresAt[slot]! > now;
+  }
+
+  /** The allowed-group table for every owner code known now (a group is code × 8 + kind). */
+  function widenAllowed(test: MaskTest) {
+    const allowed = new Uint8Array(ownerCodeOf.size * 8);
+    for (const [owner, kindBits] of test.kinds) {
+      const code = ownerCodeOf.get(owner);
+      if (code === undefined) continue;
+      for (let kind = 0; kind < 8; kind++) {
+        if ((kindBits >> kind) & 1) allowed[code * 8 + kind] = 1;
+      }
+    }
+    test.allowed = allowed;
+  }
+
+  /** Keeps the kept mask in step with a slot whose id, owner, kind, time, expiry or flag changed. */
+  function keepSlot(slot: number) {
+    if (!kept) return;
+    if (slot >= kept.bits.length) {
+      const bits = new Uint8Array(layout.capacity);
+      bits.set(kept.bits);
+      kept.bits = bits;
+    }
+    const passes = slotPasses(slot, kept.test, kept.now);
+    kept.bits[slot] = passes ? 1 : 0;
+    if (passes) kept.validUntil = Math.min(kept.validUntil, expiresAt[slot]!);
   }
 
   function grow(): boolean {
@@ -252,38 +322,37 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
     slotOf.delete(id);
     slotIds[slot] = -1;
     freeSlots.push(slot);
+    keepSlot(slot);
   }
 
+  /** Writes the filter's mask into the kernel's memory: the kept one when it still holds. */
   function buildMask(filter: SlotFilter): void {
-    // A slot's group is ownerCode × 8 + kind; one table says which groups pass.
-    const allowed = new Uint8Array(ownerCodeOf.size * 8);
-    for (const { owner, kinds: kindBits } of filter.owners) {
-      const code = ownerCodeOf.get(owner);
-      if (code === undefined) continue;
-      for (let kind = 0; kind < 8; kind++) {
-        if ((kindBits >> kind) & 1) allowed[code * 8 + kind] = 1;
-      }
-    }
     const mask = new Uint8Array(kernel.memory.buffer, layout.mask, highWater);
-    const from = filter.createdFrom ?? -Infinity;
-    const before = filter.createdBefore ?? Infinity;
     const now = filter.now ?? -Infinity;
     const skipFlagged = !(filter.includeFlagged ?? false);
-    const ids = slotIds;
-    const group = groups;
-    const flags = flagged;
-    const created = createdAt;
-    const expires = expiresAt;
-    const end = highWater;
-    for (let slot = 0; slot < end; slot++) {
-      const id = ids[slot]!;
-      let ok = id >= 0 && allowed[group[slot]!] === 1;
-      if (ok && skipFlagged && flags[slot] === 1) ok = false;
-      if (ok) {
-        const at = created[slot]!;
-        ok = at >= from && at < before && expires[slot]! > now;
+    const from = filter.createdFrom ?? -Infinity;
+    const before = filter.createdBefore ?? Infinity;
+    const key = JSON.stringify([filter.owners, skipFlagged, from, before]);
+    if (kept && kept.key === key && now >= kept.now && now < kept.validUntil) {
+      mask.set(kept.bits.subarray(0, highWater));
+    } else {
+      const test: MaskTest = {
+        kinds: new Map(filter.owners.map(({ owner, kinds }) => [owner, kinds])),
+        allowed: new Uint8Array(0),
+        skipFlagged,
+        from,
+        before,
+      };
+      widenAllowed(test);
+      const bits = new Uint8Array(layout.capacity);
+      let validUntil = Infinity;
+      for (let slot = 0; slot < highWater; slot++) {
+        if (!slotPasses(slot, test, now)) continue;
+        bits[slot] = 1;
+        validUntil = Math.min(validUntil, expiresAt[slot]!);
       }
-      mask[slot] = ok ? 1 : 0;
+      kept = { key, test, now, validUntil, bits };
+      mask.set(bits.subarray(0, highWater));
     }
     // The excluded ids are few (a thread's prompt window): their slots, not every slot, are looked up.
     for (const id of filter.excludeIds ?? []) {
@@ -328,6 +397,7 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
       createdAt[slot] = row.meta.createdAt;
       expiresAt[slot] = row.meta.expiresAt ?? Infinity;
       flagged[slot] = row.meta.flagged ? 1 : 0;
+      keepSlot(slot);
       return true;
     },
 
@@ -338,6 +408,7 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
       if (slot === undefined) return false;
       if (meta.expiresAt !== undefined) expiresAt[slot] = meta.expiresAt ?? Infinity;
       if (meta.flagged !== undefined) flagged[slot] = meta.flagged ? 1 : 0;
+      keepSlot(slot);
       return true;
     },
 

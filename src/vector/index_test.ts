@@ -132,3 +132,66 @@ Deno.test("each index has its own memory", () => {
   assert.equal(b.size, 0);
   assert.deepEqual(b.search(new Float32Array([1, 0, 0, 0]), 1, ALL_A), []);
 });
+
+Deno.test("a search with the filter of the one before follows every upsert, removal, flag, expiry and time since", () => {
+  const random = seededRandom(11);
+  const dims = 16;
+  const index = createVectorIndex({ dims, initialCapacity: 16 });
+  /** What the index should hold: ids 0–59, so every row that passes is re-ranked exactly. */
+  const rows = new Map<number, { vector: Float32Array; meta: SlotMeta }>();
+  const owners = ["usr_a", "usr_b", null, "usr_late"];
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+  const filters = [
+    { owners: [{ owner: "usr_a", kinds: 0b0011 }, { owner: null, kinds: 0b0100 }] },
+    { owners: [{ owner: "usr_late", kinds: 0xff }, { owner: "usr_b", kinds: 0b0001 }] },
+    { owners: [{ owner: "usr_a", kinds: 0xff }], createdFrom: 20, includeFlagged: true },
+  ];
+  const passes = (meta: SlotMeta, filter: (typeof filters)[number], now: number) =>
+    filter.owners.some(({ owner, kinds }) => owner === meta.owner && ((kinds >> meta.kind) & 1)) &&
+    (("includeFlagged" in filter && filter.includeFlagged) || !meta.flagged) &&
+    meta.createdAt >= (("createdFrom" in filter && filter.createdFrom) || -Infinity) &&
+    (meta.expiresAt === null || meta.expiresAt > now);
+  let now = 0;
+  let filter = filters[0]!;
+  for (let step = 0; step < 600; step++) {
+    const id = Math.floor(random() * 60);
+    const roll = random();
+    if (roll < 0.45) {
+      // The last owner appears only after many searches have been kept.
+      const owner = pick(step < 300 ? owners.slice(0, 3) : owners);
+      const meta: SlotMeta = {
+        owner,
+        kind: Math.floor(random() * 4),
+        createdAt: Math.floor(random() * 40),
+        expiresAt: random() < 0.3 ? now + Math.floor(random() * 30) : null,
+        flagged: random() < 0.15,
+      };
+      const vector = randomUnit(random, dims);
+      index.upsert({ id, vector, meta });
+      rows.set(id, { vector, meta });
+    } else if (roll < 0.6) {
+      index.remove(id);
+      rows.delete(id);
+    } else if (roll < 0.75 && rows.has(id)) {
+      const change = random() < 0.5
+        ? { flagged: random() < 0.5 }
+        : { expiresAt: random() < 0.5 ? null : now + Math.floor(random() * 30) };
+      index.updateMeta(id, change);
+      Object.assign(rows.get(id)!.meta, change);
+    } else {
+      // Time mostly moves on, now and then it steps back; the filter changes now and then.
+      now += random() < 0.1 ? -5 : Math.floor(random() * 4);
+      if (random() < 0.2) filter = pick(filters);
+      const query = randomUnit(random, dims);
+      const live = [...rows.entries()];
+      const expected = exactTopK(
+        live.map(([, row]) => row.vector),
+        query,
+        8,
+        (at) => passes(live[at]![1].meta, filter, now),
+      ).map((at) => live[at]![0]);
+      const got = index.search(query, 8, { ...filter, now }).map((hit) => hit.id);
+      assert.deepEqual(got, expected, `step ${step}`);
+    }
+  }
+});

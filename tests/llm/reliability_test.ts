@@ -339,3 +339,22 @@ Deno.test("a consumer that stops reading leaves no attempt timer behind", async 
   }
   assert.equal(host.clock.pendingTimers, before);
 });
+
+Deno.test("chunks that come within the same millisecond arm the idle limit once; a later one moves it on", async () => {
+  const words = Array.from({ length: 20 }, (_, i) => `w${i} `);
+  await using fake = await startFakeLlm({ scenes: [{ reply: { text: words } }] });
+  await using host = await llmHost(fake, {
+    chain: ["openai"],
+    llm: { timeouts: { reply: { connectMs: 1_000, firstTokenMs: 3_000, idleMs: 5_000 } } },
+  });
+  const setTimeout = host.clock.setTimeout.bind(host.clock);
+  let idleArms = 0;
+  host.clock.setTimeout = (fn, ms) => {
+    if (ms === 5_000) idleArms++;
+    return setTimeout(fn, ms);
+  };
+  // The fake clock stands still: every chunk comes in the millisecond of the first.
+  const events = await drain(gateway(host).chat(ask("count")));
+  assert.equal(textOf(events), words.join(""));
+  assert.equal(idleArms, 1);
+});
