@@ -127,14 +127,7 @@ export type {
   ThreadsTable,
   VectorSpacesTable,
 } from "./store/schema.ts";
-export {
-  listValues,
-  prepare,
-  prepareByCount,
-  type PreparedQuery,
-  type Slot,
-  slotList,
-} from "./store/prepared.ts";
+export * from "./store/prepared.ts";
 export { openStoreReader, type Store, type StoreReader } from "./store/store.ts";
 export type { MemoryFilter, TextHit, TextSearch } from "./store/text_search.ts";
 export { ftsSegmentCount } from "./store/text_search.ts";

@@ -16,14 +16,7 @@ export {
   type MigrationState,
   migrationStatus,
 } from "./migrations.ts";
-export {
-  listValues,
-  prepare,
-  prepareByCount,
-  type PreparedQuery,
-  type Slot,
-  slotList,
-} from "./prepared.ts";
+export * from "./prepared.ts";
 export type * from "./schema.ts";
 export { assertLittleEndian, bindable, openSqlite, StatementCache } from "./sqlite.ts";
 export { DATABASE_FILE, openStore, type OpenStoreOptions, type Store } from "./store.ts";

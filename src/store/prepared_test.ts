@@ -1,29 +1,12 @@
 import assert from "node:assert/strict";
 import { type Kysely, sql } from "kysely";
-import { FakeClock } from "../testing/fake_clock.ts";
-import { createMemoryLogger } from "../testing/memory_log.ts";
-import { makeTestDir } from "../testing/paths.ts";
+import { withTempStore } from "../testing/temp_store.ts";
 import { DbError } from "./errors.ts";
 import { listValues, prepare, prepareByCount, slotList } from "./prepared.ts";
 import type { Database } from "./schema.ts";
-import { openStore } from "./store.ts";
+import type { Store } from "./store.ts";
 
-async function withStore(fn: (store: ReturnType<typeof openStore>) => Promise<void>) {
-  const dataDir = await makeTestDir("synth-prepared-");
-  const store = openStore({
-    dataDir,
-    busyTimeoutMs: 1_000,
-    clock: new FakeClock({ start: 1_700_000_000_000 }),
-    log: createMemoryLogger().log,
-    migrate: true,
-  });
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-    await Deno.remove(dataDir, { recursive: true });
-  }
-}
+const withStore = (fn: (store: Store) => Promise<void>) => withTempStore("synth-prepared-", fn);
 
 Deno.test("a prepared query is built once and binds each run's values, null included", async () => {
   await withStore(async (store) => {

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { sql } from "kysely";
-import { FakeClock } from "../testing/fake_clock.ts";
-import { createMemoryLogger } from "../testing/memory_log.ts";
-import { makeTestDir } from "../testing/paths.ts";
+import { withTempStore } from "../testing/temp_store.ts";
 import type { MemoryKind } from "./schema.ts";
-import { openStore, type Store } from "./store.ts";
+import type { Store } from "./store.ts";
 import {
   createSqliteTextSearch,
   ftsMatchExpression,
@@ -12,22 +10,7 @@ import {
   type MemoryFilter,
 } from "./text_search.ts";
 
-async function withStore(fn: (store: Store) => Promise<void>) {
-  const dir = await makeTestDir("synth-fts-");
-  const store = openStore({
-    dataDir: dir,
-    busyTimeoutMs: 1000,
-    clock: new FakeClock(),
-    log: createMemoryLogger().log,
-    migrate: true,
-  });
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withStore = (fn: (store: Store) => Promise<void>) => withTempStore("synth-fts-", fn);
 
 let uid = 0;
 async function add(

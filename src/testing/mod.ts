@@ -15,6 +15,7 @@ export {
   type SpawnServerOptions,
   startTaskArgs,
 } from "./spawn_server.ts";
+export { withTempStore } from "./temp_store.ts";
 export { scriptedEmbedder, type ScriptedEmbedderOptions } from "./scripted_embedder.ts";
 export { createTestHost, type CreateTestHostOptions, type TestHost } from "./test_host.ts";
 export { loadProfile } from "../mind/profile.ts";

@@ -41,7 +41,6 @@ export function ensureBuilt(): Promise<unknown> {
 
 let browser: Promise<Browser> | null = null;
 let chromeProcess: Deno.ChildProcess | null = null;
-let chromeProfile: string | null = null;
 /**
  * One browser per test process. Chromium is started here (its profile in
  * the test data folder) and driven over CDP, so playwright-core needs no
@@ -53,7 +52,6 @@ export function launch(): Promise<Browser> {
       dir: join(Deno.cwd(), "data", ".test"),
       prefix: "chrome-",
     });
-    chromeProfile = profile;
     chromeProcess = new Deno.Command(CHROME, {
       args: [
         "--headless=new",
@@ -199,12 +197,9 @@ export async function noHorizontalScroll(page: Page, label: string): Promise<voi
   assert.ok(overflow <= 0, `${label} scrolls horizontally by ${overflow} px`);
 }
 
-/** Ends the shared browser when the test module unloads, and removes its profile. */
+/** Ends the shared browser when the test module unloads. */
 globalThis.addEventListener("unload", () => {
   try {
     chromeProcess?.kill("SIGKILL");
   } catch { /* gone */ }
-  try {
-    if (chromeProfile) Deno.removeSync(chromeProfile, { recursive: true });
-  } catch { /* a Chromium helper still exiting wrote into it: left for the next clean */ }
 });
