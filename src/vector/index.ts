@@ -204,7 +204,6 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
   const freeSlots: number[] = [];
   let highWater = 0;
   const ownerCodeOf = new Map<string | null, number>();
-  const ownerOfCode: Array<string | null> = [];
   /**
    * The last search's mask before its excluded ids, and the filter it was built for. Each slot
    * change updates it, so a search with the same filter copies it instead of testing every slot;
@@ -217,7 +216,6 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
     if (code === undefined) {
       code = ownerCodeOf.size;
       ownerCodeOf.set(owner, code);
-      ownerOfCode.push(owner);
     }
     return code;
   }
@@ -332,17 +330,22 @@ export function createVectorIndex(options: CreateVectorIndexOptions): VectorInde
     const skipFlagged = !(filter.includeFlagged ?? false);
     const from = filter.createdFrom ?? -Infinity;
     const before = filter.createdBefore ?? Infinity;
-    const key = JSON.stringify([filter.owners, skipFlagged, from, before]);
+    // String() keeps ±Infinity and NaN apart (JSON writes each as null).
+    const key = JSON.stringify([filter.owners, skipFlagged, String(from), String(before)]);
     if (kept && kept.key === key && now >= kept.now && now < kept.validUntil) {
       mask.set(kept.bits.subarray(0, highWater));
     } else {
       const test: MaskTest = {
-        kinds: new Map(filter.owners.map(({ owner, kinds }) => [owner, kinds])),
+        kinds: new Map(),
         allowed: new Uint8Array(0),
         skipFlagged,
         from,
         before,
       };
+      // An owner named twice may have the kinds of both entries.
+      for (const { owner, kinds } of filter.owners) {
+        test.kinds.set(owner, (test.kinds.get(owner) ?? 0) | kinds);
+      }
       widenAllowed(test);
       const bits = new Uint8Array(layout.capacity);
       let validUntil = Infinity;

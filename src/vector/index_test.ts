@@ -195,3 +195,16 @@ Deno.test("a search with the filter of the one before follows every upsert, remo
     }
   }
 });
+
+Deno.test("an owner named twice passes the kinds of both entries; a NaN time bound is not an absent one", () => {
+  const index = createVectorIndex({ dims: 4 });
+  const query = new Float32Array([1, 0, 0, 0]);
+  index.upsert({ id: 1, vector: query, meta: { ...META, kind: 1 } });
+  index.upsert({ id: 2, vector: query, meta: { ...META, kind: 2 } });
+  const ids = (filter: Parameters<typeof index.search>[2]) =>
+    index.search(query, 5, filter).map((hit) => hit.id).sort();
+  const twice = [{ owner: "usr_a", kinds: 1 << 1 }, { owner: "usr_a", kinds: 1 << 2 }];
+  assert.deepEqual(ids({ owners: twice }), [1, 2]);
+  assert.deepEqual(ids({ owners: twice, createdFrom: NaN }), []);
+  assert.deepEqual(ids({ owners: twice }), [1, 2]);
+});
