@@ -133,13 +133,13 @@ function taskRow(projectId: string, task: Task, idx: number) {
   };
 }
 
-/** An event before its seq is known. */
 /** Read by every turn (stage 3). */
 const focusedProject = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("gdil_focus").select("project_id")
     .where("owner_id", "=", slot("ownerId")).where("thread_id", "=", slot("threadId"))
 );
 
+/** An event before its seq is known. */
 export type NewEvent = Omit<ProjectEvent, "seq" | "projectId">;
 
 /** One iteration's record. */

@@ -19,13 +19,13 @@ import { fuseScore, type FusionScore } from "./fusion.ts";
 import { kindBits, MEMORY_KINDS } from "./kinds.ts";
 import type { VectorManager } from "./vectors.ts";
 
-/** A recall request (spec/memory.md §5). */
 /** The memories of a thread's messages from a seq on (the prompt's window, kept out of recall). */
 const windowMemoryIds = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("memory_messages").select("memory_id")
     .where("thread_id", "=", slot("threadId")).where("seq", ">=", slot<number>("fromSeq"))
 );
 
+/** A recall request (spec/memory.md §5). */
 export interface RecallQuery {
   text: string;
   ownerUserId: string;

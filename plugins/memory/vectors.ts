@@ -12,7 +12,7 @@ import {
   type VectorIndex,
 } from "@synth/kernel";
 import type { Kysely, Transaction } from "kysely";
-import { type Database, prepare } from "@synth/kernel";
+import { type Database, listValues, prepareByCount, slotList } from "@synth/kernel";
 import type { MemoryConfig } from "./config.ts";
 import { MEMORY_ERRORS } from "./errors.ts";
 import { KIND_CODES } from "./kinds.ts";
@@ -31,16 +31,18 @@ interface Space {
 
 const MAX_BACKOFF_MS = 600_000;
 
-/** Float32 little-endian bytes of a vector (the BLOB format). */
-/** One memory into the embedding queue (each message of a turn comes this way). */
-const enqueueOne = prepare((db: Kysely<Database>, slot) =>
-  db.insertInto("embed_queue").values({
-    space_id: slot<number>("spaceId"),
-    memory_id: slot<number>("memoryId"),
-    next_attempt_at: slot<number>("now"),
-  }).onConflict((conflict) => conflict.columns(["space_id", "memory_id"]).doNothing())
+/** Memories into the embedding queue (each message of a turn comes one by one). */
+const enqueueRows = prepareByCount((db: Kysely<Database>, slot, count) =>
+  db.insertInto("embed_queue").values(
+    slotList<number>(slot, "memory", count).map((memoryId) => ({
+      space_id: slot<number>("spaceId"),
+      memory_id: memoryId,
+      next_attempt_at: slot<number>("now"),
+    })),
+  ).onConflict((conflict) => conflict.columns(["space_id", "memory_id"]).doNothing())
 );
 
+/** Float32 little-endian bytes of a vector (the BLOB format). */
 export function vectorToBlob(vector: Float32Array): Uint8Array {
   return new Uint8Array(
     vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength),
@@ -428,18 +430,10 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
     async enqueue(trx, memoryIds) {
       if (memoryIds.length === 0) return;
       const now = clock.now();
-      if (memoryIds.length === 1) {
-        await enqueueOne.execute(trx, { spaceId: space!.id, memoryId: memoryIds[0], now });
-        return;
-      }
-      await trx.insertInto("embed_queue")
-        .values(memoryIds.map((memoryId) => ({
-          space_id: space!.id,
-          memory_id: memoryId,
-          next_attempt_at: now,
-        })))
-        .onConflict((conflict) => conflict.columns(["space_id", "memory_id"]).doNothing())
-        .execute();
+      await enqueueRows(memoryIds.length).execute(
+        trx,
+        listValues("memory", memoryIds, { spaceId: space!.id, now }),
+      );
     },
 
     wake() {

@@ -34,13 +34,13 @@ import {
 import type { Kysely, Selectable } from "kysely";
 import { z } from "zod";
 
-/** The reflection's output (the original's six keys, renamed). */
 /** The affect after each of the last completed turns, newest first (read by every turn). */
 const recentStates = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("mind_turns").select("state_after").where("status", "=", "completed")
     .orderBy("seq", "desc").limit(slot<number>("limit"))
 );
 
+/** The reflection's output (the original's six keys, renamed). */
 export const ReflectionOut = z.object({
   coherence: z.number().min(0).max(1),
   alignment: z.number().min(0).max(1),

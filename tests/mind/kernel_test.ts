@@ -593,14 +593,17 @@ const postChat = (url: string, message: string) =>
     body: JSON.stringify({ message }),
   });
 
+/** A fake whose reply starts 50 ms after the request: time for shutdown to begin meanwhile. */
+const answersAfterAWhile = (text: string) => ({
+  scenes: [{ reply: { text }, timing: { firstTokenDelayMs: 50 } }],
+});
+
 /** Resolves once the fake has received a reply request (the turn is waiting for the model). */
 const replyRequested = (fake: FakeLlm) =>
   fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
 
 Deno.test("shutdown gives a running turn its grace time: its reply finishes and is sent", async () => {
-  await using fake = await startFakeLlm({
-    scenes: [{ reply: { text: "Finished in time." }, timing: { firstTokenDelayMs: 50 } }],
-  });
+  await using fake = await startFakeLlm(answersAfterAWhile("Finished in time."));
   await using host = await mindHost(fake);
   const server = host.listen();
   const reply = postChat(server.url, "Please finish");
@@ -639,9 +642,7 @@ Deno.test("shutdown cancels a turn still running when its grace time is over", a
 });
 
 Deno.test("when shutdown begins, waiting turns end at once and new ones are refused; the running one finishes", async () => {
-  await using fake = await startFakeLlm({
-    scenes: [{ reply: { text: "First, finished." }, timing: { firstTokenDelayMs: 50 } }],
-  });
+  await using fake = await startFakeLlm(answersAfterAWhile("First, finished."));
   await using host = await mindHost(fake);
   const server = host.listen();
   const waiting = Promise.withResolvers<void>();
@@ -669,9 +670,7 @@ Deno.test("when shutdown begins, waiting turns end at once and new ones are refu
 });
 
 Deno.test("shutdown gives a turn with no request open (answered 202) its grace time too", async () => {
-  await using fake = await startFakeLlm({
-    scenes: [{ reply: { text: "Done meanwhile." }, timing: { firstTokenDelayMs: 50 } }],
-  });
+  await using fake = await startFakeLlm(answersAfterAWhile("Done meanwhile."));
   await using host = await mindHost(fake);
   const server = host.listen();
   const completed: string[] = [];
