@@ -246,6 +246,7 @@ export async function askIntent(
   phase: keyof typeof MODEL_INTENTS,
   text: string,
   context?: { userId?: string; threadId?: string; turnId?: string },
+  signal?: AbortSignal,
 ): Promise<{ intent: string; confidence: number } | null> {
   const allowed: readonly string[] = MODEL_INTENTS[phase];
   let answer: string;
@@ -263,6 +264,7 @@ export async function askIntent(
       temperature: 0,
       maxTokens: 60,
       ...(context ? { context } : {}),
+      ...(signal ? { signal } : {}),
     });
     answer = completion.text;
   } catch {

@@ -85,7 +85,7 @@ export const gdilPlugin = definePlugin<GdilConfig, GdilService>({
     ctx.bus.subscribe("user.deleting", (event) => {
       event.data.waitUntil(service.forgetOwner(event.data.userId));
     });
-    ctx.hooks.on(MIND_HOOKS.reply, (view) => service.claim(view));
+    ctx.hooks.on(MIND_HOOKS.reply, (view, { signal }) => service.claim(view, signal));
     ctx.hooks.on(MIND_HOOKS.commands, () => COMMANDS);
     // `GET /api/state`'s legacy `project` and `current_subtask`: the thread's focused project.
     ctx.hooks.on(MIND_HOOKS.state, async (request) => {

@@ -251,8 +251,13 @@ interface QueuedTurn {
     events: MindEventInput[];
     failures: HookFailure[];
     stageTimes: Array<{ name: string; durationMs: number }>;
-    /** Set once stage 10 committed: the reply is stored. */
-    stored: boolean;
+    /**
+     * Set once stage 10 committed: the turn is complete, and this is its answer. A failure after
+     * it (stages 11 and 12) is logged; it no longer changes the turn.
+     */
+    completed?: { outcome: TurnOutcome; done: Extract<TurnEvent, { type: "chat.done" }> };
+    /** Set once the partial reply of a failed or cancelled turn is stored, so it is stored once. */
+    partialMessageId?: string;
   };
   /** Set once the turn left the queue (a queued cancel just removes it). */
   started: boolean;
@@ -1536,7 +1541,29 @@ export function createMind(options: CreateMindOptions): Mind {
       await saveState(trx);
       return message;
     });
-    turn.progress.stored = true;
+    const done = {
+      type: "chat.done",
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      messageId: assistant.uid,
+      text: storedText,
+      flags,
+      usage,
+    } as const;
+    turn.progress.completed = {
+      done,
+      outcome: {
+        turnId: handle.turnId,
+        threadId: input.threadId,
+        seq: handle.seq,
+        status: "completed",
+        reply: storedText,
+        messageId: assistant.uid,
+        flags,
+        usage,
+        state: stateAfter,
+      },
+    };
     noteCommitted(stored);
     turnCount++;
 
@@ -1562,30 +1589,12 @@ export function createMind(options: CreateMindOptions): Mind {
       stages: [...stageTimes],
     });
     bus.publish("mind.state", { cause: "turn", affect: stateAfter });
-    emit({
-      type: "chat.done",
-      turnId: handle.turnId,
-      threadId: input.threadId,
-      messageId: assistant.uid,
-      text: storedText,
-      flags,
-      usage,
-    });
+    emit(done);
     emit({ type: "turn.influence", turnId: handle.turnId, record });
     stageTimes.push({ name: "emit", durationMs: clock.now() - stageStart });
     // The reply goes out first; the stage times and the job rows are written in a later task.
     const release = scheduler.hold();
-    turn.resolve({
-      turnId: handle.turnId,
-      threadId: input.threadId,
-      seq: handle.seq,
-      status: "completed",
-      reply: storedText,
-      messageId: assistant.uid,
-      flags,
-      usage,
-      state: stateAfter,
-    });
+    turn.resolve(turn.progress.completed.outcome);
     afterReply = (async () => {
       try {
         await nextTask();
@@ -1638,6 +1647,7 @@ export function createMind(options: CreateMindOptions): Mind {
         authorId: null,
       });
       messageId = partial.uid;
+      turn.progress.partialMessageId = messageId;
     }
     await persistEnd(turn, "failed", {
       ...facts,
@@ -1694,6 +1704,7 @@ export function createMind(options: CreateMindOptions): Mind {
         authorId: null,
       });
       messageId = partial.uid;
+      turn.progress.partialMessageId = messageId;
     }
     await persistEnd(turn, "cancelled", { ...facts, flags, messageId, error: null });
     handle.events.emit({ type: "turn.cancelled", turnId: handle.turnId });
@@ -1856,24 +1867,37 @@ export function createMind(options: CreateMindOptions): Mind {
       try {
         await runTurn(turn);
       } catch (error) {
+        const { completed, partialMessageId } = turn.progress;
+        if (completed) {
+          // Stage 10 committed: the turn is complete and stays so; its answer still goes out.
+          log.error("a completed turn failed after its reply was stored", {
+            turn: turn.handle.turnId,
+            error,
+          });
+          if (!turn.handle.events.events.some((event) => event.type === "chat.done")) {
+            turn.handle.events.emit(completed.done);
+          }
+          turn.resolve(completed.outcome);
+          continue;
+        }
         log.error("a turn failed unexpectedly", { turn: turn.handle.turnId, error });
         // What the user was shown: the streamed tokens.
         const shownText = turn.handle.events.events
           .flatMap((event) => event.type === "chat.token" ? [event.delta] : []).join("");
-        const { stored } = turn.progress;
-        // The reply a user was shown is kept, marked interrupted, unless stage 10 stored it.
-        const partial = shownText !== "" && !stored;
+        // The reply a user was shown is kept, marked interrupted, once.
+        const partial = shownText !== "" || partialMessageId !== undefined;
         const failure = { code: "INTERNAL", message: "The turn failed", partial };
         try {
-          const message = partial
-            ? await requireConversations().addMessage({
-              threadId: turn.input.threadId,
-              role: "assistant",
-              text: shownText,
-              turnId: turn.handle.turnId,
-              authorId: null,
-            })
-            : null;
+          const messageId = partialMessageId ??
+            (partial
+              ? (await requireConversations().addMessage({
+                threadId: turn.input.threadId,
+                role: "assistant",
+                text: shownText,
+                turnId: turn.handle.turnId,
+                authorId: null,
+              })).uid
+              : null);
           // What already happened (the user's message, its impulses) is recorded.
           await persistEnd(turn, "failed", {
             ...turn.progress,
@@ -1883,7 +1907,7 @@ export function createMind(options: CreateMindOptions): Mind {
               clarifying: false,
               ...(partial ? { interrupted: true } : {}),
             },
-            messageId: message?.uid ?? null,
+            messageId,
             error: failure,
           });
         } catch (persistError) {
@@ -2091,7 +2115,6 @@ export function createMind(options: CreateMindOptions): Mind {
             events: [],
             failures: [],
             stageTimes: [],
-            stored: false,
           },
           started: false,
         };

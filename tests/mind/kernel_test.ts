@@ -472,6 +472,80 @@ Deno.test("when stage 10 cannot commit, the reply the user saw is kept, marked i
   assert.deepEqual(failed && "partial" in failed ? failed.partial : null, true);
 });
 
+Deno.test("a failure after stage 10 committed leaves the turn completed and answered, its events once", async () => {
+  // A module that marks the turn in stage 8, then answers the stored mark (stage 11) with a job
+  // the scheduler cannot record (no module): stage 11 fails after the reply is stored.
+  const faulty = definePlugin({
+    manifest: { id: "psyche_faulty_jobs", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.postassess, () => ({ events: [{ type: "faulty.mark", data: {} }] }));
+      ctx.hooks.on(
+        MIND_HOOKS.event,
+        (event) =>
+          event.type === "faulty.mark"
+            ? {
+              jobs: [{ module: null as never, kind: "broken", priority: 9, run: async () => {} }],
+            }
+            : undefined,
+      );
+    },
+  });
+  await using fake = await startFakeLlm({ scenes: [{ reply: { text: "Here is the plan." } }] });
+  await using host = await mindHost(fake, { plugins: [faulty] });
+  const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Plan it" });
+  const outcome = await handle.done;
+  assert.equal(outcome.status, "completed");
+  assert.equal(outcome.reply, "Here is the plan.");
+  const types = handle.events.events.map((event) => event.type);
+  assert.equal(types.filter((type) => type === "chat.done").length, 1);
+  assert.ok(!types.includes("turn.failed"));
+  const turn = await host.kernel.mind.turn(handle.turnId);
+  assert.equal(turn!.status, "completed");
+  assert.equal(turn!.replyMessageId, outcome.messageId);
+  const window = await host.kernel.mind.conversations!.threadWindow(outcome.threadId, {
+    maxTokens: 10_000,
+  });
+  assert.deepEqual(window.map((message) => message.role), ["user", "assistant"]);
+  const marks = await host.kernel.store.db.selectFrom("mind_events").select("id")
+    .where("type", "=", "faulty.mark").where("turn_id", "=", handle.turnId).execute();
+  assert.equal(marks.length, 1, "the turn's events are not written a second time");
+  assert.ok(
+    host.logs.some((line) => line.msg === "a completed turn failed after its reply was stored"),
+  );
+});
+
+Deno.test("when a failed turn's own record cannot be written, its partial reply is stored once", async () => {
+  // The model fails mid-stream; then a module breaks the database for the failed turn's record.
+  const breaker = definePlugin({
+    manifest: { id: "psyche_record_breaker", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.bus.subscribe("mind.turn.event", (event) => {
+        const data = event.data as { event: { type: string } };
+        if (data.event.type !== "chat.token") return;
+        // Writing the turn's row as failed is refused from now on.
+        sql`CREATE TRIGGER IF NOT EXISTS refuse_failed_turns BEFORE UPDATE ON mind_turns
+          WHEN NEW.status = 'failed' BEGIN SELECT RAISE(ABORT, 'disk full'); END`
+          .execute(ctx.db.db).catch(() => {});
+      });
+    },
+  });
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: "Here is the first part and" }, fault: { cutAfterChunks: 2 } }],
+  });
+  await using host = await mindHost(fake, { plugins: [breaker] });
+  const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Plan it" });
+  const outcome = await handle.done;
+  assert.equal(outcome.status, "failed");
+  const window = await host.kernel.mind.conversations!.threadWindow(outcome.threadId, {
+    maxTokens: 10_000,
+  });
+  assert.deepEqual(
+    window.map((message) => [message.role, message.text]),
+    [["user", "Plan it"], ["assistant", "Here is the first part and".slice(0, 16)]],
+  );
+  assert.ok(host.logs.some((line) => line.msg === "recording a failed turn failed"));
+});
+
 Deno.test("the newest event of a type follows commits, is a copy, and is gone with its thread", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);

@@ -253,6 +253,27 @@ Deno.test("a provider that is down fails the turn with LLM_UNAVAILABLE and chang
   assert.notEqual(after.last_error.code, "GDIL_LLM_INVALID_OUTPUT");
 });
 
+Deno.test("cancelling a project turn stops its step's model call; the project is not left busy", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ clarify: [CLARIFY] });
+  await using host = await projectHost(fake, { llm: { retry: { maxRetries: 0 } } });
+  const id = await started(host, "A slow plan");
+  fake.script({ plan: [{ fault: { hangMs: 30_000 } }] });
+  const response = await api(host, "POST", `/api/projects/${id}/input`, { text: "go" });
+  assert.equal(response.status, 202, JSON.stringify(response.body));
+  const turnId = response.body.turn_id as string;
+  const ended = turnEnd(host, turnId);
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "plan");
+  const cancel = await api(host, "POST", `/api/turns/${turnId}/cancel`);
+  assert.equal(cancel.status, 202, JSON.stringify(cancel.body));
+  assert.equal((await ended).status, "cancelled");
+  const after = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(after.busy, false, JSON.stringify(after));
+  assert.equal(after.phase, "initialization");
+  // The step's call was aborted (without the turn's signal it waited out the model's 30 s).
+  assert.equal(after.last_error?.code, "LLM_ABORTED", JSON.stringify(after.last_error));
+});
+
 Deno.test("another user gets 404 and none of the project's updates", async () => {
   await using fake = await startFakeLlm();
   fake.script({ clarify: [CLARIFY] });
