@@ -123,7 +123,18 @@ export function createEventBus(options: CreateEventBusOptions): EventBus & {
   function scoped(source: string): EventBus {
     return {
       publish(type, data) {
-        deliver({ type, data, ts: isoTime(options.clock.now()), source });
+        const at = options.clock.now();
+        let ts: string | undefined;
+        // Formatted only when a subscriber reads it: most events (a turn's tokens and stages) are
+        // published dozens of times a turn and read by no one.
+        deliver({
+          type,
+          data,
+          get ts() {
+            return ts ??= isoTime(at);
+          },
+          source,
+        });
       },
       subscribe,
     };

@@ -26,6 +26,19 @@ Deno.test("subscribers of a type and of * receive events with time and source", 
   assert.deepEqual(all, ["test.update", "plugin.started"]);
 });
 
+Deno.test("an event's time is when it was published, also when read later, and it serialises", async () => {
+  const { log } = createMemoryLogger();
+  const clock = new FakeClock({ start: Date.UTC(2026, 10, 25) });
+  const bus = createEventBus({ clock, log });
+  const seen: Array<{ ts: string }> = [];
+  bus.subscribe("test.update", (event) => void seen.push(event));
+  bus.publish("test.update", { n: 1 });
+  await clock.tick(86_400_000);
+  assert.equal(seen[0]!.ts, "2026-11-25T00:00:00.000Z");
+  assert.equal(JSON.parse(JSON.stringify(seen[0])).ts, "2026-11-25T00:00:00.000Z");
+  assert.equal({ ...seen[0]! }.ts, "2026-11-25T00:00:00.000Z");
+});
+
 Deno.test("unsubscribing stops delivery", () => {
   const { bus } = setup();
   let count = 0;

@@ -8,6 +8,7 @@
  * @module
  */
 import { dirname } from "node:path";
+import { nextTask } from "../clock.ts";
 
 /** One access-log record. */
 export interface AccessRecord {
@@ -64,7 +65,7 @@ export interface AccessLog {
 export function createAccessLog(options: AccessLogOptions): AccessLog {
   const ring: AccessRecord[] = [];
   const excluded = new Set(options.excludePaths);
-  let queue: string[] = [];
+  let queue: AccessRecord[] = [];
   let writing: Promise<void> | null = null;
   let file: Deno.FsFile | null = null;
   let size = 0;
@@ -93,7 +94,7 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
 
   async function drain() {
     while (queue.length > 0) {
-      const lines = queue;
+      const lines = queue.map((record) => JSON.stringify(record) + "\n");
       queue = [];
       try {
         if (options.stdout) await Deno.stdout.write(encoder.encode(lines.join("")));
@@ -122,8 +123,9 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
       ring.push(record);
       if (ring.length > options.ringSize) ring.shift();
       if (!options.file && !options.stdout) return;
-      queue.push(JSON.stringify(record) + "\n");
-      writing ??= drain();
+      queue.push(record);
+      // Written in a later task, after the response has gone out.
+      writing ??= nextTask().then(drain);
     },
 
     recent({ status, userId, since, limit }) {
