@@ -28,7 +28,7 @@ import { printTable, type Row } from "./report.ts";
 const USAGE =
   "usage: deno task bench [--suite http,memory,llm,mind,ws,tools] [--seconds 15] [--warmup 5] " +
   "[--connections 64] [--idle 10] [--sizes 10000,100000] [--corpus 100000] [--llm-calls 300] " +
-  "[--mind-sizes 0,10000,100000] [--mind-turns 100] [--mind-cpu-prof DIR] [--ws-clients 1000] [--tool-calls 40] [--strict]";
+  "[--mind-sizes 0,10000,100000] [--mind-turns 100] [--mind-warmup 50] [--mind-cpu-prof DIR] [--ws-clients 1000] [--tool-calls 40] [--strict]";
 
 function fail(message: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n${USAGE}\n`));
@@ -50,6 +50,7 @@ try {
       "llm-calls": { type: "string", default: "300" },
       "mind-sizes": { type: "string", default: "0,10000,100000" },
       "mind-turns": { type: "string", default: "100" },
+      "mind-warmup": { type: "string", default: "50" },
       "mind-cpu-prof": { type: "string" },
       "ws-clients": { type: "string", default: "1000" },
       "tool-calls": { type: "string", default: "40" },
@@ -76,6 +77,7 @@ for (
     fail(`--${name} must be a positive whole number`);
   }
 }
+if (!/^\d+$/.test(values["mind-warmup"])) fail("--mind-warmup must be a whole number");
 const sizes = values.sizes.split(",").map(Number);
 if (sizes.some((size) => !Number.isInteger(size) || size <= 0)) fail("--sizes takes whole numbers");
 const suites = values.suite.split(",");
@@ -131,6 +133,7 @@ if (suites.includes("mind")) {
   const mind = await runMindBench({
     sizes: mindSizes,
     turns: Number(values["mind-turns"]),
+    warmupTurns: Number(values["mind-warmup"]),
     ...(values["mind-cpu-prof"] ? { cpuProfileDir: values["mind-cpu-prof"] } : {}),
   });
   printTable(
