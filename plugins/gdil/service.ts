@@ -84,6 +84,9 @@ interface Step {
   signal: AbortSignal;
 }
 
+/** How a step ends when its turn was cancelled between model calls (as an aborted call ends it). */
+const cancelled = () => new StepFailure("execute", "LLM_ABORTED", "The turn was cancelled");
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The first 6 words of a request, at most 60 characters. */
@@ -1018,7 +1021,7 @@ export class GdilService {
     const steps = Math.max(1, Math.min(20, origin.steps ?? 1));
     for (let n = 0; n < steps; n++) {
       // A cancelled turn runs no further iteration; the ones done are kept.
-      if (n > 0 && step.signal.aborted) break;
+      if (n > 0 && step.signal.aborted) throw cancelled();
       const before = project.phase;
       const outcome = await this.#iterate(project, step, n === 0 ? text : null, events, out);
       // Each iteration is committed on its own, so a later failure keeps the earlier ones.
@@ -1175,6 +1178,8 @@ export class GdilService {
         specs,
         rounds: this.#config.execute.toolRounds,
         run: async (call) => {
+          // The turn was cancelled while an earlier call of this answer ran: none more runs.
+          if (step.signal.aborted) throw cancelled();
           // Only the tools offered: a model told about others must not reach them.
           if (!specs.some((spec) => spec.name === call.name)) {
             const refused = {

@@ -255,7 +255,13 @@ interface QueuedTurn {
      * Set once stage 10 committed: the turn is complete, and this is its answer. A failure after
      * it (stages 11 and 12) is logged; it no longer changes the turn.
      */
-    completed?: { outcome: TurnOutcome; done: Extract<TurnEvent, { type: "chat.done" }> };
+    completed?: {
+      outcome: TurnOutcome;
+      done: Extract<TurnEvent, { type: "chat.done" }>;
+      record: InfluenceRecord;
+      /** Stage 12 (or the failure after stage 10) told the bus and the client. */
+      announced: boolean;
+    };
     /** Set once the partial reply of a failed or cancelled turn is stored, so it is stored once. */
     partialMessageId?: string;
   };
@@ -711,6 +717,40 @@ export function createMind(options: CreateMindOptions): Mind {
   // --- state ---------------------------------------------------------------
 
   /** Ends a turn's promise with no reply: cancelled, failed or cut by shutdown. */
+  /**
+   * Stage 12's announcements, made once for a turn stage 10 completed: the bus learns the turn
+   * ended and the new affect, the client gets `chat.done` and the influence record.
+   */
+  function announce(turn: QueuedTurn): void {
+    const completed = turn.progress.completed;
+    if (!completed || completed.announced) return;
+    completed.announced = true;
+    const { outcome, done, record } = completed;
+    bus.publish("mind.turn.completed", {
+      turnId: outcome.turnId,
+      threadId: outcome.threadId,
+      flags: { uncertain: outcome.flags.uncertain, clarifying: outcome.flags.clarifying },
+      stages: [...turn.progress.stageTimes],
+    });
+    bus.publish("mind.state", { cause: "turn", affect: outcome.state });
+    turn.handle.events.emit(done);
+    turn.handle.events.emit({ type: "turn.influence", turnId: outcome.turnId, record });
+  }
+
+  /** Stores the partial reply of a turn that did not complete, once: its message id. */
+  async function storePartial(turn: QueuedTurn, text: string): Promise<string> {
+    if (turn.progress.partialMessageId !== undefined) return turn.progress.partialMessageId;
+    const partial = await requireConversations().addMessage({
+      threadId: turn.input.threadId,
+      role: "assistant",
+      text,
+      turnId: turn.handle.turnId,
+      authorId: null,
+    });
+    turn.progress.partialMessageId = partial.uid;
+    return partial.uid;
+  }
+
   function resolveWithoutReply(
     turn: QueuedTurn,
     status: "cancelled" | "failed",
@@ -1552,6 +1592,8 @@ export function createMind(options: CreateMindOptions): Mind {
     } as const;
     turn.progress.completed = {
       done,
+      record,
+      announced: false,
       outcome: {
         turnId: handle.turnId,
         threadId: input.threadId,
@@ -1582,15 +1624,7 @@ export function createMind(options: CreateMindOptions): Mind {
 
     // 12. Emit.
     stage(12);
-    bus.publish("mind.turn.completed", {
-      turnId: handle.turnId,
-      threadId: input.threadId,
-      flags: { uncertain: flags.uncertain, clarifying: flags.clarifying },
-      stages: [...stageTimes],
-    });
-    bus.publish("mind.state", { cause: "turn", affect: stateAfter });
-    emit(done);
-    emit({ type: "turn.influence", turnId: handle.turnId, record });
+    announce(turn);
     stageTimes.push({ name: "emit", durationMs: clock.now() - stageStart });
     // The reply goes out first; the stage times and the job rows are written in a later task.
     const release = scheduler.hold();
@@ -1639,15 +1673,7 @@ export function createMind(options: CreateMindOptions): Mind {
     if (facts.partialText) {
       // The user saw this much: it is kept, marked interrupted.
       flags.interrupted = true;
-      const partial = await requireConversations().addMessage({
-        threadId: input.threadId,
-        role: "assistant",
-        text: facts.partialText,
-        turnId: handle.turnId,
-        authorId: null,
-      });
-      messageId = partial.uid;
-      turn.progress.partialMessageId = messageId;
+      messageId = await storePartial(turn, facts.partialText);
     }
     await persistEnd(turn, "failed", {
       ...facts,
@@ -1695,17 +1721,7 @@ export function createMind(options: CreateMindOptions): Mind {
     const { handle, input } = turn;
     const flags: TurnFlags = { uncertain: false, clarifying: false, interrupted: true };
     let messageId: string | null = null;
-    if (facts.text) {
-      const partial = await requireConversations().addMessage({
-        threadId: input.threadId,
-        role: "assistant",
-        text: facts.text,
-        turnId: handle.turnId,
-        authorId: null,
-      });
-      messageId = partial.uid;
-      turn.progress.partialMessageId = messageId;
-    }
+    if (facts.text) messageId = await storePartial(turn, facts.text);
     await persistEnd(turn, "cancelled", { ...facts, flags, messageId, error: null });
     handle.events.emit({ type: "turn.cancelled", turnId: handle.turnId });
     turn.resolve({
@@ -1869,14 +1885,12 @@ export function createMind(options: CreateMindOptions): Mind {
       } catch (error) {
         const { completed, partialMessageId } = turn.progress;
         if (completed) {
-          // Stage 10 committed: the turn is complete and stays so; its answer still goes out.
+          // Stage 10 committed: the turn is complete and stays so; its end is announced.
           log.error("a completed turn failed after its reply was stored", {
             turn: turn.handle.turnId,
             error,
           });
-          if (!turn.handle.events.events.some((event) => event.type === "chat.done")) {
-            turn.handle.events.emit(completed.done);
-          }
+          announce(turn);
           turn.resolve(completed.outcome);
           continue;
         }
@@ -1888,16 +1902,7 @@ export function createMind(options: CreateMindOptions): Mind {
         const partial = shownText !== "" || partialMessageId !== undefined;
         const failure = { code: "INTERNAL", message: "The turn failed", partial };
         try {
-          const messageId = partialMessageId ??
-            (partial
-              ? (await requireConversations().addMessage({
-                threadId: turn.input.threadId,
-                role: "assistant",
-                text: shownText,
-                turnId: turn.handle.turnId,
-                authorId: null,
-              })).uid
-              : null);
+          const messageId = partial ? await storePartial(turn, shownText) : null;
           // What already happened (the user's message, its impulses) is recorded.
           await persistEnd(turn, "failed", {
             ...turn.progress,

@@ -94,9 +94,10 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
 
   async function drain() {
     while (queue.length > 0) {
-      const lines = queue.map((record) => JSON.stringify(record) + "\n");
+      const records = queue;
       queue = [];
       try {
+        const lines = records.map((record) => JSON.stringify(record) + "\n");
         if (options.stdout) await Deno.stdout.write(encoder.encode(lines.join("")));
         if (options.file) {
           if (!file) await open();
@@ -107,7 +108,7 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
             size += bytes.length;
           }
         }
-        written += lines.length;
+        written += records.length;
         failing = false;
       } catch (error) {
         if (!failing) options.onError(error);

@@ -492,12 +492,21 @@ Deno.test("a failure after stage 10 committed leaves the turn completed and answ
   });
   await using fake = await startFakeLlm({ scenes: [{ reply: { text: "Here is the plan." } }] });
   await using host = await mindHost(fake, { plugins: [faulty] });
+  const announced: string[] = [];
+  host.kernel.bus.subscribe(
+    "mind.turn.completed",
+    (event) => void announced.push(event.data.turnId),
+  );
+  host.kernel.bus.subscribe("mind.state", (event) => void announced.push(event.data.cause));
   const handle = await host.kernel.mind.submit({ userId: "local", role: "admin", text: "Plan it" });
   const outcome = await handle.done;
   assert.equal(outcome.status, "completed");
   assert.equal(outcome.reply, "Here is the plan.");
+  // The bus learns that the turn ended (metrics, sockets and plugins follow it), once.
+  assert.deepEqual(announced, [handle.turnId, "turn"]);
   const types = handle.events.events.map((event) => event.type);
   assert.equal(types.filter((type) => type === "chat.done").length, 1);
+  assert.equal(types.filter((type) => type === "turn.influence").length, 1);
   assert.ok(!types.includes("turn.failed"));
   const turn = await host.kernel.mind.turn(handle.turnId);
   assert.equal(turn!.status, "completed");

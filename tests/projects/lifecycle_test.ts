@@ -274,6 +274,33 @@ Deno.test("cancelling a project turn stops its step's model call; the project is
   assert.equal(after.last_error?.code, "LLM_ABORTED", JSON.stringify(after.last_error));
 });
 
+Deno.test("a cancelled multi-step run keeps the iterations it finished", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [answer(planOf(4))],
+    execute: [step(0.5, "FIRST"), { fault: { hangMs: 30_000 } }],
+  });
+  await using host = await projectHost(fake, { llm: { retry: { maxRetries: 0 } } });
+  const id = await started(host, "Three steps, cut short");
+  await input(host, id, { text: "anything" });
+  await input(host, id, { intent: "accept" });
+  const response = await api(host, "POST", `/api/projects/${id}/input`, {
+    intent: "continue",
+    steps: 3,
+  });
+  assert.equal(response.status, 202, JSON.stringify(response.body));
+  const turnId = response.body.turn_id as string;
+  const ended = turnEnd(host, turnId);
+  await fake.untilRequests(2, (request) => request.headers["x-synth-purpose"] === "execute");
+  await api(host, "POST", `/api/turns/${turnId}/cancel`);
+  assert.equal((await ended).status, "cancelled");
+  const after = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(after.busy, false);
+  assert.equal(after.iteration_count, 1, "the first iteration is kept");
+  assert.equal(after.last_error?.code, "LLM_ABORTED", JSON.stringify(after.last_error));
+});
+
 Deno.test("another user gets 404 and none of the project's updates", async () => {
   await using fake = await startFakeLlm();
   fake.script({ clarify: [CLARIFY] });
