@@ -124,7 +124,17 @@ export async function openPage(
   });
   const page = await context.newPage();
   const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+  // The browser's own errors and warnings, kept next to the last screenshot for a failure's reader.
+  const browserLog: string[] = [];
+  page.on("pageerror", (error) => {
+    errors.push(`page error: ${error.message}`);
+    browserLog.push(`pageerror: ${error.stack ?? error.message}`);
+  });
+  page.on(
+    "requestfailed",
+    (request) =>
+      browserLog.push(`request failed: ${request.url()} (${request.failure()?.errorText ?? "?"})`),
+  );
   // The servers under test listen on 127.0.0.1: anything else is a request to another origin.
   page.on("request", (request) => {
     const target = new URL(request.url());
@@ -134,6 +144,9 @@ export async function openPage(
   });
   page.on("console", (message) => {
     const text = message.text();
+    if (message.type() === "error" || message.type() === "warning") {
+      browserLog.push(`${message.type()}: ${text}`);
+    }
     if (/Content Security Policy|Refused to (load|execute|apply)/i.test(text)) {
       errors.push(`CSP: ${text}`);
     }
@@ -151,7 +164,11 @@ export async function openPage(
         const path =
           new URL(page.url()).pathname.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "") ||
           "root";
-        await screenshot(page, `last-${path}-${page.viewportSize()?.width ?? 0}`);
+        const name = `last-${path}-${page.viewportSize()?.width ?? 0}`;
+        await screenshot(page, name);
+        if (browserLog.length > 0) {
+          await Deno.writeTextFile(join(ARTIFACTS, `${name}.log`), browserLog.join("\n") + "\n");
+        }
       } catch {
         // A page that never loaded has nothing to show.
       }

@@ -6,7 +6,8 @@
  * colours and the words "over budget"; in the memory browser, search,
  * forget after a confirmation and an NDJSON export; the dark tokens under
  * an emulated dark scheme; no page errors, CSP violations or serious axe
- * findings, and no horizontal scroll at 375 px.
+ * findings, and no horizontal scroll at 375 px. A page whose chunk cannot
+ * be fetched shows its title, the reason and a Reload button.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -319,6 +320,39 @@ Deno.test(
       await noHorizontalScroll(page, "memory at 375 px");
       await screenshot(page, "memory-375");
       session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);
+
+Deno.test(
+  "a page whose module cannot be fetched says so with a reload button, which brings it back",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    const { host, url } = await e2eServer(fake);
+    const session = await openPage(`${url}/chat`);
+    const { page } = session;
+    try {
+      await page.getByRole("heading", { name: "Chat", level: 1 }).waitFor();
+      // The memory page's chunk does not arrive (a dropped connection, a replaced build).
+      const chunk = /\/assets\/page-memory-[^/]*\.js$/;
+      await page.route(chunk, (route) => route.abort("connectionreset"));
+      await page.goto(`${url}/mind/memory`);
+      const alert = page.getByRole("alert");
+      await alert.filter({ hasText: "This page could not be loaded" }).waitFor();
+      assert.equal(
+        await page.getByRole("heading", { level: 1 }).textContent(),
+        "Memory",
+        "the route's title stays",
+      );
+      await screenshot(page, "page-unloaded-1280");
+      await page.unroute(chunk);
+      await page.getByRole("button", { name: "Reload" }).click();
+      await page.getByRole("heading", { name: "Memory", level: 1 }).waitFor();
+      await page.getByText(/Search uses lexical embeddings/).waitFor();
     } finally {
       await session.close();
       await host.close();

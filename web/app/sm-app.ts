@@ -37,15 +37,6 @@ const LAZY: Record<string, () => Promise<unknown>> = {
   timeline: () => import("../pages/page-timeline.ts"),
 };
 const loading = new Map<string, Promise<unknown>>();
-function load(name: string): void {
-  if (!loading.has(name)) {
-    const started = LAZY[name]!().catch((error) => {
-      loading.delete(name);
-      throw error;
-    });
-    loading.set(name, started);
-  }
-}
 
 /** The nav; `more` items sit behind "More" in the bottom nav below 600 px (4 items plus More). */
 const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean; more?: boolean }> = [
@@ -63,10 +54,13 @@ export class SmApp extends LitElement {
     resolution: { state: true },
     booted: { state: true },
     moreOpen: { state: true },
+    unloaded: { state: true },
   };
   declare resolution: Resolution | null;
   declare booted: boolean;
   declare moreOpen: boolean;
+  /** A lazily loaded page whose module could not be fetched, with the reason (else null). */
+  declare unloaded: { name: string; reason: string } | null;
   readonly store = new Store();
   readonly api: ApiClient;
   readonly socket: SocketController;
@@ -370,12 +364,40 @@ export class SmApp extends LitElement {
     }
   }
 
+  /**
+   * Starts loading a lazy page's module once. A module that cannot be fetched (a dropped
+   * connection, a server restarted with a newer build) leaves a message and a reload button, not
+   * an empty page (browsers keep a failed module import, so only a reload fetches it again).
+   */
+  #load(name: string): void {
+    if (loading.has(name)) return;
+    loading.set(
+      name,
+      LAZY[name]!().catch((error) => {
+        loading.delete(name);
+        this.unloaded = { name, reason: error instanceof Error ? error.message : String(error) };
+      }),
+    );
+  }
+
+  #unloadedPage(title: string): TemplateResult {
+    return html`
+      <section>
+        <h1 tabindex="-1">${title}</h1>
+        <p role="alert">This page could not be loaded (${this.unloaded?.reason}).</p>
+        <p><button type="button" @click=${() => location.reload()}>Reload</button></p>
+      </section>
+    `;
+  }
+
   #page(): TemplateResult | typeof nothing {
     const resolution = this.resolution;
     if (!this.booted || !resolution) return html`<p role="status">Loading…</p>`;
     if (resolution.kind !== "page") {
       return html`<page-pending heading="Not found"></page-pending>`;
     }
+    const lazy = resolution.page.startsWith("admin-") ? "admin" : resolution.page;
+    if (this.unloaded?.name === lazy) return this.#unloadedPage(resolution.title);
     switch (resolution.page) {
       case "login":
         return html`<page-login mode="login" @signed-in=${(e: CustomEvent<Session>) =>
@@ -388,26 +410,26 @@ export class SmApp extends LitElement {
       case "tools":
         return html`<page-tools></page-tools>`;
       case "mind":
-        load("mind");
+        this.#load("mind");
         return html`<page-mind></page-mind>`;
       case "memory":
-        load("memory");
+        this.#load("memory");
         return html`<page-memory></page-memory>`;
       case "projects":
-        load("projects");
+        this.#load("projects");
         return html`<page-projects></page-projects>`;
       case "project":
-        load("project");
+        this.#load("project");
         return html`<page-project project-id=${resolution.params.id ?? nothing}></page-project>`;
       case "timeline":
-        load("timeline");
+        this.#load("timeline");
         return html`<page-timeline></page-timeline>`;
       case "admin-users":
       case "admin-keys":
       case "admin-firewall":
       case "admin-rate-limits":
       case "admin-access-log":
-        load("admin");
+        this.#load("admin");
         return html`<page-admin section=${resolution.page.slice(6)}></page-admin>`;
       default:
         return html`<page-pending heading=${resolution.title}></page-pending>`;
