@@ -11,7 +11,13 @@ import {
 import type { Kysely, Selectable } from "kysely";
 import { encodeJson } from "./records.ts";
 import { memoryError } from "./errors.ts";
-import { DEFAULT_IMPORTANCE, estimateTokens, MAX_MESSAGE_CHARS, storedMessage } from "./kinds.ts";
+import {
+  DEFAULT_IMPORTANCE,
+  estimateTokens,
+  MAX_MESSAGE_CHARS,
+  MESSAGE_COLUMNS,
+  storedMessage,
+} from "./kinds.ts";
 import type { MemoryWriter } from "./writer.ts";
 
 /** A conversation. */
@@ -190,20 +196,7 @@ const touchThread = prepare((db: Kysely<Database>, slot) =>
 const windowRows = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("memory_messages as mm")
     .innerJoin("memories as m", "m.id", "mm.memory_id")
-    .select([
-      "m.uid",
-      "mm.thread_id",
-      "mm.seq",
-      "mm.role",
-      "m.text",
-      "mm.turn_id",
-      "mm.author_id",
-      "mm.tool_calls",
-      "mm.tool_call_id",
-      "mm.token_count",
-      "mm.full_text",
-      "m.created_at",
-    ])
+    .select(["m.uid", "mm.thread_id", "m.text", "m.created_at", ...MESSAGE_COLUMNS])
     .where("mm.thread_id", "=", slot("threadId"))
     .where("mm.seq", ">", slot<number>("afterSeq"))
     .orderBy("mm.seq", "desc").limit(slot<number>("limit"))

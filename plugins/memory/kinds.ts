@@ -50,6 +50,18 @@ export function storedMessage(text: string): { text: string; full: string | null
     : { text: trimmed, full: null };
 }
 
+/** The `memory_messages` columns (alias `mm`) a message carries beside its memory row. */
+export const MESSAGE_COLUMNS = [
+  "mm.seq",
+  "mm.role",
+  "mm.turn_id",
+  "mm.author_id",
+  "mm.tool_calls",
+  "mm.tool_call_id",
+  "mm.token_count",
+  "mm.full_text",
+] as const;
+
 /** Sources whose text is scanned for injected instructions. */
 export const UNTRUSTED_SOURCES: ReadonlySet<MemorySource> = new Set(["tool", "web", "peer"]);
 

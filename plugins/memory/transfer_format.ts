@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Database } from "@synth/kernel";
 import type { Kysely } from "kysely";
 import { z } from "zod";
-import { MAX_MESSAGE_CHARS } from "./kinds.ts";
+import { MAX_MESSAGE_CHARS, MESSAGE_COLUMNS } from "./kinds.ts";
 
 /** What an export covers. */
 export interface ExportJob {
@@ -81,14 +81,7 @@ export async function* exportLines(db: Kysely<Database>, job: ExportJob): AsyncG
       )
       .selectAll("m")
       .select([
-        "mm.seq",
-        "mm.role",
-        "mm.turn_id",
-        "mm.author_id",
-        "mm.tool_calls",
-        "mm.tool_call_id",
-        "mm.token_count",
-        "mm.full_text",
+        ...MESSAGE_COLUMNS,
         "me.type as episode_type",
         "me.payload as episode_payload",
         "me.valence",

@@ -716,7 +716,6 @@ export function createMind(options: CreateMindOptions): Mind {
 
   // --- state ---------------------------------------------------------------
 
-  /** Ends a turn's promise with no reply: cancelled, failed or cut by shutdown. */
   /**
    * Stage 12's announcements, made once for a turn stage 10 completed: the bus learns the turn
    * ended and the new affect, the client gets `chat.done` and the influence record.
@@ -751,6 +750,7 @@ export function createMind(options: CreateMindOptions): Mind {
     return partial.uid;
   }
 
+  /** Ends a turn's promise with no reply: cancelled, failed or cut by shutdown. */
   function resolveWithoutReply(
     turn: QueuedTurn,
     status: "cancelled" | "failed",

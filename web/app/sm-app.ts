@@ -36,7 +36,8 @@ const LAZY: Record<string, () => Promise<unknown>> = {
   project: () => import("../pages/page-project.ts"),
   timeline: () => import("../pages/page-timeline.ts"),
 };
-const loading = new Map<string, Promise<unknown>>();
+/** Lazy pages whose module was asked for (a failed one stays: only a reload tries again). */
+const requested = new Set<string>();
 
 /** The nav; `more` items sit behind "More" in the bottom nav below 600 px (4 items plus More). */
 const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean; more?: boolean }> = [
@@ -182,6 +183,7 @@ export class SmApp extends LitElement {
     this.resolution = null;
     this.booted = false;
     this.moreOpen = false;
+    this.unloaded = null;
     this.api = new ApiClient({
       token: () => this.store.state.auth.token,
       onSession: (session) => (session ? this.#signedIn(session, false) : this.#signedOut()),
@@ -370,14 +372,11 @@ export class SmApp extends LitElement {
    * an empty page (browsers keep a failed module import, so only a reload fetches it again).
    */
   #load(name: string): void {
-    if (loading.has(name)) return;
-    loading.set(
-      name,
-      LAZY[name]!().catch((error) => {
-        loading.delete(name);
-        this.unloaded = { name, reason: error instanceof Error ? error.message : String(error) };
-      }),
-    );
+    if (requested.has(name)) return;
+    requested.add(name);
+    LAZY[name]!().catch((error) => {
+      this.unloaded = { name, reason: error instanceof Error ? error.message : String(error) };
+    });
   }
 
   #unloadedPage(title: string): TemplateResult {
