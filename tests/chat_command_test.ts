@@ -51,6 +51,39 @@ Deno.test("the terminal chat talks to the mind in this process, streams replies 
   }
 });
 
+Deno.test("a refused command or a failed message is reported and the terminal chat goes on", async () => {
+  await using fake = await startFakeLlm();
+  // The first message fails (400 is not retried), so its thread has no reply to rate.
+  fake.script({
+    reply: [
+      { fault: { status: 400, message: "bad request" } },
+      { reply: { text: "Second answer." } },
+    ],
+  });
+  const dataDir = await makeTestDir("synth-chat-");
+  try {
+    const cli = localChat(fake, dataDir, [
+      "First message",
+      "/feedback good",
+      "/state",
+      "/forget thread",
+      "Another message",
+      "/quit",
+    ]);
+    const code = await runCli(["chat"], cli.io);
+    assert.equal(code, 0, cli.stderr());
+    const out = cli.stdout();
+    assert.match(out, /This thread has no reply to give feedback on/);
+    assert.match(out, /mood \w+ \(p /, "/state still ran after the refusal");
+    assert.match(out, /This thread and what was derived from it are forgotten\./);
+    // After /forget thread the next message starts a new thread instead of failing on the old one.
+    assert.match(out, /synth> Second answer\.\n/);
+    assert.doesNotMatch(out, /No such thread/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("--thread with a thread that does not exist stops with a message, before any chat", async () => {
   await using fake = await startFakeLlm();
   const dataDir = await makeTestDir("synth-chat-");

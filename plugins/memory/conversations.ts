@@ -85,6 +85,8 @@ export interface ThreadWindowOptions {
   maxMessages?: number;
   /** Only messages after this seq. */
   afterSeq?: number;
+  /** Only messages before this seq. */
+  beforeSeq?: number;
 }
 
 /** Threads and their messages. */
@@ -93,9 +95,14 @@ export interface Conversations {
     input: { ownerUserId: string; title?: string | null; projectId?: string | null },
   ): Promise<Thread>;
   getThread(id: string): Promise<Thread | null>;
+  /** Newest activity first; `before` continues after that thread (a page's last). */
   listThreads(
     ownerUserId: string,
-    options?: { limit?: number; includeArchived?: boolean },
+    options?: {
+      limit?: number;
+      includeArchived?: boolean;
+      before?: { updatedAt: number; id: string };
+    },
   ): Promise<Thread[]>;
   /**
    * Appends a message: assigns the next `seq`, counts tokens and commits
@@ -199,6 +206,7 @@ const windowRows = prepare((db: Kysely<Database>, slot) =>
     .select(["m.uid", "mm.thread_id", "m.text", "m.created_at", ...MESSAGE_COLUMNS])
     .where("mm.thread_id", "=", slot("threadId"))
     .where("mm.seq", ">", slot<number>("afterSeq"))
+    .where("mm.seq", "<", slot<number>("beforeSeq"))
     .orderBy("mm.seq", "desc").limit(slot<number>("limit"))
 );
 
@@ -228,6 +236,15 @@ export function createConversations(options: ConversationsOptions): Conversation
     async listThreads(ownerUserId, listOptions = {}) {
       let query = db.selectFrom("threads").selectAll().where("created_by", "=", ownerUserId);
       if (!listOptions.includeArchived) query = query.where("archived", "=", 0);
+      const before = listOptions.before;
+      if (before) {
+        query = query.where((eb) =>
+          eb.or([
+            eb("updated_at", "<", before.updatedAt),
+            eb.and([eb("updated_at", "=", before.updatedAt), eb("id", "<", before.id)]),
+          ])
+        );
+      }
       const rows = await query.orderBy("updated_at", "desc").orderBy("id", "desc")
         .limit(listOptions.limit ?? 50).execute();
       return rows.map(toThread);
@@ -300,6 +317,7 @@ export function createConversations(options: ConversationsOptions): Conversation
       const rows = await windowRows.execute(db, {
         threadId,
         afterSeq: windowOptions.afterSeq ?? -1,
+        beforeSeq: windowOptions.beforeSeq ?? Number.MAX_SAFE_INTEGER,
         limit: maxMessages,
       });
       for (const row of rows) {

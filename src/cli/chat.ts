@@ -84,15 +84,22 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
       const text = line.trim();
       if (text === "") continue;
       if (text === "/quit" || text === "/exit") break;
-      if (text.startsWith("/")) {
-        const result = await backend.command(text, threadId);
-        io.stdout(`${result.text}\n`);
-        continue;
+      // A command or message that fails is reported, and the conversation goes on.
+      try {
+        if (text.startsWith("/")) {
+          const result = await backend.command(text, threadId);
+          io.stdout(`${result.text}\n`);
+          // The thread is gone: the next message starts a new one.
+          if (result.ok && /^\/forget\s+thread\s*$/i.test(text)) threadId = null;
+          continue;
+        }
+        io.stdout("synth> ");
+        const outcome = await backend.send(text, threadId, (delta) => io.stdout(delta));
+        threadId = outcome.threadId;
+        io.stdout(outcome.error ? `\n[${outcome.error}]\n` : "\n");
+      } catch (error) {
+        io.stdout(`[${errorMessage(error)}]\n`);
       }
-      io.stdout("synth> ");
-      const outcome = await backend.send(text, threadId, (delta) => io.stdout(delta));
-      threadId = outcome.threadId;
-      io.stdout(outcome.error ? `\n[${outcome.error}]\n` : "\n");
     }
   } finally {
     await backend.close();

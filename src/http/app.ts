@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { validationError } from "./validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { handleError, handleNotFound } from "./errors.ts";
+import { handleError, handleMethodNotAllowed, handleNotFound } from "./errors.ts";
 import { authGate, type AuthGateOptions } from "./auth.ts";
 import { clientAddress } from "./client_ip.ts";
 import {
@@ -57,7 +57,14 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
   // failed validation becomes the uniform 400 VALIDATION_FAILED.
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error.issues);
+      if (!result.success) {
+        const source = result.target === "query"
+          ? "query"
+          : result.target === "param"
+          ? "path"
+          : "body";
+        throw validationError(result.error.issues, [], source);
+      }
     },
   });
   app.use(requestId({ log: options.log }));
@@ -77,6 +84,24 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
     app.use(rateLimit({ limiter: guards.limiter, now: () => guards.clock.now() }));
   }
   app.onError(handleError);
-  app.notFound(handleNotFound);
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    return allowed.length > 0 && !allowed.includes(c.req.method)
+      ? handleMethodNotAllowed(c, allowed)
+      : handleNotFound(c);
+  });
   return app;
+}
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/**
+ * The methods a route answers on `path` (HEAD with GET); middleware, registered for every
+ * method, does not count. Empty when no route has the path.
+ */
+export function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
+  const allowed = METHODS.filter((method) =>
+    app.router.match(method, path)[0].some(([[, route]]) => route.method !== "ALL")
+  );
+  return allowed.includes("GET") ? [...allowed.slice(0, 1), "HEAD", ...allowed.slice(1)] : allowed;
 }

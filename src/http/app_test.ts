@@ -3,6 +3,8 @@ import { AppError } from "../errors.ts";
 import { definePlugin } from "../plugin/define.ts";
 import { defineHook } from "../plugin/hooks.ts";
 import { createTestHost } from "../testing/test_host.ts";
+import { readJson, readQuery } from "./validate.ts";
+import { z } from "zod";
 
 const failing = definePlugin({
   manifest: { id: "failing", version: "1.0.0", isolation: "in_process" },
@@ -23,6 +25,20 @@ const failing = definePlugin({
       throw new Error("open /var/lib/synth/secret.db failed, password=hunter2");
     });
     ctx.http.get("/hook", async (c) => c.text(await ctx.hooks.sequential(render, "x")));
+  },
+});
+
+const queries = definePlugin({
+  manifest: { id: "queries", version: "1.0.0", isolation: "in_process" },
+  setup(ctx) {
+    ctx.http.get("/list", (c) => {
+      readQuery(c, z.strictObject({ limit: z.coerce.number().int().optional() }));
+      return c.json({ ok: true });
+    });
+    ctx.http.post("/list", async (c) => {
+      await readJson(c, z.strictObject({ name: z.string() }));
+      return c.json({ ok: true });
+    });
   },
 });
 
@@ -66,6 +82,38 @@ Deno.test("unknown paths are 404 NOT_FOUND in the error shape", async () => {
   assert.equal(body.success, false);
   assert.equal(body.error.code, "NOT_FOUND");
   assert.equal(body.error.request_id, response.headers.get("x-request-id"));
+});
+
+Deno.test("a known path asked with another method is 405 METHOD_NOT_ALLOWED with Allow", async () => {
+  await using host = await createTestHost({ plugins: [failing] });
+  const response = await host.request("/api/failing/coded", { method: "PUT" });
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "GET, HEAD");
+  const body = await response.json();
+  assert.equal(body.error.code, "METHOD_NOT_ALLOWED");
+  assert.deepEqual(body.error.details, { allowed: ["GET", "HEAD"] });
+  // Middleware runs for every method but is no route: an unknown path stays 404 for any method.
+  const missing = await host.request("/api/nothing-here", { method: "DELETE" });
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+});
+
+Deno.test("a bad query parameter or an unknown key is named in the message and in field", async () => {
+  await using host = await createTestHost({ plugins: [queries] });
+  const unknown = await (await host.request("/api/queries/list?cursor=x")).json();
+  assert.equal(unknown.error.code, "VALIDATION_FAILED");
+  assert.equal(unknown.error.field, "cursor");
+  assert.match(unknown.error.message, /^The request is invalid at query parameter cursor: /);
+  const wrong = await (await host.request("/api/queries/list?limit=abc")).json();
+  assert.equal(wrong.error.field, "limit");
+  assert.match(wrong.error.message, /at query parameter limit: /);
+  const extra = await (await host.request("/api/queries/list", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "a", extra: 1 }),
+  })).json();
+  assert.equal(extra.error.field, "extra");
+  assert.match(extra.error.message, /^The request is invalid at extra: /);
 });
 
 Deno.test("a valid inbound X-Request-Id is kept; an invalid one is replaced", async () => {

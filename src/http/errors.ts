@@ -89,3 +89,14 @@ export function handleNotFound(c: Context<AppEnv>): Response {
     message: "No route matches this path",
   });
 }
+
+/** A known path asked with another method: 405 `METHOD_NOT_ALLOWED` with `Allow` (server.md §2). */
+export function handleMethodNotAllowed(c: Context<AppEnv>, allowed: readonly string[]): Response {
+  return errorResponse(c, {
+    status: 405,
+    code: "METHOD_NOT_ALLOWED",
+    message: "This path does not accept this method",
+    details: { allowed },
+    headers: { allow: allowed.join(", ") },
+  });
+}

@@ -6,21 +6,36 @@ import type { AppEnv, Role } from "./types.ts";
 /** Roles by rank (a higher one may do all a lower one may). */
 export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
 
-/** 400 `VALIDATION_FAILED` naming the first bad field, with up to 20 issues. */
+/** Where a validated input came from, as the error names it. */
+export type InputSource = "body" | "query" | "path";
+
+/**
+ * 400 `VALIDATION_FAILED` naming the first bad field (an unknown key names that key), with up to
+ * 20 issues; a query parameter or path segment is called so.
+ */
 export function validationError(
   issues: readonly z.core.$ZodIssue[],
   prefix: string[] = [],
+  source: InputSource = "body",
 ): AppError {
   const listed = issues.slice(0, 20).map((issue) => ({
-    path: [...prefix, ...issue.path.map(String)].join("."),
+    path: [
+      ...prefix,
+      ...issue.path.map(String),
+      ...(issue.code === "unrecognized_keys" && issue.keys[0] !== undefined ? [issue.keys[0]] : []),
+    ].join("."),
     code: issue.code,
     message: issue.message,
   }));
   const first = listed[0];
+  const where = (path: string) =>
+    source === "body"
+      ? path || "body"
+      : `${source === "query" ? "query parameter" : "path"} ${path}`;
   return new AppError(
     "VALIDATION_FAILED",
     first
-      ? `The request is invalid at ${first.path || "body"}: ${first.message}`
+      ? `The request is invalid at ${where(first.path)}: ${first.message}`
       : "The request is invalid",
     { status: 400, field: first?.path || undefined, details: { issues: listed } },
   );
@@ -57,7 +72,7 @@ export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Pro
 /** Validates the query string (values are strings; use `z.coerce` for numbers). */
 export function readQuery<T>(c: Context<AppEnv>, schema: z.ZodType<T>): T {
   const result = schema.safeParse(c.req.query());
-  if (!result.success) throw validationError(result.error.issues);
+  if (!result.success) throw validationError(result.error.issues, [], "query");
   return result.data;
 }
 

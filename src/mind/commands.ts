@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { AppError } from "../errors.ts";
 import { ROLE_RANK } from "../http/validate.ts";
 import type { Clock } from "../clock.ts";
 import type { Ledger } from "../llm/ledger.ts";
@@ -426,10 +427,20 @@ export function createCommandDispatcher(
       if (spec && ROLE_RANK[caller.role] < ROLE_RANK[spec.role]) {
         return refused(name, `/${name} needs the ${spec.role} role`, { code: "FORBIDDEN" });
       }
-      const kernel = await kernelCommand(command);
-      if (kernel) return kernel;
-      const answered = await hooks.first(MIND_HOOKS.command, command);
-      if (answered) return await startJobs(answered.value);
+      try {
+        const kernel = await kernelCommand(command);
+        if (kernel) return kernel;
+        const answered = await hooks.first(MIND_HOOKS.command, command);
+        if (answered) return await startJobs(answered.value);
+      } catch (error) {
+        // A refusal the caller can act on (no reply to rate yet, an unknown thread) is the
+        // command's answer, in the terminal as over HTTP; anything else is a fault.
+        if (!(error instanceof AppError) || !error.expose || error.status >= 500) throw error;
+        return refused(name, error.message, {
+          code: error.code,
+          ...(error.field ? { field: error.field } : {}),
+        });
+      }
       const suggestions = specs.map((item) => item.name)
         .filter((candidate) => editDistance(candidate, name) <= 2);
       return {

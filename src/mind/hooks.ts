@@ -67,9 +67,14 @@ export interface ConversationPort {
     input: { ownerUserId: string; title?: string | null; projectId?: string | null },
   ): Promise<MindThread>;
   getThread(id: string): Promise<MindThread | null>;
+  /** Newest activity first; `before` continues after that thread (a page's last). */
   listThreads(
     ownerUserId: string,
-    options?: { limit?: number; includeArchived?: boolean },
+    options?: {
+      limit?: number;
+      includeArchived?: boolean;
+      before?: { updatedAt: number; id: string };
+    },
   ): Promise<MindThread[]>;
   addMessage(input: {
     threadId: string;
@@ -83,7 +88,7 @@ export interface ConversationPort {
   }, within?: WithinTransaction): Promise<MindMessage>;
   threadWindow(
     threadId: string,
-    options: { maxTokens: number; maxMessages?: number; afterSeq?: number },
+    options: { maxTokens: number; maxMessages?: number; afterSeq?: number; beforeSeq?: number },
   ): Promise<MindMessage[]>;
   /** Renames, archives or restores a thread (an omitted key keeps it); null when unknown. */
   updateThread(

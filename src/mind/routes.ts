@@ -40,13 +40,20 @@ const feedbackBody = z.strictObject({
   value: z.enum(["good", "bad"]),
   note: z.string().max(1_000).optional(),
 });
+const PREVIOUS_PAGE = "a next_cursor from the previous page";
 const messagesQuery = z.strictObject({
   order: z.enum(["asc", "desc"]).default("asc"),
   limit: z.coerce.number().int().min(1).max(500).default(200),
+  cursor: z.string().regex(/^[1-9]\d{0,15}$/, PREVIOUS_PAGE).optional().describe(
+    "The next page holds the messages before this one's (older), in the same order",
+  ),
 });
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   archived: z.enum(["true", "false"]).optional(),
+  cursor: z.string().regex(/^\d{1,16}~[A-Za-z0-9_]{1,100}$/, PREVIOUS_PAGE).optional().describe(
+    "The next page holds the threads with older activity",
+  ),
 });
 const reflectBody = z.strictObject({ thread_id: z.string().min(1).max(100).optional() });
 const budgetBody = z.strictObject({
@@ -199,11 +206,18 @@ export function mindRoutes(
     const query = readQuery(c, listQuery);
     const port = mind().conversations;
     if (!port) return c.json({ items: [], next_cursor: null });
+    const [at, id] = query.cursor?.split("~") ?? [];
     const threads = await port.listThreads(signedInCaller(c).userId, {
-      limit: query.limit,
+      limit: query.limit + 1,
       includeArchived: query.archived === "true",
+      ...(at && id ? { before: { updatedAt: Number(at), id } } : {}),
     });
-    return c.json({ items: threads.map(threadView), next_cursor: null });
+    const page = threads.slice(0, query.limit);
+    const last = page.at(-1);
+    return c.json({
+      items: page.map(threadView),
+      next_cursor: threads.length > query.limit && last ? `${last.updatedAt}~${last.id}` : null,
+    });
   });
 
   app.post("/api/threads", async (c) => {
@@ -258,10 +272,13 @@ export function mindRoutes(
     requireRole(c, "viewer");
     const thread = await ownThread(c, c.req.param("id"));
     const query = readQuery(c, messagesQuery);
-    const messages = await mind().conversations!.threadWindow(thread.id, {
+    // The newest messages before the cursor; one more tells whether older ones remain.
+    const window = await mind().conversations!.threadWindow(thread.id, {
       maxTokens: Number.MAX_SAFE_INTEGER,
-      maxMessages: query.limit,
+      maxMessages: query.limit + 1,
+      ...(query.cursor ? { beforeSeq: Number(query.cursor) } : {}),
     });
+    const messages = window.slice(-query.limit);
     const items = messages.map((message) => ({
       id: message.uid,
       thread_id: message.threadId,
@@ -272,7 +289,10 @@ export function mindRoutes(
       author_id: message.authorId,
       created_at: isoTime(message.createdAt),
     }));
-    return c.json({ items: query.order === "desc" ? items.reverse() : items, next_cursor: null });
+    return c.json({
+      items: query.order === "desc" ? items.reverse() : items,
+      next_cursor: window.length > query.limit ? String(messages[0]!.seq) : null,
+    });
   });
 
   app.post("/api/threads/:id/turns", async (c) => {
