@@ -66,6 +66,7 @@ Deno.test("a refused command or a failed message is reported and the terminal ch
       "First message",
       "/feedback good",
       "/state",
+      "x".repeat(40_000),
       "/forget thread",
       "Another message",
       "/quit",
@@ -75,6 +76,7 @@ Deno.test("a refused command or a failed message is reported and the terminal ch
     const out = cli.stdout();
     assert.match(out, /This thread has no reply to give feedback on/);
     assert.match(out, /mood \w+ \(p /, "/state still ran after the refusal");
+    assert.match(out, /synth> \[VALIDATION_FAILED: The message must have 1 to \d+ characters\]\n/);
     assert.match(out, /This thread and what was derived from it are forgotten\./);
     // After /forget thread the next message starts a new thread instead of failing on the old one.
     assert.match(out, /synth> Second answer\.\n/);

@@ -10,7 +10,7 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareDataDir } from "../data_dir.ts";
-import { ConfigurationError, errorMessage } from "../errors.ts";
+import { AppError, ConfigurationError, errorMessage } from "../errors.ts";
 import type { Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
 import { acquireDataDirLock, isDataDirLocked } from "../store/lock.ts";
@@ -84,13 +84,17 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
       const text = line.trim();
       if (text === "") continue;
       if (text === "/quit" || text === "/exit") break;
-      // A command or message that fails is reported, and the conversation goes on.
+      // A refused command or message is reported and the conversation goes on; anything else
+      // (the server gone, the store closed) ends the chat with its error.
       try {
         if (text.startsWith("/")) {
           const result = await backend.command(text, threadId);
           io.stdout(`${result.text}\n`);
-          // The thread is gone: the next message starts a new one.
-          if (result.ok && /^\/forget\s+thread\s*$/i.test(text)) threadId = null;
+          // After a successful /forget the thread may be gone: the next message starts a new one.
+          if (
+            result.ok && threadId && /^\/forget\b/i.test(text) &&
+            !(await backend.hasThread(threadId))
+          ) threadId = null;
           continue;
         }
         io.stdout("synth> ");
@@ -98,7 +102,8 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
         threadId = outcome.threadId;
         io.stdout(outcome.error ? `\n[${outcome.error}]\n` : "\n");
       } catch (error) {
-        io.stdout(`[${errorMessage(error)}]\n`);
+        if (!(error instanceof AppError) || !error.expose || error.status >= 500) throw error;
+        io.stdout(`[${error.code}: ${error.message}]\n`);
       }
     }
   } finally {

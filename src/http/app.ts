@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono, NotFoundHandler } from "hono";
 import { validationError } from "./validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { handleError, handleMethodNotAllowed, handleNotFound } from "./errors.ts";
@@ -84,12 +85,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
     app.use(rateLimit({ limiter: guards.limiter, now: () => guards.clock.now() }));
   }
   app.onError(handleError);
-  app.notFound((c) => {
-    const allowed = allowedMethods(app, c.req.path);
-    return allowed.length > 0 && !allowed.includes(c.req.method)
-      ? handleMethodNotAllowed(c, allowed)
-      : handleNotFound(c);
-  });
+  app.notFound(notFoundFor(app));
   return app;
 }
 
@@ -99,9 +95,19 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
  * The methods a route answers on `path` (HEAD with GET); middleware, registered for every
  * method, does not count. Empty when no route has the path.
  */
-export function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
+export function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
   const allowed = METHODS.filter((method) =>
     app.router.match(method, path)[0].some(([[, route]]) => route.method !== "ALL")
   );
   return allowed.includes("GET") ? [...allowed.slice(0, 1), "HEAD", ...allowed.slice(1)] : allowed;
+}
+
+/** What `app` answers when no route took the request: 405 for a known path, else 404. */
+export function notFoundFor(app: Hono<AppEnv>): NotFoundHandler<AppEnv> {
+  return (c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    return allowed.length > 0 && !allowed.includes(c.req.method)
+      ? handleMethodNotAllowed(c, allowed)
+      : handleNotFound(c);
+  };
 }

@@ -93,6 +93,13 @@ Deno.test("a known path asked with another method is 405 METHOD_NOT_ALLOWED with
   assert.equal(body.error.code, "METHOD_NOT_ALLOWED");
   assert.deepEqual(body.error.details, { allowed: ["GET", "HEAD"] });
   // Middleware runs for every method but is no route: an unknown path stays 404 for any method.
+  // The same through a host acting as another caller.
+  const asOther = await host.as({ userId: "usr_other", role: "viewer" }).request(
+    "/api/failing/coded",
+    { method: "DELETE" },
+  );
+  assert.equal(asOther.status, 405);
+  await asOther.body?.cancel();
   const missing = await host.request("/api/nothing-here", { method: "DELETE" });
   assert.equal(missing.status, 404);
   await missing.body?.cancel();

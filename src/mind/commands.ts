@@ -434,11 +434,16 @@ export function createCommandDispatcher(
         if (answered) return await startJobs(answered.value);
       } catch (error) {
         // A refusal the caller can act on (no reply to rate yet, an unknown thread) is the
-        // command's answer, in the terminal as over HTTP; anything else is a fault.
-        if (!(error instanceof AppError) || !error.expose || error.status >= 500) throw error;
+        // command's answer, in the terminal as over HTTP. A fault, and a 429 (its Retry-After
+        // belongs on the response), stay errors.
+        if (
+          !(error instanceof AppError) || !error.expose || error.status >= 500 ||
+          error.status === 429
+        ) throw error;
         return refused(name, error.message, {
           code: error.code,
           ...(error.field ? { field: error.field } : {}),
+          ...(error.details !== undefined ? { details: error.details } : {}),
         });
       }
       const suggestions = specs.map((item) => item.name)

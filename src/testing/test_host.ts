@@ -4,7 +4,7 @@ import { listConfigFields } from "../config/fields.ts";
 import { secretConfigValues } from "../config/redact.ts";
 import { prepareDataDir } from "../data_dir.ts";
 import { type RunningServer, serveKernel } from "../http/serve.ts";
-import { handleNotFound } from "../http/errors.ts";
+import { notFoundFor } from "../http/app.ts";
 import type { AppEnv, Principal } from "../http/types.ts";
 import { createKernel, type Kernel } from "../kernel.ts";
 import { openStore } from "../store/store.ts";
@@ -180,7 +180,7 @@ export async function createTestHost(options: CreateTestHostOptions = {}): Promi
         await next();
       });
       outer.route("/", started.app);
-      outer.notFound(handleNotFound);
+      outer.notFound(notFoundFor(outer));
       return { request: async (path, init) => await outer.request(path, init) };
     },
     listen(listenOptions = {}) {
