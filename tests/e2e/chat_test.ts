@@ -341,3 +341,51 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "older threads and earlier messages load on request, beyond the first page of each",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    const { host, url } = await e2eServer(fake);
+    const port = host.kernel.mind.conversations!;
+    // 55 threads (a page is 50), the newest with 205 user messages (a page is 200).
+    for (let i = 0; i < 54; i++) {
+      await port.createThread({ ownerUserId: "local", title: `Thread ${i}` });
+      await host.clock.tick(1_000);
+    }
+    const long = await port.createThread({ ownerUserId: "local", title: "Long thread" });
+    for (let i = 1; i <= 205; i++) {
+      await port.addMessage({ threadId: long.id, role: "user", text: `note ${i}` });
+    }
+    const session = await openPage(`${url}/chat/${long.id}`);
+    const { page } = session;
+    try {
+      const nav = page.getByRole("navigation", { name: "Threads" });
+      await nav.getByRole("link", { name: "Long thread" }).waitFor();
+      assert.equal(await nav.getByRole("link", { name: "Thread 0", exact: true }).count(), 0);
+      await nav.getByRole("button", { name: "Older threads" }).click();
+      await nav.getByRole("link", { name: "Thread 0", exact: true }).waitFor();
+      assert.equal(await nav.getByRole("link").count(), 56, "New conversation and 55 threads");
+      assert.equal(await nav.getByRole("button", { name: "Older threads" }).count(), 0);
+
+      const log = page.getByRole("log", { name: "Messages" });
+      await log.getByText("note 205", { exact: true }).waitFor();
+      assert.equal(await log.locator(".bubble.user").count(), 200);
+      assert.equal(await log.getByText("note 5", { exact: true }).count(), 0);
+      await log.getByRole("button", { name: "Earlier messages" }).click();
+      await log.getByText("note 1", { exact: true }).waitFor();
+      assert.equal(await log.locator(".bubble.user").count(), 205);
+      assert.equal(
+        await log.locator(".bubble.user").first().textContent().then((text) => text?.trim()),
+        "note 1",
+        "the earlier messages come first",
+      );
+      assert.equal(await log.getByRole("button", { name: "Earlier messages" }).count(), 0);
+      session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);

@@ -504,3 +504,60 @@ Deno.test("a listing older than the live messages never reopens an ended run or 
   });
   assert.equal(moved.tools.runs["run_3"]!.status, "succeeded", "a newer listing still updates");
 });
+
+Deno.test("a further page of threads joins the list once; a first page replaces it", () => {
+  const thread = (id: string) => ({ id, title: id, updated_at: "", message_count: 0 });
+  let state = apply(initialState(), {
+    type: "chat/threads",
+    threads: [thread("t3"), thread("t2")],
+    next: "c1",
+  });
+  assert.equal(state.chat.threadsNext, "c1");
+  state = apply(state, {
+    type: "chat/threads",
+    // t2 moved to the next page meanwhile (a message was sent in another tab): listed once.
+    threads: [thread("t2"), thread("t1")],
+    next: null,
+    append: true,
+  });
+  assert.deepEqual(state.chat.threads.map((item) => item.id), ["t3", "t2", "t1"]);
+  assert.equal(state.chat.threadsNext, null);
+  state = apply(state, { type: "chat/threads", threads: [thread("t4")], next: "c2" });
+  assert.deepEqual(state.chat.threads.map((item) => item.id), ["t4"]);
+  assert.equal(state.chat.threadsNext, "c2");
+});
+
+Deno.test("earlier messages go before the shown ones, once, and only into the thread they are of", () => {
+  const message = (key: string) => ({
+    key,
+    role: "user" as const,
+    text: key,
+    turnId: null,
+    status: "sent" as const,
+    createdAt: "",
+  });
+  let state = apply(initialState(), {
+    type: "chat/open",
+    threadId: "thr_1",
+    messages: [message("m3"), message("m4")],
+    earlier: "3",
+  });
+  assert.equal(state.chat.earlier, "3");
+  const before = state;
+  state = apply(state, {
+    type: "chat/earlier",
+    threadId: "thr_other",
+    messages: [message("x")],
+    earlier: null,
+  });
+  assert.equal(state, before, "a page of another thread is dropped");
+  state = apply(state, {
+    type: "chat/earlier",
+    threadId: "thr_1",
+    messages: [message("m1"), message("m2"), message("m3")],
+    earlier: null,
+  });
+  assert.deepEqual(state.chat.messages.map((item) => item.key), ["m1", "m2", "m3", "m4"]);
+  assert.equal(state.chat.earlier, null);
+  assert.equal(apply(state, openThread("thr_2")).chat.earlier, null, "another thread starts anew");
+});

@@ -230,16 +230,29 @@ export class ApiClient {
       "/health",
     );
   }
-  threads(signal?: AbortSignal): Promise<{ items: Thread[] }> {
-    return this.request<{ items: Thread[] }>("GET", "/api/threads?limit=50", undefined, signal);
+  /** A page of the caller's threads, latest activity first; `cursor` is a page's `next_cursor`. */
+  threads(
+    signal?: AbortSignal,
+    cursor?: string | null,
+  ): Promise<{ items: Thread[]; next_cursor: string | null }> {
+    return this.request<{ items: Thread[]; next_cursor: string | null }>(
+      "GET",
+      `/api/threads?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      undefined,
+      signal,
+    );
   }
+  /** A thread's newest messages (before `cursor`, a page's `next_cursor`), oldest first. */
   messages(
     threadId: string,
     signal?: AbortSignal,
-  ): Promise<{ items: Array<Record<string, unknown>> }> {
-    return this.request<{ items: Array<Record<string, unknown>> }>(
+    cursor?: string | null,
+  ): Promise<{ items: Array<Record<string, unknown>>; next_cursor: string | null }> {
+    return this.request<{ items: Array<Record<string, unknown>>; next_cursor: string | null }>(
       "GET",
-      `/api/threads/${encodeURIComponent(threadId)}/messages?order=asc&limit=200`,
+      `/api/threads/${encodeURIComponent(threadId)}/messages?order=asc&limit=200${
+        cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""
+      }`,
       undefined,
       signal,
     );

@@ -49,6 +49,8 @@ export class PageChat extends SmElement {
   #auth = this.select((s) => s.auth);
   #commands: CommandSpec[] | null = null;
   #loaded: string | null | undefined = undefined;
+  /** Set while earlier messages are added, so that the next render does not scroll to the end. */
+  #keepScroll = false;
 
   static override styles = [
     shared,
@@ -86,6 +88,10 @@ export class PageChat extends SmElement {
       .threads a[aria-current="page"] {
         background: var(--sm-surface2);
         font-weight: 600;
+      }
+      button.more {
+        margin: 8px;
+        align-self: center;
       }
       main {
         display: flex;
@@ -177,7 +183,11 @@ export class PageChat extends SmElement {
   async #loadThreads() {
     try {
       const threads = await this.services.api.threads();
-      this.services.store.dispatch({ type: "chat/threads", threads: threads.items });
+      this.services.store.dispatch({
+        type: "chat/threads",
+        threads: threads.items,
+        next: threads.next_cursor,
+      });
       const [runs, approvals] = await Promise.all([
         this.services.api.runs(),
         this.services.api.approvals(),
@@ -192,6 +202,42 @@ export class PageChat extends SmElement {
     }
   }
 
+  /** The next page of threads with older activity, below those listed. */
+  async #olderThreads() {
+    const next = this.#chat.value?.threadsNext;
+    if (!next) return;
+    try {
+      const threads = await this.services.api.threads(undefined, next);
+      this.services.store.dispatch({
+        type: "chat/threads",
+        threads: threads.items,
+        next: threads.next_cursor,
+        append: true,
+      });
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /** The open thread's messages before those shown, above them; the view stays where it was. */
+  async #earlierMessages() {
+    const chat = this.#chat.value;
+    const threadId = chat?.threadId;
+    if (!chat?.earlier || !threadId) return;
+    try {
+      const page = await this.services.api.messages(threadId, undefined, chat.earlier);
+      this.#keepScroll = true;
+      this.services.store.dispatch({
+        type: "chat/earlier",
+        threadId,
+        messages: shownMessages(page.items),
+        earlier: page.next_cursor,
+      });
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
   async #openThread(threadId: string | null) {
     if (!threadId) {
       this.services.store.dispatch({ type: "chat/open", threadId: null, messages: [] });
@@ -202,7 +248,8 @@ export class PageChat extends SmElement {
       this.services.store.dispatch({
         type: "chat/open",
         threadId,
-        messages: messages.items.filter((item) => item.role !== "tool").map(toChatMessage),
+        messages: shownMessages(messages.items),
+        earlier: messages.next_cursor,
       });
     } catch (error) {
       this.error = error instanceof ApiError ? error.message : String(error);
@@ -286,7 +333,9 @@ export class PageChat extends SmElement {
   }
 
   override updated(): void {
-    this.#scrollToEnd();
+    // Earlier messages appear at the top, where the reader clicked: no jump to the end.
+    if (this.#keepScroll) this.#keepScroll = false;
+    else this.#scrollToEnd();
   }
 
   async #onInput(event: InputEvent) {
@@ -449,6 +498,10 @@ export class PageChat extends SmElement {
                 "Untitled"}</a>
           `
         )}
+        ${chat.threadsNext
+          ? html`<button class="more" @click=${() =>
+            void this.#olderThreads()}>Older threads</button>`
+          : nothing}
       </nav>
       <main>
         <h1 tabindex="-1">Chat</h1>
@@ -463,7 +516,15 @@ export class PageChat extends SmElement {
             )}
           </select>
         </label>
+        ${chat.threadsNext
+          ? html`<div class="thread-select"><button class="more" @click=${() =>
+            void this.#olderThreads()}>Older threads</button></div>`
+          : nothing}
         <div class="log" role="log" aria-label="Messages">
+          ${chat.earlier
+            ? html`<button class="more" @click=${() =>
+              void this.#earlierMessages()}>Earlier messages</button>`
+            : nothing}
           ${chat.messages.map((message) => this.#message(message, runs))}
         </div>
         <div class="sr-only" aria-live="polite">${last
@@ -501,6 +562,11 @@ export class PageChat extends SmElement {
   }
 }
 customElements.define("page-chat", PageChat);
+
+/** A page of stored messages as the log shows them (tool results appear as tool cards). */
+function shownMessages(items: Array<Record<string, unknown>>): ChatMessage[] {
+  return items.filter((item) => item.role !== "tool").map(toChatMessage);
+}
 
 declare global {
   interface HTMLElementTagNameMap {

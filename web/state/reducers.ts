@@ -49,7 +49,11 @@ export interface State {
   chat: {
     threadId: string | null;
     threads: Thread[];
+    /** The cursor of the next page of older threads; null when all are listed. */
+    threadsNext: string | null;
     messages: ChatMessage[];
+    /** The cursor of the open thread's earlier messages; null when all are shown. */
+    earlier: string | null;
     influence: Record<string, Influence>;
     /** Tokens that arrived before the turn's bubble existed, by turn id. */
     early: Record<string, Array<{ index: number; text: string }>>;
@@ -74,8 +78,14 @@ export type Action =
   | { type: "welcome"; resumed: boolean }
   | { type: "ws"; message: Envelope; now: number }
   | { type: "mind/loaded"; state: Record<string, unknown> }
-  | { type: "chat/threads"; threads: Thread[] }
-  | { type: "chat/open"; threadId: string | null; messages: ChatMessage[] }
+  | { type: "chat/threads"; threads: Thread[]; next?: string | null; append?: boolean }
+  | {
+    type: "chat/open";
+    threadId: string | null;
+    messages: ChatMessage[];
+    earlier?: string | null;
+  }
+  | { type: "chat/earlier"; threadId: string; messages: ChatMessage[]; earlier: string | null }
   | { type: "chat/sent"; key: string; text: string; at: string }
   | { type: "chat/accepted"; key: string; turnId: string; threadId: string }
   | { type: "chat/failed"; key: string; error: { code: string; message: string } }
@@ -92,7 +102,16 @@ export function initialState(): State {
     connection: { state: "connecting", attempt: 0, nextAt: null, lastEventAt: null },
     health: { llm: null },
     mind: { version: null, state: null, history: [], stale: false },
-    chat: { threadId: null, threads: [], messages: [], influence: {}, early: {}, stale: false },
+    chat: {
+      threadId: null,
+      threads: [],
+      threadsNext: null,
+      messages: [],
+      earlier: null,
+      influence: {},
+      early: {},
+      stale: false,
+    },
     tools: { runs: {}, approvals: {}, stale: false },
     projects: { summaries: {}, events: {}, stale: false },
     memory: { changes: 0 },
@@ -356,13 +375,40 @@ export function reduce(state: State, action: Action): State {
       return onMessage(state, action.message, action.now);
     case "mind/loaded":
       return { ...state, mind: { ...state.mind, state: action.state, stale: false } };
-    case "chat/threads":
-      return { ...state, chat: { ...state.chat, threads: action.threads } };
+    case "chat/threads": {
+      // A further page joins the list; a first page replaces it.
+      const known = new Set(action.append ? state.chat.threads.map((thread) => thread.id) : []);
+      const threads = action.append
+        ? [...state.chat.threads, ...action.threads.filter((thread) => !known.has(thread.id))]
+        : action.threads;
+      return { ...state, chat: { ...state.chat, threads, threadsNext: action.next ?? null } };
+    }
     case "chat/open":
       return {
         ...state,
-        chat: { ...state.chat, threadId: action.threadId, messages: action.messages, stale: false },
+        chat: {
+          ...state.chat,
+          threadId: action.threadId,
+          messages: action.messages,
+          earlier: action.earlier ?? null,
+          stale: false,
+        },
       };
+    case "chat/earlier": {
+      if (state.chat.threadId !== action.threadId) return state;
+      const shown = new Set(state.chat.messages.map((message) => message.key));
+      return {
+        ...state,
+        chat: {
+          ...state.chat,
+          messages: [
+            ...action.messages.filter((message) => !shown.has(message.key)),
+            ...state.chat.messages,
+          ],
+          earlier: action.earlier,
+        },
+      };
+    }
     case "chat/sent":
       return {
         ...state,
