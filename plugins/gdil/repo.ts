@@ -176,6 +176,13 @@ export class ProjectRepo {
   }
 
   /** The owner's projects, newest first. */
+  /** The ids of an owner's projects (for their short ids). */
+  async ids(ownerId: string): Promise<string[]> {
+    const rows = await this.store.db.selectFrom("gdil_projects").select("id")
+      .where("owner_id", "=", ownerId).execute();
+    return rows.map((row) => row.id);
+  }
+
   async list(ownerId: string | null): Promise<Project[]> {
     let query = this.store.db.selectFrom("gdil_projects").selectAll().orderBy("created_at", "desc")
       .orderBy("id", "desc");

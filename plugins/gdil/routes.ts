@@ -24,11 +24,14 @@ import { templateView } from "./templates.ts";
 import type { Template } from "./types.ts";
 import { EVENT_TYPES, PHASES } from "./types.ts";
 
+/** Text that must say something: whitespace alone is refused. */
+const said = (max: number) =>
+  z.string().max(max).refine((text) => text.trim() !== "", "must not be empty or blank");
 const createBody = z.strictObject({
-  description: z.string().min(1).max(4_000).optional(),
+  description: said(4_000).optional(),
   template_id: z.string().min(1).max(100).optional(),
   customization: z.string().max(4_000).optional(),
-  name: z.string().min(1).max(60).optional(),
+  name: said(60).optional(),
   thread_id: z.string().min(1).max(100).optional(),
   vcs: z.boolean().optional(),
 }).refine((body) => (body.description === undefined) !== (body.template_id === undefined), {
@@ -52,7 +55,7 @@ const inputBody = z.strictObject({
   ]).optional(),
   steps: z.number().int().min(1).max(20).optional(),
 });
-const patchBody = z.strictObject({ name: z.string().min(1).max(60) });
+const patchBody = z.strictObject({ name: said(60) });
 const threadBody = z.strictObject({ thread_id: z.string().min(1).max(100).optional() });
 const listQuery = z.strictObject({
   phase: z.enum(PHASES).optional(),
@@ -61,7 +64,7 @@ const listQuery = z.strictObject({
 const eventsQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(40).optional(),
+  cursor: z.string().regex(/^\d{1,15}$/, "a next_cursor from the previous page").optional(),
 });
 const timelineQuery = z.strictObject({ include_archived: z.enum(["true", "false"]).optional() });
 const iterationsQuery = z.strictObject({ task_id: z.string().max(100).optional() });
@@ -360,11 +363,18 @@ export function projectRoutes(
   app.get("/projects/:id/events", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, eventsQuery);
-    const after = query.cursor ? Number(query.cursor) || 0 : query.after;
-    const events = await service.events(signedInCaller(c), c.req.param("id"), after, query.limit);
+    const after = query.cursor ? Number(query.cursor) : query.after;
+    // One more than a page tells whether another follows.
+    const events = await service.events(
+      signedInCaller(c),
+      c.req.param("id"),
+      after,
+      query.limit + 1,
+    );
+    const page = events.slice(0, query.limit);
     return c.json({
-      items: events.map(eventView),
-      next_cursor: events.length === query.limit ? String(events.at(-1)!.seq) : null,
+      items: page.map(eventView),
+      next_cursor: events.length > query.limit ? String(page.at(-1)!.seq) : null,
     });
   });
 

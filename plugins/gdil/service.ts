@@ -146,12 +146,18 @@ export class GdilService {
 
   // ---- views ---------------------------------------------------------------
 
-  /** `ProjectSummary` (spec/projects.md §11), snake_case. */
+  /**
+   * `ProjectSummary` (spec/projects.md §11), snake_case. `short` is its short id among the
+   * owner's projects when the caller has them at hand; else they are read.
+   */
   async summary(project: Project, short?: string): Promise<Record<string, unknown>> {
     const current = project.tasks.find((task) => taskStatus(task, project.tasks) === "in_progress");
+    const shortId = short ??
+      shortIds(await this.#repo.ids(project.ownerId)).get(project.id) ??
+      project.id.replace(/^prj_/, "").slice(0, 8);
     return {
       id: project.id,
-      short_id: short ?? project.id.replace(/^prj_/, "").slice(0, 8),
+      short_id: shortId,
       thread_id: project.threadId,
       name: project.name,
       phase: project.phase,
@@ -538,6 +544,13 @@ export class GdilService {
       vcs?: boolean | undefined;
     },
   ): Promise<{ project: Project; turn: TurnAccepted | null }> {
+    // Checked before anything is written: a refused project leaves nothing behind.
+    if (!input.templateId && !input.description?.trim()) {
+      throw new AppError("VALIDATION_FAILED", "A project needs a description or a template", {
+        status: 400,
+        field: "description",
+      });
+    }
     if ((await this.#activeCount(caller.userId)) >= this.#config.maxActiveProjects) {
       throw new AppError(
         "GDIL_TOO_MANY_ACTIVE",

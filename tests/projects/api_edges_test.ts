@@ -1,0 +1,57 @@
+/**
+ * Edges of the projects API found by trying it as a user: a blank description is refused before
+ * anything is written, events page exactly and refuse a cursor they did not give, and the short
+ * id a project is shown with is unique among its owner's projects.
+ */
+import assert from "node:assert/strict";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { api, projectHost } from "./helpers.ts";
+
+Deno.test("a blank description or name is 400 naming the field, and no project is created", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake);
+  for (const body of [{ description: "   " }, { template_id: "api", name: " \n " }]) {
+    const refused = await api(host, "POST", "/api/projects", body);
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.field, "description" in body ? "description" : "name");
+  }
+  assert.deepEqual((await api(host, "GET", "/api/projects")).body.items, []);
+  const threads = await host.kernel.mind.conversations!.listThreads("local");
+  assert.deepEqual(threads, [], "no thread was opened for a refused project");
+});
+
+Deno.test("project events page exactly: no cursor after the last, and a foreign cursor is 400", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake);
+  const id = (await api(host, "POST", "/api/projects", { template_id: "api" })).body.project.id;
+  const all = (await api(host, "GET", `/api/projects/${id}/events?limit=200`)).body;
+  assert.ok(all.items.length >= 2, JSON.stringify(all));
+  assert.equal(all.next_cursor, null);
+  const exact = (await api(host, "GET", `/api/projects/${id}/events?limit=${all.items.length}`))
+    .body;
+  assert.equal(exact.items.length, all.items.length);
+  assert.equal(exact.next_cursor, null, "a page that holds the last event has no cursor");
+  const first = (await api(host, "GET", `/api/projects/${id}/events?limit=1`)).body;
+  assert.equal(first.next_cursor, String(all.items[0].seq));
+  const second =
+    (await api(host, "GET", `/api/projects/${id}/events?limit=1&cursor=${first.next_cursor}`))
+      .body;
+  assert.equal(second.items[0].seq, all.items[1].seq);
+  const foreign = await api(host, "GET", `/api/projects/${id}/events?cursor=abc`);
+  assert.equal(foreign.status, 400);
+  assert.equal(foreign.body.error.field, "cursor");
+});
+
+Deno.test("projects created in the same instant are shown with different short ids", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake);
+  // The fake clock stands still: both ids share the ULID's time part.
+  const a = (await api(host, "POST", "/api/projects", { template_id: "api" })).body.project;
+  const b = (await api(host, "POST", "/api/projects", { template_id: "api" })).body.project;
+  const shownA = (await api(host, "GET", `/api/projects/${a.id}`)).body.short_id;
+  const shownB = (await api(host, "GET", `/api/projects/${b.id}`)).body.short_id;
+  assert.notEqual(shownA, shownB);
+  for (const [short, id] of [[shownA, a.id], [shownB, b.id]]) {
+    assert.equal((await api(host, "GET", `/api/projects/${short}`)).body.id, id, short);
+  }
+});
