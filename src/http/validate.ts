@@ -6,6 +6,14 @@ import type { AppEnv, Role } from "./types.ts";
 /** Roles by rank (a higher one may do all a lower one may). */
 export const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
 
+/** The dotted path an issue is about; an unknown key's path ends with that key. */
+export function issuePath(issue: z.core.$ZodIssue): string {
+  return [
+    ...issue.path.map(String),
+    ...(issue.code === "unrecognized_keys" && issue.keys[0] !== undefined ? [issue.keys[0]] : []),
+  ].join(".");
+}
+
 /** Where a validated input came from, as the error names it. */
 export type InputSource = "body" | "query" | "path";
 
@@ -19,11 +27,7 @@ export function validationError(
   source: InputSource = "body",
 ): AppError {
   const listed = issues.slice(0, 20).map((issue) => ({
-    path: [
-      ...prefix,
-      ...issue.path.map(String),
-      ...(issue.code === "unrecognized_keys" && issue.keys[0] !== undefined ? [issue.keys[0]] : []),
-    ].join("."),
+    path: [...prefix, issuePath(issue)].filter(Boolean).join("."),
     code: issue.code,
     message: issue.message,
   }));

@@ -9,6 +9,7 @@
  */
 import type { z } from "zod";
 import { AppError } from "../errors.ts";
+import { issuePath } from "../http/validate.ts";
 import {
   type Grants,
   type KillReason,
@@ -194,7 +195,7 @@ export function parseToolArgs<S extends z.ZodObject>(
   const parsed = tool.args.safeParse(args ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const field = issue.path.map(String).join(".");
+  const field = issuePath(issue);
   throw new ToolError(
     "TOOLS_ARGS_INVALID",
     `Invalid arguments for ${tool.name}: ${field ? `${field}: ` : ""}${issue.message}`,

@@ -234,6 +234,12 @@ Deno.test("a direct run is 202 and recorded; cancelling a running timer ends it 
   const invalid = await json(host, "POST", "/api/tools/timer/runs", { args: { seconds: 99 } });
   assert.equal(invalid.status, 400);
   assert.equal(invalid.body.error.code, "TOOLS_ARGS_INVALID");
+  assert.equal(invalid.body.error.field, "seconds");
+  const extra = await json(host, "POST", "/api/tools/timer/runs", {
+    args: { seconds: 1, extra: true },
+  });
+  assert.equal(extra.status, 400);
+  assert.equal(extra.body.error.field, "extra", "an unknown argument is named");
   const disabled = await json(host, "PATCH", "/api/tools/timer", { enabled: false });
   assert.equal(disabled.status, 200);
   assert.equal(disabled.body.enabled, false);
