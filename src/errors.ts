@@ -55,6 +55,14 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Whether a thrown value refuses the request for a reason its caller can act on (a 4xx whose
+ * message may be shown: bad input, nothing to rate, too many waiting), rather than a fault.
+ */
+export function isRefusal(error: unknown): error is AppError {
+  return error instanceof AppError && error.expose && error.status >= 400 && error.status < 500;
+}
+
 /** Returns the message of any thrown value. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -10,7 +10,7 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareDataDir } from "../data_dir.ts";
-import { AppError, ConfigurationError, errorMessage } from "../errors.ts";
+import { ConfigurationError, errorMessage, isRefusal } from "../errors.ts";
 import type { Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
 import { acquireDataDirLock, isDataDirLocked } from "../store/lock.ts";
@@ -102,7 +102,7 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
         threadId = outcome.threadId;
         io.stdout(outcome.error ? `\n[${outcome.error}]\n` : "\n");
       } catch (error) {
-        if (!(error instanceof AppError) || !error.expose || error.status >= 500) throw error;
+        if (!isRefusal(error)) throw error;
         io.stdout(`[${error.code}: ${error.message}]\n`);
       }
     }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { AppError } from "../errors.ts";
+import { isRefusal } from "../errors.ts";
 import { ROLE_RANK } from "../http/validate.ts";
 import type { Clock } from "../clock.ts";
 import type { Ledger } from "../llm/ledger.ts";
@@ -436,10 +436,7 @@ export function createCommandDispatcher(
         // A refusal the caller can act on (no reply to rate yet, an unknown thread) is the
         // command's answer, in the terminal as over HTTP. A fault, and a 429 (its Retry-After
         // belongs on the response), stay errors.
-        if (
-          !(error instanceof AppError) || !error.expose || error.status >= 500 ||
-          error.status === 429
-        ) throw error;
+        if (!isRefusal(error) || error.status === 429) throw error;
         return refused(name, error.message, {
           code: error.code,
           ...(error.field ? { field: error.field } : {}),
