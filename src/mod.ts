@@ -128,6 +128,7 @@ export type {
   VectorSpacesTable,
 } from "./store/schema.ts";
 export * from "./store/prepared.ts";
+export { afterKey } from "./store/keyset.ts";
 export { openStoreReader, type Store, type StoreReader } from "./store/store.ts";
 export type { MemoryFilter, TextHit, TextSearch } from "./store/text_search.ts";
 export { ftsSegmentCount } from "./store/text_search.ts";
@@ -157,6 +158,14 @@ export {
 } from "./text.ts";
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
 export { readJson, readQuery, requireRole, signedInCaller, threadReader } from "./http/validate.ts";
+export {
+  isAfterKey,
+  PREVIOUS_PAGE,
+  readTimeIdCursor,
+  timeIdCursor,
+  type TimeIdKey,
+  timeIdPage,
+} from "./http/paging.ts";
 export type { AnyPluginCommand, PluginCommand, PluginCommandContext } from "./plugin/command.ts";
 export type { ModuleLlm } from "./llm/gateway.ts";
 export type {

@@ -13,8 +13,11 @@ import {
   PAGE,
   readJson,
   readQuery,
+  readTimeIdCursor,
   requireRole,
   signedInCaller,
+  timeIdCursor,
+  timeIdPage,
 } from "@synth/kernel";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
@@ -60,6 +63,8 @@ const threadBody = z.strictObject({ thread_id: z.string().min(1).max(100).option
 const listQuery = z.strictObject({
   phase: z.enum(PHASES).optional(),
   include_archived: z.enum(["true", "false"]).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: timeIdCursor("The next page holds the projects started before this one's last"),
 });
 const eventsQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
@@ -289,11 +294,17 @@ export function projectRoutes(
   app.get("/projects", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, listQuery);
-    const items = await service.list(signedInCaller(c), {
+    const projects = await service.list(signedInCaller(c), {
       phase: query.phase,
       includeArchived: query.include_archived === "true",
+      limit: query.limit + 1,
+      before: readTimeIdCursor(query.cursor),
     });
-    return c.json({ items, next_cursor: null });
+    const { page, nextCursor } = timeIdPage(projects, query.limit, (project) => ({
+      at: Date.parse(String(project.created_at)),
+      id: String(project.id),
+    }));
+    return c.json({ items: page, next_cursor: nextCursor });
   });
 
   app.post("/projects", async (c) => {

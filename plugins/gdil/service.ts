@@ -13,7 +13,9 @@ import {
   type ChatEvent,
   type ConversationPort,
   errorMessage,
+  isAfterKey,
   type PluginContext,
+  type TimeIdKey,
   toolOutputBlock,
   type TurnView,
 } from "@synth/kernel";
@@ -362,17 +364,26 @@ export class GdilService {
     return found[0]!;
   }
 
-  /** The caller's projects, newest first. */
+  /**
+   * The caller's projects, newest first: at most `limit` after the project `before` names (a
+   * page's last), as summaries with `created_at` and `id` for the next cursor.
+   */
   async list(
     caller: Caller,
-    options: { phase?: string | undefined; includeArchived?: boolean | undefined } = {},
+    options: {
+      phase?: string | undefined;
+      includeArchived?: boolean | undefined;
+      limit?: number | undefined;
+      before?: TimeIdKey | undefined;
+    } = {},
   ): Promise<Array<Record<string, unknown>>> {
     const all = await this.#repo.list(caller.userId);
     const shorts = shortIds(all.map((project) => project.id));
     const shown = all.filter((project) =>
       (options.phase ? project.phase === options.phase : true) &&
-      (options.includeArchived || options.phase === "archived" || project.phase !== "archived")
-    );
+      (options.includeArchived || options.phase === "archived" || project.phase !== "archived") &&
+      isAfterKey({ at: project.createdAt, id: project.id }, options.before)
+    ).slice(0, options.limit ?? Infinity);
     return await Promise.all(shown.map((project) => this.summary(project, shorts.get(project.id))));
   }
 

@@ -1,4 +1,5 @@
 import {
+  afterKey,
   type Clock,
   type Database,
   type IdFactory,
@@ -6,6 +7,7 @@ import {
   prepare,
   type Store,
   type ThreadsTable,
+  type TimeIdKey,
   type WithinTransaction,
 } from "@synth/kernel";
 import type { Kysely, Selectable } from "kysely";
@@ -101,7 +103,7 @@ export interface Conversations {
     options?: {
       limit?: number;
       includeArchived?: boolean;
-      before?: { updatedAt: number; id: string };
+      before?: TimeIdKey;
     },
   ): Promise<Thread[]>;
   /**
@@ -238,12 +240,7 @@ export function createConversations(options: ConversationsOptions): Conversation
       if (!listOptions.includeArchived) query = query.where("archived", "=", 0);
       const before = listOptions.before;
       if (before) {
-        query = query.where((eb) =>
-          eb.or([
-            eb("updated_at", "<", before.updatedAt),
-            eb.and([eb("updated_at", "=", before.updatedAt), eb("id", "<", before.id)]),
-          ])
-        );
+        query = query.where((eb) => afterKey(eb, { at: "updated_at", id: "id" }, before));
       }
       const rows = await query.orderBy("updated_at", "desc").orderBy("id", "desc")
         .limit(listOptions.limit ?? 50).execute();

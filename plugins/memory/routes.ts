@@ -20,7 +20,10 @@ const listQuery = z.strictObject({
   kind: kindSchema.optional(),
   q: z.string().max(1_000).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d+$/).optional(),
+  cursor: z.string().regex(/^\d+$/, "a next_cursor from the previous page").optional(),
+}).refine((query) => query.q === undefined || query.cursor === undefined, {
+  path: ["cursor"],
+  message: "a search (q) answers one ranked page of up to limit items; cursor pages the list",
 });
 
 const searchBody = z.strictObject({
@@ -253,12 +256,14 @@ export function memoryRoutes(
       dryRun: query.dry_run === "true",
       strict: query.strict === "true",
       ownerMap,
+      caller: c.get("principal").userId,
     });
     return c.json({
       imported: report.imported,
       skipped: report.skipped,
       failed: report.failed,
       dry_run: report.dryRun,
+      unknown_owners: report.unknownOwners,
     });
   });
 
@@ -481,6 +486,14 @@ const OPERATIONS = [
             }),
           ),
           dry_run: z.boolean(),
+          unknown_owners: z.array(z.strictObject({
+            owner: z.string(),
+            memories: z.number().int(),
+            threads: z.number().int(),
+          })).describe(
+            "Owners (after owner_map) that are no user here and not the caller: nobody sees their " +
+              "memories. Run with dry_run first and map them with owner_map",
+          ),
         }),
       },
     },

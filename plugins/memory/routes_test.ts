@@ -102,6 +102,12 @@ Deno.test("GET /api/memories pages newest first; search returns scores; stats la
   const second = await (await host.request(`/api/memories?limit=2&cursor=${first.next_cursor}`))
     .json();
   assert.match(second.items[0].text, /number 2/);
+  const searched = await (await host.request("/api/memories?q=sailing&limit=2")).json();
+  assert.equal(searched.items.length, 2);
+  assert.equal(searched.next_cursor, null, "a search is one ranked page");
+  const pagedSearch = await host.request(`/api/memories?q=sailing&cursor=${first.next_cursor}`);
+  assert.equal(pagedSearch.status, 400, "a cursor is refused with q, not ignored");
+  assert.equal((await pagedSearch.json()).error.field, "cursor");
   await memory.flushEmbeddings();
   const search = await host.request(
     "/api/memories/search",

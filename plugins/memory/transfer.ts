@@ -42,12 +42,26 @@ export interface ImportedMemory {
   kind: MemoryKind;
 }
 
+/** An owner of imported lines that is no user here: nobody sees what it owns. */
+export interface UnknownOwner {
+  /** The owner id after `ownerMap`. */
+  owner: string;
+  memories: number;
+  threads: number;
+}
+
 /** What an import did. */
 export interface ImportReport {
   imported: number;
   skipped: number;
   failed: ImportFailure[];
   dryRun: boolean;
+  /**
+   * Owners of the file's memories and threads (after `ownerMap`) that are neither a user of this
+   * server nor the importing caller, most lines first: a file from another server keeps that
+   * server's user ids unless they are mapped.
+   */
+  unknownOwners: UnknownOwner[];
 }
 
 /** Options of one import. */
@@ -57,6 +71,8 @@ export interface ImportOptions {
   strict?: boolean;
   /** Owner ids to replace (old → new). */
   ownerMap?: Readonly<Record<string, string>>;
+  /** Who imports: an owner they are counts as known even without a user row (auth off). */
+  caller?: string;
 }
 
 /** Options for {@link createTransfer}. */
@@ -138,6 +154,38 @@ export function createTransfer(options: TransferOptions): Transfer {
   async function currentSpace() {
     return await store.db.selectFrom("vector_spaces").selectAll().where("id", "=", vectors.spaceId)
       .executeTakeFirstOrThrow();
+  }
+
+  /** The owners of `lines` that no user row and not the caller stand for. */
+  async function unknownOwners(
+    lines: readonly BodyLine[],
+    remap: (owner: string | null) => string | null,
+    caller: string | undefined,
+  ): Promise<UnknownOwner[]> {
+    const counts = new Map<string, UnknownOwner>();
+    for (const line of lines) {
+      const raw = line.type === "memory"
+        ? line.owner
+        : line.type === "thread"
+        ? line.createdBy
+        : null;
+      const owner = remap(raw);
+      if (owner === null || owner === caller) continue;
+      const entry = counts.get(owner) ?? { owner, memories: 0, threads: 0 };
+      if (line.type === "memory") entry.memories++;
+      else entry.threads++;
+      counts.set(owner, entry);
+    }
+    if (counts.size === 0) return [];
+    const known = new Set<string>();
+    const ids = [...counts.keys()];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await store.db.selectFrom("users").select("id")
+        .where("id", "in", ids.slice(i, i + 500)).execute();
+      for (const row of rows) known.add(row.id);
+    }
+    return [...counts.values()].filter((entry) => !known.has(entry.owner))
+      .sort((a, b) => b.memories + b.threads - a.memories - a.threads);
   }
 
   async function writeLine(
@@ -322,6 +370,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         skipped: 0,
         failed: [],
         dryRun: importOptions.dryRun ?? false,
+        unknownOwners: [],
       };
       const fail = (
         line: number,
@@ -400,6 +449,11 @@ export function createTransfer(options: TransferOptions): Transfer {
         }
         parsed.push({ number: line.number, line: result.data, vector });
       }
+      report.unknownOwners = await unknownOwners(
+        parsed.map(({ line }) => line),
+        remap,
+        importOptions.caller,
+      );
       if (importOptions.strict && report.failed.length > 0) {
         throw memoryError("IMPORT_INVALID", {
           message: `The import file is invalid at line ${report.failed[0]!.line}: ${

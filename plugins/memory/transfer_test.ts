@@ -77,12 +77,24 @@ Deno.test("export → import into an empty database → export gives the same fi
   await using target = await createTestHost({ plugins: [memoryPlugin] });
   const imported = await target.request("/api/memories/import", ndjson(first));
   assert.equal(imported.status, 200);
-  assert.deepEqual(await imported.json(), { imported: 6, skipped: 0, failed: [], dry_run: false });
+  assert.deepEqual(await imported.json(), {
+    imported: 6,
+    skipped: 0,
+    failed: [],
+    dry_run: false,
+    unknown_owners: [],
+  });
   const second = await exportText(target, "?include_vectors=true");
   assert.deepEqual(withoutVolatile(second), withoutVolatile(first));
 
   const again = await (await target.request("/api/memories/import", ndjson(first))).json();
-  assert.deepEqual(again, { imported: 0, skipped: 6, failed: [], dry_run: false });
+  assert.deepEqual(again, {
+    imported: 0,
+    skipped: 6,
+    failed: [],
+    dry_run: false,
+    unknown_owners: [],
+  });
   const recalled = await target.api<MemoryApi>("memory").recall({
     text: "window seats",
     ownerUserId: "local",
@@ -402,4 +414,35 @@ Deno.test("an import leaves the full-text index merged into few segments", async
   const report = await memory.transfer.importText(`${header}\n${line}`);
   assert.equal(report.imported, 1);
   assert.ok(await segments() <= 4, `${await segments()} segments after`);
+});
+
+Deno.test("an import names the owners that are no user here, so a dry run shows what to map", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const file = await exportText(source);
+  const lines = file.trim().split("\n").map((line) => JSON.parse(line));
+  const expected = {
+    owner: "local",
+    memories: lines.filter((line) => line.type === "memory" && line.owner === "local").length,
+    threads: lines.filter((line) => line.type === "thread").length,
+  };
+  assert.ok(expected.memories > 0 && expected.threads > 0);
+
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  // Another server's admin: "local" is neither a user there nor the caller.
+  const admin = target.as({ userId: "usr_admin2", role: "admin" });
+  const dry = await (await admin.request("/api/memories/import?dry_run=true", ndjson(file))).json();
+  assert.deepEqual(dry.unknown_owners, [expected]);
+  const mapped = await (await admin.request(
+    "/api/memories/import?owner_map=local:usr_admin2",
+    ndjson(file),
+  )).json();
+  assert.deepEqual(mapped.unknown_owners, [], "mapped to the caller: known");
+  assert.equal(mapped.failed.length, 0);
+  const seen = await (await admin.request("/api/memories?limit=200")).json();
+  assert.equal(seen.items.length, expected.memories, "the mapped memories are the caller's");
+  // The importing caller counts as known even without a user row (auth off: "local").
+  const own = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
+    .json();
+  assert.deepEqual(own.unknown_owners, []);
 });

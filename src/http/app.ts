@@ -92,22 +92,32 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /**
- * The methods a route answers on `path` (HEAD with GET); middleware, registered for every
- * method, does not count. Empty when no route has the path.
+ * The methods a route answers on `path` (HEAD with GET, and OPTIONS, which {@link notFoundFor}
+ * answers); middleware, registered for every method, does not count. Empty when no route has
+ * the path.
  */
 export function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
   const allowed = METHODS.filter((method) =>
     app.router.match(method, path)[0].some(([[, route]]) => route.method !== "ALL")
   );
-  return allowed.includes("GET") ? [...allowed.slice(0, 1), "HEAD", ...allowed.slice(1)] : allowed;
+  if (allowed.length === 0) return [];
+  const head = allowed.includes("GET") ? ["HEAD"] : [];
+  return [...allowed.slice(0, head.length), ...head, ...allowed.slice(head.length), "OPTIONS"];
 }
 
-/** What `app` answers when no route took the request: 405 for a known path, else 404. */
+/**
+ * What `app` answers when no route took the request on a known path: `OPTIONS` 204 with `Allow`
+ * (CORS preflights are answered before, when CORS is on), another method 405; an unknown path 404.
+ */
 export function notFoundFor(app: Hono<AppEnv>): NotFoundHandler<AppEnv> {
   return (c) => {
     const allowed = allowedMethods(app, c.req.path);
-    return allowed.length > 0 && !allowed.includes(c.req.method)
-      ? handleMethodNotAllowed(c, allowed)
-      : handleNotFound(c);
+    if (allowed.length === 0 || allowed.includes(c.req.method) && c.req.method !== "OPTIONS") {
+      return handleNotFound(c);
+    }
+    if (c.req.method === "OPTIONS") {
+      return c.body(null, 204, { allow: allowed.join(", ") });
+    }
+    return handleMethodNotAllowed(c, allowed);
   };
 }

@@ -88,10 +88,17 @@ Deno.test("a known path asked with another method is 405 METHOD_NOT_ALLOWED with
   await using host = await createTestHost({ plugins: [failing] });
   const response = await host.request("/api/failing/coded", { method: "PUT" });
   assert.equal(response.status, 405);
-  assert.equal(response.headers.get("allow"), "GET, HEAD");
+  assert.equal(response.headers.get("allow"), "GET, HEAD, OPTIONS");
   const body = await response.json();
   assert.equal(body.error.code, "METHOD_NOT_ALLOWED");
-  assert.deepEqual(body.error.details, { allowed: ["GET", "HEAD"] });
+  assert.deepEqual(body.error.details, { allowed: ["GET", "HEAD", "OPTIONS"] });
+  // OPTIONS (no CORS configured) names the methods instead of refusing.
+  const options = await host.request("/api/failing/coded", { method: "OPTIONS" });
+  assert.equal(options.status, 204);
+  assert.equal(options.headers.get("allow"), "GET, HEAD, OPTIONS");
+  const optionsMissing = await host.request("/api/nothing-here", { method: "OPTIONS" });
+  assert.equal(optionsMissing.status, 404);
+  await optionsMissing.body?.cancel();
   // Middleware runs for every method but is no route: an unknown path stays 404 for any method.
   // The same through a host acting as another caller.
   const asOther = await host.as({ userId: "usr_other", role: "viewer" }).request(

@@ -25,6 +25,7 @@ import type { Impulse } from "./affect.ts";
 import type { Transaction } from "kysely";
 import type { Store } from "../store/store.ts";
 import type { Database } from "../store/schema.ts";
+import type { TimeIdKey } from "../http/paging.ts";
 
 /** A thread as the mind sees it. */
 export interface MindThread {
@@ -73,7 +74,8 @@ export interface ConversationPort {
     options?: {
       limit?: number;
       includeArchived?: boolean;
-      before?: { updatedAt: number; id: string };
+      /** The previous page's last thread: its `updatedAt` and id. */
+      before?: TimeIdKey;
     },
   ): Promise<MindThread[]>;
   addMessage(input: {

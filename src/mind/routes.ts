@@ -12,6 +12,7 @@ import { isoTime } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
+import { PREVIOUS_PAGE, readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
 import { readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
@@ -40,7 +41,6 @@ const feedbackBody = z.strictObject({
   value: z.enum(["good", "bad"]),
   note: z.string().max(1_000).optional(),
 });
-const PREVIOUS_PAGE = "a next_cursor from the previous page";
 const messagesQuery = z.strictObject({
   order: z.enum(["asc", "desc"]).default("asc"),
   limit: z.coerce.number().int().min(1).max(500).default(200),
@@ -51,9 +51,7 @@ const messagesQuery = z.strictObject({
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   archived: z.enum(["true", "false"]).optional(),
-  cursor: z.string().regex(/^\d{1,16}~[A-Za-z0-9_]{1,100}$/, PREVIOUS_PAGE).optional().describe(
-    "The next page holds the threads with older activity",
-  ),
+  cursor: timeIdCursor("The next page holds the threads with older activity"),
 });
 const reflectBody = z.strictObject({ thread_id: z.string().min(1).max(100).optional() });
 const budgetBody = z.strictObject({
@@ -206,18 +204,18 @@ export function mindRoutes(
     const query = readQuery(c, listQuery);
     const port = mind().conversations;
     if (!port) return c.json({ items: [], next_cursor: null });
-    const [at, id] = query.cursor?.split("~") ?? [];
+    const before = readTimeIdCursor(query.cursor);
     const threads = await port.listThreads(signedInCaller(c).userId, {
       limit: query.limit + 1,
       includeArchived: query.archived === "true",
-      ...(at && id ? { before: { updatedAt: Number(at), id } } : {}),
+      ...(before ? { before } : {}),
     });
-    const page = threads.slice(0, query.limit);
-    const last = page.at(-1);
-    return c.json({
-      items: page.map(threadView),
-      next_cursor: threads.length > query.limit && last ? `${last.updatedAt}~${last.id}` : null,
-    });
+    const { page, nextCursor } = timeIdPage(
+      threads,
+      query.limit,
+      (thread) => ({ at: thread.updatedAt, id: thread.id }),
+    );
+    return c.json({ items: page.map(threadView), next_cursor: nextCursor });
   });
 
   app.post("/api/threads", async (c) => {

@@ -11,6 +11,7 @@ import { AppError } from "../errors.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
 import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import { readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
 import type { ToolService } from "./service.ts";
 
 const runBody = z.strictObject({ args: z.record(z.string(), z.unknown()).default({}) });
@@ -32,10 +33,12 @@ const runsQuery = z.strictObject({
     "cancelled",
   ]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: timeIdCursor("The next page holds the runs created before this one's last"),
 });
 const approvalsQuery = z.strictObject({
   status: z.enum(["pending", "approved", "denied", "expired"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: timeIdCursor("The next page holds the approvals asked for before this one's last"),
 });
 const decisionBody = z.strictObject({
   decision: z.enum(["approve", "deny"]),
@@ -186,6 +189,12 @@ const OPERATIONS: readonly Operation[] = [
   },
 ];
 
+/** A run's or an approval's place in its newest-first list. */
+const createdKey = (item: { id: string; created_at: string }) => ({
+  at: Date.parse(item.created_at),
+  id: item.id,
+});
+
 function who(c: Parameters<typeof requireRole>[0]) {
   const principal = c.get("principal");
   if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
@@ -225,7 +234,14 @@ export function toolRoutes(tools: () => ToolService): OpenAPIHono<AppEnv> {
   app.get("/api/runs", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, runsQuery);
-    return c.json({ items: await tools().listRuns(query), next_cursor: null });
+    const runs = await tools().listRuns({
+      tool: query.tool,
+      status: query.status,
+      limit: query.limit + 1,
+      before: readTimeIdCursor(query.cursor),
+    });
+    const { page, nextCursor } = timeIdPage(runs, query.limit, createdKey);
+    return c.json({ items: page, next_cursor: nextCursor });
   });
 
   app.get("/api/runs/:id", async (c) => {
@@ -247,10 +263,13 @@ export function toolRoutes(tools: () => ToolService): OpenAPIHono<AppEnv> {
   app.get("/api/approvals", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, approvalsQuery);
-    return c.json({
-      items: await tools().listApprovals(query.status, query.limit),
-      next_cursor: null,
-    });
+    const approvals = await tools().listApprovals(
+      query.status,
+      query.limit + 1,
+      readTimeIdCursor(query.cursor),
+    );
+    const { page, nextCursor } = timeIdPage(approvals, query.limit, createdKey);
+    return c.json({ items: page, next_cursor: nextCursor });
   });
 
   app.post("/api/approvals/:id", async (c) => {

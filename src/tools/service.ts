@@ -17,6 +17,8 @@ import type { IdFactory } from "../ids.ts";
 import type { ToolSpec } from "../llm/types.ts";
 import type { Grants, KillReason, SandboxPool } from "../sandbox/host.ts";
 import type { Store } from "../store/store.ts";
+import { afterKey } from "../store/keyset.ts";
+import type { TimeIdKey } from "../http/paging.ts";
 import type { ToolApprovalsTable, ToolRunsTable } from "../store/schema.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { ToolsConfig } from "./config.ts";
@@ -183,14 +185,25 @@ export interface ToolService {
     change: { enabled?: boolean | undefined; requires_approval?: boolean | undefined },
     by: string,
   ): Promise<ToolView>;
+  /** Newest first; `before` continues after that run (a page's last). */
   listRuns(
-    filter: { tool?: string | undefined; status?: string | undefined; limit: number },
+    filter: {
+      tool?: string | undefined;
+      status?: string | undefined;
+      limit: number;
+      before?: TimeIdKey | undefined;
+    },
   ): Promise<ToolRunView[]>;
   getRun(id: string): Promise<ToolRunView>;
   /** The full result text (≤ 64 KiB). */
   output(id: string): Promise<string>;
   cancel(id: string, by: string): Promise<ToolRunView>;
-  listApprovals(status: string | undefined, limit: number): Promise<ApprovalView[]>;
+  /** Newest first; `before` continues after that approval (a page's last). */
+  listApprovals(
+    status: string | undefined,
+    limit: number,
+    before?: TimeIdKey,
+  ): Promise<ApprovalView[]>;
   /** Decides a pending approval; a second answer is 409 `APPROVAL_CLOSED`. */
   decide(
     id: string,
@@ -754,6 +767,10 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       let query = store.db.selectFrom("tool_runs").selectAll().orderBy("created_at", "desc")
         .orderBy("id", "desc").limit(filter.limit);
       if (filter.tool) query = query.where("tool", "=", filter.tool);
+      const before = filter.before;
+      if (before) {
+        query = query.where((eb) => afterKey(eb, { at: "created_at", id: "id" }, before));
+      }
       if (filter.status) {
         query = query.where("status", "=", filter.status as ToolRunsTable["status"]);
       }
@@ -800,9 +817,12 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       return runView(await readRun(id));
     },
 
-    async listApprovals(status, limit) {
+    async listApprovals(status, limit, before) {
       let query = store.db.selectFrom("tool_approvals").selectAll().orderBy("created_at", "desc")
         .orderBy("id", "desc").limit(limit);
+      if (before) {
+        query = query.where((eb) => afterKey(eb, { at: "created_at", id: "id" }, before));
+      }
       if (status) query = query.where("status", "=", status as ToolApprovalsTable["status"]);
       return (await query.execute()).map(approvalView);
     },

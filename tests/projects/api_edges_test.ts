@@ -55,3 +55,30 @@ Deno.test("projects created in the same instant are shown with different short i
     assert.equal((await api(host, "GET", `/api/projects/${short}`)).body.id, id, short);
   }
 });
+
+Deno.test("the project list pages newest first, ties by id, and refuses a foreign cursor", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake);
+  for (let i = 0; i < 3; i++) await api(host, "POST", "/api/projects", { template_id: "api" });
+  const one = (await api(host, "GET", "/api/projects")).body;
+  assert.equal(one.items.length, 3);
+  assert.equal(one.next_cursor, null);
+  const order = one.items.map((project: { id: string }) => project.id);
+  assert.deepEqual(order, [...order].sort().reverse(), "same instant: ordered by id");
+  const paged: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: { id: string }[]; next_cursor: string | null } = (await api(
+      host,
+      "GET",
+      `/api/projects?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    )).body;
+    assert.equal(page.items.length, 1);
+    paged.push(page.items[0]!.id);
+    cursor = page.next_cursor;
+  } while (cursor && paged.length < 5);
+  assert.deepEqual(paged, order);
+  const foreign = await api(host, "GET", "/api/projects?cursor=abc");
+  assert.equal(foreign.status, 400);
+  assert.equal(foreign.body.error.field, "cursor");
+});

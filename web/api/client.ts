@@ -583,13 +583,23 @@ export class ApiClient {
 
   /** The caller's projects, newest first (archived ones too when asked). */
   async projects(includeArchived: boolean, signal?: AbortSignal): Promise<ProjectSummary[]> {
-    const answer = await this.request<{ items: ProjectSummary[] }>(
-      "GET",
-      `/api/projects${includeArchived ? "?include_archived=true" : ""}`,
-      undefined,
-      signal,
-    );
-    return answer.items;
+    // Every page: the Projects page and its Gantt show all of the user's projects.
+    const items: ProjectSummary[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams({ limit: "200" });
+      if (includeArchived) query.set("include_archived", "true");
+      if (cursor) query.set("cursor", cursor);
+      const answer: { items: ProjectSummary[]; next_cursor: string | null } = await this.request(
+        "GET",
+        `/api/projects?${query}`,
+        undefined,
+        signal,
+      );
+      items.push(...answer.items);
+      cursor = answer.next_cursor;
+    } while (cursor);
+    return items;
   }
   /** A project with its tasks and latest 50 events (`ref`: an id or a unique prefix). */
   project(ref: string, signal?: AbortSignal): Promise<ProjectDetail> {
