@@ -5,6 +5,7 @@ import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
 import { backupDatabase, pruneBackups, restoreDatabase } from "../store/backup.ts";
 import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
 import { DATABASE_FILE } from "../store/store.ts";
+import { errorMessage } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
@@ -37,6 +38,11 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
     return EXIT.FAILURE;
   }
   const backupsDir = values.out ? resolve(io.cwd, values.out) : join(dataDir, "backups");
+  const unwritable = await backupsDirProblem(backupsDir);
+  if (unwritable) {
+    io.stderr(`${unwritable}\n`);
+    return EXIT.FAILURE;
+  }
   const info = await backupDatabase({ source, backupsDir, clock: io.clock, appVersion: VERSION });
   io.stdout(
     `backup written to ${info.dir} (schema ${info.manifest.schema_version}, ${info.pages} pages, integrity ok)\n`,
@@ -45,6 +51,25 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
     io.stdout(`removed old backup ${removed}\n`);
   }
   return EXIT.OK;
+}
+
+/** Why backups cannot be written to `dir`, in one line; null when they can. */
+async function backupsDirProblem(dir: string): Promise<string | null> {
+  const { state } = await Deno.permissions.query({ name: "write", path: dir });
+  if (state !== "granted") {
+    return `Cannot write backups to "${dir}": the permission set allows writing only inside ./data. ` +
+      `Leave out --out (backups go to the data directory's backups/) or name a folder inside ./data, ` +
+      `then copy the backup folder off the machine from there.`;
+  }
+  try {
+    const info = await Deno.stat(dir);
+    if (!info.isDirectory) return `Cannot write backups to "${dir}": it is a file, not a folder.`;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      return `Cannot write backups to "${dir}": ${errorMessage(error)}`;
+    }
+  }
+  return null;
 }
 
 /** `restore DIR`: puts a backup in place; refused (75) while a server runs. */

@@ -242,3 +242,77 @@ Deno.test("backup --keep prunes older backups", async () => {
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("a backup is one closed file and its manifest, readable by the owner only", async () => {
+  const dataDir = await makeTestDir("synth-backup-files-");
+  try {
+    {
+      await using host = await createTestHost({ plugins: [memoryPlugin], dataDir });
+      await host.request("/api/memories", post("Some fact."));
+    }
+    assert.equal(await runCli(["backup"], io(dataDir).cliIo), EXIT.OK);
+    const backupDir = `${dataDir}/backups/20261125T120000Z`;
+    const names = [];
+    for await (const entry of Deno.readDir(backupDir)) names.push(entry.name);
+    assert.deepEqual(names.sort(), ["manifest.json", "synth.db"], "no -wal or -shm beside it");
+    assert.equal((await Deno.stat(`${backupDir}/synth.db`)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("backup and restore name what is wrong with a folder in one line instead of failing with a stack", async () => {
+  const dataDir = await makeTestDir("synth-backup-paths-");
+  try {
+    {
+      await using host = await createTestHost({ plugins: [memoryPlugin], dataDir });
+      await host.request("/api/memories", post("Some fact."));
+    }
+    const outside = io(dataDir);
+    assert.equal(await runCli(["backup", "--out", "/tmp/synth-offsite"], outside.cliIo), 1);
+    assert.match(
+      outside.stderr(),
+      /^Cannot write backups to "\/tmp\/synth-offsite": .*only inside \.\/data/,
+    );
+    await Deno.writeTextFile(`${dataDir}/a-file`, "");
+    const file = io(dataDir);
+    assert.equal(await runCli(["backup", "--out", `${dataDir}/a-file`], file.cliIo), 1);
+    assert.match(file.stderr(), /it is a file, not a folder/);
+
+    assert.equal(await runCli(["backup"], io(dataDir).cliIo), EXIT.OK);
+    const backupDir = `${dataDir}/backups/20261125T120000Z`;
+    const refusals: Array<[string, RegExp]> = [
+      ["/tmp", /^Cannot read the backup at "\/tmp": .*Copy the backup folder into \.\/data/],
+      [`${dataDir}/backups/19990101T000000Z`, /There is no backup at .*: no such folder/],
+      [`${dataDir}/backups`, /There is no backup at .*: the folder has no manifest\.json/],
+      [`${backupDir}/synth.db`, /is a file; restore takes a backup folder/],
+    ];
+    for (const [from, message] of refusals) {
+      const run = io(dataDir);
+      assert.equal(await runCli(["restore", from], run.cliIo), EXIT.FAILURE, from);
+      assert.match(run.stderr(), message, from);
+      assert.equal(run.stderr().trim().split("\n").length, 1, run.stderr());
+    }
+    const broken = `${dataDir}/broken`;
+    await Deno.mkdir(broken);
+    await Deno.writeTextFile(`${broken}/manifest.json`, "{ not json");
+    const bad = io(dataDir);
+    assert.equal(await runCli(["restore", broken], bad.cliIo), EXIT.FAILURE);
+    assert.match(bad.stderr(), /manifest .*broken\/manifest\.json is not valid JSON/);
+
+    // A new, empty volume: the data directory does not exist yet.
+    const fresh = `${dataDir}/new-volume/data`;
+    const restored = createTestCliIo({
+      env: { SYNTH_DATA_DIR: fresh },
+      clock: new FakeClock({ start: Date.UTC(2026, 10, 26) }),
+    });
+    assert.equal(await runCli(["restore", backupDir], restored.io), EXIT.OK, restored.stderr());
+    await using host = await createTestHost({ plugins: [memoryPlugin], dataDir: fresh });
+    const texts = (await (await host.request("/api/memories")).json()).items.map((
+      item: { text: string },
+    ) => item.text);
+    assert.deepEqual(texts, ["Some fact."]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -230,8 +230,14 @@ function describeBase(schema: AnySchema): string {
       if (max !== undefined) return `${article(noun)} ≤ ${max}`;
       return article(noun);
     }
-    case "string":
-      return (schema.minLength ?? 0) > 0 ? "a non-empty string" : "a string";
+    case "string": {
+      const min = schema.minLength ?? 0;
+      return min > 1
+        ? `a string of at least ${min} characters`
+        : min === 1
+        ? "a non-empty string"
+        : "a string";
+    }
     case "boolean":
       return "true or false";
     case "enum":

@@ -95,6 +95,15 @@ Deno.test("a bad environment value names the key and the variable", () => {
   ]);
 });
 
+Deno.test("a secret that is too short says how long it must be, without showing it", () => {
+  const lines = configErrorLines(() =>
+    load({ env: (name) => ({ SYNTH_METRICS_TOKEN: "abcdefghijklmno" })[name] })
+  );
+  assert.deepEqual(lines, [
+    "config: metrics.token must be a string of at least 16 characters, or null (got ***, from SYNTH_METRICS_TOKEN)",
+  ]);
+});
+
 Deno.test("environment beats the file and flags beat the environment", () => {
   const files = { "/app/synth.config.json": `{ "server": { "port": 9000, "host": "127.0.0.2" } }` };
   const env = (name: string) =>

@@ -257,7 +257,7 @@ export const KERNEL_CONFIG_SHAPE = {
     })),
     migrateOnStart: z.boolean().default(true).meta(configMeta({
       description:
-        "Apply pending migrations at start; when false, /health/ready fails until `deno task migrate up` ran.",
+        "Apply pending migrations at start; when false, start-up stops (exit 78) while any are pending: run `deno task migrate up` (or the binary's `migrate up`, e.g. in a Kubernetes init container) first.",
     })),
   }).prefault({}),
   log: z.strictObject({

@@ -6,6 +6,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors.ts";
 import { rateKey } from "../http/rate_limit.ts";
@@ -25,8 +26,17 @@ const ruleBody = z.strictObject({
   cidr: z.string().min(1).max(60),
   note: z.string().max(200).optional(),
   expires_at: z.iso.datetime({ offset: true }).optional(),
+  force: z.boolean().optional().describe("Add it even if it blocks your own address"),
 });
-const legacyBody = z.strictObject({ ip: z.string().min(1).max(60) });
+const legacyBody = z.strictObject({
+  ip: z.string().min(1).max(60),
+  force: z.boolean().optional().describe("Change it even if it blocks your own address"),
+});
+const removeQuery = z.strictObject({
+  force: z.enum(["true", "false"]).optional().describe(
+    "Remove it even if that blocks your own address",
+  ),
+});
 const blockedQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
@@ -51,6 +61,23 @@ export function guardRoutes(options: GuardRoutesOptions): OpenAPIHono<AppEnv> {
   const { limiter, firewall, accessLog } = options;
   const app = new OpenAPIHono<AppEnv>();
   describe(app, OPERATIONS);
+
+  /** 409 `FIREWALL_LOCKOUT` when `change` would block the caller's own address, unless forced. */
+  const refuseLockout = (
+    c: Context<AppEnv>,
+    force: boolean | undefined,
+    change: Parameters<Firewall["wouldPassAfter"]>[1],
+    field?: string,
+  ) => {
+    const ip = c.get("clientIp") ?? "local";
+    if (force || firewall.wouldPassAfter(ip, change)) return;
+    throw new AppError(
+      "FIREWALL_LOCKOUT",
+      `This change would block your own address (${ip}) under the ${firewall.mode} mode; ` +
+        "send force: true (force=true to remove) to make it anyway",
+      { status: 409, ...(field ? { field } : {}) },
+    );
+  };
 
   app.get("/api/ratelimit/status", (c) => {
     requireRole(c, "viewer");
@@ -152,6 +179,7 @@ export function guardRoutes(options: GuardRoutesOptions): OpenAPIHono<AppEnv> {
         field: "expires_at",
       });
     }
+    refuseLockout(c, body.force, { add: { list: body.list, cidr: body.cidr } }, "cidr");
     const rule = await firewall.addRule(
       {
         list: body.list,
@@ -167,6 +195,8 @@ export function guardRoutes(options: GuardRoutesOptions): OpenAPIHono<AppEnv> {
 
   app.delete("/api/firewall/rules/:id", async (c) => {
     requireRole(c, "admin");
+    const { force } = readQuery(c, removeQuery);
+    refuseLockout(c, force === "true", { removeId: c.req.param("id") });
     await firewall.removeRule(c.req.param("id"));
     return c.body(null, 204);
   });
@@ -175,12 +205,14 @@ export function guardRoutes(options: GuardRoutesOptions): OpenAPIHono<AppEnv> {
     app.post(`/api/firewall/${legacy}`, async (c) => {
       requireRole(c, "admin");
       const body = await readJson(c, legacyBody);
+      refuseLockout(c, body.force, { add: { list, cidr: body.ip } }, "ip");
       const rule = await firewall.addRule({ list, cidr: body.ip }, c.get("principal").userId);
       return c.json({ success: true, message: `Added ${rule.cidr} to ${legacy}`, rule }, 201);
     });
     app.delete(`/api/firewall/${legacy}`, async (c) => {
       requireRole(c, "admin");
       const body = await readJson(c, legacyBody);
+      refuseLockout(c, body.force, { remove: { list, cidr: body.ip } }, "ip");
       await firewall.removeByCidr(list, body.ip);
       return c.json({ success: true, message: `Removed ${body.ip} from ${legacy}` });
     });
@@ -335,7 +367,8 @@ const OPERATIONS = [
   {
     method: "post",
     path: "/api/firewall/rules",
-    summary: "Add a rule (a bare address is /32 or /128)",
+    summary:
+      "Add a rule (a bare address is /32 or /128); 409 FIREWALL_LOCKOUT if it would block your own address, unless force",
     tags: fw,
     role: "admin",
     body: ruleBody,
@@ -344,9 +377,11 @@ const OPERATIONS = [
   {
     method: "delete",
     path: "/api/firewall/rules/:id",
-    summary: "Remove a rule added through the API",
+    summary:
+      "Remove a rule added through the API (409 FIREWALL_LOCKOUT if that would block your own address, unless force=true)",
     tags: fw,
     role: "admin",
+    query: removeQuery,
     responses: { 204: { description: "Removed" } },
   },
   ...(["whitelist", "blacklist"] as const).flatMap((legacy) => [

@@ -53,6 +53,18 @@ export interface Firewall {
   check(ip: string, path: string): string | null;
   /** Whether `ip` would pass under `mode` with the current rules. */
   wouldPass(ip: string, mode: FirewallMode): boolean;
+  /**
+   * Whether `ip` would still pass under the current mode after adding a rule or removing one (by
+   * id, or by list and range as the legacy routes do). An unreadable range counts as passing: the
+   * change itself is refused for it.
+   */
+  wouldPassAfter(
+    ip: string,
+    change:
+      | { add: { list: "allow" | "deny"; cidr: string } }
+      | { removeId: string }
+      | { remove: { list: "allow" | "deny"; cidr: string } },
+  ): boolean;
   setMode(mode: FirewallMode): Promise<void>;
   addRule(
     input: { list: "allow" | "deny"; cidr: string; note?: string; expiresAt?: number | null },
@@ -123,10 +135,13 @@ export function createFirewall(options: {
     );
   };
 
-  function passes(ip: string, under: FirewallMode): { ok: boolean; reason: string } {
+  function passes(
+    ip: string,
+    under: FirewallMode,
+    rules: readonly LoadedRule[] = live(),
+  ): { ok: boolean; reason: string } {
     if (under === "off") return { ok: true, reason: "" };
     if (always.some((range) => inCidr(ip, range))) return { ok: true, reason: "" };
-    const rules = live();
     if (under === "allowlist") {
       return rules.some((rule) => rule.list === "allow" && inCidr(ip, rule.range))
         ? { ok: true, reason: "" }
@@ -186,6 +201,37 @@ export function createFirewall(options: {
 
     wouldPass: (ip, under) => ip === "local" || passes(ip, under).ok,
 
+    wouldPassAfter(ip, change) {
+      if (ip === "local") return true;
+      let rules = live();
+      try {
+        if ("add" in change) {
+          const range = parseCidr(change.add.cidr);
+          rules = [...rules, {
+            id: "",
+            list: change.add.list,
+            cidr: range.text,
+            note: "",
+            source: "api",
+            created_at: null,
+            expires_at: null,
+            range,
+            expiresAt: null,
+          }];
+        } else if ("removeId" in change) {
+          rules = rules.filter((rule) => rule.source === "config" || rule.id !== change.removeId);
+        } else {
+          const text = parseCidr(change.remove.cidr).text;
+          rules = rules.filter((rule) =>
+            rule.source === "config" || rule.list !== change.remove.list || rule.cidr !== text
+          );
+        }
+      } catch {
+        return true;
+      }
+      return passes(ip, mode, rules).ok;
+    },
+
     async setMode(next) {
       await store.db.insertInto("firewall_state").values({
         id: 1,
@@ -242,7 +288,7 @@ export function createFirewall(options: {
       if (fromConfig.some((rule) => rule.id === id)) {
         throw new AppError(
           "FIREWALL_RULE_FROM_CONFIG",
-          "This rule comes from the config file; remove it there",
+          "This rule comes from the configuration (the config file or SYNTH_FIREWALL_RULES); remove it there",
           { status: 409 },
         );
       }
@@ -255,7 +301,8 @@ export function createFirewall(options: {
 
     async removeByCidr(list, cidr) {
       const range = cidrOrThrow(cidr, "ip");
-      const rule = fromApi.find((rule) => rule.list === list && rule.cidr === range.text);
+      // A config rule is found too, so that it is refused as one (409), as by id.
+      const rule = live().find((rule) => rule.list === list && rule.cidr === range.text);
       if (!rule) {
         throw new AppError("FIREWALL_RULE_NOT_FOUND", "No such rule", { status: 404, field: "ip" });
       }

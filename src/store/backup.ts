@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { errorMessage } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { DB_ERROR_CODES, DbError } from "./errors.ts";
 import { acquireDataDirLock } from "./lock.ts";
@@ -98,6 +100,57 @@ export async function pruneBackups(backupsDir: string, keep: number): Promise<st
   return removed;
 }
 
+/**
+ * The manifest of the backup folder `from`, or an error saying in one sentence what is wrong
+ * with the folder (absent, a file, not readable under the permission set, no or a bad manifest).
+ */
+async function readManifest(from: string): Promise<BackupManifest> {
+  const path = join(from, "manifest.json");
+  const { state } = await Deno.permissions.query({ name: "read", path: from });
+  if (state !== "granted") {
+    throw new Error(
+      `Cannot read the backup at "${from}": the permission set allows reading only inside the ` +
+        `application's folder. Copy the backup folder into ./data (for example ` +
+        `./data/backups/<stamp>) and restore from there.`,
+    );
+  }
+  let text: string;
+  try {
+    const info = await Deno.stat(from);
+    if (!info.isDirectory) {
+      throw new Error(
+        `"${from}" is a file; restore takes a backup folder (backups/<UTC stamp>/)`,
+      );
+    }
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `There is no backup at "${from}": ${
+          existsSync(from) ? "the folder has no manifest.json" : "no such folder"
+        }. A backup folder is backups/<UTC stamp>/ with synth.db and manifest.json.`,
+      );
+    }
+    throw error;
+  }
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`The backup's manifest ${path} is not valid JSON: ${errorMessage(error)}`);
+  }
+  const files = (manifest as Partial<BackupManifest> | null)?.files;
+  if (
+    typeof (manifest as Partial<BackupManifest> | null)?.schema_version !== "number" ||
+    typeof files !== "object" || files === null || typeof files[DATABASE_FILE] !== "string"
+  ) {
+    throw new Error(
+      `The backup's manifest ${path} lacks schema_version or the hash of ${DATABASE_FILE}`,
+    );
+  }
+  return manifest as BackupManifest;
+}
+
 /** Options for {@link restoreDatabase}. */
 export interface RestoreOptions {
   /** The backup folder (with `synth.db` and `manifest.json`). */
@@ -119,11 +172,17 @@ export interface RestoreOptions {
 export async function restoreDatabase(
   options: RestoreOptions,
 ): Promise<{ previous: string | null }> {
+  const manifest = await readManifest(options.from);
+  const { state } = await Deno.permissions.query({ name: "write", path: options.dataDir });
+  if (state !== "granted") {
+    throw new Error(
+      `Cannot restore into "${options.dataDir}": the permission set allows writing only inside ./data`,
+    );
+  }
+  // A new, empty volume: the data directory is made as the server would make it.
+  await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireDataDirLock(options.dataDir);
   try {
-    const manifest = JSON.parse(
-      await Deno.readTextFile(join(options.from, "manifest.json")),
-    ) as BackupManifest;
     for (const [name, hash] of Object.entries(manifest.files)) {
       const actual = await sha256File(join(options.from, name));
       if (actual !== hash) {

@@ -22,7 +22,10 @@ self.onmessage = async (event: MessageEvent<{ source: string; target: string }>)
     source = new DatabaseSync(event.data.source, { readOnly: true, timeout: 5_000 });
     // node:sqlite resolves with the page count, though its types say void.
     const pages = (await backup(source, event.data.target, { rate: -1 })) as unknown as number;
-    copy = new DatabaseSync(event.data.target, { readOnly: true });
+    // The copy keeps the source's WAL mode, which would leave -wal and -shm files beside it
+    // whenever it is opened; a backup is one file.
+    copy = new DatabaseSync(event.data.target);
+    copy.exec("PRAGMA journal_mode=DELETE");
     const integrity =
       (copy.prepare("PRAGMA integrity_check").all() as Array<{ integrity_check: string }>)
         .map((row) => row.integrity_check);
@@ -31,6 +34,7 @@ self.onmessage = async (event: MessageEvent<{ source: string; target: string }>)
       | undefined;
     copy.close();
     copy = undefined;
+    await Deno.chmod(event.data.target, 0o600);
     const sha256 = createHash("sha256").update(await Deno.readFile(event.data.target)).digest(
       "hex",
     );

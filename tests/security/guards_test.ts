@@ -196,6 +196,69 @@ Deno.test("the firewall: an allowlist of 127.0.0.2 refuses 127.0.0.3 (403, a blo
   }
 });
 
+Deno.test("a rule change that would block the caller's own address is 409 FIREWALL_LOCKOUT unless forced; config rules are refused as such by every route", async () => {
+  const config = {
+    firewall: {
+      alwaysAllow: [],
+      mode: "denylist",
+      rules: [{ list: "deny" as const, cidr: "10.9.0.0/16" }],
+    },
+  };
+  await using host = await createTestHost({ plugins: BUILTIN_PLUGINS, config });
+  const server = host.listen();
+  using me = from("127.0.0.5");
+  const rules = `${server.url}/api/firewall/rules`;
+  const own = await me.call(rules, {
+    method: "POST",
+    json: { list: "deny", cidr: "127.0.0.0/24" },
+  });
+  assert.equal(own.status, 409, JSON.stringify(own.body));
+  assert.equal(own.body.error.code, "FIREWALL_LOCKOUT");
+  assert.equal(own.body.error.field, "cidr");
+  assert.match(own.body.error.message, /127\.0\.0\.5/);
+  const legacy = await me.call(`${server.url}/api/firewall/blacklist`, {
+    method: "POST",
+    json: { ip: "127.0.0.5" },
+  });
+  assert.equal(legacy.status, 409);
+  assert.equal(legacy.body.error.code, "FIREWALL_LOCKOUT");
+  // Another address's rule is no lockout.
+  assert.equal(
+    (await me.call(rules, { method: "POST", json: { list: "deny", cidr: "127.0.0.6" } })).status,
+    201,
+  );
+  const fromConfig = await me.call(`${server.url}/api/firewall/blacklist`, {
+    method: "DELETE",
+    json: { ip: "10.9.0.0/16" },
+  });
+  assert.equal(fromConfig.status, 409, "a config rule is refused by range as by id");
+  assert.equal(fromConfig.body.error.code, "FIREWALL_RULE_FROM_CONFIG");
+  assert.match(fromConfig.body.error.message, /SYNTH_FIREWALL_RULES/);
+
+  // In allowlist mode, removing the caller's own allow rule is the lockout.
+  const allow = await me.call(rules, {
+    method: "POST",
+    json: { list: "allow", cidr: "127.0.0.5" },
+  });
+  assert.equal(allow.status, 201);
+  assert.equal(
+    (await me.call(`${server.url}/api/firewall/mode`, {
+      method: "PUT",
+      json: { mode: "allowlist" },
+    }))
+      .status,
+    200,
+  );
+  const remove = await me.call(`${rules}/${allow.body.id}`, { method: "DELETE" });
+  assert.equal(remove.status, 409);
+  assert.equal(remove.body.error.code, "FIREWALL_LOCKOUT");
+  assert.equal((await me.call(`${server.url}/api/state`)).status, 200, "nothing changed");
+  const forced = await me.call(`${rules}/${allow.body.id}?force=true`, { method: "DELETE" });
+  assert.equal(forced.status, 204);
+  assert.equal((await me.call(`${server.url}/api/state`)).status, 403, "forced: locked out");
+  await server.shutdown();
+});
+
 async function accessLines(host: TestHost): Promise<Array<Record<string, unknown>>> {
   await host.kernel.accessLog.flush();
   const text = await Deno.readTextFile(`${host.dataDir}/logs/access.log`);
