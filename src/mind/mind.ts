@@ -334,6 +334,8 @@ export interface Mind {
   forgetUser(userId: string, actor: string): Promise<ForgetOutcome>;
   /** A turn by id, with its stored record. */
   turn(turnId: string): Promise<StoredTurn | null>;
+  /** How the stored turns among `turnIds` stand: status, error and reply message, by turn id. */
+  turnStandings(turnIds: readonly string[]): Promise<Map<string, TurnStanding>>;
   /** The data of the newest recorded event of `type` (e.g. `forecast.resolved`). */
   lastEvent(type: string): Promise<Record<string, unknown> | null>;
   /** A turn being processed or queued (live stream). */
@@ -354,6 +356,14 @@ export interface Mind {
   ticked(): Promise<void>;
   /** Notes user activity that is not a turn (commands): idleness restarts. */
   noteActivity(): void;
+}
+
+/** How a stored turn ended (or stands), for the messages it left. */
+export interface TurnStanding {
+  status: StoredTurn["status"];
+  error: { code: string; message: string } | null;
+  /** The stored reply, if any (a failed turn may have none; a cut-off one keeps its part). */
+  replyMessageId: string | null;
 }
 
 /** A stored turn (`Turn` of server.md §4.3). */
@@ -2225,6 +2235,26 @@ export function createMind(options: CreateMindOptions): Mind {
         error: row.error_code ? { code: row.error_code, message: row.error_message ?? "" } : null,
         stages: row.stages ? JSON.parse(row.stages) : [],
       };
+    },
+
+    async turnStandings(turnIds) {
+      const outcomes = new Map<string, TurnStanding>();
+      const ids = [...new Set(turnIds)];
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await store.db.selectFrom("mind_turns")
+          .select(["id", "status", "error_code", "error_message", "reply_message_id"])
+          .where("id", "in", ids.slice(i, i + 500)).execute();
+        for (const row of rows) {
+          outcomes.set(row.id, {
+            status: row.status,
+            error: row.error_code
+              ? { code: row.error_code, message: row.error_message ?? "" }
+              : null,
+            replyMessageId: row.reply_message_id,
+          });
+        }
+      }
+      return outcomes;
     },
 
     live: (turnId) => live.get(turnId),

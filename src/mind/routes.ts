@@ -277,16 +277,29 @@ export function mindRoutes(
       ...(query.cursor ? { beforeSeq: Number(query.cursor) } : {}),
     });
     const messages = window.slice(-query.limit);
-    const items = messages.map((message) => ({
-      id: message.uid,
-      thread_id: message.threadId,
-      seq: message.seq,
-      role: message.role,
-      content: message.text,
-      turn_id: message.turnId,
-      author_id: message.authorId,
-      created_at: isoTime(message.createdAt),
-    }));
+    const outcomes = await mind().turnStandings(
+      messages.flatMap((message) => message.turnId ? [message.turnId] : []),
+    );
+    const items = messages.map((message) => {
+      const outcome = message.turnId ? outcomes.get(message.turnId) : undefined;
+      // A turn's error is shown where its reply is, or on the user's message when it left none.
+      const carries = outcome !== undefined &&
+        (message.role === "assistant"
+          ? outcome.replyMessageId === message.uid
+          : message.role === "user" && outcome.replyMessageId === null);
+      return {
+        id: message.uid,
+        thread_id: message.threadId,
+        seq: message.seq,
+        role: message.role,
+        content: message.text,
+        turn_id: message.turnId,
+        author_id: message.authorId,
+        created_at: isoTime(message.createdAt),
+        turn_status: outcome?.status ?? null,
+        turn_error: carries ? outcome.error : null,
+      };
+    });
     return c.json({
       items: query.order === "desc" ? items.reverse() : items,
       next_cursor: window.length > query.limit ? String(messages[0]!.seq) : null,
@@ -546,6 +559,11 @@ const MESSAGE = z.strictObject({
   turn_id: z.string().nullable(),
   author_id: z.string().nullable(),
   created_at: z.iso.datetime(),
+  turn_status: z.enum(["queued", "running", "completed", "failed", "cancelled"]).nullable()
+    .describe("How the message's turn stands (null: no turn, e.g. a command's answer)"),
+  turn_error: z.strictObject({ code: z.string(), message: z.string() }).nullable().describe(
+    "The turn's error, on its reply, or on the user's message when the turn stored no reply",
+  ),
 });
 const TURN_ACCEPTED = z.strictObject({
   turn_id: z.string(),

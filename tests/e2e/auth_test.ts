@@ -61,8 +61,11 @@ Deno.test(
       await page.goto(`${url}/setup`);
       await page.getByRole("heading", { name: "Chat" }).waitFor();
 
-      await page.getByRole("button", { name: "Sign out" }).click();
+      // On a phone the bottom nav must not cover Sign out (a covered button is not clickable).
+      await page.setViewportSize({ width: 375, height: 812 });
+      await page.getByRole("button", { name: "Sign out" }).click({ timeout: 5_000 });
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await page.setViewportSize({ width: 1280, height: 800 });
       await axe(page, "login");
       await screenshot(page, "login-1280");
       await page.setViewportSize({ width: 375, height: 812 });

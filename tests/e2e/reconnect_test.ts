@@ -163,3 +163,69 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "after a new session the chat reads its thread again: a reply that finished while the page was away shows whole",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    fake.script({
+      reply: [{ reply: { text: "Before the drop." } }, { reply: { text: "While you were away." } }],
+    });
+    const { host, url } = await e2eServer(fake);
+    const session = await openPage("about:blank");
+    const { page } = session;
+    let refuseUntil = 0;
+    const open: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
+    await page.routeWebSocket(/\/ws$/, (socket) => {
+      if (Date.now() < refuseUntil) {
+        void socket.close({ code: 1013, reason: "try again later" });
+        return;
+      }
+      const server = socket.connectToServer();
+      socket.onMessage((message) => {
+        // The server forgets the session (as after a restart): every hello starts a new one.
+        const frame = JSON.parse(String(message));
+        if (frame.type === "hello") delete frame.data.resume;
+        server.send(JSON.stringify(frame));
+      });
+      server.onMessage((message) => socket.send(message));
+      open.push({ page: socket, server });
+    });
+    const replies = page.locator("article.assistant[data-status=completed] sm-markdown p");
+    try {
+      await page.goto(`${url}/chat`);
+      await page.locator("[data-state=online]").waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("one");
+      await page.keyboard.press("Enter");
+      await replies.filter({ hasText: "Before the drop." }).waitFor();
+      const threadId = new URL(page.url()).pathname.split("/").at(-1)!;
+
+      refuseUntil = Date.now() + 2_000;
+      for (const pair of open.splice(0)) {
+        await pair.page.close({ code: 1001, reason: "going away" });
+        await pair.server.close();
+      }
+      await page.locator("[data-state=reconnecting]").waitFor();
+      // A turn in the same thread while the page is away (another tab, the API).
+      const away = await api(host, "POST", `/api/threads/${threadId}/turns`, { content: "two" });
+      assert.equal(away.status, 202, JSON.stringify(away.body));
+      assert.equal((await turnEnd(host, away.body.turn_id)).status, "completed");
+
+      await page.locator("[data-state=online]").waitFor({ timeout: 20_000 });
+      await replies.filter({ hasText: "While you were away." }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(await replies.allTextContents(), [
+        "Before the drop.",
+        "While you were away.",
+      ]);
+      assert.deepEqual(await page.locator("div.bubble.user pre").allTextContents(), [
+        "one",
+        "two",
+      ]);
+      session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);

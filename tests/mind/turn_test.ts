@@ -66,4 +66,29 @@ Deno.test("a reply the provider cannot give: 503 LLM_UNAVAILABLE with Retry-Afte
   const threadId = body.error.details.thread_id as string;
   const stored = await host.kernel.mind.conversations!.threadWindow(threadId, { maxTokens: 1_000 });
   assert.deepEqual(stored.map((message) => message.text), ["Are you there?"]);
+  // The thread's history says how the turn ended, so a reloaded chat can show it.
+  const history = await (await host.request(`/api/threads/${threadId}/messages`)).json();
+  assert.deepEqual(
+    history.items.map((item: Record<string, unknown>) => [item.role, item.turn_status]),
+    [["user", "failed"]],
+  );
+  assert.equal(history.items[0].turn_error.code, "LLM_UNAVAILABLE");
+  assert.match(history.items[0].turn_error.message, /No language model provider is available/);
+});
+
+Deno.test("a completed turn's messages carry its status and no error", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reply: [{ reply: { text: "Hello." } }] });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Hi");
+  const history = await (await host.request(`/api/threads/${first.body.thread_id}/messages`))
+    .json();
+  assert.deepEqual(
+    history.items.map((item: Record<string, unknown>) => [
+      item.role,
+      item.turn_status,
+      item.turn_error,
+    ]),
+    [["user", "completed", null], ["assistant", "completed", null]],
+  );
 });

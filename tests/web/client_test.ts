@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ApiClient, ApiError, type Session, toChatMessage } from "../../web/api/client.ts";
+import {
+  ApiClient,
+  ApiError,
+  type ClientOptions,
+  type Session,
+  shownMessages,
+  toChatMessage,
+} from "../../web/api/client.ts";
 
 interface Call {
   method: string;
@@ -33,7 +40,11 @@ function errorBody(code: string, message: string, field?: string) {
 }
 
 /** A client over a fake fetch that answers each call in turn from `answers`. */
-function client(answers: Answer[], token = "tok_old") {
+function client(
+  answers: Answer[],
+  token = "tok_old",
+  extra: Partial<Pick<ClientOptions, "onRefreshWait" | "sleep">> = {},
+) {
   const calls: Call[] = [];
   const sessions: Array<Session | null> = [];
   let current: string | null = token;
@@ -59,6 +70,7 @@ function client(answers: Answer[], token = "tok_old") {
       current = session?.access_token ?? null;
     },
     fetch,
+    ...extra,
   });
   return { api, calls, sessions };
 }
@@ -289,4 +301,101 @@ Deno.test("toChatMessage maps a stored message to the chat log's shape", () => {
     },
   );
   assert.equal(toChatMessage({ id: "msg_2", role: "user", content: "Yo" }).status, "sent");
+});
+
+Deno.test("the readiness document is read from a 503 too: a failing model check is shown, not lost", async () => {
+  const checks = { llm: { status: "fail", reason: "openai: connection refused at 127.0.0.1:1" } };
+  const { api, calls } = client([
+    () => json(503, { status: "not_ready", reason: "llm", checks }),
+    () => json(200, { status: "ready", checks: { llm: { status: "ok" } } }),
+  ]);
+  assert.deepEqual((await api.ready()).checks, checks);
+  assert.equal(calls[0]!.path, "/health/ready");
+  assert.equal((await api.ready()).checks.llm!.status, "ok");
+});
+
+Deno.test("stored messages show a failed turn as it ended live: a failed bubble without a reply, a cut-off reply with its error", () => {
+  const base = { thread_id: "thr_1", author_id: null, created_at: "2026-11-26T10:00:00.000Z" };
+  const shown = shownMessages([
+    {
+      ...base,
+      id: "msg_1",
+      role: "user",
+      content: "Hi",
+      turn_id: "turn_1",
+      turn_status: "failed",
+      turn_error: { code: "LLM_UNAVAILABLE", message: "No language model provider is available" },
+    },
+    {
+      ...base,
+      id: "msg_2",
+      role: "user",
+      content: "Go on",
+      turn_id: "turn_2",
+      turn_status: "failed",
+      turn_error: null,
+    },
+    {
+      ...base,
+      id: "msg_3",
+      role: "assistant",
+      content: "So th",
+      turn_id: "turn_2",
+      turn_status: "failed",
+      turn_error: { code: "LLM_STREAM_INTERRUPTED", message: "The reply was cut off" },
+    },
+    {
+      ...base,
+      id: "msg_4",
+      role: "tool",
+      content: "{}",
+      turn_id: "turn_2",
+      turn_status: "failed",
+      turn_error: null,
+    },
+  ]);
+  assert.deepEqual(shown.map((message) => [message.key, message.role, message.status]), [
+    ["msg_1", "user", "sent"],
+    ["turn:turn_1", "assistant", "failed"],
+    ["msg_2", "user", "sent"],
+    ["msg_3", "assistant", "failed"],
+  ]);
+  assert.equal(shown[1]!.error?.code, "LLM_UNAVAILABLE");
+  assert.equal(shown[3]!.error?.code, "LLM_STREAM_INTERRUPTED");
+  assert.equal(shown[3]!.text, "So th");
+});
+
+Deno.test("a rate-limited refresh waits for Retry-After and tries again instead of signing out", async () => {
+  const slept: number[] = [];
+  const waits: number[] = [];
+  const { api, calls, sessions } = client(
+    [
+      () => json(429, errorBody("RATE_LIMITED", "Too many requests."), { "retry-after": "7" }),
+      () => json(200, SESSION),
+    ],
+    "tok_old",
+    {
+      onRefreshWait: (seconds) => waits.push(seconds),
+      sleep: (ms) => {
+        slept.push(ms);
+        return Promise.resolve();
+      },
+    },
+  );
+  assert.equal(await api.refresh(), true);
+  assert.deepEqual(waits, [7]);
+  assert.deepEqual(slept, [7_000]);
+  assert.equal(calls.length, 2);
+  assert.deepEqual(sessions, [SESSION]);
+
+  // A wait longer than a minute is not waited for: signed out as before.
+  const long = client(
+    [
+      () => json(429, errorBody("RATE_LIMITED", "Too many requests."), { "retry-after": "900" }),
+    ],
+    "tok_old",
+    { sleep: () => Promise.reject(new Error("no wait expected")) },
+  );
+  assert.equal(await long.api.refresh(), false);
+  assert.deepEqual(long.sessions, [null]);
 });

@@ -61,6 +61,13 @@ export interface ClientOptions {
   token(): string | null;
   /** Called with a new session after a refresh, or null when the refresh failed. */
   onSession(session: Session | null): void;
+  /**
+   * A refresh was rate limited (the `auth` tier, shared with sign-in): it is tried again after
+   * `seconds` instead of signing out.
+   */
+  onRefreshWait?(seconds: number): void;
+  /** Waits before a retry. @default setTimeout */
+  sleep?(ms: number): Promise<void>;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -154,6 +161,9 @@ export class ApiClient {
   refresh(): Promise<boolean> {
     this.#refreshing ??= (async () => {
       try {
+        const sleep = this.options.sleep ??
+          ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+        let waited = 0;
         for (let attempt = 0; attempt < 2; attempt++) {
           const response = await this.#send(
             "POST",
@@ -173,7 +183,17 @@ export class ApiClient {
           if (
             response.status === 409 && body?.error?.code === "AUTH_REFRESH_RACE" && attempt === 0
           ) {
-            await new Promise((resolve) => setTimeout(resolve, 1_000));
+            await sleep(1_000);
+            continue;
+          }
+          // Reloads spend the auth tier too: the session is still there, so wait for the window
+          // (up to a minute, twice at most) rather than signing out.
+          const retryAfter = Number(response.headers.get("retry-after"));
+          if (response.status === 429 && retryAfter > 0 && retryAfter <= 60 && waited < 2) {
+            waited++;
+            attempt--;
+            this.options.onRefreshWait?.(retryAfter);
+            await sleep(retryAfter * 1_000);
             continue;
           }
           break;
@@ -220,15 +240,18 @@ export class ApiClient {
   me(): Promise<User> {
     return this.request<User>("GET", "/api/auth/me");
   }
-  ready(): Promise<
+  /**
+   * The readiness document (spec/dashboard.md §5.8): its checks whether the server is ready (200)
+   * or not (503 with the same checks, e.g. when no language model answers).
+   */
+  async ready(): Promise<
     { status: string; checks: Record<string, { status: string; reason?: string }> }
   > {
-    return this.request<
-      { status: string; checks: Record<string, { status: string; reason?: string }> }
-    >(
-      "GET",
-      "/health",
-    );
+    const response = await this.#send("GET", "/health/ready", undefined, undefined, false);
+    if (response.status === 503 && (response.headers.get("content-type") ?? "").includes("json")) {
+      return await response.json();
+    }
+    return await this.#read(response);
   }
   /** A page of the caller's threads, latest activity first; `cursor` is a page's `next_cursor`. */
   threads(
@@ -733,14 +756,44 @@ export class ApiClient {
 
 /** A stored message as the chat log shows it. */
 export function toChatMessage(item: Record<string, unknown>): ChatMessage {
+  const error = (item.turn_error as ChatMessage["error"] | undefined) ?? null;
+  const ended = item.turn_status === "failed" || item.turn_status === "cancelled";
   return {
     key: String(item.id),
     role: item.role === "user" ? "user" : "assistant",
     text: String(item.content ?? ""),
     turnId: (item.turn_id as string | null) ?? null,
-    status: item.role === "user" ? "sent" : "completed",
+    // A reply that was cut off shows as it did live: its turn's end and error.
+    status: item.role === "user"
+      ? "sent"
+      : ended
+      ? item.turn_status as ChatMessage["status"]
+      : "completed",
+    ...(item.role !== "user" && error ? { error } : {}),
     createdAt: String(item.created_at ?? ""),
   };
+}
+
+/**
+ * A page of stored messages as the log shows them: tool results appear as tool cards, and a turn
+ * that failed without a stored reply gets the failed reply bubble it had live, with its error.
+ */
+export function shownMessages(items: Array<Record<string, unknown>>): ChatMessage[] {
+  return items.filter((item) => item.role !== "tool").flatMap((item) => {
+    const message = toChatMessage(item);
+    const error = item.turn_error as ChatMessage["error"] | undefined;
+    if (item.role !== "user" || !error || !message.turnId) return [message];
+    const status = item.turn_status === "cancelled" ? "cancelled" : "failed";
+    return [message, {
+      key: `turn:${message.turnId}`,
+      role: "assistant" as const,
+      text: "",
+      turnId: message.turnId,
+      status,
+      error,
+      createdAt: message.createdAt,
+    }];
+  });
 }
 
 /** A role (spec/server.md §3.1). */

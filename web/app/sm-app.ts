@@ -171,8 +171,10 @@ export class SmApp extends LitElement {
         li.more-toggle {
           display: block;
         }
-        #main {
-          padding-bottom: 72px;
+        /* The fixed bottom nav (61 px: 44 px links, padding and border) must not cover the
+          status bar, which holds the user's name and Sign out. */
+        sm-status-bar {
+          margin-bottom: 61px;
         }
       }
     `,
@@ -187,6 +189,14 @@ export class SmApp extends LitElement {
     this.api = new ApiClient({
       token: () => this.store.state.auth.token,
       onSession: (session) => (session ? this.#signedIn(session, false) : this.#signedOut()),
+      onRefreshWait: (seconds) =>
+        this.store.dispatch({
+          type: "notice",
+          level: "info",
+          code: "RATE_LIMITED",
+          message:
+            `Too many sign-in requests from this address; your session is restored in ${seconds} s.`,
+        }),
     });
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     this.socket = new SocketController(null, {

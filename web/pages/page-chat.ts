@@ -8,7 +8,7 @@
  * @module
  */
 import { css, html, nothing } from "lit";
-import { ApiError, toChatMessage } from "../api/client.ts";
+import { ApiError, shownMessages } from "../api/client.ts";
 import { SmElement } from "../app/base.ts";
 import { shortTime } from "../lib/format.ts";
 import type { ChatMessage, ToolRun } from "../state/types.ts";
@@ -49,6 +49,8 @@ export class PageChat extends SmElement {
   #auth = this.select((s) => s.auth);
   #commands: CommandSpec[] | null = null;
   #loaded: string | null | undefined = undefined;
+  /** Set while the page reloads what a new WebSocket session may have missed. */
+  #resyncing = false;
   /** Set while earlier messages are added, so that the next render does not scroll to the end. */
   #keepScroll = false;
 
@@ -177,6 +179,15 @@ export class PageChat extends SmElement {
     if (this.#loaded !== this.threadId) {
       this.#loaded = this.threadId;
       void this.#openThread(this.threadId);
+    } else if (this.#chat.value?.stale && !this.#resyncing) {
+      // A new session (the server restarted, or the old one expired): events were missed, so the
+      // thread is read again — a reply finished meanwhile shows whole, a dead turn as it ended.
+      this.#resyncing = true;
+      this.error = "";
+      // Once per new session: if reading fails, the error shows instead of a retry loop.
+      void Promise.all([this.#loadThreads(), this.#openThread(this.threadId)]);
+    } else if (!this.#chat.value?.stale) {
+      this.#resyncing = false;
     }
   }
 
@@ -316,6 +327,8 @@ export class PageChat extends SmElement {
           : { code: "NETWORK", message: "The server could not be reached" };
         services.store.dispatch({ type: "chat/failed", key, error: failure });
         this.error = failure.message;
+        // Not sent: the text goes back into the box to send again (unless a new one was typed).
+        if (!this.draft) this.draft = content;
       }
       void this.#loadThreads();
     } catch (error) {
@@ -562,11 +575,6 @@ export class PageChat extends SmElement {
   }
 }
 customElements.define("page-chat", PageChat);
-
-/** A page of stored messages as the log shows them (tool results appear as tool cards). */
-function shownMessages(items: Array<Record<string, unknown>>): ChatMessage[] {
-  return items.filter((item) => item.role !== "tool").map(toChatMessage);
-}
 
 declare global {
   interface HTMLElementTagNameMap {
