@@ -180,6 +180,7 @@ const threadById = prepare((db: Kysely<Database>, slot) =>
 const threadAndLastSeq = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("threads").select((eb) => [
     "created_by",
+    "title",
     eb.selectFrom("memory_messages").select((inner) => inner.fn.max("seq").as("seq"))
       .where("thread_id", "=", slot("threadId")).as("last_seq"),
   ]).where("id", "=", slot("threadId"))
@@ -201,6 +202,20 @@ const insertMessageRow = prepare((db: Kysely<Database>, slot) =>
 const touchThread = prepare((db: Kysely<Database>, slot) =>
   db.updateTable("threads").set({ updated_at: slot<number>("now") }).where("id", "=", slot("id"))
 );
+/** An untitled thread takes its first message's opening words as its title. */
+const touchAndTitleThread = prepare((db: Kysely<Database>, slot) =>
+  db.updateTable("threads").set({ updated_at: slot<number>("now"), title: slot("title") })
+    .where("id", "=", slot("id"))
+);
+
+/** A thread title from a first message: its opening words, at most 60 characters. */
+export function titleFrom(text: string): string {
+  const words = text.replace(/\s+/g, " ").trim();
+  if (words.length <= 60) return words;
+  const cut = words.slice(0, 59);
+  const space = cut.lastIndexOf(" ");
+  return `${(space >= 30 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
 /** Newest first; `afterSeq` is -1 when the whole thread counts. */
 const windowRows = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("memory_messages as mm")
@@ -281,7 +296,15 @@ export function createConversations(options: ConversationsOptions): Conversation
           fullText: stored.full,
         });
         const now = clock.now();
-        await touchThread.execute(trx, { now, id: input.threadId });
+        if (thread.title === null && thread.last_seq === null && input.role === "user") {
+          await touchAndTitleThread.execute(trx, {
+            now,
+            id: input.threadId,
+            title: titleFrom(input.text),
+          });
+        } else {
+          await touchThread.execute(trx, { now, id: input.threadId });
+        }
         return {
           id: written.id,
           value: {

@@ -330,6 +330,12 @@ Deno.test(
         (await page.locator("article.assistant sm-markdown p").first().textContent()) ?? "",
         /Typed reply\./,
       );
+      // A command without arguments picked from the catalogue with Enter is sent at once.
+      await page.keyboard.type("/sta");
+      await page.getByRole("listbox", { name: "Commands" }).waitFor();
+      await page.keyboard.press("Enter");
+      await page.locator("div.bubble.user pre", { hasText: /^\/state$/ }).waitFor();
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).inputValue(), "");
       // With a draft, Send is the next stop after the composer.
       await page.keyboard.type("and more");
       await page.keyboard.press("Tab");
@@ -382,6 +388,61 @@ Deno.test(
         "the earlier messages come first",
       );
       assert.equal(await log.getByRole("button", { name: "Earlier messages" }).count(), 0);
+      session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);
+
+Deno.test(
+  "a thread is named after its first message and can be renamed, archived and deleted from the page",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    fake.script({ reply: [{ reply: { text: "Sure." } }, { reply: { text: "Noted." } }] });
+    const { host, url } = await e2eServer(fake);
+    const session = await openPage(`${url}/chat`);
+    const { page } = session;
+    const nav = page.getByRole("navigation", { name: "Threads" });
+    const say = async (text: string, reply: string) => {
+      await page.getByRole("textbox", { name: "Message" }).fill(text);
+      await page.keyboard.press("Enter");
+      await page.locator("article.assistant[data-status=completed]", { hasText: reply }).waitFor();
+    };
+    try {
+      await page.locator("[data-state=online]").waitFor();
+      await say("Plan a trip to Lisbon in May", "Sure.");
+      await nav.getByRole("link", { name: "Plan a trip to Lisbon in May" }).waitFor();
+      const first = new URL(page.url()).pathname;
+
+      await page.getByRole("button", { name: "Rename" }).click();
+      const title = page.getByRole("textbox", { name: "Thread title" });
+      assert.equal(await title.inputValue(), "Plan a trip to Lisbon in May");
+      await title.fill("Lisbon");
+      await page.getByRole("button", { name: "Save" }).click();
+      await nav.getByRole("link", { name: "Lisbon", exact: true }).waitFor();
+
+      await page.getByRole("button", { name: "Archive" }).click();
+      await page.waitForURL(`${url}/chat`);
+      await nav.getByRole("link", { name: "Lisbon", exact: true }).waitFor({ state: "detached" });
+      const archived = await host.request(`/api/threads/${first.split("/").at(-1)}`);
+      assert.equal((await archived.json()).archived, true, "archived, not deleted");
+
+      await say("Remember my seat is 12A", "Noted.");
+      await nav.getByRole("link", { name: "Remember my seat is 12A" }).waitFor();
+      const second = new URL(page.url()).pathname.split("/").at(-1)!;
+      await page.getByRole("button", { name: "Delete…" }).click();
+      const dialog = page.getByRole("dialog", { name: "Delete “Remember my seat is 12A”?" });
+      await dialog.getByRole("checkbox", { name: /Also forget/ }).check();
+      await axe(page, "chat delete dialog");
+      await dialog.getByRole("button", { name: "Delete", exact: true }).click();
+      await page.waitForURL(`${url}/chat`);
+      await nav.getByRole("link", { name: "Remember my seat is 12A" }).waitFor({
+        state: "detached",
+      });
+      assert.equal((await host.request(`/api/threads/${second}`)).status, 404);
       session.check();
     } finally {
       await session.close();

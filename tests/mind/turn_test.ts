@@ -92,3 +92,30 @@ Deno.test("a completed turn's messages carry its status and no error", async () 
     [["user", "completed", null], ["assistant", "completed", null]],
   );
 });
+
+Deno.test("an untitled thread is named after its first message's opening words; a given title stays", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{ reply: { text: "One." } }, { reply: { text: "Two." } }, {
+      reply: { text: "Three." },
+    }],
+  });
+  await using host = await mindHost(fake);
+  const long = "Could you help me plan the database migration for the orders service next week?";
+  const first = await chat(host, `  ${long}\n`);
+  const threadId = first.body.thread_id as string;
+  const title = async (id: string) =>
+    (await (await host.request(`/api/threads/${id}`)).json()).title as string | null;
+  assert.equal(await title(threadId), "Could you help me plan the database migration for the…");
+  await chat(host, "Something else entirely", threadId);
+  assert.equal(await title(threadId), "Could you help me plan the database migration for the…");
+  const short = await chat(host, "Hi there");
+  assert.equal(await title(short.body.thread_id as string), "Hi there");
+  const named = await (await host.request("/api/threads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ title: "Mine" }),
+  })).json();
+  await chat(host, "A first message", named.id);
+  assert.equal(await title(named.id), "Mine");
+});

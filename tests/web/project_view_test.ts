@@ -97,7 +97,8 @@ Deno.test("tasks sort by a column with roadmap order on ties; priority ascending
 });
 
 Deno.test("the action panel follows awaiting; inactive projects offer resume, archive, delete", () => {
-  const template = { template_id: "web-app" };
+  const template = { template_id: "web-app", tasks_done: 0, tasks_total: 3 };
+  const none = { tasks_done: 0, tasks_total: 0 };
   const answers = actionsFor(
     { phase: "initialization", awaiting: "answers", ...template },
     "operator",
@@ -111,24 +112,40 @@ Deno.test("the action panel follows awaiting; inactive projects offer resume, ar
     delete: false,
   });
   const free = actionsFor(
-    { phase: "initialization", awaiting: "answers", template_id: null },
+    { phase: "initialization", awaiting: "answers", template_id: null, ...none },
     "operator",
   );
   assert.equal(free.skip, false, "Skip and start is for templates only");
   assert.equal(
-    actionsFor({ phase: "planning", awaiting: "plan_decision", template_id: null }, "admin")
+    actionsFor(
+      { phase: "planning", awaiting: "plan_decision", template_id: null, ...none },
+      "admin",
+    )
       .awaiting,
     "plan_decision",
   );
-  const paused = actionsFor({ phase: "paused", awaiting: "nothing", template_id: null }, "admin");
+  const paused = actionsFor(
+    { phase: "paused", awaiting: "nothing", template_id: null, ...none },
+    "admin",
+  );
   assert.deepEqual(
     [paused.awaiting, paused.pause, paused.resume, paused.archive, paused.delete],
     ["nothing", false, true, true, false],
   );
-  const archived = { phase: "archived" as const, awaiting: "nothing" as const, template_id: null };
+  const archived = {
+    phase: "archived" as const,
+    awaiting: "nothing" as const,
+    template_id: null,
+    ...none,
+  };
   assert.equal(actionsFor(archived, "admin").delete, true);
   assert.equal(actionsFor(archived, "admin").archive, false);
   assert.equal(actionsFor(archived, "operator").delete, false, "delete is for admins");
+  // Ended with every task done: resuming would be refused (GDIL_NOTHING_TO_RESUME).
+  const ended = { phase: "exit" as const, awaiting: "nothing" as const, template_id: null };
+  assert.equal(actionsFor({ ...ended, tasks_done: 3, tasks_total: 3 }, "admin").resume, false);
+  assert.equal(actionsFor({ ...ended, tasks_done: 1, tasks_total: 3 }, "admin").resume, true);
+  assert.equal(actionsFor({ ...ended, ...none }, "admin").resume, true, "no plan yet: planning");
 });
 
 Deno.test("events read as one line each", () => {

@@ -410,6 +410,18 @@ Deno.test("memory.update counts changes until memory/refreshed", () => {
   assert.equal(apply(changed, { type: "memory/refreshed" }).memory.changes, 0);
 });
 
+Deno.test("a memory this tab forgot itself is no change to announce; someone else's is", () => {
+  const state = apply(
+    initialState(),
+    { type: "memory/forgot", id: "mem_1" },
+    ws("memory.update", { op: "forgotten", ids: ["mem_1"] }),
+    ws("memory.update", { op: "forgotten", ids: ["mem_2"] }),
+    ws("memory.update", { op: "forgotten", ids: ["mem_1"] }),
+  );
+  assert.equal(state.memory.changes, 2, "only mem_2 and a second forget of mem_1 count");
+  assert.deepEqual(state.memory.own, []);
+});
+
 Deno.test("notice keeps the newest five, by level and code", () => {
   let state = initialState();
   for (let i = 1; i <= 7; i++) {

@@ -283,6 +283,20 @@ export class ApiClient {
   createThread(title?: string): Promise<Thread> {
     return this.request<Thread>("POST", "/api/threads", title ? { title } : {});
   }
+  /** Renames (null: untitled) or archives one of the caller's threads. */
+  updateThread(
+    threadId: string,
+    patch: { title?: string | null; archived?: boolean },
+  ): Promise<Thread> {
+    return this.request<Thread>("PATCH", `/api/threads/${encodeURIComponent(threadId)}`, patch);
+  }
+  /** Deletes a thread; `forget` also forgets the memories drawn from it. */
+  deleteThread(threadId: string, forget: boolean): Promise<void> {
+    return this.request<void>(
+      "DELETE",
+      `/api/threads/${encodeURIComponent(threadId)}${forget ? "?forget=true" : ""}`,
+    );
+  }
   sendTurn(
     threadId: string,
     content: string,

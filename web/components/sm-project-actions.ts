@@ -308,7 +308,13 @@ export class SmProjectActions extends SmElement {
       ? "Waiting for your decision on the plan."
       : actions.awaiting === "feedback"
       ? "Ready for the next step."
-      : "Nothing to do until the project is resumed.";
+      : project.phase === "exit"
+      ? project.tasks_total > 0 && project.tasks_done >= project.tasks_total
+        ? "Finished: every task is done."
+        : "Ended with tasks left: Resume continues them."
+      : project.phase === "archived"
+      ? "Archived: Resume brings it back as it was."
+      : "Paused: nothing happens until you resume it.";
     return html`
       <h2>Next step</h2>
       <p role="status" data-busy=${off ? "true" : "false"}>${status}</p>

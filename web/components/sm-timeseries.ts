@@ -238,7 +238,9 @@ export class SmTimeseries extends LitElement {
         },
         axes: [axis, {
           ...axis,
-          size: 48,
+          // Wide enough for the longest label ("-0.50", "1.2k/s"), so none is cut at the left.
+          size: (_u, values) =>
+            Math.max(48, 24 + 8 * Math.max(0, ...(values ?? []).map((v) => String(v).length))),
           values: (_u, ticks) => ticks.map((v) => this.format(v)),
         }],
         series: [

@@ -275,15 +275,21 @@ export interface Actions {
 
 /** Which actions the panel offers. */
 export function actionsFor(
-  project: Pick<ProjectSummary, "phase" | "awaiting" | "template_id">,
+  project: Pick<
+    ProjectSummary,
+    "phase" | "awaiting" | "template_id" | "tasks_done" | "tasks_total"
+  >,
   role: "viewer" | "operator" | "admin" | null,
 ): Actions {
   const active = isActive(project.phase);
+  // Resuming a project that ended with every task done is refused (GDIL_NOTHING_TO_RESUME).
+  const finished = project.phase === "exit" && project.tasks_total > 0 &&
+    project.tasks_done >= project.tasks_total;
   return {
     awaiting: active ? project.awaiting : "nothing",
     skip: active && project.awaiting === "answers" && project.template_id !== null,
     pause: active,
-    resume: !active,
+    resume: !active && !finished,
     archive: !active && project.phase !== "archived",
     delete: project.phase === "archived" && role === "admin",
   };

@@ -36,7 +36,13 @@ export class PageChat extends SmElement {
     catalogue: { state: true },
     pick: { state: true },
     panelTurn: { state: true },
+    renaming: { state: true },
+    deleting: { state: true },
   };
+  /** The title being typed while the open thread is renamed; null when not renaming. */
+  declare renaming: string | null;
+  /** Whether the delete confirmation is open. */
+  declare deleting: boolean;
   declare threadId: string | null;
   declare draft: string;
   declare sending: boolean;
@@ -156,6 +162,32 @@ export class PageChat extends SmElement {
       .catalogue li[aria-selected="true"] {
         background: var(--sm-surface2);
       }
+      .thread-actions {
+        flex-wrap: wrap;
+        margin-bottom: 8px;
+      }
+      .thread-actions input {
+        flex: 1 1 12em;
+        min-width: 0;
+      }
+      dialog {
+        max-width: min(480px, 100vw);
+        border: 1px solid var(--sm-border);
+        border-radius: var(--sm-radius);
+        background: var(--sm-surface);
+        color: var(--sm-text);
+        padding: 16px;
+      }
+      dialog::backdrop {
+        background: rgb(0 0 0 / 40%);
+      }
+      dialog label.check {
+        display: flex;
+        gap: 8px;
+        align-items: center;
+        font-weight: normal;
+        margin-bottom: 12px;
+      }
     `,
   ];
 
@@ -168,6 +200,8 @@ export class PageChat extends SmElement {
     this.catalogue = null;
     this.pick = 0;
     this.panelTurn = null;
+    this.renaming = null;
+    this.deleting = false;
   }
 
   override connectedCallback(): void {
@@ -377,8 +411,11 @@ export class PageChat extends SmElement {
       }
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
-        this.draft = `/${catalogue[this.pick]!.name} `;
+        const spec = catalogue[this.pick]!;
         this.catalogue = null;
+        // A command without arguments is sent at once; one with arguments waits for them.
+        if (!spec.usage.trim().includes(" ")) void this.#send(`/${spec.name}`);
+        else this.draft = `/${spec.name} `;
         return;
       }
     }
@@ -386,6 +423,102 @@ export class PageChat extends SmElement {
       event.preventDefault();
       void this.#send(this.draft);
     }
+  }
+
+  /** Renames the open thread (an empty title makes it untitled again). */
+  async #rename(event: Event) {
+    event.preventDefault();
+    const threadId = this.threadId;
+    if (!threadId || this.renaming === null) return;
+    try {
+      await this.services.api.updateThread(threadId, { title: this.renaming.trim() || null });
+      this.renaming = null;
+      await this.#loadThreads();
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  /** Archives the open thread (it leaves the list; the API lists it with `archived=true`). */
+  async #archive() {
+    const threadId = this.threadId;
+    if (!threadId) return;
+    try {
+      await this.services.api.updateThread(threadId, { archived: true });
+      this.services.navigate("/chat");
+      await this.#loadThreads();
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  async #askDelete() {
+    this.deleting = true;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLDialogElement>("dialog.delete")?.showModal();
+  }
+
+  async #delete() {
+    const threadId = this.threadId;
+    if (!threadId) return;
+    const forget = this.renderRoot.querySelector<HTMLInputElement>("#forget-memories")?.checked ??
+      false;
+    try {
+      await this.services.api.deleteThread(threadId, forget);
+      this.renderRoot.querySelector<HTMLDialogElement>("dialog.delete")?.close();
+      this.services.navigate("/chat");
+      await this.#loadThreads();
+    } catch (error) {
+      this.renderRoot.querySelector<HTMLDialogElement>("dialog.delete")?.close();
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  /** Rename, archive and delete for the open thread. */
+  #threadActions(title: string) {
+    if (!this.threadId) return nothing;
+    if (this.renaming !== null) {
+      return html`
+        <form class="row thread-actions" @submit=${this.#rename}>
+          <label for="thread-title" class="sr-only">Thread title</label>
+          <input id="thread-title" maxlength="200" .value=${this.renaming}
+            @input=${(e: Event) => (this.renaming = (e.target as HTMLInputElement).value)}
+            @keydown=${(e: KeyboardEvent) => {
+              if (e.key === "Escape") this.renaming = null;
+            }}>
+          <button type="submit">Save</button>
+          <button type="button" @click=${() => (this.renaming = null)}>Cancel</button>
+        </form>
+      `;
+    }
+    return html`
+      <div class="row thread-actions">
+        <button type="button" @click=${async () => {
+          this.renaming = title;
+          await this.updateComplete;
+          this.renderRoot.querySelector<HTMLInputElement>("#thread-title")?.focus();
+        }}>Rename</button>
+        <button type="button" @click=${() => void this.#archive()}>Archive</button>
+        <button type="button" class="danger" @click=${() => void this.#askDelete()}>Delete…</button>
+      </div>
+      <dialog class="delete" aria-labelledby="delete-h" @close=${() => (this.deleting = false)}>
+              ${this.deleting
+                ? html`
+                  <h2 id="delete-h">Delete “${title}”?</h2>
+                  <p>Its messages, turns and records are deleted for good.</p>
+                  <label class="check"><input type="checkbox" id="forget-memories"> Also forget the facts
+                    the agent drew from it</label>
+                  <div class="row">
+                    <button type="button" @click=${() =>
+                      this.renderRoot.querySelector<HTMLDialogElement>("dialog.delete")
+                        ?.close()}>Cancel</button>
+                    <button type="button" class="danger" @click=${() =>
+                      void this.#delete()}>Delete</button>
+                  </div>
+                `
+                : nothing}
+            </dialog>
+    `;
   }
 
   async #stop(turnId: string) {
@@ -518,6 +651,9 @@ export class PageChat extends SmElement {
       </nav>
       <main>
         <h1 tabindex="-1">Chat</h1>
+        ${this.#threadActions(
+          chat.threads.find((thread) => thread.id === this.threadId)?.title || "Untitled",
+        )}
         <label class="thread-select">Thread
           <select @change=${(e: Event) =>
             this.services.navigate((e.target as HTMLSelectElement).value)}>

@@ -230,6 +230,8 @@ export class PageMemory extends SmElement {
     const api = this.services.api;
     this.loading = true;
     this.error = "";
+    // A fresh load shows every change so far: the chip counts from here.
+    if (!append) this.services.store.dispatch({ type: "memory/refreshed" });
     try {
       if (this.single) {
         const memory = await api.memory(this.single, signal);
@@ -297,10 +299,7 @@ export class PageMemory extends SmElement {
     this.#now();
   };
 
-  #refresh = () => {
-    this.services.store.dispatch({ type: "memory/refreshed" });
-    this.#now();
-  };
+  #refresh = () => this.#now();
 
   #showAll = () => {
     this.single = null;
@@ -337,6 +336,8 @@ export class PageMemory extends SmElement {
     this.busy = true;
     this.dialogError = "";
     try {
+      // Its memory.update may come before the answer: the list shows it gone already.
+      this.services.store.dispatch({ type: "memory/forgot", id: memory.id });
       await this.services.api.forgetMemory(memory.id);
       this.results = this.results.filter((result) => result.memory.id !== memory.id);
       this.status = "The memory was forgotten.";

@@ -65,7 +65,11 @@ export interface State {
     events: Record<string, Array<{ seq: number } & Record<string, unknown>>>;
     stale: boolean;
   };
-  memory: { changes: number };
+  /**
+   * Memory changes since the Memory page last loaded; `own` are ids this tab forgot itself (its
+   * list shows that already), not counted when their `memory.update` arrives.
+   */
+  memory: { changes: number; own: string[] };
   notices: Array<{ id: number; level: "info" | "warn" | "error"; code: string; message: string }>;
 }
 
@@ -93,7 +97,8 @@ export type Action =
   | { type: "tools/loaded"; runs: ToolRun[]; approvals: Approval[] }
   | { type: "notice"; level: "info" | "warn" | "error"; code: string; message: string }
   | { type: "notice/dismiss"; id: number }
-  | { type: "memory/refreshed" };
+  | { type: "memory/refreshed" }
+  | { type: "memory/forgot"; id: string };
 
 /** The state of a fresh tab. */
 export function initialState(): State {
@@ -114,7 +119,7 @@ export function initialState(): State {
     },
     tools: { runs: {}, approvals: {}, stale: false },
     projects: { summaries: {}, events: {}, stale: false },
-    memory: { changes: 0 },
+    memory: { changes: 0, own: [] },
     notices: [],
   };
 }
@@ -318,8 +323,19 @@ function onMessage(state: State, message: Envelope, now: number): State {
         },
       };
     }
-    case "memory.update":
-      return { ...state, connection, memory: { changes: state.memory.changes + 1 } };
+    case "memory.update": {
+      const ids = Array.isArray(data.ids) ? data.ids.map(String) : [];
+      const own = state.memory.own;
+      if (data.op === "forgotten" && ids.length > 0 && ids.every((id) => own.includes(id))) {
+        const left = own.filter((id) => !ids.includes(id));
+        return { ...state, connection, memory: { ...state.memory, own: left } };
+      }
+      return {
+        ...state,
+        connection,
+        memory: { ...state.memory, changes: state.memory.changes + 1 },
+      };
+    }
     case "notice":
       return {
         ...state,
@@ -503,6 +519,12 @@ export function reduce(state: State, action: Action): State {
     case "notice/dismiss":
       return { ...state, notices: state.notices.filter((notice) => notice.id !== action.id) };
     case "memory/refreshed":
-      return { ...state, memory: { changes: 0 } };
+      return { ...state, memory: { ...state.memory, changes: 0 } };
+    case "memory/forgot":
+      // The last few are enough: the update follows the request within moments.
+      return {
+        ...state,
+        memory: { ...state.memory, own: [...state.memory.own, action.id].slice(-20) },
+      };
   }
 }
