@@ -10,7 +10,7 @@ import {
   type TimeIdKey,
   type WithinTransaction,
 } from "@synth/kernel";
-import type { Kysely, Selectable } from "kysely";
+import type { ExpressionBuilder, Kysely, Selectable } from "kysely";
 import { encodeJson } from "./records.ts";
 import { memoryError } from "./errors.ts";
 import {
@@ -150,11 +150,15 @@ const SOURCE_OF_ROLE: Readonly<Record<MessageRole, MemorySource>> = {
   tool: "tool",
 };
 
-function toThread(row: Selectable<ThreadsTable>): Thread {
+/**
+ * A thread as the port gives it. An untitled thread is shown with its first user message's opening
+ * words, read with the thread rather than copied into it, so forgetting that message takes them away.
+ */
+function toThread(row: Selectable<ThreadsTable> & { first_text?: string | null }): Thread {
   return {
     id: row.id,
     createdBy: row.created_by,
-    title: row.title,
+    title: row.title ?? (row.first_text ? titleFrom(row.first_text) : null),
     projectId: row.project_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -173,14 +177,19 @@ export interface ConversationsOptions {
 }
 
 // The statements of every turn, compiled once.
+/** The opening of a thread's first user message (for {@link toThread}'s title). */
+const firstUserText = (eb: ExpressionBuilder<Database, "threads">) =>
+  eb.selectFrom("memory_messages as mm").innerJoin("memories as m", "m.id", "mm.memory_id")
+    .select((inner) => inner.fn<string>("substr", ["m.text", inner.val(1), inner.val(200)]).as("t"))
+    .whereRef("mm.thread_id", "=", "threads.id").where("mm.role", "=", "user")
+    .orderBy("mm.seq").limit(1).as("first_text");
 const threadById = prepare((db: Kysely<Database>, slot) =>
-  db.selectFrom("threads").selectAll().where("id", "=", slot("id"))
+  db.selectFrom("threads").selectAll().select(firstUserText).where("id", "=", slot("id"))
 );
 /** The thread's owner and its last seq, in one statement (two messages per turn come this way). */
 const threadAndLastSeq = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("threads").select((eb) => [
     "created_by",
-    "title",
     eb.selectFrom("memory_messages").select((inner) => inner.fn.max("seq").as("seq"))
       .where("thread_id", "=", slot("threadId")).as("last_seq"),
   ]).where("id", "=", slot("threadId"))
@@ -202,12 +211,6 @@ const insertMessageRow = prepare((db: Kysely<Database>, slot) =>
 const touchThread = prepare((db: Kysely<Database>, slot) =>
   db.updateTable("threads").set({ updated_at: slot<number>("now") }).where("id", "=", slot("id"))
 );
-/** An untitled thread takes its first message's opening words as its title. */
-const touchAndTitleThread = prepare((db: Kysely<Database>, slot) =>
-  db.updateTable("threads").set({ updated_at: slot<number>("now"), title: slot("title") })
-    .where("id", "=", slot("id"))
-);
-
 /** A thread title from a first message: its opening words, at most 60 characters. */
 export function titleFrom(text: string): string {
   const words = text.replace(/\s+/g, " ").trim();
@@ -251,7 +254,8 @@ export function createConversations(options: ConversationsOptions): Conversation
     },
 
     async listThreads(ownerUserId, listOptions = {}) {
-      let query = db.selectFrom("threads").selectAll().where("created_by", "=", ownerUserId);
+      let query = db.selectFrom("threads").selectAll().select(firstUserText)
+        .where("created_by", "=", ownerUserId);
       if (!listOptions.includeArchived) query = query.where("archived", "=", 0);
       const before = listOptions.before;
       if (before) {
@@ -296,15 +300,7 @@ export function createConversations(options: ConversationsOptions): Conversation
           fullText: stored.full,
         });
         const now = clock.now();
-        if (thread.title === null && thread.last_seq === null && input.role === "user") {
-          await touchAndTitleThread.execute(trx, {
-            now,
-            id: input.threadId,
-            title: titleFrom(input.text),
-          });
-        } else {
-          await touchThread.execute(trx, { now, id: input.threadId });
-        }
+        await touchThread.execute(trx, { now, id: input.threadId });
         return {
           id: written.id,
           value: {
@@ -367,8 +363,10 @@ export function createConversations(options: ConversationsOptions): Conversation
           ...(patch.archived !== undefined ? { archived: patch.archived ? 1 : 0 } : {}),
           updated_at: clock.now(),
         })
-        .where("id", "=", id).returningAll().executeTakeFirst();
-      return row ? toThread(row) : null;
+        .where("id", "=", id).returning("id").executeTakeFirst();
+      if (!row) return null;
+      const updated = await threadById.executeTakeFirst(db, { id });
+      return updated ? toThread(updated) : null;
     },
 
     async deleteThread(id) {

@@ -21,7 +21,7 @@ const listQuery = z.strictObject({
   q: z.string().max(1_000).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().regex(/^\d+$/, "a next_cursor from the previous page").optional(),
-}).refine((query) => query.q === undefined || query.cursor === undefined, {
+}).refine((query) => !query.q || query.cursor === undefined, {
   path: ["cursor"],
   message: "a search (q) answers one ranked page of up to limit items; cursor pages the list",
 });

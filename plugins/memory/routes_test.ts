@@ -108,6 +108,8 @@ Deno.test("GET /api/memories pages newest first; search returns scores; stats la
   const pagedSearch = await host.request(`/api/memories?q=sailing&cursor=${first.next_cursor}`);
   assert.equal(pagedSearch.status, 400, "a cursor is refused with q, not ignored");
   assert.equal((await pagedSearch.json()).error.field, "cursor");
+  const emptyQuery = await host.request(`/api/memories?q=&limit=2&cursor=${first.next_cursor}`);
+  assert.equal(emptyQuery.status, 200, "an empty q is the plain list, which pages");
   await memory.flushEmbeddings();
   const search = await host.request(
     "/api/memories/search",

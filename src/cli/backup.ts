@@ -58,8 +58,8 @@ async function backupsDirProblem(dir: string): Promise<string | null> {
   const { state } = await Deno.permissions.query({ name: "write", path: dir });
   if (state !== "granted") {
     return `Cannot write backups to "${dir}": the permission set allows writing only inside ./data. ` +
-      `Leave out --out (backups go to the data directory's backups/) or name a folder inside ./data, ` +
-      `then copy the backup folder off the machine from there.`;
+      `Name a folder inside ./data with --out (without it, backups go to the data directory's ` +
+      `backups/), then copy the backup folder off the machine from there.`;
   }
   try {
     const info = await Deno.stat(dir);

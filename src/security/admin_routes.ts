@@ -73,9 +73,8 @@ export function guardRoutes(options: GuardRoutesOptions): OpenAPIHono<AppEnv> {
     if (force || firewall.wouldPassAfter(ip, change)) return;
     throw new AppError(
       "FIREWALL_LOCKOUT",
-      `This change would block your own address (${ip}) under the ${firewall.mode} mode; ` +
-        "send force: true (force=true to remove) to make it anyway",
-      { status: 409, ...(field ? { field } : {}) },
+      "This change would block your own address; send force: true to make it anyway",
+      { status: 409, ...(field ? { field } : {}), details: { ip, mode: firewall.mode } },
     );
   };
 

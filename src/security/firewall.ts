@@ -151,6 +151,14 @@ export function createFirewall(options: {
     return denied ? { ok: false, reason: `deny list ${denied.cidr}` } : { ok: true, reason: "" };
   }
 
+  /**
+   * The rules a lockout is judged by: an allow rule that expires lets the caller in only until
+   * then, so it does not count (deny rules count while they last).
+   */
+  function lasting(rules: readonly LoadedRule[]): LoadedRule[] {
+    return rules.filter((rule) => rule.list === "deny" || rule.expiresAt === null);
+  }
+
   function strip(rule: LoadedRule): FirewallRule {
     const { range: _range, expiresAt: _expires, ...shown } = rule;
     return shown;
@@ -199,7 +207,7 @@ export function createFirewall(options: {
       return reason;
     },
 
-    wouldPass: (ip, under) => ip === "local" || passes(ip, under).ok,
+    wouldPass: (ip, under) => ip === "local" || passes(ip, under, lasting(live())).ok,
 
     wouldPassAfter(ip, change) {
       if (ip === "local") return true;
@@ -229,7 +237,7 @@ export function createFirewall(options: {
       } catch {
         return true;
       }
-      return passes(ip, mode, rules).ok;
+      return passes(ip, mode, lasting(rules)).ok;
     },
 
     async setMode(next) {
@@ -301,8 +309,9 @@ export function createFirewall(options: {
 
     async removeByCidr(list, cidr) {
       const range = cidrOrThrow(cidr, "ip");
-      // A config rule is found too, so that it is refused as one (409), as by id.
-      const rule = live().find((rule) => rule.list === list && rule.cidr === range.text);
+      // An API rule first; else a config rule, so that it is refused as one (409), as by id.
+      const matches = (rule: LoadedRule) => rule.list === list && rule.cidr === range.text;
+      const rule = fromApi.find(matches) ?? fromConfig.find(matches);
       if (!rule) {
         throw new AppError("FIREWALL_RULE_NOT_FOUND", "No such rule", { status: 404, field: "ip" });
       }

@@ -172,7 +172,22 @@ export interface RestoreOptions {
 export async function restoreDatabase(
   options: RestoreOptions,
 ): Promise<{ previous: string | null }> {
+  // The backup is checked before anything is made or moved in the data directory.
   const manifest = await readManifest(options.from);
+  for (const [name, hash] of Object.entries(manifest.files)) {
+    const actual = await sha256File(join(options.from, name));
+    if (actual !== hash) {
+      throw new Error(
+        `Cannot restore: ${name} in ${options.from} does not match its manifest hash`,
+      );
+    }
+  }
+  if (manifest.schema_version > options.newestSchema) {
+    throw new DbError(
+      DB_ERROR_CODES.NEWER_THAN_APP,
+      `Cannot restore: the backup has schema version ${manifest.schema_version}, newer than this app's ${options.newestSchema}`,
+    );
+  }
   const { state } = await Deno.permissions.query({ name: "write", path: options.dataDir });
   if (state !== "granted") {
     throw new Error(
@@ -183,20 +198,6 @@ export async function restoreDatabase(
   await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireDataDirLock(options.dataDir);
   try {
-    for (const [name, hash] of Object.entries(manifest.files)) {
-      const actual = await sha256File(join(options.from, name));
-      if (actual !== hash) {
-        throw new Error(
-          `Cannot restore: ${name} in ${options.from} does not match its manifest hash`,
-        );
-      }
-    }
-    if (manifest.schema_version > options.newestSchema) {
-      throw new DbError(
-        DB_ERROR_CODES.NEWER_THAN_APP,
-        `Cannot restore: the backup has schema version ${manifest.schema_version}, newer than this app's ${options.newestSchema}`,
-      );
-    }
     const current = join(options.dataDir, DATABASE_FILE);
     const stamp = new Date(options.clock.now()).toISOString().replace(/[-:]/g, "").replace(
       /\.\d{3}Z$/,

@@ -93,7 +93,7 @@ Deno.test("a completed turn's messages carry its status and no error", async () 
   );
 });
 
-Deno.test("an untitled thread is named after its first message's opening words; a given title stays", async () => {
+Deno.test("an untitled thread is shown with its first message's opening words (gone when that is forgotten); a given title stays", async () => {
   await using fake = await startFakeLlm();
   fake.script({
     reply: [{ reply: { text: "One." } }, { reply: { text: "Two." } }, {
@@ -109,6 +109,13 @@ Deno.test("an untitled thread is named after its first message's opening words; 
   assert.equal(await title(threadId), "Could you help me plan the database migration for the…");
   await chat(host, "Something else entirely", threadId);
   assert.equal(await title(threadId), "Could you help me plan the database migration for the…");
+  // The title is read from the message, not copied: forgetting the message takes it away.
+  const history = await (await host.request(`/api/threads/${threadId}/messages`)).json();
+  const forgot = await host.request(`/api/memories/${history.items[0].id}`, { method: "DELETE" });
+  assert.equal(forgot.status, 204);
+  assert.equal(await title(threadId), "Something else entirely");
+  const exported = await (await host.request("/api/memories/export")).text();
+  assert.ok(!exported.includes("database migration"), "the export keeps no copy of it");
   const short = await chat(host, "Hi there");
   assert.equal(await title(short.body.thread_id as string), "Hi there");
   const named = await (await host.request("/api/threads", {

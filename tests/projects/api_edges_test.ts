@@ -64,6 +64,8 @@ Deno.test("the project list pages newest first, ties by id, and refuses a foreig
   assert.equal(one.items.length, 3);
   assert.equal(one.next_cursor, null);
   const order = one.items.map((project: { id: string }) => project.id);
+  const times = new Set(one.items.map((project: { created_at: string }) => project.created_at));
+  assert.equal(times.size, 1, "every project was started in the same millisecond");
   assert.deepEqual(order, [...order].sort().reverse(), "same instant: ordered by id");
   const paged: string[] = [];
   let cursor: string | null = null;

@@ -215,7 +215,7 @@ Deno.test("a rule change that would block the caller's own address is 409 FIREWA
   assert.equal(own.status, 409, JSON.stringify(own.body));
   assert.equal(own.body.error.code, "FIREWALL_LOCKOUT");
   assert.equal(own.body.error.field, "cidr");
-  assert.match(own.body.error.message, /127\.0\.0\.5/);
+  assert.equal(own.body.error.details.ip, "127.0.0.5");
   const legacy = await me.call(`${server.url}/api/firewall/blacklist`, {
     method: "POST",
     json: { ip: "127.0.0.5" },
@@ -249,10 +249,25 @@ Deno.test("a rule change that would block the caller's own address is 409 FIREWA
       .status,
     200,
   );
+  // An allow rule that expires lets the caller in only for a while: it does not count.
+  const temporary = await me.call(rules, {
+    method: "POST",
+    json: {
+      list: "allow",
+      cidr: "127.0.0.0/24",
+      expires_at: new Date(host.clock.now() + 3_600_000).toISOString(),
+    },
+  });
+  assert.equal(temporary.status, 201, JSON.stringify(temporary.body));
   const remove = await me.call(`${rules}/${allow.body.id}`, { method: "DELETE" });
   assert.equal(remove.status, 409);
   assert.equal(remove.body.error.code, "FIREWALL_LOCKOUT");
   assert.equal((await me.call(`${server.url}/api/state`)).status, 200, "nothing changed");
+  assert.equal(
+    (await me.call(`${rules}/${temporary.body.id}`, { method: "DELETE" })).status,
+    204,
+    "the permanent rule still lets the caller in",
+  );
   const forced = await me.call(`${rules}/${allow.body.id}?force=true`, { method: "DELETE" });
   assert.equal(forced.status, 204);
   assert.equal((await me.call(`${server.url}/api/state`)).status, 403, "forced: locked out");

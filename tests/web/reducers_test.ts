@@ -573,3 +573,66 @@ Deno.test("earlier messages go before the shown ones, once, and only into the th
   assert.equal(state.chat.earlier, null);
   assert.equal(apply(state, openThread("thr_2")).chat.earlier, null, "another thread starts anew");
 });
+
+Deno.test("a re-read of the open thread keeps a reply still streaming and drops what is now stored", () => {
+  const at = "2026-11-26T10:00:00.000Z";
+  const live = apply(
+    initialState(),
+    { type: "chat/open", threadId: "thr_1", messages: [] },
+    { type: "chat/sent", key: "pending:a", text: "Write a.txt", at },
+    { type: "chat/accepted", key: "pending:a", turnId: "turn_1", threadId: "thr_1" },
+    ws("chat.token", { turn_id: "turn_1", thread_id: "thr_1", index: 0, text: "Work" }),
+  );
+  assert.deepEqual(live.chat.messages.map((m) => [m.role, m.status]), [
+    ["user", "sent"],
+    ["assistant", "streaming"],
+  ]);
+  const stored = {
+    key: "msg_1",
+    role: "user" as const,
+    text: "Write a.txt",
+    turnId: "turn_1",
+    status: "sent" as const,
+    createdAt: at,
+  };
+  const reread = apply(live, {
+    type: "chat/open",
+    threadId: "thr_1",
+    messages: [stored],
+    keepLive: true,
+  });
+  assert.deepEqual(reread.chat.messages.map((m) => [m.key, m.role, m.status]), [
+    ["msg_1", "user", "sent"],
+    [live.chat.messages[1]!.key, "assistant", "streaming"],
+  ]);
+  const plain = apply(live, { type: "chat/open", threadId: "thr_1", messages: [stored] });
+  assert.deepEqual(plain.chat.messages.map((m) => m.key), ["msg_1"], "opening replaces");
+});
+
+Deno.test("a turn accepted after a re-read already showed its stored message: one user bubble, and the reply bubble", () => {
+  const at = "2026-11-26T10:00:00.000Z";
+  const state = apply(
+    initialState(),
+    { type: "chat/open", threadId: "thr_1", messages: [] },
+    { type: "chat/sent", key: "pending:a", text: "Write a.txt", at },
+    {
+      type: "chat/open",
+      threadId: "thr_1",
+      messages: [{
+        key: "msg_1",
+        role: "user",
+        text: "Write a.txt",
+        turnId: "turn_1",
+        status: "sent",
+        createdAt: at,
+      }],
+      keepLive: true,
+    },
+    { type: "chat/accepted", key: "pending:a", turnId: "turn_1", threadId: "thr_1" },
+  );
+  assert.deepEqual(state.chat.messages.map((m) => [m.key, m.role, m.status]), [
+    ["msg_1", "user", "sent"],
+    ["turn:turn_1", "assistant", "streaming"],
+  ]);
+  assert.equal(apply(state, { type: "chat/caught-up" }).chat.stale, false);
+});

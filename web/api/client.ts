@@ -283,6 +283,15 @@ export class ApiClient {
   createThread(title?: string): Promise<Thread> {
     return this.request<Thread>("POST", "/api/threads", title ? { title } : {});
   }
+  /** One of the caller's threads. */
+  thread(threadId: string, signal?: AbortSignal): Promise<Thread> {
+    return this.request<Thread>(
+      "GET",
+      `/api/threads/${encodeURIComponent(threadId)}`,
+      undefined,
+      signal,
+    );
+  }
   /** Renames (null: untitled) or archives one of the caller's threads. */
   updateThread(
     threadId: string,

@@ -11,7 +11,7 @@ import { css, html, nothing } from "lit";
 import { ApiError, shownMessages } from "../api/client.ts";
 import { SmElement } from "../app/base.ts";
 import { shortTime } from "../lib/format.ts";
-import type { ChatMessage, ToolRun } from "../state/types.ts";
+import type { ChatMessage, Thread, ToolRun } from "../state/types.ts";
 import { shared } from "../theme/shared.ts";
 import "../components/sm-markdown.ts";
 import "../components/sm-tool-card.ts";
@@ -38,7 +38,10 @@ export class PageChat extends SmElement {
     panelTurn: { state: true },
     renaming: { state: true },
     deleting: { state: true },
+    opened: { state: true },
   };
+  /** The open thread as the server has it (title, archived), for its actions. */
+  declare opened: Thread | null;
   /** The title being typed while the open thread is renamed; null when not renaming. */
   declare renaming: string | null;
   /** Whether the delete confirmation is open. */
@@ -202,6 +205,7 @@ export class PageChat extends SmElement {
     this.panelTurn = null;
     this.renaming = null;
     this.deleting = false;
+    this.opened = null;
   }
 
   override connectedCallback(): void {
@@ -219,7 +223,11 @@ export class PageChat extends SmElement {
       this.#resyncing = true;
       this.error = "";
       // Once per new session: if reading fails, the error shows instead of a retry loop.
-      void Promise.all([this.#loadThreads(), this.#openThread(this.threadId)]);
+      if (this.threadId === null) {
+        // No thread open: nothing to read again (a thread being started keeps its messages).
+        this.services.store.dispatch({ type: "chat/caught-up" });
+        void this.#loadThreads();
+      } else void Promise.all([this.#loadThreads(), this.#openThread(this.threadId)]);
     } else if (!this.#chat.value?.stale) {
       this.#resyncing = false;
     }
@@ -283,18 +291,31 @@ export class PageChat extends SmElement {
     }
   }
 
+  /**
+   * Reads a thread's messages. Read again while shown (a new session, or the page made anew by a
+   * route change), what is still on its way there is kept.
+   */
   async #openThread(threadId: string | null) {
+    this.renaming = null;
     if (!threadId) {
+      this.opened = null;
       this.services.store.dispatch({ type: "chat/open", threadId: null, messages: [] });
       return;
     }
     try {
-      const messages = await this.services.api.messages(threadId);
+      const [messages, thread] = await Promise.all([
+        this.services.api.messages(threadId),
+        this.services.api.thread(threadId),
+      ]);
+      // The user may have opened another thread meanwhile: this answer is no longer shown.
+      if (threadId !== this.threadId) return;
+      this.opened = thread;
       this.services.store.dispatch({
         type: "chat/open",
         threadId,
         messages: shownMessages(messages.items),
         earlier: messages.next_cursor,
+        keepLive: true,
       });
     } catch (error) {
       this.error = error instanceof ApiError ? error.message : String(error);
@@ -335,7 +356,11 @@ export class PageChat extends SmElement {
       if (!threadId) {
         const thread = await services.api.createThread();
         threadId = thread.id;
+        // The page is on the new thread now, before the route sets its attribute: no render in
+        // between may read it as "no thread" (and clear the message being sent).
+        this.threadId = threadId;
         this.#loaded = threadId;
+        this.opened = thread;
         services.store.dispatch({ type: "chat/open", threadId, messages: [] });
         services.navigate(`/chat/${threadId}`, { replace: true });
       }
@@ -411,11 +436,8 @@ export class PageChat extends SmElement {
       }
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
-        const spec = catalogue[this.pick]!;
+        this.draft = `/${catalogue[this.pick]!.name} `;
         this.catalogue = null;
-        // A command without arguments is sent at once; one with arguments waits for them.
-        if (!spec.usage.trim().includes(" ")) void this.#send(`/${spec.name}`);
-        else this.draft = `/${spec.name} `;
         return;
       }
     }
@@ -431,7 +453,9 @@ export class PageChat extends SmElement {
     const threadId = this.threadId;
     if (!threadId || this.renaming === null) return;
     try {
-      await this.services.api.updateThread(threadId, { title: this.renaming.trim() || null });
+      this.opened = await this.services.api.updateThread(threadId, {
+        title: this.renaming.trim() || null,
+      });
       this.renaming = null;
       await this.#loadThreads();
     } catch (error) {
@@ -446,6 +470,18 @@ export class PageChat extends SmElement {
     try {
       await this.services.api.updateThread(threadId, { archived: true });
       this.services.navigate("/chat");
+      await this.#loadThreads();
+    } catch (error) {
+      this.error = error instanceof ApiError ? error.message : String(error);
+    }
+  }
+
+  /** Brings an archived thread back into the list. */
+  async #restore() {
+    const threadId = this.threadId;
+    if (!threadId) return;
+    try {
+      this.opened = await this.services.api.updateThread(threadId, { archived: false });
       await this.#loadThreads();
     } catch (error) {
       this.error = error instanceof ApiError ? error.message : String(error);
@@ -474,9 +510,14 @@ export class PageChat extends SmElement {
     }
   }
 
-  /** Rename, archive and delete for the open thread. */
-  #threadActions(title: string) {
-    if (!this.threadId) return nothing;
+  /** Rename, archive (or restore) and delete for the open thread. */
+  #threadActions() {
+    const thread = this.opened;
+    if (!this.threadId || !thread || thread.id !== this.threadId) return nothing;
+    // The list is read again after each message, so its title is the fresher one.
+    const name = this.#chat.value?.threads.find((item) => item.id === thread.id)?.title ??
+      thread.title;
+    const title = name || "Untitled";
     if (this.renaming !== null) {
       return html`
         <form class="row thread-actions" @submit=${this.#rename}>
@@ -494,11 +535,13 @@ export class PageChat extends SmElement {
     return html`
       <div class="row thread-actions">
         <button type="button" @click=${async () => {
-          this.renaming = title;
+          this.renaming = name ?? "";
           await this.updateComplete;
           this.renderRoot.querySelector<HTMLInputElement>("#thread-title")?.focus();
         }}>Rename</button>
-        <button type="button" @click=${() => void this.#archive()}>Archive</button>
+        ${thread.archived
+          ? html`<button type="button" @click=${() => void this.#restore()}>Restore</button>`
+          : html`<button type="button" @click=${() => void this.#archive()}>Archive</button>`}
         <button type="button" class="danger" @click=${() => void this.#askDelete()}>Delete…</button>
       </div>
       <dialog class="delete" aria-labelledby="delete-h" @close=${() => (this.deleting = false)}>
@@ -651,9 +694,7 @@ export class PageChat extends SmElement {
       </nav>
       <main>
         <h1 tabindex="-1">Chat</h1>
-        ${this.#threadActions(
-          chat.threads.find((thread) => thread.id === this.threadId)?.title || "Untitled",
-        )}
+        ${this.#threadActions()}
         <label class="thread-select">Thread
           <select @change=${(e: Event) =>
             this.services.navigate((e.target as HTMLSelectElement).value)}>

@@ -88,8 +88,15 @@ export type Action =
     threadId: string | null;
     messages: ChatMessage[];
     earlier?: string | null;
+    /**
+     * When the thread is the one shown, messages still on their way there (a reply streaming, a
+     * message being sent) that the stored ones do not hold yet are kept after them.
+     */
+    keepLive?: boolean;
   }
   | { type: "chat/earlier"; threadId: string; messages: ChatMessage[]; earlier: string | null }
+  /** Nothing to read again (no thread is open): the chat is no longer stale. */
+  | { type: "chat/caught-up" }
   | { type: "chat/sent"; key: string; text: string; at: string }
   | { type: "chat/accepted"; key: string; turnId: string; threadId: string }
   | { type: "chat/failed"; key: string; error: { code: string; message: string } }
@@ -399,17 +406,30 @@ export function reduce(state: State, action: Action): State {
         : action.threads;
       return { ...state, chat: { ...state.chat, threads, threadsNext: action.next ?? null } };
     }
-    case "chat/open":
+    case "chat/open": {
+      let messages = action.messages;
+      if (action.keepLive && state.chat.threadId === action.threadId) {
+        const keys = new Set(messages.map((message) => message.key));
+        const stored = new Set(messages.map((message) => `${message.role}:${message.turnId}`));
+        const live = state.chat.messages.filter((message) =>
+          (message.status === "streaming" || message.status === "sent") &&
+          !keys.has(message.key) && !stored.has(`${message.role}:${message.turnId}`)
+        );
+        messages = [...messages, ...live];
+      }
       return {
         ...state,
         chat: {
           ...state.chat,
           threadId: action.threadId,
-          messages: action.messages,
+          messages,
           earlier: action.earlier ?? null,
           stale: false,
         },
       };
+    }
+    case "chat/caught-up":
+      return { ...state, chat: { ...state.chat, stale: false } };
     case "chat/earlier": {
       if (state.chat.threadId !== action.threadId) return state;
       const shown = new Set(state.chat.messages.map((message) => message.key));
@@ -441,12 +461,19 @@ export function reduce(state: State, action: Action): State {
         },
       };
     case "chat/accepted": {
-      // The user has opened another thread since sending: nothing here to attach to.
-      if (!state.chat.messages.some((message) => message.key === action.key)) return state;
-      const early = state.chat.early[action.turnId] ?? [];
-      let messages = state.chat.messages.map((message) =>
-        message.key === action.key ? { ...message, turnId: action.turnId } : message
+      const pending = state.chat.messages.some((message) => message.key === action.key);
+      // A re-read of the thread may already show the stored message of this turn.
+      const stored = state.chat.messages.some((message) =>
+        message.role === "user" && message.turnId === action.turnId && message.key !== action.key
       );
+      // The user has opened another thread since sending: nothing here to attach to.
+      if (!pending && !stored) return state;
+      const early = state.chat.early[action.turnId] ?? [];
+      let messages = stored
+        ? state.chat.messages.filter((message) => message.key !== action.key)
+        : state.chat.messages.map((message) =>
+          message.key === action.key ? { ...message, turnId: action.turnId } : message
+        );
       if (!messages.some((m) => m.role === "assistant" && m.turnId === action.turnId)) {
         const pieces: string[] = [];
         for (const piece of early) pieces[piece.index] = piece.text;

@@ -68,6 +68,7 @@ export interface Approval {
 export interface Thread {
   id: string;
   title: string | null;
+  archived?: boolean;
   updated_at: string;
   message_count: number;
 }
