@@ -372,6 +372,15 @@ Deno.test(
       const log = page.getByRole("log", { name: "Messages" });
       await log.getByText("note 205", { exact: true }).waitFor();
       assert.equal(await log.locator(".bubble.user").count(), 200);
+      // A long thread scrolls inside its log: the page itself does not, and the box stays in view.
+      const pageScroll = await page.evaluate(() => {
+        // deno-lint-ignore no-explicit-any
+        const root = (globalThis as any).document.documentElement;
+        return root.scrollHeight - root.clientHeight;
+      });
+      assert.ok(pageScroll <= 0, `the page scrolls by ${pageScroll} px`);
+      const box = await page.getByRole("textbox", { name: "Message" }).boundingBox();
+      assert.ok(box && box.y + box.height <= 800, `the message box is at ${JSON.stringify(box)}`);
       assert.equal(await log.getByText("note 5", { exact: true }).count(), 0);
       await log.getByRole("button", { name: "Earlier messages" }).click();
       await log.getByText("note 1", { exact: true }).waitFor();

@@ -70,10 +70,13 @@ export class SmApp extends LitElement {
   static override styles = [
     shared,
     css`
+      /* The window's height exactly: a page scrolls inside #main (the Chat page inside its log),
+        so the navigation, the composer and the status bar stay in view. */
       :host {
         display: grid;
-        grid-template-rows: auto 1fr auto;
-        min-height: 100vh;
+        grid-template-rows: auto minmax(0, 1fr) auto;
+        height: 100vh;
+        height: 100dvh;
       }
       .skip {
         position: absolute;
@@ -141,7 +144,7 @@ export class SmApp extends LitElement {
       }
       @media (max-width: 599px) {
         :host {
-          grid-template-rows: 1fr auto auto;
+          grid-template-rows: minmax(0, 1fr) auto auto;
         }
         header {
           position: fixed;
