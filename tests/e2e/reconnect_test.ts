@@ -7,11 +7,50 @@
  * page reconnects by itself and loses no message.
  */
 import assert from "node:assert/strict";
-import type { WebSocketRoute } from "playwright-core";
+import type { Page, WebSocketRoute } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { answer, api, turnEnd } from "../projects/helpers.ts";
 import { E2E, e2eServer, openPage, screenshot } from "./helpers.ts";
 import { makeTestDir, type TestHost } from "@synth/testing";
+
+/**
+ * Routes the page's WebSockets through the test: frames are recorded (the page's after `rewrite`),
+ * and `dropAll` closes every open socket and refuses upgrades for a while.
+ */
+async function proxySockets(page: Page, rewrite: (frame: string) => string = (frame) => frame) {
+  let refuseUntil = 0;
+  const fromPage: string[] = [];
+  const fromServer: string[] = [];
+  const open: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
+  await page.routeWebSocket(/\/ws$/, (socket) => {
+    if (Date.now() < refuseUntil) {
+      void socket.close({ code: 1013, reason: "try again later" });
+      return;
+    }
+    const server = socket.connectToServer();
+    socket.onMessage((message) => {
+      const frame = rewrite(String(message));
+      fromPage.push(frame);
+      server.send(frame);
+    });
+    server.onMessage((message) => {
+      fromServer.push(String(message));
+      socket.send(message);
+    });
+    open.push({ page: socket, server });
+  });
+  return {
+    fromPage,
+    fromServer,
+    async dropAll(refuseMs: number) {
+      refuseUntil = Date.now() + refuseMs;
+      for (const pair of open.splice(0)) {
+        await pair.page.close({ code: 1001, reason: "going away" });
+        await pair.server.close();
+      }
+    },
+  };
+}
 
 const done = answer({
   output: "Done.",
@@ -36,26 +75,8 @@ Deno.test(
     const session = await openPage("about:blank");
     const { page } = session;
     // The socket goes through the test: frames are recorded, and the test can drop it.
-    let refuseUntil = 0;
-    const fromPage: string[] = [];
-    const fromServer: string[] = [];
-    const open: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
-    await page.routeWebSocket(/\/ws$/, (socket) => {
-      if (Date.now() < refuseUntil) {
-        void socket.close({ code: 1013, reason: "try again later" });
-        return;
-      }
-      const server = socket.connectToServer();
-      socket.onMessage((message) => {
-        fromPage.push(String(message));
-        server.send(message);
-      });
-      server.onMessage((message) => {
-        fromServer.push(String(message));
-        socket.send(message);
-      });
-      open.push({ page: socket, server });
-    });
+    const sockets = await proxySockets(page);
+    const { fromPage, fromServer } = sockets;
     try {
       await page.goto(`${url}/projects/${id}`);
       await page.getByRole("heading", { name: "Web Application" }).waitFor();
@@ -64,11 +85,7 @@ Deno.test(
       await page.locator("sm-project-events li[data-type=plan\\.accepted]").waitFor();
 
       // Drop every socket and refuse upgrades for 2 s.
-      refuseUntil = Date.now() + 2_000;
-      for (const pair of open.splice(0)) {
-        await pair.page.close({ code: 1001, reason: "going away" });
-        await pair.server.close();
-      }
+      await sockets.dropAll(2_000);
       await page.locator("[data-state=reconnecting]").waitFor();
       await screenshot(page, "reconnecting-1280");
 
@@ -175,22 +192,11 @@ Deno.test(
     const { host, url } = await e2eServer(fake);
     const session = await openPage("about:blank");
     const { page } = session;
-    let refuseUntil = 0;
-    const open: Array<{ page: WebSocketRoute; server: WebSocketRoute }> = [];
-    await page.routeWebSocket(/\/ws$/, (socket) => {
-      if (Date.now() < refuseUntil) {
-        void socket.close({ code: 1013, reason: "try again later" });
-        return;
-      }
-      const server = socket.connectToServer();
-      socket.onMessage((message) => {
-        // The server forgets the session (as after a restart): every hello starts a new one.
-        const frame = JSON.parse(String(message));
-        if (frame.type === "hello") delete frame.data.resume;
-        server.send(JSON.stringify(frame));
-      });
-      server.onMessage((message) => socket.send(message));
-      open.push({ page: socket, server });
+    // The server forgets the session (as after a restart): every hello starts a new one.
+    const sockets = await proxySockets(page, (frame) => {
+      const message = JSON.parse(frame);
+      if (message.type === "hello") delete message.data.resume;
+      return JSON.stringify(message);
     });
     const replies = page.locator("article.assistant[data-status=completed] sm-markdown p");
     try {
@@ -201,11 +207,7 @@ Deno.test(
       await replies.filter({ hasText: "Before the drop." }).waitFor();
       const threadId = new URL(page.url()).pathname.split("/").at(-1)!;
 
-      refuseUntil = Date.now() + 2_000;
-      for (const pair of open.splice(0)) {
-        await pair.page.close({ code: 1001, reason: "going away" });
-        await pair.server.close();
-      }
+      await sockets.dropAll(2_000);
       await page.locator("[data-state=reconnecting]").waitFor();
       // A turn in the same thread while the page is away (another tab, the API).
       const away = await api(host, "POST", `/api/threads/${threadId}/turns`, { content: "two" });

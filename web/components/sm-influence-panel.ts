@@ -28,14 +28,6 @@ export class SmInfluencePanel extends LitElement {
         max-width: min(720px, 100vw);
         width: 100%;
         max-height: 90vh;
-        border: 1px solid var(--sm-border);
-        border-radius: var(--sm-radius);
-        background: var(--sm-surface);
-        color: var(--sm-text);
-        padding: 16px;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 40%);
       }
       @media (max-width: 1023px) {
         dialog {

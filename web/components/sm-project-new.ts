@@ -53,14 +53,6 @@ export class SmProjectNew extends SmElement {
       dialog {
         width: min(720px, 100vw);
         max-height: 90vh;
-        border: 1px solid var(--sm-border);
-        border-radius: var(--sm-radius);
-        background: var(--sm-surface);
-        color: var(--sm-text);
-        padding: 16px;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 40%);
       }
       h2 {
         margin-top: 0;

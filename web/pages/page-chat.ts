@@ -175,14 +175,6 @@ export class PageChat extends SmElement {
       }
       dialog {
         max-width: min(480px, 100vw);
-        border: 1px solid var(--sm-border);
-        border-radius: var(--sm-radius);
-        background: var(--sm-surface);
-        color: var(--sm-text);
-        padding: 16px;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 40%);
       }
       dialog label.check {
         display: flex;

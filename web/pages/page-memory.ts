@@ -145,14 +145,6 @@ export class PageMemory extends SmElement {
       dialog {
         max-width: min(560px, 100vw);
         width: 100%;
-        border: 1px solid var(--sm-border);
-        border-radius: var(--sm-radius);
-        background: var(--sm-surface);
-        color: var(--sm-text);
-        padding: 16px;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 40%);
       }
       blockquote {
         margin: 8px 0;

@@ -28,14 +28,6 @@ export const adminStyles = css`
   }
   dialog {
     width: min(520px, 100vw);
-    border: 1px solid var(--sm-border);
-    border-radius: var(--sm-radius);
-    background: var(--sm-surface);
-    color: var(--sm-text);
-    padding: 16px;
-  }
-  dialog::backdrop {
-    background: rgb(0 0 0 / 40%);
   }
   dialog h2 {
     margin-top: 0;

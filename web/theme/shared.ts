@@ -1,12 +1,23 @@
 /**
  * Styles shared by every component (adopted stylesheets, allowed by the
- * CSP): controls, cards, the focus ring, the visually-hidden helper.
+ * CSP): controls, cards, dialogs, the focus ring, the visually-hidden helper.
  *
  * @module
  */
 import { css } from "lit";
 
 export const shared = css`
+  /* Every dialog's frame; a component sets only its size. */
+  dialog {
+    border: 1px solid var(--sm-border);
+    border-radius: var(--sm-radius);
+    background: var(--sm-surface);
+    color: var(--sm-text);
+    padding: 16px;
+  }
+  dialog::backdrop {
+    background: rgb(0 0 0 / 40%);
+  }
   :host {
     font-family: var(--sm-font);
     color: var(--sm-text);
