@@ -159,7 +159,6 @@ export {
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
 export { readJson, readQuery, requireRole, signedInCaller, threadReader } from "./http/validate.ts";
 export {
-  isAfterKey,
   PREVIOUS_PAGE,
   readTimeIdCursor,
   timeIdCursor,

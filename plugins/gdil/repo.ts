@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Database, prepare, type Store } from "@synth/kernel";
+import { afterKey, type Database, prepare, type Store, type TimeIdKey } from "@synth/kernel";
 import type { Kysely } from "kysely";
 import type { ExitSummary, Phase, Project, ProjectEvent, Task } from "./types.ts";
 
@@ -183,10 +183,27 @@ export class ProjectRepo {
     return rows.map((row) => row.id);
   }
 
-  async list(ownerId: string | null): Promise<Project[]> {
+  /**
+   * Projects newest first (an owner's, or with null everyone's); `page` keeps those of one phase
+   * (or, without it, leaves out archived ones unless asked), after a page's last, at most `limit`.
+   */
+  async list(
+    ownerId: string | null,
+    page: {
+      phase?: string | undefined;
+      includeArchived?: boolean | undefined;
+      before?: TimeIdKey | undefined;
+      limit?: number | undefined;
+    } = { includeArchived: true },
+  ): Promise<Project[]> {
     let query = this.store.db.selectFrom("gdil_projects").selectAll().orderBy("created_at", "desc")
       .orderBy("id", "desc");
     if (ownerId !== null) query = query.where("owner_id", "=", ownerId);
+    if (page.phase) query = query.where("phase", "=", page.phase);
+    else if (!page.includeArchived) query = query.where("phase", "!=", "archived");
+    const before = page.before;
+    if (before) query = query.where((eb) => afterKey(eb, { at: "created_at", id: "id" }, before));
+    if (page.limit !== undefined) query = query.limit(page.limit);
     const rows = await query.execute();
     if (rows.length === 0) return [];
     const tasks = await this.store.db.selectFrom("gdil_tasks").selectAll()

@@ -13,7 +13,6 @@ import {
   type ChatEvent,
   type ConversationPort,
   errorMessage,
-  isAfterKey,
   type PluginContext,
   type TimeIdKey,
   toolOutputBlock,
@@ -377,13 +376,9 @@ export class GdilService {
       before?: TimeIdKey | undefined;
     } = {},
   ): Promise<Array<Record<string, unknown>>> {
-    const all = await this.#repo.list(caller.userId);
-    const shorts = shortIds(all.map((project) => project.id));
-    const shown = all.filter((project) =>
-      (options.phase ? project.phase === options.phase : true) &&
-      (options.includeArchived || options.phase === "archived" || project.phase !== "archived") &&
-      isAfterKey({ at: project.createdAt, id: project.id }, options.before)
-    ).slice(0, options.limit ?? Infinity);
+    // Short ids are unique among all the owner's projects, not only this page's.
+    const shorts = shortIds(await this.#repo.ids(caller.userId));
+    const shown = await this.#repo.list(caller.userId, options);
     return await Promise.all(shown.map((project) => this.summary(project, shorts.get(project.id))));
   }
 

@@ -6,6 +6,7 @@ import { backupDatabase, pruneBackups, restoreDatabase } from "../store/backup.t
 import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
 import { DATABASE_FILE } from "../store/store.ts";
 import { errorMessage } from "../errors.ts";
+import { createLogger } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
@@ -87,6 +88,7 @@ export async function runRestore(io: CliIo, args: readonly string[]): Promise<nu
       dataDir,
       newestSchema: Math.max(...SQLITE_MIGRATIONS.map((migration) => migration.version)),
       clock: io.clock,
+      log: createLogger({ level: "error", clock: io.clock }),
     });
     io.stdout(
       `restored ${args[0]} into ${dataDir}${

@@ -30,12 +30,6 @@ export function readTimeIdCursor(cursor: string | undefined): TimeIdKey | undefi
   return { at: Number(cursor.slice(0, split)), id: cursor.slice(split + 1) };
 }
 
-/** Whether a (time, id) key comes after the cursor in newest-first order. */
-export function isAfterKey(key: TimeIdKey, cursor: TimeIdKey | undefined): boolean {
-  if (!cursor) return true;
-  return key.at < cursor.at || (key.at === cursor.at && key.id < cursor.id);
-}
-
 /**
  * One page from `limit + 1` rows read in order after the cursor: the first `limit`, and a cursor
  * when the extra row shows that more remain.

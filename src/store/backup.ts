@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { prepareDataDir } from "../data_dir.ts";
 import { errorMessage } from "../errors.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import type { Clock } from "../clock.ts";
 import { DB_ERROR_CODES, DbError } from "./errors.ts";
 import { acquireDataDirLock } from "./lock.ts";
@@ -159,6 +161,8 @@ export interface RestoreOptions {
   /** The newest schema version this app knows. */
   newestSchema: number;
   clock: Clock;
+  /** For the data directory's check (a warning when other users can read it). */
+  log: Logger;
 }
 
 /**
@@ -188,14 +192,8 @@ export async function restoreDatabase(
       `Cannot restore: the backup has schema version ${manifest.schema_version}, newer than this app's ${options.newestSchema}`,
     );
   }
-  const { state } = await Deno.permissions.query({ name: "write", path: options.dataDir });
-  if (state !== "granted") {
-    throw new Error(
-      `Cannot restore into "${options.dataDir}": the permission set allows writing only inside ./data`,
-    );
-  }
-  // A new, empty volume: the data directory is made as the server would make it.
-  await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // A new, empty volume: the data directory is made (and checked) as the server makes it.
+  await prepareDataDir(options.dataDir, options.log);
   const lock = await acquireDataDirLock(options.dataDir);
   try {
     const current = join(options.dataDir, DATABASE_FILE);

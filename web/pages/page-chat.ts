@@ -10,6 +10,7 @@
 import { css, html, nothing } from "lit";
 import { ApiError, shownMessages } from "../api/client.ts";
 import { SmElement } from "../app/base.ts";
+import { errorText } from "../app/card.ts";
 import { shortTime } from "../lib/format.ts";
 import type { ChatMessage, Thread, ToolRun } from "../state/types.ts";
 import { shared } from "../theme/shared.ts";
@@ -243,7 +244,7 @@ export class PageChat extends SmElement {
         approvals: approvals.items,
       });
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      this.error = errorText(error);
     }
   }
 
@@ -260,7 +261,7 @@ export class PageChat extends SmElement {
         append: true,
       });
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      this.error = errorText(error);
     }
   }
 
@@ -279,7 +280,7 @@ export class PageChat extends SmElement {
         earlier: page.next_cursor,
       });
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = errorText(error);
     }
   }
 
@@ -310,7 +311,7 @@ export class PageChat extends SmElement {
         keepLive: true,
       });
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = errorText(error);
     }
   }
 
@@ -383,7 +384,7 @@ export class PageChat extends SmElement {
       }
       void this.#loadThreads();
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = errorText(error);
     } finally {
       this.sending = false;
       await this.updateComplete;
@@ -439,44 +440,21 @@ export class PageChat extends SmElement {
     }
   }
 
-  /** Renames the open thread (an empty title makes it untitled again). */
-  async #rename(event: Event) {
-    event.preventDefault();
+  /**
+   * Renames, archives or restores the open thread. An archived thread leaves the list, so the page
+   * goes on to a new conversation.
+   */
+  async #changeThread(patch: { title?: string | null; archived?: boolean }) {
     const threadId = this.threadId;
-    if (!threadId || this.renaming === null) return;
+    if (!threadId) return;
     try {
-      this.opened = await this.services.api.updateThread(threadId, {
-        title: this.renaming.trim() || null,
-      });
+      const thread = await this.services.api.updateThread(threadId, patch);
       this.renaming = null;
+      if (patch.archived) this.services.navigate("/chat");
+      else this.opened = thread;
       await this.#loadThreads();
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
-    }
-  }
-
-  /** Archives the open thread (it leaves the list; the API lists it with `archived=true`). */
-  async #archive() {
-    const threadId = this.threadId;
-    if (!threadId) return;
-    try {
-      await this.services.api.updateThread(threadId, { archived: true });
-      this.services.navigate("/chat");
-      await this.#loadThreads();
-    } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
-    }
-  }
-
-  /** Brings an archived thread back into the list. */
-  async #restore() {
-    const threadId = this.threadId;
-    if (!threadId) return;
-    try {
-      this.opened = await this.services.api.updateThread(threadId, { archived: false });
-      await this.#loadThreads();
-    } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = errorText(error);
     }
   }
 
@@ -498,7 +476,7 @@ export class PageChat extends SmElement {
       await this.#loadThreads();
     } catch (error) {
       this.renderRoot.querySelector<HTMLDialogElement>("dialog.delete")?.close();
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = errorText(error);
     }
   }
 
@@ -512,7 +490,11 @@ export class PageChat extends SmElement {
     const title = name || "Untitled";
     if (this.renaming !== null) {
       return html`
-        <form class="row thread-actions" @submit=${this.#rename}>
+        <form class="row thread-actions" @submit=${(e: Event) => {
+          e.preventDefault();
+          // An empty title makes the thread untitled again.
+          void this.#changeThread({ title: (this.renaming ?? "").trim() || null });
+        }}>
           <label for="thread-title" class="sr-only">Thread title</label>
           <input id="thread-title" maxlength="200" .value=${this.renaming}
             @input=${(e: Event) => (this.renaming = (e.target as HTMLInputElement).value)}
@@ -532,8 +514,10 @@ export class PageChat extends SmElement {
           this.renderRoot.querySelector<HTMLInputElement>("#thread-title")?.focus();
         }}>Rename</button>
         ${thread.archived
-          ? html`<button type="button" @click=${() => void this.#restore()}>Restore</button>`
-          : html`<button type="button" @click=${() => void this.#archive()}>Archive</button>`}
+          ? html`<button type="button" @click=${() =>
+            void this.#changeThread({ archived: false })}>Restore</button>`
+          : html`<button type="button" @click=${() =>
+            void this.#changeThread({ archived: true })}>Archive</button>`}
         <button type="button" class="danger" @click=${() => void this.#askDelete()}>Delete…</button>
       </div>
       <dialog class="delete" aria-labelledby="delete-h" @close=${() => (this.deleting = false)}>
@@ -560,7 +544,7 @@ export class PageChat extends SmElement {
     try {
       await this.services.api.cancelTurn(turnId);
     } catch (error) {
-      this.error = error instanceof ApiError ? error.message : String(error);
+      this.error = errorText(error);
     }
   }
 
@@ -570,7 +554,7 @@ export class PageChat extends SmElement {
     } catch (error) {
       // 409 APPROVAL_CLOSED: the card shows the final state from tool.run.
       if (!(error instanceof ApiError && error.code === "APPROVAL_CLOSED")) {
-        this.error = error instanceof ApiError ? error.message : String(error);
+        this.error = errorText(error);
       }
     }
   }
