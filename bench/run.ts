@@ -8,7 +8,8 @@
  * (the WASM vector index against a plain TypeScript scan, the lexical
  * embedder, inserts, start-up load, recall, online backup), `llm` (the
  * gateway against bare SDK calls to the fake LLM server in another process),
- * `mind` (turn latency over HTTP against the bare LLM call), `ws` (fan-out
+ * `mind` (turn latency over HTTP against the thinnest chat server: the same
+ * request, one SDK call to the same fake), `ws` (fan-out
  * to 1,000 WebSocket clients against a bare broadcaster, RSS with sockets),
  * `tools` (sandboxed calls against a bare process and a bare Worker, attacks).
  *
@@ -137,8 +138,8 @@ if (suites.includes("mind")) {
     ...(values["mind-cpu-prof"] ? { cpuProfileDir: values["mind-cpu-prof"] } : {}),
   });
   printTable(
-    "Mind turn pipeline (baseline: the bare SDK call to the same fake)",
-    "bare SDK",
+    "Mind turn pipeline (baseline: the thinnest chat server — same request, one SDK call, same fake)",
+    "thin server",
     mind.rows,
   );
   results.mind = { rows: mind.rows, ...mind.raw as object };
