@@ -44,6 +44,10 @@ Deno.test("the terminal chat talks to the mind in this process, streams replies 
     );
     assert.match(out, /synth> Hello Ada\.\n/);
     assert.match(out, /mood \w+ \(p /);
+    // Every module's state on a line of its own, then the thread's.
+    assert.match(out, /\n {2}psyche_assurance: [^\n]*tag_missing_rate=/);
+    assert.match(out, /\n {2}psyche_calibration: [^\n]*state=\w+/);
+    assert.match(out, /\nthis thread:\n {2}psyche_assurance: open_concerns=\[0\]\n/);
     assert.match(out, /Unknown command \/nope/);
     assert.match(out, /Thread thr_\w+ — continue it with: deno task chat --thread thr_\w+/);
   } finally {
@@ -183,6 +187,98 @@ Deno.test("against a server that needs sign-in, the chat says how to get in, the
     assert.equal(await runCli(["chat"], signedIn.io), 0, signedIn.stderr());
     assert.match(signedIn.stdout(), /synth> fake:gpt-5\.4-mini:Hello there/);
     assert.ok(!signedIn.stderr().includes(key.key), "the key is never printed");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("the kernel's warnings wait until the reply being written has ended", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reply: [{ reply: { text: ["Hello ", "there ", "Ada."] } }] });
+  const dataDir = await makeTestDir("synth-chat-");
+  try {
+    const cli = localChat(fake, dataDir, ["Hi, I am Ada", "/quit"]);
+    // One terminal: what goes to stdout and stderr, in the order written.
+    const terminal: string[] = [];
+    const io = {
+      ...cli.io,
+      stdout: (text: string) => void terminal.push(text),
+      stderr: (text: string) => void terminal.push(`<stderr>${text}`),
+    };
+    assert.equal(await runCli(["chat"], io), 0, terminal.join(""));
+    const out = terminal.join("");
+    // The fake's model has no price: the gateway warns while the reply streams.
+    assert.match(out, /<stderr>[^\n]*no price for this model/);
+    assert.match(out, /synth> Hello there Ada\.\n/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("chat --help explains the modes; --user chats as a signed-in user, whose threads it can continue", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reply: [{ reply: { text: "First." }, times: 3 }] });
+  const dataDir = await makeTestDir("synth-chat-user-");
+  const env = (extra: Record<string, string> = {}) => ({
+    ...fakeEnv(fake, ["openai"]),
+    SYNTH_DATA_DIR: dataDir,
+    SYNTH_LLM_AUTODETECT_OLLAMA: "false",
+    SYNTH_AUTH_ENABLED: "true",
+    SYNTH_LLM_TEST_HEADERS: "true",
+    SYNTH_AUTH_PASSWORD_SCRYPT_LOG_N: "14",
+    ...extra,
+  });
+  const cliWith = (input: string[]) =>
+    createTestCliIo({ env: env(), plugins: BUILTIN_PLUGINS, commands: BUILTIN_COMMANDS, input });
+  try {
+    const help = cliWith([]);
+    assert.equal(await runCli(["chat", "--help"], help.io), 0);
+    assert.match(
+      help.stdout(),
+      /^usage: deno task chat \[--thread THREAD_ID\] \[--user USERNAME\]/,
+    );
+    assert.match(help.stdout(), /--user USERNAME +without a server: chat as this user/);
+
+    const create = createTestCliIo({ env: env(), input: ["a long enough password"] });
+    assert.equal(
+      await runCli(["admin", "create-user", "ada", "--role", "operator"], create.io),
+      0,
+      create.stderr(),
+    );
+    const first = cliWith(["Hello as Ada", "/quit"]);
+    assert.equal(await runCli(["chat", "--user", "Ada"], first.io), 0, first.stderr());
+    assert.match(first.stdout(), /^Synth Mind chat — in this process as ada, profile/);
+    const threadId = /continue it with: deno task chat --thread (thr_\w+)/.exec(
+      first.stdout(),
+    )![1]!;
+
+    // Ada's thread is not the local administrator's ...
+    const local = cliWith(["never sent"]);
+    assert.equal(await runCli(["chat", "--thread", threadId], local.io), 64);
+    assert.match(local.stderr(), /No thread thr_\w+ of yours.*continues with --user USERNAME/);
+    // ... and Ada continues it.
+    const again = cliWith(["Still Ada", "/quit"]);
+    assert.equal(
+      await runCli(["chat", "--user", "ada", "--thread", threadId], again.io),
+      0,
+      again.stderr(),
+    );
+    assert.match(
+      again.stdout(),
+      new RegExp(`continue it with: deno task chat --thread ${threadId}`),
+    );
+    const replies = fake.requests().filter((request) =>
+      request.headers["x-synth-purpose"] === "reply"
+    );
+    const last = replies.at(-1)!.body as { messages: Array<{ role: string; content: string }> };
+    assert.deepEqual(
+      last.messages.filter((message) => message.role === "user").map((message) => message.content),
+      ["Hello as Ada", "Still Ada"],
+    );
+
+    const nobody = cliWith([]);
+    assert.equal(await runCli(["chat", "--user", "zed"], nobody.io), 64);
+    assert.match(nobody.stderr(), /No user zed/);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -318,6 +318,7 @@ export function projectRoutes(
       threadId: body.thread_id,
       vcs: body.vcs,
     });
+    c.header("Location", `/api/projects/${created.project.id}`);
     return c.json({ project: await service.detail(created.project), turn: created.turn }, 201);
   });
 

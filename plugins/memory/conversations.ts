@@ -31,6 +31,8 @@ export interface Thread {
   createdAt: number;
   updatedAt: number;
   archived: boolean;
+  /** Messages stored in the thread. */
+  messageCount: number;
 }
 
 /** Who wrote a message. */
@@ -154,7 +156,9 @@ const SOURCE_OF_ROLE: Readonly<Record<MessageRole, MemorySource>> = {
  * A thread as the port gives it. An untitled thread is shown with its first user message's opening
  * words, read with the thread rather than copied into it, so forgetting that message takes them away.
  */
-function toThread(row: Selectable<ThreadsTable> & { first_text?: string | null }): Thread {
+function toThread(
+  row: Selectable<ThreadsTable> & { first_text?: string | null; message_count?: number | null },
+): Thread {
   return {
     id: row.id,
     createdBy: row.created_by,
@@ -163,6 +167,7 @@ function toThread(row: Selectable<ThreadsTable> & { first_text?: string | null }
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     archived: row.archived === 1,
+    messageCount: row.message_count ?? 0,
   };
 }
 
@@ -183,8 +188,12 @@ const firstUserText = (eb: ExpressionBuilder<Database, "threads">) =>
     .select((inner) => inner.fn<string>("substr", ["m.text", inner.val(1), inner.val(200)]).as("t"))
     .whereRef("mm.thread_id", "=", "threads.id").where("mm.role", "=", "user")
     .orderBy("mm.seq").limit(1).as("first_text");
+const messageCount = (eb: ExpressionBuilder<Database, "threads">) =>
+  eb.selectFrom("memory_messages as mm").select((inner) => inner.fn.countAll<number>().as("n"))
+    .whereRef("mm.thread_id", "=", "threads.id").as("message_count");
 const threadById = prepare((db: Kysely<Database>, slot) =>
-  db.selectFrom("threads").selectAll().select(firstUserText).where("id", "=", slot("id"))
+  db.selectFrom("threads").selectAll().select([firstUserText, messageCount])
+    .where("id", "=", slot("id"))
 );
 /** The thread's owner and its last seq, in one statement (two messages per turn come this way). */
 const threadAndLastSeq = prepare((db: Kysely<Database>, slot) =>
@@ -254,7 +263,7 @@ export function createConversations(options: ConversationsOptions): Conversation
     },
 
     async listThreads(ownerUserId, listOptions = {}) {
-      let query = db.selectFrom("threads").selectAll().select(firstUserText)
+      let query = db.selectFrom("threads").selectAll().select([firstUserText, messageCount])
         .where("created_by", "=", ownerUserId);
       if (!listOptions.includeArchived) query = query.where("archived", "=", 0);
       const before = listOptions.before;

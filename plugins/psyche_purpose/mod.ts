@@ -946,6 +946,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       ctx.http.post("/narrative/versions/:n/restore", async (c) => {
         requireRole(c, "operator");
         const version = await rollback(versionParam(c.req.param("n")));
+        c.header("Location", `/api/narrative/versions/${version.version}`);
         return c.json(versionView(version), 201);
       });
     },

@@ -34,30 +34,77 @@ interface ChatBackend {
   close(): Promise<void>;
 }
 
-const USAGE = "usage: deno task chat [--thread THREAD_ID]";
+const USAGE = "usage: deno task chat [--thread THREAD_ID] [--user USERNAME]";
+const HELP = `${USAGE}
+
+A terminal chat with the mind. With a server running on the data directory it talks to that
+server (set SYNTH_API_KEY when the server needs sign-in: the key's user chats). Without one it
+starts the mind in this process, as the local administrator, or as USERNAME with --user (a user of
+the server's sign-in, so that their threads can be continued).
+
+  --thread THREAD_ID  continue a thread of yours
+  --user USERNAME     without a server: chat as this user
+  -h, --help          this text
+
+Lines starting with / are commands (/help lists them); /quit or end of input leaves.
+`;
+
+/** Holds log lines back while a reply is being written, so they do not break into it. */
+function heldLog(write: (line: string) => void) {
+  let holding = false;
+  const held: string[] = [];
+  return {
+    write(line: string) {
+      if (holding) held.push(line);
+      else write(line);
+    },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const line of held.splice(0)) write(line);
+    },
+  };
+}
 
 /** Runs the chat; resolves with the exit code at `/quit` or the end of input. */
 export async function runChat(io: CliIo, args: readonly string[]): Promise<number> {
-  let flags: { thread?: string | undefined };
+  let flags: { thread?: string | undefined; user?: string | undefined; help?: boolean };
   try {
     flags = parseArgs({
       args: [...args],
       strict: true,
       allowPositionals: false,
-      options: { thread: { type: "string" } },
+      options: {
+        thread: { type: "string" },
+        user: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     }).values;
   } catch (error) {
     io.stderr(`${errorMessage(error)}\n${USAGE}\n`);
     return EXIT.USAGE;
   }
+  if (flags.help) {
+    io.stdout(HELP);
+    return EXIT.OK;
+  }
   const loaded = loadCliConfig(io, {});
   if (typeof loaded === "number") return loaded;
   const dataDir = resolve(io.cwd, loaded.config.dataDir);
+  const log = heldLog((line) => io.stderr(line));
   let backend: ChatBackend;
   try {
-    backend = await isDataDirLocked(dataDir).catch(() => false)
-      ? await remoteBackend(dataDir, io.env("SYNTH_API_KEY"))
-      : await localBackend(io, loaded, dataDir);
+    if (await isDataDirLocked(dataDir).catch(() => false)) {
+      if (flags.user !== undefined) {
+        io.stderr(
+          "--user applies only without a running server; the server's chat acts for SYNTH_API_KEY's user\n",
+        );
+        return EXIT.USAGE;
+      }
+      backend = await remoteBackend(dataDir, io.env("SYNTH_API_KEY"));
+    } else backend = await localBackend(io, loaded, dataDir, log.write, flags.user);
   } catch (error) {
     if (
       error instanceof ConfigurationError ||
@@ -66,12 +113,22 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
       io.stderr(`${(error instanceof PluginError ? error.cause as Error : error).message}\n`);
       return EXIT.CONFIG;
     }
+    if (error instanceof ChatUserError) {
+      io.stderr(`${error.message}\n`);
+      return EXIT.USAGE;
+    }
     io.stderr(`Cannot start the chat: ${errorMessage(error)}\n`);
     return EXIT.FAILURE;
   }
   if (flags.thread !== undefined && !(await backend.hasThread(flags.thread))) {
     await backend.close();
-    io.stderr(`No thread ${flags.thread} of yours to continue; leave out --thread to start one\n`);
+    io.stderr(
+      `No thread ${flags.thread} of yours to continue; leave out --thread to start one${
+        backend.describe.startsWith("in this process") && flags.user === undefined
+          ? " (a signed-in user's thread continues with --user USERNAME)"
+          : ""
+      }\n`,
+    );
     return EXIT.USAGE;
   }
   io.stdout(`Synth Mind chat — ${backend.describe}. Type /help for commands, /quit to leave.\n`);
@@ -98,9 +155,14 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
           continue;
         }
         io.stdout("synth> ");
-        const outcome = await backend.send(text, threadId, (delta) => io.stdout(delta));
-        threadId = outcome.threadId;
-        io.stdout(outcome.error ? `\n[${outcome.error}]\n` : "\n");
+        log.hold();
+        try {
+          const outcome = await backend.send(text, threadId, (delta) => io.stdout(delta));
+          threadId = outcome.threadId;
+          io.stdout(outcome.error ? `\n[${outcome.error}]\n` : "\n");
+        } finally {
+          log.release();
+        }
       } catch (error) {
         if (!isRefusal(error)) throw error;
         io.stdout(`[${error.code}: ${error.message}]\n`);
@@ -115,17 +177,27 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
   return EXIT.OK;
 }
 
+/** A `--user` the chat cannot act as. */
+class ChatUserError extends Error {}
+
 /** The kernel in this process, holding the data directory's lock. */
 async function localBackend(
   io: CliIo,
   loaded: Exclude<ReturnType<typeof loadCliConfig>, number>,
   dataDir: string,
+  logLine: (line: string) => void,
+  username: string | undefined,
 ): Promise<ChatBackend> {
   const { config } = loaded;
+  if (username !== undefined && !config.auth.enabled) {
+    throw new ChatUserError(
+      "--user needs sign-in (auth.enabled): with it off every caller is the local administrator",
+    );
+  }
   const log = createLogger({
     level: "warn",
-    // stdout is the conversation; the kernel's warnings go to stderr.
-    sink: prettySink((line) => io.stderr(line)),
+    // stdout is the conversation; the kernel's warnings go to stderr, never inside a reply.
+    sink: prettySink(logLine),
     clock: io.clock,
     redact: configRedactor(loaded, io),
   });
@@ -145,10 +217,25 @@ async function localBackend(
     await kernel.stop();
     throw error;
   }
-  const caller = { userId: "local", role: "admin" as const };
+  let caller: { userId: string; role: "admin" | "operator" | "viewer" } = {
+    userId: "local",
+    role: "admin",
+  };
+  if (username !== undefined) {
+    const user = await kernel.auth!.getUser(username.toLowerCase()).catch(() => null);
+    if (!user || !user.active) {
+      await kernel.stop();
+      throw new ChatUserError(
+        `No ${user ? "active " : ""}user ${username}: "deno task admin list-users" lists them`,
+      );
+    }
+    caller = { userId: user.id, role: user.role };
+  }
   const reply = kernel.llm.chains.reply[0];
   return {
-    describe: `in this process, profile ${kernel.mind.profile.id}, ${
+    describe: `in this process${
+      username ? ` as ${username.toLowerCase()}` : ""
+    }, profile ${kernel.mind.profile.id}, ${
       reply ? `${reply.provider.id}/${reply.model}` : "no language model configured"
     }`,
     async send(text, threadId, onText) {
@@ -193,6 +280,13 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
         : `the server at ${base} requires sign-in: create an API key (POST /api/keys, role operator) and set SYNTH_API_KEY`,
     );
   }
+  /** An error answer's message, with how long to wait when the server says so. */
+  const failure = async (response: Response) => {
+    const body = await response.json().catch(() => ({}));
+    const message = body.error?.message ?? `HTTP ${response.status}`;
+    const wait = response.headers.get("retry-after");
+    return wait ? `${message} (Retry-After: ${wait} s)` : message;
+  };
   const json = async (path: string, body: unknown, accept = "application/json") => {
     const response = await fetch(`${base}${path}`, {
       method: "POST",
@@ -207,7 +301,7 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
       let thread = threadId;
       if (!thread) {
         const created = await json("/api/threads", {});
-        if (!created.ok) return { threadId: "", error: (await created.json()).error?.message };
+        if (!created.ok) return { threadId: "", error: await failure(created) };
         thread = (await created.json()).id as string;
       }
       const response = await json(
@@ -216,8 +310,7 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
         "text/event-stream",
       );
       if (!response.ok || !response.body) {
-        const body = await response.json().catch(() => ({}));
-        return { threadId: thread, error: body.error?.message ?? `HTTP ${response.status}` };
+        return { threadId: thread, error: await failure(response) };
       }
       let error: string | undefined;
       let event = "";
@@ -243,10 +336,9 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
         message: line,
         ...(threadId ? { thread_id: threadId } : {}),
       });
+      if (!response.ok) return { ok: false, text: await failure(response) };
       const body = await response.json();
-      return response.ok
-        ? { ok: body.success, text: body.response }
-        : { ok: false, text: body.error?.message ?? `HTTP ${response.status}` };
+      return { ok: body.success, text: body.response };
     },
     async hasThread(threadId) {
       const response = await fetch(`${base}/api/threads/${encodeURIComponent(threadId)}`, {

@@ -77,6 +77,8 @@ export interface Operation {
   body?: z.ZodType;
   /** The query schema — the same object the handler validates with. */
   query?: z.ZodObject;
+  /** Request headers the handler reads and checks. */
+  headers?: z.ZodObject;
   /** Success statuses with a description and, when JSON, the body's schema. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
 }
@@ -103,7 +105,8 @@ export function describe(app: OpenAPIHono<AppEnv>, operations: readonly Operatio
       const code = Number(status);
       if (code === 401 || code === 403) return operation.role !== "public";
       if (code === 400 || code === 415) {
-        return operation.body !== undefined || operation.query !== undefined;
+        return operation.body !== undefined || operation.query !== undefined ||
+          (code === 400 && operation.headers !== undefined);
       }
       return code !== 404 || params.length > 0;
     });
@@ -121,6 +124,7 @@ export function describe(app: OpenAPIHono<AppEnv>, operations: readonly Operatio
           ? { params: z.object(Object.fromEntries(params.map((name) => [name, z.string()]))) }
           : {}),
         ...(operation.query ? { query: operation.query } : {}),
+        ...(operation.headers ? { headers: operation.headers } : {}),
         ...(operation.body
           ? {
             body: { required: true, content: { "application/json": { schema: operation.body } } },

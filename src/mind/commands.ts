@@ -73,6 +73,44 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
+/** A state value as one short piece of text: numbers to 3 decimals, lists by their length. */
+function stateValue(value: unknown): string {
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
+  if (Array.isArray(value)) return `[${value.length}]`;
+  if (typeof value === "string") return value.length > 60 ? `${value.slice(0, 59)}…` : value;
+  return String(value);
+}
+
+/**
+ * Each module's state on a line of its own, `  module: key=value, …` (nested objects one level
+ * down as `key.inner=value`), for `/state` in a terminal. Keys in `skip` are left out.
+ */
+export function stateLines(
+  state: Record<string, unknown>,
+  skip: ReadonlySet<string> = new Set(),
+): string[] {
+  const lines: string[] = [];
+  for (const [module, value] of Object.entries(state)) {
+    if (skip.has(module) || value === undefined) continue;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      lines.push(`  ${module}: ${stateValue(value)}`);
+      continue;
+    }
+    const parts: string[] = [];
+    for (const [key, inner] of Object.entries(value)) {
+      if (inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
+        for (const [innerKey, leaf] of Object.entries(inner)) {
+          if (leaf === null || typeof leaf !== "object" || Array.isArray(leaf)) {
+            parts.push(`${key}.${innerKey}=${stateValue(leaf)}`);
+          }
+        }
+      } else parts.push(`${key}=${stateValue(inner)}`);
+    }
+    lines.push(`  ${module}: ${parts.join(", ") || "–"}`);
+  }
+  return lines;
+}
+
 /** Splits a command line shell-style: quotes group, backslash escapes. */
 export function splitArgs(line: string): string[] {
   const out: string[] = [];
@@ -177,7 +215,10 @@ export function createCommandDispatcher(
     output: { text, ...(data !== undefined ? { data } : {}) },
   });
   const needThread = (command: string) =>
-    refused(command, `/${command} works inside a thread: send it with a thread_id`);
+    refused(
+      command,
+      `/${command} works inside a thread: send a message first (over HTTP, pass thread_id)`,
+    );
 
   async function kernelCommand(command: Command): Promise<CommandResult | undefined> {
     const { name, args, threadId } = command;
@@ -208,11 +249,18 @@ export function createCommandDispatcher(
         if (threadId) {
           data.thread = await mind.state("thread", { threadId, userId: command.userId });
         }
+        const { thread, ...modules } = data;
         return ok(
           name,
-          `mood ${affect.mood} (p ${affect.p.toFixed(2)}, a ${affect.a.toFixed(2)}, d ${
-            affect.d.toFixed(2)
-          }); profile ${mind.profile.id}; ${mind.turnCount} turn${mind.turnCount === 1 ? "" : "s"}`,
+          [
+            `mood ${affect.mood} (p ${affect.p.toFixed(2)}, a ${affect.a.toFixed(2)}, d ${
+              affect.d.toFixed(2)
+            }); profile ${mind.profile.id}; ${mind.turnCount} turn${
+              mind.turnCount === 1 ? "" : "s"
+            }`,
+            ...stateLines(modules, new Set(["profile", "affect", "turn_count", "queue"])),
+            ...(thread ? ["this thread:", ...stateLines(thread as Record<string, unknown>)] : []),
+          ].join("\n"),
           data,
         );
       }

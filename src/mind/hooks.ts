@@ -36,6 +36,8 @@ export interface MindThread {
   createdAt: number;
   updatedAt: number;
   archived: boolean;
+  /** Messages stored in the thread. */
+  messageCount: number;
 }
 
 /** A stored message as the mind sees it. */

@@ -68,8 +68,29 @@ function threadView(thread: MindThread) {
     created_at: isoTime(thread.createdAt),
     updated_at: isoTime(thread.updatedAt),
     archived: thread.archived,
+    message_count: thread.messageCount,
     project_id: thread.projectId,
   };
+}
+
+/**
+ * The event a reconnecting client saw last (`Last-Event-ID: <turn id>:<n>`, server.md §4.4), or 0
+ * without the header.
+ *
+ * @throws {AppError} 400 naming `Last-Event-ID` when it is not one of this turn's event ids.
+ */
+function lastEventSeq(c: Context<AppEnv>, turnId: string): number {
+  const header = c.req.header("last-event-id");
+  if (header === undefined || header === "") return 0;
+  const match = /^(.+):(\d{1,9})$/.exec(header.trim());
+  if (!match || match[1] !== turnId) {
+    throw new AppError(
+      "VALIDATION_FAILED",
+      "Last-Event-ID must be an event id of this turn's stream: <turn id>:<number>",
+      { status: 400, field: "Last-Event-ID" },
+    );
+  }
+  return Number(match[2]);
 }
 
 /** A turn event as SSE/WS show it (snake_case payloads). */
@@ -231,6 +252,7 @@ export function mindRoutes(
       ownerUserId: signedInCaller(c).userId,
       title: body.title ?? null,
     });
+    c.header("Location", `/api/threads/${thread.id}`);
     return c.json(threadView(thread), 201);
   });
 
@@ -354,11 +376,19 @@ export function mindRoutes(
     };
   }
 
-  function streamTurn(c: Context<AppEnv>, handle: TurnHandle): Response {
+  /**
+   * The turn's events as SSE, each with the id `<turn id>:<n>` (n from 1); after `afterSeq`, the
+   * stream resumes behind that event.
+   */
+  function streamTurn(c: Context<AppEnv>, handle: TurnHandle, afterSeq = 0): Response {
     return streamSSE(c, async (stream) => {
       let seq = 0;
       for await (const event of handle.events) {
         if (stream.aborted) break;
+        if (seq < afterSeq) {
+          seq++;
+          continue;
+        }
         const wire = wireEvent(event);
         await stream.writeSSE({
           event: wire.event,
@@ -398,7 +428,7 @@ export function mindRoutes(
         status: 410,
       });
     }
-    return streamTurn(c, handle);
+    return streamTurn(c, handle, lastEventSeq(c, turn.id));
   });
 
   app.get("/api/turns/:id/influence", async (c) => {
@@ -548,6 +578,7 @@ const THREAD = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   archived: z.boolean(),
+  message_count: z.number().int().min(0),
   project_id: z.string().nullable(),
 }).catchall(z.unknown());
 const MESSAGE = z.strictObject({
@@ -751,6 +782,11 @@ const OPERATIONS = [
       "A turn's events as server-sent events (replayed for 10 minutes; Last-Event-ID resumes)",
     tags: chatTags,
     role: "viewer",
+    headers: z.object({
+      "last-event-id": z.string().optional().describe(
+        "The id of the last event received (<turn id>:<n>): the stream resumes after it",
+      ),
+    }),
     responses: { 200: { description: "text/event-stream" } },
   },
   {

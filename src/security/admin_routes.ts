@@ -206,6 +206,7 @@ export function guardRoutes(options: GuardRoutesOptions): OpenAPIHono<AppEnv> {
       const body = await readJson(c, legacyBody);
       refuseLockout(c, body.force, { add: { list, cidr: body.ip } }, "ip");
       const rule = await firewall.addRule({ list, cidr: body.ip }, c.get("principal").userId);
+      c.header("Location", `/api/firewall/rules/${rule.id}`);
       return c.json({ success: true, message: `Added ${rule.cidr} to ${legacy}`, rule }, 201);
     });
     app.delete(`/api/firewall/${legacy}`, async (c) => {

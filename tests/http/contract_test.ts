@@ -110,6 +110,8 @@ interface Answer {
   type: string;
   body: unknown;
   text: string;
+  /** The `Location` header. */
+  location?: string | null;
 }
 
 /** Ids of the seeded data, by kind. */
@@ -272,7 +274,7 @@ async function send(
       body = text;
     }
   }
-  return { status: response.status, type, body, text };
+  return { status: response.status, type, body, text, location: response.headers.get("location") };
 }
 
 /** `format: date-time` as spec/server.md §2 writes times: `2026-01-02T03:04:05.678Z`. */
@@ -350,6 +352,10 @@ function createContract(document: OpenApiDocument) {
       if (error) return `not an ErrorBody: ${error}`;
     }
     if (answer.status === 204) return answer.text === "" ? null : "a 204 with a body";
+    // "201 + `Location` on create" (spec/server.md §2).
+    if (answer.status === 201 && !answer.location?.startsWith("/api/")) {
+      return `a 201 without the created resource's Location (got ${answer.location ?? "none"})`;
+    }
     const media = response.content ?? {};
     const schema = media["application/json"]?.schema;
     if (json && schema) return firstError(schema, answer.body);

@@ -46,6 +46,16 @@ Deno.test("a chat turn answers through the fake and the next turn sends the hist
   assert.ok(record.sections.some((section: { id: string }) => section.id === "mind/persona"));
   assert.equal(typeof record.state_before.p, "number");
   assert.equal(record.generation.temperature, 0.7);
+  // The thread counts its four messages, alone and in the list.
+  const thread = await (await host.request(`/api/threads/${threadId}`)).json();
+  assert.equal(thread.message_count, 4);
+  const listed = await (await host.request("/api/threads")).json();
+  assert.deepEqual(
+    listed.items.map((
+      item: { id: string; message_count: number },
+    ) => [item.id, item.message_count]),
+    [[threadId, 4]],
+  );
 });
 
 Deno.test("a reply the provider cannot give: 503 LLM_UNAVAILABLE with Retry-After, and the message is kept", async () => {
@@ -125,4 +135,58 @@ Deno.test("an untitled thread is shown with its first message's opening words (g
   })).json();
   await chat(host, "A first message", named.id);
   assert.equal(await title(named.id), "Mine");
+});
+
+/** The events of an SSE body: `id`, `event` and parsed `data` of each. */
+async function sseEvents(response: Response) {
+  const text = await response.text();
+  return text.split("\n\n").filter((block) => block.includes("data:")).map((block) => {
+    const field = (name: string) =>
+      block.split("\n").find((line) => line.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+    return { id: field("id")!, event: field("event")!, data: JSON.parse(field("data")!) };
+  });
+}
+
+Deno.test("a turn's event stream resumes after the event named by Last-Event-ID; a foreign id is 400", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reply: [{ reply: { text: "One two three four." } }] });
+  await using host = await mindHost(fake);
+  const thread = await (await host.request("/api/threads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  })).json();
+  const streamed = await host.request(`/api/threads/${thread.id}/turns`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    body: JSON.stringify({ content: "Count for me" }),
+  });
+  assert.equal(streamed.status, 200);
+  const all = await sseEvents(streamed);
+  const turnId = all[0]!.data.turn_id as string;
+  assert.deepEqual(all.map((event) => event.id), all.map((_, index) => `${turnId}:${index + 1}`));
+  assert.equal(all.at(-1)!.event, "turn.influence");
+
+  // A client that lost the connection after the fifth event gets the rest, each once.
+  const resumed = await host.request(`/api/turns/${turnId}/events`, {
+    headers: { "last-event-id": `${turnId}:5` },
+  });
+  assert.equal(resumed.status, 200);
+  assert.deepEqual(await sseEvents(resumed), all.slice(5));
+  // Without the header the whole turn is replayed; after the last event, nothing is left.
+  assert.deepEqual(await sseEvents(await host.request(`/api/turns/${turnId}/events`)), all);
+  const end = await host.request(`/api/turns/${turnId}/events`, {
+    headers: { "last-event-id": all.at(-1)!.id },
+  });
+  assert.deepEqual(await sseEvents(end), []);
+
+  for (const wrong of [`turn_other:3`, `${turnId}`, `${turnId}:x`]) {
+    const refused = await host.request(`/api/turns/${turnId}/events`, {
+      headers: { "last-event-id": wrong },
+    });
+    assert.equal(refused.status, 400, wrong);
+    const body = await refused.json();
+    assert.equal(body.error.code, "VALIDATION_FAILED");
+    assert.equal(body.error.field, "Last-Event-ID");
+  }
 });
