@@ -202,7 +202,9 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
       ((length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined);
     if (!hasBody) return await next();
     const larger = options.larger[c.req.path];
-    if (MUTATING.has(c.req.method) && c.req.path.startsWith("/api/") && larger === undefined) {
+    const json = MUTATING.has(c.req.method) && c.req.path.startsWith("/api/") &&
+      larger === undefined;
+    if (json) {
       const type = c.req.header("content-type") ?? "";
       if (!/^application\/json\b/i.test(type)) {
         return errorResponse(c, {
@@ -212,6 +214,23 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
         });
       }
     }
-    return await limiter(larger ?? options.maxBytes)(c, next);
+    return await limiter(larger ?? options.maxBytes)(c, async () => {
+      if (json) {
+        // Parsed here, before sign-in and the rate limit (spec/server.md §1 step 8); Hono keeps the
+        // parsed body for the handler. A body over the limit fails inside and is answered 413.
+        try {
+          await c.req.json();
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          c.res = errorResponse(c, {
+            status: 400,
+            code: "MALFORMED_JSON",
+            message: "The body is not valid JSON",
+          });
+          return;
+        }
+      }
+      await next();
+    });
   };
 }

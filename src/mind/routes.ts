@@ -353,8 +353,17 @@ export function mindRoutes(
     if ((c.req.header("accept") ?? "").includes("text/event-stream")) {
       return streamTurn(c, handle);
     }
+    // A repeated request reads where the turn it started has got to.
+    const stored = submitted.repeated ? await mind().turn(handle.turnId) : null;
+    const status = stored?.status ?? "queued";
     return c.json(
-      turnAccepted(handle.turnId, thread.id, handle.userMessageId, "queued", handle.queuePosition),
+      turnAccepted(
+        handle.turnId,
+        thread.id,
+        handle.userMessageId,
+        status,
+        status === "queued" ? handle.queuePosition : 0,
+      ),
       202,
     );
   });

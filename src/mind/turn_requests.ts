@@ -13,7 +13,8 @@ import type { Mind, StoredTurn, SubmitInput, TurnHandle } from "./mind.ts";
 
 /** The turn a submit started or found. */
 export type Submitted =
-  | { kind: "live"; handle: TurnHandle }
+  /** `repeated`: this `client_msg_id` had started the turn before. */
+  | { kind: "live"; handle: TurnHandle; repeated: boolean }
   | {
     kind: "stored";
     turnId: string;
@@ -39,7 +40,7 @@ export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
     const repeated = key ? accepted.get(key) : undefined;
     if (repeated) {
       const live = mind().live(repeated);
-      if (live) return { kind: "live", handle: live };
+      if (live) return { kind: "live", handle: live, repeated: true };
       const stored = await mind().turn(repeated);
       if (stored) {
         return {
@@ -53,7 +54,7 @@ export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
     }
     const handle = await mind().submit(input);
     if (key) accepted.set(key, handle.turnId);
-    return { kind: "live", handle };
+    return { kind: "live", handle, repeated: false };
   };
 }
 

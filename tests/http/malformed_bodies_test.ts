@@ -147,3 +147,35 @@ Deno.test("with sign-in on, malformed bodies from an administrator get 4xx too, 
   assert.equal(status.status, 200, "still serving");
   await status.body?.cancel();
 });
+
+Deno.test("a body that is not JSON is 400 MALFORMED_JSON before sign-in and the rate limit (server.md §1 step 8); too large stays 413", async () => {
+  await using host = await authHost({
+    rateLimit: { enabled: true, tiers: { chat: { limit: 1 } } },
+  });
+  const { access_token: token } = await setupAdmin(host);
+  // Over a socket, so the body arrives with its length, as from any client.
+  const server = host.listen();
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+  const noToken = await post("{not json");
+  assert.equal(noToken.status, 400);
+  assert.equal((await noToken.json()).error.code, "MALFORMED_JSON");
+  // Well-formed JSON without a token still meets sign-in.
+  assert.equal((await post(JSON.stringify({ message: "hi" }))).status, 401);
+  // The chat tier spent (its one request), a bad body is still named as such.
+  const auth = { authorization: `Bearer ${token}` };
+  await (await post(JSON.stringify({ message: "/help" }), auth)).body?.cancel();
+  const limited = await post(JSON.stringify({ message: "/help" }), auth);
+  assert.equal(limited.status, 429);
+  await limited.body?.cancel();
+  const bad = await post("{not json", auth);
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.code, "MALFORMED_JSON");
+  const huge = await post(`{"message": "${"x".repeat(1_100_000)}`);
+  assert.equal(huge.status, 413);
+  assert.equal((await huge.json()).error.code, "PAYLOAD_TOO_LARGE");
+});

@@ -190,3 +190,33 @@ Deno.test("a turn's event stream resumes after the event named by Last-Event-ID;
     assert.equal(body.error.field, "Last-Event-ID");
   }
 });
+
+Deno.test("a repeated client_msg_id gets the turn it started, with where that turn has got to", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reply: [{ reply: { text: "Only once." } }] });
+  await using host = await mindHost(fake);
+  const thread = await (await host.request("/api/threads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  })).json();
+  const send = async () =>
+    await (await host.request(`/api/threads/${thread.id}/turns`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ content: "Do it once", client_msg_id: "c-1" }),
+    })).json();
+  const first = await send();
+  assert.equal(first.status, "queued");
+  assert.equal((await host.kernel.mind.live(first.turn_id)!.done).status, "completed");
+  const again = await send();
+  assert.equal(again.turn_id, first.turn_id);
+  assert.equal(again.status, "completed");
+  assert.equal(again.queue_position, 0);
+  assert.match(again.user_message_id, /^mem_/);
+  assert.equal(
+    chatRequests(fake).filter((item) => item.headers["x-synth-purpose"] === "reply").length,
+    1,
+    "the turn ran once",
+  );
+});
