@@ -448,6 +448,14 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
     // `/forget thread`: the reflections run on it (the narrative they shaped stays).
     ctx.hooks.on(MIND_HOOKS.forget, async ({ threadId }) => {
       if (!threadId) return { deleted: 0 };
+      // Instructions from a reflection run on the thread go with it.
+      const active = await state.get<Active>("active");
+      if (active) {
+        const fromThread = await db.selectFrom("psyche_reflection_runs").select("id")
+          .where("id", "=", active.reflectionId).where("thread_id", "=", threadId)
+          .executeTakeFirst();
+        if (fromThread) await state.delete("active");
+      }
       const result = await db.deleteFrom("psyche_reflection_runs").where("thread_id", "=", threadId)
         .executeTakeFirst();
       return { deleted: Number(result.numDeletedRows) };
@@ -487,9 +495,15 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           }
           : null,
         next_periodic_in: Math.max(0, interval - (c.turns - c.lastAttemptTurn)),
-        active_instructions: await state.get<Active>("active") ?? null,
+        active_instructions: await activeInstructions(),
       };
     });
+
+    /** The instructions in force: none once their turns are used up. */
+    async function activeInstructions(): Promise<Active | null> {
+      const active = await state.get<Active>("active");
+      return active && active.turnsLeft > 0 ? active : null;
+    }
 
     /** Runs with their thread's owner (the raw text is shown only to them or an admin). */
     function runs() {

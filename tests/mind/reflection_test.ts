@@ -142,6 +142,30 @@ Deno.test("instructions appear in the next 5 prompts, not the 6th, each naming t
     `reflection ${id} (explicit), 1 turn left`,
     null,
   ]);
+  // Used up, the instructions are no longer shown as in force.
+  const state = (await chat(host, "/state")).body.data as Record<string, Record<string, unknown>>;
+  assert.equal(state.psyche_reflection!.active_instructions, null);
+});
+
+Deno.test("forgetting the thread a reflection ran on takes its instructions out of force", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: VALID } }] });
+  await using host = await mindHost(fake);
+  const threadId = (await chat(host, "Help me plan the release")).body.thread_id as string;
+  await host.kernel.mind.scheduler.idle();
+  await chat(host, "/reflect", threadId);
+  const active = async () =>
+    ((await chat(host, "/state")).body.data as Record<string, Record<string, unknown>>)
+      .psyche_reflection!.active_instructions as { turnsLeft: number } | null;
+  assert.equal((await active())!.turnsLeft, 5);
+  await chat(host, "/forget thread", threadId);
+  assert.equal(await active(), null);
+  const next = await chat(host, "A new question about the release");
+  assert.equal(next.status, 200);
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.ok(!system.includes("Keep answers under five sentences."));
 });
 
 Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the caller's thread and answers its job; bad or foreign ids are refused", async () => {
