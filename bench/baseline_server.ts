@@ -3,11 +3,8 @@
  * JSON as `/health/live`, with no framework, middleware or plugins. The
  * ratio against it shows what the kernel costs.
  */
-Deno.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  onListen: ({ port }) => {
-    // deno-lint-ignore no-console
-    console.log(JSON.stringify({ msg: "listening", url: `http://127.0.0.1:${port}` }));
-  },
-}, () => Response.json({ status: "alive", timestamp: new Date().toISOString() }));
+import { BASELINE_LISTEN } from "./baseline_listen.ts";
+Deno.serve(
+  BASELINE_LISTEN,
+  () => Response.json({ status: "alive", timestamp: new Date().toISOString() }),
+);

@@ -8,20 +8,14 @@
  *
  * Usage: `deno run --allow-net=127.0.0.1 --allow-env bench/chat_baseline_server.ts <fake base URL>`
  */
+import { BASELINE_LISTEN } from "./baseline_listen.ts";
 import OpenAI from "openai";
 
 const baseURL = Deno.args[0];
 if (!baseURL) throw new Error("usage: chat_baseline_server.ts <fake base URL>");
 const client = new OpenAI({ apiKey: "sk-bench-00000000000000000", baseURL, maxRetries: 0 });
 
-Deno.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  onListen: ({ port }) => {
-    // deno-lint-ignore no-console
-    console.log(JSON.stringify({ msg: "listening", url: `http://127.0.0.1:${port}` }));
-  },
-}, async (request) => {
+Deno.serve(BASELINE_LISTEN, async (request) => {
   const body = await request.json() as { message?: unknown; thread_id?: unknown };
   if (typeof body.message !== "string") {
     return Response.json({ error: { code: "VALIDATION", field: "message" } }, { status: 400 });

@@ -5,6 +5,7 @@
  * `POST /delta`) with a
  * per-socket seq, with no hub, topics, replay or back-pressure.
  */
+import { BASELINE_LISTEN } from "./baseline_listen.ts";
 const sockets = new Map<WebSocket, { seq: number }>();
 
 function broadcast(type: string, data: unknown) {
@@ -16,14 +17,7 @@ function broadcast(type: string, data: unknown) {
 }
 
 let version = 0;
-Deno.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  onListen: ({ port }) => {
-    // deno-lint-ignore no-console
-    console.log(JSON.stringify({ msg: "listening", url: `http://127.0.0.1:${port}` }));
-  },
-}, async (request) => {
+Deno.serve(BASELINE_LISTEN, async (request) => {
   const url = new URL(request.url);
   if (url.pathname === "/tokens") {
     const n = Number(url.searchParams.get("n") ?? 200);

@@ -279,6 +279,12 @@ Deno.test("chat --help explains the modes; --user chats as a signed-in user, who
     const nobody = cliWith([]);
     assert.equal(await runCli(["chat", "--user", "zed"], nobody.io), 64);
     assert.match(nobody.stderr(), /No user zed/);
+    // A viewer may not chat over HTTP; not here either.
+    const viewer = createTestCliIo({ env: env(), input: ["another long password"] });
+    assert.equal(await runCli(["admin", "create-user", "vic", "--role", "viewer"], viewer.io), 0);
+    const refused = cliWith(["never sent"]);
+    assert.equal(await runCli(["chat", "--user", "vic"], refused.io), 64);
+    assert.match(refused.stderr(), /vic is a viewer: chatting needs the operator role/);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -99,6 +99,8 @@ export interface Conversations {
     input: { ownerUserId: string; title?: string | null; projectId?: string | null },
   ): Promise<Thread>;
   getThread(id: string): Promise<Thread | null>;
+  /** The thread's owner (null when no one owns it), or null when there is no such thread. */
+  threadOwner(id: string): Promise<{ createdBy: string | null } | null>;
   /** Newest activity first; `before` continues after that thread (a page's last). */
   listThreads(
     ownerUserId: string,
@@ -195,6 +197,9 @@ const threadById = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("threads").selectAll().select([firstUserText, messageCount])
     .where("id", "=", slot("id"))
 );
+const threadOwnerById = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("threads").select("created_by").where("id", "=", slot("id"))
+);
 /** The thread's owner and its last seq, in one statement (two messages per turn come this way). */
 const threadAndLastSeq = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("threads").select((eb) => [
@@ -260,6 +265,11 @@ export function createConversations(options: ConversationsOptions): Conversation
     async getThread(id) {
       const row = await threadById.executeTakeFirst(db, { id });
       return row ? toThread(row) : null;
+    },
+
+    async threadOwner(id) {
+      const row = await threadOwnerById.executeTakeFirst(db, { id });
+      return row ? { createdBy: row.created_by } : null;
     },
 
     async listThreads(ownerUserId, listOptions = {}) {

@@ -117,6 +117,7 @@ function registerMindHooks(
   ctx.hooks.on(MIND_HOOKS.conversations, () => ({
     createThread: (input) => service.conversations.createThread(input),
     getThread: (id) => service.conversations.getThread(id),
+    threadOwner: (id) => service.conversations.threadOwner(id),
     listThreads: (owner, options) => service.conversations.listThreads(owner, options),
     addMessage: (input, within) => service.conversations.addMessage(input, within),
     threadWindow: (threadId, options) => service.conversations.threadWindow(threadId, options),

@@ -118,6 +118,11 @@ interface Active {
   turnsLeft: number;
 }
 
+/** The instructions if they are still in force: none once their turns are used up. */
+function inForce(active: Active | null | undefined): Active | null {
+  return active && active.turnsLeft > 0 ? active : null;
+}
+
 /** Reads the first JSON object of a reply (fences and prose around it allowed). */
 export function parseReflection(
   text: string,
@@ -216,7 +221,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           (mindState.psyche_purpose as { narrative?: { text?: string } } | undefined)?.narrative
             ?.text ??
             profile.identity.narrative,
-        active_instructions: active && active.turnsLeft > 0 ? active.instructions : [],
+        active_instructions: inForce(active)?.instructions ?? [],
       };
       const request = {
         purpose: "reflection",
@@ -399,16 +404,16 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       const c = (await state.get<Counters>("counters", trx)) ??
         { turns: 0, lastAttemptTurn: 0, lastNonExplicitTurn: null, due: [] };
       await state.set("counters", { ...c, turns: c.turns + 1 }, trx);
-      const active = await state.get<Active>("active", trx);
-      if (active && active.turnsLeft > 0) {
+      const active = inForce(await state.get<Active>("active", trx));
+      if (active) {
         await state.set("active", { ...active, turnsLeft: active.turnsLeft - 1 }, trx);
       }
     });
 
     // Instructions in force, with the turns they have left.
     ctx.hooks.on(MIND_HOOKS.fragments, async () => {
-      const active = await state.get<Active>("active");
-      if (!active || active.turnsLeft <= 0) return [];
+      const active = inForce(await state.get<Active>("active"));
+      if (!active) return [];
       return [{
         module: "reflection",
         key: "instructions",
@@ -495,15 +500,9 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           }
           : null,
         next_periodic_in: Math.max(0, interval - (c.turns - c.lastAttemptTurn)),
-        active_instructions: await activeInstructions(),
+        active_instructions: inForce(await state.get<Active>("active")),
       };
     });
-
-    /** The instructions in force: none once their turns are used up. */
-    async function activeInstructions(): Promise<Active | null> {
-      const active = await state.get<Active>("active");
-      return active && active.turnsLeft > 0 ? active : null;
-    }
 
     /** Runs with their thread's owner (the raw text is shown only to them or an admin). */
     function runs() {

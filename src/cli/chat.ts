@@ -10,7 +10,7 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareDataDir } from "../data_dir.ts";
-import { ConfigurationError, errorMessage, isRefusal } from "../errors.ts";
+import { AppError, ConfigurationError, errorMessage, isRefusal } from "../errors.ts";
 import type { Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
 import { acquireDataDirLock, isDataDirLocked } from "../store/lock.ts";
@@ -222,14 +222,20 @@ async function localBackend(
     role: "admin",
   };
   if (username !== undefined) {
-    const user = await kernel.auth!.getUser(username.toLowerCase()).catch(() => null);
-    if (!user || !user.active) {
+    const user = await kernel.auth!.getUser(username.toLowerCase()).catch((error) => {
+      if (error instanceof AppError && error.code === "USER_NOT_FOUND") return null;
+      throw error;
+    });
+    const refusal = !user || !user.active
+      ? `No ${user ? "active " : ""}user ${username}: "deno task admin list-users" lists them`
+      : user.role === "viewer"
+      ? `${user.username} is a viewer: chatting needs the operator role, as over HTTP`
+      : null;
+    if (refusal) {
       await kernel.stop();
-      throw new ChatUserError(
-        `No ${user ? "active " : ""}user ${username}: "deno task admin list-users" lists them`,
-      );
+      throw new ChatUserError(refusal);
     }
-    caller = { userId: user.id, role: user.role };
+    caller = { userId: user!.id, role: user!.role };
   }
   const reply = kernel.llm.chains.reply[0];
   return {

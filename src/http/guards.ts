@@ -176,9 +176,10 @@ const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
  * Refuses bodies over the limit (413 `PAYLOAD_TOO_LARGE`, also when a
- * chunked body grows past it) and mutating `/api` bodies that are not JSON
- * (415; the NDJSON import is the exception), before authentication reads
- * anything.
+ * chunked body grows past it), mutating `/api` bodies that are not JSON
+ * (415; the NDJSON import is the exception) and JSON that does not parse
+ * (400 `MALFORMED_JSON`), before authentication; the parsed body is kept
+ * as `jsonBody` for {@link readJson}.
  */
 export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> {
   const tooLarge: Parameters<typeof bodyLimit>[0]["onError"] = (c) =>
@@ -216,12 +217,15 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
     }
     return await limiter(larger ?? options.maxBytes)(c, async () => {
       if (json) {
-        // Parsed here, before sign-in and the rate limit (spec/server.md §1 step 8); Hono keeps the
-        // parsed body for the handler. A body over the limit fails inside and is answered 413.
+        // Parsed here, before sign-in and the rate limit (spec/server.md §1 step 8), once:
+        // `readJson` takes the value from the context. An empty body is left to the route (most
+        // take none); one that cannot be read (the client went away) or parsed is 400.
+        let value: unknown;
         try {
-          await c.req.json();
-        } catch (error) {
-          if (!(error instanceof SyntaxError)) throw error;
+          const text = await c.req.text();
+          if (text.trim() === "") return await next();
+          value = JSON.parse(text);
+        } catch {
           c.res = errorResponse(c, {
             status: 400,
             code: "MALFORMED_JSON",
@@ -229,6 +233,7 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
           });
           return;
         }
+        c.set("jsonBody", { value });
       }
       await next();
     });

@@ -33,6 +33,8 @@ export interface AppVariables {
   clientIp: string;
   /** The socket peer's address; `local` in-process. */
   peerIp: string;
+  /** A mutating `/api` request's JSON body, parsed once by the body guard. */
+  jsonBody?: { value: unknown };
   /** Why a guard refused the request, for the access log. */
   blocked?: "firewall" | "rate_limit" | "host" | "lockout";
 }

@@ -62,11 +62,14 @@ export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Pro
       status: 415,
     });
   }
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new AppError("MALFORMED_JSON", "The body is not valid JSON", { status: 400 });
+  // Parsed by the body guard; without it (an app built without the guards), here.
+  let body = c.get("jsonBody")?.value;
+  if (body === undefined) {
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new AppError("MALFORMED_JSON", "The body is not valid JSON", { status: 400 });
+    }
   }
   const result = schema.safeParse(body);
   if (!result.success) throw validationError(result.error.issues);

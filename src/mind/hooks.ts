@@ -70,6 +70,12 @@ export interface ConversationPort {
     input: { ownerUserId: string; title?: string | null; projectId?: string | null },
   ): Promise<MindThread>;
   getThread(id: string): Promise<MindThread | null>;
+  /**
+   * Who owns thread `id` (null when no one does), or null when there is no such thread: the
+   * ownership check of every turn, without the title and message count `getThread` reads.
+   * Optional; without it the mind asks `getThread`.
+   */
+  threadOwner?(id: string): Promise<{ createdBy: string | null } | null>;
   /** Newest activity first; `before` continues after that thread (a page's last). */
   listThreads(
     ownerUserId: string,

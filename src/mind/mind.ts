@@ -46,7 +46,6 @@ import {
   type ConversationPort,
   MIND_HOOKS,
   type MindMessage,
-  type MindThread,
   type WithinTransaction,
 } from "./hooks.ts";
 import type { InfluenceRecord } from "./influence.ts";
@@ -1000,15 +999,19 @@ export function createMind(options: CreateMindOptions): Mind {
     return conversations;
   }
 
-  async function ownedThread(threadId: string, userId: string, role: string): Promise<MindThread> {
-    const thread = await requireConversations().getThread(threadId);
+  /** `threadId` when the caller may talk in it, else 404 `MIND_THREAD_NOT_FOUND`. */
+  async function ownedThread(threadId: string, userId: string, role: string): Promise<string> {
+    const port = requireConversations();
+    const thread = port.threadOwner
+      ? await port.threadOwner(threadId)
+      : await port.getThread(threadId);
     if (!thread || (thread.createdBy !== userId && role !== "admin")) {
       throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", {
         status: 404,
         field: "thread_id",
       });
     }
-    return thread;
+    return threadId;
   }
 
   async function threadMarkers(threadId: string) {
@@ -2081,7 +2084,7 @@ export function createMind(options: CreateMindOptions): Mind {
       let queued: QueuedTurn;
       try {
         const threadId = input.threadId
-          ? (await ownedThread(input.threadId, input.userId, input.role)).id
+          ? await ownedThread(input.threadId, input.userId, input.role)
           : (await port.createThread({ ownerUserId: input.userId })).id;
         // Shutdown may have begun while the thread was looked up.
         if (stopping) {

@@ -73,6 +73,9 @@ function threadView(thread: MindThread) {
   };
 }
 
+/** An SSE event id of a turn stream: `<turn id>:<n>`. */
+const LAST_EVENT_ID = /^(.+):(\d{1,9})$/;
+
 /**
  * The event a reconnecting client saw last (`Last-Event-ID: <turn id>:<n>`, server.md §4.4), or 0
  * without the header.
@@ -82,7 +85,7 @@ function threadView(thread: MindThread) {
 function lastEventSeq(c: Context<AppEnv>, turnId: string): number {
   const header = c.req.header("last-event-id");
   if (header === undefined || header === "") return 0;
-  const match = /^(.+):(\d{1,9})$/.exec(header.trim());
+  const match = LAST_EVENT_ID.exec(header.trim());
   if (!match || match[1] !== turnId) {
     throw new AppError(
       "VALIDATION_FAILED",
@@ -109,19 +112,35 @@ export function mindRoutes(
   describe(app, OPERATIONS);
   const submitOnce = createOnceSubmitter(mind);
 
-  async function ownThread(c: Context<AppEnv>, id: string): Promise<MindThread> {
-    const { userId, role } = signedInCaller(c);
+  function conversations() {
     const port = mind().conversations;
     if (!port) {
       throw new AppError("MIND_NO_CONVERSATIONS", "Conversations need the memory plugin", {
         status: 503,
       });
     }
-    const thread = await port.getThread(id);
+    return port;
+  }
+
+  /** 404 `MIND_THREAD_NOT_FOUND` unless `thread` exists and is the caller's (any, for an admin). */
+  function refuseForeign(c: Context<AppEnv>, thread: { createdBy: string | null } | null) {
+    const { userId, role } = signedInCaller(c);
     if (!thread || (thread.createdBy !== userId && role !== "admin")) {
       throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", { status: 404 });
     }
-    return thread;
+  }
+
+  async function ownThread(c: Context<AppEnv>, id: string): Promise<MindThread> {
+    const thread = await conversations().getThread(id);
+    refuseForeign(c, thread);
+    return thread!;
+  }
+
+  /** {@link ownThread} when only the id is needed: the owner is read, not the title or counts. */
+  async function ownThreadId(c: Context<AppEnv>, id: string): Promise<string> {
+    const port = conversations();
+    refuseForeign(c, port.threadOwner ? await port.threadOwner(id) : await port.getThread(id));
+    return id;
   }
 
   /** `ChatResponse.state`: two indexed reads, cheap enough for every reply. */
@@ -145,7 +164,7 @@ export function mindRoutes(
     if (body.message.startsWith("/")) {
       const result = await commands().dispatch(body.message, {
         ...who,
-        threadId: body.thread_id ? (await ownThread(c, body.thread_id)).id : null,
+        threadId: body.thread_id ? await ownThreadId(c, body.thread_id) : null,
       });
       if (
         !result.ok && (result.output.data as { code?: string } | undefined)?.code === "FORBIDDEN"
@@ -290,7 +309,7 @@ export function mindRoutes(
 
   app.get("/api/threads/:id/messages", async (c) => {
     requireRole(c, "viewer");
-    const thread = await ownThread(c, c.req.param("id"));
+    const thread = { id: await ownThreadId(c, c.req.param("id")) };
     const query = readQuery(c, messagesQuery);
     // The newest messages before the cursor; one more tells whether older ones remain.
     const window = await mind().conversations!.threadWindow(thread.id, {
@@ -330,7 +349,7 @@ export function mindRoutes(
 
   app.post("/api/threads/:id/turns", async (c) => {
     requireRole(c, "operator");
-    const thread = await ownThread(c, c.req.param("id"));
+    const thread = { id: await ownThreadId(c, c.req.param("id")) };
     const body = await readJson(c, turnBody);
     const who = signedInCaller(c);
     const submitted = await submitOnce(
@@ -792,7 +811,7 @@ const OPERATIONS = [
     tags: chatTags,
     role: "viewer",
     headers: z.object({
-      "last-event-id": z.string().optional().describe(
+      "last-event-id": z.string().regex(LAST_EVENT_ID).optional().describe(
         "The id of the last event received (<turn id>:<n>): the stream resumes after it",
       ),
     }),

@@ -32,11 +32,15 @@ export type OnceSubmitter = (
 /** Remembers the last 10,000 `client_msg_id`s, per user and thread. */
 export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
   const accepted = new BoundedMap<string, string>(10_000); // key → turn id
+  // Submits under way, so that a second request with the key, arriving meanwhile, waits for it.
+  const starting = new Map<string, Promise<TurnHandle>>();
   return async function submitOnce(
     input: SubmitInput,
     clientMsgId: string | undefined,
   ): Promise<Submitted> {
     const key = clientMsgId ? `${input.userId}:${input.threadId ?? ""}:${clientMsgId}` : null;
+    const underWay = key ? starting.get(key) : undefined;
+    if (underWay) return { kind: "live", handle: await underWay, repeated: true };
     const repeated = key ? accepted.get(key) : undefined;
     if (repeated) {
       const live = mind().live(repeated);
@@ -52,9 +56,16 @@ export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
         };
       }
     }
-    const handle = await mind().submit(input);
-    if (key) accepted.set(key, handle.turnId);
-    return { kind: "live", handle, repeated: false };
+    const submitting = mind().submit(input);
+    if (!key) return { kind: "live", handle: await submitting, repeated: false };
+    starting.set(key, submitting);
+    try {
+      const handle = await submitting;
+      accepted.set(key, handle.turnId);
+      return { kind: "live", handle, repeated: false };
+    } finally {
+      starting.delete(key);
+    }
   };
 }
 

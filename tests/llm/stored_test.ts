@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createTestHost, type TestHost } from "@synth/testing";
 import { BUILTIN_PLUGINS } from "../../src/builtin_plugins.ts";
 import { type Scene, startFakeLlm } from "../fakes/llm/mod.ts";
-import { chat, mindHost, replyRequests } from "../mind/helpers.ts";
+import { chat, mindHost, newThread, replyRequests } from "../mind/helpers.ts";
 import { eventually, gateway, NO_BACKOFF, settle } from "./helpers.ts";
 
 /** The thread's stored messages as `[role, text]`. */
@@ -154,11 +154,7 @@ for (const service of ["anthropic", "openai", "ollama"] as const) {
       }],
     });
     await using host = await mindHost(fake, { chain: [service] });
-    const thread = await (await host.request("/api/threads", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: "{}",
-    })).json();
+    const thread = { id: await newThread(host) };
     const accepted = await host.request(`/api/threads/${thread.id}/turns`, {
       method: "POST",
       headers: { "content-type": "application/json" },

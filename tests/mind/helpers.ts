@@ -31,6 +31,16 @@ export async function chat(
   return { status: response.status, body: await response.json() };
 }
 
+/** `POST /api/threads` {}: a new thread of the caller's, its id. */
+export async function newThread(host: TestHost): Promise<string> {
+  const response = await host.request("/api/threads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  return (await response.json()).id as string;
+}
+
 /** The requests of the reply calls (not forecasts or other background work). */
 export function replyRequests(fake: FakeLlm): RecordedRequest[] {
   return chatRequests(fake).filter((request) => request.headers["x-synth-purpose"] === "reply");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chatRequests } from "../llm/helpers.ts";
-import { chat, mindHost } from "./helpers.ts";
+import { chat, mindHost, newThread } from "./helpers.ts";
 
 Deno.test("a chat turn answers through the fake and the next turn sends the history as turns", async () => {
   await using fake = await startFakeLlm();
@@ -151,11 +151,7 @@ Deno.test("a turn's event stream resumes after the event named by Last-Event-ID;
   await using fake = await startFakeLlm();
   fake.script({ reply: [{ reply: { text: "One two three four." } }] });
   await using host = await mindHost(fake);
-  const thread = await (await host.request("/api/threads", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: "{}",
-  })).json();
+  const thread = { id: await newThread(host) };
   const streamed = await host.request(`/api/threads/${thread.id}/turns`, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/event-stream" },
@@ -195,16 +191,12 @@ Deno.test("a repeated client_msg_id gets the turn it started, with where that tu
   await using fake = await startFakeLlm();
   fake.script({ reply: [{ reply: { text: "Only once." } }] });
   await using host = await mindHost(fake);
-  const thread = await (await host.request("/api/threads", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: "{}",
-  })).json();
-  const send = async () =>
+  const thread = { id: await newThread(host) };
+  const send = async (id = "c-1") =>
     await (await host.request(`/api/threads/${thread.id}/turns`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ content: "Do it once", client_msg_id: "c-1" }),
+      body: JSON.stringify({ content: "Do it once", client_msg_id: id }),
     })).json();
   const first = await send();
   assert.equal(first.status, "queued");
@@ -218,5 +210,13 @@ Deno.test("a repeated client_msg_id gets the turn it started, with where that tu
     chatRequests(fake).filter((item) => item.headers["x-synth-purpose"] === "reply").length,
     1,
     "the turn ran once",
+  );
+  // Two requests with a new id at the same moment (a retry racing the first send): one turn.
+  const [one, two] = await Promise.all([send("c-2"), send("c-2")]);
+  assert.equal(two.turn_id, one.turn_id);
+  await host.kernel.mind.live(one.turn_id)!.done;
+  assert.equal(
+    chatRequests(fake).filter((item) => item.headers["x-synth-purpose"] === "reply").length,
+    2,
   );
 });
