@@ -14,7 +14,9 @@ import type { Store } from "../store/store.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { type CommandSpec, MIND_HOOKS } from "./hooks.ts";
-import type { Mind } from "./mind.ts";
+import { type Mind, storedTurn } from "./mind.ts";
+import { toSnakeCase } from "./influence.ts";
+import { messageView, threadView, turnView } from "./views.ts";
 import { stripConfidenceTags } from "./confidence.ts";
 import type { Command, CommandResult } from "./types.ts";
 import { jobView } from "./scheduler.ts";
@@ -401,18 +403,27 @@ export function createCommandDispatcher(
     const exported: Record<string, unknown> = {
       exported_at: new Date(clock.now()).toISOString(),
       user_id: userId,
+      // The API's shapes (spec/server.md §2, §4.3), with what a message's tool calls were.
       threads: await Promise.all(threads.map(async (thread) => ({
-        ...thread,
+        ...threadView(thread),
         messages:
           (await conversations!.threadWindow(thread.id, { maxTokens: all, maxMessages: all }))
-            .map((message) => ({ ...message, text: stripConfidenceTags(message.text) })),
+            .map((message) => ({
+              ...messageView(message, stripConfidenceTags(message.text)),
+              ...(message.toolCalls ? { tool_calls: message.toolCalls } : {}),
+              ...(message.toolCallId ? { tool_call_id: message.toolCallId } : {}),
+            })),
       }))),
-      turns: await store.db.selectFrom("mind_turns").selectAll().where("user_id", "=", userId)
-        .orderBy("seq").execute(),
+      turns: (await store.db.selectFrom("mind_turns").selectAll().where("user_id", "=", userId)
+        .orderBy("seq").execute()).map((row) => ({
+          ...turnView(storedTurn(row)),
+          policy: row.policy ? toSnakeCase(JSON.parse(row.policy)) : null,
+          state_after: row.state_after ? toSnakeCase(JSON.parse(row.state_after)) : null,
+        })),
       influence: threadIds.length
         ? (await store.db.selectFrom("mind_influence").selectAll()
           .where("thread_id", "in", threadIds).orderBy("turn_id").execute())
-          .map((row) => ({ ...row, data: JSON.parse(row.data) }))
+          .map((row) => toSnakeCase(JSON.parse(row.data)))
         : [],
     };
     for (const entry of hooks.handlers(MIND_HOOKS.export)) {

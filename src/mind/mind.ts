@@ -8,7 +8,7 @@
  */
 import type { EventBus } from "../bus.ts";
 import { type Clock, nextTask, type TimerHandle } from "../clock.ts";
-import { CompiledQuery, type Kysely, type Updateable } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable, type Updateable } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
 import type { KernelLlm } from "../llm/gateway.ts";
@@ -381,6 +381,26 @@ export interface StoredTurn {
   usage: TurnUsage | null;
   error: { code: string; message: string } | null;
   stages: Array<{ name: string; durationMs: number }>;
+}
+
+/** A `mind_turns` row as {@link Mind.turn} answers it. */
+export function storedTurn(row: Selectable<MindTurnsTable>): StoredTurn {
+  return {
+    id: row.id,
+    threadId: row.thread_id,
+    userId: row.user_id,
+    seq: row.seq,
+    status: row.status,
+    userMessageId: row.user_message_id,
+    replyMessageId: row.reply_message_id,
+    receivedAt: row.received_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    flags: JSON.parse(row.flags) as TurnFlags,
+    usage: row.usage ? JSON.parse(row.usage) as TurnUsage : null,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? "" } : null,
+    stages: row.stages ? JSON.parse(row.stages) : [],
+  };
 }
 
 /** A stored event as {@link Mind.lastEvent} keeps it. */
@@ -2222,22 +2242,7 @@ export function createMind(options: CreateMindOptions): Mind {
         const starting = active?.handle.turnId === turnId ? active : undefined;
         return starting ? unstoredTurn(starting) : null;
       }
-      return {
-        id: row.id,
-        threadId: row.thread_id,
-        userId: row.user_id,
-        seq: row.seq,
-        status: row.status,
-        userMessageId: row.user_message_id,
-        replyMessageId: row.reply_message_id,
-        receivedAt: row.received_at,
-        startedAt: row.started_at,
-        finishedAt: row.finished_at,
-        flags: JSON.parse(row.flags) as TurnFlags,
-        usage: row.usage ? JSON.parse(row.usage) as TurnUsage : null,
-        error: row.error_code ? { code: row.error_code, message: row.error_message ?? "" } : null,
-        stages: row.stages ? JSON.parse(row.stages) : [],
-      };
+      return storedTurn(row);
     },
 
     async turnStandings(turnIds) {

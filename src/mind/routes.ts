@@ -8,7 +8,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { isoTime } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
@@ -17,6 +16,7 @@ import { readJson, readQuery, requireRole, signedInCaller } from "../http/valida
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
+import { messageView, threadView, turnView } from "./views.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
 import type { Mind, TurnEvent, TurnHandle } from "./mind.ts";
 import type { MindThread } from "./hooks.ts";
@@ -59,19 +59,6 @@ const budgetBody = z.strictObject({
   per_hour: z.number().int().min(0).nullable().optional(),
   per_day: z.number().int().min(0).nullable().optional(),
 });
-
-function threadView(thread: MindThread) {
-  return {
-    id: thread.id,
-    title: thread.title,
-    created_by: thread.createdBy,
-    created_at: isoTime(thread.createdAt),
-    updated_at: isoTime(thread.updatedAt),
-    archived: thread.archived,
-    message_count: thread.messageCount,
-    project_id: thread.projectId,
-  };
-}
 
 /** An SSE event id of a turn stream: `<turn id>:<n>`. */
 const LAST_EVENT_ID = /^(.+):(\d{1,9})$/;
@@ -329,14 +316,7 @@ export function mindRoutes(
           ? outcome.replyMessageId === message.uid
           : message.role === "user" && outcome.replyMessageId === null);
       return {
-        id: message.uid,
-        thread_id: message.threadId,
-        seq: message.seq,
-        role: message.role,
-        content: message.text,
-        turn_id: message.turnId,
-        author_id: message.authorId,
-        created_at: isoTime(message.createdAt),
+        ...messageView(message),
         turn_status: outcome?.status ?? null,
         turn_error: carries ? outcome.error : null,
       };
@@ -430,21 +410,7 @@ export function mindRoutes(
   app.get("/api/turns/:id", async (c) => {
     requireRole(c, "viewer");
     const turn = await ownTurn(mind(), c.req.param("id"), signedInCaller(c));
-    return c.json({
-      id: turn.id,
-      thread_id: turn.threadId,
-      seq: turn.seq,
-      status: turn.status,
-      user_message_id: turn.userMessageId,
-      reply_message_id: turn.replyMessageId,
-      received_at: isoTime(turn.receivedAt),
-      started_at: turn.startedAt === null ? null : isoTime(turn.startedAt),
-      finished_at: turn.finishedAt === null ? null : isoTime(turn.finishedAt),
-      flags: turn.flags,
-      usage: toSnakeCase(turn.usage),
-      error: turn.error,
-      stages: turn.stages.map((stage) => ({ name: stage.name, duration_ms: stage.durationMs })),
-    });
+    return c.json(turnView(turn));
   });
 
   app.get("/api/turns/:id/events", async (c) => {

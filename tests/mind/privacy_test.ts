@@ -146,6 +146,30 @@ Deno.test("/export holds the caller's derived records (none of another user's); 
     ["The user runs the payment service."],
   );
   assert.ok(!("narrative_versions" in exported.psyche_purpose!), "the mind scope is for admins");
+  // Threads, messages, turns and influence records in the API's shapes: snake_case, RFC 3339.
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+  const [thread] = exported.threads as unknown as Array<Record<string, unknown>>;
+  assert.equal(thread!.id, threadId);
+  assert.match(thread!.created_at as string, time);
+  assert.equal(thread!.message_count, (thread!.messages as unknown[]).length);
+  const [message] = thread!.messages as Array<Record<string, unknown>>;
+  assert.deepEqual(Object.keys(message!).sort(), [
+    "author_id",
+    "content",
+    "created_at",
+    "id",
+    "role",
+    "seq",
+    "thread_id",
+    "turn_id",
+  ]);
+  const [turn] = exported.turns as unknown as Array<Record<string, unknown>>;
+  assert.match(turn!.received_at as string, time);
+  assert.equal(typeof (turn!.flags as { uncertain: boolean }).uncertain, "boolean");
+  assert.equal(typeof (turn!.state_after as { p: number }).p, "number");
+  const [record] = exported.influence as unknown as Array<Record<string, unknown>>;
+  assert.equal(typeof record!.turn_id, "string");
+  assert.ok("state_before" in record! && !("stateBefore" in record!));
   assert.ok(!JSON.stringify(exported).includes("Hello from bob"));
   const bobs = (await chatAs(host, "bob", "/export")).data as Record<string, unknown>;
   assert.ok(!JSON.stringify(bobs).includes(threadId));
