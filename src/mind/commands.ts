@@ -251,7 +251,8 @@ export function createCommandDispatcher(
         if (threadId) {
           data.thread = await mind.state("thread", { threadId, userId: command.userId });
         }
-        const { thread, ...modules } = data;
+        // snake_case throughout, as `GET /api/state` shows the same modules' state.
+        const { thread, ...modules } = toSnakeCase(data) as Record<string, unknown>;
         return ok(
           name,
           [
@@ -263,7 +264,7 @@ export function createCommandDispatcher(
             ...stateLines(modules, new Set(["profile", "affect", "turn_count", "queue"])),
             ...(thread ? ["this thread:", ...stateLines(thread as Record<string, unknown>)] : []),
           ].join("\n"),
-          data,
+          { ...modules, ...(thread ? { thread } : {}) },
         );
       }
       case "reset": {

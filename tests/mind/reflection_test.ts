@@ -156,8 +156,8 @@ Deno.test("forgetting the thread a reflection ran on takes its instructions out 
   await chat(host, "/reflect", threadId);
   const active = async () =>
     ((await chat(host, "/state")).body.data as Record<string, Record<string, unknown>>)
-      .psyche_reflection!.active_instructions as { turnsLeft: number } | null;
-  assert.equal((await active())!.turnsLeft, 5);
+      .psyche_reflection!.active_instructions as { turns_left: number } | null;
+  assert.equal((await active())!.turns_left, 5);
   await chat(host, "/forget thread", threadId);
   assert.equal(await active(), null);
   const next = await chat(host, "A new question about the release");

@@ -71,7 +71,7 @@ Deno.test("affect, calibration, open concerns, ready forecasts, instruction turn
       "the ready forecast is still pending",
     );
     const active = (x: Record<string, unknown>) =>
-      (x.psyche_reflection as { active_instructions: { turnsLeft: number } }).active_instructions;
+      (x.psyche_reflection as { active_instructions: { turns_left: number } }).active_instructions;
     assert.deepEqual(active(after), active(before), "instruction turns left");
     assert.equal(
       (after.psyche_purpose as { narrative: { version: number } }).narrative.version,
