@@ -510,7 +510,13 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     if (c.req.method !== "GET" && c.req.method !== "HEAD") stateCache.invalidate();
   });
   app.route("/", stateHistoryRoutes(() => options.store, clock));
-  app.route("/", mindRoutes(() => started().mind, () => started().commands, stateCache));
+  app.route(
+    "/",
+    mindRoutes(() => started().mind, () => started().commands, stateCache, {
+      clock,
+      blockingTimeoutMs: config.chat.blockingTimeoutMs,
+    }),
+  );
   const wsTier = config.rateLimit.tiers.ws;
   const ws = createWsServer({
     config: {

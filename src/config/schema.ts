@@ -310,6 +310,10 @@ export const KERNEL_CONFIG_SHAPE = {
     maxQueue: z.number().int().min(0).default(4).meta(configMeta({
       description: "Turns that may wait behind the running one; more get 429 CHAT_QUEUE_FULL.",
     })),
+    blockingTimeoutMs: durationMs(180_000, { min: 1 }).meta(configMeta({
+      description:
+        "How long a blocking POST /api/chat waits for its turn; then 504 TURN_TIMEOUT, and the turn goes on (follow it at events_url).",
+    })),
   }).prefault({}),
   health: z.strictObject({
     readyRequires: z.array(z.string().min(1)).nullable().default(null).meta(configMeta({

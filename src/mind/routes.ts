@@ -18,7 +18,8 @@ import { toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
 import { messageView, threadView, turnView } from "./views.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
-import type { Mind, TurnEvent, TurnHandle } from "./mind.ts";
+import type { Mind, TurnEvent, TurnHandle, TurnOutcome } from "./mind.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import type { MindThread } from "./hooks.ts";
 
 const chatBody = z.strictObject({
@@ -94,10 +95,42 @@ export function mindRoutes(
   mind: () => Mind,
   commands: () => CommandDispatcher,
   stateCache?: MindStateCache,
+  blocking?: { clock: Clock; blockingTimeoutMs: number },
 ): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   describe(app, OPERATIONS);
   const submitOnce = createOnceSubmitter(mind);
+
+  /**
+   * The turn's outcome, or 504 `TURN_TIMEOUT` once a blocking request has waited
+   * `chat.blockingTimeoutMs` (spec/server.md §1); the turn itself goes on.
+   */
+  async function blockingOutcome(handle: TurnHandle): Promise<TurnOutcome> {
+    if (!blocking) return await handle.done;
+    const { clock, blockingTimeoutMs } = blocking;
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<null>((resolve) => {
+      timer = clock.setTimeout(() => resolve(null), blockingTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([handle.done, timedOut]);
+      if (outcome) return outcome;
+    } finally {
+      clock.clearTimeout(timer!);
+    }
+    throw new AppError(
+      "TURN_TIMEOUT",
+      "The reply is taking longer than this request may wait; the turn goes on",
+      {
+        status: 504,
+        details: {
+          thread_id: handle.threadId,
+          turn_id: handle.turnId,
+          events_url: `/api/turns/${handle.turnId}/events`,
+        },
+      },
+    );
+  }
 
   function conversations() {
     const port = mind().conversations;
@@ -175,7 +208,7 @@ export function mindRoutes(
       threadId: body.thread_id ?? null,
       text: body.message,
     });
-    const outcome = await handle.done;
+    const outcome = await blockingOutcome(handle);
     if (outcome.status !== "completed") {
       const error = outcome.error ??
         { code: "MIND_TURN_CANCELLED", message: "The turn was cancelled", status: 499 };
@@ -667,6 +700,10 @@ const OPERATIONS = [
     responses: {
       200: { description: "The reply", schema: CHAT_RESPONSE },
       503: { description: "No language model is reachable (Retry-After when known)" },
+      504: {
+        description:
+          "TURN_TIMEOUT: the reply took longer than chat.blockingTimeoutMs; the turn goes on (details.events_url)",
+      },
     },
   },
   {

@@ -220,3 +220,28 @@ Deno.test("a repeated client_msg_id gets the turn it started, with where that tu
     2,
   );
 });
+
+Deno.test("a blocking chat that waits past chat.blockingTimeoutMs is 504 TURN_TIMEOUT; the turn goes on and its reply is stored", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{ reply: { text: "Slow but sure." }, timing: { firstTokenDelayMs: 200 } }],
+  });
+  await using host = await mindHost(fake, { config: { chat: { blockingTimeoutMs: 5_000 } } });
+  const answer = chat(host, "Take your time");
+  // The model has the request; the request's wait runs out on the kernel's clock.
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  await host.clock.tick(5_000);
+  const timedOut = await answer;
+  assert.equal(timedOut.status, 504, JSON.stringify(timedOut.body));
+  const error = (timedOut.body as { error: Record<string, unknown> }).error;
+  assert.equal(error.code, "TURN_TIMEOUT");
+  const details = error.details as { turn_id: string; thread_id: string; events_url: string };
+  assert.equal(details.events_url, `/api/turns/${details.turn_id}/events`);
+  // The turn was not cancelled: it completes and its reply is in the thread.
+  assert.equal((await host.kernel.mind.live(details.turn_id)!.done).status, "completed");
+  const messages = await (await host.request(`/api/threads/${details.thread_id}/messages`)).json();
+  assert.deepEqual(
+    messages.items.map((item: { role: string; content: string }) => [item.role, item.content]),
+    [["user", "Take your time"], ["assistant", "Slow but sure."]],
+  );
+});
