@@ -222,8 +222,9 @@ async function localBackend(
     role: "admin",
   };
   if (username !== undefined) {
-    const user = await kernel.auth!.getUser(username.toLowerCase()).catch((error) => {
+    const user = await kernel.auth!.getUser(username.toLowerCase()).catch(async (error) => {
       if (error instanceof AppError && error.code === "USER_NOT_FOUND") return null;
+      await kernel.stop(); // releases the data directory before the error ends the chat
       throw error;
     });
     const refusal = !user || !user.active
