@@ -362,7 +362,9 @@ export function mindRoutes(
 
   app.post("/api/threads/:id/turns", async (c) => {
     requireRole(c, "operator");
-    const thread = { id: await ownThreadId(c, c.req.param("id")) };
+    // The mind's submit checks the thread is the caller's (404 MIND_THREAD_NOT_FOUND); a repeated
+    // client_msg_id finds only a turn the caller started in it.
+    const thread = { id: c.req.param("id") };
     const body = await readJson(c, turnBody);
     const who = signedInCaller(c);
     const submitted = await submitOnce(

@@ -394,6 +394,18 @@ Deno.test("PATCH /api/threads/{id} renames, clears the title, archives and resto
   assert.deepEqual([restored.body.archived, restored.body.title], [false, null]);
   assert.deepEqual(await listed(), [id]);
 
+  // Another user may not talk in the thread either (the mind's submit checks it), with or without a
+  // client_msg_id.
+  for (const clientMsgId of [undefined, "m-1"]) {
+    const foreign = await as(host, "bob", "POST", `${path}/turns`, {
+      content: "Let me in",
+      ...(clientMsgId ? { client_msg_id: clientMsgId } : {}),
+    });
+    assert.equal(foreign.status, 404, JSON.stringify(foreign.body));
+    assert.equal((foreign.body.error as { code: string }).code, "MIND_THREAD_NOT_FOUND");
+  }
+  assert.ok(!fake.requests().some((request) => request.headers["x-synth-purpose"] === "reply"));
+
   const empty = await as(host, "ada", "PATCH", path, {});
   assert.equal(empty.status, 400);
   const unknownKey = await as(host, "ada", "PATCH", path, { owner: "bob" });
