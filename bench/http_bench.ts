@@ -1,6 +1,7 @@
-import { REPO_DIR, spawnServer } from "../src/testing/mod.ts";
+import { REPO_DIR } from "../src/testing/mod.ts";
 import { type LoadOptions, type LoadResult, residentBytes, runLoad } from "./load.ts";
 import { fmt, progress, ratio, type Row, startDenoChild } from "./report.ts";
+import { spawnBenchServer } from "./server.ts";
 
 /** Options for {@link runHttpBench}. */
 export interface HttpBenchOptions extends LoadOptions {
@@ -26,7 +27,7 @@ export async function runHttpBench(
   options: HttpBenchOptions,
 ): Promise<{ rows: Row[]; raw: unknown; client: string }> {
   progress("starting the server (start task) and the baseline");
-  const server = await spawnServer();
+  const { server, headers } = await spawnBenchServer();
   const baseline = await startBaseline();
   let rss: { server: number; baseline: number };
   let baseLoad: LoadResult;
@@ -44,7 +45,8 @@ export async function runHttpBench(
     progress(`loading GET /health/live: ${options.connections} connections, ${options.seconds} s`);
     liveLoad = await runLoad(`${server.url}/health/live`, options);
     progress(`loading GET /api/state: ${options.connections} connections, ${options.seconds} s`);
-    stateLoad = await runLoad(`${server.url}/api/state`, options);
+    // Signed in with the API key, as a client would call it.
+    stateLoad = await runLoad(`${server.url}/api/state`, { ...options, headers });
   } finally {
     baseline.child.kill("SIGTERM");
     await baseline.child.status;

@@ -14,6 +14,8 @@ export interface LoadOptions {
   connections: number;
   warmupSeconds: number;
   seconds: number;
+  /** Sent with every request (the API key). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 function percentile(sorted: Float64Array, fraction: number): number {
@@ -21,15 +23,20 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
-async function fetchLoops(url: string, connections: number, seconds: number, record: boolean) {
+async function fetchLoops(
+  url: string,
+  options: LoadOptions,
+  seconds: number,
+  record: boolean,
+) {
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: connections }, async () => {
+  await Promise.all(Array.from({ length: options.connections }, async () => {
     while (performance.now() < deadline) {
       const started = performance.now();
       try {
-        const response = await fetch(url);
+        const response = await fetch(url, { headers: options.headers ?? {} });
         await response.arrayBuffer();
         if (!response.ok) errors++;
       } catch {
@@ -61,7 +68,17 @@ function parseWrkMs(text: string): number {
 async function wrk(url: string, options: LoadOptions): Promise<LoadResult> {
   const run = (seconds: number) =>
     new Deno.Command("wrk", {
-      args: ["-t2", `-c${options.connections}`, `-d${seconds}s`, "--latency", url],
+      args: [
+        "-t2",
+        `-c${options.connections}`,
+        `-d${seconds}s`,
+        "--latency",
+        ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => [
+          "-H",
+          `${name}: ${value}`,
+        ]),
+        url,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -91,8 +108,8 @@ async function wrk(url: string, options: LoadOptions): Promise<LoadResult> {
  */
 export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
   if (await hasWrk()) return await wrk(url, options);
-  await fetchLoops(url, options.connections, options.warmupSeconds, false);
-  const { latencies, errors } = await fetchLoops(url, options.connections, options.seconds, true);
+  await fetchLoops(url, options, options.warmupSeconds, false);
+  const { latencies, errors } = await fetchLoops(url, options, options.seconds, true);
   const sorted = Float64Array.from(latencies).sort();
   return {
     client: "fetch",

@@ -11,11 +11,12 @@
  * @module
  */
 import OpenAI from "openai";
-import { makeTestDir, REPO_DIR, spawnServer } from "../src/testing/mod.ts";
+import { makeTestDir, REPO_DIR } from "../src/testing/mod.ts";
 import { SERVER_V8_FLAGS } from "../scripts/compile.ts";
 import { startFake } from "./llm_bench.ts";
 import { importCorpus } from "./memory_bench.ts";
 import { fmt, percentile, progress, type Row, startDenoChild } from "./report.ts";
+import { spawnBenchServer } from "./server.ts";
 
 /** Options for {@link runMindBench}. */
 export interface MindBenchOptions {
@@ -105,23 +106,26 @@ export async function runMindBench(
           await importCorpus(dataDir, size, "local");
         }
         progress(`mind: ${options.turns} turns at ${size.toLocaleString("en-US")} memories`);
-        await using server = await spawnServer({
+        await using bench = await spawnBenchServer({
           dataDir,
           env: { OPENAI_API_KEY: "sk-bench-00000000000000000", OPENAI_BASE_URL: `${fake.url}/v1` },
           denoArgs: options.cpuProfileDir
             ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]
             : [],
         });
+        const server = bench.server;
         // The vector index loads in the background; recall is full-text until then.
         for (;;) {
-          const health = await (await fetch(`${server.url}/health`)).json();
+          const health = await (await fetch(`${server.url}/health`, { headers: bench.headers }))
+            .json();
           if (health.checks.vector_index?.status === "ok") break;
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
+        // Both servers get the key; the thin one ignores it.
         const post = async (url: string, message: string, threadId?: string) => {
           const response = await fetch(`${url}/api/chat`, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { "content-type": "application/json", ...bench.headers },
             body: JSON.stringify({ message, ...(threadId ? { thread_id: threadId } : {}) }),
           });
           const body = await response.json();

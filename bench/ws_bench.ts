@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { REPO_DIR, spawnServer } from "../src/testing/mod.ts";
+import { REPO_DIR } from "../src/testing/mod.ts";
+import { spawnBenchServer } from "./server.ts";
 import { scenes, startFake } from "./llm_bench.ts";
 import { residentBytes } from "./load.ts";
 import { fmt, percentile, progress, ratio, type Row, startDenoChild } from "./report.ts";
@@ -46,7 +47,7 @@ const TOKEN_INTERVAL_MS = 20;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A client process: resolves once its sockets are welcomed. */
-async function startClients(url: string, count: number) {
+async function startClients(url: string, count: number, key: string | undefined) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -55,6 +56,7 @@ async function startClients(url: string, count: number) {
       "bench/ws_clients.ts",
       url,
       String(count),
+      ...(key ? [key] : []),
     ],
     cwd: REPO_DIR,
     stdin: "piped",
@@ -88,18 +90,19 @@ async function startClients(url: string, count: number) {
   };
 }
 
-/** Connects the clients, runs `drive`, then gathers what they saw. */
+/** Connects the clients (signed in with `key` when given), runs `drive`, then gathers what they saw. */
 async function fanOut(
   url: string,
   clients: number,
   drive: () => Promise<void>,
-  rss?: () => Promise<void>,
+  options: { rss?: () => Promise<void>; key?: string } = {},
 ): Promise<Run> {
   const half = Math.ceil(clients / 2);
   const processes = await Promise.all([
-    startClients(url, half),
-    startClients(url, clients - half),
+    startClients(url, half, options.key),
+    startClients(url, clients - half, options.key),
   ]);
+  const rss = options.rss;
   await rss?.();
   await drive();
   await pause(1_000); // the last messages in flight
@@ -125,19 +128,20 @@ export async function runWsBench(options: WsBenchOptions): Promise<{ rows: Row[]
   let base: Run;
   const rss = { idle: NaN, sockets: NaN };
   try {
-    await using server = await spawnServer({
+    await using bench = await spawnBenchServer({
       env: {
         OPENAI_API_KEY: KEY,
         OPENAI_BASE_URL: `${fake.url}/v1`,
         SYNTH_LLM_TEST_HEADERS: "true", // the fake picks the reply scene by purpose
-        // Until logins exist every socket is the local user's.
+        // Every socket is the bench user's, signed in with the API key.
         SYNTH_WS_MAX_CONNECTIONS_PER_USER: String(options.clients),
       },
     });
+    const server = bench.server;
     const post = async (path: string, body: unknown) => {
       const response = await fetch(`${server.url}${path}`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...bench.headers },
         body: JSON.stringify(body),
       });
       const json = await response.json();
@@ -167,9 +171,12 @@ export async function runWsBench(options: WsBenchOptions): Promise<{ rows: Row[]
         await post(`/api/threads/${threadId}/feedback`, { value: "good" });
         await pause(Math.max(0, 100 - (performance.now() - started)));
       }
-    }, async () => {
-      await pause(2_000);
-      rss.sockets = await residentBytes(server.process.pid);
+    }, {
+      key: bench.key,
+      rss: async () => {
+        await pause(2_000);
+        rss.sockets = await residentBytes(server.process.pid);
+      },
     });
     await server.stop("SIGTERM");
   } finally {

@@ -5,13 +5,13 @@
  * seq gaps (lost messages) and unexpected closes. The line `report` on stdin
  * prints the figures as one JSON line and exits.
  *
- * usage: deno run --allow-net=127.0.0.1 bench/ws_clients.ts <url> <count>
+ * usage: deno run --allow-net=127.0.0.1 bench/ws_clients.ts <url> <count> [api key]
  */
-const [url, countText] = Deno.args;
+const [url, countText, key] = Deno.args;
 const count = Number(countText);
 if (!url || !Number.isInteger(count) || count <= 0) {
   // deno-lint-ignore no-console
-  console.error("usage: ws_clients.ts <http url> <count>");
+  console.error("usage: ws_clients.ts <http url> <count> [api key]");
   Deno.exit(64);
 }
 
@@ -27,7 +27,11 @@ function open(): Promise<void> {
   let lastSeq = 0;
   let welcomed = false;
   socket.onopen = () =>
-    socket.send(JSON.stringify({ type: "hello", seq: 1, data: { topics: ["chat", "state"] } }));
+    socket.send(JSON.stringify({
+      type: "hello",
+      seq: 1,
+      data: { topics: ["chat", "state"], ...(key ? { token: key } : {}) },
+    }));
   socket.onmessage = (event) => {
     const now = Date.now();
     const message = JSON.parse(event.data as string);

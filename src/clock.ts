@@ -136,13 +136,21 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  */
 export class DeadlineTimer {
   readonly #clock: Clock;
+  readonly #lingers: boolean;
   readonly #pending = new Set<{ at: number; expire(): void }>();
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   #holds = 0;
 
-  constructor(clock: Clock) {
+  /**
+   * With `lingers`, an operation that finishes in time clears nothing: the timer runs out and
+   * re-arms only for what is still pending. Many short operations one after another (HTTP
+   * requests) then cost no timer each, at the price of a timer left for up to one limit after
+   * the last.
+   */
+  constructor(clock: Clock, options: { lingers?: boolean } = {}) {
     this.#clock = clock;
+    this.#lingers = options.lingers ?? false;
   }
 
   /** Like {@link withTimeout}: `value`, or `error()` once `ms` have passed without it. */
@@ -181,8 +189,8 @@ export class DeadlineTimer {
   #forget(entry: { at: number; expire(): void }) {
     this.#pending.delete(entry);
     // No timer is left behind once nothing is timed and nothing holds it (a fake clock's
-    // pending timers stay exact between turns).
-    if (this.#pending.size === 0 && this.#holds === 0) this.stop();
+    // pending timers stay exact between turns), unless it lingers.
+    if (this.#pending.size === 0 && this.#holds === 0 && !this.#lingers) this.stop();
   }
 
   /** Clears the timer; deadlines still pending no longer expire. */

@@ -46,3 +46,26 @@ Deno.test("a hold keeps the timer between operations run one after another, then
   release(); // a second call changes nothing
   assert.equal(clock.pendingTimers, 0, "cleared when the hold ends with nothing timed");
 });
+
+Deno.test("a lingering timer is not cleared when operations finish: it runs out, then re-arms only for what is pending", async () => {
+  const clock = new FakeClock();
+  const timer = new DeadlineTimer(clock, { lingers: true });
+  for (let i = 0; i < 3; i++) {
+    await clock.tick(100);
+    assert.equal(await timer.limit(Promise.resolve(i), { ms: 1_000, error: late }), i);
+  }
+  assert.equal(clock.pendingTimers, 1, "one timer for all three, not set and cleared for each");
+  const hanging = assert.rejects(
+    timer.limit(new Promise(() => {}), { ms: 1_000, error: late }),
+    /too late/,
+  );
+  // The first operation's deadline passes: nothing of it is left, so the timer re-arms for the
+  // hanging one, which fails at its own deadline, not before.
+  await clock.tick(800);
+  assert.equal(clock.pendingTimers, 1);
+  await clock.tick(199);
+  assert.equal(clock.pendingTimers, 1, "the hanging operation still has 1 ms");
+  await clock.tick(1);
+  await hanging;
+  assert.equal(clock.pendingTimers, 0, "nothing pending: the timer ends with its last run");
+});

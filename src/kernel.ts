@@ -269,6 +269,11 @@ export function createKernel(options: CreateKernelOptions): Kernel {
         maxBytes: config.server.maxBodyBytes,
         larger: { "/api/memories/import": config.server.maxBodyBytes * 50 },
       },
+      timeout: {
+        ms: config.server.requestTimeoutMs,
+        // The blocking chat waits chat.blockingTimeoutMs; the import is bounded by its body size.
+        exempt: new Set(["POST /api/chat", "POST /api/memories/import"]),
+      },
     },
   });
   app.route(

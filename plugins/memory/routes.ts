@@ -472,6 +472,7 @@ const OPERATIONS = [
     tags,
     role: "admin",
     query: importQuery,
+    untimed: true,
     responses: {
       200: {
         description: "What was (or would be) imported",

@@ -53,6 +53,10 @@ export const KERNEL_CONFIG_SHAPE = {
       description:
         "Browser origins besides the server's own that may open a WebSocket (scheme://host[:port]).",
     })),
+    requestTimeoutMs: durationMs(30_000, { min: 1 }).meta(configMeta({
+      description:
+        "How long a request may take to be answered; then 504 TIMEOUT while its work goes on. Streams count until they start; the blocking POST /api/chat (chat.blockingTimeoutMs) and the memory import (bounded by its body size) are exempt.",
+    })),
     maxBodyBytes: z.number().int().min(1_024).default(1_048_576).meta(configMeta({
       description:
         "Largest request body in bytes (the NDJSON memory import may be 50 times larger); more is 413.",

@@ -13,6 +13,8 @@ import {
   firewallGuard,
   hostCheck,
   type HostCheckOptions,
+  requestTimeout,
+  type RequestTimeoutOptions,
   securityHeaders,
 } from "./guards.ts";
 import { rateLimit } from "./rate_limit.ts";
@@ -44,14 +46,15 @@ export interface CreateAppOptions {
     limiter: RateLimiter | null;
     metrics: Metrics;
     body: BodyGuardOptions;
+    timeout: Omit<RequestTimeoutOptions, "clock">;
   };
 }
 
 /**
  * Builds the Hono app with the kernel's middleware and error mapping. It
  * never listens; `src/http/serve.ts` does. Order: request id, client
- * address, access log, metrics, secure headers, CORS, Host check, firewall, body
- * guard, authentication, rate limit.
+ * address, access log, metrics, secure headers, CORS, request timeout, Host check,
+ * firewall, body guard, authentication, rate limit.
  */
 export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
   // An OpenAPIHono: routes defined with createRoute add themselves to /openapi.json, and a
@@ -76,6 +79,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
     app.use(guards.metrics.http());
     app.use(securityHeaders({ hstsMaxAge: guards.hstsMaxAge }));
     app.use(corsFor(guards.corsOrigins));
+    app.use(requestTimeout({ clock: guards.clock, ...guards.timeout }));
     app.use(hostCheck(guards.host));
     app.use(firewallGuard(guards.firewall));
     app.use(bodyGuard(guards.body));

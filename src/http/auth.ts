@@ -83,16 +83,16 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
       if (!options.enabled) {
         c.set("principal", LOCAL_PRINCIPAL);
       } else {
-        const isPublic = isPublicRoute(c.req.method, c.req.path);
+        // Whether the route is public matters only without a valid credential.
         const credential = bearerOf(c.req.raw.headers);
         const service = options.service();
         if (credential !== null && service) {
           try {
             c.set("principal", await service.authenticate(credential));
           } catch (error) {
-            if (!isPublic) throw error;
+            if (!isPublicRoute(c.req.method, c.req.path)) throw error;
           }
-        } else if (!isPublic) {
+        } else if (!isPublicRoute(c.req.method, c.req.path)) {
           if (!service) {
             throw new AppError("NOT_READY", "The server is starting; try again shortly", {
               status: 503,

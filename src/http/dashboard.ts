@@ -19,6 +19,8 @@ import type { AppEnv } from "./types.ts";
 
 /** Hono paths of the client routes (`:param` kept). */
 export const CLIENT_PATHS: readonly string[] = [...new Set(ROUTES.map((route) => route.pattern))];
+/** {@link CLIENT_PATHS} split into segments once (the auth gate asks on every request). */
+const CLIENT_PARTS = CLIENT_PATHS.map((pattern) => pattern.split("/").filter(Boolean));
 
 const TYPES: Record<string, string> = {
   js: "text/javascript; charset=utf-8",
@@ -36,14 +38,13 @@ interface Manifest {
 
 /** Whether `path` is a client route (for the public list of the auth gate). */
 export function isClientRoute(path: string): boolean {
-  return CLIENT_PATHS.some((pattern) => {
-    const want = pattern.split("/").filter(Boolean);
-    const have = path.split("/").filter(Boolean);
-    return want.length === have.length &&
-      want.every((part, i) =>
-        part.startsWith(":") ? /^[A-Za-z0-9_-]{1,100}$/.test(have[i]!) : part === have[i]
-      );
-  });
+  const have = path.split("/").filter(Boolean);
+  return CLIENT_PARTS.some((want) =>
+    want.length === have.length &&
+    want.every((part, i) =>
+      part.startsWith(":") ? /^[A-Za-z0-9_-]{1,100}$/.test(have[i]!) : part === have[i]
+    )
+  );
 }
 
 /** The dashboard routes; `distDir` is `web/dist`. */

@@ -81,6 +81,8 @@ export interface Operation {
   headers?: z.ZodObject;
   /** Success statuses with a description and, when JSON, the body's schema. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** Not limited by `server.requestTimeoutMs` (the kernel's exempt requests). */
+  untimed?: true;
 }
 
 const ERRORS: Record<number, string> = {
@@ -91,6 +93,7 @@ const ERRORS: Record<number, string> = {
   409: "Conflicts with the current state",
   415: "The body must be application/json",
   429: "Rate limited (`Retry-After`)",
+  504: "Not answered within server.requestTimeoutMs (`TIMEOUT`); the work goes on",
 };
 
 /**
@@ -104,6 +107,7 @@ export function describe(app: OpenAPIHono<AppEnv>, operations: readonly Operatio
     const errors = Object.entries(ERRORS).filter(([status]) => {
       const code = Number(status);
       if (code === 401 || code === 403) return operation.role !== "public";
+      if (code === 504) return !operation.untimed && !(504 in operation.responses);
       if (code === 400 || code === 415) {
         return operation.body !== undefined || operation.query !== undefined ||
           (code === 400 && operation.headers !== undefined);

@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
+import { BoundedMap } from "../bounded_map.ts";
 import type { EventBus } from "../bus.ts";
 import type { Clock } from "../clock.ts";
 import type { KernelConfig } from "../config/schema.ts";
@@ -92,6 +93,18 @@ const REFRESH_RACE_MS = 10_000;
 const API_KEY_PATTERN = /^smk_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
 const REFRESH_PATTERN = /^smr_([A-Za-z0-9_]{8,40})\.([A-Za-z0-9_-]{43})$/;
 const KEY_TOUCH_MS = 60_000;
+
+/** A key's row with its owner's, as the key check reads them. */
+interface KeyStanding {
+  id: string;
+  key_role: Role;
+  secret_sha256: string;
+  expires_at: number | null;
+  user_id: string;
+  username: string;
+  user_role: Role;
+  active: number;
+}
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -290,6 +303,12 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   });
   const lockouts = new Lockouts(config.lockout, clock);
   const keyTouched = new Map<string, number>();
+  /**
+   * Keys that passed, with their owner's standing (RevocationStore's cache, spec/server.md §14):
+   * every change to a key or its owner goes through {@link revoked}, which forgets them, so a
+   * request after the change reads the database again.
+   */
+  const knownKeys = new BoundedMap<string, KeyStanding>(10_000);
 
   async function userByName(username: string, trx: Kysely<Database> = db) {
     return await trx.selectFrom("users").selectAll().where("username", "=", username.toLowerCase())
@@ -412,6 +431,10 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   }
 
   function revoked(userId: string, only: { sid?: string; keyId?: string } = {}) {
+    if (only.keyId) knownKeys.delete(only.keyId);
+    else if (!only.sid) {
+      for (const [id, key] of knownKeys) if (key.user_id === userId) knownKeys.delete(id);
+    }
     bus.publish("auth.revoked", { userId, ...only });
   }
 
@@ -435,7 +458,27 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   }
 
   async function authenticateKey(id: string, secret: string): Promise<AuthPrincipal> {
-    const row = await db.selectFrom("api_keys").innerJoin("users", "users.id", "api_keys.user_id")
+    const row = knownKeys.get(id) ?? await keyStanding(id);
+    const invalid = () => unauthorized("AUTH_KEY_INVALID", "The API key is not valid");
+    if (!row || !sameHash(row.secret_sha256, sha256(secret))) throw invalid();
+    const now = clock.now();
+    if (row.active !== 1) throw invalid();
+    if (row.expires_at !== null && row.expires_at <= now) {
+      throw unauthorized("AUTH_KEY_EXPIRED", "The API key has expired");
+    }
+    knownKeys.set(id, row);
+    if ((keyTouched.get(row.id) ?? 0) < now - KEY_TOUCH_MS) {
+      keyTouched.set(row.id, now);
+      if (keyTouched.size > 10_000) keyTouched.clear();
+      await db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", row.id)
+        .execute();
+    }
+    const role = ROLE_RANK[row.key_role] <= ROLE_RANK[row.user_role] ? row.key_role : row.user_role;
+    return { userId: row.user_id, username: row.username, role, auth: "api_key", keyId: row.id };
+  }
+
+  async function keyStanding(id: string): Promise<KeyStanding | undefined> {
+    return await db.selectFrom("api_keys").innerJoin("users", "users.id", "api_keys.user_id")
       .select([
         "api_keys.id",
         "api_keys.role as key_role",
@@ -447,21 +490,6 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
         "users.active",
       ])
       .where("api_keys.id", "=", id).limit(1).executeTakeFirst();
-    const invalid = () => unauthorized("AUTH_KEY_INVALID", "The API key is not valid");
-    if (!row || !sameHash(row.secret_sha256, sha256(secret))) throw invalid();
-    const now = clock.now();
-    if (row.active !== 1) throw invalid();
-    if (row.expires_at !== null && row.expires_at <= now) {
-      throw unauthorized("AUTH_KEY_EXPIRED", "The API key has expired");
-    }
-    if ((keyTouched.get(row.id) ?? 0) < now - KEY_TOUCH_MS) {
-      keyTouched.set(row.id, now);
-      if (keyTouched.size > 10_000) keyTouched.clear();
-      await db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", row.id)
-        .execute();
-    }
-    const role = ROLE_RANK[row.key_role] <= ROLE_RANK[row.user_role] ? row.key_role : row.user_role;
-    return { userId: row.user_id, username: row.username, role, auth: "api_key", keyId: row.id };
   }
 
   async function authenticateJwt(token: string): Promise<AuthPrincipal> {

@@ -340,3 +340,38 @@ Deno.test("an API key is shown once, authenticates by Bearer or X-API-Key, never
   assert.equal(gone.status, 401);
   assert.equal((gone.body.error as Record<string, unknown>).code, "AUTH_KEY_INVALID");
 });
+
+Deno.test("a key that has just been used follows its owner at once: deactivated, reactivated, demoted, promoted, deleted", async () => {
+  await using host = await authHost();
+  const admin = (await setupAdmin(host)).access_token as string;
+  const vera = (await userWithRole(host, admin, "vera", "operator")).access_token as string;
+  const created = await call(host, "POST", "/api/keys", {
+    token: vera,
+    body: { name: "ci", role: "operator" },
+  });
+  const key = created.body.key as string;
+  const role = async () => {
+    const me = await call(host, "GET", "/api/auth/me", { token: key });
+    return me.status === 200 ? me.body.role : me.status;
+  };
+  assert.equal(await role(), "operator");
+  assert.equal(await role(), "operator", "used twice: the second check may be served from memory");
+
+  await call(host, "PATCH", "/api/users/vera", { token: admin, body: { active: false } });
+  assert.equal(await role(), 401, "an inactive owner kills the key at once");
+  await call(host, "PATCH", "/api/users/vera", { token: admin, body: { active: true } });
+  assert.equal(await role(), "operator", "and a reactivated one revives it");
+
+  await call(host, "PUT", "/api/users/vera/role", { token: admin, body: { role: "viewer" } });
+  assert.equal(await role(), "viewer", "the owner's new role caps the key at once");
+  await call(host, "PUT", "/api/users/vera/role", { token: admin, body: { role: "admin" } });
+  assert.equal(await role(), "operator", "and a promotion lifts it back to the key's own role");
+  await call(host, "PUT", "/api/users/vera/password", {
+    token: admin,
+    body: { password: "another long passphrase" },
+  });
+  assert.equal(await role(), "operator", "a new password does not touch the owner's keys");
+
+  assert.equal((await call(host, "DELETE", "/api/users/vera", { token: admin })).status, 204);
+  assert.equal(await role(), 401, "a deleted owner's key is dead at once");
+});

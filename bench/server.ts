@@ -1,0 +1,66 @@
+/**
+ * The server as the benches run it (spec/server.md §15): the start task in
+ * a subprocess with sign-in on, rate limits off, and an API key that every
+ * benched request carries, so the key check is in the figures.
+ */
+import { type SpawnedServer, spawnServer, type SpawnServerOptions } from "../src/testing/mod.ts";
+
+/** A spawned server and the API key to call it with. */
+export interface BenchServer {
+  readonly server: SpawnedServer;
+  /** `smk_…`, an admin's key. */
+  readonly key: string;
+  /** The header that carries {@link key}. */
+  readonly headers: Readonly<Record<string, string>>;
+  [Symbol.asyncDispose](): PromiseLike<void>;
+}
+
+function randomText(bytes: number): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))))
+    .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(`${new URL(url).pathname}: ${JSON.stringify(json)}`);
+  return json as Record<string, unknown>;
+}
+
+/**
+ * Starts the server with sign-in on (first-run setup through a headless
+ * setup token), creates the administrator `bench` and an API key of theirs.
+ */
+export async function spawnBenchServer(options: SpawnServerOptions = {}): Promise<BenchServer> {
+  const setupToken = randomText(32);
+  const server = await spawnServer({
+    ...options,
+    env: { ...options.env, SYNTH_AUTH_ENABLED: "true", SYNTH_SETUP_TOKEN: setupToken },
+  });
+  try {
+    const setup = await postJson(`${server.url}/api/auth/setup`, {
+      setup_token: setupToken,
+      username: "bench",
+      password: randomText(24),
+    });
+    const created = await postJson(
+      `${server.url}/api/keys`,
+      { name: "bench" },
+      { authorization: `Bearer ${setup.access_token}` },
+    );
+    const key = created.key as string;
+    return {
+      server,
+      key,
+      headers: { "x-api-key": key },
+      [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+    };
+  } catch (error) {
+    await server.stop("SIGKILL");
+    throw error;
+  }
+}
