@@ -5,13 +5,16 @@
  * seq gaps (lost messages) and unexpected closes. The line `report` on stdin
  * prints the figures as one JSON line and exits.
  *
- * usage: deno run --allow-net=127.0.0.1 bench/ws_clients.ts <url> <count> [api key]
+ * With BENCH_API_KEY set, each socket signs in with that key in its hello.
+ *
+ * usage: deno run --allow-net=127.0.0.1 --allow-env=BENCH_API_KEY bench/ws_clients.ts <url> <count>
  */
-const [url, countText, key] = Deno.args;
+const [url, countText] = Deno.args;
+const key = Deno.env.get("BENCH_API_KEY");
 const count = Number(countText);
 if (!url || !Number.isInteger(count) || count <= 0) {
   // deno-lint-ignore no-console
-  console.error("usage: ws_clients.ts <http url> <count> [api key]");
+  console.error("usage: ws_clients.ts <http url> <count>");
   Deno.exit(64);
 }
 

@@ -131,7 +131,7 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * due when it fires and re-arms for the next. A deadline later than the armed
  * one sets no timer, and an operation that finishes in time only forgets its
  * deadline; the timer is cleared once nothing is timed, unless {@link
- * DeadlineTimer.hold} keeps it. Hooks that run side by side (a turn's fragments, its events)
+ * DeadlineTimer.hold} keeps it or it `lingers` (then it runs out). Hooks that run side by side (a turn's fragments, its events)
  * share one timer instead of one each.
  */
 export class DeadlineTimer {

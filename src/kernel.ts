@@ -26,7 +26,7 @@ import { createFirewall, type Firewall } from "./security/firewall.ts";
 import { ipBucket, parseCidr } from "./security/ip.ts";
 import { createRateLimiter, type RateLimiter } from "./security/rate_limit.ts";
 import { type AccessLog, createAccessLog } from "./telemetry/access_log.ts";
-import { isLoopbackName } from "./http/guards.ts";
+import { createRequestTimer, isLoopbackName, type RequestTimer } from "./http/guards.ts";
 import { metricsRoute } from "./http/metrics_route.ts";
 import { mountOpenApi } from "./http/openapi.ts";
 import { createMetrics, frameType, type Metrics } from "./telemetry/metrics.ts";
@@ -143,6 +143,8 @@ export interface Kernel {
   readonly dataDir: string;
   /** True once shutdown began. */
   readonly stopping: boolean;
+  /** The request time limit; shutdown waits for the handlers it answered 504 for. */
+  readonly requestTimer: RequestTimer;
   /** Sets up and starts every plugin. */
   start(): Promise<void>;
   /** Registers a resource to release after the plugins stop (last registered, first closed). */
@@ -152,6 +154,20 @@ export interface Kernel {
   /** Stops the plugins in reverse order, then closes kernel resources. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** The NDJSON memory import: the one body that may be larger than `server.maxBodyBytes`. */
+const MEMORY_IMPORT_PATH = "/api/memories/import";
+
+/**
+ * The requests `server.requestTimeoutMs` does not limit: the blocking chat
+ * waits `chat.blockingTimeoutMs` (then `504 TURN_TIMEOUT`), and the memory
+ * import is bounded by its body size and answers only when done. The
+ * OpenAPI document marks the same operations (`untimed`, or a 504 of their own).
+ */
+export const UNTIMED_REQUESTS: ReadonlySet<string> = new Set([
+  "POST /api/chat",
+  `POST ${MEMORY_IMPORT_PATH}`,
+]);
 
 /**
  * Wires the kernel: health registry, bus, hooks, the Hono app with the
@@ -248,6 +264,11 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     ...(publicHost ? [publicHost, publicHost.replace(/:\d+$/, "")] : []),
   ];
   const tls = config.server.tls.certFile !== null && config.server.tls.keyFile !== null;
+  const requestTimer = createRequestTimer({
+    clock,
+    ms: config.server.requestTimeoutMs,
+    exempt: UNTIMED_REQUESTS,
+  });
   const app = createApp({
     log,
     auth: { enabled: config.auth.enabled, service: () => auth },
@@ -267,13 +288,9 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       metrics,
       body: {
         maxBytes: config.server.maxBodyBytes,
-        larger: { "/api/memories/import": config.server.maxBodyBytes * 50 },
+        larger: { [MEMORY_IMPORT_PATH]: config.server.maxBodyBytes * 50 },
       },
-      timeout: {
-        ms: config.server.requestTimeoutMs,
-        // The blocking chat waits chat.blockingTimeoutMs; the import is bounded by its body size.
-        exempt: new Set(["POST /api/chat", "POST /api/memories/import"]),
-      },
+      timeout: requestTimer,
     },
   });
   app.route(
@@ -754,6 +771,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     get stopping() {
       return stopping;
     },
+    requestTimer,
     async start() {
       await firewall.load();
       closers.push(() => accessLog.close());
@@ -851,6 +869,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           await tools.stop();
           await host.stop();
         } finally {
+          requestTimer.stop();
           // The last calls' rows, noted but not yet written (flush never rejects).
           await llm.ledger.flush();
           await closeAll();

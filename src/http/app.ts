@@ -13,8 +13,7 @@ import {
   firewallGuard,
   hostCheck,
   type HostCheckOptions,
-  requestTimeout,
-  type RequestTimeoutOptions,
+  type RequestTimer,
   securityHeaders,
 } from "./guards.ts";
 import { rateLimit } from "./rate_limit.ts";
@@ -46,7 +45,7 @@ export interface CreateAppOptions {
     limiter: RateLimiter | null;
     metrics: Metrics;
     body: BodyGuardOptions;
-    timeout: Omit<RequestTimeoutOptions, "clock">;
+    timeout: RequestTimer;
   };
 }
 
@@ -79,7 +78,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
     app.use(guards.metrics.http());
     app.use(securityHeaders({ hstsMaxAge: guards.hstsMaxAge }));
     app.use(corsFor(guards.corsOrigins));
-    app.use(requestTimeout({ clock: guards.clock, ...guards.timeout }));
+    app.use(guards.timeout.middleware);
     app.use(hostCheck(guards.host));
     app.use(firewallGuard(guards.firewall));
     app.use(bodyGuard(guards.body));

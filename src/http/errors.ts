@@ -50,7 +50,8 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
   // An upstream that is down or slow (502–504) is a condition, not a bug: no stack.
   const upstream = shown && error.status >= 502 && error.status <= 504;
   if (upstream) {
-    c.get("log")?.warn("request failed upstream", {
+    const timedOut = error.code === "TIMEOUT" || error.code === "TURN_TIMEOUT";
+    c.get("log")?.warn(timedOut ? "request timed out" : "request failed upstream", {
       code: error.code,
       reason: error.message,
       status: error.status,

@@ -241,8 +241,8 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
   };
 }
 
-/** Options for {@link requestTimeout}. */
-export interface RequestTimeoutOptions {
+/** Options for {@link createRequestTimer}. */
+export interface RequestTimerOptions {
   clock: Clock;
   /** `server.requestTimeoutMs`. */
   ms: number;
@@ -250,25 +250,56 @@ export interface RequestTimeoutOptions {
   exempt: ReadonlySet<string>;
 }
 
+/** The request time limit: its middleware, and the handlers answered 504 still running. */
+export interface RequestTimer {
+  readonly middleware: MiddlewareHandler<AppEnv>;
+  /** Resolves once every handler whose request was answered `504 TIMEOUT` has finished. */
+  settled(): Promise<void>;
+  /** Clears the timer (the kernel's close). */
+  stop(): void;
+}
+
 /**
  * Answers `504 TIMEOUT` when a request is not answered within
  * `server.requestTimeoutMs` (spec/server.md §1). The handler is not stopped:
- * its work goes on and its answer is dropped. A stream counts until its
- * response starts; the requests in `exempt` have their own limits.
+ * its work goes on, its answer is dropped, and {@link RequestTimer.settled}
+ * waits for it (shutdown). A stream counts until its response starts; the
+ * requests in `exempt` have their own limits.
  */
-export function requestTimeout(options: RequestTimeoutOptions): MiddlewareHandler<AppEnv> {
+export function createRequestTimer(options: RequestTimerOptions): RequestTimer {
   const { ms, exempt } = options;
   // One timer for all requests in flight, armed for the earliest deadline; it is not cleared
   // when a request ends (setting and clearing a timer per request cost a fifth of the
   // throughput of GET /health/live), so one is left for up to `ms` after the last request.
   const deadlines = new DeadlineTimer(options.clock, { lingers: true });
-  const error = () =>
-    new AppError("TIMEOUT", "The request took longer than the server allows", { status: 504 });
-  return async function requestTimeoutMiddleware(c, next) {
-    if (exempt.has(`${c.req.method} ${c.req.path}`)) return await next();
-    const handled = next();
-    // The handler's own failures become its (dropped) response; this only keeps a late one quiet.
-    handled.catch(() => {});
-    await deadlines.limit(handled, { ms, error });
+  const late = new Set<Promise<void>>();
+  return {
+    async middleware(c, next) {
+      if (exempt.has(`${c.req.method} ${c.req.path}`)) return await next();
+      let expired: AppError | undefined;
+      const handled = next();
+      try {
+        await deadlines.limit(handled, {
+          ms,
+          error: () =>
+            expired = new AppError(
+              "TIMEOUT",
+              "The request took longer than the server allows",
+              { status: 504 },
+            ),
+        });
+      } catch (error) {
+        if (error !== expired) throw error;
+        const running: Promise<void> = handled.catch((failure) =>
+          c.get("log")?.warn("a request answered 504 TIMEOUT failed later", { error: failure })
+        ).finally(() => late.delete(running));
+        late.add(running);
+        throw error;
+      }
+    },
+    async settled() {
+      while (late.size > 0) await Promise.all(late);
+    },
+    stop: () => deadlines.stop(),
   };
 }

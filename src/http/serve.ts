@@ -96,9 +96,11 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
     kernel.beginStopping();
     kernel.log.info("shutting down", { grace_ms: options.shutdownGraceMs });
     try {
-      // In-flight requests and the running turn (streamed over a socket, or answered 202, it may
-      // have no request open) get the grace time; then the mind cancels a turn still running.
-      await withTimeout(Promise.all([server.shutdown(), kernel.mind.settled()]), {
+      // In-flight requests, handlers whose request was answered 504 TIMEOUT, and the running turn
+      // (streamed over a socket, or answered 202, it may have no request open) get the grace
+      // time; then the mind cancels a turn still running.
+      const settled = [server.shutdown(), kernel.requestTimer.settled(), kernel.mind.settled()];
+      await withTimeout(Promise.all(settled), {
         clock: kernel.clock,
         ms: options.shutdownGraceMs,
         error: () =>

@@ -304,11 +304,14 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   const lockouts = new Lockouts(config.lockout, clock);
   const keyTouched = new Map<string, number>();
   /**
-   * Keys that passed, with their owner's standing (RevocationStore's cache, spec/server.md §14):
-   * every change to a key or its owner goes through {@link revoked}, which forgets them, so a
-   * request after the change reads the database again.
+   * Keys that passed, with their owner's standing: every change to a key or its owner goes
+   * through {@link revoked}, which forgets them, so a request after the change reads the
+   * database again. (With several instances, revocations will have to reach this through the
+   * shared bus, spec/server.md §14.)
    */
   const knownKeys = new BoundedMap<string, KeyStanding>(10_000);
+  /** Counts {@link revoked} calls: a row read before one is not kept. */
+  let revocations = 0;
 
   async function userByName(username: string, trx: Kysely<Database> = db) {
     return await trx.selectFrom("users").selectAll().where("username", "=", username.toLowerCase())
@@ -431,6 +434,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   }
 
   function revoked(userId: string, only: { sid?: string; keyId?: string } = {}) {
+    revocations++;
     if (only.keyId) knownKeys.delete(only.keyId);
     else if (!only.sid) {
       for (const [id, key] of knownKeys) if (key.user_id === userId) knownKeys.delete(id);
@@ -458,7 +462,9 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
   }
 
   async function authenticateKey(id: string, secret: string): Promise<AuthPrincipal> {
-    const row = knownKeys.get(id) ?? await keyStanding(id);
+    const known = knownKeys.get(id);
+    const before = revocations;
+    const row = known ?? await keyStanding(id);
     const invalid = () => unauthorized("AUTH_KEY_INVALID", "The API key is not valid");
     if (!row || !sameHash(row.secret_sha256, sha256(secret))) throw invalid();
     const now = clock.now();
@@ -466,7 +472,8 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     if (row.expires_at !== null && row.expires_at <= now) {
       throw unauthorized("AUTH_KEY_EXPIRED", "The API key has expired");
     }
-    knownKeys.set(id, row);
+    // A revocation while the row was read may have changed it: read it again next time.
+    if (!known && before === revocations) knownKeys.set(id, row);
     if ((keyTouched.get(row.id) ?? 0) < now - KEY_TOUCH_MS) {
       keyTouched.set(row.id, now);
       if (keyTouched.size > 10_000) keyTouched.clear();

@@ -375,3 +375,20 @@ Deno.test("a key that has just been used follows its owner at once: deactivated,
   assert.equal((await call(host, "DELETE", "/api/users/vera", { token: admin })).status, 204);
   assert.equal(await role(), 401, "a deleted owner's key is dead at once");
 });
+
+Deno.test("a key that has just been used expires on time (401 AUTH_KEY_EXPIRED)", async () => {
+  await using host = await authHost();
+  const admin = (await setupAdmin(host)).access_token as string;
+  const created = await call(host, "POST", "/api/keys", {
+    token: admin,
+    body: { name: "short", expires_in_days: 1 },
+  });
+  const key = created.body.key as string;
+  assert.equal((await call(host, "GET", "/api/auth/me", { token: key })).status, 200);
+  await host.clock.tick(86_400_000 - 1);
+  assert.equal((await call(host, "GET", "/api/auth/me", { token: key })).status, 200);
+  await host.clock.tick(1);
+  const expired = await call(host, "GET", "/api/auth/me", { token: key });
+  assert.equal(expired.status, 401);
+  assert.equal((expired.body.error as Record<string, unknown>).code, "AUTH_KEY_EXPIRED");
+});

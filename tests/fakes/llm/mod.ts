@@ -240,8 +240,10 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
     const hangMs = fault && "hangMs" in fault ? fault.hangMs : 0;
     const first = scene?.timing?.firstTokenDelayMs ?? 0;
     const between = scene?.timing?.chunkDelayMs ?? 0;
+    const held = scene?.timing?.heldUntil;
     if (!stream) {
-      return sleep(hangMs + first, controller.signal).then(() => json(200, protocol.body(parts)));
+      return Promise.all([held, sleep(hangMs + first, controller.signal)])
+        .then(() => json(200, protocol.body(parts)));
     }
     let frames: Frame[] = protocol.frames(parts);
     if (fault && "malformed" in fault) {
@@ -261,7 +263,7 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
     let content = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(stream) {
-        if (index === 0) await sleep(hangMs + first, controller.signal);
+        if (index === 0) await Promise.all([held, sleep(hangMs + first, controller.signal)]);
         else if (between > 0) await sleep(between, controller.signal);
         const frame = frames[index++];
         if (!frame) return stream.close();

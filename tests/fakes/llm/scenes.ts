@@ -25,7 +25,12 @@ export interface Scene {
     usage?: { input: number; output: number } | "omit";
     stopReason?: string;
   };
-  timing?: { firstTokenDelayMs?: number; chunkDelayMs?: number };
+  timing?: {
+    firstTokenDelayMs?: number;
+    chunkDelayMs?: number;
+    /** In-process only: the answer starts once this settles (a test holds the model, no sleep). */
+    heldUntil?: Promise<unknown>;
+  };
   fault?:
     | {
       status: 400 | 401 | 404 | 413 | 429 | 500 | 503 | 529;
