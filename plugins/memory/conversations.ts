@@ -101,6 +101,8 @@ export interface Conversations {
   getThread(id: string): Promise<Thread | null>;
   /** The thread's owner (null when no one owns it), or null when there is no such thread. */
   threadOwner(id: string): Promise<{ createdBy: string | null } | null>;
+  /** The id of the owner's thread with the newest activity (not archived), or null. */
+  latestThreadId(ownerUserId: string): Promise<string | null>;
   /** Newest activity first; `before` continues after that thread (a page's last). */
   listThreads(
     ownerUserId: string,
@@ -200,6 +202,11 @@ const threadById = prepare((db: Kysely<Database>, slot) =>
 const threadOwnerById = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("threads").select("created_by").where("id", "=", slot("id"))
 );
+/** The first thread `listThreads` would list, without its title and message count. */
+const latestThreadOf = prepare((db: Kysely<Database>, slot) =>
+  db.selectFrom("threads").select("id").where("created_by", "=", slot("owner"))
+    .where("archived", "=", 0).orderBy("updated_at", "desc").orderBy("id", "desc").limit(1)
+);
 /** The thread's owner and its last seq, in one statement (two messages per turn come this way). */
 const threadAndLastSeq = prepare((db: Kysely<Database>, slot) =>
   db.selectFrom("threads").select((eb) => [
@@ -270,6 +277,11 @@ export function createConversations(options: ConversationsOptions): Conversation
     async threadOwner(id) {
       const row = await threadOwnerById.executeTakeFirst(db, { id });
       return row ? { createdBy: row.created_by } : null;
+    },
+
+    async latestThreadId(ownerUserId) {
+      const row = await latestThreadOf.executeTakeFirst(db, { owner: ownerUserId });
+      return row?.id ?? null;
     },
 
     async listThreads(ownerUserId, listOptions = {}) {

@@ -118,6 +118,7 @@ function registerMindHooks(
     createThread: (input) => service.conversations.createThread(input),
     getThread: (id) => service.conversations.getThread(id),
     threadOwner: (id) => service.conversations.threadOwner(id),
+    latestThreadId: (owner) => service.conversations.latestThreadId(owner),
     listThreads: (owner, options) => service.conversations.listThreads(owner, options),
     addMessage: (input, within) => service.conversations.addMessage(input, within),
     threadWindow: (threadId, options) => service.conversations.threadWindow(threadId, options),

@@ -76,6 +76,11 @@ export interface ConversationPort {
    * Optional; without it the mind asks `getThread`.
    */
   threadOwner?(id: string): Promise<{ createdBy: string | null } | null>;
+  /**
+   * The id of the owner's thread with the newest activity (not archived), or null: what the
+   * state of `GET /api/state` reads on every request. Optional; without it `listThreads`.
+   */
+  latestThreadId?(ownerUserId: string): Promise<string | null>;
   /** Newest activity first; `before` continues after that thread (a page's last). */
   listThreads(
     ownerUserId: string,

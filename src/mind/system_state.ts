@@ -127,21 +127,28 @@ export async function currentSystemState(
   userId: string | null,
   cache?: MindStateCache,
 ): Promise<Record<string, unknown>> {
-  const [latest] = userId === null
-    ? []
-    : await mind.conversations?.listThreads(userId, { limit: 1 }) ?? [];
+  const latest = userId === null ? null : await latestThreadId(mind, userId);
   return systemState({
     now: mind.clock.now(),
     affect: mind.affect(),
     profile: mind.profile,
     turnCount: mind.turnCount,
     mind: await (cache ? cache.get() : mind.state("mind")),
-    thread: latest && userId !== null
-      ? await mind.state("thread", { threadId: latest.id, userId })
+    thread: latest !== null && userId !== null
+      ? await mind.state("thread", { threadId: latest, userId })
       : null,
     queue: mind.queueLength,
     pendingJobs: mind.scheduler.pending,
   });
+}
+
+/** The id of the user's thread with the newest activity, through the lean read when there is one. */
+async function latestThreadId(mind: Mind, userId: string): Promise<string | null> {
+  const port = mind.conversations;
+  if (!port) return null;
+  if (port.latestThreadId) return await port.latestThreadId(userId);
+  const [latest] = await port.listThreads(userId, { limit: 1 });
+  return latest?.id ?? null;
 }
 
 /**

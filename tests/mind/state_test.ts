@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { scriptedEmbedder } from "@synth/testing";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { chat, mindHost } from "./helpers.ts";
+import { LOCAL_PRINCIPAL } from "../../src/http/principal.ts";
+import { chat, mindHost, newThread } from "./helpers.ts";
 
 const FORECAST = JSON.stringify([
   {
@@ -113,4 +114,35 @@ Deno.test("GET /api/threads/{id}/state is the owner's: pending forecasts, open c
     `/api/threads/${threadId}/state`,
   );
   assert.equal(other.status, 404);
+});
+
+Deno.test("the state's thread is the caller's newest unarchived one: the lean read agrees with the thread list", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const port = host.kernel.mind.conversations!;
+  const owner = LOCAL_PRINCIPAL.userId;
+  const latest = async () => {
+    const [first] = await port.listThreads(owner, { limit: 1 });
+    const lean = await port.latestThreadId!(owner);
+    assert.equal(lean, first?.id ?? null, "the lean read and the list disagree");
+    return lean;
+  };
+  assert.equal(await latest(), null);
+  const a = await newThread(host);
+  await host.clock.tick(1);
+  const b = await newThread(host);
+  assert.equal(await latest(), b);
+  await host.clock.tick(1);
+  await chat(host, "Back to the first one", a);
+  assert.equal(await latest(), a, "new activity moves a thread first");
+  const archive = (id: string) =>
+    host.request(`/api/threads/${id}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ archived: true }),
+    });
+  assert.equal((await archive(a)).status, 200);
+  assert.equal(await latest(), b, "an archived thread is left out");
+  assert.equal((await archive(b)).status, 200);
+  assert.equal(await latest(), null);
 });
