@@ -3,6 +3,7 @@
  * a subprocess with sign-in on, rate limits off, and an API key that every
  * benched request carries, so the key check is in the figures.
  */
+import { randomBytes } from "node:crypto";
 import { type SpawnedServer, spawnServer, type SpawnServerOptions } from "../src/testing/mod.ts";
 
 /** A spawned server and the API key to call it with. */
@@ -13,11 +14,6 @@ export interface BenchServer {
   /** The header that carries {@link key}. */
   readonly headers: Readonly<Record<string, string>>;
   [Symbol.asyncDispose](): PromiseLike<void>;
-}
-
-function randomText(bytes: number): string {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))))
-    .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -36,7 +32,7 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
  * setup token), creates the administrator `bench` and an API key of theirs.
  */
 export async function spawnBenchServer(options: SpawnServerOptions = {}): Promise<BenchServer> {
-  const setupToken = randomText(32);
+  const setupToken = randomBytes(32).toString("base64url");
   const server = await spawnServer({
     ...options,
     env: { ...options.env, SYNTH_AUTH_ENABLED: "true", SYNTH_SETUP_TOKEN: setupToken },
@@ -45,7 +41,7 @@ export async function spawnBenchServer(options: SpawnServerOptions = {}): Promis
     const setup = await postJson(`${server.url}/api/auth/setup`, {
       setup_token: setupToken,
       username: "bench",
-      password: randomText(24),
+      password: randomBytes(24).toString("base64url"),
     });
     const created = await postJson(
       `${server.url}/api/keys`,

@@ -19,7 +19,7 @@ import { currentSystemState, type MindStateCache } from "./system_state.ts";
 import { messageView, threadView, turnView } from "./views.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
 import type { Mind, TurnEvent, TurnHandle, TurnOutcome } from "./mind.ts";
-import type { Clock, TimerHandle } from "../clock.ts";
+import { type Clock, withTimeout } from "../clock.ts";
 import type { MindThread } from "./hooks.ts";
 
 const chatBody = z.strictObject({
@@ -107,29 +107,23 @@ export function mindRoutes(
    */
   async function blockingOutcome(handle: TurnHandle): Promise<TurnOutcome> {
     if (!blocking) return await handle.done;
-    const { clock, blockingTimeoutMs } = blocking;
-    let timer: TimerHandle | undefined;
-    const timedOut = new Promise<null>((resolve) => {
-      timer = clock.setTimeout(() => resolve(null), blockingTimeoutMs);
+    return await withTimeout(handle.done, {
+      clock: blocking.clock,
+      ms: blocking.blockingTimeoutMs,
+      error: () =>
+        new AppError(
+          "TURN_TIMEOUT",
+          "The reply is taking longer than this request may wait; the turn goes on",
+          {
+            status: 504,
+            details: {
+              thread_id: handle.threadId,
+              turn_id: handle.turnId,
+              events_url: `/api/turns/${handle.turnId}/events`,
+            },
+          },
+        ),
     });
-    try {
-      const outcome = await Promise.race([handle.done, timedOut]);
-      if (outcome) return outcome;
-    } finally {
-      clock.clearTimeout(timer!);
-    }
-    throw new AppError(
-      "TURN_TIMEOUT",
-      "The reply is taking longer than this request may wait; the turn goes on",
-      {
-        status: 504,
-        details: {
-          thread_id: handle.threadId,
-          turn_id: handle.turnId,
-          events_url: `/api/turns/${handle.turnId}/events`,
-        },
-      },
-    );
   }
 
   function conversations() {

@@ -39,7 +39,11 @@ Deno.test("a request not answered within server.requestTimeoutMs is 504 TIMEOUT 
     headers: { "content-type": "application/json", "x-request-id": "slow-1" },
   });
   await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "generate");
+  let answered = false;
+  void answer.then(() => answered = true);
   await host.clock.tick(4_999);
+  await nextTask();
+  assert.equal(answered, false, "not answered 1 ms before the limit");
   await host.clock.tick(1);
   const response = await answer;
   assert.equal(response.status, 504);
