@@ -233,6 +233,9 @@ export interface TurnHandle {
   cancel(): void;
 }
 
+/** Builds a turn's influence record from what it has done so far. */
+type InfluenceOf = (stateAfter: AffectSnapshot, flags: TurnFlags) => InfluenceRecord;
+
 /** The columns of a turn's `mind_turns` row fixed when it arrives. */
 type TurnRowKey = Pick<MindTurnsTable, "id" | "seq" | "thread_id" | "user_id" | "received_at">;
 
@@ -1321,6 +1324,46 @@ export function createMind(options: CreateMindOptions): Mind {
     const toolErrors: ReplyView["toolErrors"] = [];
     const toolSuccesses: ReplyView["toolSuccesses"] = [];
     const toolConfig = options.toolConfig ?? DEFAULT_TOOL_CONFIG;
+    /** The turn's influence record with what it has done so far (stage 10, or its end). */
+    const influenceOf: InfluenceOf = (stateAfter, flags) => ({
+      turnId: handle.turnId,
+      threadId: input.threadId,
+      seq: handle.seq,
+      degraded: [...new Set(failures.map((item) => item.plugin))],
+      sections: assembled.sections,
+      memories: (recall?.items ?? []).map((item) => ({
+        memoryId: item.memoryId,
+        kind: item.kind,
+        score: item.score,
+        sectionId: "memory/recall",
+        source: item.source,
+        components: item.components,
+      })),
+      stateBefore,
+      stateAfter,
+      impulses,
+      replyPolicy: {
+        tone: style.map((rule) => rule.instruction).join(" "),
+        caveat: flags.uncertain,
+        clarifyingQuestion: flags.clarifying,
+      },
+      forecast: forecastOf(events),
+      assurance: assuranceOf(
+        events,
+        policy as Policy | null, // set by the pre-assess handlers
+        signals["assurance.uPost"] ?? null,
+      ),
+      calibration: calibrationOf(events, signals["calibration.state"]),
+      generation: {
+        model: usage?.model ?? replyEntry?.model ?? "",
+        temperature: params.temperature,
+        ...(params.temperature === null
+          ? { temperatureNote: "the model takes no temperature" }
+          : {}),
+        maxTokens: params.maxTokens,
+        components: params.components,
+      },
+    });
     let rounds = 0;
     let toolLimitReached = false;
     for (;;) {
@@ -1451,11 +1494,20 @@ export function createMind(options: CreateMindOptions): Mind {
         failures,
         stageTimes,
         usage,
+        influenceOf,
       });
       return;
     }
     if (cancelled) {
-      await finishCancelled(turn, { text, impulses, events, failures, stageTimes, usage });
+      await finishCancelled(turn, {
+        text,
+        impulses,
+        events,
+        failures,
+        stageTimes,
+        usage,
+        influenceOf,
+      });
       return;
     }
     if (toolLimitReached) {
@@ -1513,41 +1565,7 @@ export function createMind(options: CreateMindOptions): Mind {
     const storedText = caveat ? `${text}\n\n${caveat}` : text;
     const finishedAt = clock.now();
     const stateAfter = snapshot(current(), profile);
-    const record: InfluenceRecord = {
-      turnId: handle.turnId,
-      threadId: input.threadId,
-      seq: handle.seq,
-      degraded: [...new Set(failures.map((item) => item.plugin))],
-      sections: assembled.sections,
-      memories: (recall?.items ?? []).map((item) => ({
-        memoryId: item.memoryId,
-        kind: item.kind,
-        score: item.score,
-        sectionId: "memory/recall",
-        source: item.source,
-        components: item.components,
-      })),
-      stateBefore,
-      stateAfter,
-      impulses,
-      replyPolicy: {
-        tone: style.map((rule) => rule.instruction).join(" "),
-        caveat: flags.uncertain,
-        clarifyingQuestion: flags.clarifying,
-      },
-      forecast: forecastOf(events),
-      assurance: assuranceOf(events, finalPolicy, signals["assurance.uPost"] ?? null),
-      calibration: calibrationOf(events, signals["calibration.state"]),
-      generation: {
-        model: usage?.model ?? replyEntry?.model ?? "",
-        temperature: params.temperature,
-        ...(params.temperature === null
-          ? { temperatureNote: "the model takes no temperature" }
-          : {}),
-        maxTokens: params.maxTokens,
-        components: params.components,
-      },
-    };
+    const record = influenceOf(stateAfter, flags);
     let stored: MindEvent[] = [];
     const assistant = await committed(async (within) => {
       const trx = within.db;
@@ -1699,6 +1717,7 @@ export function createMind(options: CreateMindOptions): Mind {
     failures: HookFailure[];
     stageTimes: Array<{ name: string; durationMs: number }>;
     usage: TurnUsage | null;
+    influenceOf: InfluenceOf;
   }) {
     const { handle, input } = turn;
     const flags: TurnFlags = { uncertain: false, clarifying: false };
@@ -1708,7 +1727,7 @@ export function createMind(options: CreateMindOptions): Mind {
       flags.interrupted = true;
       messageId = await storePartial(turn, facts.partialText);
     }
-    await persistEnd(turn, "failed", {
+    const record = await persistEnd(turn, "failed", {
       ...facts,
       flags,
       messageId,
@@ -1722,6 +1741,7 @@ export function createMind(options: CreateMindOptions): Mind {
       message: facts.failure.message,
       partial: facts.failure.partial,
     });
+    if (record) handle.events.emit({ type: "turn.influence", turnId: handle.turnId, record });
     turn.resolve({
       turnId: handle.turnId,
       threadId: input.threadId,
@@ -1750,13 +1770,15 @@ export function createMind(options: CreateMindOptions): Mind {
     failures: HookFailure[];
     stageTimes: Array<{ name: string; durationMs: number }>;
     usage: TurnUsage | null;
+    influenceOf: InfluenceOf;
   }) {
     const { handle, input } = turn;
     const flags: TurnFlags = { uncertain: false, clarifying: false, interrupted: true };
     let messageId: string | null = null;
     if (facts.text) messageId = await storePartial(turn, facts.text);
-    await persistEnd(turn, "cancelled", { ...facts, flags, messageId, error: null });
+    const record = await persistEnd(turn, "cancelled", { ...facts, flags, messageId, error: null });
     handle.events.emit({ type: "turn.cancelled", turnId: handle.turnId });
+    if (record) handle.events.emit({ type: "turn.influence", turnId: handle.turnId, record });
     turn.resolve({
       turnId: handle.turnId,
       threadId: input.threadId,
@@ -1789,9 +1811,12 @@ export function createMind(options: CreateMindOptions): Mind {
     flags: TurnFlags;
     messageId: string | null;
     error: { code: string; message: string } | null;
-  }) {
+    /** What the turn did before it ended, when it got as far as its reply (stage 7). */
+    influenceOf?: InfluenceOf;
+  }): Promise<InfluenceRecord | null> {
     const { handle, input } = turn;
     const stateAfter = snapshot(current(), profile);
+    const record = facts.influenceOf?.(stateAfter, facts.flags) ?? null;
     const stored = await store.transaction(async (trx) => {
       await saveTurnRow(trx, turn, {
         status,
@@ -1804,6 +1829,14 @@ export function createMind(options: CreateMindOptions): Mind {
         usage: facts.usage ? JSON.stringify(facts.usage) : null,
         stages: JSON.stringify(facts.stageTimes),
       });
+      if (record) {
+        await insertInfluence.execute(trx, {
+          turnId: handle.turnId,
+          threadId: input.threadId,
+          userId: input.userId,
+          data: JSON.stringify(record),
+        });
+      }
       return await insertEvents(
         trx,
         [
@@ -1822,6 +1855,7 @@ export function createMind(options: CreateMindOptions): Mind {
       // The end is stored; the affect in memory is right and is saved with the next change.
       log.error("saving the affect after a turn ended failed", { turn: handle.turnId, error });
     }
+    return record;
   }
 
   /** A running turn whose first transaction has not committed yet, as its row will read. */

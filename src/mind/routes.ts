@@ -819,7 +819,8 @@ const OPERATIONS = [
   {
     method: "get",
     path: "/api/turns/:id/influence",
-    summary: "Why this reply: fragments, memories, affect, forecast, calibration (404 until done)",
+    summary:
+      "Why this reply: fragments, memories, affect, forecast, calibration (404 until the turn ends; a failed or cancelled turn has one if it got to its reply)",
     tags: mindTags,
     role: "viewer",
     responses: { 200: { description: "The influence record", schema: ANY } },

@@ -638,7 +638,16 @@ Deno.test("a turn cancelled before its reply began ends cancelled, keeping the u
   const stored = await mind.turn(handle.turnId);
   assert.equal(stored!.status, "cancelled");
   assert.equal(stored!.replyMessageId, null);
-  assert.ok(handle.events.events.some((event) => event.type === "turn.cancelled"));
+  // The stream ends with the influence record of what the turn did before it was cancelled.
+  assert.deepEqual(handle.events.events.slice(-2).map((event) => event.type), [
+    "turn.cancelled",
+    "turn.influence",
+  ]);
+  const influence = await mind.influence(handle.turnId);
+  assert.equal(influence?.userId, "local");
+  assert.equal(influence?.record.turnId, handle.turnId);
+  assert.ok(influence?.record.sections.some((section) => section.id === "mind/persona"));
+  assert.deepEqual(influence?.record.memories, []);
   const window = await mind.conversations!.threadWindow(outcome.threadId, { maxTokens: 10_000 });
   assert.deepEqual(window.map((message) => [message.role, message.text]), [["user", "Never mind"]]);
   const asked = fake.requests().filter((request) => /chat|messages/.test(request.path));

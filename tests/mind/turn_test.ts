@@ -84,6 +84,19 @@ Deno.test("a reply the provider cannot give: 503 LLM_UNAVAILABLE with Retry-Afte
   );
   assert.equal(history.items[0].turn_error.code, "LLM_UNAVAILABLE");
   assert.match(history.items[0].turn_error.message, /No language model provider is available/);
+  // Why it went as it did: the failed turn's influence record holds what it did before the reply.
+  const turnId = body.error.details.turn_id as string;
+  const influence = await host.request(`/api/turns/${turnId}/influence`);
+  assert.equal(influence.status, 200);
+  const record = await influence.json();
+  assert.equal(record.turn_id, turnId);
+  assert.equal(record.thread_id, threadId);
+  assert.ok(record.sections.some((section: { id: string }) => section.id === "mind/persona"));
+  assert.equal(typeof record.state_before.p, "number");
+  assert.equal(typeof record.state_after.p, "number");
+  assert.ok(Array.isArray(record.impulses));
+  assert.equal(record.generation.temperature, 0.7);
+  assert.equal(record.reply_policy.caveat, false);
 });
 
 Deno.test("a completed turn's messages carry its status and no error", async () => {
