@@ -69,14 +69,43 @@ async function startChatBaseline(
   return { url, child };
 }
 
+/** The mean time of each stage of the measured turns at one memory count, from their records. */
+export interface StageMeans {
+  size: number;
+  /** Stage name and mean milliseconds, in the pipeline's order. */
+  means: Array<[string, number]>;
+}
+
+/**
+ * Mean stage times of `turnIds`, read from `GET /api/turns/{id}` (each turn records its stages,
+ * timed by the server's clock in whole milliseconds: a mean over many turns still tells).
+ */
+async function stageMeans(
+  url: string,
+  headers: Record<string, string>,
+  turnIds: readonly string[],
+): Promise<Array<[string, number]>> {
+  const sums = new Map<string, number>();
+  for (const turnId of turnIds) {
+    const response = await fetch(`${url}/api/turns/${turnId}`, { headers });
+    const turn = await response.json() as { stages?: Array<{ name: string; duration_ms: number }> };
+    if (!response.ok) throw new Error(`reading turn ${turnId} failed: ${JSON.stringify(turn)}`);
+    for (const stage of turn.stages ?? []) {
+      sums.set(stage.name, (sums.get(stage.name) ?? 0) + stage.duration_ms);
+    }
+  }
+  return [...sums].map(([name, sum]) => [name, sum / turnIds.length]);
+}
+
 /** Turn latency and the pipeline's overhead over the thinnest chat server. */
 export async function runMindBench(
   options: MindBenchOptions,
-): Promise<{ rows: Row[]; raw: unknown }> {
+): Promise<{ rows: Row[]; stages: StageMeans[]; raw: unknown }> {
   progress("mind: starting the fake LLM server");
   const fake = await startFake();
   let baseline: Awaited<ReturnType<typeof startChatBaseline>> | undefined;
   const rows: Row[] = [];
+  const stages: StageMeans[] = [];
   const raw: Record<string, unknown> = {};
   try {
     baseline = await startChatBaseline(fake.url);
@@ -130,7 +159,7 @@ export async function runMindBench(
           });
           const body = await response.json();
           if (!response.ok) throw new Error(`turn failed: ${JSON.stringify(body)}`);
-          return body as { thread_id: string };
+          return body as { thread_id: string; turn_id: string };
         };
         let threadId: string | undefined;
         const warmup = options.warmupTurns;
@@ -140,6 +169,7 @@ export async function runMindBench(
         const base: number[] = [];
         const bare: number[] = [];
         const warm = { times: [] as number[], base: [] as number[], bare: [] as number[] };
+        const measuredTurns: string[] = [];
         for (let i = 0; i < options.turns + warmup; i++) {
           const into = i >= warmup ? { times, base, bare } : warm;
           const question = QUESTIONS[i % QUESTIONS.length]!;
@@ -154,6 +184,7 @@ export async function runMindBench(
           start = performance.now();
           const body = await post(server.url, question, threadId);
           into.times.push(performance.now() - start);
+          if (i >= warmup) measuredTurns.push(body.turn_id);
           threadId = body.thread_id;
           await pause();
         }
@@ -195,7 +226,9 @@ export async function runMindBench(
             pass: null,
           });
         }
-        raw[`memories_${size}`] = { times, base, bare, warm };
+        const means = await stageMeans(server.url, bench.headers, measuredTurns);
+        stages.push({ size, means });
+        raw[`memories_${size}`] = { times, base, bare, warm, stages: Object.fromEntries(means) };
         // A graceful stop, so that V8 writes the CPU profile.
         if (options.cpuProfileDir) await server.stop("SIGTERM");
       } finally {
@@ -209,5 +242,5 @@ export async function runMindBench(
       await started.child.status;
     }
   }
-  return { rows, raw };
+  return { rows, stages, raw };
 }

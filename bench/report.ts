@@ -26,19 +26,30 @@ export function ratio(ours: number, base: number): string {
 
 /** Prints a table with a title. */
 export function printTable(title: string, baselineName: string, rows: readonly Row[]): void {
-  const header = ["measure", "synth-mind", baselineName, "ratio", "target", "result"];
-  const cells = rows.map((row) => [
-    row.measure,
-    row.ours,
-    row.baseline,
-    row.ratio,
-    row.target,
-    row.pass === null ? "" : row.pass ? "PASS" : "FAIL",
-  ]);
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...cells.map((line) => line[i]!.length))
+  printGrid(
+    title,
+    ["measure", "synth-mind", baselineName, "ratio", "target", "result"],
+    rows.map((row) => [
+      row.measure,
+      row.ours,
+      row.baseline,
+      row.ratio,
+      row.target,
+      row.pass === null ? "" : row.pass ? "PASS" : "FAIL",
+    ]),
   );
-  const line = (values: string[]) =>
+}
+
+/** Prints a title, then `header` and `cells` in aligned columns. */
+export function printGrid(
+  title: string,
+  header: readonly string[],
+  cells: ReadonlyArray<readonly string[]>,
+): void {
+  const widths = header.map((name, i) =>
+    Math.max(name.length, ...cells.map((line) => line[i]!.length))
+  );
+  const line = (values: readonly string[]) =>
     values.map((value, i) => value.padEnd(widths[i]!)).join("  ").trimEnd();
   // deno-lint-ignore no-console
   console.log(

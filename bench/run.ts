@@ -24,7 +24,7 @@ import { runLlmBench } from "./llm_bench.ts";
 import { runMindBench } from "./mind_bench.ts";
 import { runWsBench } from "./ws_bench.ts";
 import { runToolsBench } from "./tools_bench.ts";
-import { printTable, type Row } from "./report.ts";
+import { fmt, printGrid, printTable, type Row } from "./report.ts";
 
 const USAGE =
   "usage: deno task bench [--suite http,memory,llm,mind,ws,tools] [--seconds 15] [--warmup 5] " +
@@ -141,6 +141,22 @@ if (suites.includes("mind")) {
     "Mind turn pipeline (baseline: the thinnest chat server — same request, one SDK call, same fake)",
     "thin server",
     mind.rows,
+  );
+  const names = mind.stages[0]?.means.map(([name]) => name) ?? [];
+  const meanOf = (means: Array<[string, number]>, name: string) =>
+    means.find(([stage]) => stage === name)?.[1] ?? NaN;
+  printGrid(
+    "Where a measured turn's time goes: stage means from the turn records, ms (the model call is in reply)",
+    ["stage", ...mind.stages.map(({ size }) => `${size.toLocaleString("en-US")} memories`)],
+    [
+      ...names.map((
+        name,
+      ) => [name, ...mind.stages.map(({ means }) => fmt(meanOf(means, name), 2))]),
+      [
+        "sum",
+        ...mind.stages.map(({ means }) => fmt(means.reduce((sum, [, ms]) => sum + ms, 0), 2)),
+      ],
+    ],
   );
   results.mind = { rows: mind.rows, ...mind.raw as object };
   allRows.push(...mind.rows);
