@@ -1483,31 +1483,20 @@ export function createMind(options: CreateMindOptions): Mind {
     // A cancel ends the turn cancelled, whether or not the reply had begun (the model call then
     // fails as aborted): the client's, or shutdown's once the grace time is over (server.md §1).
     const cancelled = controller.signal.aborted;
+    // What a turn that ends here stores: what it did, and its influence record so far.
+    const ended = { impulses, events, failures, stageTimes, usage, influenceOf };
     if (failure && !cancelled) {
       // No text is invented and no forecast is queued; the appraisal impulses stay.
       await finishFailed(turn, {
+        ...ended,
         failure,
         partialText: failure.partial ? text : "",
         stateBefore,
-        impulses,
-        events,
-        failures,
-        stageTimes,
-        usage,
-        influenceOf,
       });
       return;
     }
     if (cancelled) {
-      await finishCancelled(turn, {
-        text,
-        impulses,
-        events,
-        failures,
-        stageTimes,
-        usage,
-        influenceOf,
-      });
+      await finishCancelled(turn, { ...ended, text });
       return;
     }
     if (toolLimitReached) {
