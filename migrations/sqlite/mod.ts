@@ -15,6 +15,7 @@ import m12 from "./0012_state_history.sql" with { type: "text" };
 import m13 from "./0013_message_full_text.sql" with { type: "text" };
 import m14 from "./0014_assurance_turns_at.sql" with { type: "text" };
 import m15 from "./0015_turn_read_order.sql" with { type: "text" };
+import m16 from "./0016_bounded_reads.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -33,4 +34,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 13, name: "message_full_text", sql: m13 },
   { version: 14, name: "assurance_turns_at", sql: m14 },
   { version: 15, name: "turn_read_order", sql: m15 },
+  { version: 16, name: "bounded_reads", sql: m16 },
 ];

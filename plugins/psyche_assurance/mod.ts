@@ -61,6 +61,9 @@ export interface Concern {
 }
 
 type Db = PluginContext["db"]["db"];
+
+/** The scores' window (spec/mind.md §7.4: "over the last 500"): samples, turns and resolved concerns. */
+const SCORE_WINDOW = 500;
 type Row = Awaited<ReturnType<typeof openConcerns>>[number];
 
 const openConcernRows = prepare((db: Kysely<Database>, slot) =>
@@ -666,26 +669,21 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         "outcome",
         "concern_id",
         "kind",
-      ]).orderBy("id", "desc").limit(500).execute();
+      ]).orderBy("id", "desc").limit(SCORE_WINDOW).execute();
       const all = calibrationScores(
         samples.filter((sample) => sample.concern_id === null),
         minimum,
       );
-      const concerns = calibrationScores(
-        samples.filter((sample) => sample.concern_id !== null),
-        minimum,
-      );
-      // Counts and the newest row, not every row: these grow with every turn.
-      const resolved = await db.selectFrom("psyche_assurance_concerns")
-        .select((eb) => [
-          eb.fn.countAll<number>().as("n"),
-          eb.fn.sum<number>(eb.case().when("status", "=", "refuted").then(1).else(0).end()).as(
-            "refuted",
-          ),
-        ])
-        .where("kind", "!=", "ambiguity").where("status", "in", ["confirmed", "refuted"])
-        .executeTakeFirstOrThrow();
-      const turns = await db.selectFrom("psyche_assurance_turns")
+      const resolved = samples.filter((sample) => sample.concern_id !== null);
+      const concerns = calibrationScores(resolved, minimum);
+      // A concern confirmed (outcome 1) or refuted (0), ambiguity aside, left a sample: the
+      // precision counts those among the same newest samples, not every resolved concern.
+      const refuted = resolved.filter((sample) => sample.outcome === 0).length;
+      // The assessed turns grow with every turn: the newest SCORE_WINDOW of them, like the samples.
+      const turns = await db.selectFrom(
+        db.selectFrom("psyche_assurance_turns").select("tag_missing")
+          .orderBy("at", "desc").orderBy("turn_id", "desc").limit(SCORE_WINDOW).as("recent"),
+      )
         .select((eb) => [
           eb.fn.countAll<number>().as("n"),
           eb.fn.sum<number>("tag_missing").as("missing"),
@@ -704,9 +702,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         reliability: all.bins,
         ece_concerns: concerns.ece,
         brier_concerns: concerns.brier,
-        concern_precision: Number(resolved.n)
-          ? Number(resolved.refuted) / Number(resolved.n)
-          : null,
+        concern_precision: resolved.length ? refuted / resolved.length : null,
         tag_missing_rate: Number(turns.n) ? Number(turns.missing) / Number(turns.n) : null,
         open_concerns: Number(open.n),
         last_u_post: last?.u_post ?? null,

@@ -583,7 +583,8 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           {
             method: "get",
             path: "/forecasts/calibration",
-            summary: "Alignment, surprise and intent hits over a window, by embedder quality",
+            summary:
+              "Alignment, surprise and intent hits over the newest `window` resolved sets, by embedder quality; counts per status over the newest `window` sets",
             tags: ["mind"],
             role: "viewer",
             query: calibrationQuery,
@@ -649,7 +650,12 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
             intent_hit_rate: list.filter((item) => item.intent_hit).length / list.length,
           };
         };
-        const counts = await db.selectFrom("psyche_dreaming_sets")
+        // Counts per status over the newest `window` sets (§6), whatever their status: the table
+        // gains a set with every turn, and a state snapshot must not read it whole.
+        const counts = await db.selectFrom(
+          db.selectFrom("psyche_dreaming_sets").select("status")
+            .orderBy("created_at", "desc").orderBy("id", "desc").limit(window).as("recent"),
+        )
           .select((eb) => ["status", eb.fn.countAll<number>().as("n")]).groupBy("status").execute();
         const byStatus = Object.fromEntries(counts.map((row) => [row.status, Number(row.n)]));
         const total = Object.values(byStatus).reduce((sum, value) => sum + value, 0);

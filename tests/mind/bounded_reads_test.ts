@@ -1,0 +1,212 @@
+/**
+ * What a turn, its background jobs and a state snapshot read must not grow
+ * with the history: no statement they run reads a table that gains rows with
+ * every turn from end to end. SQLite's own query plans are the evidence, for
+ * every statement the kernel prepared while a conversation ran.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { DATABASE_FILE } from "../../src/store/store.ts";
+import { startFakeLlm } from "../fakes/llm/mod.ts";
+import { chat, mindHost } from "./helpers.ts";
+
+/** Tables that gain rows with every turn (or every model call, or every job). */
+const GROWING = new Set([
+  "memories",
+  "memory_messages",
+  "mind_turns",
+  "mind_events",
+  "mind_influence",
+  "mind_jobs",
+  "mind_ledger",
+  "mind_state_history",
+  "psyche_assurance_turns",
+  "psyche_assurance_samples",
+  "psyche_assurance_concerns",
+  "psyche_dreaming_sets",
+  "psyche_dreaming_items",
+  "psyche_purpose_drift",
+]);
+
+/** One row of `EXPLAIN QUERY PLAN`. */
+interface PlanRow {
+  id: number;
+  parent: number;
+  detail: string;
+}
+
+/**
+ * Why a plan reads a growing table from end to end, or null: a `SCAN` of one
+ * in a statement without a `LIMIT`, or with all the scanned rows sorted
+ * before the limit applies (a temporary B-tree for ORDER BY beside the scan).
+ */
+export function unboundedRead(sql: string, plan: readonly PlanRow[]): string | null {
+  const limited = /\blimit\b/i.test(sql);
+  for (const row of plan) {
+    const read = row.detail.match(/^(SCAN|SEARCH) (\w+)/);
+    if (!read || !GROWING.has(read[2]!)) continue;
+    if (read[1] === "SCAN" && !limited) return `${row.detail} (no LIMIT)`;
+    const sorted = plan.some((other) =>
+      other.parent === row.parent && other.detail === "USE TEMP B-TREE FOR ORDER BY"
+    );
+    if (sorted) return `${row.detail} (all its rows sorted)`;
+  }
+  return null;
+}
+
+/** A plan of single steps under the root, for the tests of {@link unboundedRead}. */
+const flat = (...details: string[]): PlanRow[] =>
+  details.map((detail, index) => ({ id: index + 1, parent: 0, detail }));
+
+Deno.test("unboundedRead: a scan of a growing table needs a LIMIT and no sort before it", () => {
+  assert.equal(
+    unboundedRead("select count(*) from t", flat("SCAN psyche_assurance_turns")),
+    "SCAN psyche_assurance_turns (no LIMIT)",
+  );
+  assert.equal(
+    unboundedRead(
+      "select * from mind_turns order by x limit 1",
+      flat("SCAN mind_turns", "USE TEMP B-TREE FOR ORDER BY"),
+    ),
+    "SCAN mind_turns (all its rows sorted)",
+  );
+  assert.equal(
+    unboundedRead(
+      "select * from mind_turns order by seq desc limit 1",
+      flat("SCAN mind_turns USING INDEX seq"),
+    ),
+    null,
+  );
+  // The newest rows by an index, then grouped: only the limited rows are sorted.
+  assert.equal(
+    unboundedRead(
+      "select s, count(*) from (select s from psyche_dreaming_sets limit 9) group by s",
+      [
+        { id: 2, parent: 0, detail: "CO-ROUTINE recent" },
+        { id: 5, parent: 2, detail: "SCAN psyche_dreaming_sets USING INDEX created" },
+        { id: 20, parent: 0, detail: "SCAN recent" },
+        { id: 30, parent: 0, detail: "USE TEMP B-TREE FOR GROUP BY" },
+      ],
+    ),
+    null,
+  );
+  assert.equal(
+    unboundedRead("select * from kv", flat("SCAN kv")),
+    null,
+    "kv does not grow per turn",
+  );
+  assert.equal(
+    unboundedRead(
+      "select * from mind_ledger where job_id = ?",
+      flat("SEARCH mind_ledger USING INDEX mind_ledger_job (job_id=?)"),
+    ),
+    null,
+  );
+});
+
+Deno.test("a conversation, its background jobs and the state snapshots read no growing table from end to end", async () => {
+  const prepared = new Set<string>();
+  const prepare = DatabaseSync.prototype.prepare;
+  DatabaseSync.prototype.prepare = function (
+    this: DatabaseSync,
+    ...args: Parameters<typeof prepare>
+  ) {
+    prepared.add(args[0]);
+    return prepare.apply(this, args);
+  } as typeof prepare;
+  try {
+    await using fake = await startFakeLlm();
+    await using host = await mindHost(fake);
+    let threadId: string | undefined;
+    for (const text of ["Plan the release", "What comes next?", "No, that is wrong.", "/state"]) {
+      const reply = await chat(host, text, threadId);
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      threadId ??= reply.body.thread_id as string;
+      await host.kernel.mind.scheduler.idle();
+    }
+    assert.equal((await host.request("/api/state")).status, 200);
+    DatabaseSync.prototype.prepare = prepare;
+    const db = new DatabaseSync(join(host.dataDir, DATABASE_FILE), { readOnly: true });
+    try {
+      const found: string[] = [];
+      for (const sql of prepared) {
+        // Reads, and the writes that find their rows first (an insert of values reads nothing).
+        if (!/^\s*(select|with)\b/i.test(sql) && !/\bwhere\b/i.test(sql)) continue;
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as unknown as PlanRow[];
+        const why = unboundedRead(sql, plan);
+        if (why) found.push(`${why}\n    ${sql.replace(/\s+/g, " ")}`);
+      }
+      assert.deepEqual(found, [], found.join("\n"));
+    } finally {
+      db.close();
+    }
+  } finally {
+    DatabaseSync.prototype.prepare = prepare;
+  }
+});
+
+Deno.test("the assurance scores count the newest 500 turns and samples, not all of them", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const db = host.kernel.store.db;
+  // 100 old turns without a tag and 100 old confirmed concerns, then 500 newer turns with one and
+  // 500 newer refuted concerns: over everything the two rates would be 100/600 and 500/600.
+  const turn = (index: number, tagMissing: 0 | 1) => ({
+    turn_id: `t${index}`,
+    thread_id: "th",
+    at: index,
+    u_pre: 0.5,
+    u_post: 0.5,
+    policy: null,
+    signals: "{}",
+    tag_missing: tagMissing,
+    clarified: 0,
+  });
+  // What a confirmed (outcome 1) or refuted (0) concern leaves, as `settle` writes it.
+  const sample = (index: number, outcome: 0 | 1) => ({
+    turn_id: `t${index}`,
+    concern_id: `c${index}`,
+    kind: "reply",
+    confidence: 0.3,
+    outcome,
+    at: index,
+  });
+  await db.insertInto("psyche_assurance_turns").values([
+    ...Array.from({ length: 100 }, (_, index) => turn(index, 1)),
+    ...Array.from({ length: 500 }, (_, index) => turn(1_000 + index, 0)),
+  ]).execute();
+  await db.insertInto("psyche_assurance_samples").values([
+    ...Array.from({ length: 100 }, (_, index) => sample(index, 1)),
+    ...Array.from({ length: 500 }, (_, index) => sample(1_000 + index, 0)),
+  ]).execute();
+  const state = ((await chat(host, "/state")).body.data as Record<string, Record<string, unknown>>)
+    .psyche_assurance!;
+  assert.equal(state.tag_missing_rate, 0);
+  assert.equal(state.concern_precision, 1);
+});
+
+Deno.test("the forecast counts per status cover the newest sets of the window, not all of them", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const set = (index: number, status: "parse_failed" | "expired") => ({
+    id: `s${index}`,
+    turn_id: `t${index}`,
+    thread_id: "th",
+    created_at: index,
+    model: "gpt",
+    status,
+    embedder_id: "e",
+    quality: "lexical" as const,
+  });
+  await host.kernel.store.db.insertInto("psyche_dreaming_sets").values([
+    ...Array.from({ length: 30 }, (_, index) => set(index, "parse_failed")),
+    ...Array.from({ length: 5 }, (_, index) => set(100 + index, "expired")),
+  ]).execute();
+  const calibration = await (await host.request("/api/forecasts/calibration?window=5")).json();
+  assert.deepEqual(calibration.counts, { expired: 5 });
+  assert.equal(calibration.parse_failure_rate, 0);
+  const wider = await (await host.request("/api/forecasts/calibration?window=10")).json();
+  assert.deepEqual(wider.counts, { expired: 5, parse_failed: 5 });
+  assert.equal(wider.parse_failure_rate, 0.5);
+});
