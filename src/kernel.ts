@@ -191,8 +191,9 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       wsClients: () => ws.hub.stats().sockets,
       queueDepth: () => mind?.queueLength ?? 0,
       async memoryItems() {
-        const rows = await options.store.db.selectFrom("memories")
-          .select(["kind", (eb) => eb.fn.countAll<number>().as("count")]).groupBy("kind")
+        // The counts the triggers keep (migration 0017), not a count of every memory.
+        const rows = await options.store.db.selectFrom("memory_counts")
+          .select(["kind", (eb) => eb.fn.sum<number>("n").as("count")]).groupBy("kind")
           .execute();
         return rows.map((row) => ({ kind: row.kind, count: Number(row.count) }));
       },

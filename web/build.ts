@@ -157,12 +157,20 @@ export async function buildWeb(
     const css = new TextEncoder().encode(themeCss());
     const themeName = `theme.${await hash10(css)}.css`;
     const assetsDir = join(outDir, "assets");
-    await Deno.remove(assetsDir, { recursive: true }).catch(() => {});
     await Deno.mkdir(assetsDir, { recursive: true });
+    // Every file is written in the staging folder and renamed into place, and nothing is removed
+    // before the new manifest is: a server reading `outDir` meanwhile (another test process
+    // building at once, or a rebuild under a running server) never finds a named file missing or
+    // half written.
+    const publish = async (path: string, bytes: Uint8Array): Promise<void> => {
+      const written = join(staging, `publish-${crypto.randomUUID()}`);
+      await Deno.writeFile(written, bytes);
+      await Deno.rename(written, path);
+    };
     const assets: Record<string, string> = {};
     const sizes: Record<string, number> = {};
     const emit = async (logical: string, file: string, bytes: Uint8Array): Promise<void> => {
-      await Deno.writeFile(join(assetsDir, file), bytes);
+      await publish(join(assetsDir, file), bytes);
       assets[logical] = file;
       sizes[file] = bytes.length;
     };
@@ -186,13 +194,19 @@ export async function buildWeb(
     for (const page of pages) {
       const template = await Deno.readTextFile(join(WEB_DIR, page.template));
       const html = template.replace(page.script, page.file).replace("{{theme}}", themeName);
-      await Deno.writeTextFile(join(outDir, page.out), html);
+      await publish(join(outDir, page.out), new TextEncoder().encode(html));
     }
     const manifest: WebManifest = { builtAt: new Date().toISOString(), assets, sizes };
-    await Deno.writeTextFile(
+    await publish(
       join(outDir, "manifest.json"),
-      JSON.stringify(manifest, null, 2) + "\n",
+      new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
     );
+    // Assets of earlier builds go once the manifest no longer names them.
+    for await (const entry of Deno.readDir(assetsDir)) {
+      if (!(entry.name in sizes)) {
+        await Deno.remove(join(assetsDir, entry.name), { recursive: true }).catch(() => {});
+      }
+    }
     return manifest;
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});

@@ -152,15 +152,22 @@ export function memoryRoutes(
   http.get("/memories/stats", async (c) => {
     requireRole(c, "viewer");
     const owner = c.get("principal").userId;
-    const counts = await visible(owner).select((eb) => ["kind", eb.fn.countAll<number>().as("n")])
-      .groupBy("kind").execute();
+    // What `visible` holds, from the counts the triggers keep (migration 0017): the caller's
+    // memories and the shared self memories, without counting every row.
+    const counts = await store.db.selectFrom("memory_counts").select(["kind", "n"])
+      .where((eb) =>
+        eb.or([
+          eb("owner_key", "=", owner),
+          eb.and([eb("owner_key", "=", ""), eb("kind", "=", "self")]),
+        ])
+      ).execute();
     const spaces = await store.db.selectFrom("vector_spaces")
       .select(["provider", "model", "dims", "quality", "status"]).execute();
     const index = service.vectors.indexInfo();
     return c.json({
       counts: Object.fromEntries(MEMORY_KINDS.map((kind) => [
         kind,
-        Number(counts.find((row) => row.kind === kind)?.n ?? 0),
+        counts.filter((row) => row.kind === kind).reduce((sum, row) => sum + Number(row.n), 0),
       ])),
       embedder: {
         id: service.embedder.id,

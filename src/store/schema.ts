@@ -142,6 +142,13 @@ export interface MemoryChangesTable {
   at: number;
 }
 
+/** `memory_counts`: memories per owner (`''` for shared ones) and kind, kept by triggers. */
+export interface MemoryCountsTable {
+  owner_key: string;
+  kind: MemoryKind;
+  n: number;
+}
+
 /** `schema_migrations`: one row per applied migration file. */
 export interface SchemaMigrationsTable {
   version: number;
@@ -674,6 +681,7 @@ export interface Database {
   memory_jobs: MemoryJobsTable;
   forget_log: ForgetLogTable;
   memory_changes: MemoryChangesTable;
+  memory_counts: MemoryCountsTable;
   schema_migrations: SchemaMigrationsTable;
   mind_ledger: MindLedgerTable;
   mind_ledger_daily: MindLedgerDailyTable;

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { DATABASE_FILE } from "../../src/store/store.ts";
+import type { TestHost } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "./helpers.ts";
 
@@ -105,44 +106,89 @@ Deno.test("unboundedRead: a scan of a growing table needs a LIMIT and no sort be
   );
 });
 
-Deno.test("a conversation, its background jobs and the state snapshots read no growing table from end to end", async () => {
-  const prepared = new Set<string>();
+/**
+ * Records every SQL text prepared on any connection until `stop()`.
+ * Statements are cached per connection: start before the store opens.
+ */
+function recordPrepared(): { statements: Set<string>; stop(): void } {
+  const statements = new Set<string>();
   const prepare = DatabaseSync.prototype.prepare;
   DatabaseSync.prototype.prepare = function (
     this: DatabaseSync,
     ...args: Parameters<typeof prepare>
   ) {
-    prepared.add(args[0]);
+    statements.add(args[0]);
     return prepare.apply(this, args);
   } as typeof prepare;
+  return { statements, stop: () => DatabaseSync.prototype.prepare = prepare };
+}
+
+/** The reads among `statements` that read a growing table from end to end, with their plans. */
+function unboundedReads(dataDir: string, statements: Iterable<string>): string[] {
+  const db = new DatabaseSync(join(dataDir, DATABASE_FILE), { readOnly: true });
+  try {
+    const found: string[] = [];
+    for (const sql of statements) {
+      // Reads, and the writes that find their rows first (an insert of values reads nothing).
+      if (!/^\s*(select|with)\b/i.test(sql) && !/\bwhere\b/i.test(sql)) continue;
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as unknown as PlanRow[];
+      const why = unboundedRead(sql, plan);
+      if (why) found.push(`${why}\n    ${sql.replace(/\s+/g, " ")}`);
+    }
+    return found;
+  } finally {
+    db.close();
+  }
+}
+
+/** A conversation of three turns and a command, each turn's jobs done; its thread and turns. */
+async function converse(host: TestHost): Promise<{ threadId: string; turnIds: string[] }> {
+  let threadId: string | undefined;
+  const turnIds: string[] = [];
+  for (const text of ["Plan the release", "What comes next?", "No, that is wrong.", "/state"]) {
+    const reply = await chat(host, text, threadId);
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    threadId ??= reply.body.thread_id as string;
+    if (reply.body.turn_id) turnIds.push(reply.body.turn_id as string);
+    await host.kernel.mind.scheduler.idle();
+  }
+  return { threadId: threadId!, turnIds };
+}
+
+/** The ids a GET path's `{id}` takes, by the path's start; other parameters are not filled. */
+function fill(path: string, ids: { threadId: string; turnId: string }): string | null {
+  if (/^\/api\/threads\/\{id\}/.test(path)) return path.replace("{id}", ids.threadId);
+  if (/^\/api\/turns\/\{id\}/.test(path)) return path.replace("{id}", ids.turnId);
+  return path.includes("{") ? null : path;
+}
+
+Deno.test("a conversation, its background jobs, the state and every GET route read no growing table from end to end", async () => {
+  const recording = recordPrepared();
   try {
     await using fake = await startFakeLlm();
     await using host = await mindHost(fake);
-    let threadId: string | undefined;
-    for (const text of ["Plan the release", "What comes next?", "No, that is wrong.", "/state"]) {
-      const reply = await chat(host, text, threadId);
-      assert.equal(reply.status, 200, JSON.stringify(reply.body));
-      threadId ??= reply.body.thread_id as string;
-      await host.kernel.mind.scheduler.idle();
+    const { threadId, turnIds } = await converse(host);
+    const document = await (await host.request("/openapi.json")).json() as {
+      paths: Record<string, { get?: unknown }>;
+    };
+    const visited: string[] = [];
+    for (const [template, operations] of Object.entries(document.paths)) {
+      // Streams stay open (the WebSocket, a turn's or a project's events).
+      if (!operations.get || template === "/ws" || template.endsWith("/events")) continue;
+      const path = fill(template, { threadId, turnId: turnIds[0]! });
+      if (path === null) continue;
+      const response = await host.request(path);
+      await response.body?.cancel();
+      assert.ok(response.status < 500, `${path}: ${response.status}`);
+      visited.push(path);
     }
-    assert.equal((await host.request("/api/state")).status, 200);
-    DatabaseSync.prototype.prepare = prepare;
-    const db = new DatabaseSync(join(host.dataDir, DATABASE_FILE), { readOnly: true });
-    try {
-      const found: string[] = [];
-      for (const sql of prepared) {
-        // Reads, and the writes that find their rows first (an insert of values reads nothing).
-        if (!/^\s*(select|with)\b/i.test(sql) && !/\bwhere\b/i.test(sql)) continue;
-        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as unknown as PlanRow[];
-        const why = unboundedRead(sql, plan);
-        if (why) found.push(`${why}\n    ${sql.replace(/\s+/g, " ")}`);
-      }
-      assert.deepEqual(found, [], found.join("\n"));
-    } finally {
-      db.close();
-    }
+    assert.ok(visited.includes(`/api/threads/${threadId}/messages`));
+    assert.ok(visited.includes("/api/state") && visited.includes("/api/ledger"));
+    recording.stop();
+    const found = unboundedReads(host.dataDir, recording.statements);
+    assert.deepEqual(found, [], found.join("\n"));
   } finally {
-    DatabaseSync.prototype.prepare = prepare;
+    recording.stop();
   }
 });
 
@@ -209,4 +255,70 @@ Deno.test("the forecast counts per status cover the newest sets of the window, n
   const wider = await (await host.request("/api/forecasts/calibration?window=10")).json();
   assert.deepEqual(wider.counts, { expired: 5, parse_failed: 5 });
   assert.equal(wider.parse_failure_rate, 0.5);
+});
+
+Deno.test("the memory stats and the memory gauge keep counting what the rows hold through adds and forgets", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const ada = host.as({ userId: "ada", role: "operator" });
+  const remember = async (client: Pick<TestHost, "request">, text: string) => {
+    const response = await client.request("/api/memories", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text }),
+    });
+    assert.equal(response.status, 201);
+    return (await response.json()).id as string;
+  };
+  const { threadId } = await converse(host);
+  await remember(host, "The staging database runs on port 5433.");
+  const forgotten = await remember(ada, "Ada deploys on Fridays.");
+  await remember(ada, "Ada prefers short answers.");
+  await host.kernel.store.db.insertInto("memories").values({
+    uid: "shared-self",
+    kind: "self",
+    owner_user_id: null,
+    text: "I am the team's assistant.",
+    source: "system",
+    trust: "high",
+    importance: 0.5,
+    content_hash: "shared-self",
+    created_at: host.clock.now(),
+  }).execute();
+  assert.equal((await ada.request(`/api/memories/${forgotten}`, { method: "DELETE" })).status, 204);
+  const forget = await host.request(`/api/threads/${threadId}?forget=true`, { method: "DELETE" });
+  assert.ok(forget.status < 300, String(forget.status));
+
+  // What a count of the rows says, against the kept counts.
+  const counted = async (owner: string) => {
+    const rows = await host.kernel.store.db.selectFrom("memories")
+      .select(["kind", (eb) => eb.fn.countAll<number>().as("n")])
+      .where((eb) =>
+        eb.or([
+          eb("owner_user_id", "=", owner),
+          eb.and([eb("owner_user_id", "is", null), eb("kind", "=", "self")]),
+        ])
+      ).groupBy("kind").execute();
+    return Object.fromEntries(
+      ["message", "episode", "semantic", "self"].map((kind) => [
+        kind,
+        Number(rows.find((row) => row.kind === kind)?.n ?? 0),
+      ]),
+    );
+  };
+  for (const [client, owner] of [[host, "local"], [ada, "ada"]] as const) {
+    const stats = await (await client.request("/api/memories/stats")).json();
+    assert.deepEqual(stats.counts, await counted(owner), owner);
+  }
+  assert.deepEqual(
+    (await (await ada.request("/api/memories/stats")).json()).counts,
+    { message: 0, episode: 0, semantic: 1, self: 1 },
+    "Ada's remaining fact and the shared self memory",
+  );
+  const all = await host.kernel.store.db.selectFrom("memories")
+    .select(["kind", (eb) => eb.fn.countAll<number>().as("n")]).groupBy("kind").execute();
+  const metrics = await (await host.request("/metrics")).text();
+  for (const row of all) {
+    assert.match(metrics, new RegExp(`synth_memory_items\\{kind="${row.kind}"\\} ${row.n}\\n`));
+  }
 });

@@ -214,3 +214,43 @@ Deno.test("buildWeb fails with the budget message when an entry loads more than 
   assert.deepEqual(await list(dir.path), ["assets", "docs.html", "index.html", "manifest.json"]);
   assert.deepEqual(await list(exact.path), ["assets", "docs.html", "index.html", "manifest.json"]);
 });
+
+Deno.test("a rebuild never leaves a file its manifest names missing or half written, and drops earlier builds' assets after", async () => {
+  await using dir = await tempDir();
+  const first = await buildWeb({ outDir: dir.path });
+  const stale = join(dir.path, "assets", "app.0000000000.js");
+  await Deno.writeTextFile(stale, "// an earlier build's entry");
+  // What a server reading the folder meanwhile sees (another test process building at once).
+  let reads = 0;
+  const problems: string[] = [];
+  let building = true;
+  const reader = (async () => {
+    while (building) {
+      let manifest: WebManifest;
+      try {
+        manifest = JSON.parse(await Deno.readTextFile(join(dir.path, "manifest.json")));
+      } catch (error) {
+        problems.push(`manifest.json: ${error}`);
+        continue;
+      }
+      for (const [file, size] of Object.entries(manifest.sizes)) {
+        const found = await Deno.stat(join(dir.path, "assets", file)).catch(() => null);
+        if (found?.size !== size) problems.push(`${file}: ${found ? found.size : "missing"}`);
+      }
+      reads++;
+    }
+  })();
+  try {
+    await buildWeb({ outDir: dir.path });
+  } finally {
+    building = false;
+    await reader;
+  }
+  assert.ok(reads > 0);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(
+    await list(join(dir.path, "assets")),
+    Object.keys(first.sizes).sort(),
+    "the stale entry is gone, the named files stay",
+  );
+});
