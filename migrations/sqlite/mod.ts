@@ -17,6 +17,7 @@ import m14 from "./0014_assurance_turns_at.sql" with { type: "text" };
 import m15 from "./0015_turn_read_order.sql" with { type: "text" };
 import m16 from "./0016_bounded_reads.sql" with { type: "text" };
 import m17 from "./0017_counts_and_lists.sql" with { type: "text" };
+import m18 from "./0018_forget_and_export_reads.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -37,4 +38,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 15, name: "turn_read_order", sql: m15 },
   { version: 16, name: "bounded_reads", sql: m16 },
   { version: 17, name: "counts_and_lists", sql: m17 },
+  { version: 18, name: "forget_and_export_reads", sql: m18 },
 ];

@@ -62,7 +62,7 @@ export interface Concern {
 
 type Db = PluginContext["db"]["db"];
 
-/** The scores' window (spec/mind.md §7.4: "over the last 500"): samples, turns and resolved concerns. */
+/** The scores' window (spec/mind.md §7.4: "over the last 500"): samples and assessed turns. */
 const SCORE_WINDOW = 500;
 type Row = Awaited<ReturnType<typeof openConcerns>>[number];
 

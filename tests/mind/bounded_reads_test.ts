@@ -30,6 +30,19 @@ const GROWING = new Set([
   "psyche_purpose_drift",
 ]);
 
+/** Columns that narrow a read to one thread, turn, user, job or row. */
+const SCOPING = new Set([
+  "thread_id",
+  "turn_id",
+  "user_id",
+  "owner_user_id",
+  "job_id",
+  "memory_id",
+  "id",
+  "uid",
+  "rowid",
+]);
+
 /** One row of `EXPLAIN QUERY PLAN`. */
 interface PlanRow {
   id: number;
@@ -51,7 +64,12 @@ export function unboundedRead(sql: string, plan: readonly PlanRow[]): string | n
     const sorted = plan.some((other) =>
       other.parent === row.parent && other.detail === "USE TEMP B-TREE FOR ORDER BY"
     );
-    if (sorted) return `${row.detail} (all its rows sorted)`;
+    // Sorting one thread's, turn's or user's rows is bounded by them; sorting every row of a
+    // status or a module is not.
+    const key = row.detail.match(/\((\w+)[=<>]/)?.[1];
+    if (sorted && !(read[1] === "SEARCH" && key && SCOPING.has(key))) {
+      return `${row.detail} (all its rows sorted)`;
+    }
   }
   return null;
 }
@@ -91,6 +109,24 @@ Deno.test("unboundedRead: a scan of a growing table needs a LIMIT and no sort be
       ],
     ),
     null,
+  );
+  // A thread's rows sorted: bounded by the thread. Every completed turn sorted: not.
+  assert.equal(
+    unboundedRead(
+      "select * from psyche_assurance_concerns where thread_id = ? order by opened_at",
+      flat(
+        "SEARCH psyche_assurance_concerns USING INDEX t (thread_id=?)",
+        "USE TEMP B-TREE FOR ORDER BY",
+      ),
+    ),
+    null,
+  );
+  assert.equal(
+    unboundedRead(
+      "select state_after from mind_turns where status = ? order by seq desc limit 1",
+      flat("SEARCH mind_turns USING INDEX s (status=?)", "USE TEMP B-TREE FOR ORDER BY"),
+    ),
+    "SEARCH mind_turns USING INDEX s (status=?) (all its rows sorted)",
   );
   assert.equal(
     unboundedRead("select * from kv", flat("SCAN kv")),
@@ -162,7 +198,7 @@ function fill(path: string, ids: { threadId: string; turnId: string }): string |
   return path.includes("{") ? null : path;
 }
 
-Deno.test("a conversation, its background jobs, the state and every GET route read no growing table from end to end", async () => {
+Deno.test("a conversation, its jobs, the state, every GET route, an export and a forget read no growing table from end to end", async () => {
   const recording = recordPrepared();
   try {
     await using fake = await startFakeLlm();
@@ -184,6 +220,11 @@ Deno.test("a conversation, its background jobs, the state and every GET route re
     }
     assert.ok(visited.includes(`/api/threads/${threadId}/messages`));
     assert.ok(visited.includes("/api/state") && visited.includes("/api/ledger"));
+    // An export reads only the caller's rows, a forget only the thread's.
+    for (const command of ["/export", "/reflect", "/forget thread"]) {
+      assert.equal((await chat(host, command, threadId)).status, 200, command);
+      await host.kernel.mind.scheduler.idle();
+    }
     recording.stop();
     const found = unboundedReads(host.dataDir, recording.statements);
     assert.deepEqual(found, [], found.join("\n"));
