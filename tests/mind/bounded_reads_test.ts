@@ -1,8 +1,10 @@
 /**
- * What a turn, its background jobs and a state snapshot read must not grow
- * with the history: no statement they run reads a table that gains rows with
- * every turn from end to end. SQLite's own query plans are the evidence, for
- * every statement the kernel prepared while a conversation ran.
+ * What a turn, its background jobs, a state snapshot, the API's GET routes,
+ * an export and a forget read must not grow with the whole history: no
+ * statement they run reads a table that gains rows with every turn from end
+ * to end. SQLite's own query plans are the evidence, for every statement the
+ * kernel prepared while they ran. The windows the spec gives the scores keep
+ * their meaning (the tests at the end).
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -52,10 +54,11 @@ interface PlanRow {
 
 /**
  * Why a plan reads a growing table from end to end, or null: a `SCAN` of one
- * in a statement without a `LIMIT`, or with all the scanned rows sorted
- * before the limit applies (a temporary B-tree for ORDER BY beside the scan).
+ * in a statement without a `LIMIT`, or a read of one whose rows are all
+ * sorted before the limit applies (a temporary B-tree for ORDER BY beside
+ * it), unless a search narrowed them to one thread, turn, user, job or row.
  */
-export function unboundedRead(sql: string, plan: readonly PlanRow[]): string | null {
+function unboundedRead(sql: string, plan: readonly PlanRow[]): string | null {
   const limited = /\blimit\b/i.test(sql);
   for (const row of plan) {
     const read = row.detail.match(/^(SCAN|SEARCH) (\w+)/);
