@@ -7,75 +7,10 @@
  * their meaning (the tests at the end).
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import { join } from "node:path";
-import { DATABASE_FILE } from "../../src/store/store.ts";
 import type { TestHost } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "./helpers.ts";
-
-/** Tables that gain rows with every turn (or every model call, or every job). */
-const GROWING = new Set([
-  "memories",
-  "memory_messages",
-  "mind_turns",
-  "mind_events",
-  "mind_influence",
-  "mind_jobs",
-  "mind_ledger",
-  "mind_state_history",
-  "psyche_assurance_turns",
-  "psyche_assurance_samples",
-  "psyche_assurance_concerns",
-  "psyche_dreaming_sets",
-  "psyche_dreaming_items",
-  "psyche_purpose_drift",
-]);
-
-/** Columns that narrow a read to one thread, turn, user, job or row. */
-const SCOPING = new Set([
-  "thread_id",
-  "turn_id",
-  "user_id",
-  "owner_user_id",
-  "job_id",
-  "memory_id",
-  "id",
-  "uid",
-  "rowid",
-]);
-
-/** One row of `EXPLAIN QUERY PLAN`. */
-interface PlanRow {
-  id: number;
-  parent: number;
-  detail: string;
-}
-
-/**
- * Why a plan reads a growing table from end to end, or null: a `SCAN` of one
- * in a statement without a `LIMIT`, or a read of one whose rows are all
- * sorted before the limit applies (a temporary B-tree for ORDER BY beside
- * it), unless a search narrowed them to one thread, turn, user, job or row.
- */
-function unboundedRead(sql: string, plan: readonly PlanRow[]): string | null {
-  const limited = /\blimit\b/i.test(sql);
-  for (const row of plan) {
-    const read = row.detail.match(/^(SCAN|SEARCH) (\w+)/);
-    if (!read || !GROWING.has(read[2]!)) continue;
-    if (read[1] === "SCAN" && !limited) return `${row.detail} (no LIMIT)`;
-    const sorted = plan.some((other) =>
-      other.parent === row.parent && other.detail === "USE TEMP B-TREE FOR ORDER BY"
-    );
-    // Sorting one thread's, turn's or user's rows is bounded by them; sorting every row of a
-    // status or a module is not.
-    const key = row.detail.match(/\((\w+)[=<>]/)?.[1];
-    if (sorted && !(read[1] === "SEARCH" && key && SCOPING.has(key))) {
-      return `${row.detail} (all its rows sorted)`;
-    }
-  }
-  return null;
-}
+import { type PlanRow, recordPrepared, unboundedRead, unboundedReads } from "./plans.ts";
 
 /** A plan of single steps under the root, for the tests of {@link unboundedRead}. */
 const flat = (...details: string[]): PlanRow[] =>
@@ -144,41 +79,6 @@ Deno.test("unboundedRead: a scan of a growing table needs a LIMIT and no sort be
     null,
   );
 });
-
-/**
- * Records every SQL text prepared on any connection until `stop()`.
- * Statements are cached per connection: start before the store opens.
- */
-function recordPrepared(): { statements: Set<string>; stop(): void } {
-  const statements = new Set<string>();
-  const prepare = DatabaseSync.prototype.prepare;
-  DatabaseSync.prototype.prepare = function (
-    this: DatabaseSync,
-    ...args: Parameters<typeof prepare>
-  ) {
-    statements.add(args[0]);
-    return prepare.apply(this, args);
-  } as typeof prepare;
-  return { statements, stop: () => DatabaseSync.prototype.prepare = prepare };
-}
-
-/** The reads among `statements` that read a growing table from end to end, with their plans. */
-function unboundedReads(dataDir: string, statements: Iterable<string>): string[] {
-  const db = new DatabaseSync(join(dataDir, DATABASE_FILE), { readOnly: true });
-  try {
-    const found: string[] = [];
-    for (const sql of statements) {
-      // Reads, and the writes that find their rows first (an insert of values reads nothing).
-      if (!/^\s*(select|with)\b/i.test(sql) && !/\bwhere\b/i.test(sql)) continue;
-      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as unknown as PlanRow[];
-      const why = unboundedRead(sql, plan);
-      if (why) found.push(`${why}\n    ${sql.replace(/\s+/g, " ")}`);
-    }
-    return found;
-  } finally {
-    db.close();
-  }
-}
 
 /** A conversation of three turns and a command, each turn's jobs done; its thread and turns. */
 async function converse(host: TestHost): Promise<{ threadId: string; turnIds: string[] }> {
