@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { TestHost } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "./helpers.ts";
-import { type PlanRow, recordPrepared, unboundedRead, unboundedReads } from "./plans.ts";
+import { type PlanRow, recordPrepared, unboundedRead } from "./plans.ts";
 
 /** A plan of single steps under the root, for the tests of {@link unboundedRead}. */
 const flat = (...details: string[]): PlanRow[] =>
@@ -102,38 +102,32 @@ function fill(path: string, ids: { threadId: string; turnId: string }): string |
 }
 
 Deno.test("a conversation, its jobs, the state, every GET route, an export and a forget read no growing table from end to end", async () => {
-  const recording = recordPrepared();
-  try {
-    await using fake = await startFakeLlm();
-    await using host = await mindHost(fake);
-    const { threadId, turnIds } = await converse(host);
-    const document = await (await host.request("/openapi.json")).json() as {
-      paths: Record<string, { get?: unknown }>;
-    };
-    const visited: string[] = [];
-    for (const [template, operations] of Object.entries(document.paths)) {
-      // Streams stay open (the WebSocket, a turn's or a project's events).
-      if (!operations.get || template === "/ws" || template.endsWith("/events")) continue;
-      const path = fill(template, { threadId, turnId: turnIds[0]! });
-      if (path === null) continue;
-      const response = await host.request(path);
-      await response.body?.cancel();
-      assert.ok(response.status < 500, `${path}: ${response.status}`);
-      visited.push(path);
-    }
-    assert.ok(visited.includes(`/api/threads/${threadId}/messages`));
-    assert.ok(visited.includes("/api/state") && visited.includes("/api/ledger"));
-    // An export reads only the caller's rows, a forget only the thread's.
-    for (const command of ["/export", "/reflect", "/forget thread"]) {
-      assert.equal((await chat(host, command, threadId)).status, 200, command);
-      await host.kernel.mind.scheduler.idle();
-    }
-    recording.stop();
-    const found = unboundedReads(host.dataDir, recording.statements);
-    assert.deepEqual(found, [], found.join("\n"));
-  } finally {
-    recording.stop();
+  using recording = recordPrepared();
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const { threadId, turnIds } = await converse(host);
+  const document = await (await host.request("/openapi.json")).json() as {
+    paths: Record<string, { get?: unknown }>;
+  };
+  const visited: string[] = [];
+  for (const [template, operations] of Object.entries(document.paths)) {
+    // Streams stay open (the WebSocket, a turn's or a project's events).
+    if (!operations.get || template === "/ws" || template.endsWith("/events")) continue;
+    const path = fill(template, { threadId, turnId: turnIds[0]! });
+    if (path === null) continue;
+    const response = await host.request(path);
+    await response.body?.cancel();
+    assert.ok(response.status < 500, `${path}: ${response.status}`);
+    visited.push(path);
   }
+  assert.ok(visited.includes(`/api/threads/${threadId}/messages`));
+  assert.ok(visited.includes("/api/state") && visited.includes("/api/ledger"));
+  // An export reads only the caller's rows, a forget only the thread's.
+  for (const command of ["/export", "/reflect", "/forget thread"]) {
+    assert.equal((await chat(host, command, threadId)).status, 200, command);
+    await host.kernel.mind.scheduler.idle();
+  }
+  recording.assertBounded(host.dataDir);
 });
 
 Deno.test("the assurance scores count the newest 500 turns and samples, not all of them", async () => {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { DATABASE_FILE } from "../../src/store/store.ts";
@@ -75,11 +76,20 @@ export function unboundedRead(sql: string, plan: readonly PlanRow[]): string | n
   return null;
 }
 
+/** What {@link recordPrepared} returns; disposing it stops the recording. */
+export interface PlanRecording extends Disposable {
+  /**
+   * Stops recording, and fails listing each with its plan if a recorded
+   * statement reads a growing table of `dataDir`'s database from end to end.
+   */
+  assertBounded(dataDir: string): void;
+}
+
 /**
- * Records every SQL text prepared on any connection until `stop()`.
- * Statements are cached per connection: start before the store opens.
+ * Records every SQL text prepared on any connection until it is checked or
+ * disposed. Statements are cached per connection: start before the store opens.
  */
-export function recordPrepared(): { statements: Set<string>; stop(): void } {
+export function recordPrepared(): PlanRecording {
   const statements = new Set<string>();
   const prepare = DatabaseSync.prototype.prepare;
   DatabaseSync.prototype.prepare = function (
@@ -89,11 +99,19 @@ export function recordPrepared(): { statements: Set<string>; stop(): void } {
     statements.add(args[0]);
     return prepare.apply(this, args);
   } as typeof prepare;
-  return { statements, stop: () => DatabaseSync.prototype.prepare = prepare };
+  const stop = () => void (DatabaseSync.prototype.prepare = prepare);
+  return {
+    assertBounded(dataDir) {
+      stop();
+      const found = unboundedReads(dataDir, statements);
+      assert.deepEqual(found, [], found.join("\n"));
+    },
+    [Symbol.dispose]: stop,
+  };
 }
 
 /** The reads among `statements` that read a growing table from end to end, with their plans. */
-export function unboundedReads(dataDir: string, statements: Iterable<string>): string[] {
+function unboundedReads(dataDir: string, statements: Iterable<string>): string[] {
   const db = new DatabaseSync(join(dataDir, DATABASE_FILE), { readOnly: true });
   try {
     const found: string[] = [];
