@@ -236,6 +236,17 @@ export interface TurnHandle {
 /** Builds a turn's influence record from what it has done so far. */
 type InfluenceOf = (stateAfter: AffectSnapshot, flags: TurnFlags) => InfluenceRecord;
 
+/** What a turn that ends before its stage 10 has done, for its end to store. */
+interface TurnSoFar {
+  impulses: AppliedImpulse[];
+  events: MindEventInput[];
+  failures: HookFailure[];
+  stageTimes: Array<{ name: string; durationMs: number }>;
+  usage: TurnUsage | null;
+  /** Its influence record so far, when it got as far as its reply (stage 7). */
+  influenceOf?: InfluenceOf;
+}
+
 /** The columns of a turn's `mind_turns` row fixed when it arrives. */
 type TurnRowKey = Pick<MindTurnsTable, "id" | "seq" | "thread_id" | "user_id" | "received_at">;
 
@@ -248,11 +259,7 @@ interface QueuedTurn {
   controller: AbortController;
   resolve(outcome: TurnOutcome): void;
   /** What the turn has done so far, kept even if it fails unexpectedly. */
-  progress: {
-    impulses: AppliedImpulse[];
-    events: MindEventInput[];
-    failures: HookFailure[];
-    stageTimes: Array<{ name: string; durationMs: number }>;
+  progress: Pick<TurnSoFar, "impulses" | "events" | "failures" | "stageTimes"> & {
     /**
      * Set once stage 10 committed: the turn is complete, and this is its answer. A failure after
      * it (stages 11 and 12) is logged; it no longer changes the turn.
@@ -1487,12 +1494,7 @@ export function createMind(options: CreateMindOptions): Mind {
     const ended = { impulses, events, failures, stageTimes, usage, influenceOf };
     if (failure && !cancelled) {
       // No text is invented and no forecast is queued; the appraisal impulses stay.
-      await finishFailed(turn, {
-        ...ended,
-        failure,
-        partialText: failure.partial ? text : "",
-        stateBefore,
-      });
+      await finishFailed(turn, { ...ended, failure, partialText: failure.partial ? text : "" });
       return;
     }
     if (cancelled) {
@@ -1697,17 +1699,10 @@ export function createMind(options: CreateMindOptions): Mind {
     await afterReply;
   }
 
-  async function finishFailed(turn: QueuedTurn, facts: {
-    failure: TurnFailure;
-    partialText: string;
-    stateBefore: AffectSnapshot;
-    impulses: AppliedImpulse[];
-    events: MindEventInput[];
-    failures: HookFailure[];
-    stageTimes: Array<{ name: string; durationMs: number }>;
-    usage: TurnUsage | null;
-    influenceOf: InfluenceOf;
-  }) {
+  async function finishFailed(
+    turn: QueuedTurn,
+    facts: TurnSoFar & { failure: TurnFailure; partialText: string },
+  ) {
     const { handle, input } = turn;
     const flags: TurnFlags = { uncertain: false, clarifying: false };
     let messageId: string | null = null;
@@ -1752,15 +1747,7 @@ export function createMind(options: CreateMindOptions): Mind {
     });
   }
 
-  async function finishCancelled(turn: QueuedTurn, facts: {
-    text: string;
-    impulses: AppliedImpulse[];
-    events: MindEventInput[];
-    failures: HookFailure[];
-    stageTimes: Array<{ name: string; durationMs: number }>;
-    usage: TurnUsage | null;
-    influenceOf: InfluenceOf;
-  }) {
+  async function finishCancelled(turn: QueuedTurn, facts: TurnSoFar & { text: string }) {
     const { handle, input } = turn;
     const flags: TurnFlags = { uncertain: false, clarifying: false, interrupted: true };
     let messageId: string | null = null;
@@ -1791,18 +1778,15 @@ export function createMind(options: CreateMindOptions): Mind {
     });
   }
 
-  async function persistEnd(turn: QueuedTurn, status: "failed" | "cancelled", facts: {
-    impulses: AppliedImpulse[];
-    events: MindEventInput[];
-    failures: HookFailure[];
-    stageTimes: Array<{ name: string; durationMs: number }>;
-    usage: TurnUsage | null;
-    flags: TurnFlags;
-    messageId: string | null;
-    error: { code: string; message: string } | null;
-    /** What the turn did before it ended, when it got as far as its reply (stage 7). */
-    influenceOf?: InfluenceOf;
-  }): Promise<InfluenceRecord | null> {
+  async function persistEnd(
+    turn: QueuedTurn,
+    status: "failed" | "cancelled",
+    facts: TurnSoFar & {
+      flags: TurnFlags;
+      messageId: string | null;
+      error: { code: string; message: string } | null;
+    },
+  ): Promise<InfluenceRecord | null> {
     const { handle, input } = turn;
     const stateAfter = snapshot(current(), profile);
     const record = facts.influenceOf?.(stateAfter, facts.flags) ?? null;
