@@ -77,24 +77,40 @@ export interface StageMeans {
 }
 
 /**
- * Mean stage times of `turnIds`, read from `GET /api/turns/{id}` (each turn records its stages,
- * timed by the server's clock in whole milliseconds: a mean over many turns still tells).
+ * What the measured turns' own records say: each stage's mean time (`GET /api/turns/{id}`, timed by
+ * the server's clock in whole milliseconds: a mean over many turns still tells) and the mean number
+ * of semantic memories (the corpus is all semantic) that recall put in a turn's prompt (its influence
+ * record).
  */
-async function stageMeans(
+async function turnRecords(
   url: string,
   headers: Record<string, string>,
   turnIds: readonly string[],
-): Promise<Array<[string, number]>> {
+): Promise<{ means: Array<[string, number]>; semanticRecalled: number }> {
+  const read = async <T>(path: string) => {
+    const response = await fetch(`${url}${path}`, { headers });
+    const body = await response.json();
+    if (!response.ok) throw new Error(`reading ${path} failed: ${JSON.stringify(body)}`);
+    return body as T;
+  };
   const sums = new Map<string, number>();
+  let semantic = 0;
   for (const turnId of turnIds) {
-    const response = await fetch(`${url}/api/turns/${turnId}`, { headers });
-    const turn = await response.json() as { stages?: Array<{ name: string; duration_ms: number }> };
-    if (!response.ok) throw new Error(`reading turn ${turnId} failed: ${JSON.stringify(turn)}`);
+    const turn = await read<{ stages?: Array<{ name: string; duration_ms: number }> }>(
+      `/api/turns/${turnId}`,
+    );
     for (const stage of turn.stages ?? []) {
       sums.set(stage.name, (sums.get(stage.name) ?? 0) + stage.duration_ms);
     }
+    const influence = await read<{ memories: Array<{ kind: string }> }>(
+      `/api/turns/${turnId}/influence`,
+    );
+    semantic += influence.memories.filter((memory) => memory.kind === "semantic").length;
   }
-  return [...sums].map(([name, sum]) => [name, sum / turnIds.length]);
+  return {
+    means: [...sums].map(([name, sum]) => [name, sum / turnIds.length]),
+    semanticRecalled: semantic / turnIds.length,
+  };
 }
 
 /** Turn latency and the pipeline's overhead over the thinnest chat server. */
@@ -130,19 +146,24 @@ export async function runMindBench(
     for (const size of options.sizes) {
       const dataDir = await makeTestDir("synth-bench-mind-");
       try {
-        if (size > 0) {
-          progress(`mind: importing ${size.toLocaleString("en-US")} memories`);
-          await importCorpus(dataDir, size, "local");
-        }
-        progress(`mind: ${options.turns} turns at ${size.toLocaleString("en-US")} memories`);
         await using bench = await spawnBenchServer({
           dataDir,
+          // The corpus is the benched user's: a user recalls only their own memories.
+          ...(size > 0
+            ? {
+              seed: async (userId: string, dir: string) => {
+                progress(`mind: importing ${size.toLocaleString("en-US")} memories`);
+                await importCorpus(dir, size, userId);
+              },
+            }
+            : {}),
           env: { OPENAI_API_KEY: "sk-bench-00000000000000000", OPENAI_BASE_URL: `${fake.url}/v1` },
           denoArgs: options.cpuProfileDir
             ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`]
             : [],
         });
         const server = bench.server;
+        progress(`mind: ${options.turns} turns at ${size.toLocaleString("en-US")} memories`);
         // The vector index loads in the background; recall is full-text until then.
         for (;;) {
           const health = await (await fetch(`${server.url}/health`, { headers: bench.headers }))
@@ -226,9 +247,32 @@ export async function runMindBench(
             pass: null,
           });
         }
-        const means = await stageMeans(server.url, bench.headers, measuredTurns);
+        const { means, semanticRecalled } = await turnRecords(
+          server.url,
+          bench.headers,
+          measuredTurns,
+        );
+        // A corpus the benched user cannot see would leave recall nothing to rank.
+        if (size > 0 && semanticRecalled === 0) {
+          throw new Error(`no measured turn recalled a memory of the ${label} corpus`);
+        }
+        rows.push({
+          measure: `${label} memories: semantic memories recalled into a turn's prompt, mean`,
+          ours: fmt(semanticRecalled, 2),
+          baseline: "",
+          ratio: "",
+          target: "",
+          pass: null,
+        });
         stages.push({ size, means });
-        raw[`memories_${size}`] = { times, base, bare, warm, stages: Object.fromEntries(means) };
+        raw[`memories_${size}`] = {
+          times,
+          base,
+          bare,
+          warm,
+          stages: Object.fromEntries(means),
+          semantic_recalled: semanticRecalled,
+        };
         // A graceful stop, so that V8 writes the CPU profile.
         if (options.cpuProfileDir) await server.stop("SIGTERM");
       } finally {

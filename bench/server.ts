@@ -27,15 +27,29 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
   return json as Record<string, unknown>;
 }
 
+/** Options for {@link spawnBenchServer}. */
+export interface BenchServerOptions extends SpawnServerOptions {
+  /**
+   * Writes data for the administrator into the data directory: it runs once they and their key
+   * exist, with the server stopped, and gets their user id (memories belong to a user, and a user
+   * recalls only their own). The server then starts again on the same directory.
+   */
+  seed?: (userId: string, dataDir: string) => Promise<void>;
+}
+
 /**
  * Starts the server with sign-in on (first-run setup through a headless
  * setup token), creates the administrator `bench` and an API key of theirs.
  */
-export async function spawnBenchServer(options: SpawnServerOptions = {}): Promise<BenchServer> {
+export async function spawnBenchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
   const setupToken = randomBytes(32).toString("base64url");
-  const server = await spawnServer({
-    ...options,
-    env: { ...options.env, SYNTH_AUTH_ENABLED: "true", SYNTH_SETUP_TOKEN: setupToken },
+  const { seed, ...spawnOptions } = options;
+  const env = { ...options.env, SYNTH_AUTH_ENABLED: "true" };
+  let server = await spawnServer({
+    ...spawnOptions,
+    // A server that is restarted after the seed runs the benched process's options (a CPU profile).
+    ...(seed ? { denoArgs: [] } : {}),
+    env: { ...env, SYNTH_SETUP_TOKEN: setupToken },
   });
   try {
     const setup = await postJson(`${server.url}/api/auth/setup`, {
@@ -49,6 +63,12 @@ export async function spawnBenchServer(options: SpawnServerOptions = {}): Promis
       { authorization: `Bearer ${setup.access_token}` },
     );
     const key = created.key as string;
+    if (seed) {
+      const { id } = (setup as { user: { id: string } }).user;
+      await server.stop("SIGTERM");
+      await seed(id, server.dataDir);
+      server = await spawnServer({ ...spawnOptions, dataDir: server.dataDir, env });
+    }
     return {
       server,
       key,
