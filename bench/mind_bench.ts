@@ -15,7 +15,7 @@ import { makeTestDir, REPO_DIR } from "../src/testing/mod.ts";
 import { SERVER_V8_FLAGS } from "../scripts/compile.ts";
 import { startFake } from "./llm_bench.ts";
 import { importCorpus } from "./memory_bench.ts";
-import { fmt, percentile, progress, type Row, startDenoChild } from "./report.ts";
+import { fmt, percentile, progress, ratio, type Row, startDenoChild } from "./report.ts";
 import { spawnBenchServer } from "./server.ts";
 
 /** Options for {@link runMindBench}. */
@@ -41,6 +41,8 @@ const sorted = (values: number[]) => Float64Array.from(values).sort();
  */
 const PAUSE_MS = 30;
 const pause = () => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+/** Rounds of a turn followed at once by `GET /health/live`, and the same request after a pause. */
+const AFTER_TURN_ROUNDS = 50;
 const QUESTIONS = [
   "How should I plan the database migration for the orders service?",
   "What is the safest way to roll back a failed deployment?",
@@ -209,6 +211,25 @@ export async function runMindBench(
           threadId = body.thread_id;
           await pause();
         }
+        // A request that arrives while the server does a turn's work after its reply (stage times,
+        // jobs, the log's checkpoint), against the same request to the idle server.
+        const health = async () => {
+          const start = performance.now();
+          const response = await fetch(`${server.url}/health/live`);
+          await response.body?.cancel();
+          if (!response.ok) throw new Error(`/health/live answered ${response.status}`);
+          return performance.now() - start;
+        };
+        const afterTurn: number[] = [];
+        const idle: number[] = [];
+        for (let i = 0; i < AFTER_TURN_ROUNDS; i++) {
+          const body = await post(server.url, QUESTIONS[i % QUESTIONS.length]!, threadId);
+          afterTurn.push(await health());
+          threadId = i % 10 === 9 ? undefined : body.thread_id;
+          await pause();
+          idle.push(await health());
+          await pause();
+        }
         const label = size.toLocaleString("en-US");
         const target = size === 10_000;
         const p = (values: number[], fraction: number) => percentile(sorted(values), fraction);
@@ -247,6 +268,17 @@ export async function runMindBench(
             pass: null,
           });
         }
+        {
+          const [busy, quiet] = [p(afterTurn, 0.5), p(idle, 0.5)];
+          rows.push({
+            measure: `${label} memories: GET /health/live right after a turn p50 / p90, ms`,
+            ours: `${fmt(busy, 2)} / ${fmt(p(afterTurn, 0.9), 2)}`,
+            baseline: `${fmt(quiet, 2)} / ${fmt(p(idle, 0.9), 2)} (idle)`,
+            ratio: ratio(busy, quiet),
+            target: "",
+            pass: null,
+          });
+        }
         const { means, semanticRecalled } = await turnRecords(
           server.url,
           bench.headers,
@@ -272,6 +304,8 @@ export async function runMindBench(
           warm,
           stages: Object.fromEntries(means),
           semantic_recalled: semanticRecalled,
+          health_after_turn: afterTurn,
+          health_idle: idle,
         };
         // A graceful stop, so that V8 writes the CPU profile.
         if (options.cpuProfileDir) await server.stop("SIGTERM");

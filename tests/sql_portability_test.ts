@@ -15,6 +15,7 @@ const ALLOWED = [
   "src/store/store.ts",
   "src/store/backup.ts",
   "src/store/backup_worker.ts",
+  "src/store/checkpoint_worker.ts",
 ];
 
 const PATTERNS: Array<[RegExp, string]> = [

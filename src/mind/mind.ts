@@ -1689,7 +1689,9 @@ export function createMind(options: CreateMindOptions): Mind {
         release();
       }
       // With no turn waiting, the write-ahead log is copied back now, between turns: the
-      // automatic checkpoint would otherwise fall in some later turn's commit (about 8 ms).
+      // automatic checkpoint would otherwise fall in some later turn's commit (about 8 ms). The
+      // copy runs on the store's worker thread, so requests go on meanwhile; jobs start after it,
+      // so that none of their writes lands in the log while it is copied.
       if (queue.length === 0) {
         await store.checkpoint("passive").catch((error) =>
           log.warn("checkpointing the write-ahead log after a turn failed", { error })

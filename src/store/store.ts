@@ -16,6 +16,7 @@ import {
 import { DB_ERROR_CODES, DbError } from "./errors.ts";
 import type { Database } from "./schema.ts";
 import { assertLittleEndian, openSqlite } from "./sqlite.ts";
+import type { CheckpointReply, CheckpointRequest } from "./checkpoint_worker.ts";
 import { createSqliteTextSearch, type TextSearch } from "./text_search.ts";
 
 /** The database file inside the data directory. */
@@ -38,7 +39,9 @@ export interface Store {
   /**
    * Moves the write-ahead log into the database file. `truncate` (after forgets) waits for
    * readers and empties the file; `passive` copies what no reader needs and never waits, so
-   * that the log restarts small and no later commit pays for an automatic checkpoint.
+   * that the log restarts small and no later commit pays for an automatic checkpoint. A passive
+   * checkpoint runs on a connection of its own in a worker thread, one at a time, so neither the
+   * copy nor the file syncs after it hold the caller's thread.
    * @default "truncate"
    */
   checkpoint(mode?: "truncate" | "passive"): Promise<void>;
@@ -99,20 +102,67 @@ export function openStore(options: OpenStoreOptions): Store {
     sqlite.close();
     throw error;
   }
-  return wrapConnection(sqlite, path, migrationList);
+  return wrapConnection(sqlite, path, migrationList, options.busyTimeoutMs);
 }
 
-const CHECKPOINT = {
-  truncate: CompiledQuery.raw("PRAGMA wal_checkpoint(TRUNCATE)"),
-  passive: CompiledQuery.raw("PRAGMA wal_checkpoint(PASSIVE)"),
-};
+const TRUNCATE_CHECKPOINT = CompiledQuery.raw("PRAGMA wal_checkpoint(TRUNCATE)");
+
+/**
+ * Passive checkpoints on a worker thread (`checkpoint_worker.ts`), one at a time. The worker
+ * starts with the first checkpoint and stops when the store closes.
+ */
+function createCheckpointer(path: string, busyTimeoutMs: number) {
+  let worker: Worker | undefined;
+  let closed = false;
+  let last: Promise<unknown> = Promise.resolve();
+  const ask = (request: CheckpointRequest) =>
+    new Promise<CheckpointReply>((resolve, reject) => {
+      const thread = worker ??= new Worker(new URL("./checkpoint_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      thread.onmessage = (event: MessageEvent<CheckpointReply>) => resolve(event.data);
+      thread.onerror = (event) => {
+        event.preventDefault();
+        // The next checkpoint starts a new worker.
+        thread.terminate();
+        worker = undefined;
+        reject(new Error(event.message));
+      };
+      thread.postMessage(request);
+    });
+  /** Runs `step` after every earlier one, so that each request has the worker to itself. */
+  const inTurn = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = last.then(step, step);
+    last = next.catch(() => {});
+    return next;
+  };
+  return {
+    passive: () =>
+      inTurn(async () => {
+        if (closed) throw new Error("The store is closed");
+        const reply = await ask({ type: "checkpoint", path, busyTimeoutMs });
+        if (!reply.ok) throw new Error(`The checkpoint failed: ${reply.message}`);
+      }),
+    close: () =>
+      inTurn(async () => {
+        closed = true;
+        if (!worker) return;
+        // The connection closes on its thread; a worker that cannot answer is stopped anyway.
+        await ask({ type: "close" }).catch(() => {});
+        worker?.terminate();
+        worker = undefined;
+      }),
+  };
+}
 
 function wrapConnection(
   sqlite: DatabaseSync,
   path: string,
   migrationList: readonly Migration[],
+  busyTimeoutMs: number,
 ): Store {
   const db = new Kysely<Database>({ dialect: createNodeSqliteDialect(sqlite) });
+  const checkpointer = createCheckpointer(path, busyTimeoutMs);
   let closed: Promise<void> | undefined;
   return {
     db,
@@ -120,14 +170,15 @@ function wrapConnection(
     text: createSqliteTextSearch(db),
     transaction: (fn) => db.transaction().execute(fn),
     async checkpoint(mode = "truncate") {
-      await db.executeQuery(CHECKPOINT[mode]);
+      if (mode === "passive") await checkpointer.passive();
+      else await db.executeQuery(TRUNCATE_CHECKPOINT);
     },
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
     migrations: () => migrationStatus(sqlite, migrationList),
     close() {
-      closed ??= db.destroy();
+      closed ??= checkpointer.close().then(() => db.destroy());
       return closed;
     },
   };

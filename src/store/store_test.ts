@@ -98,6 +98,58 @@ Deno.test("a failing transaction rolls back everything it wrote", async () => {
   });
 });
 
+/**
+ * The write-ahead log's frames so far and how many of them are copied into the database file,
+ * from the shared-memory index (`-shm`): `mxFrame` in the index header, `nBackfill` in the
+ * checkpoint information after the header's two copies (SQLite's WAL format, native byte order).
+ */
+function walProgress(path: string): { frames: number; copied: number } {
+  const shm = new DataView(Deno.readFileSync(`${path}-shm`).buffer);
+  return { frames: shm.getUint32(16, true), copied: shm.getUint32(96, true) };
+}
+
+Deno.test("a passive checkpoint copies the log back on a worker's connection, not the store's", async () => {
+  await withDir(async (dir) => {
+    const store = openStore(options(dir));
+    for (let i = 0; i < 20; i++) {
+      await store.db.insertInto("kv").values({
+        namespace: "t",
+        key: `k${i}`,
+        value: "x".repeat(2_000),
+        version: 1,
+        updated_at: 1,
+      }).execute();
+    }
+    const before = walProgress(store.path);
+    assert.ok(before.frames > before.copied, `frames wait in the log: ${JSON.stringify(before)}`);
+    // Every statement this thread's connections prepare or run while the checkpoint runs.
+    const seen: string[] = [];
+    const { prepare, exec } = DatabaseSync.prototype;
+    DatabaseSync.prototype.prepare = function (this: DatabaseSync, text: string) {
+      seen.push(text);
+      return prepare.call(this, text);
+    };
+    DatabaseSync.prototype.exec = function (this: DatabaseSync, text: string) {
+      seen.push(text);
+      return exec.call(this, text);
+    };
+    try {
+      await store.checkpoint("passive");
+    } finally {
+      Object.assign(DatabaseSync.prototype, { prepare, exec });
+    }
+    assert.deepEqual(seen, [], "the store's own connection ran nothing");
+    const after = walProgress(store.path);
+    assert.equal(after.copied, after.frames, `every frame is copied: ${JSON.stringify(after)}`);
+    assert.equal(after.frames, before.frames);
+    // The next write starts the log over, as after a checkpoint on the store's connection.
+    await store.db.updateTable("kv").set({ version: 2 }).where("key", "=", "k0").execute();
+    assert.ok(walProgress(store.path).frames < before.frames);
+    await store.close();
+    await assert.rejects(() => store.checkpoint("passive"), /The store is closed/);
+  });
+});
+
 Deno.test("an edited applied migration stops the store with the file named", async () => {
   await withDir(async (dir) => {
     await openStore(options(dir)).close();

@@ -1,0 +1,47 @@
+/// <reference lib="deno.worker" />
+/**
+ * Runs the store's passive checkpoints on a connection of its own, on this
+ * thread: copying the write-ahead log back into the database file, and the
+ * file syncs that follow, never hold the server's thread (about 4.6 ms after
+ * each turn on the reference machine, most of it waiting for the disk).
+ *
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { openSqlite } from "./sqlite.ts";
+
+/** What the store asks: one checkpoint, or to close the connection. */
+export type CheckpointRequest =
+  | { type: "checkpoint"; path: string; busyTimeoutMs: number }
+  | { type: "close" };
+
+/** What the worker answers, one reply per request. */
+export type CheckpointReply =
+  | { ok: true; type: "checkpoint"; log: number; checkpointed: number }
+  | { ok: true; type: "close" }
+  | { ok: false; message: string };
+
+let connection: DatabaseSync | undefined;
+
+self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
+  const request = event.data;
+  let reply: CheckpointReply;
+  try {
+    if (request.type === "close") {
+      connection?.close();
+      connection = undefined;
+      reply = { ok: true, type: "close" };
+    } else {
+      connection ??= openSqlite(request.path, { busyTimeoutMs: request.busyTimeoutMs });
+      // Never waits: it copies what no reader still needs and reports how far it got.
+      const result = connection.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as {
+        log: number;
+        checkpointed: number;
+      };
+      reply = { ok: true, type: "checkpoint", log: result.log, checkpointed: result.checkpointed };
+    }
+  } catch (error) {
+    reply = { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+  self.postMessage(reply);
+};
