@@ -8,6 +8,36 @@ export class DataDirError extends Error {
   }
 }
 
+/** The CLI command that uses the data directory, and the permission set its task runs under. */
+export interface DataDirUse {
+  /** What follows `src/main.ts`, e.g. `serve` or `migrate status`. */
+  command: string;
+  /** @default "server" */
+  permissionSet?: string;
+}
+
+/**
+ * Why the permission set keeps the process from reading and writing `path`, with the command
+ * that runs `use` on it; null when it may. Checked before any file in it is touched, so that a
+ * directory outside `./data` gets this message rather than a stack trace.
+ */
+export async function dataDirPermissionProblem(
+  path: string,
+  use: DataDirUse = { command: "serve" },
+): Promise<string | null> {
+  for (const name of ["read", "write"] as const) {
+    if ((await Deno.permissions.query({ name, path })).state === "granted") continue;
+    const set = use.permissionSet ?? "server";
+    const named = set === "server" ? "the server's permission set" : `the "${set}" permission set`;
+    return `Cannot use data directory "${path}": ${named} allows writing only inside ./data. ` +
+      `Choose a directory inside ./data with ${
+        use.command === "serve" ? "--data-dir or " : ""
+      }SYNTH_DATA_DIR, or run ` +
+      `"SYNTH_DATA_DIR=${path} deno run -P=${set} --no-prompt --allow-read=.,${path} --allow-write=${path} src/main.ts ${use.command}"`;
+  }
+  return null;
+}
+
 /**
  * Creates the data directory (mode 0700) if needed and checks the process
  * may write there. Warns when other users can read it.
@@ -15,15 +45,13 @@ export class DataDirError extends Error {
  * @throws {DataDirError} When the permission set does not cover it, it is
  * not a directory, or it cannot be created.
  */
-export async function prepareDataDir(path: string, log: Logger): Promise<void> {
-  const { state } = await Deno.permissions.query({ name: "write", path });
-  if (state !== "granted") {
-    throw new DataDirError(
-      `Cannot use data directory "${path}": the server's permission set allows writing only inside ./data. ` +
-        `Choose a directory inside ./data with --data-dir or SYNTH_DATA_DIR, or run ` +
-        `"deno run -P=server --no-prompt --allow-read=.,${path} --allow-write=${path} src/main.ts serve --data-dir ${path}"`,
-    );
-  }
+export async function prepareDataDir(
+  path: string,
+  log: Logger,
+  use?: DataDirUse,
+): Promise<void> {
+  const problem = await dataDirPermissionProblem(path, use);
+  if (problem) throw new DataDirError(problem);
   let info: Deno.FileInfo | undefined;
   try {
     info = await Deno.stat(path);

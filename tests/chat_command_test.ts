@@ -3,6 +3,7 @@
  * answer the same through the terminal and HTTP (spec/mind.md §17 item 36).
  */
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { createTestCliIo, makeTestDir, runCli, spawnServer } from "@synth/testing";
 import { BUILTIN_COMMANDS, BUILTIN_PLUGINS } from "../src/builtin_plugins.ts";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm/mod.ts";
@@ -22,6 +23,31 @@ function localChat(fake: FakeLlm, dataDir: string, input: string[]) {
     input,
   });
 }
+
+Deno.test("leaving the terminal chat in this process lets the last turn's background jobs finish", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-chat-jobs-");
+  try {
+    const cli = localChat(fake, dataDir, ["Hi, I am Ada", "/quit"]);
+    assert.equal(await runCli(["chat"], cli.io), 0, cli.stderr());
+    assert.match(cli.stdout(), /Finishing 1 background job first…\n/);
+    const db = new DatabaseSync(`${dataDir}/synth.db`, { readOnly: true });
+    try {
+      const jobs = db.prepare("SELECT module, status, reason FROM mind_jobs").all()
+        .map((row) => ({ ...row }));
+      assert.ok(jobs.length > 0);
+      assert.deepEqual(
+        jobs.filter((job) => job.status !== "done"),
+        [],
+        "none left queued, or skipped for the shutdown",
+      );
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
 
 Deno.test("the terminal chat talks to the mind in this process, streams replies and runs commands", async () => {
   await using fake = await startFakeLlm();
@@ -47,7 +73,7 @@ Deno.test("the terminal chat talks to the mind in this process, streams replies 
     // Every module's state on a line of its own, then the thread's.
     assert.match(out, /\n {2}psyche_assurance: [^\n]*tag_missing_rate=/);
     assert.match(out, /\n {2}psyche_calibration: [^\n]*state=\w+/);
-    assert.match(out, /\nthis thread:\n {2}psyche_assurance: open_concerns=\[0\]\n/);
+    assert.match(out, /\nthis thread:\n {2}psyche_assurance: open_concerns=0 items\n/);
     assert.match(out, /Unknown command \/nope/);
     assert.match(out, /Thread thr_\w+ — continue it with: deno task chat --thread thr_\w+/);
   } finally {
@@ -80,7 +106,10 @@ Deno.test("a refused command or a failed message is reported and the terminal ch
     const out = cli.stdout();
     assert.match(out, /This thread has no reply to give feedback on/);
     assert.match(out, /mood \w+ \(p /, "/state still ran after the refusal");
-    assert.match(out, /synth> \[VALIDATION_FAILED: The message must have 1 to \d+ characters\]\n/);
+    assert.match(
+      out,
+      /synth> \[VALIDATION_FAILED: The message has 40000 characters, over the limit of \d+\]\n/,
+    );
     assert.match(out, /This thread and what was derived from it are forgotten\./);
     // After /forget thread the next message starts a new thread instead of failing on the old one.
     assert.match(out, /synth> Second answer\.\n/);

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { makeTestDir, spawnServer, startTaskArgs } from "@synth/testing";
+import { runMain } from "./ops/_cli.ts";
 
 interface PermissionEntry {
   permission: string;
@@ -121,6 +122,29 @@ Deno.test("a data directory outside the permission set is refused with exit 78 a
     server.stderr.join("\n"),
     /Cannot use data directory "\/srv\/synth-elsewhere": the server's permission set allows writing only inside \.\/data\. Choose a directory inside \.\/data with --data-dir or SYNTH_DATA_DIR/,
   );
+});
+
+Deno.test("backup, migrate status and cert refuse a data directory outside the permission set the same way, with the command to run", async () => {
+  for (
+    const [args, command, set] of [
+      [["backup"], "backup", "server"],
+      [["migrate", "status"], "migrate status", "server"],
+      [["cert"], "cert", "cert"],
+    ] as const
+  ) {
+    const run = await runMain(args, { SYNTH_DATA_DIR: "/srv/synth-elsewhere" });
+    assert.equal(run.code, 78, `${command}: ${run.stderr}`);
+    assert.doesNotMatch(run.stderr, /Uncaught|NotCapable/);
+    assert.ok(
+      run.stderr.includes(
+        `Cannot use data directory "/srv/synth-elsewhere": ` +
+          (set === "server" ? "the server's" : `the "${set}"`) +
+          ` permission set allows writing only inside ./data. Choose a directory inside ./data with SYNTH_DATA_DIR, or run ` +
+          `"SYNTH_DATA_DIR=/srv/synth-elsewhere deno run -P=${set} --no-prompt --allow-read=.,/srv/synth-elsewhere --allow-write=/srv/synth-elsewhere src/main.ts ${command}"`,
+      ),
+      run.stderr,
+    );
+  }
 });
 
 Deno.test(".env is read by the start task, and real environment variables win over it", async () => {

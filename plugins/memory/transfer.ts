@@ -7,7 +7,7 @@ import {
   type MemoryKind,
   type Store,
 } from "@synth/kernel";
-import { sql, type Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database } from "@synth/kernel";
 import { MEMORY_ERRORS, memoryError } from "./errors.ts";
 import { MAX_MESSAGE_CHARS, MAX_TEXT_CHARS, storedMessage } from "./kinds.ts";
@@ -116,6 +116,14 @@ function failureOf(error: unknown): { code: string; message: string } {
   return { code: MEMORY_ERRORS.IMPORT_INVALID.code, message: "the line could not be stored" };
 }
 
+/** The failure of a memory line whose thread is neither in the file nor in the database. */
+function unknownThread(threadId: string) {
+  return memoryError("IMPORT_INVALID", {
+    message:
+      `The memory refers to thread "${threadId}", which is neither in the file nor in the database`,
+  });
+}
+
 /** The longest text a memory of `kind` may have. */
 function textLimit(kind: unknown): number {
   return kind === "message" ? MAX_MESSAGE_CHARS : MAX_TEXT_CHARS;
@@ -188,6 +196,23 @@ export function createTransfer(options: TransferOptions): Transfer {
       .sort((a, b) => b.memories + b.threads - a.memories - a.threads);
   }
 
+  /** Whether the row `line` would write is there already (an import skips it). */
+  async function alreadyStored(db: Kysely<Database>, line: BodyLine): Promise<boolean> {
+    if (line.type === "thread") return await threadStored(db, line.id);
+    const row = line.type === "kv"
+      ? await db.selectFrom("kv").select("key").where("namespace", "=", line.namespace)
+        .where("key", "=", line.key).executeTakeFirst()
+      : await db.selectFrom("memories").select("id").where("uid", "=", line.uid)
+        .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async function threadStored(db: Kysely<Database>, threadId: string): Promise<boolean> {
+    const row = await db.selectFrom("threads").select("id").where("id", "=", threadId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async function writeLine(
     trx: Transaction<Database>,
     line: BodyLine,
@@ -196,10 +221,8 @@ export function createTransfer(options: TransferOptions): Transfer {
   ): Promise<
     "skipped" | { outcome: "imported" | "imported_with_vector"; memory?: ImportedMemory }
   > {
+    if (await alreadyStored(trx, line)) return "skipped";
     if (line.type === "thread") {
-      const exists = await trx.selectFrom("threads").select("id").where("id", "=", line.id)
-        .executeTakeFirst();
-      if (exists) return "skipped";
       await trx.insertInto("threads").values({
         id: line.id,
         created_by: remap(line.createdBy),
@@ -212,13 +235,6 @@ export function createTransfer(options: TransferOptions): Transfer {
       return { outcome: "imported" };
     }
     if (line.type === "kv") {
-      const exists = await trx.selectFrom("kv").select("key").where(
-        "namespace",
-        "=",
-        line.namespace,
-      )
-        .where("key", "=", line.key).executeTakeFirst();
-      if (exists) return "skipped";
       await trx.insertInto("kv").values({
         namespace: line.namespace,
         key: line.key,
@@ -228,18 +244,8 @@ export function createTransfer(options: TransferOptions): Transfer {
       }).execute();
       return { outcome: "imported" };
     }
-    const exists = await trx.selectFrom("memories").select("id").where("uid", "=", line.uid)
-      .executeTakeFirst();
-    if (exists) return "skipped";
-    if (line.threadId !== null) {
-      const thread = await trx.selectFrom("threads").select("id").where("id", "=", line.threadId)
-        .executeTakeFirst();
-      if (!thread) {
-        throw memoryError("IMPORT_INVALID", {
-          message:
-            `The memory refers to thread "${line.threadId}", which is neither in the file nor in the database`,
-        });
-      }
+    if (line.threadId !== null && !(await threadStored(trx, line.threadId))) {
+      throw unknownThread(line.threadId);
     }
     const owner = remap(line.owner);
     const memory: ImportedMemory = { uid: line.uid, owner, kind: line.kind };
@@ -463,7 +469,25 @@ export function createTransfer(options: TransferOptions): Transfer {
         });
       }
       if (report.dryRun) {
-        report.imported = parsed.length;
+        // What the import would do, line by line, without writing: rows already there are
+        // skipped, and a memory of a thread neither stored nor earlier in the file fails.
+        const threadsInFile = new Set<string>();
+        for (const { number, line } of parsed) {
+          if (await alreadyStored(store.db, line)) {
+            report.skipped++;
+            continue;
+          }
+          if (line.type === "thread") threadsInFile.add(line.id);
+          if (
+            line.type === "memory" && line.threadId !== null &&
+            !threadsInFile.has(line.threadId) && !(await threadStored(store.db, line.threadId))
+          ) {
+            const failure = failureOf(unknownThread(line.threadId));
+            fail(number, failure.message, failure.code);
+            continue;
+          }
+          report.imported++;
+        }
         return report;
       }
 

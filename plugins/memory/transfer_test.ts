@@ -75,6 +75,15 @@ Deno.test("export → import into an empty database → export gives the same fi
   );
 
   await using target = await createTestHost({ plugins: [memoryPlugin] });
+  // A dry run says what the import will do, and writes nothing.
+  const counts = ({ imported, skipped }: { imported: number; skipped: number }) => ({
+    imported,
+    skipped,
+  });
+  const dryRun = async () =>
+    counts(await (await target.request("/api/memories/import?dry_run=true", ndjson(first))).json());
+  assert.deepEqual(await dryRun(), { imported: 6, skipped: 0 });
+  assert.deepEqual(await dryRun(), { imported: 6, skipped: 0 });
   const imported = await target.request("/api/memories/import", ndjson(first));
   assert.equal(imported.status, 200);
   assert.deepEqual(await imported.json(), {
@@ -87,6 +96,7 @@ Deno.test("export → import into an empty database → export gives the same fi
   const second = await exportText(target, "?include_vectors=true");
   assert.deepEqual(withoutVolatile(second), withoutVolatile(first));
 
+  assert.deepEqual(await dryRun(), { imported: 0, skipped: 6 });
   const again = await (await target.request("/api/memories/import", ndjson(first))).json();
   assert.deepEqual(again, {
     imported: 0,
@@ -445,4 +455,34 @@ Deno.test("an import names the owners that are no user here, so a dry run shows 
   const own = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
     .json();
   assert.deepEqual(own.unknown_owners, []);
+});
+
+Deno.test("a memory of a thread neither in the file nor stored fails its line, in a dry run as in the import", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const lines = (await exportedLines(source)).filter((line) => line.type !== "thread");
+  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+  const ofThread = lines.flatMap((line, index) =>
+    line.type === "memory" && line.threadId !== null ? [index + 1] : []
+  );
+  assert.equal(ofThread.length, 2, "the thread's two messages");
+
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  const outcome = (
+    report: { imported: number; failed: Array<{ line: number; code: string }> },
+  ) => ({
+    imported: report.imported,
+    failed: report.failed.map((failure) => [failure.line, failure.code]),
+  });
+  const expected = {
+    imported: 3,
+    failed: ofThread.map((line) => [line, "MEMORY_IMPORT_INVALID"]),
+  };
+  const dry = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
+    .json();
+  assert.deepEqual(outcome(dry), expected);
+  assert.match(dry.failed[0].message, /refers to thread "thr_\w+", which is neither in the file/);
+  assert.equal(await memoryCount(target), 0, "a dry run writes nothing");
+  const report = await (await target.request("/api/memories/import", ndjson(file))).json();
+  assert.deepEqual(outcome(report), expected);
 });

@@ -652,12 +652,25 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         };
         // Counts per status over the newest `window` sets (§6), whatever their status: the table
         // gains a set with every turn, and a state snapshot must not read it whole.
+        // A set that came late keeps its answer's text when it could not be parsed either: it
+        // counts as a parse failure too.
         const counts = await db.selectFrom(
-          db.selectFrom("psyche_dreaming_sets").select("status")
-            .orderBy("created_at", "desc").orderBy("id", "desc").limit(window).as("recent"),
+          db.selectFrom("psyche_dreaming_sets").select((eb) => [
+            "status",
+            eb.or([
+              eb("status", "=", "parse_failed"),
+              eb.and([eb("status", "=", "late"), eb("raw", "is not", null)]),
+            ]).as("unparsed"),
+          ]).orderBy("created_at", "desc").orderBy("id", "desc").limit(window).as("recent"),
         )
-          .select((eb) => ["status", eb.fn.countAll<number>().as("n")]).groupBy("status").execute();
-        const byStatus = Object.fromEntries(counts.map((row) => [row.status, Number(row.n)]));
+          .select((eb) => ["status", "unparsed", eb.fn.countAll<number>().as("n")])
+          .groupBy(["status", "unparsed"]).execute();
+        const byStatus: Record<string, number> = {};
+        let unparsed = 0;
+        for (const row of counts) {
+          byStatus[row.status] = (byStatus[row.status] ?? 0) + Number(row.n);
+          if (row.unparsed) unparsed += Number(row.n);
+        }
         const total = Object.values(byStatus).reduce((sum, value) => sum + value, 0);
         const current = embedder();
         return {
@@ -666,7 +679,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           semantic: summarise("semantic"),
           lexical: summarise("lexical"),
           counts: byStatus,
-          parse_failure_rate: total > 0 ? (byStatus.parse_failed ?? 0) / total : null,
+          parse_failure_rate: total > 0 ? unparsed / total : null,
         };
       }
 

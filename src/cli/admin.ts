@@ -65,6 +65,7 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
     dataDir,
     log,
     "Stop the server first, or use the admin routes of the API.",
+    `admin ${action}`,
   );
   if (typeof lock === "number") return lock;
   const store = openStore({

@@ -9,6 +9,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { withTimeout } from "../clock.ts";
 import { prepareDataDir } from "../data_dir.ts";
 import { AppError, ConfigurationError, errorMessage, isRefusal } from "../errors.ts";
 import type { Kernel } from "../kernel.ts";
@@ -201,7 +202,7 @@ async function localBackend(
     clock: io.clock,
     redact: configRedactor(loaded, io),
   });
-  await prepareDataDir(dataDir, log);
+  await prepareDataDir(dataDir, log, { command: "chat" });
   const lock = await acquireDataDirLock(dataDir);
   const store = openStore({
     dataDir,
@@ -263,7 +264,21 @@ async function localBackend(
       const thread = await kernel.mind.conversations?.getThread(threadId);
       return thread?.createdBy === caller.userId;
     },
-    close: () => kernel.stop(),
+    async close() {
+      // The turns' background work (forecasts, a reflection that came due) runs now, within the
+      // shutdown grace, rather than being marked skipped at the next start.
+      await kernel.mind.settled();
+      const pending = kernel.mind.scheduler.pending;
+      if (pending > 0) {
+        io.stdout(`Finishing ${pending} background job${pending === 1 ? "" : "s"} first…\n`);
+        await withTimeout(kernel.mind.scheduler.idle(), {
+          clock: io.clock,
+          ms: config.server.shutdownGraceMs,
+          error: () => new Error("background jobs still running"),
+        }).catch(() => io.stdout("Leaving the rest for the next start.\n"));
+      }
+      await kernel.stop();
+    },
   };
 }
 

@@ -12,17 +12,18 @@ import { type CliIo, EXIT } from "./io.ts";
 
 /**
  * The data directory's lock, or the exit code after saying why not: 78
- * when the directory cannot be used, 75 (with `whileRunning` as advice)
- * when a server holds it.
+ * when the directory cannot be used (with the way to run `command` on it),
+ * 75 (with `whileRunning` as advice) when a server holds it.
  */
 export async function lockDataDir(
   io: CliIo,
   dataDir: string,
   log: Logger,
   whileRunning: string,
+  command: string,
 ): Promise<DataDirLock | number> {
   try {
-    await prepareDataDir(dataDir, log);
+    await prepareDataDir(dataDir, log, { command });
   } catch (error) {
     if (!(error instanceof DataDirError)) throw error;
     io.stderr(error.message + "\n");

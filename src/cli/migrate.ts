@@ -8,6 +8,7 @@ import { openSqlite } from "../store/sqlite.ts";
 import { DATABASE_FILE } from "../store/store.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { lockDataDir } from "./exclusive.ts";
+import { dataDirPermissionProblem } from "../data_dir.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -33,6 +34,11 @@ export async function runMigrate(io: CliIo, args: readonly string[]): Promise<nu
   if (typeof loaded === "number") return loaded;
   const { config } = loaded;
   const dataDir = resolve(io.cwd, config.dataDir);
+  const denied = await dataDirPermissionProblem(dataDir, { command: `migrate ${action}` });
+  if (denied) {
+    io.stderr(`${denied}\n`);
+    return EXIT.CONFIG;
+  }
   const path = resolve(dataDir, DATABASE_FILE);
 
   if (action === "status") {
@@ -62,6 +68,7 @@ export async function runMigrate(io: CliIo, args: readonly string[]): Promise<nu
     dataDir,
     createLogger({ level: "error", clock: io.clock }),
     "The server applies pending migrations when it starts.",
+    "migrate up",
   );
   if (typeof lock === "number") return lock;
   const db = openSqlite(path, { busyTimeoutMs: config.db.busyTimeoutMs });

@@ -37,7 +37,7 @@ export async function runPluginCommand(
   const dataDir = resolve(io.cwd, config.dataDir);
   let store;
   try {
-    await prepareDataDir(dataDir, log);
+    await prepareDataDir(dataDir, log, { command: "plugins prepare" });
     store = openStore({
       dataDir,
       busyTimeoutMs: config.db.busyTimeoutMs,

@@ -78,7 +78,7 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
 /** A state value as one short piece of text: numbers to 3 decimals, lists by their length. */
 function stateValue(value: unknown): string {
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
-  if (Array.isArray(value)) return `[${value.length}]`;
+  if (Array.isArray(value)) return `${value.length} item${value.length === 1 ? "" : "s"}`;
   if (typeof value === "string") return value.length > 60 ? `${value.slice(0, 59)}…` : value;
   return String(value);
 }

@@ -501,6 +501,7 @@ const saveStateRow = prepare((db: Kysely<Database>, slot) =>
     d: slot<number>("d"),
     updated_at: slot<number>("at"),
     profile_id: slot("profileId"),
+    turn_count: slot<number>("turnCount"),
   }).onConflict((conflict) =>
     conflict.column("id").doUpdateSet((eb) => ({
       p: slot<number>("p"),
@@ -508,6 +509,7 @@ const saveStateRow = prepare((db: Kysely<Database>, slot) =>
       d: slot<number>("d"),
       updated_at: slot<number>("at"),
       profile_id: slot("profileId"),
+      turn_count: slot<number>("turnCount"),
       version: eb("mind_state.version", "+", 1),
     }))
   )
@@ -817,7 +819,8 @@ export function createMind(options: CreateMindOptions): Mind {
   /** When the history was last pruned (at most hourly). */
   let historyPrunedAt = 0;
 
-  async function saveState(db: Store["db"] = store.db) {
+  /** Writes the affect row; `turns` is the count of completed turns it records. */
+  async function saveState(db: Store["db"] = store.db, turns = turnCount) {
     const values = { at: state.updatedAt, p: state.p, a: state.a, d: state.d };
     await insertStateHistory.execute(db, values);
     const now = clock.now();
@@ -826,7 +829,7 @@ export function createMind(options: CreateMindOptions): Mind {
       await db.deleteFrom("mind_state_history")
         .where("at", "<", now - config.stateHistoryDays * 86_400_000).execute();
     }
-    await saveStateRow.execute(db, { ...values, profileId: profile.id });
+    await saveStateRow.execute(db, { ...values, profileId: profile.id, turnCount: turns });
   }
 
   function applyWith(
@@ -1620,7 +1623,8 @@ export function createMind(options: CreateMindOptions): Mind {
         data: JSON.stringify(record),
       });
       await countThreadReply.execute(trx, { threadId: input.threadId, at: finishedAt });
-      await saveState(trx);
+      // This turn is counted in its own transaction.
+      await saveState(trx, turnCount + 1);
       return message;
     });
     const done = {
@@ -2015,6 +2019,7 @@ export function createMind(options: CreateMindOptions): Mind {
         .executeTakeFirst();
       if (row) {
         state = { p: row.p, a: row.a, d: row.d, updatedAt: row.updated_at };
+        turnCount = row.turn_count;
         if (row.profile_id !== profile.id) {
           log.info("the profile changed; affect decays toward the new baseline", {
             from: row.profile_id,
@@ -2030,10 +2035,6 @@ export function createMind(options: CreateMindOptions): Mind {
       )
         .executeTakeFirst();
       seq = Number(last?.seq ?? 0);
-      const completed = await store.db.selectFrom("mind_turns")
-        .select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "completed")
-        .executeTakeFirstOrThrow();
-      turnCount = Number(completed.n);
       scheduleTick();
       // Jobs and turns cut by a crash or a stop never finish: say so.
       await store.db.updateTable("mind_jobs").set({
@@ -2092,14 +2093,15 @@ export function createMind(options: CreateMindOptions): Mind {
       }
       const port = requireConversations();
       const text = input.text;
-      if (
-        typeof text !== "string" || text.trim().length === 0 || text.length > config.maxMessageChars
-      ) {
-        throw new AppError(
-          "VALIDATION_FAILED",
-          `The message must have 1 to ${config.maxMessageChars} characters`,
-          { status: 400, field: "message" },
-        );
+      const problem = typeof text !== "string"
+        ? "The message must be text"
+        : text.trim().length === 0
+        ? "The message is empty or only spaces"
+        : text.length > config.maxMessageChars
+        ? `The message has ${text.length} characters, over the limit of ${config.maxMessageChars}`
+        : null;
+      if (problem) {
+        throw new AppError("VALIDATION_FAILED", problem, { status: 400, field: "message" });
       }
       if (queue.length + reserved >= config.maxQueue) {
         throw new AppError(

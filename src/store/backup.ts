@@ -193,7 +193,7 @@ export async function restoreDatabase(
     );
   }
   // A new, empty volume: the data directory is made (and checked) as the server makes it.
-  await prepareDataDir(options.dataDir, options.log);
+  await prepareDataDir(options.dataDir, options.log, { command: `restore ${options.from}` });
   const lock = await acquireDataDirLock(options.dataDir);
   try {
     const current = join(options.dataDir, DATABASE_FILE);

@@ -209,6 +209,8 @@ export interface MindStateTable {
   updated_at: number;
   profile_id: string;
   version: Generated<number>;
+  /** Completed turns, ever (a forget removes turn rows, not this count). */
+  turn_count: Generated<number>;
 }
 
 /** `mind_turns`: one row per turn. */

@@ -133,6 +133,38 @@ Deno.test("prose instead of JSON is a parse_failed set with its raw text; the ne
   assert.equal(after.accuracy.lexical, null);
 });
 
+Deno.test("a forecast that comes after the next message and as prose is late and counts as a parse failure", async () => {
+  await using fake = await startFakeLlm();
+  const model = Promise.withResolvers<void>();
+  fake.script({
+    forecast: [
+      {
+        reply: { text: "They will probably ask about deployment next." },
+        timing: { heldUntil: model.promise },
+      },
+    ],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me with the release");
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "forecast");
+  // The next message arrives while the forecast is still being written.
+  await chat(host, "How do I deploy it?", first.body.thread_id as string);
+  model.resolve();
+  await host.kernel.mind.scheduler.idle();
+  const set = await host.kernel.store.db.selectFrom("psyche_dreaming_sets").selectAll()
+    .where("turn_id", "=", first.body.turn_id as string).executeTakeFirstOrThrow();
+  assert.deepEqual([set.status, set.raw], [
+    "late",
+    "They will probably ask about deployment next.",
+  ]);
+  const { accuracy } = (await chat(host, "/dream")).body.data as {
+    accuracy: { counts: Record<string, number>; parse_failure_rate: number };
+  };
+  const total = Object.values(accuracy.counts).reduce((sum, n) => sum + n, 0);
+  assert.equal(accuracy.counts.late, 1);
+  assert.equal(accuracy.parse_failure_rate, (1 + (accuracy.counts.parse_failed ?? 0)) / total);
+});
+
 Deno.test("a failed turn still marks the set it saw: the next turn does not see it again", async () => {
   await using fake = await startFakeLlm();
   fake.script({

@@ -811,3 +811,22 @@ Deno.test("between turns the write-ahead log is copied back, so it does not grow
   }
   assert.deepEqual(sizes, sizes.map(() => sizes[0]), `the log's size after each turn: ${sizes}`);
 });
+
+Deno.test("a blank or too long message is a 400 naming the field and saying which, and starts no turn", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  for (
+    const [message, text] of [
+      ["   \n\t", /^The message is empty or only spaces$/],
+      ["x".repeat(32_001), /32000 characters/],
+    ] as const
+  ) {
+    const response = await chat(host, message);
+    assert.equal(response.status, 400);
+    const { error } = response.body as { error: { code: string; message: string; field: string } };
+    assert.deepEqual([error.code, error.field], ["VALIDATION_FAILED", "message"]);
+    assert.match(error.message, text);
+  }
+  assert.equal(host.kernel.mind.turnCount, 0);
+  assert.equal(replyRequests(fake).length, 0);
+});

@@ -94,3 +94,31 @@ Deno.test("affect, calibration, open concerns, ready forecasts, instruction turn
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("the turn count and state version never go back: not after a forget, not after a restart", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-mind-count-");
+  try {
+    const counts = async (host: Awaited<ReturnType<typeof mindHost>>) => {
+      const state = await (await host.request("/api/state")).json();
+      return [state.turn_count, state.state_version];
+    };
+    {
+      await using host = await mindHost(fake, { dataDir });
+      const first = await chat(host, "Tell me about the orders service.");
+      const forgotten = first.body.thread_id as string;
+      await chat(host, "And its database?", forgotten);
+      await chat(host, "Something else entirely.");
+      await host.kernel.mind.scheduler.idle();
+      assert.deepEqual(await counts(host), [3, 3]);
+      assert.equal((await chat(host, "/forget thread", forgotten)).status, 200);
+      assert.deepEqual(await counts(host), [3, 3], "a forget removes turn rows, not the count");
+    }
+    await using host = await mindHost(fake, { dataDir });
+    assert.deepEqual(await counts(host), [3, 3], "the count after the restart");
+    await chat(host, "One more.");
+    assert.deepEqual(await counts(host), [4, 4]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

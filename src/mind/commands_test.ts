@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { stateLines } from "./commands.ts";
+
+Deno.test("/state's lines show a list by its length in words, numbers to 3 decimals, one level down", () => {
+  assert.deepEqual(
+    stateLines({
+      psyche_purpose: { milestones: [], narrative: { version: 2, text: "I help." } },
+      psyche_assurance: { recent_sentiments: [0.1, 0.2, 0.3, 0.4], open_concerns: 0 },
+      psyche_dreaming: { pending: ["one"], alignment: 0.12345 },
+      skipped: { a: 1 },
+      mood: "calm",
+    }, new Set(["skipped"])),
+    [
+      "  psyche_purpose: milestones=0 items, narrative.version=2, narrative.text=I help.",
+      "  psyche_assurance: recent_sentiments=4 items, open_concerns=0",
+      "  psyche_dreaming: pending=1 item, alignment=0.123",
+      "  mood: calm",
+    ],
+  );
+});
