@@ -172,7 +172,9 @@ export function mindRoutes(
   }
 
   app.post("/api/chat", async (c) => {
-    requireRole(c, "operator");
+    // A viewer may run the commands that only read (each command checks its own role); a
+    // message that starts a turn needs the operator role.
+    requireRole(c, "viewer");
     const body = await readJson(c, chatBody);
     const who = signedInCaller(c);
     if (body.message.startsWith("/")) {
@@ -196,6 +198,7 @@ export function mindRoutes(
         message_id: null,
       });
     }
+    requireRole(c, "operator");
     const handle = await mind().submit({
       userId: who.userId,
       role: who.role,
@@ -688,9 +691,10 @@ const OPERATIONS = [
   {
     method: "post",
     path: "/api/chat",
-    summary: "One turn (or a /command) and its reply as JSON (the earlier project's route)",
+    summary:
+      "One turn (operator) or a /command (each needs its own role) and its reply as JSON (the earlier project's route)",
     tags: chatTags,
-    role: "operator",
+    role: "viewer",
     tier: "chat",
     body: chatBody,
     responses: {

@@ -74,6 +74,37 @@ Deno.test("every router route outside the public list is 401 without credentials
   assert.equal((bad.body.error as Record<string, unknown>).code, "AUTH_TOKEN_INVALID");
 });
 
+Deno.test("a viewer runs the commands that only read through POST /api/chat; one that changes something, or a turn, is 403", async () => {
+  await using host = await authHost();
+  const admin = (await setupAdmin(host)).access_token as string;
+  const viewer = (await userWithRole(host, admin, "vera", "viewer")).access_token as string;
+  const say = (message: string) =>
+    call(host, "POST", "/api/chat", { token: viewer, body: { message } });
+  const help = await say("/help");
+  assert.equal(help.status, 200, JSON.stringify(help.body));
+  const listed = help.body.data as Array<{ name: string; role: string }>;
+  assert.ok(listed.length > 0);
+  assert.deepEqual(
+    listed.filter((command) => command.role !== "viewer"),
+    [],
+    "only what it may run",
+  );
+  const names = listed.map((command) => command.name);
+  for (const name of ["help", "state", "dream", "purpose", "tools", "projects"]) {
+    assert.ok(names.includes(name), name);
+  }
+  for (const name of ["reset", "feedback", "forget", "export", "reflect", "tool", "project"]) {
+    assert.ok(!names.includes(name), name);
+  }
+  assert.equal((await say("/state")).status, 200);
+  assert.equal((await say("/dream")).status, 200);
+  for (const message of ["/forget thread", "/reset", "/export", "/reflect", "Hello there"]) {
+    const refused = await say(message);
+    assert.equal(refused.status, 403, message);
+    assert.equal((refused.body.error as Record<string, unknown>).code, "FORBIDDEN", message);
+  }
+});
+
 Deno.test("roles: a viewer reads, an operator chats, only an admin manages users; the last admin cannot be removed", async () => {
   await using host = await authHost();
   const admin = (await setupAdmin(host)).access_token as string;
