@@ -501,7 +501,7 @@ const saveStateRow = prepare((db: Kysely<Database>, slot) =>
     d: slot<number>("d"),
     updated_at: slot<number>("at"),
     profile_id: slot("profileId"),
-    turn_count: slot<number>("turnCount"),
+    turn_count: slot<number>("counted"),
   }).onConflict((conflict) =>
     conflict.column("id").doUpdateSet((eb) => ({
       p: slot<number>("p"),
@@ -509,7 +509,8 @@ const saveStateRow = prepare((db: Kysely<Database>, slot) =>
       d: slot<number>("d"),
       updated_at: slot<number>("at"),
       profile_id: slot("profileId"),
-      turn_count: slot<number>("turnCount"),
+      // Raised in the statement itself: no other write of the row can set it back.
+      turn_count: eb("mind_state.turn_count", "+", slot<number>("counted")),
       version: eb("mind_state.version", "+", 1),
     }))
   )
@@ -819,8 +820,8 @@ export function createMind(options: CreateMindOptions): Mind {
   /** When the history was last pruned (at most hourly). */
   let historyPrunedAt = 0;
 
-  /** Writes the affect row; `turns` is the count of completed turns it records. */
-  async function saveState(db: Store["db"] = store.db, turns = turnCount) {
+  /** Writes the affect row; `counted` turns (the completing one) are added to its turn count. */
+  async function saveState(db: Store["db"] = store.db, counted = 0) {
     const values = { at: state.updatedAt, p: state.p, a: state.a, d: state.d };
     await insertStateHistory.execute(db, values);
     const now = clock.now();
@@ -829,7 +830,7 @@ export function createMind(options: CreateMindOptions): Mind {
       await db.deleteFrom("mind_state_history")
         .where("at", "<", now - config.stateHistoryDays * 86_400_000).execute();
     }
-    await saveStateRow.execute(db, { ...values, profileId: profile.id, turnCount: turns });
+    await saveStateRow.execute(db, { ...values, profileId: profile.id, counted });
   }
 
   function applyWith(
@@ -1624,7 +1625,7 @@ export function createMind(options: CreateMindOptions): Mind {
       });
       await countThreadReply.execute(trx, { threadId: input.threadId, at: finishedAt });
       // This turn is counted in its own transaction.
-      await saveState(trx, turnCount + 1);
+      await saveState(trx, 1);
       return message;
     });
     const done = {
