@@ -8,7 +8,7 @@ import { DATABASE_FILE } from "../store/store.ts";
 import { errorMessage } from "../errors.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
-import { dataDirPermissionProblem } from "../data_dir.ts";
+import { refuseDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -34,11 +34,8 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
   const loaded = loadCliConfig(io, {});
   if (typeof loaded === "number") return loaded;
   const dataDir = resolve(io.cwd, loaded.config.dataDir);
-  const denied = await dataDirPermissionProblem(dataDir, { command: "backup" });
-  if (denied) {
-    io.stderr(`${denied}\n`);
-    return EXIT.CONFIG;
-  }
+  const refused = await refuseDataDir(io, dataDir, { command: "backup" });
+  if (refused !== null) return refused;
   const source = join(dataDir, DATABASE_FILE);
   if (!existsSync(source)) {
     io.stderr(`There is no database to back up at ${source}.\n`);

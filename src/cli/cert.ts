@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { dataDirPermissionProblem } from "../data_dir.ts";
+import { refuseDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -51,14 +51,8 @@ export async function runCert(io: CliIo, args: readonly string[]): Promise<numbe
   const loaded = loadCliConfig(io, {});
   if (typeof loaded === "number") return loaded;
   const dataDir = resolve(io.cwd, loaded.config.dataDir);
-  const denied = await dataDirPermissionProblem(dataDir, {
-    command: "cert",
-    permissionSet: "cert",
-  });
-  if (denied) {
-    io.stderr(`${denied}\n`);
-    return EXIT.CONFIG;
-  }
+  const refused = await refuseDataDir(io, dataDir, { command: "cert", permissionSet: "cert" });
+  if (refused !== null) return refused;
   const dir = join(dataDir, "certs");
   const certFile = join(dir, "dev-cert.pem");
   const keyFile = join(dir, "dev-key.pem");

@@ -7,8 +7,7 @@ import { applyMigrations, migrationFile, migrationStatus } from "../store/migrat
 import { openSqlite } from "../store/sqlite.ts";
 import { DATABASE_FILE } from "../store/store.ts";
 import { createLogger } from "../telemetry/logger.ts";
-import { lockDataDir } from "./exclusive.ts";
-import { dataDirPermissionProblem } from "../data_dir.ts";
+import { lockDataDir, refuseDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -34,11 +33,8 @@ export async function runMigrate(io: CliIo, args: readonly string[]): Promise<nu
   if (typeof loaded === "number") return loaded;
   const { config } = loaded;
   const dataDir = resolve(io.cwd, config.dataDir);
-  const denied = await dataDirPermissionProblem(dataDir, { command: `migrate ${action}` });
-  if (denied) {
-    io.stderr(`${denied}\n`);
-    return EXIT.CONFIG;
-  }
+  const refused = await refuseDataDir(io, dataDir, { command: `migrate ${action}` });
+  if (refused !== null) return refused;
   const path = resolve(dataDir, DATABASE_FILE);
 
   if (action === "status") {
