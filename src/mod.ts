@@ -141,6 +141,12 @@ export {
   type VectorIndex,
   type VectorRow,
 } from "./vector/index.ts";
+export {
+  type AsyncVectorIndex,
+  createThreadedVectorIndex,
+  onThisThread,
+  type ThreadedIndexOptions,
+} from "./vector/threaded.ts";
 export { type Embedder, embedderId, type EmbeddingQuality } from "./llm/embeddings/types.ts";
 export {
   createLexicalEmbedder,

@@ -89,6 +89,10 @@ export const memoryConfigSchema = z.strictObject({
     ),
     minCandidates: positive(64, "Candidates re-ranked exactly, at least."),
     loadChunk: positive(2_000, "Vectors loaded from the database per step at start-up."),
+    workerFrom: z.number().int().min(0).default(50_000).meta(configMeta({
+      description:
+        "An index loaded at start-up with at least this many vectors is searched on a worker thread while recall's full-text query runs (0: always).",
+    })),
   }).prefault({}),
   forget: z.strictObject({
     matchMinScore: unit(0.25, "Forget by match takes items scoring at least this."),

@@ -278,6 +278,62 @@ Deno.test("one user's memories never appear in another's recall, even with k = 1
   assert.deepEqual([...visible], [mine.uid]);
 });
 
+Deno.test("an index loaded at memory.vector.workerFrom vectors is searched on a worker, recalling what the server's thread recalled", async () => {
+  const dataDir = await makeTestDir("synth-vector-worker-");
+  const texts = [
+    "The espresso grinder needs a finer setting for the dark roast",
+    "Our team retrospective moved to Thursday afternoons",
+    "Tomatoes in the garden need water every second evening",
+    "The espresso machine descaling is due every three months",
+    "Deploys to production need two approvals from the platform team",
+  ];
+  const recalled = async (memory: MemoryApi) => {
+    const result = await memory.recall({ text: "espresso routine", ownerUserId: "usr_a", k: 3 });
+    assert.equal(result.mode, "hybrid");
+    return result.scores.map((score) => [score.uid, score.vectorRank, score.cosine]);
+  };
+  try {
+    let before: unknown;
+    {
+      const { host, memory } = await memoryHost({ dataDir });
+      for (const text of texts) {
+        await memory.semantic.add({ ownerUserId: "usr_a", text, importance: 0.5, source: "user" });
+      }
+      await memory.flushEmbeddings();
+      before = await recalled(memory);
+      const stats = await (await host.request("/api/memories/stats")).json();
+      assert.equal(stats.index.thread, "main", "5 vectors are under the default 50,000");
+      await host.close();
+    }
+    const config = { memory: { vector: { workerFrom: 5 } } };
+    const { host, memory } = await memoryHost({ dataDir, config });
+    await using _ = host;
+    const stats = await (await host.request("/api/memories/stats")).json();
+    assert.equal(stats.index.thread, "worker");
+    assert.equal(stats.index.size, 5);
+    const health = await (await host.request("/health")).json();
+    assert.match(health.checks.vector_index.reason, /5 vectors .*searched on a worker thread/);
+    const after = await recalled(memory);
+    assert.deepEqual(after, before);
+    assert.ok(after.some(([, rank]) => rank !== null), "the vector leg found candidates");
+    // A memory added now reaches the worker's index (a later time: the restarted host's ids
+    // come from the same seed).
+    await host.clock.tick(3_600_000);
+    const added = await memory.semantic.add({
+      ownerUserId: "usr_a",
+      text: "A new espresso routine: weigh the beans before grinding",
+      importance: 0.5,
+      source: "user",
+    });
+    await memory.flushEmbeddings();
+    const result = await memory.recall({ text: "espresso routine", ownerUserId: "usr_a", k: 3 });
+    const score = result.scores.find((candidate) => candidate.uid === added.uid);
+    assert.ok(score?.vectorRank, "the new memory is found by the vector leg");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("recall scores every candidate, respects k and the token budget, and survives hostile queries", async () => {
   const { host, memory } = await memoryHost();
   await using _ = host;

@@ -11,6 +11,7 @@ import {
   prepareByCount,
   slotList,
   type Store,
+  type VectorHit,
 } from "@synth/kernel";
 import type { Kysely } from "kysely";
 import type { MemoryConfig } from "./config.ts";
@@ -182,13 +183,11 @@ export function createRecall(
     const timings = { ftsMs: 0, embedMs: 0, vectorMs: 0, fuseMs: 0 };
     const hasWords = store.text.matchExpression(query.text) !== null;
 
+    // The vector leg is asked first: on a worker thread its scan runs while the full-text query
+    // runs here. It never rejects (a failure is recall by full text only).
     let started = performance.now();
-    const ftsHits = hasWords ? await store.text.search(query.text, { limit: perLeg, filter }) : [];
-    timings.ftsMs = performance.now() - started;
-
-    let vectorHits: Array<{ id: number; cosine: number }> | null = null;
+    let vectorLeg: Promise<{ hits: VectorHit[] | null; ms: number } | null> | null = null;
     if (vectors.state === "ready") {
-      started = performance.now();
       let queryVector: Float32Array | null = null;
       try {
         queryVector = await embedQuery(query.text);
@@ -197,10 +196,9 @@ export function createRecall(
       }
       timings.embedMs = performance.now() - started;
       if (queryVector) {
-        started = performance.now();
-        const minCosine = recallConfig.minCosine[vectors.embedder.quality];
         const excludeIds = await windowIds(query.excludeThreadWindow);
-        vectorHits = (vectors.search(queryVector, perLeg, {
+        const asked = performance.now();
+        vectorLeg = vectors.search(queryVector, perLeg, {
           owners: filter.owners.map(({ owner, kinds: ownerKinds }) => ({
             owner,
             kinds: kindBits(ownerKinds),
@@ -210,9 +208,23 @@ export function createRecall(
           excludeIds,
           ...(query.since !== undefined ? { createdFrom: query.since } : {}),
           ...(query.until !== undefined ? { createdBefore: query.until } : {}),
-        }) ?? []).filter((hit) => hit.cosine >= minCosine);
-        timings.vectorMs = performance.now() - started;
+        }).then((hits) => ({ hits, ms: performance.now() - asked }), (error) => {
+          log.warn("the vector search failed; recalling by full text only", { error });
+          return null;
+        });
       }
+    }
+
+    started = performance.now();
+    const ftsHits = hasWords ? await store.text.search(query.text, { limit: perLeg, filter }) : [];
+    timings.ftsMs = performance.now() - started;
+
+    let vectorHits: Array<{ id: number; cosine: number }> | null = null;
+    const answered = await vectorLeg;
+    if (answered) {
+      const minCosine = recallConfig.minCosine[vectors.embedder.quality];
+      vectorHits = (answered.hits ?? []).filter((hit) => hit.cosine >= minCosine);
+      timings.vectorMs = answered.ms;
     }
     const mode = vectorHits === null ? "fts_only" : hasWords ? "hybrid" : "vector_only";
 

@@ -182,6 +182,7 @@ export function memoryRoutes(
         size: index.size,
         memory_bytes: index.memoryBytes,
         kind: index.kind,
+        thread: index.thread,
         state: service.vectors.state,
       },
       queue: await service.vectors.queueSize(),
@@ -399,6 +400,9 @@ const STATS = z.strictObject({
     size: z.number().int(),
     memory_bytes: z.number().int(),
     kind: z.string(),
+    thread: z.enum(["main", "worker"]).meta({
+      description: "Where the index's scans run (`memory.vector.workerFrom`).",
+    }),
     state: z.enum(["loading", "ready", "reembedding"]),
   }),
   queue: z.number().int(),

@@ -123,7 +123,13 @@ Deno.test("GET /api/memories pages newest first; search returns scores; stats la
   assert.equal(stats.counts.semantic, 5);
   assert.equal(stats.embedder.label, "lexical");
   assert.equal(stats.embedder.id, "lexical/lexical-hash-v1/384");
-  assert.deepEqual(Object.keys(stats.index).sort(), ["kind", "memory_bytes", "size", "state"]);
+  assert.deepEqual(Object.keys(stats.index).sort(), [
+    "kind",
+    "memory_bytes",
+    "size",
+    "state",
+    "thread",
+  ]);
   assert.ok(stats.index.memory_bytes > 0);
   assert.deepEqual(stats.episode_types, [
     { type: "release.shipped", importance: 0.5, ttl_days: 30 },

@@ -111,7 +111,7 @@ export function createSemanticMemory(options: SemanticMemoryOptions): SemanticMe
     if (vectors.state === "ready") {
       try {
         const [vector] = await vectors.embedder.embed([text]);
-        const hits = vectors.search(vector!, 1, {
+        const hits = await vectors.search(vector!, 1, {
           owners: [{ owner: ownerUserId, kinds: kindBits(["semantic"]) }],
           now,
           includeFlagged: true,

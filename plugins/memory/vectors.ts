@@ -1,15 +1,16 @@
 import {
+  type AsyncVectorIndex,
   type CheckResult,
   type Clock,
   ConfigurationError,
-  createVectorIndex,
+  createThreadedVectorIndex,
   type Embedder,
   errorMessage,
   type Logger,
+  onThisThread,
   type SlotFilter,
   type Store,
   type VectorHit,
-  type VectorIndex,
 } from "@synth/kernel";
 import type { Kysely, Transaction } from "kysely";
 import { type Database, listValues, prepareByCount, slotList } from "@synth/kernel";
@@ -87,16 +88,19 @@ export interface VectorManager {
   wake(): void;
   /** Embeds every due item now (in batches); returns how many got a vector. */
   flush(): Promise<number>;
-  /** k-NN over the index, or null while vector search is unavailable. */
-  search(query: Float32Array, k: number, filter: SlotFilter): VectorHit[] | null;
+  /**
+   * k-NN over the index, or null while vector search is unavailable. On a worker (see
+   * `memory.vector.workerFrom`) the scan runs there, while the caller's thread goes on.
+   */
+  search(query: Float32Array, k: number, filter: SlotFilter): Promise<VectorHit[] | null>;
   /** Takes forgotten memories out of the index. */
   remove(ids: readonly number[]): void;
   /** Keeps the index's copy of a memory's expiry and flag in step with its row. */
   updateMeta(id: number, meta: { expiresAt?: number | null; flagged?: boolean }): void;
   /** The `vector_index` health check. */
   health(): CheckResult;
-  /** Index size and memory. */
-  indexInfo(): { size: number; memoryBytes: number; kind: string };
+  /** Index size, memory, and the thread its scans run on. */
+  indexInfo(): { size: number; memoryBytes: number; kind: string; thread: "main" | "worker" };
   /** Records re-embedding progress for the health check. */
   setProgress(progress: { done: number; total: number }): void;
   /** After re-embedding finished: the building space is active; load the index from it. */
@@ -111,17 +115,44 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
   const { db } = store;
   let state: VectorState = "loading";
   let space: Space | undefined;
-  let index: VectorIndex = createVectorIndex({
-    dims: embedder.dims,
-    maxVectors: config.vector.maxVectors,
-    minCandidates: config.vector.minCandidates,
-  });
+  let index: AsyncVectorIndex = newIndex(0);
+  /** Why the index's worker stopped, if it did: vector search is off until the next load. */
+  let indexFailure: string | undefined;
   let timer: number | undefined;
   let running: Promise<number> | undefined;
   let loading: Promise<void> | undefined;
   let stopped = false;
   let capacityWarned = false;
   let reembedPercent = 0;
+
+  /** An index for `vectors` vectors: from `memory.vector.workerFrom` on, on a worker. */
+  function newIndex(vectors: number): AsyncVectorIndex {
+    const options = {
+      dims: embedder.dims,
+      maxVectors: config.vector.maxVectors,
+      minCandidates: config.vector.minCandidates,
+    };
+    if (vectors < config.vector.workerFrom) return onThisThread(options);
+    return createThreadedVectorIndex({
+      ...options,
+      onRefused: () => warnFull(),
+      onFailure: (message) => {
+        indexFailure = message;
+        log.error("vector search is off until the next start: its thread failed", {
+          error: message,
+        });
+      },
+    });
+  }
+
+  function warnFull() {
+    if (capacityWarned) return;
+    capacityWarned = true;
+    log.warn("the vector index is full; further memories are found by full-text search only", {
+      code: "MEMORY_VECTOR_CAPACITY",
+      max_vectors: config.vector.maxVectors,
+    });
+  }
 
   function upsert(id: number, vector: Float32Array, row: IndexMeta) {
     const ok = index.upsert({
@@ -135,13 +166,7 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
         flagged: row.suspicious === 1,
       },
     });
-    if (!ok && !capacityWarned) {
-      capacityWarned = true;
-      log.warn("the vector index is full; further memories are found by full-text search only", {
-        code: "MEMORY_VECTOR_CAPACITY",
-        max_vectors: config.vector.maxVectors,
-      });
-    }
+    if (!ok) warnFull();
   }
 
   async function due(limit: number) {
@@ -268,12 +293,14 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
   async function loadIndex(signal: AbortSignal): Promise<void> {
     if (state === "reembedding") return;
     state = "loading";
-    const fresh = createVectorIndex({
-      dims: embedder.dims,
-      maxVectors: config.vector.maxVectors,
-      minCandidates: config.vector.minCandidates,
-    });
-    index = fresh;
+    const stored = await db.selectFrom("memory_vectors")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("space_id", "=", space!.id)
+      .executeTakeFirstOrThrow();
+    const old = index;
+    index = newIndex(Number(stored.n));
+    indexFailure = undefined;
+    await old.close();
     let after = 0;
     let loaded = 0;
     for (;;) {
@@ -423,7 +450,10 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
     },
 
     load(signal) {
-      loading = loadIndex(signal);
+      loading = loadIndex(signal).catch((error) => {
+        indexFailure = `loading failed: ${errorMessage(error)}`;
+        throw error;
+      });
       return loading;
     },
 
@@ -448,9 +478,9 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
       return running;
     },
 
-    search(query, k, filter) {
-      if (state !== "ready") return null;
-      return index.search(query, k, filter);
+    async search(query, k, filter) {
+      if (state !== "ready" || indexFailure !== undefined) return null;
+      return await index.search(query, k, filter);
     },
 
     remove(ids) {
@@ -465,6 +495,7 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
     },
 
     health() {
+      if (indexFailure !== undefined) return { status: "degraded", reason: indexFailure };
       if (state === "loading") return { status: "degraded", reason: "loading" };
       if (state === "reembedding") {
         return { status: "degraded", reason: `re-embedding ${reembedPercent}%` };
@@ -472,12 +503,18 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
       return {
         status: "ok",
         reason:
-          `${index.size} vectors of ${embedder.dims} dims (${embedder.quality}, ${embedder.id})`,
+          `${index.size} vectors of ${embedder.dims} dims (${embedder.quality}, ${embedder.id})` +
+          (index.thread === "worker" ? ", searched on a worker thread" : ""),
       };
     },
 
     indexInfo() {
-      return { size: index.size, memoryBytes: index.memoryBytes, kind: index.kind };
+      return {
+        size: index.size,
+        memoryBytes: index.memoryBytes,
+        kind: index.kind,
+        thread: index.thread,
+      };
     },
 
     setProgress(progress) {
@@ -496,6 +533,7 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
       await Promise.allSettled([running, loading]);
+      await index.close();
     },
   };
   return manager;

@@ -53,7 +53,7 @@ async function vectorIds(host: TestHost, owner: string, words: string): Promise<
   const memory = host.api<MemoryApi>("memory");
   const vectors = (memory as unknown as { vectors: VectorManager }).vectors;
   const [query] = await memory.embedder.embed([words]);
-  const hits = vectors.search(query!, 50, {
+  const hits = await vectors.search(query!, 50, {
     owners: [{ owner, kinds: kindBits(MEMORY_KINDS) }],
     includeFlagged: true,
   });
