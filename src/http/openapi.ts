@@ -32,8 +32,8 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
     tier: "api",
     responses: { 200: { description: "OpenAPI 3.1", schema: z.record(z.string(), z.unknown()) } },
   }]);
-  app.get("/openapi.json", (c) =>
-    c.json(app.getOpenAPI31Document({
+  app.get("/openapi.json", (c) => {
+    const document = app.getOpenAPI31Document({
       openapi: "3.1.0",
       info: {
         title: "Synth Mind API",
@@ -42,7 +42,60 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
           "{success: false, error: {code, message, field?, details?, request_id}}.",
       },
       security: [{ bearerAuth: [] }, { apiKeyAuth: [] }],
-    })));
+    });
+    return c.json({ ...document, tags: documentTags(document.paths ?? {}) });
+  });
+}
+
+/**
+ * The tags in the order a reader wants them (what people use first, operators' routes last), with
+ * what each covers. A tag not listed follows, in the order the document first uses it.
+ */
+const TAG_ORDER: ReadonlyArray<readonly [string, string]> = [
+  [
+    "chat",
+    "Threads and turns: send a message (answered as JSON or streamed), follow, cancel, rate.",
+  ],
+  [
+    "mind",
+    "The agent's state, influence records, forecasts, concerns, reflections, narrative and budgets.",
+  ],
+  ["memory", "What the agent remembers: browse, search, add, forget, export, import, re-embed."],
+  ["projects", "Multi-step projects: input, pause and resume, iterations, events and timelines."],
+  ["tools", "Sandboxed tools, their runs and the approvals they wait for."],
+  ["llm", "The model usage ledger and one-off generation."],
+  ["auth", "Set-up, sign-in, tokens, passwords and lockouts."],
+  ["users", "Accounts and roles."],
+  ["keys", "API keys."],
+  ["plugins", "Loaded plugins: their state, and restarting one."],
+  ["websocket", "The WebSocket endpoint (its messages are in docs/websocket.md)."],
+  ["health", "Liveness and readiness probes."],
+  ["observability", "Prometheus metrics."],
+  ["rate limits", "Rate-limit status and statistics, and clearing a client."],
+  ["firewall", "Firewall rules, mode and blocked addresses."],
+  ["access log", "The access log and its statistics."],
+  ["dashboard", "The dashboard's pages and assets."],
+  ["meta", "This document and the API reference."],
+];
+
+/** The document's top-level `tags`: every tag its operations use, ordered by {@link TAG_ORDER}. */
+function documentTags(paths: object): Array<{ name: string; description?: string }> {
+  const used: string[] = [];
+  for (const operations of Object.values(paths) as Array<object | undefined>) {
+    for (const operation of Object.values(operations ?? {})) {
+      const tags = (operation as { tags?: unknown } | undefined)?.tags;
+      if (!Array.isArray(tags)) continue;
+      for (const tag of tags) if (typeof tag === "string" && !used.includes(tag)) used.push(tag);
+    }
+  }
+  const known = new Map(TAG_ORDER);
+  const rank = (tag: string) => {
+    const index = TAG_ORDER.findIndex(([name]) => name === tag);
+    return index === -1 ? TAG_ORDER.length + used.indexOf(tag) : index;
+  };
+  return [...used].sort((a, b) => rank(a) - rank(b)).map((name) =>
+    known.has(name) ? { name, description: known.get(name)! } : { name }
+  );
 }
 
 /** Any JSON object (a body whose fields are described in the docs, not here yet). */

@@ -237,3 +237,25 @@ Deno.test("the server's own /openapi.json reads completely, with the routes the 
     if (operation.body) exampleOf(operation.body.schema, doc.raw);
   }
 });
+
+Deno.test("the server's document lists each tag its operations use once, chat first and the operators' last, so the reference opens on chat", async () => {
+  await using host = await createTestHost({ plugins: BUILTIN_PLUGINS });
+  const raw = await (await host.request("/openapi.json")).json();
+  const names = (raw.tags as Array<{ name: string; description?: string }>).map((tag) => tag.name);
+  const used = new Set(
+    Object.values(raw.paths as Record<string, Record<string, { tags?: string[] }>>)
+      .flatMap((operations) =>
+        Object.values(operations).flatMap((operation) => operation.tags ?? [])
+      ),
+  );
+  assert.deepEqual([...names].sort(), [...used].sort(), "every used tag, and only those");
+  assert.equal(new Set(names).size, names.length, "each once");
+  assert.deepEqual(names.slice(0, 3), ["chat", "mind", "memory"]);
+  assert.ok(
+    names.indexOf("rate limits") > names.indexOf("keys"),
+    "the operators' routes come later",
+  );
+  for (const tag of raw.tags) assert.ok(tag.description, `the ${tag.name} tag says what it covers`);
+  const doc = readDocument(raw);
+  assert.equal(doc.groups[0]!.tag, "chat", "the reference's first group");
+});
