@@ -9,34 +9,20 @@ import {
   createVectorIndex,
   type CreateVectorIndexOptions,
   type SlotFilter,
-  type SlotMeta,
   type VectorHit,
   type VectorIndex,
   type VectorRow,
 } from "./index.ts";
 import type { IndexReply, IndexRequest } from "./index_worker.ts";
 
-/** An in-memory k-NN index over unit vectors, searched on this thread or on a worker. */
-export interface AsyncVectorIndex {
-  readonly kind: VectorIndex["kind"];
+/**
+ * An in-memory k-NN index over unit vectors, searched on this thread or on a worker. On a worker,
+ * `memoryBytes` is as of its last answer, and an upsert answered true may still be refused later,
+ * when the index cannot grow (see {@link ThreadedIndexOptions.onRefused}).
+ */
+export interface AsyncVectorIndex extends Omit<VectorIndex, "search"> {
   /** Where the scans run. */
   readonly thread: "main" | "worker";
-  readonly dims: number;
-  /** Vectors indexed. */
-  readonly size: number;
-  /** Bytes of WebAssembly memory in use (on a worker: as of its last answer). */
-  readonly memoryBytes: number;
-  /**
-   * Adds or replaces; a zero vector removes. False when the index is known to be full (a worker's
-   * index may also refuse later: see {@link ThreadedIndexOptions.onRefused}).
-   */
-  upsert(row: VectorRow): boolean;
-  /** Removes; unknown ids are ignored. */
-  remove(id: number): void;
-  /** Changes an indexed row's expiry or flag; false for an unknown id. */
-  updateMeta(id: number, meta: Partial<Pick<SlotMeta, "expiresAt" | "flagged">>): boolean;
-  /** Whether an id is indexed. */
-  has(id: number): boolean;
   /** The k most similar unit vectors that pass the filter, best first. */
   search(query: Float32Array, k: number, filter: SlotFilter): Promise<VectorHit[]>;
   /** Frees the index (stops its worker); later searches fail. */
