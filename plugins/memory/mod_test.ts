@@ -334,6 +334,24 @@ Deno.test("an index loaded at memory.vector.workerFrom vectors is searched on a 
   }
 });
 
+Deno.test("with memory.vector.workerFrom 0 even an empty index is searched on a worker, which stopping the host ends", async () => {
+  const { host, memory } = await memoryHost({ config: { memory: { vector: { workerFrom: 0 } } } });
+  await using _ = host;
+  const stats = await (await host.request("/api/memories/stats")).json();
+  assert.equal(stats.index.thread, "worker");
+  assert.equal(stats.index.size, 0);
+  const added = await memory.semantic.add({
+    ownerUserId: "usr_a",
+    text: "The lighthouse keeper logs the weather at dawn",
+    importance: 0.5,
+    source: "user",
+  });
+  await memory.flushEmbeddings();
+  const result = await memory.recall({ text: "lighthouse weather", ownerUserId: "usr_a" });
+  assert.equal(result.mode, "hybrid");
+  assert.ok(result.scores.find((score) => score.uid === added.uid)?.vectorRank);
+});
+
 Deno.test("recall scores every candidate, respects k and the token budget, and survives hostile queries", async () => {
   const { host, memory } = await memoryHost();
   await using _ = host;

@@ -121,6 +121,10 @@ export interface RecallResult {
   scores: CandidateScore[];
   mode: "hybrid" | "fts_only" | "vector_only";
   embedder: { id: string; quality: "semantic" | "lexical" } | null;
+  /**
+   * Milliseconds per leg. `vectorMs` runs from asking the index to reading its hits: on a worker
+   * thread that includes waiting for the full-text query, which runs meanwhile.
+   */
   timings: { ftsMs: number; embedMs: number; vectorMs: number; fuseMs: number };
 }
 
@@ -221,9 +225,10 @@ export function createRecall(
 
     let vectorHits: Array<{ id: number; cosine: number }> | null = null;
     const answered = await vectorLeg;
-    if (answered) {
+    // No hits at all (null, as after the index's thread failed) is recall by full text only.
+    if (answered && answered.hits !== null) {
       const minCosine = recallConfig.minCosine[vectors.embedder.quality];
-      vectorHits = (answered.hits ?? []).filter((hit) => hit.cosine >= minCosine);
+      vectorHits = answered.hits.filter((hit) => hit.cosine >= minCosine);
       timings.vectorMs = answered.ms;
     }
     const mode = vectorHits === null ? "fts_only" : hasWords ? "hybrid" : "vector_only";

@@ -115,7 +115,13 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
   const { db } = store;
   let state: VectorState = "loading";
   let space: Space | undefined;
-  let index: AsyncVectorIndex = newIndex(0);
+  const indexOptions = {
+    dims: embedder.dims,
+    maxVectors: config.vector.maxVectors,
+    minCandidates: config.vector.minCandidates,
+  };
+  // On this thread until loaded: only `loadIndex` starts a worker, which `stop()` then closes.
+  let index: AsyncVectorIndex = onThisThread(indexOptions);
   /** Why the index's worker stopped, if it did: vector search is off until the next load. */
   let indexFailure: string | undefined;
   let timer: number | undefined;
@@ -127,14 +133,9 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
 
   /** An index for `vectors` vectors: from `memory.vector.workerFrom` on, on a worker. */
   function newIndex(vectors: number): AsyncVectorIndex {
-    const options = {
-      dims: embedder.dims,
-      maxVectors: config.vector.maxVectors,
-      minCandidates: config.vector.minCandidates,
-    };
-    if (vectors < config.vector.workerFrom) return onThisThread(options);
+    if (vectors < config.vector.workerFrom) return onThisThread(indexOptions);
     return createThreadedVectorIndex({
-      ...options,
+      ...indexOptions,
       onRefused: () => warnFull(),
       onFailure: (message) => {
         indexFailure = message;
@@ -297,6 +298,8 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("space_id", "=", space!.id)
       .executeTakeFirstOrThrow();
+    // Stopped meanwhile (a re-embedding that ends after the stop): no worker nobody would close.
+    if (stopped || signal.aborted) return;
     const old = index;
     index = newIndex(Number(stored.n));
     indexFailure = undefined;

@@ -44,7 +44,14 @@ self.onmessage = (event: MessageEvent<IndexRequest>) => {
       index = createVectorIndex(request.options);
       return;
     case "upsert": {
-      const refused = request.rows.filter((row) => !index!.upsert(row)).map((row) => row.id);
+      // A row the index cannot take (it could not grow) is refused, as on the server's thread.
+      const refused = request.rows.filter((row) => {
+        try {
+          return !index!.upsert(row);
+        } catch {
+          return true;
+        }
+      }).map((row) => row.id);
       self.postMessage(
         { type: "written", refused, memoryBytes: index!.memoryBytes } satisfies IndexReply,
       );

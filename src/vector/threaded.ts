@@ -140,6 +140,7 @@ export function createThreadedVectorIndex(options: ThreadedIndexOptions): AsyncV
       return memoryBytes;
     },
     upsert(row) {
+      if (failure !== undefined) return false;
       if (row.vector.length !== dims) {
         throw new RangeError(
           `Cannot index a vector of ${row.vector.length} dimensions in an index of ${dims}`,
