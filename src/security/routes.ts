@@ -98,9 +98,13 @@ export function authRoutes(options: AuthRoutesOptions): OpenAPIHono<AppEnv> {
         setup_required: false,
         setup_token_required: false,
         message: "Authentication disabled",
+        refresh_cookie: false,
       });
     }
-    return c.json(await service().status());
+    // The cookie's path covers this route: a page learns whether a refresh could work without
+    // asking for one (the dashboard then skips a refresh bound to fail at its first load).
+    const refreshCookie = getCookie(c, REFRESH_COOKIE) !== undefined;
+    return c.json({ ...(await service().status()), refresh_cookie: refreshCookie });
   });
 
   app.get("/api/auth/setup", async (c) => {
@@ -327,6 +331,10 @@ const OPERATIONS = [
           setup_required: z.boolean(),
           setup_token_required: z.boolean(),
           message: z.string(),
+          refresh_cookie: z.boolean().meta({
+            description:
+              "Whether the request carried the refresh cookie (its value is not checked)",
+          }),
         }),
       },
     },

@@ -3,7 +3,8 @@
  * items 2, 3 and 13): a fresh server leads to /setup; a wrong setup token
  * is reported on its field; the printed token creates the admin, who lands
  * in Chat; a reload keeps the login through the refresh cookie and no token
- * is stored where scripts can read it; sign-out leads to /login; a wrong
+ * is stored where scripts can read it; sign-out leads to /login, and a load
+ * after it asks for no refresh; a wrong
  * password gets the generic message; a viewer sees no Admin.
  */
 import assert from "node:assert/strict";
@@ -65,6 +66,14 @@ Deno.test(
       await page.setViewportSize({ width: 375, height: 812 });
       await page.getByRole("button", { name: "Sign out" }).click({ timeout: 5_000 });
       await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      // The sign-out removed the refresh cookie: a new load asks for no refresh bound to fail.
+      const refreshes: string[] = [];
+      page.on("request", (request) => {
+        if (new URL(request.url()).pathname === "/api/auth/refresh") refreshes.push(request.url());
+      });
+      await page.reload();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      assert.deepEqual(refreshes, [], "no refresh without the cookie");
       await page.setViewportSize({ width: 1280, height: 800 });
       await axe(page, "login");
       await screenshot(page, "login-1280");

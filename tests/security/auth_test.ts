@@ -13,6 +13,7 @@ Deno.test("first-run setup: status says required; without the token 403, with it
     setup_required: true,
     setup_token_required: true,
     message: "Setup required",
+    refresh_cookie: false,
   });
   assert.match(host.kernel.setupToken!, /^[A-Za-z0-9_-]{43}$/);
   const wrong = await call(host, "POST", "/api/auth/setup", {
@@ -235,6 +236,29 @@ Deno.test("refresh rotates; a replay within 10 s is 409, later it revokes the fa
     assert.ok(!(first.refresh_token as string).includes(row.secret_sha256));
     assert.match(row.secret_sha256, /^[0-9a-f]{64}$/, "only the hash is stored");
   }
+});
+
+Deno.test("the status says whether the request carried the refresh cookie, which a cookie sign-in sets and a sign-out clears", async () => {
+  await using host = await authHost();
+  await setupAdmin(host);
+  const cookieOf = (headers: Headers) => headers.get("set-cookie")?.split(";")[0] ?? "";
+  const before = await call(host, "GET", "/api/auth/status");
+  assert.equal(before.body.refresh_cookie, false);
+  const login = await call(host, "POST", "/api/auth/login", {
+    body: { username: "admin", password: PASSWORD, session: "cookie" },
+  });
+  assert.equal(login.status, 200);
+  const cookie = cookieOf(login.headers);
+  assert.match(cookie, /^synth_refresh=./);
+  const status = await call(host, "GET", "/api/auth/status", { headers: { cookie } });
+  assert.equal(status.body.refresh_cookie, true);
+  assert.equal(status.body.setup_required, false);
+  const logout = await call(host, "POST", "/api/auth/logout", {
+    token: login.body.access_token as string,
+    headers: { cookie },
+  });
+  assert.equal(logout.status, 200);
+  assert.match(cookieOf(logout.headers), /^synth_refresh=$/, "the sign-out empties the cookie");
 });
 
 Deno.test("access tokens expire (AUTH_TOKEN_EXPIRED after 15 min + leeway); logout revokes the token and its family", async () => {

@@ -55,6 +55,15 @@ export interface Session {
   user: User;
 }
 
+/** `GET /api/auth/status`. */
+export interface AuthStatus {
+  enabled: boolean;
+  setup_required: boolean;
+  setup_token_required?: boolean;
+  /** Whether the browser sent the refresh cookie (absent from servers before it was added). */
+  refresh_cookie?: boolean;
+}
+
 /** What the client needs from its host. */
 export interface ClientOptions {
   /** The current access token. */
@@ -209,12 +218,8 @@ export class ApiClient {
 
   // The routes the dashboard uses.
 
-  authStatus(): Promise<
-    { enabled: boolean; setup_required: boolean; setup_token_required?: boolean }
-  > {
-    return this.request<
-      { enabled: boolean; setup_required: boolean; setup_token_required?: boolean }
-    >(
+  authStatus(): Promise<AuthStatus> {
+    return this.request<AuthStatus>(
       "GET",
       "/api/auth/status",
     );

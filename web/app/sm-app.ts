@@ -261,7 +261,8 @@ export class SmApp extends LitElement {
         this.socket.start();
       } else if (status.setup_required) {
         this.store.dispatch({ type: "auth", status: "setup" });
-      } else if (!(await this.api.refresh())) {
+      } else if (status.refresh_cookie === false || !(await this.api.refresh())) {
+        // Without the refresh cookie a refresh can only fail: sign-in is shown at once.
         this.store.dispatch({ type: "auth", status: "anonymous", user: null, token: null });
       }
     } catch {
