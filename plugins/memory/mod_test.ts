@@ -3,6 +3,7 @@ import { ConfigurationError, PluginError } from "@synth/kernel";
 import { createTestHost, makeTestDir, scriptedEmbedder, type TestHost } from "@synth/testing";
 import { z } from "zod";
 import { createMemoryPlugin, type MemoryApi, memoryPlugin } from "./mod.ts";
+import type { VectorManager } from "./vectors.ts";
 
 async function memoryHost(options: Parameters<typeof createTestHost>[0] = {}) {
   const host = await createTestHost({ plugins: [memoryPlugin], ...options });
@@ -350,6 +351,35 @@ Deno.test("with memory.vector.workerFrom 0 even an empty index is searched on a 
   const result = await memory.recall({ text: "lighthouse weather", ownerUserId: "usr_a" });
   assert.equal(result.mode, "hybrid");
   assert.ok(result.scores.find((score) => score.uid === added.uid)?.vectorRank);
+});
+
+Deno.test("a load that ends after the manager stopped (a re-embedding finishing late) starts no worker", async () => {
+  const config = { memory: { vector: { workerFrom: 0 } } };
+  const { host, memory } = await memoryHost({ config });
+  await using _ = host;
+  const vectors = (memory as unknown as { vectors: VectorManager }).vectors;
+  const Original = globalThis.Worker;
+  let started = 0;
+  globalThis.Worker = class extends Original {
+    constructor(...args: ConstructorParameters<typeof Worker>) {
+      super(...args);
+      started++;
+    }
+  };
+  try {
+    await vectors.stop();
+    await vectors.completeReembed(new AbortController().signal);
+    assert.equal(started, 0);
+    // The same load before a stop does start one (the check above can fail).
+    const { host: other, memory: fresh } = await memoryHost({ config });
+    await using _other = other;
+    const live = (fresh as unknown as { vectors: VectorManager }).vectors;
+    const before = started;
+    await live.completeReembed(new AbortController().signal);
+    assert.equal(started, before + 1);
+  } finally {
+    globalThis.Worker = Original;
+  }
 });
 
 Deno.test("recall scores every candidate, respects k and the token budget, and survives hostile queries", async () => {
