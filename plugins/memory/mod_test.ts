@@ -279,6 +279,20 @@ Deno.test("one user's memories never appear in another's recall, even with k = 1
   assert.deepEqual([...visible], [mine.uid]);
 });
 
+/** Adds a fact of usr_a, embeds it and recalls `query`: the fact's rank in the vector leg. */
+async function vectorRankOfNew(memory: MemoryApi, text: string, query: string) {
+  const added = await memory.semantic.add({
+    ownerUserId: "usr_a",
+    text,
+    importance: 0.5,
+    source: "user",
+  });
+  await memory.flushEmbeddings();
+  const result = await memory.recall({ text: query, ownerUserId: "usr_a", k: 3 });
+  assert.equal(result.mode, "hybrid");
+  return result.scores.find((score) => score.uid === added.uid)?.vectorRank ?? null;
+}
+
 Deno.test("an index loaded at memory.vector.workerFrom vectors is searched on a worker, recalling what the server's thread recalled", async () => {
   const dataDir = await makeTestDir("synth-vector-worker-");
   const texts = [
@@ -320,16 +334,12 @@ Deno.test("an index loaded at memory.vector.workerFrom vectors is searched on a 
     // A memory added now reaches the worker's index (a later time: the restarted host's ids
     // come from the same seed).
     await host.clock.tick(3_600_000);
-    const added = await memory.semantic.add({
-      ownerUserId: "usr_a",
-      text: "A new espresso routine: weigh the beans before grinding",
-      importance: 0.5,
-      source: "user",
-    });
-    await memory.flushEmbeddings();
-    const result = await memory.recall({ text: "espresso routine", ownerUserId: "usr_a", k: 3 });
-    const score = result.scores.find((candidate) => candidate.uid === added.uid);
-    assert.ok(score?.vectorRank, "the new memory is found by the vector leg");
+    const rank = await vectorRankOfNew(
+      memory,
+      "A new espresso routine: weigh the beans before grinding",
+      "espresso routine",
+    );
+    assert.ok(rank, "the new memory is found by the vector leg");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -341,16 +351,12 @@ Deno.test("with memory.vector.workerFrom 0 even an empty index is searched on a 
   const stats = await (await host.request("/api/memories/stats")).json();
   assert.equal(stats.index.thread, "worker");
   assert.equal(stats.index.size, 0);
-  const added = await memory.semantic.add({
-    ownerUserId: "usr_a",
-    text: "The lighthouse keeper logs the weather at dawn",
-    importance: 0.5,
-    source: "user",
-  });
-  await memory.flushEmbeddings();
-  const result = await memory.recall({ text: "lighthouse weather", ownerUserId: "usr_a" });
-  assert.equal(result.mode, "hybrid");
-  assert.ok(result.scores.find((score) => score.uid === added.uid)?.vectorRank);
+  const rank = await vectorRankOfNew(
+    memory,
+    "The lighthouse keeper logs the weather at dawn",
+    "lighthouse weather",
+  );
+  assert.ok(rank, "the new memory is found by the vector leg");
 });
 
 Deno.test("a load that ends after the manager stopped (a re-embedding finishing late) starts no worker", async () => {
