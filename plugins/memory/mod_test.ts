@@ -345,7 +345,7 @@ Deno.test("an index loaded at memory.vector.workerFrom vectors is searched on a 
   }
 });
 
-Deno.test("with memory.vector.workerFrom 0 even an empty index is searched on a worker, which stopping the host ends", async () => {
+Deno.test("with memory.vector.workerFrom 0 even an empty index is searched on a worker", async () => {
   const { host, memory } = await memoryHost({ config: { memory: { vector: { workerFrom: 0 } } } });
   await using _ = host;
   const stats = await (await host.request("/api/memories/stats")).json();

@@ -80,22 +80,22 @@ const TAG_ORDER: ReadonlyArray<readonly [string, string]> = [
 
 /** The document's top-level `tags`: every tag its operations use, ordered by {@link TAG_ORDER}. */
 function documentTags(paths: object): Array<{ name: string; description?: string }> {
-  const used: string[] = [];
+  const used = new Set<string>();
   for (const operations of Object.values(paths) as Array<object | undefined>) {
     for (const operation of Object.values(operations ?? {})) {
       const tags = (operation as { tags?: unknown } | undefined)?.tags;
       if (!Array.isArray(tags)) continue;
-      for (const tag of tags) if (typeof tag === "string" && !used.includes(tag)) used.push(tag);
+      for (const tag of tags) if (typeof tag === "string") used.add(tag);
     }
   }
-  const known = new Map(TAG_ORDER);
-  const rank = (tag: string) => {
-    const index = TAG_ORDER.findIndex(([name]) => name === tag);
-    return index === -1 ? TAG_ORDER.length + used.indexOf(tag) : index;
-  };
-  return [...used].sort((a, b) => rank(a) - rank(b)).map((name) =>
-    known.has(name) ? { name, description: known.get(name)! } : { name }
-  );
+  const listed = new Set(TAG_ORDER.map(([name]) => name));
+  return [
+    ...TAG_ORDER.filter(([name]) => used.has(name)).map(([name, description]) => ({
+      name,
+      description,
+    })),
+    ...[...used].filter((name) => !listed.has(name)).map((name) => ({ name })),
+  ];
 }
 
 /** Any JSON object (a body whose fields are described in the docs, not here yet). */
