@@ -16,6 +16,7 @@ import type { ChatEvent, ChatMessage, ToolCall, ToolSpec } from "../llm/types.ts
 import type { ToolResult } from "../tools/types.ts";
 import { toolArgsHash } from "../tools/args.ts";
 import type { HookRegistry } from "../plugin/hooks.ts";
+import { executeCompiled } from "../store/dialect.ts";
 import { listValues, prepare, prepareByCount, slotList } from "../store/prepared.ts";
 import type { Database, MindTurnsTable } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
@@ -1585,7 +1586,7 @@ export function createMind(options: CreateMindOptions): Mind {
       });
       // Plugin rows first, each inside a savepoint: a failing plugin loses its rows, not the turn.
       for (const entry of options.hooks.handlers(MIND_HOOKS.persist)) {
-        await trx.executeQuery(PERSIST_SAVEPOINT.begin);
+        await executeCompiled(trx, PERSIST_SAVEPOINT.begin);
         try {
           await runner.limit(
             entry.run({ view: view(), db: trx }, {
@@ -1593,10 +1594,10 @@ export function createMind(options: CreateMindOptions): Mind {
               signal: controller.signal,
             }),
           );
-          await trx.executeQuery(PERSIST_SAVEPOINT.release);
+          await executeCompiled(trx, PERSIST_SAVEPOINT.release);
         } catch (error) {
-          await trx.executeQuery(PERSIST_SAVEPOINT.rollback);
-          await trx.executeQuery(PERSIST_SAVEPOINT.release);
+          await executeCompiled(trx, PERSIST_SAVEPOINT.rollback);
+          await executeCompiled(trx, PERSIST_SAVEPOINT.release);
           const message = error instanceof Error ? error.message : String(error);
           failures.push({ plugin: entry.plugin, hook: MIND_HOOKS.persist.name, message });
           log.warn("a mind hook failed; its rows are dropped", {

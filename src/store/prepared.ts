@@ -1,5 +1,6 @@
 import { type Compilable, CompiledQuery, type Kysely } from "kysely";
 import { BoundedMap } from "../bounded_map.ts";
+import { executeCompiled } from "./dialect.ts";
 import { DB_ERROR_CODES, DbError } from "./errors.ts";
 
 /** Marks a slot's stand-in value while a prepared query is compiled. */
@@ -92,7 +93,7 @@ export function prepare<DB, R>(
       }
       return value;
     });
-    return db.executeQuery<R>(CompiledQuery.raw(sql, bound));
+    return executeCompiled(db, CompiledQuery.raw(sql, bound) as CompiledQuery<R>);
   };
   return {
     execute: async (db, values) => (await run(db, values)).rows,

@@ -126,3 +126,75 @@ Deno.test("a query shaped by a count is prepared once per count: IN lists and mu
     assert.deepEqual(await keys(["e"]), ["e"]);
   });
 });
+
+Deno.test("a prepared query outside a transaction waits for one in progress and never reads its rows before the commit", async () => {
+  await withStore(async (store) => {
+    const count = prepare((db: Kysely<Database>) =>
+      db.selectFrom("kv").select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("namespace", "=", "test")
+    );
+    const put = prepare((db: Kysely<Database>, slot) =>
+      db.insertInto("kv").values({
+        namespace: "test",
+        key: slot("key"),
+        value: "v",
+        version: 1,
+        updated_at: 0,
+      })
+    );
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => open = resolve);
+    const seen: number[] = [];
+    let wrote!: () => void;
+    const firstRow = new Promise<void>((resolve) => wrote = resolve);
+    const writing = store.transaction(async (trx) => {
+      await put.execute(trx, { key: "a" });
+      // Inside its own transaction, a prepared query reads the uncommitted row.
+      seen.push(Number((await count.executeTakeFirst(trx, {}))!.n));
+      wrote();
+      await gate;
+      await put.execute(trx, { key: "b" });
+    });
+    await firstRow;
+    let outside: number | undefined;
+    const reading = count.executeTakeFirst(store.db, {}).then((row) => outside = Number(row!.n));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(outside, undefined, "the read ran inside another transaction");
+    open();
+    await writing;
+    await reading;
+    assert.deepEqual(seen, [1]);
+    assert.deepEqual(outside, 2);
+    // With no transaction open, a read and a failing write answer as through Kysely.
+    assert.deepEqual(Number((await count.executeTakeFirst(store.db, {}))!.n), 2);
+    await assert.rejects(() => put.execute(store.db, { key: "a" }), /UNIQUE constraint failed/);
+  });
+});
+
+Deno.test("a prepared query in a transaction that rolls back leaves nothing, and one after it starts clean", async () => {
+  await withStore(async (store) => {
+    const put = prepare((db: Kysely<Database>, slot) =>
+      db.insertInto("kv").values({
+        namespace: "test",
+        key: slot("key"),
+        value: "v",
+        version: 1,
+        updated_at: 0,
+      })
+    );
+    await assert.rejects(
+      () =>
+        store.transaction(async (trx) => {
+          await put.execute(trx, { key: "a" });
+          await put.execute(trx, { key: "a" });
+        }),
+      /UNIQUE constraint failed/,
+    );
+    // Outside any transaction now: this write commits at once and stays.
+    await put.execute(store.db, { key: "a" });
+    await assert.rejects(() => store.transaction(() => Promise.reject(new Error("undo"))), /undo/);
+    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM kv WHERE namespace = 'test'`
+      .execute(store.db);
+    assert.deepEqual(rows[0]!.n, 1);
+  });
+});

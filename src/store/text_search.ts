@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { contentTokens } from "../text.ts";
+import { executeCompiled } from "./dialect.ts";
 import { prepare } from "./prepared.ts";
 import type { Database, MemoryKind } from "./schema.ts";
 
@@ -187,12 +188,15 @@ export function createSqliteTextSearch(db: Kysely<Database>): TextSearch {
         }
         tokens = kept;
       }
-      const { rows } = await sql<TextHit>`
+      const { rows } = await executeCompiled(
+        db,
+        sql<TextHit>`
         SELECT m.id AS id, bm25(memory_fts) AS bm25
         FROM memory_fts JOIN memories m ON m.id = memory_fts.rowid
         WHERE memory_fts MATCH ${quoteTerms(tokens)} AND ${memoryFilterSql(filter)}
         ORDER BY bm25 ASC, m.created_at DESC
-        LIMIT ${limit}`.execute(db);
+        LIMIT ${limit}`.compile(db),
+      );
       return rows.map((row) => ({ id: row.id, bm25: row.bm25 }));
     },
     async optimize() {
