@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DeadlineTimer } from "./clock.ts";
+import { AFTER_RESPONSE_MS, afterResponse, DeadlineTimer, nextTask } from "./clock.ts";
 import { FakeClock } from "./testing/fake_clock.ts";
 
 const late = () => new Error("too late");
@@ -68,4 +68,14 @@ Deno.test("a lingering timer is not cleared when operations finish: it runs out,
   await clock.tick(1);
   await hanging;
   assert.equal(clock.pendingTimers, 0, "nothing pending: the timer ends with its last run");
+});
+
+Deno.test("work behind afterResponse runs after zero-delay timers queued with it, and after nextTask", async () => {
+  const order: string[] = [];
+  const behind = afterResponse().then(() => order.push("afterResponse"));
+  const zero = new Promise((resolve) => setTimeout(resolve, 0)).then(() => order.push("timer"));
+  const next = nextTask().then(() => order.push("nextTask"));
+  await Promise.all([behind, zero, next]);
+  assert.deepEqual(order, ["timer", "nextTask", "afterResponse"]);
+  assert.ok(AFTER_RESPONSE_MS > 0);
 });

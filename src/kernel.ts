@@ -4,7 +4,7 @@ import { LOCAL_PRINCIPAL } from "./http/principal.ts";
 import { createWsServer, type WsServer } from "./ws/server.ts";
 import type { Hono } from "hono";
 import { createEventBus, type EventBus } from "./bus.ts";
-import { type Clock, nextTask } from "./clock.ts";
+import { afterResponse, type Clock } from "./clock.ts";
 import type { ConfigOrigin, ResolvedConfig } from "./config/mod.ts";
 import { createHealthRegistry, type HealthRegistry } from "./telemetry/health.ts";
 import { createApp } from "./http/app.ts";
@@ -651,7 +651,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     const refreshSoon = () => {
       if (scheduled) return;
       scheduled = true;
-      void nextTask().then(() => {
+      void afterResponse().then(() => {
         scheduled = false;
         return refresh();
       });

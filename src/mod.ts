@@ -30,6 +30,7 @@
  */
 export type { BusEvent, BusEventData, BusEventMap, BusHandler, EventBus } from "./bus.ts";
 export {
+  afterResponse,
   type Clock,
   delay,
   type DelayOptions,

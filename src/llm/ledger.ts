@@ -1,4 +1,4 @@
-import { type Clock, nextTask } from "../clock.ts";
+import { afterResponse, type Clock } from "../clock.ts";
 import type { Store } from "../store/store.ts";
 import type { MindLedgerTable } from "../store/schema.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -194,7 +194,7 @@ export function createLedger(
       noted.push(row);
       if (!scheduled) {
         scheduled = true;
-        void nextTask().then(() => {
+        void afterResponse().then(() => {
           scheduled = false;
           return flush();
         });

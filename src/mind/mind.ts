@@ -7,7 +7,7 @@
  * @module
  */
 import type { EventBus } from "../bus.ts";
-import { type Clock, nextTask, type TimerHandle } from "../clock.ts";
+import { afterResponse, type Clock, type TimerHandle } from "../clock.ts";
 import { CompiledQuery, type Kysely, type Selectable, type Updateable } from "kysely";
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
@@ -1679,7 +1679,7 @@ export function createMind(options: CreateMindOptions): Mind {
     turn.resolve(turn.progress.completed.outcome);
     afterReply = (async () => {
       try {
-        await nextTask();
+        await afterResponse();
         await turnStagesRow.execute(store.db, {
           stages: JSON.stringify(stageTimes),
           id: handle.turnId,

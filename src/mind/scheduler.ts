@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Clock, isoTime, nextTask } from "../clock.ts";
+import { afterResponse, type Clock, isoTime } from "../clock.ts";
 import type { IdFactory } from "../ids.ts";
 import type { ModuleLlm } from "../llm/gateway.ts";
 import type { Ledger } from "../llm/ledger.ts";
@@ -286,7 +286,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const next = queue.shift()!;
     // A job starts in a later task, so the reply of the turn that queued it goes out first; a
     // turn that started meanwhile goes first, and a stop meanwhile skips it.
-    running = nextTask().then(() => {
+    running = afterResponse().then(() => {
       if (stopped) {
         return write({
           ...recordOf(next),

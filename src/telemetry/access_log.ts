@@ -8,7 +8,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { nextTask } from "../clock.ts";
+import { afterResponse } from "../clock.ts";
 
 /** One access-log record. */
 export interface AccessRecord {
@@ -126,7 +126,7 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
       if (!options.file && !options.stdout) return;
       queue.push(record);
       // Written in a later task, after the response has gone out.
-      writing ??= nextTask().then(drain);
+      writing ??= afterResponse().then(drain);
     },
 
     recent({ status, userId, since, limit }) {
