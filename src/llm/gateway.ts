@@ -217,6 +217,20 @@ export function toJsonModeMessages(messages: readonly ChatMessage[]): ChatMessag
 }
 
 /** Races a promise against an abort signal (SDK streams do not always end on abort). */
+/**
+ * A promise that rejects with an abort error once `signal` aborts, and never settles otherwise. A
+ * stream races each of its reads against one of these (one listener per attempt, not per read).
+ */
+function rejectedOnAbort(signal: AbortSignal): Promise<never> {
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new ProviderError("abort", "aborted"));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+  aborted.catch(() => {}); // a read that loses the race reports it; this copy is of no interest
+  return aborted;
+}
+
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => {}); // abandoned: its failure is expected and of no interest
@@ -753,9 +767,10 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
             };
             let stop: { reason: StopReason; providerReason: string } | undefined;
             let attemptUsage: AdapterEvent & { type: "usage" } | undefined;
+            const attemptAborted = rejectedOnAbort(attemptController.signal);
             try {
               for (;;) {
-                const next = await untilAborted(iterator.next(), attemptController.signal);
+                const next = await Promise.race([iterator.next(), attemptAborted]);
                 if (next.done) break;
                 const event = next.value;
                 if (firstTokenTimer !== undefined) {
