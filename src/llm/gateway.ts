@@ -216,10 +216,11 @@ export function toJsonModeMessages(messages: readonly ChatMessage[]): ChatMessag
   });
 }
 
-/** Races a promise against an abort signal (SDK streams do not always end on abort). */
 /**
- * A promise that rejects with an abort error once `signal` aborts, and never settles otherwise. A
- * stream races each of its reads against one of these (one listener per attempt, not per read).
+ * A promise that rejects with an abort error once `signal` aborts, and never settles otherwise.
+ * A reply stream races each of its reads against one of these (SDK streams do not always end on
+ * abort): one listener per attempt, where adding and removing one per read cost more than the
+ * rest of the gateway's work per chunk.
  */
 function rejectedOnAbort(signal: AbortSignal): Promise<never> {
   const aborted = new Promise<never>((_, reject) => {
@@ -231,6 +232,7 @@ function rejectedOnAbort(signal: AbortSignal): Promise<never> {
   return aborted;
 }
 
+/** Races a promise against an abort signal (SDK streams do not always end on abort). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => {}); // abandoned: its failure is expected and of no interest

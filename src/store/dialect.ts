@@ -16,7 +16,10 @@ interface ConnectionUse {
   held: boolean;
 }
 
-/** A driver whose transactions take the write lock at once, and which says when it lends its connection. */
+/**
+ * A driver whose transactions take the write lock at once, and which says when Kysely has its
+ * connection (see {@link executeCompiled}).
+ */
 class ImmediateSqliteDriver extends SqliteDriver {
   #use: ConnectionUse;
 

@@ -8,6 +8,24 @@ import type { Store } from "./store.ts";
 
 const withStore = (fn: (store: Store) => Promise<void>) => withTempStore("synth-prepared-", fn);
 
+/** Writes a `test` row under the given key. */
+const putTest = prepare((db: Kysely<Database>, slot) =>
+  db.insertInto("kv").values({
+    namespace: "test",
+    key: slot("key"),
+    value: "v",
+    version: 1,
+    updated_at: 0,
+  })
+);
+
+/** The committed `test` rows, counted without a prepared query. */
+async function testRows(store: Store): Promise<number> {
+  const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM kv WHERE namespace = 'test'`
+    .execute(store.db);
+  return rows[0]!.n;
+}
+
 Deno.test("a prepared query is built once and binds each run's values, null included", async () => {
   await withStore(async (store) => {
     let builds = 0;
@@ -48,26 +66,28 @@ Deno.test("a prepared query is built once and binds each run's values, null incl
 
 Deno.test("a prepared query runs inside the transaction it is given and rolls back with it", async () => {
   await withStore(async (store) => {
-    const put = prepare((db: Kysely<Database>, slot) =>
-      db.insertInto("kv").values({
-        namespace: "test",
-        key: slot("key"),
-        value: "v",
-        version: 1,
-        updated_at: 0,
-      })
-    );
     await assert.rejects(
       () =>
         store.transaction(async (trx) => {
-          await put.execute(trx, { key: "gone" });
+          await putTest.execute(trx, { key: "gone" });
           throw new Error("undo");
         }),
       /undo/,
     );
-    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM kv WHERE namespace = 'test'`
-      .execute(store.db);
-    assert.deepEqual(rows[0]!.n, 0);
+    // A failing statement rolls back the transaction's earlier ones too.
+    await assert.rejects(
+      () =>
+        store.transaction(async (trx) => {
+          await putTest.execute(trx, { key: "a" });
+          await putTest.execute(trx, { key: "a" });
+        }),
+      /UNIQUE constraint failed/,
+    );
+    assert.deepEqual(await testRows(store), 0);
+    // Outside any transaction afterwards: a write commits at once and stays.
+    await putTest.execute(store.db, { key: "a" });
+    await assert.rejects(() => store.transaction(() => Promise.reject(new Error("undo"))), /undo/);
+    assert.deepEqual(await testRows(store), 1);
   });
 });
 
@@ -133,27 +153,18 @@ Deno.test("a prepared query outside a transaction waits for one in progress and 
       db.selectFrom("kv").select((eb) => eb.fn.countAll<number>().as("n"))
         .where("namespace", "=", "test")
     );
-    const put = prepare((db: Kysely<Database>, slot) =>
-      db.insertInto("kv").values({
-        namespace: "test",
-        key: slot("key"),
-        value: "v",
-        version: 1,
-        updated_at: 0,
-      })
-    );
     let open!: () => void;
     const gate = new Promise<void>((resolve) => open = resolve);
     const seen: number[] = [];
     let wrote!: () => void;
     const firstRow = new Promise<void>((resolve) => wrote = resolve);
     const writing = store.transaction(async (trx) => {
-      await put.execute(trx, { key: "a" });
+      await putTest.execute(trx, { key: "a" });
       // Inside its own transaction, a prepared query reads the uncommitted row.
       seen.push(Number((await count.executeTakeFirst(trx, {}))!.n));
       wrote();
       await gate;
-      await put.execute(trx, { key: "b" });
+      await putTest.execute(trx, { key: "b" });
     });
     await firstRow;
     let outside: number | undefined;
@@ -167,34 +178,6 @@ Deno.test("a prepared query outside a transaction waits for one in progress and 
     assert.deepEqual(outside, 2);
     // With no transaction open, a read and a failing write answer as through Kysely.
     assert.deepEqual(Number((await count.executeTakeFirst(store.db, {}))!.n), 2);
-    await assert.rejects(() => put.execute(store.db, { key: "a" }), /UNIQUE constraint failed/);
-  });
-});
-
-Deno.test("a prepared query in a transaction that rolls back leaves nothing, and one after it starts clean", async () => {
-  await withStore(async (store) => {
-    const put = prepare((db: Kysely<Database>, slot) =>
-      db.insertInto("kv").values({
-        namespace: "test",
-        key: slot("key"),
-        value: "v",
-        version: 1,
-        updated_at: 0,
-      })
-    );
-    await assert.rejects(
-      () =>
-        store.transaction(async (trx) => {
-          await put.execute(trx, { key: "a" });
-          await put.execute(trx, { key: "a" });
-        }),
-      /UNIQUE constraint failed/,
-    );
-    // Outside any transaction now: this write commits at once and stays.
-    await put.execute(store.db, { key: "a" });
-    await assert.rejects(() => store.transaction(() => Promise.reject(new Error("undo"))), /undo/);
-    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM kv WHERE namespace = 'test'`
-      .execute(store.db);
-    assert.deepEqual(rows[0]!.n, 1);
+    await assert.rejects(() => putTest.execute(store.db, { key: "a" }), /UNIQUE constraint failed/);
   });
 });
