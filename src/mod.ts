@@ -30,7 +30,6 @@
  */
 export type { BusEvent, BusEventData, BusEventMap, BusHandler, EventBus } from "./bus.ts";
 export {
-  afterResponse,
   type Clock,
   delay,
   type DelayOptions,

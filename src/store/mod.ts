@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { createNodeSqliteDialect, executeCompiled } from "./dialect.ts";
+export { createNodeSqliteDialect } from "./dialect.ts";
 export { DB_ERROR_CODES, DbError, type DbErrorCode } from "./errors.ts";
 export { acquireDataDirLock, type DataDirLock, isDataDirLocked } from "./lock.ts";
 export {
