@@ -2,7 +2,7 @@
  * Compares the turn latency of two checkouts of this repository, for changes
  * too small for `deno task bench` to tell from the machine's drift. Both
  * checkouts' servers run at once against one fake LLM, each with the same
- * memories, and take turns in alternating order, 30 ms apart; the measure is
+ * memories, and take turns in alternating order, 30 ms apart as in the mind suite; the measure is
  * the paired difference B − A of each round.
  *
  * Each comparison runs twice, with the servers started in both orders: in
@@ -19,18 +19,11 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { startFake } from "./llm_bench.ts";
+import { pause, QUESTIONS } from "./mind_bench.ts";
 import { fmt, mean, percentile, printGrid, progress } from "./report.ts";
 
 const USAGE =
   "usage: deno run -A bench/ab.ts <checkout A> <checkout B> [--memories 10000] [--rounds 200] [--warmup 30]";
-const QUESTIONS = [
-  "How should I plan the database migration for the orders service?",
-  "What is the safest way to roll back a failed deployment?",
-  "Can you explain how the cache invalidation works in our API?",
-  "Which tests should run before we merge to the main branch?",
-  "How do I rotate the credentials for the payment provider?",
-];
-const PAUSE_MS = 30;
 
 function fail(message: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(`${message}\n${USAGE}\n`));
@@ -137,7 +130,7 @@ async function run(fakeUrl: string, order: "AB" | "BA") {
       const times: Record<string, number> = {};
       for (const side of i % 2 === 0 ? ["A", "B"] as const : ["B", "A"] as const) {
         times[side] = await turn(side, QUESTIONS[i % QUESTIONS.length]!);
-        await new Promise((done) => setTimeout(done, PAUSE_MS));
+        await pause();
       }
       if (i >= warmup) {
         a.push(times.A!);

@@ -40,10 +40,12 @@ const sorted = (values: number[]) => Float64Array.from(values).sort();
  * machine (a call after a pause is ~1 ms slower here than one made straight after another).
  */
 const PAUSE_MS = 30;
-const pause = () => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+/** Waits {@link PAUSE_MS}. */
+export const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
 /** Rounds of a turn followed at once by `GET /health/live`, and the same request after a pause. */
 const AFTER_TURN_ROUNDS = 50;
-const QUESTIONS = [
+/** What the benched user asks, in turn. */
+export const QUESTIONS = [
   "How should I plan the database migration for the orders service?",
   "What is the safest way to roll back a failed deployment?",
   "Can you explain how the cache invalidation works in our API?",
