@@ -80,8 +80,8 @@ export function nextTask(): Promise<void> {
  * How long {@link afterResponse} waits, in real milliseconds. A zero-delay
  * timer that is due when a handler hands over its response can run before
  * the server writes it, and its synchronous work (a ledger write, a gauge
- * refresh, a turn's job rows) then holds the response back: about 0.4 ms of
- * a 10k turn, measured side by side.
+ * refresh, a turn's job rows) then holds the response back (docs/benchmarks.md,
+ * thirteenth session).
  */
 export const AFTER_RESPONSE_MS = 3;
 
