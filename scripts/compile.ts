@@ -55,7 +55,7 @@ export function compileIncludes(repoDir: string = REPO_DIR): string[] {
 
 /**
  * The server's V8 flags, in the start task and the binary alike: 16 MiB semi-spaces (the young
- * generation's halves) make turns faster (fewer scavenges), and the memory reducer may start 2 s
+ * generation's halves) mean fewer scavenges during a turn, and the memory reducer may start 2 s
  * after start-up (V8 waits 30 s) and acts after 2 s of low allocation (8 s), so idle memory comes
  * back as soon (docs/benchmarks.md).
  */
