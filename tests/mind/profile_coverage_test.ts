@@ -98,6 +98,8 @@ const PROBES: Record<string, Probe> = {
   "affect.gains.feedback": p("feedback", "feedback"),
   "affect.gains.correction": p("frustration", "first"),
   "affect.gains.surprise": p("forecast", "impulses"),
+  "affect.gains.tool": p("tool_failure", "impulses"),
+  "affect.gains.milestone": p("project", "outcomes"),
   "affect.gains.forecastHit": p("forecast", "impulses"),
   "affect.gains.uncertainty": p("clarify", "first"),
   "affect.gains.flow": p("overload", "transitions"),
@@ -193,10 +195,6 @@ const PROBES: Record<string, Probe> = {
  * (an I5 violation), or nothing observable changes without a production change.
  */
 const KNOWN_UNREAD: Record<string, string> = {
-  "affect.gains.tool":
-    "no code reads it: no `outcome.tool_failure` impulse exists (spec §5 table), and replies never record tool errors",
-  "affect.gains.milestone":
-    "no code reads it: `outcome.project` events only add a purpose milestone, no `outcome.project` impulse (spec §5)",
   "affect.gains.social": "no code reads it: psyche_social (a later release) is not implemented",
   "budgets.social.perTurn":
     "not read: psyche_social is not loaded, so the governor never budgets module psyche_social and /api/budgets does not list it",

@@ -13,10 +13,12 @@
 import { FakeClock, scriptedEmbedder, type TestHost } from "@synth/testing";
 import { z } from "zod";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
+import { calculatorTool } from "../../plugins/tool_calculator/mod.ts";
 import type { Profile } from "../../src/mind/profile.ts";
 import { profileSchema } from "../../src/mind/profile.ts";
 import { type FakeLlm, type RecordedRequest, startFakeLlm } from "../fakes/llm/mod.ts";
 import { chatRequests } from "../llm/helpers.ts";
+import { answer, api, planOf, turnEnd } from "../projects/helpers.ts";
 import { chat, mindHost } from "./helpers.ts";
 
 // --- leaf paths --------------------------------------------------------------
@@ -249,6 +251,61 @@ export const SCENARIOS: Record<string, Scenario> = {
       return {
         impulses: impulsesOf(done.influence),
         temperature: requestFacts(replies(fake).at(-1)).temperature,
+      };
+    },
+  },
+
+  /** A tool call the model gets wrong (invalid arguments): the outcome.tool_failure impulse. */
+  tool_failure: {
+    script: () => ({
+      reply: [{ reply: { toolCalls: [{ name: "calculator", args: { formula: "1+1" } }] } }],
+      tool_loop: [{ reply: { text: "Sorry, that did not work." } }],
+    }),
+    plugins: () => [calculatorTool],
+    async run({ host }) {
+      const done = await turn(host, NEUTRAL);
+      return {
+        impulses: impulsesOf(done.influence).filter((item) =>
+          item.label === "outcome.tool_failure"
+        ),
+      };
+    },
+  },
+
+  /** A four-task project run to its end: the last task's milestone and the completed exit (outcome.project). */
+  project: {
+    script: () => ({
+      clarify: [
+        answer({ acknowledgment: "Nice.", questions: ["Which language?"], uncertainties: [] }),
+      ],
+      plan: [answer(planOf(4))],
+      execute: Array.from(
+        { length: 4 },
+        () =>
+          answer({
+            output: "Done.",
+            explanation: "",
+            questions: [],
+            taskProgress: 1,
+            blockers: [],
+          }),
+      ),
+    }),
+    async run({ host }) {
+      const created = await api(host, "POST", "/api/projects", { description: "Build a greeter" });
+      const id = created.body.project.id as string;
+      await turnEnd(host, created.body.turn.turn_id);
+      const inputs = [{ text: "TypeScript" }, { text: "yes" }, { intent: "continue", steps: 4 }];
+      for (const body of inputs) {
+        const accepted = await api(host, "POST", `/api/projects/${id}/input`, body);
+        await turnEnd(host, accepted.body.turn_id);
+      }
+      await host.kernel.mind.settled();
+      const outcomes = (await events(host, "affect.impulse")).filter((event) =>
+        event.data.label === "outcome.project"
+      );
+      return {
+        outcomes: outcomes.map((event) => [event.data.reason, event.data.requested]).toSorted(),
       };
     },
   },

@@ -142,6 +142,17 @@ Deno.test("a project goes from a one-line description to exit through the HTTP A
         ["exit", "plan_accepted", "task"],
       );
       assert.equal(timeline.roadmap[1].dependencies[0], timeline.roadmap[0].id);
+      // The last task's milestone and the completed exit each raise affect (spec/mind.md §5).
+      await host.kernel.mind.settled();
+      const gain = host.kernel.mind.profile.affect.gains.milestone;
+      const impulses = (await host.kernel.store.db.selectFrom("mind_events").select("data")
+        .where("type", "=", "affect.impulse").orderBy("id").execute())
+        .map((row) => JSON.parse(row.data))
+        .filter((data) => data.label === "outcome.project");
+      assert.deepEqual(impulses.map((data) => [data.reason, data.requested]).toSorted(), [
+        ["project Greeter CLI: completed", { dp: gain, da: 0, dd: 0.5 * gain }],
+        ["project Greeter CLI: milestone", { dp: gain, da: 0, dd: 0.5 * gain }],
+      ]);
     }
   } finally {
     await Deno.remove(dataDir, { recursive: true });
@@ -188,10 +199,12 @@ Deno.test("intents: 'no' makes no model call; 'cancel the project' exits decline
   });
   await using host = await projectHost(fake);
   const outcomes: string[] = [];
+  const impulses: unknown[] = [];
   host.kernel.bus.subscribe("mind.impulses", (event) => {
     for (const item of event.data.events ?? []) {
       if (item.type === "outcome.project") outcomes.push(String(item.data.kind));
     }
+    impulses.push(...event.data.impulses ?? []);
   });
   const first = await api(host, "POST", "/api/projects", { description: "Plan a garden" });
   await run(host, first.body.turn);
@@ -222,6 +235,7 @@ Deno.test("intents: 'no' makes no model call; 'cancel the project' exits decline
   detail = (await api(host, "GET", `/api/projects/${b}`)).body;
   assert.equal(detail.exit_reason, "user_stop");
   assert.deepEqual(outcomes, ["stopped", "stopped"]);
+  assert.deepEqual(impulses, [], "a stopped project moves no affect");
 });
 
 Deno.test("templates: ten listed, one shown in snake_case; web-app + skip reaches iteration with its tasks and no model call; references by prefix, ambiguous and unknown", async () => {

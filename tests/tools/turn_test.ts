@@ -87,6 +87,11 @@ Deno.test("the model calls calculator with 2 + 2 * 3, gets 8 back inside <tool_o
   assert.match(run.args_hash, /^[0-9a-f]{64}$/);
   const ledger = (await host.kernel.llm.ledger.list({ limit: 10, module: "mind" })).items;
   assert.deepEqual(ledger.map((row) => row.purpose).toSorted(), ["reply", "tool_loop"]);
+  const { record } = (await host.kernel.mind.influence(String(turn.body.turn_id)))!;
+  assert.ok(
+    !record.impulses.some((impulse) => impulse.label === "outcome.tool_failure"),
+    "a tool that succeeded is no failure",
+  );
 });
 
 Deno.test("invalid arguments from the model return TOOLS_ARGS_INVALID and nothing runs", async () => {
@@ -110,6 +115,14 @@ Deno.test("invalid arguments from the model return TOOLS_ARGS_INVALID and nothin
   assert.equal(run!.status, "failed");
   assert.equal(run!.error_code, "TOOLS_ARGS_INVALID");
   assert.equal(run!.result_preview?.includes("expression"), true);
+
+  // The failed call is an outcome.tool_failure impulse (spec/mind.md §5): −0.3·g.tool, −g.tool.
+  const gain = host.kernel.mind.profile.affect.gains.tool;
+  const { record } = (await host.kernel.mind.influence(String(turn.body.turn_id)))!;
+  const failure = record.impulses.filter((impulse) => impulse.label === "outcome.tool_failure");
+  assert.equal(failure.length, 1, JSON.stringify(record.impulses.map((item) => item.label)));
+  assert.deepEqual(failure[0]!.requested, { dp: -0.3 * gain, da: 0, dd: -gain });
+  assert.match(failure[0]!.reason, /1 tool call\(s\) failed: calculator/);
 });
 
 for (const final of ["obeys", "misbehaves"] as const) {
