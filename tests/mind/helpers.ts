@@ -19,7 +19,7 @@ export function mindHost(fake: FakeLlm, options: LlmHostOptions = {}): Promise<T
 
 /** `POST /api/chat` and its JSON. */
 export async function chat(
-  host: TestHost,
+  host: Pick<TestHost, "request">,
   message: string,
   threadId?: string | null,
 ): Promise<{ status: number; body: Record<string, unknown> }> {

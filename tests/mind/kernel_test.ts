@@ -76,6 +76,12 @@ Deno.test("concurrent messages of two users run one at a time with consecutive s
   host.kernel.bus.subscribe("mind.turn.completed", (event) => {
     order.push(`done ${event.data.turnId}`);
   });
+  // Both turns' stage events, in the order they happened.
+  const stages: string[] = [];
+  host.kernel.bus.subscribe("mind.turn.event", (event) => {
+    const turn = event.data.event as { type: string; turnId: string; stage?: number };
+    if (turn.type === "stage") stages.push(`${turn.turnId} ${turn.stage}`);
+  });
   const a = await mind.submit({ userId: "ada", role: "operator", text: "first" });
   const b = await mind.submit({ userId: "bob", role: "operator", text: "second" });
   await assert.rejects(
@@ -83,16 +89,24 @@ Deno.test("concurrent messages of two users run one at a time with consecutive s
     (error: Error & { code?: string; status?: number }) =>
       error.code === "CHAT_QUEUE_FULL" && error.status === 429,
   );
+  const overHttp = await chat(host.as({ userId: "cy", role: "operator" }), "third, over HTTP");
+  assert.equal(overHttp.status, 429);
+  assert.equal((overHttp.body.error as { code: string }).code, "CHAT_QUEUE_FULL");
   assert.equal(b.seq, a.seq + 1);
   assert.equal(b.queuePosition, 1);
   const [first, second] = await Promise.all([a.done, b.done]);
   assert.equal(first.status, "completed");
   assert.equal(second.status, "completed");
-  const bStage2 = b.events.events.findIndex((event) => event.type === "stage" && event.stage === 2);
-  assert.ok(bStage2 >= 0);
   assert.deepEqual(order, [`done ${a.turnId}`, `done ${b.turnId}`]);
-  const aEnd = a.events.events.findIndex((event) => event.type === "stage" && event.stage === 12);
-  assert.ok(aEnd >= 0, "the first turn reached stage 12 before the second began");
+  const aEnd = stages.indexOf(`${a.turnId} 12`);
+  const bStage2 = stages.indexOf(`${b.turnId} 2`);
+  assert.ok(aEnd >= 0 && bStage2 >= 0, stages.join(", "));
+  assert.ok(bStage2 > aEnd, `the second turn's stage 2 after the first's stage 12: ${stages}`);
+  assert.deepEqual(
+    stages.filter((entry) => entry.startsWith(a.turnId)).length,
+    12,
+    "the first turn's 12 stages",
+  );
 });
 
 Deno.test("/feedback bad applies one negative dp; a later good on the same turn changes the outcome without an impulse", async () => {
@@ -137,6 +151,34 @@ Deno.test("reply temperature is base + gain·(a − baseline) + offset, clamped 
     calibration: 0,
     clamped: false,
   });
+});
+
+Deno.test("a turn's influence record: its user and an administrator read it; another user and an unknown turn get 404", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const ada = host.as({ userId: "ada", role: "operator" });
+  const bob = host.as({ userId: "bob", role: "operator" });
+  const reply = await chat(ada, "Summarise the notes");
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  const path = `/api/turns/${reply.body.turn_id}/influence`;
+  const own = await ada.request(path);
+  assert.equal(own.status, 200);
+  assert.equal((await own.json()).turn_id, reply.body.turn_id);
+  const admin = await host.request(path);
+  assert.equal(admin.status, 200);
+  assert.equal((await admin.json()).turn_id, reply.body.turn_id);
+  for (
+    const [who, url] of [[bob, path], [
+      ada,
+      "/api/turns/turn_00000000000000000000000000/influence",
+    ]] as const
+  ) {
+    const refused = await who.request(url);
+    assert.equal(refused.status, 404);
+    const body = await refused.json();
+    assert.equal(body.error.code, "MIND_INFLUENCE_NOT_FOUND");
+    assert.ok(!("fragments" in body), "nothing of the record");
+  }
 });
 
 Deno.test("a model without temperature gets none, and the influence record says why", async () => {

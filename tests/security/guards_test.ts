@@ -294,7 +294,7 @@ Deno.test("the access log has one line per request with its fields, and no passw
   const chat = await fetch(`${server.url}/api/threads?token=x-query-secret`, {
     headers: { "x-api-key": key.key, "user-agent": "probe/1.0" },
   });
-  await chat.body?.cancel();
+  const threadsBytes = (await chat.arrayBuffer()).byteLength;
   const post = await fetch(`${server.url}/api/chat`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -333,6 +333,11 @@ Deno.test("the access log has one line per request with its fields, and no passw
   assert.equal(threads.user_agent, "probe/1.0");
   assert.equal(threads.client_ip, "127.0.0.1");
   assert.equal(threads.user_id, (bundle.user as Record<string, unknown>).id);
+  assert.ok(threadsBytes > 0);
+  assert.equal(threads.bytes_out, threadsBytes, "the JSON answer's length");
+  assert.equal(threads.bytes_in, null, "a GET declares no body");
+  const posted = lines.find((line) => line.path === "/api/chat")!;
+  assert.equal(posted.bytes_in, JSON.stringify({ message: secretChat }).length);
   assert.equal(lines.find((line) => line.path === "/api/chat")!.route, "/api/chat");
   assert.ok(!lines.some((line) => line.path === "/health/live"), "excluded path");
   assert.ok(
