@@ -18,17 +18,14 @@ const REFLECTION = JSON.stringify({
   alignment: 0.7,
   issues: [],
   instructions: ["Name the risks first."],
-  insight: null,
+  insight: "Naming the risks first makes my help safer.",
   selfStatement: "I am careful.",
 });
+const LEARNED = "I have learned to name the risks first.";
+const OVERLOAD = "I don't understand, what do you mean?";
 
 Deno.test("affect, calibration, open concerns, ready forecasts, instruction turns and the narrative survive a restart", async () => {
   await using fake = await startFakeLlm();
-  fake.script({
-    reply: [{ reply: { text: UNSURE } }],
-    forecast: [{ reply: { text: FORECAST }, times: 10 }],
-    reflection: [{ reply: { text: REFLECTION }, times: 3 }],
-  });
   const dataDir = await makeTestDir("synth-mind-resume-");
   try {
     let before: Record<string, unknown>;
@@ -36,15 +33,30 @@ Deno.test("affect, calibration, open concerns, ready forecasts, instruction turn
     let stoppedAt: number;
     {
       await using host = await mindHost(fake, { dataDir });
-      const first = await chat(
-        host,
-        "How do I restart the payment service safely during business hours?",
-      );
+      const v1 = (await (await host.request("/api/narrative")).json()).text as string;
+      fake.script({
+        reply: [
+          { reply: { text: "Let me explain it differently." }, times: 4 },
+          { reply: { text: UNSURE } },
+        ],
+        forecast: [{ reply: { text: FORECAST }, times: 10 }],
+        reflection: [{ reply: { text: REFLECTION }, times: 3 }],
+        narrative: [{ reply: { text: `${v1} ${LEARNED}` } }],
+      });
+      const first = await chat(host, "How do I restart the payment service?");
       threadId = first.body.thread_id as string;
+      // Clarification requests push calibration out of its flow band (non-default outputs).
+      for (let i = 0; i < 3; i++) {
+        await host.kernel.mind.scheduler.idle();
+        await chat(host, OVERLOAD, threadId);
+      }
       await host.kernel.mind.scheduler.idle();
-      await chat(host, "I don't understand, what do you mean?", threadId);
+      // An unsure reply opens a concern; its forecast is left ready.
+      await chat(host, "How do I restart it safely during business hours?", threadId);
       await host.kernel.mind.scheduler.idle();
+      // The reflection's insight makes narrative v2.
       await chat(host, "/reflect", threadId);
+      await host.kernel.mind.scheduler.idle();
       before = (await chat(host, "/state", threadId)).body.data as Record<string, unknown>;
       stoppedAt = host.clock.now();
     }
@@ -56,14 +68,27 @@ Deno.test("affect, calibration, open concerns, ready forecasts, instruction turn
       string,
       Record<string, unknown>
     >;
-    const calibration = (x: Record<string, unknown>) =>
-      (x.psyche_calibration as { outputs: unknown }).outputs;
-    assert.deepEqual(calibration(after), calibration(before), "calibration outputs");
+    type Calibration = { state: string; ema: number; outputs: Record<string, number> };
+    const calibration = (x: Record<string, unknown>) => x.psyche_calibration as Calibration;
+    assert.notEqual(calibration(before).state, "flow", "calibration left its flow band");
+    assert.notDeepEqual(
+      calibration(before).outputs,
+      { temperatureOffset: 0, verbosity: 0, questionRate: 0.4 },
+      "non-default outputs",
+    );
+    assert.deepEqual(calibration(after).outputs, calibration(before).outputs, "outputs");
+    assert.equal(calibration(after).state, calibration(before).state);
+    assert.equal(calibration(after).ema, calibration(before).ema);
     assert.equal(
       (after.psyche_assurance as { open_concerns: number }).open_concerns,
       (before.psyche_assurance as { open_concerns: number }).open_concerns,
     );
     assert.ok((after.psyche_assurance as { open_concerns: number }).open_concerns >= 1);
+    const concerns = (x: Record<string, unknown>) =>
+      (x.thread as Record<string, { open_concerns: Array<{ id: string }> }>).psyche_assurance!
+        .open_concerns.map((concern) => concern.id);
+    assert.ok(concerns(before).length >= 1);
+    assert.deepEqual(concerns(after), concerns(before), "the same open concerns");
     const thread = after.thread as Record<string, Record<string, unknown>>;
     assert.equal(
       thread.psyche_dreaming!.latest_status,
@@ -73,10 +98,13 @@ Deno.test("affect, calibration, open concerns, ready forecasts, instruction turn
     const active = (x: Record<string, unknown>) =>
       (x.psyche_reflection as { active_instructions: { turns_left: number } }).active_instructions;
     assert.deepEqual(active(after), active(before), "instruction turns left");
-    assert.equal(
-      (after.psyche_purpose as { narrative: { version: number } }).narrative.version,
-      (before.psyche_purpose as { narrative: { version: number } }).narrative.version,
-    );
+    const narrative = (x: Record<string, unknown>) =>
+      (x.psyche_purpose as { narrative: { version: number } }).narrative;
+    assert.equal(narrative(before).version, 2, "the reflection's narrative v2");
+    assert.deepEqual(narrative(after), narrative(before));
+    const current = await (await host.request("/api/narrative")).json();
+    assert.equal(current.version, 2);
+    assert.ok((current.text as string).endsWith(LEARNED), current.text);
     const p = (x: Record<string, unknown>) => (x.affect as { p: number }).p;
     const b = host.kernel.mind.profile.affect.baseline.p;
     assert.ok(
