@@ -555,6 +555,10 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
               }],
             });
             if (!cleaned.ok) return reject(cleaned.reason);
+            // The same text again would be a version that changes nothing.
+            if (cleaned.text === before.text) {
+              return reject("it is the current narrative unchanged");
+            }
             const old = before.statements;
             const fresh = sentences(cleaned.text);
             let retained = 0;

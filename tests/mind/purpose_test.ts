@@ -60,6 +60,28 @@ Deno.test("an insight yields the next narrative version with its source, diff an
   );
 });
 
+Deno.test("a rewrite that returns the current narrative unchanged makes no version", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reflection: [{ reply: { text: REFLECTION("Patience makes my help land better.") } }],
+    narrative: [{ reply: { text: `Here is the updated narrative:\n${NARRATIVE_V1}` } }],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release");
+  await host.kernel.mind.scheduler.idle();
+  await chat(host, "/reflect", first.body.thread_id as string);
+  await host.kernel.mind.scheduler.idle();
+  const rejected = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "narrative.rejected").execute();
+  assert.equal(rejected.length, 1);
+  assert.equal(JSON.parse(rejected[0]!.data).reason, "it is the current narrative unchanged");
+  const versions = (await (await host.request("/api/narrative/versions")).json()).items;
+  assert.equal(versions.length, 1);
+  const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones")
+    .select("kind").execute();
+  assert.ok(!milestones.some((row) => row.kind === "narrative_version"), "no milestone");
+});
+
 Deno.test("a rewrite dropping half the statements is rejected; rollback needs an operator", async () => {
   await using fake = await startFakeLlm();
   fake.script({
