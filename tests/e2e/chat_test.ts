@@ -459,3 +459,45 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "slash commands in the composer: Enter completes a partial command and sends a full one; the answer keeps its lines; the list closes on send",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    const { host, url } = await e2eServer(fake);
+    const session = await openPage(`${url}/chat`);
+    const { page } = session;
+    const composer = page.getByRole("textbox", { name: "Message" });
+    const commands = page.getByRole("listbox", { name: "Commands" });
+    try {
+      await page.locator("[data-state=online]").waitFor();
+      await composer.fill("/sta");
+      await commands.waitFor();
+      await page.keyboard.press("Enter");
+      assert.equal(await composer.inputValue(), "/state ", "completed, not sent");
+      await commands.waitFor({ state: "hidden" });
+      assert.equal(await page.locator("article.assistant").count(), 0);
+
+      await page.keyboard.press("Backspace");
+      await commands.waitFor();
+      await page.keyboard.press("Enter");
+      const answer = page.locator("article.assistant pre.command-output");
+      await answer.waitFor();
+      const text = (await answer.textContent()) ?? "";
+      assert.ok(text.split("\n").length >= 3, `one line per part of the state: ${text}`);
+      assert.equal(await composer.inputValue(), "");
+      assert.equal(await commands.count(), 0);
+
+      await composer.fill("/he");
+      await commands.waitFor();
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator("article.assistant pre.command-output").nth(1).waitFor();
+      assert.equal(await commands.count(), 0, "the list closed when the command was sent");
+      session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);

@@ -466,6 +466,18 @@ Deno.test("welcome resumed:false marks mind, chat, tools and projects stale", ()
   assert.equal(state.mind.version, 1, "the held state stays until the new snapshot");
 });
 
+Deno.test("a new session after a restart drops the old server's shutting-down notice, not the others", () => {
+  const state = apply(
+    initialState(),
+    ws("notice", { level: "warn", code: "SHUTTING_DOWN", message: "The server is shutting down" }),
+    ws("notice", { level: "warn", code: "LLM_DEGRADED", message: "The model is slow" }),
+  );
+  const resumed = apply(state, { type: "welcome", resumed: true });
+  assert.equal(resumed.notices.length, 2, "a resumed session is the same server");
+  const fresh = apply(state, { type: "welcome", resumed: false });
+  assert.deepEqual(fresh.notices.map((notice) => notice.code), ["LLM_DEGRADED"]);
+});
+
 Deno.test("welcome resumed:true leaves every slice as it is", () => {
   const before = apply(initialState(), snapshot(1, 0.1), openThread("thr_1"));
   const after = reduce(before, { type: "welcome", resumed: true });

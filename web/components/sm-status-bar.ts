@@ -145,13 +145,11 @@ export class SmStatusBar extends SmElement {
               new CustomEvent("retry-requested", { bubbles: true, composed: true }),
             )}>Retry now</button>`
           : nothing}
-        <span>Model: <span class=${llm?.status === "ok"
-          ? "ok"
-          : llm?.status === "fail"
-          ? "error"
-          : "warn"}>${llm
-          ? `${llm.status}${llm.reason ? ` (${llm.reason})` : ""}`
-          : "checking"}</span></span>
+        <span>Model: ${connection.state !== "reconnecting" && connection.state !== "offline"
+          ? html`<span class=${
+            llm?.status === "ok" ? "ok" : llm?.status === "fail" ? "error" : "warn"
+          }>${llm ? `${llm.status}${llm.reason ? ` (${llm.reason})` : ""}` : "checking"}</span>`
+          : html`<span class="warn">unknown (server not reachable)</span>`}</span>
         <span class="spacer"></span>
         ${user
           ? html`

@@ -20,6 +20,8 @@ import "../components/sm-influence-panel.ts";
 import type { SmInfluencePanel } from "../components/sm-influence-panel.ts";
 
 const MAX_CHARS = 32_000;
+/** The key prefix of a slash command's answer: shown as the text it is, one line per line. */
+const COMMAND_ANSWER = "cmd-answer:";
 
 interface CommandSpec {
   name: string;
@@ -318,6 +320,7 @@ export class PageChat extends SmElement {
   async #send(text: string) {
     const content = text.trim();
     if (!content || this.sending) return;
+    this.catalogue = null;
     this.error = "";
     this.sending = true;
     const services = this.services;
@@ -334,7 +337,7 @@ export class PageChat extends SmElement {
           type: "chat/open",
           threadId: this.threadId,
           messages: [...services.store.state.chat.messages, {
-            key: `cmd-answer:${Date.now()}`,
+            key: `${COMMAND_ANSWER}${Date.now()}`,
             role: "assistant",
             text: answer.response,
             turnId: null,
@@ -429,8 +432,11 @@ export class PageChat extends SmElement {
       }
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
-        this.draft = `/${catalogue[this.pick]!.name} `;
+        const typed = this.draft.slice(1).toLowerCase();
         this.catalogue = null;
+        // A command typed in full is sent; a partial one is completed first.
+        if (catalogue.some((spec) => spec.name === typed)) void this.#send(this.draft);
+        else this.draft = `/${catalogue[this.pick]!.name} `;
         return;
       }
     }
@@ -613,6 +619,8 @@ export class PageChat extends SmElement {
         aria-busy=${streaming ? "true" : "false"}>
               ${streaming
                 ? html`<div class="streaming-text">${message.text}</div><span class="muted" data-streaming>…</span>`
+                : message.key.startsWith(COMMAND_ANSWER)
+                ? html`<pre class="command-output">${message.text}</pre>`
                 : html`<sm-markdown .text=${message.text}></sm-markdown>`}
               ${message.status === "failed" || message.status === "cancelled"
                 ? html`<p class="error">${

@@ -386,9 +386,11 @@ export function reduce(state: State, action: Action): State {
     case "health":
       return { ...state, health: { llm: action.llm } };
     case "welcome":
-      // A new session: every slice may have missed messages.
+      // A new session: every slice may have missed messages. A session is also the server back
+      // after a restart: its "shutting down" notice is over.
       return action.resumed ? state : {
         ...state,
+        notices: state.notices.filter((notice) => notice.code !== "SHUTTING_DOWN"),
         mind: { ...state.mind, stale: true },
         chat: { ...state.chat, stale: true },
         tools: { ...state.tools, stale: true },
