@@ -14,6 +14,20 @@ export function issuePath(issue: z.core.$ZodIssue): string {
   ].join(".");
 }
 
+/**
+ * An issue's message for people: a number coerced from text that is not one reads "expected a
+ * number, got text that is not one" instead of zod's "expected number, received NaN".
+ */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (
+    issue.code === "invalid_type" && issue.expected === "number" &&
+    /received NaN/.test(issue.message)
+  ) {
+    return "expected a number, got text that is not one";
+  }
+  return issue.message;
+}
+
 /** Where a validated input came from, as the error names it. */
 export type InputSource = "body" | "query" | "path";
 
@@ -29,7 +43,7 @@ export function validationError(
   const listed = issues.slice(0, 20).map((issue) => ({
     path: [...prefix, issuePath(issue)].filter(Boolean).join("."),
     code: issue.code,
-    message: issue.message,
+    message: issueMessage(issue),
   }));
   const first = listed[0];
   const where = (path: string) =>
