@@ -13,6 +13,13 @@ export interface ResolvedProvider {
   baseUrl?: string;
 }
 
+/** The highest temperature each provider's API accepts (the lowest is 0). */
+export const TEMPERATURE_MAX: Readonly<Record<ResolvedProvider["type"], number>> = {
+  anthropic: 1,
+  openai: 2,
+  ollama: 2,
+};
+
 /** What a chain entry's model supports (learned or configured). */
 export interface Capabilities {
   temperature: "supported" | "unsupported";

@@ -12,6 +12,7 @@ import { CompiledQuery, type Kysely, type Selectable, type Updateable } from "ky
 import { AppError } from "../errors.ts";
 import type { IdFactory } from "../ids.ts";
 import type { KernelLlm } from "../llm/gateway.ts";
+import { TEMPERATURE_MAX } from "../llm/providers.ts";
 import type { ChatEvent, ChatMessage, ToolCall, ToolSpec } from "../llm/types.ts";
 import type { ToolResult } from "../tools/types.ts";
 import { toolArgsHash } from "../tools/args.ts";
@@ -1300,14 +1301,16 @@ export function createMind(options: CreateMindOptions): Mind {
     );
     const [tLo, tHi] = profile.generation.temperatureBounds;
     const rawTemperature = base + affectPart + params.calibrationOffset;
-    const temperature = clamp(rawTemperature, tLo, tHi);
+    const replyEntry = llm.chains.reply[0];
+    // The profile's bounds, then the reply model's provider's range (Anthropic's ends at 1).
+    const providerMax = replyEntry ? TEMPERATURE_MAX[replyEntry.provider.type] : Infinity;
+    const temperature = Math.min(clamp(rawTemperature, tLo, tHi), providerMax);
     const [mLo, mHi] = profile.generation.maxTokensBounds;
     const maxTokens = clamp(
       Math.round(profile.generation.maxTokens * 2 ** params.verbosity),
       mLo,
       mHi,
     );
-    const replyEntry = llm.chains.reply[0];
     const takesTemperature = replyEntry?.capabilities.temperature !== "unsupported";
     params = {
       ...params,

@@ -74,6 +74,10 @@ Deno.test("a concern without evidence expires after 3 turns, with no impulse and
   const concern = await db.selectFrom("psyche_assurance_concerns").selectAll()
     .executeTakeFirstOrThrow();
   assert.equal(concern.status, "open");
+  const status = async () =>
+    (await db.selectFrom("psyche_assurance_concerns").select("status")
+      .where("id", "=", concern.id).executeTakeFirstOrThrow()).status;
+  const seen = [];
   for (
     const text of [
       "The report has four sections.",
@@ -82,10 +86,9 @@ Deno.test("a concern without evidence expires after 3 turns, with no impulse and
     ]
   ) {
     await chat(host, text, threadId);
+    seen.push(await status());
   }
-  const after = await db.selectFrom("psyche_assurance_concerns").selectAll()
-    .where("id", "=", concern.id).executeTakeFirstOrThrow();
-  assert.equal(after.status, "expired");
+  assert.deepEqual(seen, ["open", "open", "expired"], "open for 2 turns, expired at the third");
   const impulses = await db.selectFrom("mind_events").select("data").where(
     "type",
     "=",

@@ -91,6 +91,9 @@ Deno.test("a message equal to a forecast: alignment ≥ 0.6, no surprise, intent
   assert.ok(surprise.applied.da < 0, "no surprise calms arousal");
   const hit = impulses.find((item) => item.label === "dreaming.hit")!;
   assert.ok(Math.abs(hit.applied.dp) < 1e-12, "alignment 0.6 is exactly the hit threshold: dp 0");
+  const resolved = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "forecast.resolved").orderBy("id", "desc").executeTakeFirstOrThrow();
+  assert.equal(JSON.parse(resolved.data).intent_hit, true, "the question was the forecast intent");
 });
 
 Deno.test("an orthogonal message: surprise ≥ 0.99, arousal up, the surprise instruction", async () => {

@@ -181,6 +181,36 @@ Deno.test("a turn's influence record: its user and an administrator read it; ano
   }
 });
 
+Deno.test("a profile allowing 1.5 still sends Anthropic at most 1.0, and the influence record says it was clamped", async () => {
+  await using fake = await startFakeLlm();
+  const dir = await makeTestDir("synth-mind-hot-");
+  try {
+    // JSON is YAML: a profile whose bounds reach past Anthropic's maximum of 1.
+    await Deno.writeTextFile(
+      `${dir}/hot.yaml`,
+      JSON.stringify({
+        id: "hot",
+        extends: "empathetic",
+        generation: { temperature: 1.2, temperatureBounds: [0.2, 1.5] },
+      }),
+    );
+    await using host = await mindHost(fake, {
+      chain: ["anthropic"],
+      config: { mind: { profile: "hot", profilesDir: dir } },
+    });
+    const reply = await chat(host, "Tell me something");
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const sent = (replyRequests(fake).at(-1)!.body as { temperature: number }).temperature;
+    assert.equal(sent, 1);
+    const { record } = (await host.kernel.mind.influence(reply.body.turn_id as string))!;
+    assert.equal(record.generation.temperature, 1, "the record says what was sent");
+    assert.equal(record.generation.components.base, 1.2);
+    assert.equal(record.generation.components.clamped, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a model without temperature gets none, and the influence record says why", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake, {
@@ -397,13 +427,22 @@ Deno.test("after a restart the thread history and the decayed affect are back", 
   }
 });
 
-Deno.test("/reset keeps affect but drops earlier messages; /forget thread removes the derived rows", async () => {
+Deno.test("/reset keeps affect and the narrative but drops earlier messages; /forget thread removes the derived rows", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   const first = await chat(host, "Remember the blue door");
   const threadId = first.body.thread_id as string;
+  await host.kernel.mind.scheduler.idle();
+  const pad = () => {
+    const { p, a, d } = host.kernel.mind.affect();
+    return { p, a, d };
+  };
+  const narrative = async () => await (await host.request("/api/narrative")).json();
+  const [affectBefore, narrativeBefore] = [pad(), await narrative()];
   const reset = await chat(host, "/reset", threadId);
   assert.equal(reset.body.success, true);
+  assert.deepEqual(pad(), affectBefore, "the reset leaves p, a and d as they were");
+  assert.deepEqual(await narrative(), narrativeBefore, "and the narrative");
   const affect = host.kernel.mind.affect();
   await chat(host, "What colour was the door?", threadId);
   const messages =

@@ -146,6 +146,15 @@ Deno.test("two closed sessions: growthDelta = G2 − G1 exactly; a growth milest
     .where("kind", "=", "growth").execute();
   assert.equal(milestones.length, g2! - g1! >= 0.1 ? 1 : 0);
   assert.ok(g2! - g1! >= 0.1, "confirmations after corrections: real growth");
+  // The same kind of session again: a delta below 0.1 adds no milestone.
+  await session(["Plan the rollout", "Yes, that worked!", "Yes, exactly."]);
+  const third = await host.kernel.store.db.selectFrom("psyche_purpose_sessions").selectAll()
+    .orderBy("started_at").execute();
+  assert.equal(third.length, 3);
+  assert.ok(Math.abs(third[2]!.growth_delta!) < 0.1, `delta ${third[2]!.growth_delta}`);
+  const after = await host.kernel.store.db.selectFrom("psyche_purpose_milestones").selectAll()
+    .where("kind", "=", "growth").execute();
+  assert.equal(after.length, 1, "no milestone for a delta below 0.1");
 });
 
 Deno.test("a session of fewer than 3 turns closes silently", async () => {
@@ -210,10 +219,14 @@ Deno.test("under the lexical embedder drift reports itself unavailable", async (
   assert.deepEqual(state.psyche_purpose!.drift, { available: false, reason: "lexical embedder" });
 });
 
-Deno.test("two restores from the same version: one gets v2, the other 409 NARRATIVE_CONFLICT; a bad version is 400", async () => {
+Deno.test("a viewer's restore is 403; two restores from the same version: one gets v2, the other 409 NARRATIVE_CONFLICT; a bad version is 400", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   await host.request("/api/narrative");
+  const viewer = await host.as({ userId: "vic", role: "viewer" })
+    .request("/api/narrative/versions/1/restore", { method: "POST" });
+  assert.equal(viewer.status, 403, "a viewer may not restore");
+  assert.equal((await viewer.json()).error.code, "FORBIDDEN");
   const restore = () => host.request("/api/narrative/versions/1/restore", { method: "POST" });
   const responses = await Promise.all([restore(), restore()]);
   const statuses = responses.map((response) => response.status).sort();

@@ -7,7 +7,7 @@ import Anthropic, {
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import { connectionFailure, httpFailure, probeFailure, ProviderError } from "../provider_error.ts";
-import type { ResolvedProvider } from "../providers.ts";
+import { type ResolvedProvider, TEMPERATURE_MAX } from "../providers.ts";
 import type { ChatMessage, StopReason, ToolCall } from "../types.ts";
 import { parseArguments, sdkLogger } from "./shared.ts";
 import type { AdapterEvent, AdapterRequest, ProviderAdapter } from "./types.ts";
@@ -125,7 +125,7 @@ export function createAnthropicAdapter(
       };
       if (request.system) body.system = request.system;
       if (request.temperature !== undefined && request.capabilities.temperature === "supported") {
-        body.temperature = Math.min(1, Math.max(0, request.temperature));
+        body.temperature = Math.min(TEMPERATURE_MAX.anthropic, Math.max(0, request.temperature));
       }
       if (request.stop?.length) body.stop_sequences = request.stop;
       if (request.tools?.length) {

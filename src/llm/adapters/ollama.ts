@@ -9,7 +9,7 @@ import {
   refusedCapability,
   retryAfterMs,
 } from "../provider_error.ts";
-import type { ResolvedProvider } from "../providers.ts";
+import { type ResolvedProvider, TEMPERATURE_MAX } from "../providers.ts";
 import type { ChatMessage, StopReason } from "../types.ts";
 import { normalise, parseArguments, reportingFetch } from "./shared.ts";
 import type { AdapterEvent, AdapterRequest, ProviderAdapter } from "./types.ts";
@@ -196,7 +196,10 @@ export function createOllamaAdapter(
     ): AsyncIterable<AdapterEvent> {
       const modelOptions: Record<string, unknown> = { num_predict: request.maxTokens };
       if (request.temperature !== undefined && request.capabilities.temperature === "supported") {
-        modelOptions.temperature = Math.min(2, Math.max(0, request.temperature));
+        modelOptions.temperature = Math.min(
+          TEMPERATURE_MAX.ollama,
+          Math.max(0, request.temperature),
+        );
       }
       if (request.stop?.length) modelOptions.stop = request.stop;
       const body: Record<string, unknown> = {

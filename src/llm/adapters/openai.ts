@@ -7,7 +7,7 @@ import OpenAI, {
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import { connectionFailure, httpFailure, probeFailure, ProviderError } from "../provider_error.ts";
-import type { ResolvedProvider } from "../providers.ts";
+import { type ResolvedProvider, TEMPERATURE_MAX } from "../providers.ts";
 import type { ChatMessage, StopReason } from "../types.ts";
 import { normalise, parseArguments, sdkLogger } from "./shared.ts";
 import type { AdapterEvent, AdapterRequest, ProviderAdapter } from "./types.ts";
@@ -103,7 +103,7 @@ export function createOpenAiAdapter(
         [request.capabilities.maxTokensParam]: request.maxTokens,
       };
       if (request.temperature !== undefined && request.capabilities.temperature === "supported") {
-        body.temperature = Math.min(2, Math.max(0, request.temperature));
+        body.temperature = Math.min(TEMPERATURE_MAX.openai, Math.max(0, request.temperature));
       }
       if (request.stop?.length) body.stop = request.stop.slice(0, 4);
       if (request.tools?.length) {
