@@ -71,6 +71,34 @@ Deno.test("the forecast job starts after the turn completes and is recorded in t
   assert.deepEqual(rows, ["forecast", "reply"]);
 });
 
+Deno.test("a forecast over the module's per-turn budget is skipped (budget, window turn) and makes no call; the next turn has none to resolve", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await dreamingHost(fake);
+  const put = await host.request("/api/budgets/psyche_dreaming", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ per_turn: 50 }),
+  });
+  assert.equal(put.status, 200);
+  const { record } = await forecastThen(host, "How do I deploy it?");
+  const jobs = await host.kernel.store.db.selectFrom("mind_jobs").select([
+    "kind",
+    "status",
+    "reason",
+  ])
+    .where("module", "=", "psyche_dreaming").execute();
+  assert.deepEqual(jobs.slice(0, 1).map((job) => [job.kind, job.status, job.reason]), [
+    ["forecast", "skipped", "budget"],
+  ]);
+  const calls = (await host.kernel.llm.ledger.list({ limit: 50 })).items
+    .filter((row) => row.purpose === "forecast");
+  assert.equal(calls.length, 0, "a skipped forecast makes no call");
+  const skipped = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "budget.skipped").execute();
+  assert.equal(JSON.parse(skipped[0]!.data).window, "turn");
+  assert.notEqual(record.forecast.status, "resolved", "nothing was forecast");
+});
+
 Deno.test("a message equal to a forecast: alignment ≥ 0.6, no surprise, intent hit, the expectation in the prompt", async () => {
   await using fake = await startFakeLlm();
   await using host = await dreamingHost(fake);

@@ -219,3 +219,49 @@ Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the 
   );
   assert.equal(foreign.status, 404);
 });
+
+Deno.test("a periodic reflection due over budget is skipped (budget) with no ledger row, stays due, and runs once the cooldown has passed", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: VALID }, times: 5 }] });
+  await using host = await mindHost(fake);
+  const db = host.kernel.store.db;
+  const budgets = (method: string, body?: unknown) =>
+    host.request("/api/budgets/psyche_reflection", {
+      method,
+      ...(body
+        ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }
+        : {}),
+    });
+  assert.equal((await budgets("PUT", { per_hour: 100 })).status, 200);
+  const jobs = async () =>
+    (await db.selectFrom("mind_jobs").select(["status", "reason", "turn_id"])
+      .where("module", "=", "psyche_reflection").orderBy("queued_at").execute())
+      .map((job) => [job.status, job.reason]);
+  const reflectionRows = async () =>
+    (await host.kernel.llm.ledger.list({ limit: 500 })).items
+      .filter((row) => row.purpose === "reflection").length;
+  let threadId: string | undefined;
+  const turn = async (i: number) => {
+    const reply = await chat(host, `Status note number ${i}.`, threadId);
+    threadId = reply.body.thread_id as string;
+    await host.kernel.mind.scheduler.idle();
+  };
+  for (let i = 1; i <= 10; i++) await turn(i);
+  assert.deepEqual(await jobs(), [["skipped", "budget"]], "due at turn 10, over budget");
+  assert.equal(await reflectionRows(), 0, "a skipped job makes no call");
+  const skipped = await db.selectFrom("mind_events").select("data")
+    .where("type", "=", "budget.skipped").execute();
+  assert.equal(skipped.length, 1);
+  assert.equal(JSON.parse(skipped[0]!.data).window, "hour");
+
+  // The budget back to the profile's: the reflection stays due, rechecked after the cooldown (3).
+  assert.equal((await budgets("DELETE")).status, 200);
+  for (let i = 11; i <= 12; i++) await turn(i);
+  assert.deepEqual(await jobs(), [["skipped", "budget"]], "not within the cooldown");
+  await turn(13);
+  assert.deepEqual(await jobs(), [["skipped", "budget"], ["done", null]]);
+  assert.equal(await reflectionRows(), 1);
+  const run = await db.selectFrom("psyche_reflection_runs").select("primary_trigger")
+    .executeTakeFirstOrThrow();
+  assert.equal(run.primary_trigger, "periodic");
+});
