@@ -157,3 +157,68 @@ Deno.test("an operator resolves a concern through the API (snake_case, RFC 3339 
   const missing = await host.request("/api/concerns/cnc_nope");
   assert.equal(missing.status, 404);
 });
+
+Deno.test("ECE and Brier through a conversation: 20 confirmed or corrected replies give the scores computed from their uPost; 19 give null", async () => {
+  await using fake = await startFakeLlm();
+  // Replies at varied stated confidence, so the samples fall into several bins.
+  const stated = [0.95, 0.35, 0.75, 0.15, 0.85, 0.55, 0.65, 0.25, 0.9, 0.45];
+  fake.script({
+    reply: Array.from({ length: 21 }, (_, i) => ({
+      reply: {
+        text: `The pipeline builds the image and runs the tests. <confidence>${
+          stated[i % stated.length]
+        }</confidence>`,
+      },
+    })),
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "How does the release pipeline work?");
+  const threadId = first.body.thread_id as string;
+  const uPosts = [
+    (await host.kernel.mind.influence(first.body.turn_id as string))!.record.assurance.uPost!,
+  ];
+  const outcomes: number[] = [];
+  const scores = async () => {
+    const state = (await chat(host, "/state", threadId)).body.data as Record<
+      string,
+      { ece: number | null; brier: number | null; samples: number }
+    >;
+    return state.psyche_assurance!;
+  };
+  for (let i = 0; i < 20; i++) {
+    // Each message is the evidence on the reply before it: a confirmation (1) or a correction (0).
+    const confirmed = i % 3 !== 1;
+    outcomes.push(confirmed ? 1 : 0);
+    const reply = await chat(
+      host,
+      confirmed ? "Yes, exactly right." : "No, that's wrong.",
+      threadId,
+    );
+    uPosts.push(
+      (await host.kernel.mind.influence(reply.body.turn_id as string))!.record.assurance.uPost!,
+    );
+    if (i === 18) {
+      const nineteen = await scores();
+      assert.equal(nineteen.samples, 19);
+      assert.equal(nineteen.ece, null, "ECE is null below 20 samples");
+      assert.equal(nineteen.brier, null, "Brier is null below 20 samples");
+    }
+  }
+  // The spec's formulas (§7.4), over (1 − uPost of the reply, the outcome of the next message).
+  const samples = outcomes.map((outcome, i) => ({ confidence: 1 - uPosts[i]!, outcome }));
+  const brier = samples.reduce((sum, s) => sum + (s.confidence - s.outcome) ** 2, 0) / 20;
+  let ece = 0;
+  for (let bin = 0; bin < 10; bin++) {
+    const inBin = samples.filter((s) => Math.min(9, Math.floor(s.confidence * 10)) === bin);
+    if (inBin.length === 0) continue;
+    const accuracy = inBin.reduce((sum, s) => sum + s.outcome, 0) / inBin.length;
+    const confidence = inBin.reduce((sum, s) => sum + s.confidence, 0) / inBin.length;
+    ece += (inBin.length / 20) * Math.abs(accuracy - confidence);
+  }
+  const bins = new Set(samples.map((s) => Math.min(9, Math.floor(s.confidence * 10))));
+  assert.ok(bins.size >= 3, `samples in ${bins.size} bins`);
+  const twenty = await scores();
+  assert.equal(twenty.samples, 20);
+  assert.ok(Math.abs(twenty.ece! - ece) < 1e-9, `ECE ${twenty.ece} vs ${ece}`);
+  assert.ok(Math.abs(twenty.brier! - brier) < 1e-9, `Brier ${twenty.brier} vs ${brier}`);
+});
