@@ -164,6 +164,42 @@ Deno.test("prose instead of JSON is a parse_failed set with its raw text; the ne
   assert.equal(after.accuracy.lexical, null);
 });
 
+Deno.test("a parse failure after a resolved set leaves the accuracy as it was and raises the parse failure rate", async () => {
+  await using fake = await startFakeLlm();
+  // The prose answer waits until the state before it has been read.
+  const prose = Promise.withResolvers<void>();
+  fake.script({
+    forecast: [
+      { reply: { text: FORECAST } },
+      { reply: { text: "They will probably say thanks." }, timing: { heldUntil: prose.promise } },
+    ],
+  });
+  await using host = await mindHost(fake, {
+    plugins: [createDreamingPlugin({ embedder: scriptedEmbedder({ dims: 8, vectors: VECTORS }) })],
+  });
+  type Dream = {
+    accuracy: { semantic: Record<string, unknown> | null; parse_failure_rate: number | null };
+  };
+  const dream = async () => (await chat(host, "/dream")).body.data as Dream;
+  const first = await chat(host, "Help me with the release of the web app");
+  const threadId = first.body.thread_id as string;
+  await host.kernel.mind.scheduler.idle();
+  await chat(host, "How do I deploy it?", threadId); // resolves the first set
+  const before = await dream();
+  assert.notEqual(before.accuracy.semantic, null, "one resolved set");
+  prose.resolve(); // the second set's answer: prose
+  await host.kernel.mind.scheduler.idle();
+  const third = await chat(host, "Thanks, that helps.", threadId);
+  const { record } = (await host.kernel.mind.influence(third.body.turn_id as string))!;
+  assert.equal(record.forecast.status, "parse_failed");
+  const after = await dream();
+  assert.deepEqual(after.accuracy.semantic, before.accuracy.semantic, "accuracy unchanged");
+  assert.ok(
+    after.accuracy.parse_failure_rate! > (before.accuracy.parse_failure_rate ?? 0),
+    `${before.accuracy.parse_failure_rate} → ${after.accuracy.parse_failure_rate}`,
+  );
+});
+
 Deno.test("a forecast that comes after the next message and as prose is late and counts as a parse failure", async () => {
   await using fake = await startFakeLlm();
   const model = Promise.withResolvers<void>();
@@ -238,6 +274,38 @@ Deno.test("under a lexical embedder forecast impulses are lexicalWeight × the s
     }
   }
   assert.ok(Math.abs(das.lexical! - 0.3 * das.semantic!) < 1e-12, JSON.stringify(das));
+});
+
+Deno.test("under a lexical embedder a forecast hit's dp is lexicalWeight × the semantic one, and the state says lexical", async () => {
+  const dps: Record<string, number> = {};
+  for (const quality of ["semantic", "lexical"] as const) {
+    await using fake = await startFakeLlm();
+    // The message is the 0.9 item: alignment 0.9, above the 0.6 hit threshold.
+    fake.script({
+      forecast: [{
+        reply: {
+          text: JSON.stringify([
+            { text: "How do I deploy it?", probability: 0.9, intent: "question" },
+            { text: "Thanks, that helps.", probability: 0.1, intent: "thank" },
+          ]),
+        },
+        times: 10,
+      }],
+    });
+    await using host = await mindHost(fake, {
+      plugins: [
+        createDreamingPlugin({
+          embedder: scriptedEmbedder({ quality, dims: 8, vectors: VECTORS }),
+        }),
+      ],
+    });
+    const { impulses } = await forecastThen(host, "How do I deploy it?");
+    dps[quality] = impulses.find((item) => item.label === "dreaming.hit")!.applied.dp;
+    const state = await (await host.request("/api/state")).json();
+    assert.equal(state.mind.psyche_dreaming.embedder, quality);
+  }
+  assert.ok(dps.semantic! > 0, JSON.stringify(dps));
+  assert.ok(Math.abs(dps.lexical! - 0.3 * dps.semantic!) < 1e-12, JSON.stringify(dps));
 });
 
 Deno.test("a ready set prefetches memories; a matching message gets them as prefetch in the influence record", async () => {
