@@ -28,9 +28,14 @@ Deno.test("stages run in order; the ledger holds one reply call when the turn co
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   const mind = host.kernel.mind;
-  let ledgerAtCompletion = -1;
-  host.kernel.bus.subscribe("mind.turn.completed", async () => {
-    ledgerAtCompletion = (await host.kernel.llm.ledger.list({ limit: 10 })).items.length;
+  // The ledger as the completion event finds it (background jobs start only after it).
+  const atCompletion = Promise.withResolvers<string[]>();
+  host.kernel.bus.subscribe("mind.turn.completed", () => {
+    atCompletion.resolve(
+      host.kernel.llm.ledger.list({ limit: 10 }).then(({ items }) =>
+        items.map((row) => row.purpose)
+      ),
+    );
   });
   const handle = await mind.submit({ userId: "local", role: "admin", text: "Hello there" });
   const outcome = await handle.done;
@@ -45,10 +50,7 @@ Deno.test("stages run in order; the ledger holds one reply call when the turn co
   const firstToken = types.indexOf("chat.token");
   assert.ok(firstToken > stageAt(7) && firstToken < stageAt(8), "tokens stream in stage 7");
   assert.deepEqual(types.slice(-2), ["chat.done", "turn.influence"]);
-  await Promise.resolve();
-  const rows = (await host.kernel.llm.ledger.list({ limit: 10 })).items;
-  assert.equal(ledgerAtCompletion === -1 ? rows.length : ledgerAtCompletion, 1);
-  assert.deepEqual(rows.map((row) => row.purpose), ["reply"]);
+  assert.deepEqual(await atCompletion.promise, ["reply"], "one call on the critical path");
   const stored = await mind.turn(handle.turnId);
   assert.deepEqual(stored!.stages.map((stage) => stage.name), [
     "validate",

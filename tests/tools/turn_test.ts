@@ -50,6 +50,15 @@ Deno.test("the model calls calculator with 2 + 2 * 3, gets 8 back inside <tool_o
     tool_loop: [{ reply: { text: "2 + 2 * 3 is 8." } }],
   });
   await using host = await mindHost(fake, { plugins: TOOLS });
+  // The ledger as the completion event finds it: the reply and one tool_loop call per round.
+  const atCompletion = Promise.withResolvers<string[]>();
+  host.kernel.bus.subscribe("mind.turn.completed", () => {
+    atCompletion.resolve(
+      host.kernel.llm.ledger.list({ limit: 10 }).then(({ items }) =>
+        items.map((row) => row.purpose).toSorted()
+      ),
+    );
+  });
   const turn = await chat(host, "What is 2 + 2 * 3?");
   assert.equal(turn.status, 200, JSON.stringify(turn.body));
   assert.equal(turn.body.response, "2 + 2 * 3 is 8.");
@@ -85,8 +94,7 @@ Deno.test("the model calls calculator with 2 + 2 * 3, gets 8 back inside <tool_o
   assert.equal(run.turn_id, turn.body.turn_id);
   assert.equal(run.thread_id, turn.body.thread_id);
   assert.match(run.args_hash, /^[0-9a-f]{64}$/);
-  const ledger = (await host.kernel.llm.ledger.list({ limit: 10, module: "mind" })).items;
-  assert.deepEqual(ledger.map((row) => row.purpose).toSorted(), ["reply", "tool_loop"]);
+  assert.deepEqual(await atCompletion.promise, ["reply", "tool_loop"]);
   const { record } = (await host.kernel.mind.influence(String(turn.body.turn_id)))!;
   assert.ok(
     !record.impulses.some((impulse) => impulse.label === "outcome.tool_failure"),
