@@ -9,6 +9,23 @@ import { BUILTIN_COMMANDS, BUILTIN_PLUGINS } from "../src/builtin_plugins.ts";
 import { type FakeLlm, startFakeLlm } from "./fakes/llm/mod.ts";
 import { fakeEnv } from "./llm/helpers.ts";
 
+/**
+ * Commands whose answer does not move between two asks (no clock, no background job in it): the
+ * terminal must show exactly what HTTP answers, including refusals and suggestions.
+ */
+const SAME_AS_HTTP = [
+  "/help",
+  "/help purpose",
+  "/purpose",
+  "/purpose history",
+  "/purpose diff 1",
+  "/purpose rollback 9",
+  "/templates",
+  "/tools",
+  "/projects",
+  "/stat",
+];
+
 /** A terminal chat in this process (no server holds `dataDir`) talking to the fake. */
 function localChat(fake: FakeLlm, dataDir: string, input: string[]) {
   return createTestCliIo({
@@ -145,7 +162,7 @@ Deno.test("with a server running, the chat goes through it, and commands answer 
       env: { SYNTH_DATA_DIR: dataDir },
       plugins: BUILTIN_PLUGINS,
       commands: BUILTIN_COMMANDS,
-      input: ["How are you?", "/help", "/purpose history"],
+      input: ["How are you?", ...SAME_AS_HTTP],
     });
     const code = await runCli(["chat"], cli.io);
     assert.equal(code, 0, cli.stderr());
@@ -155,7 +172,7 @@ Deno.test("with a server running, the chat goes through it, and commands answer 
       new RegExp(`connected to the server at ${server.url.replaceAll(".", "\\.")}`),
     );
     assert.match(out, /synth> fake:gpt-5\.4-mini:How are you\?/);
-    for (const command of ["/help", "/purpose history"]) {
+    for (const command of SAME_AS_HTTP) {
       const response = await fetch(`${server.url}/api/chat`, {
         method: "POST",
         headers: { "content-type": "application/json" },
