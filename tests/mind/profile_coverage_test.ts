@@ -100,6 +100,7 @@ const PROBES: Record<string, Probe> = {
   "affect.gains.surprise": p("forecast", "impulses"),
   "affect.gains.tool": p("tool_failure", "impulses"),
   "affect.gains.milestone": p("project", "outcomes"),
+  "affect.gains.drift": p("driftMargin", "impulses"),
   "affect.gains.forecastHit": p("forecast", "impulses"),
   "affect.gains.uncertainty": p("clarify", "first"),
   "affect.gains.flow": p("overload", "transitions"),
@@ -126,6 +127,10 @@ const PROBES: Record<string, Probe> = {
   "dreaming.promptSurpriseMin": p("forecastSemantic", "system"),
   "dreaming.lexicalWeight": p("forecast", "resolved"),
   "dreaming.maxAgeHours": p("forecastAge", "outcome", { direction: "down" }),
+  "dreaming.accuracyWindow": p("accuracy", "sets"),
+  "dreaming.prefetchTop": p("prefetch", "prefetched"),
+  "dreaming.prefetchMinProbability": p("prefetch", "prefetched"),
+  "dreaming.prefetchMinSimilarity": p("prefetch", "prefetched"),
 
   "assurance.verbalizedConfidence": p("persona", "system"),
   "assurance.clarifyThreshold": p("clarify", "first"),
@@ -159,6 +164,8 @@ const PROBES: Record<string, Probe> = {
   "purpose.sessionIdleMinutes": p("sessions", "closedEarly"),
   "purpose.sessionSummaries": p("sessions", "summaries"),
   "purpose.growthMilestoneDelta": p("sessions", "milestones"),
+  "purpose.driftMargin": p("driftMargin", "onset"),
+  "purpose.driftFloor": p("driftFloor", "onset"),
 
   "calibration.band": p("overload", "calibration", {
     perturb: (base) => [base.calibration.band[0] * 1.25, base.calibration.band[1] * 1.25],
@@ -208,10 +215,6 @@ const KNOWN_UNREAD: Record<string, string> = {
 
 /** Read by code, but no probe yet: what the observable would need. */
 const KNOWN_UNPROBED: Record<string, string> = {
-  "dreaming.prefetchTop":
-    "prefetched memories are cached in memory and join recall only on a match; needs memories recallable for forecast items",
-  "dreaming.prefetchMinProbability": "as dreaming.prefetchTop",
-  "dreaming.prefetchMinSimilarity": "as dreaming.prefetchTop",
   "assurance.maxOpenConcerns":
     "with concernTtlTurns 3 at most 3 reply concerns are open at once, so 5 ±25 % never binds in a single-concern-per-turn scenario",
   "background.idleStopMinutes":
@@ -221,11 +224,6 @@ const KNOWN_UNPROBED: Record<string, string> = {
     "before the idle stop ticks are capped at 300 s anyway; after it no tick does observable work, and the tick interval is not displayed",
   "affect.neutralRadius":
     "mood is the only reader; the frustration decay never passes within 0.1875 of the origin, and a state between 0.15 and 0.1875 of it is reachable by a scripted trajectory only for some built-ins (empathetic's at p = 0 is 0.185, analytical's 0.208)",
-  "affect.gains.drift": "needs 25+ semantic drift samples; scenario not written yet",
-  "dreaming.accuracyWindow":
-    "read by psyche_dreaming's accuracy (state, /dream); a probe needs more than 15 resolved forecast sets",
-  "purpose.driftMargin": "as affect.gains.drift",
-  "purpose.driftFloor": "as affect.gains.drift",
 };
 
 /** Scenario runs in flight at once (they mostly wait on the fake server and SQLite). */

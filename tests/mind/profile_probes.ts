@@ -13,6 +13,8 @@
 import { FakeClock, scriptedEmbedder, type TestHost } from "@synth/testing";
 import { z } from "zod";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
+import type { MemoryApi } from "../../plugins/memory/mod.ts";
+import { createPurposePlugin } from "../../plugins/psyche_purpose/mod.ts";
 import { calculatorTool } from "../../plugins/tool_calculator/mod.ts";
 import type { Profile } from "../../src/mind/profile.ts";
 import { profileSchema } from "../../src/mind/profile.ts";
@@ -113,8 +115,8 @@ export interface Env {
 /** A scenario: fake scripts, optional plugins, a run that returns named observations. */
 export interface Scenario {
   script?: (base: Profile) => Parameters<FakeLlm["script"]>[0];
-  /** Extra host options (plugins replacing built-ins). */
-  plugins?: () => NonNullable<NonNullable<Parameters<typeof mindHost>[1]>["plugins"]>;
+  /** Extra host options (plugins replacing built-ins), made for the built-in's values. */
+  plugins?: (base: Profile) => NonNullable<NonNullable<Parameters<typeof mindHost>[1]>["plugins"]>;
   run(env: Env): Promise<Record<string, unknown>>;
 }
 
@@ -528,6 +530,105 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
 
+  /** 22 resolved forecast sets: how many of them the accuracy counts. */
+  accuracy: {
+    script: () => ({
+      forecast: [{
+        reply: {
+          text: forecastJson([
+            [FORECAST_TEXT, 0.6, "question"],
+            ["Thanks, that helps a lot.", 0.4, "thank"],
+          ]),
+        },
+        times: 100,
+      }],
+    }),
+    async run({ host }) {
+      let threadId: string | undefined;
+      for (let i = 0; i < 23; i++) {
+        threadId = (await turn(host, `${NEUTRAL} Part ${i}.`, threadId)).threadId;
+      }
+      const mind = (await state(host)).mind as Record<string, Record<string, unknown>>;
+      const accuracy = mind.psyche_dreaming as Record<string, { sets: number } | null>;
+      return { sets: (accuracy.semantic ?? accuracy.lexical)?.sets ?? null };
+    },
+  },
+
+  /** Drift from the narrative in small steps: when it begins, and its impulse. */
+  driftMargin: driftScenario(1),
+
+  /** Replies only 0.2 similar to the narrative from the start: the floor decides the onset. */
+  driftFloor: driftScenario(0.2),
+
+  /**
+   * Prefetch: each turn's forecast has three items (p 0.45, 0.28, 0.27) with a memory each; the
+   * next message matches the first at 0.8, then the second, then the third, exactly. Which
+   * memories join the turns as prefetched.
+   */
+  prefetch: {
+    plugins: () => [
+      createDreamingPlugin({
+        embedder: scriptedEmbedder({
+          quality: "semantic",
+          dims: 4,
+          vectors: {
+            [PREFETCH_ITEMS[0]]: [1, 0, 0, 0],
+            [PREFETCH_ITEMS[1]]: [0, 0, 1, 0],
+            [PREFETCH_ITEMS[2]]: [0, 0, 0, 1],
+            "ship it how": [0.8, 0.6, 0, 0],
+            "the copies of our data, where": [0, 0, 1, 0],
+            "the money screen person": [0, 0, 0, 1],
+          },
+        }),
+      }),
+    ],
+    script: () => ({
+      forecast: [{
+        reply: {
+          text: forecastJson([
+            [PREFETCH_ITEMS[0], 0.45, "question"],
+            [PREFETCH_ITEMS[1], 0.28, "question"],
+            [PREFETCH_ITEMS[2], 0.27, "question"],
+          ]),
+        },
+        times: 100,
+      }],
+    }),
+    async run({ host }) {
+      const memory = host.api<MemoryApi>("memory");
+      const uids: string[] = [];
+      for (
+        const text of [
+          "Deploys run from the ops deploy script on the bastion.",
+          "Database backups are kept in the cold storage bucket.",
+          "The billing dashboard is owned by the finance team.",
+        ]
+      ) {
+        const { uid } = await memory.semantic.add({
+          ownerUserId: "local",
+          text,
+          importance: 0.8,
+          source: "user",
+        });
+        uids.push(uid);
+      }
+      await memory.flushEmbeddings();
+      let threadId = (await turn(host, "Let us go through operations.")).threadId;
+      const prefetched = [];
+      for (
+        const text of ["ship it how", "the copies of our data, where", "the money screen person"]
+      ) {
+        const done = await turn(host, text, threadId);
+        threadId = done.threadId;
+        prefetched.push(
+          done.influence.memories.filter((item) => item.source === "prefetch")
+            .map((item) => uids.indexOf(item.memoryId)),
+        );
+      }
+      return { prefetched };
+    },
+  },
+
   /** Semantic forecasts (scripted vectors): a message 0.45 similar to the top item. */
   forecastSemantic: {
     plugins: () => [
@@ -698,6 +799,45 @@ export function intentScenario(
   };
 }
 
+/** The forecast items of the prefetch scenario, each recalling one memory by its words. */
+const PREFETCH_ITEMS = [
+  "How do I deploy the service?",
+  "Where are the database backups kept?",
+  "Who owns the billing dashboard?",
+] as const;
+
+/**
+ * 25 replies `start` similar to the narrative, then replies 0.05 less similar each (scripted
+ * vectors, a semantic embedder): the turn drift begins at, and the drift impulse.
+ */
+function driftScenario(start: number): Scenario {
+  const replyAt = (i: number) => `Reply number ${i}.`;
+  const similarity = (i: number) => Math.max(0, i < 25 ? start : start - 0.05 * (i - 24));
+  const vectorOf = (sim: number) => [sim, Math.sqrt(1 - sim ** 2), 0, 0];
+  const TURNS = 45;
+  return {
+    plugins: (base) => {
+      const vectors: Record<string, number[]> = { [base.identity.narrative]: [1, 0, 0, 0] };
+      for (let i = 0; i < TURNS; i++) vectors[replyAt(i)] = vectorOf(similarity(i));
+      const embedder = scriptedEmbedder({ quality: "semantic", dims: 4, vectors });
+      return [createPurposePlugin({ embedder }), createDreamingPlugin({ embedder })];
+    },
+    script: () => ({
+      reply: Array.from({ length: TURNS }, (_, i) => ({ reply: { text: replyAt(i) } })),
+    }),
+    async run({ host }) {
+      let threadId: string | undefined;
+      for (let i = 0; i < TURNS; i++) {
+        const done = await turn(host, `Question ${i}`, threadId);
+        threadId = done.threadId;
+        const drift = impulsesOf(done.influence).filter((item) => item.label === "purpose.drift");
+        if (drift.length > 0) return { onset: i, impulses: drift };
+      }
+      return { onset: null, impulses: [] };
+    },
+  };
+}
+
 // --- running ---------------------------------------------------------------------
 
 let dirCount = 0;
@@ -720,7 +860,7 @@ export async function runScenario(
         dataDir: `${dir}/data`,
         ...(start !== undefined ? { clock: new FakeClock({ start }) } : {}),
         config: { mind: { profile: String(raw.id), profilesDir: dir } },
-        ...(scenario.plugins ? { plugins: scenario.plugins() } : {}),
+        ...(scenario.plugins ? { plugins: scenario.plugins(base) } : {}),
       });
     let host = await open();
     try {
