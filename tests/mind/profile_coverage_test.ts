@@ -138,6 +138,7 @@ const PROBES: Record<string, Probe> = {
   "assurance.caveatThreshold": p("uncertain", "caveats"),
   "assurance.concernThreshold": p("uncertain", "concernImpulses"),
   "assurance.concernTtlTurns": p("uncertain", "concerns"),
+  "assurance.maxOpenConcerns": p("concernLimit", "statuses"),
   "assurance.hedgeSaturationPer100": p("uncertain", "signals"),
   "assurance.absoluteSaturationPer100": p("uncertain", "signals"),
   "assurance.minCalibrationSamples": p("samples", "ece", { direction: "down" }),
@@ -215,8 +216,6 @@ const KNOWN_UNREAD: Record<string, string> = {
 
 /** Read by code, but no probe yet: what the observable would need. */
 const KNOWN_UNPROBED: Record<string, string> = {
-  "assurance.maxOpenConcerns":
-    "with concernTtlTurns 3 at most 3 reply concerns are open at once, so 5 ±25 % never binds in a single-concern-per-turn scenario",
   "background.idleStopMinutes":
     "idleness gates only jobs queued by ticks (session summaries), and sessions close (sessionIdleMinutes 20) before the idle stop (30): nothing observable moves",
   "background.runWhileIdle": "as background.idleStopMinutes",

@@ -312,6 +312,30 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
 
+  /** Six failing tool calls in one reply: six tool concerns, the oldest past the limit superseded. */
+  concernLimit: {
+    script: () => ({
+      reply: [{
+        reply: {
+          toolCalls: Array.from({ length: 6 }, (_, i) => ({
+            name: "calculator",
+            args: { formula: `${i} + 1` },
+          })),
+        },
+      }],
+      tool_loop: [{ reply: { text: "None of those worked." } }],
+    }),
+    plugins: () => [calculatorTool],
+    async run({ host }) {
+      await turn(host, NEUTRAL);
+      const rows = await host.kernel.store.db.selectFrom("psyche_assurance_concerns")
+        .select(["kind", "status"]).execute();
+      return {
+        statuses: rows.map((row) => `${row.kind}:${row.status}`).toSorted(),
+      };
+    },
+  },
+
   /** A sentiment override: "error", "failed", "bug" are neutral unless the profile says otherwise. */
   overrides: {
     async run({ host }) {
