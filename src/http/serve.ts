@@ -109,7 +109,10 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
           ),
       });
     } catch (error) {
-      kernel.log.warn("stopping with requests still in flight", { error });
+      // The grace time ran out, an expected end: its message is enough, with no stack.
+      kernel.log.warn("stopping with requests still in flight", {
+        reason: error instanceof Error ? error.message : String(error),
+      });
     }
     await kernel.stop();
     kernel.log.info("stopped");
