@@ -198,6 +198,18 @@ const FRUSTRATED = "No, that's wrong. This is terrible, awful and horrible.";
 const OVERLOAD = "I don't understand, what do you mean?";
 const FORECAST_TEXT = "How do I deploy the web service to the staging cluster?";
 
+/** The dreaming plugin with a semantic embedder of scripted 4-dimensional vectors. */
+function semanticDreaming(vectors: Record<string, number[]>) {
+  return createDreamingPlugin({
+    embedder: scriptedEmbedder({ quality: "semantic", dims: 4, vectors }),
+  });
+}
+
+/** Every forecast call of a run answers these items (text, probability, intent). */
+function forecasts(items: Array<[string, number, string]>) {
+  return [{ reply: { text: forecastJson(items) }, times: 100 }];
+}
+
 /** Scripted forecast: the first item is the message the scenario then sends. */
 function forecastJson(items: Array<[string, number, string]>): string {
   return JSON.stringify(
@@ -521,17 +533,12 @@ export const SCENARIOS: Record<string, Scenario> = {
   /** Lexical forecasts: three turns, then a message equal to the top forecast. */
   forecast: {
     script: () => ({
-      forecast: [{
-        reply: {
-          text: forecastJson([
-            [FORECAST_TEXT, 0.8, "question"],
-            ["Thanks, that helps a lot.", 0.15, "thank"],
-            ["That is wrong.", 0.05, "correct"],
-            ["Something else entirely.", 0.01, "other"],
-          ]),
-        },
-        times: 100,
-      }],
+      forecast: forecasts([
+        [FORECAST_TEXT, 0.8, "question"],
+        ["Thanks, that helps a lot.", 0.15, "thank"],
+        ["That is wrong.", 0.05, "correct"],
+        ["Something else entirely.", 0.01, "other"],
+      ]),
     }),
     async run({ host, fake }) {
       let threadId: string | undefined;
@@ -557,15 +564,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   /** 22 resolved forecast sets: how many of them the accuracy counts. */
   accuracy: {
     script: () => ({
-      forecast: [{
-        reply: {
-          text: forecastJson([
-            [FORECAST_TEXT, 0.6, "question"],
-            ["Thanks, that helps a lot.", 0.4, "thank"],
-          ]),
-        },
-        times: 100,
-      }],
+      forecast: forecasts([
+        [FORECAST_TEXT, 0.6, "question"],
+        ["Thanks, that helps a lot.", 0.4, "thank"],
+      ]),
     }),
     async run({ host }) {
       let threadId: string | undefined;
@@ -590,33 +592,20 @@ export const SCENARIOS: Record<string, Scenario> = {
    * memories join the turns as prefetched.
    */
   prefetch: {
-    plugins: () => [
-      createDreamingPlugin({
-        embedder: scriptedEmbedder({
-          quality: "semantic",
-          dims: 4,
-          vectors: {
-            [PREFETCH_ITEMS[0]]: [1, 0, 0, 0],
-            [PREFETCH_ITEMS[1]]: [0, 0, 1, 0],
-            [PREFETCH_ITEMS[2]]: [0, 0, 0, 1],
-            "ship it how": [0.8, 0.6, 0, 0],
-            "the copies of our data, where": [0, 0, 1, 0],
-            "the money screen person": [0, 0, 0, 1],
-          },
-        }),
-      }),
-    ],
+    plugins: () => [semanticDreaming({
+      [PREFETCH_ITEMS[0]]: [1, 0, 0, 0],
+      [PREFETCH_ITEMS[1]]: [0, 0, 1, 0],
+      [PREFETCH_ITEMS[2]]: [0, 0, 0, 1],
+      "ship it how": [0.8, 0.6, 0, 0],
+      "the copies of our data, where": [0, 0, 1, 0],
+      "the money screen person": [0, 0, 0, 1],
+    })],
     script: () => ({
-      forecast: [{
-        reply: {
-          text: forecastJson([
-            [PREFETCH_ITEMS[0], 0.45, "question"],
-            [PREFETCH_ITEMS[1], 0.28, "question"],
-            [PREFETCH_ITEMS[2], 0.27, "question"],
-          ]),
-        },
-        times: 100,
-      }],
+      forecast: forecasts([
+        [PREFETCH_ITEMS[0], 0.45, "question"],
+        [PREFETCH_ITEMS[1], 0.28, "question"],
+        [PREFETCH_ITEMS[2], 0.27, "question"],
+      ]),
     }),
     async run({ host }) {
       const memory = host.api<MemoryApi>("memory");
@@ -655,31 +644,18 @@ export const SCENARIOS: Record<string, Scenario> = {
 
   /** Semantic forecasts (scripted vectors): a message 0.45 similar to the top item. */
   forecastSemantic: {
-    plugins: () => [
-      createDreamingPlugin({
-        embedder: scriptedEmbedder({
-          quality: "semantic",
-          dims: 4,
-          vectors: {
-            [FORECAST_TEXT]: [1, 0, 0, 0],
-            "Thanks, that helps a lot.": [0, 1, 0, 0],
-            "That is wrong.": [0, 0, 1, 0],
-            "What about the database migrations then?": [0.45, 0, 0, Math.sqrt(1 - 0.45 ** 2)],
-          },
-        }),
-      }),
-    ],
+    plugins: () => [semanticDreaming({
+      [FORECAST_TEXT]: [1, 0, 0, 0],
+      "Thanks, that helps a lot.": [0, 1, 0, 0],
+      "That is wrong.": [0, 0, 1, 0],
+      "What about the database migrations then?": [0.45, 0, 0, Math.sqrt(1 - 0.45 ** 2)],
+    })],
     script: () => ({
-      forecast: [{
-        reply: {
-          text: forecastJson([
-            [FORECAST_TEXT, 0.7, "question"],
-            ["Thanks, that helps a lot.", 0.2, "thank"],
-            ["That is wrong.", 0.1, "correct"],
-          ]),
-        },
-        times: 100,
-      }],
+      forecast: forecasts([
+        [FORECAST_TEXT, 0.7, "question"],
+        ["Thanks, that helps a lot.", 0.2, "thank"],
+        ["That is wrong.", 0.1, "correct"],
+      ]),
       reply: [{ reply: { text: hedgedReply(0.5) }, times: 10 }],
     }),
     async run({ host, fake }) {
@@ -803,16 +779,11 @@ export function intentScenario(
 ): Scenario {
   return {
     script: () => ({
-      forecast: [{
-        reply: {
-          text: forecastJson([
-            ["A first guess at the next message.", 0.4, intent],
-            ["A second guess at the next message.", 0.3, others[0]],
-            ["A third guess at the next message.", 0.3, others[1]],
-          ]),
-        },
-        times: 100,
-      }],
+      forecast: forecasts([
+        ["A first guess at the next message.", 0.4, intent],
+        ["A second guess at the next message.", 0.3, others[0]],
+        ["A third guess at the next message.", 0.3, others[1]],
+      ]),
     }),
     async run({ host }) {
       const first = await turn(host, NEUTRAL);

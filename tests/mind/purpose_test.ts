@@ -3,7 +3,7 @@
  * items 12, 23, 27, 28).
  */
 import assert from "node:assert/strict";
-import { scriptedEmbedder } from "@synth/testing";
+import { scriptedEmbedder, type TestHost } from "@synth/testing";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
 import { createPurposePlugin } from "../../plugins/psyche_purpose/mod.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
@@ -21,6 +21,17 @@ const REFLECTION = (insight: string | null) =>
 
 const NARRATIVE_V1 =
   "I am Synth, a collaborator who tries to understand before acting. I listen for what people mean as well as what they say, I say so when I am unsure, and I learn from the conversations I have. I want the people I work with to leave clearer than they came, and I keep my promises small enough to keep.";
+
+/** A turn, then `/reflect` with the scripted rewrite: the reasons of the rewrites rejected. */
+async function reflectAndReject(host: TestHost): Promise<string[]> {
+  const first = await chat(host, "Help me plan the release");
+  await host.kernel.mind.scheduler.idle();
+  await chat(host, "/reflect", first.body.thread_id as string);
+  await host.kernel.mind.scheduler.idle();
+  const rejected = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "narrative.rejected").execute();
+  return rejected.map((row) => JSON.parse(row.data).reason as string);
+}
 
 Deno.test("an insight yields the next narrative version with its source, diff and a milestone", async () => {
   await using fake = await startFakeLlm();
@@ -67,14 +78,7 @@ Deno.test("a rewrite that returns the current narrative unchanged makes no versi
     narrative: [{ reply: { text: `Here is the updated narrative:\n${NARRATIVE_V1}` } }],
   });
   await using host = await mindHost(fake);
-  const first = await chat(host, "Help me plan the release");
-  await host.kernel.mind.scheduler.idle();
-  await chat(host, "/reflect", first.body.thread_id as string);
-  await host.kernel.mind.scheduler.idle();
-  const rejected = await host.kernel.store.db.selectFrom("mind_events").select("data")
-    .where("type", "=", "narrative.rejected").execute();
-  assert.equal(rejected.length, 1);
-  assert.equal(JSON.parse(rejected[0]!.data).reason, "it is the current narrative unchanged");
+  assert.deepEqual(await reflectAndReject(host), ["it is the current narrative unchanged"]);
   const versions = (await (await host.request("/api/narrative/versions")).json()).items;
   assert.equal(versions.length, 1);
   const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones")
@@ -94,14 +98,9 @@ Deno.test("a rewrite dropping half the statements is rejected; rollback needs an
     }],
   });
   await using host = await mindHost(fake);
-  const first = await chat(host, "Help me plan the release");
-  await host.kernel.mind.scheduler.idle();
-  await chat(host, "/reflect", first.body.thread_id as string);
-  await host.kernel.mind.scheduler.idle();
-  const rejected = await host.kernel.store.db.selectFrom("mind_events").select("data")
-    .where("type", "=", "narrative.rejected").execute();
+  const rejected = await reflectAndReject(host);
   assert.equal(rejected.length, 1);
-  assert.match(JSON.parse(rejected[0]!.data).reason, /drops \d+% of the statements/);
+  assert.match(rejected[0]!, /drops \d+% of the statements/);
   assert.equal((await (await host.request("/api/narrative")).json()).version, 1);
 
   const viewer = await host.kernel.commands.dispatch("/purpose rollback 1", {
