@@ -86,6 +86,17 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
         // Whether the route is public matters only without a valid credential.
         const credential = bearerOf(c.req.raw.headers);
         const service = options.service();
+        // `Basic …` and other schemes are no token of ours: say which scheme is expected.
+        const scheme = /^(\S+)\s+\S/.exec(c.req.header("authorization") ?? "")?.[1];
+        if (
+          scheme && scheme.toLowerCase() !== "bearer" && !isPublicRoute(c.req.method, c.req.path)
+        ) {
+          throw new AppError(
+            "AUTH_TOKEN_INVALID",
+            "Only the Bearer scheme is accepted: send 'Authorization: Bearer <access token>', or an API key in X-API-Key",
+            { status: 401 },
+          );
+        }
         if (credential !== null && service) {
           try {
             c.set("principal", await service.authenticate(credential));

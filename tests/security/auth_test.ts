@@ -73,6 +73,17 @@ Deno.test("every router route outside the public list is 401 without credentials
   const bad = await call(host, "GET", "/api/state", { token: "garbage" });
   assert.equal(bad.status, 401);
   assert.equal((bad.body.error as Record<string, unknown>).code, "AUTH_TOKEN_INVALID");
+  // Another scheme says which one is accepted, without repeating what was sent.
+  const basic = await host.request("/api/state", {
+    headers: { authorization: "Basic YWRhOnNlY3JldA==" },
+  });
+  assert.equal(basic.status, 401);
+  const error = (await basic.json()).error;
+  assert.equal(error.code, "AUTH_TOKEN_INVALID");
+  assert.match(error.message, /Only the Bearer scheme is accepted/);
+  assert.ok(!error.message.includes("YWRh"));
+  const live = await host.request("/health/live", { headers: { authorization: "Basic x" } });
+  assert.equal(live.status, 200, "public routes ignore it");
 });
 
 Deno.test("a viewer runs the commands that only read through POST /api/chat; one that changes something, or a turn, is 403", async () => {
