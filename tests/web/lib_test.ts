@@ -8,6 +8,7 @@ import {
   secondsUntil,
   shortTime,
   signed,
+  tickLabels,
 } from "../../web/lib/format.ts";
 import { applyMergePatch } from "../../web/lib/merge_patch.ts";
 
@@ -89,6 +90,31 @@ Deno.test("merge patch leaves its target unchanged", () => {
 });
 
 // format.ts
+
+Deno.test("tickLabels: seconds within ten minutes, minutes within two days, days, then months; one line each", () => {
+  const at = Date.UTC(2026, 10, 27, 20, 39, 40) / 1_000;
+  const time = (t: number, options: Intl.DateTimeFormatOptions) =>
+    new Date(t * 1_000).toLocaleTimeString(undefined, options);
+  const hms = { hour: "2-digit", minute: "2-digit", second: "2-digit" } as const;
+  const hm = { hour: "2-digit", minute: "2-digit" } as const;
+  assert.deepEqual(tickLabels([at, at + 30]), [time(at, hms), time(at + 30, hms)]);
+  assert.deepEqual(tickLabels([at, at + 3_600]), [time(at, hm), time(at + 3_600, hm)]);
+  const days = tickLabels([at, at + 5 * 86_400]);
+  assert.equal(
+    days[1],
+    new Date((at + 5 * 86_400) * 1_000).toLocaleDateString(undefined, {
+      day: "numeric",
+      month: "short",
+    }),
+  );
+  const year = tickLabels([at, at + 400 * 86_400]);
+  assert.equal(
+    year[0],
+    new Date(at * 1_000).toLocaleDateString(undefined, { month: "short", year: "numeric" }),
+  );
+  for (const label of [...tickLabels([at, at + 30]), ...days]) assert.ok(!label.includes("\n"));
+  assert.deepEqual(tickLabels([]), []);
+});
 
 Deno.test("safeHref keeps internal paths and http(s) URLs", () => {
   assert.equal(safeHref("/projects/prj_1?tab=gantt"), "/projects/prj_1?tab=gantt");

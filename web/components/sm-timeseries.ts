@@ -20,6 +20,7 @@
 import { css, html, LitElement, nothing, unsafeCSS } from "lit";
 import uPlot from "uplot";
 import { MAX_POINTS, TimeRing, type TimeRow } from "../lib/time_ring.ts";
+import { tickLabels } from "../lib/format.ts";
 import { shared } from "../theme/shared.ts";
 import { UPLOT_CSS } from "./uplot_css.ts";
 
@@ -236,7 +237,8 @@ export class SmTimeseries extends LitElement {
           },
           y: this.range ? { range: [this.range[0], this.range[1]] } : {},
         },
-        axes: [axis, {
+        // Time ticks at least 80 px apart, one line each (uPlot's default stacks dates over times).
+        axes: [{ ...axis, space: 80, values: (_u, ticks) => tickLabels(ticks) }, {
           ...axis,
           // Wide enough for the longest label ("-0.50", "1.2k/s"), so none is cut at the left.
           size: (_u, values) =>

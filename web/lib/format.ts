@@ -15,6 +15,28 @@ export function shortTime(iso: string | number, now = Date.now()): string {
     : `${date.toLocaleDateString(undefined, { day: "numeric", month: "short" })} ${time}`;
 }
 
+/**
+ * One short label per chart tick (epoch seconds), as precise as the span needs: `12:04:30` within
+ * ten minutes, `12:04` within two days, `3 May` within 200 days, `May 2026` beyond. One line
+ * each, so labels never pile up.
+ */
+export function tickLabels(ticks: readonly number[]): string[] {
+  const span = ticks.length > 1 ? ticks.at(-1)! - ticks[0]! : 0;
+  const day = 86_400;
+  const options: Intl.DateTimeFormatOptions = span < 600
+    ? { hour: "2-digit", minute: "2-digit", second: "2-digit" }
+    : span < 2 * day
+    ? { hour: "2-digit", minute: "2-digit" }
+    : span < 200 * day
+    ? { day: "numeric", month: "short" }
+    : { month: "short", year: "numeric" };
+  return ticks.map((tick) =>
+    span < 2 * day
+      ? new Date(tick * 1_000).toLocaleTimeString(undefined, options)
+      : new Date(tick * 1_000).toLocaleDateString(undefined, options)
+  );
+}
+
 /** `850 ms`, `2.3 s`, `4 min`. */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "";
