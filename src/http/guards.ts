@@ -34,8 +34,10 @@ const WHOLE_BODY = /^(application\/(json|javascript)|text\/(html|plain|css|javas
 /** Writes one access-log line per request, after the response is known. */
 export function accessLogger(log: AccessLog, clock: Clock): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {
-    // An upgraded socket is logged when it closes (it must get Deno's upgrade response untouched).
+    // An upgraded socket is logged when it closes (it must get Deno's upgrade response untouched);
+    // an excluded path (the probes) costs nothing here.
     if ((c.req.header("upgrade") ?? "").toLowerCase() === "websocket") return await next();
+    if (log.excludes(c.req.path)) return await next();
     const started = performance.now();
     try {
       await next();

@@ -47,6 +47,8 @@ export interface AccessLogOptions {
 
 /** The access log. */
 export interface AccessLog {
+  /** Whether requests to `path` are left out (`accessLog.excludePaths`). */
+  excludes(path: string): boolean;
   /** Queues a record (unless its path is excluded). */
   write(record: AccessRecord): void;
   /** The newest records first, filtered. */
@@ -119,6 +121,7 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
   }
 
   return {
+    excludes: (path) => excluded.has(path),
     write(record) {
       if (excluded.has(record.path)) return;
       ring.push(record);
