@@ -10,7 +10,7 @@ import { z } from "zod";
 import { AppError } from "../errors.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import { readJson, readQuery, requireRole, threadReader } from "../http/validate.ts";
 import { readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
 import type { ToolService } from "./service.ts";
 
@@ -237,6 +237,7 @@ export function toolRoutes(tools: () => ToolService): OpenAPIHono<AppEnv> {
     const runs = await tools().listRuns({
       tool: query.tool,
       status: query.status,
+      requestedBy: threadReader(c),
       limit: query.limit + 1,
       before: readTimeIdCursor(query.cursor),
     });
@@ -246,17 +247,19 @@ export function toolRoutes(tools: () => ToolService): OpenAPIHono<AppEnv> {
 
   app.get("/api/runs/:id", async (c) => {
     requireRole(c, "viewer");
-    return c.json(await tools().getRun(c.req.param("id")));
+    return c.json(await tools().getRun(c.req.param("id"), threadReader(c)));
   });
 
   app.get("/api/runs/:id/output", async (c) => {
     requireRole(c, "viewer");
-    const text = await tools().output(c.req.param("id"));
+    const text = await tools().output(c.req.param("id"), threadReader(c));
     return c.body(text, 200, { "content-type": "text/plain; charset=utf-8" });
   });
 
   app.post("/api/runs/:id/cancel", async (c) => {
     requireRole(c, "operator");
+    // Another user's run is not there for the caller (an administrator may cancel any).
+    await tools().getRun(c.req.param("id"), threadReader(c));
     return c.json(await tools().cancel(c.req.param("id"), who(c).userId));
   });
 

@@ -185,18 +185,23 @@ export interface ToolService {
     change: { enabled?: boolean | undefined; requires_approval?: boolean | undefined },
     by: string,
   ): Promise<ToolView>;
-  /** Newest first; `before` continues after that run (a page's last). */
+  /**
+   * Newest first; `before` continues after that run (a page's last). With `requestedBy`, only
+   * that user's runs (a non-administrator sees their own).
+   */
   listRuns(
     filter: {
       tool?: string | undefined;
       status?: string | undefined;
+      requestedBy?: string | null | undefined;
       limit: number;
       before?: TimeIdKey | undefined;
     },
   ): Promise<ToolRunView[]>;
-  getRun(id: string): Promise<ToolRunView>;
-  /** The full result text (≤ 64 KiB). */
-  output(id: string): Promise<string>;
+  /** A run; with `reader`, 404 unless that user requested it. */
+  getRun(id: string, reader?: string | null): Promise<ToolRunView>;
+  /** The full result text (≤ 64 KiB); with `reader`, 404 unless that user requested the run. */
+  output(id: string, reader?: string | null): Promise<string>;
   cancel(id: string, by: string): Promise<ToolRunView>;
   /** Newest first; `before` continues after that approval (a page's last). */
   listApprovals(
@@ -386,10 +391,13 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     return entry;
   }
 
-  async function readRun(id: string): Promise<ToolRunsTable> {
+  /** A run's row; with `reader`, another user's run is as unknown as a missing one. */
+  async function readRun(id: string, reader?: string | null): Promise<ToolRunsTable> {
     const row = await store.db.selectFrom("tool_runs").selectAll().where("id", "=", id)
       .executeTakeFirst();
-    if (!row) throw new AppError("TOOLS_RUN_NOT_FOUND", "No such tool run", { status: 404 });
+    if (!row || (typeof reader === "string" && row.requested_by !== reader)) {
+      throw new AppError("TOOLS_RUN_NOT_FOUND", "No such tool run", { status: 404 });
+    }
     return row;
   }
 
@@ -767,6 +775,9 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       let query = store.db.selectFrom("tool_runs").selectAll().orderBy("created_at", "desc")
         .orderBy("id", "desc").limit(filter.limit);
       if (filter.tool) query = query.where("tool", "=", filter.tool);
+      if (typeof filter.requestedBy === "string") {
+        query = query.where("requested_by", "=", filter.requestedBy);
+      }
       const before = filter.before;
       if (before) {
         query = query.where((eb) => afterKey(eb, { at: "created_at", id: "id" }, before));
@@ -777,12 +788,12 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       return (await query.execute()).map(runView);
     },
 
-    async getRun(id) {
-      return runView(await readRun(id));
+    async getRun(id, reader) {
+      return runView(await readRun(id, reader));
     },
 
-    async output(id) {
-      const row = await readRun(id);
+    async output(id, reader) {
+      const row = await readRun(id, reader);
       if (row.output === null) {
         throw new AppError("TOOLS_RUN_NOT_FINISHED", "The run has no output yet", { status: 409 });
       }

@@ -33,7 +33,12 @@ function nextEvent<T>(host: TestHost, type: string, match: (data: T) => boolean 
   return promise;
 }
 
-async function json(host: TestHost, method: string, path: string, body?: unknown) {
+async function json(
+  host: Pick<TestHost, "request">,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
   const response = await host.request(path, {
     method,
     ...(body === undefined
@@ -267,4 +272,44 @@ Deno.test("a direct run is 202 and recorded; cancelling a running timer ends it 
   const refused = await json(host, "POST", "/api/tools/timer/runs", { args: { seconds: 1 } });
   assert.equal(refused.status, 409);
   assert.equal(refused.body.error.code, "TOOLS_DISABLED");
+});
+
+Deno.test("a user's tool runs are theirs: another user lists none and gets 404 on the run, its output and cancel; an administrator sees them", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, { plugins: TOOLS });
+  const ada = host.as({ userId: "ada", role: "operator" });
+  const finished = nextEvent<ToolRunView>(host, "tool.run", (run) => run.status === "succeeded");
+  const started = await json(ada, "POST", "/api/tools/calculator/runs", {
+    args: { expression: "6 * 7" },
+  });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  const id = started.body.id as string;
+  assert.equal((await finished).id, id);
+  const own = await json(ada, "GET", "/api/runs");
+  assert.deepEqual(own.body.items.map((run: ToolRunView) => run.id), [id]);
+  assert.equal((await ada.request(`/api/runs/${id}/output`)).status, 200);
+
+  for (
+    const other of [
+      host.as({ userId: "vic", role: "viewer" }),
+      host.as({ userId: "bob", role: "operator" }),
+    ]
+  ) {
+    assert.deepEqual((await json(other, "GET", "/api/runs")).body.items, []);
+    const one = await json(other, "GET", `/api/runs/${id}`);
+    assert.equal(one.status, 404);
+    assert.equal(one.body.error.code, "TOOLS_RUN_NOT_FOUND");
+    const output = await other.request(`/api/runs/${id}/output`);
+    assert.equal(output.status, 404);
+    assert.ok(!(await output.text()).includes("42"), "none of the output");
+  }
+  const cancel = await json(
+    host.as({ userId: "bob", role: "operator" }),
+    "POST",
+    `/api/runs/${id}/cancel`,
+  );
+  assert.equal(cancel.status, 404);
+  const admin = await json(host, "GET", "/api/runs");
+  assert.deepEqual(admin.body.items.map((run: ToolRunView) => run.id), [id]);
+  assert.equal((await json(host, "GET", `/api/runs/${id}`)).status, 200);
 });
