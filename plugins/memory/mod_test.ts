@@ -158,6 +158,56 @@ Deno.test("a fact stated twice is stored once and reinforced", async () => {
   assert.equal(otherOwner.created, true, "dedupe is per owner");
 });
 
+Deno.test("a memory left without a vector and out of the queue is queued at start and indexed again", async () => {
+  const dataDir = await makeTestDir("synth-missing-vector-");
+  try {
+    const texts = [
+      "The deploy runs on Fridays.",
+      "Backups live in the cold bucket.",
+      "Ada owns billing.",
+    ];
+    const uids: string[] = [];
+    {
+      const { host, memory } = await memoryHost({ dataDir });
+      for (const text of texts) {
+        uids.push(
+          (await memory.semantic.add({
+            ownerUserId: "usr_a",
+            text,
+            importance: 0.5,
+            source: "user",
+          })).uid,
+        );
+      }
+      await memory.flushEmbeddings();
+      // As after `deno task reembed` beside a server on the old embedder: no vector, not queued.
+      const row = await rowOf(host, uids[1]!);
+      await host.kernel.store.db.deleteFrom("memory_vectors").where("memory_id", "=", row.id)
+        .execute();
+      await host.kernel.store.db.deleteFrom("embed_queue").where("memory_id", "=", row.id)
+        .execute();
+      await host.close();
+    }
+    const { host, memory } = await memoryHost({ dataDir });
+    await using _ = host;
+    const id = (await rowOf(host, uids[1]!)).id;
+    const queued = await host.kernel.store.db.selectFrom("embed_queue").select("memory_id")
+      .execute();
+    assert.deepEqual(queued.map((row) => row.memory_id), [id], "queued at start, alone");
+    assert.ok(
+      host.logs.some((record) =>
+        record.msg === "memories without a vector were queued for embedding" && record.count === 1
+      ),
+    );
+    await memory.flushEmbeddings();
+    const vectors = await host.kernel.store.db.selectFrom("memory_vectors").select("memory_id")
+      .where("memory_id", "=", id).execute();
+    assert.equal(vectors.length, 1, "embedded again");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("extracted facts: lengths, injections and the per-message limit are enforced", async () => {
   const { host, memory } = await memoryHost();
   await using _ = host;

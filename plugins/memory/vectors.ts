@@ -344,9 +344,39 @@ export function createVectorManager(options: VectorManagerOptions): VectorManage
       // Let requests run between chunks: recall stays full-text only meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    await queueMissing(signal);
     state = "ready";
     log.info("vector index loaded", { vectors: index.size, rows: loaded, embedder: embedder.id });
     manager.wake();
+  }
+
+  /**
+   * Every memory has a vector in the active space or waits in the queue. One written while
+   * `deno task reembed` built this space beside a server still on the old embedder has neither:
+   * it is queued here, so no memory stays out of vector search.
+   */
+  async function queueMissing(signal: AbortSignal) {
+    const spaceId = space!.id;
+    const missing = await db.selectFrom("memories as m").select("m.id")
+      .where(({ exists, not, selectFrom }) =>
+        not(exists(
+          selectFrom("memory_vectors as v").select("v.memory_id")
+            .whereRef("v.memory_id", "=", "m.id").where("v.space_id", "=", spaceId),
+        ))
+      )
+      .where(({ exists, not, selectFrom }) =>
+        not(exists(
+          selectFrom("embed_queue as q").select("q.memory_id")
+            .whereRef("q.memory_id", "=", "m.id").where("q.space_id", "=", spaceId),
+        ))
+      )
+      .orderBy("m.id").execute();
+    if (missing.length === 0 || signal.aborted) return;
+    const ids = missing.map((row) => row.id);
+    for (let start = 0; start < ids.length; start += 500) {
+      await store.transaction((trx) => manager.enqueue(trx, ids.slice(start, start + 500)));
+    }
+    log.warn("memories without a vector were queued for embedding", { count: ids.length });
   }
 
   const manager: VectorManager = {
