@@ -10,7 +10,7 @@
  */
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError, errorMessage } from "../errors.ts";
-import { ROLE_RANK } from "../http/validate.ts";
+import { issuePath, ROLE_RANK } from "../http/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { composeMergePatches } from "./merge_patch.ts";
 import {
@@ -505,7 +505,16 @@ export function createHub(options: HubOptions): Hub {
         ? (raw as { seq: number }).seq
         : undefined;
       if (!connection.user) {
-        // Nothing but a valid hello is read before it, and nothing is sent.
+        // Nothing but a valid hello is read before it, and nothing is sent; a hello that fails
+        // validation is told where, in the close frame's reason.
+        if (!parsed.success && (raw as { type?: unknown } | undefined)?.type === "hello") {
+          const path = issuePath(parsed.error.issues[0]!) || "data";
+          return close(
+            connection,
+            CLOSE.INVALID_MESSAGES,
+            `invalid hello at ${path}`.slice(0, 120),
+          );
+        }
         if (!parsed.success || parsed.data.type !== "hello") {
           return close(connection, CLOSE.UNAUTHENTICATED, "hello first");
         }
@@ -524,6 +533,11 @@ export function createHub(options: HubOptions): Hub {
           re,
         );
         strike(connection, "rate");
+        return;
+      }
+      if (raw === undefined) {
+        sendError(connection, { code: "MALFORMED_JSON", message: "The frame is not valid JSON" });
+        strike(connection, "invalid");
         return;
       }
       if (!parsed.success) {

@@ -24,6 +24,8 @@ export interface WsClient {
   raw(frame: string | Uint8Array): void;
   /** Resolves with the close code. */
   readonly closed: Promise<number>;
+  /** The close frame's reason, once closed. */
+  readonly closeReason: string;
   close(): void;
 }
 
@@ -35,11 +37,13 @@ export function connect(url: string, protocols: string[] = ["synth.v1"]): Promis
   let wake: (() => void) | undefined;
   let seq = 0;
   const { promise: closed, resolve: closeWith } = Promise.withResolvers<number>();
+  let closeReason = "";
   socket.onmessage = (event) => {
     received.push(JSON.parse(event.data as string));
     wake?.();
   };
   socket.onclose = (event) => {
+    closeReason = event.reason;
     closeWith(event.code);
     wake?.();
   };
@@ -65,6 +69,9 @@ export function connect(url: string, protocols: string[] = ["synth.v1"]): Promis
       socket.send(frame);
     },
     closed,
+    get closeReason() {
+      return closeReason;
+    },
     close() {
       socket.close();
     },

@@ -174,7 +174,7 @@ Deno.test("a dropped session resumes within the window with every missed message
   await server.shutdown();
 });
 
-Deno.test("no hello in time closes 4401; a first message that is not hello closes 4401 with nothing sent", async () => {
+Deno.test("no hello in time closes 4401; a first message that is not hello closes 4401 with nothing sent; an invalid hello closes 4400 naming the field", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   const server = host.listen();
@@ -186,6 +186,12 @@ Deno.test("no hello in time closes 4401; a first message that is not hello close
   rude.send("subscribe", { topics: ["state"] });
   assert.equal(await rude.closed, 4401);
   assert.deepEqual(rude.received, []);
+  // A hello that fails validation is closed at once, 4400, its reason naming where.
+  const wrong = await connect(server.url);
+  wrong.send("hello", { topics: ["bogus"] });
+  assert.equal(await wrong.closed, 4400);
+  assert.match(wrong.closeReason, /^invalid hello at data\.topics\.0/);
+  assert.deepEqual(wrong.received, []);
   await server.shutdown();
 });
 
@@ -201,7 +207,10 @@ Deno.test("invalid messages get errors naming the field; ten in a minute close 4
   assert.equal(error.data.field, "data.content");
   client.raw(new Uint8Array([1, 2, 3]));
   assert.equal((await client.next("error")).data.code, "WS_BINARY_FRAME");
-  for (let i = 0; i < 8; i++) client.raw("{not json");
+  client.raw("{not json");
+  const malformed = await client.next("error");
+  assert.equal(malformed.data.code, "MALFORMED_JSON", "as over HTTP");
+  for (let i = 0; i < 7; i++) client.raw("{not json");
   assert.equal(await client.closed, 4400);
   await server.shutdown();
 });
