@@ -90,6 +90,13 @@ const cancelled = () => new StepFailure("execute", "LLM_ABORTED", "The turn was 
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** Why a project takes no input: paused (resume it) or ended (it takes none any more). */
+function inactive(project: Pick<Project, "phase" | "exitReason">): string {
+  return project.phase === "exit"
+    ? `The project has ended (${project.exitReason ?? "exit"}); it takes no more input`
+    : `The project is ${project.phase}; resume it first`;
+}
+
 /** The first 6 words of a request, at most 60 characters. */
 export function defaultName(request: string): string {
   const words = request.trim().split(/\s+/).slice(0, 6).join(" ");
@@ -666,11 +673,7 @@ export class GdilService {
   ): Promise<TurnAccepted> {
     const project = await this.resolve(caller, ref);
     if (!(ACTIVE_PHASES as readonly string[]).includes(project.phase)) {
-      throw new AppError(
-        "GDIL_INVALID_PHASE",
-        `The project is ${project.phase}; resume it first`,
-        { status: 409 },
-      );
+      throw new AppError("GDIL_INVALID_PHASE", inactive(project), { status: 409 });
     }
     const label = input.text?.trim() ||
       (input.intent === "accept"
@@ -852,7 +855,7 @@ export class GdilService {
       return;
     }
     if (!(ACTIVE_PHASES as readonly string[]).includes(project.phase)) {
-      yield failed("GDIL_INVALID_PHASE", `The project is ${project.phase}; resume it first`);
+      yield failed("GDIL_INVALID_PHASE", inactive(project));
       return;
     }
     if (project.busySince !== null) {

@@ -12,6 +12,9 @@ import { refuseDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
+const BACKUP_USAGE = "usage: synth-mind backup [--out DIR] [--keep 7]";
+const RESTORE_USAGE = "usage: synth-mind restore BACKUP_DIR";
+
 /**
  * `backup [--out DIR] [--keep 7]`: an online, consistent copy of the
  * database (the server may be running), checked and hashed.
@@ -21,11 +24,23 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: { out: { type: "string" }, keep: { type: "string", default: "7" } },
+      options: {
+        out: { type: "string" },
+        keep: { type: "string", default: "7" },
+        help: { type: "boolean", short: "h", default: false },
+      },
     }));
   } catch (error) {
-    io.stderr(`${(error as Error).message}\nusage: synth-mind backup [--out DIR] [--keep 7]\n`);
+    io.stderr(`${(error as Error).message}\n${BACKUP_USAGE}\n`);
     return EXIT.USAGE;
+  }
+  if (values.help) {
+    io.stdout(
+      `${BACKUP_USAGE}\n\nWrites an online, consistent copy of the database (the server may be ` +
+        "running) into <dataDir>/backups/<UTC stamp>/ or --out, checks and hashes it, and keeps the " +
+        "newest --keep backups.\n",
+    );
+    return EXIT.OK;
   }
   if (!/^\d+$/.test(values.keep) || Number(values.keep) < 1) {
     io.stderr("--keep must be a whole number of at least 1\n");
@@ -78,8 +93,15 @@ async function backupsDirProblem(dir: string): Promise<string | null> {
 
 /** `restore DIR`: puts a backup in place; refused (75) while a server runs. */
 export async function runRestore(io: CliIo, args: readonly string[]): Promise<number> {
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    io.stdout(
+      `${RESTORE_USAGE}\n\nPuts a backup in place of the database, keeping the previous one; ` +
+        "refused while the server runs. The next start applies any newer migrations.\n",
+    );
+    return EXIT.OK;
+  }
   if (args.length !== 1 || args[0]!.startsWith("-")) {
-    io.stderr("usage: synth-mind restore BACKUP_DIR\n");
+    io.stderr(`${RESTORE_USAGE}\n`);
     return EXIT.USAGE;
   }
   const loaded = loadCliConfig(io, {});

@@ -316,3 +316,17 @@ Deno.test("backup and restore name what is wrong with a folder in one line inste
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("backup --help and restore --help explain themselves and change nothing", async () => {
+  const dataDir = await makeTestDir("synth-backup-help-");
+  try {
+    for (const command of ["backup", "restore"]) {
+      const { cliIo, stdout } = io(dataDir);
+      assert.equal(await runCli([command, "--help"], cliIo), EXIT.OK);
+      assert.match(stdout(), new RegExp(`^usage: synth-mind ${command} `));
+    }
+    assert.ok(!(await Deno.stat(`${dataDir}/backups`).catch(() => null)), "no backup was taken");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

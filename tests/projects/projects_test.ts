@@ -221,6 +221,10 @@ Deno.test("intents: 'no' makes no model call; 'cancel the project' exits decline
   await run(host, await input(host, a, { text: "cancel the project" }));
   let detail = (await api(host, "GET", `/api/projects/${a}`)).body;
   assert.equal(detail.exit_reason, "declined");
+  const late = await api(host, "POST", `/api/projects/${a}/input`, { text: "one more thing" });
+  assert.equal(late.status, 409);
+  assert.equal(late.body.error.code, "GDIL_INVALID_PHASE");
+  assert.equal(late.body.error.message, "The project has ended (declined); it takes no more input");
 
   const second = await api(host, "POST", "/api/projects", { description: "Paint the fence" });
   await run(host, second.body.turn);
