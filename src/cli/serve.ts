@@ -261,8 +261,8 @@ async function startAndServe(
     );
   } else if (kernel.setupToken) {
     log.info(
-      "first-run setup is open: create the administrator with POST /api/auth/setup and this setup token (see README); it is shown once",
-      { setup_url: `${reachable}/api/auth/setup`, setup_token: kernel.setupToken },
+      "first-run setup is open: open setup_url in a browser (or POST /api/auth/setup, see README) and create the administrator with this setup token; each start prints a new one until setup is done",
+      { setup_url: `${reachable}/setup`, setup_token: kernel.setupToken },
     );
   }
 
