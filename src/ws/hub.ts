@@ -76,6 +76,8 @@ export interface HubConnection {
 export interface Audience {
   /** Only this user's sessions (admins too, when subscribed to a named `chat:<id>` topic). */
   userId?: string;
+  /** With `userId`: every administrator's sessions as well. */
+  adminsToo?: boolean;
   /** Only sessions of at least this role. */
   minRole?: WsUser["role"];
 }
@@ -572,7 +574,7 @@ export function createHub(options: HubOptions): Hub {
         }
         if (audience.userId !== undefined && session.user.id !== audience.userId) {
           const named = topics.some((name) => name.startsWith("chat:") && session.topics.has(name));
-          if (!(session.user.role === "admin" && named)) continue;
+          if (!(session.user.role === "admin" && (named || audience.adminsToo))) continue;
         }
         json ??= JSON.stringify(typeof data === "function" ? data() : data);
         deliver(session, type, json);

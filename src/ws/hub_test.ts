@@ -122,3 +122,37 @@ Deno.test("a payload given as a function is built once, and only when a session 
   assert.equal(built, 1);
   assert.deepEqual(socket.sent.at(-1)!.data, { code: "LAZY" });
 });
+
+Deno.test("an audience of one user with adminsToo reaches that user and administrators, not another user", async () => {
+  const clock = new FakeClock();
+  let sessions = 0;
+  const users = {
+    ada: { id: "ada", username: "ada", role: "operator" as const },
+    bob: { id: "bob", username: "bob", role: "viewer" as const },
+    root: { id: "root", username: "root", role: "admin" as const },
+  };
+  const hub = createHub({
+    config: CONFIG,
+    clock,
+    log: createMemoryLogger().log,
+    sessionId: () => `wss_${++sessions}`,
+    handlers: {
+      authenticate: (token) => Promise.resolve(users[token as keyof typeof users] ?? null),
+      snapshot: () => Promise.resolve({ version: 0, state: {} }),
+      request: () => Promise.resolve({}),
+    },
+  });
+  const sockets: Record<string, HeldSocket> = {};
+  for (const name of Object.keys(users)) {
+    const socket = new HeldSocket();
+    sockets[name] = socket;
+    const connection = hub.open(socket);
+    await hub.receive(
+      connection,
+      JSON.stringify({ type: "hello", seq: 1, data: { token: name, topics: ["tools"] } }),
+    );
+  }
+  hub.publish(["tools"], "tool.run", { id: "run_1" }, { userId: "ada", adminsToo: true });
+  const got = (name: string) => sockets[name]!.sent.some((message) => message.type === "tool.run");
+  assert.deepEqual([got("ada"), got("bob"), got("root")], [true, false, true]);
+});

@@ -259,7 +259,16 @@ export function createWsServer(options: WsServerOptions): WsServer {
     bus.subscribe("mind.job", () => stateChanged("job")),
     bus.subscribe("mind.turn.completed", () => stateChanged("turn")),
     bus.subscribe("notice", (event) => hub.publish(["notices"], "notice", event.data)),
-    bus.subscribe("tool.run", (event) => hub.publish(["tools"], "tool.run", event.data)),
+    // A run goes to the user who asked for it and to administrators, as over HTTP.
+    bus.subscribe("tool.run", (event) =>
+      hub.publish(
+        ["tools"],
+        "tool.run",
+        event.data,
+        event.data.requested_by
+          ? { userId: event.data.requested_by, adminsToo: true }
+          : { minRole: "admin" },
+      )),
     // A project's updates go to its owner's sockets only (spec/projects.md §12).
     bus.subscribe("project.update", (event) => {
       const data = event.data as {
