@@ -9,8 +9,11 @@ import type { Page } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
 
+// One long unbroken line: the runs table must wrap it, not widen the page.
 const write = (path: string) => ({
-  reply: { toolCalls: [{ name: "file_write", args: { path, content: "hello" } }] },
+  reply: {
+    toolCalls: [{ name: "file_write", args: { path, content: `hello-${"x".repeat(300)}` } }],
+  },
 });
 
 /** Waits for a finished reply with exactly this text. */
@@ -81,6 +84,7 @@ Deno.test(
         "succeeded",
       ]);
       await axe(page, "tools");
+      await noHorizontalScroll(page, "tools at 1280 px");
       await screenshot(page, "tools-1280");
       await page.setViewportSize({ width: 375, height: 812 });
       await noHorizontalScroll(page, "tools at 375 px");

@@ -44,6 +44,13 @@ export class PageTools extends SmElement {
       .filters {
         margin: 8px 0;
       }
+      /* Long argument previews wrap inside their cell instead of widening the page. */
+      td.arguments code {
+        overflow-wrap: anywhere;
+      }
+      td.arguments {
+        max-width: 40ch;
+      }
     `,
   ];
 
@@ -153,7 +160,7 @@ export class PageTools extends SmElement {
                 ? ` (${run.error_code})`
                 : ""}</td>
               <td data-label="Duration">${duration(run.duration_ms)}</td>
-              <td data-label="Arguments"><code>${run.args_preview}</code></td>
+              <td class="arguments" data-label="Arguments"><code>${run.args_preview}</code></td>
             </tr>
           `
         )}</tbody>
