@@ -97,10 +97,13 @@ function inactive(project: Pick<Project, "phase" | "exitReason">): string {
     : `The project is ${project.phase}; resume it first`;
 }
 
-/** The first 6 words of a request, at most 60 characters. */
+/** The first 6 words of a request (an ellipsis when it goes on), at most 60 characters. */
 export function defaultName(request: string): string {
-  const words = request.trim().split(/\s+/).slice(0, 6).join(" ");
-  return (words.length > 60 ? words.slice(0, 59) + "…" : words) || "Project";
+  const all = request.trim().split(/\s+/).filter(Boolean);
+  const words = all.slice(0, 6).join(" ");
+  // An ellipsis says the request goes on, so a cut name is not taken for the whole of it.
+  if (words.length > 59) return words.slice(0, 59) + "…";
+  return all.length > 6 ? `${words}…` : words || "Project";
 }
 
 /** The shortest unique prefix (≥ 8 chars) of the ULID part among ids. */
