@@ -24,13 +24,6 @@ export const CSP =
 /** The API reference at `/docs` runs under the same strict policy (our own page, no inline styles). */
 export const DOCS_CSP = CSP;
 
-/**
- * Answers built whole in memory (JSON, pages, assets, plain text): Hono declares no length for
- * them, so the logger reads the body once to log `bytes_out`. Streams (SSE, NDJSON exports,
- * downloads) are never read here.
- */
-const WHOLE_BODY = /^(application\/(json|javascript)|text\/(html|plain|css|javascript)|image\/svg)/;
-
 /** Writes one access-log line per request, after the response is known. */
 export function accessLogger(log: AccessLog, clock: Clock): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {
@@ -45,12 +38,9 @@ export function accessLogger(log: AccessLog, clock: Clock): MiddlewareHandler<Ap
       const principal = c.get("principal");
       const route = routeTemplate(c);
       const lengthIn = c.req.header("content-length");
-      let lengthOut = c.res?.headers.get("content-length");
-      if (!lengthOut && c.res?.body && WHOLE_BODY.test(c.res.headers.get("content-type") ?? "")) {
-        const bytes = new Uint8Array(await c.res.arrayBuffer());
-        c.res = new Response(bytes, c.res);
-        lengthOut = String(bytes.byteLength);
-      }
+      // Only a declared length: reading the body to measure it cost /api/state 40% of its
+      // throughput (docs/benchmarks.md), so Hono's JSON answers log null.
+      const lengthOut = c.res?.headers.get("content-length");
       const blocked = c.get("blocked");
       log.write({
         ts: new Date(clock.now()).toISOString(),
