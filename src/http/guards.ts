@@ -38,7 +38,7 @@ export function accessLogger(log: AccessLog, clock: Clock): MiddlewareHandler<Ap
       const principal = c.get("principal");
       const route = routeTemplate(c);
       const lengthIn = c.req.header("content-length");
-      // Only a declared length: reading the body to measure it cost /api/state 40% of its
+      // Only a declared length: reading the body to measure it cost /api/state over a third of its
       // throughput (docs/benchmarks.md), so Hono's JSON answers log null.
       const lengthOut = c.res?.headers.get("content-length");
       const blocked = c.get("blocked");
