@@ -129,7 +129,7 @@ const OPERATIONS: readonly Operation[] = [
   {
     method: "get",
     path: "/api/runs",
-    summary: "Tool runs, newest first",
+    summary: "Tool runs, newest first: the caller's own (every run for administrators)",
     tags: ["tools"],
     role: "viewer",
     query: runsQuery,
@@ -143,7 +143,7 @@ const OPERATIONS: readonly Operation[] = [
   {
     method: "get",
     path: "/api/runs/:id",
-    summary: "One tool run",
+    summary: "One tool run (another user's is 404, except for administrators)",
     tags: ["tools"],
     role: "viewer",
     responses: { 200: { description: "The run", schema: RUN } },
