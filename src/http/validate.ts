@@ -15,13 +15,14 @@ export function issuePath(issue: z.core.$ZodIssue): string {
 }
 
 /**
- * An issue's message for people: a number coerced from text that is not one reads "expected a
- * number, got text that is not one" instead of zod's "expected number, received NaN".
+ * An issue's message for people (HTTP and WebSocket errors): a number coerced from text that is
+ * not one reads "expected a number, got text that is not one" instead of zod's "expected number,
+ * received NaN".
  */
-function issueMessage(issue: z.core.$ZodIssue): string {
+export function issueMessage(issue: z.core.$ZodIssue): string {
   if (
     issue.code === "invalid_type" && issue.expected === "number" &&
-    /received NaN/.test(issue.message)
+    (issue as { received?: unknown }).received === "NaN"
   ) {
     return "expected a number, got text that is not one";
   }

@@ -10,7 +10,7 @@
  */
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError, errorMessage } from "../errors.ts";
-import { issuePath, ROLE_RANK } from "../http/validate.ts";
+import { issueMessage, issuePath, ROLE_RANK } from "../http/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { composeMergePatches } from "./merge_patch.ts";
 import {
@@ -547,7 +547,7 @@ export function createHub(options: HubOptions): Hub {
         sendError(connection, {
           code: "VALIDATION_FAILED",
           message: issue
-            ? `${issue.path.join(".") || "(message)"}: ${issue.message}`
+            ? `${issue.path.join(".") || "(message)"}: ${issueMessage(issue)}`
             : "invalid message",
           ...(issue?.path.length ? { field: issue.path.join(".") } : {}),
         }, re);
