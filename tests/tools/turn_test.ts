@@ -14,6 +14,8 @@ import type { ApprovalView, ToolRunView } from "../../src/tools/service.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chatRequests } from "../llm/helpers.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
+import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
+import { connect, type WsClient } from "../ws/client.ts";
 
 const TOOLS = [calculatorTool, fileWriteTool, timerTool];
 
@@ -313,4 +315,36 @@ Deno.test("a user's tool runs are theirs: another user lists none and gets 404 o
   const admin = await json(host, "GET", "/api/runs");
   assert.deepEqual(admin.body.items.map((run: ToolRunView) => run.id), [id]);
   assert.equal((await json(host, "GET", `/api/runs/${id}`)).status, 200);
+});
+
+Deno.test("over signed-in sockets a run's tool.run reaches the user who asked and administrators, not another user", async () => {
+  await using host = await authHost();
+  const admin = (await setupAdmin(host)).access_token as string;
+  const ada = (await userWithRole(host, admin, "ada", "operator")).access_token as string;
+  const bob = (await userWithRole(host, admin, "bob", "operator")).access_token as string;
+  const server = host.listen();
+  const sockets: Record<string, WsClient> = {};
+  for (const [name, token] of [["admin", admin], ["ada", ada], ["bob", bob]] as const) {
+    const client = await connect(server.url);
+    client.send("hello", { token, topics: ["tools"] });
+    await client.next("welcome");
+    sockets[name] = client;
+  }
+  const started = await call(host, "POST", "/api/tools/calculator/runs", {
+    token: ada,
+    body: { args: { expression: "6 * 7" } },
+  });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  // Ada and the administrator see the run end; a ping answered after it shows bob got nothing.
+  for (const name of ["ada", "admin"]) {
+    for (;;) {
+      const event = await sockets[name]!.next("tool.run");
+      if (event.data.status === "succeeded") break;
+    }
+  }
+  sockets.bob!.send("ping");
+  await sockets.bob!.next("pong");
+  assert.ok(!sockets.bob!.received.some((message) => message.type === "tool.run"));
+  for (const client of Object.values(sockets)) client.close();
+  await server.shutdown();
 });
