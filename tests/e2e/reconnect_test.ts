@@ -87,6 +87,9 @@ Deno.test(
       // Drop every socket and refuse upgrades for 2 s.
       await sockets.dropAll(2_000);
       await page.locator("[data-state=reconnecting]").waitFor();
+      // The model's last state is not shown as if it were still known.
+      await page.locator("sm-status-bar").getByText("Model: unknown (server not reachable)")
+        .waitFor();
       await screenshot(page, "reconnecting-1280");
 
       // A step while the page is away.
