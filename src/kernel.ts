@@ -50,7 +50,7 @@ import {
 } from "./sandbox/host.ts";
 import { createToolService, type ToolService } from "./tools/service.ts";
 import { toolRoutes } from "./tools/routes.ts";
-import { dashboardRoutes } from "./http/dashboard.ts";
+import { createDashboard } from "./http/dashboard.ts";
 import { createExternalPlugins, type ExternalPlugins } from "./plugin/external/host.ts";
 import { pluginRoutes } from "./plugin/external/routes.ts";
 import { BUNDLE_ENV_NAMES } from "./plugin/external/bundle.ts";
@@ -270,8 +270,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     ms: config.server.requestTimeoutMs,
     exempt: UNTIMED_REQUESTS,
   });
+  const dashboard = createDashboard({ distDir: join(options.appDir, "web", "dist") });
   const app = createApp({
     log,
+    page: dashboard.index,
     auth: { enabled: config.auth.enabled, service: () => auth },
     guards: {
       clock,
@@ -452,7 +454,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     onKill: (reason) => metrics.sandboxKill(reason),
   });
   app.route("/", toolRoutes(() => tools));
-  app.route("/", dashboardRoutes({ distDir: join(options.appDir, "web", "dist") }));
+  app.route("/", dashboard.routes);
   const envOf = (name: string) => {
     try {
       return options.env?.(name);

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono, NotFoundHandler } from "hono";
+import type { Context, Hono, NotFoundHandler } from "hono";
 import { validationError } from "./validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { handleError, handleMethodNotAllowed, handleNotFound } from "./errors.ts";
@@ -16,6 +16,7 @@ import {
   type RequestTimer,
   securityHeaders,
 } from "./guards.ts";
+import { isPageRequest } from "./dashboard.ts";
 import { rateLimit } from "./rate_limit.ts";
 import type { Clock } from "../clock.ts";
 import type { Cidr } from "../security/ip.ts";
@@ -29,6 +30,8 @@ import type { AppEnv } from "./types.ts";
 /** Options for {@link createApp}. */
 export interface CreateAppOptions {
   log: Logger;
+  /** The dashboard's page, for page requests no route has (see {@link isPageRequest}). */
+  page?: (c: Context<AppEnv>) => Promise<Response>;
   /** Authentication; omitted, every request is the local administrator. */
   auth?: AuthGateOptions;
   /** The guards in front of every route; omitted, none (unit tests of the app alone). */
@@ -83,12 +86,15 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
     app.use(firewallGuard(guards.firewall));
     app.use(bodyGuard(guards.body));
   }
-  app.use(authGate(options.auth ?? { enabled: false, service: () => null }));
+  app.use(authGate({
+    ...(options.auth ?? { enabled: false, service: () => null }),
+    hasRoute: (path) => allowedMethods(app, path).length > 0,
+  }));
   if (guards?.limiter) {
     app.use(rateLimit({ limiter: guards.limiter, now: () => guards.clock.now() }));
   }
   app.onError(handleError);
-  app.notFound(notFoundFor(app));
+  app.notFound(notFoundFor(app, options.page));
   return app;
 }
 
@@ -110,11 +116,22 @@ export function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
 
 /**
  * What `app` answers when no route took the request on a known path: `OPTIONS` 204 with `Allow`
- * (CORS preflights are answered before, when CORS is on), another method 405; an unknown path 404.
+ * (CORS preflights are answered before, when CORS is on), another method 405; an unknown path 404,
+ * or `page` for a browser's page request (spec/server.md §2: the dashboard, whose router says
+ * "Not found").
  */
-export function notFoundFor(app: Hono<AppEnv>): NotFoundHandler<AppEnv> {
+export function notFoundFor(
+  app: Hono<AppEnv>,
+  page?: (c: Context<AppEnv>) => Promise<Response>,
+): NotFoundHandler<AppEnv> {
   return (c) => {
     const allowed = allowedMethods(app, c.req.path);
+    if (
+      allowed.length === 0 && page &&
+      isPageRequest(c.req.method, c.req.path, c.req.header("accept"))
+    ) {
+      return page(c);
+    }
     if (allowed.length === 0 || allowed.includes(c.req.method) && c.req.method !== "OPTIONS") {
       return handleNotFound(c);
     }

@@ -13,7 +13,7 @@ import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
 import type { AuthService } from "../security/auth.ts";
 import { LOCAL_PRINCIPAL } from "./principal.ts";
-import { isClientRoute } from "./dashboard.ts";
+import { isClientRoute, isPageRequest } from "./dashboard.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Exact public routes: `METHOD path`. */
@@ -68,6 +68,12 @@ export interface AuthGateOptions {
   enabled: boolean;
   /** The auth service; null until the kernel started it. */
   service(): AuthService | null;
+  /**
+   * Whether a route has `path` (for any method). A page request (see {@link isPageRequest})
+   * without one is public: it gets the dashboard's page. Omitted, no page request is public
+   * beyond the client routes.
+   */
+  hasRoute?(path: string): boolean;
 }
 
 /**
@@ -85,11 +91,15 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
       } else {
         // Whether the route is public matters only without a valid credential.
         const credential = bearerOf(c.req.raw.headers);
+        const isPublic = () =>
+          isPublicRoute(c.req.method, c.req.path) ||
+          (isPageRequest(c.req.method, c.req.path, c.req.header("accept")) &&
+            options.hasRoute !== undefined && !options.hasRoute(c.req.path));
         const service = options.service();
         // `Basic …` and other schemes are no token of ours: say which scheme is expected.
         const scheme = /^(\S+)\s+\S/.exec(c.req.header("authorization") ?? "")?.[1];
         if (
-          scheme && scheme.toLowerCase() !== "bearer" && !isPublicRoute(c.req.method, c.req.path)
+          scheme && scheme.toLowerCase() !== "bearer" && !isPublic()
         ) {
           throw new AppError(
             "AUTH_TOKEN_INVALID",
@@ -101,9 +111,9 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
           try {
             c.set("principal", await service.authenticate(credential));
           } catch (error) {
-            if (!isPublicRoute(c.req.method, c.req.path)) throw error;
+            if (!isPublic()) throw error;
           }
-        } else if (!isPublicRoute(c.req.method, c.req.path)) {
+        } else if (!isPublic()) {
           if (!service) {
             throw new AppError("NOT_READY", "The server is starting; try again shortly", {
               status: 503,

@@ -47,8 +47,26 @@ export function isClientRoute(path: string): boolean {
   );
 }
 
-/** The dashboard routes; `distDir` is `web/dist`. */
-export function dashboardRoutes(options: { distDir: string }): OpenAPIHono<AppEnv> {
+/**
+ * Whether a request is a browser asking for a page outside the API: a `GET` or `HEAD` that
+ * accepts `text/html`, on a path not under `/api`. When no route has its path, it gets the
+ * dashboard's `index.html` (spec/server.md §2), whose router shows "Not found" for a mistyped
+ * address; the page is public, as every client route is.
+ */
+export function isPageRequest(method: string, path: string, accept: string | undefined): boolean {
+  return (method === "GET" || method === "HEAD") && !/^\/api(\/|$)/.test(path) &&
+    (accept ?? "").includes("text/html");
+}
+
+/** The dashboard: its routes, and its `index.html` for page requests no route has. */
+export interface Dashboard {
+  routes: OpenAPIHono<AppEnv>;
+  /** `index.html` with `no-cache` (503 with the build command when it is not built). */
+  index(c: Context<AppEnv>): Promise<Response>;
+}
+
+/** The dashboard; `distDir` is `web/dist`. */
+export function createDashboard(options: { distDir: string }): Dashboard {
   const app = new OpenAPIHono<AppEnv>();
   let manifest: { value: Manifest | null; readAt: number } | null = null;
   async function read(): Promise<Manifest | null> {
@@ -138,9 +156,8 @@ export function dashboardRoutes(options: { distDir: string }): OpenAPIHono<AppEn
     return c.html(html, 200, { "cache-control": "no-cache" });
   }
 
+  const index = (c: Context<AppEnv>) => page(c, "index.html");
   app.get("/docs", (c) => page(c, "docs.html"));
-  for (const path of CLIENT_PATHS) {
-    app.get(path, (c) => page(c, "index.html"));
-  }
-  return app;
+  for (const path of CLIENT_PATHS) app.get(path, index);
+  return { routes: app, index };
 }

@@ -86,6 +86,47 @@ Deno.test("every router route outside the public list is 401 without credentials
   assert.equal(live.status, 200, "public routes ignore it");
 });
 
+Deno.test("a browser's mistyped page address gets the dashboard, signed in or not; the API and other callers still get 401 or 404", async () => {
+  await using host = await authHost();
+  const bundle = await setupAdmin(host);
+  const html = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+  // The dashboard's own answer for a client route: 200 once built, else the 503 page.
+  const known = await host.request("/timeline", { headers: html });
+  const page = await known.text();
+  assert.match(known.headers.get("content-type") ?? "", /^text\/html/);
+  for (const token of [undefined, bundle.access_token as string]) {
+    const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    for (const path of ["/timelin", "/mind/memroy", "/no/such/page"]) {
+      const answer = await host.request(path, { headers: { ...html, ...auth } });
+      assert.equal(answer.status, known.status, `${path} ${token ? "signed in" : "anonymous"}`);
+      assert.equal(answer.headers.get("cache-control"), "no-cache");
+      assert.equal(await answer.text(), page, "the same index.html; its router says Not found");
+    }
+    const head = await host.request("/timelin", { method: "HEAD", headers: { ...html, ...auth } });
+    assert.equal(head.status, known.status);
+    await head.body?.cancel();
+    // Under /api, with another method, or without text/html: the API's answers, as before.
+    const expected = token ? 404 : 401;
+    for (
+      const [method, path, headers] of [
+        ["GET", "/api/nothing-here", html],
+        ["GET", "/timelin", { accept: "application/json" }],
+        ["GET", "/timelin", {}],
+        ["POST", "/timelin", html],
+      ] as const
+    ) {
+      const answer = await call(host, method, path, { headers: { ...headers, ...auth } });
+      assert.equal(answer.status, expected, `${method} ${path} ${JSON.stringify(headers)}`);
+      const code = (answer.body.error as Record<string, unknown>).code;
+      assert.equal(code, token ? "NOT_FOUND" : "AUTH_REQUIRED");
+    }
+  }
+  // A route that exists keeps its own answer and its protection, whatever the client accepts.
+  const state = await host.request("/api/state", { headers: html });
+  assert.equal(state.status, 401);
+  await state.body?.cancel();
+});
+
 Deno.test("a viewer runs the commands that only read through POST /api/chat; one that changes something, or a turn, is 403", async () => {
   await using host = await authHost();
   const admin = (await setupAdmin(host)).access_token as string;
