@@ -116,6 +116,9 @@ Deno.test(
         assert.equal(await viewer.page.getByRole("link", { name: "Admin" }).count(), 0);
         await viewer.page.goto(`${url}/admin/users`);
         await viewer.page.getByRole("heading", { name: "Not found" }).waitFor();
+        // A mistyped address is the dashboard's Not found too, not the API's JSON.
+        await viewer.page.goto(`${url}/timelin`);
+        await viewer.page.getByRole("heading", { name: "Not found" }).waitFor();
         const viewerLogin = await fetch(`${url}/api/auth/login`, {
           method: "POST",
           headers: { "content-type": "application/json" },
