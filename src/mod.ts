@@ -119,6 +119,7 @@ export type { Principal, Role } from "./http/types.ts";
 export type {
   Database,
   EmbedQueueTable,
+  ForgottenTable,
   KvTable,
   MemoriesTable,
   MemoryKind,

@@ -20,6 +20,7 @@ import m17 from "./0017_counts_and_lists.sql" with { type: "text" };
 import m18 from "./0018_forget_and_export_reads.sql" with { type: "text" };
 import m19 from "./0019_user_delete_reads.sql" with { type: "text" };
 import m20 from "./0020_mind_turn_count.sql" with { type: "text" };
+import m21 from "./0021_forgotten.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -43,4 +44,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 18, name: "forget_and_export_reads", sql: m18 },
   { version: 19, name: "user_delete_reads", sql: m19 },
   { version: 20, name: "mind_turn_count", sql: m20 },
+  { version: 21, name: "forgotten", sql: m21 },
 ];

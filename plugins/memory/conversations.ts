@@ -13,6 +13,7 @@ import {
 import type { ExpressionBuilder, Kysely, Selectable } from "kysely";
 import { encodeJson } from "./records.ts";
 import { memoryError } from "./errors.ts";
+import { recordForgotten } from "./forget.ts";
 import {
   DEFAULT_IMPORTANCE,
   estimateTokens,
@@ -401,8 +402,13 @@ export function createConversations(options: ConversationsOptions): Conversation
     },
 
     async deleteThread(id) {
-      const result = await db.deleteFrom("threads").where("id", "=", id).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      return await store.transaction(async (trx) => {
+        const result = await trx.deleteFrom("threads").where("id", "=", id).executeTakeFirst();
+        const deleted = Number(result.numDeletedRows) > 0;
+        // An import of an older export does not bring it back.
+        if (deleted) await recordForgotten(trx, "thread", [id], clock.now());
+        return deleted;
+      });
     },
 
     async memoriesIn(threadId) {

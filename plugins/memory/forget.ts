@@ -1,4 +1,5 @@
-import type { Clock, Logger, Store } from "@synth/kernel";
+import type { Clock, Database, ForgottenTable, Logger, Store } from "@synth/kernel";
+import type { Kysely } from "kysely";
 import type { MemoryConfig } from "./config.ts";
 import { memoryError } from "./errors.ts";
 import type { RecallQuery, RecallResult } from "./recall.ts";
@@ -62,6 +63,26 @@ export interface Forget {
   ): Promise<string[]>;
 }
 
+/** Rows of `forgotten` per statement (three parameters each). */
+const FORGOTTEN_CHUNK = 300;
+
+/**
+ * Records that `keys` were forgotten, by id only, so that an import skips them (spec/memory.md
+ * §8.2: nothing returns them again). Runs in the forget's own transaction.
+ */
+export async function recordForgotten(
+  db: Kysely<Database>,
+  what: ForgottenTable["what"],
+  keys: readonly string[],
+  at: number,
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += FORGOTTEN_CHUNK) {
+    await db.insertInto("forgotten")
+      .values(keys.slice(i, i + FORGOTTEN_CHUNK).map((key) => ({ what, key, at })))
+      .onConflict((conflict) => conflict.doNothing()).execute();
+  }
+}
+
 /** Creates the forget path. */
 export function createForget(options: ForgetOptions): Forget {
   const { store, vectors, config, clock } = options;
@@ -81,6 +102,7 @@ export function createForget(options: ForgetOptions): Forget {
           .execute();
         removed.push(...rows.map((row) => row.uid));
       }
+      await recordForgotten(trx, "memory", removed, clock.now());
       await trx.insertInto("forget_log").values({
         actor,
         selector: JSON.stringify(selector),
@@ -150,8 +172,15 @@ export function createForget(options: ForgetOptions): Forget {
       const rows = await db.selectFrom("memories").select("id").where("owner_user_id", "=", userId)
         .execute();
       const uids = await deleteIds(rows.map((row) => row.id), actor, { user: userId });
-      await db.deleteFrom("threads").where("created_by", "=", userId).execute();
-      await db.deleteFrom("kv").where("namespace", "=", `user:${userId}`).execute();
+      const namespace = `user:${userId}`;
+      await store.transaction(async (trx) => {
+        const threads = await trx.selectFrom("threads").select("id")
+          .where("created_by", "=", userId).execute();
+        await recordForgotten(trx, "thread", threads.map((thread) => thread.id), clock.now());
+        await recordForgotten(trx, "kv", [namespace], clock.now());
+        await trx.deleteFrom("threads").where("created_by", "=", userId).execute();
+        await trx.deleteFrom("kv").where("namespace", "=", namespace).execute();
+      });
       await scrub();
       return { forgotten: uids.length, ids: uids };
     },

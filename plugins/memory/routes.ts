@@ -269,6 +269,7 @@ export function memoryRoutes(
     return c.json({
       imported: report.imported,
       skipped: report.skipped,
+      forgotten: report.forgotten,
       failed: report.failed,
       dry_run: report.dryRun,
       unknown_owners: report.unknownOwners,
@@ -489,7 +490,10 @@ const OPERATIONS = [
         description: "What was (or would be) imported",
         schema: z.strictObject({
           imported: z.number().int(),
-          skipped: z.number().int(),
+          skipped: z.number().int().describe("Lines not written: already stored, or forgotten"),
+          forgotten: z.number().int().describe(
+            "Of the skipped lines, those a forget removed here (the memory, its thread or its user): nothing returns them",
+          ),
           failed: z.array(
             z.strictObject({
               line: z.number().int(),

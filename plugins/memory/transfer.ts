@@ -8,7 +8,7 @@ import {
   type Store,
 } from "@synth/kernel";
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { Database } from "@synth/kernel";
+import type { Database, ForgottenTable } from "@synth/kernel";
 import { MEMORY_ERRORS, memoryError } from "./errors.ts";
 import { MAX_MESSAGE_CHARS, MAX_TEXT_CHARS, storedMessage } from "./kinds.ts";
 import { encodeJson } from "./records.ts";
@@ -53,7 +53,10 @@ export interface UnknownOwner {
 /** What an import did. */
 export interface ImportReport {
   imported: number;
+  /** Lines not written: already stored here, or forgotten here. */
   skipped: number;
+  /** Of the skipped lines, those a forget removed here (their memory, thread or user). */
+  forgotten: number;
   failed: ImportFailure[];
   dryRun: boolean;
   /**
@@ -196,15 +199,33 @@ export function createTransfer(options: TransferOptions): Transfer {
       .sort((a, b) => b.memories + b.threads - a.memories - a.threads);
   }
 
-  /** Whether the row `line` would write is there already (an import skips it). */
-  async function alreadyStored(db: Kysely<Database>, line: BodyLine): Promise<boolean> {
-    if (line.type === "thread") return await threadStored(db, line.id);
-    const row = line.type === "kv"
-      ? await db.selectFrom("kv").select("key").where("namespace", "=", line.namespace)
-        .where("key", "=", line.key).executeTakeFirst()
-      : await db.selectFrom("memories").select("id").where("uid", "=", line.uid)
-        .executeTakeFirst();
-    return row !== undefined;
+  /**
+   * Why an import skips `line`: the row it would write is there already ("stored"), or a forget
+   * removed it, its thread or its user's `kv` namespace here ("forgotten": nothing returns them
+   * again, spec/memory.md §8.2); null when it is written.
+   */
+  async function skipReason(
+    db: Kysely<Database>,
+    line: BodyLine,
+  ): Promise<"stored" | "forgotten" | null> {
+    const forgotten = (what: ForgottenTable["what"], key: string) =>
+      db.selectFrom("forgotten").select("key").where("what", "=", what).where("key", "=", key)
+        .executeTakeFirst().then((row) => row !== undefined);
+    if (line.type === "thread") {
+      if (await threadStored(db, line.id)) return "stored";
+      return await forgotten("thread", line.id) ? "forgotten" : null;
+    }
+    if (line.type === "kv") {
+      const row = await db.selectFrom("kv").select("key").where("namespace", "=", line.namespace)
+        .where("key", "=", line.key).executeTakeFirst();
+      if (row) return "stored";
+      return await forgotten("kv", line.namespace) ? "forgotten" : null;
+    }
+    const row = await db.selectFrom("memories").select("id").where("uid", "=", line.uid)
+      .executeTakeFirst();
+    if (row) return "stored";
+    if (await forgotten("memory", line.uid)) return "forgotten";
+    return line.threadId !== null && await forgotten("thread", line.threadId) ? "forgotten" : null;
   }
 
   async function threadStored(db: Kysely<Database>, threadId: string): Promise<boolean> {
@@ -219,9 +240,13 @@ export function createTransfer(options: TransferOptions): Transfer {
     remap: (owner: string | null) => string | null,
     vector: Float32Array | null,
   ): Promise<
-    "skipped" | { outcome: "imported" | "imported_with_vector"; memory?: ImportedMemory }
+    "stored" | "forgotten" | {
+      outcome: "imported" | "imported_with_vector";
+      memory?: ImportedMemory;
+    }
   > {
-    if (await alreadyStored(trx, line)) return "skipped";
+    const skipped = await skipReason(trx, line);
+    if (skipped) return skipped;
     if (line.type === "thread") {
       await trx.insertInto("threads").values({
         id: line.id,
@@ -374,6 +399,7 @@ export function createTransfer(options: TransferOptions): Transfer {
       const report: ImportReport = {
         imported: 0,
         skipped: 0,
+        forgotten: 0,
         failed: [],
         dryRun: importOptions.dryRun ?? false,
         unknownOwners: [],
@@ -473,8 +499,10 @@ export function createTransfer(options: TransferOptions): Transfer {
         // skipped, and a memory of a thread neither stored nor earlier in the file fails.
         const threadsInFile = new Set<string>();
         for (const { number, line } of parsed) {
-          if (await alreadyStored(store.db, line)) {
+          const skipped = await skipReason(store.db, line);
+          if (skipped) {
             report.skipped++;
+            if (skipped === "forgotten") report.forgotten++;
             continue;
           }
           if (line.type === "thread") threadsInFile.add(line.id);
@@ -501,8 +529,9 @@ export function createTransfer(options: TransferOptions): Transfer {
             if (!importOptions.strict) await sql`SAVEPOINT import_line`.execute(trx);
             const written = await writeLine(trx, line, remap, vector);
             if (!importOptions.strict) await sql`RELEASE SAVEPOINT import_line`.execute(trx);
-            if (written === "skipped") {
+            if (written === "stored" || written === "forgotten") {
               report.skipped++;
+              if (written === "forgotten") report.forgotten++;
               continue;
             }
             report.imported++;
@@ -532,6 +561,7 @@ export function createTransfer(options: TransferOptions): Transfer {
           } catch (error) {
             report.imported = 0;
             report.skipped = 0;
+            report.forgotten = 0;
             const failure = error as { line?: number; message?: string };
             if (failure.line === undefined) throw error;
             throw memoryError("IMPORT_INVALID", {

@@ -89,6 +89,7 @@ Deno.test("export → import into an empty database → export gives the same fi
   assert.deepEqual(await imported.json(), {
     imported: 6,
     skipped: 0,
+    forgotten: 0,
     failed: [],
     dry_run: false,
     unknown_owners: [],
@@ -101,6 +102,7 @@ Deno.test("export → import into an empty database → export gives the same fi
   assert.deepEqual(again, {
     imported: 0,
     skipped: 6,
+    forgotten: 0,
     failed: [],
     dry_run: false,
     unknown_owners: [],
@@ -485,4 +487,65 @@ Deno.test("a memory of a thread neither in the file nor stored fails its line, i
   assert.equal(await memoryCount(target), 0, "a dry run writes nothing");
   const report = await (await target.request("/api/memories/import", ndjson(file))).json();
   assert.deepEqual(outcome(report), expected);
+});
+
+Deno.test("importing an older export brings back nothing a forget removed: a memory, a deleted thread's messages, a deleted user's rows", async () => {
+  await using host = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(host);
+  const memory = host.api<MemoryApi>("memory");
+  const before = await exportText(host);
+  const lines = withoutVolatile(before).filter((line) =>
+    line.type !== "header" && line.type !== "end"
+  );
+  assert.deepEqual(
+    lines.map((line) => line.type === "memory" ? line.kind : line.type).sort(),
+    ["episode", "kv", "message", "message", "semantic", "thread"],
+  );
+  // The file itself imports whole into a database that never had it.
+  {
+    await using empty = await createTestHost({ plugins: [memoryPlugin] });
+    const fresh = await (await empty.request("/api/memories/import", ndjson(before))).json();
+    assert.deepEqual([fresh.imported, fresh.skipped, fresh.forgotten], [6, 0, 0]);
+  }
+
+  const fact = lines.find((line) => line.kind === "semantic")!;
+  await memory.forget.forget({ ids: [fact.uid] }, { actor: "local", owner: "local" });
+  const thread = lines.find((line) => line.type === "thread")!;
+  assert.ok(await memory.conversations.deleteThread(thread.id));
+  const answers = [];
+  for (const query of ["?dry_run=true", ""]) {
+    const response = await host.request(`/api/memories/import${query}`, ndjson(before));
+    assert.equal(response.status, 200);
+    answers.push(await response.json());
+  }
+  for (const answer of answers) {
+    // The thread, its two messages and the fact are forgotten; the episode and kv row are stored.
+    assert.deepEqual(
+      [answer.imported, answer.skipped, answer.forgotten, answer.failed],
+      [0, 6, 4, []],
+      JSON.stringify(answer),
+    );
+  }
+  const after = await exportText(host);
+  assert.ok(!after.includes("window seats") && !after.includes("Lisbon"), after);
+  assert.equal(await memory.conversations.getThread(thread.id), null);
+
+  await memory.forget.forgetUser("local", "local");
+  const again = await (await host.request("/api/memories/import", ndjson(before))).json();
+  assert.deepEqual([again.imported, again.skipped, again.forgotten], [0, 6, 6]);
+  assert.equal(await memoryCount(host), 0);
+  assert.equal(await memory.kv.get("user:local", "nickname"), null);
+  // What is kept is ids, never content. (The thread's messages went with it: its id stands for
+  // them.)
+  const kept = await host.kernel.store.db.selectFrom("forgotten").select(["what", "key"])
+    .orderBy("what").orderBy("key").execute();
+  const episode = lines.find((line) => line.kind === "episode")!;
+  assert.deepEqual(
+    kept.map((row) => ({ ...row })),
+    [
+      { what: "kv", key: "user:local" },
+      ...[fact.uid, episode.uid].sort().map((key) => ({ what: "memory", key })),
+      { what: "thread", key: thread.id },
+    ],
+  );
 });

@@ -134,6 +134,16 @@ export interface ForgetLogTable {
   created_at: number;
 }
 
+/**
+ * `forgotten`: what a forget removed, by id only (never content), so that an import does not
+ * bring it back: memory uids, deleted threads' ids, deleted users' `kv` namespaces.
+ */
+export interface ForgottenTable {
+  what: "memory" | "thread" | "kv";
+  key: string;
+  at: number;
+}
+
 /** `memory_changes`: the change feed other instances follow. */
 export interface MemoryChangesTable {
   seq: Generated<number>;
@@ -682,6 +692,7 @@ export interface Database {
   kv: KvTable;
   memory_jobs: MemoryJobsTable;
   forget_log: ForgetLogTable;
+  forgotten: ForgottenTable;
   memory_changes: MemoryChangesTable;
   memory_counts: MemoryCountsTable;
   schema_migrations: SchemaMigrationsTable;
