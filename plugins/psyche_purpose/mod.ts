@@ -738,6 +738,19 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
         if (turns.length > 0) {
           await db.deleteFrom("psyche_purpose_drift").where("turn_id", "in", turns).execute();
         }
+        // A version keeps its text but no longer names a reflection the forget removes (a run
+        // on this thread) or removed already: whichever module's forget runs first.
+        await db.updateTable("psyche_purpose_versions").set({ source_reflection_id: null })
+          .where("source_reflection_id", "is not", null)
+          .where((eb) =>
+            eb.or([
+              eb("source_reflection_id", "in", (runs) =>
+                runs.selectFrom("psyche_reflection_runs").select("id")
+                  .where("thread_id", "=", threadId)),
+              eb("source_reflection_id", "not in", (runs) =>
+                runs.selectFrom("psyche_reflection_runs").select("id")),
+            ])
+          ).execute();
         return { deleted: sessions.length };
       });
 

@@ -69,6 +69,17 @@ Deno.test("an insight yields the next narrative version with its source, diff an
     record.sections.find((section) => section.id === "purpose/narrative")?.reason,
     "narrative v2 (reflection)",
   );
+  // Forgetting the thread removes its reflection run; the version stays, naming no source.
+  const forgot = await host.request(`/api/threads/${first.body.thread_id}?forget=true`, {
+    method: "DELETE",
+  });
+  assert.equal(forgot.status, 204, await forgot.text());
+  const reflection = await host.request(`/api/reflections/${v2.source_reflection_id}`);
+  assert.equal(reflection.status, 404);
+  await reflection.body?.cancel();
+  const kept = (await (await host.request("/api/narrative/versions")).json()).items[1];
+  assert.equal(kept.text, v2.text);
+  assert.equal(kept.source_reflection_id, null);
 });
 
 Deno.test("a rewrite that returns the current narrative unchanged makes no version", async () => {
