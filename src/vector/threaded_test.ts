@@ -124,3 +124,24 @@ Deno.test("a failed search rejects with the index's message and the next one wor
   await assert.rejects(pending, /The vector index is closed/);
   await assert.rejects(index.search(randomUnit(random, 16), 1, all), /The vector index is closed/);
 });
+
+Deno.test("when the worker's thread fails, onFailure is told once, searches reject with its message and writes are refused", async () => {
+  const told: string[] = [];
+  const failed = Promise.withResolvers<void>();
+  // An index the worker cannot create: the error is uncaught on its thread, as a crash would be.
+  const index = createThreadedVectorIndex({
+    dims: 0,
+    onFailure: (message) => {
+      told.push(message);
+      failed.resolve();
+    },
+  });
+  await failed.promise;
+  assert.equal(told.length, 1);
+  assert.match(told[0]!, /^The vector index's thread failed: .*dims must be a positive integer/);
+  const all = { owners: [{ owner: "usr_a", kinds: 0xff }] };
+  await assert.rejects(index.search(new Float32Array(0), 1, all), /thread failed/);
+  assert.equal(index.upsert({ id: 1, vector: new Float32Array(0), meta: meta("usr_a") }), false);
+  await index.close();
+  assert.equal(told.length, 1, "closing after a failure tells no one again");
+});
