@@ -270,6 +270,7 @@ export function toolRoutes(tools: () => ToolService): OpenAPIHono<AppEnv> {
       query.status,
       query.limit + 1,
       readTimeIdCursor(query.cursor),
+      threadReader(c),
     );
     const { page, nextCursor } = timeIdPage(approvals, query.limit, createdKey);
     return c.json({ items: page, next_cursor: nextCursor });

@@ -204,12 +204,21 @@ export interface ToolService {
   output(id: string, reader?: string | null): Promise<string>;
   cancel(id: string, by: string): Promise<ToolRunView>;
   /** Newest first; `before` continues after that approval (a page's last). */
+  /**
+   * Approvals, newest first: those `requester` asked for (their runs), or everyone's when it is
+   * null (an administrator).
+   */
   listApprovals(
     status: string | undefined,
     limit: number,
-    before?: TimeIdKey,
+    before: TimeIdKey | undefined,
+    requester: string | null,
   ): Promise<ApprovalView[]>;
-  /** Decides a pending approval; a second answer is 409 `APPROVAL_CLOSED`. */
+  /**
+   * Decides a pending approval; a second answer is 409 `APPROVAL_CLOSED`. Only the user whose run
+   * waits, or an administrator, decides: for anyone else it is 404 `APPROVAL_NOT_FOUND`, as their
+   * run is.
+   */
   decide(
     id: string,
     decision: "approve" | "deny",
@@ -828,9 +837,10 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       return runView(await readRun(id));
     },
 
-    async listApprovals(status, limit, before) {
+    async listApprovals(status, limit, before, requester) {
       let query = store.db.selectFrom("tool_approvals").selectAll().orderBy("created_at", "desc")
         .orderBy("id", "desc").limit(limit);
+      if (requester !== null) query = query.where("requested_by", "=", requester);
       if (before) {
         query = query.where((eb) => afterKey(eb, { at: "created_at", id: "id" }, before));
       }
@@ -839,13 +849,16 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     },
 
     async decide(id, decision, by, note) {
+      // Another user's approval is not there for the caller, as their run is not.
+      const visible = (row: { requested_by: string | null }) =>
+        by.role === "admin" || row.requested_by === by.userId;
       // Taken before any await: whoever takes it (this, a cancel, the expiry) decides.
       const waiting = approvals.get(id);
-      if (waiting) approvals.delete(id);
+      if (waiting && visible(waiting.row)) approvals.delete(id);
       else {
         const row = await store.db.selectFrom("tool_approvals").selectAll().where("id", "=", id)
           .executeTakeFirst();
-        if (!row) {
+        if (!row || !visible(row)) {
           throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
             status: 404,
             field: "approval_id",

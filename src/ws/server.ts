@@ -315,9 +315,18 @@ export function createWsServer(options: WsServerOptions): WsServer {
         data.ownerUserId === null ? {} : { userId: data.ownerUserId },
       );
     }),
+    // An approval goes to the user whose run waits and to administrators: only they decide it.
     bus.subscribe(
       "tool.approval_request",
-      (event) => hub.publish(["approvals"], "tool.approval_request", event.data),
+      (event) =>
+        hub.publish(
+          ["approvals"],
+          "tool.approval_request",
+          event.data,
+          event.data.requested_by
+            ? { userId: event.data.requested_by, adminsToo: true }
+            : { minRole: "admin" },
+        ),
     ),
     bus.subscribe("auth.revoked", (event) => {
       revocations++;

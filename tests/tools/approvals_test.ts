@@ -42,7 +42,7 @@ for (const first of ["cancel", "decide"] as const) {
     const approval = await requested;
     const cancel = () => tools.cancel(started.run.id, "canceller");
     const decide = () =>
-      tools.decide(approval.id, "approve", { userId: "approver", role: "operator" });
+      tools.decide(approval.id, "approve", { userId: "approver", role: "admin" });
     const [cancelled, decided] = first === "cancel"
       ? await Promise.allSettled([cancel(), decide()])
       : (await Promise.allSettled([decide(), cancel()])).toReversed();
@@ -51,7 +51,7 @@ for (const first of ["cancel", "decide"] as const) {
 
     const result = await started.result;
     const run = await tools.getRun(started.run.id);
-    const stored = (await tools.listApprovals(undefined, 10)).find((row) =>
+    const stored = (await tools.listApprovals(undefined, 10, undefined, null)).find((row) =>
       row.id === approval.id
     )!;
     assert.equal(closed.filter((row) => row.id === approval.id).length, 1, "one approval_closed");
@@ -101,7 +101,7 @@ Deno.test("cancelling a run that waits for approval closes the approval for the 
   );
   assert.equal(tools.pendingApprovals(), 0);
   await assert.rejects(
-    tools.decide(approval.id, "approve", { userId: "late", role: "operator" }),
+    tools.decide(approval.id, "approve", { userId: "late", role: "admin" }),
     (error: { code?: string }) => error.code === "APPROVAL_CLOSED",
   );
   await assert.rejects(
@@ -139,8 +139,9 @@ Deno.test("runs and approvals remove every listener they put on long-lived signa
       const requested = approvalRequested(host);
       const started = await tools.startRun("json_parse", ARGS, request);
       const approval = await requested;
+      // The user whose run waits decides it.
       await tools.decide(approval.id, index % 2 ? "approve" : "deny", {
-        userId: "op",
+        userId: "u",
         role: "operator",
       });
       await started.result;

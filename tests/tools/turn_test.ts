@@ -348,3 +348,67 @@ Deno.test("over signed-in sockets a run's tool.run reaches the user who asked an
   for (const client of Object.values(sockets)) client.close();
   await server.shutdown();
 });
+
+Deno.test("a user's approvals are theirs: the request reaches them and administrators; another operator or a viewer lists none and gets 404 deciding it", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reply: [{
+      reply: {
+        toolCalls: [{ name: "file_write", args: { path: "diary.txt", content: "ada's secret" } }],
+      },
+    }],
+    tool_loop: [{ reply: { text: "Not written." } }],
+  });
+  await using host = await mindHost(fake, {
+    plugins: TOOLS,
+    config: { auth: { enabled: true, password: { scryptLogN: 14 } } },
+  });
+  const admin = (await setupAdmin(host)).access_token as string;
+  const ada = (await userWithRole(host, admin, "ada", "operator")).access_token as string;
+  const bob = (await userWithRole(host, admin, "bob", "operator")).access_token as string;
+  const vera = (await userWithRole(host, admin, "vera", "viewer")).access_token as string;
+  const server = host.listen();
+  const sockets: Record<string, WsClient> = {};
+  for (const [name, token] of [["admin", admin], ["ada", ada], ["bob", bob]] as const) {
+    const client = await connect(server.url);
+    client.send("hello", { token, topics: ["approvals"] });
+    await client.next("welcome");
+    sockets[name] = client;
+  }
+  // Ada's chat turn asks for a write, which waits for a decision.
+  const turn = call(host, "POST", "/api/chat", { token: ada, body: { message: "Note this" } });
+  const requests = [];
+  for (const name of ["ada", "admin"]) {
+    requests.push((await sockets[name]!.next("tool.approval_request")).data);
+  }
+  const id = requests[0]!.id as string;
+  assert.deepEqual(requests.map((request) => request.id), [id, id]);
+  sockets.bob!.send("ping");
+  await sockets.bob!.next("pong");
+  assert.ok(!sockets.bob!.received.some((message) => message.type === "tool.approval_request"));
+
+  for (const [token, expected] of [[bob, []], [vera, []], [ada, [id]], [admin, [id]]] as const) {
+    const listed = await call(host, "GET", "/api/approvals?status=pending", { token });
+    assert.equal(listed.status, 200);
+    const items = listed.body.items as Array<{ id: string; args_preview: string }>;
+    assert.deepEqual(items.map((item) => item.id), expected);
+  }
+  const refused = await call(host, "POST", `/api/approvals/${id}`, {
+    token: bob,
+    body: { decision: "approve" },
+  });
+  assert.equal(refused.status, 404);
+  assert.equal((refused.body.error as Record<string, unknown>).code, "APPROVAL_NOT_FOUND");
+  sockets.bob!.send("approval.respond", { approval_id: id, decision: "approve" });
+  const error = await sockets.bob!.next("error");
+  assert.equal(error.data.code, "APPROVAL_NOT_FOUND");
+  const decided = await call(host, "POST", `/api/approvals/${id}`, {
+    token: ada,
+    body: { decision: "deny" },
+  });
+  assert.equal(decided.status, 200, JSON.stringify(decided.body));
+  assert.equal(decided.body.status, "denied");
+  assert.equal((await turn).body.response, "Not written.");
+  for (const client of Object.values(sockets)) client.close();
+  await server.shutdown();
+});
