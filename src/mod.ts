@@ -164,7 +164,14 @@ export {
   tokenJaccard,
 } from "./text.ts";
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
-export { readJson, readQuery, requireRole, signedInCaller, threadReader } from "./http/validate.ts";
+export {
+  nulIssue,
+  readJson,
+  readQuery,
+  requireRole,
+  signedInCaller,
+  threadReader,
+} from "./http/validate.ts";
 export {
   PREVIOUS_PAGE,
   readTimeIdCursor,

@@ -5,6 +5,7 @@ import {
   forgetPluginStateCache,
   type Logger,
   type MemoryKind,
+  nulIssue,
   type Store,
 } from "@synth/kernel";
 import { type Kysely, sql, type Transaction } from "kysely";
@@ -463,8 +464,10 @@ export function createTransfer(options: TransferOptions): Transfer {
           continue;
         }
         const result = bodyLine.safeParse(json.value);
-        if (!result.success) {
-          const issue = result.error.issues[0]!;
+        // Text holding a NUL would be stored cut short at it (see `nulIssue`).
+        const nul = result.success && line.raw.includes("\\u0000") ? nulIssue(json.value) : null;
+        if (!result.success || nul) {
+          const issue = nul ?? (result.success ? undefined : result.error.issues[0])!;
           fail(line.number, `${issue.path.join(".") || "line"}: ${issue.message}`);
           continue;
         }

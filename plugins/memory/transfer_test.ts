@@ -549,3 +549,20 @@ Deno.test("importing an older export brings back nothing a forget removed: a mem
     ],
   );
 });
+
+Deno.test("an imported line whose text holds a NUL character fails by number instead of being stored cut short", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const lines = (await exportText(source)).trim().split("\n").map((line) => JSON.parse(line));
+  const at = lines.findIndex((line) => line.kind === "semantic");
+  lines[at].text = "The user prefers\u0000 window seats.";
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+  const answer = await (await target.request("/api/memories/import", ndjson(file))).json();
+  assert.deepEqual(answer.failed, [{
+    line: at + 1,
+    code: "MEMORY_IMPORT_INVALID",
+    message: "text: must not contain the NUL character (U+0000)",
+  }]);
+  assert.equal(answer.imported, 5);
+});

@@ -16,6 +16,7 @@ import type { Firewall } from "../security/firewall.ts";
 import type { AccessLog } from "../telemetry/access_log.ts";
 import { routeTemplate } from "../telemetry/metrics.ts";
 import { errorResponse } from "./errors.ts";
+import { nulIssue, validationError } from "./validate.ts";
 import type { AppEnv } from "./types.ts";
 
 /** The dashboard's Content-Security-Policy (no inline scripts or styles, same origin only). */
@@ -226,8 +227,9 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
         // `readJson` takes the value from the context. An empty body is left to the route (most
         // take none); one that cannot be read (the client went away) or parsed is 400.
         let value: unknown;
+        let text: string;
         try {
-          const text = await c.req.text();
+          text = await c.req.text();
           if (text.trim() === "") return await next();
           value = JSON.parse(text);
         } catch {
@@ -238,6 +240,9 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
           });
           return;
         }
+        // Only a body that spells the escape can hold a NUL (JSON has no raw control characters).
+        const nul = text.includes("\\u0000") ? nulIssue(value) : null;
+        if (nul) throw validationError([nul]);
         c.set("jsonBody", { value });
       }
       await next();

@@ -29,6 +29,32 @@ export function issueMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/**
+ * The issue of the first string in `value` (a parsed JSON body or frame) that holds U+0000, or
+ * null. SQLite stores such text but reads it back only up to the NUL, so it would be cut without
+ * a word: it is refused instead.
+ */
+export function nulIssue(value: unknown): z.core.$ZodIssue | null {
+  const path: PropertyKey[] = [];
+  const find = (item: unknown): boolean => {
+    if (typeof item === "string") return item.includes("\u0000");
+    if (typeof item !== "object" || item === null) return false;
+    for (const [key, child] of Object.entries(item)) {
+      path.push(Array.isArray(item) ? Number(key) : key);
+      if (find(child)) return true;
+      path.pop();
+    }
+    return false;
+  };
+  if (!find(value)) return null;
+  return {
+    code: "custom",
+    path,
+    message: "must not contain the NUL character (U+0000)",
+    input: undefined,
+  } as z.core.$ZodIssue;
+}
+
 /** Where a validated input came from, as the error names it. */
 export type InputSource = "body" | "query" | "path";
 
@@ -79,7 +105,9 @@ export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Pro
   }
   // Parsed by the body guard; without it (an app built without the guards), here.
   let body = c.get("jsonBody")?.value;
-  if (body === undefined) {
+  // The body guard checked its body for NULs; one read here is checked here.
+  const unchecked = body === undefined;
+  if (unchecked) {
     try {
       body = await c.req.json();
     } catch {
@@ -88,6 +116,8 @@ export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Pro
   }
   const result = schema.safeParse(body);
   if (!result.success) throw validationError(result.error.issues);
+  const nul = unchecked ? nulIssue(body) : null;
+  if (nul) throw validationError([nul]);
   return result.data;
 }
 

@@ -10,7 +10,7 @@
  */
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError, errorMessage } from "../errors.ts";
-import { issueMessage, issuePath, ROLE_RANK } from "../http/validate.ts";
+import { issueMessage, issuePath, nulIssue, ROLE_RANK } from "../http/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { composeMergePatches } from "./merge_patch.ts";
 import {
@@ -542,8 +542,10 @@ export function createHub(options: HubOptions): Hub {
         strike(connection, "invalid");
         return;
       }
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
+      // Text holding a NUL would be stored cut short (see `nulIssue`).
+      const nul = parsed.success && frame.includes("\\u0000") ? nulIssue(parsed.data) : null;
+      if (!parsed.success || nul) {
+        const issue = nul ?? (parsed.success ? undefined : parsed.error.issues[0]);
         sendError(connection, {
           code: "VALIDATION_FAILED",
           message: issue

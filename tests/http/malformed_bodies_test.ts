@@ -10,6 +10,7 @@ import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
 import { authHost, setupAdmin } from "../security/helpers.ts";
 import type { TestHost } from "@synth/testing";
+import { connect } from "../ws/client.ts";
 
 /** Bodies no route accepts: not JSON, JSON of the wrong shape, hostile values. */
 const malformed = fc.oneof(
@@ -178,4 +179,55 @@ Deno.test("a body that is not JSON is 400 MALFORMED_JSON before sign-in and the 
   const huge = await post(`{"message": "${"x".repeat(1_100_000)}`);
   assert.equal(huge.status, 413);
   assert.equal((await huge.json()).error.code, "PAYLOAD_TOO_LARGE");
+});
+
+Deno.test("text holding a NUL character is refused with 400 naming the field, over HTTP and the WebSocket; nothing is cut and stored", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const server = host.listen();
+  const send = async (method: string, path: string, body: unknown) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  const cases: Array<[string, string, unknown, string]> = [
+    ["POST", "/api/memories", { text: "before\u0000after the NUL" }, "text"],
+    ["POST", "/api/threads", { title: "ti\u0000tle" }, "title"],
+    ["POST", "/api/chat", { message: "hello\u0000world" }, "message"],
+    ["POST", "/api/memories/forget", { ids: ["mem_1", "mem\u00002"] }, "ids.1"],
+  ];
+  for (const [method, path, body, field] of cases) {
+    const answer = await send(method, path, body);
+    assert.equal(answer.status, 400, `${path}: ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.body.error.code, "VALIDATION_FAILED");
+    assert.equal(answer.body.error.field, field);
+    assert.match(answer.body.error.message, /NUL character/);
+  }
+  // The same requests through the app directly (no body guard in front) say the same.
+  const direct = await host.request("/api/memories", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text: "before\u0000after" }),
+  });
+  assert.equal(direct.status, 400);
+  assert.equal((await direct.json()).error.field, "text");
+  // A backslash followed by "u0000" is ordinary text.
+  const literal = await send("POST", "/api/memories", { text: "the escape \\u0000 in C" });
+  assert.equal(literal.status, 201, JSON.stringify(literal.body));
+  assert.equal(literal.body.text, "the escape \\u0000 in C");
+  const threads = await host.kernel.store.db.selectFrom("threads").select("id").execute();
+  assert.deepEqual(threads, [], "no thread was made, and no turn ran");
+
+  const socket = await connect(server.url);
+  socket.send("hello", { topics: ["chat"] });
+  await socket.next("welcome");
+  socket.send("chat.send", { content: "hi\u0000there" });
+  const error = await socket.next("error");
+  assert.equal(error.data.code, "VALIDATION_FAILED");
+  assert.equal(error.data.field, "data.content");
+  socket.close();
+  await server.shutdown();
 });
