@@ -1,4 +1,16 @@
+import denoConfig from "../deno.json" with { type: "json" };
 import type { Logger } from "./telemetry/logger.ts";
+
+/**
+ * What `--allow-read` must list for permission set `set` to read `path` too: the flag replaces
+ * the set's read list (`/usr/bin` and `/bin` among it, where `shell_run` finds its binaries), so
+ * the list is repeated.
+ */
+export function readListWith(set: string, path: string): string {
+  const sets = denoConfig.permissions as Record<string, { read?: unknown }>;
+  const read = sets[set]?.read;
+  return [...(Array.isArray(read) ? read.map(String) : ["."]), path].join(",");
+}
 
 /** The data directory could not be prepared; the message says why and what to do. */
 export class DataDirError extends Error {
@@ -33,7 +45,9 @@ export async function dataDirPermissionProblem(
       `Choose a directory inside ./data with ${
         use.command === "serve" ? "--data-dir or " : ""
       }SYNTH_DATA_DIR, or run ` +
-      `"SYNTH_DATA_DIR=${path} deno run -P=${set} --no-prompt --allow-read=.,${path} --allow-write=${path} src/main.ts ${use.command}"`;
+      `"SYNTH_DATA_DIR=${path} deno run -P=${set} --no-prompt --allow-read=${
+        readListWith(set, path)
+      } --allow-write=${path} src/main.ts ${use.command}"`;
   }
   return null;
 }

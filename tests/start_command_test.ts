@@ -124,7 +124,10 @@ Deno.test("a data directory outside the permission set is refused with exit 78 a
   );
 });
 
-Deno.test("backup, migrate status and cert refuse a data directory outside the permission set the same way, with the command to run", async () => {
+/** Each set's read list in deno.json, which the suggested `--allow-read` repeats. */
+const READS = { server: ".,/usr/bin,/bin", cert: "." } as const;
+
+Deno.test("backup, migrate status and cert refuse a data directory outside the permission set the same way, with the command to run (its read list repeats the set's)", async () => {
   for (
     const [args, command, set] of [
       [["backup"], "backup", "server"],
@@ -140,7 +143,9 @@ Deno.test("backup, migrate status and cert refuse a data directory outside the p
         `Cannot use data directory "/srv/synth-elsewhere": ` +
           (set === "server" ? "the server's" : `the "${set}"`) +
           ` permission set allows writing only inside ./data. Choose a directory inside ./data with SYNTH_DATA_DIR, or run ` +
-          `"SYNTH_DATA_DIR=/srv/synth-elsewhere deno run -P=${set} --no-prompt --allow-read=.,/srv/synth-elsewhere --allow-write=/srv/synth-elsewhere src/main.ts ${command}"`,
+          `"SYNTH_DATA_DIR=/srv/synth-elsewhere deno run -P=${set} --no-prompt --allow-read=${
+            READS[set]
+          },/srv/synth-elsewhere --allow-write=/srv/synth-elsewhere src/main.ts ${command}"`,
       ),
       run.stderr,
     );
