@@ -359,9 +359,8 @@ export function projectRoutes(
   for (const action of ["pause", "resume", "archive", "focus"] as const) {
     app.post(`/projects/:id/${action}`, async (c) => {
       requireRole(c, "operator");
-      const body = (c.req.header("content-length") ?? "0") === "0"
-        ? {}
-        : await readJson(c, threadBody);
+      // No body at all is `{}`; a JSON one is read and checked like any other.
+      const body = await readJson(c, threadBody);
       const result = await service.transition(
         signedInCaller(c),
         c.req.param("id"),

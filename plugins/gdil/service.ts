@@ -90,11 +90,28 @@ const cancelled = () => new StepFailure("execute", "LLM_ABORTED", "The turn was 
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** Why a project takes no input: paused (resume it) or ended (it takes none any more). */
-function inactive(project: Pick<Project, "phase" | "exitReason">): string {
-  return project.phase === "exit"
-    ? `The project has ended (${project.exitReason ?? "exit"}); it takes no more input`
-    : `The project is ${project.phase}; resume it first`;
+/** Why a project ended, in words ("user stop"). */
+function exitWords(reason: Project["exitReason"]): string {
+  return (reason ?? "exit").replaceAll("_", " ");
+}
+
+/**
+ * Why a project takes no input, and what to do: a paused one (or one archived while it ran) is
+ * resumed; an ended one (archived or not) is resumed when work is left, and a complete one takes
+ * none any more.
+ */
+function inactive(
+  project: Pick<Project, "phase" | "exitReason" | "archivedFrom" | "planAcceptedAt" | "tasks">,
+): string {
+  const ended = project.phase === "exit" ||
+    (project.phase === "archived" && project.archivedFrom === "exit");
+  if (!ended) return `The project is ${project.phase}; resume it first`;
+  // What resume does: back to planning before a plan, else to the tasks left.
+  const resumable = project.planAcceptedAt === null || project.tasks.some((task) => !task.done);
+  const why = `The project has ended (${exitWords(project.exitReason)})`;
+  return resumable
+    ? `${why}; resume it to go on`
+    : `${why}; every task is done, so it takes no more input`;
 }
 
 /** The first 6 words of a request (an ellipsis when it goes on), at most 60 characters. */
@@ -242,7 +259,6 @@ export class GdilService {
 
   /** `TimelineProject` (spec/projects.md §13). */
   async timelineOf(project: Project): Promise<Record<string, unknown>> {
-    const events = await this.#repo.events(project.id, 0, 10_000);
     const milestones: Array<Record<string, unknown>> = [];
     if (project.planAcceptedAt !== null) {
       milestones.push({
@@ -264,15 +280,15 @@ export class GdilService {
         at: iso(task.finishedAt),
       });
     }
-    const exit = events.find((event) => event.type === "exit");
-    if (exit) {
+    // The current end only: a project resumed since has none (its earlier exit is an event).
+    if (project.exitAt !== null) {
       milestones.push({
         id: `${project.id}:exit`,
-        label: `Exit: ${project.exitReason}`,
+        label: `Ended: ${exitWords(project.exitReason)}`,
         kind: "exit",
         task_id: null,
         planned_at: null,
-        at: iso(exit.at),
+        at: iso(project.exitAt),
       });
     }
     return {
@@ -581,15 +597,7 @@ export class GdilService {
     const name = input.name ?? (template ? template.name : defaultName(request));
     const port = await this.#conversations();
     let threadId = input.threadId;
-    if (threadId) {
-      const thread = await port.getThread(threadId);
-      if (!thread || thread.createdBy !== caller.userId) {
-        throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", {
-          status: 404,
-          field: "thread_id",
-        });
-      }
-    }
+    if (threadId) await this.#requireOwnThread(caller, threadId);
     const id = this.#ctx.ids.next("prj");
     if (!threadId) {
       threadId =
@@ -699,6 +707,17 @@ export class GdilService {
     }, label);
   }
 
+  /** 404 `MIND_THREAD_NOT_FOUND` (field `thread_id`) unless the caller started `threadId`. */
+  async #requireOwnThread(caller: Caller, threadId: string): Promise<void> {
+    const thread = await (await this.#conversations()).getThread(threadId);
+    if (!thread || thread.createdBy !== caller.userId) {
+      throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", {
+        status: 404,
+        field: "thread_id",
+      });
+    }
+  }
+
   /** pause · resume · archive · focus (spec/projects.md §3). */
   async transition(
     caller: Caller,
@@ -707,6 +726,8 @@ export class GdilService {
     threadId?: string,
   ): Promise<{ project: Project; changed: boolean }> {
     const project = await this.resolve(caller, ref);
+    // A project is focused in one of the caller's own threads only.
+    if (threadId !== undefined) await this.#requireOwnThread(caller, threadId);
     const invalid = () =>
       new AppError("GDIL_INVALID_PHASE", `Cannot ${action} a project that is ${project.phase}`, {
         status: 409,
@@ -757,8 +778,11 @@ export class GdilService {
           if (project.planAcceptedAt === null) project.phase = "planning";
           else if (left.length > 0) {
             project.phase = "iteration";
-            project.maxIterations = project.iterationCount +
-              left.length * this.#config.iterationsPerTask;
+            // A budget that ran out is extended; one left over is kept, never cut.
+            project.maxIterations = Math.max(
+              project.maxIterations ?? 0,
+              project.iterationCount + left.length * this.#config.iterationsPerTask,
+            );
             for (const task of project.tasks) task.lowStreak = 0;
           } else {
             throw new AppError("GDIL_NOTHING_TO_RESUME", "Every task is done; nothing to resume", {

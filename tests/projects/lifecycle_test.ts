@@ -128,6 +128,27 @@ Deno.test("iterationsPerTask 1 and a task needing 2 iterations → iteration_lim
   assert.equal(done.exit_reason, "completed");
 });
 
+Deno.test("stopping with half the tasks done and resuming keeps the iteration budget it had", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [answer(planOf(4))],
+    execute: [step(1), step(1), step(1), step(1)],
+  });
+  await using host = await projectHost(fake);
+  const id = await started(host, "Quick work");
+  await input(host, id, { text: "go" });
+  await input(host, id, { intent: "accept" });
+  await input(host, id, { intent: "continue", steps: 2 });
+  const before = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.deepEqual([before.tasks_done, before.iteration_count, before.max_iterations], [2, 2, 12]);
+  await input(host, id, { text: "I think we can stop here" });
+  assert.equal((await api(host, "GET", `/api/projects/${id}`)).body.exit_reason, "user_stop");
+  // Two tasks left at three iterations each would make 2 + 6 = 8: the budget stays 12.
+  const resumed = await api(host, "POST", `/api/projects/${id}/resume`);
+  assert.equal(resumed.body.project.max_iterations, 12);
+});
+
 Deno.test("focus changes no phase; an archived, previously paused project resumes to its original phase; a 6th active project is refused until one pauses", async () => {
   await using fake = await startFakeLlm();
   fake.script({ clarify: [{ ...CLARIFY, times: 10 }] });
@@ -312,4 +333,22 @@ Deno.test("another user gets 404 and none of the project's updates", async () =>
   await response.body?.cancel();
   const listed = await (await other.request("/api/projects")).json();
   assert.deepEqual(listed.items, []);
+  // The owner focuses it only in a thread of their own: not another user's, not an unknown one.
+  const theirs = await (await other.request("/api/threads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  })).json();
+  for (const threadId of [theirs.id, "thr_DOESNOTEXIST"]) {
+    for (const action of ["focus", "resume", "pause"]) {
+      const refused = await api(host, "POST", `/api/projects/${id}/${action}`, {
+        thread_id: threadId,
+      });
+      assert.equal(refused.status, 404, `${action} in ${threadId}`);
+      assert.equal(refused.body.error.code, "MIND_THREAD_NOT_FOUND");
+      assert.equal(refused.body.error.field, "thread_id");
+    }
+  }
+  const detail = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(detail.focused_in.length, 1, JSON.stringify(detail.focused_in));
 });

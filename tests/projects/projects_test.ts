@@ -224,7 +224,7 @@ Deno.test("intents: 'no' makes no model call; 'cancel the project' exits decline
   const late = await api(host, "POST", `/api/projects/${a}/input`, { text: "one more thing" });
   assert.equal(late.status, 409);
   assert.equal(late.body.error.code, "GDIL_INVALID_PHASE");
-  assert.equal(late.body.error.message, "The project has ended (declined); it takes no more input");
+  assert.equal(late.body.error.message, "The project has ended (declined); resume it to go on");
 
   const second = await api(host, "POST", "/api/projects", { description: "Paint the fence" });
   await run(host, second.body.turn);
@@ -235,11 +235,35 @@ Deno.test("intents: 'no' makes no model call; 'cancel the project' exits decline
   detail = (await api(host, "GET", `/api/projects/${b}`)).body;
   assert.equal(detail.phase, "iteration", "'don't stop' iterates");
   assert.equal(detail.iteration_count, 1);
+  const budget = detail.max_iterations;
   await run(host, await input(host, b, { text: "I think we can stop here" }));
   detail = (await api(host, "GET", `/api/projects/${b}`)).body;
   assert.equal(detail.exit_reason, "user_stop");
   assert.deepEqual(outcomes, ["stopped", "stopped"]);
   assert.deepEqual(impulses, [], "a stopped project moves no affect");
+  const exitOf = async () =>
+    ((await api(host, "GET", `/api/projects/${b}/timeline`)).body.milestones as Array<
+      { kind: string; label: string; at: string }
+    >).filter((milestone) => milestone.kind === "exit");
+  assert.deepEqual(await exitOf(), [{
+    id: `${b}:exit`,
+    label: "Ended: user stop",
+    kind: "exit",
+    task_id: null,
+    planned_at: null,
+    at: detail.exit_at,
+  }]);
+  // Archived, it says the same; resuming keeps the iteration budget and drops the exit marker.
+  await api(host, "POST", `/api/projects/${b}/archive`);
+  const archived = await api(host, "POST", `/api/projects/${b}/input`, { text: "more" });
+  assert.equal(
+    archived.body.error.message,
+    "The project has ended (user stop); resume it to go on",
+  );
+  const resumed = await api(host, "POST", `/api/projects/${b}/resume`);
+  assert.equal(resumed.body.project.phase, "iteration");
+  assert.ok(resumed.body.project.max_iterations >= budget, "resuming never cuts the budget");
+  assert.deepEqual(await exitOf(), []);
 });
 
 Deno.test("templates: ten listed, one shown in snake_case; web-app + skip reaches iteration with its tasks and no model call; references by prefix, ambiguous and unknown", async () => {
