@@ -1041,14 +1041,16 @@ export function createMind(options: CreateMindOptions): Mind {
     const thread = port.threadOwner
       ? await port.threadOwner(threadId)
       : await port.getThread(threadId);
-    if (!thread || (thread.createdBy !== userId && role !== "admin")) {
-      throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", {
-        status: 404,
-        field: "thread_id",
-      });
+    if (
+      !thread || forgottenThreads.has(threadId) || (thread.createdBy !== userId && role !== "admin")
+    ) {
+      throw threadNotFound();
     }
     return threadId;
   }
+
+  const threadNotFound = () =>
+    new AppError("MIND_THREAD_NOT_FOUND", "No such thread", { status: 404, field: "thread_id" });
 
   async function threadMarkers(threadId: string) {
     const row = await threadMarkersRow.executeTakeFirst(store.db, { threadId });
@@ -1878,8 +1880,16 @@ export function createMind(options: CreateMindOptions): Mind {
       .onConflict((conflict) => conflict.column("id").doUpdateSet(fields)).execute();
   }
 
+  /**
+   * Threads a forget has begun on (this process's life long: a forgotten thread never comes
+   * back). A turn submitted for one is refused like one for a thread that is gone, also while
+   * the forget still runs.
+   */
+  const forgottenThreads = new Set<string>();
+
   /** Cancels the thread's queued and running turns and waits until they have ended. */
   async function settleThreadTurns(threadId: string) {
+    forgottenThreads.add(threadId);
     const turns = [...(active ? [active] : []), ...queue].filter((turn) =>
       turn.input.threadId === threadId
     );
@@ -2141,6 +2151,11 @@ export function createMind(options: CreateMindOptions): Mind {
         };
         if (processing !== undefined || queue.length > 0) {
           await store.db.insertInto("mind_turns").values({ ...row, status: "queued" }).execute();
+          // A forget of the thread began meanwhile: it would not see this turn.
+          if (forgottenThreads.has(threadId)) {
+            await store.db.deleteFrom("mind_turns").where("id", "=", turnId).execute();
+            throw threadNotFound();
+          }
         }
         const controller = new AbortController();
         const { promise, resolve } = Promise.withResolvers<TurnOutcome>();

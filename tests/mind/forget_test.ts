@@ -427,3 +427,52 @@ Deno.test("PATCH /api/threads/{id} renames, clears the title, archives and resto
   assert.equal((other.body.error as { code: string }).code, "MIND_THREAD_NOT_FOUND");
   assert.equal((await as(host, "ada", "GET", path)).body.title, null);
 });
+
+Deno.test("a turn sent while its thread is being deleted is refused like one for a thread that is gone; nothing of the thread is left", async () => {
+  await using fake = await startFakeLlm();
+  // The first reply streams slowly, so the delete finds it running and cancels it.
+  fake.script({
+    reply: [{
+      reply: { text: Array.from({ length: 200 }, (_, i) => `w${i} `) },
+      timing: { chunkDelayMs: 20 },
+    }],
+  });
+  await using host = await mindHost(fake);
+  const thread = (await (await host.request("/api/threads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  })).json()).id as string;
+  const send = (message: string) =>
+    host.request("/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message, thread_id: thread }),
+    });
+  const first = send("Tell me a long story");
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
+  const cancelled = Promise.withResolvers<void>();
+  host.kernel.bus.subscribe("mind.turn.event", (event) => {
+    if ((event.data.event as { type: string }).type === "turn.cancelled") cancelled.resolve();
+  });
+  const deleted = host.request(`/api/threads/${thread}?forget=true`, { method: "DELETE" });
+  // The delete has begun (it cancelled the running turn) and not finished: a new turn now.
+  await cancelled.promise;
+  const late = await send("One more thing");
+  assert.equal(late.status, 404);
+  const error = (await late.json()).error;
+  assert.deepEqual([error.code, error.field], ["MIND_THREAD_NOT_FOUND", "thread_id"]);
+  assert.equal((await deleted).status, 204);
+  await (await first).body?.cancel();
+  await host.kernel.mind.scheduler.idle();
+  const db = host.kernel.store.db;
+  for (const table of ["mind_turns", "mind_jobs", "mind_events"] as const) {
+    const rows = await db.selectFrom(table).select("thread_id").where("thread_id", "=", thread)
+      .execute();
+    assert.deepEqual(rows, [], table);
+  }
+  assert.deepEqual(
+    host.logs.filter((record) => record.level === "error").map((record) => record.msg),
+    [],
+  );
+});
