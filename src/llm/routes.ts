@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import type { Clock } from "../clock.ts";
-import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import { readJson, readQuery, requireRole, threadReader } from "../http/validate.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, PAGE } from "../http/openapi.ts";
 import type { KernelLlm } from "./gateway.ts";
@@ -105,7 +105,8 @@ export function llmRoutes(
     {
       method: "get",
       path: "/api/ledger",
-      summary: "Language model calls, newest first (?module=&since=&until=&status=&limit=&cursor=)",
+      summary:
+        "Language model calls, newest first (?module=&since=&until=&status=&limit=&cursor=); another user's rows name no user, thread, turn or job (an administrator's show all)",
       tags: ["llm"],
       role: "viewer",
       responses: { 200: { description: "Ledger rows", schema: PAGE } },
@@ -147,7 +148,15 @@ export function llmRoutes(
       ...(query.until !== undefined ? { until: query.until } : {}),
       ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
     });
-    return c.json({ items: page.items.map(toLedgerEntryView), next_cursor: page.next_cursor });
+    // Spending is everyone's to see; whose turns and threads made it, only one's own (an
+    // administrator sees all).
+    const reader = threadReader(c);
+    const items = page.items.map(toLedgerEntryView).map((entry) =>
+      reader === null || entry.user_id === reader
+        ? entry
+        : { ...entry, user_id: null, thread_id: null, turn_id: null, job_id: null }
+    );
+    return c.json({ items, next_cursor: page.next_cursor });
   });
 
   app.get("/api/ledger/summary", async (c) => {

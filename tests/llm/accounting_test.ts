@@ -94,6 +94,16 @@ Deno.test("every call writes a ledger row with cost from the price table; the su
     tokensOut: 130,
     costUsd: (300 * 2 + 30 * 8) / 1e6,
   });
+  // Another signed-in user sees the spending, not whose turn, thread or job made it; u1 sees theirs.
+  for (const [userId, named] of [["u2", false], ["u1", true]] as const) {
+    const seen = await (await host.as({ userId, role: "viewer" }).request("/api/ledger")).json();
+    const row = seen.items.find((item: { purpose: string }) => item.purpose === "reply");
+    assert.equal(row.tokens_in, 1_000);
+    assert.deepEqual(
+      [row.user_id, row.thread_id, row.turn_id],
+      named ? ["u1", "thr_1", "turn_1"] : [null, null, null],
+    );
+  }
 });
 
 Deno.test("bad ledger queries are 400 naming the field", async () => {
