@@ -520,7 +520,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           method: "get",
           path: "/reflections",
           summary:
-            "Reflection runs (a failed run's raw text only for its thread's owner and admins)",
+            "Reflection runs (a failed run's raw text only for its thread's owner and admins; of a run on no thread, admins only)",
           tags: ["mind"],
           role: "viewer",
           query: listQuery,
@@ -560,8 +560,9 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       row: Selectable<Database["psyche_reflection_runs"]> & { owner: string | null },
       reader: string | null,
     ) {
-      // The raw reply may quote the conversation it reflected on.
-      const mayReadRaw = reader === null || row.owner === null || row.owner === reader;
+      // The raw reply may quote the conversations it reflected on: the thread's owner reads it;
+      // a run on no one thread (it may quote anyone's) only an administrator.
+      const mayReadRaw = reader === null || (row.owner !== null && row.owner === reader);
       return {
         id: row.id,
         at: new Date(row.at).toISOString(),

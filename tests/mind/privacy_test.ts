@@ -76,6 +76,33 @@ Deno.test("a failed reflection's raw reply is shown to its thread's owner and ad
   assert.equal(await raw("root", "admin"), BROKEN);
 });
 
+Deno.test("a failed reflection on no one thread shows its raw reply to administrators only", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    reflection: [{ reply: { text: "Ada said her PIN is 4921." } }],
+    reflection_repair: [{ reply: { text: BROKEN } }],
+  });
+  await using host = await mindHost(fake);
+  await chatAs(host, "ada", "Plan the release");
+  const reflected = await host.as({ userId: "root", role: "admin" }).request("/api/reflect", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  assert.equal(reflected.status, 200);
+  await reflected.body?.cancel();
+  const raw = async (userId: string, role: "viewer" | "admin") => {
+    const response = await host.as({ userId, role }).request("/api/reflections");
+    const [item] = (await response.json()).items as Array<
+      { thread_id: string | null; raw: string }
+    >;
+    assert.equal(item!.thread_id, null);
+    return item!.raw;
+  };
+  assert.equal(await raw("ada", "viewer"), null, "not even a user whose turns it read");
+  assert.equal(await raw("root", "admin"), BROKEN);
+});
+
 Deno.test("a session summary's milestone title has no e-mail, number or user name", async () => {
   await using fake = await startFakeLlm();
   fake.script({
