@@ -263,6 +263,13 @@ Deno.test("blocked and overdue flags follow the task", () => {
   ]);
   // At 3 h, req (planned 0–2 h) is open and late; db and ui (planned 2–4 h) are not yet.
   assert.deepEqual(layout.rows.filter((row) => row.overdue).map((row) => row.taskId), ["req"]);
+  // Stopped at 1 h, a week later: nothing was late when it ended, and nothing grows late since.
+  const stopped = { ...webApp(), phase: "exit", exit_at: iso(T0 + HOUR), exit_reason: "user_stop" };
+  const later = layoutGantt(stopped, opts(T0 + 7 * DAY));
+  assert.deepEqual(later.rows.filter((row) => row.overdue).map((row) => row.taskId), []);
+  // Stopped at 3 h: req was late then, and stays marked so.
+  const late = layoutGantt({ ...stopped, exit_at: iso(T0 + 3 * HOUR) }, opts(T0 + 7 * DAY));
+  assert.deepEqual(late.rows.filter((row) => row.overdue).map((row) => row.taskId), ["req"]);
 });
 
 Deno.test("zoom steps by 1.5 between 0.25× and 8×; 0 fits", () => {

@@ -264,7 +264,8 @@ export function layoutGantt(p: TimelineProject, o: GanttOptions): GanttLayout {
       actual,
       status: task.status,
       blocked: task.blocked,
-      overdue: task.status !== "completed" && plannedEnd !== null && now > plannedEnd,
+      // Late at the project's end if it ended (a stopped project's open tasks do not grow late).
+      overdue: task.status !== "completed" && plannedEnd !== null && end > plannedEnd,
     };
   });
 

@@ -266,9 +266,14 @@ export class PageProject extends CardElement {
       <dl>
         <dt>Brief</dt><dd>${project.brief ?? "Not written yet."}</dd>
         <dt>End transformation</dt><dd>${project.end_transformation ?? "Not written yet."}</dd>
-        ${project.current_task
+        ${project.current_task && !project.exit_reason
           ? html`
             <dt>Current task</dt>
+            <dd>${project.current_task.name}</dd>
+          `
+          : project.current_task
+          ? html`
+            <dt>Stopped during</dt>
             <dd>${project.current_task.name}</dd>
           `
           : nothing}
