@@ -114,11 +114,15 @@ Deno.test(
         await viewer.page.getByRole("button", { name: "Sign in" }).click();
         await viewer.page.getByRole("heading", { name: "Chat" }).waitFor();
         assert.equal(await viewer.page.getByRole("link", { name: "Admin" }).count(), 0);
+        // The message box says what a viewer can do with it before anything fails.
+        await viewer.page.getByText("You are a viewer: you can read and run the commands")
+          .waitFor();
         await viewer.page.goto(`${url}/admin/users`);
         await viewer.page.getByRole("heading", { name: "Not found" }).waitFor();
         // A mistyped address is the dashboard's Not found too, not the API's JSON.
         await viewer.page.goto(`${url}/timelin`);
         await viewer.page.getByRole("heading", { name: "Not found" }).waitFor();
+        await viewer.page.getByText("There is no page at this address that you can open").waitFor();
         const viewerLogin = await fetch(`${url}/api/auth/login`, {
           method: "POST",
           headers: { "content-type": "application/json" },

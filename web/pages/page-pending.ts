@@ -1,13 +1,13 @@
 /**
- * `<page-pending>`: a route whose page has not been built yet says so
- * plainly, with a link back to Chat (no fake data).
+ * `<page-pending>`: an address with no page for the user (mistyped, or an
+ * administrator's page) says so plainly, with a link back to Chat.
  *
  * @module
  */
 import { html, LitElement } from "lit";
 import { shared } from "../theme/shared.ts";
 
-/** A page that is not built yet. */
+/** No page here for this user. */
 export class PagePending extends LitElement {
   static override properties = { heading: {} };
   declare heading: string;
@@ -21,8 +21,8 @@ export class PagePending extends LitElement {
   override render(): unknown {
     return html`
       <h1 tabindex="-1">${this.heading}</h1>
-      <p>This page is not part of the dashboard yet. The data behind it is available through the API
-              (<a href="/docs">API reference</a>).</p>
+      <p>There is no page at this address that you can open. Check the address, or use the
+        navigation; the API has its own <a href="/docs">reference</a>.</p>
       <p><a href="/chat">Back to Chat</a></p>
     `;
   }
