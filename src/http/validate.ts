@@ -55,6 +55,21 @@ export function nulIssue(value: unknown): z.core.$ZodIssue | null {
   } as z.core.$ZodIssue;
 }
 
+/**
+ * Whether a query's `until` is not before its `since` (either may be missing; RFC 3339 text or
+ * epoch ms). A reversed range would answer an empty page as if nothing happened.
+ */
+export function rangeInOrder(
+  query: { since?: string | number | undefined; until?: string | number | undefined },
+): boolean {
+  if (query.since === undefined || query.until === undefined) return true;
+  const at = (value: string | number) => typeof value === "number" ? value : Date.parse(value);
+  return at(query.since) <= at(query.until);
+}
+
+/** The refinement of {@link rangeInOrder}: the issue names `until`. */
+export const RANGE_IN_ORDER = { path: ["until"], message: "must not be before since" };
+
 /** Where a validated input came from, as the error names it. */
 export type InputSource = "body" | "query" | "path";
 

@@ -2,7 +2,14 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import type { Clock } from "../clock.ts";
-import { readJson, readQuery, requireRole, threadReader } from "../http/validate.ts";
+import {
+  RANGE_IN_ORDER,
+  rangeInOrder,
+  readJson,
+  readQuery,
+  requireRole,
+  threadReader,
+} from "../http/validate.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, PAGE } from "../http/openapi.ts";
 import type { KernelLlm } from "./gateway.ts";
@@ -78,13 +85,13 @@ const ledgerQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().regex(/^llm_[0-9A-Z]{26}$/, "a next_cursor from the previous page")
     .optional(),
-});
+}).refine(rangeInOrder, RANGE_IN_ORDER);
 
 const summaryQuery = z.strictObject({
   group_by: z.enum(LEDGER_GROUPS).default("module"),
   since: time.optional(),
   until: time.optional(),
-});
+}).refine(rangeInOrder, RANGE_IN_ORDER);
 
 /**
  * The ledger routes (`GET /api/ledger`, `/api/ledger/summary`) and

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { type Clock, isoTime } from "../clock.ts";
 import { describe } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { readQuery, requireRole } from "../http/validate.ts";
+import { RANGE_IN_ORDER, rangeInOrder, readQuery, requireRole } from "../http/validate.ts";
 import type { Store } from "../store/store.ts";
 
 const FIELDS = ["affect", "calibration"] as const;
@@ -27,7 +27,7 @@ const QUERY = z.strictObject({
   limit: z.coerce.number().int().min(1).max(5_000).default(1_000).describe(
     "Most points per series; the newest are kept",
   ),
-});
+}).refine(rangeInOrder, RANGE_IN_ORDER);
 
 const POINT = z.strictObject({
   at: z.iso.datetime(),

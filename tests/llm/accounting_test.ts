@@ -109,14 +109,18 @@ Deno.test("every call writes a ledger row with cost from the price table; the su
 Deno.test("bad ledger queries are 400 naming the field", async () => {
   await using fake = await startFakeLlm();
   await using host = await llmHost(fake);
+  const reversed = "since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z";
   for (
-    const [query, field] of [["limit=0", "limit"], ["since=yesterday", "since"], [
-      "cursor=x",
-      "cursor",
-    ]]
+    const [path, field] of [
+      ["?limit=0", "limit"],
+      ["?since=yesterday", "since"],
+      ["?cursor=x", "cursor"],
+      [`?${reversed}`, "until"],
+      [`/summary?${reversed}`, "until"],
+    ]
   ) {
-    const response = await host.request(`/api/ledger?${query}`);
-    assert.equal(response.status, 400, query);
+    const response = await host.request(`/api/ledger${path}`);
+    assert.equal(response.status, 400, path);
     assert.equal((await response.json()).error.field, field);
   }
   const summary = await host.request("/api/ledger/summary?group_by=colour");

@@ -63,6 +63,11 @@ Deno.test("state history: affect and calibration points after turns, oldest firs
     assert.equal(bad.body.error.code, "VALIDATION_FAILED");
     assert.match(JSON.stringify(bad.body.error), /fields|since|limit/);
   }
+  // A reversed range is refused, not answered with an empty page.
+  const reversed = await get("?since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z");
+  assert.equal(reversed.status, 400);
+  assert.equal(reversed.body.error.field, "until");
+  assert.match(reversed.body.error.message, /must not be before since/);
 
   // A point older than mind.stateHistoryDays (2) goes at the next change an hour or more after
   // the last pruning; the recent ones stay.
