@@ -217,11 +217,32 @@ export function memoryRoutes(
     });
   });
 
-  http.get("/memories/export", (c) => {
+  /**
+   * Owners are user ids: a username given for one (it would match nothing, silently) is 400
+   * naming `field`, with the id to give instead.
+   */
+  async function refuseUsernames(values: readonly string[], field: string) {
+    for (const value of values) {
+      const user = await store.db.selectFrom("users").select(["id", "username"])
+        .where("username", "=", value).where("id", "!=", value).executeTakeFirst();
+      if (user) {
+        throw new AppError(
+          "VALIDATION_FAILED",
+          `"${user.username}" is a username; ${field} takes user ids: use ${user.id}`,
+          { status: 400, field },
+        );
+      }
+    }
+  }
+
+  http.get("/memories/export", async (c) => {
     requireRole(c, "operator");
     const query = readQuery(c, exportQuery);
     const principal = c.get("principal");
     if (query.owner !== undefined && query.owner !== principal.userId) requireRole(c, "admin");
+    if (query.owner !== undefined && query.owner !== "agent") {
+      await refuseUsernames([query.owner], "owner");
+    }
     const owner = query.owner === undefined
       ? principal.userId
       : query.owner === "agent"
@@ -255,11 +276,12 @@ export function memoryRoutes(
     if (text.length > MAX_IMPORT_BYTES) {
       throw new AppError("PAYLOAD_TOO_LARGE", "The import is larger than 50 MiB", { status: 413 });
     }
-    const ownerMap = query.owner_map
+    const ownerMap: Record<string, string> = query.owner_map
       ? Object.fromEntries(
         query.owner_map.split(",").map((pair) => pair.split(":") as [string, string]),
       )
       : {};
+    await refuseUsernames(Object.values(ownerMap), "owner_map");
     const report = await service.transfer.importText(text, {
       dryRun: query.dry_run === "true",
       strict: query.strict === "true",

@@ -457,6 +457,34 @@ Deno.test("an import names the owners that are no user here, so a dry run shows 
   const own = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
     .json();
   assert.deepEqual(own.unknown_owners, []);
+
+  // A username where a user id belongs is refused with the id, not stored under nobody.
+  await target.kernel.store.db.insertInto("users").values({
+    id: "usr_vic",
+    username: "vic",
+    password_hash: "x",
+    role: "viewer",
+    active: 1,
+    token_version: 0,
+    created_at: 0,
+    updated_at: 0,
+    last_login_at: null,
+  }).execute();
+  for (
+    const [method, path, field] of [
+      ["POST", "/api/memories/import?owner_map=local:vic", "owner_map"],
+      ["GET", "/api/memories/export?owner=vic", "owner"],
+    ] as const
+  ) {
+    const refused = await admin.request(path, method === "POST" ? ndjson(file) : {});
+    assert.equal(refused.status, 400, path);
+    const error = (await refused.json()).error;
+    assert.equal(error.field, field);
+    assert.match(error.message, /"vic" is a username; .* takes user ids: use usr_vic/);
+  }
+  const exported = await admin.request("/api/memories/export?owner=usr_vic");
+  assert.equal(exported.status, 200);
+  await exported.body?.cancel();
 });
 
 Deno.test("a memory of a thread neither in the file nor stored fails its line, in a dry run as in the import", async () => {
