@@ -416,7 +416,7 @@ export function projectRoutes(
   app.get("/projects/:id/timeline", async (c) => {
     requireRole(c, "viewer");
     return c.json(
-      await service.timelineOf(await service.resolve(signedInCaller(c), c.req.param("id"))),
+      service.timelineOf(await service.resolve(signedInCaller(c), c.req.param("id"))),
     );
   });
 

@@ -258,7 +258,7 @@ export class GdilService {
   }
 
   /** `TimelineProject` (spec/projects.md §13). */
-  async timelineOf(project: Project): Promise<Record<string, unknown>> {
+  timelineOf(project: Project): Record<string, unknown> {
     const milestones: Array<Record<string, unknown>> = [];
     if (project.planAcceptedAt !== null) {
       milestones.push({
@@ -331,7 +331,7 @@ export class GdilService {
     const built: Array<Record<string, unknown>> = [];
     for (const project of projects) {
       try {
-        built.push(await this.timelineOf(project));
+        built.push(this.timelineOf(project));
       } catch (error) {
         this.#ctx.log.error("a project's timeline failed", { projectId: project.id, error });
         built.push({
