@@ -302,28 +302,6 @@ function watchAllocations(failures: WeakSet<object>): void {
   }
 }
 
-/**
- * `Deno.execPath()` and `Deno.cwd()` need no permission, and would tell the code where the
- * runtime is installed and where the server keeps its data: they refuse, like every API the
- * sandbox grants nothing for.
- */
-function hidePaths(): void {
-  const NotCapable = Deno.errors.NotCapable;
-  const hidden: Array<[string, string]> = [
-    ["execPath", "the runtime's path"],
-    ["cwd", "the directory"],
-  ];
-  for (const [name, what] of hidden) {
-    ObjectDefineProperty(Deno, name, {
-      value: () => {
-        throw new NotCapable(`Requires read access to ${what}; the sandbox grants none`);
-      },
-      writable: true,
-      configurable: true,
-    });
-  }
-}
-
 /** Runs `args.code` as a module and reports its output; never throws. */
 export async function run(
   args: { code: string; language: "javascript" | "typescript" },
@@ -366,7 +344,6 @@ export async function run(
     record(eventValue(event, [RejectionReason]));
   });
   globalThis.console = capturingConsole(streams);
-  hidePaths();
   watchAllocations(failures);
   const started = now();
   try {
