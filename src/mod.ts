@@ -165,7 +165,7 @@ export {
 } from "./text.ts";
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
 export {
-  nulIssue,
+  nulIssueIn,
   readJson,
   readQuery,
   requireRole,

@@ -222,16 +222,19 @@ export function memoryRoutes(
    * naming `field`, with the id to give instead.
    */
   async function refuseUsernames(values: readonly string[], field: string) {
-    for (const value of values) {
-      const user = await store.db.selectFrom("users").select(["id", "username"])
-        .where("username", "=", value).where("id", "!=", value).executeTakeFirst();
-      if (user) {
-        throw new AppError(
-          "VALIDATION_FAILED",
-          `"${user.username}" is a username; ${field} takes user ids: use ${user.id}`,
-          { status: 400, field },
-        );
-      }
+    const given = [...new Set(values)];
+    if (given.length === 0) return;
+    const users = await store.db.selectFrom("users").select(["id", "username"])
+      .where((eb) => eb.or([eb("id", "in", given), eb("username", "in", given)])).execute();
+    // A value that is some user's id is one, whatever another user is called.
+    const ids = new Set(users.map((user) => user.id));
+    const named = users.find((user) => given.includes(user.username) && !ids.has(user.username));
+    if (named) {
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `"${named.username}" is a username; ${field} takes user ids: use ${named.id}`,
+        { status: 400, field },
+      );
     }
   }
 

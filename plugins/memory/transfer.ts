@@ -5,7 +5,7 @@ import {
   forgetPluginStateCache,
   type Logger,
   type MemoryKind,
-  nulIssue,
+  nulIssueIn,
   type Store,
 } from "@synth/kernel";
 import { type Kysely, sql, type Transaction } from "kysely";
@@ -465,7 +465,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         }
         const result = bodyLine.safeParse(json.value);
         // Text holding a NUL would be stored cut short at it (see `nulIssue`).
-        const nul = result.success && line.raw.includes("\\u0000") ? nulIssue(json.value) : null;
+        const nul = result.success ? nulIssueIn(line.raw, json.value) : null;
         if (!result.success || nul) {
           const issue = nul ?? (result.success ? undefined : result.error.issues[0])!;
           fail(line.number, `${issue.path.join(".") || "line"}: ${issue.message}`);

@@ -3,6 +3,8 @@ import { AppError } from "../errors.ts";
 import { definePlugin } from "../plugin/define.ts";
 import { defineHook } from "../plugin/hooks.ts";
 import { createTestHost } from "../testing/test_host.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { createApp } from "./app.ts";
 import { readJson, readQuery } from "./validate.ts";
 import { z } from "zod";
 
@@ -187,4 +189,21 @@ Deno.test("a coded 503 AppError keeps its code and fixed message and is logged a
   assert.equal(record?.level, "warn");
   assert.equal(record?.code, "UNAVAILABLE_NO_PROVIDER");
   assert.equal(record?.error, undefined, "no stack for an unavailable upstream");
+});
+
+Deno.test("a browser's page request reaches the dashboard's page only where no route is: a protected route outside /api keeps its sign-in", async () => {
+  const app = createApp({
+    log: createLogger({ sink: () => {} }),
+    // Sign-in on and not ready: any path that is not public is 503 NOT_READY.
+    auth: { enabled: true, service: () => null },
+    page: (c) => Promise.resolve(c.html("<p>the dashboard</p>")),
+  });
+  app.get("/private", (c) => c.text("secret"));
+  const html = { accept: "text/html" };
+  const page = await app.request("/no-such-page", { headers: html });
+  assert.equal(page.status, 200);
+  assert.equal(await page.text(), "<p>the dashboard</p>");
+  const guarded = await app.request("/private", { headers: html });
+  assert.equal(guarded.status, 503);
+  assert.equal((await guarded.json()).error.code, "NOT_READY");
 });

@@ -16,7 +16,7 @@ import type { Firewall } from "../security/firewall.ts";
 import type { AccessLog } from "../telemetry/access_log.ts";
 import { routeTemplate } from "../telemetry/metrics.ts";
 import { errorResponse } from "./errors.ts";
-import { nulIssue, validationError } from "./validate.ts";
+import { nulIssueIn, validationError } from "./validate.ts";
 import type { AppEnv } from "./types.ts";
 
 /** The dashboard's Content-Security-Policy (no inline scripts or styles, same origin only). */
@@ -240,8 +240,7 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
           });
           return;
         }
-        // Only a body that spells the escape can hold a NUL (JSON has no raw control characters).
-        const nul = text.includes("\\u0000") ? nulIssue(value) : null;
+        const nul = nulIssueIn(text, value);
         if (nul) throw validationError([nul]);
         c.set("jsonBody", { value });
       }

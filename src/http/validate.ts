@@ -32,27 +32,39 @@ export function issueMessage(issue: z.core.$ZodIssue): string {
 /**
  * The issue of the first string in `value` (a parsed JSON body or frame) that holds U+0000, or
  * null. SQLite stores such text but reads it back only up to the NUL, so it would be cut without
- * a word: it is refused instead.
+ * a word: it is refused instead. The walk keeps its own stack: a deeply nested body cannot
+ * overflow the call stack.
  */
 export function nulIssue(value: unknown): z.core.$ZodIssue | null {
-  const path: PropertyKey[] = [];
-  const find = (item: unknown): boolean => {
-    if (typeof item === "string") return item.includes("\u0000");
-    if (typeof item !== "object" || item === null) return false;
-    for (const [key, child] of Object.entries(item)) {
-      path.push(Array.isArray(item) ? Number(key) : key);
-      if (find(child)) return true;
-      path.pop();
+  const stack: Array<{ item: unknown; path: PropertyKey[] }> = [{ item: value, path: [] }];
+  while (stack.length > 0) {
+    const { item, path } = stack.pop()!;
+    if (typeof item === "string") {
+      if (!item.includes("\u0000")) continue;
+      return {
+        code: "custom",
+        path,
+        message: "must not contain the NUL character (U+0000)",
+        input: undefined,
+      } as z.core.$ZodIssue;
     }
-    return false;
-  };
-  if (!find(value)) return null;
-  return {
-    code: "custom",
-    path,
-    message: "must not contain the NUL character (U+0000)",
-    input: undefined,
-  } as z.core.$ZodIssue;
+    if (typeof item !== "object" || item === null) continue;
+    // Pushed last to first, so the first string in document order is found first.
+    const entries = Object.entries(item);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!;
+      stack.push({ item: child, path: [...path, Array.isArray(item) ? Number(key) : key] });
+    }
+  }
+  return null;
+}
+
+/**
+ * {@link nulIssue} of `value` parsed from JSON `text`, looked for only when the text spells the
+ * escape (JSON has no raw control characters, so no other text can hold a NUL).
+ */
+export function nulIssueIn(text: string, value: unknown): z.core.$ZodIssue | null {
+  return text.includes("\\u0000") ? nulIssue(value) : null;
 }
 
 /**

@@ -62,8 +62,13 @@ export interface ForgetterOptions {
   signal: AbortSignal;
   /** The conversation port, once the mind has started. */
   conversations(): ConversationPort | null;
-  /** Cancels the thread's queued and running turns; resolves once they ended. */
+  /**
+   * Cancels the thread's queued and running turns and refuses new ones; resolves once they
+   * ended.
+   */
   settleTurns(threadId: string): Promise<void>;
+  /** The forget of the thread is over (done or failed): new turns are judged as before. */
+  forgetEnded(threadId: string): void;
 }
 
 /** Threads listed per round while forgetting a user. */
@@ -112,13 +117,18 @@ export function createForgetter(options: ForgetterOptions): Forgetter {
   ): Promise<ForgetOutcome> {
     const port = options.conversations();
     const thread = await port?.getThread(threadId) ?? null;
-    await options.settleTurns(threadId);
-    // Queued jobs of the thread must not write for it after it is gone.
-    let deleted = await scheduler.forgetThread(threadId);
-    deleted += await runHook({ userId: thread?.createdBy ?? actor, threadId, derived, actor });
-    deleted += await deleteMindRows(threadId);
-    const removed = port ? await port.deleteThread(threadId) : false;
-    return { deleted: deleted + (removed ? 1 : 0), threads: removed ? 1 : 0 };
+    try {
+      await options.settleTurns(threadId);
+      // Queued jobs of the thread must not write for it after it is gone.
+      let deleted = await scheduler.forgetThread(threadId);
+      deleted += await runHook({ userId: thread?.createdBy ?? actor, threadId, derived, actor });
+      deleted += await deleteMindRows(threadId);
+      const removed = port ? await port.deleteThread(threadId) : false;
+      return { deleted: deleted + (removed ? 1 : 0), threads: removed ? 1 : 0 };
+    } finally {
+      // Gone, a thread is refused anyway; one whose forget failed takes turns again.
+      options.forgetEnded(threadId);
+    }
   }
 
   return {

@@ -1042,7 +1042,8 @@ export function createMind(options: CreateMindOptions): Mind {
       ? await port.threadOwner(threadId)
       : await port.getThread(threadId);
     if (
-      !thread || forgottenThreads.has(threadId) || (thread.createdBy !== userId && role !== "admin")
+      !thread || forgettingThreads.has(threadId) ||
+      (thread.createdBy !== userId && role !== "admin")
     ) {
       throw threadNotFound();
     }
@@ -1881,15 +1882,14 @@ export function createMind(options: CreateMindOptions): Mind {
   }
 
   /**
-   * Threads a forget has begun on (this process's life long: a forgotten thread never comes
-   * back). A turn submitted for one is refused like one for a thread that is gone, also while
-   * the forget still runs.
+   * Threads a forget is running on: a turn submitted for one is refused like one for a thread
+   * that is gone (which it is once the forget is done).
    */
-  const forgottenThreads = new Set<string>();
+  const forgettingThreads = new Set<string>();
 
   /** Cancels the thread's queued and running turns and waits until they have ended. */
   async function settleThreadTurns(threadId: string) {
-    forgottenThreads.add(threadId);
+    forgettingThreads.add(threadId);
     const turns = [...(active ? [active] : []), ...queue].filter((turn) =>
       turn.input.threadId === threadId
     );
@@ -1907,6 +1907,7 @@ export function createMind(options: CreateMindOptions): Mind {
     signal: options.signal,
     conversations: () => conversations,
     settleTurns: settleThreadTurns,
+    forgetEnded: (threadId) => forgettingThreads.delete(threadId),
   });
   // Forgetting deletes events: the newest of a type is then looked up again.
   const forgetter: Forgetter = {
@@ -2152,7 +2153,7 @@ export function createMind(options: CreateMindOptions): Mind {
         if (processing !== undefined || queue.length > 0) {
           await store.db.insertInto("mind_turns").values({ ...row, status: "queued" }).execute();
           // A forget of the thread began meanwhile: it would not see this turn.
-          if (forgottenThreads.has(threadId)) {
+          if (forgettingThreads.has(threadId)) {
             await store.db.deleteFrom("mind_turns").where("id", "=", turnId).execute();
             throw threadNotFound();
           }

@@ -30,9 +30,9 @@ import { userWorkspace } from "./workspace.ts";
 
 declare module "../bus.ts" {
   interface BusEventMap {
-    /** A run changed status (WS `tool.run` to the `tools` topic). */
+    /** A run changed status (WS `tool.run` to its requester and administrators). */
     "tool.run": ToolRunView;
-    /** A run waits for a decision (WS `tool.approval_request` to operators). */
+    /** A run waits for a decision (WS `tool.approval_request` to its requester and admins). */
     "tool.approval_request": ApprovalView;
     /** An approval was decided or expired. */
     "tool.approval_closed": ApprovalView;
@@ -203,10 +203,9 @@ export interface ToolService {
   /** The full result text (≤ 64 KiB); with `reader`, 404 unless that user requested the run. */
   output(id: string, reader?: string | null): Promise<string>;
   cancel(id: string, by: string): Promise<ToolRunView>;
-  /** Newest first; `before` continues after that approval (a page's last). */
   /**
    * Approvals, newest first: those `requester` asked for (their runs), or everyone's when it is
-   * null (an administrator).
+   * null (an administrator); `before` continues after that approval (a page's last).
    */
   listApprovals(
     status: string | undefined,

@@ -10,7 +10,7 @@
  */
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError, errorMessage } from "../errors.ts";
-import { issueMessage, issuePath, nulIssue, ROLE_RANK } from "../http/validate.ts";
+import { issueMessage, issuePath, nulIssueIn, ROLE_RANK } from "../http/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { composeMergePatches } from "./merge_patch.ts";
 import {
@@ -543,7 +543,7 @@ export function createHub(options: HubOptions): Hub {
         return;
       }
       // Text holding a NUL would be stored cut short (see `nulIssue`).
-      const nul = parsed.success && frame.includes("\\u0000") ? nulIssue(parsed.data) : null;
+      const nul = parsed.success ? nulIssueIn(frame, parsed.data) : null;
       if (!parsed.success || nul) {
         const issue = nul ?? (parsed.success ? undefined : parsed.error.issues[0]);
         sendError(connection, {

@@ -206,6 +206,14 @@ Deno.test("text holding a NUL character is refused with 400 naming the field, ov
     assert.equal(answer.body.error.field, field);
     assert.match(answer.body.error.message, /NUL character/);
   }
+  // A NUL deep inside 5,000 nested arrays is found without overflowing the stack: 400, not 500.
+  const deep = await fetch(`${server.url}/api/memories`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: `${"[".repeat(5_000)}"\\u0000"${"]".repeat(5_000)}`,
+  });
+  assert.equal(deep.status, 400);
+  assert.equal((await deep.json()).error.code, "VALIDATION_FAILED");
   // The same requests through the app directly (no body guard in front) say the same.
   const direct = await host.request("/api/memories", {
     method: "POST",

@@ -428,42 +428,44 @@ Deno.test("PATCH /api/threads/{id} renames, clears the title, archives and resto
   assert.equal((await as(host, "ada", "GET", path)).body.title, null);
 });
 
-Deno.test("a turn sent while its thread is being deleted is refused like one for a thread that is gone; nothing of the thread is left", async () => {
+Deno.test("a turn sent while its thread is being deleted is refused like one for a thread that is gone; once a delete fails, the thread takes turns again", async () => {
   await using fake = await startFakeLlm();
-  // The first reply streams slowly, so the delete finds it running and cancels it.
-  fake.script({
-    reply: [{
-      reply: { text: Array.from({ length: 200 }, (_, i) => `w${i} `) },
-      timing: { chunkDelayMs: 20 },
-    }],
+  // A module whose forget waits until released (then fails once, when told to).
+  let entered = Promise.withResolvers<void>();
+  let release = Promise.withResolvers<void>();
+  let failNext = false;
+  const holding = definePlugin({
+    manifest: { id: "holding_forget", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.forget, async () => {
+        entered.resolve();
+        await release.promise;
+        if (failNext) throw new Error("the module's rows could not be deleted");
+        return { deleted: 0 };
+      });
+    },
   });
-  await using host = await mindHost(fake);
-  const thread = (await (await host.request("/api/threads", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: "{}",
-  })).json()).id as string;
-  const send = (message: string) =>
-    host.request("/api/chat", {
+  await using host = await mindHost(fake, { plugins: [holding] });
+  const send = async (message: string, threadId?: string) => {
+    const response = await host.request("/api/chat", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ message, thread_id: thread }),
+      body: JSON.stringify({ message, ...(threadId ? { thread_id: threadId } : {}) }),
     });
-  const first = send("Tell me a long story");
-  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reply");
-  const cancelled = Promise.withResolvers<void>();
-  host.kernel.bus.subscribe("mind.turn.event", (event) => {
-    if ((event.data.event as { type: string }).type === "turn.cancelled") cancelled.resolve();
-  });
+    return { status: response.status, body: await response.json() };
+  };
+  const thread = (await send("Hello")).body.thread_id as string;
   const deleted = host.request(`/api/threads/${thread}?forget=true`, { method: "DELETE" });
-  // The delete has begun (it cancelled the running turn) and not finished: a new turn now.
-  await cancelled.promise;
-  const late = await send("One more thing");
-  assert.equal(late.status, 404);
-  const error = (await late.json()).error;
-  assert.deepEqual([error.code, error.field], ["MIND_THREAD_NOT_FOUND", "thread_id"]);
+  await entered.promise;
+  // The delete is under way and not finished: a new turn for the thread is refused.
+  const late = await send("One more thing", thread);
+  assert.equal(late.status, 404, JSON.stringify(late.body));
+  assert.deepEqual(
+    [late.body.error.code, late.body.error.field],
+    ["MIND_THREAD_NOT_FOUND", "thread_id"],
+  );
+  release.resolve();
   assert.equal((await deleted).status, 204);
-  await (await first).body?.cancel();
   await host.kernel.mind.scheduler.idle();
   const db = host.kernel.store.db;
   for (const table of ["mind_turns", "mind_jobs", "mind_events"] as const) {
@@ -475,4 +477,17 @@ Deno.test("a turn sent while its thread is being deleted is refused like one for
     host.logs.filter((record) => record.level === "error").map((record) => record.msg),
     [],
   );
+
+  // A delete that fails part-way leaves the thread, which then takes turns as before.
+  const kept = (await send("Another topic")).body.thread_id as string;
+  entered = Promise.withResolvers<void>();
+  release = Promise.withResolvers<void>();
+  failNext = true;
+  const failing = host.request(`/api/threads/${kept}?forget=true`, { method: "DELETE" });
+  await entered.promise;
+  release.resolve();
+  assert.equal((await failing).status, 500);
+  await (await failing).body?.cancel();
+  const again = await send("Still here?", kept);
+  assert.equal(again.status, 200, JSON.stringify(again.body));
 });
