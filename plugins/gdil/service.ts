@@ -762,15 +762,6 @@ export class GdilService {
           project.archivedFrom = null;
         }
         if (project.phase === "paused") {
-          if ((await this.#activeCount(caller.userId)) >= this.#config.maxActiveProjects) {
-            throw new AppError(
-              "GDIL_TOO_MANY_ACTIVE",
-              "Too many active projects to resume this one",
-              {
-                status: 409,
-              },
-            );
-          }
           project.phase = project.pausedFrom ?? "iteration";
           project.pausedFrom = null;
         } else if (project.phase === "exit") {
@@ -792,6 +783,20 @@ export class GdilService {
           project.exitReason = null;
           project.exitAt = null;
           project.exitSummary = null;
+        }
+        // Active again, from paused, ended or archived: the owner's limit applies (this project
+        // was not among their active ones; nothing is stored before the check).
+        if (
+          (ACTIVE_PHASES as readonly string[]).includes(project.phase) &&
+          (await this.#activeCount(project.ownerId)) >= this.#config.maxActiveProjects
+        ) {
+          throw new AppError(
+            "GDIL_TOO_MANY_ACTIVE",
+            "Too many active projects to resume this one",
+            {
+              status: 409,
+            },
+          );
         }
         await this.#repo.focus(caller.userId, threadId ?? project.threadId, project.id);
         events.push(this.#event("resumed", { phase: project.phase }));

@@ -128,14 +128,14 @@ Deno.test("iterationsPerTask 1 and a task needing 2 iterations → iteration_lim
   assert.equal(done.exit_reason, "completed");
 });
 
-Deno.test("stopping with half the tasks done and resuming keeps the iteration budget it had", async () => {
+Deno.test("stopping with half the tasks done and resuming keeps the iteration budget it had, within the owner's limit of active projects", async () => {
   await using fake = await startFakeLlm();
   fake.script({
-    clarify: [CLARIFY],
+    clarify: [CLARIFY, CLARIFY],
     plan: [answer(planOf(4))],
     execute: [step(1), step(1), step(1), step(1)],
   });
-  await using host = await projectHost(fake);
+  await using host = await projectHost(fake, { config: { gdil: { maxActiveProjects: 1 } } });
   const id = await started(host, "Quick work");
   await input(host, id, { text: "go" });
   await input(host, id, { intent: "accept" });
@@ -144,8 +144,16 @@ Deno.test("stopping with half the tasks done and resuming keeps the iteration bu
   assert.deepEqual([before.tasks_done, before.iteration_count, before.max_iterations], [2, 2, 12]);
   await input(host, id, { text: "I think we can stop here" });
   assert.equal((await api(host, "GET", `/api/projects/${id}`)).body.exit_reason, "user_stop");
+  // Another project is active now: resuming this one would make two, over the limit of 1.
+  const other = await started(host, "Something else");
+  const refused = await api(host, "POST", `/api/projects/${id}/resume`);
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, "GDIL_TOO_MANY_ACTIVE");
+  assert.equal((await api(host, "GET", `/api/projects/${id}`)).body.phase, "exit", "unchanged");
+  await api(host, "POST", `/api/projects/${other}/pause`);
   // Two tasks left at three iterations each would make 2 + 6 = 8: the budget stays 12.
   const resumed = await api(host, "POST", `/api/projects/${id}/resume`);
+  assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
   assert.equal(resumed.body.project.max_iterations, 12);
 });
 
