@@ -2212,12 +2212,7 @@ export function createMind(options: CreateMindOptions): Mind {
 
     async feedback({ userId, threadId, value, note }) {
       const thread = await requireConversations().getThread(threadId);
-      if (!thread || thread.createdBy !== userId) {
-        throw new AppError("MIND_THREAD_NOT_FOUND", "No such thread", {
-          status: 404,
-          field: "thread_id",
-        });
-      }
+      if (!thread || thread.createdBy !== userId) throw threadNotFound();
       const last = await store.db.selectFrom("mind_turns").select(["id", "feedback"])
         .where("thread_id", "=", threadId).where("status", "=", "completed")
         .orderBy("seq", "desc").limit(1).executeTakeFirst();

@@ -399,11 +399,18 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     return entry;
   }
 
+  /**
+   * Whether `reader` sees a run or approval: null (an administrator, or an internal caller) sees
+   * all; a user sees what they asked for.
+   */
+  const visibleTo = (reader: string | null | undefined, row: { requested_by: string | null }) =>
+    typeof reader !== "string" || row.requested_by === reader;
+
   /** A run's row; with `reader`, another user's run is as unknown as a missing one. */
   async function readRun(id: string, reader?: string | null): Promise<ToolRunsTable> {
     const row = await store.db.selectFrom("tool_runs").selectAll().where("id", "=", id)
       .executeTakeFirst();
-    if (!row || (typeof reader === "string" && row.requested_by !== reader)) {
+    if (!row || !visibleTo(reader, row)) {
       throw new AppError("TOOLS_RUN_NOT_FOUND", "No such tool run", { status: 404 });
     }
     return row;
@@ -849,15 +856,14 @@ export function createToolService(options: ToolServiceOptions): ToolService {
 
     async decide(id, decision, by, note) {
       // Another user's approval is not there for the caller, as their run is not.
-      const visible = (row: { requested_by: string | null }) =>
-        by.role === "admin" || row.requested_by === by.userId;
+      const reader = by.role === "admin" ? null : by.userId;
       // Taken before any await: whoever takes it (this, a cancel, the expiry) decides.
       const waiting = approvals.get(id);
-      if (waiting && visible(waiting.row)) approvals.delete(id);
+      if (waiting && visibleTo(reader, waiting.row)) approvals.delete(id);
       else {
         const row = await store.db.selectFrom("tool_approvals").selectAll().where("id", "=", id)
           .executeTakeFirst();
-        if (!row || !visible(row)) {
+        if (!row || !visibleTo(reader, row)) {
           throw new AppError("APPROVAL_NOT_FOUND", "No such approval", {
             status: 404,
             field: "approval_id",

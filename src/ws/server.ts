@@ -22,7 +22,7 @@ import { cancelOwnTurn, createOnceSubmitter } from "../mind/turn_requests.ts";
 import type { AccessRecord } from "../telemetry/access_log.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Context } from "hono";
-import { createHub, type Hub, type HubSocket, type WsConfig } from "./hub.ts";
+import { type Audience, createHub, type Hub, type HubSocket, type WsConfig } from "./hub.ts";
 import { createLegacyHub } from "./legacy.ts";
 import { mergePatch } from "./merge_patch.ts";
 import { BEARER_PREFIX, CLOSE, SUBPROTOCOL, type WsUser } from "./protocol.ts";
@@ -65,6 +65,11 @@ export interface WsServer {
   settled(): Promise<void>;
   /** Closes every socket (1001) and stops listening to the bus. */
   stop(): void;
+}
+
+/** A tool run's or approval's audience: the user who asked, and administrators (none asked: admins). */
+function requesterAndAdmins(item: { requested_by: string | null }): Audience {
+  return item.requested_by ? { userId: item.requested_by, adminsToo: true } : { minRole: "admin" };
 }
 
 /** Creates the WebSocket server. */
@@ -260,15 +265,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
     bus.subscribe("mind.turn.completed", () => stateChanged("turn")),
     bus.subscribe("notice", (event) => hub.publish(["notices"], "notice", event.data)),
     // A run goes to the user who asked for it and to administrators, as over HTTP.
-    bus.subscribe("tool.run", (event) =>
-      hub.publish(
-        ["tools"],
-        "tool.run",
-        event.data,
-        event.data.requested_by
-          ? { userId: event.data.requested_by, adminsToo: true }
-          : { minRole: "admin" },
-      )),
+    bus.subscribe(
+      "tool.run",
+      (event) => hub.publish(["tools"], "tool.run", event.data, requesterAndAdmins(event.data)),
+    ),
     // A project's updates go to its owner's sockets only (spec/projects.md §12).
     bus.subscribe("project.update", (event) => {
       const data = event.data as {
@@ -323,9 +323,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
           ["approvals"],
           "tool.approval_request",
           event.data,
-          event.data.requested_by
-            ? { userId: event.data.requested_by, adminsToo: true }
-            : { minRole: "admin" },
+          requesterAndAdmins(event.data),
         ),
     ),
     bus.subscribe("auth.revoked", (event) => {

@@ -10,6 +10,11 @@ import { mindHost } from "./helpers.ts";
 const UNSURE =
   "I think it might possibly work if you restart it, but maybe not. Perhaps try the staging copy first. <confidence>0.2</confidence>";
 const BROKEN = '{"coherence": 2, "note": "Ada said her PIN is 4921."}';
+/** A reflection that fails: prose, then a repair that is still no valid answer. */
+const FAILED_REFLECTION = {
+  reflection: [{ reply: { text: "Ada said her PIN is 4921." } }],
+  reflection_repair: [{ reply: { text: BROKEN } }],
+};
 
 async function chatAs(
   host: Awaited<ReturnType<typeof mindHost>>,
@@ -56,10 +61,7 @@ Deno.test("another user's concerns are neither listed, shown nor resolvable; the
 
 Deno.test("a failed reflection's raw reply is shown to its thread's owner and admins only", async () => {
   await using fake = await startFakeLlm();
-  fake.script({
-    reflection: [{ reply: { text: "Ada said her PIN is 4921." } }],
-    reflection_repair: [{ reply: { text: BROKEN } }],
-  });
+  fake.script(FAILED_REFLECTION);
   await using host = await mindHost(fake);
   const first = await chatAs(host, "ada", "Plan the release");
   await chatAs(host, "ada", "/reflect", first.thread_id as string);
@@ -78,10 +80,7 @@ Deno.test("a failed reflection's raw reply is shown to its thread's owner and ad
 
 Deno.test("a failed reflection on no one thread shows its raw reply to administrators only", async () => {
   await using fake = await startFakeLlm();
-  fake.script({
-    reflection: [{ reply: { text: "Ada said her PIN is 4921." } }],
-    reflection_repair: [{ reply: { text: BROKEN } }],
-  });
+  fake.script(FAILED_REFLECTION);
   await using host = await mindHost(fake);
   await chatAs(host, "ada", "Plan the release");
   const reflected = await host.as({ userId: "root", role: "admin" }).request("/api/reflect", {
@@ -133,8 +132,7 @@ Deno.test("/export holds the caller's derived records (none of another user's); 
   await using fake = await startFakeLlm();
   fake.sceneFirst({ match: { purpose: "reply" }, reply: { text: UNSURE } });
   fake.script({
-    reflection: [{ reply: { text: "Ada said her PIN is 4921." } }],
-    reflection_repair: [{ reply: { text: BROKEN } }],
+    ...FAILED_REFLECTION,
     extract: [{
       reply: {
         text: JSON.stringify({

@@ -15,7 +15,7 @@ import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chatRequests } from "../llm/helpers.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
 import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
-import { connect, type WsClient } from "../ws/client.ts";
+import { signedIn, type WsClient } from "../ws/client.ts";
 
 const TOOLS = [calculatorTool, fileWriteTool, timerTool];
 
@@ -325,10 +325,7 @@ Deno.test("over signed-in sockets a run's tool.run reaches the user who asked an
   const server = host.listen();
   const sockets: Record<string, WsClient> = {};
   for (const [name, token] of [["admin", admin], ["ada", ada], ["bob", bob]] as const) {
-    const client = await connect(server.url);
-    client.send("hello", { token, topics: ["tools"] });
-    await client.next("welcome");
-    sockets[name] = client;
+    sockets[name] = await signedIn(server.url, token, ["tools"]);
   }
   const started = await call(host, "POST", "/api/tools/calculator/runs", {
     token: ada,
@@ -370,10 +367,7 @@ Deno.test("a user's approvals are theirs: the request reaches them and administr
   const server = host.listen();
   const sockets: Record<string, WsClient> = {};
   for (const [name, token] of [["admin", admin], ["ada", ada], ["bob", bob]] as const) {
-    const client = await connect(server.url);
-    client.send("hello", { token, topics: ["approvals"] });
-    await client.next("welcome");
-    sockets[name] = client;
+    sockets[name] = await signedIn(server.url, token, ["approvals"]);
   }
   // Ada's chat turn asks for a write, which waits for a decision.
   const turn = call(host, "POST", "/api/chat", { token: ada, body: { message: "Note this" } });

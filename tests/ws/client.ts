@@ -81,3 +81,11 @@ export function connect(url: string, protocols: string[] = ["synth.v1"]): Promis
     socket.onerror = () => reject(new Error("the WebSocket was refused"));
   });
 }
+
+/** A socket of the user with `token`, subscribed to `topics`, past its welcome. */
+export async function signedIn(url: string, token: string, topics: string[]): Promise<WsClient> {
+  const client = await connect(url);
+  client.send("hello", { token, topics });
+  await client.next("welcome");
+  return client;
+}

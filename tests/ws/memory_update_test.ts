@@ -7,15 +7,10 @@
 import assert from "node:assert/strict";
 import type { MemoryApi } from "../../plugins/memory/mod.ts";
 import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
-import { connect } from "./client.ts";
+import { connect, signedIn } from "./client.ts";
 
 /** A socket of the user with `token`, subscribed to `memory` only. */
-async function memorySocket(url: string, token: string) {
-  const client = await connect(url);
-  client.send("hello", { token, topics: ["memory"] });
-  await client.next("welcome");
-  return client;
-}
+const memorySocket = (url: string, token: string) => signedIn(url, token, ["memory"]);
 
 Deno.test("a memory's created, updated and forgotten reach its owner's sockets only; self memories reach every socket", async () => {
   await using host = await authHost();

@@ -659,6 +659,7 @@ export class PageChat extends SmElement {
       m.role === "assistant" && m.status === "completed"
     );
     const last = completed.at(-1);
+    const viewer = this.#auth.value?.user?.role === "viewer";
     return html`
       <nav class="threads" aria-label="Threads">
         <a href="/chat" aria-current=${this.threadId === null
@@ -720,16 +721,15 @@ export class PageChat extends SmElement {
             }
             </ul>`
             : nothing}
-          ${this.#auth.value?.user?.role === "viewer"
+          ${viewer
             ? html`<p id="viewer-note" class="muted">
               You are a viewer: you can read and run the commands that only read (type / to see
               them); sending a message to the agent needs the operator role.
             </p>`
             : nothing}
           <textarea id="composer" .value=${this.draft} maxlength=${MAX_CHARS}
-            aria-describedby=${this.#auth.value?.user?.role === "viewer"
-              ? "counter viewer-note"
-              : "counter"} @input=${this.#onInput} @keydown=${this.#onKeydown}></textarea>
+            aria-describedby=${viewer ? "counter viewer-note" : "counter"} @input=${this
+              .#onInput} @keydown=${this.#onKeydown}></textarea>
           <div class="row">
             <span id="counter" class="muted">${this.draft.length} / ${MAX_CHARS}</span>
             <button class="primary" type="submit" ?disabled=${this.sending ||
