@@ -166,6 +166,7 @@ export {
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
 export {
   nulIssueIn,
+  queryInt,
   readJson,
   readQuery,
   requireRole,

@@ -11,6 +11,7 @@ import {
   describe,
   type Operation,
   PAGE,
+  queryInt,
   readJson,
   readQuery,
   readTimeIdCursor,
@@ -63,12 +64,12 @@ const threadBody = z.strictObject({ thread_id: z.string().min(1).max(100).option
 const listQuery = z.strictObject({
   phase: z.enum(PHASES).optional(),
   include_archived: z.enum(["true", "false"]).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   cursor: timeIdCursor("The next page holds the projects started before this one's last"),
 });
 const eventsQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  after: queryInt({ min: 0 }).default(0),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   cursor: z.string().regex(/^\d{1,15}$/, "a next_cursor from the previous page").optional(),
 });
 const timelineQuery = z.strictObject({ include_archived: z.enum(["true", "false"]).optional() });

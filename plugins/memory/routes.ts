@@ -3,6 +3,7 @@ import {
   describe,
   type Operation,
   type PluginContext,
+  queryInt,
   readJson,
   readQuery,
   requireRole,
@@ -19,7 +20,7 @@ const kindSchema = z.enum(MEMORY_KINDS as [string, ...string[]]);
 const listQuery = z.strictObject({
   kind: kindSchema.optional(),
   q: z.string().max(1_000).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   cursor: z.string().regex(/^\d+$/, "a next_cursor from the previous page").optional(),
 }).refine((query) => !query.q || query.cursor === undefined, {
   path: ["cursor"],
@@ -298,6 +299,7 @@ export function memoryRoutes(
       failed: report.failed,
       dry_run: report.dryRun,
       unknown_owners: report.unknownOwners,
+      integrity: report.integrity,
     });
   });
 
@@ -534,6 +536,10 @@ const OPERATIONS = [
           })).describe(
             "Owners (after owner_map) that are no user here and not the caller: nobody sees their " +
               "memories. Run with dry_run first and map them with owner_map",
+          ),
+          integrity: z.enum(["verified", "mismatch", "no_end_line"]).describe(
+            "The file against its end line's counts and SHA-256: verified; mismatch (changed or " +
+              "cut after export; the end line is in failed); no_end_line (cut short, or hand-written)",
           ),
         }),
       },

@@ -24,6 +24,7 @@ import {
 } from "./transfer_format.ts";
 import { type VectorManager, vectorToBlob } from "./vectors.ts";
 import type { z } from "zod";
+import { createHash } from "node:crypto";
 
 /** Longest accepted import line. */
 export const MAX_IMPORT_LINE_BYTES = 1_048_576;
@@ -66,7 +67,16 @@ export interface ImportReport {
    * server's user ids unless they are mapped.
    */
   unknownOwners: UnknownOwner[];
+  /**
+   * The file against its end line (an export's last line counts its lines and hashes them):
+   * `verified` they agree; `mismatch` they do not (the file was changed or cut after export; the
+   * end line is in `failed`); `no_end_line` there is none (a file cut short, or written by hand).
+   */
+  integrity: "verified" | "mismatch" | "no_end_line";
 }
+
+/** Failures in file order. */
+const byLine = (a: ImportFailure, b: ImportFailure) => a.line - b.line;
 
 /** Options of one import. */
 export interface ImportOptions {
@@ -404,6 +414,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         failed: [],
         dryRun: importOptions.dryRun ?? false,
         unknownOwners: [],
+        integrity: "no_end_line",
       };
       const fail = (
         line: number,
@@ -443,13 +454,33 @@ export function createTransfer(options: TransferOptions): Transfer {
       const remap = (owner: string | null) => (owner === null ? null : ownerMap[owner] ?? owner);
 
       const parsed: Array<{ number: number; line: BodyLine; vector: Float32Array | null }> = [];
+      // What the end line vouches for: every line before it, as exported (no line of an export
+      // holds a raw CR, so one before the newline came from a copy, not the export), and the
+      // lines of each kind.
+      const digest = createHash("sha256");
+      const hashed = (raw: string) => digest.update(raw.replace(/\r$/, "") + "\n");
+      hashed(first!.raw);
+      const kinds = { thread: 0, memory: 0, kv: 0 };
+      let endedAt: number | null = null;
       for (const line of lines.slice(1)) {
+        if (endedAt !== null) {
+          fail(line.number, `the line comes after the end line (line ${endedAt})`);
+          continue;
+        }
         const json = parseLine(line);
+        const value = "value" in json
+          ? json.value as { type?: unknown; kind?: unknown; text?: unknown } | null
+          : null;
+        if (value?.type !== "end") {
+          hashed(line.raw);
+          if (value?.type === "thread" || value?.type === "memory" || value?.type === "kv") {
+            kinds[value.type]++;
+          }
+        }
         if ("error" in json) {
           fail(line.number, json.error!);
           continue;
         }
-        const value = json.value as { type?: unknown; kind?: unknown; text?: unknown } | null;
         if (
           value?.type === "memory" && typeof value.text === "string" &&
           value.text.length > textLimit(value.kind)
@@ -471,7 +502,19 @@ export function createTransfer(options: TransferOptions): Transfer {
           fail(line.number, `${issue.path.join(".") || "line"}: ${issue.message}`);
           continue;
         }
-        if (result.data.type === "end") continue;
+        if (result.data.type === "end") {
+          endedAt = line.number;
+          const { counts, sha256 } = result.data;
+          const problem = sha256 !== digest.digest("hex")
+            ? "the lines before it do not hash to its sha256: the file was changed or cut after export"
+            : counts.thread !== kinds.thread || counts.memory !== kinds.memory ||
+                counts.kv !== kinds.kv
+            ? `it counts ${counts.thread} thread, ${counts.memory} memory and ${counts.kv} kv lines; the file has ${kinds.thread}, ${kinds.memory} and ${kinds.kv}`
+            : null;
+          report.integrity = problem ? "mismatch" : "verified";
+          if (problem) fail(line.number, `end: ${problem}`);
+          continue;
+        }
         let vector: Float32Array | null = null;
         if (result.data.type === "memory" && result.data.vector !== undefined) {
           const decoded = decodeVector(result.data.vector, header.data.embedding.dims);
@@ -519,6 +562,7 @@ export function createTransfer(options: TransferOptions): Transfer {
           }
           report.imported++;
         }
+        report.failed.sort(byLine);
         return report;
       }
 
@@ -589,6 +633,8 @@ export function createTransfer(options: TransferOptions): Transfer {
       // Imported vectors join the index by reloading it; the others are queued.
       if (withVectors > 0) await vectors.load(new AbortController().signal);
       if (report.imported > withVectors) vectors.wake();
+      // Lines that failed while stored come after those that failed to parse: in file order.
+      report.failed.sort(byLine);
       return report;
     },
   };

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { ftsSegmentCount } from "@synth/kernel";
 import { createTestHost, type TestHost } from "@synth/testing";
 import { sql } from "kysely";
@@ -62,6 +63,26 @@ const ndjson = (body: string): RequestInit => ({
   body,
 });
 
+/**
+ * A changed export as a file whose end line vouches for it again (its counts and SHA-256
+ * recomputed), as a file written on purpose would: the tests that change lines to see them fail
+ * are about those lines, not about the end line's check.
+ */
+function sealed(lines: ReadonlyArray<Record<string, unknown> | string>): string {
+  const body = lines.map((line) => typeof line === "string" ? line : JSON.stringify(line))
+    .filter((line) => !line.startsWith('{"type":"end"'));
+  const hash = createHash("sha256");
+  const counts = { thread: 0, memory: 0, kv: 0 };
+  for (const line of body) {
+    hash.update(line + "\n");
+    try {
+      const type = JSON.parse(line).type as keyof typeof counts;
+      if (type in counts) counts[type]++;
+    } catch { /* a broken line counts as no kind */ }
+  }
+  return [...body, JSON.stringify({ type: "end", counts, sha256: hash.digest("hex") })].join("\n");
+}
+
 Deno.test("export → import into an empty database → export gives the same file apart from the time and hash", async () => {
   await using source = await createTestHost({ plugins: [memoryPlugin] });
   await seed(source);
@@ -93,6 +114,7 @@ Deno.test("export → import into an empty database → export gives the same fi
     failed: [],
     dry_run: false,
     unknown_owners: [],
+    integrity: "verified",
   });
   const second = await exportText(target, "?include_vectors=true");
   assert.deepEqual(withoutVolatile(second), withoutVolatile(first));
@@ -106,6 +128,7 @@ Deno.test("export → import into an empty database → export gives the same fi
     failed: [],
     dry_run: false,
     unknown_owners: [],
+    integrity: "verified",
   });
   const recalled = await target.api<MemoryApi>("memory").recall({
     text: "window seats",
@@ -120,7 +143,7 @@ Deno.test("a malformed line is reported by number; strict imports nothing; dry r
   await seed(source);
   const lines = (await exportText(source)).trim().split("\n");
   lines.splice(3, 0, '{"type":"memory","uid":"not-a-uid"}', "{broken json");
-  const file = lines.join("\n");
+  const file = sealed(lines);
 
   await using target = await createTestHost({ plugins: [memoryPlugin] });
   const count = async () =>
@@ -203,7 +226,7 @@ Deno.test("an imported text over its kind's limit is a numbered MEMORY_TEXT_TOO_
   const lines = await exportedLines(source);
   const fact = lines.findIndex((line) => line.kind === "semantic");
   lines[fact] = { ...lines[fact], text: "x".repeat(8_001) };
-  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+  const file = sealed(lines);
 
   await using target = await createTestHost({ plugins: [memoryPlugin] });
   const strict = await target.request("/api/memories/import?strict=true", ndjson(file));
@@ -234,7 +257,7 @@ Deno.test("an imported vector that is not base64, or not of the header's dimensi
   // Three floats short of the header's 384.
   lines[short] = { ...lines[short], vector: btoa(atob(vector).slice(0, 381 * 4)) };
   lines[garbled] = { ...lines[garbled], vector: "not base64 at all!" };
-  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+  const file = sealed(lines);
 
   await using target = await createTestHost({ plugins: [memoryPlugin] });
   const dry = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
@@ -323,7 +346,7 @@ Deno.test("a line that fails part-way through storing leaves nothing of itself b
   const first = lines.findIndex((line) => line.kind === "message");
   const message = first + 1;
   lines.splice(message, 0, { ...lines[first], uid: "mem_01J000000000000000000000SQ" });
-  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+  const file = sealed(lines);
 
   await using target = await createTestHost({ plugins: [memoryPlugin] });
   const report = await (await target.request("/api/memories/import", ndjson(file))).json();
@@ -491,7 +514,7 @@ Deno.test("a memory of a thread neither in the file nor stored fails its line, i
   await using source = await createTestHost({ plugins: [memoryPlugin] });
   await seed(source);
   const lines = (await exportedLines(source)).filter((line) => line.type !== "thread");
-  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+  const file = sealed(lines);
   const ofThread = lines.flatMap((line, index) =>
     line.type === "memory" && line.threadId !== null ? [index + 1] : []
   );
@@ -585,7 +608,7 @@ Deno.test("an imported line whose text holds a NUL character fails by number ins
   const at = lines.findIndex((line) => line.kind === "semantic");
   lines[at].text = "The user prefers\u0000 window seats.";
   await using target = await createTestHost({ plugins: [memoryPlugin] });
-  const file = lines.map((line) => JSON.stringify(line)).join("\n");
+  const file = sealed(lines);
   const answer = await (await target.request("/api/memories/import", ndjson(file))).json();
   assert.deepEqual(answer.failed, [{
     line: at + 1,
@@ -593,4 +616,58 @@ Deno.test("an imported line whose text holds a NUL character fails by number ins
     message: "text: must not contain the NUL character (U+0000)",
   }]);
   assert.equal(answer.imported, 5);
+});
+
+Deno.test("the end line vouches for the file: a changed, recounted or cut file, or lines after the end, are told", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const exported = (await exportText(source)).trim().split("\n");
+  const end = exported.length;
+  const fact = exported.findIndex((line) => line.includes("window seats"));
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  const importOf = async (lines: string[], query = "?dry_run=true") =>
+    await (await target.request(`/api/memories/import${query}`, ndjson(lines.join("\n")))).json();
+  const failedAt = (report: { failed: Array<{ line: number; message: string }> }) =>
+    report.failed.map((failure) => [failure.line, failure.message]);
+
+  assert.equal((await importOf(exported)).integrity, "verified");
+  // CRLF line ends (a copy through another system) are not a change to the lines.
+  assert.equal((await importOf(exported.map((line) => line + "\r"))).integrity, "verified");
+
+  // One changed word, with the line still valid: told at the end line, the rest imports.
+  const changed = exported.with(fact, exported[fact]!.replace("window", "aisle"));
+  const report = await importOf(changed);
+  assert.equal(report.integrity, "mismatch");
+  assert.deepEqual(failedAt(report), [[
+    end,
+    "end: the lines before it do not hash to its sha256: the file was changed or cut after export",
+  ]]);
+  assert.equal(report.imported, 6, "a lenient import still takes every valid line");
+  // A strict import takes nothing from a file its end line does not vouch for.
+  const strict = await target.request(
+    "/api/memories/import?strict=true",
+    ndjson(changed.join("\n")),
+  );
+  assert.equal(strict.status, 400);
+  assert.equal((await strict.json()).error.details.line, end);
+  assert.equal(await memoryCount(target), 0);
+
+  // A line dropped, and the hash recomputed by hand: the counts still tell.
+  const dropped = exported.filter((_, index) => index !== fact);
+  const rehashed = sealed(dropped).split("\n");
+  rehashed[rehashed.length - 1] = rehashed.at(-1)!.replace(/"memory":\d+/, '"memory":4');
+  assert.deepEqual(failedAt(await importOf(rehashed)), [[
+    end - 1,
+    "end: it counts 1 thread, 4 memory and 1 kv lines; the file has 1, 3 and 1",
+  ]]);
+
+  // Cut before its end: nothing vouches for it, which the report says.
+  const cut = await importOf(exported.slice(0, -2));
+  assert.equal(cut.integrity, "no_end_line");
+  assert.deepEqual(cut.failed, []);
+
+  // A line after the end line fails by number.
+  const after = await importOf([...exported, exported[fact]!]);
+  assert.equal(after.integrity, "verified");
+  assert.deepEqual(failedAt(after), [[end + 1, `the line comes after the end line (line ${end})`]]);
 });

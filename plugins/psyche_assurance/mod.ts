@@ -24,6 +24,7 @@ import {
   type Policy,
   prepare,
   type Profile,
+  queryInt,
   readJson,
   readQuery,
   requireRole,
@@ -162,7 +163,7 @@ const resolveBody = z.strictObject({
 const listQuery = z.strictObject({
   status: z.enum(STATUSES).optional(),
   thread_id: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt({ min: 1, max: 500 }).default(100),
 });
 
 /** The plugin. */

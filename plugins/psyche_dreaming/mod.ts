@@ -25,6 +25,7 @@ import {
   type Plugin,
   type PluginContext,
   prepare,
+  queryInt,
   readQuery,
   type RecalledMemory,
   requireRole,
@@ -60,10 +61,10 @@ const SET_STATUSES = ["ready", "parse_failed", "resolved", "expired", "discarded
 const forecastQuery = z.strictObject({
   status: z.enum(SET_STATUSES).optional(),
   thread_id: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt({ min: 1, max: 500 }).default(100),
 });
 const calibrationQuery = z.strictObject({
-  window: z.coerce.number().int().min(1).max(500).default(20),
+  window: queryInt({ min: 1, max: 500 }).default(20),
 });
 
 const LEXICAL_NOTE = "forecast scores are lexical overlap; affect impact down-weighted";

@@ -25,6 +25,7 @@ import {
   pluginState,
   prepare,
   type Profile,
+  queryInt,
   readQuery,
   redactPersonal,
   requireRole,
@@ -132,7 +133,7 @@ function fromBlob(blob: Uint8Array): Float32Array {
 const mean = (values: readonly number[]) =>
   values.reduce((sum, value) => sum + value, 0) / values.length;
 
-const diffQuery = z.strictObject({ diff_from: z.coerce.number().int().min(1).optional() });
+const diffQuery = z.strictObject({ diff_from: queryInt({ min: 1 }).optional() });
 
 /** Builds the plugin (tests may give a scripted embedder). */
 export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknown, void> {

@@ -25,6 +25,7 @@ import {
   pluginState,
   prepare,
   type Profile,
+  queryInt,
   readQuery,
   redactPersonal,
   requireRole,
@@ -156,7 +157,7 @@ const SYSTEM = [
 ].join(" ");
 
 const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   status: z.enum(["done", "failed"]).optional(),
 });
 

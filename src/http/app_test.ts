@@ -5,7 +5,7 @@ import { defineHook } from "../plugin/hooks.ts";
 import { createTestHost } from "../testing/test_host.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { createApp } from "./app.ts";
-import { readJson, readQuery } from "./validate.ts";
+import { queryInt, readJson, readQuery } from "./validate.ts";
 import { z } from "zod";
 
 const failing = definePlugin({
@@ -34,7 +34,7 @@ const queries = definePlugin({
   manifest: { id: "queries", version: "1.0.0", isolation: "in_process" },
   setup(ctx) {
     ctx.http.get("/list", (c) => {
-      readQuery(c, z.strictObject({ limit: z.coerce.number().int().optional() }));
+      readQuery(c, z.strictObject({ limit: queryInt({ min: 1 }).optional() }));
       return c.json({ ok: true });
     });
     ctx.http.post("/list", async (c) => {
@@ -124,7 +124,22 @@ Deno.test("a bad query parameter or an unknown key is named in the message and i
   assert.equal(wrong.error.field, "limit");
   assert.equal(
     wrong.error.message,
-    "The request is invalid at query parameter limit: expected a number, got text that is not one",
+    "The request is invalid at query parameter limit: must be a whole number in decimal digits",
+  );
+  // Text that Number() would read as a number is refused too: 0x10 is not 16, 1e2 not 100.
+  for (const text of ["0x10", "1e2", "%205", "", "1.5"]) {
+    const body = await (await host.request(`/api/queries/list?limit=${text}`)).json();
+    assert.equal(body.error?.field, "limit", `limit=${text}`);
+  }
+  const fine = await host.request("/api/queries/list?limit=16");
+  assert.equal(fine.status, 200);
+  await fine.body?.cancel();
+  // A parameter given twice is refused, naming it: which value counts would be a guess.
+  const twice = await (await host.request("/api/queries/list?limit=5&limit=7")).json();
+  assert.equal(twice.error.field, "limit");
+  assert.equal(
+    twice.error.message,
+    "The request is invalid at query parameter limit: is given more than once",
   );
   const extra = await (await host.request("/api/queries/list", {
     method: "POST",

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { AppError } from "../errors.ts";
 import type { AppEnv, Role } from "./types.ts";
 
@@ -12,21 +12,6 @@ export function issuePath(issue: z.core.$ZodIssue): string {
     ...issue.path.map(String),
     ...(issue.code === "unrecognized_keys" && issue.keys[0] !== undefined ? [issue.keys[0]] : []),
   ].join(".");
-}
-
-/**
- * An issue's message for people (HTTP and WebSocket errors): a number coerced from text that is
- * not one reads "expected a number, got text that is not one" instead of zod's "expected number,
- * received NaN".
- */
-export function issueMessage(issue: z.core.$ZodIssue): string {
-  if (
-    issue.code === "invalid_type" && issue.expected === "number" &&
-    (issue as { received?: unknown }).received === "NaN"
-  ) {
-    return "expected a number, got text that is not one";
-  }
-  return issue.message;
 }
 
 /**
@@ -97,7 +82,7 @@ export function validationError(
   const listed = issues.slice(0, 20).map((issue) => ({
     path: [...prefix, issuePath(issue)].filter(Boolean).join("."),
     code: issue.code,
-    message: issueMessage(issue),
+    message: issue.message,
   }));
   const first = listed[0];
   const where = (path: string) =>
@@ -148,8 +133,44 @@ export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Pro
   return result.data;
 }
 
-/** Validates the query string (values are strings; use `z.coerce` for numbers). */
+/** A query string's whole number: decimal digits, an optional minus sign, at most 15 digits. */
+const DECIMAL = /^-?\d{1,15}$/;
+
+/**
+ * A whole number in a query string, written in decimal digits: `0x10`, `1e2`, ` 5` and the empty
+ * string are refused (400 naming the parameter), where `z.coerce.number()` would read them as 16,
+ * 100, 5 and 0. The OpenAPI document shows an integer with the bounds.
+ */
+export function queryInt(bounds: { min: number; max?: number }): z.ZodType<number> {
+  const number = z.number({ error: "must be a whole number in decimal digits" }).int()
+    .min(bounds.min);
+  return z.preprocess(
+    (value) => typeof value === "string" && DECIMAL.test(value) ? Number(value) : value,
+    bounds.max === undefined ? number : number.max(bounds.max),
+  );
+}
+
+/**
+ * Validates the query string (values are strings; {@link queryInt} for numbers). A parameter
+ * given more than once is refused, naming it: which of its values counts would be a guess.
+ */
 export function readQuery<T>(c: Context<AppEnv>, schema: z.ZodType<T>): T {
+  const values = c.req.queries();
+  const repeated = Object.keys(values).find((name) => values[name]!.length > 1);
+  if (repeated !== undefined) {
+    throw validationError(
+      [
+        {
+          code: "custom",
+          path: [repeated],
+          message: "is given more than once",
+          input: undefined,
+        } as z.core.$ZodIssue,
+      ],
+      [],
+      "query",
+    );
+  }
   const result = schema.safeParse(c.req.query());
   if (!result.success) throw validationError(result.error.issues, [], "query");
   return result.data;

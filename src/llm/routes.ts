@@ -3,6 +3,7 @@ import { z } from "zod";
 import { isoTime } from "../clock.ts";
 import type { Clock } from "../clock.ts";
 import {
+  queryInt,
   RANGE_IN_ORDER,
   rangeInOrder,
   readJson,
@@ -82,7 +83,7 @@ const ledgerQuery = z.strictObject({
   status: z.enum(["ok", "error", "parse_failed", "aborted"]).optional(),
   since: time.optional(),
   until: time.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt({ min: 1, max: 500 }).default(100),
   cursor: z.string().regex(/^llm_[0-9A-Z]{26}$/, "a next_cursor from the previous page")
     .optional(),
 }).refine(rangeInOrder, RANGE_IN_ORDER);

@@ -11,7 +11,13 @@ import { z } from "zod";
 import { type Clock, isoTime } from "../clock.ts";
 import { describe } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { RANGE_IN_ORDER, rangeInOrder, readQuery, requireRole } from "../http/validate.ts";
+import {
+  queryInt,
+  RANGE_IN_ORDER,
+  rangeInOrder,
+  readQuery,
+  requireRole,
+} from "../http/validate.ts";
 import type { Store } from "../store/store.ts";
 
 const FIELDS = ["affect", "calibration"] as const;
@@ -24,7 +30,7 @@ const QUERY = z.strictObject({
   ).describe("Which series: affect, calibration (both by default)"),
   since: z.iso.datetime({ offset: true }).optional().describe("From (default: an hour ago)"),
   until: z.iso.datetime({ offset: true }).optional().describe("Until (default: now)"),
-  limit: z.coerce.number().int().min(1).max(5_000).default(1_000).describe(
+  limit: queryInt({ min: 1, max: 5_000 }).default(1_000).describe(
     "Most points per series; the newest are kept",
   ),
 }).refine(rangeInOrder, RANGE_IN_ORDER);

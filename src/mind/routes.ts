@@ -12,7 +12,7 @@ import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import { PREVIOUS_PAGE, readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
-import { readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
+import { queryInt, readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
@@ -44,13 +44,13 @@ const feedbackBody = z.strictObject({
 });
 const messagesQuery = z.strictObject({
   order: z.enum(["asc", "desc"]).default("asc"),
-  limit: z.coerce.number().int().min(1).max(500).default(200),
+  limit: queryInt({ min: 1, max: 500 }).default(200),
   cursor: z.string().regex(/^[1-9]\d{0,15}$/, PREVIOUS_PAGE).optional().describe(
     "The next page holds the messages before this one's (older), in the same order",
   ),
 });
 const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   archived: z.enum(["true", "false"]).optional(),
   cursor: timeIdCursor("The next page holds the threads with older activity"),
 });

@@ -12,7 +12,7 @@ import { AppError } from "../errors.ts";
 import { rateKey } from "../http/rate_limit.ts";
 import { describe, type Operation } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { readJson, readQuery, requireRole } from "../http/validate.ts";
+import { queryInt, readJson, readQuery, requireRole } from "../http/validate.ts";
 import type { AccessLog } from "../telemetry/access_log.ts";
 import type { Firewall, FirewallMode } from "./firewall.ts";
 import { type RateLimiter, TIERS } from "./rate_limit.ts";
@@ -38,13 +38,13 @@ const removeQuery = z.strictObject({
   ),
 });
 const blockedQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  limit: queryInt({ min: 1, max: 1_000 }).default(100),
 });
 const accessQuery = z.strictObject({
-  status: z.coerce.number().int().min(100).max(599).optional(),
+  status: queryInt({ min: 100, max: 599 }).optional(),
   user_id: z.string().min(1).max(100).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  limit: queryInt({ min: 1, max: 1_000 }).default(100),
 });
 
 /** Options for {@link guardRoutes}. */

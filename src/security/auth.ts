@@ -186,12 +186,16 @@ class Lockouts {
     }
   }
 
+  /** Lifts `key`'s lock and forgets its failures; false when it had neither. */
   clear(key: string): boolean {
     const entry = this.#entries.get(key);
     if (!entry) return false;
+    const now = this.clock.now();
+    const had = entry.lockedUntil > now ||
+      entry.failures.some((at) => at > now - this.config.windowSeconds * 1000);
     entry.failures = [];
     entry.lockedUntil = 0;
-    return true;
+    return had;
   }
 }
 
@@ -278,6 +282,7 @@ export interface AuthService {
     next: string,
     ip: string,
   ): Promise<Issued>;
+  /** Lifts a username's lockout and forgets its failed sign-ins; false when it had neither. */
   clearLockout(username: string): boolean;
   /** Closes first-run setup for good (an administrator was created offline). */
   closeSetup(): Promise<void>;

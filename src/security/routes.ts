@@ -205,7 +205,14 @@ export function authRoutes(options: AuthRoutesOptions): OpenAPIHono<AppEnv> {
 
   app.delete("/api/auth/lockouts/:username", (c) => {
     requireRole(c, "admin");
-    service().clearLockout(c.req.param("username"));
+    // A name with nothing to lift is most likely mistyped: saying so beats a silent 204.
+    if (!service().clearLockout(c.req.param("username"))) {
+      throw new AppError(
+        "AUTH_LOCKOUT_NOT_FOUND",
+        "This username has no lockout and no recent failed sign-ins",
+        { status: 404, field: "username" },
+      );
+    }
     return c.body(null, 204);
   });
 
@@ -423,7 +430,7 @@ const OPERATIONS = [
     summary: "Lift a username's sign-in lockout",
     tags,
     role: "admin",
-    responses: { 204: { description: "Lifted" } },
+    responses: { 204: { description: "Lifted; its failed sign-ins are forgotten too" } },
   },
   {
     method: "get",

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { AppError } from "../errors.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { readJson, readQuery, requireRole, threadReader } from "../http/validate.ts";
+import { queryInt, readJson, readQuery, requireRole, threadReader } from "../http/validate.ts";
 import { readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
 import type { ToolService } from "./service.ts";
 
@@ -32,12 +32,12 @@ const runsQuery = z.strictObject({
     "expired",
     "cancelled",
   ]).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt({ min: 1, max: 500 }).default(100),
   cursor: timeIdCursor("The next page holds the runs created before this one's last"),
 });
 const approvalsQuery = z.strictObject({
   status: z.enum(["pending", "approved", "denied", "expired"]).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt({ min: 1, max: 500 }).default(100),
   cursor: timeIdCursor("The next page holds the approvals asked for before this one's last"),
 });
 const decisionBody = z.strictObject({

@@ -10,7 +10,7 @@
  */
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError, errorMessage } from "../errors.ts";
-import { issueMessage, issuePath, nulIssueIn, ROLE_RANK } from "../http/validate.ts";
+import { issuePath, nulIssueIn, ROLE_RANK } from "../http/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { composeMergePatches } from "./merge_patch.ts";
 import {
@@ -549,7 +549,7 @@ export function createHub(options: HubOptions): Hub {
         sendError(connection, {
           code: "VALIDATION_FAILED",
           message: issue
-            ? `${issue.path.join(".") || "(message)"}: ${issueMessage(issue)}`
+            ? `${issue.path.join(".") || "(message)"}: ${issue.message}`
             : "invalid message",
           ...(issue?.path.length ? { field: issue.path.join(".") } : {}),
         }, re);

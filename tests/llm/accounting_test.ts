@@ -117,6 +117,9 @@ Deno.test("bad ledger queries are 400 naming the field", async () => {
       ["?cursor=x", "cursor"],
       [`?${reversed}`, "until"],
       [`/summary?${reversed}`, "until"],
+      // Text that Number() would take for 16, and a parameter given twice.
+      ["?limit=0x10", "limit"],
+      ["?limit=5&limit=6", "limit"],
     ]
   ) {
     const response = await host.request(`/api/ledger${path}`);

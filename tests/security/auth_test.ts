@@ -381,6 +381,13 @@ Deno.test("an admin clears a lockout; a user changes their own password and othe
     (await call(host, "DELETE", "/api/auth/lockouts/otto", { token: admin })).status,
     204,
   );
+  // Nothing left to lift, or a mistyped name: 404 naming the username, not a silent 204.
+  for (const name of ["otto", "ottto"]) {
+    const none = await call(host, "DELETE", `/api/auth/lockouts/${name}`, { token: admin });
+    assert.equal(none.status, 404, name);
+    assert.equal((none.body.error as Record<string, unknown>).code, "AUTH_LOCKOUT_NOT_FOUND");
+    assert.equal((none.body.error as Record<string, unknown>).field, "username");
+  }
   const second = await call(host, "POST", "/api/auth/login", {
     body: { username: "otto", password: PASSWORD },
   });
