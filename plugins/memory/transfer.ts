@@ -138,6 +138,13 @@ function unknownThread(threadId: string) {
   });
 }
 
+/** The failure of a message line at a seq its thread already has. */
+function seqTaken(threadId: string, seq: number) {
+  return memoryError("IMPORT_INVALID", {
+    message: `Message ${seq} of thread "${threadId}" is already taken by another message`,
+  });
+}
+
 /** The longest text a memory of `kind` may have. */
 function textLimit(kind: unknown): number {
   return kind === "message" ? MAX_MESSAGE_CHARS : MAX_TEXT_CHARS;
@@ -245,6 +252,13 @@ export function createTransfer(options: TransferOptions): Transfer {
     return row !== undefined;
   }
 
+  /** Whether a message already holds `seq` in the thread. */
+  async function seqStored(db: Kysely<Database>, threadId: string, seq: number): Promise<boolean> {
+    const row = await db.selectFrom("memory_messages").select("memory_id")
+      .where("thread_id", "=", threadId).where("seq", "=", seq).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async function writeLine(
     trx: Transaction<Database>,
     line: BodyLine,
@@ -282,6 +296,9 @@ export function createTransfer(options: TransferOptions): Transfer {
     }
     if (line.threadId !== null && !(await threadStored(trx, line.threadId))) {
       throw unknownThread(line.threadId);
+    }
+    if (line.message && await seqStored(trx, line.threadId ?? "", line.message.seq)) {
+      throw seqTaken(line.threadId ?? "", line.message.seq);
     }
     const owner = remap(line.owner);
     const memory: ImportedMemory = { uid: line.uid, owner, kind: line.kind };
@@ -542,8 +559,10 @@ export function createTransfer(options: TransferOptions): Transfer {
       }
       if (report.dryRun) {
         // What the import would do, line by line, without writing: rows already there are
-        // skipped, and a memory of a thread neither stored nor earlier in the file fails.
+        // skipped, and a memory of a thread neither stored nor earlier in the file fails, as does
+        // a message at a seq of its thread that a stored message or an earlier line holds.
         const threadsInFile = new Set<string>();
+        const seqsInFile = new Set<string>();
         for (const { number, line } of parsed) {
           const skipped = await skipReason(store.db, line);
           if (skipped) {
@@ -559,6 +578,16 @@ export function createTransfer(options: TransferOptions): Transfer {
             const failure = failureOf(unknownThread(line.threadId));
             fail(number, failure.message, failure.code);
             continue;
+          }
+          if (line.type === "memory" && line.message) {
+            const thread = line.threadId ?? "";
+            const key = JSON.stringify([thread, line.message.seq]);
+            if (seqsInFile.has(key) || await seqStored(store.db, thread, line.message.seq)) {
+              const failure = failureOf(seqTaken(thread, line.message.seq));
+              fail(number, failure.message, failure.code);
+              continue;
+            }
+            seqsInFile.add(key);
           }
           report.imported++;
         }

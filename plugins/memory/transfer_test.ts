@@ -341,14 +341,14 @@ Deno.test("a line that fails part-way through storing leaves nothing of itself b
   await using source = await createTestHost({ plugins: [memoryPlugin] });
   await seed(source);
   const lines = await exportedLines(source);
-  // A second message at a seq its thread already has: its memory row goes in, its message row
-  // cannot.
-  const first = lines.findIndex((line) => line.kind === "message");
-  const message = first + 1;
-  lines.splice(message, 0, { ...lines[first], uid: "mem_01J000000000000000000000SQ" });
+  const message = lines.findIndex((line) => line.kind === "message");
   const file = sealed(lines);
 
   await using target = await createTestHost({ plugins: [memoryPlugin] });
+  // The database refuses the first message's row after its memory row went in (as a full disk
+  // would): the line's savepoint must take the memory row back out.
+  await sql`CREATE TEMP TRIGGER refuse_message BEFORE INSERT ON memory_messages
+    WHEN NEW.seq = 1 BEGIN SELECT RAISE(ABORT, 'refused'); END`.execute(target.kernel.store.db);
   const report = await (await target.request("/api/memories/import", ndjson(file))).json();
   assert.deepEqual(
     report.failed.map((failure: { line: number; code: string }) => [failure.line, failure.code]),
@@ -358,7 +358,42 @@ Deno.test("a line that fails part-way through storing leaves nothing of itself b
   const orphan = await target.kernel.store.db.selectFrom("memories").select("id")
     .where("uid", "=", String(lines[message]!.uid)).executeTakeFirst();
   assert.equal(orphan, undefined);
+  assert.equal(await memoryCount(target), 3, "every other memory");
+});
+
+Deno.test("a message at a seq its thread already has fails by number, in a dry run as in the import", async () => {
+  await using source = await createTestHost({ plugins: [memoryPlugin] });
+  await seed(source);
+  const lines = await exportedLines(source);
+  const first = lines.findIndex((line) => line.kind === "message");
+  const message = first + 1;
+  lines.splice(message, 0, { ...lines[first], uid: "mem_01J000000000000000000000SQ" });
+  const file = sealed(lines);
+
+  await using target = await createTestHost({ plugins: [memoryPlugin] });
+  // The dry run sees the taken seq as the import does: the two answers agree.
+  const dry = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
+    .json();
+  const report = await (await target.request("/api/memories/import", ndjson(file))).json();
+  for (const answer of [dry, report]) {
+    assert.deepEqual(
+      answer.failed.map((failure: { line: number; code: string }) => [failure.line, failure.code]),
+      [[message + 1, "MEMORY_IMPORT_INVALID"]],
+    );
+    assert.match(answer.failed[0].message, /^Message 1 of thread "thr_\w+" is already taken/);
+    assert.equal(answer.imported, 6);
+  }
+  const extra = await target.kernel.store.db.selectFrom("memories").select("id")
+    .where("uid", "=", String(lines[message]!.uid)).executeTakeFirst();
+  assert.equal(extra, undefined);
   assert.equal(await memoryCount(target), 4, "every other memory");
+  // Against what is stored: importing the file again skips the stored lines and fails the seq.
+  const again = await (await target.request("/api/memories/import?dry_run=true", ndjson(file)))
+    .json();
+  assert.deepEqual(
+    again.failed.map((failure: { line: number }) => failure.line),
+    [message + 1],
+  );
 });
 
 Deno.test("a message longer than a memory's text is kept whole: read back, exported and imported whole; search sees its first 8,000 characters", async () => {
