@@ -669,10 +669,14 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             : event.data.kind === "milestone"
             ? "project_milestone"
             : null;
+          // Milestones are every viewer's, and the narrative that reads them is in everyone's
+          // prompt: a project's name stays with the project, where its owner reads it.
           if (kind) {
             await addMilestone(
               kind,
-              String(event.data.title ?? "project"),
+              kind === "project_completed"
+                ? "Completed a project"
+                : "A project reached a milestone",
               String(event.data.projectId ?? ""),
             );
           }

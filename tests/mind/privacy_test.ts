@@ -128,6 +128,48 @@ Deno.test("a session summary's milestone title has no e-mail, number or user nam
   assert.match(session.summary!, /ada@example\.com/, "the owner's own summary is kept whole");
 });
 
+Deno.test("a project's milestone names no project: every viewer reads milestones, and the narrative takes them in", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  await chatAs(host, "ada", "Hello");
+  for (
+    const [kind, title] of [["milestone", "Draft the layoff list"], ["completed", "Q3 layoffs"]]
+  ) {
+    host.kernel.bus.publish("mind.impulses", {
+      impulses: [],
+      events: [{
+        type: "outcome.project",
+        data: {
+          projectId: "prj_01J0000000000000000000000A",
+          kind,
+          title,
+          at: "2026-11-28T00:00:00Z",
+        },
+      }],
+      threadId: null,
+    });
+  }
+  await host.kernel.mind.scheduler.idle();
+  const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones")
+    .select(["kind", "title", "ref_id"]).where("kind", "in", [
+      "project_completed",
+      "project_milestone",
+    ]).orderBy("kind")
+    .execute();
+  assert.deepEqual(milestones.map((row) => ({ ...row })), [
+    {
+      kind: "project_completed",
+      title: "Completed a project",
+      ref_id: "prj_01J0000000000000000000000A",
+    },
+    {
+      kind: "project_milestone",
+      title: "A project reached a milestone",
+      ref_id: "prj_01J0000000000000000000000A",
+    },
+  ]);
+});
+
 Deno.test("/export holds the caller's derived records (none of another user's); /forget thread leaves no row of the thread anywhere", async () => {
   await using fake = await startFakeLlm();
   fake.sceneFirst({ match: { purpose: "reply" }, reply: { text: UNSURE } });
