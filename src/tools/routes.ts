@@ -69,7 +69,9 @@ const RUN = z.object({
   turn_id: z.string().nullable(),
   project_id: z.string().nullable(),
   approval_id: z.string().nullable(),
-  approver_id: z.string().nullable(),
+  approver_id: z.string().nullable().describe(
+    "Who decided a call that needed approval (approved or denied it), or started a manual run",
+  ),
   status: z.string(),
   error_code: z.string().nullable(),
   exit_code: z.number().nullable(),

@@ -569,7 +569,8 @@ export function createToolService(options: ToolServiceOptions): ToolService {
                 ? `Nobody approved the ${name} call in time; it was not run`
                 : `An operator denied the ${name} call${end.row.note ? `: ${end.row.note}` : ""}`,
             },
-          });
+            // Who decided, as for an approved call: the run tells who denied it.
+          }, { approver_id: expired ? null : end.row.decided_by });
         }
         // Cancellable as a running run from now on (set before the await below).
         running.set(runId, controller);

@@ -83,6 +83,19 @@ Deno.test(
         "expired",
         "succeeded",
       ]);
+      // Whose runs they are, and who decided: the signed-in user asked for all three, approved
+      // one and denied one; nobody decided the expired one.
+      const askers = await rows.locator("td[data-label='Asked by']").allTextContents();
+      assert.deepEqual(askers.map((text) => text.replace(/\s+/g, " ").trim()), [
+        "you via mind",
+        "you via mind",
+        "you via mind",
+      ]);
+      assert.deepEqual(statuses.map((s) => s.replace(/\s+/g, " ").trim()).sort(), [
+        "denied (by you)",
+        "expired",
+        "succeeded (approved by you)",
+      ]);
       await axe(page, "tools");
       await noHorizontalScroll(page, "tools at 1280 px");
       await screenshot(page, "tools-1280");

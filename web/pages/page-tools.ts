@@ -96,6 +96,10 @@ export class PageTools extends SmElement {
     const tools = this.#tools.value;
     if (!tools) return nothing;
     const role = this.#auth.value?.user?.role;
+    const me = this.#auth.value?.user?.id;
+    // An administrator sees everyone's runs: whose each is, and who decided it.
+    const who = (userId: string | null) =>
+      userId === null ? "the server" : userId === me ? "you" : userId;
     const runs = Object.values(tools.runs).sort((a, b) => b.created_at.localeCompare(a.created_at));
     const pending = runs.filter((run) =>
       run.status === "pending_approval" && run.approval_id &&
@@ -141,7 +145,7 @@ export class PageTools extends SmElement {
             <th>Time</th>
             <th>Tool</th>
             <th>Risk</th>
-            <th>Caller</th>
+            <th>Asked by</th>
             <th>Status</th>
             <th>Duration</th>
             <th>Arguments</th>
@@ -153,11 +157,14 @@ export class PageTools extends SmElement {
               <td data-label="Time">${shortTime(run.created_at)}</td>
               <td data-label="Tool">${run.tool}</td>
               <td data-label="Risk">${run.risk}</td>
-              <td data-label="Caller">${run.thread_id
+              <td data-label="Asked by">${who(run.requested_by)} <span class="muted">via ${run
+                  .thread_id
                 ? html`<a href="/chat/${run.thread_id}">${run.module}</a>`
-                : run.module}</td>
-              <td data-label="Status">${run.status}${run.error_code
+                : run.module}</span></td>
+              <td data-label="Status">${run.status}${run.status === "failed" && run.error_code
                 ? ` (${run.error_code})`
+                : ""}${run.approver_id
+                ? ` (${run.status === "denied" ? "by" : "approved by"} ${who(run.approver_id)})`
                 : ""}</td>
               <td data-label="Duration">${duration(run.duration_ms)}</td>
               <td class="arguments" data-label="Arguments"><code>${run.args_preview}</code></td>
