@@ -54,6 +54,26 @@ declare module "@synth/kernel" {
   }
 }
 
+/** The intents each active phase takes (spec/projects.md §3); `retry` fits every phase. */
+const PHASE_INTENTS: Readonly<Record<ActivePhase, readonly Intent[]>> = {
+  initialization: ["answers", "skip", "hesitate"],
+  planning: ["accept", "adjust", "decline", "hesitate"],
+  iteration: ["continue", "feedback", "stop", "pause"],
+};
+
+/** Whether an explicit intent fits the project's phase now (`skip` only a template's start). */
+function intentFits(project: Project, intent: Intent | "retry"): boolean {
+  if (intent === "retry") return true;
+  if (intent === "skip" && project.templateId === null) return false;
+  return PHASE_INTENTS[project.phase as ActivePhase]?.includes(intent) ?? false;
+}
+
+/** What the phase takes, for a refusal. */
+function phaseIntents(project: Project): string {
+  const intents = PHASE_INTENTS[project.phase as ActivePhase] ?? [];
+  return [...intents.filter((intent) => intentFits(project, intent)), "retry"].join(", ");
+}
+
 /** Who calls. */
 export interface Caller {
   userId: string;
@@ -686,6 +706,14 @@ export class GdilService {
     if (!(ACTIVE_PHASES as readonly string[]).includes(project.phase)) {
       throw new AppError("GDIL_INVALID_PHASE", inactive(project), { status: 409 });
     }
+    // A button's intent acts only where the phase takes it: "pause" while planning must not plan.
+    if (input.intent && !intentFits(project, input.intent)) {
+      throw new AppError(
+        "GDIL_INVALID_PHASE",
+        `A project in ${project.phase} takes ${phaseIntents(project)}, not ${input.intent}`,
+        { status: 409, field: "intent" },
+      );
+    }
     const label = input.text?.trim() ||
       (input.intent === "accept"
         ? "Accept the plan"
@@ -970,8 +998,20 @@ export class GdilService {
     const text = origin.text ?? null;
     let intent: Intent | "retry" | "clarify";
     if (origin.action === "clarify") intent = "clarify";
-    else if (origin.intent) intent = origin.intent;
-    else {
+    else if (origin.intent) {
+      // The phase may have moved on while the input waited in the queue.
+      if (!intentFits(project, origin.intent)) {
+        project.busySince = null;
+        await this.#commit(project, []);
+        out.push(
+          `The project is in ${project.phase} now, which takes ${
+            phaseIntents(project)
+          }: “${origin.intent}” changed nothing.`,
+        );
+        return;
+      }
+      intent = origin.intent;
+    } else {
       intent = classify(project.phase as ActivePhase, text ?? "", {
         isTemplateStart: project.templateId !== null,
       });

@@ -212,6 +212,54 @@ Deno.test("two inputs posted at once both get 202 and run in order", async () =>
   assert.deepEqual(iterations.map((item) => item.output), ["FIRST", "SECOND"]);
 });
 
+Deno.test("an explicit intent the phase does not take is 409 and changes nothing; one queued behind a step that moved the phase on changes nothing", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ clarify: [CLARIFY], plan: [answer(planOf(4))], execute: [step(0.5)] });
+  await using host = await projectHost(fake);
+  const id = await started(host, "Refuse what does not fit");
+  const refusedIn = async (phase: string, intents: string[]) => {
+    const calls = chatRequests(fake).length;
+    for (const intent of intents) {
+      const response = await api(host, "POST", `/api/projects/${id}/input`, { intent });
+      assert.equal(response.status, 409, `${intent} in ${phase}`);
+      assert.equal(response.body.error.code, "GDIL_INVALID_PHASE");
+      assert.equal(response.body.error.field, "intent");
+    }
+    const project = (await api(host, "GET", `/api/projects/${id}`)).body;
+    assert.equal(project.phase, phase, "no change");
+    assert.equal(chatRequests(fake).length, calls, "no model call");
+    return project;
+  };
+  // "skip" is a template's start only; this project was described.
+  await refusedIn("initialization", ["pause", "accept", "stop", "continue", "decline", "skip"]);
+  const refusal = await api(host, "POST", `/api/projects/${id}/input`, { intent: "pause" });
+  assert.equal(
+    refusal.body.error.message,
+    "A project in initialization takes answers, hesitate, retry, not pause",
+  );
+  await input(host, id, { text: "For greeting people" });
+  await refusedIn("planning", ["pause", "stop", "continue", "feedback", "answers", "skip"]);
+
+  // Both fit planning when posted; the first moves the project on before the second runs.
+  const [accept, decline] = await Promise.all([
+    api(host, "POST", `/api/projects/${id}/input`, { intent: "accept" }),
+    api(host, "POST", `/api/projects/${id}/input`, { intent: "decline" }),
+  ]);
+  assert.equal(accept.status, 202);
+  assert.equal(decline.status, 202);
+  await turnEnd(host, accept.body.turn_id);
+  await turnEnd(host, decline.body.turn_id);
+  const turn = (await api(host, "GET", `/api/turns/${decline.body.turn_id}`)).body;
+  const messages = (await api(host, "GET", `/api/threads/${turn.thread_id}/messages?order=desc`))
+    .body.items as Array<{ role: string; content: string }>;
+  assert.equal(
+    messages.find((message) => message.role === "assistant")?.content,
+    "The project is in iteration now, which takes continue, feedback, stop, pause, retry: “decline” changed nothing.",
+  );
+  await refusedIn("iteration", ["accept", "decline", "answers", "adjust", "skip"]);
+  assert.equal((await input(host, id, { intent: "continue" })).status, "completed");
+});
+
 Deno.test("a template answer refines once and keeps the tasks", async () => {
   await using fake = await startFakeLlm();
   fake.script({
