@@ -85,6 +85,12 @@ export const gdilPlugin = definePlugin<GdilConfig, GdilService>({
     ctx.bus.subscribe("user.deleting", (event) => {
       event.data.waitUntil(service.forgetOwner(event.data.userId));
     });
+    // A deleted thread keeps no project's focus; a project it was home to moves to a new
+    // thread at its next use (`GdilService.input`, resume, focus).
+    ctx.hooks.on(MIND_HOOKS.forget, async ({ threadId }) => {
+      if (!threadId) return { deleted: 0 };
+      return { deleted: await repo.unfocusThread(threadId) };
+    });
     ctx.hooks.on(MIND_HOOKS.reply, (view, { signal }) => service.claim(view, signal));
     ctx.hooks.on(MIND_HOOKS.commands, () => COMMANDS);
     // `GET /api/state`'s legacy `project` and `current_subtask`: the thread's focused project.

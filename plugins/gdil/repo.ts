@@ -374,6 +374,13 @@ export class ProjectRepo {
     ).execute();
   }
 
+  /** Drops every focus in a thread (it is being deleted). */
+  async unfocusThread(threadId: string): Promise<number> {
+    const result = await this.store.db.deleteFrom("gdil_focus").where("thread_id", "=", threadId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Drops every focus on the project. */
   async unfocus(projectId: string): Promise<void> {
     await this.store.db.deleteFrom("gdil_focus").where("project_id", "=", projectId).execute();

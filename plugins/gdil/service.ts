@@ -669,6 +669,25 @@ export class GdilService {
     return { project, turn };
   }
 
+  /**
+   * The project's thread. Deleting it forgot the conversation, not the project: the project goes on
+   * in a new thread of its owner's, made at its next use and focused on it.
+   */
+  async #homeThread(project: Project, options: { commit: boolean } = { commit: true }) {
+    const port = await this.#conversations();
+    if (await port.getThread(project.threadId)) return project.threadId;
+    const thread = await port.createThread({
+      ownerUserId: project.ownerId,
+      title: project.name,
+      projectId: project.id,
+    });
+    project.threadId = thread.id;
+    await this.#repo.focus(project.ownerId, thread.id, project.id);
+    // A transition that changes more commits it all at once.
+    if (options.commit) await this.#commit(project, []);
+    return thread.id;
+  }
+
   async #queue(
     caller: Caller,
     project: Project,
@@ -678,7 +697,7 @@ export class GdilService {
     const handle = await this.#ctx.submitTurn({
       userId: caller.userId,
       role: caller.role,
-      threadId: project.threadId,
+      threadId: await this.#homeThread(project),
       text: text.slice(0, 32_000) || "Continue",
       origin: { plugin: "gdil", data: { ...origin } },
     });
@@ -764,7 +783,11 @@ export class GdilService {
     const changed = true;
     switch (action) {
       case "focus":
-        await this.#repo.focus(caller.userId, threadId ?? project.threadId, project.id);
+        await this.#repo.focus(
+          caller.userId,
+          threadId ?? await this.#homeThread(project),
+          project.id,
+        );
         await this.#commit(project, []);
         return { project, changed: false };
       case "pause":
@@ -782,7 +805,11 @@ export class GdilService {
         break;
       case "resume": {
         if ((ACTIVE_PHASES as readonly string[]).includes(project.phase)) {
-          await this.#repo.focus(caller.userId, threadId ?? project.threadId, project.id);
+          await this.#repo.focus(
+            caller.userId,
+            threadId ?? await this.#homeThread(project),
+            project.id,
+          );
           return { project, changed: false };
         }
         if (project.phase === "archived") {
@@ -826,7 +853,11 @@ export class GdilService {
             },
           );
         }
-        await this.#repo.focus(caller.userId, threadId ?? project.threadId, project.id);
+        await this.#repo.focus(
+          caller.userId,
+          threadId ?? await this.#homeThread(project, { commit: false }),
+          project.id,
+        );
         events.push(this.#event("resumed", { phase: project.phase }));
         break;
       }

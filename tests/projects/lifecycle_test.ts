@@ -260,6 +260,43 @@ Deno.test("an explicit intent the phase does not take is 409 and changes nothing
   assert.equal((await input(host, id, { intent: "continue" })).status, "completed");
 });
 
+Deno.test("deleting a project's thread forgets the conversation, not the project: it goes on in a new thread of its owner's", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake);
+  const created = await api(host, "POST", "/api/projects", { template_id: "test-suite" });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const { id, thread_id: first } = created.body.project;
+  const focusIn = async (threadId: string) =>
+    await host.kernel.store.db.selectFrom("gdil_focus").select("project_id")
+      .where("thread_id", "=", threadId).execute();
+  assert.equal((await focusIn(first)).length, 1);
+  assert.equal((await api(host, "DELETE", `/api/threads/${first}`)).status, 204);
+  assert.deepEqual(await focusIn(first), [], "the deleted thread keeps no focus");
+
+  // The next input makes the new thread: it is the owner's, named after the project.
+  const reply = await api(host, "POST", `/api/projects/${id}/input`, { intent: "hesitate" });
+  assert.equal(reply.status, 202, JSON.stringify(reply.body));
+  assert.equal((await turnEnd(host, reply.body.turn_id)).status, "completed");
+  const project = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.notEqual(project.thread_id, first);
+  assert.equal(reply.body.thread_id, project.thread_id);
+  assert.deepEqual(project.focused_in, [project.thread_id]);
+  const thread = await api(host, "GET", `/api/threads/${project.thread_id}`);
+  assert.equal(thread.status, 200);
+  assert.equal(thread.body.title, project.name);
+  assert.equal(project.phase, "initialization", "the project as it was");
+
+  // Paused, its new thread deleted too, then resumed: it resumes into a third thread.
+  assert.equal((await api(host, "POST", `/api/projects/${id}/pause`)).status, 200);
+  assert.equal((await api(host, "DELETE", `/api/threads/${project.thread_id}`)).status, 204);
+  const resumed = await api(host, "POST", `/api/projects/${id}/resume`);
+  assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+  const third = resumed.body.project.thread_id;
+  assert.ok(third !== first && third !== project.thread_id);
+  assert.equal((await api(host, "GET", `/api/threads/${third}`)).status, 200);
+  assert.deepEqual((await focusIn(third)).map((row) => row.project_id), [id]);
+});
+
 Deno.test("a template answer refines once and keeps the tasks", async () => {
   await using fake = await startFakeLlm();
   fake.script({
