@@ -39,7 +39,8 @@ export const TOPICS = [
 /** A topic a socket may subscribe to. */
 export type Topic = typeof TOPICS[number] | `chat:${string}`;
 
-const topic = z.union([
+/** A topic's name, checked. */
+export const topic = z.union([
   z.enum(TOPICS),
   z.string().regex(/^chat:[A-Za-z0-9_-]{1,100}$/) as z.ZodType<`chat:${string}`>,
 ]);

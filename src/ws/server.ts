@@ -1,5 +1,5 @@
 /**
- * `GET /ws` (spec/server.md §5): the handshake (origin, subprotocol), the
+ * `GET /ws` (spec/server.md §5) and `GET /api/events` (§4.4): the handshake (origin, subprotocol), the
  * hub's handlers (who a token is, chat requests, the state snapshot) and
  * its feeds: turn events to their owner, state deltas, notices, project and
  * memory updates to their owner.
@@ -23,6 +23,7 @@ import type { AccessRecord } from "../telemetry/access_log.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Context } from "hono";
 import { type Audience, createHub, type Hub, type HubSocket, type WsConfig } from "./hub.ts";
+import { eventRoutes } from "./events_route.ts";
 import { createLegacyHub } from "./legacy.ts";
 import { mergePatch } from "./merge_patch.ts";
 import { BEARER_PREFIX, CLOSE, SUBPROTOCOL, type WsUser } from "./protocol.ts";
@@ -480,6 +481,9 @@ export function createWsServer(options: WsServerOptions): WsServer {
       },
     };
   }
+
+  // `GET /api/events`: the same sessions as server-sent events.
+  routes.route("/", eventRoutes(hub, clock));
 
   return {
     hub,

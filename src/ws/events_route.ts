@@ -1,0 +1,131 @@
+/**
+ * `GET /api/events?topics=` (spec/server.md §4.4): the WebSocket's messages (§5.3) as server-sent
+ * events, for clients that only read. The stream is a session of the hub like a socket's: the same
+ * topics and audiences, `id: <session>:<seq>`, and `Last-Event-ID` resumes it within the resume
+ * window (§5.4). The request's own credential (header, never the query) opens it.
+ *
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import { AppError } from "../errors.ts";
+import { bearerOf } from "../http/auth.ts";
+import { describe } from "../http/openapi.ts";
+import type { AppEnv } from "../http/types.ts";
+import { readQuery, requireRole, validationError } from "../http/validate.ts";
+import type { Hub, HubSocket } from "./hub.ts";
+import { type Topic, topic } from "./protocol.ts";
+
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const PING_MS = 15_000;
+/** `<session id>:<seq>`, as the events' ids are. */
+const LAST_EVENT_ID = /^(wss_[0-9A-Za-z]{1,40}):(\d{1,15})$/;
+
+const QUERY = z.strictObject({
+  topics: z.string().max(2_000).optional().describe(
+    "Comma-separated topics: state, chat, chat:<thread id>, projects, tools, approvals (operators), memory, notices. Every topic the role may read by default",
+  ),
+});
+
+/** The topics of `?topics=`, each checked (400 naming `topics` otherwise). */
+function topicsOf(text: string): Topic[] {
+  const names = text.split(",").map((name) => name.trim()).filter(Boolean);
+  const parsed = z.array(topic).min(1).safeParse(names);
+  if (!parsed.success) {
+    throw validationError(
+      [{ ...parsed.error.issues[0]!, path: ["topics"] }],
+      [],
+      "query",
+    );
+  }
+  return parsed.data;
+}
+
+/** The route; its sessions are the hub's. */
+export function eventRoutes(hub: Hub, clock: Clock): OpenAPIHono<AppEnv> {
+  const routes = new OpenAPIHono<AppEnv>();
+  describe(routes, [{
+    method: "get",
+    path: "/api/events",
+    summary:
+      "The WebSocket's messages as server-sent events (id <session>:<seq>; Last-Event-ID resumes)",
+    tags: ["websocket"],
+    role: "viewer",
+    query: QUERY,
+    headers: z.object({
+      "last-event-id": z.string().regex(LAST_EVENT_ID).optional().describe(
+        "The id of the last event received: the session resumes after it (within ws.resumeWindowSeconds)",
+      ),
+    }),
+    responses: { 200: { description: "text/event-stream" } },
+  }]);
+
+  routes.get("/api/events", (c) => {
+    requireRole(c, "viewer");
+    const query = readQuery(c, QUERY);
+    const topics = query.topics === undefined ? undefined : topicsOf(query.topics);
+    const last = c.req.header("last-event-id");
+    const lastId = last === undefined ? null : LAST_EVENT_ID.exec(last.trim());
+    if (last !== undefined && !lastId) {
+      throw new AppError("VALIDATION_FAILED", "Last-Event-ID is not the id of an event", {
+        status: 400,
+        field: "Last-Event-ID",
+      });
+    }
+    const token = bearerOf(c.req.raw.headers) ?? undefined;
+    return streamSSE(c, async (stream) => {
+      const { promise: ended, resolve: end } = Promise.withResolvers<void>();
+      let session = lastId?.[1] ?? "";
+      let buffered = 0;
+      const socket: HubSocket = {
+        send(text) {
+          const envelope = JSON.parse(text) as { type: string; seq: number; data: unknown };
+          if (envelope.type === "welcome") {
+            session = (envelope.data as { session_id: string }).session_id;
+          }
+          buffered += text.length;
+          stream.writeSSE({
+            event: envelope.type,
+            id: `${session}:${envelope.seq}`,
+            data: JSON.stringify(envelope.data),
+          }).then(() => buffered -= text.length, () => end());
+        },
+        close(code, reason) {
+          // Said as an event before the stream ends: a revoked credential, a slow reader.
+          stream.writeSSE({ event: "close", data: JSON.stringify({ code, reason }) })
+            .finally(() => end());
+        },
+        get bufferedAmount() {
+          return buffered;
+        },
+      };
+      const connection = hub.open(socket, token ? { token } : {});
+      let ping = clock.setTimeout(function again() {
+        void stream.write(": ping\n\n").catch(() => end());
+        ping = clock.setTimeout(again, PING_MS);
+      }, PING_MS);
+      // The reader left: the session detaches at once (it waits the resume window).
+      stream.onAbort(() => {
+        hub.closed(connection);
+        end();
+      });
+      await hub.receive(
+        connection,
+        JSON.stringify({
+          type: "hello",
+          seq: 1,
+          data: {
+            ...(topics ? { topics } : {}),
+            ...(lastId ? { resume: { session_id: lastId[1], last_seq: Number(lastId[2]) } } : {}),
+          },
+        }),
+      );
+      await ended;
+      clock.clearTimeout(ping);
+      hub.closed(connection);
+    });
+  });
+  return routes;
+}
