@@ -14,6 +14,11 @@ export function issuePath(issue: z.core.$ZodIssue): string {
   ].join(".");
 }
 
+/** An issue found outside a schema, in zod's shape. */
+export function customIssue(path: PropertyKey[], message: string): z.core.$ZodIssue {
+  return { code: "custom", path, message, input: undefined } as z.core.$ZodIssue;
+}
+
 /**
  * The issue of the first string in `value` (a parsed JSON body or frame) that holds U+0000, or
  * null. SQLite stores such text but reads it back only up to the NUL, so it would be cut without
@@ -26,12 +31,7 @@ export function nulIssue(value: unknown): z.core.$ZodIssue | null {
     const { item, path } = stack.pop()!;
     if (typeof item === "string") {
       if (!item.includes("\u0000")) continue;
-      return {
-        code: "custom",
-        path,
-        message: "must not contain the NUL character (U+0000)",
-        input: undefined,
-      } as z.core.$ZodIssue;
+      return customIssue(path, "must not contain the NUL character (U+0000)");
     }
     if (typeof item !== "object" || item === null) continue;
     // Pushed last to first, so the first string in document order is found first.
@@ -158,18 +158,7 @@ export function readQuery<T>(c: Context<AppEnv>, schema: z.ZodType<T>): T {
   const values = c.req.queries();
   const repeated = Object.keys(values).find((name) => values[name]!.length > 1);
   if (repeated !== undefined) {
-    throw validationError(
-      [
-        {
-          code: "custom",
-          path: [repeated],
-          message: "is given more than once",
-          input: undefined,
-        } as z.core.$ZodIssue,
-      ],
-      [],
-      "query",
-    );
+    throw validationError([customIssue([repeated], "is given more than once")], [], "query");
   }
   const result = schema.safeParse(c.req.query());
   if (!result.success) throw validationError(result.error.issues, [], "query");

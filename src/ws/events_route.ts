@@ -14,7 +14,7 @@ import { AppError } from "../errors.ts";
 import { bearerOf } from "../http/auth.ts";
 import { describe } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { readQuery, requireRole, validationError } from "../http/validate.ts";
+import { customIssue, readQuery, requireRole, validationError } from "../http/validate.ts";
 import type { Hub, HubSocket } from "./hub.ts";
 import { type Topic, topic } from "./protocol.ts";
 
@@ -34,11 +34,9 @@ function topicsOf(text: string): Topic[] {
   const names = text.split(",").map((name) => name.trim()).filter(Boolean);
   const parsed = z.array(topic).min(1).safeParse(names);
   if (!parsed.success) {
-    throw validationError(
-      [{ ...parsed.error.issues[0]!, path: ["topics"] }],
-      [],
-      "query",
-    );
+    const message =
+      "must list topics among state, chat, chat:<thread id>, projects, tools, approvals, memory and notices, separated by commas";
+    throw validationError([customIssue(["topics"], message)], [], "query");
   }
   return parsed.data;
 }

@@ -120,6 +120,11 @@ Deno.test("/api/events refuses unknown topics and a Last-Event-ID that names no 
     assert.equal(refused.status, 400, query);
     assert.equal((refused.body.error as Record<string, unknown>).field, field);
   }
+  const unknown = await call(host, "GET", "/api/events?topics=gossip", { token: vera });
+  assert.match(
+    (unknown.body.error as Record<string, unknown>).message as string,
+    /query parameter topics: must list topics among state, chat, chat:<thread id>, projects/,
+  );
   assert.equal((await call(host, "GET", "/api/events")).status, 401);
   // A viewer asking for approvals (operators' topic) gets the rest.
   const stream = await events(host, vera, "?topics=approvals,notices");
