@@ -374,6 +374,12 @@ export class ProjectRepo {
     ).execute();
   }
 
+  /** Moves a project to another thread (its own was deleted). */
+  async setThread(projectId: string, threadId: string): Promise<void> {
+    await this.store.db.updateTable("gdil_projects").set({ thread_id: threadId })
+      .where("id", "=", projectId).execute();
+  }
+
   /** Drops every focus in a thread (it is being deleted). */
   async unfocusThread(threadId: string): Promise<number> {
     const result = await this.store.db.deleteFrom("gdil_focus").where("thread_id", "=", threadId)

@@ -165,6 +165,8 @@ export class GdilService {
   readonly #templates: () => Template[];
   readonly #conversations: () => Promise<ConversationPort>;
   readonly #vcs: Vcs;
+  /** New threads being made for projects whose thread was deleted, by project id. */
+  readonly #rehoming = new Map<string, Promise<string>>();
 
   constructor(options: {
     ctx: PluginContext<GdilConfig>;
@@ -676,16 +678,26 @@ export class GdilService {
   async #homeThread(project: Project, options: { commit: boolean } = { commit: true }) {
     const port = await this.#conversations();
     if (await port.getThread(project.threadId)) return project.threadId;
-    const thread = await port.createThread({
-      ownerUserId: project.ownerId,
-      title: project.name,
-      projectId: project.id,
-    });
-    project.threadId = thread.id;
-    await this.#repo.focus(project.ownerId, thread.id, project.id);
-    // A transition that changes more commits it all at once.
+    // Two inputs at once get the same new thread, not one each.
+    let making = this.#rehoming.get(project.id);
+    if (!making) {
+      making = (async () => {
+        const thread = await port.createThread({
+          ownerUserId: project.ownerId,
+          title: project.name,
+          projectId: project.id,
+        });
+        await this.#repo.setThread(project.id, thread.id);
+        await this.#repo.focus(project.ownerId, thread.id, project.id);
+        return thread.id;
+      })().finally(() => this.#rehoming.delete(project.id));
+      this.#rehoming.set(project.id, making);
+    }
+    project.threadId = await making;
+    // Stored on its own (a step may be saving the rest); a transition that changes more commits
+    // it with the rest.
     if (options.commit) await this.#commit(project, []);
-    return thread.id;
+    return project.threadId;
   }
 
   async #queue(

@@ -75,6 +75,9 @@ export interface ImportReport {
   integrity: "verified" | "mismatch" | "no_end_line";
 }
 
+/** The kind an exported line starts with (its `type` comes first). */
+const LINE_KIND = /^\{"type":"(thread|memory|kv)"/;
+
 /** Failures in file order. */
 const byLine = (a: ImportFailure, b: ImportFailure) => a.line - b.line;
 
@@ -488,11 +491,15 @@ export function createTransfer(options: TransferOptions): Transfer {
         const value = "value" in json
           ? json.value as { type?: unknown; kind?: unknown; text?: unknown } | null
           : null;
-        if (value?.type !== "end") {
+        if (value?.type === "end") {
+          // The end line, even one that fails its schema: nothing after it is the export's.
+          endedAt = line.number;
+          report.integrity = "mismatch";
+        } else {
           hashed(line.raw);
-          if (value?.type === "thread" || value?.type === "memory" || value?.type === "kv") {
-            kinds[value.type]++;
-          }
+          // A line too long to parse still counts by the kind it starts with, as exported.
+          const kind = value ? value.type : LINE_KIND.exec(line.raw)?.[1];
+          if (kind === "thread" || kind === "memory" || kind === "kv") kinds[kind]++;
         }
         if ("error" in json) {
           fail(line.number, json.error!);
@@ -520,7 +527,6 @@ export function createTransfer(options: TransferOptions): Transfer {
           continue;
         }
         if (result.data.type === "end") {
-          endedAt = line.number;
           const { counts, sha256 } = result.data;
           const problem = sha256 !== digest.digest("hex")
             ? "the lines before it do not hash to its sha256: the file was changed or cut after export"

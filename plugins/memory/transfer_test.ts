@@ -701,6 +701,15 @@ Deno.test("the end line vouches for the file: a changed, recounted or cut file, 
   assert.equal(cut.integrity, "no_end_line");
   assert.deepEqual(cut.failed, []);
 
+  // An end line that fails its own schema is still the end: a mismatch, nothing after it taken.
+  const broken = exported.with(end - 1, '{"type":"end","counts":{}}');
+  const malformed = await importOf([...broken, exported[fact]!]);
+  assert.equal(malformed.integrity, "mismatch");
+  assert.deepEqual(malformed.failed.map((failure: { line: number }) => failure.line), [
+    end,
+    end + 1,
+  ]);
+
   // A line after the end line fails by number.
   const after = await importOf([...exported, exported[fact]!]);
   assert.equal(after.integrity, "verified");

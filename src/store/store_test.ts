@@ -266,3 +266,25 @@ Deno.test("a database built to each earlier version and upgraded equals a fresh 
     }
   });
 });
+
+Deno.test("migration 22 retitles the project milestones stored before it; other milestones keep their titles", async () => {
+  await withDir(async (dir) => {
+    const before = SQLITE_MIGRATIONS.findIndex((migration) => migration.version === 22);
+    const old = openStore(options(dir, { migrationList: SQLITE_MIGRATIONS.slice(0, before) }));
+    await old.db.insertInto("psyche_purpose_milestones").values([
+      { id: "mls_1", kind: "project_completed", title: "Q3 layoffs", ref_id: "prj_1", at: 1 },
+      { id: "mls_2", kind: "project_milestone", title: "Draft the list", ref_id: "prj_1", at: 2 },
+      { id: "mls_3", kind: "narrative_version", title: "Narrative v2", ref_id: null, at: 3 },
+    ]).execute();
+    await old.close();
+    const store = openStore(options(dir));
+    const titles = await store.db.selectFrom("psyche_purpose_milestones").select(["id", "title"])
+      .orderBy("id").execute();
+    await store.close();
+    assert.deepEqual(titles.map((row) => [row.id, row.title]), [
+      ["mls_1", "Completed a project"],
+      ["mls_2", "A project reached a milestone"],
+      ["mls_3", "Narrative v2"],
+    ]);
+  });
+});

@@ -16,26 +16,30 @@ import { describe } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
 import { customIssue, readQuery, requireRole, validationError } from "../http/validate.ts";
 import type { Hub, HubSocket } from "./hub.ts";
-import { type Topic, topic } from "./protocol.ts";
+import { MAX_TOPICS, type Topic, topic, TOPICS } from "./protocol.ts";
 
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const PING_MS = 15_000;
 /** `<session id>:<seq>`, as the events' ids are. */
 const LAST_EVENT_ID = /^(wss_[0-9A-Za-z]{1,40}):(\d{1,15})$/;
 
+/** The topics, as the query and its errors name them. */
+const TOPIC_NAMES = [...TOPICS.slice(0, 2), "chat:<thread id>", ...TOPICS.slice(2)].join(", ");
+/** Bytes queued for a reader past which it is taken to have stopped reading. */
+const STALLED_BYTES = 65_536;
+
 const QUERY = z.strictObject({
   topics: z.string().max(2_000).optional().describe(
-    "Comma-separated topics: state, chat, chat:<thread id>, projects, tools, approvals (operators), memory, notices. Every topic the role may read by default",
+    `Comma-separated topics among ${TOPIC_NAMES} (approvals: operators); every topic the role may read by default`,
   ),
 });
 
-/** The topics of `?topics=`, each checked (400 naming `topics` otherwise). */
+/** The topics of `?topics=`, each checked and named once (400 naming `topics` otherwise). */
 function topicsOf(text: string): Topic[] {
-  const names = text.split(",").map((name) => name.trim()).filter(Boolean);
-  const parsed = z.array(topic).min(1).safeParse(names);
+  const names = [...new Set(text.split(",").map((name) => name.trim()).filter(Boolean))];
+  const parsed = z.array(topic).min(1).max(MAX_TOPICS).safeParse(names);
   if (!parsed.success) {
-    const message =
-      "must list topics among state, chat, chat:<thread id>, projects, tools, approvals, memory and notices, separated by commas";
+    const message = `must list 1 to ${MAX_TOPICS} topics among ${TOPIC_NAMES}, separated by commas`;
     throw validationError([customIssue(["topics"], message)], [], "query");
   }
   return parsed.data;
@@ -84,16 +88,23 @@ export function eventRoutes(hub: Hub, clock: Clock): OpenAPIHono<AppEnv> {
             session = (envelope.data as { session_id: string }).session_id;
           }
           buffered += text.length;
+          const written = () => buffered -= text.length;
           stream.writeSSE({
             event: envelope.type,
             id: `${session}:${envelope.seq}`,
             data: JSON.stringify(envelope.data),
-          }).then(() => buffered -= text.length, () => end());
+          }).then(written, written);
         },
         close(code, reason) {
-          // Said as an event before the stream ends: a revoked credential, a slow reader.
-          stream.writeSSE({ event: "close", data: JSON.stringify({ code, reason }) })
-            .finally(() => end());
+          // A reader that stopped reading would hold the stream, and all queued for it, for good:
+          // it is cut. Any other hears why first (a revoked credential, shutdown).
+          if (buffered > STALLED_BYTES) {
+            stream.abort();
+            end();
+          } else {
+            stream.writeSSE({ event: "close", data: JSON.stringify({ code, reason }) })
+              .then(end, end);
+          }
         },
         get bufferedAmount() {
           return buffered;
@@ -101,7 +112,8 @@ export function eventRoutes(hub: Hub, clock: Clock): OpenAPIHono<AppEnv> {
       };
       const connection = hub.open(socket, token ? { token } : {});
       let ping = clock.setTimeout(function again() {
-        void stream.write(": ping\n\n").catch(() => end());
+        // Only a quiet stream needs one; a stalled reader gets nothing more.
+        if (buffered === 0) void stream.write(": ping\n\n");
         ping = clock.setTimeout(again, PING_MS);
       }, PING_MS);
       // The reader left: the session detaches at once (it waits the resume window).

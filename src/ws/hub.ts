@@ -563,6 +563,7 @@ export function createHub(options: HubOptions): Hub {
       const connection = handle_ as Connection;
       connection.closed = true;
       if (connection.helloTimer !== undefined) clock.clearTimeout(connection.helloTimer);
+      if (connection.expiryTimer !== undefined) clock.clearTimeout(connection.expiryTimer);
       detach(connection);
     },
 

@@ -45,6 +45,9 @@ export const topic = z.union([
   z.string().regex(/^chat:[A-Za-z0-9_-]{1,100}$/) as z.ZodType<`chat:${string}`>,
 ]);
 
+/** Most topics one message names. */
+export const MAX_TOPICS = 32;
+
 /** The role a topic needs (`approvals` is for operators). */
 export function topicRole(name: Topic): Role {
   return name === "approvals" ? "operator" : "viewer";
@@ -68,7 +71,7 @@ export const clientMessage = z.discriminatedUnion("type", [
         session_id: z.string().min(1).max(100),
         last_seq: z.number().int().min(0),
       }).optional(),
-      topics: z.array(topic).max(32).optional(),
+      topics: z.array(topic).max(MAX_TOPICS).optional(),
     }),
   ),
   envelope(
@@ -88,8 +91,8 @@ export const clientMessage = z.discriminatedUnion("type", [
       note: z.string().max(2_000).optional(),
     }),
   ),
-  envelope("subscribe", z.strictObject({ topics: z.array(topic).min(1).max(32) })),
-  envelope("unsubscribe", z.strictObject({ topics: z.array(topic).min(1).max(32) })),
+  envelope("subscribe", z.strictObject({ topics: z.array(topic).min(1).max(MAX_TOPICS) })),
+  envelope("unsubscribe", z.strictObject({ topics: z.array(topic).min(1).max(MAX_TOPICS) })),
   envelope("ping", z.strictObject({}).optional().default({})),
 ]);
 

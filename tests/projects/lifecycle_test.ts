@@ -214,7 +214,12 @@ Deno.test("two inputs posted at once both get 202 and run in order", async () =>
 
 Deno.test("an explicit intent the phase does not take is 409 and changes nothing; one queued behind a step that moved the phase on changes nothing", async () => {
   await using fake = await startFakeLlm();
-  fake.script({ clarify: [CLARIFY], plan: [answer(planOf(4))], execute: [step(0.5)] });
+  const model = Promise.withResolvers<void>();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [{ ...answer(planOf(4)), timing: { heldUntil: model.promise } }],
+    execute: [step(0.5)],
+  });
   await using host = await projectHost(fake);
   const id = await started(host, "Refuse what does not fit");
   const refusedIn = async (phase: string, intents: string[]) => {
@@ -237,25 +242,25 @@ Deno.test("an explicit intent the phase does not take is 409 and changes nothing
     refusal.body.error.message,
     "A project in initialization takes answers, hesitate, retry, not pause",
   );
-  await input(host, id, { text: "For greeting people" });
-  await refusedIn("planning", ["pause", "stop", "continue", "feedback", "answers", "skip"]);
 
-  // Both fit planning when posted; the first moves the project on before the second runs.
-  const [accept, decline] = await Promise.all([
-    api(host, "POST", `/api/projects/${id}/input`, { intent: "accept" }),
-    api(host, "POST", `/api/projects/${id}/input`, { intent: "decline" }),
-  ]);
-  assert.equal(accept.status, 202);
-  assert.equal(decline.status, 202);
-  await turnEnd(host, accept.body.turn_id);
-  await turnEnd(host, decline.body.turn_id);
-  const turn = (await api(host, "GET", `/api/turns/${decline.body.turn_id}`)).body;
+  // Two answers, both fitting initialization when posted; the plan the first asks for is held
+  // until the second waits behind it, and moves the project on before the second runs.
+  const first = await api(host, "POST", `/api/projects/${id}/input`, { text: "For greeting" });
+  const second = await api(host, "POST", `/api/projects/${id}/input`, { intent: "answers" });
+  assert.equal(first.status, 202);
+  assert.equal(second.status, 202);
+  model.resolve();
+  await turnEnd(host, first.body.turn_id);
+  await turnEnd(host, second.body.turn_id);
+  const turn = (await api(host, "GET", `/api/turns/${second.body.turn_id}`)).body;
   const messages = (await api(host, "GET", `/api/threads/${turn.thread_id}/messages?order=desc`))
     .body.items as Array<{ role: string; content: string }>;
   assert.equal(
     messages.find((message) => message.role === "assistant")?.content,
-    "The project is in iteration now, which takes continue, feedback, stop, pause, retry: “decline” changed nothing.",
+    "The project is in planning now, which takes accept, adjust, decline, hesitate, retry: “answers” changed nothing.",
   );
+  await refusedIn("planning", ["pause", "stop", "continue", "feedback", "answers", "skip"]);
+  await input(host, id, { intent: "accept" });
   await refusedIn("iteration", ["accept", "decline", "answers", "adjust", "skip"]);
   assert.equal((await input(host, id, { intent: "continue" })).status, "completed");
 });
@@ -273,10 +278,16 @@ Deno.test("deleting a project's thread forgets the conversation, not the project
   assert.equal((await api(host, "DELETE", `/api/threads/${first}`)).status, 204);
   assert.deepEqual(await focusIn(first), [], "the deleted thread keeps no focus");
 
-  // The next input makes the new thread: it is the owner's, named after the project.
-  const reply = await api(host, "POST", `/api/projects/${id}/input`, { intent: "hesitate" });
+  // The next input makes the new thread: it is the owner's, named after the project. Two at
+  // once share it.
+  const [reply, other] = await Promise.all([
+    api(host, "POST", `/api/projects/${id}/input`, { intent: "hesitate" }),
+    api(host, "POST", `/api/projects/${id}/input`, { intent: "hesitate" }),
+  ]);
   assert.equal(reply.status, 202, JSON.stringify(reply.body));
+  assert.equal(other.body.thread_id, reply.body.thread_id);
   assert.equal((await turnEnd(host, reply.body.turn_id)).status, "completed");
+  assert.equal((await turnEnd(host, other.body.turn_id)).status, "completed");
   const project = (await api(host, "GET", `/api/projects/${id}`)).body;
   assert.notEqual(project.thread_id, first);
   assert.equal(reply.body.thread_id, project.thread_id);

@@ -30,7 +30,12 @@ async function events(
   assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
+  let pings = 0;
   return {
+    /** Comment lines (`: ping`) read so far. */
+    get pings() {
+      return pings;
+    },
     /** The next event (of `type`, skipping others when given). */
     async next(type?: string): Promise<SseEvent> {
       for (;;) {
@@ -42,7 +47,10 @@ async function events(
             block.split("\n").find((line) => line.startsWith(`${name}:`))?.slice(name.length + 1)
               .trim();
           const data = field("data");
-          if (data === undefined) continue; // a ping
+          if (data === undefined) {
+            if (block.startsWith(":")) pings++;
+            continue;
+          }
           const event = { event: field("event")!, id: field("id") ?? "", data: JSON.parse(data) };
           if (!type || event.event === type) return event;
           continue;
@@ -112,6 +120,7 @@ Deno.test("/api/events refuses unknown topics and a Last-Event-ID that names no 
   for (
     const [query, headers, field] of [
       ["?topics=memory,gossip", {}, "topics"],
+      [`?topics=${Array.from({ length: 33 }, (_, i) => `chat:thr_${i}`).join(",")}`, {}, "topics"],
       ["?topics=", {}, "topics"],
       ["?topics=memory", { "last-event-id": "not-an-id" }, "Last-Event-ID"],
     ] as const
@@ -123,11 +132,54 @@ Deno.test("/api/events refuses unknown topics and a Last-Event-ID that names no 
   const unknown = await call(host, "GET", "/api/events?topics=gossip", { token: vera });
   assert.match(
     (unknown.body.error as Record<string, unknown>).message as string,
-    /query parameter topics: must list topics among state, chat, chat:<thread id>, projects/,
+    /query parameter topics: must list 1 to 32 topics among state, chat, chat:<thread id>, projects/,
   );
   assert.equal((await call(host, "GET", "/api/events")).status, 401);
   // A viewer asking for approvals (operators' topic) gets the rest.
   const stream = await events(host, vera, "?topics=approvals,notices");
   assert.deepEqual((await stream.next("welcome")).data.topics, ["notices"]);
   await stream.close();
+});
+
+Deno.test("/api/events: a quiet stream gets a ping every 15 s; a revoked credential ends it with a close event; another user's Last-Event-ID resumes nothing", async () => {
+  await using host = await authHost();
+  const admin = (await setupAdmin(host)).access_token as string;
+  const ada = (await userWithRole(host, admin, "ada", "operator")).access_token as string;
+  const bob = (await userWithRole(host, admin, "bob", "operator")).access_token as string;
+  const stream = await events(host, ada, "?topics=memory");
+  const welcome = await stream.next("welcome");
+  await host.clock.tick(15_000);
+  const created = await call(host, "POST", "/api/memories", {
+    token: ada,
+    body: { text: "Ada's locker code is on the note." },
+  });
+  const update = await stream.next("memory.update");
+  assert.equal(stream.pings, 1, "the ping came before the update");
+
+  // Bob naming Ada's session gets a session of his own, and nothing of hers.
+  const his = await events(host, bob, "?topics=memory", update.id);
+  const hisWelcome = await his.next("welcome");
+  assert.equal(hisWelcome.data.resumed, false);
+  assert.notEqual(hisWelcome.data.session_id, welcome.data.session_id);
+  await call(host, "PATCH", `/api/memories/${created.body.id}`, {
+    token: ada,
+    body: { importance: 0.9 },
+  });
+  const mine = await call(host, "POST", "/api/memories", {
+    token: bob,
+    body: { text: "Bob's own note." },
+  });
+  assert.deepEqual((await his.next("memory.update")).data.ids, [mine.body.id]);
+  await his.close();
+
+  // Ada's role changes: her credential is revoked, and the stream says so, then ends.
+  const demoted = await call(host, "PUT", "/api/users/ada/role", {
+    token: admin,
+    body: { role: "viewer" },
+  });
+  assert.equal(demoted.status, 200);
+  assert.equal((await stream.next("memory.update")).data.op, "updated");
+  const close = await stream.next("close");
+  assert.equal(close.data.code, 4401);
+  await assert.rejects(stream.next(), /the stream ended/);
 });
