@@ -81,6 +81,7 @@ export function eventRoutes(hub: Hub, clock: Clock): OpenAPIHono<AppEnv> {
       const { promise: ended, resolve: end } = Promise.withResolvers<void>();
       let session = lastId?.[1] ?? "";
       let buffered = 0;
+      let deadline: ReturnType<Clock["setTimeout"]> | undefined;
       const socket: HubSocket = {
         send(text) {
           const envelope = JSON.parse(text) as { type: string; seq: number; data: unknown };
@@ -98,13 +99,15 @@ export function eventRoutes(hub: Hub, clock: Clock): OpenAPIHono<AppEnv> {
         close(code, reason) {
           // A reader that stopped reading would hold the stream, and all queued for it, for good:
           // it is cut. Any other hears why first (a revoked credential, shutdown).
-          if (buffered > STALLED_BYTES) {
+          const cut = () => {
             stream.abort();
             end();
-          } else {
-            stream.writeSSE({ event: "close", data: JSON.stringify({ code, reason }) })
-              .then(end, end);
-          }
+          };
+          if (buffered > STALLED_BYTES) return cut();
+          stream.writeSSE({ event: "close", data: JSON.stringify({ code, reason }) })
+            .then(end, end);
+          // Nor may a reader that stops now hold it: it has until the next ping's time.
+          deadline = clock.setTimeout(cut, PING_MS);
         },
         get bufferedAmount() {
           return buffered;
@@ -134,6 +137,7 @@ export function eventRoutes(hub: Hub, clock: Clock): OpenAPIHono<AppEnv> {
       );
       await ended;
       clock.clearTimeout(ping);
+      if (deadline !== undefined) clock.clearTimeout(deadline);
       hub.closed(connection);
     });
   });
