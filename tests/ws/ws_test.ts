@@ -140,8 +140,15 @@ Deno.test("a dropped session resumes within the window with every missed message
   const first = await greeted(server.url, { topics: ["chat", "state"] });
   await first.client.next("state.snapshot");
   const lastSeen = first.client.received.at(-1)!.seq;
+  // The session detaches (and its window starts) once the server has seen the socket close.
+  const serverSawClose = async () => {
+    while (host.kernel.ws.hub.stats().sockets > 0) {
+      await new Promise((resolve) => setTimeout(resolve));
+    }
+  };
   first.client.close();
   await first.client.closed;
+  await serverSawClose();
   // While nobody is connected: a whole turn happens.
   await chat(host, "Plan the release");
   await host.kernel.mind.scheduler.idle();
@@ -161,6 +168,8 @@ Deno.test("a dropped session resumes within the window with every missed message
   assertConsecutive(missed);
   assert.ok(missed.some((message) => message.type === "chat.done"));
   second.close();
+  await second.closed;
+  await serverSawClose();
 
   // After the window the session is gone: a fresh one, a fresh snapshot.
   await host.clock.tick(61_000);
