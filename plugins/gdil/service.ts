@@ -675,7 +675,7 @@ export class GdilService {
    * The project's thread. Deleting it forgot the conversation, not the project: the project goes on
    * in a new thread of its owner's, made at its next use and focused on it.
    */
-  async #homeThread(project: Project, options: { commit: boolean } = { commit: true }) {
+  async #homeThread(project: Project): Promise<string> {
     const port = await this.#conversations();
     if (await port.getThread(project.threadId)) return project.threadId;
     // Two inputs at once get the same new thread, not one each.
@@ -693,10 +693,8 @@ export class GdilService {
       })().finally(() => this.#rehoming.delete(project.id));
       this.#rehoming.set(project.id, making);
     }
+    // Stored on its own (a step may be saving the rest of the project meanwhile).
     project.threadId = await making;
-    // Stored on its own (a step may be saving the rest); a transition that changes more commits
-    // it with the rest.
-    if (options.commit) await this.#commit(project, []);
     return project.threadId;
   }
 
@@ -867,7 +865,7 @@ export class GdilService {
         }
         await this.#repo.focus(
           caller.userId,
-          threadId ?? await this.#homeThread(project, { commit: false }),
+          threadId ?? await this.#homeThread(project),
           project.id,
         );
         events.push(this.#event("resumed", { phase: project.phase }));

@@ -64,11 +64,17 @@ async function events(
   };
 }
 
-Deno.test("/api/events streams a user's own memory updates, not another's, with session ids; Last-Event-ID resumes with what was missed", async () => {
-  await using host = await authHost();
+/** An administrator and two operators, ada and bob: their access tokens. */
+async function adaAndBob(host: TestHost) {
   const admin = (await setupAdmin(host)).access_token as string;
   const ada = (await userWithRole(host, admin, "ada", "operator")).access_token as string;
   const bob = (await userWithRole(host, admin, "bob", "operator")).access_token as string;
+  return { admin, ada, bob };
+}
+
+Deno.test("/api/events streams a user's own memory updates, not another's, with session ids; Last-Event-ID resumes with what was missed", async () => {
+  await using host = await authHost();
+  const { ada, bob } = await adaAndBob(host);
   const adaStream = await events(host, ada, "?topics=memory");
   const bobStream = await events(host, bob, "?topics=memory");
   const welcome = await adaStream.next("welcome");
@@ -143,9 +149,7 @@ Deno.test("/api/events refuses unknown topics and a Last-Event-ID that names no 
 
 Deno.test("/api/events: a quiet stream gets a ping every 15 s; a revoked credential ends it with a close event; another user's Last-Event-ID resumes nothing", async () => {
   await using host = await authHost();
-  const admin = (await setupAdmin(host)).access_token as string;
-  const ada = (await userWithRole(host, admin, "ada", "operator")).access_token as string;
-  const bob = (await userWithRole(host, admin, "bob", "operator")).access_token as string;
+  const { admin, ada, bob } = await adaAndBob(host);
   const stream = await events(host, ada, "?topics=memory");
   const welcome = await stream.next("welcome");
   await host.clock.tick(15_000);
