@@ -14,9 +14,22 @@ import { AppError } from "../errors.ts";
 import { bearerOf } from "../http/auth.ts";
 import { describe } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { customIssue, readQuery, requireRole, validationError } from "../http/validate.ts";
+import {
+  customIssue,
+  readQuery,
+  requireRole,
+  signedInCaller,
+  validationError,
+} from "../http/validate.ts";
 import type { Hub, HubSocket } from "./hub.ts";
-import { MAX_TOPICS, type Topic, topic, TOPICS } from "./protocol.ts";
+import {
+  MAX_TOPICS,
+  refusedTopics,
+  refusedTopicsMessage,
+  type Topic,
+  topic,
+  TOPICS,
+} from "./protocol.ts";
 
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const PING_MS = 15_000;
@@ -66,8 +79,16 @@ export function eventRoutes(hub: Hub, clock: Clock): OpenAPIHono<AppEnv> {
 
   routes.get("/api/events", (c) => {
     requireRole(c, "viewer");
+    const { role } = signedInCaller(c);
     const query = readQuery(c, QUERY);
     const topics = query.topics === undefined ? undefined : topicsOf(query.topics);
+    const refused = refusedTopics(role, topics ?? []);
+    if (refused.length > 0) {
+      throw new AppError("FORBIDDEN", refusedTopicsMessage(refused), {
+        status: 403,
+        field: "topics",
+      });
+    }
     const last = c.req.header("last-event-id");
     const lastId = last === undefined ? null : LAST_EVENT_ID.exec(last.trim());
     if (last !== undefined && !lastId) {

@@ -18,9 +18,10 @@ import {
   clientMessage,
   CLOSE,
   isRevoked,
+  refusedTopics,
+  refusedTopicsMessage,
   type RevokedCredential,
   type Topic,
-  topicRole,
   TOPICS,
   type WsUser,
 } from "./protocol.ts";
@@ -284,7 +285,8 @@ export function createHub(options: HubOptions): Hub {
 
   function allowedTopics(user: WsUser, wanted: readonly Topic[] | undefined): Topic[] {
     const list = wanted ?? [...TOPICS];
-    return list.filter((name) => ROLE_RANK[user.role] >= ROLE_RANK[topicRole(name)]);
+    const refused = new Set(refusedTopics(user.role, list));
+    return list.filter((name) => !refused.has(name));
   }
 
   function flushDelta(session: Session) {
@@ -367,6 +369,16 @@ export function createHub(options: HubOptions): Hub {
     sessions.set(session.id, session);
     connection.session = session;
     deliver(session, "welcome", JSON.stringify(welcome(session, false, 0)), `,"re":${message.seq}`);
+    // The welcome lists the topics granted; any asked for above the role is refused by name, as
+    // `subscribe` refuses it.
+    const refused = refusedTopics(user.role, message.data.topics ?? []);
+    if (refused.length > 0) {
+      sendError(connection, {
+        code: "FORBIDDEN",
+        message: refusedTopicsMessage(refused),
+        field: "topics",
+      }, message.seq);
+    }
     if (session.topics.has("state")) await sendSnapshot(session);
   }
 
@@ -412,13 +424,11 @@ export function createHub(options: HubOptions): Hub {
       case "subscribe":
       case "unsubscribe": {
         const names = message.data.topics;
-        const refused = names.filter((name) =>
-          ROLE_RANK[session.user.role] < ROLE_RANK[topicRole(name)]
-        );
+        const refused = refusedTopics(session.user.role, names);
         if (refused.length > 0) {
           sendError(connection, {
             code: "FORBIDDEN",
-            message: `These topics need a higher role: ${refused.join(", ")}`,
+            message: refusedTopicsMessage(refused),
             field: "topics",
           }, message.seq);
           return;

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { Role } from "../http/types.ts";
+import { ROLE_RANK } from "../http/validate.ts";
 
 /** The subprotocol the server speaks (and answers with, exactly). */
 export const SUBPROTOCOL = "synth.v1";
@@ -51,6 +52,16 @@ export const MAX_TOPICS = 32;
 /** The role a topic needs (`approvals` is for operators). */
 export function topicRole(name: Topic): Role {
   return name === "approvals" ? "operator" : "viewer";
+}
+
+/** The topics among `names` that `role` may not read. */
+export function refusedTopics(role: Role, names: readonly Topic[]): Topic[] {
+  return names.filter((name) => ROLE_RANK[role] < ROLE_RANK[topicRole(name)]);
+}
+
+/** The error a request for topics above the caller's role gets (a `subscribe`, a `hello`). */
+export function refusedTopicsMessage(refused: readonly Topic[]): string {
+  return `These topics need a higher role: ${refused.join(", ")}`;
 }
 
 const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>

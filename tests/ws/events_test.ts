@@ -119,7 +119,7 @@ Deno.test("/api/events streams a user's own memory updates, not another's, with 
   await bobStream.close();
 });
 
-Deno.test("/api/events refuses unknown topics and a Last-Event-ID that names no event, needs a credential, and leaves out topics above the role", async () => {
+Deno.test("/api/events refuses unknown topics and a Last-Event-ID that names no event, needs a credential, and refuses topics above the role", async () => {
   await using host = await authHost();
   const admin = (await setupAdmin(host)).access_token as string;
   const vera = (await userWithRole(host, admin, "vera", "viewer")).access_token as string;
@@ -141,8 +141,16 @@ Deno.test("/api/events refuses unknown topics and a Last-Event-ID that names no 
     /query parameter topics: must list 1 to 32 topics among state, chat, chat:<thread id>, projects/,
   );
   assert.equal((await call(host, "GET", "/api/events")).status, 401);
-  // A viewer asking for approvals (operators' topic) gets the rest.
-  const stream = await events(host, vera, "?topics=approvals,notices");
+  // A viewer asking for approvals (operators' topic) is refused by name, before any stream.
+  const above = await call(host, "GET", "/api/events?topics=approvals,notices", { token: vera });
+  assert.equal(above.status, 403);
+  assert.deepEqual({ ...above.body.error as Record<string, unknown>, request_id: "-" }, {
+    request_id: "-",
+    code: "FORBIDDEN",
+    message: "These topics need a higher role: approvals",
+    field: "topics",
+  });
+  const stream = await events(host, vera, "?topics=notices");
   assert.deepEqual((await stream.next("welcome")).data.topics, ["notices"]);
   await stream.close();
 });

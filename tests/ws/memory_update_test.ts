@@ -118,3 +118,32 @@ Deno.test("a socket not subscribed to memory hears nothing of memories", async (
   client.close();
   await server.shutdown();
 });
+
+Deno.test("a viewer asking for approvals in hello or subscribe is refused by name; the welcome lists what was granted", async () => {
+  await using host = await authHost();
+  const admin = await setupAdmin(host);
+  const vera = (await userWithRole(host, admin.access_token as string, "vera", "viewer"))
+    .access_token as string;
+  const server = host.listen();
+  const client = await connect(server.url);
+  const hello = client.send("hello", { token: vera, topics: ["approvals", "memory"] });
+  assert.deepEqual((await client.next("welcome")).data.topics, ["memory"]);
+  const refused = await client.next("error");
+  assert.equal(refused.re, hello);
+  assert.deepEqual(refused.data, {
+    code: "FORBIDDEN",
+    message: "These topics need a higher role: approvals",
+    field: "topics",
+  });
+  const subscribe = client.send("subscribe", { topics: ["approvals"] });
+  const again = await client.next("error");
+  assert.equal(again.re, subscribe);
+  assert.equal((again.data as Record<string, unknown>).code, "FORBIDDEN");
+  // The socket goes on with what it was granted.
+  const sent = client.send("subscribe", { topics: ["notices"] });
+  const ack = await client.next("ack");
+  assert.equal(ack.re, sent);
+  assert.deepEqual(ack.data, { topics: ["memory", "notices"] });
+  client.close();
+  await server.shutdown();
+});
