@@ -834,7 +834,11 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           if (!command.args.includes("--force")) {
             return answer(false, "Usage: /purpose rewrite --force");
           }
-          if (rank < 2) return answer(false, "/purpose rewrite --force needs the admin role");
+          if (rank < 2) {
+            return answer(false, "/purpose rewrite --force needs the admin role", {
+              code: "FORBIDDEN",
+            });
+          }
           return {
             ...answer(true, "Rewriting the narrative…"),
             jobs: [
@@ -844,7 +848,11 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           };
         }
         if (sub === "rollback") {
-          if (rank < 1) return answer(false, "/purpose rollback needs the operator role");
+          if (rank < 1) {
+            return answer(false, "/purpose rollback needs the operator role", {
+              code: "FORBIDDEN",
+            });
+          }
           const n = Number(arg);
           if (!Number.isInteger(n) || n < 1) {
             return answer(false, "Usage: /purpose rollback <version>");

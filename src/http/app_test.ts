@@ -34,7 +34,7 @@ const queries = definePlugin({
   manifest: { id: "queries", version: "1.0.0", isolation: "in_process" },
   setup(ctx) {
     ctx.http.get("/list", (c) => {
-      readQuery(c, z.strictObject({ limit: queryInt({ min: 1 }).optional() }));
+      readQuery(c, z.strictObject({ limit: queryInt({ min: 1, max: 200 }).optional() }));
       return c.json({ ok: true });
     });
     ctx.http.post("/list", async (c) => {
@@ -130,6 +130,15 @@ Deno.test("a bad query parameter or an unknown key is named in the message and i
   for (const text of ["0x10", "1e2", "%205", "", "1.5"]) {
     const body = await (await host.request(`/api/queries/list?limit=${text}`)).json();
     assert.equal(body.error?.field, "limit", `limit=${text}`);
+  }
+  // A number out of range says which bound it crossed.
+  for (const [text, said] of [["0", "at least 1"], ["-1", "at least 1"], ["201", "at most 200"]]) {
+    const body = await (await host.request(`/api/queries/list?limit=${text}`)).json();
+    assert.equal(
+      body.error.message,
+      `The request is invalid at query parameter limit: must be ${said}`,
+      `limit=${text}`,
+    );
   }
   const fine = await host.request("/api/queries/list?limit=16");
   assert.equal(fine.status, 200);

@@ -142,11 +142,14 @@ const DECIMAL = /^-?\d{1,15}$/;
  * 100, 5 and 0. The OpenAPI document shows an integer with the bounds.
  */
 export function queryInt(bounds: { min: number; max?: number }): z.ZodType<number> {
-  const number = z.number({ error: "must be a whole number in decimal digits" }).int()
-    .min(bounds.min);
+  const notDecimal = "must be a whole number in decimal digits";
+  const number = z.number({ error: notDecimal }).int({ error: notDecimal })
+    .min(bounds.min, { error: `must be at least ${bounds.min}` });
   return z.preprocess(
     (value) => typeof value === "string" && DECIMAL.test(value) ? Number(value) : value,
-    bounds.max === undefined ? number : number.max(bounds.max),
+    bounds.max === undefined
+      ? number
+      : number.max(bounds.max, { error: `must be at most ${bounds.max}` }),
   );
 }
 

@@ -382,7 +382,7 @@ export function createCommandDispatcher(
       case "export": {
         const scope = args[0] === "mind" ? "mind" : "user";
         if (scope === "mind" && command.role !== "admin") {
-          return refused(name, "/export mind needs the admin role");
+          return refused(name, "/export mind needs the admin role", { code: "FORBIDDEN" });
         }
         const data = await exportData(command.userId, scope);
         return ok(name, JSON.stringify(data, null, 2), data);

@@ -291,8 +291,16 @@ Deno.test("/export holds the caller's derived records (none of another user's); 
 Deno.test("/export mind (admin) adds narrative versions, milestones and every reflection", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
-  const refused = await chatAs(host, "ada", "/export mind");
-  assert.equal(refused.success, false);
+  const refused = await host.as({ userId: "ada", role: "operator" }).request("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "/export mind" }),
+  });
+  assert.equal(refused.status, 403);
+  assert.deepEqual(
+    { ...(await refused.json()).error, request_id: "-" },
+    { code: "FORBIDDEN", message: "/export mind needs the admin role", request_id: "-" },
+  );
   const response = await host.request("/api/chat", {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -121,6 +121,21 @@ Deno.test("a rewrite dropping half the statements is rejected; rollback needs an
   });
   assert.equal(viewer.ok, false);
   assert.match(viewer.output.text, /needs the operator role/);
+  // Over HTTP the refusal is a 403, as every command's role refusal is (mind.md §17).
+  for (
+    const [role, message] of [["viewer", "/purpose rollback 1"], [
+      "operator",
+      "/purpose rewrite --force",
+    ]]
+  ) {
+    const refused = await host.as({ userId: "vic", role: role as "viewer" }).request("/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message }),
+    });
+    assert.equal(refused.status, 403, message);
+    assert.equal((await refused.json()).error.code, "FORBIDDEN");
+  }
   const operator = await host.kernel.commands.dispatch("/purpose rollback 1", {
     userId: "ops",
     role: "operator",
