@@ -579,6 +579,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       if (!decision.allowed) {
         yield fail("BUDGET_EXHAUSTED", false, {
           message: `The ${request.module} budget for ${decision.window} is used up`,
+          ...(decision.retryAfterSeconds !== undefined
+            ? { retryAfterSeconds: decision.retryAfterSeconds }
+            : {}),
         });
         return;
       }
@@ -1160,6 +1163,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
       if (!decision.allowed) {
         throw new LlmError("BUDGET_EXHAUSTED", {
           message: `The ${module} budget for ${decision.window} is used up`,
+          ...(decision.retryAfterSeconds !== undefined
+            ? { retryAfterSeconds: decision.retryAfterSeconds }
+            : {}),
         });
       }
     }

@@ -1,4 +1,5 @@
 import { afterResponse, type Clock } from "../clock.ts";
+import { sql } from "kysely";
 import type { Store } from "../store/store.ts";
 import type { MindLedgerTable } from "../store/schema.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -74,6 +75,16 @@ export interface Ledger {
   turnTokens(module: string, turnId: string): Promise<number>;
   /** Tokens (in + out) of every module but `except` since a time (the global background cap). */
   tokensSince(sinceMs: number, except: readonly string[]): Promise<number>;
+  /**
+   * When `tokens` (in + out) of the rows since a time have been spent, counting from the oldest:
+   * the time of the row that brings the sum to `tokens`, or null when the rows hold fewer. A
+   * refused budget's window frees that much once this row leaves it.
+   */
+  spentBy(
+    rows: { module: string } | { except: readonly string[] },
+    sinceMs: number,
+    tokens: number,
+  ): Promise<number | null>;
   /** Folds rows older than the retention into daily totals; drops totals older than 730 days. */
   compact(): Promise<{ folded: number; dropped: number }>;
 }
@@ -319,6 +330,21 @@ export function createLedger(
       if (except.length > 0) query = query.where("module", "not in", [...except]);
       const row = await query.executeTakeFirstOrThrow();
       return Number(row.tokens ?? 0);
+    },
+
+    async spentBy(rows, sinceMs, tokens) {
+      await flush();
+      const spent = sql<number>`sum(tokens_in + tokens_out) over (order by at, id)`;
+      let query = db.selectFrom("mind_ledger").select(["at", spent.as("spent")])
+        .where("at", ">=", sinceMs);
+      query = "module" in rows
+        ? query.where("module", "=", rows.module)
+        : rows.except.length > 0
+        ? query.where("module", "not in", [...rows.except])
+        : query;
+      const row = await db.selectFrom(query.as("window")).select("at")
+        .where("spent", ">=", tokens).orderBy("at").limit(1).executeTakeFirst();
+      return row ? Number(row.at) : null;
     },
 
     async compact() {

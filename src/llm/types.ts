@@ -101,8 +101,13 @@ export interface BudgetCheck {
   jobId?: string;
 }
 
-/** The cost governor's answer. */
-export type BudgetDecision = { allowed: true } | { allowed: false; window: string };
+/**
+ * The cost governor's answer; a refusal names its window and, where waiting helps, how many
+ * seconds until enough of the window's spending leaves it (the `Retry-After` of a 429).
+ */
+export type BudgetDecision =
+  | { allowed: true }
+  | { allowed: false; window: string; retryAfterSeconds?: number };
 
 /** The cost governor (mind.md §13) registers one. */
 export interface BudgetGuard {

@@ -113,18 +113,36 @@ export function createGovernor(options: GovernorOptions): Governor {
       const used = await ledger.turnTokens(request.module, request.turnId);
       if (used + request.estimateTokens > budget.perTurn) return { allowed: false, window: "turn" };
     }
+    /** The refusal of a sliding window, with the wait until enough leaves it. */
+    const refusal = async (
+      window: string,
+      rows: Parameters<typeof ledger.spentBy>[0],
+      spanMs: number,
+      over: number,
+    ): Promise<BudgetDecision> => {
+      // The oldest spending leaves first; the request alone over the limit never fits, and
+      // waiting the whole window is the most that could help.
+      const at = await ledger.spentBy(rows, now - spanMs, over);
+      // A row is in the window while its time is at or after the window's start.
+      const waitMs = at === null ? spanMs : at + spanMs + 1 - now;
+      return { allowed: false, window, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1_000)) };
+    };
+    const byModule = { module: request.module };
     if (budget.perHour !== undefined) {
       const used = tokens(await ledger.usage(request.module, now - HOUR));
-      if (used + request.estimateTokens > budget.perHour) return { allowed: false, window: "hour" };
+      const over = used + request.estimateTokens - budget.perHour;
+      if (over > 0) return await refusal("hour", byModule, HOUR, over);
     }
     if (budget.perDay !== undefined) {
       const used = tokens(await ledger.usage(request.module, now - DAY));
-      if (used + request.estimateTokens > budget.perDay) return { allowed: false, window: "day" };
+      const over = used + request.estimateTokens - budget.perDay;
+      if (over > 0) return await refusal("day", byModule, DAY, over);
     }
     if (options.dailyTokens !== null && request.module !== "mind") {
       const used = await ledger.tokensSince(now - DAY, ["mind"]);
-      if (used + request.estimateTokens > options.dailyTokens) {
-        return { allowed: false, window: "mind.budget.dailyTokens" };
+      const over = used + request.estimateTokens - options.dailyTokens;
+      if (over > 0) {
+        return await refusal("mind.budget.dailyTokens", { except: ["mind"] }, DAY, over);
       }
     }
     return { allowed: true };

@@ -661,6 +661,8 @@ export function createMind(options: CreateMindOptions): Mind {
   let reserved = 0;
   let active: QueuedTurn | undefined;
   let processing: Promise<void> | undefined;
+  /** How long the last turn ran: a full queue's `Retry-After` (a place frees when one ends). */
+  let lastTurnMs = 1_000;
   /** The work a completed turn does after its reply (stage times, job rows). */
   let afterReply: Promise<void> = Promise.resolve();
   const live = new Map<string, TurnHandle>();
@@ -1942,6 +1944,7 @@ export function createMind(options: CreateMindOptions): Mind {
       // Shutdown does not abort a running turn at once: it gets the server's grace time, and
       // `stop()` cancels it if it is still running then (server.md §1).
       const releaseTimer = runner.hold();
+      const began = clock.now();
       try {
         await runTurn(turn);
       } catch (error) {
@@ -1983,6 +1986,7 @@ export function createMind(options: CreateMindOptions): Mind {
         turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
         resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
       } finally {
+        lastTurnMs = clock.now() - began;
         releaseTimer();
         turn.handle.events.close();
         active = undefined;
@@ -2123,7 +2127,12 @@ export function createMind(options: CreateMindOptions): Mind {
         throw new AppError(
           "CHAT_QUEUE_FULL",
           `${queue.length} turns are already waiting; try again shortly`,
-          { status: 429 },
+          {
+            status: 429,
+            details: {
+              retry_after_seconds: Math.min(60, Math.max(1, Math.ceil(lastTurnMs / 1_000))),
+            },
+          },
         );
       }
       // The slot is taken before the awaits below, so concurrent submits cannot overfill the queue.

@@ -132,3 +132,44 @@ Deno.test("PUT /api/budgets merges: omitted keys keep their limit, null lifts on
   );
   assert.equal((await put("memory", { per_day: 1_000 })).status, 200, "a loaded plugin");
 });
+
+Deno.test("a refused budget says when to try again: the 429 carries Retry-After, the wait until the oldest spending leaves the window", async () => {
+  await using fake = await startFakeLlm({
+    scenes: Array.from({ length: 3 }, () => ({
+      reply: { text: "ok", usage: { input: 100, output: 50 } },
+    })),
+  });
+  await using host = await mindHost(fake);
+  const budget = await host.request("/api/budgets/generate", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ per_hour: 300 }),
+  });
+  assert.equal(budget.status, 200);
+  const generate = () =>
+    host.request("/api/generate", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "hi", max_tokens: 10 }),
+    });
+  for (const wait of [10 * 60_000, 5 * 60_000]) {
+    const answered = await generate();
+    assert.equal(answered.status, 200);
+    await answered.body?.cancel();
+    await host.clock.tick(wait);
+  }
+  // 300 tokens spent in the hour: the first call's 150 leave it just after 45 minutes from now.
+  const refused = await generate();
+  assert.equal(refused.status, 429);
+  assert.equal((await refused.json()).error.code, "BUDGET_EXHAUSTED");
+  assert.equal(refused.headers.get("retry-after"), String(45 * 60 + 1));
+  await host.clock.tick(45 * 60_000);
+  const early = await generate();
+  assert.equal(early.status, 429, "the first call is still in the window");
+  assert.equal(early.headers.get("retry-after"), "1");
+  await early.body?.cancel();
+  await host.clock.tick(1_000);
+  const again = await generate();
+  assert.equal(again.status, 200);
+  await again.body?.cancel();
+});

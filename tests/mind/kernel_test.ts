@@ -91,9 +91,15 @@ Deno.test("concurrent messages of two users run one at a time with consecutive s
     (error: Error & { code?: string; status?: number }) =>
       error.code === "CHAT_QUEUE_FULL" && error.status === 429,
   );
-  const overHttp = await chat(host.as({ userId: "cy", role: "operator" }), "third, over HTTP");
+  const overHttp = await host.as({ userId: "cy", role: "operator" }).request("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "third, over HTTP" }),
+  });
   assert.equal(overHttp.status, 429);
-  assert.equal((overHttp.body.error as { code: string }).code, "CHAT_QUEUE_FULL");
+  assert.equal((await overHttp.json()).error.code, "CHAT_QUEUE_FULL");
+  // Every 429 says when to try again (server.md §2): no turn has ended yet, so one second.
+  assert.equal(overHttp.headers.get("retry-after"), "1");
   assert.equal(b.seq, a.seq + 1);
   assert.equal(b.queuePosition, 1);
   const [first, second] = await Promise.all([a.done, b.done]);
