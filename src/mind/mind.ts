@@ -665,6 +665,8 @@ export function createMind(options: CreateMindOptions): Mind {
   let lastTurnMs = 1_000;
   /** The work a completed turn does after its reply (stage times, job rows). */
   let afterReply: Promise<void> = Promise.resolve();
+  /** Shutdown storing the messages of turns that never started ({@link keepQueuedMessage}). */
+  const keepingQueued: Promise<unknown>[] = [];
   const live = new Map<string, TurnHandle>();
 
   const scheduler = createScheduler({
@@ -814,6 +816,48 @@ export function createMind(options: CreateMindOptions): Mind {
       ...(error ? { error } : {}),
       state: snapshot(current(), profile),
     });
+  }
+
+  /**
+   * A turn still waiting when the server stops never runs, but its message was accepted: it is
+   * stored in its thread (as a turn whose reply failed keeps it), and the turn is recorded
+   * `cancelled` with `SHUTTING_DOWN`, naming the message, before the caller hears so.
+   */
+  async function keepQueuedMessage(turn: QueuedTurn): Promise<void> {
+    const { turnId } = turn.handle;
+    const threadId = turn.input.threadId;
+    const failure = {
+      code: "SHUTTING_DOWN",
+      message: "The server stopped before this turn began; the message is kept in its thread",
+    };
+    try {
+      if (!conversations || forgettingThreads.has(threadId)) throw threadNotFound();
+      const port = conversations;
+      const message = await committed(async (within) => {
+        const stored = await port.addMessage({
+          threadId,
+          role: "user",
+          text: turn.input.text,
+          turnId,
+          authorId: turn.input.userId,
+        }, within);
+        await within.db.updateTable("mind_turns").set({
+          status: "cancelled",
+          user_message_id: stored.uid,
+          finished_at: clock.now(),
+          error_code: failure.code,
+          error_message: failure.message,
+        }).where("id", "=", turnId).execute();
+        return stored;
+      });
+      turn.handle.userMessageId = message.uid;
+    } catch (error) {
+      log.error("keeping a waiting turn's message at shutdown failed", { turn: turnId, error });
+      failure.message = "The server is shutting down";
+    }
+    turn.handle.events.emit({ type: "turn.failed", turnId, ...failure, partial: false });
+    turn.handle.events.close();
+    resolveWithoutReply(turn, "cancelled", { ...failure, status: 503 });
   }
 
   function current(): AffectState {
@@ -2062,33 +2106,29 @@ export function createMind(options: CreateMindOptions): Mind {
         reason: "shutdown",
         finished_at: clock.now(),
       }).where("status", "in", ["queued", "running"]).execute();
-      await store.db.updateTable("mind_turns").set({
-        status: "failed",
-        error_code: "MIND_INTERRUPTED",
-        error_message: "The server stopped during this turn",
-      }).where("status", "in", ["queued", "running"]).execute();
+      for (const [status, when] of [["queued", "before"], ["running", "during"]] as const) {
+        await store.db.updateTable("mind_turns").set({
+          status: "failed",
+          finished_at: clock.now(),
+          error_code: "MIND_INTERRUPTED",
+          error_message: `The server stopped ${when} this turn`,
+        }).where("status", "=", status).execute();
+      }
     },
 
     beginStopping() {
       stopping = true;
       if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
       tickTimer = undefined;
-      for (const turn of queue.splice(0)) {
-        turn.controller.abort();
-        turn.handle.events.emit({
-          type: "turn.failed",
-          turnId: turn.handle.turnId,
-          code: "SHUTTING_DOWN",
-          message: "The server is shutting down",
-          partial: false,
-        });
-        turn.handle.events.close();
-        resolveWithoutReply(turn, "cancelled", {
-          code: "SHUTTING_DOWN",
-          message: "The server is shutting down",
-          status: 503,
-        });
-      }
+      const waiting = queue.splice(0);
+      for (const turn of waiting) turn.controller.abort();
+      if (waiting.length === 0) return;
+      // After the running turn (its reply comes first in the thread), in the order they came.
+      const before = processing;
+      keepingQueued.push((async () => {
+        await before?.catch(() => {});
+        for (const turn of waiting) await keepQueuedMessage(turn);
+      })());
     },
 
     async settled() {
@@ -2103,6 +2143,7 @@ export function createMind(options: CreateMindOptions): Mind {
       // The running turn had its grace time (the server waited for it first).
       active?.controller.abort();
       await processing;
+      await Promise.all(keepingQueued);
       await scheduler.stop();
       runner.stop();
     },

@@ -5,9 +5,11 @@
 import assert from "node:assert/strict";
 import { definePlugin, MIND_HOOKS, type PluginState, pluginState } from "@synth/kernel";
 import { sql } from "kysely";
+import { DatabaseSync } from "node:sqlite";
+import { DATABASE_FILE } from "../../src/store/store.ts";
 import { makeTestDir } from "@synth/testing";
 import { type FakeLlm, startFakeLlm } from "../fakes/llm/mod.ts";
-import { chat, mindHost, replyRequests } from "./helpers.ts";
+import { chat, mindHost, newThread, replyRequests } from "./helpers.ts";
 
 Deno.test("a turn's jobs are queued just after its reply; the scheduler is not idle before they are", async () => {
   await using fake = await startFakeLlm();
@@ -822,20 +824,29 @@ Deno.test("shutdown cancels a turn still running when its grace time is over", a
   await shutdown;
 });
 
-Deno.test("when shutdown begins, waiting turns end at once and new ones are refused; the running one finishes", async () => {
+Deno.test("when shutdown begins, waiting turns never run but their messages are kept after the running turn's reply; new ones are refused", async () => {
   await using fake = await startFakeLlm(answersAfterAWhile("First, finished."));
   await using host = await mindHost(fake);
   const server = host.listen();
-  const waiting = Promise.withResolvers<void>();
+  const waiting = Promise.withResolvers<string>();
   host.kernel.bus.subscribe("mind.turn.event", (event) => {
-    const turnEvent = event.data.event as { type: string; queuePosition?: number };
-    if (turnEvent.type === "turn.queued" && turnEvent.queuePosition === 1) waiting.resolve();
+    const turnEvent = event.data.event as { type: string; turnId: string; queuePosition?: number };
+    if (turnEvent.type === "turn.queued" && turnEvent.queuePosition === 1) {
+      waiting.resolve(turnEvent.turnId);
+    }
   });
-  const first = postChat(server.url, "First question");
+  const threadId = await newThread(host);
+  const inThread = (message: string) =>
+    fetch(`${server.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message, thread_id: threadId }),
+    });
+  const first = inThread("First question");
   await replyRequested(fake);
   // The second waits behind the first when shutdown begins.
-  const second = postChat(server.url, "Second question");
-  await waiting.promise;
+  const second = inThread("Second question");
+  const secondTurn = await waiting.promise;
   const shutdown = server.shutdown();
   await assert.rejects(
     () => host.kernel.mind.submit({ userId: "local", role: "admin", text: "Third" }),
@@ -843,11 +854,34 @@ Deno.test("when shutdown begins, waiting turns end at once and new ones are refu
   );
   const waited = await second;
   assert.equal(waited.status, 503);
-  assert.equal((await waited.json()).error.code, "SHUTTING_DOWN");
+  const refusal = (await waited.json()).error;
+  assert.equal(refusal.code, "SHUTTING_DOWN");
+  assert.match(refusal.message, /the message is kept in its thread/);
   const finished = await first;
   assert.equal(finished.status, 200);
   assert.equal((await finished.json()).response, "First, finished.");
   await shutdown;
+  // Nothing accepted is lost: the stopped server's database holds the second message after the
+  // first reply.
+  using db = new DatabaseSync(`${host.dataDir}/${DATABASE_FILE}`, { readOnly: true });
+  const messages = db.prepare(
+    `SELECT mm.role, m.text, m.uid FROM memory_messages mm JOIN memories m ON m.id = mm.memory_id
+     WHERE mm.thread_id = ? ORDER BY mm.seq`,
+  ).all(threadId) as Array<{ role: string; text: string; uid: string }>;
+  assert.deepEqual(messages.map(({ role, text }) => [role, text]), [
+    ["user", "First question"],
+    ["assistant", "First, finished."],
+    ["user", "Second question"],
+  ]);
+  const turn = db.prepare("SELECT * FROM mind_turns WHERE id = ?").get(secondTurn) as Record<
+    string,
+    unknown
+  >;
+  assert.equal(turn.status, "cancelled");
+  assert.equal(turn.error_code, "SHUTTING_DOWN");
+  assert.equal(turn.user_message_id, messages[2]!.uid);
+  assert.equal(turn.started_at, null);
+  assert.notEqual(turn.finished_at, null);
 });
 
 Deno.test("shutdown gives a turn with no request open (answered 202) its grace time too", async () => {

@@ -150,3 +150,40 @@ Deno.test("the turn count and state version never go back: not after a forget, n
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("turns a crash cut are failed at the next start, finished then, saying whether they had begun", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-mind-cut-");
+  try {
+    {
+      await using host = await mindHost(fake, { dataDir });
+      const first = await chat(host, "Hello there.");
+      const threadId = first.body.thread_id as string;
+      // What a crash leaves behind: one turn running, one waiting behind it.
+      const cut = [
+        { id: "turn_cut_run", seq: 90, status: "running" as const },
+        { id: "turn_cut_wait", seq: 91, status: "queued" as const },
+      ];
+      for (const row of cut) {
+        await host.kernel.store.db.insertInto("mind_turns").values({
+          ...row,
+          thread_id: threadId,
+          user_id: "local",
+          received_at: host.clock.now(),
+        }).execute();
+      }
+    }
+    await using host = await mindHost(fake, { dataDir });
+    for (const [id, said] of [["turn_cut_run", "during"], ["turn_cut_wait", "before"]]) {
+      const turn = await (await host.request(`/api/turns/${id}`)).json();
+      assert.equal(turn.status, "failed", id);
+      assert.deepEqual(turn.error, {
+        code: "MIND_INTERRUPTED",
+        message: `The server stopped ${said} this turn`,
+      });
+      assert.equal(turn.finished_at, new Date(host.clock.now()).toISOString(), id);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
