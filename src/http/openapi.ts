@@ -8,6 +8,7 @@
  * @module
  */
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { tierOf } from "../security/rate_limit.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Registers the security schemes and serves the document. */
@@ -43,8 +44,26 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
       },
       security: [{ bearerAuth: [] }, { apiKeyAuth: [] }],
     });
-    return c.json({ ...document, tags: documentTags(document.paths ?? {}) });
+    return c.json({ ...withRateTiers(document), tags: documentTags(document.paths ?? {}) });
   });
+}
+
+/**
+ * Names on each operation the rate tier the limiter puts it in, where its route did not
+ * (server.md §1: every JSON route names its own). Plugins describe their routes relative to where
+ * they are mounted, so the tier is read from the document's full paths.
+ */
+function withRateTiers<T extends { paths?: Record<string, unknown> }>(document: T): T {
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    const concrete = path.replace(/\{\w+\}/g, "x");
+    for (const [method, operation] of Object.entries(operations as Record<string, unknown>)) {
+      if (!operation || typeof operation !== "object") continue;
+      const described = operation as Record<string, unknown>;
+      const tier = tierOf(method.toUpperCase(), concrete);
+      if (tier && described["x-rate-tier"] === undefined) described["x-rate-tier"] = tier;
+    }
+  }
+  return document;
 }
 
 /**

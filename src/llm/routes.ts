@@ -117,6 +117,7 @@ export function llmRoutes(
         "Language model calls, newest first (?module=&since=&until=&status=&limit=&cursor=); another user's rows name no user, thread, turn or job (an administrator's show all)",
       tags: ["llm"],
       role: "viewer",
+      query: ledgerQuery,
       responses: { 200: { description: "Ledger rows", schema: PAGE } },
     },
     {
@@ -125,6 +126,7 @@ export function llmRoutes(
       summary: "Calls, tokens and cost grouped by module, provider, model or day (?group_by=)",
       tags: ["llm"],
       role: "viewer",
+      query: summaryQuery,
       responses: { 200: { description: "Totals", schema: ANY_OBJECT } },
     },
     {

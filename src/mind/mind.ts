@@ -1081,16 +1081,17 @@ export function createMind(options: CreateMindOptions): Mind {
     return conversations;
   }
 
-  /** `threadId` when the caller may talk in it, else 404 `MIND_THREAD_NOT_FOUND`. */
-  async function ownedThread(threadId: string, userId: string, role: string): Promise<string> {
+  /**
+   * `threadId` when the caller may talk in it, else 404 `MIND_THREAD_NOT_FOUND`. Only its owner
+   * may (mind.md §3.2 stage 1): an administrator reads every thread but writes in none of
+   * another's, which would put words in that user's conversation.
+   */
+  async function ownedThread(threadId: string, userId: string): Promise<string> {
     const port = requireConversations();
     const thread = port.threadOwner
       ? await port.threadOwner(threadId)
       : await port.getThread(threadId);
-    if (
-      !thread || forgettingThreads.has(threadId) ||
-      (thread.createdBy !== userId && role !== "admin")
-    ) {
+    if (!thread || forgettingThreads.has(threadId) || thread.createdBy !== userId) {
       throw threadNotFound();
     }
     return threadId;
@@ -1955,11 +1956,16 @@ export function createMind(options: CreateMindOptions): Mind {
     settleTurns: settleThreadTurns,
     forgetEnded: (threadId) => forgettingThreads.delete(threadId),
   });
-  // Forgetting deletes events: the newest of a type is then looked up again.
+  // Forgetting deletes events: the newest of a type is then looked up again. What it removed
+  // (a thread's open concerns, its forecasts) leaves the state: its watchers read it again.
+  const forgot = () => {
+    forgetNewest();
+    bus.publish("mind.state", { cause: "forget", affect: snapshot(current(), profile) });
+  };
   const forgetter: Forgetter = {
     forgetThread: (threadId, forgetOptions) =>
-      forgetting.forgetThread(threadId, forgetOptions).finally(forgetNewest),
-    forgetUser: (userId, actor) => forgetting.forgetUser(userId, actor).finally(forgetNewest),
+      forgetting.forgetThread(threadId, forgetOptions).finally(forgot),
+    forgetUser: (userId, actor) => forgetting.forgetUser(userId, actor).finally(forgot),
   };
 
   /** Cancels a turn: a queued one leaves the queue; a running one is aborted (partial text kept). */
@@ -2181,7 +2187,7 @@ export function createMind(options: CreateMindOptions): Mind {
       let queued: QueuedTurn;
       try {
         const threadId = input.threadId
-          ? await ownedThread(input.threadId, input.userId, input.role)
+          ? await ownedThread(input.threadId, input.userId)
           : (await port.createThread({ ownerUserId: input.userId })).id;
         // Shutdown may have begun while the thread was looked up.
         if (stopping) {

@@ -19,6 +19,9 @@ const FORECAST = JSON.stringify([
   { text: "That is wrong.", probability: 0.1, intent: "correct" },
 ]);
 
+/** A thread title longer than a narrow window is wide. */
+const LONG_TITLE = "Planning the migration of the orders database to the new cluster, step by step";
+
 /** One section of the open "Why this reply" panel, by its heading. */
 function panelSection(page: Page, heading: string) {
   return page.getByRole("dialog", { name: "Why this reply" }).locator("section", {
@@ -354,6 +357,17 @@ Deno.test(
       await port.createThread({ ownerUserId: "local", title: `Thread ${i}` });
       await host.clock.tick(1_000);
     }
+    // A thread of replies (rendered as markdown after the page itself), opened from the list.
+    const replies = await port.createThread({ ownerUserId: "local", title: "Replies" });
+    for (let i = 1; i <= 12; i++) {
+      await port.addMessage({ threadId: replies.id, role: "user", text: `question ${i}` });
+      await port.addMessage({
+        threadId: replies.id,
+        role: "assistant",
+        text: `**Answer ${i}**\n\n- one point\n- another point\n\nA closing line.`,
+      });
+    }
+    await host.clock.tick(1_000);
     const long = await port.createThread({ ownerUserId: "local", title: "Long thread" });
     for (let i = 1; i <= 205; i++) {
       await port.addMessage({ threadId: long.id, role: "user", text: `note ${i}` });
@@ -366,7 +380,7 @@ Deno.test(
       assert.equal(await nav.getByRole("link", { name: "Thread 0", exact: true }).count(), 0);
       await nav.getByRole("button", { name: "Older threads" }).click();
       await nav.getByRole("link", { name: "Thread 0", exact: true }).waitFor();
-      assert.equal(await nav.getByRole("link").count(), 56, "New conversation and 55 threads");
+      assert.equal(await nav.getByRole("link").count(), 57, "New conversation and 56 threads");
       assert.equal(await nav.getByRole("button", { name: "Older threads" }).count(), 0);
 
       const log = page.getByRole("log", { name: "Messages" });
@@ -391,6 +405,23 @@ Deno.test(
         "the earlier messages come first",
       );
       assert.equal(await log.getByRole("button", { name: "Earlier messages" }).count(), 0);
+
+      // Another thread opened from the list shows its newest messages, above the message box.
+      await nav.getByRole("link", { name: "Replies" }).click();
+      await log.getByText("Answer 12").waitFor();
+      await page.waitForFunction(
+        () => {
+          // deno-lint-ignore no-explicit-any
+          const app = (globalThis as any).document.querySelector("sm-app");
+          const box = app?.shadowRoot?.querySelector("page-chat")?.shadowRoot?.querySelector(
+            ".log",
+          );
+          return box && box.scrollHeight > box.clientHeight &&
+            box.scrollTop + box.clientHeight >= box.scrollHeight - 2;
+        },
+        undefined,
+        { timeout: 5_000 },
+      );
       session.check();
     } finally {
       await session.close();
@@ -494,6 +525,42 @@ Deno.test(
       await page.getByRole("button", { name: "Send" }).click();
       await page.locator("article.assistant pre.command-output").nth(1).waitFor();
       assert.equal(await commands.count(), 0, "the list closed when the command was sent");
+      session.check();
+    } finally {
+      await session.close();
+      await host.close();
+    }
+  },
+);
+
+Deno.test(
+  "on a phone, a thread with a long title and long lines fits the window: nothing is cut off",
+  E2E,
+  async () => {
+    await using fake = await startFakeLlm();
+    const { host, url } = await e2eServer(fake);
+    const port = host.kernel.mind.conversations!;
+    const thread = await port.createThread({ ownerUserId: "local", title: LONG_TITLE });
+    await port.addMessage({
+      threadId: thread.id,
+      role: "user",
+      text: "What do you mean by that, and how would it change the plan for the orders database?",
+    });
+    await port.addMessage({
+      threadId: thread.id,
+      role: "assistant",
+      text: "It means the **migration** runs in two steps.",
+    });
+    const session = await openPage(`${url}/chat/${thread.id}`, {
+      width: 375,
+      height: 812,
+      phone: true,
+    });
+    const { page } = session;
+    try {
+      await page.getByRole("log", { name: "Messages" }).getByText("two steps").waitFor();
+      await noHorizontalScroll(page, "chat on a phone with a long thread title");
+      await screenshot(page, "chat-phone-long-title");
       session.check();
     } finally {
       await session.close();

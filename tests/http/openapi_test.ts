@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { createTestHost } from "@synth/testing";
 import { BUILTIN_PLUGINS } from "../../src/builtin_plugins.ts";
+import { tierOf } from "../../src/security/rate_limit.ts";
 import { VERSION } from "../../src/version.ts";
 
 /** Routes not yet defined with createRoute (moving group by group; never add to this list). */
@@ -55,7 +56,36 @@ Deno.test("/openapi.json is OpenAPI 3.1 with the security schemes; documented an
   assert.deepEqual(missing, [], "routes added without an OpenAPI definition");
   const stale = UNDOCUMENTED.filter((route) => !routes.includes(route));
   assert.deepEqual(stale, [], "routes on the list that no longer exist");
+
+  // Every /api operation names the rate tier the limiter puts it in (server.md §1), and a route
+  // that reads query parameters lists them (the ledger's did not).
+  for (const [path, operations] of Object.entries(document.paths as Record<string, Ops>)) {
+    if (!path.startsWith("/api/")) continue;
+    for (const [method, operation] of Object.entries(operations)) {
+      const concrete = path.replace(/\{\w+\}/g, "x");
+      assert.equal(
+        operation["x-rate-tier"],
+        tierOf(method.toUpperCase(), concrete),
+        `${method.toUpperCase()} ${path}`,
+      );
+    }
+  }
+  const queryOf = (path: string) =>
+    (document.paths[path].get.parameters as Array<{ in: string; name: string }>)
+      .filter((parameter) => parameter.in === "query").map((parameter) => parameter.name).sort();
+  assert.deepEqual(queryOf("/api/ledger"), [
+    "cursor",
+    "limit",
+    "module",
+    "since",
+    "status",
+    "until",
+  ]);
+  assert.deepEqual(queryOf("/api/ledger/summary"), ["group_by", "since", "until"]);
 });
+
+/** A path's operations in the document. */
+type Ops = Record<string, Record<string, unknown>>;
 
 Deno.test("each documented GET operation answers with a documented status and the documented keys", async () => {
   await using host = await createTestHost({ plugins: BUILTIN_PLUGINS });

@@ -312,3 +312,31 @@ Deno.test("/export mind (admin) adds narrative versions, milestones and every re
   assert.ok(Array.isArray(data.psyche_reflection!.reflections));
   assert.ok(Array.isArray((data.mind as unknown as { ledger: unknown[] }).ledger));
 });
+
+Deno.test("an administrator reads another user's thread but cannot talk in it (mind.md §3.2: the caller owns the thread)", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const first = await chatAs(host, "ada", "My locker code is on the note.");
+  const threadId = first.thread_id as string;
+  const admin = host.as({ userId: "root", role: "admin" });
+  const read = await admin.request(`/api/threads/${threadId}/messages`);
+  assert.equal(read.status, 200, "admins read every thread");
+  await read.body?.cancel();
+  for (
+    const [path, body] of [
+      ["/api/chat", { message: "Words in Ada's mouth", thread_id: threadId }],
+      [`/api/threads/${threadId}/turns`, { content: "Words in Ada's mouth" }],
+    ] as const
+  ) {
+    const refused = await admin.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.equal(refused.status, 404, path);
+    assert.equal((await refused.json()).error.code, "MIND_THREAD_NOT_FOUND");
+  }
+  const messages = await (await host.as({ userId: "ada", role: "operator" })
+    .request(`/api/threads/${threadId}/messages`)).json();
+  assert.equal(messages.items.length, 2, "Ada's message and its reply, nothing more");
+});

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
 import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
+import { afterResponse } from "../../src/clock.ts";
 import { createMetrics } from "../../src/telemetry/metrics.ts";
 import { NO_SOURCES } from "./sources.ts";
 
@@ -185,4 +186,35 @@ Deno.test("LLM retries and breaker states are series with fixed, low-cardinality
   } finally {
     metrics.close();
   }
+});
+
+Deno.test("forgetting a thread with an open concern brings synth_concerns_open down at once, not at the next turn", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  fake.sceneFirst({
+    match: { purpose: "reply" },
+    reply: {
+      text:
+        "I think it might possibly work if you restart it, but maybe not. Perhaps try the staging copy first. <confidence>0.2</confidence>",
+    },
+  });
+  const first = await chat(host, "How do I restart the payment service safely?");
+  const threadId = first.body.thread_id as string;
+  /** The gauge once the watchers have read the state (they do so in a later task). */
+  const gauge = async (expected: number) => {
+    const pattern = new RegExp(`^synth_concerns_open ${expected}$`, "m");
+    for (let tries = 0; tries < 50; tries++) {
+      const text = await host.kernel.metrics.render();
+      if (pattern.test(text)) return text;
+      await afterResponse();
+    }
+    return await host.kernel.metrics.render();
+  };
+  assert.match(await gauge(1), /^synth_concerns_open 1$/m);
+  const causes: string[] = [];
+  host.kernel.bus.subscribe("mind.state", (event) => void causes.push(event.data.cause));
+  const deleted = await host.request(`/api/threads/${threadId}`, { method: "DELETE" });
+  assert.equal(deleted.status, 204);
+  assert.deepEqual(causes, ["forget"]);
+  assert.match(await gauge(0), /^synth_concerns_open 0$/m);
 });

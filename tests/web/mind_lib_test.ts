@@ -60,9 +60,9 @@ Deno.test("budget level: amber from 80 %, over budget from 100 %, none without a
 Deno.test("ages read in minutes, hours and days", () => {
   const now = 10 * 86_400_000;
   assert.equal(ago(now - 5_000, now), "just now");
-  assert.equal(ago(now - 5 * 60_000, now), "5 min");
-  assert.equal(ago(now - 3 * 3_600_000, now), "3 h");
-  assert.equal(ago(now - 2 * 86_400_000, now), "2 d");
+  assert.equal(ago(now - 5 * 60_000, now), "5 min ago");
+  assert.equal(ago(now - 3 * 3_600_000, now), "3 h ago");
+  assert.equal(ago(now - 2 * 86_400_000, now), "2 d ago");
 });
 
 Deno.test("a download's file name comes from Content-Disposition, never with a path", () => {

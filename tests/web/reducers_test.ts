@@ -446,6 +446,9 @@ Deno.test("notice keeps the newest five, by level and code", () => {
     "CODE_7",
     "UNREACHABLE",
   ]);
+  // A notice that no longer holds (the session a refresh waited for is back) goes by its code.
+  const resolved = apply(dismissed, { type: "notice/resolved", code: "UNREACHABLE" });
+  assert.deepEqual(resolved.notices.map((notice) => notice.code), ["CODE_5", "CODE_6", "CODE_7"]);
 });
 
 Deno.test("an unknown server message only records when the last event came", () => {

@@ -23,6 +23,8 @@ import "../pages/page-chat.ts";
 import "../pages/page-tools.ts";
 import "../pages/page-pending.ts";
 
+/** The notice code of a refresh waiting for the auth tier; cleared once the session is back. */
+const REFRESH_WAIT = "AUTH_REFRESH_WAIT";
 /**
  * Pages loaded on first use (their own chunks, so the main bundle stays
  * within its budget); the tag renders at once and upgrades when its module
@@ -196,7 +198,7 @@ export class SmApp extends LitElement {
         this.store.dispatch({
           type: "notice",
           level: "info",
-          code: "RATE_LIMITED",
+          code: REFRESH_WAIT,
           message:
             `Too many sign-in requests from this address; your session is restored in ${seconds} s.`,
         }),
@@ -286,6 +288,8 @@ export class SmApp extends LitElement {
       user: session.user,
       token: session.access_token,
     });
+    // "Your session is restored in N s" has come true.
+    this.store.dispatch({ type: "notice/resolved", code: REFRESH_WAIT });
     if (first) this.socket.start();
     if (navigate) this.#route();
   }

@@ -93,7 +93,7 @@ export class SmAssuranceCard extends CardElement {
           html`
             <li>
               <strong>${concern.kind}</strong>, <span class="stat">u ${concern.u.toFixed(2)}</span>,
-              opened ${ago(Date.parse(concern.opened_at), Date.now())} ago, in
+              opened ${ago(Date.parse(concern.opened_at), Date.now())}, in
               <a href="/chat/${encodeURIComponent(concern.thread_id)}">its thread</a>
             </li>
           `

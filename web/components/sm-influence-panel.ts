@@ -187,7 +187,7 @@ export class SmInfluencePanel extends LitElement {
       ${
       generation
         ? html`<li>Model ${generation.model}, temperature ${
-          generation.temperature ?? "n/a"
+          typeof generation.temperature === "number" ? generation.temperature.toFixed(2) : "n/a"
         }, max tokens ${generation.max_tokens}</li>`
         : nothing
     }

@@ -46,13 +46,13 @@ export function budgetLevel(used: number, limit: number | null | undefined): Bud
   return { percent, level: percent >= 100 ? "over" : percent >= 80 ? "warn" : "ok" };
 }
 
-/** `just now`, `5 min`, `3 h`, `2 d`: how long ago `then` was. */
+/** `just now`, `5 min ago`, `3 h ago`, `2 d ago`: how long ago `then` was. */
 export function ago(then: number, now: number): string {
   const ms = now - then;
   if (!Number.isFinite(ms) || ms < 60_000) return "just now";
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min`;
-  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)} h`;
-  return `${Math.floor(ms / 86_400_000)} d`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ago`;
+  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)} h ago`;
+  return `${Math.floor(ms / 86_400_000)} d ago`;
 }
 
 /** The file name a Content-Disposition header gives (`filename*`, else `filename`), or `fallback`. */

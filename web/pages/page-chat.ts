@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { css, html, nothing } from "lit";
+import { css, html, type LitElement, nothing } from "lit";
 import { ApiError, shownMessages } from "../api/client.ts";
 import { SmElement } from "../app/base.ts";
 import { errorText } from "../app/card.ts";
@@ -71,14 +71,15 @@ export class PageChat extends SmElement {
     css`
       :host {
         display: grid;
-        grid-template-columns: 240px 1fr;
+        /* minmax(0, …): a wide child (the thread picker's longest title) must not widen the page. */
+        grid-template-columns: 240px minmax(0, 1fr);
         gap: var(--sm-gap);
         height: 100%;
         min-height: 0;
       }
       @media (max-width: 1023px) {
         :host {
-          grid-template-columns: 1fr;
+          grid-template-columns: minmax(0, 1fr);
         }
         .threads {
           display: none;
@@ -111,6 +112,10 @@ export class PageChat extends SmElement {
         display: flex;
         flex-direction: column;
         min-height: 0;
+        min-width: 0;
+      }
+      .thread-select select {
+        max-width: 100%;
       }
       .log {
         flex: 1;
@@ -402,8 +407,16 @@ export class PageChat extends SmElement {
 
   override updated(): void {
     // Earlier messages appear at the top, where the reader clicked: no jump to the end.
-    if (this.#keepScroll) this.#keepScroll = false;
-    else this.#scrollToEnd();
+    if (this.#keepScroll) {
+      this.#keepScroll = false;
+      return;
+    }
+    this.#scrollToEnd();
+    // The messages' own elements render after this one (a thread just opened is text-less here):
+    // once they have, the end is further down.
+    const parts = [...this.renderRoot.querySelectorAll(".log sm-markdown, .log sm-tool-card")]
+      .map((part) => (part as LitElement).updateComplete);
+    if (parts.length > 0) void Promise.all(parts).then(() => this.#scrollToEnd());
   }
 
   async #onInput(event: InputEvent) {

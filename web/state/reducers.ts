@@ -104,6 +104,8 @@ export type Action =
   | { type: "tools/loaded"; runs: ToolRun[]; approvals: Approval[] }
   | { type: "notice"; level: "info" | "warn" | "error"; code: string; message: string }
   | { type: "notice/dismiss"; id: number }
+  /** Drops every notice with this code (one that no longer holds). */
+  | { type: "notice/resolved"; code: string }
   | { type: "memory/refreshed" }
   | { type: "memory/forgot"; id: string };
 
@@ -547,6 +549,8 @@ export function reduce(state: State, action: Action): State {
       };
     case "notice/dismiss":
       return { ...state, notices: state.notices.filter((notice) => notice.id !== action.id) };
+    case "notice/resolved":
+      return { ...state, notices: state.notices.filter((notice) => notice.code !== action.code) };
     case "memory/refreshed":
       return { ...state, memory: { ...state.memory, changes: 0 } };
     case "memory/forgot":
