@@ -346,7 +346,7 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
           if (line.startsWith("event: ")) event = line.slice(7);
           else if (line.startsWith("data: ")) {
             const data = JSON.parse(line.slice(6));
-            if (event === "chat.token") onText(data.delta);
+            if (event === "chat.token") onText(data.text);
             if (event === "turn.failed") error = `${data.code}: ${data.message}`;
           }
         }

@@ -18,6 +18,7 @@ import { toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
 import { messageView, threadView, turnView } from "./views.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
+import { TurnWire } from "./turn_wire.ts";
 import type { Mind, TurnEvent, TurnHandle, TurnOutcome } from "./mind.ts";
 import { type Clock, withTimeout } from "../clock.ts";
 import type { MindThread } from "./hooks.ts";
@@ -422,19 +423,29 @@ export function mindRoutes(
    */
   function streamTurn(c: Context<AppEnv>, handle: TurnHandle, afterSeq = 0): Response {
     return streamSSE(c, async (stream) => {
+      // The chat messages in the WebSocket's shapes (§5.3); the turn's own progress (queued,
+      // started, stages, a failure's code) as it is. Skipped events still count toward the
+      // tokens' index and the text a chat.done carries.
+      const chat = new TurnWire(handle.threadId);
       let seq = 0;
       for await (const event of handle.events) {
         if (stream.aborted) break;
-        if (seq < afterSeq) {
-          seq++;
-          continue;
+        const messages = chat.messages(event)
+          .map((message) => ({ event: message.type, data: message.data() }));
+        // A failure or cancel says so in its own event (its code), then ends with chat.done.
+        const ended = event.type === "turn.failed" || event.type === "turn.cancelled";
+        const out = messages.length === 0 || ended ? [wireEvent(event), ...messages] : messages;
+        for (const wire of out) {
+          if (seq < afterSeq) {
+            seq++;
+            continue;
+          }
+          await stream.writeSSE({
+            event: wire.event,
+            data: JSON.stringify(wire.data),
+            id: `${handle.turnId}:${++seq}`,
+          });
         }
-        const wire = wireEvent(event);
-        await stream.writeSSE({
-          event: wire.event,
-          data: JSON.stringify(wire.data),
-          id: `${handle.turnId}:${++seq}`,
-        });
       }
     });
   }

@@ -15,10 +15,10 @@ import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ROLE_RANK } from "../http/validate.ts";
 import type { IdFactory } from "../ids.ts";
-import { toSnakeCase } from "../mind/influence.ts";
 import type { Mind, TurnEvent } from "../mind/mind.ts";
 import { currentSystemState, type MindStateCache } from "../mind/system_state.ts";
 import { cancelOwnTurn, createOnceSubmitter } from "../mind/turn_requests.ts";
+import { TurnWire } from "../mind/turn_wire.ts";
 import type { AccessRecord } from "../telemetry/access_log.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Context } from "hono";
@@ -202,57 +202,26 @@ export function createWsServer(options: WsServerOptions): WsServer {
     while (computing) await computing;
   }
 
-  // Each turn's text so far, for chat.done after a failure or cancel.
-  const turnText = new BoundedMap<string, { index: number; text: string }>(1_000);
+  // Each turn's messages so far (its token index and text, for chat.done after a failure).
+  const turnWires = new BoundedMap<string, TurnWire>(1_000);
 
   function turnEvent(userId: string, threadId: string, event: TurnEvent) {
     const topics = ["chat", `chat:${threadId}`] as const;
     const audience = { userId };
-    const progress = turnText.get(event.turnId) ?? { index: 0, text: "" };
-    switch (event.type) {
-      case "chat.token":
-        turnText.set(event.turnId, {
-          index: progress.index + 1,
-          text: progress.text + event.delta,
-        });
-        hub.publish(topics, "chat.token", {
-          thread_id: threadId,
-          turn_id: event.turnId,
-          index: progress.index,
-          text: event.delta,
-        }, audience);
-        return;
-      case "chat.done":
-        turnText.delete(event.turnId);
-        hub.publish(topics, "chat.done", {
-          thread_id: threadId,
-          turn_id: event.turnId,
-          message_id: event.messageId,
-          status: "completed",
-          text: event.text,
-          flags: event.flags,
-          usage: toSnakeCase(event.usage),
-        }, audience);
-        return;
-      case "turn.failed":
-      case "turn.cancelled":
-        turnText.delete(event.turnId);
-        hub.publish(topics, "chat.done", {
-          thread_id: threadId,
-          turn_id: event.turnId,
-          message_id: null,
-          status: event.type === "turn.failed" ? "failed" : "cancelled",
-          text: progress.text,
-          usage: null,
-          ...(event.type === "turn.failed"
-            ? { error: { code: event.code, message: event.message } }
-            : {}),
-        }, audience);
-        return;
-      case "turn.influence":
-        // Rewriting the whole record costs: built only when a session receives it.
-        hub.publish(topics, "turn.influence", () => toSnakeCase(event.record), audience);
-        return;
+    let wire = turnWires.get(event.turnId);
+    if (!wire) turnWires.set(event.turnId, wire = new TurnWire(threadId));
+    // A turn's last event: its influence record once completed, else its failure or cancel.
+    if (["turn.influence", "turn.failed", "turn.cancelled"].includes(event.type)) {
+      turnWires.delete(event.turnId);
+    }
+    for (const message of wire.messages(event)) {
+      // The influence record is rewritten only when a session receives it.
+      hub.publish(
+        topics,
+        message.type,
+        message.type === "turn.influence" ? message.data : message.data(),
+        audience,
+      );
     }
   }
 

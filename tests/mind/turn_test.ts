@@ -174,7 +174,22 @@ Deno.test("a turn's event stream resumes after the event named by Last-Event-ID;
   const all = await sseEvents(streamed);
   const turnId = all[0]!.data.turn_id as string;
   assert.deepEqual(all.map((event) => event.id), all.map((_, index) => `${turnId}:${index + 1}`));
+  // The chat messages have the WebSocket's shapes (server.md §5.3).
+  const tokens = all.filter((event) => event.event === "chat.token").map((event) => event.data);
+  assert.ok(tokens.length > 1);
+  assert.deepEqual(tokens.map((token) => token.index), tokens.map((_, index) => index));
+  assert.ok(tokens.every((token) => token.thread_id === thread.id && token.turn_id === turnId));
+  assert.equal(tokens.map((token) => token.text).join(""), "One two three four.");
+  const done = all.find((event) => event.event === "chat.done")!.data;
+  assert.equal(done.status, "completed");
+  assert.equal(done.text, "One two three four.");
+  assert.equal(done.thread_id, thread.id);
   assert.equal(all.at(-1)!.event, "turn.influence");
+  assert.deepEqual(
+    all.at(-1)!.data,
+    await (await host.request(`/api/turns/${turnId}/influence`)).json(),
+    "the record itself",
+  );
 
   // A client that lost the connection after the fifth event gets the rest, each once.
   const resumed = await host.request(`/api/turns/${turnId}/events`, {
@@ -198,6 +213,27 @@ Deno.test("a turn's event stream resumes after the event named by Last-Event-ID;
     assert.equal(body.error.code, "VALIDATION_FAILED");
     assert.equal(body.error.field, "Last-Event-ID");
   }
+});
+
+Deno.test("a failed turn's event stream says why, then its chat.done carries the failure", async () => {
+  await using fake = await startFakeLlm({ scenes: [{ fault: { status: 401 } }] });
+  await using host = await mindHost(fake);
+  const thread = { id: await newThread(host) };
+  const streamed = await host.request(`/api/threads/${thread.id}/turns`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    body: JSON.stringify({ content: "This will fail" }),
+  });
+  const events = await sseEvents(streamed);
+  const failed = events.find((event) => event.event === "turn.failed")!;
+  const ends = events.filter((event) => event.event === "chat.done");
+  assert.equal(ends.length, 1);
+  const done = ends[0]!;
+  // As on the WebSocket: chat.done, then the turn's influence record, last.
+  assert.deepEqual(events.slice(-2).map((event) => event.event), ["chat.done", "turn.influence"]);
+  assert.equal(done.data.status, "failed");
+  assert.equal(done.data.message_id, null);
+  assert.deepEqual(done.data.error, { code: failed.data.code, message: failed.data.message });
 });
 
 Deno.test("a repeated client_msg_id gets the turn it started, with where that turn has got to", async () => {
