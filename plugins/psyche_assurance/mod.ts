@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  afterKey,
   AppError,
   BoundedMap,
   cosine,
@@ -27,8 +28,11 @@ import {
   queryInt,
   readJson,
   readQuery,
+  readTimeIdCursor,
   requireRole,
   threadReader,
+  timeIdCursor,
+  timeIdPage,
   type TurnView,
 } from "@synth/kernel";
 import type { Kysely } from "kysely";
@@ -164,6 +168,7 @@ const listQuery = z.strictObject({
   status: z.enum(STATUSES).optional(),
   thread_id: z.string().optional(),
   limit: queryInt({ min: 1, max: 500 }).default(100),
+  cursor: timeIdCursor("The next page holds the concerns opened before this one's last"),
 });
 
 /** The plugin. */
@@ -722,7 +727,13 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           role: "viewer",
           query: listQuery,
           responses: {
-            200: { description: "Concerns", schema: z.strictObject({ items: z.array(CONCERN) }) },
+            200: {
+              description: "Concerns, newest first",
+              schema: z.strictObject({
+                items: z.array(CONCERN),
+                next_cursor: z.string().nullable(),
+              }),
+            },
           },
         },
         {
@@ -754,16 +765,22 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
     ctx.http.get("/concerns", async (c) => {
       requireRole(c, "viewer");
       const query = readQuery(c, listQuery);
-      let select = db.selectFrom("psyche_assurance_concerns").selectAll().orderBy(
-        "opened_at",
-        "desc",
-      )
-        .limit(query.limit);
+      let select = db.selectFrom("psyche_assurance_concerns").selectAll()
+        .orderBy("opened_at", "desc").orderBy("id", "desc").limit(query.limit + 1);
       if (query.status) select = select.where("status", "=", query.status);
       if (query.thread_id) select = select.where("thread_id", "=", query.thread_id);
+      const before = readTimeIdCursor(query.cursor);
+      if (before) {
+        select = select.where((eb) => afterKey(eb, { at: "opened_at", id: "id" }, before));
+      }
       const reader = threadReader(c);
       if (reader !== null) select = select.where("thread_id", "in", threadsOf(reader));
-      return c.json({ items: (await select.execute()).map(toConcern) });
+      const { page, nextCursor } = timeIdPage(
+        await select.execute(),
+        query.limit,
+        (row) => ({ at: row.opened_at, id: row.id }),
+      );
+      return c.json({ items: page.map(toConcern), next_cursor: nextCursor });
     });
 
     /** Another user's concern is "not found", like their thread. */

@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  afterKey,
   AppError,
   type BackgroundJob,
   BoundedMap,
@@ -27,10 +28,13 @@ import {
   prepare,
   queryInt,
   readQuery,
+  readTimeIdCursor,
   type RecalledMemory,
   requireRole,
   type Store,
   threadReader,
+  timeIdCursor,
+  timeIdPage,
   type TurnView,
 } from "@synth/kernel";
 import type { Kysely, Selectable } from "kysely";
@@ -62,6 +66,7 @@ const forecastQuery = z.strictObject({
   status: z.enum(SET_STATUSES).optional(),
   thread_id: z.string().optional(),
   limit: queryInt({ min: 1, max: 500 }).default(100),
+  cursor: timeIdCursor("The next page holds the sets made before this one's last"),
 });
 const calibrationQuery = z.strictObject({
   window: queryInt({ min: 1, max: 500 }).default(20),
@@ -576,8 +581,11 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
             query: forecastQuery,
             responses: {
               200: {
-                description: "Forecast sets",
-                schema: z.strictObject({ items: z.array(FORECAST_SET) }),
+                description: "Forecast sets, newest first",
+                schema: z.strictObject({
+                  items: z.array(FORECAST_SET),
+                  next_cursor: z.string().nullable(),
+                }),
               },
             },
           },
@@ -608,13 +616,20 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
       ctx.http.get("/forecasts", async (c) => {
         requireRole(c, "viewer");
         const query = readQuery(c, forecastQuery);
-        let select = visibleSets(threadReader(c)).orderBy("created_at", "desc").orderBy(
-          "id",
-          "desc",
-        ).limit(query.limit);
+        let select = visibleSets(threadReader(c)).orderBy("created_at", "desc")
+          .orderBy("id", "desc").limit(query.limit + 1);
         if (query.status) select = select.where("status", "=", query.status);
         if (query.thread_id) select = select.where("thread_id", "=", query.thread_id);
-        return c.json({ items: await withItems(await select.execute()) });
+        const before = readTimeIdCursor(query.cursor);
+        if (before) {
+          select = select.where((eb) => afterKey(eb, { at: "created_at", id: "id" }, before));
+        }
+        const { page, nextCursor } = timeIdPage(
+          await select.execute(),
+          query.limit,
+          (row) => ({ at: row.created_at, id: row.id }),
+        );
+        return c.json({ items: await withItems(page), next_cursor: nextCursor });
       });
 
       // Before `/:id`, so "calibration" is not taken for an id.

@@ -134,6 +134,11 @@ const mean = (values: readonly number[]) =>
   values.reduce((sum, value) => sum + value, 0) / values.length;
 
 const diffQuery = z.strictObject({ diff_from: queryInt({ min: 1 }).optional() });
+const versionsQuery = z.strictObject({
+  limit: queryInt({ min: 1, max: 200 }).default(50),
+  cursor: z.string().regex(/^\d{1,9}$/, "a next_cursor from the previous page").optional()
+    .describe("The next page holds the versions after this one (oldest first)"),
+});
 
 /** Builds the plugin (tests may give a scripted embedder). */
 export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknown, void> {
@@ -890,11 +895,18 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           {
             method: "get",
             path: "/narrative/versions",
-            summary: "Every narrative version",
+            summary: "The narrative's versions, oldest first",
             tags: ["mind"],
             role: "viewer",
+            query: versionsQuery,
             responses: {
-              200: { description: "Versions", schema: z.strictObject({ items: z.array(VERSION) }) },
+              200: {
+                description: "Versions",
+                schema: z.strictObject({
+                  items: z.array(VERSION),
+                  next_cursor: z.string().nullable(),
+                }),
+              },
             },
           },
           {
@@ -930,9 +942,16 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       });
       ctx.http.get("/narrative/versions", async (c) => {
         requireRole(c, "viewer");
-        const rows = await db.selectFrom("psyche_purpose_versions").selectAll().orderBy("version")
-          .execute();
-        return c.json({ items: rows.map((row) => versionView(toVersion(row))) });
+        const query = readQuery(c, versionsQuery);
+        let select = db.selectFrom("psyche_purpose_versions").selectAll().orderBy("version")
+          .limit(query.limit + 1);
+        if (query.cursor) select = select.where("version", ">", Number(query.cursor));
+        const rows = await select.execute();
+        const page = rows.slice(0, query.limit);
+        return c.json({
+          items: page.map((row) => versionView(toVersion(row))),
+          next_cursor: rows.length > query.limit ? String(page.at(-1)!.version) : null,
+        });
       });
       ctx.http.get("/narrative/versions/:n", async (c) => {
         requireRole(c, "viewer");

@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  afterKey,
   AppError,
   type BackgroundJob,
   type ChatMessage,
@@ -27,9 +28,12 @@ import {
   type Profile,
   queryInt,
   readQuery,
+  readTimeIdCursor,
   redactPersonal,
   requireRole,
   threadReader,
+  timeIdCursor,
+  timeIdPage,
   type TurnView,
 } from "@synth/kernel";
 import type { Kysely, Selectable } from "kysely";
@@ -159,6 +163,7 @@ const SYSTEM = [
 const listQuery = z.strictObject({
   limit: queryInt({ min: 1, max: 200 }).default(50),
   status: z.enum(["done", "failed"]).optional(),
+  cursor: timeIdCursor("The next page holds the runs before this one's last"),
 });
 
 /** The plugin. */
@@ -526,7 +531,10 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           role: "viewer",
           query: listQuery,
           responses: {
-            200: { description: "Runs", schema: z.strictObject({ items: z.array(RUN) }) },
+            200: {
+              description: "Runs, newest first",
+              schema: z.strictObject({ items: z.array(RUN), next_cursor: z.string().nullable() }),
+            },
           },
         },
         {
@@ -542,11 +550,22 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
     ctx.http.get("/reflections", async (c) => {
       requireRole(c, "viewer");
       const query = readQuery(c, listQuery);
-      let select = runs().orderBy("psyche_reflection_runs.at", "desc").limit(query.limit);
+      let select = runs().orderBy("psyche_reflection_runs.at", "desc")
+        .orderBy("psyche_reflection_runs.id", "desc").limit(query.limit + 1);
       if (query.status) select = select.where("psyche_reflection_runs.status", "=", query.status);
-      const rows = await select.execute();
+      const before = readTimeIdCursor(query.cursor);
+      if (before) {
+        select = select.where((eb) =>
+          afterKey(eb, { at: "psyche_reflection_runs.at", id: "psyche_reflection_runs.id" }, before)
+        );
+      }
+      const { page, nextCursor } = timeIdPage(
+        await select.execute(),
+        query.limit,
+        (row) => ({ at: row.at, id: row.id }),
+      );
       const reader = threadReader(c);
-      return c.json({ items: rows.map((row) => view(row, reader)) });
+      return c.json({ items: page.map((row) => view(row, reader)), next_cursor: nextCursor });
     });
 
     ctx.http.get("/reflections/:id", async (c) => {

@@ -535,15 +535,21 @@ export class ApiClient {
     );
     return answer.items;
   }
-  /** Every narrative version, oldest first. */
+  /** Every narrative version, oldest first (page after page: the card diffs any two). */
   async narrativeVersions(signal?: AbortSignal): Promise<NarrativeVersion[]> {
-    const answer = await this.request<{ items: NarrativeVersion[] }>(
-      "GET",
-      "/api/narrative/versions",
-      undefined,
-      signal,
-    );
-    return answer.items;
+    const versions: NarrativeVersion[] = [];
+    let cursor: string | null = null;
+    do {
+      const answer: { items: NarrativeVersion[]; next_cursor: string | null } = await this.request(
+        "GET",
+        `/api/narrative/versions?limit=200${cursor ? `&cursor=${cursor}` : ""}`,
+        undefined,
+        signal,
+      );
+      versions.push(...answer.items);
+      cursor = answer.next_cursor;
+    } while (cursor);
+    return versions;
   }
   /** Token budgets per module with the tokens used in the last hour and day. */
   async budgets(signal?: AbortSignal): Promise<Budget[]> {
