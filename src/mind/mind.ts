@@ -375,6 +375,8 @@ export interface TurnStanding {
   error: { code: string; message: string } | null;
   /** The stored reply, if any (a failed turn may have none; a cut-off one keeps its part). */
   replyMessageId: string | null;
+  /** The reply's model and tokens, once it has them. */
+  usage: TurnUsage | null;
 }
 
 /** A stored turn (`Turn` of server.md §4.3). */
@@ -2333,7 +2335,7 @@ export function createMind(options: CreateMindOptions): Mind {
       const ids = [...new Set(turnIds)];
       for (let i = 0; i < ids.length; i += 500) {
         const rows = await store.db.selectFrom("mind_turns")
-          .select(["id", "status", "error_code", "error_message", "reply_message_id"])
+          .select(["id", "status", "error_code", "error_message", "reply_message_id", "usage"])
           .where("id", "in", ids.slice(i, i + 500)).execute();
         for (const row of rows) {
           outcomes.set(row.id, {
@@ -2342,6 +2344,7 @@ export function createMind(options: CreateMindOptions): Mind {
               ? { code: row.error_code, message: row.error_message ?? "" }
               : null,
             replyMessageId: row.reply_message_id,
+            usage: row.usage ? JSON.parse(row.usage) as TurnUsage : null,
           });
         }
       }

@@ -346,10 +346,14 @@ export function mindRoutes(
         (message.role === "assistant"
           ? outcome.replyMessageId === message.uid
           : message.role === "user" && outcome.replyMessageId === null);
+      const reply = outcome !== undefined && message.role === "assistant" &&
+        outcome.replyMessageId === message.uid;
       return {
         ...messageView(message),
         turn_status: outcome?.status ?? null,
         turn_error: carries ? outcome.error : null,
+        // The reply's footer (model and tokens) as it showed when streamed (chat.done's usage).
+        usage: reply ? toSnakeCase(outcome.usage) : null,
       };
     });
     return c.json({
@@ -618,6 +622,13 @@ const THREAD = z.object({
   message_count: z.number().int().min(0),
   project_id: z.string().nullable(),
 }).catchall(z.unknown());
+const USAGE = z.object({
+  provider: z.string(),
+  model: z.string(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  cost_usd: z.number().nullable(),
+});
 const MESSAGE = z.strictObject({
   id: z.string(),
   thread_id: z.string(),
@@ -632,6 +643,7 @@ const MESSAGE = z.strictObject({
   turn_error: z.strictObject({ code: z.string(), message: z.string() }).nullable().describe(
     "The turn's error, on its reply, or on the user's message when the turn stored no reply",
   ),
+  usage: USAGE.nullable().describe("On a turn's reply: the model and its tokens"),
 });
 const TURN_ACCEPTED = z.strictObject({
   turn_id: z.string(),
@@ -650,13 +662,6 @@ const LIMITS = {
 };
 const BUDGET_LIMITS = z.strictObject(LIMITS);
 const BUDGET = z.strictObject({ ...LIMITS, used_hour: z.number(), used_day: z.number() });
-const USAGE = z.object({
-  provider: z.string(),
-  model: z.string(),
-  input_tokens: z.number(),
-  output_tokens: z.number(),
-  cost_usd: z.number().nullable(),
-});
 /**
  * A turn's reply: `success` true with the thread, turn and message ids. A
  * `/command` answers `success` as the command's outcome, its `command` and

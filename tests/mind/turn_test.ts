@@ -114,6 +114,10 @@ Deno.test("a completed turn's messages carry its status and no error", async () 
     ]),
     [["user", "completed", null], ["assistant", "completed", null]],
   );
+  // The reply carries its model and tokens, as chat.done gave them (the user's message none).
+  assert.equal(history.items[0].usage, null);
+  assert.deepEqual(history.items[1].usage, first.body.usage);
+  assert.equal(typeof history.items[1].usage.model, "string");
 });
 
 Deno.test("an untitled thread is shown with its first message's opening words (gone when that is forgotten); a given title stays", async () => {

@@ -301,6 +301,12 @@ Deno.test("toChatMessage maps a stored message to the chat log's shape", () => {
     },
   );
   assert.equal(toChatMessage({ id: "msg_2", role: "user", content: "Yo" }).status, "sent");
+  // A stored reply's model and tokens come back for its footer (dashboard.md §5.2).
+  const usage = { provider: "openai", model: "gpt-test", input_tokens: 9, output_tokens: 4 };
+  assert.deepEqual(
+    toChatMessage({ id: "msg_3", role: "assistant", content: "Hi", usage }).usage,
+    usage,
+  );
 });
 
 Deno.test("the readiness document is read from a 503 too: a failing model check is shown, not lost", async () => {

@@ -804,6 +804,10 @@ export function toChatMessage(item: Record<string, unknown>): ChatMessage {
       ? item.turn_status as ChatMessage["status"]
       : "completed",
     ...(item.role !== "user" && error ? { error } : {}),
+    // A reply's footer shows its model and tokens after a reload as it did live.
+    ...(item.role === "assistant" && item.usage
+      ? { usage: item.usage as NonNullable<ChatMessage["usage"]> }
+      : {}),
     createdAt: String(item.created_at ?? ""),
   };
 }
