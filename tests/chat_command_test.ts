@@ -158,6 +158,18 @@ Deno.test("with a server running, the chat goes through it, and commands answer 
     await using server = await spawnServer({ dataDir, env: fakeEnv(fake, ["openai"]) });
     const url = await Deno.readTextFile(`${dataDir}/synth.url`);
     assert.equal(url, server.url);
+    // A session whose only message is refused leaves no empty thread behind.
+    const refused = createTestCliIo({
+      env: { SYNTH_DATA_DIR: dataDir },
+      plugins: BUILTIN_PLUGINS,
+      commands: BUILTIN_COMMANDS,
+      input: ["x".repeat(40_000)],
+    });
+    assert.equal(await runCli(["chat"], refused.io), 0, refused.stderr());
+    assert.match(refused.stdout(), /\n\[The request is invalid at content/);
+    assert.doesNotMatch(refused.stdout(), /continue it with/);
+    const none = await (await fetch(`${server.url}/api/threads`)).json();
+    assert.deepEqual(none.items, []);
     const cli = createTestCliIo({
       env: { SYNTH_DATA_DIR: dataDir },
       plugins: BUILTIN_PLUGINS,

@@ -332,7 +332,17 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
         "text/event-stream",
       );
       if (!response.ok || !response.body) {
-        return { threadId: thread, error: await failure(response) };
+        const error = await failure(response);
+        // A thread made for a message the server refused holds nothing: it goes again.
+        if (!threadId) {
+          const removed = await fetch(`${base}/api/threads/${encodeURIComponent(thread)}`, {
+            method: "DELETE",
+            headers: auth,
+          });
+          await removed.body?.cancel();
+          if (removed.ok) return { threadId: "", error };
+        }
+        return { threadId: thread, error };
       }
       let error: string | undefined;
       let event = "";
