@@ -107,6 +107,99 @@ export const clientMessage = z.discriminatedUnion("type", [
   envelope("ping", z.strictObject({}).optional().default({})),
 ]);
 
+const serverEnvelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.object({
+    type: z.literal(type),
+    seq: z.number().int().min(0),
+    ts: z.number(),
+    re: z.number().int().optional().describe("The seq of the client message this answers"),
+    data,
+  });
+/** An object whose keys are documented with its REST shape (the state, a record, a project). */
+const document = (what: string) => z.record(z.string(), z.unknown()).describe(what);
+
+/** Every message the server sends (spec/server.md §5.3), for the OpenAPI document and tests. */
+export const serverMessage = z.discriminatedUnion("type", [
+  serverEnvelope(
+    "welcome",
+    z.object({
+      session_id: z.string(),
+      user: z.object({ id: z.string(), username: z.string(), role: z.string() }),
+      resumed: z.boolean(),
+      replayed: z.number().int(),
+      heartbeat_s: z.number(),
+      topics: z.array(z.string()),
+      limits: z.object({ messages_per_minute: z.number(), max_message_bytes: z.number() }),
+    }),
+  ),
+  serverEnvelope("ack", document("What the request answers (e.g. `{topics}`, a turn's ids)")),
+  serverEnvelope(
+    "error",
+    z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+  ),
+  serverEnvelope("pong", z.object({})),
+  serverEnvelope(
+    "state.snapshot",
+    z.object({ version: z.number().int(), state: document("SystemState, as GET /api/state") }),
+  ),
+  serverEnvelope(
+    "state.delta",
+    z.object({
+      base_version: z.number().int(),
+      version: z.number().int(),
+      patch: document("An RFC 7396 merge patch against base_version"),
+      cause: z.string(),
+    }),
+  ),
+  serverEnvelope(
+    "chat.token",
+    z.object({
+      thread_id: z.string(),
+      turn_id: z.string(),
+      index: z.number().int().min(0),
+      text: z.string(),
+    }),
+  ),
+  serverEnvelope(
+    "chat.done",
+    z.object({
+      thread_id: z.string(),
+      turn_id: z.string(),
+      message_id: z.string().nullable(),
+      status: z.enum(["completed", "failed", "cancelled"]),
+      text: z.string(),
+      usage: document("The reply's provider, model and tokens").nullable(),
+      error: z.object({ code: z.string(), message: z.string() }).optional(),
+    }),
+  ),
+  serverEnvelope(
+    "turn.influence",
+    document("The influence record, as GET /api/turns/{id}/influence"),
+  ),
+  serverEnvelope(
+    "project.update",
+    z.object({
+      project_id: z.string(),
+      event: document("The project event").nullable(),
+      project: document("The project's summary"),
+    }),
+  ),
+  serverEnvelope("tool.approval_request", document("The approval, as GET /api/approvals lists it")),
+  serverEnvelope("tool.run", document("The run, as GET /api/tools/runs lists it")),
+  serverEnvelope(
+    "memory.update",
+    z.object({
+      op: z.enum(["created", "updated", "forgotten"]),
+      ids: z.array(z.string()),
+      kind: z.string().optional(),
+    }),
+  ),
+  serverEnvelope(
+    "notice",
+    z.object({ level: z.enum(["info", "warn", "error"]), code: z.string(), message: z.string() }),
+  ),
+]);
+
 /** A validated client message. */
 export type ClientMessage = z.infer<typeof clientMessage>;
 

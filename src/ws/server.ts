@@ -26,7 +26,14 @@ import { type Audience, createHub, type Hub, type HubSocket, type WsConfig } fro
 import { eventRoutes } from "./events_route.ts";
 import { createLegacyHub } from "./legacy.ts";
 import { mergePatch } from "./merge_patch.ts";
-import { BEARER_PREFIX, CLOSE, SUBPROTOCOL, type WsUser } from "./protocol.ts";
+import {
+  BEARER_PREFIX,
+  clientMessage,
+  CLOSE,
+  serverMessage,
+  SUBPROTOCOL,
+  type WsUser,
+} from "./protocol.ts";
 import type { ToolService } from "../tools/service.ts";
 
 /** Options for {@link createWsServer}. */
@@ -304,6 +311,9 @@ export function createWsServer(options: WsServerOptions): WsServer {
   ];
 
   const routes = new OpenAPIHono<AppEnv>();
+  // The messages both ways, as components (spec/server.md §13; docs/websocket.md tells the rest).
+  routes.openAPIRegistry.register("WsClientMessage", clientMessage);
+  routes.openAPIRegistry.register("WsServerMessage", serverMessage);
   describe(routes, [{
     method: "get",
     path: "/ws",

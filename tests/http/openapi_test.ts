@@ -82,6 +82,10 @@ Deno.test("/openapi.json is OpenAPI 3.1 with the security schemes; documented an
     "until",
   ]);
   assert.deepEqual(queryOf("/api/ledger/summary"), ["group_by", "since", "until"]);
+  // The WebSocket's messages both ways (server.md §13).
+  const schemas = document.components.schemas as Record<string, { oneOf?: unknown[] }>;
+  assert.equal(schemas.WsClientMessage?.oneOf?.length, 7);
+  assert.equal(schemas.WsServerMessage?.oneOf?.length, 14);
 });
 
 /** A path's operations in the document. */

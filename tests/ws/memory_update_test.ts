@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { MemoryApi } from "../../plugins/memory/mod.ts";
 import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
+import { serverMessage } from "../../src/ws/protocol.ts";
 import { connect, signedIn } from "./client.ts";
 
 /** A socket of the user with `token`, subscribed to `memory` only. */
@@ -144,6 +145,7 @@ Deno.test("a viewer asking for approvals in hello or subscribe is refused by nam
   const ack = await client.next("ack");
   assert.equal(ack.re, sent);
   assert.deepEqual(ack.data, { topics: ["memory", "notices"] });
+  for (const message of client.received) assert.ok(serverMessage.safeParse(message).success);
   client.close();
   await server.shutdown();
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
 import { applyMergePatch } from "../../web/lib/merge_patch.ts";
+import { serverMessage } from "../../src/ws/protocol.ts";
 import { connect, type Envelope, type WsClient } from "./client.ts";
 
 async function greeted(url: string, hello: Record<string, unknown> = {}) {
@@ -78,6 +79,11 @@ Deno.test("hello gets a welcome and a state snapshot; a chat.send is acked, then
   assert.equal(influence.data.turn_id, ack.data.turn_id);
   assert.ok(Array.isArray(influence.data.sections));
   assertConsecutive(client.received);
+  // Every message has the shape the OpenAPI document's WsServerMessage gives.
+  for (const message of client.received) {
+    const checked = serverMessage.safeParse(message);
+    assert.ok(checked.success, `${message.type}: ${checked.error?.message}`);
+  }
   client.close();
   await server.shutdown();
 });
