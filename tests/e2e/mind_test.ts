@@ -10,7 +10,7 @@
  * be fetched shows its title, the reason and a Reload button.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { DARK } from "../../web/theme/tokens.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
@@ -21,6 +21,8 @@ const FORECAST = JSON.stringify([
 ]);
 const NARRATIVE =
   "I am Synth, a collaborator who listens closely before acting. I say so when I am unsure, and I learn from every conversation I have. I want the people I work with to leave with clearer thinking than they came with, and I keep my promises small enough to keep them all.";
+/** The rewrite after the reflection: every statement kept, one learned. */
+const NARRATIVE_3 = `${NARRATIVE} I have learned that short answers leave people guessing.`;
 const REFLECTION = JSON.stringify({
   coherence: 0.8,
   alignment: 0.7,
@@ -98,6 +100,38 @@ function computed(locator: ReturnType<Page["locator"]>, property: string): Promi
   );
 }
 
+/**
+ * The words of the cells a locator finds that are broken across two lines
+ * (a line break inside a word), with the cell's \`data-label\`.
+ */
+function brokenWords(cells: Locator): Promise<string[]> {
+  return cells.evaluateAll((elements) => {
+    // deno-lint-ignore no-explicit-any
+    const document = (globalThis as any).document;
+    const broken: string[] = [];
+    for (const element of elements) {
+      const walker = document.createTreeWalker(element, 4 /* NodeFilter.SHOW_TEXT */);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const match of String(node.textContent).matchAll(/\S+/g)) {
+          const range = document.createRange();
+          range.setStart(node, match.index);
+          range.setEnd(node, match.index + match[0].length);
+          const tops = new Set(
+            [...range.getClientRects()].map((rect: { top: number }) => Math.round(rect.top)),
+          );
+          if (tops.size > 1) broken.push(`${element.dataset.label}: ${match[0]}`);
+        }
+      }
+    }
+    return broken;
+  });
+}
+
+/** How far an element's content reaches past its box on the right, in px. */
+function overflowX(locator: Locator): Promise<number> {
+  return locator.evaluate((element) => element.scrollWidth - element.clientWidth);
+}
+
 function rgb(hex: string): string {
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   return `rgb(${r}, ${g}, ${b})`;
@@ -110,7 +144,7 @@ Deno.test(
     await using fake = await startFakeLlm();
     fake.script({
       forecast: [{ reply: { text: FORECAST }, times: 20 }],
-      narrative: NARRATIVE,
+      narrative: [{ reply: { text: NARRATIVE } }, { reply: { text: NARRATIVE_3 } }],
       reflection: REFLECTION,
     });
     const { host, url } = await e2eServer(fake);
@@ -170,6 +204,29 @@ Deno.test(
       await reflections.getByText("Short answers leave people guessing.").click();
       await reflections.getByText("Ask one clarifying question when a request is vague.").waitFor();
       await reflections.getByText("I try to be clear and kind.").waitFor();
+
+      // The reflection's insight made v3, whose source names the reflection by its long id. The
+      // versions table fits its card: the id may break anywhere, other words only between words.
+      const v3 = narrative.locator("tr[data-version='3'] td[data-label='Source']");
+      await v3.waitFor();
+      assert.match((await v3.textContent()) ?? "", /^\s*reflection rfl_[0-9A-Z]{26}\s*$/);
+      assert.equal(await overflowX(narrative.locator(".versions")), 0, "no column is cut off");
+      assert.deepEqual(
+        (await brokenWords(narrative.locator("td"))).filter((word) => !/rfl_/.test(word)),
+        [],
+        "narrative words broken across lines",
+      );
+      // The forecasts' texts wrap between words, never inside one ("Contin / ue").
+      assert.deepEqual(
+        await brokenWords(forecasts.locator("td")),
+        [],
+        "forecast words broken across lines",
+      );
+      assert.equal(await overflowX(forecasts.locator(".table-box")), 0, "no column is cut off");
+      await narrative.locator(".versions").scrollIntoViewIfNeeded();
+      await screenshot(page, "mind-narrative-1280");
+      await forecasts.locator(".table-box").scrollIntoViewIfNeeded();
+      await screenshot(page, "mind-forecasts-1280");
 
       // Token spend: a module at 85 % of its budget is amber, one past it red and "over budget".
       await host.kernel.mind.scheduler.idle();

@@ -8,7 +8,8 @@
  * with the arrow keys. The list and the timeline follow; 375 px fits.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
+import type { TimelineProject } from "../../web/lib/gantt_layout.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { answer } from "../projects/helpers.ts";
 import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
@@ -20,6 +21,82 @@ const done = answer({
   taskProgress: 1,
   blockers: [],
 });
+
+/** Names that fit the 1280 px label column whole, the first two at a flat 7 px a letter not. */
+const NAMES = ["Build the first version", "Review and hand over", "Gather the requirements"];
+
+/**
+ * Each Gantt label: the full name (its \`<title>\`), whether the text is
+ * whole, its width in its own font, the clip on it, the "…" after it and
+ * where the badge begins.
+ */
+function nameFits(gantt: Locator) {
+  return gantt.locator("g.task").evaluateAll((groups) =>
+    // deno-lint-ignore no-explicit-any
+    groups.map((group: any) => {
+      const text = group.querySelector("text.name");
+      const full = String(text.querySelector("title")?.textContent ?? "");
+      const own = [...text.childNodes].filter((node: { nodeType: number }) => node.nodeType === 3)
+        .map((node: { textContent: string }) => node.textContent).join("").trim();
+      const clipId = /url\(#(.+)\)/.exec(text.getAttribute("clip-path") ?? "")?.[1];
+      const clip = clipId
+        ? group.getRootNode().getElementById(clipId)?.querySelector("rect")
+        : null;
+      const ellipsis = [...group.querySelectorAll("text")]
+        .find((element) => element.textContent.trim() === "…");
+      return {
+        full,
+        whole: own === full,
+        fullWidth: text.getComputedTextLength(),
+        nameX: Number(text.getAttribute("x")),
+        clipWidth: clip ? Number(clip.getAttribute("width")) : Infinity,
+        ellipsisX: ellipsis ? Number(ellipsis.getAttribute("x")) : null,
+        ellipsisEnd: ellipsis
+          ? Number(ellipsis.getAttribute("x")) + ellipsis.getComputedTextLength()
+          : null,
+        badgeX: Number(group.querySelector("rect.badge").getAttribute("x")),
+      };
+    })
+  ) as Promise<
+    Array<{
+      full: string;
+      whole: boolean;
+      fullWidth: number;
+      nameX: number;
+      clipWidth: number;
+      ellipsisX: number | null;
+      ellipsisEnd: number | null;
+      badgeX: number;
+    }>
+  >;
+}
+
+/** A name is ellipsised only when it does not fit; then the "…" follows what shows, before the badge. */
+function assertNamesFit(labels: Awaited<ReturnType<typeof nameFits>>) {
+  for (const label of labels) {
+    const room = label.badgeX - label.nameX;
+    assert.ok(label.whole, `"${label.full}": the text stays whole for its accessible name`);
+    if (label.fullWidth + 8 <= room) {
+      assert.equal(label.ellipsisX, null, `"${label.full}" fits, yet has "…"`);
+      assert.ok(label.clipWidth >= label.fullWidth, `"${label.full}" fits, yet is clipped`);
+    }
+    if (label.fullWidth > room) {
+      assert.ok(label.ellipsisX !== null, `"${label.full}" is cut without an ellipsis`);
+      assert.ok(label.clipWidth < room, `"${label.full}" runs into its badge`);
+      assert.ok(Math.abs(label.ellipsisX - (label.nameX + label.clipWidth)) < 1, "no gap");
+      assert.ok(label.ellipsisEnd! <= label.badgeX, `"${label.full}": "…" covers the badge`);
+    }
+  }
+}
+
+/** Whether two boxes overlap. */
+function overlap(
+  a: { x: number; y: number; width: number; height: number },
+  b: { x: number; y: number; width: number; height: number },
+): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height &&
+    b.y < a.y + a.height;
+}
 
 /** The focused element, through shadow roots: its tag, text and a few attributes. */
 function focused(page: Page) {
@@ -149,6 +226,43 @@ Deno.test(
         await gantt.locator("text title").first().textContent(),
         "Requirements & Architecture",
       );
+      // A waiting task's mark is a clock face, not "…", which reads as cut-off text.
+      assert.deepEqual(
+        (await gantt.locator("g.task text.icon").allTextContents()).map((icon) => icon.trim()),
+        ["✓", "✓", "○", "○", "◷", "◷", "◷"],
+      );
+      assert.match(await gantt.locator(".legend").textContent() ?? "", /◷ waiting/);
+      // Names are measured: cut with "…" only when they do not fit ("Requirements & Architecture").
+      const labels = await nameFits(gantt);
+      assertNamesFit(labels);
+      assert.ok(labels[0]!.ellipsisX !== null, "the long first name is ellipsised");
+      // Names that fit though they have more letters than 7 px each would allow are shown whole.
+      const original: TimelineProject = await gantt.evaluate((element) => element.project);
+      await gantt.evaluate(async (element, names) => {
+        const project = structuredClone(element.project!);
+        names.forEach((name, index) => (project.roadmap[index]!.name = name));
+        element.project = project;
+        await element.updateComplete;
+      }, NAMES);
+      const renamed = await nameFits(gantt);
+      assertNamesFit(renamed);
+      for (const label of renamed.slice(0, 2)) {
+        const room = label.badgeX - label.nameX;
+        assert.ok(label.fullWidth + 8 <= room, `"${label.full}" fits (the test's premise)`);
+        assert.equal(label.ellipsisX, null, `"${label.full}" is shown whole`);
+      }
+      // The "Plan accepted" diamond and the "Now" label do not overlap, even at the same time.
+      const accepted = original.milestones.find((m) => m.kind === "plan_accepted")!;
+      await gantt.evaluate(async (element, { project, at }) => {
+        element.project = project;
+        element.now = new Date(at);
+        await element.updateComplete;
+      }, { project: original, at: accepted.at! });
+      const nowBox = (await gantt.locator("[data-now] text").boundingBox())!;
+      const diamond = gantt.locator("path.milestone.reached").filter({ hasText: accepted.label });
+      const diamondBox = (await diamond.boundingBox())!;
+      assert.ok(Math.abs(diamondBox.x + diamondBox.width / 2 - nowBox.x) < 8, "both at now");
+      assert.ok(!overlap(nowBox, diamondBox), "the diamond covers the Now label");
 
       // Gantt tasks take focus with the arrow keys; Enter opens the task in the table.
       await gantt.locator('g.task[data-index="0"]').focus();

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  fitText,
   ganttSummary,
   layoutGantt,
   nextZoom,
+  statusIcon,
+  statusText,
   taskLabel,
   type TimelineProject,
   type TimelineTask,
@@ -156,7 +159,7 @@ Deno.test("bars: planned from planned start to end; actual from start to finish 
 
   const rows = layout.rows;
   assert.deepEqual(rows.map((row) => row.taskId), GRAPH.map(([id]) => id));
-  assert.deepEqual(rows.map((row) => row.y), [40, 72, 104, 136, 168, 200, 232]);
+  assert.deepEqual(rows.map((row) => row.y), [56, 88, 120, 152, 184, 216, 248]);
   near(rows[0]!.planned!.x, x(T0));
   near(rows[0]!.planned!.w, 2 * HOUR * pxPerMs);
   near(rows[2]!.planned!.x, x(T0 + 4 * HOUR));
@@ -225,6 +228,17 @@ Deno.test("milestones: filled at `at`, hollow at `planned_at`, on their task's r
   assert.equal(deploy!.y, layout.rows[6]!.y + 16);
   const end = layout.rows[6]!.planned!;
   assert.ok(Math.abs(deploy!.x - (end.x + end.w)) < 0.11);
+});
+
+Deno.test("a project milestone has its own row in the axis band, clear of the Now label", () => {
+  // Accepted at T0 and looked at then: the diamond and the Now line share their x.
+  const layout = layoutGantt(webApp(), opts(T0));
+  const accepted = layout.milestones.find((m) => m.label === "Plan accepted")!;
+  assert.equal(accepted.x, layout.todayX);
+  // The label's glyphs (12 px, no descenders) sit above its baseline; the diamond is 10 px tall.
+  assert.ok(accepted.y - 5 >= layout.nowLabelY + 2, "the diamond is below the Now label");
+  assert.ok(layout.nowLabelY - 12 >= 18, "the Now label is below the tick labels");
+  assert.ok(accepted.y + 5 <= layout.rows[0]!.y, "the diamond is above the first row");
 });
 
 Deno.test("the Now line: at now inside the range, null once an ended project's range is past", () => {
@@ -299,4 +313,51 @@ Deno.test("the summary and the task labels give the text alternatives", () => {
     label,
     /^Task db, P1, in progress; overdue; planned .+ to .+; actual .+ to now, 0 %$/,
   );
+});
+
+/** Widths like a proportional font's: narrow letters 3 px, wide ones 9 px, others 6 px. */
+function measure(text: string): number {
+  let width = 0;
+  for (const char of text) {
+    width += /[iljtf.,' ]/.test(char) ? 3 : /[mwMW…]/.test(char) ? 9 : 6;
+  }
+  return width;
+}
+
+Deno.test("a name that fits is drawn whole, without an ellipsis, however many letters it has", () => {
+  const name = "Build the first version"; // 23 letters, 108 px here: more than 7 px each allows
+  assert.equal(measure(name), 108);
+  assert.equal(fitText(name, 108, measure), name);
+  assert.equal(fitText(name, 107, measure), "Build the first versi…", "1 px short: cut");
+  assert.equal(fitText(name, 150, measure), name);
+  assert.equal(fitText("", 0, measure), "");
+});
+
+Deno.test("a name that does not fit is cut to the longest prefix that fits with the ellipsis", () => {
+  const name = "Requirements & Architecture";
+  for (const width of [20, 60, 100, 140]) {
+    const shown = fitText(name, width, measure);
+    assert.ok(shown.endsWith("…"), shown);
+    assert.ok(measure(shown) <= width, `"${shown}" is ${measure(shown)} px, over ${width}`);
+    const prefix = shown.slice(0, -1);
+    assert.ok(name.startsWith(prefix), shown);
+    assert.equal(prefix, prefix.trimEnd(), "no space before the ellipsis");
+    // One more letter would not fit.
+    const longer = name.slice(0, [...prefix].length + 1).trimEnd() + "…";
+    if (longer !== shown) assert.ok(measure(longer) > width, `"${longer}" fits ${width} px too`);
+  }
+  assert.equal(fitText(name, 100, measure), "Requirements & A…");
+  assert.equal(fitText(name, 5, measure), "…", "nothing fits: the ellipsis alone");
+  // Whole characters only: an emoji sequence is never split.
+  assert.equal(fitText("Ship 👩‍💻 build", 40, () => 50), "…");
+  assert.equal(fitText("Ship 👩‍💻 build", 40, (text) => [...text].length * 4), "Ship 👩‍💻…");
+});
+
+Deno.test("each status has its own icon, and waiting is not an ellipsis that reads as cut-off text", () => {
+  const statuses = ["pending", "ready", "in_progress", "completed"] as const;
+  const icons = statuses.map(statusIcon);
+  assert.equal(new Set(icons).size, statuses.length);
+  for (const icon of icons) assert.doesNotMatch(icon, /…|\.\.\.|^\s*$/);
+  assert.equal(statusIcon("pending"), "◷");
+  assert.equal(statusText("pending"), "waiting", "the words for screen readers");
 });

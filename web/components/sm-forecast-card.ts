@@ -3,7 +3,8 @@
  * forecast/actual pairs — the most probable forecast, its probability, the
  * message that came and the error (surprise = 1 − the best similarity) —
  * and the rolling alignment over windows of 20 resolved sets. Reloads when
- * the mind's forecast counts change.
+ * the mind's forecast counts change. Texts wrap between words; only a
+ * token too long for a line (a URL, an id) may break inside.
  *
  * @module
  */
@@ -23,12 +24,21 @@ const PAIRS = 20;
 const MAX_THREADS = 5;
 const SERIES: SeriesSpec[] = [{ label: `Alignment (rolling ${WINDOW})`, colour: "accent" }];
 const RANGE: [number, number] = [0, 1];
+/** Tokens at least this long (a URL, an id) may break anywhere; words never do ("Contin / ue"). */
+const LONG_TOKEN = /(\S{24,})/;
 
 interface Loaded {
   resolved: ForecastSet[];
   calibration: ForecastCalibration;
   /** The user's message of each resolving turn, by turn id. */
   actual: Map<string, string>;
+}
+
+/** A text whose long tokens may break anywhere, so they do not widen the table. */
+function wrapping(text: string) {
+  return text.split(LONG_TOKEN).map((part, index) =>
+    index % 2 ? html`<span class="long">${part}</span>` : part
+  );
 }
 
 /** The forecasts card. */
@@ -64,11 +74,22 @@ export class SmForecastCard extends CardElement {
     cardStyles,
     css`
       .text {
+        overflow-wrap: break-word;
+      }
+      .long {
         overflow-wrap: anywhere;
       }
       .table-box {
         max-height: 320px;
         overflow: auto;
+      }
+      /* Five columns whose words do not break: compact, so they fit a card's width. */
+      .table-box table {
+        font-size: 0.9rem;
+      }
+      .table-box th,
+      .table-box td {
+        padding: 6px;
       }
     `,
   ];
@@ -128,12 +149,14 @@ export class SmForecastCard extends CardElement {
                   <td data-label="Resolved">${set.resolved_at
                     ? shortTime(set.resolved_at)
                     : "–"}</td>
-                  <td data-label="Forecast" class="text">${top?.text ?? "–"}</td>
+                  <td data-label="Forecast" class="text">${top ? wrapping(top.text) : "–"}</td>
                   <td data-label="p" class="stat">${top ? top.p.toFixed(2) : "–"}</td>
-                  <td data-label="Actual" class="text">${message ?? html`
-                    <span class="muted"
-                    >not shown</span>
-                  `}</td>
+                  <td data-label="Actual" class="text">${message !== undefined
+                    ? wrapping(message)
+                    : html`
+                      <span class="muted"
+                      >not shown</span>
+                    `}</td>
                   <td data-label="Error" class="stat">${set.resolution
                     ? set.resolution.surprise.toFixed(2)
                     : "–"}</td>

@@ -2,14 +2,15 @@
  * `<sm-gantt>` (spec/dashboard.md §5.5): a project's Gantt chart as our own
  * SVG. Geometry comes from the pure `layoutGantt` and goes into SVG
  * attributes; colours come from classes (never a style attribute).
- * - Rows follow the roadmap: a status icon, the ellipsised name (full name
- *   in `<title>`) and a badge `P<n>`, strongest for P1.
+ * - Rows follow the roadmap: a status icon, the name (measured in its
+ *   font and ellipsised only when it does not fit; the full name in
+ *   `<title>`) and a badge `P<n>`, strongest for P1.
  * - Planned bars are outlined, actual bars filled with their progress;
  *   blocked tasks are hatched and say "blocked", overdue ones have a red
  *   outline and say "overdue"; done tasks say "done".
  * - One elbow arrow per dependency, milestone diamonds (filled when
- *   reached, hollow when planned) and a dashed "Now" line redrawn every
- *   60 s.
+ *   reached, hollow when planned; the project's own in a row of the axis
+ *   band under the "Now" label) and a dashed "Now" line redrawn every 60 s.
  * - The chart scrolls inside its own box; the label column stays put.
  * - `<svg role="img">` carries a generated summary. Each task is focusable
  *   (one tab stop, then ArrowUp/ArrowDown, Home/End) with an `aria-label`
@@ -22,10 +23,13 @@
  */
 import { css, html, LitElement, nothing, svg } from "lit";
 import {
+  fitText,
   type GanttLayout,
   ganttSummary,
   layoutGantt,
+  type MeasureText,
   nextZoom,
+  statusIcon,
   statusText,
   taskLabel,
   type TaskStatus,
@@ -34,13 +38,20 @@ import {
 } from "../lib/gantt_layout.ts";
 import { shared } from "../theme/shared.ts";
 
-const ICONS: Record<TaskStatus, string> = {
-  completed: "✓",
-  in_progress: "▶",
-  ready: "○",
-  pending: "…",
-};
+const STATUSES: TaskStatus[] = ["completed", "in_progress", "ready", "pending"];
 const NOW_EVERY_MS = 60_000;
+/** The chart's font size; text is measured in it. */
+const FONT_PX = 12;
+/** The label column: the name starts after the icon, the badge is 40 px from the right edge. */
+const NAME_X = 26;
+const BADGE_RIGHT = 40;
+const NAME_GAP = 6;
+
+/** Text measurers for a font, the normal and the bold (600) weight. */
+interface Measurers {
+  normal: MeasureText;
+  bold: MeasureText;
+}
 
 /** The `task-select` event's detail. */
 export interface TaskSelectDetail {
@@ -65,6 +76,8 @@ export class SmGantt extends LitElement {
   declare active: number;
   #timer: ReturnType<typeof setInterval> | null = null;
   #resize: ResizeObserver | null = null;
+  #canvas: CanvasRenderingContext2D | null = null;
+  #widths = new Map<string, number>();
 
   static override styles = [
     shared,
@@ -96,7 +109,7 @@ export class SmGantt extends LitElement {
         display: block;
         flex: none;
         font-family: var(--sm-font);
-        font-size: 12px;
+        font-size: ${FONT_PX}px;
       }
       .stripe {
         fill: var(--sm-bg);
@@ -277,6 +290,31 @@ export class SmGantt extends LitElement {
     }
   }
 
+  /**
+   * Measures text in the chart's font (a canvas context's `measureText`),
+   * so names are cut only when they do not fit. Widths are cached by font.
+   */
+  #measurers(): Measurers {
+    const family = getComputedStyle(this).fontFamily;
+    this.#canvas ??= document.createElement("canvas").getContext("2d");
+    const measurer = (weight: number): MeasureText => {
+      const font = `${weight} ${FONT_PX}px ${family}`;
+      return (text) => {
+        const key = `${font}\n${text}`;
+        let width = this.#widths.get(key);
+        if (width === undefined) {
+          const canvas = this.#canvas;
+          if (!canvas) throw new Error("Cannot measure the Gantt's text: no 2D canvas context");
+          canvas.font = font;
+          width = canvas.measureText(text).width;
+          this.#widths.set(key, width);
+        }
+        return width;
+      };
+    };
+    return { normal: measurer(400), bold: measurer(600) };
+  }
+
   #setZoom(action: "in" | "out" | "fit") {
     this.zoom = nextZoom(this.zoom, action);
   }
@@ -336,7 +374,7 @@ export class SmGantt extends LitElement {
       <ol class="plain" aria-label="Tasks of ${project.name}">
         ${project.roadmap.map((task) =>
           html`<li data-task=${task.id}>
-            <span aria-hidden="true">${ICONS[task.status]}</span> ${task.name}
+            <span aria-hidden="true">${statusIcon(task.status)}</span> ${task.name}
             <span class="pill">P${task.priority}</span>
             <span class="muted">${statusText(task.status)}${task.blocked ? ", blocked" : ""}</span>
           </li>`
@@ -345,7 +383,7 @@ export class SmGantt extends LitElement {
     `;
   }
 
-  #bars(layout: GanttLayout, tasks: TimelineTask[]) {
+  #bars(layout: GanttLayout, tasks: TimelineTask[], measure: Measurers) {
     const rh = layout.rowHeight;
     return layout.rows.map((row, index) => {
       const task = tasks[index]!;
@@ -359,6 +397,8 @@ export class SmGantt extends LitElement {
         row.status === "completed" ? "done" : null,
         row.status === "in_progress" ? `${Math.round(task.progress * 100)} %` : null,
       ].filter(Boolean).join(" ");
+      const notesEnd = right + 6 + (notes ? measure.normal(notes) + 6 : 0);
+      const stuckEnd = notesEnd + (row.blocked ? measure.bold("blocked") + 6 : 0);
       return svg`<g class="bars ${row.status} ${row.blocked ? "blocked" : ""} ${
         row.overdue ? "overdue" : ""
       }" data-row=${row.taskId} @click=${() => {
@@ -401,16 +441,13 @@ export class SmGantt extends LitElement {
         ${
         row.blocked
           ? svg`
-            <text class="note stuck" x=${right + 6 + notes.length * 7 + (notes ? 6 : 0)}
-              y=${row.y + rh / 2 + 4}>blocked</text>
+            <text class="note stuck" x=${notesEnd} y=${row.y + rh / 2 + 4}>blocked</text>
           `
           : nothing
       }
         ${
         row.overdue
-          ? svg`<text class="note late" x=${
-            right + 6 + notes.length * 7 + (notes ? 6 : 0) + (row.blocked ? 56 : 0)
-          } y=${row.y + rh / 2 + 4}>overdue</text>`
+          ? svg`<text class="note late" x=${stuckEnd} y=${row.y + rh / 2 + 4}>overdue</text>`
           : nothing
       }
       </g>`;
@@ -420,48 +457,58 @@ export class SmGantt extends LitElement {
   /**
    * The label column: its own SVG, sticky at the left of the scrolling box,
    * holding the focusable tasks (kept out of the `role="img"` chart, whose
-   * children are presentational). Each task's `aria-label` says it all; a
-   * long name is clipped and followed by "…", its full text in `<title>`.
+   * children are presentational). Each task's `aria-label` says it all. A
+   * name is measured in its font: one too wide for its room is clipped
+   * after the characters that fit and followed by "…"; its text stays whole
+   * (the accessible name must contain the visible text) and in `<title>`.
    */
-  #labels(layout: GanttLayout, tasks: TimelineTask[], name: string) {
+  #labels(layout: GanttLayout, tasks: TimelineTask[], name: string, measure: Measurers) {
     const rh = layout.rowHeight;
     const lw = layout.labelWidth;
-    // Long names are clipped, not cut: the text stays whole (the accessible name contains it).
-    const nameWidth = lw - 26 - 56;
-    const nameChars = Math.floor(nameWidth / 7);
+    const nameWidth = lw - BADGE_RIGHT - NAME_GAP - NAME_X;
     const active = Math.min(this.active, tasks.length - 1);
+    // How much of each name shows: all of it, or the prefix `fitText` keeps before its "…".
+    const shown = tasks.map((task) => {
+      const fitted = fitText(task.name, nameWidth, measure.normal);
+      return fitted === task.name ? null : measure.normal(fitted.slice(0, -1));
+    });
     const row = (task: TimelineTask, index: number, y: number) => {
       const mid = y + rh / 2 + 4;
+      const cutAt = shown[index] ?? null;
       const rank = task.priority === 1 ? "p1" : task.priority <= 3 ? "p2" : "p3";
-      const long = [...task.name].length > nameChars;
       return svg`
         <g class="task" role="button" data-index=${index} data-task=${task.id}
           tabindex=${index === active ? 0 : -1} aria-label=${taskLabel(task, this.now)}
           @keydown=${(event: KeyboardEvent) => this.#taskKeys(event, index, task)}
           @focus=${() => (this.active = index)} @click=${() => this.#select(task)}>
-                <rect class="label-bg" x="0" y=${y} width=${lw - 1} height=${rh}></rect>
-                <rect class="focus" x="2" y=${y + 2} width=${lw - 5} height=${rh - 4} rx="4"></rect>
-                <text class="icon" x="8" y=${mid} aria-hidden="true">${ICONS[task.status]}</text>
-                <text class="name" x="26" y=${mid} clip-path="url(#name-clip)"><title>${task
-                  .name}</title>${task.name}</text>
-                ${long
-                  ? svg`<text class="name" x=${26 + nameWidth} y=${mid} aria-hidden="true">…</text>`
-                  : nothing}
-                <rect class="badge ${rank}" x=${lw - 40} y=${y + 7} width="32" height=${rh -
-                  14} rx="8"></rect>
-                <text class="badge-text ${rank}" x=${lw - 24} y=${mid} text-anchor="middle"
-                  aria-hidden="true">P${task.priority}</text>
-              </g>
+          <rect class="label-bg" x="0" y=${y} width=${lw - 1} height=${rh}></rect>
+          <rect class="focus" x="2" y=${y + 2} width=${lw - 5} height=${rh - 4} rx="4"></rect>
+          <text class="icon" x="8" y=${mid} aria-hidden="true">${statusIcon(
+            task.status,
+          )}</text>
+          <text class="name" x=${NAME_X} y=${mid} clip-path="url(#name-clip-${index})"><title>${task
+            .name}</title>${task.name}</text>
+          ${cutAt === null
+            ? nothing
+            : svg`<text class="name" x=${NAME_X + cutAt} y=${mid} aria-hidden="true">…</text>`}
+          <rect class="badge ${rank}" x=${lw - BADGE_RIGHT} y=${y + 7} width="32" height=${rh -
+            14}
+            rx="8"></rect>
+          <text class="badge-text ${rank}" x=${lw - 24} y=${mid} text-anchor="middle"
+            aria-hidden="true">P${task.priority}</text>
+        </g>
       `;
     };
     return html`
       <svg class="labels" role="group" aria-label="Tasks of ${name}" width=${lw}
         height=${layout.height} viewBox="0 0 ${lw} ${layout.height}">
-            <defs>
-              <clipPath id="name-clip" clipPathUnits="userSpaceOnUse">
-                <rect x="26" y="0" width=${nameWidth} height=${layout.height}></rect>
-              </clipPath>
-            </defs>
+            <defs>${layout.rows.map((r, index) =>
+              svg`
+                <clipPath id="name-clip-${index}" clipPathUnits="userSpaceOnUse">
+                  <rect x=${NAME_X} y=${r.y} width=${shown[index] ?? nameWidth} height=${rh}></rect>
+                </clipPath>
+              `
+            )}</defs>
             <rect class="label-bg" x="0" y="0" width=${lw} height=${layout.height}></rect>
             <line class="label-edge" x1=${lw - 0.5} x2=${lw - 0.5} y1="0" y2=${layout
               .height}></line>
@@ -481,6 +528,7 @@ export class SmGantt extends LitElement {
     });
     const tasks = project.roadmap;
     const lw = layout.labelWidth;
+    const measure = this.#measurers();
     // The chart's SVG shows x from the label column's edge on (layout x includes that column).
     const chartWidth = Math.max(1, layout.width - lw);
     return html`
@@ -494,7 +542,7 @@ export class SmGantt extends LitElement {
         <span class="muted" aria-live="polite">${Math.round(this.zoom * 100)} %</span>
       </div>
       <div class="scroll" @keydown=${this.#zoomKeys}>
-        ${this.#labels(layout, tasks, project.name)}
+        ${this.#labels(layout, tasks, project.name, measure)}
         <svg class="chart" role="img" aria-label=${ganttSummary(project)} width=${chartWidth}
           height=${layout.height} viewBox="${lw} 0 ${chartWidth} ${layout.height}">
           <defs>
@@ -520,11 +568,11 @@ export class SmGantt extends LitElement {
               </g>
             `
           )}
-          ${this.#bars(layout, tasks)}
+          ${this.#bars(layout, tasks, measure)}
           ${layout.todayX === null ? nothing : svg`
             <g class="now" data-now>
               <line x1=${layout.todayX} x2=${layout.todayX} y1="18" y2=${layout.height}></line>
-              <text x=${layout.todayX + 3} y=${layout.axisHeight - 4}>Now</text>
+              <text x=${layout.todayX + 3} y=${layout.nowLabelY}>Now</text>
             </g>
           `}
           <g class="arrows">${layout.arrows.map((arrow) =>
@@ -543,9 +591,14 @@ export class SmGantt extends LitElement {
           )}</g>
         </svg>
       </div>
-      <p class="legend muted">Outlined bar: planned · filled bar: actual, with progress · hatched:
-        blocked · red outline: overdue · ◆ milestone reached, ◇ milestone planned · dashed line: now.
-        Keys: arrows move between tasks, Enter opens one, + − 0 zoom.</p>
+      <p
+        class="legend muted">${STATUSES.map((status) =>
+          `${statusIcon(status)} ${statusText(status)}`
+        ).join(
+          " · ",
+        )} · outlined bar: planned · filled bar: actual, with progress · hatched: blocked · red
+        outline: overdue · ◆ milestone reached, ◇ milestone planned · dashed line: now. Keys: arrows
+        move between tasks, Enter opens one, + − 0 zoom.</p>
     `;
   }
 

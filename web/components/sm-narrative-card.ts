@@ -3,7 +3,9 @@
  * self-narrative (markdown through `<sm-markdown>`), every version (number,
  * date, reason, source) and a word-level diff of any two versions
  * (`diffWords`), shown as `<ins>`/`<del>` with underline and strike-through
- * so colour is never the only cue. Reloads when the version changes.
+ * so colour is never the only cue. Reloads when the version changes. The
+ * versions table fits the card: words wrap between words, and only a
+ * source's long reflection id may break anywhere.
  *
  * @module
  */
@@ -52,6 +54,9 @@ export class SmNarrativeCard extends CardElement {
         max-height: 220px;
         overflow: auto;
         margin-bottom: 8px;
+      }
+      .id {
+        overflow-wrap: anywhere;
       }
       .diff {
         line-height: 1.6;
@@ -163,7 +168,7 @@ export class SmNarrativeCard extends CardElement {
                   <td data-label="Date">${shortTime(version.created_at)}</td>
                   <td data-label="Reason">${REASONS[version.reason] ?? version.reason}</td>
                   <td data-label="Source">${version.source_reflection_id
-                    ? `reflection ${version.source_reflection_id}`
+                    ? html`reflection <span class="id">${version.source_reflection_id}</span>`
                     : SOURCES[version.reason]}</td>
                 </tr>
               `

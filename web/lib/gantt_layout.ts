@@ -4,7 +4,8 @@
  * range with 5 % padding, the tick unit (hours up to 48 h, days up to 60
  * days, weeks beyond), planned and actual bars, one elbow arrow per
  * dependency edge, milestone diamonds and the "Now" line. `<sm-gantt>`
- * draws what this returns; nothing here touches the DOM.
+ * draws what this returns; nothing here touches the DOM (text widths come
+ * from a measuring function the caller passes, see {@link fitText}).
  *
  * @module
  */
@@ -91,12 +92,18 @@ export interface GanttLayout {
   arrows: { from: string; to: string; path: string }[];
   milestones: { x: number; y: number; reached: boolean; label: string }[];
   todayX: number | null;
+  /**
+   * The baseline of the "Now" label, in the axis band between the tick
+   * labels and the band of the project's own milestones (those without a
+   * task), so a diamond at now never covers the label.
+   */
+  nowLabelY: number;
   /** False before acceptance: no task has planned dates, so there is no schedule to draw. */
   baseline: boolean;
   /** The drawing's full size, label column included. */
   width: number;
   height: number;
-  /** The tick band above the first row. */
+  /** The band above the first row: tick labels, the "Now" label, project milestones. */
   axisHeight: number;
   rowHeight: number;
   labelWidth: number;
@@ -117,7 +124,11 @@ export interface GanttOptions {
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const AXIS = 40;
+/** The axis band: tick labels (baseline 14), the "Now" label, then project milestones. */
+const AXIS = 56;
+const NOW_LABEL_Y = 32;
+/** The centre of the project milestones' row: its 10 px diamonds span 40–50. */
+const MILESTONE_Y = 45;
 const MIN_BAR = 2;
 const MIN_TICK_PX = 64;
 const ELBOW = 6;
@@ -288,7 +299,7 @@ export function layoutGantt(p: TimelineProject, o: GanttOptions): GanttLayout {
   if (baseline) {
     for (const milestone of p.milestones) {
       const row = milestone.task_id ? rowOf.get(milestone.task_id) : undefined;
-      const y = row ? row.y + rowHeight / 2 : AXIS - 10;
+      const y = row ? row.y + rowHeight / 2 : MILESTONE_Y;
       const planned = ms(milestone.planned_at);
       const at = ms(milestone.at);
       if (planned !== null) {
@@ -316,6 +327,7 @@ export function layoutGantt(p: TimelineProject, o: GanttOptions): GanttLayout {
     arrows,
     milestones,
     todayX: baseline && now >= start && now <= stop ? x(now) : null,
+    nowLabelY: NOW_LABEL_Y,
     baseline,
     width: round(labelWidth + chartWidth),
     height: AXIS + tasks.length * rowHeight + 8,
@@ -323,6 +335,52 @@ export function layoutGantt(p: TimelineProject, o: GanttOptions): GanttLayout {
     rowHeight,
     labelWidth,
   };
+}
+
+/** A text's width in px, in the font it is drawn in. */
+export type MeasureText = (text: string) => number;
+
+const ELLIPSIS = "…";
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * The form of `text` to draw in `width` px: the whole text when it fits,
+ * else the longest prefix (whole characters, trailing spaces dropped) that
+ * fits with "…" after it. Only a text that does not fit is cut.
+ *
+ * @example
+ * ```ts
+ * const measure = (text: string) => text.length * 6;
+ * fitText("Build the first version", 140, measure); // "Build the first version"
+ * fitText("Build the first version", 100, measure); // "Build the first…"
+ * ```
+ */
+export function fitText(text: string, width: number, measure: MeasureText): string {
+  if (measure(text) <= width) return text;
+  const parts = [...graphemes.segment(text)].map((part) => part.segment);
+  const cut = (count: number) => parts.slice(0, count).join("").trimEnd() + ELLIPSIS;
+  // The widest prefix that fits: widths grow with the prefix, so search by halves.
+  let low = 0;
+  let high = parts.length - 1;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (measure(cut(mid)) <= width) low = mid;
+    else high = mid - 1;
+  }
+  return cut(low);
+}
+
+const STATUS_ICON: Record<TaskStatus, string> = {
+  completed: "✓",
+  in_progress: "▶",
+  ready: "○",
+  // A clock face: "…" read as a cut-off name ("… Database Schema").
+  pending: "◷",
+};
+
+/** A status's mark before a task's name (decorative: the words are in the task's label). */
+export function statusIcon(status: TaskStatus): string {
+  return STATUS_ICON[status];
 }
 
 const STATUS_TEXT: Record<TaskStatus, string> = {
