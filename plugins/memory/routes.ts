@@ -444,7 +444,7 @@ const STATS = z.strictObject({
 const JOB = z.strictObject({
   id: z.string(),
   type: z.string(),
-  status: z.enum(["queued", "running", "done", "failed", "cancelled"]),
+  status: z.enum(["queued", "running", "done", "failed", "cancelled", "skipped"]),
   progress: z.strictObject({ done: z.number().int(), total: z.number().int().nullable() }),
   error: z.string().nullable(),
   created_at: z.iso.datetime(),
@@ -556,7 +556,8 @@ const OPERATIONS = [
   {
     method: "get",
     path: "/jobs/:id",
-    summary: "A background job's status and progress",
+    summary:
+      "A background job's status and progress: a memory re-embed, or a job of the mind (type `<module>.<kind>`, e.g. a reflection `/reflect` queued; one on a thread is its owner's)",
     tags,
     role: "viewer",
     responses: { 200: { description: "The job", schema: JOB } },

@@ -12,7 +12,14 @@ import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import { PREVIOUS_PAGE, readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
-import { queryInt, readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
+import {
+  queryInt,
+  readJson,
+  readQuery,
+  requireRole,
+  signedInCaller,
+  threadReader,
+} from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
@@ -20,7 +27,7 @@ import { messageView, threadView, turnView } from "./views.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
 import { TurnWire } from "./turn_wire.ts";
 import type { Mind, TurnEvent, TurnHandle, TurnOutcome } from "./mind.ts";
-import { type Clock, withTimeout } from "../clock.ts";
+import { type Clock, isoTime, withTimeout } from "../clock.ts";
 import type { MindThread } from "./hooks.ts";
 
 const chatBody = z.strictObject({
@@ -240,6 +247,38 @@ export function mindRoutes(
           cost_usd: outcome.usage.costUsd,
         }
         : null,
+    });
+  });
+
+  // A background job of the mind (a reflection, a forecast…); other jobs (a memory re-embed) are
+  // the routes after this one's. Spec/server.md's `Job` shape, as the re-embed's.
+  app.get("/api/jobs/:id", async (c, next) => {
+    requireRole(c, "viewer");
+    const job = await mind().scheduler.find(c.req.param("id"));
+    if (!job) return await next();
+    // A job on a thread is its owner's (and administrators'), like the thread.
+    if (job.threadId !== null) {
+      const reader = threadReader(c);
+      const owner = reader === null ? null : await conversations().threadOwner?.(job.threadId);
+      if (reader !== null && owner?.createdBy !== reader) {
+        throw new AppError("JOB_NOT_FOUND", "No such job", { status: 404 });
+      }
+    }
+    const ended = job.status === "done" || job.status === "failed" || job.status === "skipped";
+    const updated = job.finishedAt ?? job.startedAt ?? job.queuedAt;
+    return c.json({
+      id: job.id,
+      type: `${job.module}.${job.kind}`,
+      status: job.status,
+      progress: { done: ended ? 1 : 0, total: 1 },
+      error: job.status === "failed"
+        ? job.note ?? "the job failed"
+        : job.status === "skipped"
+        ? `skipped: ${job.reason ?? "no reason recorded"}`
+        : null,
+      created_at: isoTime(job.queuedAt),
+      updated_at: isoTime(updated),
+      finished_at: job.finishedAt === undefined ? null : isoTime(job.finishedAt),
     });
   });
 

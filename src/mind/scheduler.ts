@@ -123,6 +123,8 @@ export interface Scheduler {
   forgetThread(threadId: string): Promise<number>;
   /** Resolves with a job's record once it is done, failed or skipped. */
   wait(jobId: string): Promise<JobRecord>;
+  /** A job's stored record, or null when no job has this id. */
+  find(jobId: string): Promise<JobRecord | null>;
 }
 
 /** Adds the job's identity to every request, so budgets see it. */
@@ -353,6 +355,26 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     get pending() {
       return queue.length + (running ? 1 : 0);
+    },
+    async find(jobId) {
+      const row = await store.db.selectFrom("mind_jobs").selectAll().where("id", "=", jobId)
+        .executeTakeFirst();
+      if (!row) return null;
+      return {
+        id: row.id,
+        module: row.module,
+        kind: row.kind,
+        turnId: row.turn_id,
+        threadId: row.thread_id,
+        priority: row.priority,
+        status: row.status,
+        ...(row.reason ? { reason: row.reason as NonNullable<JobRecord["reason"]> } : {}),
+        ...(row.note ? { note: row.note } : {}),
+        queuedAt: row.queued_at,
+        ...(row.started_at !== null ? { startedAt: row.started_at } : {}),
+        ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
+        tokens: row.tokens,
+      };
     },
     wait(jobId) {
       const done = finished.get(jobId);

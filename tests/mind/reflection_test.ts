@@ -218,6 +218,23 @@ Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the 
     host.as({ userId: "bob", role: "operator" }),
   );
   assert.equal(foreign.status, 404);
+
+  // The job id it answers leads to the job (server.md: GET /api/jobs/{id}), for its thread's owner.
+  const looked = await host.request(`/api/jobs/${job.id}`);
+  assert.equal(looked.status, 200);
+  const view = await looked.json();
+  assert.deepEqual(
+    { id: view.id, status: view.status, progress: view.progress, error: view.error },
+    { id: job.id, status: "done", progress: { done: 1, total: 1 }, error: null },
+  );
+  assert.match(view.type, /^psyche_reflection\./);
+  assert.equal(view.finished_at, job.finished_at);
+  const hidden = await host.as({ userId: "bob", role: "viewer" }).request(`/api/jobs/${job.id}`);
+  assert.equal(hidden.status, 404, "another user's thread's job");
+  assert.equal((await hidden.json()).error.code, "JOB_NOT_FOUND");
+  const missing = await host.request("/api/jobs/job_01ZZZZZZZZZZZZZZZZZZZZZZZZ");
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error.code, "JOB_NOT_FOUND");
 });
 
 Deno.test("a periodic reflection due over budget is skipped (budget) with no ledger row, stays due, and runs once the cooldown has passed", async () => {
