@@ -561,7 +561,8 @@ const HTTP_STATUS: Record<string, number> = {
   BUDGET_EXHAUSTED: 429,
   LLM_STREAM_INTERRUPTED: 502,
   LLM_BAD_REQUEST: 500,
-  LLM_ABORTED: 499,
+  // A turn cut off by a cancel (its thread deleted, or a cancel request) before its reply.
+  LLM_ABORTED: 409,
 };
 
 /** The influence record's forecast part, from the dreaming plugin's events. */

@@ -216,7 +216,7 @@ export function mindRoutes(
     const outcome = await blockingOutcome(handle);
     if (outcome.status !== "completed") {
       const error = outcome.error ??
-        { code: "MIND_TURN_CANCELLED", message: "The turn was cancelled", status: 499 };
+        { code: "MIND_TURN_CANCELLED", message: "The turn was cancelled", status: 409 };
       throw new AppError(error.code, error.message, {
         status: error.status,
         details: {
@@ -754,6 +754,11 @@ const OPERATIONS = [
     body: chatBody,
     responses: {
       200: { description: "The reply", schema: CHAT_RESPONSE },
+      404: { description: "MIND_THREAD_NOT_FOUND: thread_id names no thread of the caller's" },
+      409: {
+        description:
+          "MIND_TURN_CANCELLED: the turn was cancelled before its reply (its thread deleted, or cancelled)",
+      },
       503: { description: "No language model is reachable (Retry-After when known)" },
       504: {
         description:
@@ -774,6 +779,7 @@ const OPERATIONS = [
         description: "The reflection's outcome",
         schema: REFLECT_RESPONSE,
       },
+      404: { description: "MIND_THREAD_NOT_FOUND: thread_id names no thread of the caller's" },
     },
   },
   {
@@ -873,7 +879,12 @@ const OPERATIONS = [
         "The id of the last event received (<turn id>:<n>): the stream resumes after it",
       ),
     }),
-    responses: { 200: { description: "text/event-stream" } },
+    responses: {
+      200: { description: "text/event-stream" },
+      410: {
+        description: "MIND_TURN_GONE: the turn ended over 10 minutes ago (or before a restart)",
+      },
+    },
   },
   {
     method: "get",

@@ -743,6 +743,14 @@ Deno.test("a turn cancelled before its reply began ends cancelled, keeping the u
   assert.deepEqual(window.map((message) => [message.role, message.text]), [["user", "Never mind"]]);
   const asked = fake.requests().filter((request) => /chat|messages/.test(request.path));
   assert.deepEqual(asked, [], "the model was never asked");
+
+  // Over a blocking POST /api/chat the same cancel is a 409 naming the turn (not a 499, which
+  // says the client went away).
+  const answered = await chat(host, "Never mind, over HTTP");
+  assert.equal(answered.status, 409, JSON.stringify(answered.body));
+  const error = answered.body.error as { code: string; details: { turn_id: string } };
+  assert.equal(error.code, "MIND_TURN_CANCELLED");
+  assert.equal((await mind.turn(error.details.turn_id))!.status, "cancelled");
 });
 
 Deno.test("a failed turn whose end is stored stays as stored when saving the affect then fails", async () => {
