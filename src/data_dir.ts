@@ -89,6 +89,20 @@ export async function prepareDataDir(
     }
     info = await Deno.stat(path);
   }
+  // Permissions may allow it and the file system still refuse (a read-only mount, another
+  // owner): found here, it is one line, not a stack trace from the lock or the database.
+  const probe = `${path}/.synth-write-check`;
+  try {
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (error) {
+    throw new DataDirError(
+      `Cannot use data directory "${path}": it cannot be written (${
+        error instanceof Error ? error.message : String(error)
+      }). The server keeps its database, lock and files there: make it writable, or choose another with --data-dir or SYNTH_DATA_DIR.`,
+      { cause: error },
+    );
+  }
   if (info.mode !== null && (info.mode & 0o007) !== 0) {
     log.warn("the data directory is readable by other users; run chmod 700 on it", {
       data_dir: path,

@@ -124,6 +124,45 @@ Deno.test("a data directory outside the permission set is refused with exit 78 a
   );
 });
 
+Deno.test("a data directory that cannot be written is refused in one line with exit 78, not a stack trace", async () => {
+  const dataDir = await makeTestDir("synth-unwritable-");
+  try {
+    // Root writes anywhere: a directory where the probe file would go makes the write fail.
+    await Deno.mkdir(`${dataDir}/.synth-write-check`);
+    // (`serve` takes the same path, prepareDataDir; a server that started anyway would not exit.)
+    for (const args of [["migrate", "up"], ["admin", "list-users"]]) {
+      const run = await runMain(args, { SYNTH_DATA_DIR: dataDir, PORT: "0" });
+      assert.equal(run.code, 78, `${args.join(" ")}: ${run.stderr}`);
+      assert.doesNotMatch(run.stderr, /Uncaught| {4}at /);
+      assert.match(
+        run.stderr,
+        new RegExp(`Cannot use data directory "${dataDir}": it cannot be written \\(`),
+      );
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a database file that is no SQLite database is refused in one line pointing to restore, by the server and the CLI alike", async () => {
+  const dataDir = await makeTestDir("synth-not-a-db-");
+  try {
+    await Deno.writeTextFile(
+      `${dataDir}/synth.db`,
+      "not a database, but long enough to be read ".repeat(40),
+    );
+    for (const args of [["serve"], ["migrate", "status"], ["admin", "list-users"], ["backup"]]) {
+      const run = await runMain(args, { SYNTH_DATA_DIR: dataDir, PORT: "0" });
+      assert.notEqual(run.code, 0, args.join(" "));
+      assert.doesNotMatch(run.stderr, /Uncaught| {4}at /, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, /Cannot open the database ".*synth\.db": file is not a database/);
+      assert.match(run.stderr, /restore a backup \(deno task restore/);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 /** Each set's read list in deno.json, which the suggested `--allow-read` repeats. */
 const READS = { server: ".,/usr/bin,/bin", cert: "." } as const;
 

@@ -217,6 +217,6 @@ if (import.meta.main) {
   const manifest = await buildWeb();
   for (const [name, size] of Object.entries(manifest.sizes)) {
     // deno-lint-ignore no-console
-    console.log(`web/dist/assets/${name}  ${(size / 1024).toFixed(1)} KB`);
+    console.error(`web/dist/assets/${name}  ${(size / 1024).toFixed(1)} KB`);
   }
 }

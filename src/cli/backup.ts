@@ -5,6 +5,7 @@ import { SQLITE_MIGRATIONS } from "../../migrations/sqlite/mod.ts";
 import { backupDatabase, pruneBackups, restoreDatabase } from "../store/backup.ts";
 import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
 import { DATABASE_FILE } from "../store/store.ts";
+import { openSqlite } from "../store/sqlite.ts";
 import { errorMessage } from "../errors.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
@@ -62,6 +63,8 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
     io.stderr(`${unwritable}\n`);
     return EXIT.FAILURE;
   }
+  // A file that is no database, or a damaged one, is named here in one line (DB_UNREADABLE).
+  openSqlite(source, { busyTimeoutMs: loaded.config.db.busyTimeoutMs, readOnly: true }).close();
   const info = await backupDatabase({ source, backupsDir, clock: io.clock, appVersion: VERSION });
   io.stdout(
     `backup written to ${info.dir} (schema ${info.manifest.schema_version}, ${info.pages} pages, integrity ok)\n`,

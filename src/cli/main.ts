@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { runBackup, runRestore } from "./backup.ts";
@@ -49,6 +50,19 @@ With deno task: deno task start --port 9000, deno task start --help.
  * resolves once the server has shut down.
  */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return await runCommand(args, io);
+  } catch (error) {
+    // A database that cannot be opened is the operator's to mend (a restore), in any command.
+    if (error instanceof DbError && error.code === DB_ERROR_CODES.UNREADABLE) {
+      io.stderr(`${error.message}\n`);
+      return EXIT.FAILURE;
+    }
+    throw error;
+  }
+}
+
+async function runCommand(args: readonly string[], io: CliIo): Promise<number> {
   const [first] = args;
   const command = first === undefined || first.startsWith("-") ? "serve" : first;
   let rest = command === first ? args.slice(1) : args;

@@ -260,7 +260,8 @@ async function startAndServe(
       "authentication is disabled (auth.enabled false): every local request acts as the administrator",
     );
   } else if (kernel.setupToken) {
-    log.info(
+    // A warning: the operator must act, and a log kept at `warn` must not hide the only token.
+    log.warn(
       "first-run setup is open: open setup_url in a browser (or POST /api/auth/setup, see README) and create the administrator with this setup token; each start prints a new one until setup is done",
       { setup_url: `${reachable}/setup`, setup_token: kernel.setupToken },
     );
@@ -300,6 +301,7 @@ function startupExitCode(error: unknown): number | undefined {
   if (error instanceof DataDirError) return EXIT.CONFIG;
   if (error instanceof ListenError) return EXIT.FAILURE;
   if (error instanceof DbError) {
+    if (error.code === DB_ERROR_CODES.UNREADABLE) return EXIT.FAILURE;
     return error.code === DB_ERROR_CODES.DATA_DIR_IN_USE ? EXIT.DATA_DIR_IN_USE : EXIT.CONFIG;
   }
   return undefined;

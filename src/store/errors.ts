@@ -14,6 +14,8 @@ export const DB_ERROR_CODES = {
   MIGRATION_FAILED: "DB_MIGRATION_FAILED",
   /** Another process holds the data directory. */
   DATA_DIR_IN_USE: "DB_DATA_DIR_IN_USE",
+  /** The database file is not a SQLite database, or is damaged. */
+  UNREADABLE: "DB_UNREADABLE",
   /** A value that SQLite cannot store was bound. */
   UNBINDABLE: "DB_UNBINDABLE",
   /** A prepared query's slot did not become a parameter, or a run lacked its value. */

@@ -21,11 +21,25 @@ export function openSqlite(path: string, options: OpenSqliteOptions): DatabaseSy
     enableForeignKeyConstraints: true,
     readOnly: options.readOnly ?? false,
   });
-  if (!options.readOnly) db.exec("PRAGMA journal_mode=WAL");
-  db.exec(`PRAGMA busy_timeout=${Math.trunc(options.busyTimeoutMs)}`);
-  db.exec("PRAGMA synchronous=NORMAL");
-  db.exec("PRAGMA secure_delete=ON");
-  db.exec("PRAGMA cache_size=-32768");
+  try {
+    if (!options.readOnly) db.exec("PRAGMA journal_mode=WAL");
+    db.exec(`PRAGMA busy_timeout=${Math.trunc(options.busyTimeoutMs)}`);
+    db.exec("PRAGMA synchronous=NORMAL");
+    db.exec("PRAGMA secure_delete=ON");
+    db.exec("PRAGMA cache_size=-32768");
+    // The first read of the schema: a file that is no database, or a damaged one, says so here.
+    db.prepare("SELECT count(*) FROM sqlite_schema").get();
+  } catch (error) {
+    db.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    if (!/not a database|malformed|corrupt/i.test(reason)) throw error;
+    throw new DbError(
+      DB_ERROR_CODES.UNREADABLE,
+      `Cannot open the database "${path}": ${reason}. It is not a Synth Mind database or it is ` +
+        "damaged: restore a backup (deno task restore <backup folder>, docs/deployment.md).",
+      { cause: error },
+    );
+  }
   return db;
 }
 

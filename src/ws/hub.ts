@@ -371,15 +371,25 @@ export function createHub(options: HubOptions): Hub {
     deliver(session, "welcome", JSON.stringify(welcome(session, false, 0)), `,"re":${message.seq}`);
     // The welcome lists the topics granted; any asked for above the role is refused by name, as
     // `subscribe` refuses it.
-    const refused = refusedTopics(user.role, message.data.topics ?? []);
-    if (refused.length > 0) {
-      sendError(connection, {
-        code: "FORBIDDEN",
-        message: refusedTopicsMessage(refused),
-        field: "topics",
-      }, message.seq);
-    }
+    refuseTopicsAbove(connection, user.role, message.data.topics ?? [], message.seq);
     if (session.topics.has("state")) await sendSnapshot(session);
+  }
+
+  /** Answers `FORBIDDEN` naming the topics above `role` among `names`; true when there were some. */
+  function refuseTopicsAbove(
+    connection: Connection,
+    role: WsUser["role"],
+    names: readonly Topic[],
+    seq: number,
+  ): boolean {
+    const refused = refusedTopics(role, names);
+    if (refused.length === 0) return false;
+    sendError(connection, {
+      code: "FORBIDDEN",
+      message: refusedTopicsMessage(refused),
+      field: "topics",
+    }, seq);
+    return true;
   }
 
   function welcome(session: Session, resumed: boolean, replayed: number) {
@@ -424,15 +434,7 @@ export function createHub(options: HubOptions): Hub {
       case "subscribe":
       case "unsubscribe": {
         const names = message.data.topics;
-        const refused = refusedTopics(session.user.role, names);
-        if (refused.length > 0) {
-          sendError(connection, {
-            code: "FORBIDDEN",
-            message: refusedTopicsMessage(refused),
-            field: "topics",
-          }, message.seq);
-          return;
-        }
+        if (refuseTopicsAbove(connection, session.user.role, names, message.seq)) return;
         const addedState = message.type === "subscribe" && names.includes("state");
         for (const name of names) {
           if (message.type === "subscribe") session.topics.add(name);

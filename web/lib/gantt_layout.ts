@@ -349,7 +349,7 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
  * fits with "…" after it. Only a text that does not fit is cut.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const measure = (text: string) => text.length * 6;
  * fitText("Build the first version", 140, measure); // "Build the first version"
  * fitText("Build the first version", 100, measure); // "Build the first…"
