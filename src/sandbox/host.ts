@@ -654,11 +654,21 @@ export class SandboxPool {
     this.#idle.push({ process, timer });
   }
 
-  /** Starts processes up to the pool's size. */
+  /**
+   * Starts processes up to the pool's size.
+   *
+   * @throws When a process cannot be started (e.g. the permission set may not run the sandbox's
+   * command): the pool stays as it was, and each call then starts its own process and fails alike.
+   */
   warm(): void {
     while (!this.#closed && this.#count < this.options.size) {
       this.#count++;
-      this.#park(this.#spawn());
+      try {
+        this.#park(this.#spawn());
+      } catch (error) {
+        this.#count--;
+        throw error;
+      }
     }
   }
 

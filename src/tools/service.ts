@@ -658,7 +658,17 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       const cutoff = now - config.records.retentionDays * 86_400_000;
       await store.db.deleteFrom("tool_runs").where("created_at", "<", cutoff).execute();
       await store.db.deleteFrom("tool_approvals").where("created_at", "<", cutoff).execute();
-      if ([...tools.values()].some((entry) => entry.def.pool)) options.pool?.warm();
+      if ([...tools.values()].some((entry) => entry.def.pool)) {
+        // A sandbox that cannot start (no permission to run prlimit or deno) is the `sandbox`
+        // health check's to report, and each tool call's to refuse: the server still starts.
+        try {
+          options.pool?.warm();
+        } catch (error) {
+          log.warn("the tool sandbox's warm processes could not start; tool calls will fail", {
+            error,
+          });
+        }
+      }
     },
 
     list() {

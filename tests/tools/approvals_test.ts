@@ -154,3 +154,24 @@ Deno.test("runs and approvals remove every listener they put on long-lived signa
     prototype.removeEventListener = remove;
   }
 });
+
+Deno.test("a sandbox the permission set may not start (prlimit not allowed) leaves the server starting: the sandbox check says why, and a call fails with a tool error", async () => {
+  // The pool's warm processes start through prlimit at start-up; this one may not be run.
+  await using host = await createTestHost({
+    plugins: PLUGINS,
+    config: { tools: { sandbox: { prlimitPath: "/nonexistent/prlimit", pool: { size: 1 } } } },
+  });
+  assert.ok(
+    host.logs.some((record) => record.msg.startsWith("the tool sandbox's warm processes")),
+    "the warning is logged",
+  );
+  const check = await host.kernel.sandbox.probeNow();
+  assert.notEqual(check.status, "ok");
+  const run = await host.request("/api/tools/calculator/runs", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ args: { expression: "6 * 7" } }),
+  });
+  assert.ok(run.status < 500 || run.status === 503, `status ${run.status}`);
+  await run.body?.cancel();
+});
