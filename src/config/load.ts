@@ -69,9 +69,14 @@ export class ConfigError extends Error {
 
   /** Creates the error from its issues. */
   constructor(issues: ConfigIssue[]) {
-    super(issues.map((issue) => `config: ${issue.message}`).join("\n"));
+    // One value failing two checks (a URL that is also no origin) is one line, not two alike.
+    const unique = issues.filter((issue, index) =>
+      issues.findIndex((other) => other.key === issue.key && other.message === issue.message) ===
+        index
+    );
+    super(unique.map((issue) => `config: ${issue.message}`).join("\n"));
     this.name = "ConfigError";
-    this.issues = issues;
+    this.issues = unique;
   }
 }
 

@@ -95,6 +95,15 @@ Deno.test("a bad environment value names the key and the variable", () => {
   ]);
 });
 
+Deno.test("a value failing two checks is one line saying what the key takes", () => {
+  const lines = configErrorLines(() =>
+    load({ env: (name) => ({ SYNTH_SERVER_PUBLIC_URL: "notaurl" })[name] })
+  );
+  assert.deepEqual(lines, [
+    'config: server.publicUrl must be an http(s) URL with no path (https://host[:port]), or null (got "notaurl", from SYNTH_SERVER_PUBLIC_URL)',
+  ]);
+});
+
 Deno.test("a secret that is too short says how long it must be, without showing it", () => {
   const lines = configErrorLines(() =>
     load({ env: (name) => ({ SYNTH_METRICS_TOKEN: "abcdefghijklmno" })[name] })

@@ -69,6 +69,7 @@ export const KERNEL_CONFIG_SHAPE = {
       configMeta({ description: "Which header a trusted proxy sets." }),
     ),
     publicUrl: z.url().regex(/^https?:\/\/[^/]+\/?$/).nullable().default(null).meta(configMeta({
+      form: "an http(s) URL with no path (https://host[:port]), or null",
       description:
         "The address users reach the server at (scheme://host[:port]); its host is accepted in Host headers.",
     })),
