@@ -74,6 +74,8 @@ export const TOOLS_CONFIG_SHAPE = {
     })),
     heapMiB: z.number().int().min(16).max(4096).default(128).meta(configMeta({
       description: "V8 heap limit of a sandbox process in MiB.",
+      // The generated name splits "MiB"; the spelling people type works too.
+      aliases: ["SYNTH_TOOLS_SANDBOX_HEAP_MIB"],
     })),
     maxConcurrent: z.number().int().min(1).max(64).default(4).meta(configMeta({
       description: "Sandbox processes running calls at once.",

@@ -21,7 +21,7 @@ import { afterKey } from "../store/keyset.ts";
 import type { TimeIdKey } from "../http/paging.ts";
 import type { ToolApprovalsTable, ToolRunsTable } from "../store/schema.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import type { ToolsConfig } from "./config.ts";
+import { BUILTIN_TOOL_NAMES, type ToolsConfig } from "./config.ts";
 import { ToolError } from "./errors.ts";
 import { invokeTool, parseToolArgs, runWorker } from "./invoke.ts";
 import { argsPreview, toolArgsHash } from "./args.ts";
@@ -639,6 +639,24 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     },
 
     async start() {
+      // A mistyped name in the config would otherwise do nothing without a word.
+      for (
+        const [key, names] of [
+          ["tools.enabled", config.enabled],
+          ["tools.approval.require", config.approval.require],
+        ] as const
+      ) {
+        // A built-in whose plugin is not loaded is no mistake (the default lists them all).
+        const unknown = names.filter((name) =>
+          !tools.has(name) && !(BUILTIN_TOOL_NAMES as readonly string[]).includes(name)
+        );
+        if (unknown.length > 0) {
+          log.warn(`${key} names tools no plugin provides; they are ignored`, {
+            unknown,
+            known: [...tools.keys()].sort(),
+          });
+        }
+      }
       const rows = await store.db.selectFrom("tool_settings").selectAll().execute();
       for (const row of rows) {
         settings.set(row.name, {

@@ -175,3 +175,15 @@ Deno.test("a sandbox the permission set may not start (prlimit not allowed) leav
   assert.ok(run.status < 500 || run.status === 503, `status ${run.status}`);
   await run.body?.cancel();
 });
+
+Deno.test("tool names in the config that no plugin provides are named in a warning at start", async () => {
+  await using host = await createTestHost({
+    plugins: PLUGINS,
+    config: { tools: { enabled: ["calculator", "calculater"], approval: { require: ["bogus"] } } },
+  });
+  const warnings = host.logs.filter((record) => record.msg.includes("names tools no plugin"));
+  assert.deepEqual(warnings.map((record) => [record.msg.split(" ")[0], record.unknown]), [
+    ["tools.enabled", ["calculater"]],
+    ["tools.approval.require", ["bogus"]],
+  ]);
+});
