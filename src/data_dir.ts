@@ -94,7 +94,10 @@ export async function prepareDataDir(
   const probe = `${path}/.synth-write-check`;
   try {
     await Deno.writeTextFile(probe, "");
-    await Deno.remove(probe);
+    // Another process probing at the same moment may have removed it first.
+    await Deno.remove(probe).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
   } catch (error) {
     throw new DataDirError(
       `Cannot use data directory "${path}": it cannot be written (${

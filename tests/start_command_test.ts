@@ -130,9 +130,15 @@ Deno.test("a data directory that cannot be written is refused in one line with e
     // Root writes anywhere: a directory where the probe file would go makes the write fail.
     await Deno.mkdir(`${dataDir}/.synth-write-check`);
     // (`serve` takes the same path, prepareDataDir; a server that started anyway would not exit.)
-    for (const args of [["migrate", "up"], ["admin", "list-users"]]) {
+    // (The terminal chat says it cannot start the chat, and exits 1.)
+    for (
+      const [args, code] of [[["migrate", "up"], 78], [["admin", "list-users"], 78], [
+        ["chat"],
+        1,
+      ]] as const
+    ) {
       const run = await runMain(args, { SYNTH_DATA_DIR: dataDir, PORT: "0" });
-      assert.equal(run.code, 78, `${args.join(" ")}: ${run.stderr}`);
+      assert.equal(run.code, code, `${args.join(" ")}: ${run.stderr}`);
       assert.doesNotMatch(run.stderr, /Uncaught| {4}at /);
       assert.match(
         run.stderr,
@@ -153,7 +159,7 @@ Deno.test("a database file that is no SQLite database is refused in one line poi
     );
     for (const args of [["serve"], ["migrate", "status"], ["admin", "list-users"], ["backup"]]) {
       const run = await runMain(args, { SYNTH_DATA_DIR: dataDir, PORT: "0" });
-      assert.notEqual(run.code, 0, args.join(" "));
+      assert.equal(run.code, 1, args.join(" "));
       assert.doesNotMatch(run.stderr, /Uncaught| {4}at /, `${args.join(" ")}: ${run.stderr}`);
       assert.match(run.stderr, /Cannot open the database ".*synth\.db": file is not a database/);
       assert.match(run.stderr, /restore a backup \(deno task restore/);

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { DataDirError } from "../data_dir.ts";
 import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
 import { VERSION } from "../version.ts";
 import { type CliIo, EXIT } from "./io.ts";
@@ -57,6 +58,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     if (error instanceof DbError && error.code === DB_ERROR_CODES.UNREADABLE) {
       io.stderr(`${error.message}\n`);
       return EXIT.FAILURE;
+    }
+    // A data directory a command cannot use (the terminal chat's too) is one line, as in `serve`.
+    if (error instanceof DataDirError) {
+      io.stderr(`${error.message}\n`);
+      return EXIT.CONFIG;
     }
     throw error;
   }

@@ -82,8 +82,7 @@ export interface Ledger {
    */
   spentBy(
     rows: { module: string } | { except: readonly string[] },
-    sinceMs: number,
-    tokens: number,
+    window: { sinceMs: number; tokens: number },
   ): Promise<number | null>;
   /** Folds rows older than the retention into daily totals; drops totals older than 730 days. */
   compact(): Promise<{ folded: number; dropped: number }>;
@@ -332,7 +331,7 @@ export function createLedger(
       return Number(row.tokens ?? 0);
     },
 
-    async spentBy(rows, sinceMs, tokens) {
+    async spentBy(rows, { sinceMs, tokens }) {
       await flush();
       const spent = sql<number>`sum(tokens_in + tokens_out) over (order by at, id)`;
       let query = db.selectFrom("mind_ledger").select(["at", spent.as("spent")])

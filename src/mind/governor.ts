@@ -122,7 +122,7 @@ export function createGovernor(options: GovernorOptions): Governor {
     ): Promise<BudgetDecision> => {
       // The oldest spending leaves first; the request alone over the limit never fits, and
       // waiting the whole window is the most that could help.
-      const at = await ledger.spentBy(rows, now - spanMs, over);
+      const at = await ledger.spentBy(rows, { sinceMs: now - spanMs, tokens: over });
       // A row is in the window while its time is at or after the window's start.
       const waitMs = at === null ? spanMs : at + spanMs + 1 - now;
       return { allowed: false, window, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1_000)) };

@@ -369,6 +369,11 @@ export interface Mind {
   noteActivity(): void;
 }
 
+/** A turn row's stored usage (JSON text), read back. */
+function usageOf(stored: string | null): TurnUsage | null {
+  return stored ? JSON.parse(stored) as TurnUsage : null;
+}
+
 /** How a stored turn ended (or stands), for the messages it left. */
 export interface TurnStanding {
   status: StoredTurn["status"];
@@ -411,7 +416,7 @@ export function storedTurn(row: Selectable<MindTurnsTable>): StoredTurn {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     flags: JSON.parse(row.flags) as TurnFlags,
-    usage: row.usage ? JSON.parse(row.usage) as TurnUsage : null,
+    usage: usageOf(row.usage),
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? "" } : null,
     stages: row.stages ? JSON.parse(row.stages) : [],
   };
@@ -824,7 +829,7 @@ export function createMind(options: CreateMindOptions): Mind {
   /**
    * A turn still waiting when the server stops never runs, but its message was accepted: it is
    * stored in its thread (as a turn whose reply failed keeps it), and the turn is recorded
-   * `cancelled` with `SHUTTING_DOWN`, naming the message, before the caller hears so.
+   * `failed` with `SHUTTING_DOWN`, naming the message, before the caller hears so.
    */
   async function keepQueuedMessage(turn: QueuedTurn): Promise<void> {
     const { turnId } = turn.handle;
@@ -845,7 +850,7 @@ export function createMind(options: CreateMindOptions): Mind {
           authorId: turn.input.userId,
         }, within);
         await within.db.updateTable("mind_turns").set({
-          status: "cancelled",
+          status: "failed",
           user_message_id: stored.uid,
           finished_at: clock.now(),
           error_code: failure.code,
@@ -855,12 +860,19 @@ export function createMind(options: CreateMindOptions): Mind {
       });
       turn.handle.userMessageId = message.uid;
     } catch (error) {
-      log.error("keeping a waiting turn's message at shutdown failed", { turn: turnId, error });
+      // A thread being forgotten takes its messages anyway; anything else is a real failure.
+      if (error instanceof AppError && error.code === "MIND_THREAD_NOT_FOUND") {
+        log.info("a waiting turn's thread is being forgotten: its message is not kept", {
+          turn: turnId,
+        });
+      } else {
+        log.error("keeping a waiting turn's message at shutdown failed", { turn: turnId, error });
+      }
       failure.message = "The server is shutting down";
     }
     turn.handle.events.emit({ type: "turn.failed", turnId, ...failure, partial: false });
     turn.handle.events.close();
-    resolveWithoutReply(turn, "cancelled", { ...failure, status: 503 });
+    resolveWithoutReply(turn, "failed", { ...failure, status: 503 });
   }
 
   function current(): AffectState {
@@ -2211,9 +2223,13 @@ export function createMind(options: CreateMindOptions): Mind {
         };
         if (processing !== undefined || queue.length > 0) {
           await store.db.insertInto("mind_turns").values({ ...row, status: "queued" }).execute();
-          // A forget of the thread began meanwhile: it would not see this turn.
-          if (forgettingThreads.has(threadId)) {
+          // A forget of the thread began meanwhile: it would not see this turn. Nor would a
+          // shutdown that began meanwhile: it has already taken the waiting turns.
+          if (forgettingThreads.has(threadId) || stopping) {
             await store.db.deleteFrom("mind_turns").where("id", "=", turnId).execute();
+            if (stopping) {
+              throw new AppError("SHUTTING_DOWN", "The server is shutting down", { status: 503 });
+            }
             throw threadNotFound();
           }
         }
@@ -2345,7 +2361,7 @@ export function createMind(options: CreateMindOptions): Mind {
               ? { code: row.error_code, message: row.error_message ?? "" }
               : null,
             replyMessageId: row.reply_message_id,
-            usage: row.usage ? JSON.parse(row.usage) as TurnUsage : null,
+            usage: usageOf(row.usage),
           });
         }
       }

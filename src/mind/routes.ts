@@ -12,14 +12,7 @@ import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import { PREVIOUS_PAGE, readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
-import {
-  queryInt,
-  readJson,
-  readQuery,
-  requireRole,
-  signedInCaller,
-  threadReader,
-} from "../http/validate.ts";
+import { queryInt, readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
@@ -258,9 +251,10 @@ export function mindRoutes(
     if (!job) return await next();
     // A job on a thread is its owner's (and administrators'), like the thread.
     if (job.threadId !== null) {
-      const reader = threadReader(c);
-      const owner = reader === null ? null : await conversations().threadOwner?.(job.threadId);
-      if (reader !== null && owner?.createdBy !== reader) {
+      try {
+        await ownThreadId(c, job.threadId);
+      } catch (error) {
+        if (!(error instanceof AppError) || error.code !== "MIND_THREAD_NOT_FOUND") throw error;
         throw new AppError("JOB_NOT_FOUND", "No such job", { status: 404 });
       }
     }

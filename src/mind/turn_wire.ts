@@ -10,7 +10,7 @@ import { toSnakeCase } from "./influence.ts";
 import type { TurnEvent } from "./mind.ts";
 
 /** One §5.3 message: its type and its data (built when asked: a record costs to rewrite). */
-export interface ChatMessage {
+export interface WireMessage {
   type: "chat.token" | "chat.done" | "turn.influence";
   data: () => unknown;
 }
@@ -27,7 +27,7 @@ export class TurnWire {
   }
 
   /** The messages `event` makes (none for the turn's own progress: queued, started, stages). */
-  messages(event: TurnEvent): ChatMessage[] {
+  messages(event: TurnEvent): WireMessage[] {
     const base = { thread_id: this.#threadId, turn_id: event.turnId };
     switch (event.type) {
       case "chat.token": {

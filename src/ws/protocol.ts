@@ -108,7 +108,7 @@ export const clientMessage = z.discriminatedUnion("type", [
 ]);
 
 const serverEnvelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
-  z.object({
+  z.strictObject({
     type: z.literal(type),
     seq: z.number().int().min(0),
     ts: z.number(),
@@ -122,29 +122,32 @@ const document = (what: string) => z.record(z.string(), z.unknown()).describe(wh
 export const serverMessage = z.discriminatedUnion("type", [
   serverEnvelope(
     "welcome",
-    z.object({
+    z.strictObject({
       session_id: z.string(),
-      user: z.object({ id: z.string(), username: z.string(), role: z.string() }),
+      user: z.strictObject({ id: z.string(), username: z.string(), role: z.string() }),
       resumed: z.boolean(),
       replayed: z.number().int(),
       heartbeat_s: z.number(),
       topics: z.array(z.string()),
-      limits: z.object({ messages_per_minute: z.number(), max_message_bytes: z.number() }),
+      limits: z.strictObject({ messages_per_minute: z.number(), max_message_bytes: z.number() }),
     }),
   ),
   serverEnvelope("ack", document("What the request answers (e.g. `{topics}`, a turn's ids)")),
   serverEnvelope(
     "error",
-    z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+    z.strictObject({ code: z.string(), message: z.string(), field: z.string().optional() }),
   ),
-  serverEnvelope("pong", z.object({})),
+  serverEnvelope("pong", z.strictObject({})),
   serverEnvelope(
     "state.snapshot",
-    z.object({ version: z.number().int(), state: document("SystemState, as GET /api/state") }),
+    z.strictObject({
+      version: z.number().int(),
+      state: document("SystemState, as GET /api/state"),
+    }),
   ),
   serverEnvelope(
     "state.delta",
-    z.object({
+    z.strictObject({
       base_version: z.number().int(),
       version: z.number().int(),
       patch: document("An RFC 7396 merge patch against base_version"),
@@ -153,7 +156,7 @@ export const serverMessage = z.discriminatedUnion("type", [
   ),
   serverEnvelope(
     "chat.token",
-    z.object({
+    z.strictObject({
       thread_id: z.string(),
       turn_id: z.string(),
       index: z.number().int().min(0),
@@ -162,14 +165,19 @@ export const serverMessage = z.discriminatedUnion("type", [
   ),
   serverEnvelope(
     "chat.done",
-    z.object({
+    z.strictObject({
       thread_id: z.string(),
       turn_id: z.string(),
       message_id: z.string().nullable(),
       status: z.enum(["completed", "failed", "cancelled"]),
       text: z.string(),
+      flags: z.strictObject({
+        uncertain: z.boolean(),
+        clarifying: z.boolean(),
+        interrupted: z.boolean().optional(),
+      }).optional().describe("A completed reply's flags"),
       usage: document("The reply's provider, model and tokens").nullable(),
-      error: z.object({ code: z.string(), message: z.string() }).optional(),
+      error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
     }),
   ),
   serverEnvelope(
@@ -178,7 +186,7 @@ export const serverMessage = z.discriminatedUnion("type", [
   ),
   serverEnvelope(
     "project.update",
-    z.object({
+    z.strictObject({
       project_id: z.string(),
       event: document("The project event").nullable(),
       project: document("The project's summary"),
@@ -188,7 +196,7 @@ export const serverMessage = z.discriminatedUnion("type", [
   serverEnvelope("tool.run", document("The run, as GET /api/tools/runs lists it")),
   serverEnvelope(
     "memory.update",
-    z.object({
+    z.strictObject({
       op: z.enum(["created", "updated", "forgotten"]),
       ids: z.array(z.string()),
       kind: z.string().optional(),
@@ -196,7 +204,11 @@ export const serverMessage = z.discriminatedUnion("type", [
   ),
   serverEnvelope(
     "notice",
-    z.object({ level: z.enum(["info", "warn", "error"]), code: z.string(), message: z.string() }),
+    z.strictObject({
+      level: z.enum(["info", "warn", "error"]),
+      code: z.string(),
+      message: z.string(),
+    }),
   ),
 ]);
 

@@ -885,7 +885,7 @@ Deno.test("when shutdown begins, waiting turns never run but their messages are 
     string,
     unknown
   >;
-  assert.equal(turn.status, "cancelled");
+  assert.equal(turn.status, "failed");
   assert.equal(turn.error_code, "SHUTTING_DOWN");
   assert.equal(turn.user_message_id, messages[2]!.uid);
   assert.equal(turn.started_at, null);

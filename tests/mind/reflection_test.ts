@@ -229,6 +229,9 @@ Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the 
   );
   assert.match(view.type, /^psyche_reflection\./);
   assert.equal(view.finished_at, job.finished_at);
+  const asOwner = await host.as({ userId: "local", role: "viewer" }).request(`/api/jobs/${job.id}`);
+  assert.equal(asOwner.status, 200, "the thread's owner, not as an administrator");
+  await asOwner.body?.cancel();
   const hidden = await host.as({ userId: "bob", role: "viewer" }).request(`/api/jobs/${job.id}`);
   assert.equal(hidden.status, 404, "another user's thread's job");
   assert.equal((await hidden.json()).error.code, "JOB_NOT_FOUND");

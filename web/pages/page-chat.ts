@@ -65,6 +65,8 @@ export class PageChat extends SmElement {
   #resyncing = false;
   /** Set while earlier messages are added, so that the next render does not scroll to the end. */
   #keepScroll = false;
+  /** Set when a thread's messages arrive: the next render scrolls again once they have rendered. */
+  #justOpened = false;
 
   static override styles = [
     shared,
@@ -310,6 +312,7 @@ export class PageChat extends SmElement {
       // The user may have opened another thread meanwhile: this answer is no longer shown.
       if (threadId !== this.threadId) return;
       this.opened = thread;
+      this.#justOpened = true;
       this.services.store.dispatch({
         type: "chat/open",
         threadId,
@@ -413,7 +416,9 @@ export class PageChat extends SmElement {
     }
     this.#scrollToEnd();
     // The messages' own elements render after this one (a thread just opened is text-less here):
-    // once they have, the end is further down.
+    // once they have, the end is further down. Only then: not at every streamed token.
+    if (!this.#justOpened) return;
+    this.#justOpened = false;
     const parts = [...this.renderRoot.querySelectorAll(".log sm-markdown, .log sm-tool-card")]
       .map((part) => (part as LitElement).updateComplete);
     if (parts.length > 0) void Promise.all(parts).then(() => this.#scrollToEnd());
