@@ -153,7 +153,6 @@ const OPERATIONS: readonly Operation[] = [
     summary: "Start a project from a description (queues a clarify turn) or a template",
     tags: ["projects"],
     role: "operator",
-    tier: "chat",
     body: createBody,
     responses: {
       201: {
@@ -193,7 +192,6 @@ const OPERATIONS: readonly Operation[] = [
     summary: "Answer, accept, adjust, continue (steps 1–20), stop… (queues a turn)",
     tags: ["projects"],
     role: "operator",
-    tier: "chat",
     body: inputBody,
     responses: { 202: { description: "TurnAccepted", schema: TURN } },
   },

@@ -30,7 +30,6 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
     summary: "This document",
     tags: ["meta"],
     role: "public",
-    tier: "api",
     responses: { 200: { description: "OpenAPI 3.1", schema: z.record(z.string(), z.unknown()) } },
   }]);
   app.get("/openapi.json", (c) => {
@@ -49,9 +48,9 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
 }
 
 /**
- * Names on each operation the rate tier the limiter puts it in, where its route did not
- * (server.md §1: every JSON route names its own). Plugins describe their routes relative to where
- * they are mounted, so the tier is read from the document's full paths.
+ * Names on each operation the rate tier the limiter puts it in (server.md §1: every JSON route
+ * names its own), from the limiter's own rule, so the two cannot disagree. Plugins describe their
+ * routes relative to where they are mounted, so the tier is read from the document's full paths.
  */
 function withRateTiers<T extends { paths?: Record<string, unknown> }>(document: T): T {
   for (const [path, operations] of Object.entries(document.paths ?? {})) {
@@ -60,7 +59,7 @@ function withRateTiers<T extends { paths?: Record<string, unknown> }>(document: 
       if (!operation || typeof operation !== "object") continue;
       const described = operation as Record<string, unknown>;
       const tier = tierOf(method.toUpperCase(), concrete);
-      if (tier && described["x-rate-tier"] === undefined) described["x-rate-tier"] = tier;
+      if (tier) described["x-rate-tier"] = tier;
     }
   }
   return document;
@@ -143,8 +142,6 @@ export interface Operation {
   tags: string[];
   /** The least role, or public. */
   role: "public" | "viewer" | "operator" | "admin";
-  /** The rate-limit tier (spec/server.md §6). */
-  tier?: "auth" | "chat" | "api";
   /** The JSON body schema — the same object the handler validates with. */
   body?: z.ZodType;
   /** The query schema — the same object the handler validates with. */
@@ -194,7 +191,6 @@ export function describe(app: OpenAPIHono<AppEnv>, operations: readonly Operatio
       tags: operation.tags,
       ...(operation.role === "public" ? { security: [] } : {}),
       "x-min-role": operation.role,
-      ...(operation.tier ? { "x-rate-tier": operation.tier } : {}),
       request: {
         ...(params.length > 0
           ? { params: z.object(Object.fromEntries(params.map((name) => [name, z.string()]))) }

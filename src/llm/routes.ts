@@ -136,7 +136,6 @@ export function llmRoutes(
         "One completion from the reply model (the earlier project's route; budget `generate`)",
       tags: ["llm"],
       role: "operator",
-      tier: "chat",
       body: generateBody,
       responses: {
         200: {

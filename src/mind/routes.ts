@@ -375,12 +375,10 @@ export function mindRoutes(
     const items = messages.map((message) => {
       const outcome = message.turnId ? outcomes.get(message.turnId) : undefined;
       // A turn's error is shown where its reply is, or on the user's message when it left none.
-      const carries = outcome !== undefined &&
-        (message.role === "assistant"
-          ? outcome.replyMessageId === message.uid
-          : message.role === "user" && outcome.replyMessageId === null);
       const reply = outcome !== undefined && message.role === "assistant" &&
         outcome.replyMessageId === message.uid;
+      const carries = reply ||
+        (outcome !== undefined && message.role === "user" && outcome.replyMessageId === null);
       return {
         ...messageView(message),
         turn_status: outcome?.status ?? null,
@@ -744,7 +742,6 @@ const OPERATIONS = [
       "One turn (operator) or a /command (each needs its own role) and its reply as JSON (the earlier project's route)",
     tags: chatTags,
     role: "viewer",
-    tier: "chat",
     body: chatBody,
     responses: {
       200: { description: "The reply", schema: CHAT_RESPONSE },
@@ -766,7 +763,6 @@ const OPERATIONS = [
     summary: "Reflect now (on a thread of the caller's when given)",
     tags: mindTags,
     role: "operator",
-    tier: "chat",
     body: reflectBody,
     responses: {
       200: {
@@ -846,7 +842,6 @@ const OPERATIONS = [
     summary: "Send a message: 202 with the turn, or its events as server-sent events",
     tags: chatTags,
     role: "operator",
-    tier: "chat",
     body: turnBody,
     responses: {
       202: { description: "Accepted", schema: TURN_ACCEPTED },

@@ -124,7 +124,6 @@ const OPERATIONS: readonly Operation[] = [
     summary: "Run a tool directly (the caller counts as approver); 202 with the run",
     tags: ["tools"],
     role: "operator",
-    tier: "chat",
     body: runBody,
     responses: { 202: { description: "The run, started", schema: RUN } },
   },
