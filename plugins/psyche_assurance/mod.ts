@@ -167,7 +167,7 @@ const resolveBody = z.strictObject({
 const listQuery = z.strictObject({
   status: z.enum(STATUSES).optional(),
   thread_id: z.string().optional(),
-  limit: queryInt({ min: 1, max: 500 }).default(100),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   cursor: timeIdCursor("The next page holds the concerns opened before this one's last"),
 });
 

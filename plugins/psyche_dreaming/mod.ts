@@ -65,7 +65,7 @@ const SET_STATUSES = ["ready", "parse_failed", "resolved", "expired", "discarded
 const forecastQuery = z.strictObject({
   status: z.enum(SET_STATUSES).optional(),
   thread_id: z.string().optional(),
-  limit: queryInt({ min: 1, max: 500 }).default(100),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   cursor: timeIdCursor("The next page holds the sets made before this one's last"),
 });
 const calibrationQuery = z.strictObject({

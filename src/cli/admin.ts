@@ -8,16 +8,17 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createEventBus } from "../bus.ts";
 import { AppError } from "../errors.ts";
 import { createIdFactory } from "../ids.ts";
 import { systemRandom } from "../random.ts";
 import { createAuthService } from "../security/auth.ts";
-import { openStore } from "../store/store.ts";
+import { DATABASE_FILE, openStore } from "../store/store.ts";
 import { createLogger } from "../telemetry/logger.ts";
-import { lockDataDir } from "./exclusive.ts";
+import { lockDataDir, refuseDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -59,6 +60,20 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
   if (typeof loaded === "number") return loaded;
   const { config } = loaded;
   const dataDir = resolve(io.cwd, config.dataDir);
+  // Listing and resetting read users: without a database there are none, and none is made.
+  const refused = await refuseDataDir(io, dataDir, { command: `admin ${action}` });
+  if (refused !== null) return refused;
+  const database = join(dataDir, DATABASE_FILE);
+  if (action !== "create-user" && !existsSync(database)) {
+    const none = `no database at ${database} yet (the server makes it at its first start, ` +
+      `"admin create-user NAME" too)`;
+    if (action === "list-users") {
+      io.stdout(`No users yet: ${none}.\n`);
+      return EXIT.OK;
+    }
+    io.stderr(`No such user ${name}: ${none}.\n`);
+    return EXIT.FAILURE;
+  }
   const log = createLogger({ level: "error", clock: io.clock });
   const lock = await lockDataDir(
     io,

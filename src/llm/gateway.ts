@@ -232,6 +232,33 @@ function rejectedOnAbort(signal: AbortSignal): Promise<never> {
   return aborted;
 }
 
+/**
+ * What a call the budget guard refused says: the window used up, or, when the call alone is more
+ * than the window's whole limit, that waiting will not help.
+ */
+export function budgetRefusal(
+  module: string,
+  decision: Extract<BudgetDecision, { allowed: false }>,
+): { message: string; retryAfterSeconds?: number } {
+  const after = decision.retryAfterSeconds !== undefined
+    ? { retryAfterSeconds: decision.retryAfterSeconds }
+    : {};
+  const per = decision.window === "turn" || decision.window === "hour" ||
+      decision.window === "day"
+    ? `per-${decision.window} limit`
+    : `limit (${decision.window})`;
+  if (!decision.tooLarge) {
+    return { message: `The ${module} budget for ${decision.window} is used up`, ...after };
+  }
+  const { estimateTokens: estimate, limitTokens: limit } = decision.tooLarge;
+  return {
+    message: `This call needs about ${estimate} tokens, more than the ${module} budget's whole ` +
+      `${per} of ${limit}: waiting will not help; raise the limit (PUT /api/budgets/${module}) ` +
+      "or ask for fewer tokens",
+    ...after,
+  };
+}
+
 /** Races a promise against an abort signal (SDK streams do not always end on abort). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
@@ -577,12 +604,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
         return;
       }
       if (!decision.allowed) {
-        yield fail("BUDGET_EXHAUSTED", false, {
-          message: `The ${request.module} budget for ${decision.window} is used up`,
-          ...(decision.retryAfterSeconds !== undefined
-            ? { retryAfterSeconds: decision.retryAfterSeconds }
-            : {}),
-        });
+        yield fail("BUDGET_EXHAUSTED", false, budgetRefusal(request.module, decision));
         return;
       }
     }
@@ -1161,12 +1183,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
         estimateTokens: estimateTokens(chars),
       });
       if (!decision.allowed) {
-        throw new LlmError("BUDGET_EXHAUSTED", {
-          message: `The ${module} budget for ${decision.window} is used up`,
-          ...(decision.retryAfterSeconds !== undefined
-            ? { retryAfterSeconds: decision.retryAfterSeconds }
-            : {}),
-        });
+        throw new LlmError("BUDGET_EXHAUSTED", budgetRefusal(module, decision));
       }
     }
     const startedAt = clock.now();

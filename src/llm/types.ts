@@ -107,7 +107,13 @@ export interface BudgetCheck {
  */
 export type BudgetDecision =
   | { allowed: true }
-  | { allowed: false; window: string; retryAfterSeconds?: number };
+  | {
+    allowed: false;
+    window: string;
+    retryAfterSeconds?: number;
+    /** Why, when waiting would not help: the call alone is more than the window's whole limit. */
+    tooLarge?: { estimateTokens: number; limitTokens: number };
+  };
 
 /** The cost governor (mind.md §13) registers one. */
 export interface BudgetGuard {

@@ -111,7 +111,15 @@ export function createGovernor(options: GovernorOptions): Governor {
       usage.tokensIn + usage.tokensOut;
     if (budget.perTurn !== undefined && request.turnId) {
       const used = await ledger.turnTokens(request.module, request.turnId);
-      if (used + request.estimateTokens > budget.perTurn) return { allowed: false, window: "turn" };
+      if (used + request.estimateTokens > budget.perTurn) {
+        return {
+          allowed: false,
+          window: "turn",
+          ...(request.estimateTokens > budget.perTurn
+            ? { tooLarge: { estimateTokens: request.estimateTokens, limitTokens: budget.perTurn } }
+            : {}),
+        };
+      }
     }
     /** The refusal of a sliding window, with the wait until enough leaves it. */
     const refusal = async (
@@ -119,30 +127,45 @@ export function createGovernor(options: GovernorOptions): Governor {
       rows: Parameters<typeof ledger.spentBy>[0],
       spanMs: number,
       over: number,
+      limit: number,
     ): Promise<BudgetDecision> => {
+      const tooLarge = request.estimateTokens > limit
+        ? { tooLarge: { estimateTokens: request.estimateTokens, limitTokens: limit } }
+        : {};
       // The oldest spending leaves first; the request alone over the limit never fits, and
       // waiting the whole window is the most that could help.
       const at = await ledger.spentBy(rows, { sinceMs: now - spanMs, tokens: over });
       // A row is in the window while its time is at or after the window's start.
       const waitMs = at === null ? spanMs : at + spanMs + 1 - now;
-      return { allowed: false, window, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1_000)) };
+      return {
+        allowed: false,
+        window,
+        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1_000)),
+        ...tooLarge,
+      };
     };
     const byModule = { module: request.module };
     if (budget.perHour !== undefined) {
       const used = tokens(await ledger.usage(request.module, now - HOUR));
       const over = used + request.estimateTokens - budget.perHour;
-      if (over > 0) return await refusal("hour", byModule, HOUR, over);
+      if (over > 0) return await refusal("hour", byModule, HOUR, over, budget.perHour);
     }
     if (budget.perDay !== undefined) {
       const used = tokens(await ledger.usage(request.module, now - DAY));
       const over = used + request.estimateTokens - budget.perDay;
-      if (over > 0) return await refusal("day", byModule, DAY, over);
+      if (over > 0) return await refusal("day", byModule, DAY, over, budget.perDay);
     }
     if (options.dailyTokens !== null && request.module !== "mind") {
       const used = await ledger.tokensSince(now - DAY, ["mind"]);
       const over = used + request.estimateTokens - options.dailyTokens;
       if (over > 0) {
-        return await refusal("mind.budget.dailyTokens", { except: ["mind"] }, DAY, over);
+        return await refusal(
+          "mind.budget.dailyTokens",
+          { except: ["mind"] },
+          DAY,
+          over,
+          options.dailyTokens,
+        );
       }
     }
     return { allowed: true };

@@ -173,3 +173,30 @@ Deno.test("a refused budget says when to try again: the 429 carries Retry-After,
   assert.equal(again.status, 200);
   await again.body?.cancel();
 });
+
+Deno.test("a call larger than the budget's whole limit is told that waiting will not help", async () => {
+  await using fake = await startFakeLlm({ scenes: [] });
+  await using host = await mindHost(fake);
+  const budget = await host.request("/api/budgets/generate", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ per_hour: 50 }),
+  });
+  assert.equal(budget.status, 200);
+  // Nothing was spent: the call's own estimate (its prompt and 100 reply tokens) is over 50.
+  const asked = fake.requests().length;
+  const refused = await host.request("/api/generate", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ prompt: "hi", max_tokens: 100 }),
+  });
+  assert.equal(refused.status, 429);
+  const { error } = await refused.json();
+  assert.equal(error.code, "BUDGET_EXHAUSTED");
+  assert.match(
+    error.message,
+    /^This call needs about \d+ tokens, more than the generate budget's whole per-hour limit of 50: waiting will not help; raise the limit \(PUT \/api\/budgets\/generate\)/,
+  );
+  assert.ok(refused.headers.get("retry-after"), "a 429 still says when the window turns over");
+  assert.equal(fake.requests().length, asked, "no provider was asked");
+});

@@ -41,6 +41,23 @@ Deno.test("admin create-user makes an administrator offline and closes setup; re
   }
 });
 
+Deno.test("admin list-users and reset-password on a new data directory say there is no database and make none", async () => {
+  const parent = await makeTestDir("synth-admin-");
+  const dataDir = `${parent}/data`;
+  try {
+    const list = createTestCliIo({ env: env(dataDir) });
+    assert.equal(await runCli(["admin", "list-users"], list.io), 0, list.stderr());
+    assert.match(list.stdout(), /^No users yet: no database at .*synth\.db yet/);
+    const reset = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
+    assert.equal(await runCli(["admin", "reset-password", "root"], reset.io), 1);
+    assert.match(reset.stderr(), /^No such user root: no database at /);
+    assert.ok(!reset.stderr().includes("New password"), "no prompt");
+    await assert.rejects(Deno.stat(dataDir), Deno.errors.NotFound, "no data directory was made");
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
 Deno.test("admin commands are refused (exit 75) while a server runs on the data directory", async () => {
   await using server = await spawnServer();
   const cli = createTestCliIo({ env: env(server.dataDir), input: [PASSWORD] });
@@ -53,9 +70,12 @@ Deno.test("admin commands are refused (exit 75) while a server runs on the data 
 Deno.test("admin reset-password of an unknown user says so before asking for a password; --help prints usage", async () => {
   const dataDir = await makeTestDir("synth-admin-");
   try {
+    const create = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
+    assert.equal(await runCli(["admin", "create-user", "root"], create.io), 0, create.stderr());
     const cli = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
     assert.equal(await runCli(["admin", "reset-password", "nobody"], cli.io), 1);
-    assert.match(cli.stderr(), /No such user/);
+    assert.match(cli.stderr(), /^No such user/);
+    assert.doesNotMatch(cli.stderr(), /no database/);
     assert.ok(!cli.stderr().includes("New password"), "no prompt for an unknown user");
     const help = createTestCliIo({ env: env(dataDir) });
     assert.equal(await runCli(["admin", "--help"], help.io), 0);

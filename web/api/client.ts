@@ -496,7 +496,7 @@ export class ApiClient {
     query: { status?: ForecastSet["status"]; limit?: number },
     signal?: AbortSignal,
   ): Promise<ForecastSet[]> {
-    const params = new URLSearchParams({ limit: String(query.limit ?? 100) });
+    const params = new URLSearchParams({ limit: String(query.limit ?? 50) });
     if (query.status) params.set("status", query.status);
     const answer = await this.request<{ items: ForecastSet[] }>(
       "GET",
