@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Online backup of Synth Mind's database (docs/deployment.md, "Backups").
 #
-#   scripts/backup.sh [--out DIR] [--keep 7]
+#   scripts/backup.sh [--out DIR] [--keep 7] [--include-secrets]
 #
 # Runs the compiled binary when SYNTH_BIN names it (e.g. /app/synth-mind),
 # else `deno task backup` from the repository. The server may be running:

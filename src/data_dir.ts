@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import denoConfig from "../deno.json" with { type: "json" };
 import type { Logger } from "./telemetry/logger.ts";
 
@@ -13,6 +14,11 @@ export function readListWith(set: string, path: string): string {
 }
 
 /** The data directory could not be prepared; the message says why and what to do. */
+/** `<dataDir>/secrets/jwt.key`: the JWT signing secret made at first start (ops.md §6). */
+export function jwtSecretFile(dataDir: string): string {
+  return join(dataDir, "secrets", "jwt.key");
+}
+
 export class DataDirError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

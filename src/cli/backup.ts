@@ -6,6 +6,7 @@ import { backupDatabase, pruneBackups, restoreDatabase } from "../store/backup.t
 import { DB_ERROR_CODES, DbError } from "../store/errors.ts";
 import { DATABASE_FILE } from "../store/store.ts";
 import { openSqlite } from "../store/sqlite.ts";
+import { jwtSecretFile } from "../data_dir.ts";
 import { errorMessage } from "../errors.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { VERSION } from "../version.ts";
@@ -13,12 +14,12 @@ import { refuseDataDir } from "./exclusive.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
-const BACKUP_USAGE = "usage: synth-mind backup [--out DIR] [--keep 7]";
+const BACKUP_USAGE = "usage: synth-mind backup [--out DIR] [--keep 7] [--include-secrets]";
 const RESTORE_USAGE = "usage: synth-mind restore BACKUP_DIR";
 
 /**
- * `backup [--out DIR] [--keep 7]`: an online, consistent copy of the
- * database (the server may be running), checked and hashed.
+ * `backup [--out DIR] [--keep 7] [--include-secrets]`: an online, consistent copy of the
+ * database (the server may be running), checked and hashed; with the JWT secret on request.
  */
 export async function runBackup(io: CliIo, args: readonly string[]): Promise<number> {
   let values;
@@ -28,6 +29,7 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
       options: {
         out: { type: "string" },
         keep: { type: "string", default: "7" },
+        "include-secrets": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -39,7 +41,9 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
     io.stdout(
       `${BACKUP_USAGE}\n\nWrites an online, consistent copy of the database (the server may be ` +
         "running) into <dataDir>/backups/<UTC stamp>/ or --out, checks and hashes it, and keeps the " +
-        "newest --keep backups.\n",
+        "newest --keep backups. --include-secrets copies the JWT signing secret " +
+        "(<dataDir>/secrets/jwt.key) too, so that a restore keeps everyone signed in; keep such a " +
+        "backup as safe as the secret.\n",
     );
     return EXIT.OK;
   }
@@ -63,11 +67,27 @@ export async function runBackup(io: CliIo, args: readonly string[]): Promise<num
     io.stderr(`${unwritable}\n`);
     return EXIT.FAILURE;
   }
+  const secretFile = jwtSecretFile(dataDir);
+  if (values["include-secrets"] && !existsSync(secretFile)) {
+    io.stderr(
+      `There is no JWT secret at ${secretFile} to include (it is made at the server's first start; ` +
+        "a secret set in SYNTH_AUTH_JWT_SECRET is kept with the configuration).\n",
+    );
+    return EXIT.FAILURE;
+  }
   // A file that is no database, or a damaged one, is named here in one line (DB_UNREADABLE).
   openSqlite(source, { busyTimeoutMs: loaded.config.db.busyTimeoutMs, readOnly: true }).close();
-  const info = await backupDatabase({ source, backupsDir, clock: io.clock, appVersion: VERSION });
+  const info = await backupDatabase({
+    source,
+    backupsDir,
+    clock: io.clock,
+    appVersion: VERSION,
+    ...(values["include-secrets"] ? { jwtSecret: secretFile } : {}),
+  });
   io.stdout(
-    `backup written to ${info.dir} (schema ${info.manifest.schema_version}, ${info.pages} pages, integrity ok)\n`,
+    `backup written to ${info.dir} (schema ${info.manifest.schema_version}, ${info.pages} pages, integrity ok${
+      values["include-secrets"] ? ", with the JWT secret" : ""
+    })\n`,
   );
   for (const removed of await pruneBackups(backupsDir, Number(values.keep))) {
     io.stdout(`removed old backup ${removed}\n`);
@@ -111,7 +131,7 @@ export async function runRestore(io: CliIo, args: readonly string[]): Promise<nu
   if (typeof loaded === "number") return loaded;
   const dataDir = resolve(io.cwd, loaded.config.dataDir);
   try {
-    const { previous } = await restoreDatabase({
+    const { previous, secret } = await restoreDatabase({
       from: resolve(io.cwd, args[0]!),
       dataDir,
       newestSchema: Math.max(...SQLITE_MIGRATIONS.map((migration) => migration.version)),
@@ -122,6 +142,9 @@ export async function runRestore(io: CliIo, args: readonly string[]): Promise<nu
       `restored ${args[0]} into ${dataDir}${
         previous ? `; the previous database is kept as ${previous}` : ""
       }\n` +
+        (secret
+          ? "The backup's JWT secret is back in place: sessions signed with it stay valid.\n"
+          : "") +
         "The next start applies any newer migrations.\n",
     );
     return EXIT.OK;

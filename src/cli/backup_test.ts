@@ -330,3 +330,64 @@ Deno.test("backup --help and restore --help explain themselves and change nothin
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("backup --include-secrets keeps the JWT secret with the database, and restore puts both back", async () => {
+  const dataDir = await makeTestDir("synth-backup-secret-");
+  try {
+    {
+      await using host = await createTestHost({ plugins: [memoryPlugin], dataDir });
+      await host.request("/api/memories", post("Kept by the backup."));
+    }
+    const keyFile = join(dataDir, "secrets", "jwt.key");
+    const plain = io(dataDir);
+    assert.equal(await runCli(["backup", "--include-secrets"], plain.cliIo), EXIT.FAILURE);
+    assert.match(plain.stderr(), /^There is no JWT secret at .*secrets\/jwt\.key to include/);
+
+    await Deno.mkdir(join(dataDir, "secrets"), { recursive: true });
+    const secret = new Uint8Array(32).fill(7);
+    await Deno.writeFile(keyFile, secret, { mode: 0o600 });
+    const run = io(dataDir);
+    assert.equal(await runCli(["backup", "--include-secrets"], run.cliIo), EXIT.OK, run.stderr());
+    assert.match(run.stdout(), /integrity ok, with the JWT secret\)/);
+    const backupDir = `${dataDir}/backups/20261125T120000Z`;
+    const manifest = JSON.parse(await Deno.readTextFile(`${backupDir}/manifest.json`));
+    assert.deepEqual(Object.keys(manifest.files).sort(), ["jwt.key", "synth.db"]);
+    assert.deepEqual(await Deno.readFile(`${backupDir}/jwt.key`), secret);
+    assert.equal((await Deno.stat(`${backupDir}/jwt.key`)).mode! & 0o777, 0o600);
+
+    // A new secret since (say, the old file was lost): restore brings the backed-up one back.
+    await Deno.writeFile(keyFile, new Uint8Array(32).fill(9));
+    const restore = io(dataDir, Date.UTC(2026, 10, 26));
+    assert.equal(await runCli(["restore", backupDir], restore.cliIo), EXIT.OK, restore.stderr());
+    assert.match(restore.stdout(), /JWT secret is back in place/);
+    assert.deepEqual(await Deno.readFile(keyFile), secret);
+    assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
+    assert.deepEqual(
+      await Deno.readFile(`${keyFile}.pre-restore-20261126T000000Z`),
+      new Uint8Array(32).fill(9),
+      "the replaced secret is kept",
+    );
+
+    // A backup without the flag holds the database only, and restoring it leaves the secret alone.
+    const bare = io(dataDir, Date.UTC(2026, 10, 27));
+    assert.equal(await runCli(["backup"], bare.cliIo), EXIT.OK, bare.stderr());
+    assert.doesNotMatch(bare.stdout(), /JWT/);
+    const names = [];
+    for await (const entry of Deno.readDir(`${dataDir}/backups/20261127T000000Z`)) {
+      names.push(entry.name);
+    }
+    assert.deepEqual(names.sort(), ["manifest.json", "synth.db"]);
+
+    // A manifest naming a file a backup never holds is refused before anything moves.
+    const manifestPath = `${backupDir}/manifest.json`;
+    await Deno.writeTextFile(
+      manifestPath,
+      JSON.stringify({ ...manifest, files: { ...manifest.files, "../x": "00" } }),
+    );
+    const odd = io(dataDir, Date.UTC(2026, 10, 28));
+    assert.equal(await runCli(["restore", backupDir], odd.cliIo), EXIT.FAILURE);
+    assert.match(odd.stderr(), /names files a backup does not hold: \.\.\/x/);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

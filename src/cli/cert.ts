@@ -54,8 +54,8 @@ export async function runCert(io: CliIo, args: readonly string[]): Promise<numbe
   const refused = await refuseDataDir(io, dataDir, { command: "cert", permissionSet: "cert" });
   if (refused !== null) return refused;
   const dir = join(dataDir, "certs");
-  const certFile = join(dir, "dev-cert.pem");
-  const keyFile = join(dir, "dev-key.pem");
+  const certFile = join(dir, "dev.crt");
+  const keyFile = join(dir, "dev.key");
   if (!values.force) {
     try {
       await Deno.stat(certFile);

@@ -9,9 +9,10 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { dirname } from "node:path";
 import { decode, sign, verify } from "hono/jwt";
 import type { Clock } from "../clock.ts";
+import { jwtSecretFile } from "../data_dir.ts";
 import { AppError } from "../errors.ts";
 import type { Role } from "../http/types.ts";
 
@@ -61,8 +62,8 @@ export async function loadJwtSecret(
   configured: string | null,
 ): Promise<string | Uint8Array> {
   if (configured !== null) return configured;
-  const dir = join(dataDir, "secrets");
-  const file = join(dir, "jwt.key");
+  const file = jwtSecretFile(dataDir);
+  const dir = dirname(file);
   try {
     return await Deno.readFile(file);
   } catch (error) {

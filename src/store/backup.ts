@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { prepareDataDir } from "../data_dir.ts";
+import { dirname, join } from "node:path";
+import { jwtSecretFile, prepareDataDir } from "../data_dir.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Clock } from "../clock.ts";
@@ -33,7 +33,14 @@ export interface BackupOptions {
   backupsDir: string;
   clock: Clock;
   appVersion: string;
+  /** The JWT signing secret's file, copied too as {@link SECRET_FILE} (`backup --include-secrets`). */
+  jwtSecret?: string;
 }
+
+/** The JWT secret's name in a backup folder (`<dataDir>/secrets/jwt.key` when in place). */
+export const SECRET_FILE = "jwt.key";
+/** The files a backup folder may hold beside its manifest. */
+const BACKUP_FILES = new Set([DATABASE_FILE, SECRET_FILE]);
 
 async function sha256File(path: string): Promise<string> {
   return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
@@ -74,11 +81,18 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupInfo
   if (result.integrity.length !== 1 || result.integrity[0] !== "ok") {
     throw new Error(`The backup copy failed its integrity check: ${result.integrity.join("; ")}`);
   }
+  const files: Record<string, string> = { [DATABASE_FILE]: result.sha256 };
+  if (options.jwtSecret !== undefined) {
+    const copy = join(dir, SECRET_FILE);
+    await Deno.copyFile(options.jwtSecret, copy);
+    await Deno.chmod(copy, 0o600);
+    files[SECRET_FILE] = await sha256File(copy);
+  }
   const manifest: BackupManifest = {
     app_version: options.appVersion,
     schema_version: result.schemaVersion,
     created_at: createdAt,
-    files: { [DATABASE_FILE]: result.sha256 },
+    files,
   };
   await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", {
     mode: 0o600,
@@ -150,6 +164,12 @@ async function readManifest(from: string): Promise<BackupManifest> {
       `The backup's manifest ${path} lacks schema_version or the hash of ${DATABASE_FILE}`,
     );
   }
+  const unknown = Object.keys(files).filter((name) => !BACKUP_FILES.has(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `The backup's manifest ${path} names files a backup does not hold: ${unknown.join(", ")}`,
+    );
+  }
   return manifest as BackupManifest;
 }
 
@@ -168,6 +188,7 @@ export interface RestoreOptions {
 /**
  * Replaces `<dataDir>/synth.db` with a backup after checking its hashes and
  * schema version; the current file is kept as `synth.db.pre-restore-<stamp>`.
+ * A backup taken with its JWT secret puts that back too (the current one kept the same way).
  *
  * @throws {DbError} `DB_DATA_DIR_IN_USE` while a server holds the data
  * directory; `DB_NEWER_THAN_APP` for a backup from a newer schema.
@@ -175,7 +196,7 @@ export interface RestoreOptions {
  */
 export async function restoreDatabase(
   options: RestoreOptions,
-): Promise<{ previous: string | null }> {
+): Promise<{ previous: string | null; secret: boolean }> {
   // The backup is checked before anything is made or moved in the data directory.
   const manifest = await readManifest(options.from);
   for (const [name, hash] of Object.entries(manifest.files)) {
@@ -201,20 +222,32 @@ export async function restoreDatabase(
       /\.\d{3}Z$/,
       "Z",
     );
-    let previous: string | null = null;
-    try {
-      previous = `${current}.pre-restore-${stamp}`;
-      await Deno.rename(current, previous);
-      for (const suffix of ["-wal", "-shm"]) {
-        await Deno.rename(current + suffix, previous + suffix).catch(() => {});
+    /** Moves `path` aside as `<path>.pre-restore-<stamp>`; the new name, or null when absent. */
+    const keep = async (path: string, suffixes: readonly string[] = []) => {
+      const kept = `${path}.pre-restore-${stamp}`;
+      try {
+        await Deno.rename(path, kept);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return null;
+        throw error;
       }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      previous = null;
-    }
+      for (const suffix of suffixes) {
+        await Deno.rename(path + suffix, kept + suffix).catch(() => {});
+      }
+      return kept;
+    };
+    const previous = await keep(current, ["-wal", "-shm"]);
     await Deno.copyFile(join(options.from, DATABASE_FILE), current);
     await Deno.chmod(current, 0o600);
-    return { previous };
+    const secret = manifest.files[SECRET_FILE] !== undefined;
+    if (secret) {
+      const key = jwtSecretFile(options.dataDir);
+      await Deno.mkdir(dirname(key), { recursive: true, mode: 0o700 });
+      await keep(key);
+      await Deno.copyFile(join(options.from, SECRET_FILE), key);
+      await Deno.chmod(key, 0o600);
+    }
+    return { previous, secret };
   } finally {
     lock.release();
   }

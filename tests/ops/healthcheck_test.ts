@@ -48,8 +48,8 @@ Deno.test("with TLS on, healthcheck speaks HTTPS and trusts the configured certi
     const cert = createTestCliIo({ env: { SYNTH_DATA_DIR: dataDir } });
     assert.equal(await runCli(["cert"], cert.io), EXIT.OK, cert.stderr());
     const tls = {
-      SYNTH_TLS_CERT_FILE: `${dataDir}/certs/dev-cert.pem`,
-      SYNTH_TLS_KEY_FILE: `${dataDir}/certs/dev-key.pem`,
+      SYNTH_TLS_CERT_FILE: `${dataDir}/certs/dev.crt`,
+      SYNTH_TLS_KEY_FILE: `${dataDir}/certs/dev.key`,
     };
     await using server = await spawnServer({ dataDir, env: tls });
     const run = await runMain(["healthcheck"], {

@@ -17,8 +17,8 @@ Deno.test("deno task cert writes a P-256 certificate with CA:false and the loopb
     const cli = createTestCliIo({ env: { SYNTH_DATA_DIR: dataDir }, clock });
     assert.equal(await runCli(["cert", "--host", "synth.test"], cli.io), 0, cli.stderr());
     assert.match(cli.stdout(), /not a CA/);
-    const certFile = `${dataDir}/certs/dev-cert.pem`;
-    const keyFile = `${dataDir}/certs/dev-key.pem`;
+    const certFile = `${dataDir}/certs/dev.crt`;
+    const keyFile = `${dataDir}/certs/dev.key`;
     assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
     const pem = await Deno.readTextFile(certFile);
     const info = describeCertificate(pem);
