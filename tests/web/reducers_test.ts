@@ -133,6 +133,30 @@ Deno.test("a chart point carries the flow estimate (ema) when the state reports 
   ]);
 });
 
+Deno.test("a state change that leaves the affect and the flow estimate alone adds no chart point", () => {
+  const state = apply(
+    initialState(),
+    snapshot(7, 0.4),
+    ws("state.delta", {
+      base_version: 7,
+      version: 8,
+      patch: { drives: { curiosity: 0.9 } },
+      cause: "job",
+    }, NOW + 1_000),
+    ws("state.delta", {
+      base_version: 8,
+      version: 9,
+      patch: { mind: { affect: { a: 0.3 } } },
+      cause: "turn",
+    }, NOW + 2_000),
+  );
+  assert.equal(state.mind.version, 9);
+  assert.deepEqual(state.mind.history.map((point) => [point.t, point.a]), [
+    [NOW, 0.2],
+    [NOW + 2_000, 0.3],
+  ], "one point per change, as /api/state/history keeps them");
+});
+
 Deno.test("state.delta with another base_version marks mind stale and changes nothing else", () => {
   const before = apply(initialState(), snapshot(7, 0.4));
   const after = apply(

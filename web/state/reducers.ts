@@ -166,8 +166,17 @@ function affectPoint(
   };
 }
 
+/**
+ * The history with `point` added when the affect or the flow estimate changed: the server keeps a
+ * point per change too (`/api/state/history`), so a chart shows the same points live and after a
+ * reload, not one more for every other change of the state (a forecast, a concern).
+ */
 function withPoint(history: State["mind"]["history"], point: ReturnType<typeof affectPoint>) {
   if (!point) return history;
+  const last = history.at(-1);
+  if (
+    last && last.p === point.p && last.a === point.a && last.d === point.d && last.ema === point.ema
+  ) return history;
   const next = [...history, point];
   return next.length > HISTORY ? next.slice(next.length - HISTORY) : next;
 }
