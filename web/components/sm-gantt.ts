@@ -21,7 +21,7 @@
  * @fires task-select - `{ taskId }` when a task is chosen with Enter or a click.
  * @module
  */
-import { css, html, LitElement, nothing, svg } from "lit";
+import { html, LitElement, nothing, svg } from "lit";
 import {
   fitText,
   type GanttLayout,
@@ -36,12 +36,11 @@ import {
   type TimelineProject,
   type TimelineTask,
 } from "../lib/gantt_layout.ts";
+import { GANTT_FONT_PX, ganttStyles } from "../theme/gantt.ts";
 import { shared } from "../theme/shared.ts";
 
 const STATUSES: TaskStatus[] = ["completed", "in_progress", "ready", "pending"];
 const NOW_EVERY_MS = 60_000;
-/** The chart's font size; text is measured in it. */
-const FONT_PX = 12;
 /** The label column: the name starts after the icon, the badge is 40 px from the right edge. */
 const NAME_X = 26;
 const BADGE_RIGHT = 40;
@@ -79,179 +78,7 @@ export class SmGantt extends LitElement {
   #canvas: CanvasRenderingContext2D | null = null;
   #widths = new Map<string, number>();
 
-  static override styles = [
-    shared,
-    css`
-      :host {
-        display: block;
-        min-width: 0;
-      }
-      .toolbar {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 8px;
-        align-items: center;
-        margin-bottom: 8px;
-      }
-      .toolbar button {
-        min-width: 44px;
-      }
-      .scroll {
-        display: flex;
-        overflow-x: auto;
-        overflow-y: hidden;
-        max-width: 100%;
-        border: 1px solid var(--sm-surface2);
-        border-radius: var(--sm-radius);
-        background: var(--sm-surface);
-      }
-      svg {
-        display: block;
-        flex: none;
-        font-family: var(--sm-font);
-        font-size: ${FONT_PX}px;
-      }
-      .stripe {
-        fill: var(--sm-bg);
-      }
-      .tick line {
-        stroke: var(--sm-surface2);
-      }
-      .tick text,
-      .axis-title {
-        fill: var(--sm-muted);
-      }
-      .planned {
-        fill: none;
-        stroke: var(--sm-border);
-        stroke-width: 1.5;
-      }
-      .actual {
-        fill: var(--sm-surface2);
-        stroke: var(--sm-accent);
-      }
-      .progress {
-        fill: var(--sm-accent);
-      }
-      .completed .progress {
-        fill: var(--sm-ok);
-      }
-      .completed .actual {
-        stroke: var(--sm-ok);
-      }
-      .hatched {
-        fill: url(#hatch);
-      }
-      .hatch-line {
-        stroke: var(--sm-warn);
-        stroke-width: 2;
-      }
-      .overdue .planned,
-      .overdue .actual {
-        stroke: var(--sm-danger);
-        stroke-width: 2;
-      }
-      .note {
-        fill: var(--sm-text);
-      }
-      .overdue .note.late {
-        fill: var(--sm-danger);
-        font-weight: 600;
-      }
-      .blocked .note.stuck {
-        fill: var(--sm-warn);
-        font-weight: 600;
-      }
-      .arrow {
-        fill: none;
-        stroke: var(--sm-muted);
-        stroke-width: 1.25;
-      }
-      .arrowhead {
-        fill: var(--sm-muted);
-      }
-      .milestone {
-        stroke: var(--sm-accent);
-        stroke-width: 1.5;
-      }
-      .milestone.reached {
-        fill: var(--sm-accent);
-      }
-      .milestone.planned-at {
-        fill: var(--sm-surface);
-      }
-      .now line {
-        stroke: var(--sm-text);
-        stroke-width: 1.5;
-        stroke-dasharray: 4 3;
-      }
-      .now text {
-        fill: var(--sm-text);
-        font-weight: 600;
-      }
-      svg.labels {
-        position: sticky;
-        left: 0;
-        z-index: 1;
-      }
-      .label-bg {
-        fill: var(--sm-surface);
-      }
-      .label-edge {
-        stroke: var(--sm-border);
-      }
-      .task {
-        cursor: pointer;
-        outline: none;
-      }
-      .task text {
-        fill: var(--sm-text);
-      }
-      .task .focus {
-        fill: none;
-        stroke: none;
-      }
-      .task:focus .focus,
-      .task:focus-visible .focus {
-        stroke: var(--sm-focus);
-        stroke-width: 2;
-      }
-      .badge {
-        fill: var(--sm-surface);
-        stroke: var(--sm-border);
-      }
-      .task text.badge-text {
-        fill: var(--sm-muted);
-        font-weight: 600;
-      }
-      .badge.p1 {
-        fill: var(--sm-accent);
-        stroke: var(--sm-accent);
-      }
-      .task text.badge-text.p1 {
-        fill: var(--sm-accent-text);
-      }
-      .badge.p2 {
-        fill: var(--sm-surface2);
-      }
-      .task text.badge-text.p2 {
-        fill: var(--sm-text);
-      }
-      .legend {
-        margin: 6px 0 0;
-        font-size: 0.85rem;
-      }
-      ol.plain {
-        padding-left: 1.2em;
-      }
-      .pill {
-        border: 1px solid var(--sm-border);
-        border-radius: 999px;
-        padding: 0 6px;
-        font-size: 0.8rem;
-      }
-    `,
-  ];
+  static override styles = [shared, ganttStyles];
 
   constructor() {
     super();
@@ -298,7 +125,7 @@ export class SmGantt extends LitElement {
     const family = getComputedStyle(this).fontFamily;
     this.#canvas ??= document.createElement("canvas").getContext("2d");
     const measurer = (weight: number): MeasureText => {
-      const font = `${weight} ${FONT_PX}px ${family}`;
+      const font = `${weight} ${GANTT_FONT_PX}px ${family}`;
       return (text) => {
         const key = `${font}\n${text}`;
         let width = this.#widths.get(key);
