@@ -7,6 +7,7 @@
  * @module
  */
 import ipaddr from "ipaddr.js";
+import { BoundedMap } from "../bounded_map.ts";
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
@@ -43,10 +44,17 @@ export function parseIp(text: string): Address | null {
   }
 }
 
+/** Canonical texts of the addresses seen last: every request asks for its peer's. */
+const canonical = new BoundedMap<string, string>(1_024);
+
 /** The canonical text of an address (`local` and other non-addresses pass unchanged). */
 export function normaliseIp(text: string): string {
+  const known = canonical.get(text);
+  if (known !== undefined) return known;
   const address = parseIp(text);
-  return address ? address.toString() : text;
+  const made = address ? address.toString() : text;
+  canonical.set(text, made);
+  return made;
 }
 
 /**
