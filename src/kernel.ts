@@ -473,6 +473,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       maxConcurrentCalls: config.pluginHost.maxConcurrentCalls,
       fragmentDeadlineMs: config.pluginHost.fragmentDeadlineMs,
       fragmentTokens: config.pluginHost.fragmentTokens,
+      livenessTimeoutMs: config.pluginHost.livenessTimeoutMs,
     },
     sandbox: {
       memoryLimitBytes: config.tools.sandbox.memoryLimitBytes,

@@ -7,23 +7,42 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { errorMessage } from "../errors.ts";
 import { BUNDLE_ENV_NAMES, bundlePlugin, installBundle } from "../plugin/external/bundle.ts";
 import { launchPlugin } from "../plugin/external/host.ts";
-import { checkEntry } from "../plugin/external/manifest.ts";
+import { checkEntry, toolArgsSchema } from "../plugin/external/manifest.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
-const USAGE = "usage: synth-mind plugins prepare";
+const USAGE = "usage: synth-mind plugins prepare [--config PATH]";
 
 /** Runs `plugins …`. */
 export async function runPlugins(io: CliIo, args: readonly string[]): Promise<number> {
-  if (args.length !== 1 || args[0] !== "prepare") {
-    (args[0] === "--help" || args[0] === "-h" ? io.stdout : io.stderr)(`${USAGE}\n`);
-    return args[0] === "--help" || args[0] === "-h" ? EXIT.OK : EXIT.USAGE;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        config: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    io.stderr(`${errorMessage(error)}\n${USAGE}\n`);
+    return EXIT.USAGE;
   }
-  const loaded = loadCliConfig(io, {});
+  if (parsed.values.help) {
+    io.stdout(`${USAGE}\n`);
+    return EXIT.OK;
+  }
+  if (parsed.positionals.length !== 1 || parsed.positionals[0] !== "prepare") {
+    io.stderr(`${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  const loaded = loadCliConfig(io, { "--config": parsed.values.config });
   if (typeof loaded === "number") return loaded;
   const { config, origin } = loaded;
   const dataDir = resolve(io.cwd, config.dataDir);
@@ -60,12 +79,22 @@ export async function runPlugins(io: CliIo, args: readonly string[]): Promise<nu
           env,
         },
       });
+      // As the server starts it: its own empty folder, its granted variables.
+      const cwd = join(dataDir, "sandbox", "plugins", entry.id);
+      await Deno.mkdir(cwd, { recursive: true });
       const { process, manifest } = await launchPlugin({
         entry,
         grants,
         code,
         baseDir,
-        cwd: dataDir,
+        cwd,
+        env: (name) => {
+          try {
+            return io.env(name);
+          } catch {
+            return undefined; // outside what the permission set reads: not passed, as by the server
+          }
+        },
         sandbox: {
           memoryLimitBytes: sandbox.memoryLimitBytes,
           heapMiB: sandbox.heapMiB,
@@ -75,6 +104,8 @@ export async function runPlugins(io: CliIo, args: readonly string[]): Promise<nu
         },
       });
       await process.shutdown();
+      // The server's own check of the tools' schemas: a refused plugin is not recorded.
+      for (const tool of manifest.tools) toolArgsSchema(entry.id, tool.name, tool.parameters);
       const record = await installBundle(
         dataDir,
         entry,

@@ -270,6 +270,11 @@ function article(noun: string): string {
 export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let node = unwrap(schema as unknown as AnySchema).base;
   for (const segment of path) {
+    // An item of a list (`plugins.0`) has the keys of the list's element.
+    if (node.def.type === "array" && node.def.element && /^\d+$/.test(String(segment))) {
+      node = unwrap(node.def.element).base;
+      continue;
+    }
     const child = node.def.shape?.[String(segment)];
     if (!child) return [];
     node = unwrap(child).base;

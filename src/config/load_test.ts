@@ -72,6 +72,34 @@ Deno.test("an unknown key stops loading with a message naming it and the known k
   assert.ok(serverKeys.startsWith("host, port, "));
 });
 
+Deno.test("a plugin entry's unknown key names the entry's keys; two entries with one id are refused", () => {
+  const typo = configErrorLines(() =>
+    load({
+      files: {
+        "/app/synth.config.json":
+          `{ "plugins": [{ "id": "wordcount", "from": "./wc/mod.ts", "permisions": {} }] }`,
+      },
+    })
+  );
+  assert.deepEqual(typo, [
+    "config: plugins.0.permisions is not a known key (expected one of: id, from, permissions, " +
+    "config, enabled, trustFragments; from /app/synth.config.json)",
+  ]);
+  const twice = configErrorLines(() =>
+    load({
+      files: {
+        "/app/synth.config.json":
+          `{ "plugins": [{ "id": "dice", "from": "./a.ts" }, { "id": "dice", "from": "./b.ts" }] }`,
+      },
+    })
+  );
+  assert.equal(twice.length, 1);
+  assert.match(
+    twice[0]!,
+    /^config: plugins\.1\.id is already the id of plugins\.0: each plugin needs its own id/,
+  );
+});
+
 Deno.test("an invalid value names the key, the expected form, the value and its source", () => {
   const lines = configErrorLines(() =>
     load({

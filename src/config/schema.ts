@@ -348,7 +348,7 @@ export const KERNEL_CONFIG_SHAPE = {
     })),
     autoPrepare: z.boolean().default(true).meta(configMeta({
       description:
-        "Bundle third-party plugins at start-up when their bundle is missing (deno task plugins:prepare does it ahead).",
+        "Bundle third-party plugins at start-up (or restart) when their bundle is missing or their local source changed since (deno task plugins:prepare does it ahead).",
     })),
     maxConcurrentCalls: z.number().int().min(1).max(64).default(4).meta(configMeta({
       description: "Tool calls a third-party plugin's process serves at once.",
@@ -359,8 +359,25 @@ export const KERNEL_CONFIG_SHAPE = {
     fragmentTokens: z.number().int().min(1).max(4_000).default(300).meta(configMeta({
       description: "Prompt-note tokens kept per third-party plugin.",
     })),
+    livenessTimeoutMs: z.number().int().min(100).max(600_000).default(10_000).meta(configMeta({
+      description:
+        "Every minute each third-party plugin must answer a check within this long; one stuck in its code (a loop in an event handler) is killed and restarted as after a crash.",
+    })),
   }).prefault({}),
-  plugins: z.array(PLUGIN_ENTRY).max(64).default([]).meta(configMeta({
+  plugins: z.array(PLUGIN_ENTRY).max(64).superRefine((entries, ctx) => {
+    const first = new Map<string, number>();
+    entries.forEach((entry, index) => {
+      const earlier = first.get(entry.id);
+      if (earlier === undefined) first.set(entry.id, index);
+      else {
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "id"],
+          message: `is already the id of plugins.${earlier}: each plugin needs its own id`,
+        });
+      }
+    });
+  }).default([]).meta(configMeta({
     description:
       "Third-party plugins: {id, from, permissions, config, enabled, trustFragments} (docs/plugins.md).",
   })),

@@ -106,7 +106,8 @@ type HostFrame =
   | { type: "sandbox.shutdown" }
   | { type: "sandbox.ping" }
   | { type: "plugin.event"; event: string; data: unknown }
-  | { type: "plugin.fragments.request"; requestId: string; context: unknown };
+  | { type: "plugin.fragments.request"; requestId: string; context: unknown }
+  | { type: "plugin.ping"; requestId: string };
 
 let token = "";
 let writing: Promise<unknown> = Promise.resolve();
@@ -291,6 +292,8 @@ self.onmessage = async (event) => {
     for (const fn of handlers.get(m.event) ?? []) {
       try { await fn(m.data); } catch (error) { api.log("warn", "event handler failed: " + String(error?.message ?? error)); }
     }
+  } else if (m.kind === "ping") {
+    post({ nonce, kind: "pong", requestId: m.requestId });
   } else if (m.kind === "fragments") {
     let list = [];
     try { list = fragments ? await fragments(m.context) : []; } catch (error) { api.log("warn", "fragments failed: " + String(error?.message ?? error)); }
@@ -330,6 +333,7 @@ async function runPlugin(init: Init, frames: AsyncGenerator<unknown>): Promise<v
     else if (kind === "result") void send({ type: "tool.result", ...rest });
     else if (kind === "fragments") void send({ type: "plugin.fragments.response", ...rest });
     else if (kind === "log") void send({ type: "tool.log", ...rest });
+    else if (kind === "pong") void send({ type: "plugin.pong", ...rest });
   };
   worker.postMessage({ kind: "activate", nonce, config: init.config ?? null });
   const started = await activated;
@@ -359,6 +363,10 @@ async function runPlugin(init: Init, frames: AsyncGenerator<unknown>): Promise<v
         break;
       case "plugin.event":
         worker.postMessage({ kind: "event", event: message.event, data: message.data });
+        break;
+      case "plugin.ping":
+        // Answered by the plugin's Worker: a plugin busy in a loop does not answer.
+        worker.postMessage({ kind: "ping", requestId: message.requestId });
         break;
       case "plugin.fragments.request":
         worker.postMessage({

@@ -51,6 +51,9 @@ const TOOL = z.object({
   risk: z.enum(["safe", "network", "write", "execute"]),
   source: z.string(),
   enabled: z.boolean(),
+  available: z.boolean().describe(
+    "False while the tool's third-party plugin is not running: it is then not offered to the model",
+  ),
   requires_approval: z.boolean(),
   parameters: ANY_OBJECT,
   grants: z.record(z.string(), z.array(z.string())),

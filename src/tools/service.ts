@@ -91,6 +91,8 @@ export interface ToolView {
   risk: ToolRisk;
   source: string;
   enabled: boolean;
+  /** False while the tool's plugin is not running (it is then not offered to the model). */
+  available: boolean;
   requires_approval: boolean;
   parameters: Record<string, unknown>;
   grants: Record<string, string[]>;
@@ -161,6 +163,8 @@ export interface ToolService {
   /** Adds a tool (the `tool_*` plugins' `ctx.tools.register`). */
   // deno-lint-ignore no-explicit-any
   register(tool: ToolDefinition<any>, source: string): void;
+  /** Forgets every tool `source` registered (a third-party plugin's, before it registers anew). */
+  unregister(source: string): void;
   /** Loads the persisted settings; call after every plugin registered. */
   start(): Promise<void>;
   /** Every registered tool. */
@@ -356,6 +360,8 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     return entry?.source !== "builtin" || config.enabled.includes(name);
   }
 
+  const available = (name: string) => tools.get(name)?.def.available?.() ?? true;
+
   function requiresApproval(name: string): boolean {
     const entry = tools.get(name)!;
     const setting = settings.get(name)?.requiresApproval;
@@ -377,6 +383,7 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       risk: def.risk,
       source,
       enabled: enabled(name),
+      available: available(name),
       requires_approval: requiresApproval(name),
       parameters,
       grants: Object.fromEntries(
@@ -638,6 +645,10 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       tools.set(def.name, { def, source, parameters: toolParameters(def.args) });
     },
 
+    unregister(source) {
+      for (const [name, entry] of tools) if (entry.source === source) tools.delete(name);
+    },
+
     async start() {
       // A mistyped name in the config would otherwise do nothing without a word.
       for (
@@ -709,7 +720,7 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     },
 
     specs() {
-      return [...tools.keys()].filter(enabled).map((name) => ({
+      return [...tools.keys()].filter((name) => enabled(name) && available(name)).map((name) => ({
         name,
         description: tools.get(name)!.def.description,
         parameters: tools.get(name)!.parameters,

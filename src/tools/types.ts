@@ -71,6 +71,11 @@ export interface ToolDefinition<Schema extends z.ZodObject = z.ZodObject> {
   /** Whether the warm pool may run it (no grants, no workspace). @default false */
   pool?: boolean;
   /**
+   * Whether it can run now (a third-party plugin's process is up): an unavailable tool is not
+   * offered to the model, and `GET /api/tools` says `available: false`. @default always
+   */
+  available?: () => boolean;
+  /**
    * The module that runs in the sandbox (see `src/sandbox/worker_types.ts`);
    * absent for a third-party plugin's tool, whose `run` calls its process.
    */

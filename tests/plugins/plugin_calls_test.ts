@@ -11,7 +11,8 @@ import { createTestHost, makeTestDir, type TestHost } from "@synth/testing";
 import type { LogRecord } from "../../src/telemetry/logger.ts";
 import { BUNDLE_ENV_NAMES, bundlePlugin } from "../../src/plugin/external/bundle.ts";
 import { PLUGIN_ENTRY } from "../../src/plugin/external/config.ts";
-import { type ExternalPluginView, launchPlugin } from "../../src/plugin/external/host.ts";
+import { pluginView } from "./helpers.ts";
+import { launchPlugin } from "../../src/plugin/external/host.ts";
 import {
   outcomeOf,
   type SandboxProcess,
@@ -25,9 +26,7 @@ const PATIENT = {
 };
 const who = { requestedBy: "u", module: "api" };
 
-async function plugin(host: TestHost, id: string): Promise<ExternalPluginView> {
-  return await (await host.request(`/api/plugins/${id}`)).json();
-}
+const plugin = pluginView;
 
 /** Resolves with the first log record `match` accepts, written from now on. */
 function nextLog(host: TestHost, match: (record: LogRecord) => boolean): Promise<LogRecord> {

@@ -7,46 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  createTestCliIo,
-  createTestHost,
-  makeTestDir,
-  runCli,
-  spawnServer,
-  type TestHost,
-} from "@synth/testing";
+import { createTestCliIo, createTestHost, makeTestDir, runCli, spawnServer } from "@synth/testing";
 import { BUNDLE_ENV_NAMES } from "../../src/plugin/external/bundle.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chatRequests } from "../llm/helpers.ts";
-import type { ExternalPluginView } from "../../src/plugin/external/host.ts";
 import { readLock } from "../../src/plugin/external/bundle.ts";
+import type { ExternalPluginView } from "../../src/plugin/external/host.ts";
+import { json, pluginView, reaches } from "./helpers.ts";
 
 const DICE = { id: "dice", from: "./examples/plugins/dice/mod.ts", config: { maxSides: 100 } };
 
-async function json(host: TestHost, method: string, path: string, body?: unknown) {
-  const response = await host.request(path, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** Resolves when plugin `id` reaches `state` (a `plugin.state` event). */
-function reaches(host: TestHost, id: string, state: string): Promise<void> {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  const stop = host.kernel.bus.subscribe("plugin.state", (event) => {
-    if (event.data.id === id && event.data.state === state) {
-      stop();
-      resolve();
-    }
-  });
-  return promise;
-}
-
-const plugin = async (host: TestHost, id: string) =>
-  (await json(host, "GET", `/api/plugins/${id}`)).body as ExternalPluginView;
+const plugin = pluginView;
 
 Deno.test("the dice plugin listed in a config file loads in the real server: dice__roll is a tool, runs via /tool and a model's call, sees turn.completed, and its note reaches the model as plugin notes", async () => {
   await using fake = await startFakeLlm();
@@ -195,12 +166,19 @@ Deno.test("a plugin busy-looping in a call is killed at its time limit and resta
   }
   const refused = await tools.call("spinner__ping", {}, who);
   assert.equal(!refused.result.ok && refused.result.error.code, "PLUGIN_DISABLED");
+  // A disabled plugin's tools are listed as unavailable and not offered to the model.
+  const listed = (await json(host, "GET", "/api/tools")).body.items as Array<
+    { name: string; available: boolean }
+  >;
+  assert.equal(listed.find((tool) => tool.name === "spinner__ping")?.available, false);
+  assert.ok(!tools.specs().some((spec) => spec.name.startsWith("spinner__")));
   const restarted = await json(host, "POST", "/api/plugins/spinner/restart");
   assert.equal(restarted.status, 200);
   assert.equal(restarted.body.state, "running");
   assert.equal(restarted.body.crashes_recent, 0);
   const ping = await tools.call("spinner__ping", {}, who);
   assert.equal(ping.result.ok, true);
+  assert.ok(tools.specs().some((spec) => spec.name === "spinner__ping"));
 });
 
 Deno.test("a bundle changed after preparation is refused with PLUGIN_INTEGRITY", async () => {
@@ -278,8 +256,8 @@ Deno.test("deno task plugins:prepare bundles, checks and records each plugin; a 
         return value === undefined ? [] : [[name, value]];
       }),
     );
-    const cli = createTestCliIo({ env: { ...passed, SYNTH_CONFIG: configFile } });
-    const code = await runCli(["plugins", "prepare"], cli.io);
+    const cli = createTestCliIo({ env: passed });
+    const code = await runCli(["plugins", "prepare", "--config", configFile], cli.io);
     assert.equal(code, 1, cli.stderr());
     assert.match(
       cli.stdout(),

@@ -50,7 +50,12 @@ export interface PluginFragment {
 export interface PluginApi {
   /** The entry's `config` from the config file. */
   readonly config: Record<string, unknown>;
-  /** Implements a tool of the manifest; a throw with a `code` property is that error code. */
+  /**
+   * Implements a tool of the manifest. A throw with a `code` property of the form `PLUGIN_…` or
+   * `TOOLS_…` is that error code, except the codes the host alone decides (`TOOLS_TIMEOUT`,
+   * `TOOLS_CANCELLED`, `TOOLS_SANDBOX_*`, `PLUGIN_DISABLED`, …); any other throw is
+   * `PLUGIN_TOOL_FAILED` with its message.
+   */
   tool(name: string, fn: (args: Record<string, unknown>) => unknown): void;
   /** Receives a manifest-listed event (metadata only, never message content). */
   on(event: PluginEventName, fn: (data: Record<string, unknown>) => void | Promise<void>): void;

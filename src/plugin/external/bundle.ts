@@ -113,7 +113,10 @@ export async function bundlePlugin(
     );
   }
   const deno = options.runtime.denoPath ?? Deno.execPath();
-  const args = ["bundle", "--quiet", "-o", out, source];
+  // The app's lock file is frozen and lists only the app's packages: a plugin's own npm packages
+  // are fetched into Deno's cache (not the app's node_modules, which may be read-only) unlocked;
+  // the bundle's hash in plugins/lock.json is what pins the result.
+  const args = ["bundle", "--quiet", "--no-lock", "--node-modules-dir=none", "-o", out, source];
   // The server may start only prlimit, which then starts deno (as for the sandbox).
   const result = await new Deno.Command(
     options.runtime.prlimitPath ?? deno,
@@ -127,7 +130,7 @@ export async function bundlePlugin(
     },
   ).output();
   if (!result.success) {
-    const message = new TextDecoder().decode(result.stderr).trim().split("\n").slice(-3).join(" ");
+    const message = bundleError(new TextDecoder().decode(result.stderr));
     throw refused(
       "PLUGIN_BUNDLE_FAILED",
       entry.id,
@@ -145,6 +148,23 @@ export async function bundlePlugin(
     );
   }
   return code;
+}
+
+/**
+ * The lines of `deno bundle`'s output that say what went wrong: each `error:` line (without its
+ * code frame and backtrace) and the cause under it, else the last lines; at most 600 characters.
+ */
+export function bundleError(stderr: string): string {
+  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
+  const said: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === "Caused by:" && lines[i + 1]) said.push(lines[i + 1]!);
+    else if (/^error:/i.test(line) && line !== "error: bundling failed") said.push(line);
+    else if (/^at (file|npm|https?):/.test(line) && said.length > 0) said.push(line);
+  }
+  const chosen = said.length > 0 ? said : lines.slice(-3);
+  return [...new Set(chosen)].join(" ").slice(0, 600);
 }
 
 /** Stores a checked bundle under its version and records its hash in the lock file. */
@@ -181,7 +201,7 @@ export async function installBundle(
 export async function loadBundle(
   dataDir: string,
   entry: PluginEntry,
-): Promise<{ version: string; code: string } | null> {
+): Promise<{ version: string; code: string; bundledAt: number } | null> {
   const record = (await readLock(dataDir)).plugins[entry.id];
   if (!record || record.from !== entry.from) return null;
   const path = join(dataDir, "plugins", entry.id, record.version, "plugin.js");
@@ -200,5 +220,47 @@ export async function loadBundle(
         "(the SHA-256 differs from plugins/lock.json); run deno task plugins:prepare again",
     );
   }
-  return { version: record.version, code };
+  // The file's own time, which the source files' times compare with (the same clock).
+  const bundledAt = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+  return { version: record.version, code, bundledAt };
+}
+
+/** At most this many files of a plugin's folder are looked at for changes. */
+const SOURCE_FILES_SEEN = 2_000;
+
+/**
+ * A file of a local plugin's folder (the entry module's, nested folders too, `node_modules` and
+ * dot-folders left out) modified after `since` (the prepared bundle's file time), or null: none
+ * was, the source is an npm package, or the folder cannot be read under the permission set.
+ */
+export async function changedSource(
+  entry: PluginEntry,
+  baseDir: string,
+  since: number,
+): Promise<string | null> {
+  if (entry.from.startsWith("npm:")) return null;
+  const main = entry.from.startsWith("file:")
+    ? new URL(entry.from).pathname
+    : resolve(baseDir, entry.from);
+  let seen = 0;
+  const walk = async (dir: string): Promise<string | null> => {
+    for await (const item of Deno.readDir(dir)) {
+      if (item.name.startsWith(".") || item.name === "node_modules") continue;
+      const path = join(dir, item.name);
+      if (item.isDirectory) {
+        const found = await walk(path);
+        if (found) return found;
+        continue;
+      }
+      if (++seen > SOURCE_FILES_SEEN) return null;
+      const modified = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+      if (modified > since) return path;
+    }
+    return null;
+  };
+  try {
+    return await walk(dirname(main));
+  } catch {
+    return null; // outside what the server may read, or gone: the prepared bundle stands
+  }
 }

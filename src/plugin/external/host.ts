@@ -26,12 +26,20 @@ import type { Logger } from "../../telemetry/logger.ts";
 import { reportedCode, ToolError } from "../../tools/errors.ts";
 import type { ToolService } from "../../tools/service.ts";
 import type { HookRegistry } from "../hooks.ts";
-import { bundlePlugin, type BundleRuntime, installBundle, loadBundle } from "./bundle.ts";
+import {
+  bundlePlugin,
+  type BundleRuntime,
+  changedSource,
+  installBundle,
+  loadBundle,
+} from "./bundle.ts";
 import type { PluginEntry } from "./config.ts";
 import {
   checkEntry,
   checkManifest,
   type GrantKind,
+  grantsRisk,
+  higherRisk,
   type ThirdPartyManifest,
   toolArgsSchema,
 } from "./manifest.ts";
@@ -69,6 +77,8 @@ export interface ExternalPluginsOptions {
     maxConcurrentCalls: number;
     fragmentDeadlineMs: number;
     fragmentTokens: number;
+    /** How long a plugin may take to answer the liveness check of each tick. @default 10,000 */
+    livenessTimeoutMs?: number;
   };
   sandbox: {
     memoryLimitBytes: number;
@@ -132,12 +142,16 @@ interface Loaded {
   inflight: number;
   queue: Array<{ event: string; data: unknown }>;
   dropped: number;
-  toolsRegistered: boolean;
   hookRegistered: boolean;
   logWindow: { second: number; count: number };
   /** Set while the host stops or restarts it on purpose. */
   retiring: boolean;
+  /** The process whose liveness check is awaited, if any. */
+  checking: SandboxProcess | null;
 }
+
+/** What the plugin's process last wrote to stderr (`console.error`, an uncaught error), for logs. */
+const stderrTail = (process: SandboxProcess) => process.stderrTail.slice(-1_000) || undefined;
 
 const coded = (error: unknown, fallback: string) =>
   error instanceof AppError
@@ -271,6 +285,7 @@ export async function launchPlugin(
 /** Creates the third-party plugin host. */
 export function createExternalPlugins(options: ExternalPluginsOptions): ExternalPlugins {
   const { clock, log, settings } = options;
+  const livenessMs = settings.livenessTimeoutMs ?? 10_000;
   const plugins = new Map<string, Loaded>();
   let stopping = false;
   let tickTimer: TimerHandle | null = null;
@@ -291,10 +306,10 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       inflight: 0,
       queue: [],
       dropped: 0,
-      toolsRegistered: false,
       hookRegistered: false,
       logWindow: { second: 0, count: 0 },
       retiring: false,
+      checking: null,
     });
   }
 
@@ -321,13 +336,14 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     };
   }
 
-  function refuse(plugin: Loaded, error: unknown, fallback = "PLUGIN_START_FAILED") {
+  function refuse(plugin: Loaded, error: unknown, fallback: string, stderr?: string) {
     setState(plugin, "refused");
     plugin.lastError = coded(error, fallback);
     log.warn("a third-party plugin was refused", {
       plugin: plugin.entry.id,
       code: plugin.lastError.code,
       reason: plugin.lastError.message,
+      ...(stderr ? { stderr_tail: stderr } : {}),
     });
   }
 
@@ -365,7 +381,9 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     if (stopping || plugin.retiring || plugin.state !== "running") return;
     const now = clock.now();
     plugin.crashes = [...plugin.crashes.filter((at) => now - at < CRASH_WINDOW_MS), now];
-    const why = process.killedFor === "timeout"
+    const why = process.killedFor === "timeout" && plugin.checking === process
+      ? `it did not answer the liveness check within ${livenessMs} ms (stuck in its code)`
+      : process.killedFor === "timeout"
       ? "a call ran past its time limit"
       : process.killedFor === "protocol"
       ? "it broke the frame protocol"
@@ -378,7 +396,11 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
           `Plugin '${plugin.entry.id}' crashed ${CRASH_LIMIT} times in 10 minutes (last: ${why}); ` +
           `POST /api/plugins/${plugin.entry.id}/restart starts it again`,
       };
-      log.error("a third-party plugin was disabled", { plugin: plugin.entry.id, reason: why });
+      log.error("a third-party plugin was disabled", {
+        plugin: plugin.entry.id,
+        reason: why,
+        stderr_tail: stderrTail(process),
+      });
       return;
     }
     setState(plugin, "starting");
@@ -390,6 +412,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       plugin: plugin.entry.id,
       reason: why,
       backoffMs: plugin.backoffMs,
+      stderr_tail: stderrTail(process),
     });
     const delay = plugin.backoffMs;
     plugin.backoffMs = Math.min(plugin.backoffMs * 2, 60_000);
@@ -404,6 +427,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     try {
       plugin.manifest = await spawn(plugin);
       setState(plugin, "running");
+      plugin.lastError = null;
       flush(plugin);
     } catch (error) {
       // A start that fails counts as another crash.
@@ -422,8 +446,20 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     try {
       plugin.grants = checkEntry(entry, { baseDir: options.baseDir, takenIds: options.takenIds });
       const prepared = await loadBundle(options.dataDir, entry);
+      const changed = prepared
+        ? await changedSource(entry, options.baseDir, prepared.bundledAt)
+        : null;
+      if (changed) {
+        log.warn(
+          settings.autoPrepare
+            ? "a third-party plugin's source changed after it was prepared: bundling it again"
+            : "a third-party plugin's source changed after it was prepared: the prepared bundle " +
+              "runs; run deno task plugins:prepare, then restart the plugin",
+          { plugin: entry.id, changed },
+        );
+      }
       let fresh = false;
-      if (prepared) {
+      if (prepared && !(changed && settings.autoPrepare)) {
         plugin.code = prepared.code;
         plugin.version = prepared.version;
       } else if (settings.autoPrepare) {
@@ -443,6 +479,11 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       const manifest = await spawn(plugin);
       plugin.manifest = manifest;
       plugin.version = manifest.version;
+      // Checked before the bundle is recorded: a refused bundle is not kept as the prepared one.
+      const schemas = manifest.tools.map((tool) => ({
+        tool,
+        args: toolArgsSchema(entry.id, tool.name, tool.parameters),
+      }));
       if (fresh) {
         await installBundle(
           options.dataDir,
@@ -452,26 +493,22 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
           new Date(clock.now()),
         );
       }
-      const schemas = manifest.tools.map((tool) => ({
-        tool,
-        args: toolArgsSchema(entry.id, tool.name, tool.parameters),
-      }));
-      if (!plugin.toolsRegistered) {
-        for (const { tool, args } of schemas) {
-          options.tools.register({
-            name: `${entry.id}__${tool.name}`,
-            description: tool.description,
-            args,
-            risk: tool.risk,
-            limits: { timeoutMs: tool.timeoutMs, maxOutputChars: 8_000 },
-            grants: Object.fromEntries(
-              Object.entries(plugin.grants).filter(([, list]) => list.length > 0),
-            ),
-            run: (callArgs, ctx) =>
-              callTool(plugin, tool.name, callArgs, tool.timeoutMs, ctx.signal),
-          }, `plugin:${entry.id}`);
-        }
-        plugin.toolsRegistered = true;
+      // A restart may bring a new version: its tools replace the old ones (names, schemas).
+      const source = `plugin:${entry.id}`;
+      options.tools.unregister(source);
+      const grants = plugin.grants;
+      const floor = grantsRisk(grants);
+      for (const { tool, args } of schemas) {
+        options.tools.register({
+          name: `${entry.id}__${tool.name}`,
+          description: tool.description,
+          args,
+          risk: higherRisk(tool.risk, floor),
+          limits: { timeoutMs: tool.timeoutMs, maxOutputChars: 8_000 },
+          grants: Object.fromEntries(Object.entries(grants).filter(([, list]) => list.length > 0)),
+          available: () => plugin.state === "running" && plugin.process !== null,
+          run: (callArgs, ctx) => callTool(plugin, tool.name, callArgs, tool.timeoutMs, ctx.signal),
+        }, source);
       }
       if (manifest.promptFragments && !plugin.hookRegistered) {
         options.hooks.on(MIND_HOOKS.fragments, (turn) => fragmentsOf(plugin, turn), {
@@ -484,10 +521,11 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       flush(plugin);
     } catch (error) {
       plugin.retiring = true;
-      await plugin.process?.shutdown();
+      const process = plugin.process;
+      await process?.shutdown();
       plugin.process = null;
       plugin.retiring = false;
-      refuse(plugin, error);
+      refuse(plugin, error, "PLUGIN_START_FAILED", process ? stderrTail(process) : undefined);
     }
   }
 
@@ -526,8 +564,10 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       );
       const outcome = outcomeOf(answer);
       if (outcome.ok) return outcome.data;
-      // Codes the host alone decides (TOOLS_CANCELLED, TOOLS_SANDBOX_OOM, …) are not the plugin's.
-      const code = reportedCode(outcome.error.code) ?? "PLUGIN_TOOL_FAILED";
+      // Codes the host alone decides (TOOLS_CANCELLED, TOOLS_SANDBOX_OOM, …) are not the plugin's,
+      // nor a timeout: the host's deadline kills the process, and only that is TOOLS_TIMEOUT.
+      const code = (outcome.error.code !== "TOOLS_TIMEOUT" && reportedCode(outcome.error.code)) ||
+        "PLUGIN_TOOL_FAILED";
       throw new ToolError(code, `${outcome.error.name}: ${outcome.error.message}`.slice(0, 1_000));
     } catch (error) {
       if (error instanceof AppError && error.code === "TOOLS_SANDBOX_PROTOCOL") {
@@ -655,8 +695,31 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
   function tick() {
     tickTimer = clock.setTimeout(() => {
       deliver("tick", { at: new Date(clock.now()).toISOString() });
+      for (const plugin of plugins.values()) void checkLiveness(plugin);
       tick();
     }, 60_000);
+  }
+
+  /**
+   * Asks the plugin's Worker to answer within `livenessTimeoutMs` (real time, as it bounds a real
+   * process): one stuck in its code (an event handler that never returns to its event loop)
+   * burns a core while it looks running; the check kills it, and it restarts as after a crash.
+   */
+  async function checkLiveness(plugin: Loaded) {
+    const process = plugin.process;
+    if (plugin.state !== "running" || !process || plugin.checking === process) return;
+    plugin.checking = process;
+    const requestId = crypto.randomUUID();
+    try {
+      await process.request({ type: "plugin.ping", requestId }, requestId, {
+        timeoutMs: livenessMs,
+      });
+    } catch {
+      // The process ended (or was killed for not answering): watch() tells.
+    } finally {
+      // Kept for a process that ended meanwhile, so that watch() can tell why it did.
+      if (plugin.checking === process && process.alive) plugin.checking = null;
+    }
   }
 
   options.health.register("third_party_plugins", () => {

@@ -12,6 +12,7 @@ import { isAbsolute, relative, resolve } from "node:path";
 import semver from "semver";
 import { z } from "zod";
 import { AppError } from "../../errors.ts";
+import { TOOL_RISKS, type ToolRisk } from "../../tools/types.ts";
 import type { PluginEntry } from "./config.ts";
 
 /** The version of the plugin API (`PluginApi`, the frames); plugins name a range of it as `host`. */
@@ -43,6 +44,23 @@ export type ThirdPartyManifest = z.output<typeof THIRD_PARTY_MANIFEST>;
 /** The grant kinds of a plugin. */
 export type GrantKind = "net" | "read" | "write" | "env" | "run";
 const KINDS: readonly GrantKind[] = ["net", "read", "write", "env", "run"];
+
+/**
+ * The risk a plugin's tools carry at least, from what its process may do (spec/tools.md §9:
+ * "approvals apply by risk"): a tool that declares itself `safe` in a process that may write
+ * still asks for approval as a writer does. Reading and environment variables add nothing.
+ */
+export function grantsRisk(grants: Record<GrantKind, string[]>): ToolRisk {
+  if (grants.run.length > 0) return "execute";
+  if (grants.write.length > 0) return "write";
+  if (grants.net.length > 0) return "network";
+  return "safe";
+}
+
+/** The higher of two risks. */
+export function higherRisk(a: ToolRisk, b: ToolRisk): ToolRisk {
+  return TOOL_RISKS.indexOf(a) >= TOOL_RISKS.indexOf(b) ? a : b;
+}
 
 /** A refusal: the plugin is not loaded and `message` is its `last_error`. */
 function fail(code: string, plugin: string, message: string): AppError {

@@ -24,6 +24,12 @@ const PLUGIN = z.object({
   granted_permissions: PERMISSIONS,
   last_error: z.object({ code: z.string(), message: z.string() }).nullable(),
   tools: z.array(z.string()),
+  crashes_recent: z.number().int().optional().describe(
+    "Third-party: crashes in the last 10 minutes (5 disable it)",
+  ),
+  events_dropped: z.number().int().optional().describe(
+    "Third-party: events dropped while it restarted (a queue of 100)",
+  ),
 }).openapi("Plugin");
 
 const OPERATIONS: readonly Operation[] = [
