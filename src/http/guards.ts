@@ -179,6 +179,8 @@ export interface BodyGuardOptions {
 }
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Refuses bytes that are not UTF-8 (a BOM is dropped, as `Response.text()` drops it). */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Refuses bodies over the limit (413 `PAYLOAD_TOO_LARGE`, also when a
@@ -228,16 +230,18 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
         // take none); one that cannot be read (the client went away) or parsed is 400.
         let value: unknown;
         let text: string;
+        let problem = "The body is not valid JSON";
         try {
-          text = await c.req.text();
+          const bytes = await c.req.arrayBuffer();
+          // JSON is UTF-8: other bytes are refused, where a lenient decoding would store U+FFFD
+          // in their place without a word.
+          problem = "The body is not valid UTF-8";
+          text = STRICT_UTF8.decode(bytes);
+          problem = "The body is not valid JSON";
           if (text.trim() === "") return await next();
           value = JSON.parse(text);
         } catch {
-          c.res = errorResponse(c, {
-            status: 400,
-            code: "MALFORMED_JSON",
-            message: "The body is not valid JSON",
-          });
+          c.res = errorResponse(c, { status: 400, code: "MALFORMED_JSON", message: problem });
           return;
         }
         const nul = nulIssueIn(text, value);

@@ -105,8 +105,9 @@ export function validationError(
  */
 export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<T> {
   const type = c.req.header("content-type") ?? "";
-  if (!type && (c.req.header("content-length") ?? "0") === "0" && !c.req.raw.body) {
-    // No body at all: validated as `{}` (routes whose fields are all optional).
+  // No body (a POST without one has an empty stream under Deno.serve, not none): validated as
+  // `{}`, for routes whose fields are all optional.
+  if (!type && (!c.req.raw.body || await c.req.text() === "")) {
     const empty = schema.safeParse({});
     if (empty.success) return empty.data;
   }

@@ -290,6 +290,13 @@ Deno.test(
       assert.equal((await focused(page)).tag, "tr");
       await axe(page, "project tasks");
 
+      // Pause and Resume post no body (over a real socket): the project pauses and runs again.
+      await page.getByRole("button", { name: "Pause", exact: true }).click();
+      await page.getByText("Paused: nothing happens until you resume it.").waitFor();
+      await page.getByRole("button", { name: "Resume", exact: true }).click();
+      await page.getByRole("button", { name: "Pause", exact: true }).waitFor();
+      assert.equal(await page.locator("sm-project-actions .error, [role=alert]").count(), 0);
+
       // The list follows; then the timeline.
       await page.getByRole("link", { name: "Projects", exact: true }).first().click();
       const row = page.locator("tr[data-project]");

@@ -176,6 +176,23 @@ Deno.test("a body that is not JSON is 400 MALFORMED_JSON before sign-in and the 
   const bad = await post("{not json", auth);
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.code, "MALFORMED_JSON");
+  // Bytes that are not UTF-8 are refused, not stored as U+FFFD (over fetch, as bytes).
+  const latin1 = await fetch(`${server.url}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...auth },
+    body: new Uint8Array([
+      ...new TextEncoder().encode('{"message": "na'),
+      0xef,
+      0x76,
+      0x65,
+      0x22,
+      0x7d,
+    ]),
+  });
+  assert.equal(latin1.status, 400);
+  const notUtf8 = (await latin1.json()).error;
+  assert.equal(notUtf8.code, "MALFORMED_JSON");
+  assert.equal(notUtf8.message, "The body is not valid UTF-8");
   const huge = await post(`{"message": "${"x".repeat(1_100_000)}`);
   assert.equal(huge.status, 413);
   assert.equal((await huge.json()).error.code, "PAYLOAD_TOO_LARGE");
