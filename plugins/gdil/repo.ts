@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { afterKey, type Database, prepare, type Store, type TimeIdKey } from "@synth/kernel";
+import {
+  afterKey,
+  AppError,
+  type Database,
+  prepare,
+  type Store,
+  type TimeIdKey,
+} from "@synth/kernel";
 import type { Kysely } from "kysely";
 import type { ExitSummary, Phase, Project, ProjectEvent, Task } from "./types.ts";
 
@@ -237,6 +244,10 @@ export class ProjectRepo {
       if (existing) {
         const { id: _id, ...rest } = row;
         await trx.updateTable("gdil_projects").set(rest).where("id", "=", project.id).execute();
+      } else if (project.version > 1) {
+        // Saved before, so deleted since (a delete, its owner's account removed): a step that held
+        // it in memory must not bring it back.
+        throw new AppError("GDIL_PROJECT_GONE", "The project was deleted", { status: 404 });
       } else {
         await trx.insertInto("gdil_projects").values(row).execute();
       }

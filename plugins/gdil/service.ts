@@ -791,6 +791,7 @@ export class GdilService {
       });
     const events: NewEvent[] = [];
     const changed = true;
+    if (action !== "focus") this.#requireIdle(project, action);
     switch (action) {
       case "focus":
         await this.#repo.focus(
@@ -798,7 +799,8 @@ export class GdilService {
           threadId ?? await this.#homeThread(project),
           project.id,
         );
-        await this.#commit(project, []);
+        // A running step holds the project: saving this copy would undo what it did meanwhile.
+        if (project.busySince === null) await this.#commit(project, []);
         return { project, changed: false };
       case "pause":
         if (!(ACTIVE_PHASES as readonly string[]).includes(project.phase)) throw invalid();
@@ -876,22 +878,42 @@ export class GdilService {
     return { project, changed };
   }
 
+  /**
+   * Refuses a change while a step runs (409): the step holds the project in memory and saves it
+   * after each iteration, which would undo a pause, an archive or a new name made meanwhile.
+   */
+  #requireIdle(project: Project, action: string) {
+    if (project.busySince === null) return;
+    throw new AppError(
+      "GDIL_BUSY",
+      `A step of this project is running; ${action} it when the step ends (or cancel its turn)`,
+      { status: 409 },
+    );
+  }
+
   /** Renames a project. */
   async rename(caller: Caller, ref: string, name: string): Promise<Project> {
     const project = await this.resolve(caller, ref);
+    this.#requireIdle(project, "rename");
     project.name = name;
     await this.#commit(project, []);
     return project;
   }
 
-  /** Deletes an archived project (rows and workspace). */
+  /**
+   * Deletes an archived project (rows and workspace). Deleting is an administrator's (projects.md
+   * §11), so an administrator names any user's project by its full id; a short id is looked up
+   * among their own.
+   */
   async delete(caller: Caller, ref: string): Promise<void> {
-    const project = await this.resolve(caller, ref);
+    const anyones = caller.role === "admin" ? await this.#repo.get(ref) : null;
+    const project = anyones ?? await this.resolve(caller, ref);
     if (project.phase !== "archived") {
       throw new AppError("GDIL_INVALID_PHASE", "Only an archived project can be deleted", {
         status: 409,
       });
     }
+    this.#requireIdle(project, "delete");
     await this.#repo.delete(project.id);
     await Deno.remove(join(this.#ctx.dataDir, "projects", project.id), { recursive: true }).catch(
       () => {},
@@ -971,6 +993,13 @@ export class GdilService {
       await this.#run(project, origin, step, paragraphs);
     } catch (error) {
       project.busySince = null;
+      if (error instanceof AppError && error.code === "GDIL_PROJECT_GONE") {
+        // Deleted while the step ran (its owner's account removed): what the step wrote goes too.
+        await Deno.remove(join(this.#ctx.dataDir, "projects", project.id), { recursive: true })
+          .catch(() => {});
+        yield failed(error.code, "The project was deleted while its step ran");
+        return;
+      }
       if (error instanceof StepFailure) {
         project.lastError = { code: error.code, message: error.message, at: this.#now() };
         (project.lastError as Record<string, unknown>).call = error.call;
@@ -1254,10 +1283,6 @@ export class GdilService {
       return "stop";
     }
     const startedAt = this.#now();
-    if (task.startedAt === null) {
-      task.startedAt = startedAt;
-      events.push(this.#event("task.started", { name: task.name }, task.id));
-    }
     const earlier = await this.#repo.iterations(project.id, task.id);
     const done = project.tasks.filter((item) => item.done);
     const depOutputs: string[] = [];
@@ -1338,6 +1363,12 @@ export class GdilService {
         },
       },
     });
+    // Started once its first iteration answered: a step that failed or was cancelled leaves the
+    // task as it was (projects.md §6: "changes nothing else"), and the event is not lost.
+    if (task.startedAt === null) {
+      task.startedAt = startedAt;
+      events.push(this.#event("task.started", { name: task.name }, task.id));
+    }
     const artifacts = changedFiles(before, await listWorkspace(workspace)).map((file) => ({
       path: file.path,
       bytes: file.bytes,

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
+import type { TestHost } from "@synth/testing";
 import { api, projectHost } from "./helpers.ts";
 
 Deno.test("a blank description or name is 400 naming the field, and no project is created", async () => {
@@ -83,4 +84,22 @@ Deno.test("the project list pages newest first, ties by id, and refuses a foreig
   const foreign = await api(host, "GET", "/api/projects?cursor=abc");
   assert.equal(foreign.status, 400);
   assert.equal(foreign.body.error.field, "cursor");
+});
+
+Deno.test("an administrator deletes another user's archived project by its full id; its owner cannot delete it", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake);
+  const owner = host.as({ userId: "usr_owner", role: "operator" }) as unknown as TestHost;
+  const id = (await api(owner, "POST", "/api/projects", { template_id: "api" })).body.project.id;
+  assert.equal((await api(owner, "POST", `/api/projects/${id}/archive`, {})).status, 200);
+  assert.equal((await api(owner, "DELETE", `/api/projects/${id}`)).status, 403, "admins delete");
+  const admin = host.as({ userId: "usr_admin", role: "admin" }) as unknown as TestHost;
+  const deleted = await api(admin, "DELETE", `/api/projects/${id}`);
+  assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+  assert.equal((await api(owner, "GET", `/api/projects/${id}`)).status, 404);
+  // A short id names only the administrator's own projects.
+  const other = (await api(owner, "POST", "/api/projects", { template_id: "api" })).body.project.id;
+  await api(owner, "POST", `/api/projects/${other}/archive`, {});
+  const short = other.slice(4, 12);
+  assert.equal((await api(admin, "DELETE", `/api/projects/${short}`)).status, 404);
 });

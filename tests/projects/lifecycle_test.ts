@@ -12,6 +12,7 @@ import { chatRequests } from "../llm/helpers.ts";
 import { connect } from "../ws/client.ts";
 import { answer, api, planOf, projectHost, turnEnd } from "./helpers.ts";
 import type { TestHost } from "@synth/testing";
+import { LOCAL_PRINCIPAL } from "../../src/http/principal.ts";
 
 const CLARIFY = answer({ acknowledgment: "", questions: ["What for?"], uncertainties: [] });
 const step = (progress: number, output = "work") =>
@@ -455,4 +456,85 @@ Deno.test("another user gets 404 and none of the project's updates", async () =>
   }
   const detail = (await api(host, "GET", `/api/projects/${id}`)).body;
   assert.equal(detail.focused_in.length, 1, JSON.stringify(detail.focused_in));
+});
+
+Deno.test("while a step runs, pause, archive and rename are refused (409 GDIL_BUSY) and the step's result stands; after it, pause works", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [answer(planOf(4))],
+    execute: [{ fault: { hangMs: 30_000 } }],
+  });
+  await using host = await projectHost(fake, { llm: { retry: { maxRetries: 0 } } });
+  const id = await started(host, "Held by its step");
+  await input(host, id, { text: "anything" });
+  await input(host, id, { intent: "accept" });
+  const response = await api(host, "POST", `/api/projects/${id}/input`, { intent: "continue" });
+  const turnId = response.body.turn_id as string;
+  const ended = turnEnd(host, turnId);
+  await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "execute");
+  for (
+    const [method, path, body] of [
+      ["POST", `/api/projects/${id}/pause`, {}],
+      ["POST", `/api/projects/${id}/archive`, {}],
+      ["PATCH", `/api/projects/${id}`, { name: "Renamed meanwhile" }],
+    ] as const
+  ) {
+    const refused = await api(host, method, path, body);
+    assert.equal(refused.status, 409, `${method} ${path}: ${JSON.stringify(refused.body)}`);
+    assert.equal(refused.body.error.code, "GDIL_BUSY");
+    assert.match(refused.body.error.message, /A step of this project is running/);
+  }
+  await api(host, "POST", `/api/turns/${turnId}/cancel`);
+  assert.equal((await ended).status, "cancelled");
+  const after = (await api(host, "GET", `/api/projects/${id}`)).body;
+  assert.equal(after.phase, "iteration");
+  assert.equal(after.name, "Greeter CLI", "the plan's name, not the refused rename");
+  // The failed iteration left its task as it was: not started, no orphan in_progress.
+  assert.deepEqual(after.tasks.map((task: { status: string }) => task.status), [
+    "ready",
+    "pending",
+    "pending",
+    "pending",
+  ]);
+  assert.equal(after.tasks[0].started_at, null);
+  const paused = await api(host, "POST", `/api/projects/${id}/pause`, {});
+  assert.equal(paused.status, 200, JSON.stringify(paused.body));
+  assert.equal(paused.body.project.phase, "paused");
+});
+
+Deno.test("a project deleted with its owner while its step runs stays deleted: the step ends without bringing it back", async () => {
+  // The execute call is answered once the project is gone.
+  const { promise: gone, resolve: goneNow } = Promise.withResolvers<void>();
+  await using fake = await startFakeLlm();
+  fake.script({
+    clarify: [CLARIFY],
+    plan: [answer(planOf(4))],
+    execute: [{ ...step(0.5), timing: { heldUntil: gone } }],
+  });
+  await using host = await projectHost(fake, { llm: { retry: { maxRetries: 0 } } });
+  const id = await started(host, "Deleted mid-step");
+  await input(host, id, { text: "anything" });
+  await input(host, id, { intent: "accept" });
+  const owner = LOCAL_PRINCIPAL.userId; // who the test host's requests act as
+  // The owner's account goes while the execute call is out (what DELETE /api/users/{id} does).
+  void fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "execute")
+    .then(async () => {
+      const work: Promise<unknown>[] = [];
+      host.kernel.bus.publish("user.deleting", {
+        userId: owner,
+        username: "owner",
+        actor: "test",
+        waitUntil: (promise) => void work.push(promise),
+      });
+      await Promise.all(work);
+      goneNow();
+    });
+  const response = await api(host, "POST", `/api/projects/${id}/input`, { intent: "continue" });
+  const ended = await turnEnd(host, response.body.turn_id);
+  await gone;
+  assert.equal(ended.status, "failed");
+  const lookup = await api(host, "GET", `/api/projects/${id}`);
+  assert.equal(lookup.status, 404, "not brought back by the step's save");
+  await assert.rejects(Deno.stat(`${host.kernel.dataDir}/projects/${id}`), Deno.errors.NotFound);
 });
