@@ -26,7 +26,8 @@ import { ToolError } from "./errors.ts";
 import { invokeTool, parseToolArgs, runWorker } from "./invoke.ts";
 import { argsPreview, toolArgsHash } from "./args.ts";
 import { TOOL_RISKS, type ToolDefinition, type ToolResult, type ToolRisk } from "./types.ts";
-import { userWorkspace } from "./workspace.ts";
+import { userWorkspace, userWorkspacePath } from "./workspace.ts";
+import type { UserDeletingEvent } from "../security/auth.ts";
 
 declare module "../bus.ts" {
   interface BusEventMap {
@@ -579,6 +580,17 @@ export function createToolService(options: ToolServiceOptions): ToolService {
             // Who decided, as for an approved call: the run tells who denied it.
           }, { approver_id: expired ? null : end.row.decided_by });
         }
+        // Switched off (or its plugin gone) while it waited: an approval does not bring it back.
+        if (!enabled(name) || !tools.has(name)) {
+          return await finish("failed", {
+            ok: false,
+            error: {
+              code: "TOOLS_DISABLED",
+              message:
+                `Tool '${name}' was disabled while its call waited for approval; it was not run`,
+            },
+          }, { approver_id: end.row.decided_by });
+        }
         // Cancellable as a running run from now on (set before the await below).
         running.set(runId, controller);
         await update(runId, { status: "running", approver_id: end.row.decided_by });
@@ -931,8 +943,31 @@ export function createToolService(options: ToolServiceOptions): ToolService {
 
     async stop() {
       stopping.abort();
+      unsubscribe();
       await options.pool?.close();
     },
   };
+
+  /**
+   * A deleted user's tool traces (security.md: an account's deletion forgets everything it owns):
+   * their waiting and running calls end, their runs and approvals go, and so does their
+   * workspace with the files their calls wrote.
+   */
+  async function forgetUser(userId: string): Promise<void> {
+    const open = await store.db.selectFrom("tool_runs").select("id")
+      .where("requested_by", "=", userId).where("status", "in", ["pending_approval", "running"])
+      .execute();
+    for (const { id } of open) await service.cancel(id, "deleted").catch(() => {});
+    await store.db.deleteFrom("tool_approvals").where("requested_by", "=", userId).execute();
+    await store.db.deleteFrom("tool_runs").where("requested_by", "=", userId).execute();
+    await Deno.remove(await userWorkspacePath(options.dataDir, userId), { recursive: true })
+      .catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+  }
+  const unsubscribe = bus.subscribe("user.deleting", (event) => {
+    const deleting: UserDeletingEvent = event.data;
+    deleting.waitUntil(forgetUser(deleting.userId));
+  });
   return service;
 }

@@ -31,12 +31,17 @@ export const MAX_PATH_CHARS = 1_024;
  * use; resolves with its real path (what grants use).
  */
 export async function userWorkspace(dataDir: string, userId: string): Promise<string> {
+  const dir = await userWorkspacePath(dataDir, userId);
+  await Deno.mkdir(dir, { recursive: true });
+  return await Deno.realPath(dir);
+}
+
+/** Where {@link userWorkspace} keeps a user's folder (not made here). */
+export async function userWorkspacePath(dataDir: string, userId: string): Promise<string> {
   const safe = /^[A-Za-z0-9_-]{1,100}$/.test(userId)
     ? userId
     : `u_${await sha256Hex(userId).then((hex) => hex.slice(0, 24))}`;
-  const dir = join(dataDir, "workspaces", safe);
-  await Deno.mkdir(dir, { recursive: true });
-  return await Deno.realPath(dir);
+  return join(dataDir, "workspaces", safe);
 }
 
 async function sha256Hex(text: string): Promise<string> {

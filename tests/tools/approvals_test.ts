@@ -110,6 +110,22 @@ Deno.test("cancelling a run that waits for approval closes the approval for the 
   );
 });
 
+Deno.test("a tool disabled while its call waits for approval does not run when the call is approved", async () => {
+  await using host = await createTestHost({ plugins: PLUGINS, config: CONFIG });
+  const tools = host.kernel.tools;
+  const requested = approvalRequested(host);
+  const started = await tools.startRun("json_parse", ARGS, { requestedBy: "u", module: "api" });
+  const approval = await requested;
+  await tools.patch("json_parse", { enabled: false }, "admin");
+  await tools.decide(approval.id, "approve", { userId: "approver", role: "admin" });
+  const result = await started.result;
+  assert.equal(!result.ok && result.error.code, "TOOLS_DISABLED");
+  assert.match(!result.ok ? result.error.message : "", /disabled while its call waited/);
+  const run = await tools.getRun(started.run.id);
+  assert.equal(run.status, "failed");
+  assert.equal(run.approver_id, "approver");
+});
+
 Deno.test("runs and approvals remove every listener they put on long-lived signals", async () => {
   await using host = await createTestHost({ plugins: PLUGINS, config: CONFIG });
   const tools = host.kernel.tools;
