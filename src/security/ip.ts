@@ -65,6 +65,25 @@ export function normaliseIp(text: string): string {
  */
 export function parseCidr(text: string): Cidr {
   const trimmed = text.trim();
+  const [addressPart = "", bitsPart] = trimmed.split("/", 2);
+  // ipaddr.js also reads octal (010.0.0.1 = 8.0.0.1), hex and whole-number IPv4, and a zone on
+  // IPv6: a rule must say plainly what it covers, so those are refused, naming the reading.
+  const looksIpv4 = !addressPart.includes(":");
+  if (
+    (looksIpv4 && !IPV4_DOTTED.test(addressPart)) || addressPart.includes("%") ||
+    (bitsPart !== undefined && !/^\d{1,3}$/.test(bitsPart))
+  ) {
+    const read = looksIpv4 ? parseIp(addressPart) : null;
+    throw new CidrError(
+      read
+        ? `"${text}" is not in standard form: it reads as ${read.toString()} (a leading zero ` +
+          "is octal, 0x hex, one number the whole address); write four decimal numbers without " +
+          "leading zeros"
+        : addressPart.includes("%")
+        ? `"${text}" is not in standard form: an address with a zone (%…) cannot be a rule`
+        : `"${text}" is not an IP address or CIDR range`,
+    );
+  }
   if (!trimmed.includes("/")) {
     const address = parseIp(trimmed);
     if (!address) throw new CidrError(`"${text}" is not an IP address or CIDR range`);
@@ -92,6 +111,10 @@ export function parseCidr(text: string): Cidr {
   return { text: canonical, range: [address, bits] };
 }
 
+/** Dotted-decimal IPv4: four numbers 0–255 without leading zeros. */
+const IPV4_DOTTED =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** Whether `ip` (text) lies in `cidr`. */
 export function inCidr(ip: string, cidr: Cidr): boolean {
   const address = parseIp(ip);
@@ -99,12 +122,15 @@ export function inCidr(ip: string, cidr: Cidr): boolean {
   return address.match(cidr.range);
 }
 
-/** The rate-limit key of an address: IPv6 by its /64, IPv4 whole. */
+/**
+ * The rate-limit key of an address: IPv4 whole, IPv6 by its /64's network address (without the
+ * "/64", so that the key can stand in a path: `DELETE /api/ratelimit/clients/{key}`).
+ */
 export function ipBucket(ip: string): string {
   const address = parseIp(ip);
   if (!address) return ip;
   if (address.kind() === "ipv4") return address.toString();
-  return `${ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/64`).toString()}/64`;
+  return ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/64`).toString();
 }
 
 /** Options for {@link clientIpFrom}. */

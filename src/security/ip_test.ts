@@ -14,8 +14,8 @@ Deno.test("CIDRs: bare addresses, canonical networks, host bits refused naming t
   assert.ok(inCidr("::ffff:127.0.0.2", parseCidr("127.0.0.2/32")), "mapped IPv6 matches IPv4");
   assert.ok(!inCidr("127.0.0.3", parseCidr("127.0.0.2/32")));
   assert.equal(normaliseIp("::FFFF:10.0.0.1"), "10.0.0.1");
-  assert.equal(ipBucket("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
-  assert.equal(ipBucket("2001:db8:1:2:ffff::9"), "2001:db8:1:2::/64");
+  assert.equal(ipBucket("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
+  assert.equal(ipBucket("2001:db8:1:2:ffff::9"), "2001:db8:1:2::");
 });
 
 Deno.test("client address: the peer unless it is a trusted proxy; the header is read right to left", () => {
@@ -40,4 +40,25 @@ Deno.test("client address: the peer unless it is a trusted proxy; the header is 
     clientIpFrom("10.0.0.1", new Headers({ "x-forwarded-for": "garbage" }), options),
     "10.0.0.1",
   );
+});
+
+Deno.test("parseCidr refuses octal, hex and whole-number IPv4 and zoned IPv6, naming how it would read", () => {
+  const readings: Array<[string, string]> = [
+    ["010.0.0.1", "8.0.0.1"],
+    ["0x0a.0.0.2", "10.0.0.2"],
+    ["167772163", "10.0.0.3"],
+  ];
+  for (const [text, read] of readings) {
+    assert.throws(
+      () => parseCidr(text),
+      (error: Error) =>
+        error instanceof CidrError && error.message.includes(`it reads as ${read}`) &&
+        error.message.includes("without leading zeros"),
+      text,
+    );
+  }
+  assert.throws(() => parseCidr("fe80::1%eth0"), /a zone/);
+  assert.throws(() => parseCidr("10.0.0.0/8x"), CidrError);
+  assert.equal(parseCidr("10.0.0.0/08").text, "10.0.0.0/8");
+  assert.equal(parseCidr("::ffff:10.0.0.1").text, "10.0.0.1/32");
 });

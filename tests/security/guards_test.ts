@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { createTestHost, makeTestDir, type TestHost } from "@synth/testing";
 import { BUILTIN_PLUGINS } from "../../src/builtin_plugins.ts";
+import { ipBucket } from "../../src/security/ip.ts";
 import { authHost, PASSWORD, setupAdmin } from "./helpers.ts";
 
 /** A fetch from a chosen loopback source address. */
@@ -408,4 +409,20 @@ Deno.test("a bad CIDR in the config stops loading with a message naming the key"
     createTestHost({ config: { server: { trustedProxies: ["10.0.0.1/8"] } } }),
     /server\.trustedProxies\.0.*CIDR range without host bits/,
   );
+});
+
+Deno.test("an IPv6 client's counters (keyed by its /64's network address) are cleared through DELETE /api/ratelimit/clients/{key}", async () => {
+  await using host = await authHost({ rateLimit: { enabled: true } });
+  const { access_token: admin } = await setupAdmin(host);
+  const key = `ip:${ipBucket("2001:db8:1:2:3:4:5:6")}`;
+  assert.equal(key, "ip:2001:db8:1:2::", "no '/' in the key: it stands in a path");
+  host.kernel.limiter.hit("api", key);
+  const clear = () =>
+    host.request(`/api/ratelimit/clients/${encodeURIComponent(key)}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${admin}` },
+    });
+  const cleared = await clear();
+  assert.equal(cleared.status, 204, await cleared.text());
+  assert.equal((await clear()).status, 404, "nothing left to clear");
 });

@@ -55,7 +55,7 @@ Deno.test("rate clients: keys are the user, else the address, IPv6 by its /64", 
   assert.equal(rateKeyOf(line(T0, { user_id: null }), "api"), "ip:203.0.113.7");
   assert.equal(
     rateKeyOf(line(T0, { user_id: null, client_ip: "2001:db8:1:2:3:4:5:6" }), "api"),
-    "ip:2001:db8:1:2::/64",
+    "ip:2001:db8:1:2::",
   );
 });
 

@@ -22,7 +22,7 @@ export interface RefusalLine {
 
 /** A client limited now. */
 export interface LimitedClient {
-  /** The counter key: `u:<user id>` or `ip:<address>` (IPv6 by its /64). */
+  /** The counter key: `u:<user id>` or `ip:<address>` (IPv6 by its /64's network address). */
   key: string;
   tier: string;
   refusals: number;
@@ -58,7 +58,8 @@ export function rateKeyOf(line: RefusalLine, tier: string): string {
     // IPv6 clients share one counter per /64.
     const parsed = parseCidr(`${line.client_ip}/64`);
     const network = parsed.ok ? parsed.range.text : parsed.canonical;
-    if (network) return `ip:${network}`;
+    // The network address alone, as the server keys it (a key stands in a path; no "/").
+    if (network) return `ip:${network.replace(/\/64$/, "")}`;
   }
   return `ip:${line.client_ip}`;
 }
