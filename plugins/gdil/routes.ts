@@ -154,6 +154,7 @@ const OPERATIONS: readonly Operation[] = [
     tags: ["projects"],
     role: "operator",
     body: createBody,
+    errors: [404],
     responses: {
       201: {
         description: "{project, turn}",

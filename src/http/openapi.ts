@@ -152,6 +152,12 @@ export interface Operation {
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   /** Not limited by `server.requestTimeoutMs` (the kernel's exempt requests). */
   untimed?: true;
+  /**
+   * Error statuses it answers beyond those its shape implies (401/403 unless public, 400/415/413
+   * with a body or query, 404 with a path parameter): a public sign-in's 401, a lookup by a body
+   * field's 404.
+   */
+  errors?: readonly (401 | 403 | 404 | 410)[];
 }
 
 const ERRORS: Record<number, string> = {
@@ -160,6 +166,8 @@ const ERRORS: Record<number, string> = {
   403: "The role is too low",
   404: "Not found",
   409: "Conflicts with the current state",
+  410: "Gone for good",
+  413: "The body is larger than allowed (`PAYLOAD_TOO_LARGE`)",
   415: "The body must be application/json",
   429: "Rate limited (`Retry-After`)",
   504: "Not answered within server.requestTimeoutMs (`TIMEOUT`); the work goes on",
@@ -175,7 +183,10 @@ export function describe(app: OpenAPIHono<AppEnv>, operations: readonly Operatio
     const params = [...operation.path.matchAll(/:(\w+)/g)].map((match) => match[1]!);
     const errors = Object.entries(ERRORS).filter(([status]) => {
       const code = Number(status);
+      if ((operation.errors as readonly number[] | undefined)?.includes(code)) return true;
       if (code === 401 || code === 403) return operation.role !== "public";
+      if (code === 410) return false;
+      if (code === 413) return operation.body !== undefined;
       if (code === 504) return !operation.untimed && !(504 in operation.responses);
       if (code === 400 || code === 415) {
         return operation.body !== undefined || operation.query !== undefined ||

@@ -123,7 +123,8 @@ export function llmRoutes(
     {
       method: "get",
       path: "/api/ledger/summary",
-      summary: "Calls, tokens and cost grouped by module, provider, model or day (?group_by=)",
+      summary:
+        "Calls, tokens and cost grouped by module, provider, model, purpose, role or status (?group_by=)",
       tags: ["llm"],
       role: "viewer",
       query: summaryQuery,

@@ -406,6 +406,7 @@ const OPERATIONS = [
       tags: fw,
       role: "admin" as const,
       body: legacyBody,
+      errors: [404 as const],
       responses: {
         200: {
           description: "Removed",

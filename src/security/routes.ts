@@ -168,7 +168,16 @@ export function authRoutes(options: AuthRoutesOptions): OpenAPIHono<AppEnv> {
 
   app.post("/api/auth/logout", async (c) => {
     requireRole(c, "viewer");
-    await service().logout(principalOf(c));
+    const principal = principalOf(c);
+    // A key is no sign-in: there is nothing to end, and "Logged out" would leave it working.
+    if (principal.auth === "api_key") {
+      throw new AppError(
+        "AUTH_KEY_NOT_A_SESSION",
+        "An API key cannot sign out; revoke it instead (DELETE /api/keys/{id})",
+        { status: 409 },
+      );
+    }
+    await service().logout(principal);
     deleteCookie(c, REFRESH_COOKIE, { path: "/api/auth" });
     return c.json({ success: true, message: "Logged out" });
   });
@@ -372,6 +381,7 @@ const OPERATIONS = [
     tags,
     role: "public",
     body: setupBody,
+    errors: [403],
     responses: {
       201: { description: "Created and signed in", schema: TOKEN_BUNDLE },
       410: { description: "Setup is complete" },
@@ -384,6 +394,7 @@ const OPERATIONS = [
     tags,
     role: "public",
     body: loginBody,
+    errors: [401],
     responses: { 200: { description: "Signed in", schema: TOKEN_BUNDLE } },
   },
   {
@@ -393,6 +404,7 @@ const OPERATIONS = [
     tags,
     role: "public",
     body: refreshBody,
+    errors: [401],
     responses: { 200: { description: "A new pair", schema: TOKEN_BUNDLE } },
   },
   {

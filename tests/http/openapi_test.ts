@@ -82,6 +82,28 @@ Deno.test("/openapi.json is OpenAPI 3.1 with the security schemes; documented an
     "until",
   ]);
   assert.deepEqual(queryOf("/api/ledger/summary"), ["group_by", "since", "until"]);
+  // Statuses a route answers beyond its shape's are listed: a sign-in's 401, setup's 403, a
+  // lookup by a body field's 404; every operation with a body can be 413.
+  const statuses = (path: string, method: string) =>
+    Object.keys((document.paths[path][method] as { responses: object }).responses);
+  for (
+    const [path, method, status] of [
+      ["/api/auth/login", "post", "401"],
+      ["/api/auth/refresh", "post", "401"],
+      ["/api/auth/setup", "post", "403"],
+      ["/api/projects", "post", "404"],
+      ["/api/firewall/whitelist", "delete", "404"],
+      ["/api/memories", "post", "413"],
+    ] as const
+  ) {
+    assert.ok(statuses(path, method).includes(status), `${method} ${path} lists ${status}`);
+  }
+  for (const [path, operations] of Object.entries(document.paths as Record<string, Ops>)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!operation.requestBody) continue;
+      assert.ok(statuses(path, method).includes("413"), `${method} ${path} lists 413`);
+    }
+  }
   // The WebSocket's messages both ways (server.md §13).
   const schemas = document.components.schemas as Record<string, { oneOf?: unknown[] }>;
   assert.equal(schemas.WsClientMessage?.oneOf?.length, 7);

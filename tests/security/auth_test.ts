@@ -439,6 +439,11 @@ Deno.test("an API key is shown once, authenticates by Bearer or X-API-Key, never
   const byHeader = await call(host, "GET", "/api/auth/me", { headers: { "x-api-key": key } });
   assert.equal(byHeader.body.auth, "api_key");
   assert.equal(byHeader.body.role, "operator");
+  // A key is no sign-in: "signing out" with it is refused, not a success that changes nothing.
+  const logout = await call(host, "POST", "/api/auth/logout", { token: key });
+  assert.equal(logout.status, 409);
+  assert.equal((logout.body.error as Record<string, unknown>).code, "AUTH_KEY_NOT_A_SESSION");
+  assert.equal((await call(host, "GET", "/api/auth/me", { token: key })).status, 200);
 
   await call(host, "PUT", "/api/users/otto/role", { token: admin, body: { role: "viewer" } });
   const demoted = await call(host, "POST", "/api/threads", { token: key, body: {} });
