@@ -290,6 +290,12 @@ Deno.test(
       assert.equal((await focused(page)).tag, "tr");
       await axe(page, "project tasks");
 
+      // The main menu marks the section a sub-page belongs to; counts read as words.
+      assert.equal(
+        (await page.locator('sm-app nav a[aria-current="page"]').textContent())?.trim(),
+        "Projects",
+      );
+      await page.getByRole("button", { name: "Run 3 steps" }).waitFor();
       // Pause and Resume post no body (over a real socket): the project pauses and runs again.
       await page.getByRole("button", { name: "Pause", exact: true }).click();
       await page.getByText("Paused: nothing happens until you resume it.").waitFor();

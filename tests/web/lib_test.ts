@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { backoffCap, backoffDelay } from "../../web/lib/backoff.ts";
 import {
+  count,
   duration,
   isInternalPath,
   prettyJson,
@@ -190,4 +191,11 @@ Deno.test("shortTime shows only the time today, the date too on another day", ()
   const other = shortTime(earlier.toISOString(), now);
   assert.ok(other.endsWith(` ${time}`) && other.length > time.length + 1, other);
   assert.equal(shortTime("not a date", now), "");
+});
+
+Deno.test("count() says one thing in the singular, any other number in the plural", () => {
+  assert.equal(count(1, "step"), "1 step");
+  assert.equal(count(3, "step"), "3 steps");
+  assert.equal(count(0, "iteration"), "0 iterations");
+  assert.equal(count(2, "memory", "memories"), "2 memories");
 });

@@ -93,6 +93,10 @@ Deno.test("router sends an anonymous user to /login with next = path and query",
   });
 });
 
+Deno.test("router sends an anonymous user on /setup, once setup is over, to /login with no next", () => {
+  assert.deepEqual(resolve("/setup", ANONYMOUS), { kind: "redirect", to: "/login" });
+});
+
 Deno.test("router shows /login to an anonymous user", () => {
   assert.deepEqual(resolve("/login?next=%2Ftools", ANONYMOUS), {
     kind: "page",

@@ -59,6 +59,8 @@ export function resolveRoute(url: URL, auth: RouteAuth): Resolution {
   }
   if (auth.status === "anonymous") {
     if (found.page === "login") return { kind: "page", ...found };
+    // Setup is over for good: signing in is what is left, with nowhere to go back to.
+    if (found.page === "setup") return { kind: "redirect", to: "/login" };
     return { kind: "redirect", to: `/login?next=${encodeURIComponent(path + url.search)}` };
   }
   if (auth.status === "signed_in") {

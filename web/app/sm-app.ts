@@ -51,6 +51,9 @@ const NAV: ReadonlyArray<{ href: string; label: string; admin?: boolean; more?: 
   { href: "/admin/users", label: "Admin", admin: true, more: true },
 ];
 
+/** A nav item's section: `/admin/users` stands for every `/admin/…` page. */
+const sectionOf = (href: string) => `/${href.split("/")[1]}`;
+
 /** The application shell. */
 export class SmApp extends LitElement {
   static override properties = {
@@ -472,8 +475,8 @@ export class SmApp extends LitElement {
         }}><ul>${
           NAV.filter((item) => !item.admin || auth.user?.role === "admin").map((item) =>
             html`<li class=${item.more ? "more" : ""}><a href=${item.href} aria-current=${
-              path === item.href ||
-                (item.href === "/chat" && (path === "/" || path.startsWith("/chat")))
+              path === item.href || path.startsWith(`${sectionOf(item.href)}/`) ||
+                (item.href === "/chat" && path === "/")
                 ? "page"
                 : "false"
             }>

@@ -16,7 +16,8 @@
  *   (one tab stop, then ArrowUp/ArrowDown, Home/End) with an `aria-label`
  *   of its name, status and dates; Enter fires `task-select`.
  * - Zoom: `+`, `−` and `0` (fit), as keys and buttons, 0.25×–8×.
- * - Before acceptance: "No schedule yet: accept the plan" and the tasks.
+ * - Before acceptance: "No schedule yet: accept the plan" and the tasks ("the plan was never
+ *   accepted" once the project ended without it).
  *
  * @fires task-select - `{ taskId }` when a task is chosen with Enter or a click.
  * @module
@@ -197,7 +198,9 @@ export class SmGantt extends LitElement {
 
   #unscheduled(project: TimelineProject) {
     return html`
-      <p><strong>No schedule yet: accept the plan.</strong></p>
+      <p><strong>${project.exit_reason || project.exit_at
+        ? "No schedule: the plan was never accepted."
+        : "No schedule yet: accept the plan."}</strong></p>
       <ol class="plain" aria-label="Tasks of ${project.name}">
         ${project.roadmap.map((task) =>
           html`<li data-task=${task.id}>

@@ -26,6 +26,7 @@ import {
   type ProjectSummary,
   type ProjectTask,
 } from "../lib/project_view.ts";
+import { count } from "../lib/format.ts";
 import { shared } from "../theme/shared.ts";
 
 /** A queued step that never reports back stops blocking the panel after this long. */
@@ -279,7 +280,10 @@ export class SmProjectActions extends SmElement {
             }}>
         </div>
         <button ?disabled=${off} @click=${() =>
-          void this.#input("continue", { steps: this.steps })}>Run ${this.steps} steps</button>
+          void this.#input("continue", { steps: this.steps })}>Run ${count(
+            this.steps,
+            "step",
+          )}</button>
         <button class="danger" ?disabled=${off} @click=${() =>
           void this.#input("stop")}>Stop</button>
       </div>

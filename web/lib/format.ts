@@ -91,3 +91,8 @@ export function safeHref(href: string): string | null {
     return null;
   }
 }
+
+/** "1 step", "3 steps": a count with its noun, plural unless it is one. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}

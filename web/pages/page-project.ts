@@ -34,6 +34,7 @@ import {
   type ProjectEvent,
   type ProjectSummary,
 } from "../lib/project_view.ts";
+import { count } from "../lib/format.ts";
 import { shared } from "../theme/shared.ts";
 import { phaseChip } from "./page-projects.ts";
 import "../components/sm-gantt.ts";
@@ -259,9 +260,9 @@ export class PageProject extends CardElement {
         <code title="Short id">${project.short_id}</code>
         <span><progress max="100" .value=${value} aria-label="Progress"></progress> ${value} %</span>
         <span>${project.tasks_done}/${project.tasks_total} tasks done</span>
-        <span>${project.iteration_count}${project.max_iterations
-          ? ` of ${project.max_iterations}`
-          : ""} iterations</span>
+        <span>${project.max_iterations
+          ? `${project.iteration_count} of ${count(project.max_iterations, "iteration")}`
+          : count(project.iteration_count, "iteration")}</span>
       </div>
       <dl>
         <dt>Brief</dt><dd>${project.brief ?? "Not written yet."}</dd>
@@ -285,7 +286,7 @@ export class PageProject extends CardElement {
           summary
             ? html`<p>${summary.tasksDone}/${summary.tasksTotal} tasks, ${
               percent(summary.progress)
-            } %, ${summary.iterations} iterations.</p>
+            } %, ${count(summary.iterations, "iteration")}.</p>
               ${
               summary.completed.length
                 ? html`<p>Done: ${summary.completed.map((task) => task.name).join(", ")}.</p>`

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { css, html } from "lit";
+import { css, html, nothing } from "lit";
 import { CardElement } from "../app/card.ts";
 import { shortTime } from "../lib/format.ts";
 import {
@@ -57,6 +57,13 @@ export class PageProjects extends CardElement {
   declare filter: Filter;
   #live = this.select((s) => s.projects.summaries);
   #stale = this.select((s) => s.projects.stale);
+  #role = this.select((s) => s.auth.user?.role ?? null);
+
+  /** Viewers follow projects but do not start them (the server says 403). */
+  #canCreate(): boolean {
+    const role = this.#role.value;
+    return role === "operator" || role === "admin";
+  }
   #list = this.load(
     () => [this.#stale.value] as const,
     (_args, signal) => this.services.api.projects(true, signal),
@@ -186,7 +193,9 @@ export class PageProjects extends CardElement {
     return html`
       <div class="row head">
         <h1 tabindex="-1">Projects</h1>
-        <button type="button" class="primary" @click=${this.#openNew}>New project</button>
+        ${this.#canCreate()
+          ? html`<button type="button" class="primary" @click=${this.#openNew}>New project</button>`
+          : nothing}
       </div>
       ${this.renderTask(this.#list, (loaded) => this.#table(this.#projects(loaded)))}
       <sm-project-new @project-created=${this.#created}></sm-project-new>

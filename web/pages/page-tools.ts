@@ -139,7 +139,14 @@ export class PageTools extends SmElement {
                 )}
               </select></label>
       </div>
-            <table class="stack">
+            ${shown.length === 0
+              ? html`<p class="muted" data-empty>${
+                this.tool || this.status
+                  ? "No runs match these filters."
+                  : "No runs yet: tools run when the mind calls them in a chat, or from /tool."
+              }</p>`
+              : nothing}
+            <table class="stack" ?hidden=${shown.length === 0}>
         <thead>
           <tr>
             <th>Time</th>
