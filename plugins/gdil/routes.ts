@@ -68,9 +68,12 @@ const listQuery = z.strictObject({
   cursor: timeIdCursor("The next page holds the projects started before this one's last"),
 });
 const eventsQuery = z.strictObject({
-  after: queryInt({ min: 0 }).default(0),
+  after: queryInt({ min: 0 }).optional(),
   limit: queryInt({ min: 1, max: 200 }).default(50),
   cursor: z.string().regex(/^\d{1,15}$/, "a next_cursor from the previous page").optional(),
+}).refine((query) => query.after === undefined || query.cursor === undefined, {
+  message: "after and cursor cannot be used together: a cursor already says where to go on",
+  path: ["after"],
 });
 const timelineQuery = z.strictObject({ include_archived: z.enum(["true", "false"]).optional() });
 const iterationsQuery = z.strictObject({ task_id: z.string().max(100).optional() });
@@ -374,7 +377,7 @@ export function projectRoutes(
   app.get("/projects/:id/events", async (c) => {
     requireRole(c, "viewer");
     const query = readQuery(c, eventsQuery);
-    const after = query.cursor ? Number(query.cursor) : query.after;
+    const after = query.cursor ? Number(query.cursor) : query.after ?? 0;
     // One more than a page tells whether another follows.
     const events = await service.events(
       signedInCaller(c),

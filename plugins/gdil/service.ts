@@ -743,6 +743,28 @@ export class GdilService {
         { status: 409, field: "intent" },
       );
     }
+    // Nothing said and no button: "continue", which only some phases take; and only continuing
+    // runs steps. Either would otherwise be a "Continue" the user never said, or steps ignored.
+    const said = Boolean(input.text?.trim());
+    if (!input.intent && !said && !intentFits(project, "continue")) {
+      throw new AppError(
+        "GDIL_INVALID_PHASE",
+        `A project in ${project.phase} needs a message (text) or one of ${phaseIntents(project)}`,
+        { status: 409, field: "text" },
+      );
+    }
+    if (
+      input.steps !== undefined &&
+      ((input.intent ?? "continue") !== "continue" || !intentFits(project, "continue"))
+    ) {
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `steps go with continuing a project in iteration (this one is in ${project.phase}${
+          input.intent ? `, and the intent is ${input.intent}` : ""
+        })`,
+        { status: 400, field: "steps" },
+      );
+    }
     const label = input.text?.trim() ||
       (input.intent === "accept"
         ? "Accept the plan"

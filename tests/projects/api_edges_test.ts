@@ -103,3 +103,23 @@ Deno.test("an administrator deletes another user's archived project by its full 
   const short = other.slice(4, 12);
   assert.equal((await api(admin, "DELETE", `/api/projects/${short}`)).status, 404);
 });
+
+Deno.test("input that fits no phase is refused: nothing said in initialization, steps without continuing; events take after or cursor, not both", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await projectHost(fake);
+  const id = (await api(host, "POST", "/api/projects", { template_id: "api" })).body.project.id;
+  for (const body of [{}, { text: "   " }]) {
+    const refused = await api(host, "POST", `/api/projects/${id}/input`, body);
+    assert.equal(refused.status, 409, JSON.stringify(body));
+    assert.equal(refused.body.error.field, "text");
+    assert.match(refused.body.error.message, /needs a message \(text\) or one of answers, skip/);
+  }
+  const steps = await api(host, "POST", `/api/projects/${id}/input`, { text: "yes", steps: 5 });
+  assert.equal(steps.status, 400);
+  assert.equal(steps.body.error.field, "steps");
+  const both = await api(host, "GET", `/api/projects/${id}/events?cursor=1&after=10`);
+  assert.equal(both.status, 400);
+  assert.equal(both.body.error.field, "after");
+  const events = (await api(host, "GET", `/api/projects/${id}/events`)).body.items;
+  assert.deepEqual(events.map((event: { type: string }) => event.type), ["started", "questions"]);
+});
