@@ -132,7 +132,7 @@ Deno.test("a data directory that cannot be written is refused in one line with e
     // (`serve` takes the same path, prepareDataDir; a server that started anyway would not exit.)
     // (The terminal chat says it cannot start the chat, and exits 1.)
     for (
-      const [args, code] of [[["migrate", "up"], 78], [["admin", "list-users"], 78], [
+      const [args, code] of [[["migrate", "up"], 78], [["admin", "create-user", "root"], 78], [
         ["chat"],
         1,
       ]] as const

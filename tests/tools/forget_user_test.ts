@@ -31,11 +31,15 @@ Deno.test("a deleted user's tool runs, approvals and workspace go; another user'
   };
   const eveRun = await write("usr_eve");
   const bobRun = await write("usr_bob");
-  // A call of eve's waiting for approval.
+  // A call of eve's waiting for approval (its approval asked for).
+  const { promise: asked, resolve: askedNow } = Promise.withResolvers<void>();
+  const stop = host.kernel.bus.subscribe("tool.approval_request", () => askedNow());
   const waiting = await tools.startRun("json_parse", { data: "{}", path: "" }, {
     requestedBy: "usr_eve",
     module: "api",
   });
+  await asked;
+  stop();
   const workspaces = join(host.kernel.dataDir, "workspaces");
   assert.equal(
     await Deno.readTextFile(join(workspaces, "usr_eve", "diary.txt")),
