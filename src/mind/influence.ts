@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { BoundedMap } from "../bounded_map.ts";
 import type { AffectSnapshot, AppliedImpulse } from "./affect.ts";
 import type { Intent } from "./appraisal.ts";
 import type { SectionRecord } from "./prompt.ts";
@@ -59,14 +60,28 @@ export interface InfluenceRecord {
   };
 }
 
+/** Keys already rewritten: the same few hundred recur in every state and record. */
+const snakeKeys = new BoundedMap<string, string>(4_096);
+
+function snakeKey(key: string): string {
+  let snake = snakeKeys.get(key);
+  if (snake === undefined) {
+    snake = key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+    snakeKeys.set(key, snake);
+  }
+  return snake;
+}
+
 /** A value with camelCase keys rewritten to snake_case, recursively (the wire format). */
 export function toSnakeCase(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toSnakeCase);
   if (value === null || typeof value !== "object") return value;
   if (value instanceof Float32Array) return Array.from(value);
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    out[key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)] = toSnakeCase(item);
+  for (const key in value) {
+    if (Object.hasOwn(value, key)) {
+      out[snakeKey(key)] = toSnakeCase((value as Record<string, unknown>)[key]);
+    }
   }
   return out;
 }
