@@ -68,7 +68,7 @@ export async function runPlugins(io: CliIo, args: readonly string[]): Promise<nu
   for (const [index, entry] of entries.entries()) {
     io.stdout(`[${index + 1}/${entries.length}] ${entry.id} from ${entry.from} … `);
     try {
-      const grants = checkEntry(entry, { baseDir, takenIds });
+      const grants = checkEntry(entry, { baseDir, takenIds, dataDir });
       const code = await bundlePlugin(entry, {
         dataDir,
         baseDir,

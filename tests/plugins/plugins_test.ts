@@ -127,12 +127,17 @@ Deno.test("entries are checked before anything runs: unpinned npm versions and u
         { id: "floating", from: "npm:@acme/synth-dice@^1.2.0" },
         { id: "everything", from: "./x.ts", permissions: { net: ["*"] } },
         { id: "rooted", from: "./x.ts", permissions: { read: ["/"] } },
+        // The app's folder holds ./data: its database and JWT secret.
+        { id: "appwide", from: "./x.ts", permissions: { read: ["."] } },
       ],
     },
   });
   assert.equal((await plugin(host, "floating")).last_error?.code, "PLUGIN_VERSION_NOT_PINNED");
   assert.equal((await plugin(host, "everything")).last_error?.code, "PLUGIN_GRANT_UNSCOPED");
   assert.equal((await plugin(host, "rooted")).last_error?.code, "PLUGIN_GRANT_UNSCOPED");
+  const appwide = await plugin(host, "appwide");
+  assert.equal(appwide.last_error?.code, "PLUGIN_GRANT_UNSCOPED");
+  assert.match(appwide.last_error?.message ?? "", /holds the data directory/);
 });
 
 Deno.test("a plugin busy-looping in a call is killed at its time limit and restarted; 5 crashes in 10 minutes disable it until an admin restarts it", async () => {

@@ -444,7 +444,11 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
   async function load(plugin: Loaded): Promise<void> {
     const { entry } = plugin;
     try {
-      plugin.grants = checkEntry(entry, { baseDir: options.baseDir, takenIds: options.takenIds });
+      plugin.grants = checkEntry(entry, {
+        baseDir: options.baseDir,
+        takenIds: options.takenIds,
+        dataDir: options.dataDir,
+      });
       const prepared = await loadBundle(options.dataDir, entry);
       const changed = prepared
         ? await changedSource(entry, options.baseDir, prepared.bundledAt)

@@ -78,7 +78,12 @@ const HOST_ENTRY =
  */
 export function checkEntry(
   entry: PluginEntry,
-  options: { baseDir: string; takenIds: ReadonlySet<string> },
+  options: {
+    baseDir: string;
+    takenIds: ReadonlySet<string>;
+    /** A read or write grant holding it is refused (its database and secrets). */
+    dataDir?: string;
+  },
 ): Record<GrantKind, string[]> {
   const { id } = entry;
   if (options.takenIds.has(id)) {
@@ -121,6 +126,12 @@ export function checkEntry(
         default: {
           const path = resolve(options.baseDir, value);
           if (path === "/" || path === resolve("/")) throw unscoped("is the whole file system");
+          // The data directory holds the database and the JWT secret: a folder inside it is fine.
+          if (options.dataDir && within(resolve(options.dataDir), path)) {
+            throw unscoped(
+              "holds the data directory (the database, the secrets); grant a folder of its own",
+            );
+          }
           return path;
         }
       }
