@@ -344,6 +344,8 @@ export function createToolService(options: ToolServiceOptions): ToolService {
    */
   const approvals = new Map<string, WaitingApproval>();
   const running = new Map<string, AbortController>();
+  /** The outcome of each run not ended yet. */
+  const ending = new Map<string, Promise<ToolResult>>();
   const gate = createGate(
     config.sandbox.maxConcurrent,
     config.sandbox.queueLimit,
@@ -790,6 +792,9 @@ export function createToolService(options: ToolServiceOptions): ToolService {
         };
       }
       const result = execute(row.id, name, parsed, request, needsApproval, preview);
+      // A cancel answers with the run as it ended, not as it was when asked.
+      ending.set(row.id, result);
+      void result.finally(() => ending.delete(row.id)).catch(() => {});
       return { run, result };
     },
 
@@ -880,7 +885,10 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       if (waiting) {
         await closeApproval(waiting, { status: "denied", decided_by: by, note: "cancelled" }, true);
       } else if (running.has(id)) {
+        const ended = ending.get(id);
         running.get(id)!.abort();
+        // The sandbox stops at once on abort; the run's row then says cancelled.
+        await ended?.catch(() => {});
       } else {
         const row = await readRun(id);
         const open = row.status === "pending_approval" || row.status === "running";

@@ -249,6 +249,7 @@ Deno.test("a direct run is 202 and recorded; cancelling a running timer ends it 
   );
   const cancelled = await json(host, "POST", `/api/runs/${started.body.id}/cancel`);
   assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  assert.equal(cancelled.body.status, "cancelled", "the answer shows the run as it ended");
   const run = await ended;
   assert.equal(run.status, "cancelled");
   assert.equal(run.error_code, "TOOLS_CANCELLED");
