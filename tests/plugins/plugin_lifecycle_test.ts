@@ -231,3 +231,43 @@ Deno.test("a bundle refused for its tool schema is not recorded as prepared; a s
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("plugins start at once: one that never answers does not hold up the next, which still registers in the config's order", async () => {
+  const dir = await makeTestDir("synth-plugin-parallel-");
+  try {
+    const hung = join(dir, "hung.ts");
+    await Deno.writeTextFile(
+      hung,
+      `export const manifest = ${
+        JSON.stringify({ id: "hung", version: "1.0.0", host: "^1.0.0", tools: [] })
+      };\nexport function activate() { return new Promise(() => {}); }\n`,
+    );
+    const quick = join(dir, "quick.ts");
+    await Deno.writeTextFile(
+      quick,
+      pluginSource("quick", "1.0.0", [{ name: "ping", description: "Pong", body: "'pong'" }], {
+        activate: "  api.log('info', 'activated');",
+      }),
+    );
+    await using host = await createTestHost({
+      config: { plugins: [{ id: "hung", from: hung }, { id: "quick", from: quick }] },
+    });
+    const at = (match: (record: Record<string, unknown>) => boolean) =>
+      host.logs.findIndex((record) => match(record as unknown as Record<string, unknown>));
+    const quickStarted = at((record) =>
+      record.msg === "plugin log" && record.plugin === "quick" && record.message === "activated"
+    );
+    const hungRefused = at((record) =>
+      record.msg === "a third-party plugin was refused" && record.plugin === "hung"
+    );
+    assert.ok(quickStarted >= 0 && hungRefused >= 0, "both logged");
+    assert.ok(
+      quickStarted < hungRefused,
+      "the second started while the first was still waited for",
+    );
+    assert.equal((await pluginView(host, "hung")).last_error?.code, "PLUGIN_START_TIMEOUT");
+    assert.equal((await pluginView(host, "quick")).state, "running");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -14,6 +14,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { z } from "zod";
 import type { EventBus } from "../../bus.ts";
 import type { Clock, TimerHandle } from "../../clock.ts";
 import { AppError, errorMessage } from "../../errors.ts";
@@ -441,7 +442,38 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     }
   }
 
+  /** A plugin started and checked by {@link launch}, not yet offering anything. */
+  interface Launched {
+    manifest: ThirdPartyManifest;
+    schemas: Array<{ tool: ThirdPartyManifest["tools"][number]; args: z.ZodObject }>;
+    /** Bundled now (not the prepared one): recorded when it is activated. */
+    fresh: boolean;
+  }
+
+  /**
+   * Loads one plugin: {@link launch}, then {@link activate}. Start-up launches every plugin at
+   * once and activates them in the config's order.
+   */
   async function load(plugin: Loaded): Promise<void> {
+    const launched = await launch(plugin);
+    if (launched) await activate(plugin, launched);
+  }
+
+  /** Refuses the plugin for `error`, its process stopped. */
+  async function refuseStopped(plugin: Loaded, error: unknown) {
+    plugin.retiring = true;
+    const process = plugin.process;
+    await process?.shutdown();
+    plugin.process = null;
+    plugin.retiring = false;
+    refuse(plugin, error, "PLUGIN_START_FAILED", process ? stderrTail(process) : undefined);
+  }
+
+  /**
+   * Checks the entry, finds or makes its bundle, starts its process and checks what it reports;
+   * null after refusing it. Touches nothing shared: many run at once.
+   */
+  async function launch(plugin: Loaded): Promise<Launched | null> {
     const { entry } = plugin;
     try {
       plugin.grants = checkEntry(entry, {
@@ -488,6 +520,20 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
         tool,
         args: toolArgsSchema(entry.id, tool.name, tool.parameters),
       }));
+      return { manifest, schemas, fresh };
+    } catch (error) {
+      await refuseStopped(plugin, error);
+      return null;
+    }
+  }
+
+  /**
+   * Records a fresh bundle (the lock file: one at a time), registers the tools and the prompt
+   * hook, and lets the plugin run.
+   */
+  async function activate(plugin: Loaded, { manifest, schemas, fresh }: Launched) {
+    const { entry } = plugin;
+    try {
       if (fresh) {
         await installBundle(
           options.dataDir,
@@ -500,7 +546,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       // A restart may bring a new version: its tools replace the old ones (names, schemas).
       const source = `plugin:${entry.id}`;
       options.tools.unregister(source);
-      const grants = plugin.grants;
+      const grants = plugin.grants!;
       const floor = grantsRisk(grants);
       for (const { tool, args } of schemas) {
         options.tools.register({
@@ -524,12 +570,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       plugin.lastError = null;
       flush(plugin);
     } catch (error) {
-      plugin.retiring = true;
-      const process = plugin.process;
-      await process?.shutdown();
-      plugin.process = null;
-      plugin.retiring = false;
-      refuse(plugin, error, "PLUGIN_START_FAILED", process ? stderrTail(process) : undefined);
+      await refuseStopped(plugin, error);
     }
   }
 
@@ -749,8 +790,13 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
 
   return {
     async start() {
-      for (const plugin of plugins.values()) {
-        if (plugin.entry.enabled) await load(plugin);
+      // At once: a plugin that takes its whole start timeout delays the others by nothing.
+      const enabled = [...plugins.values()].filter((plugin) => plugin.entry.enabled);
+      const launched = await Promise.all(enabled.map(launch));
+      // In the config's order: tools and hooks register the same way at every start.
+      for (const [index, plugin] of enabled.entries()) {
+        const ready = launched[index];
+        if (ready) await activate(plugin, ready);
       }
       if (plugins.size > 0) tick();
     },
