@@ -12,7 +12,11 @@ import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
 
 const PASSWORD = "correct horse battery";
-const AUTH = { auth: { enabled: true, password: { scryptLogN: 14 } } };
+const AUTH = {
+  auth: { enabled: true, password: { scryptLogN: 14 } },
+  // A third-party plugin, for the Plugins section.
+  plugins: [{ id: "dice", from: "./examples/plugins/dice/mod.ts", config: { maxSides: 100 } }],
+};
 
 /** Every text and form value in the document, shadow roots included. */
 function deepText(page: Page): Promise<string> {
@@ -68,7 +72,7 @@ async function section(page: Page, link: string, heading: string) {
 }
 
 Deno.test(
-  "admin: the five sections, a user and its role, a key shown once, a CIDR refused before sending",
+  "admin: the six sections, a user and its role, a key shown once, a CIDR refused before sending",
   E2E,
   async () => {
     await using fake = await startFakeLlm();
@@ -204,6 +208,21 @@ Deno.test(
       await axe(page, "admin access log");
       await screenshot(page, "admin-access-log-1280");
 
+      // Plugins: the built-in ones and the configured third-party one, which restarts.
+      await section(page, "Plugins", "Plugins");
+      const dice = page.locator("tr[data-plugin=dice]");
+      await dice.waitFor();
+      assert.equal(await dice.getAttribute("data-state"), "running");
+      assert.match(await dice.locator("td[data-label=Tools]").textContent() ?? "", /dice__roll/);
+      assert.equal(
+        (await page.locator("tr[data-plugin=memory] td[data-label=Source]").textContent())?.trim(),
+        "built in",
+      );
+      await page.getByRole("button", { name: "Restart dice" }).click();
+      await page.getByText("dice restarted: running").waitFor();
+      await axe(page, "admin plugins");
+      await screenshot(page, "admin-plugins-1280");
+
       // Users at 375 px.
       await page.setViewportSize({ width: 375, height: 812 });
       await section(page, "Users", "Users");
@@ -217,6 +236,7 @@ Deno.test(
           ["Firewall", "firewall"],
           ["Rate limits", "rate-limits"],
           ["Access log", "access-log"],
+          ["Plugins", "plugins"],
         ] as const
       ) {
         await section(page, name, name);

@@ -48,6 +48,21 @@ export class ApiError extends Error {
   }
 }
 
+/** `Plugin` of `GET /api/plugins`. */
+export interface PluginInfo {
+  id: string;
+  version: string | null;
+  state: "running" | "starting" | "disabled" | "refused";
+  isolation: "in_process" | "sandbox";
+  source: string;
+  requested_permissions: Record<string, string[] | undefined>;
+  granted_permissions: Record<string, string[] | undefined>;
+  last_error: { code: string; message: string } | null;
+  tools: string[];
+  crashes_recent?: number;
+  events_dropped?: number;
+}
+
 /** A token bundle from login, setup or refresh. */
 export interface Session {
   access_token: string;
@@ -446,6 +461,20 @@ export class ApiClient {
     return this.request<RateLimitStats>("GET", "/api/ratelimit/stats", undefined, signal);
   }
   /** Forgets a client's counters (`u:<id>` or `ip:<address>`); 404 when it has none. */
+  /** Every plugin, built-in and third-party (admin). */
+  async plugins(signal?: AbortSignal): Promise<PluginInfo[]> {
+    const answer = await this.request<{ items: PluginInfo[] }>(
+      "GET",
+      "/api/plugins",
+      undefined,
+      signal,
+    );
+    return answer.items;
+  }
+  /** Starts a third-party plugin afresh (also one disabled after crashes). */
+  restartPlugin(id: string): Promise<PluginInfo> {
+    return this.request<PluginInfo>("POST", `/api/plugins/${encodeURIComponent(id)}/restart`, {});
+  }
   resetRateLimitClient(key: string): Promise<void> {
     return this.request<void>("DELETE", `/api/ratelimit/clients/${encodeURIComponent(key)}`);
   }

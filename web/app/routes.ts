@@ -20,7 +20,8 @@ export type PageName =
   | "admin-keys"
   | "admin-firewall"
   | "admin-rate-limits"
-  | "admin-access-log";
+  | "admin-access-log"
+  | "admin-plugins";
 
 /** Path patterns (`:param` segments) and their pages, in match order. */
 export const ROUTES: ReadonlyArray<{ pattern: string; page: PageName; title: string }> = [
@@ -40,4 +41,5 @@ export const ROUTES: ReadonlyArray<{ pattern: string; page: PageName; title: str
   { pattern: "/admin/firewall", page: "admin-firewall", title: "Firewall" },
   { pattern: "/admin/rate-limits", page: "admin-rate-limits", title: "Rate limits" },
   { pattern: "/admin/access-log", page: "admin-access-log", title: "Access log" },
+  { pattern: "/admin/plugins", page: "admin-plugins", title: "Plugins" },
 ];

@@ -449,6 +449,7 @@ export class SmApp extends LitElement {
       case "admin-firewall":
       case "admin-rate-limits":
       case "admin-access-log":
+      case "admin-plugins":
         this.#load("admin");
         return html`<page-admin section=${resolution.page.slice(6)}></page-admin>`;
       default:

@@ -1,6 +1,6 @@
 /**
  * `<page-admin>` (spec/dashboard.md §5.7): the administration pages, one
- * per `section` (users, API keys, firewall, rate limits, access log),
+ * per `section` (users, API keys, firewall, rate limits, access log, plugins),
  * under a sub-navigation of real links. The server enforces the admin
  * role; the router only hides the page from others. Each section is its own
  * element and loads its data when it is shown.
@@ -14,6 +14,7 @@ import "../components/sm-admin-keys.ts";
 import "../components/sm-admin-firewall.ts";
 import "../components/sm-admin-rate-limits.ts";
 import "../components/sm-admin-access-log.ts";
+import "../components/sm-admin-plugins.ts";
 
 /** The sections, in the order of the sub-navigation. */
 const SECTIONS = [
@@ -22,6 +23,7 @@ const SECTIONS = [
   { id: "firewall", label: "Firewall" },
   { id: "rate-limits", label: "Rate limits" },
   { id: "access-log", label: "Access log" },
+  { id: "plugins", label: "Plugins" },
 ] as const;
 
 /** The admin pages. */
@@ -75,6 +77,8 @@ export class PageAdmin extends LitElement {
         return html`<sm-admin-rate-limits></sm-admin-rate-limits>`;
       case "access-log":
         return html`<sm-admin-access-log></sm-admin-access-log>`;
+      case "plugins":
+        return html`<sm-admin-plugins></sm-admin-plugins>`;
       default:
         return nothing;
     }

@@ -146,5 +146,8 @@ export const shared = css`
       content: attr(data-label) ": ";
       font-weight: 600;
     }
+    table.stack td:empty {
+      display: none;
+    }
   }
 `;
