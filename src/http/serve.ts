@@ -10,6 +10,10 @@ export class ListenError extends Error {
   }
 }
 
+/** The first wait before listening again after the listener failed, and the longest. */
+const RELISTEN_FIRST_MS = 500;
+const RELISTEN_MAX_MS = 5_000;
+
 /** Where to listen. */
 export interface ListenAddress {
   hostname: string;
@@ -75,14 +79,16 @@ export function probeListen(address: ListenAddress): void {
  * @throws {ListenError} When the address is taken, unknown or not allowed.
  */
 export function serveKernel(kernel: Kernel, options: ServeKernelOptions): RunningServer {
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
+  const open = (port: number) =>
+    Deno.serve({
       hostname: options.hostname,
-      port: options.port,
+      port,
       onListen: () => {},
       ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
     }, kernel.app.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = open(options.port);
   } catch (error) {
     throw listenError(options, error);
   }
@@ -91,8 +97,46 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
     ? `[${server.addr.hostname}]`
     : server.addr.hostname;
   let shuttingDown: Promise<void> | undefined;
+  let reopenTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Deno's listener stops for good when accepting fails — with too many open files, say, which
+   * idle connections that never finish their request can cause (Deno has no header timeout):
+   * its `finished` rejects, and unhandled that ended the process. Instead the server says so and
+   * listens again, retrying until descriptors are free; requests in flight and the running turn
+   * go on meanwhile. Real time: it waits for the operating system, not for the kernel's clock.
+   */
+  const watch = (current: Deno.HttpServer<Deno.NetAddr>) => {
+    current.finished.catch((error) => {
+      if (shuttingDown || server !== current) return;
+      kernel.log.error("the server stopped accepting connections; listening again", {
+        error: errorMessage(error),
+      });
+      reopen(RELISTEN_FIRST_MS);
+    });
+  };
+  const reopen = (delayMs: number) => {
+    reopenTimer = setTimeout(() => {
+      reopenTimer = null;
+      if (shuttingDown) return;
+      try {
+        server = open(port);
+      } catch (error) {
+        kernel.log.warn("listening again failed; trying later", {
+          error: errorMessage(error),
+          retry_ms: Math.min(delayMs * 2, RELISTEN_MAX_MS),
+        });
+        reopen(Math.min(delayMs * 2, RELISTEN_MAX_MS));
+        return;
+      }
+      watch(server);
+      kernel.log.warn("accepting connections again", { port });
+    }, delayMs);
+  };
+  watch(server);
 
   async function shutdown() {
+    if (reopenTimer !== null) clearTimeout(reopenTimer);
     kernel.beginStopping();
     kernel.log.info("shutting down", { grace_ms: options.shutdownGraceMs });
     try {

@@ -28,6 +28,8 @@ export interface SpawnServerOptions {
   args?: string[];
   /** Deno flags added before the entry point, e.g. `--cpu-prof` to profile the server. */
   denoArgs?: string[];
+  /** A command the server runs under, e.g. `["prlimit", "--nofile=128", "--"]`. */
+  wrap?: string[];
   /**
    * Working directory (absolute, or relative to the repository).
    * @default the repository
@@ -62,6 +64,8 @@ export interface SpawnedServer extends AsyncDisposable {
   readonly status: Promise<Deno.CommandStatus>;
   /** Sends a signal (default SIGTERM) unless it exited, and waits for the exit status. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  /** Resolves with the first stdout line (so far or to come) that contains `text`. */
+  untilLine(text: string): Promise<string>;
 }
 
 /** Deno's cache, and the certificate and proxy settings bundling a plugin may need. */
@@ -126,8 +130,9 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
       arg === "src/main.ts" ? [...(options.denoArgs ?? []), join(REPO_DIR, arg)] : [arg]
     );
 
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [...args, ...(options.args ?? [])],
+  const [wrapper, ...wrapArgs] = options.wrap ?? [];
+  const process = new Deno.Command(wrapper ?? Deno.execPath(), {
+    args: [...(wrapper ? [...wrapArgs, Deno.execPath()] : []), ...args, ...(options.args ?? [])],
     cwd,
     clearEnv: true,
     env,
@@ -138,10 +143,16 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
 
   const stdout: string[] = [];
   const stderr: string[] = [];
+  const lineWaiters = new Set<{ text: string; resolve: (line: string) => void }>();
   let url = "";
   const listening = Promise.withResolvers<void>();
   const outputs = Promise.all([
     collectLines(process.stdout, stdout, (line) => {
+      for (const waiter of [...lineWaiters]) {
+        if (!line.includes(waiter.text)) continue;
+        lineWaiters.delete(waiter);
+        waiter.resolve(line);
+      }
       try {
         const record = JSON.parse(line);
         if (record.msg === "listening" && typeof record.url === "string") {
@@ -188,6 +199,13 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
       const result = await status;
       await removeDataDir();
       return result;
+    },
+    untilLine(text) {
+      const found = stdout.find((line) => line.includes(text));
+      if (found !== undefined) return Promise.resolve(found);
+      const { promise, resolve } = Promise.withResolvers<string>();
+      lineWaiters.add({ text, resolve });
+      return promise;
     },
     async [Symbol.asyncDispose]() {
       await server.stop("SIGKILL");
