@@ -6,23 +6,10 @@
  */
 import type { TestHost } from "@synth/testing";
 import type { ExternalPluginView } from "../../src/plugin/external/host.ts";
+import { api as json } from "../projects/helpers.ts";
 
-/** A JSON request to the host: its status and parsed body. */
-export async function json(
-  host: TestHost,
-  method: string,
-  path: string,
-  body?: unknown,
-  // deno-lint-ignore no-explicit-any
-): Promise<{ status: number; body: any }> {
-  const response = await host.request(path, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: await response.json() };
-}
+/** A JSON request to a test host: its status and parsed body. */
+export { json };
 
 /** `GET /api/plugins/{id}`. */
 export const pluginView = async (host: TestHost, id: string): Promise<ExternalPluginView> =>

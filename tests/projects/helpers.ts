@@ -15,7 +15,7 @@ export function projectHost(fake: FakeLlm, options: LlmHostOptions = {}): Promis
 
 /** A JSON request through the app. */
 export async function api(
-  host: TestHost,
+  host: Pick<TestHost, "request">,
   method: string,
   path: string,
   body?: unknown,

@@ -13,6 +13,7 @@ import type { BusEvent } from "../../src/bus.ts";
 import type { ApprovalView, ToolRunView } from "../../src/tools/service.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chatRequests } from "../llm/helpers.ts";
+import { api as json } from "../projects/helpers.ts";
 import { chat, mindHost } from "../mind/helpers.ts";
 import { authHost, call, setupAdmin, userWithRole } from "../security/helpers.ts";
 import { signedIn, type WsClient } from "../ws/client.ts";
@@ -33,21 +34,6 @@ function nextEvent<T>(host: TestHost, type: string, match: (data: T) => boolean 
     }
   });
   return promise;
-}
-
-async function json(
-  host: Pick<TestHost, "request">,
-  method: string,
-  path: string,
-  body?: unknown,
-) {
-  const response = await host.request(path, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: await response.json() };
 }
 
 Deno.test("the model calls calculator with 2 + 2 * 3, gets 8 back inside <tool_output>, then replies; the run is recorded", async () => {
