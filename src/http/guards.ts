@@ -206,48 +206,65 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
     return made;
   };
   return async function bodyGuardMiddleware(c, next) {
-    const length = c.req.header("content-length");
-    const hasBody = c.req.raw.body !== null &&
-      ((length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined);
-    if (!hasBody) return await next();
+    // Every body is limited, whatever its headers say: over HTTP/2 a body needs neither a
+    // Content-Length nor a Transfer-Encoding, and a bodiless POST still has an (empty) stream.
+    if (c.req.raw.body === null) return await next();
     const larger = options.larger[c.req.path];
     const json = MUTATING.has(c.req.method) && c.req.path.startsWith("/api/") &&
       larger === undefined;
-    if (json) {
-      const type = c.req.header("content-type") ?? "";
-      if (!/^application\/json\b/i.test(type)) {
-        return errorResponse(c, {
+    return await limiter(larger ?? options.maxBytes)(c, async () => {
+      if (!json) return await next();
+      // Read and parsed here, before sign-in and the rate limit (spec/server.md §1 step 8),
+      // once: `readJson` takes the value from the context. An empty body is left to the route
+      // (most take none); one that cannot be read (the client went away) or parsed is 400.
+      let bytes: ArrayBuffer;
+      try {
+        bytes = await c.req.arrayBuffer();
+      } catch {
+        c.res = errorResponse(c, {
+          status: 400,
+          code: "MALFORMED_JSON",
+          message: "The body could not be read",
+        });
+        return;
+      }
+      if (bytes.byteLength === 0) return await next();
+      if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+        c.res = errorResponse(c, {
           status: 415,
           code: "UNSUPPORTED_MEDIA_TYPE",
           message: "The body must be application/json",
         });
+        return;
       }
-    }
-    return await limiter(larger ?? options.maxBytes)(c, async () => {
-      if (json) {
-        // Parsed here, before sign-in and the rate limit (spec/server.md §1 step 8), once:
-        // `readJson` takes the value from the context. An empty body is left to the route (most
-        // take none); one that cannot be read (the client went away) or parsed is 400.
-        let value: unknown;
-        let text: string;
-        let problem = "The body is not valid JSON";
-        try {
-          const bytes = await c.req.arrayBuffer();
-          // JSON is UTF-8: other bytes are refused, where a lenient decoding would store U+FFFD
-          // in their place without a word.
-          problem = "The body is not valid UTF-8";
-          text = STRICT_UTF8.decode(bytes);
-          problem = "The body is not valid JSON";
-          if (text.trim() === "") return await next();
-          value = JSON.parse(text);
-        } catch {
-          c.res = errorResponse(c, { status: 400, code: "MALFORMED_JSON", message: problem });
-          return;
-        }
-        const nul = nulIssueIn(text, value);
-        if (nul) throw validationError([nul]);
-        c.set("jsonBody", { value });
+      let value: unknown;
+      let text: string;
+      try {
+        // JSON is UTF-8: other bytes are refused, where a lenient decoding would store U+FFFD
+        // in their place without a word.
+        text = STRICT_UTF8.decode(bytes);
+      } catch {
+        c.res = errorResponse(c, {
+          status: 400,
+          code: "MALFORMED_JSON",
+          message: "The body is not valid UTF-8",
+        });
+        return;
       }
+      if (text.trim() === "") return await next();
+      try {
+        value = JSON.parse(text);
+      } catch {
+        c.res = errorResponse(c, {
+          status: 400,
+          code: "MALFORMED_JSON",
+          message: "The body is not valid JSON",
+        });
+        return;
+      }
+      const nul = nulIssueIn(text, value);
+      if (nul) throw validationError([nul]);
+      c.set("jsonBody", { value });
       await next();
     });
   };

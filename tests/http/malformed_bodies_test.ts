@@ -193,6 +193,36 @@ Deno.test("a body that is not JSON is 400 MALFORMED_JSON before sign-in and the 
   const notUtf8 = (await latin1.json()).error;
   assert.equal(notUtf8.code, "MALFORMED_JSON");
   assert.equal(notUtf8.message, "The body is not valid UTF-8");
+  // A body whose size no header announces (chunked here, as any HTTP/2 body may be) is limited
+  // just the same, before sign-in.
+  const chunk = new TextEncoder().encode("x".repeat(100_000));
+  const streamed = await fetch(`${server.url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 12; i++) controller.enqueue(chunk);
+        controller.close();
+      },
+    }),
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(streamed.status, 413);
+  assert.equal((await streamed.json()).error.code, "PAYLOAD_TOO_LARGE");
+  // With neither Content-Length nor Transfer-Encoding (HTTP/2 framing; here in process).
+  const unannounced = await host.request("/api/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 12; i++) controller.enqueue(chunk);
+        controller.close();
+      },
+    }),
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(unannounced.status, 413);
+  await unannounced.body?.cancel();
   const huge = await post(`{"message": "${"x".repeat(1_100_000)}`);
   assert.equal(huge.status, 413);
   assert.equal((await huge.json()).error.code, "PAYLOAD_TOO_LARGE");
