@@ -149,6 +149,10 @@ interface Loaded {
   retiring: boolean;
   /** The process whose liveness check is awaited, if any. */
   checking: SandboxProcess | null;
+  /** The restart in progress (restarts run one at a time). */
+  restarting: Promise<void>;
+  /** Counts restarts: a relaunch after a crash that a restart overtook gives up. */
+  generation: number;
 }
 
 /** What the plugin's process last wrote to stderr (`console.error`, an uncaught error), for logs. */
@@ -311,6 +315,8 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       logWindow: { second: 0, count: 0 },
       retiring: false,
       checking: null,
+      restarting: Promise.resolve(),
+      generation: 0,
     });
   }
 
@@ -350,6 +356,8 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
 
   /** Starts the plugin's process and waits for its manifest. */
   async function spawn(plugin: Loaded): Promise<ThirdPartyManifest> {
+    // A process started for a generation a restart has left behind is stopped, not adopted.
+    const generation = plugin.generation;
     // An empty folder of its own: relative paths resolve nowhere near the server's data.
     const cwd = join(options.dataDir, "sandbox", "plugins", plugin.entry.id);
     await Deno.mkdir(cwd, { recursive: true });
@@ -368,7 +376,10 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
         log[level]("plugin log", { plugin: plugin.entry.id, message });
         return true;
       },
-      onProcess: (process) => (plugin.process = process),
+      onProcess: (process) => {
+        if (plugin.generation === generation) plugin.process = process;
+        else process.kill("shutdown");
+      },
     });
     void watch(plugin, launched.process);
     return launched.manifest;
@@ -425,12 +436,16 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
 
   async function relaunch(plugin: Loaded) {
     if (stopping || plugin.state === "disabled" || plugin.state === "refused") return;
+    const generation = plugin.generation;
     try {
-      plugin.manifest = await spawn(plugin);
+      const manifest = await spawn(plugin);
+      if (plugin.generation !== generation) return; // a restart took over meanwhile
+      plugin.manifest = manifest;
       setState(plugin, "running");
       plugin.lastError = null;
       flush(plugin);
     } catch (error) {
+      if (plugin.generation !== generation) return; // a restart took over meanwhile
       // A start that fails counts as another crash.
       plugin.state = "running";
       const process = plugin.process;
@@ -534,6 +549,14 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
   async function activate(plugin: Loaded, { manifest, schemas, fresh }: Launched) {
     const { entry } = plugin;
     try {
+      // Its process may have ended while the other plugins were launched.
+      if (!plugin.process?.alive) {
+        throw new AppError(
+          "PLUGIN_CRASHED",
+          `Cannot load plugin '${entry.id}': its process ended before it was activated`,
+          { status: 422 },
+        );
+      }
       if (fresh) {
         await installBundle(
           options.dataDir,
@@ -752,7 +775,9 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
    */
   async function checkLiveness(plugin: Loaded) {
     const process = plugin.process;
+    // A call in flight may keep the Worker busy for its whole time limit (which kills it then).
     if (plugin.state !== "running" || !process || plugin.checking === process) return;
+    if (plugin.inflight > 0) return;
     plugin.checking = process;
     const requestId = crypto.randomUUID();
     try {
@@ -780,6 +805,22 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     };
   });
 
+  /** A restart: the process stopped, the crash history cleared, then a load. */
+  async function restartNow(plugin: Loaded): Promise<ExternalPluginView> {
+    if (plugin.restartTimer !== null) clock.clearTimeout(plugin.restartTimer);
+    plugin.restartTimer = null;
+    plugin.generation++;
+    plugin.retiring = true;
+    await plugin.process?.shutdown();
+    plugin.process = null;
+    plugin.retiring = false;
+    plugin.crashes = [];
+    plugin.backoffMs = 1_000;
+    setState(plugin, "starting");
+    await load(plugin);
+    return view(plugin);
+  }
+
   function find(id: string): Loaded {
     const plugin = plugins.get(id);
     if (!plugin) {
@@ -806,19 +847,12 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     get(id) {
       return view(find(id));
     },
-    async restart(id) {
+    restart(id) {
       const plugin = find(id);
-      if (plugin.restartTimer !== null) clock.clearTimeout(plugin.restartTimer);
-      plugin.restartTimer = null;
-      plugin.retiring = true;
-      await plugin.process?.shutdown();
-      plugin.process = null;
-      plugin.retiring = false;
-      plugin.crashes = [];
-      plugin.backoffMs = 1_000;
-      setState(plugin, "starting");
-      await load(plugin);
-      return view(plugin);
+      // One at a time per plugin: two at once would each start a process and leave one untracked.
+      const done = plugin.restarting.then(() => restartNow(plugin));
+      plugin.restarting = done.then(() => {}, () => {});
+      return done;
     },
     async stop() {
       stopping = true;
