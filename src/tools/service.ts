@@ -267,22 +267,31 @@ function createGate(limit: number, queue: number, timeoutMs: number, clock: Cloc
   const waiting: Array<{ go(): void; timer: TimerHandle }> = [];
   const busy = () => new ToolError("TOOLS_BUSY", "The sandbox is busy; try again in a moment");
   return {
-    async enter(): Promise<() => void> {
+    /** Enters, or waits in line; a cancelled run leaves the line (`TOOLS_CANCELLED`). */
+    async enter(signal?: AbortSignal): Promise<() => void> {
       if (running < limit) running++;
       else {
         if (waiting.length >= queue) throw busy();
         await new Promise<void>((resolve, reject) => {
+          const leave = (error: ToolError) => {
+            const at = waiting.indexOf(entry);
+            if (at >= 0) waiting.splice(at, 1);
+            clock.clearTimeout(entry.timer);
+            signal?.removeEventListener("abort", onAbort);
+            reject(error);
+          };
+          const onAbort = () =>
+            leave(new ToolError("TOOLS_CANCELLED", "The run was cancelled while it waited"));
           const entry = {
             go: () => {
               clock.clearTimeout(entry.timer);
+              signal?.removeEventListener("abort", onAbort);
               resolve();
             },
-            timer: clock.setTimeout(() => {
-              waiting.splice(waiting.indexOf(entry), 1);
-              reject(busy());
-            }, timeoutMs),
+            timer: clock.setTimeout(() => leave(busy()), timeoutMs),
           };
           waiting.push(entry);
+          signal?.addEventListener("abort", onAbort, { once: true });
         });
       }
       let left = false;
@@ -599,10 +608,10 @@ export function createToolService(options: ToolServiceOptions): ToolService {
       } else running.set(runId, controller);
       let leave: () => void;
       try {
-        leave = await gate.enter();
+        leave = await gate.enter(controller.signal);
       } catch (error) {
         if (error instanceof ToolError) {
-          return await finish("failed", {
+          return await finish(error.code === "TOOLS_CANCELLED" ? "cancelled" : "failed", {
             ok: false,
             error: { code: error.code, message: error.message },
           });
@@ -882,12 +891,14 @@ export function createToolService(options: ToolServiceOptions): ToolService {
         waiting = entry;
         break;
       }
+      const ended = ending.get(id);
       if (waiting) {
         await closeApproval(waiting, { status: "denied", decided_by: by, note: "cancelled" }, true);
+        await ended?.catch(() => {});
       } else if (running.has(id)) {
-        const ended = ending.get(id);
         running.get(id)!.abort();
-        // The sandbox stops at once on abort; the run's row then says cancelled.
+        // Abort ends a run at once (a sandbox is killed, a wait in line left); its row then
+        // says cancelled, and the answer shows it so.
         await ended?.catch(() => {});
       } else {
         const row = await readRun(id);
@@ -965,7 +976,12 @@ export function createToolService(options: ToolServiceOptions): ToolService {
     const open = await store.db.selectFrom("tool_runs").select("id")
       .where("requested_by", "=", userId).where("status", "in", ["pending_approval", "running"])
       .execute();
-    for (const { id } of open) await service.cancel(id, "deleted").catch(() => {});
+    for (const { id } of open) {
+      await service.cancel(id, "deleted").catch((error) => {
+        // Ended meanwhile: nothing left to cancel.
+        if (!(error instanceof AppError && error.code === "TOOLS_RUN_FINISHED")) throw error;
+      });
+    }
     await store.db.deleteFrom("tool_approvals").where("requested_by", "=", userId).execute();
     await store.db.deleteFrom("tool_runs").where("requested_by", "=", userId).execute();
     await Deno.remove(await userWorkspacePath(options.dataDir, userId), { recursive: true })

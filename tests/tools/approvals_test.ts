@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createTestHost, type TestHost } from "@synth/testing";
 import { calculatorTool } from "../../plugins/tool_calculator/mod.ts";
 import { jsonParseTool } from "../../plugins/tool_json_parse/mod.ts";
+import { timerTool } from "../../plugins/tool_timer/mod.ts";
 import type { ApprovalView } from "../../src/tools/service.ts";
 
 const PLUGINS = [calculatorTool, jsonParseTool];
@@ -211,4 +212,20 @@ Deno.test("tool names in the config that no plugin provides are named in a warni
     ["tools.enabled", ["calculater"]],
     ["tools.approval.require", ["bogus"]],
   ]);
+});
+
+Deno.test("a run waiting in line for the sandbox is cancelled at once, and the answer shows it cancelled", async () => {
+  await using host = await createTestHost({
+    plugins: [timerTool],
+    config: { tools: { enabled: ["timer"], sandbox: { maxConcurrent: 1 } } },
+  });
+  const tools = host.kernel.tools;
+  const who = { requestedBy: "u", module: "api" };
+  const first = await tools.startRun("timer", { seconds: 30 }, who);
+  const second = await tools.startRun("timer", { seconds: 30 }, who);
+  const cancelled = await tools.cancel(second.run.id, "u");
+  assert.equal(cancelled.status, "cancelled", "not left waiting for a free slot");
+  const result = await second.result;
+  assert.equal(!result.ok && result.error.code, "TOOLS_CANCELLED");
+  assert.equal((await tools.cancel(first.run.id, "u")).status, "cancelled");
 });
