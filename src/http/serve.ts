@@ -98,6 +98,8 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
     : server.addr.hostname;
   let shuttingDown: Promise<void> | undefined;
   let reopenTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Listeners that failed and were replaced: their connections may still be answering. */
+  const earlier: Deno.HttpServer<Deno.NetAddr>[] = [];
 
   /**
    * Deno's listener stops for good when accepting fails — with too many open files, say, which
@@ -120,7 +122,10 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
       reopenTimer = null;
       if (shuttingDown) return;
       try {
+        const failed = server;
         server = open(port);
+        // The failed listener's open connections still finish; shutdown waits for them too.
+        earlier.push(failed);
       } catch (error) {
         kernel.log.warn("listening again failed; trying later", {
           error: errorMessage(error),
@@ -143,7 +148,13 @@ export function serveKernel(kernel: Kernel, options: ServeKernelOptions): Runnin
       // In-flight requests, handlers whose request was answered 504 TIMEOUT, and the running turn
       // (streamed over a socket, or answered 202, it may have no request open) get the grace
       // time; then the mind cancels a turn still running.
-      const settled = [server.shutdown(), kernel.requestTimer.settled(), kernel.mind.settled()];
+      const settled = [
+        server.shutdown(),
+        // A failed listener may reject again: its connections are what is waited for.
+        ...earlier.map((listener) => listener.shutdown().catch(() => {})),
+        kernel.requestTimer.settled(),
+        kernel.mind.settled(),
+      ];
       await withTimeout(Promise.all(settled), {
         clock: kernel.clock,
         ms: options.shutdownGraceMs,
