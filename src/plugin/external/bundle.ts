@@ -10,6 +10,7 @@
  * @module
  */
 import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AppError } from "../../errors.ts";
 import { isCompiledBinary } from "../../sandbox/host.ts";
 import type { PluginEntry } from "./config.ts";
@@ -114,9 +115,19 @@ export async function bundlePlugin(
   }
   const deno = options.runtime.denoPath ?? Deno.execPath();
   // The app's lock file is frozen and lists only the app's packages: a plugin's own npm packages
-  // are fetched into Deno's cache (not the app's node_modules, which may be read-only) unlocked;
-  // the bundle's hash in plugins/lock.json is what pins the result.
-  const args = ["bundle", "--quiet", "--no-lock", "--node-modules-dir=none", "-o", out, source];
+  // are fetched into Deno's cache (not the app's node_modules, which may be read-only) and pinned
+  // in a lock file of the plugin's own, which later bundles check them against.
+  const lock = join(options.dataDir, "plugins", entry.id, "deno.lock");
+  const args = [
+    "bundle",
+    "--quiet",
+    `--lock=${lock}`,
+    "--frozen=false",
+    "--node-modules-dir=none",
+    "-o",
+    out,
+    source,
+  ];
   // The server may start only prlimit, which then starts deno (as for the sandbox).
   const result = await new Deno.Command(
     options.runtime.prlimitPath ?? deno,
@@ -235,18 +246,21 @@ const SOURCE_FILES_SEEN = 2_000;
  */
 export async function changedSource(
   entry: PluginEntry,
-  baseDir: string,
-  since: number,
+  options: { baseDir: string; dataDir: string; since: number },
 ): Promise<string | null> {
   if (entry.from.startsWith("npm:")) return null;
+  const { since } = options;
   const main = entry.from.startsWith("file:")
-    ? new URL(entry.from).pathname
-    : resolve(baseDir, entry.from);
+    ? fileURLToPath(entry.from)
+    : resolve(options.baseDir, entry.from);
+  // A plugin beside the config file would otherwise see the database change at every write.
+  const dataDir = resolve(options.dataDir);
   let seen = 0;
   const walk = async (dir: string): Promise<string | null> => {
     for await (const item of Deno.readDir(dir)) {
       if (item.name.startsWith(".") || item.name === "node_modules") continue;
       const path = join(dir, item.name);
+      if (path === dataDir) continue;
       if (item.isDirectory) {
         const found = await walk(path);
         if (found) return found;

@@ -498,7 +498,11 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       });
       const prepared = await loadBundle(options.dataDir, entry);
       const changed = prepared
-        ? await changedSource(entry, options.baseDir, prepared.bundledAt)
+        ? await changedSource(entry, {
+          baseDir: options.baseDir,
+          dataDir: options.dataDir,
+          since: prepared.bundledAt,
+        })
         : null;
       if (changed) {
         log.warn(
