@@ -140,6 +140,31 @@ Deno.test("entries are checked before anything runs: unpinned npm versions and u
   assert.match(appwide.last_error?.message ?? "", /holds the data directory/);
 });
 
+Deno.test("a grant of the server's own files in the data directory is refused; a folder of the plugin's own there is not", async () => {
+  const dataDir = await makeTestDir("synth-grants-");
+  try {
+    await using host = await createTestHost({
+      dataDir,
+      config: {
+        plugins: [
+          { id: "secrets", from: "./x.ts", permissions: { read: [join(dataDir, "secrets")] } },
+          { id: "database", from: "./x.ts", permissions: { write: [join(dataDir, "synth.db")] } },
+          { id: "own", from: "./x.ts", permissions: { write: [join(dataDir, "own")] } },
+        ],
+      },
+    });
+    for (const id of ["secrets", "database"]) {
+      const refused = await plugin(host, id);
+      assert.equal(refused.last_error?.code, "PLUGIN_GRANT_UNSCOPED", id);
+      assert.match(refused.last_error?.message ?? "", /is the server's own/);
+    }
+    // Its grant passes; it is refused later, for its missing module.
+    assert.notEqual((await plugin(host, "own")).last_error?.code, "PLUGIN_GRANT_UNSCOPED");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("a plugin busy-looping in a call is killed at its time limit and restarted; 5 crashes in 10 minutes disable it until an admin restarts it", async () => {
   await using host = await createTestHost({
     config: { plugins: [{ id: "spinner", from: "./tests/fixtures/plugins/spinner/mod.ts" }] },

@@ -44,6 +44,21 @@ export type ThirdPartyManifest = z.output<typeof THIRD_PARTY_MANIFEST>;
 /** The grant kinds of a plugin. */
 export type GrantKind = "net" | "read" | "write" | "env" | "run";
 const KINDS: readonly GrantKind[] = ["net", "read", "write", "env", "run"];
+/** What the server keeps at the top of its data directory (ops.md §6): never a plugin's grant. */
+const SERVER_ENTRIES: ReadonlySet<string> = new Set([
+  "synth.db",
+  "synth.db-wal",
+  "synth.db-shm",
+  "synth.lock",
+  "secrets",
+  "certs",
+  "logs",
+  "backups",
+  "plugins",
+  "projects",
+  "workspaces",
+  "sandbox",
+]);
 
 /**
  * The risk a plugin's tools carry at least, from what its process may do (spec/tools.md §9:
@@ -126,11 +141,22 @@ export function checkEntry(
         default: {
           const path = resolve(options.baseDir, value);
           if (path === "/" || path === resolve("/")) throw unscoped("is the whole file system");
-          // The data directory holds the database and the JWT secret: a folder inside it is fine.
-          if (options.dataDir && within(resolve(options.dataDir), path)) {
-            throw unscoped(
-              "holds the data directory (the database, the secrets); grant a folder of its own",
-            );
+          // The data directory holds the database and the secrets: neither it (nor a folder
+          // holding it) nor anything of the server's in it may be granted; a folder of the
+          // plugin's own inside it may (docs/plugins.md: "./data/dice").
+          if (options.dataDir) {
+            const data = resolve(options.dataDir);
+            if (within(data, path)) {
+              throw unscoped(
+                "holds the data directory (the database, the secrets); grant a folder of its own",
+              );
+            }
+            const top = within(path, data) ? relative(data, path).split(/[\\/]/)[0]! : null;
+            if (top !== null && (SERVER_ENTRIES.has(top) || top.startsWith("."))) {
+              throw unscoped(
+                `is the server's own (${top} in the data directory); grant a folder of its own`,
+              );
+            }
           }
           return path;
         }
