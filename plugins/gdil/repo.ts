@@ -16,6 +16,25 @@ import {
 import type { Kysely } from "kysely";
 import type { ExitSummary, Phase, Project, ProjectEvent, Task } from "./types.ts";
 
+/** How {@link ProjectRepo.save} writes. */
+export interface SaveOptions {
+  /** A new project: inserted (any other save of a missing row is `GDIL_PROJECT_GONE`). */
+  create?: boolean;
+  /** Refused (409 `GDIL_BUSY`) while a step holds the project; the value names the action. */
+  requireIdle?: string;
+  /** Refused (409 `GDIL_BUSY`) unless the stored version is this one (nobody saved meanwhile). */
+  expectVersion?: number;
+}
+
+/** 409 `GDIL_BUSY`: a step holds the project, which `action` would change under it. */
+export function busyError(action: string): AppError {
+  return new AppError(
+    "GDIL_BUSY",
+    `A step of this project is running; ${action} it when the step ends (or cancel its turn)`,
+    { status: 409 },
+  );
+}
+
 type Row = Record<string, unknown>;
 const json = <T>(text: unknown, fallback: T): T => {
   if (typeof text !== "string") return fallback;
@@ -232,22 +251,33 @@ export class ProjectRepo {
     project: Project,
     events: readonly NewEvent[] = [],
     iteration?: IterationRecord,
+    options: SaveOptions = {},
   ): Promise<ProjectEvent[]> {
     return await this.store.transaction(async (trx) => {
       const row = projectRow(project);
-      const existing = await trx.selectFrom("gdil_projects").select("id").where(
-        "id",
-        "=",
-        project.id,
-      )
-        .executeTakeFirst();
+      const existing = await trx.selectFrom("gdil_projects").select(["id", "busy_since", "version"])
+        .where("id", "=", project.id).executeTakeFirst();
+      if (!existing && !options.create) {
+        // Deleted since it was read (a delete, its owner's account removed): a step that held it
+        // in memory must not bring it back.
+        throw new AppError("GDIL_PROJECT_GONE", "The project was deleted", { status: 404 });
+      }
+      if (existing && options.requireIdle && existing.busy_since !== null) {
+        throw busyError(options.requireIdle);
+      }
+      if (
+        existing && options.expectVersion !== undefined &&
+        existing.version !== options.expectVersion
+      ) {
+        throw new AppError(
+          "GDIL_BUSY",
+          "The project changed while this began; try again",
+          { status: 409 },
+        );
+      }
       if (existing) {
         const { id: _id, ...rest } = row;
         await trx.updateTable("gdil_projects").set(rest).where("id", "=", project.id).execute();
-      } else if (project.version > 1) {
-        // Saved before, so deleted since (a delete, its owner's account removed): a step that held
-        // it in memory must not bring it back.
-        throw new AppError("GDIL_PROJECT_GONE", "The project was deleted", { status: 404 });
       } else {
         await trx.insertInto("gdil_projects").values(row).execute();
       }
@@ -298,8 +328,13 @@ export class ProjectRepo {
   }
 
   /** Removes a project with its tasks, iterations, events and focus rows. */
-  async delete(id: string): Promise<void> {
+  async delete(id: string, options: { requireIdle?: string } = {}): Promise<void> {
     await this.store.transaction(async (trx) => {
+      if (options.requireIdle) {
+        const row = await trx.selectFrom("gdil_projects").select("busy_since")
+          .where("id", "=", id).executeTakeFirst();
+        if (row && row.busy_since !== null) throw busyError(options.requireIdle);
+      }
       for (const table of ["gdil_focus", "gdil_events", "gdil_iterations", "gdil_tasks"] as const) {
         await trx.deleteFrom(table).where("project_id", "=", id).execute();
       }

@@ -22,7 +22,13 @@ import type { GdilConfig } from "./config.ts";
 import { classify, tokenize } from "./intent.ts";
 import { askIntent, CLARIFY, EXECUTE, PLAN, REFINE, runCall, StepFailure } from "./llm_steps.ts";
 import { baseline } from "./plan_validate.ts";
-import type { IterationRecord, NewEvent, ProjectRepo } from "./repo.ts";
+import {
+  busyError,
+  type IterationRecord,
+  type NewEvent,
+  type ProjectRepo,
+  type SaveOptions,
+} from "./repo.ts";
 import { applyProgress, awaiting, nextTask, projectProgress, taskStatus } from "./select.ts";
 import { findTemplate } from "./templates.ts";
 import { changedFiles, listWorkspace, projectDirs, projectWorkspace } from "./workspace.ts";
@@ -448,13 +454,14 @@ export class GdilService {
     project: Project,
     events: NewEvent[],
     iteration?: Parameters<ProjectRepo["save"]>[2],
+    options?: SaveOptions,
   ): Promise<ProjectEvent[]> {
     if (project.vcs && events.some((event) => event.type === "exit")) {
       await this.#vcsCommit(project, `exit: ${project.exitReason}`, events);
     }
     project.updatedAt = this.#now();
     project.version++;
-    const stored = await this.#repo.save(project, events, iteration);
+    const stored = await this.#repo.save(project, events, iteration, options);
     const summary = await this.summary(project);
     if (stored.length === 0) {
       this.#ctx.bus.publish("project.update", {
@@ -664,7 +671,7 @@ export class GdilService {
       await Deno.mkdir(dirs.workspace, { recursive: true });
       await this.#vcs.init(dirs).catch((error) => this.#vcsOff(project, error));
     }
-    await this.#commit(project, events);
+    await this.#commit(project, events, undefined, { create: true });
     await this.#repo.focus(caller.userId, threadId, id);
     if (template) return { project, turn: null };
     const turn = await this.#queue(caller, project, { projectId: id, action: "clarify" }, request);
@@ -896,7 +903,8 @@ export class GdilService {
         break;
       }
     }
-    await this.#commit(project, events);
+    // Checked again where it is written: a step may have begun since the project was read.
+    await this.#commit(project, events, undefined, { requireIdle: action });
     return { project, changed };
   }
 
@@ -905,12 +913,7 @@ export class GdilService {
    * after each iteration, which would undo a pause, an archive or a new name made meanwhile.
    */
   #requireIdle(project: Project, action: string) {
-    if (project.busySince === null) return;
-    throw new AppError(
-      "GDIL_BUSY",
-      `A step of this project is running; ${action} it when the step ends (or cancel its turn)`,
-      { status: 409 },
-    );
+    if (project.busySince !== null) throw busyError(action);
   }
 
   /** Renames a project. */
@@ -918,7 +921,7 @@ export class GdilService {
     const project = await this.resolve(caller, ref);
     this.#requireIdle(project, "rename");
     project.name = name;
-    await this.#commit(project, []);
+    await this.#commit(project, [], undefined, { requireIdle: "rename" });
     return project;
   }
 
@@ -936,7 +939,7 @@ export class GdilService {
       });
     }
     this.#requireIdle(project, "delete");
-    await this.#repo.delete(project.id);
+    await this.#repo.delete(project.id, { requireIdle: "delete" });
     await Deno.remove(join(this.#ctx.dataDir, "projects", project.id), { recursive: true }).catch(
       () => {},
     );
@@ -1009,7 +1012,17 @@ export class GdilService {
       return;
     }
     project.busySince = this.#now();
-    await this.#repo.save(project);
+    try {
+      // Only if nobody changed it since it was read (a pause, a rename): else their change stands.
+      await this.#repo.save(project, [], undefined, {
+        expectVersion: project.version,
+        requireIdle: "start a step of",
+      });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      yield failed(error.code, error.message);
+      return;
+    }
     const paragraphs: string[] = [];
     try {
       await this.#run(project, origin, step, paragraphs);
