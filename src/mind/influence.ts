@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { BoundedMap } from "../bounded_map.ts";
 import type { AffectSnapshot, AppliedImpulse } from "./affect.ts";
 import type { Intent } from "./appraisal.ts";
 import type { SectionRecord } from "./prompt.ts";
@@ -60,16 +59,17 @@ export interface InfluenceRecord {
   };
 }
 
-/** Keys already rewritten: the same few hundred recur in every state and record. */
-const snakeKeys = new BoundedMap<string, string>(4_096);
-
+/** `turnId` → `turn_id`, without a regular expression (it runs for every key of every state). */
 function snakeKey(key: string): string {
-  let snake = snakeKeys.get(key);
-  if (snake === undefined) {
-    snake = key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-    snakeKeys.set(key, snake);
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code < 65 || code > 90) continue; // not A–Z
+    out += `${key.slice(from, i)}_${String.fromCharCode(code + 32)}`;
+    from = i + 1;
   }
-  return snake;
+  return from === 0 ? key : out + key.slice(from);
 }
 
 /** A value with camelCase keys rewritten to snake_case, recursively (the wire format). */

@@ -7,7 +7,6 @@
  * @module
  */
 import ipaddr from "ipaddr.js";
-import { BoundedMap } from "../bounded_map.ts";
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
@@ -44,17 +43,12 @@ export function parseIp(text: string): Address | null {
   }
 }
 
-/** Canonical texts of the addresses seen last: every request asks for its peer's. */
-const canonical = new BoundedMap<string, string>(1_024);
-
 /** The canonical text of an address (`local` and other non-addresses pass unchanged). */
 export function normaliseIp(text: string): string {
-  const known = canonical.get(text);
-  if (known !== undefined) return known;
+  // Every request asks for its peer's: plain dotted IPv4 is canonical as it stands, unparsed.
+  if (IPV4_DOTTED.test(text)) return text;
   const address = parseIp(text);
-  const made = address ? address.toString() : text;
-  canonical.set(text, made);
-  return made;
+  return address ? address.toString() : text;
 }
 
 /**
@@ -65,15 +59,19 @@ export function normaliseIp(text: string): string {
  */
 export function parseCidr(text: string): Cidr {
   const trimmed = text.trim();
+  if (/\s/.test(trimmed)) throw new CidrError(`"${text}" has spaces inside; write it without`);
   const [addressPart = "", bitsPart] = trimmed.split("/", 2);
   // ipaddr.js also reads octal (010.0.0.1 = 8.0.0.1), hex and whole-number IPv4, and a zone on
   // IPv6: a rule must say plainly what it covers, so those are refused, naming the reading.
   const looksIpv4 = !addressPart.includes(":");
+  // IPv6 may end in dotted IPv4 (::ffff:10.0.0.1): that part too.
+  const ipv4Tail = looksIpv4 ? null : /:([^:]*\.[^:]*)$/.exec(addressPart)?.[1] ?? null;
   if (
     (looksIpv4 && !IPV4_DOTTED.test(addressPart)) || addressPart.includes("%") ||
+    (ipv4Tail !== null && !IPV4_DOTTED.test(ipv4Tail)) ||
     (bitsPart !== undefined && !/^\d{1,3}$/.test(bitsPart))
   ) {
-    const read = looksIpv4 ? parseIp(addressPart) : null;
+    const read = looksIpv4 || ipv4Tail !== null ? parseIp(addressPart) : null;
     throw new CidrError(
       read
         ? `"${text}" is not in standard form: it reads as ${read.toString()} (a leading zero ` +

@@ -58,6 +58,9 @@ Deno.test("parseCidr refuses octal, hex and whole-number IPv4 and zoned IPv6, na
     );
   }
   assert.throws(() => parseCidr("fe80::1%eth0"), /a zone/);
+  assert.throws(() => parseCidr("::ffff:010.0.0.1"), /it reads as 8\.0\.0\.1|it reads as/);
+  assert.throws(() => parseCidr("::ffff:0x0a.0.0.1"), /standard form/);
+  assert.throws(() => parseCidr(" 10.0.0.0 / 8"), /has spaces inside/);
   assert.throws(() => parseCidr("10.0.0.0/8x"), CidrError);
   assert.equal(parseCidr("10.0.0.0/08").text, "10.0.0.0/8");
   assert.equal(parseCidr("::ffff:10.0.0.1").text, "10.0.0.1/32");
