@@ -142,9 +142,12 @@ export async function runRestore(io: CliIo, args: readonly string[]): Promise<nu
       `restored ${args[0]} into ${dataDir}${
         previous ? `; the previous database is kept as ${previous}` : ""
       }\n` +
-        (secret
+        (!secret
+          ? ""
+          : loaded.config.auth.jwt.secret === null
           ? "The backup's JWT secret is back in place: sessions signed with it stay valid.\n"
-          : "") +
+          : "The backup's JWT secret is back in place, but auth.jwt.secret " +
+            "(SYNTH_AUTH_JWT_SECRET) is set and signs instead.\n") +
         "The next start applies any newer migrations.\n",
     );
     return EXIT.OK;

@@ -236,9 +236,8 @@ export async function restoreDatabase(
       }
       return kept;
     };
-    const previous = await keep(current, ["-wal", "-shm"]);
-    await Deno.copyFile(join(options.from, DATABASE_FILE), current);
-    await Deno.chmod(current, 0o600);
+    // The secret first: a failure after it leaves the old database with the backup's secret,
+    // which a new sign-in mends, rather than the backup's sessions with a secret that refuses them.
     const secret = manifest.files[SECRET_FILE] !== undefined;
     if (secret) {
       const key = jwtSecretFile(options.dataDir);
@@ -247,6 +246,9 @@ export async function restoreDatabase(
       await Deno.copyFile(join(options.from, SECRET_FILE), key);
       await Deno.chmod(key, 0o600);
     }
+    const previous = await keep(current, ["-wal", "-shm"]);
+    await Deno.copyFile(join(options.from, DATABASE_FILE), current);
+    await Deno.chmod(current, 0o600);
     return { previous, secret };
   } finally {
     lock.release();
