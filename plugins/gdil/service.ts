@@ -940,8 +940,17 @@ export class GdilService {
     }
     this.#requireIdle(project, "delete");
     await this.#repo.delete(project.id, { requireIdle: "delete" });
-    await Deno.remove(join(this.#ctx.dataDir, "projects", project.id), { recursive: true }).catch(
-      () => {},
+    await this.#removeFolder(project.id).catch((error) =>
+      this.#ctx.log.warn("a deleted project's folder stayed", { project: project.id, error })
+    );
+  }
+
+  /** A project's folder (workspace and git history); absent already is fine. */
+  async #removeFolder(id: string): Promise<void> {
+    await Deno.remove(join(this.#ctx.dataDir, "projects", id), { recursive: true }).catch(
+      (error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      },
     );
   }
 
@@ -953,10 +962,7 @@ export class GdilService {
     const projects = await this.#repo.list(ownerId);
     for (const project of projects) {
       await this.#repo.delete(project.id);
-      await Deno.remove(join(this.#ctx.dataDir, "projects", project.id), { recursive: true })
-        .catch((error) => {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        });
+      await this.#removeFolder(project.id);
     }
     return projects.length;
   }
@@ -1030,8 +1036,9 @@ export class GdilService {
       project.busySince = null;
       if (error instanceof AppError && error.code === "GDIL_PROJECT_GONE") {
         // Deleted while the step ran (its owner's account removed): what the step wrote goes too.
-        await Deno.remove(join(this.#ctx.dataDir, "projects", project.id), { recursive: true })
-          .catch(() => {});
+        await this.#removeFolder(project.id).catch((error) =>
+          this.#ctx.log.warn("a deleted project's folder stayed", { project: project.id, error })
+        );
         yield failed(error.code, "The project was deleted while its step ran");
         return;
       }

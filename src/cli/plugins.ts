@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "../errors.ts";
 import { BUNDLE_ENV_NAMES, bundlePlugin, installBundle } from "../plugin/external/bundle.ts";
 import { launchPlugin } from "../plugin/external/host.ts";
-import { checkEntry, toolArgsSchema } from "../plugin/external/manifest.ts";
+import { checkEntry } from "../plugin/external/manifest.ts";
 import { type CliIo, EXIT } from "./io.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -79,15 +79,14 @@ export async function runPlugins(io: CliIo, args: readonly string[]): Promise<nu
           env,
         },
       });
-      // As the server starts it: its own empty folder, its granted variables.
-      const cwd = join(dataDir, "sandbox", "plugins", entry.id);
-      await Deno.mkdir(cwd, { recursive: true });
+      // As the server starts it (its own empty folder, its granted variables), and checked as
+      // the server checks it (its tools' schemas too).
       const { process, manifest } = await launchPlugin({
         entry,
         grants,
         code,
         baseDir,
-        cwd,
+        dataDir,
         env: (name) => {
           try {
             return io.env(name);
@@ -104,8 +103,6 @@ export async function runPlugins(io: CliIo, args: readonly string[]): Promise<nu
         },
       });
       await process.shutdown();
-      // The server's own check of the tools' schemas: a refused plugin is not recorded.
-      for (const tool of manifest.tools) toolArgsSchema(entry.id, tool.name, tool.parameters);
       const record = await installBundle(
         dataDir,
         entry,

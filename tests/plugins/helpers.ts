@@ -19,7 +19,8 @@ export const pluginView = async (host: TestHost, id: string): Promise<ExternalPl
 export function reaches(host: TestHost, id: string, state: string): Promise<void> {
   const { promise, resolve } = Promise.withResolvers<void>();
   const stop = host.kernel.bus.subscribe("plugin.state", (event) => {
-    if (event.data.id === id && event.data.state === state) {
+    const data = event.data as { id: string; state: string };
+    if (data.id === id && data.state === state) {
       stop();
       resolve();
     }

@@ -165,15 +165,15 @@ Deno.test("a plugin's process gets the granted variables' values, nothing else, 
   const dataDir = await makeTestDir("synth-patient-");
   try {
     const code = await bundlePatient(dataDir);
-    const folder = join(dataDir, "own");
-    await Deno.mkdir(folder);
+    // The folder the launch makes for it, which it may read.
+    const folder = join(dataDir, "sandbox", "plugins", "patient");
     const asked: string[] = [];
     const { process } = await launchPlugin({
       entry: PLUGIN_ENTRY.parse(PATIENT),
       grants: { net: [], read: [folder], write: [], env: ["SYNTH_TEST_PLUGIN_VAR"], run: [] },
       code,
       baseDir: Deno.cwd(),
-      cwd: folder,
+      dataDir,
       sandbox: SANDBOX,
       env: (name) => {
         asked.push(name);
@@ -211,7 +211,7 @@ Deno.test("a plugin request given up on (its deadline passed softly, or abandone
       grants: { net: [], read: [], write: [], env: ["SYNTH_TEST_PLUGIN_VAR"], run: [] },
       code: await bundlePatient(dataDir),
       baseDir: Deno.cwd(),
-      cwd: dataDir,
+      dataDir,
       sandbox: SANDBOX,
       onLog: (_level, message) => {
         logged.get(message)?.();

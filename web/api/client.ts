@@ -460,7 +460,6 @@ export class ApiClient {
   rateLimitStats(signal?: AbortSignal): Promise<RateLimitStats> {
     return this.request<RateLimitStats>("GET", "/api/ratelimit/stats", undefined, signal);
   }
-  /** Forgets a client's counters (`u:<id>` or `ip:<address>`); 404 when it has none. */
   /** Every plugin, built-in and third-party (admin). */
   async plugins(signal?: AbortSignal): Promise<PluginInfo[]> {
     const answer = await this.request<{ items: PluginInfo[] }>(
@@ -475,6 +474,7 @@ export class ApiClient {
   restartPlugin(id: string): Promise<PluginInfo> {
     return this.request<PluginInfo>("POST", `/api/plugins/${encodeURIComponent(id)}/restart`, {});
   }
+  /** Forgets a client's counters (`u:<id>` or `ip:<address>`); 404 when it has none. */
   resetRateLimitClient(key: string): Promise<void> {
     return this.request<void>("DELETE", `/api/ratelimit/clients/${encodeURIComponent(key)}`);
   }

@@ -163,6 +163,9 @@ const coded = (error: unknown, fallback: string) =>
     ? { code: error.code, message: error.message }
     : { code: fallback, message: errorMessage(error) };
 
+/** A manifest's tools with the zod schemas their arguments are checked with. */
+type ToolSchemas = Array<{ tool: ThirdPartyManifest["tools"][number]; args: z.ZodObject }>;
+
 /** What {@link launchPlugin} needs. */
 export interface LaunchOptions {
   entry: PluginEntry;
@@ -170,8 +173,8 @@ export interface LaunchOptions {
   /** The bundle's text. */
   code: string;
   baseDir: string;
-  /** The child's working directory (an empty folder of its own). */
-  cwd: string;
+  /** The data directory: the child works in an empty folder of its own there. */
+  dataDir: string;
   sandbox: ExternalPluginsOptions["sandbox"];
   /** Looks up the granted variables' values (`grants.env`); absent ones are not passed. */
   env?: ((name: string) => string | undefined) | undefined;
@@ -191,8 +194,11 @@ export interface LaunchOptions {
  */
 export async function launchPlugin(
   options: LaunchOptions,
-): Promise<{ process: SandboxProcess; manifest: ThirdPartyManifest }> {
+): Promise<{ process: SandboxProcess; manifest: ThirdPartyManifest; schemas: ToolSchemas }> {
   const { entry, grants } = options;
+  // An empty folder of its own: relative paths resolve nowhere near the server's data.
+  const cwd = join(options.dataDir, "sandbox", "plugins", entry.id);
+  await Deno.mkdir(cwd, { recursive: true });
   const failure: { activation: { code: string; message: string } | null } = { activation: null };
   const env: Record<string, string> = {};
   for (const name of grants.env ?? []) {
@@ -223,7 +229,7 @@ export async function launchPlugin(
       maxFrameBytes: options.sandbox.maxFrameBytes,
     },
     {
-      cwd: options.cwd,
+      cwd,
       prlimitPath: options.sandbox.prlimitPath,
       denoPath: options.sandbox.denoPath,
       selfExec: options.sandbox.selfExec ?? null,
@@ -280,7 +286,12 @@ export async function launchPlugin(
     clearTimeout(timer);
   }
   try {
-    return { process, manifest: checkManifest(entry, grants, ready.manifest, options.baseDir) };
+    const manifest = checkManifest(entry, grants, ready.manifest, options.baseDir);
+    const schemas = manifest.tools.map((tool) => ({
+      tool,
+      args: toolArgsSchema(entry.id, tool.name, tool.parameters),
+    }));
+    return { process, manifest, schemas };
   } catch (error) {
     process.kill("shutdown");
     throw error;
@@ -355,18 +366,17 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
   }
 
   /** Starts the plugin's process and waits for its manifest. */
-  async function spawn(plugin: Loaded): Promise<ThirdPartyManifest> {
+  async function spawn(
+    plugin: Loaded,
+  ): Promise<{ manifest: ThirdPartyManifest; schemas: ToolSchemas }> {
     // A process started for a generation a restart has left behind is stopped, not adopted.
     const generation = plugin.generation;
-    // An empty folder of its own: relative paths resolve nowhere near the server's data.
-    const cwd = join(options.dataDir, "sandbox", "plugins", plugin.entry.id);
-    await Deno.mkdir(cwd, { recursive: true });
     const launched = await launchPlugin({
       entry: plugin.entry,
       grants: plugin.grants!,
       code: plugin.code!,
       baseDir: options.baseDir,
-      cwd,
+      dataDir: options.dataDir,
       sandbox: options.sandbox,
       env: options.env,
       onLog(level, message) {
@@ -382,7 +392,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
       },
     });
     void watch(plugin, launched.process);
-    return launched.manifest;
+    return launched;
   }
 
   /** Notices an unexpected end of the process: a crash. */
@@ -438,7 +448,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
     if (stopping || plugin.state === "disabled" || plugin.state === "refused") return;
     const generation = plugin.generation;
     try {
-      const manifest = await spawn(plugin);
+      const { manifest } = await spawn(plugin);
       if (plugin.generation !== generation) return; // a restart took over meanwhile
       plugin.manifest = manifest;
       setState(plugin, "running");
@@ -460,7 +470,7 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
   /** A plugin started and checked by {@link launch}, not yet offering anything. */
   interface Launched {
     manifest: ThirdPartyManifest;
-    schemas: Array<{ tool: ThirdPartyManifest["tools"][number]; args: z.ZodObject }>;
+    schemas: ToolSchemas;
     /** Bundled now (not the prepared one): recorded when it is activated. */
     fresh: boolean;
   }
@@ -531,14 +541,10 @@ export function createExternalPlugins(options: ExternalPluginsOptions): External
           { status: 422 },
         );
       }
-      const manifest = await spawn(plugin);
+      // Its tools' schemas are checked there too, before a fresh bundle is recorded.
+      const { manifest, schemas } = await spawn(plugin);
       plugin.manifest = manifest;
       plugin.version = manifest.version;
-      // Checked before the bundle is recorded: a refused bundle is not kept as the prepared one.
-      const schemas = manifest.tools.map((tool) => ({
-        tool,
-        args: toolArgsSchema(entry.id, tool.name, tool.parameters),
-      }));
       return { manifest, schemas, fresh };
     } catch (error) {
       await refuseStopped(plugin, error);

@@ -152,7 +152,9 @@ export function checkEntry(
               );
             }
             const top = within(path, data) ? relative(data, path).split(/[\\/]/)[0]! : null;
-            if (top !== null && (SERVER_ENTRIES.has(top) || top.startsWith("."))) {
+            // Its own working folder (`sandbox/plugins/<id>`, where it starts) is its to use.
+            const ownFolder = within(path, resolve(data, "sandbox", "plugins", id));
+            if (top !== null && !ownFolder && (SERVER_ENTRIES.has(top) || top.startsWith("."))) {
               throw unscoped(
                 `is the server's own (${top} in the data directory); grant a folder of its own`,
               );
