@@ -188,7 +188,7 @@ export async function runToolsBench(
       grants: checkEntry(entry, { baseDir: REPO_DIR, takenIds: new Set() }),
       code: bundle,
       baseDir: REPO_DIR,
-      cwd: dir,
+      dataDir: dir,
       sandbox: {
         memoryLimitBytes: config.sandbox.memoryLimitBytes,
         heapMiB: config.sandbox.heapMiB,
