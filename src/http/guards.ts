@@ -217,50 +217,34 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
       // Read and parsed here, before sign-in and the rate limit (spec/server.md §1 step 8),
       // once: `readJson` takes the value from the context. An empty body is left to the route
       // (most take none); one that cannot be read (the client went away) or parsed is 400.
+      const refuse = (status: 400 | 415, message: string) => {
+        const code = status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "MALFORMED_JSON";
+        c.res = errorResponse(c, { status, code, message });
+      };
       let bytes: ArrayBuffer;
       try {
         bytes = await c.req.arrayBuffer();
       } catch {
-        c.res = errorResponse(c, {
-          status: 400,
-          code: "MALFORMED_JSON",
-          message: "The body could not be read",
-        });
-        return;
+        return refuse(400, "The body could not be read");
       }
       if (bytes.byteLength === 0) return await next();
       if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
-        c.res = errorResponse(c, {
-          status: 415,
-          code: "UNSUPPORTED_MEDIA_TYPE",
-          message: "The body must be application/json",
-        });
-        return;
+        return refuse(415, "The body must be application/json");
       }
-      let value: unknown;
       let text: string;
+      let value: unknown;
       try {
         // JSON is UTF-8: other bytes are refused, where a lenient decoding would store U+FFFD
         // in their place without a word.
         text = STRICT_UTF8.decode(bytes);
       } catch {
-        c.res = errorResponse(c, {
-          status: 400,
-          code: "MALFORMED_JSON",
-          message: "The body is not valid UTF-8",
-        });
-        return;
+        return refuse(400, "The body is not valid UTF-8");
       }
       if (text.trim() === "") return await next();
       try {
         value = JSON.parse(text);
       } catch {
-        c.res = errorResponse(c, {
-          status: 400,
-          code: "MALFORMED_JSON",
-          message: "The body is not valid JSON",
-        });
-        return;
+        return refuse(400, "The body is not valid JSON");
       }
       const nul = nulIssueIn(text, value);
       if (nul) throw validationError([nul]);
