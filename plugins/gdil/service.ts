@@ -940,9 +940,7 @@ export class GdilService {
     }
     this.#requireIdle(project, "delete");
     await this.#repo.delete(project.id, { requireIdle: "delete" });
-    await this.#removeFolder(project.id).catch((error) =>
-      this.#ctx.log.warn("a deleted project's folder stayed", { project: project.id, error })
-    );
+    await this.#dropFolder(project.id);
   }
 
   /** A project's folder (workspace and git history); absent already is fine. */
@@ -951,6 +949,16 @@ export class GdilService {
       (error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       },
+    );
+  }
+
+  /**
+   * {@link #removeFolder} after the project's rows are gone: a folder that cannot be removed is
+   * logged, not thrown (a user's deletion uses {@link #removeFolder}, so that it can be resumed).
+   */
+  async #dropFolder(id: string): Promise<void> {
+    await this.#removeFolder(id).catch((error) =>
+      this.#ctx.log.warn("a deleted project's folder stayed", { project: id, error })
     );
   }
 
@@ -1036,9 +1044,7 @@ export class GdilService {
       project.busySince = null;
       if (error instanceof AppError && error.code === "GDIL_PROJECT_GONE") {
         // Deleted while the step ran (its owner's account removed): what the step wrote goes too.
-        await this.#removeFolder(project.id).catch((error) =>
-          this.#ctx.log.warn("a deleted project's folder stayed", { project: project.id, error })
-        );
+        await this.#dropFolder(project.id);
         yield failed(error.code, "The project was deleted while its step ran");
         return;
       }
