@@ -44,11 +44,17 @@ Deno.test("an insight yields the next narrative version with its source, diff an
   await using host = await mindHost(fake);
   const first = await chat(host, "Help me plan the release");
   await host.kernel.mind.scheduler.idle();
+  const before = host.kernel.mind.affect();
   const reflected = await chat(host, "/reflect", first.body.thread_id as string);
   assert.equal(reflected.body.success, true);
   await host.kernel.mind.scheduler.idle();
   const versions = (await (await host.request("/api/narrative/versions")).json()).items;
   assert.equal(versions.length, 2);
+  // A new version moves no affect (spec/mind.md §9), nor does a reflection with no issues.
+  const impulses = await host.kernel.store.db.selectFrom("mind_events").select("source")
+    .where("type", "=", "affect.impulse").where("turn_id", "is", null).execute();
+  assert.deepEqual(impulses, [], "no impulse from the reflection or the rewrite");
+  assert.deepEqual(host.kernel.mind.affect(), before, "the affect is as before");
   const v2 = versions[1];
   assert.equal(v2.reason, "reflection");
   assert.match(v2.source_reflection_id, /^rfl_/);

@@ -25,6 +25,7 @@ Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answer
   const threadId = first.body.thread_id as string;
   await chat(host, "What comes after the tests?", threadId);
   await host.kernel.mind.scheduler.idle();
+  const before = host.kernel.mind.affect();
   const reflect = await chat(host, "/reflect", threadId);
   assert.equal(reflect.body.success, true, JSON.stringify(reflect.body));
   assert.match(
@@ -44,7 +45,17 @@ Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answer
     insight: null,
     self_statement: "I am learning to be brief.",
   }, "the API's keys are snake_case; the model's selfStatement is renamed");
-  const d = host.kernel.mind.affect().d;
+  // Issues lower dominance only (spec/mind.md §5: reflection never raises valence).
+  const impulses = (await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "affect.impulse").where("source", "=", "psyche_reflection").execute())
+    .map((row) => JSON.parse(row.data));
+  assert.deepEqual(impulses.map((impulse) => [impulse.label, impulse.requested]), [
+    ["reflection.issues", { dp: 0, da: 0, dd: -0.03 }],
+  ]);
+  const after = host.kernel.mind.affect();
+  assert.equal(after.p, before.p, "valence unchanged by the reflection");
+  assert.ok(after.d < before.d, `dominance fell: ${after.d} < ${before.d}`);
+  const d = after.d;
 
   const budget = await host.request("/api/budgets/psyche_reflection", {
     method: "PUT",

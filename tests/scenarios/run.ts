@@ -75,6 +75,13 @@ interface Observation {
   };
   turn: Record<string, unknown>;
   influence: { reasons: string; dropped: string };
+  /**
+   * The reply's temperature against its parts (spec/mind.md §6): `sent_minus_parts` is the sent
+   * temperature minus clamp(base + affect + calibration) to the profile's bounds (0 when right),
+   * `calibration_minus_previous` the calibration part minus the previous step's calibration output
+   * `temperatureOffset` (0 when the offset reached the next turn as it was).
+   */
+  temperature: { sent_minus_parts: number | null; calibration_minus_previous: number | null };
   calibration: Record<string, unknown>;
   assurance: Record<string, unknown>;
   concerns: {
@@ -84,6 +91,8 @@ interface Observation {
     last_evidence: string | null;
     /** Opening dp of the last resolved concern plus its resolution's dp. */
     net_dp: number | null;
+    /** The resolution's requested dp over the opening's applied |dp| (0.8 for a confirmation). */
+    resolution_ratio: number | null;
   };
   samples: { count: number; last_outcome: number | null };
   reflection: {
@@ -174,12 +183,12 @@ export async function runScenario(scenario: Scenario): Promise<string[]> {
     const threads = new Map<string, string>();
     const observations: Observation[] = [];
     for (const [index, step] of scenario.steps.entries()) {
-      if (step.advance) await host.clock.tick(step.advance);
       if ("restart" in step && step.restart) {
-        const now = host.clock.now();
+        // Stopped first: the time passes while no server runs.
+        const later = host.clock.now() + step.advance;
         await host.close();
-        host = await open(now);
-      }
+        host = await open(later);
+      } else if (step.advance) await host.clock.tick(step.advance);
       let response = "";
       let turnId: string | null = null;
       const key = "thread" in step && step.thread ? step.thread : "main";
@@ -199,7 +208,7 @@ export async function runScenario(scenario: Scenario): Promise<string[]> {
         response = String(result.body.response ?? "");
       }
       await host.kernel.mind.scheduler.idle();
-      const observation = await observe(host, fake, turnId, response);
+      const observation = await observe(host, fake, turnId, response, observations.at(-1));
       observations.push(observation);
       for (const rule of scenario.expect) {
         if (rule.after !== "every" && rule.after !== index + 1) continue;
@@ -219,6 +228,7 @@ async function observe(
   fake: FakeLlm,
   turnId: string | null,
   response: string,
+  previous: Observation | undefined,
 ): Promise<Observation> {
   const affect = host.kernel.mind.affect();
   const request = chatRequests(fake).filter((item) => item.headers["x-synth-purpose"] === "reply")
@@ -276,7 +286,9 @@ async function observe(
       last_status: resolvedLast?.status ?? null,
       last_kind: resolvedLast?.kind ?? null,
       last_evidence: resolvedLast?.evidence ? JSON.parse(resolvedLast.evidence).type : null,
-      net_dp: resolvedLast ? await netDp(host, resolvedLast.id, resolvedLast.turn_id) : null,
+      ...(resolvedLast
+        ? await netDp(host, resolvedLast.id, resolvedLast.turn_id)
+        : { net_dp: null, resolution_ratio: null }),
     },
     samples: { count: samples.length, last_outcome: samples[0]?.outcome ?? null },
     reflection: {
@@ -289,6 +301,12 @@ async function observe(
     },
     turn: (turn ?? {}) as unknown as Record<string, unknown>,
     calibration: (influence?.record.calibration ?? {}) as unknown as Record<string, unknown>,
+    temperature: temperatureParts(
+      influence?.record.generation,
+      body.temperature,
+      host.kernel.mind.profile.generation.temperatureBounds,
+      previous,
+    ),
     influence: {
       reasons: sections.map((section) => `${section.id}: ${section.reason}`).join("\n"),
       dropped: sections.filter((section) => section.dropped).map((section) => section.id).join(","),
@@ -297,17 +315,57 @@ async function observe(
   };
 }
 
-/** The dp a concern's opening applied plus the dp its resolution applied. */
-async function netDp(host: TestHost, concernId: string, openedBy: string): Promise<number> {
+/** See {@link Observation.temperature}. */
+function temperatureParts(
+  generation:
+    | { components: { base: number; affect: number; calibration: number } }
+    | undefined,
+  sent: number | undefined,
+  [low, high]: readonly [number, number],
+  previous: Observation | undefined,
+): Observation["temperature"] {
+  if (!generation || sent === undefined) {
+    return { sent_minus_parts: null, calibration_minus_previous: null };
+  }
+  const { base, affect, calibration } = generation.components;
+  const previousOffset =
+    (previous?.calibration.outputs as { temperatureOffset?: number } | undefined)
+      ?.temperatureOffset ?? 0;
+  return {
+    sent_minus_parts: sent - Math.min(high, Math.max(low, base + affect + calibration)),
+    calibration_minus_previous: calibration - previousOffset,
+  };
+}
+
+/**
+ * The dp a concern's opening applied plus the dp its resolution applied, and the resolution's
+ * requested dp over the opening's applied |dp| (saturation damps what a resolution applies, so
+ * only the requested dp shows its coefficient).
+ */
+async function netDp(
+  host: TestHost,
+  concernId: string,
+  openedBy: string,
+): Promise<{ net_dp: number; resolution_ratio: number | null }> {
   const rows = await host.kernel.store.db.selectFrom("mind_events").select(["data", "turn_id"])
     .where("type", "=", "affect.impulse").execute();
   const impulses = rows.map((row) => ({
     turnId: row.turn_id,
-    ...(JSON.parse(row.data) as { label: string; reason: string; applied: { dp: number } }),
+    ...(JSON.parse(row.data) as {
+      label: string;
+      reason: string;
+      requested: { dp: number };
+      applied: { dp: number };
+    }),
   }));
   const opening = impulses.find((item) =>
     item.turnId === openedBy && item.label === "assurance.concern"
   );
   const resolution = impulses.find((item) => item.reason.includes(concernId));
-  return (opening?.applied.dp ?? 0) + (resolution?.applied.dp ?? 0);
+  return {
+    net_dp: (opening?.applied.dp ?? 0) + (resolution?.applied.dp ?? 0),
+    resolution_ratio: opening && resolution && opening.applied.dp !== 0
+      ? resolution.requested.dp / Math.abs(opening.applied.dp)
+      : null,
+  };
 }
