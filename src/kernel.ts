@@ -711,6 +711,11 @@ export function createKernel(options: CreateKernelOptions): Kernel {
   });
   health.register("database", async () => {
     await options.store.ping();
+    try {
+      await options.store.probeWrite();
+    } catch (error) {
+      return { status: "fail", reason: `writes fail: ${errorMessage(error).split("\n")[0]}` };
+    }
     return { status: "ok" };
   });
   health.register("migrations", () => {

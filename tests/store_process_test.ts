@@ -30,6 +30,37 @@ Deno.test("start creates synth.db with every migration; a second server on it ex
   }
 });
 
+Deno.test("readiness fails while the database cannot be written, naming why, and recovers", async () => {
+  await using server = await spawnServer({
+    env: {
+      SYNTH_DB_BUSY_TIMEOUT_MS: "200",
+      // Not gated on the LLM: no provider is configured here.
+      SYNTH_HEALTH_READY_REQUIRES: "database,migrations",
+    },
+  });
+  const ready = async () => {
+    const response = await fetch(`${server.url}/health/ready`);
+    return { status: response.status, body: await response.json() };
+  };
+  assert.equal((await ready()).status, 200);
+  // Another process holds the write lock: reads still work, writes cannot.
+  const other = new DatabaseSync(`${server.dataDir}/synth.db`);
+  other.exec("BEGIN IMMEDIATE");
+  try {
+    const locked = await ready();
+    assert.equal(locked.status, 503, JSON.stringify(locked.body));
+    assert.equal(locked.body.checks.database.status, "fail");
+    assert.match(locked.body.reason, /database/);
+    assert.match(locked.body.checks.database.reason, /^writes fail: database is locked/);
+  } finally {
+    other.exec("ROLLBACK");
+    other.close();
+  }
+  const again = await ready();
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.checks.database.status, "ok");
+});
+
 Deno.test("an edited applied migration stops start-up with exit 78 naming the file", async () => {
   const dataDir = await makeTestDir("synth-edited-migration-");
   try {

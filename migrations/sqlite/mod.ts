@@ -23,6 +23,7 @@ import m20 from "./0020_mind_turn_count.sql" with { type: "text" };
 import m21 from "./0021_forgotten.sql" with { type: "text" };
 import m22 from "./0022_project_milestone_titles.sql" with { type: "text" };
 import m23 from "./0023_tool_runs_by_user.sql" with { type: "text" };
+import m24 from "./0024_health_probe.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -49,4 +50,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 21, name: "forgotten", sql: m21 },
   { version: 22, name: "project_milestone_titles", sql: m22 },
   { version: 23, name: "tool_runs_by_user", sql: m23 },
+  { version: 24, name: "health_probe", sql: m24 },
 ];

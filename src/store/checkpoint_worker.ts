@@ -4,22 +4,35 @@
  * thread: copying the write-ahead log back into the database file, and the
  * file syncs that follow, never hold the server's thread (4.6 ms after each
  * turn on the 2-core machine of docs/benchmarks.md, most of it waiting for
- * the disk).
+ * the disk). The readiness check's write probe runs here too: waiting for a
+ * lock another process holds never holds the server's thread either.
  *
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
 import { openSqlite } from "./sqlite.ts";
 
-/** What the store asks: one checkpoint, or to close the connection. */
+/** What the store asks: one checkpoint, one write probe, or to close the connection. */
 export type CheckpointRequest =
-  | { type: "checkpoint"; path: string; busyTimeoutMs: number }
+  | { type: "checkpoint" | "probe"; path: string; busyTimeoutMs: number; at: number }
   | { type: "close" };
 
 /** What the worker answers, one reply per request. */
 export type CheckpointReply = { ok: true } | { ok: false; message: string };
 
 let connection: DatabaseSync | undefined;
+
+/** Takes the write lock, changes a page and commits: what every write of the server needs. */
+function probe(db: DatabaseSync, at: number): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.prepare("UPDATE health_probe SET at = ? WHERE id = 1").run(at);
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
 
 self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
   const request = event.data;
@@ -30,8 +43,9 @@ self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
       connection = undefined;
     } else {
       connection ??= openSqlite(request.path, { busyTimeoutMs: request.busyTimeoutMs });
+      if (request.type === "probe") probe(connection, request.at);
       // Never waits: it copies what no reader still needs (the rest goes with the next one).
-      connection.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      else connection.exec("PRAGMA wal_checkpoint(PASSIVE)");
     }
     reply = { ok: true };
   } catch (error) {

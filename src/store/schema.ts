@@ -159,6 +159,13 @@ export interface MemoryCountsTable {
   n: number;
 }
 
+/** `health_probe`: the one row the readiness check's write probe updates. */
+export interface HealthProbeTable {
+  id: number;
+  /** When the last probe wrote (Unix ms). */
+  at: number;
+}
+
 /** `schema_migrations`: one row per applied migration file. */
 export interface SchemaMigrationsTable {
   version: number;
@@ -696,6 +703,7 @@ export interface Database {
   memory_changes: MemoryChangesTable;
   memory_counts: MemoryCountsTable;
   schema_migrations: SchemaMigrationsTable;
+  health_probe: HealthProbeTable;
   mind_ledger: MindLedgerTable;
   mind_ledger_daily: MindLedgerDailyTable;
   mind_state: MindStateTable;

@@ -14,6 +14,7 @@ import {
   migrationStatus,
 } from "./migrations.ts";
 import { DB_ERROR_CODES, DbError } from "./errors.ts";
+import { errorMessage } from "../errors.ts";
 import type { Database } from "./schema.ts";
 import { assertLittleEndian, openSqlite } from "./sqlite.ts";
 import type { CheckpointReply, CheckpointRequest } from "./checkpoint_worker.ts";
@@ -34,6 +35,11 @@ export interface Store {
   transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Answers `SELECT 1`; throws when the database cannot be read. */
   ping(): Promise<void>;
+  /**
+   * Commits a one-row update on a connection of its own, on a worker thread; throws when the
+   * database cannot be written (a read-only or full disk, a lock another process holds).
+   */
+  probeWrite(): Promise<void>;
   /** The state of every migration. */
   migrations(): MigrationState[];
   /**
@@ -102,7 +108,7 @@ export function openStore(options: OpenStoreOptions): Store {
     sqlite.close();
     throw error;
   }
-  return wrapConnection(sqlite, path, migrationList, options.busyTimeoutMs);
+  return wrapConnection(sqlite, path, migrationList, options.busyTimeoutMs, options.clock);
 }
 
 const TRUNCATE_CHECKPOINT = CompiledQuery.raw("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -136,13 +142,18 @@ function createCheckpointer(path: string, busyTimeoutMs: number) {
     last = next.catch(() => {});
     return next;
   };
+  const run = (type: "checkpoint" | "probe", at: number) =>
+    inTurn(async () => {
+      if (closed) throw new Error("The store is closed");
+      const reply = await ask({ type, path, busyTimeoutMs, at });
+      if (!reply.ok) throw new Error(reply.message);
+    });
   return {
     passive: () =>
-      inTurn(async () => {
-        if (closed) throw new Error("The store is closed");
-        const reply = await ask({ type: "checkpoint", path, busyTimeoutMs });
-        if (!reply.ok) throw new Error(`The checkpoint failed: ${reply.message}`);
+      run("checkpoint", 0).catch((error) => {
+        throw new Error(`The checkpoint failed: ${errorMessage(error)}`);
       }),
+    probe: (at: number) => run("probe", at),
     close: () =>
       inTurn(async () => {
         closed = true;
@@ -160,6 +171,7 @@ function wrapConnection(
   path: string,
   migrationList: readonly Migration[],
   busyTimeoutMs: number,
+  clock: Clock,
 ): Store {
   const db = new Kysely<Database>({ dialect: createNodeSqliteDialect(sqlite) });
   const checkpointer = createCheckpointer(path, busyTimeoutMs);
@@ -176,6 +188,7 @@ function wrapConnection(
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
+    probeWrite: () => checkpointer.probe(clock.now()),
     migrations: () => migrationStatus(sqlite, migrationList),
     close() {
       closed ??= checkpointer.close().then(() => db.destroy());
