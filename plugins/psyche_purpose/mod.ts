@@ -821,6 +821,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
         }
         if (sub === "diff") {
           const n = Number(arg);
+          if (!Number.isInteger(n) || n < 1) return answer(false, "Usage: /purpose diff <version>");
           const row = await db.selectFrom("psyche_purpose_versions").selectAll().where(
             "version",
             "=",

@@ -505,9 +505,10 @@ export function mindRoutes(
 
   app.get("/api/turns/:id/influence", async (c) => {
     requireRole(c, "viewer");
-    const { userId, role } = signedInCaller(c);
-    const found = await mind().influence(c.req.param("id"));
-    if (!found || (found.userId !== userId && role !== "admin")) {
+    // An unknown or another user's turn is MIND_TURN_NOT_FOUND, as at /api/turns/{id}.
+    const turn = await ownTurn(mind(), c.req.param("id"), signedInCaller(c));
+    const found = await mind().influence(turn.id);
+    if (!found) {
       throw new AppError("MIND_INFLUENCE_NOT_FOUND", "No influence record for this turn (yet)", {
         status: 404,
       });

@@ -135,6 +135,12 @@ Deno.test(
       await axe(page, "the influence panel");
       assert.match((await panel.textContent()) ?? "", /persona/);
       assert.match((await panel.textContent()) ?? "", /Pleasure: /);
+      // How the temperature was made, and no bare "tone" label without a rule.
+      assert.match(
+        (await panel.textContent()) ?? "",
+        /temperature \d\.\d\d \(0\.\d\d base [+−]\d\.\d\d affect [+−]\d\.\d\d calibration/,
+      );
+      assert.doesNotMatch((await panel.textContent()) ?? "", /tone,|tone$/m);
       assert.match(
         (await panel.textContent()) ?? "",
         /Not recorded for this turn/,

@@ -186,7 +186,7 @@ Deno.test("a turn's influence record: its user and an administrator read it; ano
     const refused = await who.request(url);
     assert.equal(refused.status, 404);
     const body = await refused.json();
-    assert.equal(body.error.code, "MIND_INFLUENCE_NOT_FOUND");
+    assert.equal(body.error.code, "MIND_TURN_NOT_FOUND", "as at /api/turns/{id}");
     assert.ok(!("fragments" in body), "nothing of the record");
   }
 });

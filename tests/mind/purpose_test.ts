@@ -127,6 +127,15 @@ Deno.test("a rewrite dropping half the statements is rejected; rollback needs an
   });
   assert.equal(viewer.ok, false);
   assert.match(viewer.output.text, /needs the operator role/);
+  for (const bad of ["/purpose diff", "/purpose diff abc", "/purpose diff 0"]) {
+    const usage = await host.kernel.commands.dispatch(bad, {
+      userId: "vic",
+      role: "viewer",
+      threadId: null,
+    });
+    assert.equal(usage.ok, false, bad);
+    assert.equal(usage.output.text, "Usage: /purpose diff <version>", bad);
+  }
   // Over HTTP the refusal is a 403, as every command's role refusal is (mind.md §17).
   for (
     const [role, message] of [["viewer", "/purpose rollback 1"], [

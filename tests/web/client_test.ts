@@ -3,6 +3,7 @@ import {
   ApiClient,
   ApiError,
   type ClientOptions,
+  offersInfluence,
   type Session,
   shownMessages,
   toChatMessage,
@@ -369,6 +370,20 @@ Deno.test("stored messages show a failed turn as it ended live: a failed bubble 
   assert.equal(shown[1]!.error?.code, "LLM_UNAVAILABLE");
   assert.equal(shown[3]!.error?.code, "LLM_STREAM_INTERRUPTED");
   assert.equal(shown[3]!.text, "So th");
+  // A turn that reached its reply has a record to show; one cut in line or by a crash has none.
+  assert.deepEqual(shown.map(offersInfluence), [true, true, true, true]);
+  for (const code of ["SHUTTING_DOWN", "MIND_INTERRUPTED"]) {
+    const [, bubble] = shownMessages([{
+      ...base,
+      id: "msg_5",
+      role: "user",
+      content: "Later",
+      turn_id: "turn_5",
+      turn_status: "failed",
+      turn_error: { code, message: "…" },
+    }]);
+    assert.equal(offersInfluence(bubble!), false, code);
+  }
 });
 
 Deno.test("a rate-limited refresh waits for Retry-After and tries again instead of signing out", async () => {

@@ -863,6 +863,18 @@ export function shownMessages(items: Array<Record<string, unknown>>): ChatMessag
   });
 }
 
+/** Failures of turns that never reached their reply, so no influence record was kept. */
+const UNRECORDED_FAILURES = new Set(["SHUTTING_DOWN", "MIND_INTERRUPTED"]);
+
+/**
+ * Whether a reply bubble offers "Why this reply": a finished turn's, except a turn that stopped
+ * waiting in line or was cut by a crash (`GET /api/turns/{id}/influence` is 404 for those).
+ */
+export function offersInfluence(message: ChatMessage): boolean {
+  return message.turnId !== null && message.status !== "streaming" &&
+    !(message.error && UNRECORDED_FAILURES.has(message.error.code));
+}
+
 /** A role (spec/server.md §3.1). */
 export type Role = "viewer" | "operator" | "admin";
 

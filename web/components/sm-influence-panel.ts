@@ -17,6 +17,17 @@ import type { Influence } from "../state/types.ts";
 type Rec = Record<string, unknown>;
 const NOT_RECORDED = html`<p class="muted">Not recorded for this turn</p>`;
 
+/** How the temperature was made (the record's `generation.components`): " (0.70 base −0.02 …)". */
+function temperatureParts(components: Rec | undefined): string {
+  if (!components || typeof components.base !== "number") return "";
+  const parts = [
+    `${Number(components.base).toFixed(2)} base`,
+    `${signed(Number(components.affect ?? 0))} affect`,
+    `${signed(Number(components.calibration ?? 0))} calibration`,
+  ];
+  return ` (${parts.join(" ")}${components.clamped ? ", clamped" : ""})`;
+}
+
 /** The influence panel. */
 export class SmInfluencePanel extends LitElement {
   static override properties = { record: { attribute: false } };
@@ -172,8 +183,12 @@ export class SmInfluencePanel extends LitElement {
     return html`<ul>
       ${
       policy
-        ? html`<li>Reply policy: tone ${policy.tone}${policy.caveat ? ", with a caveat" : ""}${
-          policy.clarifying_question ? ", asked to clarify" : ""
+        ? html`<li>Reply policy: ${
+          [
+            policy.tone ? `tone: ${policy.tone}` : "no tone rule",
+            ...(policy.caveat ? ["with a caveat"] : []),
+            ...(policy.clarifying_question ? ["asked to clarify"] : []),
+          ].join(", ")
         }</li>`
         : nothing
     }
@@ -188,6 +203,8 @@ export class SmInfluencePanel extends LitElement {
       generation
         ? html`<li>Model ${generation.model}, temperature ${
           typeof generation.temperature === "number" ? generation.temperature.toFixed(2) : "n/a"
+        }${
+          temperatureParts(generation.components as Rec | undefined)
         }, max tokens ${generation.max_tokens}</li>`
         : nothing
     }

@@ -8,7 +8,7 @@
  * @module
  */
 import { css, html, type LitElement, nothing } from "lit";
-import { ApiError, shownMessages } from "../api/client.ts";
+import { ApiError, offersInfluence, shownMessages } from "../api/client.ts";
 import { SmElement } from "../app/base.ts";
 import { errorText } from "../app/card.ts";
 import { shortTime } from "../lib/format.ts";
@@ -661,7 +661,7 @@ export class PageChat extends SmElement {
                 ${streaming && message.turnId
                   ? html`<button @click=${() => this.#stop(message.turnId!)}>Stop</button>`
                   : nothing}
-                ${!streaming && message.turnId
+                ${offersInfluence(message)
                   ? html`<button @click=${() => this.#why(message.turnId!)}>Why this reply</button>`
                   : nothing}
               </div>
