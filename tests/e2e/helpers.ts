@@ -206,8 +206,19 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-/** No horizontal page scroll. */
+/**
+ * No horizontal page scroll, and on the dashboard the window itself never scrolls down (it fills
+ * the window; pages scroll inside it, docs/dashboard.md).
+ */
 export async function noHorizontalScroll(page: Page, label: string): Promise<void> {
+  const below = await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const document = (globalThis as any).document;
+    // The dashboard's pages only: /docs is a document that scrolls as one.
+    if (!document.querySelector("sm-app")) return 0;
+    return document.documentElement.scrollHeight - document.documentElement.clientHeight;
+  });
+  assert.ok(below <= 0, `${label}: the window itself scrolls down by ${below} px`);
   const overflow = await page.evaluate(() => {
     // deno-lint-ignore no-explicit-any
     const document = (globalThis as any).document;

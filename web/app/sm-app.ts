@@ -138,6 +138,9 @@ export class SmApp extends LitElement {
         min-width: 0;
         min-height: 0;
         overflow: auto;
+        /* Absolutely placed parts of a page (a hidden table caption) stay inside the scrolling
+          region; placed against the window, they made the window itself scroll. */
+        position: relative;
       }
       /* The More toggle shows only in the bottom nav (below 600 px). */
       li.more-toggle {
