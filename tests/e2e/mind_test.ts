@@ -169,6 +169,11 @@ Deno.test(
 
       // The socket's snapshot is the first point; each state.delta adds one.
       const before = await morePoints(page, 0);
+      const requested: string[] = [];
+      page.on("request", (request) => requested.push(new URL(request.url()).pathname));
+      const budgetsReloaded = page.waitForResponse((response) =>
+        new URL(response.url()).pathname === "/api/budgets"
+      );
       const second = await api(url, "/api/chat", "POST", {
         message: "What about tomorrow?",
         thread_id: threadId,
@@ -182,6 +187,14 @@ Deno.test(
       // The forecast made after the first turn was resolved by the second.
       const forecasts = page.locator("sm-forecast-card");
       await forecasts.getByText("What about tomorrow?").first().waitFor();
+      // One turn's several state.deltas cost a card one reload, not one each (they share the
+      // user's API rate limit): the token spend and forecasts once, the thread's messages once.
+      await budgetsReloaded;
+      const times = (path: string) => requested.filter((item) => item === path).length;
+      // (The token spend may reload once more for the forecast job that follows the turn.)
+      assert.ok(times("/api/budgets") <= 2, requested.join(" "));
+      assert.equal(times("/api/forecasts"), 1, requested.join(" "));
+      assert.equal(times(`/api/threads/${threadId}/messages`), 1, requested.join(" "));
 
       // A second narrative version: the card lists both and shows the word diff.
       const rewrite = await api(url, "/api/chat", "POST", { message: "/purpose rewrite --force" });

@@ -38,6 +38,25 @@ export const cardStyles = css`
   }
 `;
 
+/** Waits `ms`, or rejects with the signal's reason once it aborts. */
+function settle(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", stop, { once: true });
+  });
+}
+
+/** How long a Mind card waits for one turn's updates to settle before it reloads. */
+export const SETTLE_MS = 1_500;
+
 /** A card that loads from the API. */
 export class CardElement extends SmElement {
   #lifetime = new AbortController();
@@ -55,13 +74,23 @@ export class CardElement extends SmElement {
   /**
    * A task re-run whenever `args` changes (shallow, element by element);
    * its signal is aborted by a newer run or when the card disconnects.
+   * With `settleMs`, a re-run waits that long first, and a change meanwhile
+   * starts the wait again: the several `state.delta`s of one turn cost one
+   * request, not one each (they share the user's API rate limit).
    */
   protected load<const A extends ReadonlyArray<unknown>, T>(
     args: () => A,
     run: (args: A, signal: AbortSignal) => Promise<T>,
+    options: { settleMs?: number } = {},
   ): Task<A, T> {
+    let loaded = false;
     return new Task<A, T>(this, {
-      task: (values, { signal }) => run(values, AbortSignal.any([signal, this.#lifetime.signal])),
+      task: async (values, { signal }) => {
+        const both = AbortSignal.any([signal, this.#lifetime.signal]);
+        if (loaded && options.settleMs) await settle(options.settleMs, both);
+        loaded = true;
+        return await run(values, both);
+      },
       args,
     });
   }

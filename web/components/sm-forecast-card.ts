@@ -1,15 +1,16 @@
 /**
  * `<sm-forecast-card>` (spec/dashboard.md §5.3, mind.md §6): the last 20
  * forecast/actual pairs — the most probable forecast, its probability, the
- * message that came and the error (surprise = 1 − the best similarity) —
+ * message that came and the error (surprise = 1 − the best similarity, named
+ * with the closest forecast when that is another) — latest resolution first,
  * and the rolling alignment over windows of 20 resolved sets. Reloads when
- * the mind's forecast counts change. Texts wrap between words; only a
+ * a forecast is resolved. Texts wrap between words; only a
  * token too long for a line (a URL, an id) may break inside.
  *
  * @module
  */
 import { css, html, nothing } from "lit";
-import { CardElement, cardStyles } from "../app/card.ts";
+import { CardElement, cardStyles, SETTLE_MS } from "../app/card.ts";
 import { shortTime } from "../lib/format.ts";
 import { rollingMean } from "../lib/mind_stats.ts";
 import type { TimeRow } from "../lib/time_ring.ts";
@@ -41,23 +42,32 @@ function wrapping(text: string) {
   );
 }
 
+/** Resolved sets, the latest resolution first (the table's first column). */
+function newestResolvedFirst(sets: readonly ForecastSet[]): ForecastSet[] {
+  return sets.filter((set) => set.resolved_at)
+    .sort((a, b) => Date.parse(b.resolved_at!) - Date.parse(a.resolved_at!));
+}
+
 /** The forecasts card. */
 export class SmForecastCard extends CardElement {
-  #counts = this.select((s) =>
-    JSON.stringify(
-      (s.mind.state?.mind as { psyche_dreaming?: { counts?: unknown } } | undefined)
-        ?.psyche_dreaming?.counts ?? null,
-    )
+  /** Only a resolution changes what the card shows (a new set waiting changes nothing here). */
+  #resolved = this.select((s) =>
+    (s.mind.state?.mind as { psyche_dreaming?: { counts?: { resolved?: number } } } | undefined)
+      ?.psyche_dreaming?.counts?.resolved ?? null
   );
-  #task = this.load(() => [this.#counts.value] as const, async (_args, signal) => {
+  /** The messages that came, by resolving turn, kept across reloads: each is read once. */
+  #actual = new Map<string, string>();
+  #task = this.load(() => [this.#resolved.value] as const, async (_args, signal) => {
     const api = this.services.api;
     const [resolved, calibration] = await Promise.all([
       api.forecasts({ status: "resolved", limit: 200 }, signal),
       api.forecastCalibration(WINDOW, signal),
     ]);
-    const actual = new Map<string, string>();
-    const threads = [...new Set(resolved.slice(0, PAIRS).map((set) => set.thread_id))]
-      .slice(0, MAX_THREADS);
+    const actual = this.#actual;
+    const unknown = resolved.slice(0, PAIRS).filter((set) =>
+      set.resolution && !actual.has(set.resolution.turn_id)
+    );
+    const threads = [...new Set(unknown.map((set) => set.thread_id))].slice(0, MAX_THREADS);
     await Promise.all(threads.map(async (threadId) => {
       const messages = await api.messages(threadId, signal).catch(() => ({ items: [] }));
       for (const message of messages.items) {
@@ -67,7 +77,7 @@ export class SmForecastCard extends CardElement {
       }
     }));
     return { resolved, calibration, actual } satisfies Loaded;
-  });
+  }, { settleMs: SETTLE_MS });
 
   static override styles = [
     shared,
@@ -143,13 +153,20 @@ export class SmForecastCard extends CardElement {
           <tbody>
             ${sets.map((set) => {
               const top = [...set.items].sort((a, b) => b.p - a.p)[0];
+              // The error is measured against the closest forecast, which may not be the likeliest.
+              const closest = set.resolution ? set.items[set.resolution.best] : undefined;
               const message = set.resolution ? actual.get(set.resolution.turn_id) : undefined;
               return html`
                 <tr>
                   <td data-label="Resolved">${set.resolved_at
                     ? shortTime(set.resolved_at)
                     : "–"}</td>
-                  <td data-label="Forecast" class="text">${top ? wrapping(top.text) : "–"}</td>
+                  <td data-label="Forecast" class="text">${top
+                    ? wrapping(top.text)
+                    : "–"}${closest &&
+                      closest !== top
+                    ? html`<br><span class="muted">closest: ${wrapping(closest.text)}</span>`
+                    : nothing}</td>
                   <td data-label="p" class="stat">${top ? top.p.toFixed(2) : "–"}</td>
                   <td data-label="Actual" class="text">${message !== undefined
                     ? wrapping(message)
@@ -181,7 +198,7 @@ export class SmForecastCard extends CardElement {
       ${this.#summary(calibration)}
       <sm-timeseries label="Forecast alignment, rolling mean over ${WINDOW} resolved forecasts"
         .series=${SERIES} .points=${points} .range=${RANGE}></sm-timeseries>
-      ${this.#pairs(resolved.slice(0, PAIRS), actual)}
+      ${this.#pairs(newestResolvedFirst(resolved).slice(0, PAIRS), actual)}
     `;
   };
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { css, html, nothing } from "lit";
-import { CardElement, cardStyles } from "../app/card.ts";
+import { CardElement, cardStyles, SETTLE_MS } from "../app/card.ts";
 import { budgetLevel } from "../lib/mind_stats.ts";
 import type { Budget } from "../state/types.ts";
 import { shared } from "../theme/shared.ts";
@@ -38,6 +38,7 @@ export class SmSpendCard extends CardElement {
   #task = this.load(
     () => [this.#activity.value] as const,
     (_args, signal) => this.services.api.budgets(signal),
+    { settleMs: SETTLE_MS },
   );
 
   static override styles = [
