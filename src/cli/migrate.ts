@@ -19,7 +19,8 @@ const STATE_LABELS = {
 } as const;
 
 /**
- * `migrate status` lists every migration with its state; `migrate up`
+ * `migrate status` lists every migration with its state (exit 78 when an
+ * applied one is CHANGED or MISSING FILE, as the server refuses); `migrate up`
  * applies the pending ones (refused while a server holds the data
  * directory, exit 75).
  */
@@ -46,15 +47,24 @@ export async function runMigrate(io: CliIo, args: readonly string[]): Promise<nu
       return EXIT.OK;
     }
     const db = openSqlite(path, { busyTimeoutMs: config.db.busyTimeoutMs, readOnly: true });
+    let broken = 0;
     try {
       for (const state of migrationStatus(db, SQLITE_MIGRATIONS)) {
         const when = state.appliedAt === null
           ? ""
           : ` ${isoTime(state.appliedAt)} (${state.durationMs} ms)`;
         io.stdout(`${migrationFile(state)}  ${STATE_LABELS[state.state]}${when}\n`);
+        if (state.state === "changed" || state.state === "missing_file") broken++;
       }
     } finally {
       db.close();
+    }
+    if (broken > 0) {
+      // What the server refuses to start on (exit 78), so that a script or init container sees it.
+      io.stderr(
+        `${broken} applied migration(s) CHANGED or MISSING FILE: the server will not start on this database\n`,
+      );
+      return EXIT.CONFIG;
     }
     return EXIT.OK;
   }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { makeTestDir } from "../testing/paths.ts";
 import { acquireDataDirLock } from "../store/lock.ts";
@@ -35,6 +36,19 @@ Deno.test("migrate status lists pending migrations, migrate up applies them with
     const again = io(dataDir);
     assert.equal(await runCli(["migrate", "up"], again.cliIo), EXIT.OK);
     assert.equal(again.stdout(), "Nothing to apply: the database is up to date.\n");
+
+    // An edited applied migration, and one no file knows: listed, and exit 78 as the server's.
+    const db = new DatabaseSync(`${dataDir}/synth.db`);
+    db.exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
+    db.exec(
+      "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms) VALUES (9999, 'future', 'x', 0, 0)",
+    );
+    db.close();
+    const broken = io(dataDir);
+    assert.equal(await runCli(["migrate", "status"], broken.cliIo), EXIT.CONFIG);
+    assert.match(broken.stdout(), /0001_memory\.sql {2}CHANGED/);
+    assert.match(broken.stdout(), /9999_future\.sql {2}MISSING FILE/);
+    assert.match(broken.stderr(), /2 applied migration\(s\) CHANGED or MISSING FILE/);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -285,7 +285,8 @@ async function startAndServe(
       { host: config.server.host },
     );
   }
-  if (!isLoopback(config.server.host) && !tls) {
+  // Behind a trusted proxy, the proxy is where TLS ends (spec/server.md §1).
+  if (!isLoopback(config.server.host) && !tls && config.server.trustedProxies.length === 0) {
     log.warn(
       "the server is reachable from the network without TLS; bind to 127.0.0.1 or put a TLS proxy in front",
       { host: config.server.host },

@@ -80,11 +80,13 @@ export interface HostCheckOptions {
 
 /** Refuses a `Host` that is not loopback or configured (421 `HOST_NOT_ALLOWED`). */
 export function hostCheck(options: HostCheckOptions): MiddlewareHandler<AppEnv> {
-  const allowed = new Set(options.allowed.map((host) => host.toLowerCase()));
+  // An IPv6 address is compared without its brackets: `[fd00::1]:8080` is `fd00::1`.
+  const unbracketed = (host: string) => host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const allowed = new Set(options.allowed.map(unbracketed));
   return async function hostCheckMiddleware(c, next) {
     if (options.enabled) {
       const header = c.req.header("host") ?? new URL(c.req.url).host;
-      const name = header.replace(/:\d+$/, "").toLowerCase();
+      const name = unbracketed(header.replace(/:\d+$/, ""));
       if (!isLoopbackName(name) && !allowed.has(name) && !allowed.has(header.toLowerCase())) {
         c.set("blocked", "host");
         return errorResponse(c, {

@@ -57,6 +57,19 @@ Deno.test("an empty data directory prints a setup token once; setup with it work
   }
 });
 
+Deno.test("a network bind without TLS warns, unless a trusted proxy ends TLS in front", async () => {
+  const warned = async (env: Record<string, string>) => {
+    const server = await spawnServer({
+      env: { HOST: "0.0.0.0", SYNTH_AUTH_ENABLED: "true", ...env },
+    });
+    await server.untilLine("the Host header is not checked");
+    await server.stop();
+    return server.stdout.some((line) => line.includes("reachable from the network without TLS"));
+  };
+  assert.equal(await warned({}), true);
+  assert.equal(await warned({ SYNTH_SERVER_TRUSTED_PROXIES: "10.0.0.0/8" }), false);
+});
+
 Deno.test("HOST=0.0.0.0 with auth disabled exits 78 naming the setting", async () => {
   const server = await spawnServer({
     env: { HOST: "0.0.0.0", SYNTH_AUTH_ENABLED: "false" },
