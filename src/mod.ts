@@ -158,6 +158,8 @@ export {
 export {
   contentHash,
   contentTokens,
+  cutText,
+  isBlank,
   normalizeText,
   STOPWORDS,
   tokenize,

@@ -80,6 +80,21 @@ export const STOPWORDS: ReadonlySet<string> = new Set([
   "your",
 ]);
 
+/**
+ * The first `max` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair
+ * (an emoji): what is left is still well-formed Unicode.
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
+/** Whether a text has nothing to read: only spaces and invisible format characters (U+200B). */
+export function isBlank(text: string): boolean {
+  return /^[\s\p{Cf}]*$/u.test(text);
+}
+
 /** NFKC, lower case, every character that is not a letter or a digit made a space. */
 export function normalizeText(text: string): string {
   return text.normalize("NFKC").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();

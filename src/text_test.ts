@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { contentHash, contentTokens, normalizeText, tokenize, tokenJaccard } from "./text.ts";
+import {
+  contentHash,
+  contentTokens,
+  cutText,
+  isBlank,
+  normalizeText,
+  tokenize,
+  tokenJaccard,
+} from "./text.ts";
 
 Deno.test("normalizeText() folds width, case and punctuation", () => {
   assert.equal(normalizeText("Ｈｅｌｌｏ,  WORLD!! ünïcode—ok"), "hello world ünïcode ok");
@@ -16,4 +24,16 @@ Deno.test("tokenJaccard() compares content words", () => {
   assert.equal(tokenJaccard("the red car", "a red car"), 1);
   assert.equal(tokenJaccard("red car", "blue boat"), 0);
   assert.ok(Math.abs(tokenJaccard("red car fast", "red car slow") - 0.5) < 1e-9);
+});
+
+Deno.test("cutText() never splits an emoji's surrogate pair; isBlank() sees through invisible characters", () => {
+  const emoji = "😀".repeat(40);
+  for (const max of [59, 60, 1, 2]) {
+    const cut = cutText(emoji, max);
+    assert.ok(cut.isWellFormed(), `cut at ${max}`);
+    assert.ok(cut.length === max || cut.length === max - 1, `cut at ${max}: ${cut.length}`);
+  }
+  assert.equal(cutText("short", 59), "short");
+  assert.equal(isBlank(" \u200b\ufeff\u2060\t"), true);
+  assert.equal(isBlank(" a "), false);
 });

@@ -12,6 +12,7 @@ import {
   AppError,
   type ChatEvent,
   type ConversationPort,
+  cutText,
   errorMessage,
   type PluginContext,
   type TimeIdKey,
@@ -145,7 +146,7 @@ export function defaultName(request: string): string {
   const all = request.trim().split(/\s+/).filter(Boolean);
   const words = all.slice(0, 6).join(" ");
   // An ellipsis says the request goes on, so a cut name is not taken for the whole of it.
-  if (words.length > 59) return words.slice(0, 59) + "…";
+  if (words.length > 59) return cutText(words, 59) + "…";
   return all.length > 6 ? `${words}…` : words || "Project";
 }
 

@@ -1,6 +1,7 @@
 import {
   afterKey,
   type Clock,
+  cutText,
   type Database,
   type IdFactory,
   type MemorySource,
@@ -237,7 +238,7 @@ const touchThread = prepare((db: Kysely<Database>, slot) =>
 export function titleFrom(text: string): string {
   const words = text.replace(/\s+/g, " ").trim();
   if (words.length <= 60) return words;
-  const cut = words.slice(0, 59);
+  const cut = cutText(words, 59);
   const space = cut.lastIndexOf(" ");
   return `${(space >= 30 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }

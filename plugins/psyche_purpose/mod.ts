@@ -26,6 +26,7 @@ import {
   prepare,
   type Profile,
   queryInt,
+  readJson,
   readQuery,
   redactPersonal,
   requireRole,
@@ -995,7 +996,10 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       });
       ctx.http.post("/narrative/versions/:n/restore", async (c) => {
         requireRole(c, "operator");
-        const version = await rollback(versionParam(c.req.param("n")));
+        const n = versionParam(c.req.param("n"));
+        // No body, or `{}`: a field it does not know is refused, as everywhere else.
+        await readJson(c, z.strictObject({}));
+        const version = await rollback(n);
         c.header("Location", `/api/narrative/versions/${version.version}`);
         return c.json(versionView(version), 201);
       });

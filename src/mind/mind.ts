@@ -70,6 +70,7 @@ import type {
   TurnView,
 } from "./types.ts";
 import { clamp } from "./text.ts";
+import { isBlank } from "../text.ts";
 
 /** The mind's kernel config (`mind.*`, `chat.maxQueue`). */
 export interface MindConfig {
@@ -415,7 +416,8 @@ export function storedTurn(row: Selectable<MindTurnsTable>): StoredTurn {
     receivedAt: row.received_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
-    flags: JSON.parse(row.flags) as TurnFlags,
+    // A turn that never reached its reply has the column's `{}`: its flags are all off.
+    flags: { uncertain: false, clarifying: false, ...JSON.parse(row.flags) } as TurnFlags,
     usage: usageOf(row.usage),
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? "" } : null,
     stages: row.stages ? JSON.parse(row.stages) : [],
@@ -2177,7 +2179,9 @@ export function createMind(options: CreateMindOptions): Mind {
       const text = input.text;
       const problem = typeof text !== "string"
         ? "The message must be text"
-        : text.trim().length === 0
+        : !text.isWellFormed()
+        ? "The message is not valid Unicode (an unpaired surrogate)"
+        : isBlank(text)
         ? "The message is empty or only spaces"
         : text.length > config.maxMessageChars
         ? `The message has ${text.length} characters, over the limit of ${config.maxMessageChars}`

@@ -751,10 +751,16 @@ const OPERATIONS = [
         description:
           "MIND_TURN_CANCELLED: the turn was cancelled before its reply (its thread deleted, or cancelled)",
       },
+      413: { description: "LLM_CONTEXT_TOO_LONG: the prompt is over the model's context" },
+      500: { description: "LLM_BAD_REQUEST: the provider refused the request as malformed" },
+      502: {
+        description:
+          "LLM_STREAM_INTERRUPTED: the reply broke off (the part received is kept); LLM_JSON_INVALID",
+      },
       503: { description: "No language model is reachable (Retry-After when known)" },
       504: {
         description:
-          "TURN_TIMEOUT: the reply took longer than chat.blockingTimeoutMs; the turn goes on (details.events_url)",
+          "TURN_TIMEOUT: the reply took longer than chat.blockingTimeoutMs; the turn goes on (details.events_url); LLM_TIMEOUT",
       },
     },
   },
@@ -776,7 +782,7 @@ const OPERATIONS = [
   {
     method: "get",
     path: "/api/threads",
-    summary: "The caller's threads (everyone's for administrators)",
+    summary: "The caller's own threads (an administrator reads anyone's thread by its id)",
     tags: chatTags,
     role: "viewer",
     query: listQuery,

@@ -704,6 +704,9 @@ Deno.test("a turn cancelled while queued leaves the queue and never runs", async
   const stored = await mind.turn(second.turnId);
   assert.equal(stored!.status, "cancelled");
   assert.equal(stored!.userMessageId, null, "its message was never stored");
+  // Its flags are all off, as the Turn schema has them (the column held `{}`).
+  const shown = await (await host.request(`/api/turns/${second.turnId}`)).json();
+  assert.deepEqual(shown.flags, { uncertain: false, clarifying: false });
 });
 
 Deno.test("a turn cancelled before its reply began ends cancelled, keeping the user's message and no reply", async () => {
@@ -943,12 +946,14 @@ Deno.test("between turns the write-ahead log is copied back, so it does not grow
   assert.deepEqual(sizes, sizes.map(() => sizes[0]), `the log's size after each turn: ${sizes}`);
 });
 
-Deno.test("a blank or too long message is a 400 naming the field and saying which, and starts no turn", async () => {
+Deno.test("a blank, invisible, malformed or too long message is a 400 naming the field and saying which, and starts no turn", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   for (
     const [message, text] of [
       ["   \n\t", /^The message is empty or only spaces$/],
+      ["\u200b\u200b\ufeff \u2060", /^The message is empty or only spaces$/],
+      ["\ud800 half an emoji", /not valid Unicode \(an unpaired surrogate\)/],
       ["x".repeat(32_001), /32000 characters/],
     ] as const
   ) {

@@ -278,6 +278,13 @@ Deno.test("a viewer's restore is 403; two restores from the same version: one ge
   const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones")
     .select("title").execute();
   assert.deepEqual(milestones.map((row) => row.title), ["Narrative v2 (back to v1)"]);
+  const unknownField = await host.request("/api/narrative/versions/1/restore", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ bogus: 1 }),
+  });
+  assert.equal(unknownField.status, 400, "an unknown field is refused");
+  assert.equal((await unknownField.json()).error.field, "bogus");
   for (const bad of ["abc", "0", "1.5", "-1"]) {
     const response = await host.request(`/api/narrative/versions/${bad}`);
     assert.equal(response.status, 400, bad);
