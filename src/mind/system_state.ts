@@ -85,6 +85,9 @@ export function systemState(input: SystemStateInput): Record<string, unknown> {
     difficulty: num(calibration?.ema) ?? 0.5,
     flow_state: flow === "bored" || flow === "overloaded" ? flow : "flow",
     temperature,
+    // The earlier project computed it and nothing read it: kept as a key for its clients, null
+    // (spec/server.md §4.1: synthetic values become real or null).
+    persistence: null,
     uncertainty: num(assurance?.last_u_post) ?? 0,
     pending_concerns: num(assurance?.open_concerns) ?? 0,
     // Share of the replies it was unsure about that later evidence confirmed.

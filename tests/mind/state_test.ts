@@ -53,6 +53,35 @@ Deno.test("GET /api/state: alignment, buffer, flow, insights, coherence and narr
     ],
   });
   const empty = await (await host.request("/api/state")).json();
+  // Every key of spec/server.md §4.3's SystemState (the earlier project's), none left out.
+  const keys = [
+    "timestamp",
+    "turn_count",
+    "valence",
+    "mood_tags",
+    "dream_alignment",
+    "dream_buffer_size",
+    "dream_buffer",
+    "difficulty",
+    "flow_state",
+    "temperature",
+    "persistence",
+    "uncertainty",
+    "pending_concerns",
+    "assurance_success_rate",
+    "coherence",
+    "next_reflection",
+    "total_insights",
+    "sessions_completed",
+    "growth_delta",
+    "narrative",
+    "metrics",
+    "project",
+    "state_version",
+    "mind",
+  ];
+  assert.deepEqual(keys.filter((key) => !(key in empty)), []);
+  assert.equal(empty.persistence, null, "nothing computes it: null, not invented");
   assert.equal(empty.turn_count, 0);
   assert.equal(empty.dream_alignment, null);
   assert.deepEqual(empty.dream_buffer, []);
