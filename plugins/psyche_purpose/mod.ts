@@ -550,8 +550,8 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             const cleaned = sanitiseNarrative(completion.text, profile.purpose);
             const reject = (
               reason: string,
-            ): { note: string; events: MindEventInput[] } => ({
-              note: `narrative rejected: ${reason}`,
+            ): { failed: string; events: MindEventInput[] } => ({
+              failed: `narrative rejected: ${reason}`,
               events: [{
                 type: "narrative.rejected",
                 data: {

@@ -306,7 +306,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       if (!parsed.ok) {
         await recordRun({ status: "failed", error: parsed.error, raw: raw.slice(0, 2_000) });
         return {
-          note: `reflection ${id} failed: ${parsed.error}`,
+          failed: `reflection ${id}: ${parsed.error}`,
           events: [{ type: "reflection.failed", data: { reflection_id: id, error: parsed.error } }],
         };
       }

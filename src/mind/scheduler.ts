@@ -265,11 +265,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const done: JobRecord = {
       ...record,
-      status: "done",
+      status: result?.failed ? "failed" : "done",
       startedAt,
       finishedAt: clock.now(),
       tokens: await tokensOf(queued.id),
-      ...(result?.note ? { note: result.note } : {}),
+      ...(result?.failed ? { note: result.failed } : result?.note ? { note: result.note } : {}),
     };
     await write(done);
     if (result) await options.onResult(queued.job, done, result);

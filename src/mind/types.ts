@@ -198,6 +198,11 @@ export interface JobResult {
   events?: MindEventInput[];
   /** Why a job did nothing (e.g. `parse_failed`), recorded on the job. */
   note?: string;
+  /**
+   * The job ran but its work failed (a reflection that never parsed, a rewrite rejected): the job
+   * ends `failed` with this as its error; its events and impulses still count.
+   */
+  failed?: string;
 }
 
 /** A unit of background cognition (§13). */

@@ -109,8 +109,13 @@ Deno.test("invalid then valid JSON succeeds with a repair row; invalid twice is 
   assert.deepEqual(purposes, ["reflection", "reflection_repair"]);
   const narrativeBefore = await (await host.request("/api/narrative")).json();
   const failed = await chat(host, "/reflect", threadId);
-  assert.equal(failed.body.success, true, "the job ran");
-  assert.match(failed.body.response as string, /failed: coherence: Too big/);
+  assert.equal(failed.body.success, false, "the reflection failed");
+  assert.match(failed.body.response as string, /^failed: reflection rfl_\w+: coherence: Too big/);
+  // Its job says so too (docs/mind.md: a job's error says why it failed).
+  const jobId = (failed.body.data as { job_ids: string[] }).job_ids[0]!;
+  const job = await (await host.request(`/api/jobs/${jobId}`)).json();
+  assert.equal(job.status, "failed");
+  assert.match(job.error, /coherence: Too big/);
   const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs").selectAll().orderBy(
     "at",
   ).execute();
