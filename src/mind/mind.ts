@@ -157,6 +157,8 @@ export interface SubmitInput {
    * handler recognises the turn by it.
    */
   origin?: TurnOrigin | null;
+  /** The client's own id for the message, stored with the turn ({@link Mind.turnOfClientMessage}). */
+  clientMsgId?: string;
 }
 
 /** Who queued a turn besides a user's message, with the plugin's data. */
@@ -251,7 +253,10 @@ interface TurnSoFar {
 }
 
 /** The columns of a turn's `mind_turns` row fixed when it arrives. */
-type TurnRowKey = Pick<MindTurnsTable, "id" | "seq" | "thread_id" | "user_id" | "received_at">;
+type TurnRowKey = Pick<
+  MindTurnsTable,
+  "id" | "seq" | "thread_id" | "user_id" | "received_at" | "client_msg_id"
+>;
 
 interface QueuedTurn {
   handle: TurnHandle;
@@ -346,6 +351,15 @@ export interface Mind {
   forgetUser(userId: string, actor: string): Promise<ForgetOutcome>;
   /** A turn by id, with its stored record. */
   turn(turnId: string): Promise<StoredTurn | null>;
+  /**
+   * The first turn the user started with this `client_msg_id` (in `threadId` when given), also
+   * one from before a restart.
+   */
+  turnOfClientMessage(
+    userId: string,
+    threadId: string | null,
+    clientMsgId: string,
+  ): Promise<StoredTurn | null>;
   /** How the stored turns among `turnIds` stand: status, error and reply message, by turn id. */
   turnStandings(turnIds: readonly string[]): Promise<Map<string, TurnStanding>>;
   /** The data of the newest recorded event of `type` (e.g. `forecast.resolved`). */
@@ -450,6 +464,7 @@ const startTurnRow = prepare((db: Kysely<Database>, slot) =>
     thread_id: slot("thread_id"),
     user_id: slot("user_id"),
     received_at: slot<number>("received_at"),
+    client_msg_id: slot<string | null>("client_msg_id"),
     status: "running",
     started_at: slot<number>("startedAt"),
     user_message_id: slot("userMessageId"),
@@ -2224,6 +2239,7 @@ export function createMind(options: CreateMindOptions): Mind {
           thread_id: threadId,
           user_id: input.userId,
           received_at: receivedAt,
+          client_msg_id: input.clientMsgId ?? null,
         };
         if (processing !== undefined || queue.length > 0) {
           await store.db.insertInto("mind_turns").values({ ...row, status: "queued" }).execute();
@@ -2336,6 +2352,14 @@ export function createMind(options: CreateMindOptions): Mind {
       await recordEvents([{ type: "thread.reset", data: { after_seq: lastSeq } }], "kernel", {
         threadId,
       });
+    },
+
+    async turnOfClientMessage(userId, threadId, clientMsgId) {
+      let query = store.db.selectFrom("mind_turns").select("id").where("user_id", "=", userId)
+        .where("client_msg_id", "=", clientMsgId);
+      if (threadId !== null) query = query.where("thread_id", "=", threadId);
+      const row = await query.orderBy("seq").limit(1).executeTakeFirst();
+      return row ? await this.turn(row.id) : null;
     },
 
     async turn(turnId) {

@@ -29,23 +29,35 @@ export type OnceSubmitter = (
   clientMsgId: string | undefined,
 ) => Promise<Submitted>;
 
-/** Remembers the last 10,000 `client_msg_id`s, per user and thread. */
+/**
+ * Remembers the last 10,000 `client_msg_id`s, per user and thread, and finds older ones (also
+ * from before a restart) with their stored turns.
+ */
 export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
   const accepted = new BoundedMap<string, string>(10_000); // key → turn id
   // Submits under way, so that a second request with the key, arriving meanwhile, waits for it.
-  const starting = new Map<string, Promise<TurnHandle>>();
+  const starting = new Map<string, Promise<Submitted>>();
   return async function submitOnce(
     input: SubmitInput,
     clientMsgId: string | undefined,
   ): Promise<Submitted> {
-    const key = clientMsgId ? `${input.userId}:${input.threadId ?? ""}:${clientMsgId}` : null;
-    const underWay = key ? starting.get(key) : undefined;
-    if (underWay) return { kind: "live", handle: await underWay, repeated: true };
-    const repeated = key ? accepted.get(key) : undefined;
-    if (repeated) {
-      const live = mind().live(repeated);
+    if (!clientMsgId) return { kind: "live", handle: await mind().submit(input), repeated: false };
+    const key = `${input.userId}:${input.threadId ?? ""}:${clientMsgId}`;
+    const underWay = starting.get(key);
+    if (underWay) {
+      const first = await underWay;
+      return first.kind === "live" ? { ...first, repeated: true } : first;
+    }
+    const work = (async (): Promise<Submitted> => {
+      const repeated = accepted.get(key);
+      const live = repeated ? mind().live(repeated) : undefined;
       if (live) return { kind: "live", handle: live, repeated: true };
-      const stored = await mind().turn(repeated);
+      // Not live: the stored turn, also one from before a restart (the id is kept with it).
+      const stored = await mind().turnOfClientMessage(
+        input.userId,
+        input.threadId ?? null,
+        clientMsgId,
+      );
       if (stored) {
         return {
           kind: "stored",
@@ -55,14 +67,13 @@ export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
           status: stored.status,
         };
       }
-    }
-    const submitting = mind().submit(input);
-    if (!key) return { kind: "live", handle: await submitting, repeated: false };
-    starting.set(key, submitting);
-    try {
-      const handle = await submitting;
+      const handle = await mind().submit({ ...input, clientMsgId });
       accepted.set(key, handle.turnId);
       return { kind: "live", handle, repeated: false };
+    })();
+    starting.set(key, work);
+    try {
+      return await work;
     } finally {
       starting.delete(key);
     }

@@ -250,6 +250,8 @@ export interface MindTurnsTable {
   state_after: string | null;
   usage: string | null;
   stages: string | null;
+  /** The client's own id for the message (`client_msg_id`), when it gave one. */
+  client_msg_id: string | null;
 }
 
 /** `mind_events`: typed mind events. */

@@ -151,6 +151,34 @@ Deno.test("the turn count and state version never go back: not after a forget, n
   }
 });
 
+Deno.test("a client_msg_id sent again after a restart gets the turn the first send started", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-mind-client-id-");
+  try {
+    const send = async (host: Awaited<ReturnType<typeof mindHost>>, threadId: string) =>
+      await (await host.request(`/api/threads/${threadId}/turns`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ content: "Do it once", client_msg_id: "c-restart" }),
+      })).json();
+    let first: { turn_id: string; thread_id: string };
+    {
+      await using host = await mindHost(fake, { dataDir });
+      const thread = await (await host.request("/api/threads", { method: "POST" })).json();
+      first = await send(host, thread.id);
+      await host.kernel.mind.live(first.turn_id)!.done;
+    }
+    await using host = await mindHost(fake, { dataDir });
+    const again = await send(host, first.thread_id);
+    assert.equal(again.turn_id, first.turn_id, "the first turn, not a new one");
+    assert.equal(again.status, "completed");
+    const messages = await (await host.request(`/api/threads/${first.thread_id}/messages`)).json();
+    assert.equal(messages.items.length, 2, "the message and its reply, once");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("turns a crash cut are failed at the next start, finished then, saying whether they had begun", async () => {
   await using fake = await startFakeLlm();
   const dataDir = await makeTestDir("synth-mind-cut-");
