@@ -183,8 +183,17 @@ export type TurnEvent =
     usage: TurnUsage | null;
   }
   | { type: "turn.influence"; turnId: string; record: InfluenceRecord }
-  | { type: "turn.failed"; turnId: string; code: string; message: string; partial: boolean }
-  | { type: "turn.cancelled"; turnId: string };
+  | {
+    type: "turn.failed";
+    turnId: string;
+    code: string;
+    message: string;
+    partial: boolean;
+    /** The stored part of the reply, and what the model calls used, when there were any. */
+    messageId?: string | null;
+    usage?: TurnUsage | null;
+  }
+  | { type: "turn.cancelled"; turnId: string; messageId?: string | null; usage?: TurnUsage | null };
 
 /** Flags of a completed turn. */
 export interface TurnFlags {
@@ -1817,6 +1826,8 @@ export function createMind(options: CreateMindOptions): Mind {
       code: facts.failure.code,
       message: facts.failure.message,
       partial: facts.failure.partial,
+      messageId,
+      usage: facts.usage,
     });
     if (record) handle.events.emit({ type: "turn.influence", turnId: handle.turnId, record });
     turn.resolve({
@@ -1846,7 +1857,12 @@ export function createMind(options: CreateMindOptions): Mind {
     let messageId: string | null = null;
     if (facts.text) messageId = await storePartial(turn, facts.text);
     const record = await persistEnd(turn, "cancelled", { ...facts, flags, messageId, error: null });
-    handle.events.emit({ type: "turn.cancelled", turnId: handle.turnId });
+    handle.events.emit({
+      type: "turn.cancelled",
+      turnId: handle.turnId,
+      messageId,
+      usage: facts.usage,
+    });
     if (record) handle.events.emit({ type: "turn.influence", turnId: handle.turnId, record });
     turn.resolve({
       turnId: handle.turnId,

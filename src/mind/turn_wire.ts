@@ -49,12 +49,13 @@ export class TurnWire {
       }
       case "turn.failed":
       case "turn.cancelled": {
+        // The part of the reply that was stored (its message), and what the calls used.
         const data = {
           ...base,
-          message_id: null,
+          message_id: event.messageId ?? null,
           status: event.type === "turn.failed" ? "failed" : "cancelled",
           text: this.#text,
-          usage: null,
+          usage: event.usage ? toSnakeCase(event.usage) : null,
           ...(event.type === "turn.failed"
             ? { error: { code: event.code, message: event.message } }
             : {}),

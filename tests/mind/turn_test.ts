@@ -240,6 +240,28 @@ Deno.test("a failed turn's event stream says why, then its chat.done carries the
   assert.deepEqual(done.data.error, { code: failed.data.code, message: failed.data.message });
 });
 
+Deno.test("a reply cut off mid-stream: chat.done names the stored part and what the call used", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{
+      reply: { text: ["Here is ", "the first ", "part and"] },
+      fault: { cutAfterChunks: 2 },
+    }],
+  });
+  await using host = await mindHost(fake, { llm: { retry: { maxRetries: 0 } } });
+  const thread = { id: await newThread(host) };
+  const streamed = await host.request(`/api/threads/${thread.id}/turns`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    body: JSON.stringify({ content: "Tell me everything" }),
+  });
+  const done = (await sseEvents(streamed)).find((event) => event.event === "chat.done")!;
+  assert.equal(done.data.status, "failed");
+  const turn = await (await host.request(`/api/turns/${done.data.turn_id}`)).json();
+  assert.match(String(turn.reply_message_id), /^mem_/, "the part received is stored");
+  assert.equal(done.data.message_id, turn.reply_message_id, "chat.done names it");
+  assert.equal(done.data.usage?.model, turn.usage?.model);
+});
+
 Deno.test("a repeated client_msg_id gets the turn it started, with where that turn has got to", async () => {
   await using fake = await startFakeLlm();
   fake.script({ reply: [{ reply: { text: "Only once." } }] });
