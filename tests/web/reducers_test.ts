@@ -143,14 +143,21 @@ Deno.test("a state change that leaves the affect and the flow estimate alone add
       patch: { drives: { curiosity: 0.9 } },
       cause: "job",
     }, NOW + 1_000),
+    // Decay alone between two messages (the state's affect is decayed when it is read).
     ws("state.delta", {
       base_version: 8,
       version: 9,
+      patch: { mind: { affect: { p: 0.3999, a: 0.2003 } } },
+      cause: "job",
+    }, NOW + 1_500),
+    ws("state.delta", {
+      base_version: 9,
+      version: 10,
       patch: { mind: { affect: { a: 0.3 } } },
       cause: "turn",
     }, NOW + 2_000),
   );
-  assert.equal(state.mind.version, 9);
+  assert.equal(state.mind.version, 10);
   assert.deepEqual(state.mind.history.map((point) => [point.t, point.a]), [
     [NOW, 0.2],
     [NOW + 2_000, 0.3],
@@ -181,10 +188,11 @@ Deno.test("state.delta before any snapshot marks mind stale", () => {
 
 Deno.test("chart history keeps the newest 2,000 points", () => {
   let state = initialState();
-  for (let i = 0; i < 2_005; i++) state = reduce(state, snapshot(i, i / 10_000));
+  // Each point a change larger than decay alone makes.
+  for (let i = 0; i < 2_005; i++) state = reduce(state, snapshot(i, i / 100));
   assert.equal(state.mind.history.length, 2_000);
-  assert.equal(state.mind.history[0]!.p, 5 / 10_000);
-  assert.equal(state.mind.history.at(-1)!.p, 2_004 / 10_000);
+  assert.equal(state.mind.history[0]!.p, 5 / 100);
+  assert.equal(state.mind.history.at(-1)!.p, 2_004 / 100);
 });
 
 // chat.token, chat.done, turn.influence

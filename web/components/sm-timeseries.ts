@@ -213,6 +213,19 @@ export class SmTimeseries extends LitElement {
     return this.windowMs > 0 ? Date.now() - this.windowMs : -Infinity;
   }
 
+  /**
+   * Where the time axis starts: the window's start, or a little before the first point when the
+   * history is younger than the window (a new server's points would crowd its right edge).
+   */
+  #axisStart(): number {
+    const since = this.#since();
+    const first = this.#ring.columns(since)[0][0];
+    if (first === undefined) return since;
+    const now = Date.now();
+    const firstMs = first * 1_000;
+    return Math.max(since, firstMs - Math.max(60_000, (now - firstMs) * 0.1));
+  }
+
   #create() {
     const target = this.renderRoot.querySelector<HTMLElement>(".plot");
     if (!target || this.#plot) return;
@@ -232,7 +245,7 @@ export class SmTimeseries extends LitElement {
           x: {
             time: true,
             ...(this.windowMs > 0
-              ? { range: (): [number, number] => [this.#since() / 1_000, Date.now() / 1_000] }
+              ? { range: (): [number, number] => [this.#axisStart() / 1_000, Date.now() / 1_000] }
               : {}),
           },
           y: this.range ? { range: [this.range[0], this.range[1]] } : {},

@@ -167,15 +167,24 @@ function affectPoint(
 }
 
 /**
+ * Affect moves smaller than this between two state messages are decay, not a change: the state's
+ * affect is decayed when it is read, so every message carries slightly different values, while an
+ * impulse moves it by more (and the charts show two decimals).
+ */
+const DECAY_ONLY = 0.005;
+
+/**
  * The history with `point` added when the affect or the flow estimate changed: the server keeps a
  * point per change too (`/api/state/history`), so a chart shows the same points live and after a
- * reload, not one more for every other change of the state (a forecast, a concern).
+ * reload, not one more for every other change of the state (a forecast, a concern, a job).
  */
 function withPoint(history: State["mind"]["history"], point: ReturnType<typeof affectPoint>) {
   if (!point) return history;
   const last = history.at(-1);
+  const near = (a: number, b: number) => Math.abs(a - b) < DECAY_ONLY;
   if (
-    last && last.p === point.p && last.a === point.a && last.d === point.d && last.ema === point.ema
+    last && near(last.p, point.p) && near(last.a, point.a) && near(last.d, point.d) &&
+    last.ema === point.ema
   ) return history;
   const next = [...history, point];
   return next.length > HISTORY ? next.slice(next.length - HISTORY) : next;
