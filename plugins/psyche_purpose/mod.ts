@@ -637,6 +637,13 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           });
         }
         const before = await current();
+        if (source.text === before.text) {
+          throw new AppError(
+            "NARRATIVE_UNCHANGED",
+            `v${to}'s text is the current narrative (v${before.version}) already`,
+            { status: 409 },
+          );
+        }
         const version: NarrativeVersion = {
           version: before.version + 1,
           text: source.text,
@@ -929,11 +936,15 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             method: "post",
             path: "/narrative/versions/:n/restore",
             summary:
-              "Restore a version as a new one (409 NARRATIVE_CONFLICT when another writer won)",
+              "Restore a version as a new one (409 when another writer won, or when its text is the current one)",
             tags: ["mind"],
             role: "operator",
             responses: {
               201: { description: "The new version", schema: VERSION },
+              409: {
+                description:
+                  "NARRATIVE_CONFLICT: another writer made a version meanwhile; NARRATIVE_UNCHANGED: that version's text is the current one",
+              },
             },
           },
         ] satisfies readonly Operation[],

@@ -59,7 +59,8 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
   {
     name: "export",
     usage: "/export [mind]",
-    description: "your threads, memories and derived records as JSON; `mind` (admin) adds identity",
+    description:
+      "your threads, memories and derived records as JSON; mind (admin) adds the narrative versions, milestones, reflections and ledger",
     role: "operator",
   },
   {

@@ -151,16 +151,15 @@ Deno.test("a rewrite dropping half the statements is rejected; rollback needs an
     assert.equal(refused.status, 403, message);
     assert.equal((await refused.json()).error.code, "FORBIDDEN");
   }
+  // An operator may roll back; back to the text in force already makes no version.
   const operator = await host.kernel.commands.dispatch("/purpose rollback 1", {
     userId: "ops",
     role: "operator",
     threadId: null,
   });
-  assert.equal(operator.ok, true, operator.output.text);
-  const current = await (await host.request("/api/narrative")).json();
-  assert.equal(current.version, 2);
-  assert.equal(current.reason, "rollback");
-  assert.equal(current.text, NARRATIVE_V1);
+  assert.equal(operator.ok, false);
+  assert.equal(operator.output.text, "v1's text is the current narrative (v1) already");
+  assert.equal((await (await host.request("/api/narrative")).json()).version, 1);
 });
 
 Deno.test("two closed sessions: growthDelta = G2 − G1 exactly; a growth milestone only at ≥ 0.1", async () => {
@@ -259,10 +258,19 @@ Deno.test("under the lexical embedder drift reports itself unavailable", async (
   assert.deepEqual(state.psyche_purpose!.drift, { available: false, reason: "lexical embedder" });
 });
 
-Deno.test("a viewer's restore is 403; two restores from the same version: one gets v2, the other 409 NARRATIVE_CONFLICT; a bad version is 400", async () => {
+Deno.test("a viewer's restore is 403; two restores from the same version: one gets v3, the other 409 NARRATIVE_CONFLICT; a bad version is 400", async () => {
   await using fake = await startFakeLlm();
+  fake.script({
+    reflection: [{ reply: { text: REFLECTION("Patience makes my help land better.") } }],
+    narrative: [{ reply: { text: `${NARRATIVE_V1} I have learned that patience helps.` } }],
+  });
   await using host = await mindHost(fake);
-  await host.request("/api/narrative");
+  // v2 from a reflection's insight, so that v1 differs from the narrative in force.
+  const first = await chat(host, "Help me plan the release");
+  await host.kernel.mind.scheduler.idle();
+  await chat(host, "/reflect", first.body.thread_id as string);
+  await host.kernel.mind.scheduler.idle();
+  assert.equal((await (await host.request("/api/narrative")).json()).version, 2);
   const viewer = await host.as({ userId: "vic", role: "viewer" })
     .request("/api/narrative/versions/1/restore", { method: "POST" });
   assert.equal(viewer.status, 403, "a viewer may not restore");
@@ -274,10 +282,18 @@ Deno.test("a viewer's restore is 403; two restores from the same version: one ge
   const conflict = responses.find((response) => response.status === 409)!;
   assert.equal((await conflict.json()).error.code, "NARRATIVE_CONFLICT");
   const versions = await (await host.request("/api/narrative/versions")).json();
-  assert.deepEqual(versions.items.map((item: { version: number }) => item.version), [1, 2]);
+  assert.deepEqual(versions.items.map((item: { version: number }) => item.version), [1, 2, 3]);
+  assert.equal(versions.items[2].text, NARRATIVE_V1);
   const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones")
     .select("title").execute();
-  assert.deepEqual(milestones.map((row) => row.title), ["Narrative v2 (back to v1)"]);
+  assert.deepEqual(milestones.map((row) => row.title), [
+    "Narrative v2",
+    "Narrative v3 (back to v1)",
+  ]);
+  // v3 holds v1's text: restoring v1 again is refused, not a copy of a copy.
+  const again = await restore();
+  assert.equal(again.status, 409);
+  assert.equal((await again.json()).error.code, "NARRATIVE_UNCHANGED");
   const unknownField = await host.request("/api/narrative/versions/1/restore", {
     method: "POST",
     headers: { "content-type": "application/json" },
