@@ -29,7 +29,7 @@ Commands:
   chat [--thread ID] terminal chat with the mind (through the running server, else in this process)
   migrate status    list migrations: applied (with time), pending, CHANGED, MISSING FILE
   migrate up        apply pending migrations (the server also does at start)
-  backup [--out DIR] [--keep 7]
+  backup [--out DIR] [--keep 7] [--include-secrets]
                     online, consistent copy of the database into <dataDir>/backups/<UTC stamp>/
   restore DIR       put a backup in place (refused while the server runs)
   reembed           embed every memory with the configured embedder (resumable, progress shown)

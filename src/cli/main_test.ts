@@ -63,6 +63,6 @@ Deno.test("a config file the permission set does not cover is reported, not a cr
   assert.equal(await runCli(["serve"], run.cliIo), EXIT.CONFIG);
   assert.equal(
     run.stderr(),
-    'config: cannot read "/etc/synth.config.json": the permission set does not allow reading it\n',
+    'config: cannot read "/etc/synth.config.json": the permission set does not allow reading it (the server reads files under its own directory: put the file there, e.g. in ./data/secrets/)\n',
   );
 });

@@ -4,6 +4,7 @@ import {
   ConfigError,
   loadConfig,
   type LoadedConfig,
+  readFailure,
   redactConfig,
 } from "../config/mod.ts";
 import { DataDirError, prepareDataDir } from "../data_dir.ts";
@@ -152,7 +153,7 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     } catch (error) {
       io.stderr(
         `config: cannot read the TLS certificate or key (server.tls.certFile ${certFile}, keyFile ${keyFile}): ${
-          errorMessage(error)
+          readFailure(error)
         }\n`,
       );
       return EXIT.CONFIG;

@@ -148,6 +148,18 @@ interface FoundFile {
   issue?: ConfigIssue;
 }
 
+/**
+ * Why a file the configuration names could not be read. Deno's own text for a path outside the
+ * permission set advises a flag nobody can add to the start task or the binary.
+ */
+export function readFailure(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    return "the permission set does not allow reading it (the server reads files under its own " +
+      "directory: put the file there, e.g. in ./data/secrets/)";
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 function readConfigFile(
   cwd: string,
   flags: ConfigFlags,
@@ -163,12 +175,10 @@ function readConfigFile(
     try {
       text = readTextFile(path);
     } catch (error) {
-      const reason = error instanceof Deno.errors.NotCapable
-        ? "the permission set does not allow reading it"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      return { file: path, issue: { key: "", message: `cannot read "${path}": ${reason}` } };
+      return {
+        file: path,
+        issue: { key: "", message: `cannot read "${path}": ${readFailure(error)}` },
+      };
     }
     if (text === undefined) continue;
     const errors: ParseError[] = [];
@@ -246,7 +256,7 @@ function readEnv(
           issue: {
             key: field.key,
             message: `${field.key} could not be read from "${path}" (from ${name}_FILE): ${
-              error instanceof Error ? error.message : String(error)
+              readFailure(error)
             }`,
           },
         };

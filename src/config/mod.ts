@@ -21,6 +21,7 @@ export {
   loadConfig,
   type LoadConfigOptions,
   type LoadedConfig,
+  readFailure,
 } from "./load.ts";
 export { redactConfig, REDACTED, redactUrlUserInfo } from "./redact.ts";
 export {

@@ -120,3 +120,17 @@ Deno.test("every file or directory compose mounts exists", () => {
     );
   }
 });
+
+Deno.test("the name Prometheus scrapes passes synth's Host check, which server.publicUrl turns on", async () => {
+  const prometheus: Any = parse(
+    await Deno.readTextFile(join(REPO_DIR, "monitoring", "prometheus.yml")),
+  );
+  const targets: string[] = prometheus.scrape_configs.flatMap((job: Any) =>
+    job.static_configs.flatMap((config: Any) => config.targets)
+  );
+  const allowed = String(compose.services.synth.environment.SYNTH_SERVER_ALLOWED_HOSTS)
+    .replace(/^\$\{SYNTH_SERVER_ALLOWED_HOSTS:-(.*)\}$/, "$1").split(",");
+  for (const target of targets) {
+    assert.ok(allowed.includes(target.replace(/:\d+$/, "")), `${target} in ${allowed}`);
+  }
+});

