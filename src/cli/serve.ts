@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { join, resolve } from "node:path";
 import {
   buildConfigSchema,
@@ -158,6 +159,12 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
       );
       return EXIT.CONFIG;
     }
+    // Checked now, not when listening after every plugin started (and then with exit 1).
+    const problem = tlsPairProblem(tls.cert, tls.key);
+    if (problem) {
+      io.stderr(`config: server.tls (certFile ${certFile}, keyFile ${keyFile}): ${problem}\n`);
+      return EXIT.CONFIG;
+    }
   }
   let lock: DataDirLock | undefined;
   let store: Store;
@@ -313,4 +320,21 @@ function startupExitCode(error: unknown): number | undefined {
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
   return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/** What is wrong with a PEM certificate and key pair, or null when the key is the certificate's. */
+export function tlsPairProblem(certPem: string, keyPem: string): string | null {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certPem);
+  } catch (error) {
+    return `certFile holds no PEM certificate (${errorMessage(error)})`;
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (error) {
+    return `keyFile holds no PEM private key (${errorMessage(error)})`;
+  }
+  return certificate.checkPrivateKey(key) ? null : "keyFile is not the certificate's private key";
 }

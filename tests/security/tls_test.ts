@@ -56,6 +56,40 @@ Deno.test("deno task cert writes a P-256 certificate with CA:false and the loopb
   }
 });
 
+Deno.test("a certificate and key that are not a PEM pair stop start-up with exit 78 before anything starts", async () => {
+  const dataDir = await makeTestDir("synth-tls-bad-");
+  try {
+    const cli = createTestCliIo({ env: { SYNTH_DATA_DIR: dataDir } });
+    assert.equal(await runCli(["cert"], cli.io), 0, cli.stderr());
+    const other = createTestCliIo({ env: { SYNTH_DATA_DIR: `${dataDir}/other` } });
+    assert.equal(await runCli(["cert"], other.io), 0, other.stderr());
+    const cert = `${dataDir}/certs/dev.crt`;
+    const key = `${dataDir}/certs/dev.key`;
+    for (
+      const [certFile, keyFile, reason] of [
+        [key, cert, /certFile holds no PEM certificate/],
+        [cert, cert, /keyFile holds no PEM private key/],
+        [cert, `${dataDir}/other/certs/dev.key`, /keyFile is not the certificate's private key/],
+      ] as const
+    ) {
+      const server = await spawnServer({
+        dataDir,
+        env: { SYNTH_TLS_CERT_FILE: certFile, SYNTH_TLS_KEY_FILE: keyFile },
+        waitForListening: false,
+      });
+      assert.equal((await server.status).code, 78);
+      assert.match(server.stderr.join("\n"), reason);
+      assert.doesNotMatch(
+        server.stdout.join("\n"),
+        /migration applied/,
+        "refused before the store",
+      );
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("a certificate without its key stops start-up with exit 78 naming both settings", async () => {
   const server = await spawnServer({
     env: { SYNTH_TLS_CERT_FILE: "/nonexistent/cert.pem" },
