@@ -10,7 +10,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
+import { matchedRoutes, routePath } from "hono/route";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EventBus } from "../bus.ts";
 import type { AppEnv } from "../http/types.ts";
@@ -595,13 +595,18 @@ export function createMetrics(options: { sources: MetricsSources; bus?: EventBus
 
 /**
  * The template of the route that answered (after `next()` the current
- * route index is the responding handler's), or null when no route did —
- * only middleware, whose patterns end in `*`, ran.
+ * route index is the responding handler's); when a middleware answered
+ * first (a 401 before the route ran), the route the request was for.
+ * Null when no route matched — only middleware, whose patterns end in `*`.
  */
 export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string | null {
   try {
     const path = routePath(c);
-    return path && !path.endsWith("*") ? path : null;
+    if (path && !path.endsWith("*")) return path;
+    const endpoint = matchedRoutes(c).findLast((route) =>
+      route.method !== "ALL" && !route.path.endsWith("*")
+    );
+    return endpoint?.path ?? null;
   } catch {
     return null;
   }

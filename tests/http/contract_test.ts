@@ -463,6 +463,14 @@ async function seedMind(contract: Contract, host: TestHost, fake: FakeLlm) {
     },
   });
   await host.kernel.mind.scheduler.idle();
+  // A second narrative version, so that restoring the first is a change (the same text is 409).
+  fake.sceneFirst({
+    match: { purpose: "narrative" },
+    reply: { text: `${host.kernel.mind.profile.identity.narrative} I keep learning.` },
+  });
+  await seed(contract, host, "POST", "/api/chat", {
+    body: { message: "/purpose rewrite --force" },
+  });
   const memory = await seed(contract, host, "POST", "/api/memories", {
     body: { text: "The deploy needs the VPN" },
   });

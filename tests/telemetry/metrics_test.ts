@@ -130,11 +130,18 @@ Deno.test("/metrics needs the scrape token or a credential unless metrics.public
     (await call(host, "GET", "/metrics", { token: "wrong-token-0123456789" })).status,
     401,
   );
+  // A request refused before its route ran is still counted under that route's template.
+  assert.equal((await call(host, "GET", "/api/threads")).status, 401);
   const scraped = await host.request("/metrics", {
     headers: { authorization: "Bearer scrape-token-0123456789" },
   });
   assert.equal(scraped.status, 200);
-  assert.match(await scraped.text(), /synth_auth_attempts_total\{kind="setup",result="ok"\} 1/);
+  const exposition = await scraped.text();
+  assert.match(exposition, /synth_auth_attempts_total\{kind="setup",result="ok"\} 1/);
+  assert.match(
+    exposition,
+    /synth_http_requests_total\{method="GET",route="\/api\/threads",status="401"\} 1/,
+  );
   const byViewer = await host.request("/metrics", {
     headers: { authorization: `Bearer ${viewer.access_token}` },
   });
