@@ -155,6 +155,9 @@ export interface Kernel {
   stop(): Promise<void>;
 }
 
+/** How long the readiness check's write probe stands before the next check writes again. */
+const WRITE_PROBE_FRESH_MS = 5_000;
+
 /** The NDJSON memory import: the one body that may be larger than `server.maxBodyBytes`. */
 const MEMORY_IMPORT_PATH = "/api/memories/import";
 
@@ -709,13 +712,19 @@ export function createKernel(options: CreateKernelOptions): Kernel {
       ? { status: "ok", reason: `free ${mib(free)}` }
       : { status: "fail", reason: `free ${mib(free)} < ${mib(minimum)}` };
   });
+  // A write that succeeded stands for a few seconds: readiness needs no sign-in, and each request
+  // must not make the server write. A failure is probed again at once, so recovery shows at the
+  // next check. The probe waits for the lock well within the check's own time limit.
+  let wroteAt = -Infinity;
   health.register("database", async () => {
     await options.store.ping();
+    if (clock.now() - wroteAt < WRITE_PROBE_FRESH_MS) return { status: "ok" };
     try {
-      await options.store.probeWrite();
+      await options.store.probeWrite(Math.max(1, Math.floor(config.health.checkTimeoutMs / 2)));
     } catch (error) {
       return { status: "fail", reason: `writes fail: ${errorMessage(error).split("\n")[0]}` };
     }
+    wroteAt = clock.now();
     return { status: "ok" };
   });
   health.register("migrations", () => {

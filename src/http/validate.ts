@@ -105,9 +105,13 @@ export function validationError(
  */
 export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<T> {
   const type = c.req.header("content-type") ?? "";
-  // No body (a POST without one has an empty stream under Deno.serve, not none): validated as
-  // `{}`, for routes whose fields are all optional.
-  if (!type && (!c.req.raw.body || await c.req.text() === "")) {
+  // No body (a POST without one has an empty stream under Deno.serve, not none), whatever type
+  // it declares (many clients send `application/json` on every request): validated as `{}`, for
+  // routes whose fields are all optional.
+  if (
+    !c.req.raw.body ||
+    (c.get("jsonBody") === undefined && await c.req.text() === "")
+  ) {
     const empty = schema.safeParse({});
     if (empty.success) return empty.data;
   }

@@ -26,7 +26,9 @@ let connection: DatabaseSync | undefined;
 function probe(db: DatabaseSync, at: number): void {
   db.exec("BEGIN IMMEDIATE");
   try {
-    db.prepare("UPDATE health_probe SET at = ? WHERE id = 1").run(at);
+    const { changes } = db.prepare("UPDATE health_probe SET at = ? WHERE id = 1").run(at);
+    // No row, no page written: nothing would be proven.
+    if (Number(changes) !== 1) throw new Error("the health_probe row is missing");
     db.exec("COMMIT");
   } catch (error) {
     if (db.isTransaction) db.exec("ROLLBACK");
@@ -43,6 +45,8 @@ self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
       connection = undefined;
     } else {
       connection ??= openSqlite(request.path, { busyTimeoutMs: request.busyTimeoutMs });
+      // Each request waits for a lock as long as it says (this connection is this thread's alone).
+      connection.exec(`PRAGMA busy_timeout = ${Math.max(1, Math.trunc(request.busyTimeoutMs))}`);
       if (request.type === "probe") probe(connection, request.at);
       // Never waits: it copies what no reader still needs (the rest goes with the next one).
       else connection.exec("PRAGMA wal_checkpoint(PASSIVE)");

@@ -36,10 +36,11 @@ export interface Store {
   /** Answers `SELECT 1`; throws when the database cannot be read. */
   ping(): Promise<void>;
   /**
-   * Commits a one-row update on a connection of its own, on a worker thread; throws when the
-   * database cannot be written (a read-only or full disk, a lock another process holds).
+   * Commits a one-row update on a connection of its own, on a worker thread, waiting at most
+   * `busyTimeoutMs` for the write lock; throws when the database cannot be written (a read-only
+   * or full disk, a lock another process holds). Calls meanwhile share the one under way.
    */
-  probeWrite(): Promise<void>;
+  probeWrite(busyTimeoutMs: number): Promise<void>;
   /** The state of every migration. */
   migrations(): MigrationState[];
   /**
@@ -142,18 +143,21 @@ function createCheckpointer(path: string, busyTimeoutMs: number) {
     last = next.catch(() => {});
     return next;
   };
-  const run = (type: "checkpoint" | "probe", at: number) =>
+  const run = (type: "checkpoint" | "probe", at: number, waitMs = busyTimeoutMs) =>
     inTurn(async () => {
       if (closed) throw new Error("The store is closed");
-      const reply = await ask({ type, path, busyTimeoutMs, at });
+      const reply = await ask({ type, path, busyTimeoutMs: waitMs, at });
       if (!reply.ok) throw new Error(reply.message);
     });
+  let probing: Promise<void> | undefined;
   return {
     passive: () =>
       run("checkpoint", 0).catch((error) => {
         throw new Error(`The checkpoint failed: ${errorMessage(error)}`);
       }),
-    probe: (at: number) => run("probe", at),
+    // One probe at a time: callers meanwhile (every readiness request) share it.
+    probe: (at: number, waitMs: number) =>
+      probing ??= run("probe", at, waitMs).finally(() => probing = undefined),
     close: () =>
       inTurn(async () => {
         closed = true;
@@ -188,7 +192,7 @@ function wrapConnection(
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
-    probeWrite: () => checkpointer.probe(clock.now()),
+    probeWrite: (waitMs) => checkpointer.probe(clock.now(), waitMs),
     migrations: () => migrationStatus(sqlite, migrationList),
     close() {
       closed ??= checkpointer.close().then(() => db.destroy());

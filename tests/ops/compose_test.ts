@@ -121,7 +121,7 @@ Deno.test("every file or directory compose mounts exists", () => {
   }
 });
 
-Deno.test("the name Prometheus scrapes passes synth's Host check, which server.publicUrl turns on", async () => {
+Deno.test("the name Prometheus scrapes passes synth's Host check (on with publicUrl or allowedHosts)", async () => {
   const prometheus: Any = parse(
     await Deno.readTextFile(join(REPO_DIR, "monitoring", "prometheus.yml")),
   );

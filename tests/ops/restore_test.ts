@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { makeTestDir, REPO_DIR, type SpawnedServer, spawnServer } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { fakeEnv } from "../llm/helpers.ts";
@@ -95,7 +96,11 @@ Deno.test("a backup of a running server, restored into a new data directory, ser
   const original = await makeTestDir("synth-restore-from-");
   const target = await makeTestDir("synth-restore-to-");
   try {
-    const source = await spawnServer({ dataDir: original, env: llm });
+    const source = await spawnServer({
+      dataDir: original,
+      // The purpose header lets the fake answer the rewrite with its scene.
+      env: { ...llm, SYNTH_LLM_TEST_HEADERS: "true" },
+    });
     let before: Any;
     let backupDir: string;
     try {
@@ -108,6 +113,16 @@ Deno.test("a backup of a running server, restored into a new data directory, ser
       });
       await call(source, "POST", "/api/memories", { text: "Ada keeps her tea at 80 degrees." });
       await call(source, "POST", "/api/projects", { template_id: "cli-tool" });
+      // A rewritten narrative (v2), then v1 restored as v3.
+      const profile = parse(await Deno.readTextFile(join(REPO_DIR, "profiles", "empathetic.yaml")));
+      fake.sceneFirst({
+        match: { purpose: "narrative" },
+        reply: { text: `${(profile as Any).identity.narrative} I keep learning.` },
+      });
+      const rewritten = await call(source, "POST", "/api/chat", {
+        message: "/purpose rewrite --force",
+      });
+      assert.equal(rewritten.success, true, JSON.stringify(rewritten));
       await call(source, "POST", "/api/narrative/versions/1/restore");
       before = await settled(source);
       assert.ok(before.threads.length >= 2, "the chat's thread and the project's");
@@ -115,8 +130,8 @@ Deno.test("a backup of a running server, restored into a new data directory, ser
       assert.ok(
         before.memories.some((memory: Any) => memory.text === "Ada keeps her tea at 80 degrees."),
       );
-      assert.deepEqual(before.narrativeVersions.items.map((v: Any) => v.version), [1, 2]);
-      assert.equal(before.narrative.version, 2);
+      assert.deepEqual(before.narrativeVersions.items.map((v: Any) => v.version), [1, 2, 3]);
+      assert.equal(before.narrative.version, 3);
       assert.equal(before.projects.length, 1);
 
       const backup = await script("backup.sh", [], { SYNTH_DATA_DIR: original });
