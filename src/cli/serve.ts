@@ -10,6 +10,7 @@ import {
 } from "../config/mod.ts";
 import { DataDirError, prepareDataDir } from "../data_dir.ts";
 import { ConfigurationError, errorMessage } from "../errors.ts";
+import { isLoopbackName } from "../http/guards.ts";
 import { ListenError, probeListen, type RunningServer, serveKernel } from "../http/serve.ts";
 import { createKernel, type Kernel } from "../kernel.ts";
 import { PluginError } from "../plugin/errors.ts";
@@ -116,7 +117,7 @@ export async function runServe(io: CliIo, options: RunServeOptions): Promise<num
     return EXIT.OK;
   }
 
-  if (!config.auth.enabled && !isLoopback(config.server.host)) {
+  if (!config.auth.enabled && !isLoopbackName(config.server.host)) {
     io.stderr(
       `config: auth.enabled is false, so the server may only listen on a loopback address (got server.host ${config.server.host}); enable auth or bind to 127.0.0.1\n`,
     );
@@ -285,7 +286,7 @@ async function startAndServe(
     plugins: kernel.host.order,
   });
   if (
-    !isLoopback(config.server.host) && config.server.publicUrl === null &&
+    !isLoopbackName(config.server.host) && config.server.publicUrl === null &&
     config.server.allowedHosts.length === 0
   ) {
     log.warn(
@@ -294,7 +295,7 @@ async function startAndServe(
     );
   }
   // Behind a trusted proxy, the proxy is where TLS ends (spec/server.md §1).
-  if (!isLoopback(config.server.host) && !tls && config.server.trustedProxies.length === 0) {
+  if (!isLoopbackName(config.server.host) && !tls && config.server.trustedProxies.length === 0) {
     log.warn(
       "the server is reachable from the network without TLS; bind to 127.0.0.1 or put a TLS proxy in front",
       { host: config.server.host },
@@ -316,12 +317,6 @@ function startupExitCode(error: unknown): number | undefined {
   return undefined;
 }
 
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
-}
-
 /** What is wrong with a PEM certificate and key pair, or null when the key is the certificate's. */
 export function tlsPairProblem(certPem: string, keyPem: string): string | null {
   let certificate: X509Certificate;
@@ -336,5 +331,9 @@ export function tlsPairProblem(certPem: string, keyPem: string): string | null {
   } catch (error) {
     return `keyFile holds no PEM private key (${errorMessage(error)})`;
   }
-  return certificate.checkPrivateKey(key) ? null : "keyFile is not the certificate's private key";
+  try {
+    return certificate.checkPrivateKey(key) ? null : "keyFile is not the certificate's private key";
+  } catch (error) {
+    return `keyFile cannot be checked against the certificate (${errorMessage(error)})`;
+  }
 }

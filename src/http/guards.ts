@@ -66,8 +66,13 @@ export function accessLogger(log: AccessLog, clock: Clock): MiddlewareHandler<Ap
 
 /** True for names only this machine resolves to itself. */
 export function isLoopbackName(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const bare = unbracketed(host);
   return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/** A host name in lower case, an IPv6 address without its brackets (`[fd00::1]` is `fd00::1`). */
+function unbracketed(host: string): string {
+  return host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
 }
 
 /** Options for {@link hostCheck}. */
@@ -81,7 +86,6 @@ export interface HostCheckOptions {
 /** Refuses a `Host` that is not loopback or configured (421 `HOST_NOT_ALLOWED`). */
 export function hostCheck(options: HostCheckOptions): MiddlewareHandler<AppEnv> {
   // An IPv6 address is compared without its brackets: `[fd00::1]:8080` is `fd00::1`.
-  const unbracketed = (host: string) => host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
   const allowed = new Set(options.allowed.map(unbracketed));
   return async function hostCheckMiddleware(c, next) {
     if (options.enabled) {

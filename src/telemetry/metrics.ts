@@ -603,7 +603,8 @@ export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): stri
   try {
     const path = routePath(c);
     if (path && !path.endsWith("*")) return path;
-    const endpoint = matchedRoutes(c).findLast((route) =>
+    // The first that matches answers, as the router would have chosen.
+    const endpoint = matchedRoutes(c).find((route) =>
       route.method !== "ALL" && !route.path.endsWith("*")
     );
     return endpoint?.path ?? null;

@@ -130,8 +130,10 @@ Deno.test("/metrics needs the scrape token or a credential unless metrics.public
     (await call(host, "GET", "/metrics", { token: "wrong-token-0123456789" })).status,
     401,
   );
-  // A request refused before its route ran is still counted under that route's template.
+  // A request refused before its route ran is still counted under that route's template, the
+  // one that would have answered (/api/forecasts/calibration is also /api/forecasts/:id).
   assert.equal((await call(host, "GET", "/api/threads")).status, 401);
+  assert.equal((await call(host, "GET", "/api/forecasts/calibration")).status, 401);
   const scraped = await host.request("/metrics", {
     headers: { authorization: "Bearer scrape-token-0123456789" },
   });
@@ -141,6 +143,10 @@ Deno.test("/metrics needs the scrape token or a credential unless metrics.public
   assert.match(
     exposition,
     /synth_http_requests_total\{method="GET",route="\/api\/threads",status="401"\} 1/,
+  );
+  assert.match(
+    exposition,
+    /synth_http_requests_total\{method="GET",route="\/api\/forecasts\/calibration",status="401"\} 1/,
   );
   const byViewer = await host.request("/metrics", {
     headers: { authorization: `Bearer ${viewer.access_token}` },
