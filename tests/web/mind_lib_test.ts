@@ -16,6 +16,9 @@ Deno.test("the ring keeps the newest 2,000 rows per series, oldest first", () =>
   assert.equal(first![0], 500);
   assert.equal(second!.at(-1), -2_499);
   assert.deepEqual(ring.tail(2).map((row) => row.t), [2_498_000, 2_499_000]);
+  assert.equal(ring.firstTime(), 500_000, "the oldest kept, in ms");
+  assert.equal(ring.firstTime(1_000_500), 1_001_000);
+  assert.equal(ring.firstTime(3_000_000), undefined);
 });
 
 Deno.test("the ring turns missing values into gaps and filters by time", () => {

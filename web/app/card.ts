@@ -83,13 +83,21 @@ export class CardElement extends SmElement {
     run: (args: A, signal: AbortSignal) => Promise<T>,
     options: { settleMs?: number } = {},
   ): Task<A, T> {
-    let loaded = false;
+    // Only a reload after a good load waits: a first load, and Retry after an error, go at once.
+    // A run a newer one aborted changes nothing.
+    let good = false;
     return new Task<A, T>(this, {
       task: async (values, { signal }) => {
         const both = AbortSignal.any([signal, this.#lifetime.signal]);
-        if (loaded && options.settleMs) await settle(options.settleMs, both);
-        loaded = true;
-        return await run(values, both);
+        if (good && options.settleMs) await settle(options.settleMs, both);
+        try {
+          const value = await run(values, both);
+          good = true;
+          return value;
+        } catch (error) {
+          if (!both.aborted) good = false;
+          throw error;
+        }
       },
       args,
     });

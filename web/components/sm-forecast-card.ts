@@ -30,6 +30,8 @@ const LONG_TOKEN = /(\S{24,})/;
 
 interface Loaded {
   resolved: ForecastSet[];
+  /** The table's rows: the latest resolutions. */
+  shown: ForecastSet[];
   calibration: ForecastCalibration;
   /** The user's message of each resolving turn, by turn id. */
   actual: Map<string, string>;
@@ -44,7 +46,7 @@ function wrapping(text: string) {
 
 /** Resolved sets, the latest resolution first (the table's first column). */
 function newestResolvedFirst(sets: readonly ForecastSet[]): ForecastSet[] {
-  return sets.filter((set) => set.resolved_at)
+  return sets.filter((set) => set.resolved_at && set.resolution)
     .sort((a, b) => Date.parse(b.resolved_at!) - Date.parse(a.resolved_at!));
 }
 
@@ -55,28 +57,44 @@ export class SmForecastCard extends CardElement {
     (s.mind.state?.mind as { psyche_dreaming?: { counts?: { resolved?: number } } } | undefined)
       ?.psyche_dreaming?.counts?.resolved ?? null
   );
-  /** The messages that came, by resolving turn, kept across reloads: each is read once. */
+  /**
+   * The messages that came, by resolving turn, kept across reloads for the rows shown: each
+   * thread is read once for them. A turn looked for and not found (forgotten, or older than a
+   * thread's newest 200 messages) is remembered too, so it is not read for again.
+   */
   #actual = new Map<string, string>();
+  #missing = new Set<string>();
   #task = this.load(() => [this.#resolved.value] as const, async (_args, signal) => {
     const api = this.services.api;
     const [resolved, calibration] = await Promise.all([
       api.forecasts({ status: "resolved", limit: 200 }, signal),
       api.forecastCalibration(WINDOW, signal),
     ]);
+    const shown = newestResolvedFirst(resolved).slice(0, PAIRS);
+    const wanted = new Set(shown.map((set) => set.resolution!.turn_id));
     const actual = this.#actual;
-    const unknown = resolved.slice(0, PAIRS).filter((set) =>
-      set.resolution && !actual.has(set.resolution.turn_id)
+    for (const turnId of actual.keys()) if (!wanted.has(turnId)) actual.delete(turnId);
+    for (const turnId of this.#missing) if (!wanted.has(turnId)) this.#missing.delete(turnId);
+    const unknown = shown.filter((set) =>
+      !actual.has(set.resolution!.turn_id) && !this.#missing.has(set.resolution!.turn_id)
     );
     const threads = [...new Set(unknown.map((set) => set.thread_id))].slice(0, MAX_THREADS);
     await Promise.all(threads.map(async (threadId) => {
       const messages = await api.messages(threadId, signal).catch(() => ({ items: [] }));
       for (const message of messages.items) {
         if (message.role === "user" && typeof message.turn_id === "string") {
-          actual.set(message.turn_id, String(message.content ?? ""));
+          if (wanted.has(message.turn_id)) {
+            actual.set(message.turn_id, String(message.content ?? ""));
+          }
         }
       }
     }));
-    return { resolved, calibration, actual } satisfies Loaded;
+    for (const set of unknown) {
+      if (threads.includes(set.thread_id) && !actual.has(set.resolution!.turn_id)) {
+        this.#missing.add(set.resolution!.turn_id);
+      }
+    }
+    return { resolved, shown, calibration, actual } satisfies Loaded;
   }, { settleMs: SETTLE_MS });
 
   static override styles = [
@@ -186,7 +204,7 @@ export class SmForecastCard extends CardElement {
     `;
   }
 
-  #complete = ({ resolved, calibration, actual }: Loaded) => {
+  #complete = ({ resolved, shown, calibration, actual }: Loaded) => {
     const ordered = resolved.filter((set) => set.resolution && set.resolved_at)
       .map((set) => ({ t: Date.parse(set.resolved_at!), v: set.resolution!.alignment }))
       .sort((a, b) => a.t - b.t);
@@ -198,7 +216,7 @@ export class SmForecastCard extends CardElement {
       ${this.#summary(calibration)}
       <sm-timeseries label="Forecast alignment, rolling mean over ${WINDOW} resolved forecasts"
         .series=${SERIES} .points=${points} .range=${RANGE}></sm-timeseries>
-      ${this.#pairs(newestResolvedFirst(resolved).slice(0, PAIRS), actual)}
+      ${this.#pairs(shown, actual)}
     `;
   };
 

@@ -219,11 +219,11 @@ export class SmTimeseries extends LitElement {
    */
   #axisStart(): number {
     const since = this.#since();
-    const first = this.#ring.columns(since)[0][0];
+    const first = this.#ring.firstTime(since);
     if (first === undefined) return since;
     const now = Date.now();
-    const firstMs = first * 1_000;
-    return Math.max(since, firstMs - Math.max(60_000, (now - firstMs) * 0.1));
+    // At least the last minute, also when the server's clock runs ahead of this one.
+    return Math.max(since, Math.min(now - 60_000, first - Math.max(60_000, (now - first) * 0.1)));
   }
 
   #create() {

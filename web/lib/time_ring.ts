@@ -93,6 +93,15 @@ export class TimeRing {
     return this.#length ? this.#row(this.#length - 1) : null;
   }
 
+  /** The time (ms) of the oldest point at or after `sinceMs`, or undefined when there is none. */
+  firstTime(sinceMs = -Infinity): number | undefined {
+    for (let i = 0; i < this.#length; i++) {
+      const t = this.#t[(this.#start + i) % this.capacity]!;
+      if (t >= sinceMs) return t;
+    }
+    return undefined;
+  }
+
   /**
    * Columns oldest first, as uPlot takes them: times in seconds, then each
    * series with null for gaps. Rows older than `sinceMs` are left out.
