@@ -361,14 +361,10 @@ export interface Mind {
   /** A turn by id, with its stored record. */
   turn(turnId: string): Promise<StoredTurn | null>;
   /**
-   * The first turn the user started with this `client_msg_id` (in `threadId` when given), also
+   * The first turn the user started with this `client_msg_id` (one per user, in any thread), also
    * one from before a restart.
    */
-  turnOfClientMessage(
-    userId: string,
-    threadId: string | null,
-    clientMsgId: string,
-  ): Promise<StoredTurn | null>;
+  turnOfClientMessage(userId: string, clientMsgId: string): Promise<StoredTurn | null>;
   /** How the stored turns among `turnIds` stand: status, error and reply message, by turn id. */
   turnStandings(turnIds: readonly string[]): Promise<Map<string, TurnStanding>>;
   /** The data of the newest recorded event of `type` (e.g. `forecast.resolved`). */
@@ -2064,8 +2060,9 @@ export function createMind(options: CreateMindOptions): Mind {
         // The reply a user was shown is kept, marked interrupted, once.
         const partial = shownText !== "" || partialMessageId !== undefined;
         const failure = { code: "INTERNAL", message: "The turn failed", partial };
+        let messageId: string | null = null;
         try {
-          const messageId = partial ? await storePartial(turn, shownText) : null;
+          messageId = partial ? await storePartial(turn, shownText) : null;
           // What already happened (the user's message, its impulses) is recorded.
           await persistEnd(turn, "failed", {
             ...turn.progress,
@@ -2081,7 +2078,12 @@ export function createMind(options: CreateMindOptions): Mind {
         } catch (persistError) {
           log.error("recording a failed turn failed", { error: persistError });
         }
-        turn.handle.events.emit({ type: "turn.failed", turnId: turn.handle.turnId, ...failure });
+        turn.handle.events.emit({
+          type: "turn.failed",
+          turnId: turn.handle.turnId,
+          ...failure,
+          messageId,
+        });
         resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
       } finally {
         lastTurnMs = clock.now() - began;
@@ -2370,11 +2372,10 @@ export function createMind(options: CreateMindOptions): Mind {
       });
     },
 
-    async turnOfClientMessage(userId, threadId, clientMsgId) {
-      let query = store.db.selectFrom("mind_turns").select("id").where("user_id", "=", userId)
-        .where("client_msg_id", "=", clientMsgId);
-      if (threadId !== null) query = query.where("thread_id", "=", threadId);
-      const row = await query.orderBy("seq").limit(1).executeTakeFirst();
+    async turnOfClientMessage(userId, clientMsgId) {
+      const row = await store.db.selectFrom("mind_turns").select("id")
+        .where("user_id", "=", userId).where("client_msg_id", "=", clientMsgId)
+        .orderBy("seq").limit(1).executeTakeFirst();
       return row ? await this.turn(row.id) : null;
     },
 

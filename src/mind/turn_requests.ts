@@ -30,8 +30,9 @@ export type OnceSubmitter = (
 ) => Promise<Submitted>;
 
 /**
- * Remembers the last 10,000 `client_msg_id`s, per user and thread, and finds older ones (also
- * from before a restart) with their stored turns.
+ * Remembers the last 10,000 `client_msg_id`s, one per user whatever the thread, and finds older
+ * ones (also from before a restart) with their stored turns. A retry gets the first turn however
+ * it ended, also one a restart cut (`failed`, `MIND_INTERRUPTED`): a new try needs a new id.
  */
 export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
   const accepted = new BoundedMap<string, string>(10_000); // key → turn id
@@ -42,7 +43,7 @@ export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
     clientMsgId: string | undefined,
   ): Promise<Submitted> {
     if (!clientMsgId) return { kind: "live", handle: await mind().submit(input), repeated: false };
-    const key = `${input.userId}:${input.threadId ?? ""}:${clientMsgId}`;
+    const key = `${input.userId}:${clientMsgId}`;
     const underWay = starting.get(key);
     if (underWay) {
       const first = await underWay;
@@ -53,11 +54,7 @@ export function createOnceSubmitter(mind: () => Mind): OnceSubmitter {
       const live = repeated ? mind().live(repeated) : undefined;
       if (live) return { kind: "live", handle: live, repeated: true };
       // Not live: the stored turn, also one from before a restart (the id is kept with it).
-      const stored = await mind().turnOfClientMessage(
-        input.userId,
-        input.threadId ?? null,
-        clientMsgId,
-      );
+      const stored = await mind().turnOfClientMessage(input.userId, clientMsgId);
       if (stored) {
         return {
           kind: "stored",
