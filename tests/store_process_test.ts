@@ -33,8 +33,8 @@ Deno.test("start creates synth.db with every migration; a second server on it ex
 Deno.test("readiness fails while the database cannot be written, naming why, and recovers", async () => {
   await using server = await spawnServer({
     env: {
-      // The probe waits for the lock half of this.
-      SYNTH_HEALTH_CHECK_TIMEOUT_MS: "400",
+      // The probe waits for the lock half of this (its first run also starts the worker thread).
+      SYNTH_HEALTH_CHECK_TIMEOUT_MS: "2000",
       // Not gated on the LLM: no provider is configured here.
       SYNTH_HEALTH_READY_REQUIRES: "database,migrations",
     },

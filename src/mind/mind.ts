@@ -833,14 +833,16 @@ export function createMind(options: CreateMindOptions): Mind {
     turn: QueuedTurn,
     status: "cancelled" | "failed",
     error?: TurnOutcome["error"],
+    partial: { text: string; messageId: string | null } | null = null,
   ): void {
     turn.resolve({
       turnId: turn.handle.turnId,
       threadId: turn.input.threadId,
       seq: turn.handle.seq,
       status,
-      reply: null,
-      messageId: null,
+      // The part of a reply that was shown and stored, when there was one.
+      reply: partial?.messageId ? partial.text : null,
+      messageId: partial?.messageId ?? null,
       flags: { uncertain: false, clarifying: false },
       usage: null,
       ...(error ? { error } : {}),
@@ -2084,7 +2086,10 @@ export function createMind(options: CreateMindOptions): Mind {
           ...failure,
           messageId,
         });
-        resolveWithoutReply(turn, "failed", { ...failure, status: 500 });
+        resolveWithoutReply(turn, "failed", { ...failure, status: 500 }, {
+          text: shownText,
+          messageId,
+        });
       } finally {
         lastTurnMs = clock.now() - began;
         releaseTimer();

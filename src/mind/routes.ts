@@ -395,8 +395,8 @@ export function mindRoutes(
 
   app.post("/api/threads/:id/turns", async (c) => {
     requireRole(c, "operator");
-    // The mind's submit checks the thread is the caller's (404 MIND_THREAD_NOT_FOUND); a repeated
-    // client_msg_id finds only a turn the caller started in it.
+    // The mind's submit checks the thread is the caller's (404 MIND_THREAD_NOT_FOUND). A repeated
+    // client_msg_id (one per user) finds the caller's own turn, answered with its own thread.
     const thread = { id: c.req.param("id") };
     const body = await readJson(c, turnBody);
     const who = signedInCaller(c);
@@ -426,7 +426,7 @@ export function mindRoutes(
     return c.json(
       turnAccepted(
         handle.turnId,
-        thread.id,
+        handle.threadId,
         handle.userMessageId,
         status,
         status === "queued" ? handle.queuePosition : 0,

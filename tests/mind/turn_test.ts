@@ -287,6 +287,13 @@ Deno.test("a repeated client_msg_id gets the turn it started, with where that tu
     1,
     "the turn ran once",
   );
+  // The id is one per user: sent again to another thread, it answers the turn in its own thread.
+  const elsewhere = await (await host.request(`/api/threads/${await newThread(host)}/turns`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ content: "Do it once", client_msg_id: "c-1" }),
+  })).json();
+  assert.deepEqual([elsewhere.turn_id, elsewhere.thread_id], [first.turn_id, thread.id]);
   // Two requests with a new id at the same moment (a retry racing the first send): one turn.
   const [one, two] = await Promise.all([send("c-2"), send("c-2")]);
   assert.equal(two.turn_id, one.turn_id);

@@ -60,6 +60,8 @@ export const SETTLE_MS = 1_500;
 /** A card that loads from the API. */
 export class CardElement extends SmElement {
   #lifetime = new AbortController();
+  /** Tasks whose next run is the Retry button's (it skips the settling wait). */
+  #retrying = new WeakSet<Task<ReadonlyArray<unknown>, unknown>>();
 
   override connectedCallback(): void {
     if (this.#lifetime.signal.aborted) this.#lifetime = new AbortController();
@@ -83,24 +85,20 @@ export class CardElement extends SmElement {
     run: (args: A, signal: AbortSignal) => Promise<T>,
     options: { settleMs?: number } = {},
   ): Task<A, T> {
-    // Only a reload after a good load waits: a first load, and Retry after an error, go at once.
-    // A run a newer one aborted changes nothing.
-    let good = false;
-    return new Task<A, T>(this, {
+    // Every reload waits, also after an error (a 429 must not bring one request per message
+    // back); the first load, and the Retry button, go at once.
+    let started = false;
+    const task: Task<A, T> = new Task<A, T>(this, {
       task: async (values, { signal }) => {
         const both = AbortSignal.any([signal, this.#lifetime.signal]);
-        if (good && options.settleMs) await settle(options.settleMs, both);
-        try {
-          const value = await run(values, both);
-          good = true;
-          return value;
-        } catch (error) {
-          if (!both.aborted) good = false;
-          throw error;
-        }
+        const retried = this.#retrying.delete(task);
+        if (started && !retried && options.settleMs) await settle(options.settleMs, both);
+        started = true;
+        return await run(values, both);
       },
       args,
     });
+    return task;
   }
 
   /** Pending, error (with Retry) or the value; a reload keeps the last value shown. */
@@ -116,7 +114,10 @@ export class CardElement extends SmElement {
       error: (error) =>
         html`
           <p class="error" role="alert">${errorText(error)}</p>
-          <button type="button" @click=${() => void task.run()}>Retry</button>
+          <button type="button" @click=${() => {
+            this.#retrying.add(task);
+            void task.run();
+          }}>Retry</button>
         `,
     });
   }

@@ -79,8 +79,18 @@ export class SmForecastCard extends CardElement {
       !actual.has(set.resolution!.turn_id) && !this.#missing.has(set.resolution!.turn_id)
     );
     const threads = [...new Set(unknown.map((set) => set.thread_id))].slice(0, MAX_THREADS);
+    // Threads read in full: only their turns not found are remembered as missing (a read that
+    // failed, or was aborted by a newer load, proves nothing).
+    const read = new Set<string>();
     await Promise.all(threads.map(async (threadId) => {
-      const messages = await api.messages(threadId, signal).catch(() => ({ items: [] }));
+      let messages;
+      try {
+        messages = await api.messages(threadId, signal);
+      } catch {
+        return;
+      }
+      if (signal.aborted) return;
+      read.add(threadId);
       for (const message of messages.items) {
         if (message.role === "user" && typeof message.turn_id === "string") {
           if (wanted.has(message.turn_id)) {
@@ -90,7 +100,7 @@ export class SmForecastCard extends CardElement {
       }
     }));
     for (const set of unknown) {
-      if (threads.includes(set.thread_id) && !actual.has(set.resolution!.turn_id)) {
+      if (read.has(set.thread_id) && !actual.has(set.resolution!.turn_id)) {
         this.#missing.add(set.resolution!.turn_id);
       }
     }

@@ -217,6 +217,11 @@ export class SmTimeseries extends LitElement {
    * Where the time axis starts: the window's start, or a little before the first point when the
    * history is younger than the window (a new server's points would crowd its right edge).
    */
+  /** Now, or the newest point when the server's clock runs ahead of this one. */
+  #axisEnd(): number {
+    return Math.max(Date.now(), this.#ring.lastT ?? -Infinity);
+  }
+
   #axisStart(): number {
     const since = this.#since();
     const first = this.#ring.firstTime(since);
@@ -245,7 +250,9 @@ export class SmTimeseries extends LitElement {
           x: {
             time: true,
             ...(this.windowMs > 0
-              ? { range: (): [number, number] => [this.#axisStart() / 1_000, Date.now() / 1_000] }
+              ? {
+                range: (): [number, number] => [this.#axisStart() / 1_000, this.#axisEnd() / 1_000],
+              }
               : {}),
           },
           y: this.range ? { range: [this.range[0], this.range[1]] } : {},
