@@ -139,6 +139,16 @@ export class ApiClient {
   }
 
   /** Sends a request; on 401 refreshes the session once and retries. */
+  /** A list route's `items` (the one page asked for). */
+  async items<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T[]> {
+    return (await this.request<{ items: T[] }>(method, path, body, signal)).items;
+  }
+
   async request<T>(
     method: string,
     path: string,
@@ -412,14 +422,13 @@ export class ApiClient {
     );
   }
   /** Every user's API keys (an administrator's view). */
-  async apiKeys(signal?: AbortSignal): Promise<ApiKeyInfo[]> {
-    const answer = await this.request<{ items: ApiKeyInfo[] }>(
+  apiKeys(signal?: AbortSignal): Promise<ApiKeyInfo[]> {
+    return this.items<ApiKeyInfo>(
       "GET",
       "/api/keys?all=true",
       undefined,
       signal,
     );
-    return answer.items;
   }
   /** Creates a key of the caller's; the answer is the only one that carries `key`. */
   createApiKey(
@@ -461,14 +470,13 @@ export class ApiClient {
     return this.request<RateLimitStats>("GET", "/api/ratelimit/stats", undefined, signal);
   }
   /** Every plugin, built-in and third-party (admin). */
-  async plugins(signal?: AbortSignal): Promise<PluginInfo[]> {
-    const answer = await this.request<{ items: PluginInfo[] }>(
+  plugins(signal?: AbortSignal): Promise<PluginInfo[]> {
+    return this.items<PluginInfo>(
       "GET",
       "/api/plugins",
       undefined,
       signal,
     );
-    return answer.items;
   }
   /** Starts a third-party plugin afresh (also one disabled after crashes). */
   restartPlugin(id: string): Promise<PluginInfo> {
@@ -479,18 +487,17 @@ export class ApiClient {
     return this.request<void>("DELETE", `/api/ratelimit/clients/${encodeURIComponent(key)}`);
   }
   /** Recent access-log lines, newest first (the server's ring; it has no cursor). */
-  async accessLog(query: AccessLogQuery, signal?: AbortSignal): Promise<AccessEntry[]> {
+  accessLog(query: AccessLogQuery, signal?: AbortSignal): Promise<AccessEntry[]> {
     const params = new URLSearchParams({ limit: String(query.limit) });
     if (query.user_id) params.set("user_id", query.user_id);
     if (query.since) params.set("since", query.since);
     if (query.status !== undefined) params.set("status", String(query.status));
-    const answer = await this.request<{ items: AccessEntry[] }>(
+    return this.items<AccessEntry>(
       "GET",
       `/api/accesslog?${params}`,
       undefined,
       signal,
     );
-    return answer.items;
   }
 
   // The Mind page and the memory browser (spec/dashboard.md §5.3; server.md §4.2).
@@ -507,33 +514,31 @@ export class ApiClient {
   }
 
   /** P/A/D and the flow estimate since `since`, oldest first. */
-  async stateHistory(since: Date, signal?: AbortSignal): Promise<StatePoint[]> {
+  stateHistory(since: Date, signal?: AbortSignal): Promise<StatePoint[]> {
     const params = new URLSearchParams({
       fields: "affect,calibration",
       since: since.toISOString(),
     });
-    const answer = await this.request<{ items: StatePoint[] }>(
+    return this.items<StatePoint>(
       "GET",
       `/api/state/history?${params}`,
       undefined,
       signal,
     );
-    return answer.items;
   }
   /** Forecast sets of the caller's threads, newest first. */
-  async forecasts(
+  forecasts(
     query: { status?: ForecastSet["status"]; limit?: number },
     signal?: AbortSignal,
   ): Promise<ForecastSet[]> {
     const params = new URLSearchParams({ limit: String(query.limit ?? 50) });
     if (query.status) params.set("status", query.status);
-    const answer = await this.request<{ items: ForecastSet[] }>(
+    return this.items<ForecastSet>(
       "GET",
       `/api/forecasts?${params}`,
       undefined,
       signal,
     );
-    return answer.items;
   }
   /** Forecast accuracy over the last `window` resolved sets. */
   forecastCalibration(window: number, signal?: AbortSignal): Promise<ForecastCalibration> {
@@ -545,24 +550,22 @@ export class ApiClient {
     );
   }
   /** Concerns on the caller's threads, newest first. */
-  async concerns(status: Concern["status"] | null, signal?: AbortSignal): Promise<Concern[]> {
-    const answer = await this.request<{ items: Concern[] }>(
+  concerns(status: Concern["status"] | null, signal?: AbortSignal): Promise<Concern[]> {
+    return this.items<Concern>(
       "GET",
       `/api/concerns?limit=50${status ? `&status=${status}` : ""}`,
       undefined,
       signal,
     );
-    return answer.items;
   }
   /** Reflection runs, newest first. */
-  async reflections(limit: number, signal?: AbortSignal): Promise<Reflection[]> {
-    const answer = await this.request<{ items: Reflection[] }>(
+  reflections(limit: number, signal?: AbortSignal): Promise<Reflection[]> {
+    return this.items<Reflection>(
       "GET",
       `/api/reflections?limit=${limit}`,
       undefined,
       signal,
     );
-    return answer.items;
   }
   /** Every narrative version, oldest first (page after page: the card diffs any two). */
   async narrativeVersions(signal?: AbortSignal): Promise<NarrativeVersion[]> {
@@ -581,14 +584,13 @@ export class ApiClient {
     return versions;
   }
   /** Token budgets per module with the tokens used in the last hour and day. */
-  async budgets(signal?: AbortSignal): Promise<Budget[]> {
-    const answer = await this.request<{ items: Budget[] }>(
+  budgets(signal?: AbortSignal): Promise<Budget[]> {
+    return this.items<Budget>(
       "GET",
       "/api/budgets",
       undefined,
       signal,
     );
-    return answer.items;
   }
   /** Calls, tokens and cost per module since `since`. */
   ledgerSummary(since: Date, signal?: AbortSignal): Promise<LedgerSummary> {
@@ -620,17 +622,16 @@ export class ApiClient {
     );
   }
   /** Hybrid recall over the caller's memories (at most 50), best first. */
-  async searchMemories(
+  searchMemories(
     body: { query: string; kinds?: Array<Memory["kind"]>; limit: number },
     signal?: AbortSignal,
   ): Promise<Array<{ memory: Memory; score: number }>> {
-    const answer = await this.request<{ items: Array<{ memory: Memory; score: number }> }>(
+    return this.items<{ memory: Memory; score: number }>(
       "POST",
       "/api/memories/search",
       body,
       signal,
     );
-    return answer.items;
   }
   /** Forgets one memory. */
   forgetMemory(id: string): Promise<void> {
@@ -806,14 +807,13 @@ export class ApiClient {
     );
   }
   /** The project templates. */
-  async templates(signal?: AbortSignal): Promise<TemplateInfo[]> {
-    const answer = await this.request<{ items: TemplateInfo[] }>(
+  templates(signal?: AbortSignal): Promise<TemplateInfo[]> {
+    return this.items<TemplateInfo>(
       "GET",
       "/api/templates",
       undefined,
       signal,
     );
-    return answer.items;
   }
 }
 
