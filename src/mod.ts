@@ -156,6 +156,7 @@ export {
   lexicalVector,
 } from "./llm/embeddings/lexical.ts";
 export {
+  clipText,
   contentHash,
   contentTokens,
   cutText,

@@ -90,6 +90,11 @@ export function cutText(text: string, max: number): string {
   return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
+/** `text`, or its first `max − 1` units and "…" when longer than `max` (see {@link cutText}). */
+export function clipText(text: string, max: number): string {
+  return text.length > max ? `${cutText(text, max - 1)}…` : text;
+}
+
 /** Whether a text has nothing to read: only spaces and invisible format characters (U+200B). */
 export function isBlank(text: string): boolean {
   return /^[\s\p{Cf}]*$/u.test(text);

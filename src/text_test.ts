@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  clipText,
   contentHash,
   contentTokens,
   cutText,
@@ -26,7 +27,7 @@ Deno.test("tokenJaccard() compares content words", () => {
   assert.ok(Math.abs(tokenJaccard("red car fast", "red car slow") - 0.5) < 1e-9);
 });
 
-Deno.test("cutText() never splits an emoji's surrogate pair; isBlank() sees through invisible characters", () => {
+Deno.test("cutText() and clipText() never split an emoji's surrogate pair; isBlank() sees through invisible characters", () => {
   const emoji = "😀".repeat(40);
   for (const max of [59, 60, 1, 2]) {
     const cut = cutText(emoji, max);
@@ -34,6 +35,9 @@ Deno.test("cutText() never splits an emoji's surrogate pair; isBlank() sees thro
     assert.ok(cut.length === max || cut.length === max - 1, `cut at ${max}: ${cut.length}`);
   }
   assert.equal(cutText("short", 59), "short");
+  assert.equal(clipText("short", 5), "short");
+  assert.equal(clipText("abcdef", 5), "abcd…");
+  assert.ok(clipText(emoji, 60).isWellFormed() && clipText(emoji, 60).endsWith("…"));
   assert.equal(isBlank(" \u200b\ufeff\u2060\t"), true);
   assert.equal(isBlank(" a "), false);
 });

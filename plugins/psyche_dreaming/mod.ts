@@ -13,6 +13,7 @@ import {
   type BackgroundJob,
   BoundedMap,
   type ChatMessage,
+  clipText,
   cosine,
   type Database,
   definePlugin,
@@ -325,9 +326,7 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         const resolution = resolutions.get(view.turnId);
         if (!resolution) return [];
         const settings = view.profile.dreaming;
-        const topText = resolution.top.text.length > 120
-          ? resolution.top.text.slice(0, 119) + "…"
-          : resolution.top.text;
+        const topText = clipText(resolution.top.text, 120);
         let text =
           `Expected: "${topText}" (${resolution.top.intent}); got: the latest message (alignment ${
             resolution.alignment.toFixed(2)

@@ -8,14 +8,14 @@
  *
  * @module
  */
-import { ToolError } from "@synth/kernel";
+import { clipText, ToolError } from "@synth/kernel";
 import { type BinarySpec, describeOptions, type ValueKind } from "./binaries.ts";
 import { SHELL_ERRORS } from "./errors.ts";
 
 /** Most words in a command, the binary's name included. */
 export const MAX_WORDS = 32;
 
-const quote = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+const quote = (text: string) => JSON.stringify(clipText(text, 61));
 
 /**
  * Splits a command into words: blanks separate words; `'…'` keeps

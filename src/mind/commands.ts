@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { cutText } from "../text.ts";
+import { clipText } from "../text.ts";
 import { isRefusal } from "../errors.ts";
 import { ROLE_RANK } from "../http/validate.ts";
 import type { Clock } from "../clock.ts";
@@ -81,7 +81,7 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
 function stateValue(value: unknown): string {
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
   if (Array.isArray(value)) return `${value.length} item${value.length === 1 ? "" : "s"}`;
-  if (typeof value === "string") return value.length > 60 ? `${cutText(value, 59)}…` : value;
+  if (typeof value === "string") return clipText(value, 60);
   return String(value);
 }
 

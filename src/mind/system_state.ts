@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { clipText } from "../text.ts";
 import type { AffectSnapshot } from "./affect.ts";
 import { toSnakeCase } from "./influence.ts";
 import type { Mind } from "./mind.ts";
@@ -52,7 +53,7 @@ export function systemState(input: SystemStateInput): Record<string, unknown> {
     | null
     | undefined;
   const buffer = (pending?.items ?? []).slice(0, 5).map((item) => ({
-    text: item.text.length > 80 ? `${item.text.slice(0, 79)}…` : item.text,
+    text: clipText(item.text, 80),
     probability: item.p,
   }));
   const outputs = calibration?.outputs as Loose;

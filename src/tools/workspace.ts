@@ -7,6 +7,7 @@
  * @module
  */
 import { join, normalize, sep } from "node:path";
+import { clipText } from "../text.ts";
 import { ToolError } from "./errors.ts";
 
 /** A path checked against a workspace. */
@@ -72,7 +73,7 @@ export async function resolveInWorkspace(
   given: string,
   options: { mustExist?: boolean } = {},
 ): Promise<WorkspacePath> {
-  const shown = JSON.stringify(given.length > 80 ? `${given.slice(0, 80)}…` : given);
+  const shown = JSON.stringify(clipText(given, 81));
   if (given.length === 0) throw new ToolError("TOOLS_PATH_INVALID", "The path is empty");
   if (given.includes("\0")) {
     throw new ToolError("TOOLS_PATH_INVALID", `The path ${shown} contains a NUL character`);
