@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, fitsTheWindow, openPage, screenshot } from "./helpers.ts";
 
 const PASSWORD = "correct horse battery";
 const AUTH = {
@@ -227,7 +227,7 @@ Deno.test(
       await page.setViewportSize({ width: 375, height: 812 });
       await section(page, "Users", "Users");
       await page.locator("tr[data-user=olga]").waitFor();
-      await noHorizontalScroll(page, "admin users at 375 px");
+      await fitsTheWindow(page, "admin users at 375 px");
       assert.deepEqual(await overflowing(page), [], "nothing in the admin page is cut off");
       await screenshot(page, "admin-users-375");
       for (
@@ -240,7 +240,7 @@ Deno.test(
         ] as const
       ) {
         await section(page, name, name);
-        await noHorizontalScroll(page, `admin ${slug} at 375 px`);
+        await fitsTheWindow(page, `admin ${slug} at 375 px`);
         assert.deepEqual(await overflowing(page), [], `nothing in admin ${slug} is cut off`);
         await screenshot(page, `admin-${slug}-375`);
       }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, fitsTheWindow, openPage, screenshot } from "./helpers.ts";
 
 // One long unbroken line: the runs table must wrap it, not widen the page.
 const write = (path: string) => ({
@@ -97,10 +97,10 @@ Deno.test(
         "succeeded (approved by you)",
       ]);
       await axe(page, "tools");
-      await noHorizontalScroll(page, "tools at 1280 px");
+      await fitsTheWindow(page, "tools at 1280 px");
       await screenshot(page, "tools-1280");
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "tools at 375 px");
+      await fitsTheWindow(page, "tools at 375 px");
       await screenshot(page, "tools-375");
       session.check();
     } finally {

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, fitsTheWindow, openPage, screenshot } from "./helpers.ts";
 
 const PASSWORD = "correct horse battery";
 const AUTH = { auth: { enabled: true, password: { scryptLogN: 14 } } };
@@ -28,7 +28,7 @@ Deno.test(
       await axe(page, "setup");
       await screenshot(page, "setup-1280");
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "setup at 375 px");
+      await fitsTheWindow(page, "setup at 375 px");
       await screenshot(page, "setup-375");
       await page.setViewportSize({ width: 1280, height: 800 });
 
@@ -78,7 +78,7 @@ Deno.test(
       await axe(page, "login");
       await screenshot(page, "login-1280");
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "login at 375 px");
+      await fitsTheWindow(page, "login at 375 px");
       await screenshot(page, "login-375");
       await page.setViewportSize({ width: 1280, height: 800 });
       assert.equal(new URL(page.url()).pathname, "/login");

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import type { MemoryApi } from "../../plugins/memory/mod.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, fitsTheWindow, openPage, screenshot } from "./helpers.ts";
 
 /** The forecast the fake gives for the next user message (the dreaming plugin's JSON). */
 const FORECAST = JSON.stringify([
@@ -152,7 +152,7 @@ Deno.test(
       await axe(page, "chat");
       await screenshot(page, "chat-1280");
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "chat at 375 px");
+      await fitsTheWindow(page, "chat at 375 px");
       await screenshot(page, "chat-375");
       // The bottom nav: four items plus More, which opens the rest.
       const nav = page.getByRole("navigation", { name: "Main" });
@@ -565,7 +565,7 @@ Deno.test(
     const { page } = session;
     try {
       await page.getByRole("log", { name: "Messages" }).getByText("two steps").waitFor();
-      await noHorizontalScroll(page, "chat on a phone with a long thread title");
+      await fitsTheWindow(page, "chat on a phone with a long thread title");
       await screenshot(page, "chat-phone-long-title");
       session.check();
     } finally {

@@ -19,7 +19,7 @@ import {
   E2E,
   e2eServer,
   ensureBuilt,
-  noHorizontalScroll,
+  fitsTheWindow,
   openPage,
   screenshot,
 } from "./helpers.ts";
@@ -129,7 +129,7 @@ Deno.test(
       await screenshot(page, "docs-try-1280");
 
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "docs at 375 px");
+      await fitsTheWindow(page, "docs at 375 px");
       await screenshot(page, "docs-375");
       session.check();
     } finally {
@@ -153,7 +153,7 @@ Deno.test(
       await dark.page.getByRole("button", { name: "Try it" }).click();
       await dark.page.getByRole("button", { name: "Send" }).click();
       await dark.page.locator("p.status[data-status='200']").waitFor();
-      await noHorizontalScroll(dark.page, "docs at 375 px, dark");
+      await fitsTheWindow(dark.page, "docs at 375 px, dark");
       const background = await dark.page.evaluate(() =>
         // deno-lint-ignore no-explicit-any
         (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor

@@ -210,7 +210,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * No horizontal page scroll, and on the dashboard the window itself never scrolls down (it fills
  * the window; pages scroll inside it, docs/dashboard.md).
  */
-export async function noHorizontalScroll(page: Page, label: string): Promise<void> {
+export async function fitsTheWindow(page: Page, label: string): Promise<void> {
   const below = await page.evaluate(() => {
     // deno-lint-ignore no-explicit-any
     const document = (globalThis as any).document;

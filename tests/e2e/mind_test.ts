@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
 import { DARK } from "../../web/theme/tokens.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, fitsTheWindow, openPage, screenshot } from "./helpers.ts";
 
 const FORECAST = JSON.stringify([
   { text: "What about tomorrow?", probability: 0.6, intent: "question" },
@@ -273,7 +273,7 @@ Deno.test(
       await axe(page, "mind");
       await screenshot(page, "mind-1280");
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "mind at 375 px");
+      await fitsTheWindow(page, "mind at 375 px");
       await screenshot(page, "mind-375");
       session.check();
     } finally {
@@ -387,7 +387,7 @@ Deno.test(
       await axe(page, "memory");
       await screenshot(page, "memory-1280");
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "memory at 375 px");
+      await fitsTheWindow(page, "memory at 375 px");
       await screenshot(page, "memory-375");
       session.check();
     } finally {

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { api, turnEnd, writes } from "../projects/helpers.ts";
-import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, fitsTheWindow, openPage, screenshot } from "./helpers.ts";
 
 /** The focused element through shadow roots: its tag and text. */
 function focused(page: Page) {
@@ -173,7 +173,7 @@ Deno.test(
 
       // 375 px: no horizontal page scroll.
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "the Files tab at 375 px");
+      await fitsTheWindow(page, "the Files tab at 375 px");
       await axe(page, "project files at 375 px");
       await screenshot(page, "project-files-375");
       session.check();

@@ -12,7 +12,7 @@ import type { Locator, Page } from "playwright-core";
 import type { TimelineProject } from "../../web/lib/gantt_layout.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { answer } from "../projects/helpers.ts";
-import { axe, E2E, e2eServer, noHorizontalScroll, openPage, screenshot } from "./helpers.ts";
+import { axe, E2E, e2eServer, fitsTheWindow, openPage, screenshot } from "./helpers.ts";
 
 const done = answer({
   output: "Done.",
@@ -280,7 +280,7 @@ Deno.test(
       await box.evaluate((element) => (element.scrollLeft = 300));
       assert.ok(await box.evaluate((element) => element.scrollLeft) > 0, "the box scrolls");
       assert.equal((await gantt.locator("svg.labels").boundingBox())?.x, labelsBefore?.x);
-      await noHorizontalScroll(page, "a zoomed chart");
+      await fitsTheWindow(page, "a zoomed chart");
       await page.keyboard.press("0");
       await gantt.getByText("100 %").waitFor();
       await axe(page, "project gantt");
@@ -323,7 +323,7 @@ Deno.test(
       await axe(page, "timeline");
       await screenshot(page, "timeline-1280");
       await page.setViewportSize({ width: 375, height: 812 });
-      await noHorizontalScroll(page, "timeline at 375 px");
+      await fitsTheWindow(page, "timeline at 375 px");
       await screenshot(page, "timeline-375");
       await page.setViewportSize({ width: 1280, height: 800 });
 
@@ -331,12 +331,12 @@ Deno.test(
       await page.setViewportSize({ width: 375, height: 812 });
       await page.getByRole("link", { name: "Projects", exact: true }).first().click();
       await page.locator("tr[data-project]").waitFor();
-      await noHorizontalScroll(page, "/projects at 375 px");
+      await fitsTheWindow(page, "/projects at 375 px");
       await screenshot(page, "projects-375");
       await page.locator("tr[data-project] a").click();
       await page.getByRole("tab", { name: "Gantt" }).click();
       await page.locator("sm-gantt g.task").first().waitFor();
-      await noHorizontalScroll(page, "a project at 375 px");
+      await fitsTheWindow(page, "a project at 375 px");
       await axe(page, "project at 375 px");
       await screenshot(page, "projects-detail-375");
       session.check();
