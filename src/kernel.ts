@@ -816,6 +816,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           prompt: config.mind.prompt,
           budget: config.mind.budget,
           maxQueue: config.chat.maxQueue,
+          maxQueuePerUser: config.chat.maxQueuePerUser,
           maxMessageChars: 32_000,
           stateHistoryDays: config.mind.stateHistoryDays,
         },

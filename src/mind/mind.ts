@@ -78,6 +78,8 @@ export interface MindConfig {
   prompt: { maxSystemTokens: number; historyTokens: number };
   budget: { dailyTokens: number | null };
   maxQueue: number;
+  /** Of those, how many one user's turns may take (`chat.maxQueuePerUser`); default `maxQueue`. */
+  maxQueuePerUser?: number;
   /** Longest user message. */
   maxMessageChars: number;
   /** Days of `mind_state_history` kept. */
@@ -689,6 +691,8 @@ export function createMind(options: CreateMindOptions): Mind {
   const queue: QueuedTurn[] = [];
   /** Submits between the queue check and the push. */
   let reserved = 0;
+  /** `reserved`, by user: a user's share of the queue counts the slots being taken too. */
+  const reservedBy = new Map<string, number>();
   let active: QueuedTurn | undefined;
   let processing: Promise<void> | undefined;
   /** How long the last turn ran: a full queue's `Retry-After` (a place frees when one ends). */
@@ -2227,20 +2231,31 @@ export function createMind(options: CreateMindOptions): Mind {
       if (problem) {
         throw new AppError("VALIDATION_FAILED", problem, { status: 400, field: "message" });
       }
+      const retryAfter = Math.min(60, Math.max(1, Math.ceil(lastTurnMs / 1_000)));
       if (queue.length + reserved >= config.maxQueue) {
         throw new AppError(
           "CHAT_QUEUE_FULL",
           `${queue.length} turns are already waiting; try again shortly`,
-          {
-            status: 429,
-            details: {
-              retry_after_seconds: Math.min(60, Math.max(1, Math.ceil(lastTurnMs / 1_000))),
-            },
-          },
+          { status: 429, details: { retry_after_seconds: retryAfter } },
+        );
+      }
+      // One user cannot take every waiting slot: the others can still be heard.
+      const perUser = Math.min(config.maxQueuePerUser ?? config.maxQueue, config.maxQueue);
+      const userReserved = reservedBy.get(input.userId) ?? 0;
+      const waitingOfUser = userReserved +
+        queue.filter((turn) => turn.input.userId === input.userId).length;
+      if (waitingOfUser >= perUser) {
+        throw new AppError(
+          "CHAT_QUEUE_FULL",
+          `You already have ${waitingOfUser} ${
+            waitingOfUser === 1 ? "turn" : "turns"
+          } waiting, the most one user may (chat.maxQueuePerUser ${perUser}); try again shortly`,
+          { status: 429, details: { retry_after_seconds: retryAfter, per_user: perUser } },
         );
       }
       // The slot is taken before the awaits below, so concurrent submits cannot overfill the queue.
       reserved++;
+      reservedBy.set(input.userId, userReserved + 1);
       let queued: QueuedTurn;
       try {
         const threadId = input.threadId
@@ -2317,6 +2332,9 @@ export function createMind(options: CreateMindOptions): Mind {
         queue.push(queued);
       } finally {
         reserved--;
+        const left = (reservedBy.get(input.userId) ?? 1) - 1;
+        if (left > 0) reservedBy.set(input.userId, left);
+        else reservedBy.delete(input.userId);
       }
       const handle = queued.handle;
       processing ??= processQueue();

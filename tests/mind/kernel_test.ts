@@ -119,6 +119,44 @@ Deno.test("concurrent messages of two users run one at a time with consecutive s
   );
 });
 
+Deno.test("one user cannot fill the queue: past chat.maxQueuePerUser their turn is 429, another user's still waits", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: "slow" }, timing: { firstTokenDelayMs: 30 } }],
+  });
+  await using host = await mindHost(fake, {
+    config: { chat: { maxQueue: 3, maxQueuePerUser: 1 } },
+  });
+  const mind = host.kernel.mind;
+  // The running turn holds no waiting slot; the next one of the same user does.
+  const running = await mind.submit({ userId: "ada", role: "operator", text: "first" });
+  const waiting = await mind.submit({ userId: "ada", role: "operator", text: "second" });
+  await assert.rejects(
+    () => mind.submit({ userId: "ada", role: "operator", text: "third" }),
+    (error: Error & { code?: string; status?: number; details?: Record<string, unknown> }) =>
+      error.code === "CHAT_QUEUE_FULL" && error.status === 429 &&
+      error.details?.per_user === 1 && /You already have 1 turn waiting/.test(error.message),
+  );
+  const overHttp = await host.as({ userId: "ada", role: "operator" }).request("/api/chat", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message: "third, over HTTP" }),
+  });
+  assert.equal(overHttp.status, 429);
+  assert.equal((await overHttp.json()).error.code, "CHAT_QUEUE_FULL");
+  // The queue itself has room: another user is heard.
+  const other = await mind.submit({ userId: "bob", role: "operator", text: "mine" });
+  assert.equal(other.queuePosition, 2);
+  const outcomes = await Promise.all([running.done, waiting.done, other.done]);
+  assert.deepEqual(outcomes.map((outcome) => outcome.status), [
+    "completed",
+    "completed",
+    "completed",
+  ]);
+  // Once ada's turn has left the queue, she may queue again.
+  const again = await mind.submit({ userId: "ada", role: "operator", text: "fourth" });
+  assert.equal((await again.done).status, "completed");
+});
+
 Deno.test("/feedback bad applies one negative dp; a later good on the same turn changes the outcome without an impulse", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
