@@ -301,6 +301,19 @@ async function startAndServe(
       { host: config.server.host },
     );
   }
+  // compose.yaml passes these through for the scale-out adapters (server.md §14), not built yet.
+  for (
+    const [name, kept] of [
+      ["SYNTH_DATABASE_URL", "SQLite"],
+      ["SYNTH_REDIS_URL", "this process"],
+    ] as const
+  ) {
+    if (io.env(name)) {
+      log.warn(`${name} is set but not used: this version keeps its data in ${kept}`, {
+        data_dir: kernel.dataDir,
+      });
+    }
+  }
   await stopRequested;
   await server.shutdown();
   return EXIT.OK;

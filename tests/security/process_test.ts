@@ -70,6 +70,24 @@ Deno.test("a network bind without TLS warns, unless a trusted proxy ends TLS in 
   assert.equal(await warned({ SYNTH_SERVER_TRUSTED_PROXIES: "10.0.0.0/8" }), false);
 });
 
+Deno.test("SYNTH_DATABASE_URL and SYNTH_REDIS_URL, not used yet, are named in a warning at start", async () => {
+  const server = await spawnServer({
+    env: {
+      SYNTH_DATABASE_URL: "postgres://synth:secret@db:5432/synth",
+      SYNTH_REDIS_URL: "redis://cache:6379",
+    },
+  });
+  await server.untilLine("SYNTH_REDIS_URL is set but not used");
+  await server.stop();
+  const lines = server.stdout.join("\n");
+  assert.match(
+    lines,
+    /SYNTH_DATABASE_URL is set but not used: this version keeps its data in SQLite/,
+  );
+  // The URL (and its password) is not repeated in the log.
+  assert.doesNotMatch(lines, /secret@db/);
+});
+
 Deno.test("HOST=0.0.0.0 with auth disabled exits 78 naming the setting", async () => {
   const server = await spawnServer({
     env: { HOST: "0.0.0.0", SYNTH_AUTH_ENABLED: "false" },
