@@ -89,6 +89,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono<AppEnv> {
   app.use(authGate({
     ...(options.auth ?? { enabled: false, service: () => null }),
     hasRoute: (path) => allowedMethods(app, path).length > 0,
+    allowedMethods: (path) => allowedMethods(app, path),
   }));
   if (guards?.limiter) {
     app.use(rateLimit({ limiter: guards.limiter, now: () => guards.clock.now() }));

@@ -74,6 +74,12 @@ export interface AuthGateOptions {
    * beyond the client routes.
    */
   hasRoute?(path: string): boolean;
+  /**
+   * The methods a route answers at `path` (none: no route). A method none answers, at a path whose
+   * `GET` is public, passes the gate, so that it gets 405 with `Allow` rather than 401 (and
+   * `OPTIONS` its 204 with `Allow`).
+   */
+  allowedMethods?(path: string): readonly string[];
 }
 
 /**
@@ -94,7 +100,13 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
         const isPublic = () =>
           isPublicRoute(c.req.method, c.req.path) ||
           (isPageRequest(c.req.method, c.req.path, c.req.header("accept")) &&
-            options.hasRoute !== undefined && !options.hasRoute(c.req.path));
+            options.hasRoute !== undefined && !options.hasRoute(c.req.path)) ||
+          wrongMethodOnPublicPath(c.req.method, c.req.path);
+        const wrongMethodOnPublicPath = (method: string, path: string) => {
+          if (!options.allowedMethods || !isPublicRoute("GET", path)) return false;
+          const allowed = options.allowedMethods(path);
+          return allowed.length > 0 && (method === "OPTIONS" || !allowed.includes(method));
+        };
         const service = options.service();
         // `Basic …` and other schemes are no token of ours: say which scheme is expected.
         const scheme = /^(\S+)\s+\S/.exec(c.req.header("authorization") ?? "")?.[1];

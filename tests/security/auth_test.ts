@@ -86,6 +86,25 @@ Deno.test("every router route outside the public list is 401 without credentials
   assert.equal(live.status, 200, "public routes ignore it");
 });
 
+Deno.test("without credentials, another method on a public path is 405 with Allow; on a protected path it stays 401", async () => {
+  await using host = await authHost();
+  await setupAdmin(host);
+  for (const path of ["/health/live", "/health/ready", "/openapi.json"]) {
+    const response = await host.request(path, { method: "POST" });
+    assert.equal(response.status, 405, path);
+    assert.equal(response.headers.get("allow"), "GET, HEAD, OPTIONS", path);
+    assert.equal((await response.json()).error.code, "METHOD_NOT_ALLOWED");
+    const options = await host.request(path, { method: "OPTIONS" });
+    assert.equal(options.status, 204, path);
+    assert.equal(options.headers.get("allow"), "GET, HEAD, OPTIONS", path);
+  }
+  // A protected path does not tell a stranger which methods it has.
+  const state = await host.request("/api/state", { method: "DELETE" });
+  assert.equal(state.status, 401);
+  assert.equal((await state.json()).error.code, "AUTH_REQUIRED");
+  assert.equal(state.headers.get("allow"), null);
+});
+
 Deno.test("a browser's mistyped page address gets the dashboard, signed in or not; the API and other callers still get 401 or 404", async () => {
   await using host = await authHost();
   const bundle = await setupAdmin(host);
