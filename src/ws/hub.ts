@@ -44,6 +44,8 @@ export interface HubSocket {
   close(code: number, reason: string): void;
   /** Bytes queued by the socket and not yet sent. */
   readonly bufferedAmount: number;
+  /** The upgrade request's id (its access-log line's): every error on the socket carries it. */
+  readonly requestId?: string;
 }
 
 /** What the hub asks of the rest of the server. */
@@ -221,12 +223,13 @@ export function createHub(options: HubOptions): Hub {
     );
   }
 
+  /** An `error`: `ErrorBody.error` (server.md §2), its `request_id` the socket's upgrade's. */
   function sendError(
     connection: Connection,
-    error: { code: string; message: string; field?: string },
+    error: { code: string; message: string; field?: string; details?: unknown },
     re?: number,
   ) {
-    reply(connection, "error", error, re);
+    reply(connection, "error", { ...error, request_id: connection.socket.requestId ?? "" }, re);
   }
 
   function close(connection: Connection, code: number, reason: string) {
@@ -455,9 +458,14 @@ export function createHub(options: HubOptions): Hub {
               code: error.code,
               message: error.message,
               ...(error.field ? { field: error.field } : {}),
+              ...(error.details !== undefined ? { details: error.details } : {}),
             }, message.seq);
           } else {
-            log.error("a WebSocket request failed", { type: message.type, error });
+            log.error("a WebSocket request failed", {
+              type: message.type,
+              error,
+              request_id: connection.socket.requestId ?? "",
+            });
             sendError(connection, { code: "INTERNAL", message: "The request failed" }, message.seq);
           }
         }

@@ -135,7 +135,15 @@ export const serverMessage = z.discriminatedUnion("type", [
   serverEnvelope("ack", document("What the request answers (e.g. `{topics}`, a turn's ids)")),
   serverEnvelope(
     "error",
-    z.strictObject({ code: z.string(), message: z.string(), field: z.string().optional() }),
+    z.strictObject({
+      code: z.string(),
+      message: z.string(),
+      field: z.string().optional(),
+      details: z.unknown().optional(),
+      request_id: z.string().describe(
+        "The id of the socket's upgrade request, as in its access-log line",
+      ),
+    }),
   ),
   serverEnvelope("pong", z.strictObject({})),
   serverEnvelope(

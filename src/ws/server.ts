@@ -436,6 +436,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
           get bufferedAmount() {
             return socket.bufferedAmount;
           },
+          requestId: base.request_id,
         };
       },
       received(frame: unknown) {

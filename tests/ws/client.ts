@@ -29,9 +29,19 @@ export interface WsClient {
   close(): void;
 }
 
-/** Opens `url` with `protocols`; resolves once open, rejects when refused. */
-export function connect(url: string, protocols: string[] = ["synth.v1"]): Promise<WsClient> {
-  const socket = new WebSocket(url.replace(/^http/, "ws") + "/ws", protocols);
+/**
+ * Opens `url` with `protocols` (and the upgrade request's `headers`, which Deno's WebSocket
+ * accepts); resolves once open, rejects when refused.
+ */
+export function connect(
+  url: string,
+  protocols: string[] = ["synth.v1"],
+  headers?: Record<string, string>,
+): Promise<WsClient> {
+  const target = url.replace(/^http/, "ws") + "/ws";
+  const socket = headers
+    ? new WebSocket(target, { protocols, headers } as unknown as string[])
+    : new WebSocket(target, protocols);
   const received: Envelope[] = [];
   let taken = 0;
   let wake: (() => void) | undefined;

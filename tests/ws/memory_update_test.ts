@@ -126,20 +126,23 @@ Deno.test("a viewer asking for approvals in hello or subscribe is refused by nam
   const vera = (await userWithRole(host, admin.access_token as string, "vera", "viewer"))
     .access_token as string;
   const server = host.listen();
-  const client = await connect(server.url);
+  const client = await connect(server.url, ["synth.v1"], { "x-request-id": "upgrade-7" });
   const hello = client.send("hello", { token: vera, topics: ["approvals", "memory"] });
   assert.deepEqual((await client.next("welcome")).data.topics, ["memory"]);
   const refused = await client.next("error");
   assert.equal(refused.re, hello);
+  // An ErrorBody's error (server.md §2), its request id the socket's upgrade's.
   assert.deepEqual(refused.data, {
     code: "FORBIDDEN",
     message: "These topics need a higher role: approvals",
     field: "topics",
+    request_id: "upgrade-7",
   });
   const subscribe = client.send("subscribe", { topics: ["approvals"] });
   const again = await client.next("error");
   assert.equal(again.re, subscribe);
   assert.equal((again.data as Record<string, unknown>).code, "FORBIDDEN");
+  assert.equal((again.data as Record<string, unknown>).request_id, "upgrade-7");
   // The socket goes on with what it was granted.
   const sent = client.send("subscribe", { topics: ["notices"] });
   const ack = await client.next("ack");
