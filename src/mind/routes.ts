@@ -45,7 +45,7 @@ const feedbackBody = z.strictObject({
 });
 const messagesQuery = z.strictObject({
   order: z.enum(["asc", "desc"]).default("asc"),
-  limit: queryInt({ min: 1, max: 500 }).default(200),
+  limit: queryInt({ min: 1, max: 200 }).default(50),
   cursor: z.string().regex(/^[1-9]\d{0,15}$/, PREVIOUS_PAGE).optional().describe(
     "The next page holds the messages before this one's (older), in the same order",
   ),

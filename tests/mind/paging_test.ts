@@ -82,4 +82,19 @@ Deno.test("messages page backwards from the newest; next_cursor leads to the old
   const bad = await host.request(`/api/threads/${thread.id}/messages?cursor=0`);
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.field, "cursor");
+  // Pages as every list does (server.md §2): limit 1..200, 50 by default.
+  const over = await host.request(`/api/threads/${thread.id}/messages?limit=201`);
+  assert.equal(over.status, 400);
+  assert.equal((await over.json()).error.field, "limit");
+  for (let i = 8; i <= 52; i++) {
+    await port.addMessage({
+      threadId: thread.id,
+      role: i % 2 ? "user" : "assistant",
+      text: `m${i}`,
+    });
+  }
+  const byDefault = await (await host.request(`/api/threads/${thread.id}/messages`)).json();
+  assert.equal(byDefault.items.length, 50);
+  assert.equal(byDefault.items[0].seq, 3, "the newest 50 of 52");
+  assert.equal(byDefault.next_cursor, "3");
 });
