@@ -16,7 +16,7 @@ import type { HookRegistry } from "../plugin/hooks.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { type CommandSpec, MIND_HOOKS } from "./hooks.ts";
 import { type Mind, storedTurn } from "./mind.ts";
-import { toSnakeCase } from "./influence.ts";
+import { toApiShape, toSnakeCase } from "./influence.ts";
 import { messageView, threadView, turnView } from "./views.ts";
 import { stripConfidenceTags } from "./confidence.ts";
 import type { Command, CommandResult } from "./types.ts";
@@ -423,12 +423,12 @@ export function createCommandDispatcher(
         .orderBy("seq").execute()).map((row) => ({
           ...turnView(storedTurn(row)),
           policy: row.policy ? toSnakeCase(JSON.parse(row.policy)) : null,
-          state_after: row.state_after ? toSnakeCase(JSON.parse(row.state_after)) : null,
+          state_after: row.state_after ? toApiShape(JSON.parse(row.state_after)) : null,
         })),
       influence: threadIds.length
         ? (await store.db.selectFrom("mind_influence").selectAll()
           .where("thread_id", "in", threadIds).orderBy("turn_id").execute())
-          .map((row) => toSnakeCase(JSON.parse(row.data)))
+          .map((row) => toApiShape(JSON.parse(row.data)))
         : [],
     };
     for (const entry of hooks.handlers(MIND_HOOKS.export)) {
@@ -436,14 +436,16 @@ export function createCommandDispatcher(
         hook: "mind.export",
         signal: options.signal,
       });
-      if (value) exported[entry.plugin] = value;
+      if (value) exported[entry.plugin] = toApiShape(value);
     }
     if (scope === "mind") {
       await options.ledger.flush();
       exported.mind = {
         profile: mind.profile.id,
         identity: mind.profile.identity,
-        ledger: await store.db.selectFrom("mind_ledger").selectAll().orderBy("at").execute(),
+        ledger: toApiShape(
+          await store.db.selectFrom("mind_ledger").selectAll().orderBy("at").execute(),
+        ),
       };
     }
     return exported;

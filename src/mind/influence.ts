@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isoTime } from "../clock.ts";
 import type { AffectSnapshot, AppliedImpulse } from "./affect.ts";
 import type { Intent } from "./appraisal.ts";
 import type { SectionRecord } from "./prompt.ts";
@@ -59,12 +60,19 @@ export interface InfluenceRecord {
   };
 }
 
-/** `turnId` → `turn_id`, without a regular expression (it runs for every key of every state). */
+/**
+ * `turnId` → `turn_id`, without a regular expression (it runs for every key of every state). A key
+ * that is no camelCase name — one with `_` or `-`, or not starting a–z, as an id keying a map
+ * (`thr_01J…`) — is kept as it is.
+ */
 function snakeKey(key: string): string {
+  const first = key.charCodeAt(0);
+  if (first < 97 || first > 122) return key; // not a–z
   let out = "";
   let from = 0;
-  for (let i = 0; i < key.length; i++) {
+  for (let i = 1; i < key.length; i++) {
     const code = key.charCodeAt(i);
+    if (code === 95 || code === 45) return key; // `_` or `-`: snake_case already, or an id
     if (code < 65 || code > 90) continue; // not A–Z
     out += `${key.slice(from, i)}_${String.fromCharCode(code + 32)}`;
     from = i + 1;
@@ -84,4 +92,25 @@ export function toSnakeCase(value: unknown): unknown {
     }
   }
   return out;
+}
+
+/**
+ * A record in the API's conventions (spec/server.md §2): snake_case keys, and RFC 3339 times where
+ * a key names a time (`at`, `…_at`) and holds epoch ms. For records kept as the code wrote them (a
+ * module's rows, an influence record, a stored affect state).
+ */
+export function toApiShape(value: unknown): unknown {
+  const times = (item: unknown): unknown => {
+    if (Array.isArray(item)) return item.map(times);
+    if (item === null || typeof item !== "object") return item;
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(item)) {
+      out[key] = (key === "at" || key.endsWith("_at")) && typeof field === "number" &&
+          Number.isFinite(field)
+        ? isoTime(field)
+        : times(field);
+    }
+    return out;
+  };
+  return times(toSnakeCase(value));
 }

@@ -14,7 +14,7 @@ import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
 import { PREVIOUS_PAGE, readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
 import { queryInt, readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
-import { toSnakeCase } from "./influence.ts";
+import { toApiShape, toSnakeCase } from "./influence.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
 import { messageView, threadView, turnView } from "./views.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
@@ -513,7 +513,7 @@ export function mindRoutes(
         status: 404,
       });
     }
-    return c.json(toSnakeCase(found.record));
+    return c.json(toApiShape(found.record));
   });
 
   app.post("/api/turns/:id/cancel", async (c) => {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { toSnakeCase } from "./influence.ts";
+import { toApiShape, toSnakeCase } from "./influence.ts";
 import type { TurnEvent } from "./mind.ts";
 
 /** One §5.3 message: its type and its data (built when asked: a record costs to rewrite). */
@@ -64,7 +64,7 @@ export class TurnWire {
       }
       case "turn.influence": {
         const record = event.record;
-        return [{ type: "turn.influence", data: () => toSnakeCase(record) }];
+        return [{ type: "turn.influence", data: () => toApiShape(record) }];
       }
       default:
         return [];

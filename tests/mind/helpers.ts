@@ -10,6 +10,9 @@ import { chatRequests, llmHost, type LlmHostOptions } from "../llm/helpers.ts";
  * A host with the server's built-in plugins (memory and the psyche
  * modules) whose mind talks to the fake (OpenAI protocol by default).
  */
+/** An RFC 3339 UTC time with milliseconds, as every API time is (spec/server.md §2). */
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function mindHost(fake: FakeLlm, options: LlmHostOptions = {}): Promise<TestHost> {
   // A plugin given with a built-in's id replaces it (a test's own configuration of it).
   const given = new Set((options.plugins ?? []).map((plugin) => plugin.manifest.id));

@@ -9,7 +9,7 @@ import { DatabaseSync } from "node:sqlite";
 import { DATABASE_FILE } from "../../src/store/store.ts";
 import { makeTestDir } from "@synth/testing";
 import { type FakeLlm, startFakeLlm } from "../fakes/llm/mod.ts";
-import { chat, mindHost, newThread, replyRequests } from "./helpers.ts";
+import { chat, mindHost, newThread, replyRequests, RFC3339 } from "./helpers.ts";
 
 Deno.test("a turn's jobs are queued just after its reply; the scheduler is not idle before they are", async () => {
   await using fake = await startFakeLlm();
@@ -525,6 +525,39 @@ Deno.test("unknown commands suggest near names; /export has no confidence tag", 
   const text = JSON.stringify(exported.body.data);
   assert.ok(text.includes("The answer is 4."));
   assert.ok(!text.includes("<confidence>"));
+});
+
+Deno.test("/export mind speaks the API's conventions throughout: snake_case keys, RFC 3339 times", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release of the garden app");
+  await chat(host, "What comes after the tests?", first.body.thread_id as string);
+  await host.kernel.mind.scheduler.idle();
+  const exported = await chat(host, "/export mind");
+  assert.equal(exported.body.success, true);
+  const camel: string[] = [];
+  const epochs: string[] = [];
+  const walk = (value: unknown, path: string) => {
+    if (Array.isArray(value)) {
+      return value.forEach((item, index) => walk(item, `${path}[${index}]`));
+    }
+    if (value === null || typeof value !== "object") return;
+    for (const [key, item] of Object.entries(value)) {
+      // An id keying a map (`thr_01J…`) is no name to rewrite.
+      if (/^[a-z][a-z0-9]*[A-Z][a-zA-Z0-9]*$/.test(key)) camel.push(`${path}.${key}`);
+      if ((key === "at" || key.endsWith("_at")) && item !== null) {
+        if (typeof item !== "string" || !RFC3339.test(item)) epochs.push(`${path}.${key}=${item}`);
+      }
+      walk(item, `${path}.${key}`);
+    }
+  };
+  walk(exported.body.data, "export");
+  assert.deepEqual(camel.slice(0, 5), [], "no camelCase key");
+  assert.deepEqual(epochs.slice(0, 5), [], "every time in RFC 3339");
+  // The modules' records are there, with the times that were epoch numbers in their tables.
+  const data = exported.body.data as Record<string, Record<string, unknown[]>>;
+  assert.ok(data.psyche_purpose!.sessions!.length > 0);
+  assert.ok((data.mind as unknown as { ledger: unknown[] }).ledger.length > 0);
 });
 
 Deno.test("a failing persist hook loses only its rows: the turn completes with plugin.error", async () => {
