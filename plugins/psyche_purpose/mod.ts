@@ -65,6 +65,8 @@ export interface NarrativeVersion {
   createdAt: number;
   reason: "initial" | "reflection" | "manual" | "rollback";
   sourceReflectionId: string | null;
+  /** The version a rollback restored; null for every other reason. */
+  restoredFrom: number | null;
   diff: Array<{ op: "=" | "+" | "-"; text: string }>;
   statements: string[];
 }
@@ -77,6 +79,7 @@ export interface NarrativeVersionView {
   created_at: string;
   reason: NarrativeVersion["reason"];
   source_reflection_id: string | null;
+  restored_from: number | null;
   diff: NarrativeVersion["diff"];
   statements: string[];
 }
@@ -90,6 +93,7 @@ export function versionView(version: NarrativeVersion): NarrativeVersionView {
     created_at: isoTime(version.createdAt),
     reason: version.reason,
     source_reflection_id: version.sourceReflectionId,
+    restored_from: version.restoredFrom,
     diff: version.diff,
     statements: version.statements,
   };
@@ -103,6 +107,7 @@ const VERSION = z.strictObject({
   created_at: z.iso.datetime(),
   reason: z.enum(["initial", "reflection", "manual", "rollback"]),
   source_reflection_id: z.string().nullable(),
+  restored_from: z.number().int().nullable().describe("The version a rollback restored"),
   diff: z.array(z.strictObject({ op: z.enum(["=", "+", "-"]), text: z.string() })),
   statements: z.array(z.string()),
 });
@@ -172,6 +177,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
         created_at: number;
         reason: NarrativeVersion["reason"];
         source_reflection_id: string | null;
+        restored_from: number | null;
         diff: string;
         statements: string;
       }): NarrativeVersion {
@@ -182,6 +188,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           createdAt: row.created_at,
           reason: row.reason,
           sourceReflectionId: row.source_reflection_id,
+          restoredFrom: row.restored_from,
           diff: JSON.parse(row.diff),
           statements: JSON.parse(row.statements),
         };
@@ -196,6 +203,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           createdAt: ctx.clock.now(),
           reason: "initial",
           sourceReflectionId: null,
+          restoredFrom: null,
           diff: [{ op: "+", text }],
           statements: statements(text),
         };
@@ -231,6 +239,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           created_at: version.createdAt,
           reason: version.reason,
           source_reflection_id: version.sourceReflectionId,
+          restored_from: version.restoredFrom,
           diff: JSON.stringify(version.diff),
           statements: JSON.stringify(version.statements),
           embedding: null,
@@ -599,6 +608,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
               createdAt: ctx.clock.now(),
               reason: input.reflectionId ? "reflection" : "manual",
               sourceReflectionId: input.reflectionId,
+              restoredFrom: null,
               diff: wordDiff(before.text, cleaned.text),
               statements: fresh,
             };
@@ -651,6 +661,7 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
           createdAt: ctx.clock.now(),
           reason: "rollback",
           sourceReflectionId: null,
+          restoredFrom: to,
           diff: wordDiff(before.text, source.text),
           statements: JSON.parse(source.statements),
         };
@@ -823,7 +834,11 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             .execute();
           return answer(
             true,
-            rows.map((row) => `v${row.version} ${row.reason} ${row.words} words`).join("\n"),
+            rows.map((row) =>
+              `v${row.version} ${row.reason}${
+                row.restored_from === null ? "" : ` of v${row.restored_from}`
+              } ${row.words} words`
+            ).join("\n"),
             rows.map((row) => versionView(toVersion(row))),
           );
         }

@@ -415,6 +415,8 @@ export interface PsychePurposeVersionsTable {
   diff: string;
   statements: string;
   embedding: Uint8Array | null;
+  /** The version a rollback restored (migration 0026). */
+  restored_from: number | null;
 }
 
 /** `psyche_purpose_milestones`. */

@@ -284,6 +284,19 @@ Deno.test("a viewer's restore is 403; two restores from the same version: one ge
   const versions = await (await host.request("/api/narrative/versions")).json();
   assert.deepEqual(versions.items.map((item: { version: number }) => item.version), [1, 2, 3]);
   assert.equal(versions.items[2].text, NARRATIVE_V1);
+  // The restored version names the one it restored; the others name none.
+  assert.deepEqual(
+    versions.items.map((item: { restored_from: number | null }) => item.restored_from),
+    [null, null, 1],
+  );
+  const created = await responses.find((response) => response.status === 201)!.json();
+  assert.equal(created.restored_from, 1);
+  const history = await host.kernel.commands.dispatch("/purpose history", {
+    userId: "local",
+    role: "admin",
+    threadId: null,
+  });
+  assert.match(history.output.text, /^v3 rollback of v1 \d+ words$/m);
   const milestones = await host.kernel.store.db.selectFrom("psyche_purpose_milestones")
     .select("title").execute();
   assert.deepEqual(milestones.map((row) => row.title), [

@@ -169,6 +169,8 @@ export class SmNarrativeCard extends CardElement {
                   <td data-label="Reason">${REASONS[version.reason] ?? version.reason}</td>
                   <td data-label="Source">${version.source_reflection_id
                     ? html`reflection <span class="id">${version.source_reflection_id}</span>`
+                    : version.restored_from
+                    ? `v${version.restored_from}, restored`
                     : SOURCES[version.reason]}</td>
                 </tr>
               `

@@ -108,6 +108,8 @@ export interface NarrativeVersion {
   created_at: string;
   reason: "initial" | "reflection" | "manual" | "rollback";
   source_reflection_id: string | null;
+  /** The version a rollback restored. */
+  restored_from: number | null;
   diff: Array<{ op: "=" | "+" | "-"; text: string }>;
   statements: string[];
 }
