@@ -24,7 +24,8 @@ import { loadCliConfig } from "./serve.ts";
 
 const USAGE =
   "usage: synth-mind admin list-users | create-user NAME [--role admin|operator|viewer] | " +
-  "reset-password NAME   (the password is read from standard input)";
+  "reset-password NAME   (the password is read from standard input; create-user makes an " +
+  "administrator unless --role says otherwise, as this is the way back in when none can sign in)";
 
 /** Runs `admin …`. */
 export async function runAdmin(io: CliIo, args: readonly string[]): Promise<number> {
@@ -122,7 +123,11 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
         role: role as "admin" | "operator" | "viewer",
       });
       if (user.role === "admin") await auth.closeSetup();
-      io.stdout(`created ${user.username} (${user.role})\n`);
+      // Names are kept in lower case: say so where the one typed differs, as sign-in needs it.
+      const kept = user.username === name
+        ? ""
+        : ` — names are kept in lower case: sign in as ${user.username}`;
+      io.stdout(`created ${user.username} (${user.role})${kept}\n`);
     } else {
       await auth.setPassword(name!, password);
       await auth.setActive(name!, true);

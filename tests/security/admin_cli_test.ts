@@ -17,7 +17,10 @@ Deno.test("admin create-user makes an administrator offline and closes setup; re
   try {
     const create = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
     assert.equal(await runCli(["admin", "create-user", "Root"], create.io), 0, create.stderr());
-    assert.match(create.stdout(), /created root \(admin\)/);
+    assert.match(
+      create.stdout(),
+      /^created root \(admin\) — names are kept in lower case: sign in as root\n$/,
+    );
     assert.ok(!create.stdout().includes(PASSWORD));
     const weak = createTestCliIo({ env: env(dataDir), input: ["short"] });
     assert.equal(await runCli(["admin", "create-user", "vera", "--role", "viewer"], weak.io), 1);
