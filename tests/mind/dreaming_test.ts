@@ -2,6 +2,7 @@
  * Predictive dreaming through the pipeline (spec/mind.md §17 items 1, 9–13).
  */
 import assert from "node:assert/strict";
+import { definePlugin, MIND_HOOKS } from "@synth/kernel";
 import { scriptedEmbedder } from "@synth/testing";
 import type { MemoryApi } from "../../plugins/memory/mod.ts";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
@@ -308,9 +309,29 @@ Deno.test("under a lexical embedder a forecast hit's dp is lexicalWeight × the 
   assert.ok(Math.abs(dps.lexical! - 0.3 * dps.semantic!) < 1e-12, JSON.stringify(dps));
 });
 
-Deno.test("a ready set prefetches memories; a matching message gets them as prefetch in the influence record", async () => {
+Deno.test("a ready set recalls its likely items before the next message; a matching message gets their memories as prefetch in the influence record", async () => {
   await using fake = await startFakeLlm();
-  await using host = await dreamingHost(fake);
+  // Every mind.recall, seen before the memory plugin answers it ("pre"; it answers none), with the
+  // status of the forecast set the asking turn made at that moment.
+  const recalls: Array<{ query: string; turnId: string; set: string | null }> = [];
+  const observer = definePlugin({
+    manifest: { id: "recall_observer", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.recall, async ({ query, view }) => {
+        const set = await ctx.db.db.selectFrom("psyche_dreaming_sets").select("status")
+          .where("turn_id", "=", view.turnId).executeTakeFirst();
+        recalls.push({ query, turnId: view.turnId, set: set?.status ?? null });
+        return undefined;
+      }, { order: "pre" });
+    },
+  });
+  fake.script({ forecast: [{ reply: { text: FORECAST }, times: 100 }] });
+  await using host = await mindHost(fake, {
+    plugins: [
+      createDreamingPlugin({ embedder: scriptedEmbedder({ dims: 8, vectors: VECTORS }) }),
+      observer,
+    ],
+  });
   const memory = host.api<MemoryApi>("memory");
   const { uid } = await memory.semantic.add({
     ownerUserId: "local",
@@ -319,9 +340,31 @@ Deno.test("a ready set prefetches memories; a matching message gets them as pref
     source: "user",
   });
   await memory.flushEmbeddings();
-  const { record } = await forecastThen(host, "how would I ship this");
-  const prefetched = record.memories.filter((item) => item.source === "prefetch");
-  assert.equal(prefetched.length, 1, JSON.stringify(record.memories));
+  const first = await chat(host, "Help me with the release of the web app");
+  const firstTurn = first.body.turn_id as string;
+  assert.deepEqual(recalls, [
+    { query: "Help me with the release of the web app", turnId: firstTurn, set: null },
+  ], "the turn's own recall; no set yet");
+  await host.kernel.mind.scheduler.idle(); // the forecast job is done; no message has come yet
+  // prefetchTop 2, prefetchMinProbability 0.25: the 0.6 and 0.3 items, not the 0.1 one, each
+  // recalled once its set was stored as ready — before the user answers.
+  assert.deepEqual(recalls.slice(1), [
+    { query: "How do I deploy it?", turnId: firstTurn, set: "ready" },
+    { query: "Thanks, that helps.", turnId: firstTurn, set: "ready" },
+  ]);
+  const seen = recalls.length;
+  const second = await chat(host, "how would I ship this", first.body.thread_id as string);
+  const secondTurn = second.body.turn_id as string;
+  assert.deepEqual(recalls.slice(seen), [
+    { query: "how would I ship this", turnId: secondTurn, set: null },
+  ], "the next turn recalls its message only; the forecast's recalls were done before it");
+  const { record } = (await host.kernel.mind.influence(secondTurn))!;
+  assert.equal(record.forecast.status, "resolved");
+  assert.deepEqual(
+    record.memories.filter((item) => item.source === "prefetch").map((item) => item.memoryId),
+    [uid],
+    "the matched item's cached memory joins as prefetch",
+  );
   const stats = await host.kernel.store.db.selectFrom("memories").select("recall_count")
     .where("uid", "=", uid).executeTakeFirstOrThrow();
   assert.equal(stats.recall_count, 1, "counted once, by the turn whose prompt held it");
