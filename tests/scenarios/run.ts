@@ -72,6 +72,8 @@ interface Observation {
     labels: string;
     /** The applied deltas by label, dots replaced by underscores. */
     by_label: Record<string, { dp: number; da: number; dd: number }>;
+    /** The requested deltas (before clamping, the turn cap and saturation) by label, likewise. */
+    requested_by_label: Record<string, { dp: number; da: number; dd: number }>;
   };
   turn: Record<string, unknown>;
   influence: { reasons: string; dropped: string };
@@ -244,7 +246,11 @@ async function observe(
       .where("turn_id", "=", turnId).where("type", "=", "affect.impulse").execute()
     : [];
   const impulses = rows.map((row) =>
-    JSON.parse(row.data) as { label: string; applied: { dp: number; da: number; dd: number } }
+    JSON.parse(row.data) as {
+      label: string;
+      requested: { dp: number; da: number; dd: number };
+      applied: { dp: number; da: number; dd: number };
+    }
   );
   const db = host.kernel.store.db;
   const concerns = await db.selectFrom("psyche_assurance_concerns").selectAll()
@@ -278,6 +284,9 @@ async function observe(
       labels: impulses.map((item) => item.label).join(","),
       by_label: Object.fromEntries(
         impulses.map((item) => [item.label.replaceAll(".", "_"), item.applied]),
+      ),
+      requested_by_label: Object.fromEntries(
+        impulses.map((item) => [item.label.replaceAll(".", "_"), item.requested]),
       ),
     },
     assurance: (influence?.record.assurance ?? {}) as unknown as Record<string, unknown>,
