@@ -215,3 +215,103 @@ Deno.test("turns a crash cut are failed at the next start, finished then, saying
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+const PLAIN_REFLECTION = JSON.stringify({
+  coherence: 0.8,
+  alignment: 0.7,
+  issues: [],
+  instructions: [],
+  insight: null,
+  selfStatement: "I am steady.",
+});
+
+/** The reflection runs so far: each one's primary trigger and its triggers. */
+async function reflectionRuns(host: Awaited<ReturnType<typeof mindHost>>) {
+  const rows = await host.kernel.store.db.selectFrom("psyche_reflection_runs")
+    .select(["primary_trigger", "triggers"]).orderBy("at").orderBy("id").execute();
+  return rows.map((row) => ({
+    primary: row.primary_trigger,
+    triggers: (JSON.parse(row.triggers) as Array<{ trigger: string }>).map((item) => item.trigger),
+  }));
+}
+
+Deno.test("the periodic reflection's turn count survives restarts: it fires after turn 10 and 20, not 9 or 19", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: PLAIN_REFLECTION }, times: 5 }] });
+  const dataDir = await makeTestDir("synth-mind-trigger-count-");
+  try {
+    let threadId: string | undefined;
+    let clockAt: number | undefined;
+    const runs: Array<Awaited<ReturnType<typeof reflectionRuns>>> = [];
+    /** A server for turns `from`–`to` (one run per turn after it), then stopped; a minute passes. */
+    const serve = async (from: number, to: number) => {
+      await using host = await mindHost(fake, {
+        dataDir,
+        ...(clockAt === undefined ? {} : { clock: new FakeClock({ start: clockAt + 60_000 }) }),
+      });
+      for (let i = from; i <= to; i++) {
+        const reply = await chat(host, `Status note number ${i}.`, threadId);
+        threadId = reply.body.thread_id as string;
+        await host.kernel.mind.scheduler.idle();
+        runs[i] = await reflectionRuns(host);
+      }
+      clockAt = host.clock.now();
+    };
+    await serve(1, 6);
+    await serve(7, 14); // restarted mid-way through the first interval
+    await serve(15, 20); // and through the second
+    assert.deepEqual(runs[9], [], "not after turn 9");
+    assert.deepEqual(runs[10], [{ primary: "periodic", triggers: ["periodic"] }], "after turn 10");
+    assert.equal(runs[19]!.length, 1, "not after turn 19");
+    assert.deepEqual(runs[20]!.at(-1), { primary: "periodic", triggers: ["periodic"] });
+    assert.equal(runs[20]!.length, 2, "after turn 20");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a reflection skipped for budget stays due across a restart and runs when the cooldown has passed, not before", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: PLAIN_REFLECTION }, times: 5 }] });
+  const dataDir = await makeTestDir("synth-mind-trigger-due-");
+  try {
+    const jobs = async (host: Awaited<ReturnType<typeof mindHost>>) =>
+      (await host.kernel.store.db.selectFrom("mind_jobs").select(["status", "reason"])
+        .where("module", "=", "psyche_reflection").orderBy("queued_at").execute())
+        .map((job) => [job.status, job.reason]);
+    let threadId: string | undefined;
+    const turn = async (host: Awaited<ReturnType<typeof mindHost>>, i: number) => {
+      const reply = await chat(host, `Status note number ${i}.`, threadId);
+      threadId = reply.body.thread_id as string;
+      await host.kernel.mind.scheduler.idle();
+    };
+    let stoppedAt: number;
+    {
+      await using host = await mindHost(fake, { dataDir });
+      const budget = (method: string, body?: unknown) =>
+        host.request("/api/budgets/psyche_reflection", {
+          method,
+          ...(body
+            ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }
+            : {}),
+        });
+      assert.equal((await budget("PUT", { per_hour: 100 })).status, 200);
+      for (let i = 1; i <= 10; i++) await turn(host, i);
+      assert.deepEqual(await jobs(host), [["skipped", "budget"]], "due at turn 10, over budget");
+      assert.equal((await budget("DELETE")).status, 200);
+      stoppedAt = host.clock.now();
+    }
+    await using host = await mindHost(fake, {
+      dataDir,
+      clock: new FakeClock({ start: stoppedAt + 60_000 }),
+    });
+    // The cooldown (3 turns) counts from the skipped attempt at turn 10, across the restart.
+    for (let i = 11; i <= 12; i++) await turn(host, i);
+    assert.deepEqual(await jobs(host), [["skipped", "budget"]], "not within the cooldown");
+    await turn(host, 13);
+    assert.deepEqual(await jobs(host), [["skipped", "budget"], ["done", null]]);
+    assert.deepEqual(await reflectionRuns(host), [{ primary: "periodic", triggers: ["periodic"] }]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
