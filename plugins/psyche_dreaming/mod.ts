@@ -505,6 +505,22 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         if (cache.size > 0) prefetch.set(setId, cache);
       }
 
+      // A memory forgotten or changed (flagged, its expiry moved) after a set prefetched it leaves
+      // the cache: a forgotten one must never come back (memory.md §8.2), and the next turn's own
+      // recall finds a changed one again if it may still be recalled.
+      ctx.bus.subscribe("memory.update", (event) => {
+        const { op, ids } = event.data as { op: string; ids: string[] };
+        if (op === "created") return;
+        const gone = new Set(ids);
+        for (const cache of prefetch.values()) {
+          for (const [index, items] of cache) {
+            const kept = items.filter((item) => !gone.has(item.memoryId));
+            if (kept.length > 0) cache.set(index, kept);
+            else cache.delete(index);
+          }
+        }
+      });
+
       ctx.hooks.on(MIND_HOOKS.event, async (event) => {
         if (event.type !== "thread.reset" || !event.threadId) return;
         const marker = generating.get(event.threadId);

@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { definePlugin, MIND_HOOKS } from "@synth/kernel";
-import { scriptedEmbedder } from "@synth/testing";
+import { scriptedEmbedder, type TestHost } from "@synth/testing";
 import type { MemoryApi } from "../../plugins/memory/mod.ts";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
 import { type FakeLlm, startFakeLlm } from "../fakes/llm/mod.ts";
@@ -374,6 +374,51 @@ Deno.test("a ready set recalls its likely items before the next message; a match
   assert.match(system, /ops\/deploy\.sh/);
   assert.match(system, /<memory_context>/);
 });
+
+/** Ways a memory stops being recallable; each answers its HTTP status. */
+const DROPS: Array<[string, (host: TestHost, uid: string) => Promise<number>]> = [
+  ["forgotten by /forget", async (host, uid) => (await chat(host, `/forget ${uid}`)).status],
+  ["deleted through the API", async (host, uid) => {
+    const response = await host.request(`/api/memories/${uid}`, { method: "DELETE" });
+    await response.body?.cancel();
+    return response.status;
+  }],
+  ["flagged suspicious", async (host, uid) => {
+    const response = await host.request(`/api/memories/${uid}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ suspicious: true }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  }],
+];
+
+for (const [how, drop] of DROPS) {
+  Deno.test(`a prefetched memory ${how} before the next message does not reach its prompt`, async () => {
+    await using fake = await startFakeLlm();
+    await using host = await dreamingHost(fake);
+    const memory = host.api<MemoryApi>("memory");
+    const { uid } = await memory.semantic.add({
+      ownerUserId: "local",
+      text: "The deploy script lives in ops/deploy.sh and needs the VPN",
+      importance: 0.8,
+      source: "user",
+    });
+    await memory.flushEmbeddings();
+    const first = await chat(host, "Help me with the release of the web app");
+    await host.kernel.mind.scheduler.idle(); // the ready set's recalls are cached
+    assert.ok((await drop(host, uid)) < 300);
+    const second = await chat(host, "how would I ship this", first.body.thread_id as string);
+    const { record } = (await host.kernel.mind.influence(second.body.turn_id as string))!;
+    assert.equal(record.forecast.status, "resolved", "the forecast matched");
+    assert.deepEqual(record.memories, [], "no memory, prefetched or recalled");
+    const system =
+      (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+        .content;
+    assert.doesNotMatch(system, /ops\/deploy\.sh/);
+  });
+}
 
 Deno.test("the forecasts API lists sets with their items and resolution; calibration averages them; another user sees none", async () => {
   await using fake = await startFakeLlm();
