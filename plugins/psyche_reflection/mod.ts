@@ -181,9 +181,17 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       (await state.get<Counters>("counters")) ??
         { turns: 0, lastAttemptTurn: 0, lastNonExplicitTurn: null, due: [] };
 
+    /** Where a reflection looks, and the turn count when it was attempted (its trigger's). */
+    type Where = {
+      threadId: string | null;
+      turnId: string | null;
+      userId: string | null;
+      attemptTurn: number;
+    };
+
     function job(
       triggers: Array<{ trigger: Trigger; value: string }>,
-      where: { threadId: string | null; turnId: string | null; userId: string | null },
+      where: Where,
       profile: Profile,
     ): BackgroundJob {
       const primary = ORDER.find((trigger) => triggers.some((item) => item.trigger === trigger))!;
@@ -201,7 +209,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       context: JobContext,
       triggers: Array<{ trigger: Trigger; value: string }>,
       primary: Trigger,
-      where: { threadId: string | null; turnId: string | null; userId: string | null },
+      where: Where,
       profile: Profile,
     ) {
       const settings = profile.reflection;
@@ -275,11 +283,14 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       }
       const id = ctx.ids.next("rfl");
       const now = ctx.clock.now();
+      // Spacing counts from the attempt, not from the model's answer: turns may come meanwhile.
       const c = await counters();
       await state.set("counters", {
         ...c,
-        lastAttemptTurn: c.turns,
-        ...(primary === "explicit" ? {} : { lastNonExplicitTurn: c.turns }),
+        lastAttemptTurn: Math.max(c.lastAttemptTurn, where.attemptTurn),
+        ...(primary === "explicit"
+          ? {}
+          : { lastNonExplicitTurn: Math.max(c.lastNonExplicitTurn ?? 0, where.attemptTurn) }),
         due: [],
       });
       // One row per run, whatever its outcome.
@@ -399,7 +410,12 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       return [
         job(
           triggers,
-          { threadId: view.threadId, turnId: view.turnId, userId: view.userId },
+          {
+            threadId: view.threadId,
+            turnId: view.turnId,
+            userId: view.userId,
+            attemptTurn: c.turns,
+          },
           view.profile,
         ),
       ];
@@ -440,9 +456,10 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       role: "operator" as const,
     }]);
 
-    ctx.hooks.on(MIND_HOOKS.command, (command) => {
+    ctx.hooks.on(MIND_HOOKS.command, async (command) => {
       if (command.name !== "reflect") return;
       const profile = ctx.profile;
+      const { turns } = await counters();
       return {
         command: "reflect",
         ok: true,
@@ -451,6 +468,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
           threadId: command.threadId,
           turnId: null,
           userId: command.userId,
+          attemptTurn: turns,
         }, profile)],
         await: true,
       };

@@ -317,3 +317,37 @@ Deno.test("a periodic reflection due over budget is skipped (budget) with no led
     .executeTakeFirstOrThrow();
   assert.equal(run.primary_trigger, "periodic");
 });
+
+Deno.test("a turn that comes while a periodic reflection runs does not delay the next: they fire after turns 10 and 20", async () => {
+  await using fake = await startFakeLlm();
+  const answer = Promise.withResolvers<void>();
+  fake.script({
+    reflection: [
+      { reply: { text: VALID }, timing: { heldUntil: answer.promise } },
+      { reply: { text: VALID }, times: 3 },
+    ],
+  });
+  await using host = await mindHost(fake);
+  const db = host.kernel.store.db;
+  const triggerTurns = async () =>
+    (await db.selectFrom("psyche_reflection_runs").innerJoin(
+      "mind_turns",
+      "mind_turns.id",
+      "psyche_reflection_runs.turn_id",
+    ).select(["mind_turns.seq", "psyche_reflection_runs.primary_trigger"])
+      .orderBy("mind_turns.seq").execute()).map((row) => [row.seq, row.primary_trigger]);
+  let threadId: string | undefined;
+  for (let i = 1; i <= 20; i++) {
+    const reply = await chat(host, `Status note number ${i}.`, threadId);
+    threadId = reply.body.thread_id as string;
+    if (i === 10) {
+      // Turn 10's periodic reflection is asking the model; turn 11 comes meanwhile.
+      await fake.untilRequests(1, (request) => request.headers["x-synth-purpose"] === "reflection");
+      continue;
+    }
+    if (i === 11) answer.resolve();
+    await host.kernel.mind.scheduler.idle();
+    if (i === 19) assert.deepEqual(await triggerTurns(), [[10, "periodic"]], "not after turn 19");
+  }
+  assert.deepEqual(await triggerTurns(), [[10, "periodic"], [20, "periodic"]]);
+});
