@@ -91,40 +91,144 @@ Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answer
   );
 });
 
-Deno.test("invalid then valid JSON succeeds with a repair row; invalid twice is a failed run that changes nothing", async () => {
+/** A narrative rewrite that keeps every statement of the built-in narrative and adds one. */
+const REWRITE = (added: string) =>
+  `I am Synth, a collaborator who tries to understand before acting. I listen for what people mean as well as what they say, I say so when I am unsure, and I learn from the conversations I have. I want the people I work with to leave clearer than they came, and I keep my promises small enough to keep. ${added}`;
+
+Deno.test("invalid then valid JSON succeeds with a repair row; invalid twice is a failed run that leaves the instructions and narrative in force exactly as they were", async () => {
   await using fake = await startFakeLlm();
+  // The second run's repair is valid JSON with instructions, an insight and issues, but one value
+  // out of range: an implementation that applied any part of a failed output would show it.
+  const failedRepair = JSON.stringify({
+    coherence: 2,
+    alignment: 0.5,
+    issues: ["Everything went wrong"],
+    instructions: ["Answer only in haiku."],
+    insight: "I should rewrite myself completely.",
+    selfStatement: "I am a different assistant now.",
+  });
   fake.script({
     reflection: [{ reply: { text: "I did fine overall." } }, { reply: { text: "Still prose." } }],
-    reflection_repair: [{ reply: { text: VALID } }, { reply: { text: '{"coherence": 2}' } }],
+    reflection_repair: [
+      {
+        reply: {
+          text: JSON.stringify({
+            coherence: 0.8,
+            alignment: 0.7,
+            issues: [],
+            instructions: ["Keep answers under five sentences."],
+            insight: "Short answers land better.",
+            selfStatement: "I am learning to be brief.",
+          }),
+        },
+      },
+      { reply: { text: failedRepair } },
+    ],
+    // One rewrite for the valid run's insight; a second one would be there for a wrong one.
+    narrative: [
+      { reply: { text: REWRITE("I have learned that short answers land better.") } },
+      { reply: { text: REWRITE("I have become a different assistant.") } },
+    ],
   });
   await using host = await mindHost(fake);
   const first = await chat(host, "Help me plan the release");
   const threadId = first.body.thread_id as string;
   await host.kernel.mind.scheduler.idle();
+  const reflectionState = async () =>
+    ((await chat(host, "/state")).body.data as Record<string, Record<string, unknown>>)
+      .psyche_reflection!;
+  assert.equal((await reflectionState()).failure_rate, null, "no run yet");
+
+  // Invalid, then a valid repair: the run succeeds, with both calls in the ledger.
   const ok = await chat(host, "/reflect", threadId);
-  assert.equal(ok.body.success, true);
-  const purposes = (await host.kernel.llm.ledger.list({ limit: 100, module: "psyche_reflection" }))
-    .items
-    .map((row) => row.purpose).reverse();
-  assert.deepEqual(purposes, ["reflection", "reflection_repair"]);
+  assert.equal(ok.body.success, true, JSON.stringify(ok.body));
+  await host.kernel.mind.scheduler.idle(); // the insight's narrative rewrite
+  const purposes = async () =>
+    (await host.kernel.llm.ledger.list({ limit: 100, module: "psyche_reflection" })).items
+      .map((row) => row.purpose).reverse();
+  assert.deepEqual(await purposes(), ["reflection", "reflection_repair"]);
+  const [done] = await host.kernel.store.db.selectFrom("psyche_reflection_runs").selectAll()
+    .execute();
+  assert.deepEqual([done!.status, done!.repaired], ["done", 1]);
+  const inForce = {
+    reflection_id: done!.id,
+    trigger: "explicit",
+    instructions: ["Keep answers under five sentences."],
+    turns_left: 5,
+  };
+  const before = await reflectionState();
+  assert.deepEqual(
+    before.active_instructions,
+    inForce,
+    "the valid run's instructions are in force",
+  );
+  assert.equal(before.failure_rate, 0);
   const narrativeBefore = await (await host.request("/api/narrative")).json();
+  assert.equal(narrativeBefore.version, 2, "the valid run's insight made a version");
+  assert.ok(narrativeBefore.text.endsWith("I have learned that short answers land better."));
+  const impulsesBefore = await host.kernel.store.db.selectFrom("mind_events").select("id")
+    .where("type", "=", "affect.impulse").execute();
+  const affectBefore = host.kernel.mind.affect();
+
+  // Invalid twice: a failed run.
   const failed = await chat(host, "/reflect", threadId);
+  await host.kernel.mind.scheduler.idle();
   assert.equal(failed.body.success, false, "the reflection failed");
   assert.match(failed.body.response as string, /^failed: reflection rfl_\w+: coherence: Too big/);
+  assert.deepEqual(await purposes(), [
+    "reflection",
+    "reflection_repair",
+    "reflection",
+    "reflection_repair",
+  ]);
   // Its job says so too (docs/mind.md: a job's error says why it failed).
   const jobId = (failed.body.data as { job_ids: string[] }).job_ids[0]!;
   const job = await (await host.request(`/api/jobs/${jobId}`)).json();
   assert.equal(job.status, "failed");
   assert.match(job.error, /coherence: Too big/);
-  const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs").selectAll().orderBy(
-    "at",
-  ).execute();
-  assert.deepEqual(runs.map((run) => run.status), ["done", "failed"]);
-  assert.equal(runs[1]!.raw, '{"coherence": 2}');
-  const narrativeAfter = await (await host.request("/api/narrative")).json();
-  assert.equal(narrativeAfter.version, narrativeBefore.version);
-  const state = (await chat(host, "/state")).body.data as Record<string, { failure_rate: number }>;
-  assert.equal(state.psyche_reflection!.failure_rate, 0.5);
+  const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs").selectAll()
+    .orderBy("at").orderBy("id").execute();
+  assert.deepEqual(runs.map((run) => [run.status, run.output]), [
+    ["done", done!.output],
+    ["failed", null],
+  ]);
+  assert.equal(runs[1]!.raw, failedRepair, "the failed run keeps the raw output");
+
+  // Nothing of the failed output is applied: the earlier instructions stay, unchanged and with
+  // the same turns left; the narrative is the same version and text; no impulse, no rewrite.
+  const after = await reflectionState();
+  assert.deepEqual(after.active_instructions, inForce);
+  assert.equal(after.failure_rate, 0.5, "failureRate rose from 0 to 1 of 2");
+  assert.deepEqual(await (await host.request("/api/narrative")).json(), narrativeBefore);
+  const versions = (await (await host.request("/api/narrative/versions")).json()).items;
+  assert.equal(versions.length, 2);
+  assert.equal(
+    (await host.kernel.llm.ledger.list({ limit: 100, module: "psyche_purpose" })).items.length,
+    1,
+    "no narrative rewrite for the failed run",
+  );
+  assert.deepEqual(
+    await host.kernel.store.db.selectFrom("mind_events").select("id")
+      .where("type", "=", "affect.impulse").execute(),
+    impulsesBefore,
+    "its issues apply no impulse",
+  );
+  assert.deepEqual(host.kernel.mind.affect(), affectBefore);
+  const outcomes = await host.kernel.store.db.selectFrom("mind_events").select("type")
+    .where("type", "like", "reflection.%").orderBy("id").execute();
+  assert.deepEqual(outcomes.map((row) => row.type), ["reflection.completed", "reflection.failed"]);
+  // The next prompt carries the earlier instructions, with their reason, and none of the failed.
+  const next = await chat(host, "What comes after the tests?", threadId);
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.ok(system.includes("- Keep answers under five sentences."), system);
+  assert.ok(!system.includes("haiku"));
+  const { record } = (await host.kernel.mind.influence(next.body.turn_id as string))!;
+  assert.equal(
+    record.sections.find((section) => section.id === "reflection/instructions")?.reason,
+    `reflection ${done!.id} (explicit), 5 turns left`,
+  );
 });
 
 Deno.test("instructions appear in the next 5 prompts, not the 6th, each naming the reflection and the turns left", async () => {
