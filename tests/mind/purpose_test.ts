@@ -7,7 +7,7 @@ import { scriptedEmbedder, type TestHost } from "@synth/testing";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
 import { createPurposePlugin } from "../../plugins/psyche_purpose/mod.ts";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { chat, mindHost } from "./helpers.ts";
+import { chat, mindHost, replyRequests } from "./helpers.ts";
 
 const REFLECTION = (insight: string | null) =>
   JSON.stringify({
@@ -57,15 +57,20 @@ Deno.test("an insight yields the next narrative version with its source, diff an
   assert.deepEqual(host.kernel.mind.affect(), before, "the affect is as before");
   const v2 = versions[1];
   assert.equal(v2.reason, "reflection");
-  assert.match(v2.source_reflection_id, /^rfl_/);
+  const run = await host.kernel.store.db.selectFrom("psyche_reflection_runs").select("id")
+    .executeTakeFirstOrThrow();
+  assert.equal(v2.source_reflection_id, run.id, "the version names the reflection it came from");
   assert.equal(v2.created_at, new Date(Date.parse(v2.created_at)).toISOString(), "RFC 3339");
   assert.ok(!("sourceReflectionId" in v2) && !("createdAt" in v2), "snake_case keys only");
-  assert.ok(v2.text.endsWith("I have learned that patience makes my help land better."));
-  assert.ok(!v2.text.startsWith("Sure"), "the preamble is stripped");
-  assert.deepEqual(v2.diff.at(-1), {
-    op: "+",
-    text: "I have learned that patience makes my help land better.",
-  });
+  assert.equal(
+    v2.text,
+    `${NARRATIVE_V1} I have learned that patience makes my help land better.`,
+    "the preamble line and the outer quotes are stripped, nothing else",
+  );
+  assert.deepEqual(v2.diff, [
+    { op: "=", text: NARRATIVE_V1 },
+    { op: "+", text: "I have learned that patience makes my help land better." },
+  ]);
   const purpose = (await chat(host, "/purpose")).body;
   assert.match(purpose.response as string, /Narrative v2/);
   assert.match(purpose.response as string, /- Narrative v2/);
@@ -86,6 +91,74 @@ Deno.test("an insight yields the next narrative version with its source, diff an
   const kept = (await (await host.request("/api/narrative/versions")).json()).items[1];
   assert.equal(kept.text, v2.text);
   assert.equal(kept.source_reflection_id, null);
+});
+
+Deno.test("a 450-word rewrite is stored cut to at most 300 words at a sentence end; /purpose rollback 1 makes a version for an operator and is 403 for a viewer", async () => {
+  // The narrative in force (60 words), a sentence of 6 and 24 of 16: 450 words, and word 300
+  // falls inside a sentence, which goes with everything after it.
+  const added = [
+    "I have grown a lot lately.",
+    ...Array.from(
+      { length: 24 },
+      (_, i) =>
+        `I keep learning lesson number ${
+          i + 1
+        } about patience, clarity and care in every conversation with people.`,
+    ),
+  ];
+  const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
+  const rewrite = [NARRATIVE_V1, ...added].join(" ");
+  assert.equal(words(rewrite), 450);
+  const kept: string[] = [];
+  for (const sentence of added) {
+    if (words([NARRATIVE_V1, ...kept, sentence].join(" ")) > 300) break;
+    kept.push(sentence);
+  }
+  const expected = [NARRATIVE_V1, ...kept].join(" ");
+  assert.ok(words(expected) < 300 && words(expected) > 300 - 16, "word 300 is mid-sentence");
+  await using fake = await startFakeLlm();
+  fake.script({
+    reflection: [{ reply: { text: REFLECTION("Patience is a lesson I keep learning.") } }],
+    narrative: [{ reply: { text: rewrite } }],
+  });
+  await using host = await mindHost(fake);
+  const first = await chat(host, "Help me plan the release");
+  await host.kernel.mind.scheduler.idle();
+  assert.equal((await chat(host, "/reflect", first.body.thread_id as string)).body.success, true);
+  await host.kernel.mind.scheduler.idle();
+  const narrative = await (await host.request("/api/narrative")).json();
+  assert.deepEqual(
+    [narrative.version, narrative.reason, narrative.text, narrative.words],
+    [2, "reflection", expected, words(expected)],
+  );
+  const versioned = await host.kernel.store.db.selectFrom("mind_events").select("data")
+    .where("type", "=", "narrative.versioned").execute();
+  assert.equal(versioned.length, 1);
+  // The cut narrative is the one the next prompt carries.
+  await chat(host, "And now?", first.body.thread_id as string);
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.ok(system.includes(expected), "the stored text is the prompt's narrative");
+  assert.ok(!system.includes(added[kept.length]!), "the sentence across word 300 is gone");
+
+  // Rolling back to v1: 403 for a viewer, a new version for an operator.
+  const rollback = (role: "viewer" | "operator") =>
+    host.as({ userId: "vic", role }).request("/api/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message: "/purpose rollback 1" }),
+    });
+  const refused = await rollback("viewer");
+  assert.equal(refused.status, 403);
+  assert.equal((await refused.json()).error.code, "FORBIDDEN");
+  assert.equal((await (await host.request("/api/narrative")).json()).version, 2);
+  const rolled = await rollback("operator");
+  assert.equal(rolled.status, 200);
+  const body = await rolled.json();
+  assert.deepEqual([body.success, body.response], [true, "Narrative v3 restores v1."]);
+  const v3 = await (await host.request("/api/narrative")).json();
+  assert.deepEqual([v3.version, v3.reason, v3.text], [3, "rollback", NARRATIVE_V1]);
 });
 
 Deno.test("a rewrite that returns the current narrative unchanged makes no version", async () => {
