@@ -90,6 +90,7 @@ const PROBES: Record<string, Probe> = {
   "affect.halfLifeMinutes.p": p("decay", "p"),
   "affect.halfLifeMinutes.a": p("decay", "a"),
   "affect.halfLifeMinutes.d": p("decay", "d"),
+  "affect.neutralRadius": p("mood", "moods"),
   "affect.impulseMax": p("warm", "impulses", { direction: "down" }),
   "affect.turnCap": p("frustration", "first", { direction: "down" }),
   "affect.temperatureGain": p("warm", "temperature"),
@@ -196,6 +197,9 @@ const PROBES: Record<string, Probe> = {
   "budgets.purpose.perDay": p("persona", "budgets"),
 
   "background.tickSeconds": p("sessions", "closedEarly"),
+  "background.idleStopMinutes": p("idle", "idleJob"),
+  "background.runWhileIdle": p("idle", "idleJob"),
+  "background.maxTickSeconds": p("idle", "ticks"),
 };
 
 /**
@@ -214,16 +218,8 @@ const KNOWN_UNREAD: Record<string, string> = {
   "social.injectCulture": "no code reads it: psyche_social (a later release) is not implemented",
 };
 
-/** Read by code, but no probe yet: what the observable would need. */
-const KNOWN_UNPROBED: Record<string, string> = {
-  "background.idleStopMinutes":
-    "idleness gates only jobs queued by ticks (session summaries), and sessions close (sessionIdleMinutes 20) before the idle stop (30): nothing observable moves",
-  "background.runWhileIdle": "as background.idleStopMinutes",
-  "background.maxTickSeconds":
-    "before the idle stop ticks are capped at 300 s anyway; after it no tick does observable work, and the tick interval is not displayed",
-  "affect.neutralRadius":
-    "mood is the only reader; the frustration decay never passes within 0.1875 of the origin, and a state between 0.15 and 0.1875 of it is reachable by a scripted trajectory only for some built-ins (empathetic's at p = 0 is 0.185, analytical's 0.208)",
-};
+/** Read by code, but no probe yet: what the observable would need (none now). */
+const KNOWN_UNPROBED: Record<string, string> = {};
 
 /** Scenario runs in flight at once (they mostly wait on the fake server and SQLite). */
 const CONCURRENCY = 8;

@@ -3,13 +3,15 @@
  * (I5)", §17 item 35): every leaf path of the profile schema names a
  * scripted scenario and one observable of it (a prompt fragment, a
  * generation parameter of the request the fake LLM received, a state field,
- * a ledger row or a `mind_events` row).
+ * a ledger row, a `mind_events` row, a job's status, or when a probe
+ * plugin's `mind.tick` hook is called).
  *
  * A scenario runs on a test host whose `mind.profile` is a YAML file written
  * into a temporary `mind.profilesDir`; the coverage test runs it once with
  * the built-in's values and once per probe with that one key perturbed, and
  * asserts the observable moved.
  */
+import { type BackgroundJob, definePlugin, MIND_HOOKS, type Plugin } from "@synth/kernel";
 import { FakeClock, scriptedEmbedder, type TestHost } from "@synth/testing";
 import { z } from "zod";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
@@ -770,6 +772,111 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
 };
+
+/**
+ * A plugin that, in each turn's last contributing stage, asks for the impulse that takes affect to
+ * the origin: from there the decay back to baseline passes every intensity below the baseline's.
+ */
+const towardOrigin: Plugin<unknown, void> = definePlugin({
+  manifest: { id: "probe_origin", version: "1.0.0", isolation: "in_process" },
+  setup(ctx) {
+    ctx.hooks.on(MIND_HOOKS.calibrate, (view) => ({
+      impulses: [{
+        label: "probe.origin",
+        dp: -view.affect.p,
+        da: -view.affect.a,
+        dd: -view.affect.d,
+        reason: "probe: toward the origin",
+      }],
+    }));
+  },
+});
+
+/** What {@link idleProbe} saw. */
+interface IdleProbeApi {
+  /** `idleMs` of every `mind.tick`. */
+  ticks: number[];
+}
+
+/**
+ * A plugin whose ticks are recorded, and whose first tick at least `jobAtIdleMs` after the last
+ * activity queues one LLM job (as a tick-driven module would): the job meets the idle stop.
+ */
+function idleProbe(jobAtIdleMs: number): Plugin<unknown, IdleProbeApi> {
+  return definePlugin({
+    manifest: { id: "probe_idle", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      const ticks: number[] = [];
+      let queued = false;
+      ctx.hooks.on(MIND_HOOKS.tick, ({ idleMs }): BackgroundJob[] => {
+        ticks.push(idleMs);
+        if (queued || idleMs < jobAtIdleMs) return [];
+        queued = true;
+        return [{
+          module: "probe_idle",
+          kind: "probe",
+          priority: 5,
+          async run(job) {
+            await job.llm.complete({
+              purpose: "social_topic",
+              role: "background",
+              messages: [{ role: "user", content: "One abstract topic, please." }],
+            });
+            return { note: "asked" };
+          },
+        }];
+      });
+      return { ticks };
+    },
+  });
+}
+
+const MINUTE = 60_000;
+
+/** Idle-dependent scenarios, appended to {@link SCENARIOS}. */
+const IDLE_SCENARIOS: Record<string, Scenario> = {
+  /**
+   * Affect steered to the origin, then the mood shown each minute of the decay back to baseline:
+   * intensity rises through every value below the baseline's, so the neutral radius shows.
+   */
+  mood: {
+    plugins: () => [towardOrigin],
+    async run({ host }) {
+      for (let i = 0; i < 3; i++) await turn(host, NEUTRAL); // a new thread each: no forecast
+      const moods = [];
+      for (let minute = 1; minute <= 40; minute++) {
+        await host.clock.tick(MINUTE);
+        moods.push(((await state(host)).mood_tags as string[])[0]);
+      }
+      return { moods };
+    },
+  },
+
+  /**
+   * One turn, then 90 minutes minute by minute: when `mind.tick` fires (its back-off, capped at
+   * 5 minutes before the idle stop and at maxTickSeconds after it), and the fate of one LLM job
+   * queued by a tick 5 % after the idle stop.
+   */
+  idle: {
+    plugins: (base) => [idleProbe(base.background.idleStopMinutes * 1.05 * MINUTE)],
+    async run({ host }) {
+      await turn(host, NEUTRAL);
+      for (let minute = 0; minute < 90; minute++) {
+        await host.clock.tick(MINUTE);
+        await host.kernel.mind.ticked();
+        await host.kernel.mind.scheduler.idle();
+      }
+      const jobs = await host.kernel.store.db.selectFrom("mind_jobs").select(["status", "reason"])
+        .where("module", "=", "probe_idle").execute();
+      const calls = await host.kernel.llm.ledger.list({ limit: 10, module: "probe_idle" });
+      return {
+        ticks: [...host.api<IdleProbeApi>("probe_idle").ticks],
+        idleJob: { jobs: jobs.map((job) => [job.status, job.reason]), calls: calls.items.length },
+      };
+    },
+  },
+};
+Object.assign(SCENARIOS, IDLE_SCENARIOS);
 
 /** Scenarios keyed `intent:<message>`: the appraised intent, seen as the forecast's intent hit. */
 export function intentScenario(
