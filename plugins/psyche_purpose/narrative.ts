@@ -8,13 +8,15 @@ import { sentences, wordTokens } from "@synth/kernel";
 
 const PREAMBLE = /^(here('s| is)|sure|okay|updated narrative|narrative:)/i;
 const FORBIDDEN = /ignore (all|previous)|system prompt|you must|as an ai language model/i;
+const SENTENCE_END = /[.!?]["'”’)\]]*(?= |$)/g;
 const FIRST_PERSON = new Set(["i", "i'm", "i've", "i'll", "i'd", "me", "my", "mine", "myself"]);
 
 /**
  * Cleans a rewrite: trim; strip fences and outer quotes; drop leading
  * preamble lines; refuse headings, bullets, injection phrases or a text
  * without a first-person word; collapse whitespace; cut at the last
- * sentence end within `maxWords`; refuse fewer than `minWords`.
+ * sentence end within `maxWords` (refuse a text with none there); refuse
+ * fewer than `minWords`.
  */
 export function sanitiseNarrative(
   raw: string,
@@ -57,13 +59,13 @@ export function sanitiseNarrative(
   const words = text.split(" ");
   if (words.length > limits.maxWords) {
     const cut = words.slice(0, limits.maxWords).join(" ");
-    const end = Math.max(cut.lastIndexOf(". "), cut.lastIndexOf("! "), cut.lastIndexOf("? "));
-    const lastChar = cut.at(-1);
-    text = lastChar === "." || lastChar === "!" || lastChar === "?"
-      ? cut
-      : end >= 0
-      ? cut.slice(0, end + 1)
-      : cut;
+    // A sentence ends at . ! or ? (closing quotes or brackets may follow) before a space or the
+    // cut's end. Without one nothing of the text can stay whole.
+    const last = [...cut.matchAll(SENTENCE_END)].at(-1);
+    if (!last) {
+      return { ok: false, reason: `no sentence ends within its first ${limits.maxWords} words` };
+    }
+    text = cut.slice(0, last.index + last[0].length);
   }
   const count = text.split(" ").filter(Boolean).length;
   if (count < limits.minWords) {

@@ -12,6 +12,23 @@ Deno.test("450 words are cut to at most 300 at a sentence end", () => {
   assert.ok(result.text.endsWith("."));
 });
 
+Deno.test("past the word limit the cut ends at a sentence closed by a quote or bracket; with no sentence end within it the rewrite is refused", () => {
+  const filler = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(" ");
+  for (const last of ['I say "I listen first."', "(I answer with care.)"]) {
+    const result = sanitiseNarrative(
+      `${sentence.repeat(3)}${last} ${filler(300)} and more.`,
+      limits,
+    );
+    assert.ok(result.ok);
+    assert.equal(result.text, `${sentence.repeat(3)}${last}`);
+  }
+  const runOn = sanitiseNarrative(`I ${filler(349)}.`, limits);
+  assert.deepEqual(runOn, {
+    ok: false,
+    reason: "no sentence ends within its first 300 words",
+  });
+});
+
 Deno.test("a preamble line, fences and outer quotes are stripped", () => {
   const result = sanitiseNarrative(
     `Here is the updated narrative:\n\`\`\`\n"${sentence.repeat(4).trim()}"\n\`\`\``,
