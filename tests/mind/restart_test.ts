@@ -315,3 +315,42 @@ Deno.test("a reflection skipped for budget stays due across a restart and runs w
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("a server started long after the last user turn is idle at once: the old session's summary runs no LLM job", async () => {
+  await using fake = await startFakeLlm();
+  const dataDir = await makeTestDir("synth-mind-restart-idle-");
+  try {
+    let stoppedAt: number;
+    {
+      await using host = await mindHost(fake, { dataDir });
+      const first = await chat(host, "Plan the release");
+      await chat(host, "What comes next?", first.body.thread_id as string);
+      await chat(host, "And after that?", first.body.thread_id as string);
+      await host.kernel.mind.scheduler.idle();
+      await host.clock.tick(5 * 60_000); // stopped well before the idle stop (30 min)
+      stoppedAt = host.clock.now();
+    }
+    // Two hours after the last turn: idle since long before this start (spec/mind.md §13).
+    await using host = await mindHost(fake, {
+      dataDir,
+      clock: new FakeClock({ start: stoppedAt + 115 * 60_000 }),
+    });
+    assert.ok(host.kernel.mind.lastActivityAt <= stoppedAt, "idleness counts from the last turn");
+    for (let minute = 0; minute < 6; minute++) {
+      await host.clock.tick(60_000);
+      await host.kernel.mind.ticked();
+      await host.kernel.mind.scheduler.idle();
+    }
+    const ledger = (await host.kernel.llm.ledger.list({ limit: 100 })).items
+      .filter((row) => row.at > stoppedAt);
+    assert.deepEqual(ledger.map((row) => row.purpose), [], "no LLM call after the restart");
+    const summaries = await host.kernel.store.db.selectFrom("mind_jobs")
+      .select(["status", "reason"]).where("kind", "=", "session_summary").execute();
+    assert.ok(
+      summaries.every((job) => job.status !== "done" && job.status !== "running"),
+      JSON.stringify(summaries),
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
