@@ -587,7 +587,6 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     async reflect(user) {
       const result = await started().commands.dispatch("/reflect", {
         userId: user.id,
-        username: user.username,
         role: user.role,
         threadId: null,
       });

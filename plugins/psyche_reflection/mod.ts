@@ -464,7 +464,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         command: "reflect",
         ok: true,
         output: { text: "Reflecting…" },
-        jobs: [job([{ trigger: "explicit", value: `asked by ${command.username ?? command.userId}` }], {
+        jobs: [job([{ trigger: "explicit", value: `asked by ${command.userId}` }], {
           threadId: command.threadId,
           turnId: null,
           userId: command.userId,

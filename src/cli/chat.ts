@@ -218,7 +218,7 @@ async function localBackend(
     await kernel.stop();
     throw error;
   }
-  let caller: { userId: string; username?: string; role: "admin" | "operator" | "viewer" } = {
+  let caller: { userId: string; role: "admin" | "operator" | "viewer" } = {
     userId: "local",
     role: "admin",
   };
@@ -237,7 +237,7 @@ async function localBackend(
       await kernel.stop();
       throw new ChatUserError(refusal);
     }
-    caller = { userId: user!.id, username: user!.username, role: user!.role };
+    caller = { userId: user!.id, role: user!.role };
   }
   const reply = kernel.llm.chains.reply[0];
   return {

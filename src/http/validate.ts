@@ -201,14 +201,8 @@ export function threadReader(c: Context<AppEnv>): string | null {
  *
  * @throws {AppError} 401 `UNAUTHORIZED` without one.
  */
-export function signedInCaller(
-  c: Context<AppEnv>,
-): { userId: string; role: Role; username?: string } {
+export function signedInCaller(c: Context<AppEnv>): { userId: string; role: Role } {
   const principal = c.get("principal");
   if (!principal) throw new AppError("UNAUTHORIZED", "Sign in first", { status: 401 });
-  return {
-    userId: principal.userId,
-    role: principal.role,
-    ...(principal.username ? { username: principal.username } : {}),
-  };
+  return { userId: principal.userId, role: principal.role };
 }

@@ -163,8 +163,6 @@ export function editDistance(a: string, b: string): number {
 /** Who runs a command and where. */
 export interface CommandCaller {
   userId: string;
-  /** The user's name, when known: shown where people read who asked (a reflection's trigger). */
-  username?: string;
   role: "viewer" | "operator" | "admin";
   threadId: string | null;
 }
@@ -485,7 +483,6 @@ export function createCommandDispatcher(
         args: parts.slice(1),
         raw: line,
         userId: caller.userId,
-        ...(caller.username ? { username: caller.username } : {}),
         role: caller.role,
         threadId: caller.threadId,
       };

@@ -226,8 +226,6 @@ export interface Command {
   args: string[];
   raw: string;
   userId: string;
-  /** The user's name, where a user record stands behind the caller (for what people read). */
-  username?: string;
   role: "viewer" | "operator" | "admin";
   threadId: string | null;
 }

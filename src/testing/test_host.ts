@@ -64,7 +64,7 @@ export interface TestHost extends AsyncDisposable {
    * Sends requests as another caller (the local admin otherwise), until
    * users and logins exist.
    */
-  as(principal: Pick<Principal, "userId" | "role" | "username">): {
+  as(principal: Pick<Principal, "userId" | "role">): {
     request(path: string, init?: RequestInit): Promise<Response>;
   };
   /**

@@ -118,7 +118,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
         if (ROLE_RANK[user.role] < ROLE_RANK.operator) {
           throw new AppError("FORBIDDEN", "This needs the operator role", { status: 403 });
         }
-        const who = { userId: user.id, username: user.username, role: user.role };
+        const who = { userId: user.id, role: user.role };
         switch (message.type) {
           case "chat.send": {
             const submitted = await submitOnce(

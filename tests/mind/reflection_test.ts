@@ -290,7 +290,7 @@ Deno.test("forgetting the thread a reflection ran on takes its instructions out 
 
 Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the caller's thread and answers its job; bad or foreign ids are refused", async () => {
   await using fake = await startFakeLlm();
-  fake.script({ reflection: [{ reply: { text: VALID }, times: 3 }] });
+  fake.script({ reflection: [{ reply: { text: VALID }, times: 2 }] });
   await using host = await mindHost(fake);
   const first = await chat(host, "Plan the release");
   const threadId = first.body.thread_id as string;
@@ -326,24 +326,8 @@ Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the 
     "data.job: snake_case keys and RFC 3339 times",
   );
   const runs = await host.kernel.store.db.selectFrom("psyche_reflection_runs")
-    .select(["thread_id", "triggers"]).orderBy("at").orderBy("id").execute();
+    .select("thread_id").orderBy("at").orderBy("id").execute();
   assert.deepEqual(runs.map((run) => run.thread_id).sort(), [null, threadId].sort());
-  // Who asked is shown by name where a user record stands behind the caller, else by id.
-  assert.deepEqual(
-    runs.map((run) => JSON.parse(run.triggers)).sort(),
-    [
-      [{ trigger: "explicit", value: "asked by local" }],
-      [{ trigger: "explicit", value: "asked by local" }],
-    ],
-  );
-  const named = await reflect(
-    {},
-    host.as({ userId: "usr_ada", role: "operator", username: "ada" }),
-  );
-  assert.equal((await named.json()).success, true);
-  const last = await host.kernel.store.db.selectFrom("psyche_reflection_runs").select("triggers")
-    .orderBy("at", "desc").orderBy("id", "desc").executeTakeFirstOrThrow();
-  assert.deepEqual(JSON.parse(last.triggers), [{ trigger: "explicit", value: "asked by ada" }]);
   const bad = await reflect({ thread_id: 5 });
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.field, "thread_id");
