@@ -485,24 +485,45 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         };
       }
 
+      /** Memories forgotten or changed while a prefetch runs, one set per prefetch running. */
+      const changedDuringPrefetch = new Set<Set<string>>();
+
       async function prefetchFor(setId: string, items: readonly ForecastItem[], view: TurnView) {
         const settings = view.profile.dreaming;
         const cache = new Map<number, RecalledMemory[]>();
+        const changed = new Set<string>();
+        changedDuringPrefetch.add(changed);
         const ranked = items.map((item, index) => ({ item, index })).sort((a, b) =>
           b.item.p - a.item.p
         )
           .slice(0, settings.prefetchTop).filter(({ item }) =>
             item.p >= settings.prefetchMinProbability
           );
-        for (const { item, index } of ranked) {
-          const answer = await ctx.hooks.first(MIND_HOOKS.recall, {
-            view,
-            query: item.text,
-            limit: 4,
-          });
-          if (answer?.value.items.length) cache.set(index, answer.value.items);
+        try {
+          for (const { item, index } of ranked) {
+            const answer = await ctx.hooks.first(MIND_HOOKS.recall, {
+              view,
+              query: item.text,
+              limit: 4,
+            });
+            if (answer?.value.items.length) cache.set(index, answer.value.items);
+          }
+        } finally {
+          changedDuringPrefetch.delete(changed);
         }
+        // What changed while the recalls ran is left out too; from here on the cache is where
+        // memory.update finds it (no await between).
+        dropMemories(cache, changed);
         if (cache.size > 0) prefetch.set(setId, cache);
+      }
+
+      /** Takes the memories `ids` out of a set's prefetched recalls. */
+      function dropMemories(cache: Map<number, RecalledMemory[]>, ids: ReadonlySet<string>) {
+        for (const [index, recalled] of cache) {
+          const kept = recalled.filter((memory) => !ids.has(memory.memoryId));
+          if (kept.length > 0) cache.set(index, kept);
+          else cache.delete(index);
+        }
       }
 
       // A memory forgotten or changed (flagged, its expiry moved) after a set prefetched it leaves
@@ -511,14 +532,9 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
       ctx.bus.subscribe("memory.update", (event) => {
         const { op, ids } = event.data as { op: string; ids: string[] };
         if (op === "created") return;
+        for (const changed of changedDuringPrefetch) for (const id of ids) changed.add(id);
         const gone = new Set(ids);
-        for (const cache of prefetch.values()) {
-          for (const [index, items] of cache) {
-            const kept = items.filter((item) => !gone.has(item.memoryId));
-            if (kept.length > 0) cache.set(index, kept);
-            else cache.delete(index);
-          }
-        }
+        for (const cache of prefetch.values()) dropMemories(cache, gone);
       });
 
       ctx.hooks.on(MIND_HOOKS.event, async (event) => {

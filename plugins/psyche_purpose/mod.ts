@@ -792,7 +792,15 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
         if (scope !== "mind") return { sessions };
         await current(); // the initial version exists from the first read on
         const versions = await db.selectFrom("psyche_purpose_versions")
-          .select(["version", "text", "words", "created_at", "reason", "source_reflection_id"])
+          .select([
+            "version",
+            "text",
+            "words",
+            "created_at",
+            "reason",
+            "source_reflection_id",
+            "restored_from",
+          ])
           .orderBy("version").execute();
         const milestones = await db.selectFrom("psyche_purpose_milestones").selectAll()
           .orderBy("at").execute();

@@ -177,9 +177,23 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
   setup(ctx) {
     const { db } = ctx.db;
     const state = pluginState(ctx.db, ctx.clock, "psyche_reflection");
+    const NO_COUNTERS: Counters = {
+      turns: 0,
+      lastAttemptTurn: 0,
+      lastNonExplicitTurn: null,
+      due: [],
+    };
     const counters = async (): Promise<Counters> =>
-      (await state.get<Counters>("counters")) ??
-        { turns: 0, lastAttemptTurn: 0, lastNonExplicitTurn: null, due: [] };
+      (await state.get<Counters>("counters")) ?? NO_COUNTERS;
+    /**
+     * Changes the counters in one transaction: a turn's stage 10 (its `turns + 1`) and a job that
+     * ends meanwhile cannot overwrite each other's change with a value read before it.
+     */
+    const updateCounters = (change: (now: Counters) => Counters) =>
+      ctx.db.transaction(async (trx) => {
+        const now = (await state.get<Counters>("counters", trx)) ?? NO_COUNTERS;
+        await state.set("counters", change(now), trx);
+      });
 
     /** Where a reflection looks, and the turn count when it was attempted (its trigger's). */
     type Where = {
@@ -284,15 +298,14 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       const id = ctx.ids.next("rfl");
       const now = ctx.clock.now();
       // Spacing counts from the attempt, not from the model's answer: turns may come meanwhile.
-      const c = await counters();
-      await state.set("counters", {
+      await updateCounters((c) => ({
         ...c,
         lastAttemptTurn: Math.max(c.lastAttemptTurn, where.attemptTurn),
         ...(primary === "explicit"
           ? {}
           : { lastNonExplicitTurn: Math.max(c.lastNonExplicitTurn ?? 0, where.attemptTurn) }),
         due: [],
-      });
+      }));
       // One row per run, whatever its outcome.
       const recordRun = (
         outcome: { status: "failed"; error: string; raw: string } | {
@@ -406,7 +419,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
         c.turns - c.lastNonExplicitTurn >= settings.cooldownTurns;
       if (triggers.length === 0 || !cooled) return [];
       // Spacing starts at the attempt, so a budget skip is rechecked after the cooldown.
-      await state.set("counters", { ...c, lastNonExplicitTurn: c.turns, due: triggers });
+      await updateCounters((now) => ({ ...now, lastNonExplicitTurn: c.turns, due: triggers }));
       return [
         job(
           triggers,
@@ -423,8 +436,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
 
     // Stage 10, in the turn's transaction: one more turn; this prompt used one instruction turn.
     ctx.hooks.on(MIND_HOOKS.persist, async ({ db: trx }) => {
-      const c = (await state.get<Counters>("counters", trx)) ??
-        { turns: 0, lastAttemptTurn: 0, lastNonExplicitTurn: null, due: [] };
+      const c = (await state.get<Counters>("counters", trx)) ?? NO_COUNTERS;
       await state.set("counters", { ...c, turns: c.turns + 1 }, trx);
       const active = inForce(await state.get<Active>("active", trx));
       if (active) {

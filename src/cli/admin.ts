@@ -123,7 +123,7 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
         role: role as "admin" | "operator" | "viewer",
       });
       if (user.role === "admin") await auth.closeSetup();
-      // Names are kept in lower case: say so where the one typed differs, as sign-in needs it.
+      // Names are kept in lower case: say so where the one typed differs (sign-in lower-cases too).
       const kept = user.username === name
         ? ""
         : ` — names are kept in lower case: sign in as ${user.username}`;

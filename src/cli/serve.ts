@@ -301,15 +301,17 @@ async function startAndServe(
       { host: config.server.host },
     );
   }
-  // compose.yaml passes these through for the scale-out adapters (server.md §14), not built yet.
+  // compose.yaml passes these through for the scale-out adapters (server.md §14), not built yet;
+  // as secrets they may come as files too (`…_FILE`, ops.md).
   for (
     const [name, kept] of [
       ["SYNTH_DATABASE_URL", "SQLite"],
       ["SYNTH_REDIS_URL", "this process"],
     ] as const
   ) {
-    if (io.env(name)) {
-      log.warn(`${name} is set but not used: this version keeps its data in ${kept}`, {
+    const set = [name, `${name}_FILE`].find((each) => io.env(each));
+    if (set) {
+      log.warn(`${set} is set but not used: this version keeps its data in ${kept}`, {
         data_dir: kernel.dataDir,
       });
     }

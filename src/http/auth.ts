@@ -11,6 +11,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../errors.ts";
+import { handleMethodNotAllowed } from "./errors.ts";
 import type { AuthService } from "../security/auth.ts";
 import { LOCAL_PRINCIPAL } from "./principal.ts";
 import { isClientRoute, isPageRequest } from "./dashboard.ts";
@@ -75,9 +76,8 @@ export interface AuthGateOptions {
    */
   hasRoute?(path: string): boolean;
   /**
-   * The methods a route answers at `path` (none: no route). A method none answers, at a path whose
-   * `GET` is public, passes the gate, so that it gets 405 with `Allow` rather than 401 (and
-   * `OPTIONS` its 204 with `Allow`).
+   * The methods a route answers at `path` (none: no route). Another method, at a path where one of
+   * them is public, gets 405 with `Allow` from the gate rather than 401 (and `OPTIONS` its 204).
    */
   allowedMethods?(path: string): readonly string[];
 }
@@ -95,18 +95,28 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
       if (!options.enabled) {
         c.set("principal", LOCAL_PRINCIPAL);
       } else {
+        // A method no route answers, on a path with a public one: the gate answers it here (405
+        // with Allow, or OPTIONS' 204), credential or not, and nothing behind the gate runs.
+        // (Public routes are GETs and POSTs; the router is asked only on such a path, by another.)
+        const { method, path } = c.req;
+        const allowed = options.allowedMethods && !isPublicRoute(method, path) &&
+            (isPublicRoute("GET", path) || isPublicRoute("POST", path))
+          ? options.allowedMethods(path)
+          : [];
+        if (
+          allowed.some((each) => isPublicRoute(each, path)) &&
+          (method === "OPTIONS" || !allowed.includes(method))
+        ) {
+          return method === "OPTIONS"
+            ? c.body(null, 204, { allow: allowed.join(", ") })
+            : handleMethodNotAllowed(c, allowed);
+        }
         // Whether the route is public matters only without a valid credential.
         const credential = bearerOf(c.req.raw.headers);
         const isPublic = () =>
           isPublicRoute(c.req.method, c.req.path) ||
           (isPageRequest(c.req.method, c.req.path, c.req.header("accept")) &&
-            options.hasRoute !== undefined && !options.hasRoute(c.req.path)) ||
-          wrongMethodOnPublicPath(c.req.method, c.req.path);
-        const wrongMethodOnPublicPath = (method: string, path: string) => {
-          if (!options.allowedMethods || !isPublicRoute("GET", path)) return false;
-          const allowed = options.allowedMethods(path);
-          return allowed.length > 0 && (method === "OPTIONS" || !allowed.includes(method));
-        };
+            options.hasRoute !== undefined && !options.hasRoute(c.req.path));
         const service = options.service();
         // `Basic …` and other schemes are no token of ours: say which scheme is expected.
         const scheme = /^(\S+)\s+\S/.exec(c.req.header("authorization") ?? "")?.[1];
@@ -142,5 +152,6 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
       throw new AppError("PATH_INVALID", "The path has empty or dot segments", { status: 400 });
     }
     await next();
+    return undefined;
   };
 }

@@ -434,7 +434,10 @@ export function createCommandDispatcher(
         hook: "mind.export",
         signal: options.signal,
       });
-      if (value) exported[entry.plugin] = toApiShape(value);
+      // The memory plugin's records are its NDJSON export's lines, which import reads back: kept as
+      // they are, with the values and payloads users and plugins stored. The others' rows are
+      // given the API's conventions.
+      if (value) exported[entry.plugin] = entry.plugin === "memory" ? value : toApiShape(value);
     }
     if (scope === "mind") {
       await options.ledger.flush();

@@ -94,6 +94,9 @@ export function toSnakeCase(value: unknown): unknown {
   return out;
 }
 
+/** The largest epoch-ms time a `Date` holds (±100,000,000 days). */
+const MAX_TIME_MS = 8.64e15;
+
 /**
  * A record in the API's conventions (spec/server.md §2): snake_case keys, and RFC 3339 times where
  * a key names a time (`at`, `…_at`) and holds epoch ms. For records kept as the code wrote them (a
@@ -106,7 +109,7 @@ export function toApiShape(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(item)) {
       out[key] = (key === "at" || key.endsWith("_at")) && typeof field === "number" &&
-          Number.isFinite(field)
+          Math.abs(field) <= MAX_TIME_MS
         ? isoTime(field)
         : times(field);
     }

@@ -33,6 +33,7 @@ Deno.test("toApiShape gives RFC 3339 times where a key names a time and holds ep
       rows: [{ created_at: 1_767_225_600_123, count: 5 }],
       startedAt: "2026-01-01T00:00:00.000Z",
       latency: 12,
+      farAt: 9e15,
     }),
     {
       at: "1970-01-01T00:00:00.000Z",
@@ -41,6 +42,7 @@ Deno.test("toApiShape gives RFC 3339 times where a key names a time and holds ep
       rows: [{ created_at: "2026-01-01T00:00:00.123Z", count: 5 }],
       started_at: "2026-01-01T00:00:00.000Z",
       latency: 12,
+      far_at: 9e15, // beyond a Date: left a number, not a thrown export
     },
   );
 });

@@ -85,8 +85,9 @@ export function createLegacyHub(options: LegacyOptions): LegacyHub {
     }
   }
 
+  /** An `error` with the `ErrorBody` error's fields (server.md §2), as the current protocol's. */
   function sendError(socket: HubSocket, code: string, message: string) {
-    send(socket, { type: "error", data: { code, message } });
+    send(socket, { type: "error", data: { code, message, request_id: socket.requestId ?? "" } });
   }
 
   function close(socket: HubSocket, code: number, reason: string) {

@@ -557,6 +557,13 @@ Deno.test("/export mind speaks the API's conventions throughout: snake_case keys
   // The modules' records are there, with the times that were epoch numbers in their tables.
   const data = exported.body.data as Record<string, Record<string, unknown[]>>;
   assert.ok(data.psyche_purpose!.sessions!.length > 0);
+  assert.deepEqual(
+    data.psyche_purpose!.narrative_versions!.map((version) =>
+      (version as { restored_from: unknown }).restored_from
+    ),
+    [null],
+    "a version says which one it restored (none here)",
+  );
   assert.ok((data.mind as unknown as { ledger: unknown[] }).ledger.length > 0);
 });
 

@@ -98,6 +98,11 @@ Deno.test("without credentials, another method on a public path is 405 with Allo
     assert.equal(options.status, 204, path);
     assert.equal(options.headers.get("allow"), "GET, HEAD, OPTIONS", path);
   }
+  // Where only POST is public, another method is 405 too, naming POST.
+  const login = await host.request("/api/auth/login");
+  assert.equal(login.status, 405);
+  assert.equal(login.headers.get("allow"), "POST, OPTIONS");
+  await login.body?.cancel();
   // A protected path does not tell a stranger which methods it has.
   const state = await host.request("/api/state", { method: "DELETE" });
   assert.equal(state.status, 401);

@@ -70,14 +70,14 @@ Deno.test("a network bind without TLS warns, unless a trusted proxy ends TLS in 
   assert.equal(await warned({ SYNTH_SERVER_TRUSTED_PROXIES: "10.0.0.0/8" }), false);
 });
 
-Deno.test("SYNTH_DATABASE_URL and SYNTH_REDIS_URL, not used yet, are named in a warning at start", async () => {
+Deno.test("SYNTH_DATABASE_URL and SYNTH_REDIS_URL(_FILE), not used yet, are named in a warning at start", async () => {
   const server = await spawnServer({
     env: {
       SYNTH_DATABASE_URL: "postgres://synth:secret@db:5432/synth",
-      SYNTH_REDIS_URL: "redis://cache:6379",
+      SYNTH_REDIS_URL_FILE: "/run/secrets/redis_url",
     },
   });
-  await server.untilLine("SYNTH_REDIS_URL is set but not used");
+  await server.untilLine("SYNTH_REDIS_URL_FILE is set but not used");
   await server.stop();
   const lines = server.stdout.join("\n");
   assert.match(

@@ -284,7 +284,7 @@ Deno.test("legacy mode: no subprotocol speaks the earlier protocol — state_upd
   });
   await using host = await mindHost(fake);
   const server = host.listen();
-  const legacy = await connect(server.url, []);
+  const legacy = await connect(server.url, [], { "x-request-id": "legacy-upgrade" });
   const first = await legacy.next();
   assert.equal(first.type, "state_update");
   assert.equal(first.seq, undefined, "no envelope in legacy mode");
@@ -295,7 +295,9 @@ Deno.test("legacy mode: no subprotocol speaks the earlier protocol — state_upd
   legacy.raw(JSON.stringify({ command: "get_state" }));
   assert.equal((await legacy.next()).type, "state_update");
   legacy.raw("{not json");
-  assert.equal((await legacy.next("error")).data.code, "INVALID_MESSAGE");
+  const invalid = await legacy.next("error");
+  assert.equal(invalid.data.code, "INVALID_MESSAGE");
+  assert.equal(invalid.data.request_id, "legacy-upgrade", "the upgrade's request id, as on /ws");
   legacy.raw(JSON.stringify({ command: "simulate_turn" }));
   assert.equal((await legacy.next("error")).data.code, "ROUTE_REMOVED");
 
