@@ -4,10 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { chat, mindHost } from "./helpers.ts";
+import { chat, mindHost, RFC3339 } from "./helpers.ts";
 
 /** Times on the wire (spec/server.md §2). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UNSURE =
   "I think it might possibly work if you restart it, but maybe not. Perhaps try the staging copy first. <confidence>0.2</confidence>";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { mindHost } from "./helpers.ts";
+import { mindHost, RFC3339 } from "./helpers.ts";
 
 const UNSURE =
   "I think it might possibly work if you restart it, but maybe not. Perhaps try the staging copy first. <confidence>0.2</confidence>";
@@ -214,7 +214,7 @@ Deno.test("/export holds the caller's derived records (none of another user's); 
   );
   assert.ok(!("narrative_versions" in exported.psyche_purpose!), "the mind scope is for admins");
   // Threads, messages, turns and influence records in the API's shapes: snake_case, RFC 3339.
-  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+  const time = RFC3339;
   const [thread] = exported.threads as unknown as Array<Record<string, unknown>>;
   assert.equal(thread!.id, threadId);
   assert.match(thread!.created_at as string, time);

@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
-import { chat, mindHost, replyRequests } from "./helpers.ts";
+import { chat, mindHost, replyRequests, RFC3339 } from "./helpers.ts";
 
 const VALID = JSON.stringify({
   coherence: 0.8,
@@ -15,7 +15,6 @@ const VALID = JSON.stringify({
 });
 
 /** Times on the wire (spec/server.md §2). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 Deno.test("/reflect on turn 2 runs an explicit reflection; over budget it answers skipped: budget", async () => {
   await using fake = await startFakeLlm();
