@@ -315,9 +315,9 @@ export const KERNEL_CONFIG_SHAPE = {
     maxQueue: z.number().int().min(0).default(4).meta(configMeta({
       description: "Turns that may wait behind the running one; more get 429 CHAT_QUEUE_FULL.",
     })),
-    maxQueuePerUser: z.number().int().min(1).default(3).meta(configMeta({
+    maxQueuePerUser: z.number().int().min(1).nullable().default(null).meta(configMeta({
       description:
-        "Of those, how many one user's turns may take (at most chat.maxQueue), so that one user cannot fill the queue; more get 429 CHAT_QUEUE_FULL.",
+        "Of those, how many one user's turns may take (at most chat.maxQueue), so that one user cannot fill the queue; more get 429 CHAT_QUEUE_FULL. null: one fewer than chat.maxQueue (at least 1).",
     })),
     blockingTimeoutMs: durationMs(180_000, { min: 1 }).meta(configMeta({
       description:

@@ -2159,16 +2159,13 @@ export function createMind(options: CreateMindOptions): Mind {
         await saveState();
       }
       state = decay(state, profile, clock.now());
-      const last = await store.db.selectFrom("mind_turns").select((eb) => [
-        eb.fn.max("seq").as("seq"),
-        eb.fn.max("received_at").as("received_at"),
-      ]).executeTakeFirst();
+      // The newest turn (by its key: turns are numbered as they arrive).
+      const last = await store.db.selectFrom("mind_turns").select(["seq", "received_at"])
+        .orderBy("seq", "desc").limit(1).executeTakeFirst();
       seq = Number(last?.seq ?? 0);
       // Idleness counts from the last user turn, across a restart too (§13): a server started
       // long after it is idle at once, so no session summary runs for the old session.
-      if (last?.received_at != null) {
-        lastActivityAt = Math.min(lastActivityAt, Number(last.received_at));
-      }
+      if (last) lastActivityAt = Math.min(lastActivityAt, last.received_at);
       scheduleTick();
       // Jobs and turns cut by a crash or a stop never finish: say so.
       await store.db.updateTable("mind_jobs").set({
