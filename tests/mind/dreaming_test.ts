@@ -332,14 +332,7 @@ Deno.test("a ready set recalls its likely items before the next message; a match
       observer,
     ],
   });
-  const memory = host.api<MemoryApi>("memory");
-  const { uid } = await memory.semantic.add({
-    ownerUserId: "local",
-    text: "The deploy script lives in ops/deploy.sh and needs the VPN",
-    importance: 0.8,
-    source: "user",
-  });
-  await memory.flushEmbeddings();
+  const uid = await addDeployFact(host);
   const first = await chat(host, "Help me with the release of the web app");
   const firstTurn = first.body.turn_id as string;
   assert.deepEqual(recalls, [
@@ -376,6 +369,19 @@ Deno.test("a ready set recalls its likely items before the next message; a match
 });
 
 /** Ways a memory stops being recallable; each answers its HTTP status. */
+/** The fact the forecast "How do I deploy it?" recalls, embedded; its uid. */
+async function addDeployFact(host: TestHost): Promise<string> {
+  const memory = host.api<MemoryApi>("memory");
+  const { uid } = await memory.semantic.add({
+    ownerUserId: "local",
+    text: "The deploy script lives in ops/deploy.sh and needs the VPN",
+    importance: 0.8,
+    source: "user",
+  });
+  await memory.flushEmbeddings();
+  return uid;
+}
+
 const DROPS: Array<[string, (host: TestHost, uid: string) => Promise<number>]> = [
   ["forgotten by /forget", async (host, uid) => (await chat(host, `/forget ${uid}`)).status],
   ["deleted through the API", async (host, uid) => {
@@ -398,14 +404,7 @@ for (const [how, drop] of DROPS) {
   Deno.test(`a prefetched memory ${how} before the next message does not reach its prompt`, async () => {
     await using fake = await startFakeLlm();
     await using host = await dreamingHost(fake);
-    const memory = host.api<MemoryApi>("memory");
-    const { uid } = await memory.semantic.add({
-      ownerUserId: "local",
-      text: "The deploy script lives in ops/deploy.sh and needs the VPN",
-      importance: 0.8,
-      source: "user",
-    });
-    await memory.flushEmbeddings();
+    const uid = await addDeployFact(host);
     const first = await chat(host, "Help me with the release of the web app");
     await host.kernel.mind.scheduler.idle(); // the ready set's recalls are cached
     assert.ok((await drop(host, uid)) < 300);
