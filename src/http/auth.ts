@@ -99,8 +99,10 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
         // with Allow, or OPTIONS' 204), credential or not, and nothing behind the gate runs.
         // (Public routes are GETs and POSTs; the router is asked only on such a path, by another.)
         const { method, path } = c.req;
-        const allowed = options.allowedMethods && !isPublicRoute(method, path) &&
-            (isPublicRoute("GET", path) || isPublicRoute("POST", path))
+        const publicRoute = isPublicRoute(method, path);
+        const allowed = options.allowedMethods && !publicRoute &&
+            ((method !== "GET" && method !== "HEAD" && isPublicRoute("GET", path)) ||
+              (method !== "POST" && isPublicRoute("POST", path)))
           ? options.allowedMethods(path)
           : [];
         if (
@@ -114,7 +116,7 @@ export function authGate(options: AuthGateOptions): MiddlewareHandler<AppEnv> {
         // Whether the route is public matters only without a valid credential.
         const credential = bearerOf(c.req.raw.headers);
         const isPublic = () =>
-          isPublicRoute(c.req.method, c.req.path) ||
+          publicRoute ||
           (isPageRequest(c.req.method, c.req.path, c.req.header("accept")) &&
             options.hasRoute !== undefined && !options.hasRoute(c.req.path));
         const service = options.service();
