@@ -46,6 +46,41 @@ async function readStdinLine(): Promise<string | null> {
   }
 }
 
+/**
+ * A line typed without echo when stdin is a terminal (a password): raw mode, Backspace works,
+ * Ctrl-C ends the process (130), Ctrl-D on an empty line is the end of input. Otherwise a line.
+ */
+async function readSecretLine(): Promise<string | null> {
+  if (!Deno.stdin.isTerminal()) return await readStdinLine();
+  const bytes: number[] = [];
+  const one = new Uint8Array(1);
+  Deno.stdin.setRaw(true);
+  try {
+    for (;;) {
+      const read = await Deno.stdin.read(one);
+      const byte = one[0]!;
+      if (read === null || (byte === 4 && bytes.length === 0)) return null;
+      if (byte === 13 || byte === 10) break;
+      if (byte === 3) {
+        Deno.stdin.setRaw(false);
+        Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+        Deno.exit(130);
+      }
+      if (byte === 127 || byte === 8) {
+        // One character back: its UTF-8 continuation bytes, then its first byte.
+        while (bytes.length > 0 && (bytes[bytes.length - 1]! & 0xc0) === 0x80) bytes.pop();
+        bytes.pop();
+        continue;
+      }
+      bytes.push(byte);
+    }
+    return new TextDecoder().decode(new Uint8Array(bytes));
+  } finally {
+    Deno.stdin.setRaw(false);
+    Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+  }
+}
+
 const code = await runCli(Deno.args, {
   env: (name) => Deno.env.get(name),
   cwd: Deno.cwd(),
@@ -57,6 +92,8 @@ const code = await runCli(Deno.args, {
   commands: BUILTIN_COMMANDS,
   isTerminal: Deno.stdout.isTerminal(),
   readLine: readStdinLine,
+  readSecret: readSecretLine,
+  inputIsTerminal: Deno.stdin.isTerminal(),
   onSignal(handler) {
     const listeners = SIGNALS.map((signal) => {
       const listener = () => handler(signal);

@@ -114,8 +114,31 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
       return EXIT.OK;
     }
     if (action === "reset-password") await auth.getUser(name!); // says "No such user" before asking
-    io.stderr(`New password for ${name} (12–128 characters), then Enter:\n`);
-    const password = (await io.readLine())?.replace(/\r$/, "") ?? "";
+    else {
+      // A taken name is said before a password is asked for, with the way to change it.
+      const taken = await auth.getUser(name!.toLowerCase()).catch((error) => {
+        if (error instanceof AppError && error.code === "USER_NOT_FOUND") return null;
+        throw error;
+      });
+      if (taken) {
+        io.stderr(
+          `A user named ${taken.username} exists (names are kept in lower case); to give them a ` +
+            `new password: deno task admin reset-password ${taken.username}\n`,
+        );
+        return EXIT.FAILURE;
+      }
+    }
+    io.stderr(`New password for ${name} (12–128 characters, not shown), then Enter:\n`);
+    const password = (await io.readSecret())?.replace(/\r$/, "") ?? "";
+    // Typed unseen, a slip would go unnoticed: a person types it twice.
+    if (io.inputIsTerminal) {
+      io.stderr("The same password again:\n");
+      const again = (await io.readSecret())?.replace(/\r$/, "") ?? "";
+      if (again !== password) {
+        io.stderr("The two passwords differ; nothing was changed.\n");
+        return EXIT.FAILURE;
+      }
+    }
     if (action === "create-user") {
       const user = await auth.createUser({
         username: name!,

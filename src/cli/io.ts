@@ -39,6 +39,10 @@ export interface CliIo {
   isTerminal: boolean;
   /** Reads one line of input (without its newline); null at the end of input. */
   readLine(): Promise<string | null>;
+  /** As {@link readLine}, without showing what is typed when the input is a terminal. */
+  readSecret(): Promise<string | null>;
+  /** Whether stdin is a terminal (a person typing, who may mistype unseen). */
+  inputIsTerminal: boolean;
   /** Calls `handler` on each SIGINT/SIGTERM; returns a function removing it. */
   onSignal(handler: (signal: ShutdownSignal) => void): () => void;
   /** Ends the process at once (a second signal during shutdown). */

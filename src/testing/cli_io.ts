@@ -15,7 +15,9 @@ export interface TestCliIoOptions {
   /** @default a FakeClock at 2026-11-25T12:00Z */
   clock?: FakeClock;
   isTerminal?: boolean;
-  /** Lines `readLine` returns, in order; then the end of input. @default [] */
+  /** Whether stdin is a terminal (`admin` then asks a password twice). @default false */
+  inputIsTerminal?: boolean;
+  /** Lines `readLine` and `readSecret` return, in order; then the end of input. @default [] */
   input?: readonly string[];
 }
 
@@ -54,6 +56,8 @@ export function createTestCliIo(options: TestCliIoOptions = {}): TestCliIo {
     commands: options.commands ?? {},
     isTerminal: options.isTerminal ?? false,
     readLine: () => Promise.resolve(input.shift() ?? null),
+    readSecret: () => Promise.resolve(input.shift() ?? null),
+    inputIsTerminal: options.inputIsTerminal ?? false,
     onSignal(fn) {
       handler.resolve(fn);
       return () => {};

@@ -90,3 +90,35 @@ Deno.test("admin reset-password of an unknown user says so before asking for a p
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("admin create-user of a taken name says so before asking; at a terminal the password is typed twice", async () => {
+  const dataDir = await makeTestDir("synth-admin-");
+  try {
+    const create = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
+    assert.equal(await runCli(["admin", "create-user", "ada"], create.io), 0, create.stderr());
+    // "Ada" is "ada": refused before any prompt, naming the account and the way to a new password.
+    const taken = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
+    assert.equal(await runCli(["admin", "create-user", "Ada", "--role", "viewer"], taken.io), 1);
+    assert.equal(
+      taken.stderr(),
+      "A user named ada exists (names are kept in lower case); to give them a new password: " +
+        "deno task admin reset-password ada\n",
+    );
+    // A person at a terminal types it unseen, so twice; two different ones change nothing.
+    const slipped = createTestCliIo({
+      env: env(dataDir),
+      inputIsTerminal: true,
+      input: [PASSWORD, `${PASSWORD}x`],
+    });
+    assert.equal(await runCli(["admin", "reset-password", "ada"], slipped.io), 1);
+    assert.match(slipped.stderr(), /not shown\), then Enter:\nThe same password again:\n/);
+    assert.match(slipped.stderr(), /The two passwords differ; nothing was changed\.\n$/);
+    await using host = await authHost({ dataDir });
+    const login = await call(host, "POST", "/api/auth/login", {
+      body: { username: "ada", password: PASSWORD },
+    });
+    assert.equal(login.status, 200, "the old password still signs in");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
