@@ -2233,25 +2233,32 @@ export function createMind(options: CreateMindOptions): Mind {
       if (problem) {
         throw new AppError("VALIDATION_FAILED", problem, { status: 400, field: "message" });
       }
-      const retryAfter = Math.min(60, Math.max(1, Math.ceil(lastTurnMs / 1_000)));
+      // When to try again: a place frees when the running turn ends (about one turn's time); one of
+      // the caller's own frees when their first waiting turn starts, after the turns ahead of it.
+      const seconds = (turns: number) =>
+        Math.min(60, Math.max(1, Math.ceil((turns * lastTurnMs) / 1_000)));
+      const messages = (n: number) => `${n} ${n === 1 ? "message" : "messages"}`;
       if (queue.length + reserved >= config.maxQueue) {
+        const retryAfter = seconds(1);
         throw new AppError(
           "CHAT_QUEUE_FULL",
-          `${queue.length} turns are already waiting; try again shortly`,
+          `${messages(queue.length)} are already waiting; try again in about ${retryAfter} s`,
           { status: 429, details: { retry_after_seconds: retryAfter } },
         );
       }
-      // One user cannot take every waiting slot: the others can still be heard.
+      // One user cannot take every waiting place: the others can still be heard.
       const perUser = Math.min(config.maxQueuePerUser ?? config.maxQueue, config.maxQueue);
       const userReserved = reservedBy.get(input.userId) ?? 0;
       const waitingOfUser = userReserved +
         queue.filter((turn) => turn.input.userId === input.userId).length;
       if (waitingOfUser >= perUser) {
+        const ahead = queue.findIndex((turn) => turn.input.userId === input.userId);
+        const retryAfter = seconds((ahead < 0 ? 0 : ahead) + 1);
         throw new AppError(
           "CHAT_QUEUE_FULL",
-          `You already have ${waitingOfUser} ${
-            waitingOfUser === 1 ? "turn" : "turns"
-          } waiting, the most one user may (chat.maxQueuePerUser ${perUser}); try again shortly`,
+          `You already have ${
+            messages(waitingOfUser)
+          } waiting, the most one person may; try again in about ${retryAfter} s`,
           { status: 429, details: { retry_after_seconds: retryAfter, per_user: perUser } },
         );
       }

@@ -134,7 +134,9 @@ Deno.test("one user cannot fill the queue: past chat.maxQueuePerUser their turn 
     () => mind.submit({ userId: "ada", role: "operator", text: "third" }),
     (error: Error & { code?: string; status?: number; details?: Record<string, unknown> }) =>
       error.code === "CHAT_QUEUE_FULL" && error.status === 429 &&
-      error.details?.per_user === 1 && /You already have 1 turn waiting/.test(error.message),
+      error.details?.per_user === 1 &&
+      /^You already have 1 message waiting, the most one person may; try again in about \d+ s$/
+        .test(error.message),
   );
   const overHttp = await host.as({ userId: "ada", role: "operator" }).request("/api/chat", {
     method: "POST",

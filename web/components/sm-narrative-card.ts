@@ -170,7 +170,7 @@ export class SmNarrativeCard extends CardElement {
                   <td data-label="Source">${version.source_reflection_id
                     ? html`reflection <span class="id">${version.source_reflection_id}</span>`
                     : version.restored_from
-                    ? `v${version.restored_from}, restored`
+                    ? `restored from v${version.restored_from}`
                     : SOURCES[version.reason]}</td>
                 </tr>
               `
