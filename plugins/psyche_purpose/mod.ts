@@ -902,7 +902,10 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
               versionView(version),
             );
           } catch (error) {
-            return answer(false, (error as Error).message);
+            // A refusal is the command's answer with its code, as the REST route's (docs/mind.md);
+            // a fault stays an error.
+            if (!(error instanceof AppError)) throw error;
+            return answer(false, error.message, { code: error.code });
           }
         }
         return answer(

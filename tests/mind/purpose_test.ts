@@ -232,6 +232,7 @@ Deno.test("a rewrite dropping half the statements is rejected; rollback needs an
   });
   assert.equal(operator.ok, false);
   assert.equal(operator.output.text, "v1's text is the current narrative (v1) already");
+  assert.deepEqual(operator.output.data, { code: "NARRATIVE_UNCHANGED" }, "the REST route's code");
   assert.equal((await (await host.request("/api/narrative")).json()).version, 1);
 });
 
