@@ -816,7 +816,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
           prompt: config.mind.prompt,
           budget: config.mind.budget,
           maxQueue: config.chat.maxQueue,
-          maxQueuePerUser: config.chat.maxQueuePerUser ?? Math.max(1, config.chat.maxQueue - 1),
+          maxQueuePerUser: config.chat.maxQueuePerUser,
           maxMessageChars: 32_000,
           stateHistoryDays: config.mind.stateHistoryDays,
         },

@@ -78,8 +78,11 @@ export interface MindConfig {
   prompt: { maxSystemTokens: number; historyTokens: number };
   budget: { dailyTokens: number | null };
   maxQueue: number;
-  /** Of those, how many one user's turns may take (`chat.maxQueuePerUser`); default `maxQueue`. */
-  maxQueuePerUser?: number;
+  /**
+   * Of those, how many one user's turns may take (`chat.maxQueuePerUser`, at most `maxQueue`);
+   * null or absent: one fewer than `maxQueue` (at least 1), so another user can still wait.
+   */
+  maxQueuePerUser?: number | null;
   /** Longest user message. */
   maxMessageChars: number;
   /** Days of `mind_state_history` kept. */
@@ -2247,7 +2250,10 @@ export function createMind(options: CreateMindOptions): Mind {
         );
       }
       // One user cannot take every waiting place: the others can still be heard.
-      const perUser = Math.min(config.maxQueuePerUser ?? config.maxQueue, config.maxQueue);
+      const perUser = Math.min(
+        config.maxQueuePerUser ?? Math.max(1, config.maxQueue - 1),
+        config.maxQueue,
+      );
       const userReserved = reservedBy.get(input.userId) ?? 0;
       const waitingOfUser = userReserved +
         queue.filter((turn) => turn.input.userId === input.userId).length;

@@ -159,6 +159,23 @@ Deno.test("one user cannot fill the queue: past chat.maxQueuePerUser their turn 
   assert.equal((await again.done).status, "completed");
 });
 
+Deno.test("by default one user may take one fewer waiting place than chat.maxQueue (4): the fourth is 429", async () => {
+  await using fake = await startFakeLlm({
+    scenes: [{ reply: { text: "slow" }, timing: { firstTokenDelayMs: 30 } }],
+  });
+  await using host = await mindHost(fake);
+  const mind = host.kernel.mind;
+  const submit = (text: string) => mind.submit({ userId: "ada", role: "operator", text });
+  const turns = [await submit("running")];
+  for (const text of ["one", "two", "three"]) turns.push(await submit(text));
+  await assert.rejects(
+    () => submit("four"),
+    (error: Error & { code?: string; details?: Record<string, unknown> }) =>
+      error.code === "CHAT_QUEUE_FULL" && error.details?.per_user === 3,
+  );
+  for (const turn of turns) assert.equal((await turn.done).status, "completed");
+});
+
 Deno.test("/feedback bad applies one negative dp; a later good on the same turn changes the outcome without an impulse", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
