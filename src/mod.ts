@@ -246,6 +246,7 @@ export { type Appraisal, type Feedback, type Intent, INTENTS } from "./mind/appr
 export type { Profile } from "./mind/profile.ts";
 export type { HookHandlerEntry } from "./plugin/hooks.ts";
 export { forgetPluginStateCache, type PluginState, pluginState } from "./mind/plugin_state.ts";
+export { toApiShape } from "./mind/influence.ts";
 export {
   clamp,
   cosine,

@@ -33,6 +33,7 @@ import {
   threadReader,
   timeIdCursor,
   timeIdPage,
+  toApiShape,
   type TurnView,
 } from "@synth/kernel";
 import type { Kysely } from "kysely";
@@ -650,7 +651,8 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
         ? await db.selectFrom("psyche_assurance_samples").selectAll()
           .where("turn_id", "in", turns.map((turn) => turn.turn_id)).orderBy("id").execute()
         : [];
-      return {
+      // Rows as the code wrote them, in the API's conventions (snake_case, RFC 3339 times).
+      return toApiShape({
         concerns: concerns.map(toConcern),
         assessments: turns.map((turn) => ({
           ...turn,
@@ -658,7 +660,7 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           policy: turn.policy === null ? null : JSON.parse(turn.policy),
         })),
         samples,
-      };
+      }) as Record<string, unknown>;
     });
 
     ctx.hooks.on(MIND_HOOKS.state, async ({ scope, threadId }) => {

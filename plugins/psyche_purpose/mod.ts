@@ -31,6 +31,7 @@ import {
   redactPersonal,
   requireRole,
   sentences,
+  toApiShape,
 } from "@synth/kernel";
 import type { Kysely } from "kysely";
 import { z } from "zod";
@@ -784,10 +785,14 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
       });
 
       ctx.hooks.on(MIND_HOOKS.export, async ({ threadIds, scope }) => {
+        // Rows as the code wrote them, in the API's conventions (snake_case, RFC 3339 times); the
+        // versions as the API shows them.
         const sessions = threadIds.length
-          ? (await db.selectFrom("psyche_purpose_sessions").selectAll()
-            .where("thread_id", "in", threadIds).orderBy("started_at").execute())
-            .map((row) => ({ ...row, stats: JSON.parse(row.stats) }))
+          ? toApiShape(
+            (await db.selectFrom("psyche_purpose_sessions").selectAll()
+              .where("thread_id", "in", threadIds).orderBy("started_at").execute())
+              .map((row) => ({ ...row, stats: JSON.parse(row.stats) })),
+          )
           : [];
         if (scope !== "mind") return { sessions };
         await current(); // the initial version exists from the first read on
@@ -800,11 +805,17 @@ export function createPurposePlugin(options: PurposeOptions = {}): Plugin<unknow
             "reason",
             "source_reflection_id",
             "restored_from",
+            "diff",
+            "statements",
           ])
           .orderBy("version").execute();
         const milestones = await db.selectFrom("psyche_purpose_milestones").selectAll()
           .orderBy("at").execute();
-        return { sessions, narrative_versions: versions, milestones };
+        return {
+          sessions,
+          narrative_versions: versions.map((row) => versionView(toVersion(row))),
+          milestones: toApiShape(milestones),
+        };
       });
 
       ctx.hooks.on(MIND_HOOKS.commands, () => [{

@@ -420,7 +420,7 @@ export function createCommandDispatcher(
       turns: (await store.db.selectFrom("mind_turns").selectAll().where("user_id", "=", userId)
         .orderBy("seq").execute()).map((row) => ({
           ...turnView(storedTurn(row)),
-          policy: row.policy ? toSnakeCase(JSON.parse(row.policy)) : null,
+          policy: row.policy ? toApiShape(JSON.parse(row.policy)) : null,
           state_after: row.state_after ? toApiShape(JSON.parse(row.state_after)) : null,
         })),
       influence: threadIds.length
@@ -434,10 +434,9 @@ export function createCommandDispatcher(
         hook: "mind.export",
         signal: options.signal,
       });
-      // The memory plugin's records are its NDJSON export's lines, which import reads back: kept as
-      // they are, with the values and payloads users and plugins stored. The others' rows are
-      // given the API's conventions.
-      if (value) exported[entry.plugin] = entry.plugin === "memory" ? value : toApiShape(value);
+      // Each plugin gives its part in its own shape: the psyche modules' in the API's conventions,
+      // the memory plugin's as its NDJSON export's lines (which import reads back).
+      if (value) exported[entry.plugin] = value;
     }
     if (scope === "mind") {
       await options.ledger.flush();
