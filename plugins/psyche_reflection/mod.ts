@@ -183,16 +183,16 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
       lastNonExplicitTurn: null,
       due: [],
     };
-    const counters = async (): Promise<Counters> =>
-      (await state.get<Counters>("counters")) ?? NO_COUNTERS;
+    /** The counters, read through `trx` inside a transaction. */
+    const counters = async (trx?: Parameters<typeof state.get>[1]): Promise<Counters> =>
+      (await state.get<Counters>("counters", trx)) ?? NO_COUNTERS;
     /**
      * Changes the counters in one transaction: a turn's stage 10 (its `turns + 1`) and a job that
      * ends meanwhile cannot overwrite each other's change with a value read before it.
      */
     const updateCounters = (change: (now: Counters) => Counters) =>
       ctx.db.transaction(async (trx) => {
-        const now = (await state.get<Counters>("counters", trx)) ?? NO_COUNTERS;
-        await state.set("counters", change(now), trx);
+        await state.set("counters", change(await counters(trx)), trx);
       });
 
     /** Where a reflection looks, and the turn count when it was attempted (its trigger's). */
@@ -436,7 +436,7 @@ export const psycheReflectionPlugin: Plugin<unknown, void> = definePlugin({
 
     // Stage 10, in the turn's transaction: one more turn; this prompt used one instruction turn.
     ctx.hooks.on(MIND_HOOKS.persist, async ({ db: trx }) => {
-      const c = (await state.get<Counters>("counters", trx)) ?? NO_COUNTERS;
+      const c = await counters(trx);
       await state.set("counters", { ...c, turns: c.turns + 1 }, trx);
       const active = inForce(await state.get<Active>("active", trx));
       if (active) {

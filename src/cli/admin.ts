@@ -116,7 +116,7 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
     if (action === "reset-password") await auth.getUser(name!); // says "No such user" before asking
     else {
       // A taken name is said before a password is asked for, with the way to change it.
-      const taken = await auth.getUser(name!.toLowerCase()).catch((error) => {
+      const taken = await auth.getUser(name!).catch((error) => {
         if (error instanceof AppError && error.code === "USER_NOT_FOUND") return null;
         throw error;
       });
@@ -128,13 +128,16 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
         return EXIT.FAILURE;
       }
     }
-    io.stderr(`New password for ${name} (12–128 characters, not shown), then Enter:\n`);
-    const password = (await io.readSecret())?.replace(/\r$/, "") ?? "";
+    const ask = async (prompt: string) => {
+      io.stderr(prompt);
+      return (await io.readSecret())?.replace(/\r$/, "") ?? "";
+    };
+    const password = await ask(
+      `New password for ${name} (12–128 characters, not shown), then Enter:\n`,
+    );
     // Typed unseen, a slip would go unnoticed: a person types it twice.
     if (io.inputIsTerminal) {
-      io.stderr("The same password again:\n");
-      const again = (await io.readSecret())?.replace(/\r$/, "") ?? "";
-      if (again !== password) {
+      if (await ask("The same password again:\n") !== password) {
         io.stderr("The two passwords differ; nothing was changed.\n");
         return EXIT.FAILURE;
       }
