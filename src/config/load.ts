@@ -1,5 +1,6 @@
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import type { z } from "zod";
+import { plainIssueMessage } from "../issue_text.ts";
 import { type ConfigField, knownKeysAt, listConfigFields } from "./fields.ts";
 import type { ResolvedConfig } from "./schema.ts";
 
@@ -371,7 +372,7 @@ function describeIssue(issue: z.core.$ZodIssue, context: IssueContext): ConfigIs
   const got = field?.secret ? "***" : emptyOverride ? "an empty value" : formatValue(value);
   const expectation = field && field.key === key
     ? `must be ${field.form}`
-    : lowerFirst(issue.message.replace(/^Invalid input: /, ""));
+    : lowerFirst(plainIssueMessage(issue));
   return [{ key, message: `${key || "(root)"} ${expectation} (got ${got}, from ${source})` }];
 }
 

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors.ts";
+import { plainIssueMessage } from "../issue_text.ts";
 import type { AppEnv, Role } from "./types.ts";
 
 /** Roles by rank (a higher one may do all a lower one may). */
@@ -82,7 +83,7 @@ export function validationError(
   const listed = issues.slice(0, 20).map((issue) => ({
     path: [...prefix, issuePath(issue)].filter(Boolean).join("."),
     code: issue.code,
-    message: issue.message,
+    message: plainIssueMessage(issue),
   }));
   const first = listed[0];
   const where = (path: string) =>

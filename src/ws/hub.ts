@@ -11,6 +11,7 @@
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError, errorMessage } from "../errors.ts";
 import { issuePath, nulIssueIn, ROLE_RANK } from "../http/validate.ts";
+import { plainIssueMessage } from "../issue_text.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { composeMergePatches } from "./merge_patch.ts";
 import {
@@ -569,9 +570,9 @@ export function createHub(options: HubOptions): Hub {
         sendError(connection, {
           code: "VALIDATION_FAILED",
           message: issue
-            ? `${issue.path.join(".") || "(message)"}: ${issue.message}`
+            ? `${issuePath(issue) || "(message)"}: ${plainIssueMessage(issue)}`
             : "invalid message",
-          ...(issue?.path.length ? { field: issue.path.join(".") } : {}),
+          ...(issue && issuePath(issue) ? { field: issuePath(issue) } : {}),
         }, re);
         strike(connection, "invalid");
         return;

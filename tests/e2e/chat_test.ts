@@ -498,7 +498,7 @@ Deno.test(
 );
 
 Deno.test(
-  "slash commands in the composer: Enter completes a partial command and sends a full one; the answer keeps its lines; the list closes on send",
+  "slash commands in the composer: Enter completes a partial command and sends a full one; the answer keeps its lines; the list closes on send; a refused one says so",
   E2E,
   async () => {
     await using fake = await startFakeLlm();
@@ -529,8 +529,17 @@ Deno.test(
       await composer.fill("/he");
       await commands.waitFor();
       await page.getByRole("button", { name: "Send" }).click();
-      await page.locator("article.assistant pre.command-output").nth(1).waitFor();
+      const refused = page.locator("article.assistant").nth(1);
+      await refused.locator("pre.command-output").waitFor();
       assert.equal(await commands.count(), 0, "the list closed when the command was sent");
+      // An unknown command is refused: the answer says why, and nothing claims a reply failed.
+      assert.match((await refused.locator("pre.command-output").textContent()) ?? "", /\/help/);
+      assert.equal(
+        (await refused.locator("p.error").textContent())?.trim(),
+        "Not done: the command was refused.",
+      );
+      // The first answer (a command carried out) has no such line.
+      assert.equal(await page.locator("article.assistant").first().locator("p.error").count(), 0);
       session.check();
     } finally {
       await session.close();

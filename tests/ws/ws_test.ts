@@ -210,7 +210,7 @@ Deno.test("no hello in time closes 4401; a first message that is not hello close
   await server.shutdown();
 });
 
-Deno.test("invalid messages get errors naming the field; ten in a minute close 4400; binary frames are refused", async () => {
+Deno.test("invalid messages get errors naming the field in plain words; ten in a minute close 4400; binary frames are refused", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   const server = host.listen();
@@ -220,12 +220,22 @@ Deno.test("invalid messages get errors naming the field; ten in a minute close 4
   assert.equal(error.re, bad);
   assert.equal(error.data.code, "VALIDATION_FAILED");
   assert.equal(error.data.field, "data.content");
+  // In plain words, not the schema library's text.
+  assert.equal(error.data.message, "data.content: must not be empty");
+  client.send("nonsense", {});
+  const unknownType = await client.next("error");
+  assert.equal(unknownType.data.field, "type");
+  assert.match(String(unknownType.data.message), /^type: must be one of: "hello", "chat\.send", /);
+  client.raw(JSON.stringify({ type: "ping", seq: 99, data: {}, extra: 1 }));
+  const extra = await client.next("error");
+  assert.equal(extra.data.field, "extra");
+  assert.equal(extra.data.message, 'extra: is not a known field ("extra")');
   client.raw(new Uint8Array([1, 2, 3]));
   assert.equal((await client.next("error")).data.code, "WS_BINARY_FRAME");
   client.raw("{not json");
   const malformed = await client.next("error");
   assert.equal(malformed.data.code, "MALFORMED_JSON", "as over HTTP");
-  for (let i = 0; i < 7; i++) client.raw("{not json");
+  for (let i = 0; i < 5; i++) client.raw("{not json");
   assert.equal(await client.closed, 4400);
   await server.shutdown();
 });

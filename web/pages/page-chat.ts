@@ -334,7 +334,9 @@ export class PageChat extends SmElement {
     const services = this.services;
     try {
       if (content.startsWith("/")) {
-        const answer = await services.api.request<{ response: string; success: boolean }>(
+        const answer = await services.api.request<
+          { response: string; success: boolean; data?: { code?: unknown } | null }
+        >(
           "POST",
           "/api/chat",
           { message: content, ...(this.threadId ? { thread_id: this.threadId } : {}) },
@@ -350,6 +352,12 @@ export class PageChat extends SmElement {
             text: answer.response,
             turnId: null,
             status: answer.success ? "completed" : "failed",
+            // The answer says why; the line under it says only that nothing was done (no reply
+            // was asked of the model, so "The reply failed" would mislead).
+            error: answer.success ? null : {
+              code: typeof answer.data?.code === "string" ? answer.data.code : "COMMAND_REFUSED",
+              message: "Not done: the command was refused.",
+            },
             createdAt: at,
           }],
         });
