@@ -155,9 +155,15 @@ async function runCommand(
     }
     if (name === "templates") {
       const category = command.args.join(" ").trim().toLowerCase();
-      const shown = templates().filter((item) =>
-        !category || item.category.toLowerCase() === category
-      );
+      const all = templates();
+      const shown = all.filter((item) => !category || item.category.toLowerCase() === category);
+      if (shown.length === 0) {
+        const categories = [...new Set(all.map((item) => item.category))].sort();
+        return fail(
+          `No template is in the category "${category}". Categories: ${categories.join(", ")}.`,
+          { code: "GDIL_TEMPLATE_CATEGORY_NOT_FOUND", categories },
+        );
+      }
       return ok(
         shown.map((item) =>
           `${item.id} — ${item.name} (${item.category}, ${item.tasks.length} tasks)`

@@ -331,7 +331,7 @@ Deno.test("a template answer refines once and keeps the tasks", async () => {
   assert.equal(purposes.filter((purpose) => purpose === "plan").length, 0);
 });
 
-Deno.test("commands: /project, /projects, /project status before any task, a reserved word with other arguments, /templates, /template, references", async () => {
+Deno.test("commands: /project, /projects, /project status before any task, a reserved word with other arguments, /templates (by category, an unknown one), /template, references", async () => {
   await using fake = await startFakeLlm();
   fake.script({ clarify: [CLARIFY] });
   await using host = await projectHost(fake);
@@ -354,6 +354,16 @@ Deno.test("commands: /project, /projects, /project status before any task, a res
   assert.equal((await command(host, "/projects")).data.length, before, "nothing was created");
   const templates = await command(host, "/templates");
   assert.equal(templates.data.length, 10);
+  const category = templates.data[0].category as string;
+  const inCategory = await command(host, `/templates ${category.toUpperCase()}`);
+  assert.ok(inCategory.data.length >= 1);
+  assert.ok(inCategory.data.every((item: { category: string }) => item.category === category));
+  // A category no template has is refused, naming the ones there are (it answered nothing).
+  const none = await command(host, "/templates knitting");
+  assert.equal(none.success, false);
+  assert.match(none.response, /No template is in the category "knitting"\. Categories: .+/);
+  assert.equal(none.data.code, "GDIL_TEMPLATE_CATEGORY_NOT_FOUND");
+  assert.ok(none.data.categories.includes(category));
   const template = await command(host, "/template web");
   assert.match(template.response, /Requirements & Architecture \(P1\)/);
   assert.equal(template.data.tasks[0].depends_on.length, 0, "the data is snake_case, as the API's");
