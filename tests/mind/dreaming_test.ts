@@ -421,7 +421,6 @@ for (const [how, drop] of DROPS) {
 
 Deno.test("a memory forgotten while the prefetch's recalls still run is left out of the cache: the next prompt never holds it", async () => {
   await using fake = await startFakeLlm();
-  let host!: TestHost;
   let uid = "";
   const forgets: number[] = [];
   // Between the prefetch's two recalls: the first ("How do I deploy it?") has cached the fact; the
@@ -440,28 +439,25 @@ Deno.test("a memory forgotten while the prefetch's recalls still run is left out
     },
   });
   fake.script({ forecast: [{ reply: { text: FORECAST }, times: 100 }] });
-  host = await mindHost(fake, {
+  // The forgetter's hook runs only during a turn's jobs, once `host` is set.
+  await using host = await mindHost(fake, {
     plugins: [
       createDreamingPlugin({ embedder: scriptedEmbedder({ dims: 8, vectors: VECTORS }) }),
       forgetter,
     ],
   });
-  try {
-    uid = await addDeployFact(host);
-    const first = await chat(host, "Help me with the release of the web app");
-    await host.kernel.mind.scheduler.idle();
-    assert.deepEqual(forgets, [204], "forgotten during the prefetch, between its recalls");
-    const second = await chat(host, "how would I ship this", first.body.thread_id as string);
-    const { record } = (await host.kernel.mind.influence(second.body.turn_id as string))!;
-    assert.equal(record.forecast.status, "resolved", "the forecast matched the cached item");
-    assert.deepEqual(record.memories, [], "no memory, prefetched or recalled");
-    const system =
-      (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
-        .content;
-    assert.doesNotMatch(system, /ops\/deploy\.sh/);
-  } finally {
-    await host[Symbol.asyncDispose]();
-  }
+  uid = await addDeployFact(host);
+  const first = await chat(host, "Help me with the release of the web app");
+  await host.kernel.mind.scheduler.idle();
+  assert.deepEqual(forgets, [204], "forgotten during the prefetch, between its recalls");
+  const second = await chat(host, "how would I ship this", first.body.thread_id as string);
+  const { record } = (await host.kernel.mind.influence(second.body.turn_id as string))!;
+  assert.equal(record.forecast.status, "resolved", "the forecast matched the cached item");
+  assert.deepEqual(record.memories, [], "no memory, prefetched or recalled");
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.doesNotMatch(system, /ops\/deploy\.sh/);
 });
 
 Deno.test("the forecasts API lists sets with their items and resolution; calibration averages them; another user sees none", async () => {
