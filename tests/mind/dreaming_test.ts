@@ -2,7 +2,7 @@
  * Predictive dreaming through the pipeline (spec/mind.md §17 items 1, 9–13).
  */
 import assert from "node:assert/strict";
-import { definePlugin, MIND_HOOKS } from "@synth/kernel";
+import { definePlugin, MIND_HOOKS, type RecallRequest, type Store } from "@synth/kernel";
 import { scriptedEmbedder, type TestHost } from "@synth/testing";
 import type { MemoryApi } from "../../plugins/memory/mod.ts";
 import { createDreamingPlugin } from "../../plugins/psyche_dreaming/mod.ts";
@@ -28,6 +28,32 @@ async function dreamingHost(fake: FakeLlm, quality: "semantic" | "lexical" = "se
   return await mindHost(fake, {
     plugins: [
       createDreamingPlugin({ embedder: scriptedEmbedder({ quality, dims: 8, vectors: VECTORS }) }),
+    ],
+  });
+}
+
+/**
+ * A dreaming host whose every mind.recall is first shown to `seen` (a plugin ordered "pre" that
+ * answers none, so the memory plugin still answers it), with the plugin's database.
+ */
+async function hostSeeingRecalls(
+  fake: FakeLlm,
+  seen: (request: RecallRequest, db: Store["db"]) => Promise<void>,
+) {
+  const observer = definePlugin({
+    manifest: { id: "recall_observer", version: "1.0.0", isolation: "in_process" },
+    setup(ctx) {
+      ctx.hooks.on(MIND_HOOKS.recall, async (request) => {
+        await seen(request, ctx.db.db);
+        return undefined;
+      }, { order: "pre" });
+    },
+  });
+  fake.script({ forecast: [{ reply: { text: FORECAST }, times: 100 }] });
+  return await mindHost(fake, {
+    plugins: [
+      createDreamingPlugin({ embedder: scriptedEmbedder({ dims: 8, vectors: VECTORS }) }),
+      observer,
     ],
   });
 }
@@ -314,23 +340,10 @@ Deno.test("a ready set recalls its likely items before the next message; a match
   // Every mind.recall, seen before the memory plugin answers it ("pre"; it answers none), with the
   // status of the forecast set the asking turn made at that moment.
   const recalls: Array<{ query: string; turnId: string; set: string | null }> = [];
-  const observer = definePlugin({
-    manifest: { id: "recall_observer", version: "1.0.0", isolation: "in_process" },
-    setup(ctx) {
-      ctx.hooks.on(MIND_HOOKS.recall, async ({ query, view }) => {
-        const set = await ctx.db.db.selectFrom("psyche_dreaming_sets").select("status")
-          .where("turn_id", "=", view.turnId).executeTakeFirst();
-        recalls.push({ query, turnId: view.turnId, set: set?.status ?? null });
-        return undefined;
-      }, { order: "pre" });
-    },
-  });
-  fake.script({ forecast: [{ reply: { text: FORECAST }, times: 100 }] });
-  await using host = await mindHost(fake, {
-    plugins: [
-      createDreamingPlugin({ embedder: scriptedEmbedder({ dims: 8, vectors: VECTORS }) }),
-      observer,
-    ],
+  await using host = await hostSeeingRecalls(fake, async ({ query, view }, db) => {
+    const set = await db.selectFrom("psyche_dreaming_sets").select("status")
+      .where("turn_id", "=", view.turnId).executeTakeFirst();
+    recalls.push({ query, turnId: view.turnId, set: set?.status ?? null });
   });
   const uid = await addDeployFact(host);
   const first = await chat(host, "Help me with the release of the web app");
@@ -425,26 +438,12 @@ Deno.test("a memory forgotten while the prefetch's recalls still run is left out
   const forgets: number[] = [];
   // Between the prefetch's two recalls: the first ("How do I deploy it?") has cached the fact; the
   // fact is forgotten before the second runs, so only the forget's event can take it out.
-  const forgetter = definePlugin({
-    manifest: { id: "recall_forgetter", version: "1.0.0", isolation: "in_process" },
-    setup(ctx) {
-      ctx.hooks.on(MIND_HOOKS.recall, async ({ query }) => {
-        if (query === "Thanks, that helps." && uid) {
-          const response = await host.request(`/api/memories/${uid}`, { method: "DELETE" });
-          await response.body?.cancel();
-          forgets.push(response.status);
-        }
-        return undefined;
-      }, { order: "pre" });
-    },
-  });
-  fake.script({ forecast: [{ reply: { text: FORECAST }, times: 100 }] });
-  // The forgetter's hook runs only during a turn's jobs, once `host` is set.
-  await using host = await mindHost(fake, {
-    plugins: [
-      createDreamingPlugin({ embedder: scriptedEmbedder({ dims: 8, vectors: VECTORS }) }),
-      forgetter,
-    ],
+  // The hook runs only during a turn's jobs, once `host` is set.
+  await using host = await hostSeeingRecalls(fake, async ({ query }) => {
+    if (query !== "Thanks, that helps." || !uid) return;
+    const response = await host.request(`/api/memories/${uid}`, { method: "DELETE" });
+    await response.body?.cancel();
+    forgets.push(response.status);
   });
   uid = await addDeployFact(host);
   const first = await chat(host, "Help me with the release of the web app");
