@@ -395,6 +395,21 @@ async function addDeployFact(host: TestHost): Promise<string> {
   return uid;
 }
 
+/**
+ * The next message matches the forecast whose recall had found the deploy fact, yet neither its
+ * influence record nor its prompt holds the fact.
+ */
+async function assertMatchedWithoutTheFact(host: TestHost, fake: FakeLlm, threadId: string) {
+  const second = await chat(host, "how would I ship this", threadId);
+  const { record } = (await host.kernel.mind.influence(second.body.turn_id as string))!;
+  assert.equal(record.forecast.status, "resolved", "the forecast matched");
+  assert.deepEqual(record.memories, [], "no memory, prefetched or recalled");
+  const system =
+    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
+      .content;
+  assert.doesNotMatch(system, /ops\/deploy\.sh/);
+}
+
 const DROPS: Array<[string, (host: TestHost, uid: string) => Promise<number>]> = [
   ["forgotten by /forget", async (host, uid) => (await chat(host, `/forget ${uid}`)).status],
   ["deleted through the API", async (host, uid) => {
@@ -421,14 +436,7 @@ for (const [how, drop] of DROPS) {
     const first = await chat(host, "Help me with the release of the web app");
     await host.kernel.mind.scheduler.idle(); // the ready set's recalls are cached
     assert.ok((await drop(host, uid)) < 300);
-    const second = await chat(host, "how would I ship this", first.body.thread_id as string);
-    const { record } = (await host.kernel.mind.influence(second.body.turn_id as string))!;
-    assert.equal(record.forecast.status, "resolved", "the forecast matched");
-    assert.deepEqual(record.memories, [], "no memory, prefetched or recalled");
-    const system =
-      (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
-        .content;
-    assert.doesNotMatch(system, /ops\/deploy\.sh/);
+    await assertMatchedWithoutTheFact(host, fake, first.body.thread_id as string);
   });
 }
 
@@ -449,14 +457,7 @@ Deno.test("a memory forgotten while the prefetch's recalls still run is left out
   const first = await chat(host, "Help me with the release of the web app");
   await host.kernel.mind.scheduler.idle();
   assert.deepEqual(forgets, [204], "forgotten during the prefetch, between its recalls");
-  const second = await chat(host, "how would I ship this", first.body.thread_id as string);
-  const { record } = (await host.kernel.mind.influence(second.body.turn_id as string))!;
-  assert.equal(record.forecast.status, "resolved", "the forecast matched the cached item");
-  assert.deepEqual(record.memories, [], "no memory, prefetched or recalled");
-  const system =
-    (replyRequests(fake).at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]!
-      .content;
-  assert.doesNotMatch(system, /ops\/deploy\.sh/);
+  await assertMatchedWithoutTheFact(host, fake, first.body.thread_id as string);
 });
 
 Deno.test("the forecasts API lists sets with their items and resolution; calibration averages them; another user sees none", async () => {
