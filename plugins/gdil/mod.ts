@@ -54,6 +54,9 @@ const RESERVED = new Set([
   "rollback",
 ]);
 
+/** Asking for the usage rather than naming a project, when alone after /project. */
+const HELP_WORDS = new Set(["help", "-h", "--help", "?"]);
+
 export const gdilPlugin = definePlugin<GdilConfig, GdilService>({
   manifest: {
     id: "gdil",
@@ -202,6 +205,14 @@ async function runCommand(
       return String(current.id);
     };
     if (!first) return fail(`Usage: ${COMMANDS[0]!.usage}`);
+    // "/project help" alone asks how to use it; "/project help me write a CLI" is a description.
+    if (rest.length === 0 && HELP_WORDS.has(word)) {
+      return ok(
+        `Usage: ${COMMANDS[0]!.usage}\n` +
+          "Start one with /project <description> or /project template <id>; " +
+          "to start a project called that, use /project new help.",
+      );
+    }
     if (!RESERVED.has(word) || (word === "new")) {
       const description = (word === "new" ? rest : command.args).join(" ").trim();
       if (!description) return fail("Usage: /project new <description>");

@@ -331,7 +331,7 @@ Deno.test("a template answer refines once and keeps the tasks", async () => {
   assert.equal(purposes.filter((purpose) => purpose === "plan").length, 0);
 });
 
-Deno.test("commands: /project, /projects, /project status before any task, a reserved word with other arguments, /templates (by category, an unknown one), /template, references", async () => {
+Deno.test("commands: /project, /projects, /project status before any task, a reserved word with other arguments, /project help, /templates (by category, an unknown one), /template, references", async () => {
   await using fake = await startFakeLlm();
   fake.script({ clarify: [CLARIFY] });
   await using host = await projectHost(fake);
@@ -352,6 +352,14 @@ Deno.test("commands: /project, /projects, /project status before any task, a res
   assert.equal(reserved.success, false);
   assert.match(reserved.response, /\/project new status page redesign/);
   assert.equal((await command(host, "/projects")).data.length, before, "nothing was created");
+  // "help" alone asks for the usage: no project is made of it.
+  for (const asked of ["/project help", "/project --help"]) {
+    const help = await command(host, asked);
+    assert.equal(help.success, true);
+    assert.match(help.response, /^Usage: \/project <description> \| new \| status/);
+    assert.match(help.response, /\/project new help/);
+  }
+  assert.equal((await command(host, "/projects")).data.length, before, "no project called help");
   const templates = await command(host, "/templates");
   assert.equal(templates.data.length, 10);
   const category = templates.data[0].category as string;
