@@ -437,11 +437,15 @@ Deno.test(
 );
 
 Deno.test(
-  "a thread is named after its first message and can be renamed, archived and deleted from the page",
+  "a thread is named after its first message and can be renamed, archived and deleted from the page, or forgotten with /forget thread",
   E2E,
   async () => {
     await using fake = await startFakeLlm();
-    fake.script({ reply: [{ reply: { text: "Sure." } }, { reply: { text: "Noted." } }] });
+    fake.script({
+      reply: [{ reply: { text: "Sure." } }, { reply: { text: "Noted." } }, {
+        reply: { text: "Understood." },
+      }],
+    });
     const { host, url } = await e2eServer(fake);
     const session = await openPage(`${url}/chat`);
     const { page } = session;
@@ -489,6 +493,19 @@ Deno.test(
         state: "detached",
       });
       assert.equal((await host.request(`/api/threads/${second}`)).status, 404);
+
+      // /forget thread in the composer leaves the thread as Delete does, and says it is done.
+      await say("My PIN hint is the old street", "Understood.");
+      const link = nav.getByRole("link", { name: "My PIN hint is the old street" });
+      await link.waitFor();
+      const third = new URL(page.url()).pathname.split("/").at(-1)!;
+      await page.getByRole("textbox", { name: "Message" }).fill("/forget thread");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.waitForURL(`${url}/chat`);
+      await link.waitFor({ state: "detached" });
+      await page.getByText("This thread and what was derived from it are forgotten.").waitFor();
+      assert.equal(await page.locator("article.assistant").count(), 0, "no message left on screen");
+      assert.equal((await host.request(`/api/threads/${third}`)).status, 404);
       session.check();
     } finally {
       await session.close();
@@ -498,7 +515,7 @@ Deno.test(
 );
 
 Deno.test(
-  "slash commands in the composer: Enter completes a partial command and sends a full one; the answer keeps its lines; the list closes on send; a refused one says so",
+  "slash commands in the composer: Enter completes a partial command and sends a full one; the answer keeps its lines; the list closes on send; a refused one says so; /export offers a file",
   E2E,
   async () => {
     await using fake = await startFakeLlm();
@@ -540,6 +557,22 @@ Deno.test(
       );
       // The first answer (a command carried out) has no such line.
       assert.equal(await page.locator("article.assistant").first().locator("p.error").count(), 0);
+
+      // /export offers its JSON as a file to keep, not as text in a bubble.
+      await composer.fill("/export");
+      await commands.waitFor();
+      await page.getByRole("button", { name: "Send" }).click();
+      const link = page.getByRole("link", { name: /^Download synth-export-.*\.json$/ });
+      await link.waitFor();
+      assert.match(
+        (await page.locator("article.assistant pre.command-output").nth(2).textContent()) ?? "",
+        /^The export is ready: \d+ KB of JSON\.$/,
+      );
+      const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+      const saved = JSON.parse(await Deno.readTextFile((await download.path())!));
+      assert.equal(saved.user_id, "local");
+      assert.ok(Array.isArray(saved.threads));
+      assert.equal(await commands.count(), 0, "the list closed when /export was sent");
       session.check();
     } finally {
       await session.close();

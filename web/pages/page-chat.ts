@@ -341,7 +341,28 @@ export class PageChat extends SmElement {
           "/api/chat",
           { message: content, ...(this.threadId ? { thread_id: this.threadId } : {}) },
         );
+        if (answer.success && this.threadId && /^\/forget\s+thread\s*$/i.test(content)) {
+          // The open thread is gone: the page leaves it, as after Delete, and says so.
+          services.store.dispatch({
+            type: "notice",
+            level: "info",
+            code: "THREAD_FORGOTTEN",
+            message: answer.response,
+          });
+          this.draft = "";
+          services.navigate("/chat");
+          await this.#loadThreads();
+          return;
+        }
         const at = new Date().toISOString();
+        // An export is a file to keep, not text to read in a bubble: the answer offers it.
+        const exported = answer.success && /^\/export\b/i.test(content);
+        const download = exported
+          ? {
+            href: URL.createObjectURL(new Blob([answer.response], { type: "application/json" })),
+            name: `synth-export-${at.slice(0, 19).replaceAll(":", "-")}.json`,
+          }
+          : null;
         services.store.dispatch({ type: "chat/sent", key: `cmd:${Date.now()}`, text: content, at });
         services.store.dispatch({
           type: "chat/open",
@@ -349,7 +370,12 @@ export class PageChat extends SmElement {
           messages: [...services.store.state.chat.messages, {
             key: `${COMMAND_ANSWER}${Date.now()}`,
             role: "assistant",
-            text: answer.response,
+            text: download
+              ? `The export is ready: ${
+                Math.max(1, Math.round(new Blob([answer.response]).size / 1024))
+              } KB of JSON.`
+              : answer.response,
+            download,
             turnId: null,
             status: answer.success ? "completed" : "failed",
             // The answer says why; the line under it says only that nothing was done (no reply
@@ -646,7 +672,11 @@ export class PageChat extends SmElement {
               ${streaming
                 ? html`<div class="streaming-text">${message.text}</div><span class="muted" data-streaming>…</span>`
                 : message.key.startsWith(COMMAND_ANSWER)
-                ? html`<pre class="command-output">${message.text}</pre>`
+                ? html`<pre class="command-output">${message.text}</pre>${
+                  message.download
+                    ? html`<p><a href=${message.download.href} download=${message.download.name}>Download ${message.download.name}</a></p>`
+                    : nothing
+                }`
                 : html`<sm-markdown .text=${message.text}></sm-markdown>`}
               ${message.status === "failed" || message.status === "cancelled"
                 ? html`<p class="error">${
