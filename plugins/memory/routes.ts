@@ -299,6 +299,7 @@ export function memoryRoutes(
       failed: report.failed,
       dry_run: report.dryRun,
       unknown_owners: report.unknownOwners,
+      owner_map_unused: report.ownerMapUnused,
       integrity: report.integrity,
     });
   });
@@ -536,6 +537,10 @@ const OPERATIONS = [
           })).describe(
             "Owners (after owner_map) that are no user here and not the caller: nobody sees their " +
               "memories. Run with dry_run first and map them with owner_map",
+          ),
+          owner_map_unused: z.array(z.string()).describe(
+            "owner_map keys that own no memory or thread of the file: the mapping changed nothing " +
+              "(a mistyped id, or a username where the file has ids)",
           ),
           integrity: z.enum(["verified", "mismatch", "no_end_line"]).describe(
             "The file against its end line's counts and SHA-256: verified; mismatch (changed or " +

@@ -68,6 +68,11 @@ export interface ImportReport {
    */
   unknownOwners: UnknownOwner[];
   /**
+   * Keys of `ownerMap` that own no memory or thread of the file: a mapping that changed nothing
+   * (a mistyped id, or a username where the file has ids).
+   */
+  ownerMapUnused: string[];
+  /**
    * The file against its end line (an export's last line counts its lines and hashes them):
    * `verified` they agree; `mismatch` they do not (the file was changed or cut after export; the
    * end line is in `failed`); `no_end_line` there is none (a file cut short, or written by hand).
@@ -188,6 +193,11 @@ export function createTransfer(options: TransferOptions): Transfer {
       .executeTakeFirstOrThrow();
   }
 
+  /** Who owns a memory or thread line as the file says (before `ownerMap`); null for others. */
+  function lineOwner(line: BodyLine): string | null {
+    return line.type === "memory" ? line.owner : line.type === "thread" ? line.createdBy : null;
+  }
+
   /** The owners of `lines` that no user row and not the caller stand for. */
   async function unknownOwners(
     lines: readonly BodyLine[],
@@ -196,12 +206,7 @@ export function createTransfer(options: TransferOptions): Transfer {
   ): Promise<UnknownOwner[]> {
     const counts = new Map<string, UnknownOwner>();
     for (const line of lines) {
-      const raw = line.type === "memory"
-        ? line.owner
-        : line.type === "thread"
-        ? line.createdBy
-        : null;
-      const owner = remap(raw);
+      const owner = remap(lineOwner(line));
       if (owner === null || owner === caller) continue;
       const entry = counts.get(owner) ?? { owner, memories: 0, threads: 0 };
       if (line.type === "memory") entry.memories++;
@@ -434,6 +439,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         failed: [],
         dryRun: importOptions.dryRun ?? false,
         unknownOwners: [],
+        ownerMapUnused: [],
         integrity: "no_end_line",
       };
       const fail = (
@@ -555,6 +561,8 @@ export function createTransfer(options: TransferOptions): Transfer {
         remap,
         importOptions.caller,
       );
+      const owners = new Set(parsed.map(({ line }) => lineOwner(line)));
+      report.ownerMapUnused = Object.keys(ownerMap).filter((owner) => !owners.has(owner));
       if (importOptions.strict && report.failed.length > 0) {
         throw memoryError("IMPORT_INVALID", {
           message: `The import file is invalid at line ${report.failed[0]!.line}: ${

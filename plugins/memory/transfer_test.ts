@@ -114,6 +114,7 @@ Deno.test("export → import into an empty database → export gives the same fi
     failed: [],
     dry_run: false,
     unknown_owners: [],
+    owner_map_unused: [],
     integrity: "verified",
   });
   const second = await exportText(target, "?include_vectors=true");
@@ -128,6 +129,7 @@ Deno.test("export → import into an empty database → export gives the same fi
     failed: [],
     dry_run: false,
     unknown_owners: [],
+    owner_map_unused: [],
     integrity: "verified",
   });
   const recalled = await target.api<MemoryApi>("memory").recall({
@@ -486,7 +488,7 @@ Deno.test("an import leaves the full-text index merged into few segments", async
   assert.ok(await segments() <= 4, `${await segments()} segments after`);
 });
 
-Deno.test("an import names the owners that are no user here, so a dry run shows what to map", async () => {
+Deno.test("an import names the owners that are no user here, so a dry run shows what to map, and a mapping that matched nothing", async () => {
   await using source = await createTestHost({ plugins: [memoryPlugin] });
   await seed(source);
   const file = await exportText(source);
@@ -503,6 +505,14 @@ Deno.test("an import names the owners that are no user here, so a dry run shows 
   const admin = target.as({ userId: "usr_admin2", role: "admin" });
   const dry = await (await admin.request("/api/memories/import?dry_run=true", ndjson(file))).json();
   assert.deepEqual(dry.unknown_owners, [expected]);
+  assert.deepEqual(dry.owner_map_unused, []);
+  // A mapping whose old side owns nothing in the file (a name, not the file's id) is named.
+  const miss = await (await admin.request(
+    "/api/memories/import?dry_run=true&owner_map=ada:usr_admin2,local:usr_admin2",
+    ndjson(file),
+  )).json();
+  assert.deepEqual(miss.owner_map_unused, ["ada"]);
+  assert.deepEqual(miss.unknown_owners, [], "local was mapped");
   const mapped = await (await admin.request(
     "/api/memories/import?owner_map=local:usr_admin2",
     ndjson(file),
