@@ -16,6 +16,7 @@ import { AppError } from "../errors.ts";
 import { createIdFactory } from "../ids.ts";
 import { systemRandom } from "../random.ts";
 import { createAuthService } from "../security/auth.ts";
+import { USERNAME_PATTERN } from "../security/passwords.ts";
 import { DATABASE_FILE, openStore } from "../store/store.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { lockDataDir, refuseDataDir } from "./exclusive.ts";
@@ -36,7 +37,7 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
       strict: true,
       allowPositionals: true,
       options: {
-        role: { type: "string", default: "admin" },
+        role: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -49,12 +50,25 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
     return EXIT.OK;
   }
   const [action, name, ...extra] = parsed.positionals;
-  const role = parsed.values.role;
+  const role = parsed.values.role ?? "admin";
   const known = action === "list-users" ? name === undefined : (
     (action === "create-user" || action === "reset-password") && name !== undefined
   );
   if (!known || extra.length > 0 || !["admin", "operator", "viewer"].includes(role)) {
     io.stderr(`${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  // An option the action does not read would be ignored without a word.
+  if (parsed.values.role !== undefined && action !== "create-user") {
+    io.stderr(`--role applies to create-user only (not ${action}).\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  // A name that can never be a username is refused before anything is opened or asked.
+  if (action === "create-user" && !USERNAME_PATTERN.test(name!.toLowerCase())) {
+    io.stderr(
+      `"${name}" cannot be a username: 3–32 letters, digits, '_', '.' or '-', starting with a ` +
+        "letter or digit (kept in lower case).\n",
+    );
     return EXIT.USAGE;
   }
   const loaded = loadCliConfig(io, {});

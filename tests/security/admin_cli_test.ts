@@ -70,7 +70,7 @@ Deno.test("admin commands are refused (exit 75) while a server runs on the data 
   assert.equal(await runCli(["admin", "rename", "root"], usage.io), 64);
 });
 
-Deno.test("admin reset-password of an unknown user says so before asking for a password; --help prints usage", async () => {
+Deno.test("admin reset-password of an unknown user, create-user of an impossible name and --role where it is not read are refused before asking; --help prints usage", async () => {
   const dataDir = await makeTestDir("synth-admin-");
   try {
     const create = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
@@ -80,6 +80,16 @@ Deno.test("admin reset-password of an unknown user says so before asking for a p
     assert.match(cli.stderr(), /^No such user/);
     assert.doesNotMatch(cli.stderr(), /no database/);
     assert.ok(!cli.stderr().includes("New password"), "no prompt for an unknown user");
+    // A name that cannot be a username is refused before the prompt (exit 64).
+    const bad = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
+    assert.equal(await runCli(["admin", "create-user", "Bad Name"], bad.io), 64);
+    assert.match(bad.stderr(), /^"Bad Name" cannot be a username: 3–32 letters/);
+    assert.ok(!bad.stderr().includes("New password"), "no prompt for a name that cannot be");
+    // --role is read by create-user only: elsewhere it is refused, not ignored.
+    const listed = createTestCliIo({ env: env(dataDir) });
+    assert.equal(await runCli(["admin", "list-users", "--role", "viewer"], listed.io), 64);
+    assert.match(listed.stderr(), /^--role applies to create-user only \(not list-users\)/);
+    assert.equal(listed.stdout(), "", "nothing listed");
     const help = createTestCliIo({ env: env(dataDir) });
     assert.equal(await runCli(["admin", "--help"], help.io), 0);
     assert.match(help.stdout(), /usage: synth-mind admin list-users/);
