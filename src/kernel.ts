@@ -597,7 +597,10 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     onClose: (code) => metrics.wsClosed(code),
     stateCache,
     ...(config.rateLimit.enabled
-      ? { connectLimit: (ip: string) => limiter.hit("ws_connect", `ip:${ipBucket(ip)}`) }
+      ? {
+        connectLimit: (ip: string) => limiter.hit("ws_connect", `ip:${ipBucket(ip)}`),
+        chatLimit: (userId: string) => limiter.hit("chat", `u:${userId}`),
+      }
       : {}),
   });
   app.route("/", ws.routes);

@@ -104,7 +104,11 @@ export const KERNEL_CONFIG_SHAPE = {
     })),
     tiers: z.strictObject({
       auth: tier(5, "Sign-in, setup, refresh and own password changes, per client address."),
-      chat: tier(20, "Chat turns, reflect and generate, per user."),
+      chat: tier(
+        20,
+        "Chat messages and slash commands (POST /api/chat, thread turns, WebSocket chat.send), " +
+          "reflect, generate, project creation and input, and tool runs, per user.",
+      ),
       api: tier(120, "Every other /api route and /openapi.json, per user (else client address)."),
       ws: tier(
         60,

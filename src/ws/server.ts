@@ -62,6 +62,8 @@ export interface WsServerOptions {
   stateCache?: MindStateCache;
   /** Counts an upgrade from a client address (tier `ws_connect`); omitted, unlimited. */
   connectLimit?: (clientIp: string) => { allowed: boolean; retryAfterSeconds: number };
+  /** Counts a `chat.send` of a user (tier `chat`, as `POST /api/chat`); omitted, unlimited. */
+  chatLimit?: (userId: string) => { allowed: boolean; retryAfterSeconds: number };
 }
 
 /** The hub, its route and the state it streams. */
@@ -121,6 +123,14 @@ export function createWsServer(options: WsServerOptions): WsServer {
         const who = { userId: user.id, role: user.role };
         switch (message.type) {
           case "chat.send": {
+            // The chat tier counts a message however it comes: a socket is no way around it.
+            const admitted = options.chatLimit?.(user.id);
+            if (admitted && !admitted.allowed) {
+              throw new AppError("RATE_LIMITED", "Too many messages; wait before trying again", {
+                status: 429,
+                details: { tier: "chat", retry_after_seconds: admitted.retryAfterSeconds },
+              });
+            }
             const submitted = await submitOnce(
               { ...who, threadId: message.data.thread_id ?? null, text: message.data.content },
               message.data.client_msg_id,

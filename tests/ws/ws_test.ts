@@ -259,6 +259,34 @@ Deno.test("more than 60 messages a minute are refused with RATE_LIMITED; pings a
   await server.shutdown();
 });
 
+Deno.test("chat.send counts against the chat tier, as POST /api/chat does: the socket is no way around its limit", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake, {
+    config: { rateLimit: { enabled: true, tiers: { chat: { limit: 2 } } } },
+  });
+  const server = host.listen();
+  const { client } = await greeted(server.url, { topics: ["notices"] });
+  for (const content of ["one", "two"]) {
+    const sent = client.send("chat.send", { content });
+    assert.equal((await client.next("ack")).re, sent);
+  }
+  await host.kernel.mind.scheduler.idle();
+  const third = client.send("chat.send", { content: "three" });
+  let refused = await client.next();
+  while (refused.re !== third) refused = await client.next();
+  assert.equal(refused.type, "error", "the third message is refused, not acknowledged");
+  assert.equal(refused.data.code, "RATE_LIMITED");
+  const details = refused.data.details as { tier: string; retry_after_seconds: number };
+  assert.equal(details.tier, "chat");
+  assert.ok(details.retry_after_seconds > 0);
+  await host.clock.tick(120_001);
+  const later = client.send("chat.send", { content: "after a while" });
+  assert.equal((await client.next("ack")).re, later);
+  await host.kernel.mind.scheduler.idle();
+  client.close();
+  await server.shutdown();
+});
+
 Deno.test("shutdown tells every socket and closes it with 1001", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
