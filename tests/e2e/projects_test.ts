@@ -153,8 +153,16 @@ Deno.test(
       await dialog.waitFor();
       await dialog.getByRole("tab", { name: "Template" }).click();
       await dialog.getByRole("radio", { name: /Web Application/ }).check();
+      // A template's project may use version control too: the tab has its own (visible) box.
+      await dialog.locator("#panel-template").getByRole("checkbox", {
+        name: "Use version control",
+      }).waitFor();
       await screenshot(page, "projects-new-1280");
+      const posted = page.waitForRequest((request) =>
+        request.method() === "POST" && new URL(request.url()).pathname === "/api/projects"
+      );
       await dialog.getByRole("button", { name: "Start project" }).click();
+      assert.deepEqual((await posted).postDataJSON(), { template_id: "web-app", vcs: false });
       await page.getByRole("heading", { name: "Web Application", level: 1 }).waitFor();
       assert.match(new URL(page.url()).pathname, /^\/projects\/prj_[0-9A-Z]{26}$/);
 

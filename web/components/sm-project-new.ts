@@ -246,7 +246,11 @@ export class SmProjectNew extends SmElement {
         return;
       }
       const customization = String(data.get("customization") ?? "").trim();
-      body = { template_id: this.templateId, ...(customization ? { customization } : {}) };
+      body = {
+        template_id: this.templateId,
+        ...(customization ? { customization } : {}),
+        vcs: data.get("template_vcs") === "on",
+      };
     }
     this.pending = true;
     try {
@@ -330,6 +334,7 @@ export class SmProjectNew extends SmElement {
         <label for="customization">Customization (optional)</label>
         <textarea id="customization" name="customization" rows="3" maxlength=${MAX}></textarea>
         ${this.#fieldError("customization")}
+        <label class="check"><input type="checkbox" name="template_vcs"> Use version control</label>
       </div>
     `;
   }
