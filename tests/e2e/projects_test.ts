@@ -165,6 +165,7 @@ Deno.test(
       assert.deepEqual((await posted).postDataJSON(), { template_id: "web-app", vcs: false });
       await page.getByRole("heading", { name: "Web Application", level: 1 }).waitFor();
       assert.match(new URL(page.url()).pathname, /^\/projects\/prj_[0-9A-Z]{26}$/);
+      assert.equal(await page.locator("dd[data-request]").textContent(), "Web Application");
 
       // Before acceptance the chart has no schedule; "Skip and start" gives it one (a live refetch).
       await page.getByRole("tab", { name: "Gantt" }).click();

@@ -1,7 +1,7 @@
 /**
  * `<page-project project-id=…>` (spec/dashboard.md §5.4): one project.
- * - Header: name, phase, progress, brief, end transformation, and the exit
- *   reason with its summary.
+ * - Header: name, phase, progress, request (a template's with its customization), brief, end
+ *   transformation, and the exit reason with its summary.
  * - `<sm-project-actions>`: the action panel driven by `awaiting`.
  * - Tabs: Tasks (`<sm-project-tasks>`), Events (`<sm-project-events>`:
  *   the detail's latest 50, older pages on request and live
@@ -265,6 +265,7 @@ export class PageProject extends CardElement {
           : count(project.iteration_count, "iteration")}</span>
       </div>
       <dl>
+        <dt>Request</dt><dd data-request>${project.request}</dd>
         <dt>Brief</dt><dd>${project.brief ?? "Not written yet."}</dd>
         <dt>End transformation</dt><dd>${project.end_transformation ?? "Not written yet."}</dd>
         ${project.current_task && !project.exit_reason
