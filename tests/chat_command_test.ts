@@ -310,7 +310,8 @@ Deno.test("chat --help explains the modes; --user chats as a signed-in user, who
     const first = cliWith(["Hello as Ada", "/quit"]);
     assert.equal(await runCli(["chat", "--user", "Ada"], first.io), 0, first.stderr());
     assert.match(first.stdout(), /^Synth Mind chat — in this process as ada, profile/);
-    const threadId = /continue it with: deno task chat --thread (thr_\w+)/.exec(
+    // The hint names the user again: without --user the thread is not the caller's to continue.
+    const threadId = /continue it with: deno task chat --thread (thr_\w+) --user Ada\n/.exec(
       first.stdout(),
     )![1]!;
 
@@ -327,7 +328,7 @@ Deno.test("chat --help explains the modes; --user chats as a signed-in user, who
     );
     assert.match(
       again.stdout(),
-      new RegExp(`continue it with: deno task chat --thread ${threadId}`),
+      new RegExp(`continue it with: deno task chat --thread ${threadId} --user ada\n`),
     );
     const replies = fake.requests().filter((request) =>
       request.headers["x-synth-purpose"] === "reply"

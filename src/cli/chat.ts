@@ -173,7 +173,11 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
     await backend.close();
   }
   if (threadId) {
-    io.stdout(`Thread ${threadId} — continue it with: deno task chat --thread ${threadId}\n`);
+    // The same user's thread: one given with --user is named again, or it is not theirs to open.
+    const user = flags.user === undefined ? "" : ` --user ${flags.user}`;
+    io.stdout(
+      `Thread ${threadId} — continue it with: deno task chat --thread ${threadId}${user}\n`,
+    );
   }
   return EXIT.OK;
 }

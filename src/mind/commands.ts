@@ -78,7 +78,11 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** A state value as one short piece of text: numbers to 3 decimals, lists by their length. */
-function stateValue(value: unknown): string {
+function stateValue(value: unknown, key = ""): string {
+  // A time kept in epoch ms (the earlier project's shapes) is read as a time, not a count.
+  if (typeof value === "number" && key.endsWith("_at") && Number.isInteger(value)) {
+    return new Date(value).toISOString();
+  }
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
   if (Array.isArray(value)) return `${value.length} item${value.length === 1 ? "" : "s"}`;
   if (typeof value === "string") return clipText(value, 60);
@@ -97,7 +101,7 @@ export function stateLines(
   for (const [module, value] of Object.entries(state)) {
     if (skip.has(module) || value === undefined) continue;
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      lines.push(`  ${module}: ${stateValue(value)}`);
+      lines.push(`  ${module}: ${stateValue(value, module)}`);
       continue;
     }
     const parts: string[] = [];
@@ -105,10 +109,10 @@ export function stateLines(
       if (inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
         for (const [innerKey, leaf] of Object.entries(inner)) {
           if (leaf === null || typeof leaf !== "object" || Array.isArray(leaf)) {
-            parts.push(`${key}.${innerKey}=${stateValue(leaf)}`);
+            parts.push(`${key}.${innerKey}=${stateValue(leaf, innerKey)}`);
           }
         }
-      } else parts.push(`${key}=${stateValue(inner)}`);
+      } else parts.push(`${key}=${stateValue(inner, key)}`);
     }
     lines.push(`  ${module}: ${parts.join(", ") || "–"}`);
   }
