@@ -599,7 +599,7 @@ export function createKernel(options: CreateKernelOptions): Kernel {
     ...(config.rateLimit.enabled
       ? {
         connectLimit: (ip: string) => limiter.hit("ws_connect", `ip:${ipBucket(ip)}`),
-        chatLimit: (userId: string) => limiter.hit("chat", `u:${userId}`),
+        chatLimit: (key: string) => limiter.hit("chat", key),
       }
       : {}),
   });

@@ -17,13 +17,24 @@ import {
 } from "../security/rate_limit.ts";
 import type { AppEnv } from "./types.ts";
 
-/** The key of the caller for a tier: the address for `auth`, else the user when known. */
-export function rateKey(c: Context<AppEnv>, tier: TierName): string {
-  const principal = c.get("principal");
-  if (tier !== "auth" && tier !== "ws_connect" && principal && principal.auth !== "none") {
-    return `u:${principal.userId}`;
+/**
+ * The key of a caller for a tier: the address for `auth` and `ws_connect`, else the user when
+ * signed in (`auth` other than none), else the address. Requests and sockets key alike.
+ */
+export function callerKey(
+  tier: TierName,
+  caller: { userId: string; auth: string } | null | undefined,
+  clientIp: string | undefined,
+): string {
+  if (tier !== "auth" && tier !== "ws_connect" && caller && caller.auth !== "none") {
+    return `u:${caller.userId}`;
   }
-  return `ip:${ipBucket(c.get("clientIp") ?? "local")}`;
+  return `ip:${ipBucket(clientIp ?? "local")}`;
+}
+
+/** {@link callerKey} of a request. */
+export function rateKey(c: Context<AppEnv>, tier: TierName): string {
+  return callerKey(tier, c.get("principal"), c.get("clientIp"));
 }
 
 /** Writes the rate-limit headers of a decision. */

@@ -47,6 +47,8 @@ export interface HubSocket {
   readonly bufferedAmount: number;
   /** The upgrade request's id (its access-log line's): every error on the socket carries it. */
   readonly requestId?: string;
+  /** The client address of the upgrade request (rate limits key on it when no one signed in). */
+  readonly clientIp?: string;
 }
 
 /** What the hub asks of the rest of the server. */
@@ -56,7 +58,7 @@ export interface HubHandlers {
   /** `state.snapshot` data for a user. */
   snapshot(user: WsUser): Promise<{ version: number; state: unknown }>;
   /** Runs `chat.send`, `chat.cancel` or `approval.respond`; the result is the `ack` data. */
-  request(user: WsUser, message: ClientMessage): Promise<unknown>;
+  request(user: WsUser, message: ClientMessage, socket: HubSocket): Promise<unknown>;
 }
 
 /** Options for {@link createHub}. */
@@ -450,7 +452,7 @@ export function createHub(options: HubOptions): Hub {
       }
       default: {
         try {
-          const data = await handlers.request(session.user, message);
+          const data = await handlers.request(session.user, message, connection.socket);
           if (!connection.closed) reply(connection, "ack", data ?? {}, message.seq);
         } catch (error) {
           if (connection.closed) return;

@@ -34,8 +34,8 @@ export interface LegacyOptions {
   authenticate(token: string | undefined): Promise<WsUser | null>;
   /** The legacy `SystemState`. */
   state(): Promise<unknown>;
-  /** Runs a reflection for `user` (as `POST /api/reflect`). */
-  reflect(user: WsUser): Promise<void>;
+  /** Runs a reflection for `user` (as `POST /api/reflect`), asked on `socket`. */
+  reflect(user: WsUser, socket: HubSocket): Promise<void>;
 }
 
 /** The legacy sockets. */
@@ -206,7 +206,7 @@ export function createLegacyHub(options: LegacyOptions): LegacyHub {
             return sendError(socket, "FORBIDDEN", "This needs the operator role");
           }
           try {
-            await options.reflect(entry.user);
+            await options.reflect(entry.user, socket);
           } catch (error) {
             const code = error instanceof AppError ? error.code : "INTERNAL";
             if (!(error instanceof AppError)) log.warn("legacy reflection failed", { error });

@@ -14,6 +14,7 @@ import type { Clock } from "../clock.ts";
 import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
 import { ROLE_RANK } from "../http/validate.ts";
+import { callerKey } from "../http/rate_limit.ts";
 import type { IdFactory } from "../ids.ts";
 import type { Mind, TurnEvent } from "../mind/mind.ts";
 import { currentSystemState, type MindStateCache } from "../mind/system_state.ts";
@@ -62,8 +63,11 @@ export interface WsServerOptions {
   stateCache?: MindStateCache;
   /** Counts an upgrade from a client address (tier `ws_connect`); omitted, unlimited. */
   connectLimit?: (clientIp: string) => { allowed: boolean; retryAfterSeconds: number };
-  /** Counts a `chat.send` of a user (tier `chat`, as `POST /api/chat`); omitted, unlimited. */
-  chatLimit?: (userId: string) => { allowed: boolean; retryAfterSeconds: number };
+  /**
+   * Counts a `chat.send` against tier `chat` under the key `POST /api/chat` of the same caller
+   * counts under; omitted, unlimited.
+   */
+  chatLimit?: (key: string) => { allowed: boolean; retryAfterSeconds: number };
 }
 
 /** The hub, its route and the state it streams. */
@@ -116,7 +120,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
         }
         return { version, state: last };
       },
-      async request(user, message) {
+      async request(user, message, socket) {
         if (ROLE_RANK[user.role] < ROLE_RANK.operator) {
           throw new AppError("FORBIDDEN", "This needs the operator role", { status: 403 });
         }
@@ -124,13 +128,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
         switch (message.type) {
           case "chat.send": {
             // The chat tier counts a message however it comes: a socket is no way around it.
-            const admitted = options.chatLimit?.(user.id);
-            if (admitted && !admitted.allowed) {
-              throw new AppError("RATE_LIMITED", "Too many messages; wait before trying again", {
-                status: 429,
-                details: { tier: "chat", retry_after_seconds: admitted.retryAfterSeconds },
-              });
-            }
+            countChat(user, socket);
             const submitted = await submitOnce(
               { ...who, threadId: message.data.thread_id ?? null, text: message.data.content },
               message.data.client_msg_id,
@@ -176,8 +174,29 @@ export function createWsServer(options: WsServerOptions): WsServer {
     authTimeoutMs: options.config.authTimeoutMs,
     authenticate,
     state: () => currentSystemState(options.mind(), null, options.stateCache),
-    reflect: options.reflect,
+    reflect: (user, socket) => {
+      countChat(user, socket);
+      return options.reflect(user);
+    },
   });
+
+  /**
+   * Counts a chat message or reflection asked on a socket against tier `chat`, under the key the
+   * same caller's `POST /api/chat` counts under: a socket is no way around the limit.
+   * @throws {AppError} 429 `RATE_LIMITED` past it.
+   */
+  function countChat(user: WsUser, socket: HubSocket): void {
+    const admitted = options.chatLimit?.(
+      callerKey("chat", { userId: user.id, auth: user.auth ?? "none" }, socket.clientIp),
+    );
+    if (admitted && !admitted.allowed) {
+      throw new AppError(
+        "RATE_LIMITED",
+        `Too many messages; try again in ${admitted.retryAfterSeconds} s`,
+        { status: 429, details: { tier: "chat", retry_after_seconds: admitted.retryAfterSeconds } },
+      );
+    }
+  }
 
   /** Recomputes the mind-scope state and sends what changed; calls during one coalesce. */
   function stateChanged(cause: string) {
@@ -447,6 +466,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
             return socket.bufferedAmount;
           },
           requestId: base.request_id,
+          clientIp: base.client_ip,
         };
       },
       received(frame: unknown) {

@@ -259,17 +259,25 @@ Deno.test("more than 60 messages a minute are refused with RATE_LIMITED; pings a
   await server.shutdown();
 });
 
-Deno.test("chat.send counts against the chat tier, as POST /api/chat does: the socket is no way around its limit", async () => {
+Deno.test("chat.send counts against the chat tier in the same bucket as POST /api/chat: the socket is no way around its limit", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake, {
     config: { rateLimit: { enabled: true, tiers: { chat: { limit: 2 } } } },
   });
   const server = host.listen();
   const { client } = await greeted(server.url, { topics: ["notices"] });
-  for (const content of ["one", "two"]) {
-    const sent = client.send("chat.send", { content });
-    assert.equal((await client.next("ack")).re, sent);
-  }
+  // One message each way (auth is off: both count under the client's address, 127.0.0.1).
+  const overHttp = (message: string) =>
+    fetch(`${server.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message }),
+    });
+  const first = await overHttp("one");
+  assert.equal(first.status, 200);
+  await first.body?.cancel();
+  const sent = client.send("chat.send", { content: "two" });
+  assert.equal((await client.next("ack")).re, sent);
   await host.kernel.mind.scheduler.idle();
   const third = client.send("chat.send", { content: "three" });
   let refused = await client.next();
@@ -279,6 +287,10 @@ Deno.test("chat.send counts against the chat tier, as POST /api/chat does: the s
   const details = refused.data.details as { tier: string; retry_after_seconds: number };
   assert.equal(details.tier, "chat");
   assert.ok(details.retry_after_seconds > 0);
+  assert.match(String(refused.data.message), /^Too many messages; try again in \d+ s$/);
+  const overLimit = await overHttp("three");
+  assert.equal(overLimit.status, 429, "the same bucket over HTTP");
+  await overLimit.body?.cancel();
   await host.clock.tick(120_001);
   const later = client.send("chat.send", { content: "after a while" });
   assert.equal((await client.next("ack")).re, later);
