@@ -162,7 +162,8 @@ Deno.test(
         request.method() === "POST" && new URL(request.url()).pathname === "/api/projects"
       );
       await dialog.getByRole("button", { name: "Start project" }).click();
-      assert.deepEqual((await posted).postDataJSON(), { template_id: "web-app", vcs: false });
+      // Unticked, the server's default decides: no vcs key is sent.
+      assert.deepEqual((await posted).postDataJSON(), { template_id: "web-app" });
       await page.getByRole("heading", { name: "Web Application", level: 1 }).waitFor();
       assert.match(new URL(page.url()).pathname, /^\/projects\/prj_[0-9A-Z]{26}$/);
       assert.equal(await page.locator("dd[data-request]").textContent(), "Web Application");

@@ -24,6 +24,14 @@ export interface ProjectCreatedDetail {
 }
 
 /** The dialog. */
+/**
+ * A ticked "Use version control" box asks for it; an unticked one leaves the choice to the
+ * server's `gdil.vcs.enabled` (the dialog does not know it), so `vcs` is sent only when ticked.
+ */
+function vcsChoice(box: FormDataEntryValue | null): { vcs?: true } {
+  return box === "on" ? { vcs: true } : {};
+}
+
 export class SmProjectNew extends SmElement {
   static override properties = {
     tab: { state: true },
@@ -238,7 +246,7 @@ export class SmProjectNew extends SmElement {
         this.error = "Describe the project in 1 to 4,000 characters";
         return;
       }
-      body = { description, vcs: data.get("vcs") === "on" };
+      body = { description, ...vcsChoice(data.get("vcs")) };
     } else {
       if (!this.templateId) {
         this.field = "template_id";
@@ -249,7 +257,7 @@ export class SmProjectNew extends SmElement {
       body = {
         template_id: this.templateId,
         ...(customization ? { customization } : {}),
-        vcs: data.get("template_vcs") === "on",
+        ...vcsChoice(data.get("template_vcs")),
       };
     }
     this.pending = true;
