@@ -310,7 +310,10 @@ export function createCommandDispatcher(
             actor: command.userId,
             derived: true,
           });
-          return ok(name, `This thread and what was derived from it are forgotten.`, { deleted });
+          return ok(name, `This thread and what was derived from it are forgotten.`, {
+            deleted,
+            thread_id: threadId,
+          });
         }
         let deleted = 0;
         for (const entry of hooks.handlers(MIND_HOOKS.forget)) {

@@ -562,13 +562,13 @@ Deno.test(
       await composer.fill("/export");
       await commands.waitFor();
       await page.getByRole("button", { name: "Send" }).click();
-      const link = page.getByRole("link", { name: /^Download synth-export-.*\.json$/ });
-      await link.waitFor();
+      const save = page.getByRole("button", { name: /^Download synth-export-.*\.json$/ });
+      await save.waitFor();
       assert.match(
         (await page.locator("article.assistant pre.command-output").nth(2).textContent()) ?? "",
-        /^The export is ready: \d+ KB of JSON\.$/,
+        /^The export is ready: [\d.]+ (B|KiB|MiB) of JSON\.$/,
       );
-      const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+      const [download] = await Promise.all([page.waitForEvent("download"), save.click()]);
       const saved = JSON.parse(await Deno.readTextFile((await download.path())!));
       assert.equal(saved.user_id, "local");
       assert.ok(Array.isArray(saved.threads));

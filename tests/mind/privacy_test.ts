@@ -241,7 +241,10 @@ Deno.test("/export holds the caller's derived records (none of another user's); 
   const bobs = (await chatAs(host, "bob", "/export")).data as Record<string, unknown>;
   assert.ok(!JSON.stringify(bobs).includes(threadId));
 
-  await chatAs(host, "ada", "/forget thread", threadId);
+  const forgot = await chatAs(host, "ada", "/forget thread", threadId);
+  // The answer names the thread it forgot (the dashboard leaves that thread on it).
+  assert.equal(forgot.command, "forget");
+  assert.equal((forgot.data as { thread_id: string }).thread_id, threadId);
   const db = host.kernel.store.db;
   const byThread = [
     "psyche_assurance_concerns",

@@ -11,6 +11,7 @@ import { css, html, type LitElement, nothing } from "lit";
 import { ApiError, offersInfluence, shownMessages } from "../api/client.ts";
 import { SmElement } from "../app/base.ts";
 import { errorText } from "../app/card.ts";
+import { byteSize, saveBlob } from "../lib/download.ts";
 import { shortTime } from "../lib/format.ts";
 import type { ChatMessage, Thread, ToolRun } from "../state/types.ts";
 import { shared } from "../theme/shared.ts";
@@ -334,14 +335,20 @@ export class PageChat extends SmElement {
     const services = this.services;
     try {
       if (content.startsWith("/")) {
-        const answer = await services.api.request<
-          { response: string; success: boolean; data?: { code?: unknown } | null }
-        >(
+        const answer = await services.api.request<{
+          response: string;
+          success: boolean;
+          command?: string;
+          data?: { code?: unknown; thread_id?: unknown } | null;
+        }>(
           "POST",
           "/api/chat",
           { message: content, ...(this.threadId ? { thread_id: this.threadId } : {}) },
         );
-        if (answer.success && this.threadId && /^\/forget\s+thread\s*$/i.test(content)) {
+        if (
+          answer.success && answer.command === "forget" && this.threadId &&
+          answer.data?.thread_id === this.threadId
+        ) {
           // The open thread is gone: the page leaves it, as after Delete, and says so.
           services.store.dispatch({
             type: "notice",
@@ -356,10 +363,9 @@ export class PageChat extends SmElement {
         }
         const at = new Date().toISOString();
         // An export is a file to keep, not text to read in a bubble: the answer offers it.
-        const exported = answer.success && /^\/export\b/i.test(content);
-        const download = exported
+        const download = answer.success && answer.command === "export"
           ? {
-            href: URL.createObjectURL(new Blob([answer.response], { type: "application/json" })),
+            blob: new Blob([answer.response], { type: "application/json" }),
             name: `synth-export-${at.slice(0, 19).replaceAll(":", "-")}.json`,
           }
           : null;
@@ -371,9 +377,7 @@ export class PageChat extends SmElement {
             key: `${COMMAND_ANSWER}${Date.now()}`,
             role: "assistant",
             text: download
-              ? `The export is ready: ${
-                Math.max(1, Math.round(new Blob([answer.response]).size / 1024))
-              } KB of JSON.`
+              ? `The export is ready: ${byteSize(download.blob.size)} of JSON.`
               : answer.response,
             download,
             turnId: null,
@@ -674,7 +678,10 @@ export class PageChat extends SmElement {
                 : message.key.startsWith(COMMAND_ANSWER)
                 ? html`<pre class="command-output">${message.text}</pre>${
                   message.download
-                    ? html`<p><a href=${message.download.href} download=${message.download.name}>Download ${message.download.name}</a></p>`
+                    ? html`<p><button type="button" @click=${() =>
+                      saveBlob(message.download!.blob, message.download!.name, {
+                        parent: this.renderRoot,
+                      })}>Download ${message.download.name}</button></p>`
                     : nothing
                 }`
                 : html`<sm-markdown .text=${message.text}></sm-markdown>`}

@@ -85,8 +85,8 @@ export interface ChatMessage {
   pieces?: string[];
   usage?: { model?: string; input_tokens?: number; output_tokens?: number } | null;
   error?: { code: string; message: string } | null;
-  /** A file a command's answer offers (the `/export` JSON), as an object URL. */
-  download?: { href: string; name: string } | null;
+  /** A file a command's answer offers (the `/export` JSON), saved when asked for. */
+  download?: { blob: Blob; name: string } | null;
   createdAt: string;
 }
 
