@@ -5,21 +5,13 @@
  *
  * @module
  */
-import type { z } from "zod";
+import { z } from "zod";
 
-/** zod's own English texts, by issue code: only those are reworded (a schema's message stays). */
-const ZOD_DEFAULT_TEXT: Readonly<Record<string, RegExp>> = {
-  invalid_type: /^Invalid input: expected /,
-  too_small: /^Too small: /,
-  too_big: /^Too big: /,
-  invalid_value: /^Invalid (option|input): expected /,
-  invalid_format: /^Invalid /,
-  not_multiple_of: /^Invalid number: must be a multiple of /,
-  unrecognized_keys: /^Unrecognized keys?: /,
-  invalid_union: /^Invalid (input|discriminator value)/,
-  invalid_key: /^Invalid key in /,
-  invalid_element: /^Invalid element in /,
-};
+/** zod's English texts, made again from an issue: what a message no schema wrote reads. */
+const ZOD_ENGLISH = z.locales.en().localeError!;
+
+/** zod's text of a wrong type names what it received, which the issue no longer holds. */
+const ZOD_TYPE_TEXT = /^Invalid input: expected \S+, received \S+$/;
 
 const TYPE_NAMES: Readonly<Record<string, string>> = {
   string: "a string",
@@ -38,16 +30,74 @@ const FORMAT_NAMES: Readonly<Record<string, string>> = {
   email: "an email address",
   url: "a URL",
   uuid: "a UUID",
+  lowercase: "in lower case",
+  uppercase: "in upper case",
+};
+
+/** What a size limit counts, by the origin of the value. */
+const UNITS: Readonly<Record<string, string>> = {
+  string: "character",
+  array: "item",
+  set: "item",
+  map: "entry",
 };
 
 /** A JSON value as an error names it. */
-const named = (value: unknown) => typeof value === "string" ? `"${value}"` : String(value);
+function named(value: unknown): string {
+  return typeof value === "string" ? `"${value}"` : String(value);
+}
 
 /** "must be one of: …" over a list of allowed values. */
-const oneOf = (values: readonly unknown[]) =>
-  values.length === 1
+function oneOf(values: readonly unknown[]): string {
+  return values.length === 1
     ? `must be ${named(values[0])}`
     : `must be one of: ${values.map(named).join(", ")}`;
+}
+
+/** Whether zod wrote the message itself (a schema's own message is kept word for word). */
+function zodWrote(issue: z.core.$ZodIssue): boolean {
+  if (issue.code === "invalid_type") return ZOD_TYPE_TEXT.test(issue.message);
+  try {
+    return ZOD_ENGLISH(issue as unknown as Parameters<typeof ZOD_ENGLISH>[0]) === issue.message;
+  } catch {
+    return false;
+  }
+}
+
+/** "must have at most 3 items", "must be at least 0", "must have exactly 5 characters". */
+function sizeText(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  const small = issue.code === "too_small";
+  const limit = Number(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive ?? true;
+  const unit = UNITS[issue.origin];
+  if (unit) {
+    if (small && limit === 1 && inclusive && !issue.exact) return "must not be empty";
+    const bound = inclusive ? limit : small ? limit + 1 : limit - 1;
+    const plural = bound === 1 ? unit : unit === "entry" ? "entries" : `${unit}s`;
+    const how = issue.exact ? "exactly" : small ? "at least" : "at most";
+    return `must have ${how} ${bound} ${plural}`;
+  }
+  if (issue.origin === "file") return `must be ${small ? "at least" : "at most"} ${limit} bytes`;
+  if (issue.origin === "date") {
+    return `must be ${small ? "at or after" : "at or before"} ${new Date(limit).toISOString()}`;
+  }
+  return inclusive
+    ? `must be ${small ? "at least" : "at most"} ${limit}`
+    : `must be ${small ? "greater" : "less"} than ${limit}`;
+}
+
+/** "must be an email address", "must match the pattern /…/", "must start with "ab"". */
+function formatText(issue: z.core.$ZodIssueInvalidStringFormat): string {
+  if (issue.message.startsWith("Invalid string: ")) {
+    return issue.format === "regex" && issue.pattern
+      ? `must match the pattern ${issue.pattern}`
+      : issue.message.slice("Invalid string: ".length);
+  }
+  const name = FORMAT_NAMES[issue.format];
+  if (name) return `must be ${name}`;
+  // zod's "Invalid IPv4 address", "Invalid ISO duration": the noun it names.
+  return `must be a valid ${issue.message.replace(/^Invalid /, "")}`;
+}
 
 /**
  * The issue's message in plain words ("is required", "must be at most 200", "must be one of: …")
@@ -55,47 +105,20 @@ const oneOf = (values: readonly unknown[]) =>
  * message a schema wrote itself is kept.
  */
 export function plainIssueMessage(issue: z.core.$ZodIssue): string {
-  const message = issue.message;
-  if (!ZOD_DEFAULT_TEXT[issue.code]?.test(message)) return message;
+  if (!zodWrote(issue)) return issue.message;
   switch (issue.code) {
     case "invalid_type":
-      if (message.endsWith("received undefined")) return "is required";
+      if (issue.message.endsWith("received undefined")) return "is required";
       return `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}${
-        message.endsWith("received null") ? ", not null" : ""
+        issue.message.endsWith("received null") ? ", not null" : ""
       }`;
     case "too_small":
-    case "too_big": {
-      const small = issue.code === "too_small";
-      const limit = Number(small ? issue.minimum : issue.maximum);
-      const inclusive = issue.inclusive ?? true;
-      if (issue.origin === "string" || issue.origin === "array" || issue.origin === "set") {
-        if (small && limit === 1 && inclusive) return "must not be empty";
-        const unit = issue.origin === "string" ? "character" : "item";
-        const bound = inclusive ? limit : small ? limit + 1 : limit - 1;
-        return `must have ${small ? "at least" : "at most"} ${bound} ${unit}${
-          bound === 1 ? "" : "s"
-        }`;
-      }
-      if (issue.origin === "file") {
-        return `must be ${small ? "at least" : "at most"} ${limit} bytes`;
-      }
-      if (issue.origin === "date") {
-        const when = new Date(limit).toISOString();
-        return `must be ${small ? "at or after" : "at or before"} ${when}`;
-      }
-      return inclusive
-        ? `must be ${small ? "at least" : "at most"} ${limit}`
-        : `must be ${small ? "greater" : "less"} than ${limit}`;
-    }
+    case "too_big":
+      return sizeText(issue);
     case "invalid_value":
       return oneOf(issue.values);
     case "invalid_format":
-      return issue.format === "starts_with" || issue.format === "ends_with" ||
-          issue.format === "includes"
-        ? message.replace(/^Invalid string: /, "")
-        : issue.format === "regex" && issue.pattern
-        ? `must match the pattern ${issue.pattern}`
-        : `must be ${FORMAT_NAMES[issue.format] ?? `a valid ${issue.format}`}`;
+      return formatText(issue);
     case "not_multiple_of":
       return `must be a multiple of ${issue.divisor}`;
     case "unrecognized_keys":
@@ -103,14 +126,17 @@ export function plainIssueMessage(issue: z.core.$ZodIssue): string {
         issue.keys.map(named).join(", ")
       })`;
     case "invalid_union": {
-      const options = (issue as { options?: unknown[] }).options;
-      return options?.length ? oneOf(options) : "matches none of the accepted forms";
+      const { options, matches } = issue as { options?: unknown[]; matches?: unknown[] };
+      if (options?.length) return oneOf(options);
+      return matches?.length
+        ? "matches more than one of the accepted forms"
+        : "matches none of the accepted forms";
     }
     case "invalid_key":
       return "has a key of the wrong form";
     case "invalid_element":
       return "has an element of the wrong form";
     default:
-      return message;
+      return issue.message;
   }
 }

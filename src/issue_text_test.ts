@@ -43,6 +43,13 @@ Deno.test("zod's own texts are said in plain words, each kind of issue", () => {
       'must be one of: "p", "q"',
     ],
     [z.union([z.string(), z.number()]), true, "matches none of the accepted forms"],
+    [z.xor([z.string(), z.string().min(1)]), "a", "matches more than one of the accepted forms"],
+    [z.string().length(5), "abc", "must have exactly 5 characters"],
+    [z.set(z.string()).max(0), new Set(["a"]), "must have at most 0 items"],
+    [z.map(z.string(), z.number()).min(2), new Map([["a", 1]]), "must have at least 2 entries"],
+    [z.string().lowercase(), "AB", "must be in lower case"],
+    [z.string().startsWith("ab"), "x", 'must start with "ab"'],
+    [z.string().ipv4(), "x", "must be a valid IPv4 address"],
   ];
   for (const [schema, value, expected] of cases) {
     assert.equal(said(schema, value), expected, JSON.stringify(value));
@@ -51,6 +58,13 @@ Deno.test("zod's own texts are said in plain words, each kind of issue", () => {
 
 Deno.test("a message a schema wrote itself is kept word for word", () => {
   assert.equal(said(z.string().min(1, "say something"), ""), "say something");
+  // A schema's message that happens to start as zod's do is still the schema's.
+  assert.equal(
+    said(z.string().email("Invalid work email: use your @corp.com address"), "x"),
+    "Invalid work email: use your @corp.com address",
+  );
+  assert.equal(said(z.string().email("Invalid work email"), "x"), "Invalid work email");
+  assert.equal(said(z.number().max(3, "Too big: three at most"), 5), "Too big: three at most");
   assert.equal(
     said(z.string().refine((text) => text === "ok", "must be ok"), "no"),
     "must be ok",

@@ -167,6 +167,7 @@ export {
   tokenJaccard,
 } from "./text.ts";
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
+export { plainIssueMessage } from "./issue_text.ts";
 export {
   nulIssueIn,
   queryInt,

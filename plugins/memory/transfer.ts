@@ -6,6 +6,7 @@ import {
   type Logger,
   type MemoryKind,
   nulIssueIn,
+  plainIssueMessage,
   type Store,
 } from "@synth/kernel";
 import { type Kysely, sql, type Transaction } from "kysely";
@@ -529,7 +530,7 @@ export function createTransfer(options: TransferOptions): Transfer {
         const nul = result.success ? nulIssueIn(line.raw, json.value) : null;
         if (!result.success || nul) {
           const issue = nul ?? (result.success ? undefined : result.error.issues[0])!;
-          fail(line.number, `${issue.path.join(".") || "line"}: ${issue.message}`);
+          fail(line.number, `${issue.path.join(".") || "line"}: ${plainIssueMessage(issue)}`);
           continue;
         }
         if (result.data.type === "end") {

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigurationError } from "../errors.ts";
+import { plainIssueMessage } from "../issue_text.ts";
 
 const unit = z.number().min(-1).max(1);
 const fraction = z.number().min(0).max(1);
@@ -331,7 +332,7 @@ export function resolveProfile(
       ? `${path ? path + "." : ""}${
         (issue as { keys: string[] }).keys.join(", ")
       } is not a known key`
-      : `${path || "(root)"}: ${issue.message}`;
+      : `${path || "(root)"}: ${plainIssueMessage(issue)}`;
     throw new ConfigurationError(
       "MIND_PROFILE_INVALID",
       `Cannot start: profile "${id}" (${files.get(id)!.file}) is invalid: ${unknown}`,

@@ -21,6 +21,7 @@ import {
 import type { ToolsConfig } from "./config.ts";
 import { reportedCode, ToolError } from "./errors.ts";
 import type { ToolDefinition, ToolHostContext, ToolResult } from "./types.ts";
+import { plainIssueMessage } from "../issue_text.ts";
 
 /** How calls reach the sandbox. */
 export interface InvokeOptions {
@@ -198,7 +199,7 @@ export function parseToolArgs<S extends z.ZodObject>(
   const field = issuePath(issue);
   throw new ToolError(
     "TOOLS_ARGS_INVALID",
-    `Invalid arguments for ${tool.name}: ${field ? `${field}: ` : ""}${issue.message}`,
+    `Invalid arguments for ${tool.name}: ${field ? `${field}: ` : ""}${plainIssueMessage(issue)}`,
     { ...(field ? { field } : {}) },
   );
 }

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { AppError } from "../../errors.ts";
 import { TOOL_RISKS, type ToolRisk } from "../../tools/types.ts";
 import type { PluginEntry } from "./config.ts";
+import { plainIssueMessage } from "../../issue_text.ts";
 
 /** The version of the plugin API (`PluginApi`, the frames); plugins name a range of it as `host`. */
 export const PLUGIN_API_VERSION = "1.0.0";
@@ -199,7 +200,7 @@ export function checkManifest(
     throw fail(
       "PLUGIN_INVALID_MANIFEST",
       id,
-      `Cannot load plugin '${id}': manifest.${issue.path.join(".")}: ${issue.message}`,
+      `Cannot load plugin '${id}': manifest.${issue.path.join(".")}: ${plainIssueMessage(issue)}`,
     );
   }
   const manifest = parsed.data;
