@@ -16,7 +16,7 @@ import { AppError } from "../errors.ts";
 import { createIdFactory } from "../ids.ts";
 import { systemRandom } from "../random.ts";
 import { createAuthService } from "../security/auth.ts";
-import { USERNAME_PATTERN } from "../security/passwords.ts";
+import { USERNAME_PATTERN, USERNAME_RULE } from "../security/passwords.ts";
 import { DATABASE_FILE, openStore } from "../store/store.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { lockDataDir, refuseDataDir } from "./exclusive.ts";
@@ -65,10 +65,7 @@ export async function runAdmin(io: CliIo, args: readonly string[]): Promise<numb
   }
   // A name that can never be a username is refused before anything is opened or asked.
   if (action === "create-user" && !USERNAME_PATTERN.test(name!.toLowerCase())) {
-    io.stderr(
-      `"${name}" cannot be a username: 3–32 letters, digits, '_', '.' or '-', starting with a ` +
-        "letter or digit (kept in lower case).\n",
-    );
+    io.stderr(`"${name}" cannot be a username: ${USERNAME_RULE} (names are kept in lower case).\n`);
     return EXIT.USAGE;
   }
   const loaded = loadCliConfig(io, {});

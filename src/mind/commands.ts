@@ -78,9 +78,15 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** A state value as one short piece of text: numbers to 3 decimals, lists by their length. */
+/** Whether `value` reads as a time in epoch ms: 1973 to 5138, as a clock of this age gives. */
+function isEpochMs(value: number): boolean {
+  return Number.isInteger(value) && value >= 1e11 && value < 1e14;
+}
+
 function stateValue(value: unknown, key = ""): string {
-  // A time kept in epoch ms (the earlier project's shapes) is read as a time, not a count.
-  if (typeof value === "number" && key.endsWith("_at") && Number.isInteger(value)) {
+  // A time kept in epoch ms (the earlier project's shapes) is read as a time, not a count; a 0
+  // for "never" or a number no clock gives stays a number.
+  if (typeof value === "number" && key.endsWith("_at") && isEpochMs(value)) {
     return new Date(value).toISOString();
   }
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);

@@ -29,6 +29,7 @@ import {
   type PasswordHasher,
   passwordProblem,
   USERNAME_PATTERN,
+  USERNAME_RULE,
 } from "./passwords.ts";
 
 /** `auth.*` settings. */
@@ -335,7 +336,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     if (!USERNAME_PATTERN.test(username)) {
       throw new AppError(
         "USER_INVALID_USERNAME",
-        "Usernames are 3–32 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit",
+        `Usernames are ${USERNAME_RULE}`,
         { status: 400, field: "username" },
       );
     }

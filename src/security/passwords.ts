@@ -19,6 +19,9 @@ const MAX_WAIT_MS = 5_000;
 
 /** Usernames: lower case letters, digits, `_.-`, 3–32 characters, starting with a letter or digit. */
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{2,31}$/;
+/** {@link USERNAME_PATTERN} in words, as a refusal says it. */
+export const USERNAME_RULE =
+  "3–32 lower-case letters, digits, '_', '.' or '-', starting with a letter or digit";
 
 /** Why a password is refused, or null when it is acceptable. */
 export function passwordProblem(password: string, username: string): string | null {

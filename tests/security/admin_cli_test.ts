@@ -83,7 +83,7 @@ Deno.test("admin reset-password of an unknown user, create-user of an impossible
     // A name that cannot be a username is refused before the prompt (exit 64).
     const bad = createTestCliIo({ env: env(dataDir), input: [PASSWORD] });
     assert.equal(await runCli(["admin", "create-user", "Bad Name"], bad.io), 64);
-    assert.match(bad.stderr(), /^"Bad Name" cannot be a username: 3–32 letters/);
+    assert.match(bad.stderr(), /^"Bad Name" cannot be a username: 3–32 lower-case letters/);
     assert.ok(!bad.stderr().includes("New password"), "no prompt for a name that cannot be");
     // --role is read by create-user only: elsewhere it is refused, not ignored.
     const listed = createTestCliIo({ env: env(dataDir) });

@@ -134,7 +134,7 @@ export class PageLogin extends SmElement {
     return html`
       <h1 tabindex="-1">${setup ? "First-run setup" : "Sign in"}</h1>
             ${setup
-              ? html`<p>Create the first administrator. The setup token is printed in the server's log at every start until setup is done.</p>`
+              ? html`<p>Create the first administrator. The setup token is printed in the server's log at every start until setup is done (unless the operator set one with SYNTH_SETUP_TOKEN).</p>`
               : nothing}
             <form @submit=${this.#submit} novalidate>
         <div class="card">
