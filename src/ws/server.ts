@@ -64,8 +64,8 @@ export interface WsServerOptions {
   /** Counts an upgrade from a client address (tier `ws_connect`); omitted, unlimited. */
   connectLimit?: (clientIp: string) => { allowed: boolean; retryAfterSeconds: number };
   /**
-   * Counts a `chat.send` against tier `chat` under the key `POST /api/chat` of the same caller
-   * counts under; omitted, unlimited.
+   * Counts a `chat.send` (or a legacy `trigger_reflection`) against tier `chat` under `key`, the
+   * one the same caller's `POST /api/chat` counts under; omitted, unlimited.
    */
   chatLimit?: (key: string) => { allowed: boolean; retryAfterSeconds: number };
 }

@@ -23,7 +23,6 @@ export interface ProjectCreatedDetail {
   id: string;
 }
 
-/** The dialog. */
 /**
  * A ticked "Use version control" box asks for it; an unticked one leaves the choice to the
  * server's `gdil.vcs.enabled` (the dialog does not know it), so `vcs` is sent only when ticked.
@@ -32,6 +31,7 @@ function vcsChoice(box: FormDataEntryValue | null): { vcs?: true } {
   return box === "on" ? { vcs: true } : {};
 }
 
+/** The dialog. */
 export class SmProjectNew extends SmElement {
   static override properties = {
     tab: { state: true },
