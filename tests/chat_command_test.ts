@@ -74,6 +74,7 @@ Deno.test("the terminal chat talks to the mind in this process, streams replies 
     const cli = localChat(fake, dataDir, [
       "Hi, I am Ada",
       "/state",
+      "/help",
       "/nope",
       "/quit",
       "never read",
@@ -91,6 +92,9 @@ Deno.test("the terminal chat talks to the mind in this process, streams replies 
     assert.match(out, /\n {2}psyche_assurance: [^\n]*tag_missing_rate=/);
     assert.match(out, /\n {2}psyche_calibration: [^\n]*state=\w+/);
     assert.match(out, /\nthis thread:\n {2}psyche_assurance: open_concerns=0 items\n/);
+    // /help keeps its column: a usage too long for it has its description on the next line.
+    assert.match(out, /\n\/state {29}[a-z]/);
+    assert.match(out, /\n\/project <description> \| new [^\n]*\n {35}start and drive a project\n/);
     assert.match(out, /Unknown command \/nope/);
     assert.match(out, /Thread thr_\w+ — continue it with: deno task chat --thread thr_\w+/);
   } finally {

@@ -78,6 +78,16 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** A state value as one short piece of text: numbers to 3 decimals, lists by their length. */
+/** The usage column's width in `/help`. */
+const USAGE_WIDTH = 34;
+
+/** A command's `/help` line: its description in a column; below a usage too long for it. */
+function helpLine(spec: { usage: string; description: string }): string {
+  return spec.usage.length < USAGE_WIDTH
+    ? `${spec.usage.padEnd(USAGE_WIDTH)} ${spec.description}`
+    : `${spec.usage}\n${" ".repeat(USAGE_WIDTH + 1)}${spec.description}`;
+}
+
 /** Whether `value` reads as a time in epoch ms: 1973 to 5138, as a clock of this age gives. */
 function isEpochMs(value: number): boolean {
   return Number.isInteger(value) && value >= 1e11 && value < 1e14;
@@ -247,7 +257,7 @@ export function createCommandDispatcher(
         }
         return ok(
           name,
-          specs.map((spec) => `${spec.usage.padEnd(34)} ${spec.description}`).join("\n"),
+          specs.map((spec) => helpLine(spec)).join("\n"),
           specs,
         );
       }
