@@ -582,7 +582,7 @@ Deno.test(
 );
 
 Deno.test(
-  "on a phone, a thread with a long title and long lines fits the window: nothing is cut off",
+  "on a phone, a thread with a long title and long lines fits the window: nothing is cut off; the status bar keeps to two lines",
   E2E,
   async () => {
     await using fake = await startFakeLlm();
@@ -608,6 +608,10 @@ Deno.test(
     try {
       await page.getByRole("log", { name: "Messages" }).getByText("two steps").waitFor();
       await fitsTheWindow(page, "chat on a phone with a long thread title");
+      // The status bar keeps to two lines (state and model; who and Sign out), not three.
+      await page.locator("sm-status-bar [data-state=online]").waitFor();
+      const bar = (await page.locator("sm-status-bar").boundingBox())!;
+      assert.ok(bar.height <= 72, `the status bar is ${bar.height} px tall at 375 px`);
       await screenshot(page, "chat-phone-long-title");
       session.check();
     } finally {

@@ -69,6 +69,16 @@ export class SmStatusBar extends SmElement {
       .spacer {
         flex: 1;
       }
+      /* A phone keeps the bar to what matters: the state, the model's status, who and Sign out. */
+      @media (max-width: 600px) {
+        :host {
+          padding: 2px 8px;
+        }
+        .since,
+        .reason {
+          display: none;
+        }
+      }
     `,
   ];
 
@@ -136,7 +146,7 @@ export class SmStatusBar extends SmElement {
             `
             : nothing}
           ${since !== null
-            ? html`<span class="muted"> · last event ${since} s ago</span>`
+            ? html`<span class="muted since"> · last event ${since} s ago</span>`
             : nothing}
         </span>
         ${connection.state === "offline"
@@ -148,7 +158,9 @@ export class SmStatusBar extends SmElement {
         <span>Model: ${connection.state !== "reconnecting" && connection.state !== "offline"
           ? html`<span class=${
             llm?.status === "ok" ? "ok" : llm?.status === "fail" ? "error" : "warn"
-          }>${llm ? `${llm.status}${llm.reason ? ` (${llm.reason})` : ""}` : "checking"}</span>`
+          }>${llm ? llm.status : "checking"}${
+            llm?.reason ? html`<span class="reason"> (${llm.reason})</span>` : nothing
+          }</span>`
           : html`<span class="warn">unknown (server not reachable)</span>`}</span>
         <span class="spacer"></span>
         ${user
