@@ -230,7 +230,7 @@ Deno.test("milestones: filled at `at`, hollow at `planned_at`, on their task's r
   assert.ok(Math.abs(deploy!.x - (end.x + end.w)) < 0.11);
 });
 
-Deno.test("a project milestone has its own row in the axis band, clear of the Now label", () => {
+Deno.test("a project milestone has its own row in the axis band, clear of the Now label, which the label column names", () => {
   // Accepted at T0 and looked at then: the diamond and the Now line share their x.
   const layout = layoutGantt(webApp(), opts(T0));
   const accepted = layout.milestones.find((m) => m.label === "Plan accepted")!;
@@ -239,6 +239,11 @@ Deno.test("a project milestone has its own row in the axis band, clear of the No
   assert.ok(accepted.y - 5 >= layout.nowLabelY + 2, "the diamond is below the Now label");
   assert.ok(layout.nowLabelY - 12 >= 18, "the Now label is below the tick labels");
   assert.ok(accepted.y + 5 <= layout.rows[0]!.y, "the diamond is above the first row");
+  // The label column names that row; a project with only task milestones has none to name.
+  assert.equal(layout.milestoneBandY, accepted.y);
+  const onlyTasks = webApp();
+  onlyTasks.milestones = onlyTasks.milestones.filter((m) => m.task_id !== null);
+  assert.equal(layoutGantt(onlyTasks, opts(T0)).milestoneBandY, null);
 });
 
 Deno.test("the Now line: at now inside the range, null once an ended project's range is past", () => {

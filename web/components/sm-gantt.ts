@@ -342,7 +342,11 @@ export class SmGantt extends LitElement {
             <rect class="label-bg" x="0" y="0" width=${lw} height=${layout.height}></rect>
             <line class="label-edge" x1=${lw - 0.5} x2=${lw - 0.5} y1="0" y2=${layout
               .height}></line>
-            <text class="axis-title" x="8" y=${layout.axisHeight - 8} aria-hidden="true">Task</text>
+            <text class="axis-title" x="8" y="14" aria-hidden="true">Task</text>
+            ${layout.milestoneBandY === null ? nothing : svg`
+              <text class="axis-title" x="8" y=${layout.milestoneBandY + 4} aria-hidden="true">
+                Project milestones</text>
+            `}
             ${layout.rows.map((r, index) => row(tasks[index]!, index, r.y))}
           </svg>
     `;

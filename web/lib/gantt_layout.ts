@@ -105,6 +105,8 @@ export interface GanttLayout {
   height: number;
   /** The band above the first row: tick labels, the "Now" label, project milestones. */
   axisHeight: number;
+  /** The centre of the band's row of project milestones (those of no task), when there are any. */
+  milestoneBandY: number | null;
   rowHeight: number;
   labelWidth: number;
 }
@@ -332,6 +334,9 @@ export function layoutGantt(p: TimelineProject, o: GanttOptions): GanttLayout {
     width: round(labelWidth + chartWidth),
     height: AXIS + tasks.length * rowHeight + 8,
     axisHeight: AXIS,
+    milestoneBandY: milestones.some((milestone) => milestone.y === MILESTONE_Y)
+      ? MILESTONE_Y
+      : null,
     rowHeight,
     labelWidth,
   };
