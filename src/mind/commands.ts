@@ -77,7 +77,6 @@ export const KERNEL_COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-/** A state value as one short piece of text: numbers to 3 decimals, lists by their length. */
 /** The usage column's width in `/help`. */
 const USAGE_WIDTH = 34;
 
@@ -88,17 +87,8 @@ function helpLine(spec: { usage: string; description: string }): string {
     : `${spec.usage}\n${" ".repeat(USAGE_WIDTH + 1)}${spec.description}`;
 }
 
-/** Whether `value` reads as a time in epoch ms: 1973 to 5138, as a clock of this age gives. */
-function isEpochMs(value: number): boolean {
-  return Number.isInteger(value) && value >= 1e11 && value < 1e14;
-}
-
-function stateValue(value: unknown, key = ""): string {
-  // A time kept in epoch ms (the earlier project's shapes) is read as a time, not a count; a 0
-  // for "never" or a number no clock gives stays a number.
-  if (typeof value === "number" && key.endsWith("_at") && isEpochMs(value)) {
-    return new Date(value).toISOString();
-  }
+/** A state value as one short piece of text: numbers to 3 decimals, lists by their length. */
+function stateValue(value: unknown): string {
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
   if (Array.isArray(value)) return `${value.length} item${value.length === 1 ? "" : "s"}`;
   if (typeof value === "string") return clipText(value, 60);
@@ -107,17 +97,18 @@ function stateValue(value: unknown, key = ""): string {
 
 /**
  * Each module's state on a line of its own, `  module: key=value, …` (nested objects one level
- * down as `key.inner=value`), for `/state` in a terminal. Keys in `skip` are left out.
+ * down as `key.inner=value`), for `/state` in a terminal. Keys in `skip` are left out. Times kept
+ * in epoch ms (the earlier project's shapes) read as RFC 3339, as the API writes them.
  */
 export function stateLines(
   state: Record<string, unknown>,
   skip: ReadonlySet<string> = new Set(),
 ): string[] {
   const lines: string[] = [];
-  for (const [module, value] of Object.entries(state)) {
+  for (const [module, value] of Object.entries(toApiShape(state) as Record<string, unknown>)) {
     if (skip.has(module) || value === undefined) continue;
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      lines.push(`  ${module}: ${stateValue(value, module)}`);
+      lines.push(`  ${module}: ${stateValue(value)}`);
       continue;
     }
     const parts: string[] = [];
@@ -125,10 +116,10 @@ export function stateLines(
       if (inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
         for (const [innerKey, leaf] of Object.entries(inner)) {
           if (leaf === null || typeof leaf !== "object" || Array.isArray(leaf)) {
-            parts.push(`${key}.${innerKey}=${stateValue(leaf, innerKey)}`);
+            parts.push(`${key}.${innerKey}=${stateValue(leaf)}`);
           }
         }
-      } else parts.push(`${key}=${stateValue(inner, key)}`);
+      } else parts.push(`${key}=${stateValue(inner)}`);
     }
     lines.push(`  ${module}: ${parts.join(", ") || "–"}`);
   }

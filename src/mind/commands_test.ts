@@ -16,7 +16,7 @@ Deno.test("/state's lines show a list by its length in words, numbers to 3 decim
       "  psyche_assurance: recent_sentiments=4 items, open_concerns=0",
       "  psyche_dreaming: pending=1 item, alignment=0.123",
       "  mood: calm",
-      "  mind_thread: updated_at=2026-11-28T16:54:07.228Z, turns=3, last.reply_at=0, last.seen_at=9000000000000000",
+      "  mind_thread: updated_at=2026-11-28T16:54:07.228Z, turns=3, last.reply_at=1970-01-01T00:00:00.000Z, last.seen_at=9000000000000000",
     ],
   );
 });

@@ -381,7 +381,6 @@ Deno.test("a ready set recalls its likely items before the next message; a match
   assert.match(system, /<memory_context>/);
 });
 
-/** Ways a memory stops being recallable; each answers its HTTP status. */
 /** The fact the forecast "How do I deploy it?" recalls, embedded; its uid. */
 async function addDeployFact(host: TestHost): Promise<string> {
   const memory = host.api<MemoryApi>("memory");
@@ -410,6 +409,7 @@ async function assertMatchedWithoutTheFact(host: TestHost, fake: FakeLlm, thread
   assert.doesNotMatch(system, /ops\/deploy\.sh/);
 }
 
+/** Ways a memory stops being recallable; each answers its HTTP status. */
 const DROPS: Array<[string, (host: TestHost, uid: string) => Promise<number>]> = [
   ["forgotten by /forget", async (host, uid) => (await chat(host, `/forget ${uid}`)).status],
   ["deleted through the API", async (host, uid) => {
