@@ -2,6 +2,7 @@
  * Reflection through the pipeline (spec/mind.md §17 items 24–26, 32).
  */
 import assert from "node:assert/strict";
+import { makeTestDir } from "@synth/testing";
 import { startFakeLlm } from "../fakes/llm/mod.ts";
 import { chat, mindHost, replyRequests, RFC3339 } from "./helpers.ts";
 
@@ -437,4 +438,80 @@ Deno.test("a turn that comes while a periodic reflection runs does not delay the
     if (i === 19) assert.deepEqual(await triggerTurns(), [[10, "periodic"]], "not after turn 19");
   }
   assert.deepEqual(await triggerTurns(), [[10, "periodic"], [20, "periodic"]]);
+});
+
+Deno.test("a distress reflection skipped over budget stays due: it runs at the recheck after the cooldown, though distress no longer holds", async () => {
+  const dir = await makeTestDir("synth-mind-brittle-");
+  try {
+    // Distress over a window of two turns below valence 0; periodic out of the way.
+    await Deno.writeTextFile(
+      `${dir}/brittle.yaml`,
+      JSON.stringify({
+        id: "brittle",
+        extends: "empathetic",
+        reflection: { distressWindow: 2, distressThreshold: 0, intervalTurns: 50 },
+      }),
+    );
+    await using fake = await startFakeLlm();
+    fake.script({ reflection: [{ reply: { text: VALID }, times: 5 }] });
+    await using host = await mindHost(fake, {
+      config: { mind: { profile: "brittle", profilesDir: dir } },
+    });
+    const db = host.kernel.store.db;
+    const budgets = (method: string, body?: unknown) =>
+      host.request("/api/budgets/psyche_reflection", {
+        method,
+        ...(body
+          ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }
+          : {}),
+      });
+    assert.equal((await budgets("PUT", { per_hour: 100 })).status, 200);
+    const jobs = async () =>
+      (await db.selectFrom("mind_jobs").select(["status", "reason"])
+        .where("module", "=", "psyche_reflection").orderBy("queued_at").execute())
+        .map((job) => [job.status, job.reason]);
+    // The end-of-turn valence distress reads (spec/mind.md §8).
+    const p = async () => {
+      const last = await db.selectFrom("mind_turns").select("state_after")
+        .where("status", "=", "completed").orderBy("seq", "desc").executeTakeFirstOrThrow();
+      return (JSON.parse(last.state_after!) as { p: number }).p;
+    };
+    let threadId: string | undefined;
+    const turn = async (text: string) => {
+      await host.clock.tick(60_000);
+      const reply = await chat(host, text, threadId);
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      threadId = reply.body.thread_id as string;
+      await host.kernel.mind.scheduler.idle();
+    };
+    const ANGRY = "This is awful, I hate it. Everything is terrible, broken and useless.";
+    const WARM = "Thank you so much, this is wonderful and amazing, I love it!";
+    await turn(ANGRY);
+    const p1 = await p();
+    await turn(ANGRY);
+    const p2 = await p();
+    assert.ok((p1 + p2) / 2 < 0, `distress holds after turn 2 (p ${p1}, ${p2})`);
+    assert.deepEqual(await jobs(), [["skipped", "budget"]], "due at turn 2, over budget");
+
+    assert.equal((await budgets("DELETE")).status, 200);
+    await turn(WARM);
+    await turn(WARM);
+    assert.deepEqual(await jobs(), [["skipped", "budget"]], "not within the cooldown (3)");
+    const p4 = await p();
+    await turn(WARM);
+    const p5 = await p();
+    assert.ok((p4 + p5) / 2 >= 0, `distress no longer holds at turn 5 (p ${p4}, ${p5})`);
+    assert.deepEqual(await jobs(), [["skipped", "budget"], ["done", null]]);
+    const run = await db.selectFrom("psyche_reflection_runs").select([
+      "primary_trigger",
+      "triggers",
+    ])
+      .executeTakeFirstOrThrow();
+    assert.equal(run.primary_trigger, "distress");
+    const triggers = JSON.parse(run.triggers) as Array<{ trigger: string; value: string }>;
+    assert.deepEqual(triggers.map((item) => item.trigger), ["distress"]);
+    assert.match(triggers[0]!.value, /^mean p -0\.\d{3} < 0$/, "the value measured at turn 2");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
