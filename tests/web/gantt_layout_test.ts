@@ -141,6 +141,22 @@ Deno.test("ticks are ordered, inside the chart and at least 64 px apart", () => 
   }
 });
 
+Deno.test("a task done in seconds on a chart of hours still gets a bar 6 px wide, filled", () => {
+  const project = webApp();
+  const [req] = project.roadmap;
+  Object.assign(req!, {
+    status: "completed",
+    progress: 1,
+    started_at: iso(T0),
+    finished_at: iso(T0 + 5_000),
+  });
+  const layout = layoutGantt(project, opts(T0 + 5 * HOUR));
+  assert.ok(5_000 * layout.scale.pxPerMs < 1, "its true width is under a pixel");
+  const actual = layout.rows[0]!.actual!;
+  assert.equal(actual.w, 6);
+  assert.equal(actual.progressW, 6);
+});
+
 Deno.test("bars: planned from planned start to end; actual from start to finish or now, filled by progress", () => {
   const project = webApp();
   const [req, db, api] = project.roadmap;

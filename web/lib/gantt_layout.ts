@@ -131,7 +131,8 @@ const AXIS = 56;
 const NOW_LABEL_Y = 32;
 /** The centre of the project milestones' row: its 10 px diamonds span 40–50. */
 const MILESTONE_Y = 45;
-const MIN_BAR = 2;
+/** The narrowest bar: a task done in seconds still shows one you can see and point at. */
+const MIN_BAR = 6;
 const MIN_TICK_PX = 64;
 const ELBOW = 6;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
