@@ -27,7 +27,10 @@ const timeouts = (firstTokenMs: number, totalMs: number) =>
       configMeta({ description: "Until the first token." }),
     ),
     idleMs: durationMs(30_000, { min: 1 }).meta(
-      configMeta({ description: "Between two chunks of a stream." }),
+      configMeta({
+        description:
+          "Between two frames of a stream (text, a tool-call piece, a ping, an empty chunk).",
+      }),
     ),
     totalMs: durationMs(totalMs, { min: 1 }).meta(
       configMeta({ description: "All attempts of one request." }),

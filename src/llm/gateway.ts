@@ -734,6 +734,15 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
             let idleTimer: TimerHandle | undefined;
             /** When the idle timer was armed. */
             let idleArmedAt = -Infinity;
+            // The idle limit runs from the last frame. Chunks often come several in one read,
+            // within a millisecond: the timer moves on only when the clock has.
+            const rearmIdle = () => {
+              const at = clock.now();
+              if (idleTimer !== undefined && at <= idleArmedAt) return;
+              if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
+              idleArmedAt = at;
+              idleTimer = clock.setTimeout(() => abortAttempt("idle"), timeouts.idleMs);
+            };
             const clearTimers = () => {
               if (connectTimer !== undefined) clock.clearTimeout(connectTimer);
               if (firstTokenTimer !== undefined) clock.clearTimeout(firstTokenTimer);
@@ -800,6 +809,11 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
                 const next = await Promise.race([iterator.next(), attemptAborted]);
                 if (next.done) break;
                 const event = next.value;
+                if (event.type === "keepalive") {
+                  // Between two chunks the idle limit runs from the last frame, whatever it held.
+                  if (idleTimer !== undefined) rearmIdle();
+                  continue;
+                }
                 if (firstTokenTimer !== undefined) {
                   clock.clearTimeout(firstTokenTimer);
                   firstTokenTimer = undefined;
@@ -808,14 +822,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): KernelLlm {
                   clock.clearTimeout(connectTimer);
                   connectTimer = undefined;
                 }
-                // The idle limit runs from the last event. Chunks often come several in one read,
-                // within a millisecond: the timer moves on only when the clock has.
-                const eventAt = clock.now();
-                if (idleTimer === undefined || eventAt > idleArmedAt) {
-                  if (idleTimer !== undefined) clock.clearTimeout(idleTimer);
-                  idleArmedAt = eventAt;
-                  idleTimer = clock.setTimeout(() => abortAttempt("idle"), timeouts.idleMs);
-                }
+                rearmIdle();
                 if (event.type === "activity") continue; // the model is producing; nothing to show yet
                 if (event.type === "text" || event.type === "tool_call") {
                   if (!emitted) yield startEvent(entry, index);

@@ -324,6 +324,39 @@ Deno.test("tool arguments streaming longer than the first-token and idle limits 
   assert.ok(host.clock.now() - Date.UTC(2026, 0, 1) >= 20_000, "longer than every limit");
 });
 
+for (const service of ["openai", "anthropic", "ollama"] as const) {
+  Deno.test(`${service}: frames without text (empty chunks) restart the idle limit, so a reply spaced out within it completes`, async () => {
+    // Content frame n (from 2) leaves 4 s of the host's clock after the one before it.
+    const contentGate = (count: number) =>
+      count === 1
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => host.clock.setTimeout(resolve, 4_000));
+    await using fake = await startFakeLlm({
+      scenes: [{ reply: { text: ["hello", "", "", " world"] }, timing: { contentGate } }],
+    });
+    await using host = await llmHost(fake, {
+      chain: [service],
+      llm: { timeouts: { reply: { connectMs: 1_000, firstTokenMs: 3_000, idleMs: 5_000 } } },
+    });
+    const idleArmed = () => host.clock.nextTimer((ms) => ms === 5_000);
+    const frameHeld = () => host.clock.nextTimer((ms) => ms === 4_000);
+    let armed = idleArmed();
+    let held = frameHeld();
+    const reply = drain(gateway(host).chat(ask("spaced")));
+    // "hello", then two empty chunks, 4 s apart: 12 s without text, each gap within 5 s.
+    for (const frame of ["hello", "an empty chunk", "another empty chunk"]) {
+      await eventually(armed, `${frame} re-armed the idle timer`);
+      armed = idleArmed();
+      await eventually(held, "the next content frame waits");
+      held = frameHeld();
+      await host.clock.tick(4_000);
+    }
+    const events = await settle(host, reply);
+    assert.equal(events.at(-1)?.type, "stop", JSON.stringify(events.at(-1)));
+    assert.equal(textOf(events), "hello world");
+  });
+}
+
 Deno.test("a consumer that stops reading leaves no attempt timer behind", async () => {
   await using fake = await startFakeLlm({
     scenes: [{

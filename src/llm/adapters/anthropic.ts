@@ -164,6 +164,7 @@ export function createAnthropicAdapter(
               cachedTokens = usage.cache_read_input_tokens ?? 0;
               inputTokens = (usage.input_tokens ?? 0) + cachedTokens +
                 (usage.cache_creation_input_tokens ?? 0);
+              yield { type: "keepalive" };
               break;
             }
             case "content_block_start": {
@@ -171,18 +172,18 @@ export function createAnthropicAdapter(
               if (block.type === "tool_use") {
                 tools.set(event.index as number, { id: block.id!, name: block.name!, json: "" });
               }
+              yield { type: "keepalive" };
               break;
             }
             case "content_block_delta": {
               const delta = event.delta as { type: string; text?: string; partial_json?: string };
               if (delta.type === "text_delta" && delta.text) {
                 yield { type: "text", delta: delta.text };
-              }
-              if (delta.type === "input_json_delta") {
+              } else if (delta.type === "input_json_delta") {
                 const tool = tools.get(event.index as number);
                 if (tool) tool.json += delta.partial_json ?? "";
                 yield { type: "activity" };
-              }
+              } else yield { type: "keepalive" }; // thinking, a signature, an empty text
               break;
             }
             case "content_block_stop": {
@@ -195,7 +196,7 @@ export function createAnthropicAdapter(
                 };
                 yield { type: "tool_call", call };
                 tools.delete(event.index as number);
-              }
+              } else yield { type: "keepalive" };
               break;
             }
             case "message_delta": {
@@ -218,7 +219,8 @@ export function createAnthropicAdapter(
               break;
             }
             default:
-              break; // ping, message_stop
+              yield { type: "keepalive" }; // ping, message_stop
+              break;
           }
         }
       } catch (error) {

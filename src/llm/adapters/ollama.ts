@@ -233,6 +233,9 @@ export function createOllamaAdapter(
             >;
           };
           if (message.content) yield { type: "text", delta: message.content };
+          else if (!message.tool_calls?.length && part.done !== true) {
+            yield { type: "keepalive" }; // thinking, or an empty chunk
+          }
           for (const call of message.tool_calls ?? []) {
             sawToolCall = true;
             const args = typeof call.function.arguments === "string"

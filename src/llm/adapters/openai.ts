@@ -138,6 +138,16 @@ export function createOpenAiAdapter(
               prompt_tokens_details?: { cached_tokens?: number };
             }
             | undefined;
+          const choice = (chunk.choices as Array<Record<string, unknown>> | undefined)?.[0];
+          const delta = (choice?.delta ?? {}) as {
+            content?: string | null;
+            tool_calls?: Array<
+              { index: number; id?: string; function?: { name?: string; arguments?: string } }
+            >;
+          };
+          if (!usage && !delta.content && !delta.tool_calls?.length) {
+            yield { type: "keepalive" }; // a role, a finish reason or an empty chunk
+          }
           if (usage) {
             const cached = usage.prompt_tokens_details?.cached_tokens;
             yield {
@@ -147,14 +157,7 @@ export function createOpenAiAdapter(
               ...(cached ? { cachedInputTokens: cached } : {}),
             };
           }
-          const choice = (chunk.choices as Array<Record<string, unknown>> | undefined)?.[0];
           if (!choice) continue;
-          const delta = (choice.delta ?? {}) as {
-            content?: string | null;
-            tool_calls?: Array<
-              { index: number; id?: string; function?: { name?: string; arguments?: string } }
-            >;
-          };
           if (delta.content) yield { type: "text", delta: delta.content };
           for (const piece of delta.tool_calls ?? []) {
             const call = calls.get(piece.index) ?? { id: "", name: "", json: "" };

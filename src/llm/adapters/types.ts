@@ -22,6 +22,11 @@ export interface AdapterRequest {
 export type AdapterEvent =
   /** A chunk arrived that produced no event yet (tool arguments, buffered JSON): resets timers. */
   | { type: "activity" }
+  /**
+   * A frame arrived that carries nothing to show (a role, a finish reason, a ping): the idle
+   * limit restarts, the first-token limit does not.
+   */
+  | { type: "keepalive" }
   | { type: "text"; delta: string }
   | { type: "tool_call"; call: ToolCall }
   | { type: "usage"; inputTokens: number; outputTokens: number; cachedInputTokens?: number }

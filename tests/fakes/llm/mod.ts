@@ -267,6 +267,7 @@ export function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm
         else if (between > 0) await sleep(between, controller.signal);
         const frame = frames[index++];
         if (!frame) return stream.close();
+        if (frame.kind === "content") await scene?.timing?.contentGate?.(content + 1);
         if (frame.kind === "content" && ++content > cutAfter) {
           countAbort();
           stream.error(new Error("cut by the fake"));

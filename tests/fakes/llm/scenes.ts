@@ -30,6 +30,11 @@ export interface Scene {
     chunkDelayMs?: number;
     /** In-process only: the answer starts once this settles (a test holds the model, no sleep). */
     heldUntil?: Promise<unknown>;
+    /**
+     * In-process only: each content frame (text or a tool-call piece) is sent once this settles
+     * for its number (from 1), so a test can space frames out on its fake clock.
+     */
+    contentGate?: (count: number) => Promise<unknown>;
   };
   fault?:
     | {
