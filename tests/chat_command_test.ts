@@ -253,6 +253,32 @@ Deno.test("against a server that needs sign-in, the chat says how to get in, the
     assert.equal(await runCli(["chat"], signedIn.io), 0, signedIn.stderr());
     assert.match(signedIn.stdout(), /synth> fake:gpt-5\.4-mini:Hello there/);
     assert.ok(!signedIn.stderr().includes(key.key), "the key is never printed");
+
+    // An administrator reads another user's thread but cannot write in it: no continuing it.
+    await post("/api/users", {
+      username: "bob",
+      password: "another long password",
+      role: "operator",
+    }, admin.access_token);
+    const bob = await post("/api/auth/login", {
+      username: "bob",
+      password: "another long password",
+    });
+    const bobs = await post("/api/threads", {}, bob.access_token);
+    const readable = await fetch(`${server.url}/api/threads/${bobs.id}`, {
+      headers: { authorization: `Bearer ${key.key}` },
+    });
+    assert.equal(readable.status, 200, "the administrator reads it");
+    await readable.body?.cancel();
+    const intoBobs = createTestCliIo({
+      env: { SYNTH_DATA_DIR: dataDir, SYNTH_API_KEY: key.key },
+      plugins: BUILTIN_PLUGINS,
+      commands: BUILTIN_COMMANDS,
+      input: ["Hello Bob's thread"],
+    });
+    assert.equal(await runCli(["chat", "--thread", bobs.id], intoBobs.io), 64);
+    assert.match(intoBobs.stderr(), new RegExp(`No thread ${bobs.id} of yours to continue`));
+    assert.equal(intoBobs.stdout(), "");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -352,6 +378,19 @@ Deno.test("chat --help explains the modes; --user chats as a signed-in user, who
     const refused = cliWith(["never sent"]);
     assert.equal(await runCli(["chat", "--user", "vic"], refused.io), 64);
     assert.match(refused.stderr(), /vic is a viewer: chatting needs the operator role/);
+
+    // Without --user, sign-in on: the local administrator's thread, which no signed-in user sees.
+    const anonymous = cliWith(["Hello from nobody in particular", "/quit"]);
+    assert.equal(await runCli(["chat"], anonymous.io), 0, anonymous.stderr());
+    assert.match(
+      anonymous.stderr(),
+      /without --user this chat is the local administrator's: its threads show to no signed-in user.*--user USERNAME/,
+    );
+    assert.match(
+      anonymous.stdout(),
+      /continue it with: deno task chat --thread thr_\w+ \(with no server running: it is the local administrator's\)\n/,
+    );
+    assert.doesNotMatch(first.stderr(), /local administrator/, "not said to a user");
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

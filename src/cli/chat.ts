@@ -23,6 +23,11 @@ import { cliKernel, configRedactor, loadCliConfig } from "./serve.ts";
 /** One way to reach the mind: in this process, or a running server. */
 interface ChatBackend {
   describe: string;
+  /**
+   * The chat acts as the local administrator while sign-in is on and has users: its threads
+   * belong to no signed-in user, so the dashboard and a running server show them to no one.
+   */
+  unlisted?: boolean;
   /** Sends a message; streams reply text through `onText`; returns the thread id and the end. */
   send(
     text: string,
@@ -133,6 +138,11 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
     return EXIT.USAGE;
   }
   io.stdout(`Synth Mind chat — ${backend.describe}. Type /help for commands, /quit to leave.\n`);
+  if (backend.unlisted) {
+    io.stderr(
+      "Sign-in is on, and without --user this chat is the local administrator's: its threads show to no signed-in user, in the dashboard or through a running server. To chat as a user, quit and start again with --user USERNAME.\n",
+    );
+  }
   let threadId: string | null = flags.thread ?? null;
   try {
     for (;;) {
@@ -175,8 +185,11 @@ export async function runChat(io: CliIo, args: readonly string[]): Promise<numbe
   if (threadId) {
     // The same user's thread: one given with --user is named again, or it is not theirs to open.
     const user = flags.user === undefined ? "" : ` --user ${flags.user}`;
+    const where = backend.unlisted
+      ? " (with no server running: it is the local administrator's)"
+      : "";
     io.stdout(
-      `Thread ${threadId} — continue it with: deno task chat --thread ${threadId}${user}\n`,
+      `Thread ${threadId} — continue it with: deno task chat --thread ${threadId}${user}${where}\n`,
     );
   }
   return EXIT.OK;
@@ -245,6 +258,9 @@ async function localBackend(
   }
   const reply = kernel.llm.chains.reply[0];
   return {
+    // Said once someone signs in: before the first account there is no one else to see them.
+    unlisted: config.auth.enabled && username === undefined &&
+      (await kernel.auth!.listUsers()).length > 0,
     describe: `in this process${
       username ? ` as ${username.toLowerCase()}` : ""
     }, profile ${kernel.mind.profile.id}, ${
@@ -298,7 +314,7 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
   }
   const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   const me = await fetch(`${base}/api/auth/me`, { headers: auth });
-  await me.body?.cancel();
+  const caller = me.ok ? (await me.json()).id as string : (await me.body?.cancel(), null);
   if (me.status === 401) {
     throw new Error(
       apiKey
@@ -380,8 +396,12 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
       const response = await fetch(`${base}/api/threads/${encodeURIComponent(threadId)}`, {
         headers: auth,
       });
-      await response.body?.cancel();
-      return response.ok;
+      if (!response.ok) {
+        await response.body?.cancel();
+        return false;
+      }
+      // An administrator reads every thread, but continues only their own (as in this process).
+      return (await response.json()).created_by === caller;
     },
     close: () => Promise.resolve(),
   };
