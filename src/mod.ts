@@ -157,6 +157,7 @@ export {
 } from "./llm/embeddings/lexical.ts";
 export {
   clipText,
+  codePoints,
   contentHash,
   contentTokens,
   cutText,
@@ -169,13 +170,13 @@ export {
 export { type ErrorBody, errorResponse, type ErrorResponseOptions } from "./http/errors.ts";
 export { plainIssueMessage } from "./issue_text.ts";
 export {
-  nulIssueIn,
   queryInt,
   readJson,
   readQuery,
   requireRole,
   signedInCaller,
   threadReader,
+  unstorableTextIssueIn,
 } from "./http/validate.ts";
 export {
   PREVIOUS_PAGE,

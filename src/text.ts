@@ -95,6 +95,21 @@ export function clipText(text: string, max: number): string {
   return text.length > max ? `${cutText(text, max - 1)}…` : text;
 }
 
+/** How many characters a reader counts in `text`: code points, so an emoji is one. */
+export function codePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
 /** Whether a text has nothing to read: only spaces and invisible format characters (U+200B). */
 export function isBlank(text: string): boolean {
   return /^[\s\p{Cf}]*$/u.test(text);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   clipText,
+  codePoints,
   contentHash,
   contentTokens,
   cutText,
@@ -25,6 +26,15 @@ Deno.test("tokenJaccard() compares content words", () => {
   assert.equal(tokenJaccard("the red car", "a red car"), 1);
   assert.equal(tokenJaccard("red car", "blue boat"), 0);
   assert.ok(Math.abs(tokenJaccard("red car fast", "red car slow") - 0.5) < 1e-9);
+});
+
+Deno.test("codePoints() counts an emoji as one character, and a lone surrogate as one", () => {
+  assert.equal(codePoints(""), 0);
+  assert.equal(codePoints("abc"), 3);
+  assert.equal(codePoints("a\u{1F600}b"), 3);
+  assert.equal(codePoints("\u{1F600}".repeat(5)), 5);
+  assert.equal(codePoints("\ud800x\udc00"), 3, "unpaired halves count one each");
+  assert.equal(codePoints("x\ud83d"), 2, "a high surrogate at the end");
 });
 
 Deno.test("cutText() and clipText() never split an emoji's surrogate pair; isBlank() sees through invisible characters", () => {

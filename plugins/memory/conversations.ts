@@ -1,6 +1,7 @@
 import {
   afterKey,
   type Clock,
+  codePoints,
   cutText,
   type Database,
   type IdFactory,
@@ -307,7 +308,7 @@ export function createConversations(options: ConversationsOptions): Conversation
           throw memoryError("NOT_FOUND", { field: "thread_id", message: "No such thread" });
         }
         const seq = Number(thread.last_seq ?? 0) + 1;
-        if (input.text.trim().length > MAX_MESSAGE_CHARS) {
+        if (codePoints(input.text.trim()) > MAX_MESSAGE_CHARS) {
           throw memoryError("TEXT_TOO_LONG", { field: "text" });
         }
         const stored = storedMessage(input.text);

@@ -1,4 +1,4 @@
-import type { MemoryKind, MemorySource, MemoryTrust } from "@synth/kernel";
+import { cutText, type MemoryKind, type MemorySource, type MemoryTrust } from "@synth/kernel";
 
 /** Every kind, with the small integer the vector index filters on. */
 export const KIND_CODES: Readonly<Record<MemoryKind, number>> = {
@@ -32,21 +32,21 @@ export function lowerTrust(a: MemoryTrust, b: MemoryTrust): MemoryTrust {
   return order[Math.min(order.indexOf(a), order.indexOf(b))]!;
 }
 
-/** Longest text of a fact, event or self memory. */
+/** Longest text of a fact, event or self memory, in characters (code points, as zod counts). */
 export const MAX_TEXT_CHARS = 8_000;
 
-/** Longest conversation message (what the chat API accepts, spec/mind.md §3.2). */
+/** Longest conversation message in characters (what the chat API accepts, spec/mind.md §3.2). */
 export const MAX_MESSAGE_CHARS = 32_000;
 
 /**
- * A message as stored: its first {@link MAX_TEXT_CHARS} characters as the
- * memory's text (what search and the embedder see) and, when it is longer,
- * the whole of it (`memory_messages.full_text`).
+ * A message as stored: its first {@link MAX_TEXT_CHARS} UTF-16 units as the
+ * memory's text (what search and the embedder see; never half an emoji) and,
+ * when it is longer, the whole of it (`memory_messages.full_text`).
  */
 export function storedMessage(text: string): { text: string; full: string | null } {
   const trimmed = text.trim();
   return trimmed.length > MAX_TEXT_CHARS
-    ? { text: trimmed.slice(0, MAX_TEXT_CHARS), full: trimmed }
+    ? { text: cutText(trimmed, MAX_TEXT_CHARS), full: trimmed }
     : { text: trimmed, full: null };
 }
 

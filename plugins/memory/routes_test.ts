@@ -141,6 +141,15 @@ Deno.test("a text over 8,000 characters is MEMORY_TEXT_TOO_LONG and changes noth
   const memory = host.api<MemoryApi>("memory");
   const limit = await host.request("/api/memories", json({ text: "y".repeat(8_000) }));
   assert.equal(limit.status, 201, "8,000 characters are allowed");
+  // Characters as a reader counts them, in every layer: 8,000 emoji are 16,000 UTF-16 units.
+  const emoji = await host.request("/api/memories", json({ text: "\u{1F600}".repeat(8_000) }));
+  assert.equal(emoji.status, 201, "8,000 emoji are allowed");
+  const emojiOver = await host.request(
+    "/api/memories",
+    json({ text: "\u{1F600}".repeat(8_001) }),
+  );
+  assert.equal(emojiOver.status, 400);
+  assert.equal((await emojiOver.json()).error.code, "MEMORY_TEXT_TOO_LONG");
   const fact = await (await host.request("/api/memories", json({ text: "I like green tea." })))
     .json();
   const before = await count(host);

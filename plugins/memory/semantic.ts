@@ -1,5 +1,6 @@
 import {
   type Clock,
+  codePoints,
   contentHash,
   type Logger,
   type MemorySource,
@@ -141,7 +142,7 @@ export function createSemanticMemory(options: SemanticMemoryOptions): SemanticMe
 
   async function add(input: AddSemanticInput): Promise<AddSemanticResult> {
     // Checked before the duplicate search: a near-equal fact must not be reinforced by bad input.
-    if (input.text.trim().length > MAX_TEXT_CHARS) {
+    if (codePoints(input.text.trim()) > MAX_TEXT_CHARS) {
       throw memoryError("TEXT_TOO_LONG", { field: "text" });
     }
     const duplicate = await findDuplicate(input.ownerUserId, input.text);

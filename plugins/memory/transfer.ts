@@ -1,13 +1,14 @@
 import {
   AppError,
   type Clock,
+  codePoints,
   contentHash,
   forgetPluginStateCache,
   type Logger,
   type MemoryKind,
-  nulIssueIn,
   plainIssueMessage,
   type Store,
+  unstorableTextIssueIn,
 } from "@synth/kernel";
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Database, ForgottenTable } from "@synth/kernel";
@@ -514,11 +515,11 @@ export function createTransfer(options: TransferOptions): Transfer {
         }
         if (
           value?.type === "memory" && typeof value.text === "string" &&
-          value.text.length > textLimit(value.kind)
+          codePoints(value.text) > textLimit(value.kind)
         ) {
           fail(
             line.number,
-            `text: ${value.text.length} characters, over the limit of ${
+            `text: ${codePoints(value.text)} characters, over the limit of ${
               textLimit(value.kind)
             } for a ${String(value.kind)} memory`,
             MEMORY_ERRORS.TEXT_TOO_LONG.code,
@@ -526,10 +527,10 @@ export function createTransfer(options: TransferOptions): Transfer {
           continue;
         }
         const result = bodyLine.safeParse(json.value);
-        // Text holding a NUL would be stored cut short at it (see `nulIssue`).
-        const nul = result.success ? nulIssueIn(line.raw, json.value) : null;
-        if (!result.success || nul) {
-          const issue = nul ?? (result.success ? undefined : result.error.issues[0])!;
+        // Text holding a NUL or half an emoji would be stored changed (see `unstorableTextIssue`).
+        const unstorable = result.success ? unstorableTextIssueIn(line.raw, json.value) : null;
+        if (!result.success || unstorable) {
+          const issue = unstorable ?? (result.success ? undefined : result.error.issues[0])!;
           fail(line.number, `${issue.path.join(".") || "line"}: ${plainIssueMessage(issue)}`);
           continue;
         }

@@ -1,5 +1,6 @@
 import {
   type Clock,
+  codePoints,
   contentHash,
   type Database,
   type IdFactory,
@@ -96,7 +97,7 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
       if (text.length === 0) {
         throw memoryError("PAYLOAD_INVALID", { field: "text", message: "The text is empty" });
       }
-      if (text.length > (memory.kind === "message" ? MAX_MESSAGE_CHARS : MAX_TEXT_CHARS)) {
+      if (codePoints(text) > (memory.kind === "message" ? MAX_MESSAGE_CHARS : MAX_TEXT_CHARS)) {
         throw memoryError("TEXT_TOO_LONG", { field: "text" });
       }
       if (!(memory.importance >= 0 && memory.importance <= 1)) {

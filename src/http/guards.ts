@@ -16,7 +16,7 @@ import type { Firewall } from "../security/firewall.ts";
 import type { AccessLog } from "../telemetry/access_log.ts";
 import { routeTemplate } from "../telemetry/metrics.ts";
 import { errorResponse } from "./errors.ts";
-import { nulIssueIn, validationError } from "./validate.ts";
+import { unstorableTextIssueIn, validationError } from "./validate.ts";
 import type { AppEnv } from "./types.ts";
 
 /** The dashboard's Content-Security-Policy (no inline scripts or styles, same origin only). */
@@ -252,8 +252,8 @@ export function bodyGuard(options: BodyGuardOptions): MiddlewareHandler<AppEnv> 
       } catch {
         return refuse(400, "The body is not valid JSON");
       }
-      const nul = nulIssueIn(text, value);
-      if (nul) throw validationError([nul]);
+      const unstorable = unstorableTextIssueIn(text, value);
+      if (unstorable) throw validationError([unstorable]);
       c.set("jsonBody", { value });
       await next();
     });

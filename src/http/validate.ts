@@ -21,18 +21,24 @@ export function customIssue(path: PropertyKey[], message: string): z.core.$ZodIs
 }
 
 /**
- * The issue of the first string in `value` (a parsed JSON body or frame) that holds U+0000, or
- * null. SQLite stores such text but reads it back only up to the NUL, so it would be cut without
- * a word: it is refused instead. The walk keeps its own stack: a deeply nested body cannot
- * overflow the call stack.
+ * The issue of the first string in `value` (a parsed JSON body or frame) that SQLite would not
+ * keep as given, or null: one holding U+0000 (stored, but read back only up to the NUL) or an
+ * unpaired surrogate, half an emoji (stored as U+FFFD). Either would change without a word, so it
+ * is refused instead. The walk keeps its own stack: a deeply nested body cannot overflow the call
+ * stack.
  */
-export function nulIssue(value: unknown): z.core.$ZodIssue | null {
+export function unstorableTextIssue(value: unknown): z.core.$ZodIssue | null {
   const stack: Array<{ item: unknown; path: PropertyKey[] }> = [{ item: value, path: [] }];
   while (stack.length > 0) {
     const { item, path } = stack.pop()!;
     if (typeof item === "string") {
-      if (!item.includes("\u0000")) continue;
-      return customIssue(path, "must not contain the NUL character (U+0000)");
+      if (item.includes("\u0000")) {
+        return customIssue(path, "must not contain the NUL character (U+0000)");
+      }
+      if (!item.isWellFormed()) {
+        return customIssue(path, "is not valid Unicode (an unpaired surrogate, half an emoji)");
+      }
+      continue;
     }
     if (typeof item !== "object" || item === null) continue;
     // Pushed last to first, so the first string in document order is found first.
@@ -46,11 +52,14 @@ export function nulIssue(value: unknown): z.core.$ZodIssue | null {
 }
 
 /**
- * {@link nulIssue} of `value` parsed from JSON `text`, looked for only when the text spells the
- * escape (JSON has no raw control characters, so no other text can hold a NUL).
+ * {@link unstorableTextIssue} of `value` parsed from JSON `text`, looked for only when the text
+ * spells an escape that makes such a string: JSON has no raw control characters, and well-formed
+ * UTF-8 has no surrogates, so only `\u0000` and `\uD800`–`\uDFFF` can.
  */
-export function nulIssueIn(text: string, value: unknown): z.core.$ZodIssue | null {
-  return text.includes("\\u0000") ? nulIssue(value) : null;
+export function unstorableTextIssueIn(text: string, value: unknown): z.core.$ZodIssue | null {
+  return text.includes("\\u0000") || /\\u[dD][89a-fA-F]/.test(text)
+    ? unstorableTextIssue(value)
+    : null;
 }
 
 /**
@@ -123,7 +132,7 @@ export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Pro
   }
   // Parsed by the body guard; without it (an app built without the guards), here.
   let body = c.get("jsonBody")?.value;
-  // The body guard checked its body for NULs; one read here is checked here.
+  // The body guard checked its body for text SQLite would change; one read here is checked here.
   const unchecked = body === undefined;
   if (unchecked) {
     try {
@@ -134,8 +143,8 @@ export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Pro
   }
   const result = schema.safeParse(body);
   if (!result.success) throw validationError(result.error.issues);
-  const nul = unchecked ? nulIssue(body) : null;
-  if (nul) throw validationError([nul]);
+  const unstorable = unchecked ? unstorableTextIssue(body) : null;
+  if (unstorable) throw validationError([unstorable]);
   return result.data;
 }
 

@@ -70,7 +70,7 @@ import type {
   TurnView,
 } from "./types.ts";
 import { clamp } from "./text.ts";
-import { isBlank } from "../text.ts";
+import { codePoints, isBlank } from "../text.ts";
 
 /** The mind's kernel config (`mind.*`, `chat.maxQueue`). */
 export interface MindConfig {
@@ -156,6 +156,8 @@ export interface SubmitInput {
   /** Omitted: a new thread. */
   threadId?: string | null;
   text: string;
+  /** The request's name for `text`, which a refusal's `field` gives. @default "message" */
+  textField?: string;
   feedback?: Feedback | null;
   /**
    * A plugin that queued the turn (a project step): its `mind.reply`
@@ -2224,17 +2226,24 @@ export function createMind(options: CreateMindOptions): Mind {
       }
       const port = requireConversations();
       const text = input.text;
+      // Characters as a reader counts them (code points, as the request schemas do): an emoji is one.
+      const chars = typeof text === "string" && text.length > config.maxMessageChars
+        ? codePoints(text)
+        : 0;
       const problem = typeof text !== "string"
         ? "The message must be text"
         : !text.isWellFormed()
-        ? "The message is not valid Unicode (an unpaired surrogate)"
+        ? "The message is not valid Unicode (an unpaired surrogate, half an emoji)"
         : isBlank(text)
         ? "The message is empty or only spaces"
-        : text.length > config.maxMessageChars
-        ? `The message has ${text.length} characters, over the limit of ${config.maxMessageChars}`
+        : chars > config.maxMessageChars
+        ? `The message has ${chars} characters, over the limit of ${config.maxMessageChars}`
         : null;
       if (problem) {
-        throw new AppError("VALIDATION_FAILED", problem, { status: 400, field: "message" });
+        throw new AppError("VALIDATION_FAILED", problem, {
+          status: 400,
+          field: input.textField ?? "message",
+        });
       }
       // When to try again: a place frees when the running turn ends (about one turn's time); one of
       // the caller's own frees when their first waiting turn starts, after the turns ahead of it.

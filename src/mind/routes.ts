@@ -31,7 +31,7 @@ const turnBody = z.strictObject({
   content: z.string().min(1).max(32_000),
   client_msg_id: z.string().min(1).max(100).optional(),
 });
-const threadBody = z.strictObject({ title: z.string().min(1).max(200).optional() });
+const threadBody = z.strictObject({ title: z.string().trim().min(1).max(200).optional() });
 const threadPatchBody = z.strictObject({
   title: z.string().trim().min(1).max(200).nullable().optional(),
   archived: z.boolean().optional(),
@@ -401,7 +401,7 @@ export function mindRoutes(
     const body = await readJson(c, turnBody);
     const who = signedInCaller(c);
     const submitted = await submitOnce(
-      { ...who, threadId: thread.id, text: body.content },
+      { ...who, threadId: thread.id, text: body.content, textField: "content" },
       body.client_msg_id,
     );
     if (submitted.kind === "stored") {

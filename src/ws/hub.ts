@@ -10,7 +10,7 @@
  */
 import type { Clock, TimerHandle } from "../clock.ts";
 import { AppError, errorMessage } from "../errors.ts";
-import { issuePath, nulIssueIn, ROLE_RANK } from "../http/validate.ts";
+import { issuePath, ROLE_RANK, unstorableTextIssueIn } from "../http/validate.ts";
 import { plainIssueMessage } from "../issue_text.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { composeMergePatches } from "./merge_patch.ts";
@@ -565,10 +565,10 @@ export function createHub(options: HubOptions): Hub {
         strike(connection, "invalid");
         return;
       }
-      // Text holding a NUL would be stored cut short (see `nulIssue`).
-      const nul = parsed.success ? nulIssueIn(frame, parsed.data) : null;
-      if (!parsed.success || nul) {
-        const issue = nul ?? (parsed.success ? undefined : parsed.error.issues[0]);
+      // Text holding a NUL or half an emoji would be stored changed (see `unstorableTextIssue`).
+      const unstorable = parsed.success ? unstorableTextIssueIn(frame, parsed.data) : null;
+      if (!parsed.success || unstorable) {
+        const issue = unstorable ?? (parsed.success ? undefined : parsed.error.issues[0]);
         sendError(connection, {
           code: "VALIDATION_FAILED",
           message: issue

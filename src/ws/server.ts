@@ -130,7 +130,12 @@ export function createWsServer(options: WsServerOptions): WsServer {
             // The chat tier counts a message however it comes: a socket is no way around it.
             countChat(user, socket);
             const submitted = await submitOnce(
-              { ...who, threadId: message.data.thread_id ?? null, text: message.data.content },
+              {
+                ...who,
+                threadId: message.data.thread_id ?? null,
+                text: message.data.content,
+                textField: "data.content",
+              },
               message.data.client_msg_id,
             );
             return submitted.kind === "live"

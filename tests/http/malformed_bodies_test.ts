@@ -226,7 +226,7 @@ Deno.test("a body that is not JSON is 400 MALFORMED_JSON before sign-in and the 
   assert.equal((await huge.json()).error.code, "PAYLOAD_TOO_LARGE");
 });
 
-Deno.test("text holding a NUL character is refused with 400 naming the field, over HTTP and the WebSocket; nothing is cut and stored", async () => {
+Deno.test("text holding a NUL character or half an emoji is refused with 400 naming the field, over HTTP and the WebSocket; nothing is cut or changed and stored", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
   const server = host.listen();
@@ -271,6 +271,32 @@ Deno.test("text holding a NUL character is refused with 400 naming the field, ov
   const literal = await send("POST", "/api/memories", { text: "the escape \\u0000 in C" });
   assert.equal(literal.status, 201, JSON.stringify(literal.body));
   assert.equal(literal.body.text, "the escape \\u0000 in C");
+  // Half an emoji (an unpaired surrogate) would be stored as U+FFFD: refused the same way.
+  for (
+    const [method, path, body, field] of [
+      ["POST", "/api/threads", { title: "\ud800" }, "title"],
+      ["POST", "/api/chat", { message: "hello \udc00" }, "message"],
+      ["POST", "/api/memories", { text: "a fact \ud83d" }, "text"],
+    ] as const
+  ) {
+    const answer = await send(method, path, body);
+    assert.equal(answer.status, 400, `${path}: ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.body.error.field, field);
+    assert.match(answer.body.error.message, /not valid Unicode \(an unpaired surrogate/);
+  }
+  const directHalf = await host.request("/api/threads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ title: "x\udfff" }),
+  });
+  assert.equal(directHalf.status, 400);
+  assert.equal((await directHalf.json()).error.field, "title");
+  // A title of spaces is no title, on creation as on PATCH.
+  const spaces = await send("POST", "/api/threads", { title: "   " });
+  assert.equal(spaces.status, 400);
+  assert.equal(spaces.body.error.field, "title");
+  const emoji = await send("POST", "/api/memories", { text: "a whole emoji \u{1F600}" });
+  assert.equal(emoji.status, 201, "a whole pair is fine");
   const threads = await host.kernel.store.db.selectFrom("threads").select("id").execute();
   assert.deepEqual(threads, [], "no thread was made, and no turn ran");
 
@@ -281,6 +307,9 @@ Deno.test("text holding a NUL character is refused with 400 naming the field, ov
   const error = await socket.next("error");
   assert.equal(error.data.code, "VALIDATION_FAILED");
   assert.equal(error.data.field, "data.content");
+  socket.send("chat.send", { content: "half \ud800" });
+  const half = await socket.next("error");
+  assert.deepEqual([half.data.code, half.data.field], ["VALIDATION_FAILED", "data.content"]);
   socket.close();
   await server.shutdown();
 });

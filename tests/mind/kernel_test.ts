@@ -1046,11 +1046,12 @@ Deno.test("between turns the write-ahead log is copied back, so it does not grow
 Deno.test("a blank, invisible, malformed or too long message is a 400 naming the field and saying which, and starts no turn", async () => {
   await using fake = await startFakeLlm();
   await using host = await mindHost(fake);
+  const threadId = await newThread(host);
   for (
     const [message, text] of [
       ["   \n\t", /^The message is empty or only spaces$/],
       ["\u200b\u200b\ufeff \u2060", /^The message is empty or only spaces$/],
-      ["\ud800 half an emoji", /not valid Unicode \(an unpaired surrogate\)/],
+      ["\ud800 half an emoji", /not valid Unicode \(an unpaired surrogate, half an emoji\)/],
       ["x".repeat(32_001), /32000 characters/],
     ] as const
   ) {
@@ -1059,7 +1060,26 @@ Deno.test("a blank, invisible, malformed or too long message is a 400 naming the
     const { error } = response.body as { error: { code: string; message: string; field: string } };
     assert.deepEqual([error.code, error.field], ["VALIDATION_FAILED", "message"]);
     assert.match(error.message, text);
+    // A thread's turns route names its own field, `content`.
+    const turn = await host.request(`/api/threads/${threadId}/turns`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ content: message }),
+    });
+    assert.equal(turn.status, 400);
+    const refused = (await turn.json()).error;
+    assert.deepEqual([refused.code, refused.field], ["VALIDATION_FAILED", "content"]);
+    assert.match(refused.message, text);
   }
   assert.equal(host.kernel.mind.turnCount, 0);
   assert.equal(replyRequests(fake).length, 0);
+
+  // Characters are counted as a reader counts them, the same in every layer: 32,000 emoji pass.
+  const emoji = "\u{1F600}".repeat(32_000);
+  const accepted = await chat(host, emoji, threadId);
+  assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+  await assert.rejects(
+    host.kernel.mind.submit({ userId: "local", role: "admin", text: emoji + "!" }),
+    /The message has 32001 characters, over the limit of 32000/,
+  );
 });

@@ -222,6 +222,14 @@ Deno.test("invalid messages get errors naming the field in plain words; ten in a
   assert.equal(error.data.field, "data.content");
   // In plain words, not the schema library's text.
   assert.equal(error.data.message, "data.content: must not be empty");
+  // Past the schema, the mind's own check names the socket's field too.
+  const blank = client.send("chat.send", { content: "   " });
+  const refused = await client.next("error");
+  assert.equal(refused.re, blank);
+  assert.deepEqual(
+    [refused.data.code, refused.data.field, refused.data.message],
+    ["VALIDATION_FAILED", "data.content", "The message is empty or only spaces"],
+  );
   client.send("nonsense", {});
   const unknownType = await client.next("error");
   assert.equal(unknownType.data.field, "type");
