@@ -6,11 +6,9 @@
  * @module
  */
 import {
-  ANY_OBJECT,
   type AppEnv,
   describe,
   type Operation,
-  PAGE,
   queryInt,
   readJson,
   readQuery,
@@ -24,9 +22,16 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { GdilService } from "./service.ts";
 import { eventView } from "./service.ts";
+import {
+  PROJECT_DETAIL,
+  PROJECT_EVENT,
+  PROJECT_SUMMARY,
+  TIMELINE,
+  TIMELINE_PROJECT,
+} from "./schemas.ts";
 import { templateView } from "./templates.ts";
 import type { Template } from "./types.ts";
-import { EVENT_TYPES, PHASES } from "./types.ts";
+import { PHASES } from "./types.ts";
 
 /** Text that must say something: whitespace alone is refused. */
 const said = (max: number) =>
@@ -116,14 +121,6 @@ const TEMPLATE = z.strictObject({
     milestone: z.boolean(),
   })),
 });
-const EVENT = z.strictObject({
-  project_id: z.string(),
-  seq: z.number().int(),
-  at: z.iso.datetime(),
-  task_id: z.string().nullable(),
-  type: z.enum(EVENT_TYPES),
-  data: z.record(z.string(), z.unknown()),
-});
 const ITERATION = z.strictObject({
   id: z.string(),
   task_id: z.string(),
@@ -148,7 +145,15 @@ const OPERATIONS: readonly Operation[] = [
     tags: ["projects"],
     role: "viewer",
     query: listQuery,
-    responses: { 200: { description: "Page of ProjectSummary", schema: PAGE } },
+    responses: {
+      200: {
+        description: "Page of ProjectSummary",
+        schema: z.strictObject({
+          items: z.array(PROJECT_SUMMARY),
+          next_cursor: z.string().nullable(),
+        }),
+      },
+    },
   },
   {
     method: "post",
@@ -161,7 +166,12 @@ const OPERATIONS: readonly Operation[] = [
     responses: {
       201: {
         description: "{project, turn}",
-        schema: z.object({ project: ANY_OBJECT, turn: TURN.nullable() }),
+        schema: z.object({
+          project: PROJECT_DETAIL,
+          turn: TURN.nullable().describe(
+            "The clarify turn queued for a description; null for a template",
+          ),
+        }),
       },
     },
   },
@@ -171,7 +181,7 @@ const OPERATIONS: readonly Operation[] = [
     summary: "A project with its tasks and latest events (id or unique prefix)",
     tags: ["projects"],
     role: "viewer",
-    responses: { 200: { description: "ProjectDetail", schema: ANY_OBJECT } },
+    responses: { 200: { description: "ProjectDetail", schema: PROJECT_DETAIL } },
   },
   {
     method: "patch",
@@ -180,7 +190,7 @@ const OPERATIONS: readonly Operation[] = [
     tags: ["projects"],
     role: "operator",
     body: patchBody,
-    responses: { 200: { description: "ProjectDetail", schema: ANY_OBJECT } },
+    responses: { 200: { description: "ProjectDetail", schema: PROJECT_DETAIL } },
   },
   {
     method: "delete",
@@ -209,7 +219,12 @@ const OPERATIONS: readonly Operation[] = [
     responses: {
       200: {
         description: "{project, changed}",
-        schema: z.object({ project: ANY_OBJECT, changed: z.boolean() }),
+        schema: z.object({
+          project: PROJECT_SUMMARY,
+          changed: z.boolean().describe(
+            "Whether the phase changed (false for focus, and for resuming a project that runs)",
+          ),
+        }),
       },
     },
   })),
@@ -223,7 +238,10 @@ const OPERATIONS: readonly Operation[] = [
     responses: {
       200: {
         description: "Page of ProjectEvent",
-        schema: z.strictObject({ items: z.array(EVENT), next_cursor: z.string().nullable() }),
+        schema: z.strictObject({
+          items: z.array(PROJECT_EVENT),
+          next_cursor: z.string().nullable(),
+        }),
       },
     },
   },
@@ -247,7 +265,7 @@ const OPERATIONS: readonly Operation[] = [
     summary: "A project's timeline (planned and actual dates, dependencies, milestones)",
     tags: ["projects"],
     role: "viewer",
-    responses: { 200: { description: "TimelineProject", schema: ANY_OBJECT } },
+    responses: { 200: { description: "TimelineProject", schema: TIMELINE_PROJECT } },
   },
   {
     method: "get",
@@ -256,7 +274,7 @@ const OPERATIONS: readonly Operation[] = [
     tags: ["projects"],
     role: "viewer",
     query: timelineQuery,
-    responses: { 200: { description: "Timeline", schema: ANY_OBJECT } },
+    responses: { 200: { description: "Timeline", schema: TIMELINE } },
   },
   {
     method: "get",

@@ -11,6 +11,19 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { tierOf } from "../security/rate_limit.ts";
 import type { AppEnv } from "./types.ts";
 
+/** The document's own top level, for the document (the OpenAPI 3.1 specification has the rest). */
+const OPENAPI_DOCUMENT = z.object({
+  openapi: z.literal("3.1.0"),
+  info: z.object({ title: z.string(), version: z.string(), description: z.string() }),
+  security: z.array(z.record(z.string(), z.array(z.string()))),
+  components: z.record(z.string(), z.unknown()).describe(
+    "Shared schemas and the security schemes",
+  ),
+  paths: z.record(z.string(), z.unknown()).describe("Each path's operations, by method"),
+  webhooks: z.record(z.string(), z.unknown()),
+  tags: z.array(z.object({ name: z.string(), description: z.string().optional() })),
+}).catchall(z.unknown()).describe("An OpenAPI 3.1 document; other top-level fields may appear");
+
 /** Registers the security schemes and serves the document. */
 export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
@@ -30,7 +43,7 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>, version: string): void {
     summary: "This document",
     tags: ["meta"],
     role: "public",
-    responses: { 200: { description: "OpenAPI 3.1", schema: z.record(z.string(), z.unknown()) } },
+    responses: { 200: { description: "OpenAPI 3.1", schema: OPENAPI_DOCUMENT } },
   }]);
   app.get("/openapi.json", (c) => {
     const document = app.getOpenAPI31Document({

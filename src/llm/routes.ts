@@ -12,7 +12,7 @@ import {
   threadReader,
 } from "../http/validate.ts";
 import type { AppEnv } from "../http/types.ts";
-import { ANY_OBJECT, describe, PAGE } from "../http/openapi.ts";
+import { describe } from "../http/openapi.ts";
 import type { KernelLlm } from "./gateway.ts";
 import { LEDGER_GROUPS, type LedgerEntry } from "./ledger.ts";
 
@@ -76,6 +76,60 @@ export function toLedgerEntryView(row: LedgerEntry): LedgerEntryView {
   };
 }
 
+/** {@link LedgerEntryView} for the OpenAPI document. */
+const LEDGER_ENTRY = z.strictObject({
+  id: z.string(),
+  at: z.iso.datetime(),
+  module: z.string().describe("The module that made the call (mind, a plugin id, generate…)"),
+  purpose: z.string().describe("What the call was for (reply, reflection, forecast…)"),
+  role: z.string().describe("The model role it used (reply, background…)"),
+  provider: z.string(),
+  model: z.string(),
+  status: z.enum(["ok", "error", "parse_failed", "aborted"]),
+  attempts: z.number().int(),
+  failover_index: z.number().int().describe("0: the first provider answered; n: the n-th fallback"),
+  tokens_in: z.number().int(),
+  tokens_out: z.number().int(),
+  cached_input_tokens: z.number().int(),
+  tokens_estimated: z.boolean().describe("The provider gave no counts: the tokens are estimated"),
+  latency_ms: z.number(),
+  first_token_ms: z.number().nullable(),
+  cost_usd: z.number().nullable().describe("Null when the model has no price"),
+  error_code: z.string().nullable(),
+  http_status: z.number().int().nullable(),
+  stop_reason: z.string().nullable(),
+  tool_calls: z.number().int(),
+  turn_id: z.string().nullable(),
+  job_id: z.string().nullable(),
+  user_id: z.string().nullable().describe("Null on another user's row (an administrator sees all)"),
+  thread_id: z.string().nullable(),
+});
+/** `LedgerTotals` (ledger.ts) for the OpenAPI document. */
+const LEDGER_TOTALS = {
+  calls: z.number().int(),
+  tokens_in: z.number().int(),
+  tokens_out: z.number().int(),
+  cost_usd: z.number().nullable().describe(
+    "The sum of the known costs; null when no call's cost is known (not a free 0)",
+  ),
+  cost_unknown_calls: z.number().int().describe("Calls whose model has no price"),
+};
+/** `LedgerSummary` (ledger.ts) as `GET /api/ledger/summary` shows it. */
+const LEDGER_SUMMARY = z.strictObject({
+  since: z.iso.datetime(),
+  until: z.iso.datetime(),
+  group_by: z.enum(LEDGER_GROUPS),
+  groups: z.array(
+    z.strictObject({
+      key: z.string().describe(
+        'The group\'s value (a module, model…); days folded into daily totals count under their module, provider or model, or under "(compacted)" for the other groupings',
+      ),
+      ...LEDGER_TOTALS,
+    }),
+  ).describe("One per value of group_by, most tokens first"),
+  total: z.strictObject(LEDGER_TOTALS).describe("Every group together"),
+});
+
 const time = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));
 
 const ledgerQuery = z.strictObject({
@@ -118,7 +172,15 @@ export function llmRoutes(
       tags: ["llm"],
       role: "viewer",
       query: ledgerQuery,
-      responses: { 200: { description: "Ledger rows", schema: PAGE } },
+      responses: {
+        200: {
+          description: "Ledger rows",
+          schema: z.strictObject({
+            items: z.array(LEDGER_ENTRY),
+            next_cursor: z.string().nullable(),
+          }),
+        },
+      },
     },
     {
       method: "get",
@@ -128,7 +190,9 @@ export function llmRoutes(
       tags: ["llm"],
       role: "viewer",
       query: summaryQuery,
-      responses: { 200: { description: "Totals", schema: ANY_OBJECT } },
+      responses: {
+        200: { description: "Totals per group and overall", schema: LEDGER_SUMMARY },
+      },
     },
     {
       method: "post",

@@ -10,11 +10,12 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { AppError } from "../errors.ts";
 import type { AppEnv } from "../http/types.ts";
-import { ANY_OBJECT, describe, type Operation } from "../http/openapi.ts";
+import { describe, type Operation } from "../http/openapi.ts";
 import { PREVIOUS_PAGE, readTimeIdCursor, timeIdCursor, timeIdPage } from "../http/paging.ts";
 import { queryInt, readJson, readQuery, requireRole, signedInCaller } from "../http/validate.ts";
 import type { CommandDispatcher } from "./commands.ts";
 import { toApiShape, toSnakeCase } from "./influence.ts";
+import { INFLUENCE_RECORD, SYSTEM_STATE, THREAD_STATE } from "./state_schemas.ts";
 import { currentSystemState, type MindStateCache } from "./system_state.ts";
 import { messageView, threadView, turnView } from "./views.ts";
 import { cancelOwnTurn, createOnceSubmitter, ownTurn } from "./turn_requests.ts";
@@ -615,7 +616,6 @@ export function mindRoutes(
   return app;
 }
 
-const ANY = ANY_OBJECT;
 /** `JobView` (scheduler.ts): a background job's record. */
 const MIND_JOB = z.strictObject({
   id: z.string(),
@@ -889,7 +889,7 @@ const OPERATIONS = [
       "Why this reply: fragments, memories, affect, forecast, calibration (404 until the turn ends; a failed or cancelled turn has one if it got to its reply)",
     tags: mindTags,
     role: "viewer",
-    responses: { 200: { description: "The influence record", schema: ANY } },
+    responses: { 200: { description: "The influence record", schema: INFLUENCE_RECORD } },
   },
   {
     method: "post",
@@ -924,7 +924,7 @@ const OPERATIONS = [
     summary: "The SystemState snapshot (the earlier project's shape, from the modules' records)",
     tags: mindTags,
     role: "viewer",
-    responses: { 200: { description: "The state", schema: ANY } },
+    responses: { 200: { description: "The state", schema: SYSTEM_STATE } },
   },
   {
     method: "get",
@@ -932,7 +932,7 @@ const OPERATIONS = [
     summary: "A thread's own state: forecasts, concerns, sentiments",
     tags: mindTags,
     role: "viewer",
-    responses: { 200: { description: "The thread's state", schema: ANY } },
+    responses: { 200: { description: "The thread's state", schema: THREAD_STATE } },
   },
   {
     method: "get",

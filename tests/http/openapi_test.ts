@@ -152,6 +152,50 @@ Deno.test("each documented GET operation answers with a documented status and th
   assert.ok(called >= 6, `${called} operations called`);
 });
 
+Deno.test("no success response is documented as a bare object: each names its keys", async () => {
+  await using host = await createTestHost({ plugins: BUILTIN_PLUGINS });
+  const document = await (await host.request("/openapi.json")).json();
+  const resolve = (schema: JsonSchema): JsonSchema => {
+    const ref = schema.$ref;
+    return ref ? document.components.schemas[ref.split("/").at(-1)!] ?? {} : schema;
+  };
+  // `{"type": "object", "additionalProperties": {}}` reads as "object — any other keys" in the
+  // API docs: a shape nobody can build a client from.
+  const bare = (schema: JsonSchema) =>
+    [schema.type].flat().includes("object") && Object.keys(schema.properties ?? {}).length === 0 &&
+    !schema.oneOf && !schema.anyOf && !schema.allOf;
+  const found: string[] = [];
+  let checked = 0;
+  for (
+    const [path, operations] of Object.entries(
+      document.paths as Record<string, Record<string, OperationDoc>>,
+    )
+  ) {
+    for (const [method, operation] of Object.entries(operations)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const schema = response.content?.["application/json"]?.schema;
+        if (!status.startsWith("2") || !schema) continue;
+        checked++;
+        if (bare(resolve(schema as JsonSchema))) {
+          found.push(`${method.toUpperCase()} ${path} ${status}`);
+        }
+      }
+    }
+  }
+  assert.ok(checked >= 100, `${checked} success responses checked`);
+  assert.deepEqual(found, [], "success responses documented as an object with no keys");
+});
+
+/** The parts of a JSON Schema the test above reads. */
+interface JsonSchema {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, unknown>;
+  oneOf?: unknown[];
+  anyOf?: unknown[];
+  allOf?: unknown[];
+}
+
 async function firstChunk(response: Response): Promise<string> {
   const reader = response.body!.getReader();
   const { value } = await reader.read();
