@@ -789,11 +789,12 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
           for (const item of pendingSet.items) {
             lines.push(`  ${(item.p * 100).toFixed(0)}% ${item.intent}: ${item.text}`);
           }
-        } else lines.push("No pending forecast.");
+        } else if (command.threadId) lines.push("No pending forecast.");
+        else lines.push("Forecasts are a thread's: send /dream in a conversation to see its own.");
         const semantic = data.accuracy.semantic ?? data.accuracy.lexical;
         if (semantic) {
           lines.push(
-            `Accuracy over ${semantic.sets} sets (${data.accuracy.embedder}): alignment ${
+            `The mind's accuracy over its last ${semantic.sets} sets, in every conversation (${data.accuracy.embedder}): alignment ${
               semantic.alignment.toFixed(2)
             }, surprise ${semantic.surprise.toFixed(2)}, intent hits ${
               (semantic.intent_hit_rate * 100).toFixed(0)

@@ -396,6 +396,9 @@ export function createCommandDispatcher(
           : refused(name, `${result.error.code}: ${result.error.message}`, data);
       }
       case "export": {
+        if (args.length > 1 || (args[0] !== undefined && args[0] !== "mind")) {
+          return refused(name, "Usage: /export [mind]");
+        }
         const scope = args[0] === "mind" ? "mind" : "user";
         if (scope === "mind" && command.role !== "admin") {
           return refused(name, "/export mind needs the admin role", { code: "FORBIDDEN" });

@@ -29,7 +29,9 @@ const chatBody = z.strictObject({
   thread_id: z.string().min(1).max(100).optional(),
 });
 const turnBody = z.strictObject({
-  content: z.string().min(1).max(32_000),
+  content: z.string().min(1).max(32_000).describe(
+    "The message, sent to the model as written, also when it starts with / (commands go through POST /api/chat)",
+  ),
   client_msg_id: z.string().min(1).max(100).optional(),
 });
 const threadBody = z.strictObject({ title: z.string().trim().min(1).max(200).optional() });

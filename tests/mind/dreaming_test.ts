@@ -298,6 +298,13 @@ Deno.test("under a lexical embedder forecast impulses are lexicalWeight × the s
         dream.response as string,
         /forecast scores are lexical overlap; affect impact down-weighted/,
       );
+      // Outside a thread there is no pending forecast to show, and it says why; the accuracy
+      // is the mind's, over every conversation, and says so.
+      assert.match(dream.response as string, /^Forecasts are a thread's: send \/dream in a/);
+      assert.match(
+        dream.response as string,
+        /The mind's accuracy over its last 1 sets, in every conversation \(lexical\)/,
+      );
     }
   }
   assert.ok(Math.abs(das.lexical! - 0.3 * das.semantic!) < 1e-12, JSON.stringify(das));

@@ -544,6 +544,12 @@ Deno.test("unknown commands suggest near names; /export has no confidence tag", 
   const text = JSON.stringify(exported.body.data);
   assert.ok(text.includes("The answer is 4."));
   assert.ok(!text.includes("<confidence>"));
+  // An argument /export does not know is refused with the usage, not ignored.
+  for (const bad of ["/export bogus", "/export mind extra"]) {
+    const refused = await chat(host, bad);
+    assert.equal(refused.body.success, false, bad);
+    assert.equal(refused.body.response, "Usage: /export [mind]");
+  }
 });
 
 Deno.test("/export mind speaks the API's conventions throughout: snake_case keys, RFC 3339 times", async () => {

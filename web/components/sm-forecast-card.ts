@@ -50,6 +50,15 @@ function newestResolvedFirst(sets: readonly ForecastSet[]): ForecastSet[] {
     .sort((a, b) => Date.parse(b.resolved_at!) - Date.parse(a.resolved_at!));
 }
 
+/** The mind's accuracy over every conversation (the chart below is the caller's own). */
+function accuracyLine(accuracy: ForecastAccuracy): string {
+  return `The mind's last ${accuracy.sets} resolved, in every conversation: alignment ${
+    accuracy.alignment.toFixed(2)
+  }, surprise ${accuracy.surprise.toFixed(2)}, intent hits ${
+    (accuracy.intent_hit_rate * 100).toFixed(0)
+  } %`;
+}
+
 /** The forecasts card. */
 export class SmForecastCard extends CardElement {
   /** Only a resolution changes what the card shows (a new set waiting changes nothing here). */
@@ -144,15 +153,7 @@ export class SmForecastCard extends CardElement {
           : nothing}
       </p>
       ${accuracy
-        ? html`
-          <p
-            class="stat">Last ${accuracy.sets} resolved: alignment ${accuracy.alignment.toFixed(
-              2,
-            )}, surprise ${accuracy.surprise.toFixed(
-              2,
-            )}, intent hits ${(accuracy.intent_hit_rate * 100)
-              .toFixed(0)} %</p>
-        `
+        ? html`<p class="stat">${accuracyLine(accuracy)}</p>`
         : html`<p class="muted">No forecast has been resolved yet.</p>`}
       ${calibration.parse_failure_rate === null
         ? nothing
@@ -224,7 +225,8 @@ export class SmForecastCard extends CardElement {
     }));
     return html`
       ${this.#summary(calibration)}
-      <sm-timeseries label="Forecast alignment, rolling mean over ${WINDOW} resolved forecasts"
+      <sm-timeseries
+        label="Forecast alignment in your conversations, rolling mean over ${WINDOW} resolved forecasts"
         .series=${SERIES} .points=${points} .range=${RANGE}></sm-timeseries>
       ${this.#pairs(shown, actual)}
     `;
