@@ -26,6 +26,7 @@ import m23 from "./0023_tool_runs_by_user.sql" with { type: "text" };
 import m24 from "./0024_health_probe.sql" with { type: "text" };
 import m25 from "./0025_turn_client_msg_id.sql" with { type: "text" };
 import m26 from "./0026_narrative_restored_from.sql" with { type: "text" };
+import m27 from "./0027_turn_queued_text.sql" with { type: "text" };
 
 /** Every SQLite migration, in order: version, name and SQL text. */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -55,4 +56,5 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
   { version: 24, name: "health_probe", sql: m24 },
   { version: 25, name: "turn_client_msg_id", sql: m25 },
   { version: 26, name: "narrative_restored_from", sql: m26 },
+  { version: 27, name: "turn_queued_text", sql: m27 },
 ];

@@ -485,6 +485,7 @@ const startTurnRow = prepare((db: Kysely<Database>, slot) =>
       status: "running",
       started_at: slot<number>("startedAt"),
       user_message_id: slot("userMessageId"),
+      queued_text: null, // the message is in its thread now
     })
   )
 );
@@ -860,6 +861,46 @@ export function createMind(options: CreateMindOptions): Mind {
   }
 
   /**
+   * Turns that were waiting when the server stopped without its grace (a crash, SIGKILL): their
+   * messages were accepted, and are kept in their threads, in the order they came, as a stop
+   * with its grace keeps them. The turns are recorded `failed` with `MIND_INTERRUPTED`.
+   */
+  async function keepInterruptedMessages(): Promise<void> {
+    const waiting = await store.db.selectFrom("mind_turns")
+      .select(["id", "thread_id", "user_id", "queued_text"])
+      .where("status", "=", "queued").where("queued_text", "is not", null)
+      .orderBy("seq").execute();
+    for (const turn of waiting) {
+      const port = conversations;
+      const message =
+        "The server stopped before this turn began; the message is kept in its thread";
+      await committed(async (within) => {
+        const stored = port
+          ? await port.addMessage({
+            threadId: turn.thread_id,
+            role: "user",
+            text: turn.queued_text!,
+            turnId: turn.id,
+            authorId: turn.user_id,
+          }, within).catch((error) => {
+            // A thread gone since: its turns go with it; nothing to keep the message in.
+            if (error instanceof AppError && error.status === 404) return null;
+            throw error;
+          })
+          : null;
+        await within.db.updateTable("mind_turns").set({
+          status: "failed",
+          user_message_id: stored?.uid ?? null,
+          finished_at: clock.now(),
+          error_code: "MIND_INTERRUPTED",
+          error_message: stored ? message : "The server stopped before this turn began",
+          queued_text: null,
+        }).where("id", "=", turn.id).execute();
+      });
+    }
+  }
+
+  /**
    * A turn still waiting when the server stops never runs, but its message was accepted: it is
    * stored in its thread (as a turn whose reply failed keeps it), and the turn is recorded
    * `failed` with `SHUTTING_DOWN`, naming the message, before the caller hears so.
@@ -888,6 +929,7 @@ export function createMind(options: CreateMindOptions): Mind {
           finished_at: clock.now(),
           error_code: failure.code,
           error_message: failure.message,
+          queued_text: null,
         }).where("id", "=", turnId).execute();
         return stored;
       });
@@ -1979,8 +2021,10 @@ export function createMind(options: CreateMindOptions): Mind {
       status: MindTurnsTable["status"];
     },
   ) {
-    await db.insertInto("mind_turns").values({ ...turn.row, ...fields })
-      .onConflict((conflict) => conflict.column("id").doUpdateSet(fields)).execute();
+    // An ended turn no longer waits: its message, if kept, is in its thread.
+    const ended = { ...fields, queued_text: null };
+    await db.insertInto("mind_turns").values({ ...turn.row, ...ended })
+      .onConflict((conflict) => conflict.column("id").doUpdateSet(ended)).execute();
   }
 
   /**
@@ -2032,7 +2076,11 @@ export function createMind(options: CreateMindOptions): Mind {
     }
     queue.splice(index, 1);
     turn.controller.abort();
-    void store.db.updateTable("mind_turns").set({ status: "cancelled", finished_at: clock.now() })
+    void store.db.updateTable("mind_turns").set({
+      status: "cancelled",
+      finished_at: clock.now(),
+      queued_text: null,
+    })
       .where("id", "=", turn.handle.turnId).execute()
       .catch((error) => log.error("recording a cancelled turn failed", { error }));
     turn.handle.events.emit({ type: "turn.cancelled", turnId: turn.handle.turnId });
@@ -2178,6 +2226,7 @@ export function createMind(options: CreateMindOptions): Mind {
         reason: "shutdown",
         finished_at: clock.now(),
       }).where("status", "in", ["queued", "running"]).execute();
+      await keepInterruptedMessages();
       for (const [status, when] of [["queued", "before"], ["running", "during"]] as const) {
         await store.db.updateTable("mind_turns").set({
           status: "failed",
@@ -2304,7 +2353,12 @@ export function createMind(options: CreateMindOptions): Mind {
           client_msg_id: input.clientMsgId ?? null,
         };
         if (processing !== undefined || queue.length > 0) {
-          await store.db.insertInto("mind_turns").values({ ...row, status: "queued" }).execute();
+          // With its message: a crash while it waits must not lose what the server accepted.
+          await store.db.insertInto("mind_turns").values({
+            ...row,
+            status: "queued",
+            queued_text: input.text,
+          }).execute();
           // A forget of the thread began meanwhile: it would not see this turn. Nor would a
           // shutdown that began meanwhile: it has already taken the waiting turns.
           if (forgettingThreads.has(threadId) || stopping) {

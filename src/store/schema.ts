@@ -252,6 +252,11 @@ export interface MindTurnsTable {
   stages: string | null;
   /** The client's own id for the message (`client_msg_id`), when it gave one. */
   client_msg_id: string | null;
+  /**
+   * A waiting turn's message until the turn starts (or ends before it): a restart after a crash
+   * stores it in its thread. Null otherwise.
+   */
+  queued_text: Generated<string | null>;
 }
 
 /** `mind_events`: typed mind events. */
