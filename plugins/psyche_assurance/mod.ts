@@ -606,18 +606,27 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
       }
       if (event.type !== "feedback.given") return;
       const value = event.data.value as "good" | "bad";
+      const status = value === "good" ? "confirmed" : "refuted";
+      const evidence = { type: "feedback", ref: String(event.data.turn_id ?? event.turnId) };
       await sampleReply(event.threadId, value === "good" ? 1 : 0);
-      if (event.data.replaced) return; // the outcome changes; no new impulse
+      if (event.data.replaced) {
+        // The outcome changes (§4): the concerns the first feedback settled, and their samples,
+        // take the new one; no new impulse.
+        const settled = await db.selectFrom("psyche_assurance_concerns").select("id")
+          .where("thread_id", "=", event.threadId).where("status", "in", ["confirmed", "refuted"])
+          .where("evidence", "=", JSON.stringify(evidence)).execute();
+        const ids = settled.map((row) => row.id);
+        if (ids.length === 0) return;
+        await db.updateTable("psyche_assurance_concerns").set({ status })
+          .where("id", "in", ids).execute();
+        await db.updateTable("psyche_assurance_samples").set({ outcome: value === "good" ? 1 : 0 })
+          .where("concern_id", "in", ids).execute();
+        return;
+      }
       const impulses: Impulse[] = [];
       for (const row of await openConcerns(db, event.threadId)) {
         if (row.kind === "ambiguity") continue;
-        const settled = await settle(
-          row,
-          value === "good" ? "confirmed" : "refuted",
-          { type: "feedback", ref: String(event.data.turn_id ?? event.turnId) },
-          null,
-          ctx.profile,
-        );
+        const settled = await settle(row, status, evidence, null, ctx.profile);
         impulses.push(settled.impulse);
       }
       return { impulses };

@@ -157,6 +157,36 @@ Deno.test("an operator resolves a concern through the API (snake_case, RFC 3339 
   assert.equal(missing.status, 404);
 });
 
+Deno.test("feedback changed on the same reply changes the outcome of the concern it settled, and its sample, with no new impulse", async () => {
+  await using fake = await startFakeLlm();
+  await using host = await mindHost(fake);
+  const db = host.kernel.store.db;
+  fake.sceneFirst({ match: { purpose: "reply" }, reply: { text: UNSURE } });
+  const reply = await chat(
+    host,
+    "How do I restart the payment service safely during business hours?",
+  );
+  const threadId = reply.body.thread_id as string;
+  const concern = async () =>
+    await db.selectFrom("psyche_assurance_concerns").select(["id", "status"])
+      .where("thread_id", "=", threadId).executeTakeFirstOrThrow();
+  const outcomes = async () =>
+    (await db.selectFrom("psyche_assurance_samples").select("outcome")
+      .where("concern_id", "=", (await concern()).id).execute()).map((row) => row.outcome);
+  assert.equal((await concern()).status, "open");
+  const good = await chat(host, "/feedback good", threadId);
+  assert.equal(good.body.success, true, JSON.stringify(good.body));
+  assert.equal((await concern()).status, "confirmed");
+  assert.deepEqual(await outcomes(), [1]);
+  const affect = host.kernel.mind.affect();
+  const bad = await chat(host, "/feedback bad", threadId);
+  assert.match(bad.body.response as string, /changed/i);
+  assert.equal((await concern()).status, "refuted", "the outcome follows the feedback");
+  assert.deepEqual(await outcomes(), [0], "one sample, its outcome changed");
+  const after = host.kernel.mind.affect();
+  assert.deepEqual([after.p, after.a, after.d], [affect.p, affect.a, affect.d], "no new impulse");
+});
+
 Deno.test("ECE and Brier through a conversation: 20 confirmed or corrected replies give the scores computed from their uPost; 19 give null", async () => {
   await using fake = await startFakeLlm();
   // Replies at varied stated confidence, so the samples fall into several bins.
