@@ -229,10 +229,12 @@ export function createCommandDispatcher(
     ok: false,
     output: { text, ...(data !== undefined ? { data } : {}) },
   });
+  // Said to people in the dashboard and the terminal; a script learns the field from `data`.
   const needThread = (command: string) =>
     refused(
       command,
-      `/${command} works inside a thread: send a message first (over HTTP, pass thread_id)`,
+      `/${command} works inside a conversation: open one, or send a message first`,
+      { field: "thread_id" },
     );
 
   async function kernelCommand(command: Command): Promise<CommandResult | undefined> {

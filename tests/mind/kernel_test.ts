@@ -544,6 +544,16 @@ Deno.test("unknown commands suggest near names; /export has no confidence tag", 
   const text = JSON.stringify(exported.body.data);
   assert.ok(text.includes("The answer is 4."));
   assert.ok(!text.includes("<confidence>"));
+  // Outside a conversation, a command that needs one says so in words for people.
+  for (const command of ["/reset", "/forget thread"]) {
+    const outside = await chat(host, command);
+    assert.equal(outside.body.success, false, command);
+    assert.match(
+      outside.body.response as string,
+      /^\/\w+ works inside a conversation: open one, or send a message first$/,
+    );
+    assert.deepEqual(outside.body.data, { field: "thread_id" });
+  }
   // An argument /export does not know is refused with the usage, not ignored.
   for (const bad of ["/export bogus", "/export mind extra"]) {
     const refused = await chat(host, bad);
