@@ -253,6 +253,16 @@ Deno.test("against a server that needs sign-in, the chat says how to get in, the
     assert.equal(await runCli(["chat"], signedIn.io), 0, signedIn.stderr());
     assert.match(signedIn.stdout(), /synth> fake:gpt-5\.4-mini:Hello there/);
     assert.ok(!signedIn.stderr().includes(key.key), "the key is never printed");
+    // The key's user continues their own thread.
+    const own = /continue it with: deno task chat --thread (thr_\w+)/.exec(signedIn.stdout())![1]!;
+    const again = createTestCliIo({
+      env: { SYNTH_DATA_DIR: dataDir, SYNTH_API_KEY: key.key },
+      plugins: BUILTIN_PLUGINS,
+      commands: BUILTIN_COMMANDS,
+      input: ["Hello again"],
+    });
+    assert.equal(await runCli(["chat", "--thread", own], again.io), 0, again.stderr());
+    assert.match(again.stdout(), /synth> fake:gpt-5\.4-mini:Hello again/);
 
     // An administrator reads another user's thread but cannot write in it: no continuing it.
     await post("/api/users", {

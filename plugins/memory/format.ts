@@ -1,4 +1,4 @@
-import type { MemoryKind, MemorySource, MemoryTrust } from "@synth/kernel";
+import { codePoints, type MemoryKind, type MemorySource, type MemoryTrust } from "@synth/kernel";
 
 /** What the recall block shows of one memory. */
 export interface RecallLine {
@@ -41,7 +41,7 @@ export function sanitizeRecallText(text: string): string {
     .replace(/\s*[\r\n\t]+\s*/g, " ")
     .replace(/<(\/?)(\s*)memory_context/gi, "‹$1$2memory_context");
   // Code points ≤ code units: only a long string needs counting.
-  if (clean.length > MAX_LINE_CHARS && [...clean].length > MAX_LINE_CHARS) {
+  if (clean.length > MAX_LINE_CHARS && codePoints(clean) > MAX_LINE_CHARS) {
     clean = [...clean].slice(0, MAX_LINE_CHARS - 1).join("") + "…";
   }
   return clean.trim();

@@ -617,8 +617,10 @@ export const psycheAssurancePlugin: Plugin<unknown, void> = definePlugin({
           .where("evidence", "=", JSON.stringify(evidence)).execute();
         const ids = settled.map((row) => row.id);
         if (ids.length === 0) return;
-        await db.updateTable("psyche_assurance_concerns").set({ status })
-          .where("id", "in", ids).execute();
+        await db.updateTable("psyche_assurance_concerns").set({
+          status,
+          resolved_at: ctx.clock.now(),
+        }).where("id", "in", ids).execute();
         await db.updateTable("psyche_assurance_samples").set({ outcome: value === "good" ? 1 : 0 })
           .where("concern_id", "in", ids).execute();
         return;

@@ -19,6 +19,8 @@ import {
   definePlugin,
   describe,
   type Embedder,
+  FORECAST_ACCURACY,
+  FORECAST_RESOLUTION,
   type Impulse,
   INTENTS,
   MIND_HOOKS,
@@ -118,13 +120,7 @@ function resolutionView(json: string): ForecastResolution {
   };
 }
 
-const RESOLUTION = z.strictObject({
-  turn_id: z.string(),
-  alignment: z.number(),
-  surprise: z.number(),
-  best: z.number().int(),
-  intent_hit: z.boolean(),
-});
+const RESOLUTION = FORECAST_RESOLUTION;
 /** A forecast set for the OpenAPI document (no vectors). */
 const FORECAST_SET = z.strictObject({
   id: z.string(),
@@ -147,12 +143,7 @@ const FORECAST_SET = z.strictObject({
   error: z.string().nullable(),
   raw: z.string().nullable(),
 });
-const ACCURACY = z.strictObject({
-  sets: z.number().int(),
-  alignment: z.number(),
-  surprise: z.number(),
-  intent_hit_rate: z.number(),
-}).nullable();
+const ACCURACY = FORECAST_ACCURACY;
 const CALIBRATION = z.strictObject({
   window: z.number().int(),
   embedder: z.enum(["semantic", "lexical"]),
@@ -794,7 +785,9 @@ export function createDreamingPlugin(options: DreamingOptions = {}): Plugin<unkn
         const semantic = data.accuracy.semantic ?? data.accuracy.lexical;
         if (semantic) {
           lines.push(
-            `The mind's accuracy over its last ${semantic.sets} sets, in every conversation (${data.accuracy.embedder}): alignment ${
+            `The mind's accuracy over its last ${semantic.sets} set${
+              semantic.sets === 1 ? "" : "s"
+            }, in every conversation (${data.accuracy.embedder}): alignment ${
               semantic.alignment.toFixed(2)
             }, surprise ${semantic.surprise.toFixed(2)}, intent hits ${
               (semantic.intent_hit_rate * 100).toFixed(0)

@@ -313,15 +313,6 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
     );
   }
   const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-  const me = await fetch(`${base}/api/auth/me`, { headers: auth });
-  const caller = me.ok ? (await me.json()).id as string : (await me.body?.cancel(), null);
-  if (me.status === 401) {
-    throw new Error(
-      apiKey
-        ? `the server at ${base} refused SYNTH_API_KEY (expired, deleted or mistyped); create a new key with POST /api/keys`
-        : `the server at ${base} requires sign-in: create an API key (POST /api/keys, role operator) and set SYNTH_API_KEY`,
-    );
-  }
   /** An error answer's message, with how long to wait when the server says so. */
   const failure = async (response: Response) => {
     const body = await response.json().catch(() => ({}));
@@ -329,6 +320,20 @@ async function remoteBackend(dataDir: string, apiKey: string | undefined): Promi
     const wait = response.headers.get("retry-after");
     return wait ? `${message} (Retry-After: ${wait} s)` : message;
   };
+  const me = await fetch(`${base}/api/auth/me`, { headers: auth });
+  if (me.status === 401) {
+    await me.body?.cancel();
+    throw new Error(
+      apiKey
+        ? `the server at ${base} refused SYNTH_API_KEY (expired, deleted or mistyped); create a new key with POST /api/keys`
+        : `the server at ${base} requires sign-in: create an API key (POST /api/keys, role operator) and set SYNTH_API_KEY`,
+    );
+  }
+  // Who the chat acts for: the threads it may continue are theirs.
+  if (!me.ok) {
+    throw new Error(`the server at ${base} could not say who you are: ${await failure(me)}`);
+  }
+  const caller = (await me.json()).id as string;
   const json = async (path: string, body: unknown, accept = "application/json") => {
     const response = await fetch(`${base}${path}`, {
       method: "POST",

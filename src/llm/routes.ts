@@ -99,10 +99,12 @@ const LEDGER_ENTRY = z.strictObject({
   http_status: z.number().int().nullable(),
   stop_reason: z.string().nullable(),
   tool_calls: z.number().int(),
-  turn_id: z.string().nullable(),
-  job_id: z.string().nullable(),
-  user_id: z.string().nullable().describe("Null on another user's row (an administrator sees all)"),
-  thread_id: z.string().nullable(),
+  turn_id: z.string().nullable().describe("Null on another user's row, as user_id"),
+  job_id: z.string().nullable().describe("Null on another user's row, as user_id"),
+  user_id: z.string().nullable().describe(
+    "Null on another user's row, with its thread_id, turn_id and job_id (an administrator sees all)",
+  ),
+  thread_id: z.string().nullable().describe("Null on another user's row, as user_id"),
 });
 /** `LedgerTotals` (ledger.ts) for the OpenAPI document. */
 const LEDGER_TOTALS = {

@@ -21,16 +21,20 @@ export interface AffectState {
 }
 
 /** Mehrabian's octants, or neutral near the origin. */
-export type Mood =
-  | "exuberant"
-  | "dependent"
-  | "relaxed"
-  | "docile"
-  | "bored"
-  | "disdainful"
-  | "anxious"
-  | "hostile"
-  | "neutral";
+export const MOODS = [
+  "exuberant",
+  "dependent",
+  "relaxed",
+  "docile",
+  "bored",
+  "disdainful",
+  "anxious",
+  "hostile",
+  "neutral",
+] as const;
+
+/** One of {@link MOODS}. */
+export type Mood = typeof MOODS[number];
 
 /** The state as shown: values, baseline, mood and intensity. */
 export interface AffectSnapshot extends AffectState {

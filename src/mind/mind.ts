@@ -457,6 +457,9 @@ interface NotedEvent {
   json: string;
 }
 
+/** What a waiting turn that never ran says when its message was kept in its thread. */
+const KEPT_MESSAGE = "The server stopped before this turn began; the message is kept in its thread";
+
 /** The savepoint around each plugin's `mind.persist` rows, compiled once (run 12 times a turn). */
 const PERSIST_SAVEPOINT = {
   begin: CompiledQuery.raw("SAVEPOINT plugin_persist"),
@@ -861,9 +864,58 @@ export function createMind(options: CreateMindOptions): Mind {
   }
 
   /**
+   * Stores a waiting turn's accepted message in its thread and records the turn `failed` with
+   * `code`, saying the message is kept, in one transaction; the message's id. When it cannot
+   * (the thread is gone or being forgotten, or the write fails), the turn is still recorded
+   * `failed`, without the message, and null is returned: either way it waits no more.
+   */
+  async function keepWaitingMessage(
+    turn: { id: string; threadId: string; userId: string; text: string },
+    code: string,
+  ): Promise<string | null> {
+    const ended = { status: "failed" as const, error_code: code, queued_text: null };
+    try {
+      if (!conversations || forgettingThreads.has(turn.threadId)) throw threadNotFound();
+      const port = conversations;
+      return await committed(async (within) => {
+        const stored = await port.addMessage({
+          threadId: turn.threadId,
+          role: "user",
+          text: turn.text,
+          turnId: turn.id,
+          authorId: turn.userId,
+        }, within);
+        await within.db.updateTable("mind_turns").set({
+          ...ended,
+          user_message_id: stored.uid,
+          finished_at: clock.now(),
+          error_message: KEPT_MESSAGE,
+        }).where("id", "=", turn.id).execute();
+        return stored.uid;
+      });
+    } catch (error) {
+      // A thread gone or being forgotten takes its messages anyway; anything else is a failure.
+      const gone = error instanceof AppError &&
+        (error.code === "MIND_THREAD_NOT_FOUND" || error.status === 404);
+      if (gone) {
+        log.info("a waiting turn's thread is gone: its message is not kept", { turn: turn.id });
+      } else log.error("keeping a waiting turn's message failed", { turn: turn.id, error });
+      await store.db.updateTable("mind_turns").set({
+        ...ended,
+        finished_at: clock.now(),
+        error_message: "The server stopped before this turn began",
+      }).where("id", "=", turn.id).execute()
+        .catch((error) =>
+          log.error("recording a waiting turn's end failed", { turn: turn.id, error })
+        );
+      return null;
+    }
+  }
+
+  /**
    * Turns that were waiting when the server stopped without its grace (a crash, SIGKILL): their
    * messages were accepted, and are kept in their threads, in the order they came, as a stop
-   * with its grace keeps them. The turns are recorded `failed` with `MIND_INTERRUPTED`.
+   * with its grace keeps them; the turns are recorded `failed` with `MIND_INTERRUPTED`.
    */
   async function keepInterruptedMessages(): Promise<void> {
     const waiting = await store.db.selectFrom("mind_turns")
@@ -871,32 +923,12 @@ export function createMind(options: CreateMindOptions): Mind {
       .where("status", "=", "queued").where("queued_text", "is not", null)
       .orderBy("seq").execute();
     for (const turn of waiting) {
-      const port = conversations;
-      const message =
-        "The server stopped before this turn began; the message is kept in its thread";
-      await committed(async (within) => {
-        const stored = port
-          ? await port.addMessage({
-            threadId: turn.thread_id,
-            role: "user",
-            text: turn.queued_text!,
-            turnId: turn.id,
-            authorId: turn.user_id,
-          }, within).catch((error) => {
-            // A thread gone since: its turns go with it; nothing to keep the message in.
-            if (error instanceof AppError && error.status === 404) return null;
-            throw error;
-          })
-          : null;
-        await within.db.updateTable("mind_turns").set({
-          status: "failed",
-          user_message_id: stored?.uid ?? null,
-          finished_at: clock.now(),
-          error_code: "MIND_INTERRUPTED",
-          error_message: stored ? message : "The server stopped before this turn began",
-          queued_text: null,
-        }).where("id", "=", turn.id).execute();
-      });
+      await keepWaitingMessage({
+        id: turn.id,
+        threadId: turn.thread_id,
+        userId: turn.user_id,
+        text: turn.queued_text!,
+      }, "MIND_INTERRUPTED");
     }
   }
 
@@ -907,44 +939,17 @@ export function createMind(options: CreateMindOptions): Mind {
    */
   async function keepQueuedMessage(turn: QueuedTurn): Promise<void> {
     const { turnId } = turn.handle;
-    const threadId = turn.input.threadId;
+    const kept = await keepWaitingMessage({
+      id: turnId,
+      threadId: turn.input.threadId,
+      userId: turn.input.userId,
+      text: turn.input.text,
+    }, "SHUTTING_DOWN");
+    if (kept) turn.handle.userMessageId = kept;
     const failure = {
       code: "SHUTTING_DOWN",
-      message: "The server stopped before this turn began; the message is kept in its thread",
+      message: kept ? KEPT_MESSAGE : "The server is shutting down",
     };
-    try {
-      if (!conversations || forgettingThreads.has(threadId)) throw threadNotFound();
-      const port = conversations;
-      const message = await committed(async (within) => {
-        const stored = await port.addMessage({
-          threadId,
-          role: "user",
-          text: turn.input.text,
-          turnId,
-          authorId: turn.input.userId,
-        }, within);
-        await within.db.updateTable("mind_turns").set({
-          status: "failed",
-          user_message_id: stored.uid,
-          finished_at: clock.now(),
-          error_code: failure.code,
-          error_message: failure.message,
-          queued_text: null,
-        }).where("id", "=", turnId).execute();
-        return stored;
-      });
-      turn.handle.userMessageId = message.uid;
-    } catch (error) {
-      // A thread being forgotten takes its messages anyway; anything else is a real failure.
-      if (error instanceof AppError && error.code === "MIND_THREAD_NOT_FOUND") {
-        log.info("a waiting turn's thread is being forgotten: its message is not kept", {
-          turn: turnId,
-        });
-      } else {
-        log.error("keeping a waiting turn's message at shutdown failed", { turn: turnId, error });
-      }
-      failure.message = "The server is shutting down";
-    }
     turn.handle.events.emit({ type: "turn.failed", turnId, ...failure, partial: false });
     turn.handle.events.close();
     resolveWithoutReply(turn, "failed", { ...failure, status: 503 });

@@ -12,18 +12,8 @@
  * @module
  */
 import { z } from "zod";
+import { MOODS } from "./affect.ts";
 
-const MOODS = [
-  "exuberant",
-  "dependent",
-  "relaxed",
-  "docile",
-  "bored",
-  "disdainful",
-  "anxious",
-  "hostile",
-  "neutral",
-] as const;
 const PAD = z.strictObject({ p: z.number(), a: z.number(), d: z.number() });
 const DELTA = z.strictObject({ dp: z.number(), da: z.number(), dd: z.number() });
 const FLOW = z.enum(["bored", "flow", "overloaded"]);
@@ -52,20 +42,23 @@ const orFailed = <T extends z.ZodType>(record: T, description: string) =>
 /** A record whose listed keys are known; the plugin may add others. */
 const record = <T extends z.ZodRawShape>(shape: T) => z.object(shape).catchall(z.unknown());
 
-const RESOLUTION = z.strictObject({
-  set_id: z.string(),
+/** How a forecast set compared with the message that came (`psyche_dreaming`'s records). */
+export const FORECAST_RESOLUTION = z.strictObject({
   turn_id: z.string(),
   alignment: z.number(),
   surprise: z.number(),
   best: z.number().int(),
   intent_hit: z.boolean(),
 });
-const ACCURACY = z.strictObject({
+/** Forecast accuracy over the newest resolved sets of one embedder quality, or null without any. */
+export const FORECAST_ACCURACY = z.strictObject({
   sets: z.number().int(),
   alignment: z.number(),
   surprise: z.number(),
   intent_hit_rate: z.number(),
 }).nullable();
+const RESOLUTION = FORECAST_RESOLUTION.extend({ set_id: z.string() });
+const ACCURACY = FORECAST_ACCURACY;
 
 /** The mind scope (`mind.state("mind")`), snake_case. */
 const MIND_SCOPE = z.object({

@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
-import { contentTokens } from "../text.ts";
+import { codePoints, contentTokens } from "../text.ts";
 import { executeCompiled } from "./dialect.ts";
 import { prepare } from "./prepared.ts";
 import type { Database, MemoryKind } from "./schema.ts";
@@ -87,7 +87,7 @@ export function ftsMatchExpression(query: string): string | null {
 }
 
 function queryTokens(query: string): string[] {
-  return [...new Set(contentTokens(query).filter((token) => [...token].length >= 2))]
+  return [...new Set(contentTokens(query).filter((token) => codePoints(token) >= 2))]
     .slice(0, MAX_QUERY_TOKENS);
 }
 

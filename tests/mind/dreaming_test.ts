@@ -303,7 +303,7 @@ Deno.test("under a lexical embedder forecast impulses are lexicalWeight × the s
       assert.match(dream.response as string, /^Forecasts are a thread's: send \/dream in a/);
       assert.match(
         dream.response as string,
-        /The mind's accuracy over its last 1 sets, in every conversation \(lexical\)/,
+        /The mind's accuracy over its last 1 set, in every conversation \(lexical\)/,
       );
     }
   }

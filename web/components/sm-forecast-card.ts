@@ -50,7 +50,7 @@ function newestResolvedFirst(sets: readonly ForecastSet[]): ForecastSet[] {
     .sort((a, b) => Date.parse(b.resolved_at!) - Date.parse(a.resolved_at!));
 }
 
-/** The mind's accuracy over every conversation (the chart below is the caller's own). */
+/** The mind's accuracy over every conversation (the chart below is of the forecasts listed). */
 function accuracyLine(accuracy: ForecastAccuracy): string {
   return `The mind's last ${accuracy.sets} resolved, in every conversation: alignment ${
     accuracy.alignment.toFixed(2)
@@ -226,7 +226,7 @@ export class SmForecastCard extends CardElement {
     return html`
       ${this.#summary(calibration)}
       <sm-timeseries
-        label="Forecast alignment in your conversations, rolling mean over ${WINDOW} resolved forecasts"
+        label="Alignment of the forecasts listed here, rolling mean over ${WINDOW} resolved forecasts"
         .series=${SERIES} .points=${points} .range=${RANGE}></sm-timeseries>
       ${this.#pairs(shown, actual)}
     `;
