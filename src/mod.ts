@@ -249,7 +249,7 @@ export type { Profile } from "./mind/profile.ts";
 export type { HookHandlerEntry } from "./plugin/hooks.ts";
 export { forgetPluginStateCache, type PluginState, pluginState } from "./mind/plugin_state.ts";
 export { toApiShape } from "./mind/influence.ts";
-export { FORECAST_ACCURACY, FORECAST_RESOLUTION } from "./mind/state_schemas.ts";
+export { FORECAST_ACCURACY, FORECAST_ITEM, FORECAST_RESOLUTION } from "./mind/state_schemas.ts";
 export {
   clamp,
   cosine,

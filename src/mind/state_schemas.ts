@@ -50,6 +50,13 @@ export const FORECAST_RESOLUTION = z.strictObject({
   best: z.number().int(),
   intent_hit: z.boolean(),
 });
+/** One forecast of a set: the text, its probability, intent and similarity to what came. */
+export const FORECAST_ITEM = z.strictObject({
+  text: z.string(),
+  p: z.number(),
+  intent: z.string(),
+  sim: z.number().nullable(),
+});
 /** Forecast accuracy over the newest resolved sets of one embedder quality, or null without any. */
 export const FORECAST_ACCURACY = z.strictObject({
   sets: z.number().int(),
@@ -152,12 +159,7 @@ const THREAD_SCOPE = {
     z.strictObject({
       pending: z.strictObject({
         id: z.string(),
-        items: z.array(z.strictObject({
-          text: z.string(),
-          p: z.number(),
-          intent: z.string(),
-          sim: z.number().nullable(),
-        })),
+        items: z.array(FORECAST_ITEM),
       }).nullable().describe("The forecast of the user's next message, while it waits"),
       latest_status: z.string().optional().describe("The newest forecast set's status"),
       last_resolution: RESOLUTION.nullable().describe("How the last forecast compared"),

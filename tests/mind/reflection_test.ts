@@ -360,23 +360,32 @@ Deno.test("POST /api/reflect: no body reflects on no thread, {thread_id} on the 
   assert.equal((await missing.json()).error.code, "JOB_NOT_FOUND");
 });
 
-Deno.test("a periodic reflection due over budget is skipped (budget) with no ledger row, stays due, and runs once the cooldown has passed", async () => {
-  await using fake = await startFakeLlm();
-  fake.script({ reflection: [{ reply: { text: VALID }, times: 5 }] });
-  await using host = await mindHost(fake);
-  const db = host.kernel.store.db;
-  const budgets = (method: string, body?: unknown) =>
+/** `/api/budgets/psyche_reflection` with a method and an optional JSON body. */
+function reflectionBudget(host: Awaited<ReturnType<typeof mindHost>>) {
+  return (method: string, body?: unknown) =>
     host.request("/api/budgets/psyche_reflection", {
       method,
       ...(body
         ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }
         : {}),
     });
+}
+
+/** The reflection jobs so far, oldest first: each one's status and reason. */
+async function reflectionJobs(host: Awaited<ReturnType<typeof mindHost>>) {
+  return (await host.kernel.store.db.selectFrom("mind_jobs").select(["status", "reason"])
+    .where("module", "=", "psyche_reflection").orderBy("queued_at").execute())
+    .map((job) => [job.status, job.reason]);
+}
+
+Deno.test("a periodic reflection due over budget is skipped (budget) with no ledger row, stays due, and runs once the cooldown has passed", async () => {
+  await using fake = await startFakeLlm();
+  fake.script({ reflection: [{ reply: { text: VALID }, times: 5 }] });
+  await using host = await mindHost(fake);
+  const db = host.kernel.store.db;
+  const budgets = reflectionBudget(host);
   assert.equal((await budgets("PUT", { per_hour: 100 })).status, 200);
-  const jobs = async () =>
-    (await db.selectFrom("mind_jobs").select(["status", "reason", "turn_id"])
-      .where("module", "=", "psyche_reflection").orderBy("queued_at").execute())
-      .map((job) => [job.status, job.reason]);
+  const jobs = () => reflectionJobs(host);
   const reflectionRows = async () =>
     (await host.kernel.llm.ledger.list({ limit: 500 })).items
       .filter((row) => row.purpose === "reflection").length;
@@ -458,18 +467,9 @@ Deno.test("a distress reflection skipped over budget stays due: it runs at the r
       config: { mind: { profile: "brittle", profilesDir: dir } },
     });
     const db = host.kernel.store.db;
-    const budgets = (method: string, body?: unknown) =>
-      host.request("/api/budgets/psyche_reflection", {
-        method,
-        ...(body
-          ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }
-          : {}),
-      });
+    const budgets = reflectionBudget(host);
     assert.equal((await budgets("PUT", { per_hour: 100 })).status, 200);
-    const jobs = async () =>
-      (await db.selectFrom("mind_jobs").select(["status", "reason"])
-        .where("module", "=", "psyche_reflection").orderBy("queued_at").execute())
-        .map((job) => [job.status, job.reason]);
+    const jobs = () => reflectionJobs(host);
     // The end-of-turn valence distress reads (spec/mind.md §8).
     const p = async () => {
       const last = await db.selectFrom("mind_turns").select("state_after")
