@@ -2238,6 +2238,7 @@ export function createMind(options: CreateMindOptions): Mind {
           finished_at: clock.now(),
           error_code: "MIND_INTERRUPTED",
           error_message: `The server stopped ${when} this turn`,
+          queued_text: null, // one whose message could not be kept holds it no longer
         }).where("status", "=", status).execute();
       }
     },
